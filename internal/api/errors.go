@@ -1,0 +1,73 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/weftdata/weft/internal/event"
+	"github.com/weftdata/weft/internal/store"
+)
+
+// Error is an error with the status and code to answer it with.
+type Error struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+func (e *Error) Error() string { return e.Message }
+
+func badRequest(msg string) error { return &Error{http.StatusBadRequest, "bad_request", msg} }
+
+// errorBody is the JSON error shape.
+type errorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+// classify picks the status and code for an error.
+func classify(err error) (int, string, string) {
+	var apiErr *Error
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &apiErr):
+		return apiErr.Status, apiErr.Code, apiErr.Message
+	case errors.As(err, &tooLarge):
+		return http.StatusRequestEntityTooLarge, "body_too_large", err.Error() + ": split the request into smaller batches"
+	case errors.Is(err, event.ErrNotJSON):
+		return http.StatusBadRequest, "invalid_body", err.Error()
+	case errors.Is(err, store.ErrNotFound):
+		return http.StatusNotFound, "not_found", err.Error()
+	case errors.Is(err, context.Canceled):
+		return 499, "canceled", "the client went away"
+	default:
+		return http.StatusInternalServerError, "internal", err.Error()
+	}
+}
+
+// writeError answers with the error and logs it once: server faults at
+// error level, client mistakes at debug.
+func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	status, code, msg := classify(err)
+	level := slog.LevelDebug
+	if status >= 500 {
+		level = slog.LevelError
+	}
+	h.log.Log(r.Context(), level, "request failed", "method", r.Method, "path", r.URL.Path, "status", status, "error", err)
+	var body errorBody
+	body.Error.Code, body.Error.Message = code, msg
+	writeJSON(w, status, body)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}

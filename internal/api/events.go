@@ -1,0 +1,137 @@
+package api
+
+import (
+	"compress/gzip"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/weftdata/weft/internal/event"
+	"github.com/weftdata/weft/internal/store"
+)
+
+// eventsIngest is POST /v1/events.
+func (h *handler) eventsIngest(w http.ResponseWriter, r *http.Request) {
+	body, err := h.requestBody(w, r)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	defer body.Close()
+	format, err := bodyFormat(r)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	batch, err := event.Decode(body, format)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	res, err := h.ingester.Ingest(r.Context(), batch)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	h.metrics.ingested.Add(float64(res.Accepted))
+	h.metrics.duplicates.Add(float64(res.Duplicates))
+	h.metrics.rejected.Add(float64(len(res.Rejected)))
+	writeJSON(w, http.StatusOK, res)
+}
+
+// requestBody limits the body, before and after gzip decoding.
+func (h *handler) requestBody(w http.ResponseWriter, r *http.Request) (io.ReadCloser, error) {
+	body := http.MaxBytesReader(w, r.Body, h.maxBody)
+	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
+	case "", "identity":
+		return body, nil
+	case "gzip", "x-gzip":
+		zr, err := gzip.NewReader(body)
+		if err != nil {
+			if _, tooLarge := err.(*http.MaxBytesError); tooLarge {
+				return nil, err
+			}
+			return nil, badRequest("Content-Encoding is gzip but the body is not: " + err.Error())
+		}
+		return http.MaxBytesReader(nil, zr, h.maxBody), nil
+	default:
+		return nil, &Error{http.StatusUnsupportedMediaType, "unsupported_encoding", fmt.Sprintf("Content-Encoding %q is not supported (use gzip or none)", enc)}
+	}
+}
+
+func bodyFormat(r *http.Request) (event.Format, error) {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		return event.FormatAuto, nil
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return 0, badRequest("bad Content-Type: " + err.Error())
+	}
+	switch mt {
+	case "application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines":
+		return event.FormatNDJSON, nil
+	case "application/json":
+		return event.FormatJSON, nil
+	case "text/plain", "application/octet-stream":
+		return event.FormatAuto, nil
+	}
+	return 0, &Error{http.StatusUnsupportedMediaType, "unsupported_media_type",
+		fmt.Sprintf("Content-Type %q is not supported: send application/json (an array) or application/x-ndjson", mt)}
+}
+
+// eventsListResponse is a page of the log.
+type eventsListResponse struct {
+	Events []store.Event `json:"events"`
+	// NextAfterSeq is the after_seq of the next page (ascending order).
+	NextAfterSeq int64 `json:"next_after_seq"`
+}
+
+// eventsList is GET /v1/events?after_seq=&limit=&source_id=&type=&order=.
+func (h *handler) eventsList(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	p := store.EventListParams{SourceID: q.Get("source_id"), Type: q.Get("type")}
+	var err error
+	if p.AfterSeq, err = intParam(q.Get("after_seq"), 0, 0, 1<<63-1, "after_seq"); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	limit, err := intParam(q.Get("limit"), 100, 1, store.EventListLimitMax, "limit")
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	p.Limit = int(limit)
+	switch q.Get("order") {
+	case "", "asc":
+	case "desc":
+		p.Desc = true
+	default:
+		h.writeError(w, r, badRequest(`order must be "asc" or "desc"`))
+		return
+	}
+	events, err := h.store.EventList(r.Context(), &p)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	resp := eventsListResponse{Events: events, NextAfterSeq: p.AfterSeq}
+	if n := len(events); n > 0 && !p.Desc {
+		resp.NextAfterSeq = events[n-1].Seq
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func intParam(s string, def, lo, hi int64, name string) (int64, error) {
+	if s == "" {
+		return def, nil
+	}
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || v < lo || v > hi {
+		return 0, badRequest(fmt.Sprintf("%s must be an integer from %d to %d, got %q", name, lo, hi, s))
+	}
+	return v, nil
+}

@@ -1,0 +1,115 @@
+package api
+
+import (
+	"crypto/subtle"
+	"log/slog"
+	"net/http"
+
+	"github.com/weftdata/weft/internal/event"
+	"github.com/weftdata/weft/internal/store"
+)
+
+// MaxBodyBytesDefault is the default request body limit, before and after
+// decompression.
+const MaxBodyBytesDefault = 64 << 20
+
+// Config is what the API needs.
+type Config struct {
+	Store    store.Store
+	Ingester *event.Ingester
+	// APIKeys, when not empty, are required in x-api-key on every /v1 call.
+	APIKeys []string
+	// MaxBodyBytes bounds request bodies. Default MaxBodyBytesDefault.
+	MaxBodyBytes int64
+	Logger       *slog.Logger
+}
+
+type handler struct {
+	store    store.Store
+	ingester *event.Ingester
+	keys     [][]byte
+	maxBody  int64
+	log      *slog.Logger
+	metrics  *metrics
+}
+
+// NewHandler returns the HTTP API.
+func NewHandler(cfg Config) http.Handler {
+	h := &handler{
+		store:    cfg.Store,
+		ingester: cfg.Ingester,
+		maxBody:  cfg.MaxBodyBytes,
+		log:      cfg.Logger,
+		metrics:  newMetrics(),
+	}
+	if h.maxBody <= 0 {
+		h.maxBody = MaxBodyBytesDefault
+	}
+	if h.log == nil {
+		h.log = slog.Default()
+	}
+	for _, k := range cfg.APIKeys {
+		h.keys = append(h.keys, []byte(k))
+	}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", h.healthz)
+	mux.Handle("GET /metrics", h.metrics.handler())
+
+	v1 := http.NewServeMux()
+	v1.HandleFunc("POST /v1/events", h.eventsIngest)
+	v1.HandleFunc("GET /v1/events", h.eventsList)
+	v1.HandleFunc("GET /v1/event-types", h.eventTypesList)
+	v1.HandleFunc("POST /v1/event-types", h.eventTypesRegister)
+	v1.HandleFunc("GET /v1/sources", h.sourcesList)
+	v1.HandleFunc("GET /v1/stats", h.stats)
+	v1.HandleFunc("/v1/", h.notFound)
+	mux.Handle("/v1/", h.requireKey(v1))
+	mux.HandleFunc("/", h.notFound)
+
+	return h.metrics.instrument(h.recoverPanics(mux))
+}
+
+func (h *handler) notFound(w http.ResponseWriter, r *http.Request) {
+	h.writeError(w, r, &Error{http.StatusNotFound, "not_found", "no route for " + r.Method + " " + r.URL.Path})
+}
+
+// requireKey checks x-api-key when keys are configured.
+func (h *handler) requireKey(next http.Handler) http.Handler {
+	if len(h.keys) == 0 {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got := []byte(r.Header.Get("x-api-key"))
+		for _, k := range h.keys {
+			if subtle.ConstantTimeCompare(got, k) == 1 {
+				next.ServeHTTP(w, r)
+				return
+			}
+		}
+		msg := "missing x-api-key header"
+		if len(got) > 0 {
+			msg = "invalid x-api-key"
+		}
+		h.writeError(w, r, &Error{http.StatusUnauthorized, "unauthorized", msg})
+	})
+}
+
+func (h *handler) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				h.log.Error("panic in handler", "method", r.Method, "path", r.URL.Path, "panic", v)
+				h.writeError(w, r, &Error{http.StatusInternalServerError, "internal", "internal error"})
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (h *handler) healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "store": h.store.Dialect()})
+}

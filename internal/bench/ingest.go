@@ -1,0 +1,117 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"iter"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/weftdata/weft/internal/client"
+	"github.com/weftdata/weft/internal/demo"
+)
+
+// IngestOpts describe an ingest benchmark.
+type IngestOpts struct {
+	// URL of the server under test.
+	URL    string
+	APIKey string
+	// Events to send. Default 1,000,000.
+	Events int
+	// BatchSize is events per request. Default 5,000.
+	BatchSize int
+	// Parallel is requests in flight. Default 2.
+	Parallel int
+	// Seed of the demo data; use a new one to send events the server has
+	// not seen. Default 1.
+	Seed uint64
+}
+
+// IngestReport is what an ingest benchmark measured.
+type IngestReport struct {
+	Events       int
+	Accepted     int
+	Duplicates   int
+	Rejected     int
+	Elapsed      time.Duration
+	EventsPerSec float64
+	// Batch latency percentiles.
+	P50, P95, P99, Max time.Duration
+	// PeakRSSBytes is this process's peak resident memory (client and, when
+	// in process, server), 0 where unknown.
+	PeakRSSBytes int64
+}
+
+func (r *IngestReport) String() string {
+	return fmt.Sprintf("%d events in %s: %.0f events/s durable (accepted %d, duplicates %d, rejected %d); batch latency p50 %s p95 %s p99 %s max %s; peak RSS %d MiB",
+		r.Events, r.Elapsed.Round(time.Millisecond), r.EventsPerSec, r.Accepted, r.Duplicates, r.Rejected,
+		r.P50.Round(time.Millisecond), r.P95.Round(time.Millisecond), r.P99.Round(time.Millisecond), r.Max.Round(time.Millisecond),
+		r.PeakRSSBytes>>20)
+}
+
+// Ingest sends demo events to the server over HTTP, generating them on the
+// fly so that memory stays bounded whatever the count.
+func Ingest(ctx context.Context, opts IngestOpts) (*IngestReport, error) {
+	if opts.Events <= 0 {
+		opts.Events = 1_000_000
+	}
+	if opts.Seed == 0 {
+		opts.Seed = 1
+	}
+	var latencies []time.Duration
+	c := client.New(opts.URL, opts.APIKey)
+	sum, err := c.IngestStream(ctx, DemoRecords(demo.Stream(demo.Options{Seed: opts.Seed}, opts.Events)), client.IngestOpts{
+		BatchSize: opts.BatchSize,
+		Parallel:  opts.Parallel,
+		Progress:  func(p client.Progress) { latencies = append(latencies, p.LastBatch) },
+	})
+	if err != nil {
+		return nil, err
+	}
+	r := &IngestReport{
+		Events:       sum.Records,
+		Accepted:     sum.Accepted,
+		Duplicates:   sum.Duplicates,
+		Rejected:     sum.Rejected,
+		Elapsed:      sum.Elapsed,
+		EventsPerSec: float64(sum.Records) / sum.Elapsed.Seconds(),
+		PeakRSSBytes: peakRSS(),
+	}
+	slices.Sort(latencies)
+	if n := len(latencies); n > 0 {
+		pct := func(p float64) time.Duration { return latencies[min(n-1, int(p*float64(n)))] }
+		r.P50, r.P95, r.P99, r.Max = pct(.50), pct(.95), pct(.99), latencies[n-1]
+	}
+	return r, nil
+}
+
+// DemoRecords turns demo events into records to send.
+func DemoRecords(events iter.Seq[demo.Event]) iter.Seq2[client.Record, error] {
+	return func(yield func(client.Record, error) bool) {
+		i := 0
+		for e := range events {
+			i++
+			if !yield(client.Record{Data: e.AppendJSON(nil), Origin: client.Origin{File: "demo", Line: i}}, nil) {
+				return
+			}
+		}
+	}
+}
+
+// peakRSS reads VmHWM from /proc/self/status (Linux).
+func peakRSS() int64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}

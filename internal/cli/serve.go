@@ -1,0 +1,63 @@
+package cli
+
+import (
+	"log/slog"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/weftdata/weft/internal/api"
+	"github.com/weftdata/weft/internal/server"
+)
+
+// serverFlags are the flags of every command that runs the platform.
+type serverFlags struct {
+	cfg       server.Config
+	logLevel  string
+	logFormat string
+}
+
+func (f *serverFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&f.cfg.Addr, "addr", env("WEFT_ADDR", server.AddrDefault), "HTTP listen address (env WEFT_ADDR)")
+	fs.StringVar(&f.cfg.DB, "db", env("WEFT_DB", ""), "PostgreSQL URL postgres://...; empty uses the embedded DuckDB in --data (env WEFT_DB)")
+	fs.StringVar(&f.cfg.DataDir, "data", env("WEFT_DATA", server.DataDefault), "data directory of the embedded store (env WEFT_DATA)")
+	fs.StringSliceVar(&f.cfg.APIKeys, "api-key", envList("WEFT_API_KEYS"), "API key required in x-api-key on /v1 calls; repeat or comma-separate for several (env WEFT_API_KEYS)")
+	fs.BoolVar(&f.cfg.StrictCatalog, "strict-catalog", envBool("WEFT_STRICT_CATALOG"), "reject events of unregistered event types instead of registering them (env WEFT_STRICT_CATALOG)")
+	fs.Int64Var(&f.cfg.MaxBodyBytes, "max-body-bytes", envInt64("WEFT_MAX_BODY_BYTES", api.MaxBodyBytesDefault), "largest request body, before and after gzip decoding (env WEFT_MAX_BODY_BYTES)")
+	fs.StringVar(&f.logLevel, "log-level", env("WEFT_LOG_LEVEL", "info"), "debug, info, warn or error (env WEFT_LOG_LEVEL)")
+	fs.StringVar(&f.logFormat, "log-format", env("WEFT_LOG_FORMAT", "text"), "text or json (env WEFT_LOG_FORMAT)")
+}
+
+// config returns the server configuration with the logger set up.
+func (f *serverFlags) config(cmd *cobra.Command) (server.Config, error) {
+	logger, err := newLogger(cmd.ErrOrStderr(), f.logLevel, f.logFormat)
+	if err != nil {
+		return server.Config{}, err
+	}
+	slog.SetDefault(logger)
+	cfg := f.cfg
+	cfg.Logger = logger
+	return cfg, cfg.Validate()
+}
+
+func newServeCmd() *cobra.Command {
+	var f serverFlags
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the platform: the HTTP API over the event log",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := f.config(cmd)
+			if err != nil {
+				return err
+			}
+			s, err := server.Start(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			return s.Wait(cmd.Context())
+		},
+	}
+	f.register(cmd.Flags())
+	return cmd
+}

@@ -1,0 +1,170 @@
+package demo
+
+import (
+	"encoding/hex"
+	"fmt"
+	"iter"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// Options shape a dataset.
+type Options struct {
+	// Customers is how many customers Events generates. Default 1000.
+	Customers int
+	// Seed makes the dataset; the same seed gives the same data. Default 1.
+	Seed uint64
+	// Start is the earliest event time. Default 2026-01-01T00:00:00Z.
+	Start time.Time
+	// Days is the span the events cover. Default 90.
+	Days int
+}
+
+// CustomersDefault is the default number of customers.
+const CustomersDefault = 1000
+
+func (o Options) withDefaults() Options {
+	if o.Customers <= 0 {
+		o.Customers = CustomersDefault
+	}
+	if o.Seed == 0 {
+		o.Seed = 1
+	}
+	if o.Start.IsZero() {
+		o.Start = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	}
+	if o.Days <= 0 {
+		o.Days = 90
+	}
+	return o
+}
+
+// Event is one generated event with its ground truth.
+type Event struct {
+	// ID is empty for events that should get a derived id.
+	ID        string
+	SourceID  string
+	Type      string
+	Version   string
+	EventTime time.Time
+	// Payload is a JSON object.
+	Payload []byte
+	// Customer is the index of the customer who really produced the event.
+	Customer int
+}
+
+// AppendJSON appends the event as one wire record (no trailing newline).
+func (e *Event) AppendJSON(dst []byte) []byte {
+	dst = append(dst, '{')
+	if e.ID != "" {
+		dst = append(dst, `"id":`...)
+		dst = strconv.AppendQuote(dst, e.ID)
+		dst = append(dst, ',')
+	}
+	dst = append(dst, `"source_id":`...)
+	dst = strconv.AppendQuote(dst, e.SourceID)
+	dst = append(dst, `,"type":`...)
+	dst = strconv.AppendQuote(dst, e.Type)
+	dst = append(dst, `,"version":`...)
+	dst = strconv.AppendQuote(dst, e.Version)
+	dst = append(dst, `,"event_time":"`...)
+	dst = e.EventTime.AppendFormat(dst, "2006-01-02T15:04:05.000000Z07:00")
+	dst = append(dst, `","payload":`...)
+	dst = append(dst, e.Payload...)
+	return append(dst, '}')
+}
+
+// chunk is how many customers are generated together; their events are
+// interleaved in time order, as a live feed would interleave them.
+const chunk = 256
+
+// Events yields the dataset: opts.Customers customers' events.
+func Events(opts Options) iter.Seq[Event] {
+	opts = opts.withDefaults()
+	return stream(opts, opts.Customers)
+}
+
+// Stream yields events of ever more customers until n events were yielded,
+// for benchmarks that need an exact count.
+func Stream(opts Options, n int) iter.Seq[Event] {
+	opts = opts.withDefaults()
+	return func(yield func(Event) bool) {
+		count := 0
+		for e := range stream(opts, -1) {
+			if count == n || !yield(e) {
+				return
+			}
+			count++
+		}
+	}
+}
+
+// stream yields customers' events chunk by chunk; customers < 0 is endless.
+func stream(opts Options, customers int) iter.Seq[Event] {
+	return func(yield func(Event) bool) {
+		var buf []Event
+		for first := 0; customers < 0 || first < customers; first += chunk {
+			buf = buf[:0]
+			last := first + chunk
+			if customers >= 0 {
+				last = min(last, customers)
+			}
+			for c := first; c < last; c++ {
+				buf = generateCustomer(opts, c, buf)
+			}
+			slices.SortStableFunc(buf, func(a, b Event) int { return a.EventTime.Compare(b.EventTime) })
+			for _, e := range buf {
+				if !yield(e) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// Customer is the hidden identity of one simulated customer.
+type Customer struct {
+	Index   int
+	Cookies []string
+	Email   string // canonical, lower case; empty if never given
+	CRMID   string // empty if not a CRM contact
+	Phone   string
+}
+
+// CustomerAt returns the identity of customer i.
+func CustomerAt(opts Options, i int) Customer {
+	opts = opts.withDefaults()
+	return newCustomer(rngFor(opts, i), i)
+}
+
+func rngFor(opts Options, i int) *rand.Rand {
+	return rand.New(rand.NewPCG(opts.Seed, uint64(i)+0x9e3779b97f4a7c15))
+}
+
+func newCustomer(r *rand.Rand, i int) Customer {
+	c := Customer{Index: i}
+	for n := 1 + r.IntN(3); n > 0; n-- {
+		c.Cookies = append(c.Cookies, "ck_"+randHex(r, 8))
+	}
+	if r.Float64() < 0.8 {
+		first, last := firstNames[r.IntN(len(firstNames))], lastNames[r.IntN(len(lastNames))]
+		c.Email = fmt.Sprintf("%s.%s%d@%s", first, last, i, domains[r.IntN(len(domains))])
+		if r.Float64() < 0.6 {
+			c.CRMID = fmt.Sprintf("CRM-%07d", i)
+		}
+		if r.Float64() < 0.5 {
+			c.Phone = fmt.Sprintf("+4207%08d", r.IntN(100_000_000))
+		}
+	}
+	return c
+}
+
+func randHex(r *rand.Rand, n int) string {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	return hex.EncodeToString(b)
+}

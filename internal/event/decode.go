@@ -1,0 +1,193 @@
+package event
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/weftdata/weft/internal/store"
+)
+
+// Format is how a request body holds its records.
+type Format int
+
+const (
+	// FormatAuto looks at the first non-blank byte: '[' is a JSON array,
+	// anything else NDJSON.
+	FormatAuto Format = iota
+	// FormatJSON is one JSON array of records.
+	FormatJSON
+	// FormatNDJSON is one record per line.
+	FormatNDJSON
+)
+
+// ErrNotJSON wraps errors for bodies that are neither a JSON array nor
+// NDJSON at all, so that no record can be read from them.
+var ErrNotJSON = errors.New("body is not a JSON array or NDJSON")
+
+// Batch is a decoded request: the good events, in order, with their
+// positions, and the rejected records.
+type Batch struct {
+	Events   []store.EventInsert
+	Index    []int // Index[i] is the request position of Events[i]
+	Rejected []*RecordError
+	// Records counts every record read, good or bad.
+	Records int
+}
+
+func (b *Batch) add(index int, w *wireRecord) {
+	e, rerr := w.validate(index)
+	if rerr != nil {
+		b.Rejected = append(b.Rejected, rerr)
+		return
+	}
+	b.Events = append(b.Events, e)
+	b.Index = append(b.Index, index)
+}
+
+func (b *Batch) reject(rerr *RecordError) { b.Rejected = append(b.Rejected, rerr) }
+
+// Decode reads every record of a body. A record that is bad on its own is
+// rejected and decoding goes on; only a body that cannot be read as records
+// at all returns an error (wrapping ErrNotJSON), as does a failing reader
+// (such as one that hit its size limit).
+func Decode(r io.Reader, format Format) (*Batch, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	if format == FormatAuto {
+		format = FormatNDJSON
+		if c, err := firstByte(br); err == nil && c == '[' {
+			format = FormatJSON
+		}
+	}
+	if format == FormatJSON {
+		return decodeArray(br)
+	}
+	return decodeNDJSON(br)
+}
+
+// firstByte peeks at the first non-blank byte.
+func firstByte(br *bufio.Reader) (byte, error) {
+	for {
+		c, err := br.ReadByte()
+		if err != nil {
+			return 0, err
+		}
+		if c != ' ' && c != '\t' && c != '\r' && c != '\n' {
+			return c, br.UnreadByte()
+		}
+	}
+}
+
+func decodeArray(r io.Reader) (*Batch, error) {
+	dec := json.NewDecoder(r)
+	dec.DisallowUnknownFields()
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, readErr(err, "expected a JSON array")
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '[' {
+		return nil, fmt.Errorf("%w: expected a JSON array, got %v", ErrNotJSON, tok)
+	}
+	b := &Batch{}
+	for i := 0; dec.More(); i++ {
+		var w wireRecord
+		if err := dec.Decode(&w); err != nil {
+			if isSyntax(err) {
+				return nil, readErr(err, fmt.Sprintf("record %d", i))
+			}
+			b.reject(decodeError(i, err))
+			b.Records++
+			continue
+		}
+		b.add(i, &w)
+		b.Records++
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, readErr(err, "unterminated JSON array")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("%w: data after the JSON array", ErrNotJSON)
+	}
+	return b, nil
+}
+
+// NDJSONLineMax bounds one NDJSON line; the request size limit usually
+// bites first.
+const NDJSONLineMax = 64 << 20
+
+func decodeNDJSON(r *bufio.Reader) (*Batch, error) {
+	b := &Batch{}
+	syntaxOnly := true // every line so far was not JSON at all
+	var firstErr error
+	var line []byte
+	for index := 0; ; {
+		chunk, err := r.ReadSlice('\n')
+		line = append(line[:0], chunk...)
+		for errors.Is(err, bufio.ErrBufferFull) {
+			if len(line) > NDJSONLineMax {
+				return nil, fmt.Errorf("%w: line of record %d is longer than %d bytes", ErrNotJSON, index, NDJSONLineMax)
+			}
+			chunk, err = r.ReadSlice('\n')
+			line = append(line, chunk...)
+		}
+		if err != nil && err != io.EOF {
+			return nil, err
+		}
+		if trimmed := bytes.TrimSpace(line); len(trimmed) > 0 {
+			var w wireRecord
+			if derr := unmarshalStrict(trimmed, &w); derr != nil {
+				if isSyntax(derr) && firstErr == nil {
+					firstErr = fmt.Errorf("line of record %d: %v", index, derr)
+				}
+				syntaxOnly = syntaxOnly && isSyntax(derr)
+				b.reject(decodeError(index, derr))
+			} else {
+				syntaxOnly = false
+				b.add(index, &w)
+			}
+			b.Records++
+			index++
+		}
+		if err == io.EOF {
+			break
+		}
+	}
+	if b.Records == 0 {
+		return nil, fmt.Errorf("%w: the body is empty", ErrNotJSON)
+	}
+	if syntaxOnly {
+		return nil, fmt.Errorf("%w: %v", ErrNotJSON, firstErr)
+	}
+	return b, nil
+}
+
+var errTrailingData = errors.New("more than one JSON value on the line")
+
+func unmarshalStrict(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.More() {
+		return errTrailingData
+	}
+	return nil
+}
+
+func isSyntax(err error) bool {
+	var se *json.SyntaxError
+	return errors.As(err, &se) || errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+// readErr keeps reader failures (size limits) as they are and marks JSON
+// failures as ErrNotJSON.
+func readErr(err error, what string) error {
+	if isSyntax(err) || err == io.EOF {
+		return fmt.Errorf("%w: %s: %v", ErrNotJSON, what, err)
+	}
+	return err
+}

@@ -1,0 +1,134 @@
+package event
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/weftdata/weft/internal/store"
+)
+
+// Ingester appends decoded batches to the log.
+type Ingester struct {
+	store  store.Store
+	strict bool
+
+	mu    sync.RWMutex
+	known map[string]bool // event type ids known to be in the catalog
+}
+
+// IngesterOpts configure an Ingester.
+type IngesterOpts struct {
+	// StrictCatalog rejects records whose event type is not registered,
+	// instead of registering it on first ingest.
+	StrictCatalog bool
+}
+
+// NewIngester returns an Ingester over s; opts may be nil.
+func NewIngester(s store.Store, opts *IngesterOpts) *Ingester {
+	in := &Ingester{store: s, known: map[string]bool{}}
+	if opts != nil {
+		in.strict = opts.StrictCatalog
+	}
+	return in
+}
+
+// Result is what happened to a batch.
+type Result struct {
+	Accepted   int            `json:"accepted"`
+	Duplicates int            `json:"duplicates"`
+	Rejected   []*RecordError `json:"rejected"`
+}
+
+// Ingest appends the batch's good events and returns once they are durable.
+// Repeated ids within the batch and ids already in the log count as
+// duplicates. An error means nothing of the batch was appended.
+func (in *Ingester) Ingest(ctx context.Context, b *Batch) (*Result, error) {
+	res := &Result{Rejected: b.Rejected}
+	events, index := b.Events, b.Index
+	if in.strict {
+		var err error
+		if events, index, err = in.checkCatalog(ctx, events, index, res); err != nil {
+			return nil, err
+		}
+	}
+	events, dups := dedupe(events)
+	res.Duplicates = dups
+	if len(events) > 0 {
+		out, err := in.store.EventAppendMany(ctx, &store.EventAppendManyParams{Events: events})
+		if err != nil {
+			return nil, err
+		}
+		res.Accepted = out.Inserted
+		res.Duplicates += len(events) - out.Inserted
+	}
+	if res.Rejected == nil {
+		res.Rejected = []*RecordError{}
+	}
+	sort.Slice(res.Rejected, func(i, j int) bool { return res.Rejected[i].Index < res.Rejected[j].Index })
+	return res, nil
+}
+
+// dedupe drops events whose id appeared earlier in the batch.
+func dedupe(events []store.EventInsert) ([]store.EventInsert, int) {
+	seen := make(map[string]struct{}, len(events))
+	out := events[:0:0]
+	for _, e := range events {
+		if _, dup := seen[e.ID]; dup {
+			continue
+		}
+		seen[e.ID] = struct{}{}
+		out = append(out, e)
+	}
+	return out, len(events) - len(out)
+}
+
+// checkCatalog rejects events whose type is not in the catalog.
+func (in *Ingester) checkCatalog(ctx context.Context, events []store.EventInsert, index []int, res *Result) ([]store.EventInsert, []int, error) {
+	if err := in.refreshIfUnknown(ctx, events); err != nil {
+		return nil, nil, err
+	}
+	in.mu.RLock()
+	defer in.mu.RUnlock()
+	keptE, keptI := events[:0:0], index[:0:0]
+	for i, e := range events {
+		if id := e.EventTypeKey.ID(); !in.known[id] {
+			res.Rejected = append(res.Rejected, &RecordError{
+				Index:  index[i],
+				Field:  "type",
+				Reason: fmt.Sprintf("unknown event type %q: the catalog is strict, register it first (POST /v1/event-types)", id),
+			})
+			continue
+		}
+		keptE, keptI = append(keptE, e), append(keptI, index[i])
+	}
+	return keptE, keptI, nil
+}
+
+// refreshIfUnknown reloads the catalog when the batch has a type the cache
+// does not know, since it may have been registered since.
+func (in *Ingester) refreshIfUnknown(ctx context.Context, events []store.EventInsert) error {
+	in.mu.RLock()
+	missing := false
+	for _, e := range events {
+		if !in.known[e.EventTypeKey.ID()] {
+			missing = true
+			break
+		}
+	}
+	in.mu.RUnlock()
+	if !missing {
+		return nil
+	}
+	types, err := in.store.EventTypeList(ctx)
+	if err != nil {
+		return fmt.Errorf("read catalog: %w", err)
+	}
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	for _, t := range types {
+		in.known[t.ID] = true
+	}
+	return nil
+}

@@ -1,0 +1,248 @@
+package event
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/weftdata/weft/internal/store"
+)
+
+// RecordError is a record that was rejected, and why.
+type RecordError struct {
+	// Index is the record's 0-based position in the request: the array
+	// index, or the count of non-blank NDJSON lines before it.
+	Index int `json:"index"`
+	// Field is the record field at fault, empty when the record as a whole is.
+	Field  string `json:"field,omitempty"`
+	Reason string `json:"-"`
+}
+
+func (e *RecordError) Error() string {
+	if e.Field == "" {
+		return e.Reason
+	}
+	return e.Field + ": " + e.Reason
+}
+
+// MarshalJSON writes {"index", "field", "error"}.
+func (e *RecordError) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Index int    `json:"index"`
+		Field string `json:"field,omitempty"`
+		Error string `json:"error"`
+	}{e.Index, e.Field, e.Error()})
+}
+
+// wireRecord is one record as clients send it. Unknown fields are refused.
+type wireRecord struct {
+	ID        *string         `json:"id"`
+	SourceID  string          `json:"source_id"`
+	Type      string          `json:"type"`
+	Version   string          `json:"version"`
+	EventTime json.RawMessage `json:"event_time"`
+	Payload   json.RawMessage `json:"payload"`
+}
+
+// IDMaxLen bounds client-given ids.
+const IDMaxLen = 256
+
+var (
+	namePattern    = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,127}$`)
+	versionPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$`)
+)
+
+// minTime and maxTime bound event times to what both engines store and
+// RFC 3339 can write: years 1 to 9999.
+var (
+	minTime = time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxTime = time.Date(9999, 12, 31, 23, 59, 59, 999999000, time.UTC)
+)
+
+// decodeError turns an encoding/json error about one record into a
+// RecordError naming the field.
+func decodeError(index int, err error) *RecordError {
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) {
+		if typeErr.Field == "" {
+			return &RecordError{Index: index, Reason: "record must be a JSON object, got " + typeErr.Value}
+		}
+		return &RecordError{Index: index, Field: typeErr.Field, Reason: "must be a string, got " + typeErr.Value}
+	}
+	msg := err.Error()
+	if name, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
+		field, _ := strconv.Unquote(name)
+		return &RecordError{Index: index, Field: field, Reason: "unknown field (a record has id, source_id, type, version, event_time and payload)"}
+	}
+	return &RecordError{Index: index, Reason: "invalid JSON: " + strings.TrimPrefix(msg, "json: ")}
+}
+
+// validate checks a decoded record and turns it into an insert.
+func (w *wireRecord) validate(index int) (store.EventInsert, *RecordError) {
+	fail := func(field, format string, args ...any) (store.EventInsert, *RecordError) {
+		return store.EventInsert{}, &RecordError{Index: index, Field: field, Reason: fmt.Sprintf(format, args...)}
+	}
+	key := store.EventTypeKey{SourceID: w.SourceID, Type: w.Type, Version: w.Version}
+	if err := ValidateEventType(key); err != nil {
+		return store.EventInsert{}, &RecordError{Index: index, Field: err.Field, Reason: err.Reason}
+	}
+	at, err := parseTime(w.EventTime)
+	if err != nil {
+		return fail("event_time", "%v", err)
+	}
+	payload, err := checkPayload(w.Payload)
+	if err != nil {
+		return fail("payload", "%v", err)
+	}
+	e := store.EventInsert{
+		EventTypeKey: key,
+		EventTime:    at,
+		Payload:      payload,
+	}
+	if w.ID != nil {
+		id := *w.ID
+		switch {
+		case id == "":
+			return fail("id", "must not be empty (leave it out to have one derived)")
+		case len(id) > IDMaxLen:
+			return fail("id", "longer than %d bytes", IDMaxLen)
+		case strings.ContainsRune(id, 0) || strings.ContainsRune(id, utf8.RuneError):
+			return fail("id", "must be valid UTF-8 without NUL characters")
+		}
+		e.ID = id
+	} else {
+		e.ID = DeriveID(e)
+	}
+	return e, nil
+}
+
+// ValidateEventType checks the parts of an event type key: each required,
+// none with a slash (the id joins them with slashes).
+func ValidateEventType(k store.EventTypeKey) *RecordError {
+	for _, f := range []struct {
+		name, value string
+		pattern     *regexp.Regexp
+	}{
+		{"source_id", k.SourceID, namePattern},
+		{"type", k.Type, namePattern},
+		{"version", k.Version, versionPattern},
+	} {
+		if f.value == "" {
+			return &RecordError{Field: f.name, Reason: "required"}
+		}
+		if !f.pattern.MatchString(f.value) {
+			return &RecordError{Field: f.name, Reason: fmt.Sprintf("%q must match %s", f.value, f.pattern)}
+		}
+	}
+	return nil
+}
+
+// parseTime reads an RFC 3339 string (or "YYYY-MM-DD HH:MM:SS[.ffffff]",
+// taken as UTC, the format Meiro's loaders write) or epoch milliseconds.
+func parseTime(raw json.RawMessage) (time.Time, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return time.Time{}, errors.New("required")
+	}
+	var t time.Time
+	switch c := raw[0]; {
+	case c == '"':
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return t, err
+		}
+		var err error
+		if t, err = time.Parse(time.RFC3339Nano, s); err != nil {
+			if t, err = time.Parse("2006-01-02 15:04:05.999999999", s); err != nil {
+				return t, fmt.Errorf("%q is neither RFC 3339 (2006-01-02T15:04:05Z) nor epoch milliseconds", s)
+			}
+		}
+	case c == '-' || (c >= '0' && c <= '9'):
+		ms, err := strconv.ParseFloat(string(raw), 64)
+		if err != nil || math.IsInf(ms, 0) {
+			return t, fmt.Errorf("%s is not a number of epoch milliseconds", raw)
+		}
+		if ms < float64(minTime.UnixMilli()) || ms > float64(maxTime.UnixMilli()) {
+			return t, fmt.Errorf("%s epoch milliseconds is outside years 1 to 9999", raw)
+		}
+		whole := math.Floor(ms)
+		t = time.UnixMilli(int64(whole)).Add(time.Duration(math.Round((ms-whole)*1000)) * time.Microsecond)
+	default:
+		return t, fmt.Errorf("must be an RFC 3339 string or epoch milliseconds, got %s", jsonKind(raw))
+	}
+	t = t.UTC().Truncate(time.Microsecond)
+	if t.Before(minTime) || t.After(maxTime) {
+		return t, fmt.Errorf("%s is outside years 1 to 9999", t.Format(time.RFC3339))
+	}
+	return t, nil
+}
+
+// checkPayload requires a JSON object that both engines can store, and
+// returns it without insignificant white space.
+func checkPayload(raw json.RawMessage) (json.RawMessage, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, errors.New("required")
+	}
+	if raw[0] != '{' {
+		return nil, fmt.Errorf("must be a JSON object, got %s", jsonKind(raw))
+	}
+	if !utf8.Valid(raw) {
+		return nil, errors.New("not valid UTF-8")
+	}
+	if hasNULEscape(raw) {
+		// PostgreSQL's jsonb cannot hold U+0000; refuse it on every backend
+		// so that what is accepted does not depend on the backend.
+		return nil, errors.New(`contains \u0000, which cannot be stored`)
+	}
+	var buf bytes.Buffer
+	buf.Grow(len(raw))
+	if err := json.Compact(&buf, raw); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// hasNULEscape reports whether a JSON text holds the escape \u0000 (a
+// backslash that is not itself escaped, followed by u0000).
+func hasNULEscape(raw []byte) bool {
+	for i := 0; ; {
+		j := bytes.Index(raw[i:], []byte(`u0000`))
+		if j < 0 {
+			return false
+		}
+		j += i
+		n := 0
+		for k := j - 1; k >= 0 && raw[k] == '\\'; k-- {
+			n++
+		}
+		if n%2 == 1 {
+			return true
+		}
+		i = j + 1
+	}
+}
+
+func jsonKind(raw []byte) string {
+	switch raw[0] {
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case '"':
+		return "a string"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	default:
+		return "a number"
+	}
+}

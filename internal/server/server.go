@@ -1,0 +1,204 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/weftdata/weft/internal/api"
+	"github.com/weftdata/weft/internal/event"
+	"github.com/weftdata/weft/internal/store"
+	"github.com/weftdata/weft/internal/store/duckdb"
+	"github.com/weftdata/weft/internal/store/postgres"
+)
+
+// Defaults of the process configuration.
+const (
+	AddrDefault            = "127.0.0.1:7700"
+	DataDefault            = "./weft-data"
+	ShutdownTimeoutDefault = 30 * time.Second
+)
+
+// Config is the process configuration. Zero values take the defaults.
+type Config struct {
+	// Addr is the HTTP listen address. Default AddrDefault.
+	Addr string
+	// DB is a postgres:// URL; empty means the embedded DuckDB in DataDir.
+	DB string
+	// DataDir holds the embedded database. Default DataDefault.
+	DataDir string
+	// APIKeys, when set, are required on every /v1 call. Without them the
+	// server refuses to listen beyond loopback.
+	APIKeys []string
+	// StrictCatalog rejects events of unregistered types.
+	StrictCatalog bool
+	// MaxBodyBytes bounds request bodies. Default api.MaxBodyBytesDefault.
+	MaxBodyBytes int64
+	// ShutdownTimeout bounds how long in-flight requests may take to finish
+	// at shutdown. Default ShutdownTimeoutDefault.
+	ShutdownTimeout time.Duration
+	Logger          *slog.Logger
+}
+
+func (c Config) withDefaults() Config {
+	if c.Addr == "" {
+		c.Addr = AddrDefault
+	}
+	if c.DataDir == "" {
+		c.DataDir = DataDefault
+	}
+	if c.ShutdownTimeout <= 0 {
+		c.ShutdownTimeout = ShutdownTimeoutDefault
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}
+
+// Validate checks the configuration before anything is opened.
+func (c Config) Validate() error {
+	if c.DB != "" && !strings.HasPrefix(c.DB, "postgres://") && !strings.HasPrefix(c.DB, "postgresql://") {
+		return fmt.Errorf("--db must be a postgres:// URL, got %q (leave it empty for the embedded store in --data)", redact(c.DB))
+	}
+	for _, k := range c.APIKeys {
+		if k == "" {
+			return errors.New("--api-key: empty key")
+		}
+	}
+	if len(c.APIKeys) == 0 {
+		loopback, err := isLoopback(c.Addr)
+		if err != nil {
+			return fmt.Errorf("--addr %q: %w", c.Addr, err)
+		}
+		if !loopback {
+			return fmt.Errorf("--addr %q is not a loopback address: set --api-key (or WEFT_API_KEYS) before exposing the API", c.Addr)
+		}
+	}
+	return nil
+}
+
+func isLoopback(addr string) (bool, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false, err
+	}
+	if host == "localhost" {
+		return true, nil
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback(), nil
+}
+
+// redact hides a password in a URL for messages.
+func redact(u string) string {
+	if at := strings.LastIndex(u, "@"); at > 0 {
+		if scheme := strings.Index(u, "://"); scheme >= 0 && scheme < at {
+			return u[:scheme+3] + "***" + u[at:]
+		}
+	}
+	return u
+}
+
+// OpenStore opens the configured store and migrates it.
+func OpenStore(ctx context.Context, c Config) (*store.DB, error) {
+	c = c.withDefaults()
+	if c.DB != "" {
+		return postgres.Open(ctx, c.DB, nil)
+	}
+	return duckdb.Open(ctx, c.DataDir, nil)
+}
+
+// Server is a running platform.
+type Server struct {
+	cfg   Config
+	Store *store.DB
+	ln    net.Listener
+	http  *http.Server
+	done  chan error
+
+	shutdownOnce sync.Once
+	shutdownErr  error
+}
+
+// Start validates the configuration, opens the store, and starts serving.
+func Start(ctx context.Context, cfg Config) (*Server, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	st, err := OpenStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	handler := api.NewHandler(api.Config{
+		Store:        st,
+		Ingester:     event.NewIngester(st, &event.IngesterOpts{StrictCatalog: cfg.StrictCatalog}),
+		APIKeys:      cfg.APIKeys,
+		MaxBodyBytes: cfg.MaxBodyBytes,
+		Logger:       cfg.Logger,
+	})
+	s := &Server{
+		cfg:   cfg,
+		Store: st,
+		ln:    ln,
+		http: &http.Server{
+			Handler:           handler,
+			ReadHeaderTimeout: 10 * time.Second,
+			IdleTimeout:       2 * time.Minute,
+			ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
+		},
+		done: make(chan error, 1),
+	}
+	go func() { s.done <- s.http.Serve(ln) }()
+	backend := "duckdb " + cfg.DataDir
+	if cfg.DB != "" {
+		backend = "postgres " + redact(cfg.DB)
+	}
+	cfg.Logger.Info("weft serving", "addr", s.Addr(), "store", backend, "strict_catalog", cfg.StrictCatalog, "api_keys", len(cfg.APIKeys))
+	return s, nil
+}
+
+// Addr is the address the server listens on (with the real port when the
+// configured one was 0).
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// URL is the base URL of the API.
+func (s *Server) URL() string { return "http://" + s.Addr() }
+
+// Wait serves until ctx ends or the server fails, then shuts down.
+func (s *Server) Wait(ctx context.Context) error {
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-s.done:
+	}
+	if errors.Is(serveErr, http.ErrServerClosed) {
+		serveErr = nil
+	}
+	return errors.Join(serveErr, s.Shutdown())
+}
+
+// Shutdown stops accepting, lets in-flight requests finish (up to the
+// shutdown timeout) and closes the store.
+func (s *Server) Shutdown() error {
+	s.shutdownOnce.Do(func() {
+		s.cfg.Logger.Info("weft shutting down")
+		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+		defer cancel()
+		err := s.http.Shutdown(ctx)
+		s.shutdownErr = errors.Join(err, s.Store.Close())
+	})
+	return s.shutdownErr
+}

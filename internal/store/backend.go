@@ -1,0 +1,36 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"io/fs"
+)
+
+// Backend is what an engine contributes to DB. Everything not here is shared.
+type Backend interface {
+	// Name is the dialect name, "duckdb" or "postgres".
+	Name() string
+	// SQL is the connection pool the shared queries run on.
+	SQL() *sql.DB
+	// Migrations holds the numbered schema migrations,
+	// migrations/NNN_name.sql.
+	Migrations() fs.FS
+	// QueryOverrides holds query/*.sql files of "-- name:" queries that replace shared ones of the
+	// same name where the dialect differs, or nil.
+	QueryOverrides() fs.FS
+	// Bulk runs fn in one transaction on a connection that has an empty
+	// event_staging table, and commits when fn returns nil. DB serializes
+	// calls within the process.
+	Bulk(ctx context.Context, fn func(BulkTx) error) error
+	// Close releases what the backend holds beyond the pool.
+	Close() error
+}
+
+// BulkTx is a transaction that can load many rows at once.
+type BulkTx interface {
+	// Exec runs one statement and returns the rows it affected.
+	Exec(ctx context.Context, query string, args ...any) (int64, error)
+	// LoadEvents fills event_staging(ord, id, source_id, type, version,
+	// event_time, payload) with the events, ord being their position.
+	LoadEvents(ctx context.Context, events []EventInsert) error
+}

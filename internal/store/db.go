@@ -1,0 +1,77 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// Options tune a DB. A nil *Options means all defaults.
+type Options struct {
+	// Now is the clock used for created_at columns. Default time.Now.
+	Now func() time.Time
+}
+
+// DB implements Store with shared SQL over a Backend.
+type DB struct {
+	sql     *sql.DB
+	backend Backend
+	q       queries
+	now     func() time.Time
+
+	// appendMu serializes appends within the process; see the package doc.
+	appendMu sync.Mutex
+}
+
+var _ Store = (*DB)(nil)
+
+// Open wraps a backend, loads its queries and applies pending migrations.
+// On error the backend is closed.
+func Open(ctx context.Context, b Backend, opts *Options) (*DB, error) {
+	db, err := open(ctx, b, opts)
+	if err != nil {
+		b.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+func open(ctx context.Context, b Backend, opts *Options) (*DB, error) {
+	q, err := loadQueries(b.QueryOverrides())
+	if err != nil {
+		return nil, fmt.Errorf("load %s queries: %w", b.Name(), err)
+	}
+	db := &DB{sql: b.SQL(), backend: b, q: q, now: time.Now}
+	if opts != nil && opts.Now != nil {
+		db.now = opts.Now
+	}
+	if err := db.migrate(ctx, b.Migrations()); err != nil {
+		return nil, fmt.Errorf("migrate %s: %w", b.Name(), err)
+	}
+	return db, nil
+}
+
+// Dialect names the backend.
+func (db *DB) Dialect() string { return db.backend.Name() }
+
+// SQL exposes the pool for stages that run their own set-based SQL.
+func (db *DB) SQL() *sql.DB { return db.sql }
+
+// Close closes the backend.
+func (db *DB) Close() error { return db.backend.Close() }
+
+// nowUTC is the clock reading stored in created_at columns, in microseconds
+// like every timestamp in the store.
+func (db *DB) nowUTC() time.Time { return db.now().UTC().Truncate(time.Microsecond) }
+
+// Stats counts events, event types and sources.
+func (db *DB) Stats(ctx context.Context) (*Stats, error) {
+	var s Stats
+	err := db.sql.QueryRowContext(ctx, db.q.get("Stats")).Scan(&s.Events, &s.EventTypes, &s.Sources, &s.MaxSeq)
+	if err != nil {
+		return nil, fmt.Errorf("stats: %w", err)
+	}
+	return &s, nil
+}

@@ -1,0 +1,21 @@
+// Package store is Weft's storage seam: the Store interface every stage
+// talks to, the types that cross it, and the one implementation of it, DB,
+// that runs shared SQL over database/sql.
+//
+// # Backends
+//
+// A backend (packages duckdb and postgres) contributes only what really
+// differs between engines: how to open a connection, its numbered
+// migrations, overrides of named queries whose dialect differs, and how to
+// bulk-load rows (DuckDB's appender, PostgreSQL's COPY). Everything else is
+// written once, in the query/*.sql files, under "-- name:" markers with
+// $1-style placeholders that both engines accept.
+//
+// # Event log
+//
+// customer_events is append-only. Every row gets a seq from one sequence,
+// and appends are serialized (a mutex in process, plus an advisory lock on
+// PostgreSQL) so that seq order is commit order: a later stage that has read
+// everything up to seq N never sees a row with a smaller seq appear later.
+// That makes seq a safe watermark.
+package store

@@ -1,0 +1,84 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// EventAppendMany appends events in one transaction; see Store.
+func (db *DB) EventAppendMany(ctx context.Context, params *EventAppendManyParams) (*EventAppendManyResult, error) {
+	if len(params.Events) == 0 {
+		return &EventAppendManyResult{}, nil
+	}
+	db.appendMu.Lock()
+	defer db.appendMu.Unlock()
+	now := db.nowUTC()
+	var inserted int64
+	err := db.backend.Bulk(ctx, func(tx BulkTx) error {
+		if _, err := tx.Exec(ctx, db.q.get("EventAppendLock")); err != nil {
+			return fmt.Errorf("lock event log: %w", err)
+		}
+		if err := tx.LoadEvents(ctx, params.Events); err != nil {
+			return fmt.Errorf("stage events: %w", err)
+		}
+		if _, err := tx.Exec(ctx, db.q.get("SourceInsertFromStaging"), now); err != nil {
+			return fmt.Errorf("register sources: %w", err)
+		}
+		if _, err := tx.Exec(ctx, db.q.get("EventTypeInsertFromStaging"), now); err != nil {
+			return fmt.Errorf("register event types: %w", err)
+		}
+		n, err := tx.Exec(ctx, db.q.get("EventInsertFromStaging"), now)
+		if err != nil {
+			return fmt.Errorf("insert events: %w", err)
+		}
+		inserted = n
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("append %d events: %w", len(params.Events), err)
+	}
+	return &EventAppendManyResult{Inserted: int(inserted)}, nil
+}
+
+// EventList reads a page of the log.
+func (db *DB) EventList(ctx context.Context, params *EventListParams) ([]Event, error) {
+	limit := params.Limit
+	if limit <= 0 || limit > EventListLimitMax {
+		return nil, fmt.Errorf("event list limit %d is outside 1..%d", limit, EventListLimitMax)
+	}
+	name, after := "EventList", params.AfterSeq
+	if params.Desc {
+		name = "EventListDesc"
+		if after <= 0 {
+			after = 1<<63 - 1
+		}
+	}
+	rows, err := db.sql.QueryContext(ctx, db.q.get(name), after, params.SourceID, params.Type, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list events: %w", err)
+	}
+	defer rows.Close()
+	events := make([]Event, 0, min(limit, 1024))
+	for rows.Next() {
+		e, err := scanEvent(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list events: %w", err)
+		}
+		events = append(events, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list events: %w", err)
+	}
+	return events, nil
+}
+
+func scanEvent(rows *sql.Rows) (Event, error) {
+	var e Event
+	var payload string
+	err := rows.Scan(&e.Seq, &e.ID, &e.SourceID, &e.Type, &e.Version, &e.EventTime, &payload, &e.CreatedAt)
+	e.EventTime = e.EventTime.UTC()
+	e.CreatedAt = e.CreatedAt.UTC()
+	e.Payload = []byte(payload)
+	return e, err
+}

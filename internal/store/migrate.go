@@ -1,0 +1,110 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+// readMigrations lists NNN_name.sql files in version order.
+func readMigrations(fsys fs.FS) ([]migration, error) {
+	files, err := fs.Glob(fsys, "migrations/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	var out []migration
+	for _, f := range files {
+		num, name, ok := strings.Cut(strings.TrimSuffix(path.Base(f), ".sql"), "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || v <= 0 {
+			return nil, fmt.Errorf("migration file %q is not named NNN_name.sql", f)
+		}
+		data, err := fs.ReadFile(fsys, f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, migration{version: v, name: name, sql: string(data)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
+	for i, m := range out {
+		if m.version != i+1 {
+			return nil, fmt.Errorf("migration versions must be 1..n without gaps, found %03d at position %d", m.version, i+1)
+		}
+	}
+	return out, nil
+}
+
+// migrate applies pending migrations, each in its own transaction, after
+// taking the migration lock so that several processes starting at once
+// apply each one exactly once.
+func (db *DB) migrate(ctx context.Context, fsys fs.FS) error {
+	ms, err := readMigrations(fsys)
+	if err != nil {
+		return err
+	}
+	if _, err := db.sql.ExecContext(ctx, db.q.get("MigrationTableCreate")); err != nil {
+		return fmt.Errorf("create migration table: %w", err)
+	}
+	current, err := db.schemaVersion(ctx, db.sql)
+	if err != nil {
+		return err
+	}
+	if current > len(ms) {
+		return fmt.Errorf("%w: database is at version %d, this binary knows %d", ErrSchemaTooNew, current, len(ms))
+	}
+	for _, m := range ms[current:] {
+		if err := db.applyMigration(ctx, m); err != nil {
+			return &MigrationError{Version: m.version, Name: m.name, Err: err}
+		}
+	}
+	return nil
+}
+
+type queryer interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func (db *DB) schemaVersion(ctx context.Context, q queryer) (int, error) {
+	var v int
+	if err := q.QueryRowContext(ctx, db.q.get("MigrationVersion")).Scan(&v); err != nil {
+		return 0, fmt.Errorf("read schema version: %w", err)
+	}
+	return v, nil
+}
+
+func (db *DB) applyMigration(ctx context.Context, m migration) error {
+	tx, err := db.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	if _, err := tx.ExecContext(ctx, db.q.get("MigrationLock")); err != nil {
+		return err
+	}
+	// Another process may have applied it while we waited for the lock.
+	current, err := db.schemaVersion(ctx, tx)
+	if err != nil {
+		return err
+	}
+	if current >= m.version {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, db.q.get("MigrationRecord"), m.version, m.name, db.now()); err != nil {
+		return err
+	}
+	return tx.Commit()
+}

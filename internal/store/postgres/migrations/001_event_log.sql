@@ -1,0 +1,28 @@
+-- The catalog and the immutable customer event log.
+CREATE TABLE sources (
+    id         TEXT PRIMARY KEY,
+    created_at TIMESTAMPTZ NOT NULL
+);
+
+CREATE TABLE event_types (
+    id         TEXT PRIMARY KEY, -- source_id/type/version
+    source_id  TEXT NOT NULL,
+    type       TEXT NOT NULL,
+    version    TEXT NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL
+);
+
+CREATE SEQUENCE customer_events_seq;
+
+CREATE TABLE customer_events (
+    id         TEXT PRIMARY KEY,
+    seq        BIGINT NOT NULL DEFAULT nextval('customer_events_seq'),
+    source_id  TEXT NOT NULL,
+    type       TEXT NOT NULL,
+    version    TEXT NOT NULL,
+    event_time TIMESTAMPTZ NOT NULL,
+    payload    JSONB NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL
+);
+
+CREATE UNIQUE INDEX customer_events_seq_idx ON customer_events (seq);

@@ -1,0 +1,58 @@
+-- The customer event log and its catalog.
+
+-- name: EventAppendLock
+-- Appends are serialized in process by DB.appendMu; PostgreSQL overrides
+-- this to serialize across processes too, so that seq order is commit order.
+SELECT 1
+
+-- name: SourceInsertFromStaging
+INSERT INTO sources (id, created_at)
+SELECT DISTINCT source_id, CAST($1 AS TIMESTAMPTZ) FROM event_staging
+ON CONFLICT (id) DO NOTHING
+
+-- name: EventTypeInsertFromStaging
+INSERT INTO event_types (id, source_id, type, version, created_at)
+SELECT DISTINCT source_id || '/' || type || '/' || version, source_id, type, version, CAST($1 AS TIMESTAMPTZ)
+FROM event_staging
+ON CONFLICT (id) DO NOTHING
+
+-- name: EventInsertFromStaging
+INSERT INTO customer_events (id, source_id, type, version, event_time, payload, created_at)
+SELECT id, source_id, type, version, event_time, payload, CAST($1 AS TIMESTAMPTZ)
+FROM event_staging
+ORDER BY ord
+ON CONFLICT (id) DO NOTHING
+
+-- name: EventList
+SELECT seq, id, source_id, type, version, event_time, CAST(payload AS TEXT), created_at
+FROM customer_events
+WHERE seq > $1 AND ($2 = '' OR source_id = $2) AND ($3 = '' OR type = $3)
+ORDER BY seq
+LIMIT $4
+
+-- name: EventListDesc
+SELECT seq, id, source_id, type, version, event_time, CAST(payload AS TEXT), created_at
+FROM customer_events
+WHERE seq < $1 AND ($2 = '' OR source_id = $2) AND ($3 = '' OR type = $3)
+ORDER BY seq DESC
+LIMIT $4
+
+-- name: SourceInsert
+INSERT INTO sources (id, created_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING
+
+-- name: EventTypeInsert
+INSERT INTO event_types (id, source_id, type, version, created_at) VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (id) DO NOTHING
+
+-- name: EventTypeList
+SELECT id, source_id, type, version, created_at FROM event_types ORDER BY id
+
+-- name: SourceList
+SELECT id, created_at FROM sources ORDER BY id
+
+-- name: Stats
+SELECT
+    (SELECT count(*) FROM customer_events),
+    (SELECT count(*) FROM event_types),
+    (SELECT count(*) FROM sources),
+    (SELECT coalesce(max(seq), 0) FROM customer_events)

@@ -1,0 +1,119 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// Store is everything Weft's stages need from a database. Methods are named
+// entity first so the interface reads like an index; each takes a context
+// and, where it has inputs, a *XxxParams struct so a new field breaks no
+// caller.
+type Store interface {
+	// Dialect names the backend ("duckdb" or "postgres") for the few places
+	// that must say which SQL dialect user-written fragments are in.
+	Dialect() string
+
+	// EventAppendMany appends events to the log in one transaction and
+	// registers their sources and event types. Events whose id is already in
+	// the log are skipped. It returns once the new rows are durable.
+	EventAppendMany(ctx context.Context, params *EventAppendManyParams) (*EventAppendManyResult, error)
+	// EventList reads the log in seq order (or reverse seq order).
+	EventList(ctx context.Context, params *EventListParams) ([]Event, error)
+
+	// EventTypeList lists the catalog of event types, ordered by id.
+	EventTypeList(ctx context.Context) ([]EventType, error)
+	// EventTypeRegisterMany adds event types (and their sources) to the
+	// catalog; existing ones are left as they are. It returns how many were new.
+	EventTypeRegisterMany(ctx context.Context, keys []EventTypeKey) (int, error)
+	// SourceList lists the sources in the catalog, ordered by id.
+	SourceList(ctx context.Context) ([]Source, error)
+
+	// Stats counts what the store holds.
+	Stats(ctx context.Context) (*Stats, error)
+
+	// Close releases the database.
+	Close() error
+}
+
+// EventTypeKey identifies an event type: a source, a type and a version.
+type EventTypeKey struct {
+	SourceID string `json:"source_id"`
+	Type     string `json:"type"`
+	Version  string `json:"version"`
+}
+
+// ID is the stable id of the event type, "source_id/type/version", the
+// notation config files use. The parts never contain a slash.
+func (k EventTypeKey) ID() string { return k.SourceID + "/" + k.Type + "/" + k.Version }
+
+// EventType is one entry of the catalog.
+type EventType struct {
+	EventTypeKey
+	ID        string    `json:"id"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Source is a source of events, registered with its first event type.
+type Source struct {
+	ID        string    `json:"id"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// EventInsert is one validated event to append.
+type EventInsert struct {
+	ID string
+	EventTypeKey
+	EventTime time.Time       // UTC, microsecond precision
+	Payload   json.RawMessage // a JSON object
+}
+
+// Event is one row of the log.
+type Event struct {
+	Seq       int64           `json:"seq"`
+	ID        string          `json:"id"`
+	SourceID  string          `json:"source_id"`
+	Type      string          `json:"type"`
+	Version   string          `json:"version"`
+	EventTime time.Time       `json:"event_time"`
+	Payload   json.RawMessage `json:"payload"`
+	CreatedAt time.Time       `json:"created_at"`
+}
+
+// EventAppendManyParams are the events to append. Their ids must be unique
+// within the call; the caller (package event) removes repeats first.
+type EventAppendManyParams struct {
+	Events []EventInsert
+}
+
+// EventAppendManyResult says how many events were new.
+type EventAppendManyResult struct {
+	// Inserted counts the events that were not in the log before.
+	Inserted int
+}
+
+// EventListLimitMax bounds one page of EventList.
+const EventListLimitMax = 10000
+
+// EventListParams select a page of the log.
+type EventListParams struct {
+	// AfterSeq returns events with seq greater than this (ascending order),
+	// or, with Desc, smaller than this unless it is zero.
+	AfterSeq int64
+	// Limit is the page size, 1 to EventListLimitMax.
+	Limit int
+	// SourceID and Type filter when not empty.
+	SourceID string
+	Type     string
+	// Desc returns the newest events first.
+	Desc bool
+}
+
+// Stats are counts over the store.
+type Stats struct {
+	Events     int64 `json:"events"`
+	EventTypes int64 `json:"event_types"`
+	Sources    int64 `json:"sources"`
+	MaxSeq     int64 `json:"max_seq"`
+}
