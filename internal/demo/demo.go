@@ -105,6 +105,7 @@ func Stream(opts Options, n int) iter.Seq[Event] {
 func stream(opts Options, customers int) iter.Seq[Event] {
 	return func(yield func(Event) bool) {
 		var buf []Event
+		var order []int
 		for first := 0; customers < 0 || first < customers; first += chunk {
 			buf = buf[:0]
 			last := first + chunk
@@ -114,9 +115,19 @@ func stream(opts Options, customers int) iter.Seq[Event] {
 			for c := first; c < last; c++ {
 				buf = generateCustomer(opts, c, buf)
 			}
-			slices.SortStableFunc(buf, func(a, b Event) int { return a.EventTime.Compare(b.EventTime) })
-			for _, e := range buf {
-				if !yield(e) {
+			// Sort positions, not the events themselves: far less copying.
+			order = order[:0]
+			for i := range buf {
+				order = append(order, i)
+			}
+			slices.SortFunc(order, func(a, b int) int {
+				if c := buf[a].EventTime.Compare(buf[b].EventTime); c != 0 {
+					return c
+				}
+				return a - b
+			})
+			for _, i := range order {
+				if !yield(buf[i]) {
 					return
 				}
 			}

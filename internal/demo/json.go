@@ -12,11 +12,11 @@ func (o *obj) key(k string) {
 	} else {
 		o.b = append(o.b, ',')
 	}
-	o.b = strconv.AppendQuote(o.b, k)
+	o.b = appendString(o.b, k)
 	o.b = append(o.b, ':')
 }
 
-func (o *obj) str(k, v string) { o.key(k); o.b = strconv.AppendQuote(o.b, v) }
+func (o *obj) str(k, v string) { o.key(k); o.b = appendString(o.b, v) }
 func (o *obj) num(k string, v float64) {
 	o.key(k)
 	o.b = strconv.AppendFloat(o.b, v, 'f', -1, 64)
@@ -48,4 +48,17 @@ func (a *arr) end() []byte {
 		return []byte("[]")
 	}
 	return append(a.b, ']')
+}
+
+// appendString quotes s, taking a shortcut for the plain ASCII the
+// generator mostly makes.
+func appendString(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			return strconv.AppendQuote(dst, s)
+		}
+	}
+	dst = append(dst, '"')
+	dst = append(dst, s...)
+	return append(dst, '"')
 }

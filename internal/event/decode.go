@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/weftdata/weft/internal/store"
 )
@@ -36,6 +37,17 @@ type Batch struct {
 	Rejected []*RecordError
 	// Records counts every record read, good or bad.
 	Records int
+}
+
+// addRaw parses and validates one record whose JSON syntax is known good.
+func (b *Batch) addRaw(index int, data []byte) {
+	b.Records++
+	w, rerr := parseRecord(index, data)
+	if rerr != nil {
+		b.reject(rerr)
+		return
+	}
+	b.add(index, w)
 }
 
 func (b *Batch) add(index int, w *wireRecord) {
@@ -83,7 +95,6 @@ func firstByte(br *bufio.Reader) (byte, error) {
 
 func decodeArray(r io.Reader) (*Batch, error) {
 	dec := json.NewDecoder(r)
-	dec.DisallowUnknownFields()
 	tok, err := dec.Token()
 	if err != nil {
 		return nil, readErr(err, "expected a JSON array")
@@ -92,18 +103,12 @@ func decodeArray(r io.Reader) (*Batch, error) {
 		return nil, fmt.Errorf("%w: expected a JSON array, got %v", ErrNotJSON, tok)
 	}
 	b := &Batch{}
+	var raw json.RawMessage
 	for i := 0; dec.More(); i++ {
-		var w wireRecord
-		if err := dec.Decode(&w); err != nil {
-			if isSyntax(err) {
-				return nil, readErr(err, fmt.Sprintf("record %d", i))
-			}
-			b.reject(decodeError(i, err))
-			b.Records++
-			continue
+		if err := dec.Decode(&raw); err != nil {
+			return nil, readErr(err, fmt.Sprintf("record %d", i))
 		}
-		b.add(i, &w)
-		b.Records++
+		b.addRaw(i, raw)
 	}
 	if _, err := dec.Token(); err != nil {
 		return nil, readErr(err, "unterminated JSON array")
@@ -137,18 +142,17 @@ func decodeNDJSON(r *bufio.Reader) (*Batch, error) {
 			return nil, err
 		}
 		if trimmed := bytes.TrimSpace(line); len(trimmed) > 0 {
-			var w wireRecord
-			if derr := unmarshalStrict(trimmed, &w); derr != nil {
-				if isSyntax(derr) && firstErr == nil {
+			if json.Valid(trimmed) {
+				syntaxOnly = false
+				b.addRaw(index, trimmed)
+			} else {
+				derr := syntaxError(trimmed)
+				if firstErr == nil {
 					firstErr = fmt.Errorf("line of record %d: %v", index, derr)
 				}
-				syntaxOnly = syntaxOnly && isSyntax(derr)
-				b.reject(decodeError(index, derr))
-			} else {
-				syntaxOnly = false
-				b.add(index, &w)
+				b.reject(&RecordError{Index: index, Reason: "invalid JSON: " + derr.Error()})
+				b.Records++
 			}
-			b.Records++
 			index++
 		}
 		if err == io.EOF {
@@ -164,18 +168,13 @@ func decodeNDJSON(r *bufio.Reader) (*Batch, error) {
 	return b, nil
 }
 
-var errTrailingData = errors.New("more than one JSON value on the line")
-
-func unmarshalStrict(data []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return err
+// syntaxError explains why a line is not one JSON value.
+func syntaxError(line []byte) error {
+	var v any
+	if err := json.Unmarshal(line, &v); err != nil {
+		return errors.New(strings.TrimPrefix(err.Error(), "json: "))
 	}
-	if dec.More() {
-		return errTrailingData
-	}
-	return nil
+	return errors.New("more than one JSON value on the line")
 }
 
 func isSyntax(err error) bool {

@@ -5,8 +5,8 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"sort"
-	"strconv"
 	"unicode/utf8"
 
 	"github.com/weftdata/weft/internal/store"
@@ -34,54 +34,81 @@ func DeriveID(e store.EventInsert) string {
 
 // Canonical writes the canonical form of a JSON text: object keys sorted
 // bytewise, no white space, strings with minimal escaping, numbers as
-// written.
+// written. It works on the bytes, without building maps, since every event
+// sent without an id goes through it.
 func Canonical(buf *bytes.Buffer, raw []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return err
+	if !json.Valid(raw) {
+		return errors.New("invalid JSON")
 	}
-	writeCanonical(buf, v)
-	return nil
+	i := skipSpace(raw, 0)
+	return writeCanonical(buf, raw[i:skipValue(raw, i)])
 }
 
-func writeCanonical(buf *bytes.Buffer, v any) {
-	switch v := v.(type) {
-	case map[string]any:
-		keys := make([]string, 0, len(v))
-		for k := range v {
-			keys = append(keys, k)
+type member struct {
+	key   string
+	value []byte
+}
+
+// writeCanonical writes one valid JSON value (without surrounding space).
+func writeCanonical(buf *bytes.Buffer, v []byte) error {
+	switch v[0] {
+	case '{':
+		var members []member
+		for i := skipSpace(v, 1); v[i] != '}'; {
+			end := skipValue(v, i)
+			key, err := unquote(v[i:end])
+			if err != nil {
+				return err
+			}
+			i = skipSpace(v, skipSpace(v, end)+1) // past the colon
+			end = skipValue(v, i)
+			members = append(members, member{key, v[i:end]})
+			if i = skipSpace(v, end); v[i] == ',' {
+				i = skipSpace(v, i+1)
+			}
 		}
-		sort.Strings(keys)
+		sort.Slice(members, func(a, b int) bool { return members[a].key < members[b].key })
 		buf.WriteByte('{')
-		for i, k := range keys {
-			if i > 0 {
+		for n, m := range members {
+			if n > 0 {
 				buf.WriteByte(',')
 			}
-			writeString(buf, k)
+			writeString(buf, m.key)
 			buf.WriteByte(':')
-			writeCanonical(buf, v[k])
+			if err := writeCanonical(buf, m.value); err != nil {
+				return err
+			}
 		}
 		buf.WriteByte('}')
-	case []any:
+	case '[':
 		buf.WriteByte('[')
-		for i, x := range v {
-			if i > 0 {
+		for i, n := skipSpace(v, 1), 0; v[i] != ']'; n++ {
+			if n > 0 {
 				buf.WriteByte(',')
 			}
-			writeCanonical(buf, x)
+			end := skipValue(v, i)
+			if err := writeCanonical(buf, v[i:end]); err != nil {
+				return err
+			}
+			if i = skipSpace(v, end); v[i] == ',' {
+				i = skipSpace(v, i+1)
+			}
 		}
 		buf.WriteByte(']')
-	case string:
-		writeString(buf, v)
-	case json.Number:
-		buf.WriteString(string(v))
-	case bool:
-		buf.WriteString(strconv.FormatBool(v))
-	case nil:
-		buf.WriteString("null")
+	case '"':
+		if bytes.IndexByte(v, '\\') < 0 {
+			buf.Write(v) // valid JSON strings hold no raw control characters
+			return nil
+		}
+		s, err := unquote(v)
+		if err != nil {
+			return err
+		}
+		writeString(buf, s)
+	default: // numbers as written, true, false, null
+		buf.Write(v)
 	}
+	return nil
 }
 
 const hexDigits = "0123456789abcdef"

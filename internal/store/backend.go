@@ -22,6 +22,8 @@ type Backend interface {
 	// event_staging table, and commits when fn returns nil. DB serializes
 	// calls within the process.
 	Bulk(ctx context.Context, fn func(BulkTx) error) error
+	// IsUniqueViolation reports whether err is a unique constraint violation.
+	IsUniqueViolation(err error) bool
 	// Close releases what the backend holds beyond the pool.
 	Close() error
 }
@@ -30,7 +32,7 @@ type Backend interface {
 type BulkTx interface {
 	// Exec runs one statement and returns the rows it affected.
 	Exec(ctx context.Context, query string, args ...any) (int64, error)
-	// LoadEvents fills event_staging(ord, id, source_id, type, version,
-	// event_time, payload) with the events, ord being their position.
+	// LoadEvents fills event_staging(id, source_id, type, version,
+	// event_time, payload) with the events, in order.
 	LoadEvents(ctx context.Context, events []EventInsert) error
 }

@@ -23,6 +23,8 @@ type DB struct {
 
 	// appendMu serializes appends within the process; see the package doc.
 	appendMu sync.Mutex
+	// knownTypes are event types known to be in the catalog (appendMu).
+	knownTypes map[EventTypeKey]struct{}
 }
 
 var _ Store = (*DB)(nil)
@@ -43,7 +45,7 @@ func open(ctx context.Context, b Backend, opts *Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load %s queries: %w", b.Name(), err)
 	}
-	db := &DB{sql: b.SQL(), backend: b, q: q, now: time.Now}
+	db := &DB{sql: b.SQL(), backend: b, q: q, now: time.Now, knownTypes: map[EventTypeKey]struct{}{}}
 	if opts != nil && opts.Now != nil {
 		db.now = opts.Now
 	}

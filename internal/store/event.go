@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 )
 
 // EventAppendMany appends events in one transaction; see Store.
@@ -13,32 +14,61 @@ func (db *DB) EventAppendMany(ctx context.Context, params *EventAppendManyParams
 	}
 	db.appendMu.Lock()
 	defer db.appendMu.Unlock()
+	newTypes := db.unknownTypes(params.Events)
+	inserted, err := db.appendEvents(ctx, params.Events, newTypes, "EventInsertFromStaging")
+	if err != nil && db.backend.IsUniqueViolation(err) {
+		// Some ids are in the log already: do it again, skipping them.
+		inserted, err = db.appendEvents(ctx, params.Events, newTypes, "EventInsertFromStagingSkipDuplicates")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("append %d events: %w", len(params.Events), err)
+	}
+	for _, k := range newTypes {
+		db.knownTypes[k] = struct{}{}
+	}
+	return &EventAppendManyResult{Inserted: int(inserted)}, nil
+}
+
+// appendEvents runs one append transaction with the named insert.
+func (db *DB) appendEvents(ctx context.Context, events []EventInsert, newTypes []EventTypeKey, insert string) (int64, error) {
 	now := db.nowUTC()
 	var inserted int64
 	err := db.backend.Bulk(ctx, func(tx BulkTx) error {
 		if _, err := tx.Exec(ctx, db.q.get("EventAppendLock")); err != nil {
 			return fmt.Errorf("lock event log: %w", err)
 		}
-		if err := tx.LoadEvents(ctx, params.Events); err != nil {
+		if err := tx.LoadEvents(ctx, events); err != nil {
 			return fmt.Errorf("stage events: %w", err)
 		}
-		if _, err := tx.Exec(ctx, db.q.get("SourceInsertFromStaging"), now); err != nil {
-			return fmt.Errorf("register sources: %w", err)
+		if len(newTypes) > 0 {
+			if _, err := tx.Exec(ctx, db.q.get("SourceInsertFromStaging"), now); err != nil {
+				return fmt.Errorf("register sources: %w", err)
+			}
+			if _, err := tx.Exec(ctx, db.q.get("EventTypeInsertFromStaging"), now); err != nil {
+				return fmt.Errorf("register event types: %w", err)
+			}
 		}
-		if _, err := tx.Exec(ctx, db.q.get("EventTypeInsertFromStaging"), now); err != nil {
-			return fmt.Errorf("register event types: %w", err)
-		}
-		n, err := tx.Exec(ctx, db.q.get("EventInsertFromStaging"), now)
+		n, err := tx.Exec(ctx, db.q.get(insert), now)
 		if err != nil {
 			return fmt.Errorf("insert events: %w", err)
 		}
 		inserted = n
 		return nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("append %d events: %w", len(params.Events), err)
+	return inserted, err
+}
+
+// unknownTypes lists the batch's event types that this process has not yet
+// seen committed. Catalog entries are never removed, so once one is known
+// the catalog statements can be skipped for it. Called under appendMu.
+func (db *DB) unknownTypes(events []EventInsert) []EventTypeKey {
+	var out []EventTypeKey
+	for _, e := range events {
+		if _, ok := db.knownTypes[e.EventTypeKey]; !ok && !slices.Contains(out, e.EventTypeKey) {
+			out = append(out, e.EventTypeKey)
+		}
 	}
-	return &EventAppendManyResult{Inserted: int(inserted)}, nil
+	return out
 }
 
 // EventList reads a page of the log.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"net/url"
@@ -46,6 +47,10 @@ func newBackend(path string) (*backend, error) {
 	dsn := path + "?" + url.Values{
 		"autoinstall_known_extensions": {"false"},
 		"autoload_known_extensions":    {"false"},
+		// Checkpoints run inside the commit that crosses the threshold and
+		// stall ingestion; commits are durable through the WAL either way, so
+		// checkpoint rarely (DuckDB's default is 16 MB).
+		"checkpoint_threshold": {"256MB"},
 	}.Encode()
 	connector, err := duckdbdriver.NewConnector(dsn, initConn)
 	if err != nil {
@@ -71,6 +76,11 @@ func (b *backend) SQL() *sql.DB          { return b.db }
 func (b *backend) Migrations() fs.FS     { return migrations }
 func (b *backend) QueryOverrides() fs.FS { return nil }
 
+func (b *backend) IsUniqueViolation(err error) bool {
+	var de *duckdbdriver.Error
+	return errors.As(err, &de) && de.Type == duckdbdriver.ErrorTypeConstraint
+}
+
 func (b *backend) Close() error {
 	b.bulk.Close()
 	return b.db.Close()
@@ -80,7 +90,7 @@ func (b *backend) Close() error {
 // string bound for a JSON column as a JSON string literal. The insert into
 // customer_events casts it, which also validates it.
 const stagingDDL = `CREATE TEMP TABLE IF NOT EXISTS event_staging (
-    ord INTEGER, id TEXT, source_id TEXT, type TEXT, version TEXT,
+    id TEXT, source_id TEXT, type TEXT, version TEXT,
     event_time TIMESTAMPTZ, payload VARCHAR)`
 
 // Bulk runs fn in a transaction on the bulk connection. DuckDB's appender
@@ -130,8 +140,8 @@ func (tx *bulkTx) LoadEvents(ctx context.Context, events []store.EventInsert) er
 	if err != nil {
 		return err
 	}
-	for i, e := range events {
-		err := app.AppendRow(int32(i), e.ID, e.SourceID, e.Type, e.Version, e.EventTime, string(e.Payload))
+	for _, e := range events {
+		err := app.AppendRow(e.ID, e.SourceID, e.Type, e.Version, e.EventTime, string(e.Payload))
 		if err != nil {
 			app.Close()
 			return err

@@ -1,6 +1,7 @@
 // Package pgtest gives tests a real PostgreSQL database.
 //
-// With WEFT_TEST_POSTGRES_URL set, tests use that server. Otherwise the
+// With WEFT_TEST_POSTGRES_URL set, tests use that server (its user must be
+// allowed to create databases). Otherwise the
 // first test that asks starts a throwaway cluster (initdb and pg_ctl in a
 // temporary directory, on a free loopback port) that lives until the test
 // binary exits; TestMain must call Main so the cluster is stopped. Each
@@ -33,6 +34,10 @@ import (
 
 // EnvURL names the variable holding an existing server's URL.
 const EnvURL = "WEFT_TEST_POSTGRES_URL"
+
+// EnvDurable, set to 1, keeps fsync on in the throwaway cluster, for
+// benchmarks whose figures must include durability.
+const EnvDurable = "WEFT_TEST_POSTGRES_DURABLE"
 
 var (
 	once      sync.Once
@@ -87,7 +92,7 @@ func serverBase(t testing.TB) string {
 			serverURL = u
 			return
 		}
-		cluster, startErr = Start(&StartOpts{})
+		cluster, startErr = Start(&StartOpts{Durable: os.Getenv(EnvDurable) == "1"})
 		if startErr == nil {
 			serverURL = cluster.URL
 		}

@@ -4,11 +4,13 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/weftdata/weft/internal/store"
@@ -50,8 +52,13 @@ func (b *backend) Migrations() fs.FS     { return migrations }
 func (b *backend) QueryOverrides() fs.FS { return overrides }
 func (b *backend) Close() error          { return b.db.Close() }
 
+func (b *backend) IsUniqueViolation(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505"
+}
+
 const stagingDDL = `CREATE TEMP TABLE IF NOT EXISTS event_staging (
-    ord INTEGER, id TEXT, source_id TEXT, type TEXT, version TEXT,
+    id TEXT, source_id TEXT, type TEXT, version TEXT,
     event_time TIMESTAMPTZ, payload JSONB) ON COMMIT DELETE ROWS`
 
 // Bulk runs fn in a pgx transaction, which COPY needs, on a pooled
@@ -86,7 +93,7 @@ func (b bulkTx) Exec(ctx context.Context, query string, args ...any) (int64, err
 	return tag.RowsAffected(), err
 }
 
-var stagingColumns = []string{"ord", "id", "source_id", "type", "version", "event_time", "payload"}
+var stagingColumns = []string{"id", "source_id", "type", "version", "event_time", "payload"}
 
 func (b bulkTx) LoadEvents(ctx context.Context, events []store.EventInsert) error {
 	i := 0
@@ -96,7 +103,7 @@ func (b bulkTx) LoadEvents(ctx context.Context, events []store.EventInsert) erro
 		}
 		e := &events[i]
 		i++
-		return []any{int32(i - 1), e.ID, e.SourceID, e.Type, e.Version, e.EventTime, string(e.Payload)}, nil
+		return []any{e.ID, e.SourceID, e.Type, e.Version, e.EventTime, string(e.Payload)}, nil
 	})
 	_, err := b.tx.CopyFrom(ctx, pgx.Identifier{"event_staging"}, stagingColumns, src)
 	return err

@@ -1,0 +1,66 @@
+package bench_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"testing"
+
+	"github.com/weftdata/weft/internal/bench"
+	"github.com/weftdata/weft/internal/server"
+	"github.com/weftdata/weft/internal/store/pgtest"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+// benchEvents is the size of one ingest run; WEFT_BENCH_EVENTS overrides
+// it (BENCHMARKS.md uses 1,000,000).
+func benchEvents() int {
+	if n, err := strconv.Atoi(os.Getenv("WEFT_BENCH_EVENTS")); err == nil && n > 0 {
+		return n
+	}
+	return 200_000
+}
+
+func startServer(tb testing.TB, backend string) *server.Server {
+	cfg := server.Config{Addr: "127.0.0.1:0", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if backend == "postgres" {
+		cfg.DB = pgtest.URL(tb)
+	} else {
+		cfg.DataDir = tb.TempDir()
+	}
+	s, err := server.Start(context.Background(), cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { s.Shutdown() })
+	return s
+}
+
+// BenchmarkIngestHTTP sends demo events through POST /v1/events in batches
+// of 5,000 and reports durable events/s.
+func BenchmarkIngestHTTP(b *testing.B) {
+	n := benchEvents()
+	for _, backend := range []string{"duckdb", "postgres"} {
+		b.Run(fmt.Sprintf("%s/events=%d", backend, n), func(b *testing.B) {
+			s := startServer(b, backend)
+			seed := uint64(0)
+			var total float64
+			for b.Loop() {
+				seed++ // new events every round, never duplicates
+				r, err := bench.Ingest(context.Background(), bench.IngestOpts{URL: s.URL(), Events: n, Seed: seed})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if r.Accepted != n {
+					b.Fatalf("accepted %d of %d", r.Accepted, n)
+				}
+				total += float64(n)
+			}
+			b.ReportMetric(total/b.Elapsed().Seconds(), "events/s")
+		})
+	}
+}
