@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 
@@ -38,7 +39,8 @@ func classify(err error) (int, string, string) {
 	case errors.As(err, &apiErr):
 		return apiErr.Status, apiErr.Code, apiErr.Message
 	case errors.As(err, &tooLarge):
-		return http.StatusRequestEntityTooLarge, "body_too_large", err.Error() + ": split the request into smaller batches"
+		return http.StatusRequestEntityTooLarge, "body_too_large",
+			fmt.Sprintf("request body is over the limit of %d bytes (counted before and after gzip decoding): split it into smaller batches", tooLarge.Limit)
 	case errors.Is(err, event.ErrNotJSON):
 		return http.StatusBadRequest, "invalid_body", err.Error()
 	case errors.Is(err, store.ErrNotFound):

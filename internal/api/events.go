@@ -2,6 +2,7 @@ package api
 
 import (
 	"compress/gzip"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -51,12 +52,9 @@ func (h *handler) requestBody(w http.ResponseWriter, r *http.Request) (io.ReadCl
 	case "gzip", "x-gzip":
 		zr, err := gzip.NewReader(body)
 		if err != nil {
-			if _, tooLarge := err.(*http.MaxBytesError); tooLarge {
-				return nil, err
-			}
-			return nil, badRequest("Content-Encoding is gzip but the body is not: " + err.Error())
+			return nil, gzipError(err)
 		}
-		return http.MaxBytesReader(nil, zr, h.maxBody), nil
+		return http.MaxBytesReader(nil, gzipReader{zr}, h.maxBody), nil
 	default:
 		return nil, &Error{http.StatusUnsupportedMediaType, "unsupported_encoding", fmt.Sprintf("Content-Encoding %q is not supported (use gzip or none)", enc)}
 	}
@@ -134,4 +132,25 @@ func intParam(s string, def, lo, hi int64, name string) (int64, error) {
 		return 0, badRequest(fmt.Sprintf("%s must be an integer from %d to %d, got %q", name, lo, hi, s))
 	}
 	return v, nil
+}
+
+// gzipReader reports corrupt compressed data as the client's fault.
+type gzipReader struct{ zr *gzip.Reader }
+
+func (g gzipReader) Read(p []byte) (int, error) {
+	n, err := g.zr.Read(p)
+	if err != nil && err != io.EOF {
+		err = gzipError(err)
+	}
+	return n, err
+}
+
+func (g gzipReader) Close() error { return g.zr.Close() }
+
+func gzipError(err error) error {
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return err
+	}
+	return badRequest("Content-Encoding is gzip but the body is not valid gzip data: " + err.Error())
 }
