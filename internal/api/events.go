@@ -16,6 +16,13 @@ import (
 
 // eventsIngest is POST /v1/events.
 func (h *handler) eventsIngest(w http.ResponseWriter, r *http.Request) {
+	select {
+	case h.ingestSem <- struct{}{}:
+		defer func() { <-h.ingestSem }()
+	case <-r.Context().Done():
+		h.writeError(w, r, r.Context().Err())
+		return
+	}
 	body, err := h.requestBody(w, r)
 	if err != nil {
 		h.writeError(w, r, err)

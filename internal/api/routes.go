@@ -21,16 +21,24 @@ type Config struct {
 	APIKeys []string
 	// MaxBodyBytes bounds request bodies. Default MaxBodyBytesDefault.
 	MaxBodyBytes int64
-	Logger       *slog.Logger
+	// MaxConcurrentIngest bounds the ingest requests decoded at once; more
+	// wait their turn. With MaxBodyBytes it bounds the memory ingestion
+	// takes, however many clients send. Default MaxConcurrentIngestDefault.
+	MaxConcurrentIngest int
+	Logger              *slog.Logger
 }
 
+// MaxConcurrentIngestDefault is the default of Config.MaxConcurrentIngest.
+const MaxConcurrentIngestDefault = 4
+
 type handler struct {
-	store    store.Store
-	ingester *event.Ingester
-	keys     [][]byte
-	maxBody  int64
-	log      *slog.Logger
-	metrics  *metrics
+	store     store.Store
+	ingester  *event.Ingester
+	keys      [][]byte
+	maxBody   int64
+	ingestSem chan struct{}
+	log       *slog.Logger
+	metrics   *metrics
 }
 
 // NewHandler returns the HTTP API.
@@ -45,6 +53,10 @@ func NewHandler(cfg Config) http.Handler {
 	if h.maxBody <= 0 {
 		h.maxBody = MaxBodyBytesDefault
 	}
+	if cfg.MaxConcurrentIngest <= 0 {
+		cfg.MaxConcurrentIngest = MaxConcurrentIngestDefault
+	}
+	h.ingestSem = make(chan struct{}, cfg.MaxConcurrentIngest)
 	if h.log == nil {
 		h.log = slog.Default()
 	}
