@@ -64,3 +64,29 @@ func BenchmarkIngestHTTP(b *testing.B) {
 		})
 	}
 }
+
+// TestIngestSmoke runs the benchmark code at a small size on both backends,
+// so that it cannot rot between benchmark runs.
+func TestIngestSmoke(t *testing.T) {
+	for _, backend := range []string{"duckdb", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			s := startServer(t, backend)
+			r, err := bench.Ingest(context.Background(), bench.IngestOpts{URL: s.URL(), Events: 20_000, BatchSize: 2000})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Events != 20_000 || r.Accepted != 20_000 || r.EventsPerSec <= 0 || r.P50 <= 0 || r.Max < r.P99 {
+				t.Fatalf("report %s", r)
+			}
+			st, err := s.Store.Stats(context.Background())
+			if err != nil || st.Events != 20_000 {
+				t.Fatalf("store holds %+v, %v", st, err)
+			}
+			// The same events again are all duplicates.
+			r, err = bench.Ingest(context.Background(), bench.IngestOpts{URL: s.URL(), Events: 20_000, BatchSize: 2000})
+			if err != nil || r.Accepted != 0 || r.Duplicates != 20_000 {
+				t.Fatalf("resend: %v %v", r, err)
+			}
+		})
+	}
+}

@@ -5,6 +5,7 @@ package storetest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"sync"
@@ -40,6 +41,7 @@ func Run(t *testing.T, b Backend) {
 		{"ConcurrentAppends", testConcurrentAppends},
 		{"ReopenKeepsData", testReopenKeepsData},
 		{"SQLDialect", testSQLDialect},
+		{"RefusesNewerSchema", testRefusesNewerSchema},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -375,5 +377,28 @@ func testSQLDialect(t *testing.T, b Backend) {
 	}
 	if email != "ana@x.io" || first != "u1" {
 		t.Errorf("got %q, %q", email, first)
+	}
+}
+
+// testRefusesNewerSchema: a database migrated by a newer Weft must not be
+// opened by this one.
+func testRefusesNewerSchema(t *testing.T, b Backend) {
+	loc := b.NewLocation(t)
+	s, err := b.Open(context.Background(), loc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.(*store.DB).SQL().ExecContext(context.Background(),
+		`INSERT INTO weft_schema_migrations (version, name, applied_at) VALUES (999, 'future', CAST('2030-01-01 00:00:00+00' AS TIMESTAMPTZ))`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s2, err := b.Open(context.Background(), loc, nil)
+	if !errors.Is(err, store.ErrSchemaTooNew) {
+		if err == nil {
+			s2.Close()
+		}
+		t.Fatalf("open of a newer schema: %v, want ErrSchemaTooNew", err)
 	}
 }
