@@ -22,8 +22,6 @@ type Backend interface {
 	// event_staging table, and commits when fn returns nil. DB serializes
 	// calls within the process.
 	Bulk(ctx context.Context, fn func(BulkTx) error) error
-	// IsUniqueViolation reports whether err is a unique constraint violation.
-	IsUniqueViolation(err error) bool
 	// Close releases what the backend holds beyond the pool.
 	Close() error
 }
@@ -33,6 +31,8 @@ type BulkTx interface {
 	// Exec runs one statement and returns the rows it affected.
 	Exec(ctx context.Context, query string, args ...any) (int64, error)
 	// LoadEvents fills event_staging(id, source_id, type, version,
-	// event_time, payload) with the events, in order.
+	// event_time, payload) with the events, in order. A backend without a
+	// unique index on customer_events.id must leave out the events whose id
+	// is already in the log.
 	LoadEvents(ctx context.Context, events []EventInsert) error
 }

@@ -15,11 +15,7 @@ func (db *DB) EventAppendMany(ctx context.Context, params *EventAppendManyParams
 	db.appendMu.Lock()
 	defer db.appendMu.Unlock()
 	newTypes := db.unknownTypes(params.Events)
-	inserted, err := db.appendEvents(ctx, params.Events, newTypes, "EventInsertFromStaging")
-	if err != nil && db.backend.IsUniqueViolation(err) {
-		// Some ids are in the log already: do it again, skipping them.
-		inserted, err = db.appendEvents(ctx, params.Events, newTypes, "EventInsertFromStagingSkipDuplicates")
-	}
+	inserted, err := db.appendEvents(ctx, params.Events, newTypes)
 	if err != nil {
 		return nil, fmt.Errorf("append %d events: %w", len(params.Events), err)
 	}
@@ -29,8 +25,8 @@ func (db *DB) EventAppendMany(ctx context.Context, params *EventAppendManyParams
 	return &EventAppendManyResult{Inserted: int(inserted)}, nil
 }
 
-// appendEvents runs one append transaction with the named insert.
-func (db *DB) appendEvents(ctx context.Context, events []EventInsert, newTypes []EventTypeKey, insert string) (int64, error) {
+// appendEvents runs one append transaction.
+func (db *DB) appendEvents(ctx context.Context, events []EventInsert, newTypes []EventTypeKey) (int64, error) {
 	now := db.nowUTC()
 	var inserted int64
 	err := db.backend.Bulk(ctx, func(tx BulkTx) error {
@@ -48,7 +44,7 @@ func (db *DB) appendEvents(ctx context.Context, events []EventInsert, newTypes [
 				return fmt.Errorf("register event types: %w", err)
 			}
 		}
-		n, err := tx.Exec(ctx, db.q.get(insert), now)
+		n, err := tx.Exec(ctx, db.q.get("EventInsertFromStaging"), now)
 		if err != nil {
 			return fmt.Errorf("insert events: %w", err)
 		}

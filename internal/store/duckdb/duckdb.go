@@ -5,12 +5,14 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"embed"
-	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 
 	duckdbdriver "github.com/duckdb/duckdb-go/v2"
 
@@ -41,6 +43,11 @@ type backend struct {
 	// bulk is the one connection that appends; its temp staging table
 	// lives as long as it does.
 	bulk *sql.Conn
+
+	mu sync.Mutex // serializes Bulk
+	// ids holds the hashes of every id in customer_events, loaded at the
+	// first append; nil before.
+	ids *idSet
 }
 
 func newBackend(path string) (*backend, error) {
@@ -76,11 +83,6 @@ func (b *backend) SQL() *sql.DB          { return b.db }
 func (b *backend) Migrations() fs.FS     { return migrations }
 func (b *backend) QueryOverrides() fs.FS { return nil }
 
-func (b *backend) IsUniqueViolation(err error) bool {
-	var de *duckdbdriver.Error
-	return errors.As(err, &de) && de.Type == duckdbdriver.ErrorTypeConstraint
-}
-
 func (b *backend) Close() error {
 	b.bulk.Close()
 	return b.db.Close()
@@ -94,33 +96,67 @@ const stagingDDL = `CREATE TEMP TABLE IF NOT EXISTS event_staging (
     event_time TIMESTAMPTZ, payload VARCHAR)`
 
 // Bulk runs fn in a transaction on the bulk connection. DuckDB's appender
-// needs the driver connection, so the whole transaction runs on it.
+// needs the driver connection, so the whole transaction runs on it. The ids
+// staged by fn join the id set once the transaction has committed.
 func (b *backend) Bulk(ctx context.Context, fn func(store.BulkTx) error) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.ids == nil {
+		ids, err := b.loadIDs(ctx)
+		if err != nil {
+			return err
+		}
+		b.ids = ids
+	}
 	return b.bulk.Raw(func(dc any) error {
 		conn := dc.(driver.Conn)
-		tx := &bulkTx{conn: conn, execer: conn.(driver.ExecerContext)}
+		tx := &bulkTx{conn: conn, ids: b.ids}
 		if _, err := tx.Exec(ctx, stagingDDL); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, "BEGIN TRANSACTION"); err != nil {
 			return err
 		}
-		if err := fn(tx); err != nil {
+		err := fn(tx)
+		if err == nil {
+			_, err = tx.Exec(ctx, "DELETE FROM event_staging")
+		}
+		if err == nil {
+			_, err = tx.Exec(ctx, "COMMIT")
+		}
+		if err != nil {
 			_, _ = tx.Exec(context.Background(), "ROLLBACK")
 			return err
 		}
-		if _, err := tx.Exec(ctx, "DELETE FROM event_staging"); err != nil {
-			_, _ = tx.Exec(context.Background(), "ROLLBACK")
-			return err
+		for _, h := range tx.staged {
+			b.ids.add(h)
 		}
-		_, err := tx.Exec(ctx, "COMMIT")
-		return err
+		return nil
 	})
+}
+
+// loadIDs reads every id of the log into a new id set.
+func (b *backend) loadIDs(ctx context.Context) (*idSet, error) {
+	rows, err := b.db.QueryContext(ctx, "SELECT id FROM customer_events")
+	if err != nil {
+		return nil, fmt.Errorf("load event ids: %w", err)
+	}
+	defer rows.Close()
+	ids := newIDSet()
+	var id sql.RawBytes
+	for rows.Next() {
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("load event ids: %w", err)
+		}
+		ids.add(ids.hash(string(id)))
+	}
+	return ids, rows.Err()
 }
 
 type bulkTx struct {
 	conn   driver.Conn
-	execer driver.ExecerContext
+	ids    *idSet
+	staged []uint64 // hashes of the ids staged in this transaction
 }
 
 func (tx *bulkTx) Exec(ctx context.Context, query string, args ...any) (int64, error) {
@@ -128,24 +164,80 @@ func (tx *bulkTx) Exec(ctx context.Context, query string, args ...any) (int64, e
 	for i, a := range args {
 		named[i] = driver.NamedValue{Ordinal: i + 1, Value: a}
 	}
-	res, err := tx.execer.ExecContext(ctx, query, named)
+	res, err := tx.conn.(driver.ExecerContext).ExecContext(ctx, query, named)
 	if err != nil {
 		return 0, err
 	}
 	return res.RowsAffected()
 }
 
+// LoadEvents stages the events whose ids are not in the log yet. An id
+// whose hash is in the id set is looked up in the table, so a hash
+// collision never drops an event.
 func (tx *bulkTx) LoadEvents(ctx context.Context, events []store.EventInsert) error {
+	hashes := make([]uint64, len(events))
+	var candidates []string
+	for i, e := range events {
+		hashes[i] = tx.ids.hash(e.ID)
+		if tx.ids.has(hashes[i]) {
+			candidates = append(candidates, e.ID)
+		}
+	}
+	existing, err := tx.existing(ctx, candidates)
+	if err != nil {
+		return err
+	}
 	app, err := duckdbdriver.NewAppenderFromConn(tx.conn, "", "event_staging")
 	if err != nil {
 		return err
 	}
-	for _, e := range events {
-		err := app.AppendRow(e.ID, e.SourceID, e.Type, e.Version, e.EventTime, string(e.Payload))
-		if err != nil {
+	seen := make(map[string]struct{}, len(events))
+	for i, e := range events {
+		if _, dup := seen[e.ID]; dup || existing[e.ID] {
+			continue
+		}
+		seen[e.ID] = struct{}{}
+		if err := app.AppendRow(e.ID, e.SourceID, e.Type, e.Version, e.EventTime, string(e.Payload)); err != nil {
 			app.Close()
 			return err
 		}
+		tx.staged = append(tx.staged, hashes[i])
 	}
 	return app.Close()
+}
+
+// existing returns which of the ids are in customer_events.
+func (tx *bulkTx) existing(ctx context.Context, ids []string) (map[string]bool, error) {
+	found := map[string]bool{}
+	if len(ids) == 0 {
+		return found, nil
+	}
+	var q strings.Builder
+	q.WriteString("SELECT id FROM customer_events WHERE id IN (")
+	for i, id := range ids {
+		if i > 0 {
+			q.WriteByte(',')
+		}
+		// A string literal: ids hold no NUL (package event checks), and
+		// doubling quotes is the only escape DuckDB literals need.
+		q.WriteString("'" + strings.ReplaceAll(id, "'", "''") + "'")
+	}
+	q.WriteByte(')')
+	rows, err := tx.conn.(driver.QueryerContext).QueryContext(ctx, q.String(), nil)
+	if err != nil {
+		return nil, fmt.Errorf("look up candidate duplicates: %w", err)
+	}
+	defer rows.Close()
+	dest := make([]driver.Value, 1)
+	for {
+		if err := rows.Next(dest); err != nil {
+			if err == io.EOF {
+				return found, nil
+			}
+			return nil, err
+		}
+		if s, ok := dest[0].(string); ok {
+			found[s] = true
+		}
+	}
 }

@@ -4,13 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"embed"
-	"errors"
 	"fmt"
 	"io/fs"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/weftdata/weft/internal/store"
@@ -51,11 +49,6 @@ func (b *backend) SQL() *sql.DB          { return b.db }
 func (b *backend) Migrations() fs.FS     { return migrations }
 func (b *backend) QueryOverrides() fs.FS { return overrides }
 func (b *backend) Close() error          { return b.db.Close() }
-
-func (b *backend) IsUniqueViolation(err error) bool {
-	var pe *pgconn.PgError
-	return errors.As(err, &pe) && pe.Code == "23505"
-}
 
 const stagingDDL = `CREATE TEMP TABLE IF NOT EXISTS event_staging (
     id TEXT, source_id TEXT, type TEXT, version TEXT,

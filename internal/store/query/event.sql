@@ -19,19 +19,12 @@ ON CONFLICT (id) DO NOTHING
 -- name: EventInsertFromStaging
 -- Rows are inserted in staging (scan) order, which is the input order, so
 -- seq follows the order of the request; the conformance suite checks it.
--- This plain insert fails on an id already in the log; DB then retries the
--- batch with EventInsertFromStagingSkipDuplicates. On DuckDB the plain
--- insert is about three times cheaper than ON CONFLICT (measured, see
--- BENCHMARKS.md), and re-sent batches are the exception.
+-- The DuckDB backend leaves ids already in the log out of the staging table
+-- (it has no unique index; see its package doc); PostgreSQL overrides this
+-- with ON CONFLICT on its primary key.
 INSERT INTO customer_events (id, source_id, type, version, event_time, payload, created_at)
 SELECT id, source_id, type, version, event_time, payload, CAST($1 AS TIMESTAMPTZ)
 FROM event_staging
-
--- name: EventInsertFromStagingSkipDuplicates
-INSERT INTO customer_events (id, source_id, type, version, event_time, payload, created_at)
-SELECT id, source_id, type, version, event_time, payload, CAST($1 AS TIMESTAMPTZ)
-FROM event_staging
-ON CONFLICT (id) DO NOTHING
 
 -- name: EventList
 SELECT seq, id, source_id, type, version, event_time, CAST(payload AS TEXT), created_at

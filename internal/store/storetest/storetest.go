@@ -168,6 +168,14 @@ func testDuplicates(t *testing.T, b Backend) {
 		t.Fatalf("%d events, want 2", len(got))
 	}
 	sameJSON(t, got[0].Payload, a.Payload)
+	// Repeats inside one call are stored once too.
+	c := Ev("c", "web", "page_view", t0, `{}`)
+	if n := appendEvents(t, s, c, c, Ev("d", "web", "page_view", t0, `{}`), c); n != 2 {
+		t.Fatalf("a call with repeated ids inserted %d, want 2", n)
+	}
+	if got := list(t, s, store.EventListParams{}); len(got) != 4 {
+		t.Fatalf("%d events, want 4", len(got))
+	}
 }
 
 func testSeqMonotonic(t *testing.T, b Backend) {
@@ -354,6 +362,10 @@ func testReopenKeepsData(t *testing.T, b Backend) {
 	got := list(t, s2, store.EventListParams{})
 	if len(got) != 1 || got[0].ID != "a" {
 		t.Fatalf("after reopen: %+v", got)
+	}
+	// The log remembers its ids across a restart.
+	if n := appendEvents(t, s2, Ev("a", "web", "page_view", t0, `{"x":2}`)); n != 0 {
+		t.Fatalf("an id stored before the restart was inserted again")
 	}
 	// seq continues after a restart rather than starting over.
 	appendEvents(t, s2, Ev("b", "web", "page_view", t0, `{}`))
