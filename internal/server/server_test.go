@@ -1,8 +1,14 @@
 package server
 
 import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestValidate(t *testing.T) {
@@ -38,5 +44,70 @@ func TestValidate(t *testing.T) {
 func TestRedact(t *testing.T) {
 	if got := redact("postgres://weft:hunter2@db:5432/weft"); strings.Contains(got, "hunter2") {
 		t.Errorf("password shown: %s", got)
+	}
+}
+
+// TestShutdownFinishesInFlightRequests starts shutting down while a request
+// is still sending its body: the request must complete and be stored.
+func TestShutdownFinishesInFlightRequests(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Start(context.Background(), Config{Addr: "127.0.0.1:0", DataDir: dir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := func(i int) string {
+		return fmt.Sprintf(`{"id":"e%d","source_id":"web","type":"page_view","version":"1-0-0","event_time":%d,"payload":{}}`+"\n", i, 1767323045000+i)
+	}
+	pr, pw := io.Pipe()
+	type answer struct {
+		status int
+		body   string
+		err    error
+	}
+	done := make(chan answer, 1)
+	go func() {
+		resp, err := http.Post(s.URL()+"/v1/events", "application/x-ndjson", pr)
+		if err != nil {
+			done <- answer{err: err}
+			return
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		done <- answer{status: resp.StatusCode, body: string(b)}
+	}()
+	for i := range 100 {
+		io.WriteString(pw, line(i))
+	}
+	time.Sleep(200 * time.Millisecond) // the request is in its handler now
+	shut := make(chan error, 1)
+	go func() { shut <- s.Shutdown() }()
+	time.Sleep(200 * time.Millisecond)
+	select {
+	case err := <-shut:
+		t.Fatalf("shutdown returned before the in-flight request finished: %v", err)
+	default:
+	}
+	for i := 100; i < 200; i++ {
+		io.WriteString(pw, line(i))
+	}
+	pw.Close()
+	a := <-done
+	if a.err != nil || a.status != 200 || !strings.Contains(a.body, `"accepted":200`) {
+		t.Fatalf("in-flight request: %d %s %v", a.status, a.body, a.err)
+	}
+	if err := <-shut; err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	if _, err := http.Get(s.URL() + "/healthz"); err == nil {
+		t.Error("the server still accepts requests after shutdown")
+	}
+	st, err := OpenStore(context.Background(), Config{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	stats, err := st.Stats(context.Background())
+	if err != nil || stats.Events != 200 {
+		t.Fatalf("after shutdown the store holds %+v, %v", stats, err)
 	}
 }

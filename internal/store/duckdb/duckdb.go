@@ -121,11 +121,16 @@ func (b *backend) Bulk(ctx context.Context, fn func(store.BulkTx) error) error {
 		if err == nil {
 			_, err = tx.Exec(ctx, "DELETE FROM event_staging")
 		}
-		if err == nil {
-			_, err = tx.Exec(ctx, "COMMIT")
-		}
 		if err != nil {
 			_, _ = tx.Exec(context.Background(), "ROLLBACK")
+			return err
+		}
+		// The commit is not interruptible: a cancelled request must not
+		// leave us unsure whether it happened. Should it fail all the same,
+		// the id set may have missed rows, so it is reloaded from the table.
+		if _, err := tx.Exec(context.Background(), "COMMIT"); err != nil {
+			_, _ = tx.Exec(context.Background(), "ROLLBACK")
+			b.ids = nil
 			return err
 		}
 		for _, h := range tx.staged {

@@ -75,7 +75,9 @@ func (b *backend) Bulk(ctx context.Context, fn func(store.BulkTx) error) error {
 		if err := fn(bulkTx{tx}); err != nil {
 			return err
 		}
-		return tx.Commit(ctx)
+		// Not interruptible: a cancelled request must not leave the outcome
+		// of its commit unknown.
+		return tx.Commit(context.Background())
 	})
 }
 
