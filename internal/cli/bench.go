@@ -7,7 +7,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/weftdata/weft/internal/bench"
-	"github.com/weftdata/weft/internal/server"
 )
 
 func newBenchCmd() *cobra.Command {
@@ -37,13 +36,12 @@ through POST /v1/events. Every event is durable when its batch is answered.`,
 			out := cmd.OutOrStdout()
 			opts.URL = target
 			if target == "" {
-				if !cmd.Flags().Changed("data") && os.Getenv("WEFT_DATA") == "" && f.cfg.DB == "" {
-					dir, err := os.MkdirTemp("", "weft-bench-")
-					if err != nil {
-						return err
-					}
+				dir, err := f.useTempDataDir(cmd, "weft-bench-")
+				if err != nil {
+					return err
+				}
+				if dir != "" {
 					defer os.RemoveAll(dir)
-					f.cfg.DataDir = dir
 				}
 				if !cmd.Flags().Changed("addr") {
 					f.cfg.Addr = "127.0.0.1:0"
@@ -51,11 +49,7 @@ through POST /v1/events. Every event is durable when its batch is answered.`,
 				if !cmd.Flags().Changed("log-level") {
 					f.logLevel = "warn"
 				}
-				cfg, err := f.config(cmd)
-				if err != nil {
-					return err
-				}
-				s, err := server.Start(ctx, cfg)
+				s, cfg, err := f.start(cmd)
 				if err != nil {
 					return err
 				}

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/weftdata/weft/internal/client"
+	"github.com/weftdata/weft/internal/store"
 )
 
 func newEventsCmd() *cobra.Command {
@@ -78,7 +79,7 @@ func newEventsTailCmd() *cobra.Command {
 	return cmd
 }
 
-func printEvents(w io.Writer, events []client.Event) {
+func printEvents(w io.Writer, events []store.Event) {
 	for _, e := range events {
 		fmt.Fprintf(w, "%d  %s  %s/%s/%s  %s  %s\n", e.Seq, e.EventTime.Format("2006-01-02T15:04:05.000000Z"),
 			e.SourceID, e.Type, e.Version, e.ID, e.Payload)

@@ -2,14 +2,12 @@ package cli
 
 import (
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
 	"github.com/weftdata/weft/internal/bench"
 	"github.com/weftdata/weft/internal/client"
 	"github.com/weftdata/weft/internal/demo"
-	"github.com/weftdata/weft/internal/server"
 )
 
 func newQuickstartCmd() *cobra.Command {
@@ -28,18 +26,10 @@ ingestion API, prints what happened and where to look, and keeps serving until C
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			out := cmd.OutOrStdout()
-			if !cmd.Flags().Changed("data") && os.Getenv("WEFT_DATA") == "" && f.cfg.DB == "" {
-				dir, err := os.MkdirTemp("", "weft-quickstart-")
-				if err != nil {
-					return err
-				}
-				f.cfg.DataDir = dir
-			}
-			cfg, err := f.config(cmd)
-			if err != nil {
+			if _, err := f.useTempDataDir(cmd, "weft-quickstart-"); err != nil {
 				return err
 			}
-			s, err := server.Start(ctx, cfg)
+			s, cfg, err := f.start(cmd)
 			if err != nil {
 				return err
 			}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"log/slog"
+	"os"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -40,6 +41,16 @@ func (f *serverFlags) config(cmd *cobra.Command) (server.Config, error) {
 	return cfg, cfg.Validate()
 }
 
+// start validates the flags and starts the platform.
+func (f *serverFlags) start(cmd *cobra.Command) (*server.Server, server.Config, error) {
+	cfg, err := f.config(cmd)
+	if err != nil {
+		return nil, cfg, err
+	}
+	s, err := server.Start(cmd.Context(), cfg)
+	return s, cfg, err
+}
+
 func newServeCmd() *cobra.Command {
 	var f serverFlags
 	cmd := &cobra.Command{
@@ -47,11 +58,7 @@ func newServeCmd() *cobra.Command {
 		Short: "Run the platform: the HTTP API over the event log",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := f.config(cmd)
-			if err != nil {
-				return err
-			}
-			s, err := server.Start(cmd.Context(), cfg)
+			s, _, err := f.start(cmd)
 			if err != nil {
 				return err
 			}
@@ -60,4 +67,19 @@ func newServeCmd() *cobra.Command {
 	}
 	f.register(cmd.Flags())
 	return cmd
+}
+
+// useTempDataDir points the embedded store at a new temporary directory
+// unless the user chose a data directory or PostgreSQL. It returns the
+// directory, or "" when it left the choice alone.
+func (f *serverFlags) useTempDataDir(cmd *cobra.Command, prefix string) (string, error) {
+	if cmd.Flags().Changed("data") || os.Getenv("WEFT_DATA") != "" || f.cfg.DB != "" {
+		return "", nil
+	}
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		return "", err
+	}
+	f.cfg.DataDir = dir
+	return dir, nil
 }

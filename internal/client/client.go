@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/weftdata/weft/internal/store"
 )
 
 // Client calls one Weft server.
@@ -109,18 +111,6 @@ func (c *Client) IngestBody(ctx context.Context, body []byte, contentType string
 	return &res, nil
 }
 
-// Event is one event of the log as the API returns it.
-type Event struct {
-	Seq       int64           `json:"seq"`
-	ID        string          `json:"id"`
-	SourceID  string          `json:"source_id"`
-	Type      string          `json:"type"`
-	Version   string          `json:"version"`
-	EventTime time.Time       `json:"event_time"`
-	Payload   json.RawMessage `json:"payload"`
-	CreatedAt time.Time       `json:"created_at"`
-}
-
 // EventsParams select a page of GET /v1/events.
 type EventsParams struct {
 	AfterSeq int64
@@ -132,8 +122,8 @@ type EventsParams struct {
 
 // EventsPage is a page of the log.
 type EventsPage struct {
-	Events       []Event `json:"events"`
-	NextAfterSeq int64   `json:"next_after_seq"`
+	Events       []store.Event `json:"events"`
+	NextAfterSeq int64         `json:"next_after_seq"`
 }
 
 // Events reads a page of the log.
@@ -161,35 +151,19 @@ func (c *Client) Events(ctx context.Context, p EventsParams) (*EventsPage, error
 	return &page, nil
 }
 
-// Stats are the counts of GET /v1/stats.
-type Stats struct {
-	Events     int64 `json:"events"`
-	EventTypes int64 `json:"event_types"`
-	Sources    int64 `json:"sources"`
-	MaxSeq     int64 `json:"max_seq"`
-}
-
 // Stats reads GET /v1/stats.
-func (c *Client) Stats(ctx context.Context) (*Stats, error) {
-	var s Stats
+func (c *Client) Stats(ctx context.Context) (*store.Stats, error) {
+	var s store.Stats
 	if err := c.do(ctx, http.MethodGet, "/v1/stats", nil, nil, &s); err != nil {
 		return nil, err
 	}
 	return &s, nil
 }
 
-// EventType is a catalog entry.
-type EventType struct {
-	ID       string `json:"id"`
-	SourceID string `json:"source_id"`
-	Type     string `json:"type"`
-	Version  string `json:"version"`
-}
-
 // EventTypes lists the catalog.
-func (c *Client) EventTypes(ctx context.Context) ([]EventType, error) {
+func (c *Client) EventTypes(ctx context.Context) ([]store.EventType, error) {
 	var out struct {
-		EventTypes []EventType `json:"event_types"`
+		EventTypes []store.EventType `json:"event_types"`
 	}
 	if err := c.do(ctx, http.MethodGet, "/v1/event-types", nil, nil, &out); err != nil {
 		return nil, err

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"iter"
+
+	"github.com/weftdata/weft/internal/event"
 )
 
 // ReadRecords yields the records of an NDJSON or JSON-array input, told
@@ -15,31 +17,11 @@ import (
 func ReadRecords(r io.Reader, name string) iter.Seq2[Record, error] {
 	return func(yield func(Record, error) bool) {
 		br := bufio.NewReaderSize(r, 1<<20)
-		first, err := peekNonBlank(br)
-		if err == io.EOF {
-			return
-		}
-		if err != nil {
-			yield(Record{}, fmt.Errorf("%s: %w", name, err))
-			return
-		}
-		if first == '[' {
+		if event.Sniff(br) == event.FormatJSON {
 			readArray(br, name, yield)
 			return
 		}
 		readLines(br, name, yield)
-	}
-}
-
-func peekNonBlank(br *bufio.Reader) (byte, error) {
-	for {
-		c, err := br.ReadByte()
-		if err != nil {
-			return 0, err
-		}
-		if c != ' ' && c != '\t' && c != '\r' && c != '\n' {
-			return c, br.UnreadByte()
-		}
 	}
 }
 

@@ -69,10 +69,7 @@ func (b *Batch) reject(rerr *RecordError) { b.Rejected = append(b.Rejected, rerr
 func Decode(r io.Reader, format Format) (*Batch, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	if format == FormatAuto {
-		format = FormatNDJSON
-		if c, err := firstByte(br); err == nil && c == '[' {
-			format = FormatJSON
-		}
+		format = Sniff(br)
 	}
 	if format == FormatJSON {
 		return decodeArray(br)
@@ -80,15 +77,20 @@ func Decode(r io.Reader, format Format) (*Batch, error) {
 	return decodeNDJSON(br)
 }
 
-// firstByte peeks at the first non-blank byte.
-func firstByte(br *bufio.Reader) (byte, error) {
+// Sniff tells a JSON array from NDJSON by the first non-blank byte ('['
+// is an array), consuming only the blanks before it.
+func Sniff(br *bufio.Reader) Format {
 	for {
 		c, err := br.ReadByte()
 		if err != nil {
-			return 0, err
+			return FormatNDJSON
 		}
 		if c != ' ' && c != '\t' && c != '\r' && c != '\n' {
-			return c, br.UnreadByte()
+			_ = br.UnreadByte()
+			if c == '[' {
+				return FormatJSON
+			}
+			return FormatNDJSON
 		}
 	}
 }

@@ -12,8 +12,10 @@ type Backend interface {
 	Name() string
 	// SQL is the connection pool the shared queries run on.
 	SQL() *sql.DB
-	// Migrations holds the numbered schema migrations,
-	// migrations/NNN_name.sql.
+	// Migrations holds the backend's numbered schema migrations,
+	// migrations/NNN_name.sql: those whose SQL differs between engines. A
+	// version missing here is taken from the shared ones in the store
+	// package; a version in both is an error.
 	Migrations() fs.FS
 	// QueryOverrides holds query/*.sql files of "-- name:" queries that replace shared ones of the
 	// same name where the dialect differs, or nil.

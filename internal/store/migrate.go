@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"embed"
 	"fmt"
 	"io/fs"
 	"path"
@@ -17,8 +18,30 @@ type migration struct {
 	sql     string
 }
 
-// readMigrations lists NNN_name.sql files in version order.
-func readMigrations(fsys fs.FS) ([]migration, error) {
+//go:embed migrations/*.sql
+var sharedMigrations embed.FS
+
+// readMigrations lists the migrations/NNN_name.sql files of the shared and
+// the backend's migrations in version order.
+func readMigrations(backend fs.FS) ([]migration, error) {
+	var out []migration
+	for _, fsys := range []fs.FS{sharedMigrations, backend} {
+		ms, err := readMigrationDir(fsys)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ms...)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
+	for i, m := range out {
+		if m.version != i+1 {
+			return nil, fmt.Errorf("migration versions must be 1..n once each without gaps, found %03d_%s at position %d", m.version, m.name, i+1)
+		}
+	}
+	return out, nil
+}
+
+func readMigrationDir(fsys fs.FS) ([]migration, error) {
 	files, err := fs.Glob(fsys, "migrations/*.sql")
 	if err != nil {
 		return nil, err
@@ -35,12 +58,6 @@ func readMigrations(fsys fs.FS) ([]migration, error) {
 			return nil, err
 		}
 		out = append(out, migration{version: v, name: name, sql: string(data)})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
-	for i, m := range out {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("migration versions must be 1..n without gaps, found %03d at position %d", m.version, i+1)
-		}
 	}
 	return out, nil
 }

@@ -21,17 +21,22 @@ func TestQueryOverrides(t *testing.T) {
 }
 
 func TestReadMigrations(t *testing.T) {
+	// 001 is shared; the backend adds the rest.
 	good := fstest.MapFS{
+		"migrations/003_c.sql": {Data: []byte("C")},
 		"migrations/002_b.sql": {Data: []byte("B")},
-		"migrations/001_a.sql": {Data: []byte("A")},
 	}
 	ms, err := readMigrations(good)
-	if err != nil || len(ms) != 2 || ms[0].name != "a" || ms[1].sql != "B" {
+	if err != nil || len(ms) != 3 || ms[0].name != "catalog" || ms[1].sql != "B" || ms[2].name != "c" {
 		t.Fatalf("%+v %v", ms, err)
 	}
-	gap := fstest.MapFS{"migrations/001_a.sql": {}, "migrations/003_c.sql": {}}
+	gap := fstest.MapFS{"migrations/003_c.sql": {}}
 	if _, err := readMigrations(gap); err == nil {
 		t.Error("a gap in migration numbers was accepted")
+	}
+	twice := fstest.MapFS{"migrations/001_catalog.sql": {}, "migrations/002_b.sql": {}}
+	if _, err := readMigrations(twice); err == nil {
+		t.Error("a backend migration with a shared migration's number was accepted")
 	}
 	bad := fstest.MapFS{"migrations/first.sql": {}}
 	if _, err := readMigrations(bad); err == nil {

@@ -1,17 +1,4 @@
--- The catalog and the immutable customer event log.
-CREATE TABLE sources (
-    id         TEXT PRIMARY KEY,
-    created_at TIMESTAMPTZ NOT NULL
-);
-
-CREATE TABLE event_types (
-    id         TEXT PRIMARY KEY, -- source_id/type/version
-    source_id  TEXT NOT NULL,
-    type       TEXT NOT NULL,
-    version    TEXT NOT NULL,
-    created_at TIMESTAMPTZ NOT NULL
-);
-
+-- The immutable customer event log.
 CREATE SEQUENCE customer_events_seq START 1;
 
 -- No index at all: rows arrive in seq order, so DuckDB's zone maps make seq
