@@ -11,8 +11,8 @@
 // customer_events has no unique index: DuckDB's ART index on the id halves
 // ingest throughput and keeps about 100 bytes an event in memory (measured
 // at 3M events, see BENCHMARKS.md). Instead the backend, which owns the file
-// alone, keeps a hash set of the 64-bit hashes of all ids (loaded at the
-// first append, 11 to 21 bytes an event) and stages only events whose id is
+// alone, keeps a hash set of the 64-bit hashes of all ids (loaded when the
+// store opens, 11 to 21 bytes an event) and stages only events whose id is
 // new: an absent hash proves it; a present one is checked against the table,
 // so a collision costs a lookup, never an event. Appends are serialized, and
 // the set learns a batch's ids only after its commit.

@@ -34,7 +34,16 @@ func Open(ctx context.Context, dataDir string, opts *store.Options) (*store.DB, 
 	if err != nil {
 		return nil, err
 	}
-	return store.Open(ctx, b, opts)
+	db, err := store.Open(ctx, b, opts)
+	if err != nil {
+		return nil, err
+	}
+	// Load the id set now rather than in the first request.
+	if err := b.ensureIDs(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
 }
 
 type backend struct {
@@ -45,8 +54,8 @@ type backend struct {
 	bulk *sql.Conn
 
 	mu sync.Mutex // serializes Bulk
-	// ids holds the hashes of every id in customer_events, loaded at the
-	// first append; nil before.
+	// ids holds the hashes of every id in customer_events, loaded at open
+	// (and again after a failed commit); nil before.
 	ids *idSet
 }
 
@@ -101,12 +110,8 @@ const stagingDDL = `CREATE TEMP TABLE IF NOT EXISTS event_staging (
 func (b *backend) Bulk(ctx context.Context, fn func(store.BulkTx) error) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.ids == nil {
-		ids, err := b.loadIDs(ctx)
-		if err != nil {
-			return err
-		}
-		b.ids = ids
+	if err := b.loadIDsLocked(ctx); err != nil {
+		return err
 	}
 	return b.bulk.Raw(func(dc any) error {
 		conn := dc.(driver.Conn)
@@ -138,6 +143,25 @@ func (b *backend) Bulk(ctx context.Context, fn func(store.BulkTx) error) error {
 		}
 		return nil
 	})
+}
+
+// ensureIDs loads the id set if it is not loaded.
+func (b *backend) ensureIDs(ctx context.Context) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.loadIDsLocked(ctx)
+}
+
+func (b *backend) loadIDsLocked(ctx context.Context) error {
+	if b.ids != nil {
+		return nil
+	}
+	ids, err := b.loadIDs(ctx)
+	if err != nil {
+		return err
+	}
+	b.ids = ids
+	return nil
 }
 
 // loadIDs reads every id of the log into a new id set.
