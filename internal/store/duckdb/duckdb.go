@@ -81,10 +81,19 @@ func newBackend(path string) (*backend, error) {
 	return &backend{connector: connector, db: db, bulk: bulk}, nil
 }
 
-// initConn prepares every new connection.
+//go:embed macros.sql
+var macros string
+
+// initConn prepares every new connection: UTC, and the macros that stand in
+// for PostgreSQL's JSON functions.
 func initConn(execer driver.ExecerContext) error {
-	_, err := execer.ExecContext(context.Background(), "SET TimeZone = 'UTC'", nil)
-	return err
+	if _, err := execer.ExecContext(context.Background(), "SET TimeZone = 'UTC'", nil); err != nil {
+		return err
+	}
+	if _, err := execer.ExecContext(context.Background(), macros, nil); err != nil {
+		return fmt.Errorf("install macros: %w", err)
+	}
+	return nil
 }
 
 func (b *backend) Name() string          { return "duckdb" }

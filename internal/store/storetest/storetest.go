@@ -390,6 +390,46 @@ func testSQLDialect(t *testing.T, b Backend) {
 	if email != "ana@x.io" || first != "u1" {
 		t.Errorf("got %q, %q", email, first)
 	}
+	appendEvents(t, s,
+		Ev("b", "web", "form_submit", t0, `{"user_id":"cookie-B","inbound_user_ids":["cookie-A"],"products":[{"category":"shoes"},{"category":"hats"}]}`),
+		Ev("c", "web", "form_submit", t0, `{"user_id":"cookie-C"}`),
+	)
+	// The seed's cross-domain stitching expression and the spec's
+	// set-returning attribute value, unchanged.
+	setReturning := []struct {
+		name, query string
+		want        []string
+	}{
+		{"json_array_elements_text(json_build_array(...))",
+			`SELECT id || ':' || coalesce(v, 'NULL') FROM (SELECT id, json_array_elements_text(json_build_array(payload->>'user_id', payload->'inbound_user_ids'->>0)) AS v
+			 FROM customer_events WHERE id IN ('b', 'c')) s ORDER BY 1`,
+			[]string{"b:cookie-A", "b:cookie-B", "c:NULL", "c:cookie-C"}},
+		{"jsonb_array_elements",
+			`SELECT value->>'category' FROM (SELECT jsonb_array_elements(payload->'products') AS value FROM customer_events WHERE id = 'b') s ORDER BY 1`,
+			[]string{"hats", "shoes"}},
+		{"jsonb_build_array of three",
+			`SELECT v FROM (SELECT jsonb_array_elements_text(jsonb_build_array('x', 'y', payload->>'user_id')) AS v FROM customer_events WHERE id = 'c') s ORDER BY 1`,
+			[]string{"cookie-C", "x", "y"}},
+	}
+	for _, c := range setReturning {
+		rows, err := sqlDB.QueryContext(context.Background(), c.query)
+		if err != nil {
+			t.Errorf("%s: %v", c.name, err)
+			continue
+		}
+		var got []string
+		for rows.Next() {
+			var v string
+			if err := rows.Scan(&v); err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, v)
+		}
+		rows.Close()
+		if !reflect.DeepEqual(got, c.want) {
+			t.Errorf("%s: got %v, want %v", c.name, got, c.want)
+		}
+	}
 }
 
 // testRefusesNewerSchema: a database migrated by a newer Weft must not be

@@ -1,0 +1,34 @@
+-- PostgreSQL JSON functions that user SQL (stitching value expressions,
+-- attribute expressions, context queries) may use, as DuckDB macros, so that
+-- every example of the seeds and specs runs unchanged on both engines. They
+-- are created as temporary macros on every connection: they belong to this
+-- binary, not to the database file.
+
+-- json_build_array(a, b, ...): one overload per arity, up to 8.
+CREATE OR REPLACE TEMP MACRO json_build_array
+    (a) AS to_json([a]),
+    (a, b) AS to_json([a, b]),
+    (a, b, c) AS to_json([a, b, c]),
+    (a, b, c, d) AS to_json([a, b, c, d]),
+    (a, b, c, d, e) AS to_json([a, b, c, d, e]),
+    (a, b, c, d, e, f) AS to_json([a, b, c, d, e, f]),
+    (a, b, c, d, e, f, g) AS to_json([a, b, c, d, e, f, g]),
+    (a, b, c, d, e, f, g, h) AS to_json([a, b, c, d, e, f, g, h]);
+
+CREATE OR REPLACE TEMP MACRO jsonb_build_array
+    (a) AS to_json([a]),
+    (a, b) AS to_json([a, b]),
+    (a, b, c) AS to_json([a, b, c]),
+    (a, b, c, d) AS to_json([a, b, c, d]),
+    (a, b, c, d, e) AS to_json([a, b, c, d, e]),
+    (a, b, c, d, e, f) AS to_json([a, b, c, d, e, f]),
+    (a, b, c, d, e, f, g) AS to_json([a, b, c, d, e, f, g]),
+    (a, b, c, d, e, f, g, h) AS to_json([a, b, c, d, e, f, g, h]);
+
+-- Set-returning: one row per array element.
+CREATE OR REPLACE TEMP MACRO json_array_elements_text(j) AS unnest(json_extract_string(j, '$[*]'));
+CREATE OR REPLACE TEMP MACRO jsonb_array_elements_text(j) AS unnest(json_extract_string(j, '$[*]'));
+CREATE OR REPLACE TEMP MACRO json_array_elements(j) AS unnest(json_extract(j, '$[*]'));
+CREATE OR REPLACE TEMP MACRO jsonb_array_elements(j) AS unnest(json_extract(j, '$[*]'));
+
+CREATE OR REPLACE TEMP MACRO jsonb_array_length(j) AS json_array_length(j);
