@@ -1,0 +1,368 @@
+package stitch_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/weftdata/weft/internal/demo"
+	"github.com/weftdata/weft/internal/event"
+	"github.com/weftdata/weft/internal/stitch"
+	"github.com/weftdata/weft/internal/store"
+	"github.com/weftdata/weft/internal/store/duckdb"
+	"github.com/weftdata/weft/internal/store/pgtest"
+	"github.com/weftdata/weft/internal/store/postgres"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+var backends = []string{"duckdb", "postgres"}
+
+func openStore(t *testing.T, backend string) *store.DB {
+	t.Helper()
+	var (
+		s   *store.DB
+		err error
+	)
+	if backend == "postgres" {
+		s, err = postgres.Open(context.Background(), pgtest.URL(t), nil)
+	} else {
+		s, err = duckdb.Open(context.Background(), t.TempDir(), nil)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// ingest sends NDJSON records through the real decoder and ingester.
+func ingest(t *testing.T, s store.Store, lines ...string) {
+	t.Helper()
+	b, err := event.Decode(strings.NewReader(strings.Join(lines, "\n")), event.FormatNDJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b.Rejected) > 0 {
+		t.Fatalf("rejected: %v", b.Rejected)
+	}
+	if _, err := event.NewIngester(s, nil).Ingest(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// partition returns the entities as sorted lists of event ids, sorted.
+func partition(t *testing.T, s *store.DB) []string {
+	t.Helper()
+	rows, err := s.SQL().QueryContext(context.Background(),
+		`SELECT e.id, ee.entity_id FROM entity_events ee JOIN customer_events e ON e.seq = ee.event_seq`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	groups := map[string][]string{}
+	for rows.Next() {
+		var id, ent string
+		if err := rows.Scan(&id, &ent); err != nil {
+			t.Fatal(err)
+		}
+		groups[ent] = append(groups[ent], id)
+	}
+	var out []string
+	for _, g := range groups {
+		sort.Strings(g)
+		out = append(out, strings.Join(g, ","))
+	}
+	sort.Strings(out)
+	return out
+}
+
+func entityOf(t *testing.T, s *store.DB, eventID string) string {
+	t.Helper()
+	var ent string
+	err := s.SQL().QueryRowContext(context.Background(),
+		`SELECT ee.entity_id FROM entity_events ee JOIN customer_events e ON e.seq = ee.event_seq WHERE e.id = $1`, eventID).Scan(&ent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ent
+}
+
+var workedConfig = stitch.Config{Rules: []stitch.Rule{
+	{Identifier: "stitching_meiro_id", Event: "web/page_view", ValueExpression: `json_array_elements_text(json_build_array(payload->>'user_id', payload->'inbound_user_ids'->>0))`},
+	{Identifier: "stitching_meiro_id", Event: "web/form_submit", ValueExpression: `json_array_elements_text(json_build_array(payload->>'user_id', payload->'inbound_user_ids'->>0))`},
+	{Identifier: "stitching_email", Event: "web/form_submit/1-0-0", ValueExpression: `CASE WHEN lower(trim(payload->>'email')) IN ('none','null','') THEN NULL ELSE lower(trim(payload->>'email')) END`},
+	{Identifier: "stitching_email", Event: "crm/customer_update", ValueExpression: `CASE WHEN lower(trim(payload->>'email')) IN ('none','null','') THEN NULL ELSE lower(trim(payload->>'email')) END`},
+	{Identifier: "stitching_email", Event: "eshop/purchase", ValueExpression: `CASE WHEN lower(trim(payload->>'email')) IN ('none','null','') THEN NULL ELSE lower(trim(payload->>'email')) END`},
+}}
+
+func rec(id, event, at, payload string) string {
+	p := strings.Split(event, "/")
+	return fmt.Sprintf(`{"id":%q,"source_id":%q,"type":%q,"version":"1-0-0","event_time":%q,"payload":%s}`, id, p[0], p[1], at+":00Z", payload)
+}
+
+var workedEvents = []string{
+	rec("e1", "web/page_view", "2024-01-01T10:00", `{"user_id":"cookie-A","url":"/home"}`),
+	rec("e2", "web/page_view", "2024-01-01T10:05", `{"user_id":"cookie-A","url":"/shoes"}`),
+	rec("e3", "web/form_submit", "2024-01-02T09:00", `{"user_id":"cookie-B","email":" Jane@Example.com "}`),
+	rec("e4", "crm/customer_update", "2024-01-03T12:00", `{"email":"jane@example.com","first_name":"Jane"}`),
+	rec("e5", "eshop/purchase", "2024-01-04T15:00", `{"email":"JANE@example.com","total":"120.50","currency":"EUR","products":[{"sku":"S1","category":"shoes"},{"sku":"H1","category":"hats"}]}`),
+	rec("e6", "eshop/purchase", "2024-01-05T16:00", `{"email":"jane@example.com","total":"79.50","products":[{"sku":"S2","category":"shoes"}]}`),
+	rec("e7", "web/page_view", "2024-01-02T11:00", `{"user_id":"cookie-A","inbound_user_ids":["cookie-B"],"url":"/"}`),
+	rec("e8", "web/page_view", "2024-01-06T08:00", `{"user_id":"cookie-C","url":"/"}`),
+	rec("e9", "crm/customer_update", "2024-01-06T09:00", `{"email":"None"}`),
+}
+
+// TestWorkedExample is the fixture of specs/meiro_cps.md section 11.
+func TestWorkedExample(t *testing.T) {
+	for _, backend := range backends {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			s := openStore(t, backend)
+			eng, err := stitch.New(s.SQL(), workedConfig, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := eng.ValidateSQL(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			ingest(t, s, workedEvents[:4]...)
+			res, err := eng.Run(ctx, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := partition(t, s); strings.Join(got, " ") != "e1,e2 e3,e4" || res.EntitiesCreated != 2 {
+				t.Fatalf("after e1..e4: %v, %+v", got, res)
+			}
+			p, q := entityOf(t, s, "e1"), entityOf(t, s, "e3")
+			ingest(t, s, workedEvents[4:]...)
+			res, err = eng.Run(ctx, 2) // small passes
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := "e1,e2,e3,e4,e5,e6,e7 e8 e9"
+			if got := partition(t, s); strings.Join(got, " ") != want {
+				t.Fatalf("partition %v, want %s", got, want)
+			}
+			if res.Merges != 1 || res.EventsProcessed != 5 {
+				t.Errorf("result %+v", res)
+			}
+			if entityOf(t, s, "e3") != p {
+				t.Errorf("the merge kept %s, want the older entity %s", entityOf(t, s, "e3"), p)
+			}
+			var mergedInto, cat, val string
+			var seq int64
+			err = s.SQL().QueryRowContext(ctx, `SELECT e.merged_into, m.category, m.value, m.event_seq FROM entities e
+				JOIN stitch_merges m ON m.loser = e.id WHERE e.id = $1`, q).Scan(&mergedInto, &cat, &val, &seq)
+			if err != nil || mergedInto != p || cat != "stitching_meiro_id" || val != "cookie-B" {
+				t.Errorf("tombstone and merge log of %s: %s %s %s %d %v", q, mergedInto, cat, val, seq, err)
+			}
+			res, err = eng.Rebuild(ctx, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := partition(t, s); strings.Join(got, " ") != want {
+				t.Fatalf("rebuild partition %v, want %s", got, want)
+			}
+			if res.Merges != 0 || res.EntitiesCreated != 3 {
+				t.Errorf("rebuild %+v", res)
+			}
+		})
+	}
+}
+
+func TestBlockedValuesAndBadSQL(t *testing.T) {
+	for _, backend := range backends {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			s := openStore(t, backend)
+			ctx := context.Background()
+			cfg := stitch.Config{
+				Rules: []stitch.Rule{{Identifier: "stitching_email", Event: "crm/customer_update", ValueExpression: "lower(trim(payload->>'email'))"}},
+				Identifiers: map[string]stitch.Identifier{"stitching_email": {
+					BlockedValues: []string{"none", ""}, BlockedPattern: "^0+$",
+				}},
+			}
+			ingest(t, s,
+				rec("a", "crm/customer_update", "2024-01-01T10:00", `{"email":"None"}`),
+				rec("b", "crm/customer_update", "2024-01-01T10:01", `{"email":" NONE"}`),
+				rec("c", "crm/customer_update", "2024-01-01T10:02", `{"email":"000"}`),
+				rec("d", "crm/customer_update", "2024-01-01T10:03", `{"email":"000"}`),
+				rec("e", "crm/customer_update", "2024-01-01T10:04", `{"email":"x@y.z"}`),
+				rec("f", "crm/customer_update", "2024-01-01T10:05", `{"email":"X@y.z"}`),
+			)
+			eng, err := stitch.New(s.SQL(), cfg, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := eng.Run(ctx, 0); err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Join(partition(t, s), " "); got != "a b c d e,f" {
+				t.Errorf("partition %s", got)
+			}
+			var n int64
+			s.SQL().QueryRowContext(ctx, `SELECT sum(events) FROM stitch_audit WHERE reason = 'blocked'`).Scan(&n)
+			if n != 4 {
+				t.Errorf("%d blocked values audited, want 4", n)
+			}
+			bad := stitch.Config{Rules: []stitch.Rule{
+				cfg.Rules[0],
+				{Identifier: "stitching_phone", Event: "crm/customer_update", ValueExpression: "lower(payload->>'phone'"},
+			}}
+			eng, err = stitch.New(s.SQL(), bad, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = eng.ValidateSQL(ctx)
+			var rerr *stitch.RuleError
+			if !errors.As(err, &rerr) || rerr.Index != 1 || !strings.Contains(err.Error(), "stitching_phone") {
+				t.Errorf("invalid SQL: %v", err)
+			}
+		})
+	}
+}
+
+// TestGuardRail: a value shared by many people (a shop's default email)
+// must not glue them together.
+func TestGuardRail(t *testing.T) {
+	for _, backend := range backends {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			s := openStore(t, backend)
+			ctx := context.Background()
+			cfg := stitch.Config{
+				Rules: []stitch.Rule{
+					{Identifier: "cookie", Event: "web/form_submit", ValueExpression: "payload->>'cookie'"},
+					{Identifier: "email", Event: "web/form_submit", ValueExpression: "payload->>'email'"},
+				},
+				Identifiers: map[string]stitch.Identifier{"email": {MaxPerEntity: 2}},
+			}
+			var lines []string
+			for i := range 6 {
+				lines = append(lines, rec(fmt.Sprintf("p%d", i), "web/form_submit", fmt.Sprintf("2024-01-01T10:0%d", i),
+					fmt.Sprintf(`{"cookie":"kiosk","email":"person%d@x.io"}`, i)))
+			}
+			ingest(t, s, lines...)
+			eng, _ := stitch.New(s.SQL(), cfg, nil)
+			if _, err := eng.Run(ctx, 0); err != nil {
+				t.Fatal(err)
+			}
+			got := strings.Join(partition(t, s), " ")
+			if got != "p0,p1 p2 p3 p4 p5" {
+				t.Errorf("partition %s", got)
+			}
+			var n int64
+			s.SQL().QueryRowContext(ctx, `SELECT sum(events) FROM stitch_audit WHERE reason = 'max_per_entity'`).Scan(&n)
+			if n != 4 {
+				t.Errorf("%d refused links audited, want 4", n)
+			}
+			// One pass per event gives the same.
+			if _, err := eng.Rebuild(ctx, 1); err != nil {
+				t.Fatal(err)
+			}
+			if again := strings.Join(partition(t, s), " "); again != got {
+				t.Errorf("batch size 1 gave %s, one pass %s", again, got)
+			}
+		})
+	}
+}
+
+var demoConfig = stitch.Config{
+	Rules: []stitch.Rule{
+		{Identifier: "cookie_id", Event: "web/page_view", ValueExpression: "payload->>'cookie_id'"},
+		{Identifier: "cookie_id", Event: "web/form_submit", ValueExpression: "payload->>'cookie_id'"},
+		{Identifier: "email", Event: "web/form_submit", ValueExpression: "lower(trim(payload->>'email'))"},
+		{Identifier: "email", Event: "crm/customer_update", ValueExpression: "lower(trim(payload->>'email'))"},
+		{Identifier: "email", Event: "shop/purchase", ValueExpression: "lower(trim(payload->>'email'))"},
+		{Identifier: "crm_id", Event: "crm/customer_update", ValueExpression: "payload->>'crm_id'"},
+		{Identifier: "crm_id", Event: "shop/purchase", ValueExpression: "payload->>'crm_id'"},
+	},
+	Identifiers: map[string]stitch.Identifier{
+		"email": {BlockedValues: []string{"test@test.com", "none", "null", "noemail@example.com", ""}, MaxPerEntity: 3},
+	},
+}
+
+// TestIncrementalEqualsRebuild is the property test: on generated data,
+// every batch size gives the partition of a rebuild from scratch, and with
+// the demo rules the partition matches the generator's truth.
+func TestIncrementalEqualsRebuild(t *testing.T) {
+	for _, backend := range backends {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			s := openStore(t, backend)
+			ctx := context.Background()
+			var lines []string
+			truth := map[string]int{}
+			for e := range demo.Events(demo.Options{Customers: 120, Seed: 3}) {
+				line := string(e.AppendJSON(nil))
+				lines = append(lines, line)
+				b, _ := event.Decode(strings.NewReader(line), event.FormatNDJSON)
+				truth[b.Events[0].ID] = e.Customer
+			}
+			eng, err := stitch.New(s.SQL(), demoConfig, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Ingest in three parts with stitching in between, as in serve.
+			third := len(lines) / 3
+			for _, part := range [][]string{lines[:third], lines[third : 2*third], lines[2*third:]} {
+				ingest(t, s, part...)
+				if _, err := eng.Run(ctx, 97); err != nil {
+					t.Fatal(err)
+				}
+			}
+			incremental := partition(t, s)
+			for _, size := range []int{1000, 0} {
+				if _, err := eng.Rebuild(ctx, size); err != nil {
+					t.Fatal(err)
+				}
+				if got := partition(t, s); strings.Join(got, " ") != strings.Join(incremental, " ") {
+					t.Fatalf("batch size %d: %d entities, incremental %d", size, len(got), len(incremental))
+				}
+			}
+			precision, recall := pairScores(incremental, truth)
+			t.Logf("%d events, %d entities; pairwise precision %.4f recall %.4f", len(lines), len(incremental), precision, recall)
+			if precision != 1 {
+				t.Errorf("precision %.4f: events of different customers were stitched together", precision)
+			}
+			if recall < 0.5 {
+				t.Errorf("recall %.4f is implausibly low", recall)
+			}
+		})
+	}
+}
+
+// pairScores compares a partition with the truth over pairs of events.
+func pairScores(entities []string, truth map[string]int) (precision, recall float64) {
+	var tp, predicted float64
+	perCustomer := map[int]float64{}
+	for _, ids := range truth {
+		perCustomer[ids]++
+	}
+	var actual float64
+	for _, n := range perCustomer {
+		actual += n * (n - 1) / 2
+	}
+	for _, g := range entities {
+		ids := strings.Split(g, ",")
+		byCustomer := map[int]float64{}
+		for _, id := range ids {
+			byCustomer[truth[id]]++
+		}
+		n := float64(len(ids))
+		predicted += n * (n - 1) / 2
+		for _, c := range byCustomer {
+			tp += c * (c - 1) / 2
+		}
+	}
+	if predicted == 0 {
+		return 1, tp / actual
+	}
+	return tp / predicted, tp / actual
+}

@@ -1,0 +1,47 @@
+-- Identity stitching state (package stitch). No indexes, as for the event
+-- log: DuckDB's hash joins serve the lookups, and the stitcher is the only
+-- writer, one pass at a time.
+CREATE TABLE stitch_state (
+    id         INTEGER NOT NULL,
+    watermark  BIGINT NOT NULL,
+    updated_at TIMESTAMPTZ
+);
+INSERT INTO stitch_state VALUES (1, 0, NULL);
+
+CREATE TABLE entities (
+    id          TEXT NOT NULL,
+    created_seq BIGINT NOT NULL, -- seq of its first event: decides which entity is oldest
+    created_at  TIMESTAMPTZ NOT NULL,
+    modified_at TIMESTAMPTZ NOT NULL,
+    merged_into TEXT
+);
+
+CREATE TABLE entity_events (
+    event_seq BIGINT NOT NULL,
+    entity_id TEXT NOT NULL
+);
+
+CREATE TABLE identifiers (
+    category  TEXT NOT NULL,
+    value     TEXT NOT NULL,
+    entity_id TEXT NOT NULL,
+    first_seq BIGINT NOT NULL
+);
+
+CREATE TABLE stitch_merges (
+    survivor  TEXT NOT NULL,
+    loser     TEXT NOT NULL,
+    event_seq BIGINT NOT NULL,
+    category  TEXT NOT NULL,
+    value     TEXT NOT NULL,
+    merged_at TIMESTAMPTZ NOT NULL
+);
+
+CREATE TABLE stitch_audit (
+    category        TEXT NOT NULL,
+    value           TEXT NOT NULL,
+    reason          TEXT NOT NULL,
+    events          BIGINT NOT NULL,
+    first_event_seq BIGINT NOT NULL,
+    recorded_at     TIMESTAMPTZ NOT NULL
+);

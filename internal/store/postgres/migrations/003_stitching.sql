@@ -1,0 +1,51 @@
+-- Identity stitching state (package stitch), with the keys and indexes the
+-- stitcher's lookups need.
+CREATE TABLE stitch_state (
+    id         INTEGER PRIMARY KEY,
+    watermark  BIGINT NOT NULL,
+    updated_at TIMESTAMPTZ
+);
+INSERT INTO stitch_state VALUES (1, 0, NULL);
+
+CREATE TABLE entities (
+    id          TEXT PRIMARY KEY,
+    created_seq BIGINT NOT NULL, -- seq of its first event: decides which entity is oldest
+    created_at  TIMESTAMPTZ NOT NULL,
+    modified_at TIMESTAMPTZ NOT NULL,
+    merged_into TEXT
+);
+
+CREATE TABLE entity_events (
+    event_seq BIGINT PRIMARY KEY,
+    entity_id TEXT NOT NULL
+);
+CREATE INDEX entity_events_entity_idx ON entity_events (entity_id);
+
+CREATE TABLE identifiers (
+    category  TEXT NOT NULL,
+    value     TEXT NOT NULL,
+    entity_id TEXT NOT NULL,
+    first_seq BIGINT NOT NULL,
+    PRIMARY KEY (category, value)
+);
+CREATE INDEX identifiers_entity_idx ON identifiers (entity_id);
+
+CREATE TABLE stitch_merges (
+    survivor  TEXT NOT NULL,
+    loser     TEXT NOT NULL,
+    event_seq BIGINT NOT NULL,
+    category  TEXT NOT NULL,
+    value     TEXT NOT NULL,
+    merged_at TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX stitch_merges_survivor_idx ON stitch_merges (survivor);
+CREATE INDEX stitch_merges_loser_idx ON stitch_merges (loser);
+
+CREATE TABLE stitch_audit (
+    category        TEXT NOT NULL,
+    value           TEXT NOT NULL,
+    reason          TEXT NOT NULL,
+    events          BIGINT NOT NULL,
+    first_event_seq BIGINT NOT NULL,
+    recorded_at     TIMESTAMPTZ NOT NULL
+);
