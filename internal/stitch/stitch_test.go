@@ -22,7 +22,9 @@ func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
 var backends = []string{"duckdb", "postgres"}
 
-func openStore(t *testing.T, backend string) *store.DB {
+func openStore(t *testing.T, backend string) *store.DB { return openStoreB(t, backend) }
+
+func openStoreB(t testing.TB, backend string) *store.DB {
 	t.Helper()
 	var (
 		s   *store.DB
