@@ -17,32 +17,15 @@ import (
 	"github.com/weftdata/weft/internal/api"
 	"github.com/weftdata/weft/internal/event"
 	"github.com/weftdata/weft/internal/store"
-	"github.com/weftdata/weft/internal/store/duckdb"
+	"github.com/weftdata/weft/internal/store/dbtest"
 	"github.com/weftdata/weft/internal/store/pgtest"
-	"github.com/weftdata/weft/internal/store/postgres"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
-var backends = []string{"duckdb", "postgres"}
+var backends = dbtest.Backends
 
-func openStore(t *testing.T, backend string) store.Store {
-	t.Helper()
-	var (
-		s   store.Store
-		err error
-	)
-	if backend == "postgres" {
-		s, err = postgres.Open(context.Background(), pgtest.URL(t), nil)
-	} else {
-		s, err = duckdb.Open(context.Background(), t.TempDir(), nil)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
+func openStore(t *testing.T, backend string) store.Store { return dbtest.Open(t, backend) }
 
 type testServer struct {
 	*httptest.Server

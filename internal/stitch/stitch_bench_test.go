@@ -11,6 +11,7 @@ import (
 	"github.com/weftdata/weft/internal/demo"
 	"github.com/weftdata/weft/internal/event"
 	"github.com/weftdata/weft/internal/stitch"
+	"github.com/weftdata/weft/internal/store/dbtest"
 )
 
 // BenchmarkRebuild stitches demo events from scratch (WEFT_BENCH_EVENTS,
@@ -22,7 +23,7 @@ func BenchmarkRebuild(b *testing.B) {
 	}
 	for _, backend := range backends {
 		b.Run(fmt.Sprintf("%s/events=%d", backend, n), func(b *testing.B) {
-			s := openStoreB(b, backend)
+			s := dbtest.Open(b, backend)
 			ctx := context.Background()
 			in := event.NewIngester(s, nil)
 			var buf bytes.Buffer

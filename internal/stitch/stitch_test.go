@@ -13,34 +13,15 @@ import (
 	"github.com/weftdata/weft/internal/event"
 	"github.com/weftdata/weft/internal/stitch"
 	"github.com/weftdata/weft/internal/store"
-	"github.com/weftdata/weft/internal/store/duckdb"
+	"github.com/weftdata/weft/internal/store/dbtest"
 	"github.com/weftdata/weft/internal/store/pgtest"
-	"github.com/weftdata/weft/internal/store/postgres"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
-var backends = []string{"duckdb", "postgres"}
+var backends = dbtest.Backends
 
-func openStore(t *testing.T, backend string) *store.DB { return openStoreB(t, backend) }
-
-func openStoreB(t testing.TB, backend string) *store.DB {
-	t.Helper()
-	var (
-		s   *store.DB
-		err error
-	)
-	if backend == "postgres" {
-		s, err = postgres.Open(context.Background(), pgtest.URL(t), nil)
-	} else {
-		s, err = duckdb.Open(context.Background(), t.TempDir(), nil)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
+func openStore(t *testing.T, backend string) *store.DB { return dbtest.Open(t, backend) }
 
 // ingest sends NDJSON records through the real decoder and ingester.
 func ingest(t *testing.T, s store.Store, lines ...string) {

@@ -34,18 +34,6 @@ func (e *Engine) write(ctx context.Context, b *batch, p *plan) error {
 				FROM (SELECT unnest(CAST($1 AS TEXT[])) AS loser, unnest(CAST($2 AS TEXT[])) AS survivor) m
 				WHERE entities.id = m.loser`, losers, survivors)
 		}},
-		{"move merged events", func() (sql.Result, error) {
-			losers, survivors := mergePairs(p.merges)
-			return tx.ExecContext(ctx, `UPDATE entity_events SET entity_id = m.survivor
-				FROM (SELECT unnest(CAST($1 AS TEXT[])) AS loser, unnest(CAST($2 AS TEXT[])) AS survivor) m
-				WHERE entity_events.entity_id = m.loser`, losers, survivors)
-		}},
-		{"move merged identifiers", func() (sql.Result, error) {
-			losers, survivors := mergePairs(p.merges)
-			return tx.ExecContext(ctx, `UPDATE identifiers SET entity_id = m.survivor
-				FROM (SELECT unnest(CAST($1 AS TEXT[])) AS loser, unnest(CAST($2 AS TEXT[])) AS survivor) m
-				WHERE identifiers.entity_id = m.loser`, losers, survivors)
-		}},
 		{"mark modified entities", func() (sql.Result, error) {
 			return tx.ExecContext(ctx, `UPDATE entities SET modified_at = CAST($2 AS TIMESTAMPTZ)
 				WHERE id IN (SELECT unnest(CAST($1 AS TEXT[])))`, p.touched, now)
@@ -87,6 +75,18 @@ func (e *Engine) write(ctx context.Context, b *batch, p *plan) error {
 				       unnest(CAST($4 AS BIGINT[])), unnest(CAST($5 AS BIGINT[])), CAST($6 AS TIMESTAMPTZ)`,
 				cats, vals, reasons, events, seqs, now)
 		}},
+	}
+	// The losers' events and identifiers go to their survivors.
+	for _, table := range []string{"entity_events", "identifiers"} {
+		steps = append(steps, struct {
+			what string
+			fn   func() (sql.Result, error)
+		}{"move merged " + table, func() (sql.Result, error) {
+			losers, survivors := mergePairs(p.merges)
+			return tx.ExecContext(ctx, `UPDATE `+table+` SET entity_id = m.survivor
+				FROM (SELECT unnest(CAST($1 AS TEXT[])) AS loser, unnest(CAST($2 AS TEXT[])) AS survivor) m
+				WHERE `+table+`.entity_id = m.loser`, losers, survivors)
+		}})
 	}
 	for _, s := range steps {
 		if _, err := s.fn(); err != nil {
