@@ -46,10 +46,10 @@ type Result struct {
 // duplicates. An error means nothing of the batch was appended.
 func (in *Ingester) Ingest(ctx context.Context, b *Batch) (*Result, error) {
 	res := &Result{Rejected: b.Rejected}
-	events, index := b.Events, b.Index
+	events := b.Events
 	if in.strict {
 		var err error
-		if events, index, err = in.checkCatalog(ctx, events, index, res); err != nil {
+		if events, err = in.checkCatalog(ctx, b, res); err != nil {
 			return nil, err
 		}
 	}
@@ -84,26 +84,27 @@ func dedupe(events []store.EventInsert) ([]store.EventInsert, int) {
 	return out, len(events) - len(out)
 }
 
-// checkCatalog rejects events whose type is not in the catalog.
-func (in *Ingester) checkCatalog(ctx context.Context, events []store.EventInsert, index []int, res *Result) ([]store.EventInsert, []int, error) {
-	if err := in.refreshIfUnknown(ctx, events); err != nil {
-		return nil, nil, err
+// checkCatalog rejects the batch's events whose type is not in the catalog
+// and returns the others.
+func (in *Ingester) checkCatalog(ctx context.Context, b *Batch, res *Result) ([]store.EventInsert, error) {
+	if err := in.refreshIfUnknown(ctx, b.Events); err != nil {
+		return nil, err
 	}
 	in.mu.RLock()
 	defer in.mu.RUnlock()
-	keptE, keptI := events[:0:0], index[:0:0]
-	for i, e := range events {
+	kept := b.Events[:0:0]
+	for i, e := range b.Events {
 		if id := e.EventTypeKey.ID(); !in.known[id] {
 			res.Rejected = append(res.Rejected, &RecordError{
-				Index:  index[i],
+				Index:  b.Index[i],
 				Field:  "type",
 				Reason: fmt.Sprintf("unknown event type %q: the catalog is strict, register it first (POST /v1/event-types)", id),
 			})
 			continue
 		}
-		keptE, keptI = append(keptE, e), append(keptI, index[i])
+		kept = append(kept, e)
 	}
-	return keptE, keptI, nil
+	return kept, nil
 }
 
 // refreshIfUnknown reloads the catalog when the batch has a type the cache
