@@ -26,6 +26,7 @@ type Engine struct {
 	db    *sql.DB
 	cfg   Config
 	cats  []string       // sorted categories
+	catIx map[string]int // category -> index in cats
 	rules []compiledRule // in config order
 	block []blockRule    // per category
 	limit []int32        // per category, 0 = none
@@ -59,13 +60,13 @@ func New(db *sql.DB, cfg Config, opts *Opts) (*Engine, error) {
 	if opts != nil && opts.Now != nil {
 		e.now = opts.Now
 	}
-	catIndex := map[string]int{}
+	e.catIx = map[string]int{}
 	for i, c := range e.cats {
-		catIndex[c] = i
+		e.catIx[c] = i
 	}
 	for _, r := range cfg.Rules {
 		ev, _ := parseEvent(r.Event)
-		e.rules = append(e.rules, compiledRule{cat: catIndex[r.Identifier], event: ev, expr: r.ValueExpression})
+		e.rules = append(e.rules, compiledRule{cat: e.catIx[r.Identifier], event: ev, expr: r.ValueExpression})
 	}
 	e.block = make([]blockRule, len(e.cats))
 	e.limit = make([]int32, len(e.cats))

@@ -176,10 +176,6 @@ func (e *Engine) lookup(ctx context.Context, keys []identKey) (map[identKey]stri
 	for i, k := range keys {
 		cats[i], vals[i] = e.cats[k.cat], k.value
 	}
-	catIndex := map[string]int{}
-	for i, c := range e.cats {
-		catIndex[c] = i
-	}
 	rows, err := e.db.QueryContext(ctx, `SELECT i.category, i.value, i.entity_id
 		FROM identifiers i
 		JOIN (SELECT unnest(CAST($1 AS TEXT[])) AS category, unnest(CAST($2 AS TEXT[])) AS value) l
@@ -194,7 +190,7 @@ func (e *Engine) lookup(ctx context.Context, keys []identKey) (map[identKey]stri
 			rows.Close()
 			return nil, nil, err
 		}
-		owner[identKey{catIndex[cat], val}] = ent
+		owner[identKey{e.catIx[cat], val}] = ent
 		ids[ent] = true
 	}
 	rows.Close()
@@ -208,11 +204,11 @@ func (e *Engine) lookup(ctx context.Context, keys []identKey) (map[identKey]stri
 	for id := range ids {
 		list = append(list, id)
 	}
-	entities, err := e.entityInfo(ctx, list, catIndex)
+	entities, err := e.entityInfo(ctx, list)
 	return owner, entities, err
 }
 
-func (e *Engine) entityInfo(ctx context.Context, ids []string, catIndex map[string]int) ([]existingEntity, error) {
+func (e *Engine) entityInfo(ctx context.Context, ids []string) ([]existingEntity, error) {
 	rows, err := e.db.QueryContext(ctx, `SELECT id, created_seq FROM entities WHERE id IN (SELECT unnest(CAST($1 AS TEXT[])))`, ids)
 	if err != nil {
 		return nil, fmt.Errorf("read entities: %w", err)
@@ -244,7 +240,7 @@ func (e *Engine) entityInfo(ctx context.Context, ids []string, catIndex map[stri
 		if err := rows.Scan(&id, &cat, &n); err != nil {
 			return nil, err
 		}
-		if c, ok := catIndex[cat]; ok {
+		if c, ok := e.catIx[cat]; ok {
 			out[index[id]].counts[c] = n
 		}
 	}
