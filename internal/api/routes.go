@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/weftdata/weft/internal/event"
+	"github.com/weftdata/weft/internal/pipeline"
 	"github.com/weftdata/weft/internal/store"
 )
 
@@ -17,6 +18,8 @@ const MaxBodyBytesDefault = 64 << 20
 type Config struct {
 	Store    store.Store
 	Ingester *event.Ingester
+	// Pipeline applies configs and runs stitching.
+	Pipeline *pipeline.Pipeline
 	// APIKeys, when not empty, are required in x-api-key on every /v1 call.
 	APIKeys []string
 	// MaxBodyBytes bounds request bodies. Default MaxBodyBytesDefault.
@@ -34,6 +37,7 @@ const MaxConcurrentIngestDefault = 4
 type handler struct {
 	store     store.Store
 	ingester  *event.Ingester
+	pipeline  *pipeline.Pipeline
 	keys      [][]byte
 	maxBody   int64
 	ingestSem chan struct{}
@@ -46,6 +50,7 @@ func NewHandler(cfg Config) http.Handler {
 	h := &handler{
 		store:    cfg.Store,
 		ingester: cfg.Ingester,
+		pipeline: cfg.Pipeline,
 		maxBody:  cfg.MaxBodyBytes,
 		log:      cfg.Logger,
 		metrics:  newMetrics(),
@@ -75,6 +80,13 @@ func NewHandler(cfg Config) http.Handler {
 	v1.HandleFunc("POST /v1/event-types", h.eventTypesRegister)
 	v1.HandleFunc("GET /v1/sources", h.sourcesList)
 	v1.HandleFunc("GET /v1/stats", h.stats)
+	v1.HandleFunc("GET /v1/config", h.configGet)
+	v1.HandleFunc("PUT /v1/config", h.configPut)
+	v1.HandleFunc("POST /v1/stitching/run", h.stitchingRun)
+	v1.HandleFunc("GET /v1/entities", h.entitiesList)
+	v1.HandleFunc("GET /v1/entities/{id}", h.entityGet)
+	v1.HandleFunc("GET /v1/entities/{id}/events", h.entityEvents)
+	v1.HandleFunc("GET /v1/entities/{id}/merges", h.entityMerges)
 	v1.HandleFunc("/v1/", h.notFound)
 	mux.Handle("/v1/", h.requireKey(v1))
 	mux.HandleFunc("/", h.notFound)

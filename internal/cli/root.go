@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 )
@@ -60,6 +61,9 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 		newIngestCmd(),
 		newEventsCmd(),
 		newBenchCmd(),
+		newApplyCmd(),
+		newStitchCmd(),
+		newProfilesCmd(),
 	)
 	return root
 }
@@ -79,6 +83,13 @@ func envBool(name string) bool {
 
 func envInt64(name string, def int64) int64 {
 	if v, err := strconv.ParseInt(os.Getenv(name), 10, 64); err == nil {
+		return v
+	}
+	return def
+}
+
+func envDuration(name string, def time.Duration) time.Duration {
+	if v, err := time.ParseDuration(os.Getenv(name)); err == nil {
 		return v
 	}
 	return def

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/weftdata/weft/internal/api"
+	"github.com/weftdata/weft/internal/pipeline"
 	"github.com/weftdata/weft/internal/server"
 )
 
@@ -25,6 +26,8 @@ func (f *serverFlags) register(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&f.cfg.APIKeys, "api-key", envList("WEFT_API_KEYS"), "API key required in x-api-key on /v1 calls; repeat or comma-separate for several (env WEFT_API_KEYS)")
 	fs.BoolVar(&f.cfg.StrictCatalog, "strict-catalog", envBool("WEFT_STRICT_CATALOG"), "reject events of unregistered event types instead of registering them (env WEFT_STRICT_CATALOG)")
 	fs.Int64Var(&f.cfg.MaxBodyBytes, "max-body-bytes", envInt64("WEFT_MAX_BODY_BYTES", api.MaxBodyBytesDefault), "largest request body, before and after gzip decoding (env WEFT_MAX_BODY_BYTES)")
+	fs.StringVar(&f.cfg.ConfigFile, "config", env("WEFT_CONFIG", ""), "weft.yaml to apply at start, as weft apply would (env WEFT_CONFIG)")
+	fs.DurationVar(&f.cfg.StitchInterval, "stitch-interval", envDuration("WEFT_STITCH_INTERVAL", pipeline.StitchIntervalDefault), "how soon after events arrive stitching runs; negative: only on demand (env WEFT_STITCH_INTERVAL)")
 	fs.StringVar(&f.logLevel, "log-level", env("WEFT_LOG_LEVEL", "info"), "debug, info, warn or error (env WEFT_LOG_LEVEL)")
 	fs.StringVar(&f.logFormat, "log-format", env("WEFT_LOG_FORMAT", "text"), "text or json (env WEFT_LOG_FORMAT)")
 }

@@ -1,6 +1,7 @@
 package demo
 
 import (
+	_ "embed"
 	"encoding/hex"
 	"fmt"
 	"iter"
@@ -142,7 +143,20 @@ type Customer struct {
 	Email   string // canonical, lower case; empty if never given
 	CRMID   string // empty if not a CRM contact
 	Phone   string
+	// Household says Email is shared with the other member of a two-person
+	// household (customers 2k and 2k+1): a trap for stitching by email.
+	// Both are CRM contacts with their own crm_id.
+	Household bool
+	// Kiosk is the cookie of a shared in-store sign-up tablet this customer
+	// left their email on, "" if none: a trap for stitching by cookie.
+	Kiosk string
 }
+
+// kiosks is how many shared sign-up tablets the shops have.
+const kiosks = 5
+
+// household reports whether customer i shares an email with i^1.
+func household(i int) bool { return (i/2)%25 == 7 }
 
 // CustomerAt returns the identity of customer i.
 func CustomerAt(opts Options, i int) Customer {
@@ -169,6 +183,14 @@ func newCustomer(r *rand.Rand, i int) Customer {
 			c.Phone = fmt.Sprintf("+4207%08d", r.IntN(100_000_000))
 		}
 	}
+	switch {
+	case household(i):
+		c.Household = true
+		c.Email = fmt.Sprintf("%s.family%d@%s", lastNames[(i/2)%len(lastNames)], i/2, domains[(i/2)%len(domains)])
+		c.CRMID = fmt.Sprintf("CRM-%07d", i)
+	case c.Email != "" && r.Float64() < 0.03:
+		c.Kiosk = fmt.Sprintf("ck_kiosk_%d", r.IntN(kiosks))
+	}
 	return c
 }
 
@@ -179,3 +201,8 @@ func randHex(r *rand.Rand, n int) string {
 	}
 	return hex.EncodeToString(b)
 }
+
+// Config is the weft.yaml for the demo dataset.
+//
+//go:embed weft.yaml
+var Config []byte

@@ -10,6 +10,13 @@
 // mixed in the way it is in real data: placeholder emails such as
 // "test@test.com" and "none" that many people type.
 //
+// Two traps test that stitching does not glue people together: households
+// (4% of customers, in pairs) share one email while each member has their
+// own crm_id, and 3% of customers sign up for the newsletter on one of five
+// shop tablets whose cookie everybody shares. The demo rules (weft.yaml in
+// this package, Config) keep both apart with max_per_entity: 1 on email and
+// crm_id.
+//
 // The same seed always gives the same events in the same order, and every
 // event says which customer really produced it, so later stages (stitching,
 // attributes) can be scored against the truth. Customer i's events depend

@@ -22,8 +22,13 @@ func generateCustomer(opts Options, i int, buf []Event) []Event {
 		buf = append(buf, g.pageView(at()))
 	}
 	if c.Email != "" {
-		for n := r.IntN(3); n > 0; n-- {
+		// Household members never type the shared email into a web form:
+		// nothing could tell whose cookie it is.
+		for n := r.IntN(3); n > 0 && !c.Household; n-- {
 			buf = append(buf, g.formSubmit(at()))
+		}
+		if c.Kiosk != "" {
+			buf = append(buf, g.kioskSignup(at()))
 		}
 		for n := r.IntN(6); n > 0; n-- {
 			buf = append(buf, g.purchase(at()))
@@ -96,6 +101,17 @@ func (g *gen) formSubmit(at time.Time) Event {
 	return g.event("fs_"+randHex(g.r, 12), "web", "form_submit", at, o.end())
 }
 
+// kioskSignup is a newsletter sign-up on a tablet in a shop: its cookie is
+// shared by everyone who signs up there.
+func (g *gen) kioskSignup(at time.Time) Event {
+	var o obj
+	o.str("cookie_id", g.c.Kiosk)
+	o.str("email", g.messy(g.c.Email))
+	o.str("form", "newsletter")
+	o.boolean("newsletter", true)
+	return g.event("fs_"+randHex(g.r, 12), "web", "form_submit", at, o.end())
+}
+
 func (g *gen) crmUpdate(at time.Time) Event {
 	email := g.c.Email
 	if p, ok := g.placeholder(); ok {
@@ -121,7 +137,9 @@ func (g *gen) purchase(at time.Time) Event {
 	var o obj
 	o.str("order_id", "ORD-"+strconv.Itoa(g.customer)+"-"+strconv.Itoa(g.orders))
 	o.str("email", g.messy(g.c.Email))
-	if g.c.CRMID != "" && g.r.IntN(2) == 0 {
+	// A household's shared email comes with the buyer's crm_id, as it
+	// does from a loyalty card at the till.
+	if g.c.CRMID != "" && (g.c.Household || g.r.IntN(2) == 0) {
 		o.str("crm_id", g.c.CRMID)
 	}
 	o.str("currency", "EUR")

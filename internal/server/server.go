@@ -7,12 +7,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/weftdata/weft/internal/api"
 	"github.com/weftdata/weft/internal/event"
+	"github.com/weftdata/weft/internal/pipeline"
 	"github.com/weftdata/weft/internal/store"
 	"github.com/weftdata/weft/internal/store/duckdb"
 	"github.com/weftdata/weft/internal/store/postgres"
@@ -43,7 +45,13 @@ type Config struct {
 	// ShutdownTimeout bounds how long in-flight requests may take to finish
 	// at shutdown. Default ShutdownTimeoutDefault.
 	ShutdownTimeout time.Duration
-	Logger          *slog.Logger
+	// StitchInterval is how soon after events arrive stitching runs;
+	// negative means only on demand. Default pipeline.StitchIntervalDefault.
+	StitchInterval time.Duration
+	// ConfigFile, when set, is a weft.yaml applied at start (unless the
+	// same document is already in force).
+	ConfigFile string
+	Logger     *slog.Logger
 }
 
 func (c Config) withDefaults() Config {
@@ -117,11 +125,15 @@ func OpenStore(ctx context.Context, c Config) (*store.DB, error) {
 
 // Server is a running platform.
 type Server struct {
-	cfg   Config
-	Store *store.DB
-	ln    net.Listener
-	http  *http.Server
-	done  chan error
+	cfg      Config
+	Store    *store.DB
+	Pipeline *pipeline.Pipeline
+	ln       net.Listener
+	http     *http.Server
+	done     chan error
+
+	stopLoop context.CancelFunc // of the background stages
+	loopDone chan struct{}
 
 	shutdownOnce sync.Once
 	shutdownErr  error
@@ -142,17 +154,25 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
+	pipe, err := startPipeline(ctx, st, cfg)
+	if err != nil {
+		st.Close()
+		ln.Close()
+		return nil, err
+	}
 	handler := api.NewHandler(api.Config{
 		Store:        st,
+		Pipeline:     pipe,
 		Ingester:     event.NewIngester(st, &event.IngesterOpts{StrictCatalog: cfg.StrictCatalog}),
 		APIKeys:      cfg.APIKeys,
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		Logger:       cfg.Logger,
 	})
 	s := &Server{
-		cfg:   cfg,
-		Store: st,
-		ln:    ln,
+		cfg:      cfg,
+		Store:    st,
+		Pipeline: pipe,
+		ln:       ln,
 		http: &http.Server{
 			Handler:           handler,
 			ReadHeaderTimeout: 10 * time.Second,
@@ -162,6 +182,12 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		done: make(chan error, 1),
 	}
 	go func() { s.done <- s.http.Serve(ln) }()
+	loopCtx, stopLoop := context.WithCancel(context.WithoutCancel(ctx))
+	s.stopLoop, s.loopDone = stopLoop, make(chan struct{})
+	go func() {
+		defer close(s.loopDone)
+		pipe.Run(loopCtx)
+	}()
 	backend := "duckdb " + cfg.DataDir
 	if cfg.DB != "" {
 		backend = "postgres " + redact(cfg.DB)
@@ -198,7 +224,36 @@ func (s *Server) Shutdown() error {
 		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 		defer cancel()
 		err := s.http.Shutdown(ctx)
+		// A pass cut short rolls back; the next start redoes it.
+		s.stopLoop()
+		<-s.loopDone
 		s.shutdownErr = errors.Join(err, s.Store.Close())
 	})
 	return s.shutdownErr
+}
+
+// startPipeline loads the configuration in force and applies ConfigFile.
+func startPipeline(ctx context.Context, st *store.DB, cfg Config) (*pipeline.Pipeline, error) {
+	pipe, err := pipeline.New(ctx, st, pipeline.Options{StitchInterval: cfg.StitchInterval, Logger: cfg.Logger})
+	if err != nil {
+		return nil, err
+	}
+	if cfg.ConfigFile == "" {
+		return pipe, nil
+	}
+	body, err := os.ReadFile(cfg.ConfigFile)
+	if err != nil {
+		return nil, fmt.Errorf("--config: %w", err)
+	}
+	stored, _, err := pipe.Config(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if stored.Version > 0 && stored.Body == string(body) {
+		return pipe, nil
+	}
+	if _, err := pipe.Apply(ctx, body); err != nil {
+		return nil, fmt.Errorf("--config %s: %w", cfg.ConfigFile, err)
+	}
+	return pipe, nil
 }

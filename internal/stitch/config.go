@@ -90,7 +90,11 @@ func (c *Config) Validate() error {
 			return &RuleError{Index: i, Rule: r, Err: err}
 		}
 	}
+	cats := c.categories()
 	for name, id := range c.Identifiers {
+		if i := sort.SearchStrings(cats, name); i == len(cats) || cats[i] != name {
+			return fmt.Errorf("identifiers.%s: no rule reads this identifier (rules read %s)", name, strings.Join(cats, ", "))
+		}
 		if id.BlockedPattern != "" {
 			if _, err := regexp.Compile(id.BlockedPattern); err != nil {
 				return fmt.Errorf("identifiers.%s.blocked_pattern: %w", name, err)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/weftdata/weft/internal/config"
 	"github.com/weftdata/weft/internal/demo"
 	"github.com/weftdata/weft/internal/event"
 	"github.com/weftdata/weft/internal/stitch"
@@ -256,20 +257,14 @@ func TestGuardRail(t *testing.T) {
 	}
 }
 
-var demoConfig = stitch.Config{
-	Rules: []stitch.Rule{
-		{Identifier: "cookie_id", Event: "web/page_view", ValueExpression: "payload->>'cookie_id'"},
-		{Identifier: "cookie_id", Event: "web/form_submit", ValueExpression: "payload->>'cookie_id'"},
-		{Identifier: "email", Event: "web/form_submit", ValueExpression: "lower(trim(payload->>'email'))"},
-		{Identifier: "email", Event: "crm/customer_update", ValueExpression: "lower(trim(payload->>'email'))"},
-		{Identifier: "email", Event: "shop/purchase", ValueExpression: "lower(trim(payload->>'email'))"},
-		{Identifier: "crm_id", Event: "crm/customer_update", ValueExpression: "payload->>'crm_id'"},
-		{Identifier: "crm_id", Event: "shop/purchase", ValueExpression: "payload->>'crm_id'"},
-	},
-	Identifiers: map[string]stitch.Identifier{
-		"email": {BlockedValues: []string{"test@test.com", "none", "null", "noemail@example.com", ""}, MaxPerEntity: 3},
-	},
-}
+// demoConfig is the demo dataset's weft.yaml, as the quickstart applies it.
+var demoConfig = func() stitch.Config {
+	cfg, err := config.Parse(demo.Config)
+	if err != nil {
+		panic(err)
+	}
+	return cfg.Stitching
+}()
 
 // TestIncrementalEqualsRebuild is the property test: on generated data,
 // every batch size gives the partition of a rebuild from scratch, and with
@@ -348,4 +343,53 @@ func pairScores(entities []string, truth map[string]int) (precision, recall floa
 		return 1, tp / actual
 	}
 	return tp / predicted, tp / actual
+}
+
+// TestTrapsKeepPrecision stitches a dataset big enough to hold many of the
+// generator's traps (households sharing an email, shop tablets sharing a
+// cookie) and checks that the demo rules glue no two customers together.
+func TestTrapsKeepPrecision(t *testing.T) {
+	for _, backend := range backends {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			s := openStore(t, backend)
+			ctx := context.Background()
+			var lines []string
+			truth := map[string]int{}
+			households, kiosks := map[int]bool{}, 0
+			for e := range demo.Events(demo.Options{Customers: 1500, Seed: 11}) {
+				line := string(e.AppendJSON(nil))
+				lines = append(lines, line)
+				b, _ := event.Decode(strings.NewReader(line), event.FormatNDJSON)
+				truth[b.Events[0].ID] = e.Customer
+				if c := demo.CustomerAt(demo.Options{Seed: 11}, e.Customer); c.Household {
+					households[e.Customer] = true
+				}
+				if strings.Contains(line, "ck_kiosk_") {
+					kiosks++
+				}
+			}
+			if len(households) < 40 || kiosks < 20 {
+				t.Fatalf("too few traps to test: %d household members, %d kiosk sign-ups", len(households), kiosks)
+			}
+			ingest(t, s, lines...)
+			eng, err := stitch.New(s.SQL(), demoConfig, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := eng.Run(ctx, 5000); err != nil {
+				t.Fatal(err)
+			}
+			precision, recall := pairScores(partition(t, s), truth)
+			t.Logf("%d events: pairwise precision %.4f recall %.4f", len(lines), precision, recall)
+			if precision != 1 {
+				t.Errorf("precision %.4f: the traps glued customers together", precision)
+			}
+			var refused int64
+			s.SQL().QueryRowContext(ctx, `SELECT coalesce(sum(events), 0) FROM stitch_audit WHERE reason = 'max_per_entity'`).Scan(&refused)
+			if refused == 0 {
+				t.Error("no link was refused: the traps did not fire")
+			}
+		})
+	}
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -68,12 +69,61 @@ func (db *DB) Close() error { return db.backend.Close() }
 // like every timestamp in the store.
 func (db *DB) nowUTC() time.Time { return db.now().UTC().Truncate(time.Microsecond) }
 
-// Stats counts events, event types and sources.
+// Stats counts events, event types, sources and what stitching built.
 func (db *DB) Stats(ctx context.Context) (*Stats, error) {
-	var s Stats
+	s := Stats{Identifiers: map[string]int64{}, Audit: map[string]AuditCount{}}
 	err := db.sql.QueryRowContext(ctx, db.q.get("Stats")).Scan(&s.Events, &s.EventTypes, &s.Sources, &s.MaxSeq)
+	if err == nil {
+		err = db.sql.QueryRowContext(ctx, db.q.get("StitchStats")).Scan(&s.Entities, &s.MergedEntities, &s.Merges, &s.StitchedSeq)
+	}
+	if err == nil {
+		err = db.stitchStats(ctx, &s)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("stats: %w", err)
 	}
 	return &s, nil
+}
+
+func (db *DB) stitchStats(ctx context.Context, s *Stats) error {
+	var largest EntitySize
+	err := db.sql.QueryRowContext(ctx, db.q.get("StitchLargestEntity")).Scan(&largest.ID, &largest.Events)
+	switch {
+	case err == nil:
+		s.LargestEntity = &largest
+	case !errors.Is(err, sql.ErrNoRows):
+		return err
+	}
+	err = scanEach(ctx, db.sql, db.q.get("StitchIdentifierCounts"), func(rows *sql.Rows) error {
+		var cat string
+		var n int64
+		err := rows.Scan(&cat, &n)
+		s.Identifiers[cat] = n
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return scanEach(ctx, db.sql, db.q.get("StitchAuditCounts"), func(rows *sql.Rows) error {
+		var reason string
+		var c AuditCount
+		err := rows.Scan(&reason, &c.Values, &c.Events)
+		s.Audit[reason] = c
+		return err
+	})
+}
+
+// scanEach runs a query and calls fn for each row.
+func scanEach(ctx context.Context, q *sql.DB, query string, fn func(*sql.Rows) error) error {
+	rows, err := q.QueryContext(ctx, query)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }

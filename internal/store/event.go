@@ -84,8 +84,13 @@ func (db *DB) EventList(ctx context.Context, params *EventListParams) ([]Event, 
 	if err != nil {
 		return nil, fmt.Errorf("list events: %w", err)
 	}
+	return scanEvents(rows)
+}
+
+// scanEvents reads and closes rows of events.
+func scanEvents(rows *sql.Rows) ([]Event, error) {
 	defer rows.Close()
-	events := make([]Event, 0, min(limit, 1024))
+	events := []Event{}
 	for rows.Next() {
 		e, err := scanEvent(rows)
 		if err != nil {

@@ -30,6 +30,24 @@ type Store interface {
 	// SourceList lists the sources in the catalog, ordered by id.
 	SourceList(ctx context.Context) ([]Source, error)
 
+	// ConfigCurrent returns the configuration in force (Version 0: none).
+	ConfigCurrent(ctx context.Context) (*StoredConfig, error)
+	// ConfigSave stores a new version of the configuration.
+	ConfigSave(ctx context.Context, body, normalized string) (*StoredConfig, error)
+
+	// EntityGet returns a profile, following merges (see Entity.MergedFrom).
+	EntityGet(ctx context.Context, id string) (*Entity, error)
+	// EntityLive returns the live entity id is or was merged into.
+	EntityLive(ctx context.Context, id string) (string, error)
+	// EntityFind returns the live entity holding an identifier.
+	EntityFind(ctx context.Context, category, value string) (string, error)
+	// EntityList pages through live entities by id.
+	EntityList(ctx context.Context, params *EntityListParams) ([]Entity, error)
+	// EntityEvents pages through a live entity's events.
+	EntityEvents(ctx context.Context, params *EntityEventsParams) ([]Event, error)
+	// EntityMerges lists the merges that built a live entity.
+	EntityMerges(ctx context.Context, id string) ([]Merge, error)
+
 	// Stats counts what the store holds.
 	Stats(ctx context.Context) (*Stats, error)
 
@@ -116,4 +134,28 @@ type Stats struct {
 	EventTypes int64 `json:"event_types"`
 	Sources    int64 `json:"sources"`
 	MaxSeq     int64 `json:"max_seq"`
+
+	// What stitching built; zero before its first pass.
+	Entities       int64 `json:"entities"`        // live ones
+	MergedEntities int64 `json:"merged_entities"` // tombstones
+	Merges         int64 `json:"merges"`
+	StitchedSeq    int64 `json:"stitched_seq"` // the stitching watermark
+	// Identifiers counts identifier values per category.
+	Identifiers   map[string]int64 `json:"identifiers"`
+	LargestEntity *EntitySize      `json:"largest_entity"`
+	// Audit counts what stitching refused, per reason (blocked,
+	// max_per_entity): distinct values and the events that carried them.
+	Audit map[string]AuditCount `json:"audit"`
+}
+
+// EntitySize is an entity and how many events it holds.
+type EntitySize struct {
+	ID     string `json:"id"`
+	Events int64  `json:"events"`
+}
+
+// AuditCount sums stitch_audit rows of one reason.
+type AuditCount struct {
+	Values int64 `json:"values"`
+	Events int64 `json:"events"`
 }

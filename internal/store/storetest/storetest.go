@@ -144,8 +144,9 @@ func testAppendAndList(t *testing.T, b Backend) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := store.Stats{Events: 3, EventTypes: 2, Sources: 2, MaxSeq: got[2].Seq}
-	if *st != want {
+	want := store.Stats{Events: 3, EventTypes: 2, Sources: 2, MaxSeq: got[2].Seq,
+		Identifiers: map[string]int64{}, Audit: map[string]store.AuditCount{}}
+	if !reflect.DeepEqual(*st, want) {
 		t.Errorf("stats = %+v, want %+v", *st, want)
 	}
 }

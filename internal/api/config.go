@@ -1,0 +1,111 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/weftdata/weft/internal/config"
+)
+
+// configPut is PUT /v1/config with a weft.yaml document, YAML or JSON.
+func (h *handler) configPut(w http.ResponseWriter, r *http.Request) {
+	body, err := h.requestBody(w, r)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	defer body.Close()
+	data, err := io.ReadAll(body)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	applied, err := h.pipeline.Apply(r.Context(), data)
+	var cfgErr *config.Error
+	if errors.As(err, &cfgErr) {
+		h.writeError(w, r, &Error{http.StatusBadRequest, "invalid_config", "config rejected, nothing changed: " + cfgErr.Error()})
+		return
+	}
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, applied)
+}
+
+// configGet is GET /v1/config: the configuration in force, as JSON, or as
+// the document was sent when the client accepts YAML. Weft-Config-Version
+// says which version it is (0: none applied yet).
+func (h *handler) configGet(w http.ResponseWriter, r *http.Request) {
+	stored, cfg, err := h.pipeline.Config(r.Context())
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Weft-Config-Version", strconv.FormatInt(stored.Version, 10))
+	if stored.Version > 0 {
+		w.Header().Set("Last-Modified", stored.AppliedAt.Format(http.TimeFormat))
+	}
+	if acceptsYAML(r) && stored.Version > 0 {
+		w.Header().Set("Content-Type", "application/yaml")
+		_, _ = io.WriteString(w, stored.Body)
+		return
+	}
+	writeJSON(w, http.StatusOK, json.RawMessage(cfg.JSON()))
+}
+
+func acceptsYAML(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept"), ",") {
+		mt, _, err := mime.ParseMediaType(strings.TrimSpace(part))
+		if err == nil && strings.Contains(mt, "yaml") {
+			return true
+		}
+	}
+	return r.URL.Query().Get("format") == "yaml"
+}
+
+// stitchingRun is POST /v1/stitching/run with {"from_scratch": bool}; an
+// empty body means an incremental run.
+func (h *handler) stitchingRun(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		FromScratch bool `json:"from_scratch"`
+	}
+	if err := h.decodeOptional(w, r, &req); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	res, err := h.pipeline.Stitch(r.Context(), req.FromScratch)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+// decodeOptional reads a small JSON object body that may be empty,
+// refusing fields it does not know.
+func (h *handler) decodeOptional(w http.ResponseWriter, r *http.Request, v any) error {
+	body, err := h.requestBody(w, r)
+	if err != nil {
+		return err
+	}
+	defer body.Close()
+	data, err := io.ReadAll(body)
+	if err != nil {
+		return err
+	}
+	if len(strings.TrimSpace(string(data))) == 0 {
+		return nil
+	}
+	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return badRequest("body must be a JSON object: " + err.Error())
+	}
+	return nil
+}

@@ -1,0 +1,99 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/weftdata/weft/internal/pipeline"
+	"github.com/weftdata/weft/internal/store"
+)
+
+// ApplyConfig sends a weft.yaml document (YAML or JSON) to PUT /v1/config.
+func (c *Client) ApplyConfig(ctx context.Context, body []byte) (*pipeline.Applied, error) {
+	ct := "application/yaml"
+	if t := strings.TrimSpace(string(body)); strings.HasPrefix(t, "{") {
+		ct = "application/json"
+	}
+	var out pipeline.Applied
+	if err := c.do(ctx, http.MethodPut, "/v1/config", http.Header{"Content-Type": {ct}}, body, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Stitch runs stitching on the server (POST /v1/stitching/run).
+func (c *Client) Stitch(ctx context.Context, fromScratch bool) (*pipeline.StitchResult, error) {
+	body, _ := json.Marshal(map[string]bool{"from_scratch": fromScratch})
+	var out pipeline.StitchResult
+	if err := c.do(ctx, http.MethodPost, "/v1/stitching/run", http.Header{"Content-Type": {"application/json"}}, body, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Entity reads a profile by entity id.
+func (c *Client) Entity(ctx context.Context, id string) (*store.Entity, error) {
+	var out store.Entity
+	if err := c.do(ctx, http.MethodGet, "/v1/entities/"+url.PathEscape(id), nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// EntityByIdentifier reads the profile holding category:value.
+func (c *Client) EntityByIdentifier(ctx context.Context, category, value string) (*store.Entity, error) {
+	var out store.Entity
+	q := url.Values{"identifier": {category + ":" + value}}
+	if err := c.do(ctx, http.MethodGet, "/v1/entities?"+q.Encode(), nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// EntityPage is a page of GET /v1/entities.
+type EntityPage struct {
+	Entities []store.Entity `json:"entities"`
+	Next     string         `json:"next"`
+}
+
+// Entities reads a page of live entities after the id after.
+func (c *Client) Entities(ctx context.Context, after string, limit int) (*EntityPage, error) {
+	q := url.Values{"after": {after}, "limit": {strconv.Itoa(limit)}}
+	var out EntityPage
+	if err := c.do(ctx, http.MethodGet, "/v1/entities?"+q.Encode(), nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// EntityEventsPage is a page of GET /v1/entities/{id}/events.
+type EntityEventsPage struct {
+	EntityID     string        `json:"entity_id"`
+	Events       []store.Event `json:"events"`
+	NextAfterSeq int64         `json:"next_after_seq"`
+}
+
+// EntityEvents reads a page of an entity's events.
+func (c *Client) EntityEvents(ctx context.Context, id string, afterSeq int64, limit int) (*EntityEventsPage, error) {
+	q := url.Values{"after_seq": {strconv.FormatInt(afterSeq, 10)}, "limit": {strconv.Itoa(limit)}}
+	var out EntityEventsPage
+	if err := c.do(ctx, http.MethodGet, "/v1/entities/"+url.PathEscape(id)+"/events?"+q.Encode(), nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// EntityMerges reads the merges that built an entity.
+func (c *Client) EntityMerges(ctx context.Context, id string) ([]store.Merge, error) {
+	var out struct {
+		Merges []store.Merge `json:"merges"`
+	}
+	if err := c.do(ctx, http.MethodGet, "/v1/entities/"+url.PathEscape(id)+"/merges", nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return out.Merges, nil
+}

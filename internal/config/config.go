@@ -1,0 +1,85 @@
+package config
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/weftdata/weft/internal/stitch"
+)
+
+// Config is weft.yaml.
+type Config struct {
+	Stitching stitch.Config `json:"stitching" yaml:"stitching"`
+}
+
+// Error is a document that cannot be used; Field says where, when known.
+type Error struct {
+	Field string
+	Err   error
+}
+
+func (e *Error) Error() string {
+	if e.Field == "" {
+		return e.Err.Error()
+	}
+	return e.Field + ": " + e.Err.Error()
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Parse reads a YAML or JSON document and validates it.
+func Parse(data []byte) (*Config, error) {
+	var c Config
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, &Error{Err: errors.New("the document is empty")}
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil {
+		return nil, &Error{Err: fmt.Errorf("not a valid weft.yaml: %s", strings.TrimPrefix(err.Error(), "yaml: "))}
+	}
+	var extra any
+	if err := dec.Decode(&extra); err != io.EOF {
+		return nil, &Error{Err: errors.New("more than one document; send one")}
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// Validate checks everything that needs no database.
+func (c *Config) Validate() error {
+	if err := c.Stitching.Validate(); err != nil {
+		return &Error{Field: "stitching", Err: err}
+	}
+	return nil
+}
+
+// JSON is the normalized form stored beside the document as sent.
+func (c *Config) JSON() string {
+	b, err := json.Marshal(c)
+	if err != nil {
+		panic(err) // plain data: cannot fail
+	}
+	return string(b)
+}
+
+// StitchingHash fingerprints the stitching section: entities built under
+// another fingerprint must be rebuilt.
+func (c *Config) StitchingHash() string {
+	b, err := json.Marshal(c.Stitching)
+	if err != nil {
+		panic(err)
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
+}

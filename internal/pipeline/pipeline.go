@@ -1,0 +1,244 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/weftdata/weft/internal/config"
+	"github.com/weftdata/weft/internal/stitch"
+	"github.com/weftdata/weft/internal/store"
+)
+
+// StitchIntervalDefault is how soon after events arrive stitching runs.
+const StitchIntervalDefault = time.Second
+
+// pollEvery is how often the background loop looks for work it was not
+// told about: events appended or a config applied by another process.
+const pollEvery = 30 * time.Second
+
+// Options tune a Pipeline; zero values take the defaults.
+type Options struct {
+	// StitchInterval is the pause between background stitching passes;
+	// negative turns the background loop off (on demand only).
+	StitchInterval time.Duration
+	// StitchBatch is the events per pass (0: stitch.BatchSizeDefault).
+	StitchBatch int
+	Logger      *slog.Logger
+}
+
+// Pipeline holds the configuration in force and runs the stages.
+type Pipeline struct {
+	db   *store.DB
+	opts Options
+	log  *slog.Logger
+
+	mu      sync.Mutex // guards the fields below
+	version int64      // of the config in force
+	cfg     *config.Config
+	engine  *stitch.Engine
+
+	stitchMu sync.Mutex  // one stitching run at a time
+	dirty    atomic.Bool // events arrived since the last pass
+}
+
+// New loads the configuration in force from the store.
+func New(ctx context.Context, db *store.DB, opts Options) (*Pipeline, error) {
+	if opts.StitchInterval == 0 {
+		opts.StitchInterval = StitchIntervalDefault
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	p := &Pipeline{db: db, opts: opts, log: opts.Logger}
+	if _, _, err := p.current(ctx); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// current returns the config in force and its engine, reloading them when
+// another process applied a newer version.
+func (p *Pipeline) current(ctx context.Context) (*config.Config, *stitch.Engine, error) {
+	stored, err := p.db.ConfigCurrent(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cfg != nil && stored.Version <= p.version {
+		return p.cfg, p.engine, nil
+	}
+	cfg := &config.Config{}
+	if stored.Version > 0 {
+		if err := json.Unmarshal([]byte(stored.Normalized), cfg); err != nil {
+			return nil, nil, fmt.Errorf("config version %d in the store: %w", stored.Version, err)
+		}
+	}
+	eng, err := stitch.New(p.db.SQL(), cfg.Stitching, nil)
+	if err != nil {
+		return nil, nil, fmt.Errorf("config version %d in the store: %w", stored.Version, err)
+	}
+	p.version, p.cfg, p.engine = stored.Version, cfg, eng
+	return cfg, eng, nil
+}
+
+// Applied describes a configuration just put in force.
+type Applied struct {
+	Version   int64     `json:"version"`
+	AppliedAt time.Time `json:"applied_at"`
+	// StitchingRebuild says the stitching rules changed, so the next pass
+	// rebuilds the entities from the whole log.
+	StitchingRebuild bool `json:"stitching_rebuild"`
+}
+
+// Apply validates a weft.yaml document (YAML or JSON) completely, SQL
+// included, and puts it in force. On any error nothing changes; the error
+// is a *config.Error naming the part at fault.
+func (p *Pipeline) Apply(ctx context.Context, body []byte) (*Applied, error) {
+	cfg, err := config.Parse(body)
+	if err != nil {
+		return nil, err
+	}
+	eng, err := stitch.New(p.db.SQL(), cfg.Stitching, nil)
+	if err != nil {
+		return nil, &config.Error{Field: "stitching", Err: err}
+	}
+	if err := eng.ValidateSQL(ctx); err != nil {
+		return nil, &config.Error{Field: "stitching", Err: err}
+	}
+	old, _, err := p.current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	stored, err := p.db.ConfigSave(ctx, string(body), cfg.JSON())
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	p.version, p.cfg, p.engine = stored.Version, cfg, eng
+	p.mu.Unlock()
+	p.dirty.Store(true)
+	rebuild := old.StitchingHash() != cfg.StitchingHash()
+	p.log.Info("config applied", "version", stored.Version, "stitching_rules", len(cfg.Stitching.Rules), "stitching_rebuild", rebuild)
+	return &Applied{Version: stored.Version, AppliedAt: stored.AppliedAt, StitchingRebuild: rebuild}, nil
+}
+
+// Config returns the configuration in force as stored.
+func (p *Pipeline) Config(ctx context.Context) (*store.StoredConfig, *config.Config, error) {
+	cfg, _, err := p.current(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	stored, err := p.db.ConfigCurrent(ctx)
+	return stored, cfg, err
+}
+
+// EventsArrived tells the background loop that there is work.
+func (p *Pipeline) EventsArrived() { p.dirty.Store(true) }
+
+// Stitch runs stitching up to the end of the log: incrementally, or from
+// scratch when asked or when the rules changed since the entities were built.
+func (p *Pipeline) Stitch(ctx context.Context, fromScratch bool) (*StitchResult, error) {
+	p.stitchMu.Lock()
+	defer p.stitchMu.Unlock()
+	cfg, eng, err := p.current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	hash := cfg.StitchingHash()
+	built, err := p.rulesHash(ctx)
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	out := &StitchResult{FromScratch: fromScratch || built != hash}
+	var res *stitch.Result
+	if out.FromScratch {
+		res, err = eng.Rebuild(ctx, p.opts.StitchBatch)
+		if err == nil {
+			err = p.setRulesHash(ctx, hash)
+		}
+	} else {
+		res, err = eng.Run(ctx, p.opts.StitchBatch)
+	}
+	if res != nil {
+		out.Result = *res
+	}
+	out.DurationMS = float64(time.Since(start).Microseconds()) / 1000
+	return out, err
+}
+
+// StitchResult is what a stitching run did.
+type StitchResult struct {
+	stitch.Result
+	FromScratch bool    `json:"from_scratch"`
+	DurationMS  float64 `json:"duration_ms"`
+}
+
+func (p *Pipeline) rulesHash(ctx context.Context) (string, error) {
+	var h *string
+	if err := p.db.SQL().QueryRowContext(ctx, "SELECT rules_hash FROM stitch_state WHERE id = 1").Scan(&h); err != nil {
+		return "", fmt.Errorf("read stitching state: %w", err)
+	}
+	if h == nil {
+		return "", nil
+	}
+	return *h, nil
+}
+
+func (p *Pipeline) setRulesHash(ctx context.Context, h string) error {
+	_, err := p.db.SQL().ExecContext(ctx, "UPDATE stitch_state SET rules_hash = $1 WHERE id = 1", h)
+	return err
+}
+
+// Run stitches in the background until ctx ends: shortly after events
+// arrive, and every so often in case another process appended some.
+func (p *Pipeline) Run(ctx context.Context) {
+	if p.opts.StitchInterval < 0 {
+		return
+	}
+	p.dirty.Store(true) // catch up on what arrived while we were down
+	tick := time.NewTicker(p.opts.StitchInterval)
+	defer tick.Stop()
+	lastPoll := time.Now()
+	var retryAt time.Time
+	backoff := p.opts.StitchInterval
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if time.Now().Before(retryAt) || !p.dirty.Swap(false) && time.Since(lastPoll) < pollEvery {
+			continue
+		}
+		lastPoll = time.Now()
+		res, err := p.Stitch(ctx, false)
+		if err != nil && ctx.Err() == nil {
+			// Failures back off up to a minute so that a broken database
+			// does not fill the log.
+			p.dirty.Store(true)
+			backoff = min(2*backoff, time.Minute)
+			retryAt = time.Now().Add(backoff)
+		} else {
+			backoff = p.opts.StitchInterval
+		}
+		switch {
+		case ctx.Err() != nil:
+			return
+		case errors.Is(err, stitch.ErrConcurrentPass):
+			p.log.Info("stitching: another process ran a pass first; retrying", "in", backoff)
+		case err != nil:
+			p.log.Error("stitching failed; retrying", "in", backoff, "error", err)
+		case res.EventsProcessed > 0:
+			p.log.Info("stitched", "events", res.EventsProcessed, "entities_created", res.EntitiesCreated,
+				"merges", res.Merges, "from_scratch", res.FromScratch, "ms", res.DurationMS)
+		}
+	}
+}
