@@ -365,7 +365,11 @@ func TestQuickstart(t *testing.T) {
 	if st.Events < 300*3 || st.EventTypes != 4 || st.Sources != 3 {
 		t.Errorf("stats after quickstart %+v", st)
 	}
-	for _, want := range []string{"Weft is running at " + base, fmt.Sprintf("%d accepted, 0 duplicates, 0 rejected", st.Events), "shop/purchase/1-0-0", "curl " + base + "/v1/stats"} {
+	if st.StitchedSeq != st.MaxSeq || st.Entities < 300 || st.Audit["max_per_entity"].Events == 0 {
+		t.Errorf("quickstart did not stitch the demo data: %+v", st)
+	}
+	for _, want := range []string{"Weft is running at " + base, fmt.Sprintf("%d accepted, 0 duplicates, 0 rejected", st.Events), "shop/purchase/1-0-0", "curl " + base + "/v1/stats",
+		"Applied the demo weft.yaml", fmt.Sprintf("into %d customer entities", st.Entities), "pairwise precision 1.0000, recall 0.", "weft profiles get --server " + base + " email:"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("quickstart output lacks %q:\n%s", want, out)
 		}

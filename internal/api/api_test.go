@@ -16,6 +16,7 @@ import (
 
 	"github.com/weftdata/weft/internal/api"
 	"github.com/weftdata/weft/internal/event"
+	"github.com/weftdata/weft/internal/pipeline"
 	"github.com/weftdata/weft/internal/store"
 	"github.com/weftdata/weft/internal/store/dbtest"
 	"github.com/weftdata/weft/internal/store/pgtest"
@@ -25,11 +26,11 @@ func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
 var backends = dbtest.Backends
 
-func openStore(t *testing.T, backend string) store.Store { return dbtest.Open(t, backend) }
+func openStore(t *testing.T, backend string) *store.DB { return dbtest.Open(t, backend) }
 
 type testServer struct {
 	*httptest.Server
-	store store.Store
+	store *store.DB
 }
 
 func newServer(t *testing.T, backend string, cfg api.Config) *testServer {
@@ -40,6 +41,13 @@ func newServer(t *testing.T, backend string, cfg api.Config) *testServer {
 		cfg.Ingester = event.NewIngester(st, nil)
 	}
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	if cfg.Pipeline == nil {
+		p, err := pipeline.New(context.Background(), st, pipeline.Options{StitchInterval: -1, Logger: cfg.Logger})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Pipeline = p
+	}
 	srv := httptest.NewServer(api.NewHandler(cfg))
 	t.Cleanup(srv.Close)
 	return &testServer{Server: srv, store: st}

@@ -59,18 +59,31 @@ func Parse(data []byte) (*Config, error) {
 // Validate checks everything that needs no database.
 func (c *Config) Validate() error {
 	if err := c.Stitching.Validate(); err != nil {
-		return &Error{Field: "stitching", Err: err}
+		return StitchingError(err)
 	}
 	return nil
 }
 
+// StitchingError places an error of the stitching section: rule errors
+// name their rule (stitching.rules[i]) already; the others name a path
+// under identifiers, which gets the section's name in front.
+func StitchingError(err error) *Error {
+	var ruleErr *stitch.RuleError
+	if errors.As(err, &ruleErr) {
+		return &Error{Err: err}
+	}
+	return &Error{Err: fmt.Errorf("stitching.%w", err)}
+}
+
 // JSON is the normalized form stored beside the document as sent.
 func (c *Config) JSON() string {
-	b, err := json.Marshal(c)
-	if err != nil {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // SQL is full of -> and <
+	if err := enc.Encode(c); err != nil {
 		panic(err) // plain data: cannot fail
 	}
-	return string(b)
+	return strings.TrimSuffix(b.String(), "\n")
 }
 
 // StitchingHash fingerprints the stitching section: entities built under

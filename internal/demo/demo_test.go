@@ -126,3 +126,37 @@ func TestStreamCount(t *testing.T) {
 		t.Fatalf("Stream yielded %d, want 12345", n)
 	}
 }
+
+func TestPairScores(t *testing.T) {
+	truth := map[string]int{"a": 1, "b": 1, "c": 1, "d": 2, "e": 2}
+	// {a,b} {c,d} {e}: one right pair of three predicted; one of four actual.
+	p, r := demo.PairScores(map[string]string{"a": "x", "b": "x", "c": "y", "d": "y", "e": "z"}, truth)
+	if p != 0.5 || r != 0.25 {
+		t.Errorf("precision %v recall %v, want 0.5 0.25", p, r)
+	}
+	p, r = demo.PairScores(map[string]string{"a": "x", "b": "x", "c": "x", "d": "y"}, truth) // e unstitched
+	if p != 1 || r != 0.75 {
+		t.Errorf("precision %v recall %v, want 1 0.75", p, r)
+	}
+}
+
+// TestTruthUsesStoredIDs checks that Truth derives ids exactly as ingestion
+// does, so that a partition read back from the log can be scored.
+func TestTruthUsesStoredIDs(t *testing.T) {
+	opts := demo.Options{Customers: 50}
+	truth := demo.Truth(demo.Events(opts))
+	n := 0
+	for e := range demo.Events(opts) {
+		b, err := event.Decode(bytes.NewReader(e.AppendJSON(nil)), event.FormatNDJSON)
+		if err != nil || len(b.Events) != 1 {
+			t.Fatal(err, b)
+		}
+		if c, ok := truth[b.Events[0].ID]; !ok || c != e.Customer {
+			t.Fatalf("event %s: truth has %d, %v", b.Events[0].ID, c, ok)
+		}
+		n++
+	}
+	if n != len(truth) {
+		t.Errorf("%d events, %d in the truth", n, len(truth))
+	}
+}

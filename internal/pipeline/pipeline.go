@@ -107,10 +107,10 @@ func (p *Pipeline) Apply(ctx context.Context, body []byte) (*Applied, error) {
 	}
 	eng, err := stitch.New(p.db.SQL(), cfg.Stitching, nil)
 	if err != nil {
-		return nil, &config.Error{Field: "stitching", Err: err}
+		return nil, config.StitchingError(err)
 	}
 	if err := eng.ValidateSQL(ctx); err != nil {
-		return nil, &config.Error{Field: "stitching", Err: err}
+		return nil, config.StitchingError(err)
 	}
 	old, _, err := p.current(ctx)
 	if err != nil {

@@ -44,7 +44,7 @@ type RuleError struct {
 }
 
 func (e *RuleError) Error() string {
-	return fmt.Sprintf("stitching rule %d (%s from %s): %v", e.Index, e.Rule.Identifier, e.Rule.Event, e.Err)
+	return fmt.Sprintf("stitching.rules[%d] (%s from %s): %v", e.Index, e.Rule.Identifier, e.Rule.Event, e.Err)
 }
 
 func (e *RuleError) Unwrap() error { return e.Err }

@@ -316,33 +316,15 @@ func TestIncrementalEqualsRebuild(t *testing.T) {
 	}
 }
 
-// pairScores compares a partition with the truth over pairs of events.
+// pairScores scores a partition (comma-joined event ids per entity).
 func pairScores(entities []string, truth map[string]int) (precision, recall float64) {
-	var tp, predicted float64
-	perCustomer := map[int]float64{}
-	for _, ids := range truth {
-		perCustomer[ids]++
-	}
-	var actual float64
-	for _, n := range perCustomer {
-		actual += n * (n - 1) / 2
-	}
+	entityOf := map[string]string{}
 	for _, g := range entities {
-		ids := strings.Split(g, ",")
-		byCustomer := map[int]float64{}
-		for _, id := range ids {
-			byCustomer[truth[id]]++
-		}
-		n := float64(len(ids))
-		predicted += n * (n - 1) / 2
-		for _, c := range byCustomer {
-			tp += c * (c - 1) / 2
+		for _, id := range strings.Split(g, ",") {
+			entityOf[id] = g
 		}
 	}
-	if predicted == 0 {
-		return 1, tp / actual
-	}
-	return tp / predicted, tp / actual
+	return demo.PairScores(entityOf, truth)
 }
 
 // TestTrapsKeepPrecision stitches a dataset big enough to hold many of the

@@ -208,3 +208,15 @@ func (db *DB) EntityMerges(ctx context.Context, id string) ([]Merge, error) {
 	}
 	return out, rows.Err()
 }
+
+// EntityAssignments calls fn with every stitched event's id and entity id,
+// for exports and for scoring stitching against a known truth.
+func (db *DB) EntityAssignments(ctx context.Context, fn func(eventID, entityID string) error) error {
+	return scanEach(ctx, db.sql, db.q.get("EntityAssignments"), func(rows *sql.Rows) error {
+		var ev, ent string
+		if err := rows.Scan(&ev, &ent); err != nil {
+			return err
+		}
+		return fn(ev, ent)
+	})
+}

@@ -60,3 +60,6 @@ SELECT entity_id, count(*) AS n FROM entity_events GROUP BY entity_id ORDER BY n
 
 -- name: StitchAuditCounts
 SELECT reason, count(DISTINCT category || ':' || value), sum(events) FROM stitch_audit GROUP BY reason ORDER BY reason
+
+-- name: EntityAssignments
+SELECT e.id, m.entity_id FROM entity_events m JOIN customer_events e ON e.seq = m.event_seq

@@ -1,0 +1,91 @@
+package main_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/weftdata/weft/internal/client"
+	"github.com/weftdata/weft/internal/demo"
+)
+
+// TestStitchingCommands runs serve with a weft.yaml, lets the background
+// loop stitch what weft ingest sends, and drives weft apply, stitch and
+// profiles get as a user would, on both backends.
+func TestStitchingCommands(t *testing.T) {
+	for _, backend := range []string{"duckdb", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			dir := t.TempDir()
+			cfgPath := filepath.Join(dir, "weft.yaml")
+			os.WriteFile(cfgPath, demo.Config, 0o644)
+			var nd strings.Builder
+			opts := demo.Options{Customers: 200, Seed: 5}
+			for e := range demo.Events(opts) {
+				nd.Write(e.AppendJSON(nil))
+				nd.WriteByte('\n')
+			}
+			eventsPath := filepath.Join(dir, "events.ndjson")
+			os.WriteFile(eventsPath, []byte(nd.String()), 0o644)
+
+			addr := freeAddr(t)
+			base := "http://" + addr
+			args := append(serveArgs(t, backend, addr), "--config", cfgPath, "--stitch-interval", "200ms")
+			srv := start(t, args...)
+			waitHealthy(t, base, srv)
+			if p := start(t, "ingest", "--server", base, eventsPath); p.wait(t, 60*time.Second) != 0 {
+				t.Fatalf("ingest: %s", p.stderr)
+			}
+			// The background loop catches up without being asked.
+			c := client.New(base, "")
+			deadline := time.Now().Add(60 * time.Second)
+			for {
+				st, err := c.Stats(context.Background())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if st.StitchedSeq == st.MaxSeq && st.Entities > 0 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("background stitching did not catch up: %+v", st)
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+
+			var email string
+			for i := range opts.Customers {
+				if cust := demo.CustomerAt(opts, i); cust.CRMID != "" && !cust.Household {
+					email = cust.Email
+					break
+				}
+			}
+			p := start(t, "profiles", "get", "--server", base, "email:"+email)
+			if p.wait(t, 30*time.Second) != 0 || !strings.Contains(p.stdout.String(), "email: "+email) || !strings.Contains(p.stdout.String(), "crm_id: CRM-") {
+				t.Fatalf("profiles get: %s %s", p.stdout, p.stderr)
+			}
+			p = start(t, "profiles", "get", "--server", base, "email:nobody@example.com")
+			if p.wait(t, 30*time.Second) != 1 || !strings.Contains(p.stderr.String(), "no entity holds identifier email:nobody@example.com") {
+				t.Fatalf("profiles get of an unknown identifier: %s", p.stderr)
+			}
+
+			p = start(t, "stitch", "--server", base, "--from-scratch")
+			if p.wait(t, 60*time.Second) != 0 || !strings.Contains(p.stdout.String(), "from scratch") {
+				t.Fatalf("stitch --from-scratch: %s %s", p.stdout, p.stderr)
+			}
+
+			bad := filepath.Join(dir, "bad.yaml")
+			os.WriteFile(bad, []byte(strings.Replace(string(demo.Config), "lower(trim(payload->>'email'))", "lower(trim(payload->>'email')", 1)), 0o644)
+			p = start(t, "apply", "--server", base, "-f", bad)
+			if p.wait(t, 30*time.Second) != 1 || !strings.Contains(p.stderr.String(), "stitching.rules[2] (email from web/form_submit)") {
+				t.Fatalf("apply of a bad config: %s", p.stderr)
+			}
+			p = start(t, "apply", "--server", base, "-f", cfgPath)
+			if p.wait(t, 30*time.Second) != 0 || !strings.Contains(p.stdout.String(), "config version 2") || strings.Contains(p.stdout.String(), "rebuilt") {
+				t.Fatalf("apply of the same rules: %s %s", p.stdout, p.stderr)
+			}
+		})
+	}
+}

@@ -1,0 +1,58 @@
+package config_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/weftdata/weft/internal/config"
+	"github.com/weftdata/weft/internal/demo"
+)
+
+func TestParseYAMLAndJSONAlike(t *testing.T) {
+	y, err := config.Parse(demo.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(y.Stitching.Rules) != 7 || y.Stitching.Identifiers["email"].MaxPerEntity != 1 {
+		t.Fatalf("demo config parsed as %+v", y.Stitching)
+	}
+	j, err := config.Parse([]byte(y.JSON()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.JSON() != y.JSON() || j.StitchingHash() != y.StitchingHash() {
+		t.Errorf("JSON round trip changed the config:\n%s\n%s", y.JSON(), j.JSON())
+	}
+	if !strings.Contains(y.JSON(), `payload->>'cookie_id'`) {
+		t.Errorf("normalized JSON escapes SQL: %s", y.JSON())
+	}
+	other := *j
+	other.Stitching.Rules = other.Stitching.Rules[1:]
+	if other.StitchingHash() == y.StitchingHash() {
+		t.Error("different rules, same fingerprint")
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	rule := "stitching:\n  rules:\n    - identifier: email\n      event: web/form_submit\n      value_expression: payload->>'email'\n"
+	for _, c := range []struct{ doc, want string }{
+		{"  \n", "the document is empty"},
+		{"stitching:\n  rule: []\n", "line 2: field rule not found"},
+		{"attributes: []\n", "field attributes not found"},
+		{`{"stitching": {"rules": [], "x": 1}}`, "field x not found"},
+		{"stitching: [", "not a valid weft.yaml"},
+		{rule + "---\n{}\n", "more than one document"},
+		{strings.Replace(rule, "identifier: email", "identifier: E-mail", 1), `stitching.rules[0] (E-mail from web/form_submit): identifier "E-mail" must be lower case`},
+		{strings.Replace(rule, "web/form_submit", "form_submit", 1), `event "form_submit" must be source/type`},
+		{rule + "    - identifier: x\n      event: a/b\n      value_expression: 1; DROP TABLE customer_events\n", "stitching.rules[1] (x from a/b): value_expression must be one expression"},
+		{rule + "    - identifier: y\n      event: a/b\n      value_expression: \"\"\n", "stitching.rules[1] (y from a/b): value_expression is empty"},
+		{rule + "  identifiers:\n    email:\n      blocked_pattern: \"(\"\n", "stitching.identifiers.email.blocked_pattern"},
+		{rule + "  identifiers:\n    email:\n      max_per_entity: -1\n", "max_per_entity must be 0"},
+		{rule + "  identifiers:\n    phone: {}\n", "stitching.identifiers.phone: no rule reads this identifier (rules read email)"},
+	} {
+		_, err := config.Parse([]byte(c.doc))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: error %v, want %q", c.doc, err, c.want)
+		}
+	}
+}
