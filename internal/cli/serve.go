@@ -10,6 +10,7 @@ import (
 	"github.com/weftdata/weft/internal/api"
 	"github.com/weftdata/weft/internal/pipeline"
 	"github.com/weftdata/weft/internal/server"
+	"github.com/weftdata/weft/internal/stitch"
 )
 
 // serverFlags are the flags of every command that runs the platform.
@@ -28,6 +29,7 @@ func (f *serverFlags) register(fs *pflag.FlagSet) {
 	fs.Int64Var(&f.cfg.MaxBodyBytes, "max-body-bytes", envInt64("WEFT_MAX_BODY_BYTES", api.MaxBodyBytesDefault), "largest request body, before and after gzip decoding (env WEFT_MAX_BODY_BYTES)")
 	fs.StringVar(&f.cfg.ConfigFile, "config", env("WEFT_CONFIG", ""), "weft.yaml to apply at start, as weft apply would (env WEFT_CONFIG)")
 	fs.DurationVar(&f.cfg.StitchInterval, "stitch-interval", envDuration("WEFT_STITCH_INTERVAL", pipeline.StitchIntervalDefault), "how soon after events arrive stitching runs; negative: only on demand (env WEFT_STITCH_INTERVAL)")
+	fs.IntVar(&f.cfg.StitchBatch, "stitch-batch", int(envInt64("WEFT_STITCH_BATCH", stitch.BatchSizeDefault)), "events per stitching pass, each one transaction (env WEFT_STITCH_BATCH)")
 	fs.StringVar(&f.logLevel, "log-level", env("WEFT_LOG_LEVEL", "info"), "debug, info, warn or error (env WEFT_LOG_LEVEL)")
 	fs.StringVar(&f.logFormat, "log-format", env("WEFT_LOG_FORMAT", "text"), "text or json (env WEFT_LOG_FORMAT)")
 }

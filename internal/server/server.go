@@ -48,6 +48,9 @@ type Config struct {
 	// StitchInterval is how soon after events arrive stitching runs;
 	// negative means only on demand. Default pipeline.StitchIntervalDefault.
 	StitchInterval time.Duration
+	// StitchBatch is how many events a stitching pass takes (one
+	// transaction). Default stitch.BatchSizeDefault.
+	StitchBatch int
 	// ConfigFile, when set, is a weft.yaml applied at start (unless the
 	// same document is already in force).
 	ConfigFile string
@@ -234,7 +237,7 @@ func (s *Server) Shutdown() error {
 
 // startPipeline loads the configuration in force and applies ConfigFile.
 func startPipeline(ctx context.Context, st *store.DB, cfg Config) (*pipeline.Pipeline, error) {
-	pipe, err := pipeline.New(ctx, st, pipeline.Options{StitchInterval: cfg.StitchInterval, Logger: cfg.Logger})
+	pipe, err := pipeline.New(ctx, st, pipeline.Options{StitchInterval: cfg.StitchInterval, StitchBatch: cfg.StitchBatch, Logger: cfg.Logger})
 	if err != nil {
 		return nil, err
 	}
