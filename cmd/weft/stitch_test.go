@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,16 +20,8 @@ func TestStitchingCommands(t *testing.T) {
 	for _, backend := range []string{"duckdb", "postgres"} {
 		t.Run(backend, func(t *testing.T) {
 			dir := t.TempDir()
-			cfgPath := filepath.Join(dir, "weft.yaml")
-			os.WriteFile(cfgPath, demo.Config, 0o644)
-			var nd strings.Builder
 			opts := demo.Options{Customers: 200, Seed: 5}
-			for e := range demo.Events(opts) {
-				nd.Write(e.AppendJSON(nil))
-				nd.WriteByte('\n')
-			}
-			eventsPath := filepath.Join(dir, "events.ndjson")
-			os.WriteFile(eventsPath, []byte(nd.String()), 0o644)
+			cfgPath, eventsPath := writeDemo(t, dir, opts)
 
 			addr := freeAddr(t)
 			base := "http://" + addr
@@ -96,16 +89,7 @@ func TestStitchingCommands(t *testing.T) {
 func TestCrashDuringStitching(t *testing.T) {
 	for _, backend := range []string{"duckdb", "postgres"} {
 		t.Run(backend, func(t *testing.T) {
-			dir := t.TempDir()
-			cfgPath := filepath.Join(dir, "weft.yaml")
-			os.WriteFile(cfgPath, demo.Config, 0o644)
-			var nd strings.Builder
-			for e := range demo.Events(demo.Options{Customers: 3000, Seed: 9}) {
-				nd.Write(e.AppendJSON(nil))
-				nd.WriteByte('\n')
-			}
-			eventsPath := filepath.Join(dir, "events.ndjson")
-			os.WriteFile(eventsPath, []byte(nd.String()), 0o644)
+			cfgPath, eventsPath := writeDemo(t, t.TempDir(), demo.Options{Customers: 3000, Seed: 9})
 
 			addr := freeAddr(t)
 			base := "http://" + addr
@@ -170,4 +154,18 @@ func TestCrashDuringStitching(t *testing.T) {
 			}
 		})
 	}
+}
+
+// writeDemo writes the demo weft.yaml and dataset into dir.
+func writeDemo(t *testing.T, dir string, opts demo.Options) (cfgPath, eventsPath string) {
+	var nd strings.Builder
+	for e := range demo.Events(opts) {
+		nd.Write(e.AppendJSON(nil))
+		nd.WriteByte('\n')
+	}
+	cfgPath, eventsPath = filepath.Join(dir, "weft.yaml"), filepath.Join(dir, "events.ndjson")
+	if err := errors.Join(os.WriteFile(cfgPath, demo.Config, 0o644), os.WriteFile(eventsPath, []byte(nd.String()), 0o644)); err != nil {
+		t.Fatal(err)
+	}
+	return cfgPath, eventsPath
 }

@@ -77,6 +77,11 @@ func StitchingError(err error) *Error {
 
 // JSON is the normalized form stored beside the document as sent.
 func (c *Config) JSON() string {
+	if c.Stitching.Rules == nil {
+		cp := *c
+		cp.Stitching.Rules = []stitch.Rule{}
+		c = &cp
+	}
 	var b strings.Builder
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false) // SQL is full of -> and <

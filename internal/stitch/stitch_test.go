@@ -275,14 +275,8 @@ func TestIncrementalEqualsRebuild(t *testing.T) {
 			t.Parallel()
 			s := openStore(t, backend)
 			ctx := context.Background()
-			var lines []string
-			truth := map[string]int{}
-			for e := range demo.Events(demo.Options{Customers: 120, Seed: 3}) {
-				line := string(e.AppendJSON(nil))
-				lines = append(lines, line)
-				b, _ := event.Decode(strings.NewReader(line), event.FormatNDJSON)
-				truth[b.Events[0].ID] = e.Customer
-			}
+			opts := demo.Options{Customers: 120, Seed: 3}
+			lines, truth := demoLines(opts), demo.Truth(demo.Events(opts))
 			eng, err := stitch.New(s.SQL(), demoConfig, nil)
 			if err != nil {
 				t.Fatal(err)
@@ -336,23 +330,16 @@ func TestTrapsKeepPrecision(t *testing.T) {
 			t.Parallel()
 			s := openStore(t, backend)
 			ctx := context.Background()
-			var lines []string
-			truth := map[string]int{}
-			households, kiosks := map[int]bool{}, 0
-			for e := range demo.Events(demo.Options{Customers: 1500, Seed: 11}) {
-				line := string(e.AppendJSON(nil))
-				lines = append(lines, line)
-				b, _ := event.Decode(strings.NewReader(line), event.FormatNDJSON)
-				truth[b.Events[0].ID] = e.Customer
-				if c := demo.CustomerAt(demo.Options{Seed: 11}, e.Customer); c.Household {
-					households[e.Customer] = true
-				}
-				if strings.Contains(line, "ck_kiosk_") {
-					kiosks++
+			opts := demo.Options{Customers: 1500, Seed: 11}
+			lines, truth := demoLines(opts), demo.Truth(demo.Events(opts))
+			households, kiosks := 0, strings.Count(strings.Join(lines, "\n"), `"ck_kiosk_`)
+			for i := range opts.Customers {
+				if demo.CustomerAt(opts, i).Household {
+					households++
 				}
 			}
-			if len(households) < 40 || kiosks < 20 {
-				t.Fatalf("too few traps to test: %d household members, %d kiosk sign-ups", len(households), kiosks)
+			if households < 40 || kiosks < 20 {
+				t.Fatalf("too few traps to test: %d household members, %d kiosk sign-ups", households, kiosks)
 			}
 			ingest(t, s, lines...)
 			eng, err := stitch.New(s.SQL(), demoConfig, nil)
@@ -374,4 +361,13 @@ func TestTrapsKeepPrecision(t *testing.T) {
 			}
 		})
 	}
+}
+
+// demoLines is the demo dataset as NDJSON lines.
+func demoLines(opts demo.Options) []string {
+	var lines []string
+	for e := range demo.Events(opts) {
+		lines = append(lines, string(e.AppendJSON(nil)))
+	}
+	return lines
 }
