@@ -94,7 +94,7 @@ func (r compiledRule) sql(i int) string {
 	if r.event.version != "" {
 		where += " AND version = " + quote(r.event.version)
 	}
-	return fmt.Sprintf("SELECT seq, %d AS rule, CAST(v AS TEXT) AS v FROM (SELECT seq, (%s) AS v FROM customer_events WHERE seq > $1 AND seq <= $2 AND %s) r%d WHERE v IS NOT NULL",
+	return fmt.Sprintf("SELECT seq, %d AS rule, CAST(v AS TEXT) AS v FROM (SELECT seq, (%s) AS v FROM event_log WHERE seq > $1 AND seq <= $2 AND %s) r%d WHERE v IS NOT NULL",
 		i, r.expr, where, i)
 }
 
@@ -248,7 +248,7 @@ func (e *Engine) read(ctx context.Context, size int) (*batch, error) {
 		return nil, fmt.Errorf("read watermark: %w", err)
 	}
 	var hi sql.NullInt64
-	err = e.db.QueryRowContext(ctx, "SELECT max(seq) FROM (SELECT seq FROM customer_events WHERE seq > $1 ORDER BY seq LIMIT $2) s", wm, size).Scan(&hi)
+	err = e.db.QueryRowContext(ctx, "SELECT max(seq) FROM (SELECT seq FROM event_log WHERE seq > $1 ORDER BY seq LIMIT $2) s", wm, size).Scan(&hi)
 	if err != nil {
 		return nil, fmt.Errorf("find batch: %w", err)
 	}
@@ -256,7 +256,7 @@ func (e *Engine) read(ctx context.Context, size int) (*batch, error) {
 		return nil, nil
 	}
 	b := &batch{lo: wm, hi: hi.Int64, audit: map[auditKey]*auditRow{}}
-	rows, err := e.db.QueryContext(ctx, "SELECT seq, id FROM customer_events WHERE seq > $1 AND seq <= $2 ORDER BY seq", b.lo, b.hi)
+	rows, err := e.db.QueryContext(ctx, "SELECT seq, id FROM event_log WHERE seq > $1 AND seq <= $2 ORDER BY seq", b.lo, b.hi)
 	if err != nil {
 		return nil, fmt.Errorf("read batch: %w", err)
 	}

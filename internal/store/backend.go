@@ -34,7 +34,7 @@ type BulkTx interface {
 	Exec(ctx context.Context, query string, args ...any) (int64, error)
 	// LoadEvents fills event_staging(id, source_id, type, version,
 	// event_time, payload) with the events, in order. A backend without a
-	// unique index on customer_events.id must leave out the events whose id
+	// unique index on event_log.id must leave out the events whose id
 	// is already in the log.
 	LoadEvents(ctx context.Context, events []EventInsert) error
 }

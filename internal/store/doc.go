@@ -13,9 +13,13 @@
 //
 // # Event log
 //
-// customer_events is append-only. Every row gets a seq from one sequence,
+// The log, table event_log, is append-only. Every row gets a seq from one sequence,
 // and appends are serialized (a mutex in process, plus an advisory lock on
 // PostgreSQL) so that seq order is commit order: a later stage that has read
 // everything up to seq N never sees a row with a smaller seq appear later.
 // That makes seq a safe watermark.
+//
+// customer_events is a view of event_log with each event's customer entity
+// (customer_entity_id, NULL until stitched), named as in Meiro so that user
+// SQL written for it runs unchanged; Weft's own statements read event_log.
 package store

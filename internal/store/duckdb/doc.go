@@ -8,7 +8,7 @@
 //
 // # Unique event ids without an index
 //
-// customer_events has no unique index: DuckDB's ART index on the id halves
+// event_log has no unique index: DuckDB's ART index on the id halves
 // ingest throughput and keeps about 100 bytes an event in memory (measured
 // at 3M events, see BENCHMARKS.md). Instead the backend, which owns the file
 // alone, keeps a hash set of the 64-bit hashes of all ids (loaded when the

@@ -54,7 +54,7 @@ type backend struct {
 	bulk *sql.Conn
 
 	mu sync.Mutex // serializes Bulk
-	// ids holds the hashes of every id in customer_events, loaded at open
+	// ids holds the hashes of every id in event_log, loaded at open
 	// (and again after a failed commit); nil before.
 	ids *idSet
 }
@@ -108,7 +108,7 @@ func (b *backend) Close() error {
 
 // The staging payload is VARCHAR, not JSON: the appender would encode a
 // string bound for a JSON column as a JSON string literal. The insert into
-// customer_events casts it, which also validates it.
+// event_log casts it, which also validates it.
 const stagingDDL = `CREATE TEMP TABLE IF NOT EXISTS event_staging (
     id TEXT, source_id TEXT, type TEXT, version TEXT,
     event_time TIMESTAMPTZ, payload VARCHAR)`
@@ -175,7 +175,7 @@ func (b *backend) loadIDsLocked(ctx context.Context) error {
 
 // loadIDs reads every id of the log into a new id set.
 func (b *backend) loadIDs(ctx context.Context) (*idSet, error) {
-	rows, err := b.db.QueryContext(ctx, "SELECT id FROM customer_events")
+	rows, err := b.db.QueryContext(ctx, "SELECT id FROM event_log")
 	if err != nil {
 		return nil, fmt.Errorf("load event ids: %w", err)
 	}
@@ -244,14 +244,14 @@ func (tx *bulkTx) LoadEvents(ctx context.Context, events []store.EventInsert) er
 	return app.Close()
 }
 
-// existing returns which of the ids are in customer_events.
+// existing returns which of the ids are in event_log.
 func (tx *bulkTx) existing(ctx context.Context, ids []string) (map[string]bool, error) {
 	found := map[string]bool{}
 	if len(ids) == 0 {
 		return found, nil
 	}
 	var q strings.Builder
-	q.WriteString("SELECT id FROM customer_events WHERE id IN (")
+	q.WriteString("SELECT id FROM event_log WHERE id IN (")
 	for i, id := range ids {
 		if i > 0 {
 			q.WriteByte(',')

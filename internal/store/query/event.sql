@@ -22,20 +22,20 @@ ON CONFLICT (id) DO NOTHING
 -- The DuckDB backend leaves ids already in the log out of the staging table
 -- (it has no unique index; see its package doc); PostgreSQL overrides this
 -- with ON CONFLICT on its primary key.
-INSERT INTO customer_events (id, source_id, type, version, event_time, payload, created_at)
+INSERT INTO event_log (id, source_id, type, version, event_time, payload, created_at)
 SELECT id, source_id, type, version, event_time, payload, CAST($1 AS TIMESTAMPTZ)
 FROM event_staging
 
 -- name: EventList
 SELECT seq, id, source_id, type, version, event_time, CAST(payload AS TEXT), created_at
-FROM customer_events
+FROM event_log
 WHERE seq > $1 AND ($2 = '' OR source_id = $2) AND ($3 = '' OR type = $3)
 ORDER BY seq
 LIMIT $4
 
 -- name: EventListDesc
 SELECT seq, id, source_id, type, version, event_time, CAST(payload AS TEXT), created_at
-FROM customer_events
+FROM event_log
 WHERE seq < $1 AND ($2 = '' OR source_id = $2) AND ($3 = '' OR type = $3)
 ORDER BY seq DESC
 LIMIT $4
@@ -55,7 +55,7 @@ SELECT id, created_at FROM sources ORDER BY id
 
 -- name: Stats
 SELECT
-    (SELECT count(*) FROM customer_events),
+    (SELECT count(*) FROM event_log),
     (SELECT count(*) FROM event_types),
     (SELECT count(*) FROM sources),
-    (SELECT coalesce(max(seq), 0) FROM customer_events)
+    (SELECT coalesce(max(seq), 0) FROM event_log)

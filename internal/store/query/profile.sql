@@ -22,13 +22,13 @@ ORDER BY entity_id, category, first_seq, value
 
 -- name: EntityEventStats
 SELECT m.entity_id, count(*), min(e.event_time), max(e.event_time)
-FROM entity_events m JOIN customer_events e ON e.seq = m.event_seq
+FROM entity_events m JOIN event_log e ON e.seq = m.event_seq
 WHERE m.entity_id IN (SELECT unnest(CAST($1 AS TEXT[])))
 GROUP BY m.entity_id
 
 -- name: EntityEvents
 SELECT e.seq, e.id, e.source_id, e.type, e.version, e.event_time, CAST(e.payload AS TEXT), e.created_at
-FROM entity_events m JOIN customer_events e ON e.seq = m.event_seq
+FROM entity_events m JOIN event_log e ON e.seq = m.event_seq
 WHERE m.entity_id = $1 AND m.event_seq > $2
 ORDER BY e.seq
 LIMIT $3
@@ -62,4 +62,4 @@ SELECT entity_id, count(*) AS n FROM entity_events GROUP BY entity_id ORDER BY n
 SELECT reason, count(DISTINCT category || ':' || value), sum(events) FROM stitch_audit GROUP BY reason ORDER BY reason
 
 -- name: EntityAssignments
-SELECT e.id, m.entity_id FROM entity_events m JOIN customer_events e ON e.seq = m.event_seq
+SELECT e.id, m.entity_id FROM entity_events m JOIN event_log e ON e.seq = m.event_seq

@@ -391,6 +391,14 @@ func testSQLDialect(t *testing.T, b Backend) {
 	if email != "ana@x.io" || first != "u1" {
 		t.Errorf("got %q, %q", email, first)
 	}
+	// customer_events is the log with each event's entity, NULL until
+	// stitched, as Meiro's view is.
+	var unstitched int
+	err = sqlDB.QueryRowContext(context.Background(),
+		`SELECT count(*) FROM customer_events WHERE customer_entity_id IS NULL AND seq > 0`).Scan(&unstitched)
+	if err != nil || unstitched != 1 {
+		t.Errorf("customer_events view: %d unstitched events, %v", unstitched, err)
+	}
 	appendEvents(t, s,
 		Ev("b", "web", "form_submit", t0, `{"user_id":"cookie-B","inbound_user_ids":["cookie-A"],"products":[{"category":"shoes"},{"category":"hats"}]}`),
 		Ev("c", "web", "form_submit", t0, `{"user_id":"cookie-C"}`),
