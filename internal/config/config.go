@@ -12,12 +12,18 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/weftdata/weft/internal/attr"
 	"github.com/weftdata/weft/internal/stitch"
 )
 
 // Config is weft.yaml.
 type Config struct {
 	Stitching stitch.Config `json:"stitching" yaml:"stitching"`
+	// Attributes are calculated for every entity (package attr).
+	Attributes []attr.Definition `json:"attributes,omitempty" yaml:"attributes,omitempty"`
+	// Context are queries over the whole customer base that attribute
+	// definitions read from the context table.
+	Context []attr.Context `json:"context,omitempty" yaml:"context,omitempty"`
 }
 
 // Error is a document that cannot be used; Field says where, when known.
@@ -60,6 +66,9 @@ func Parse(data []byte) (*Config, error) {
 func (c *Config) Validate() error {
 	if err := c.Stitching.Validate(); err != nil {
 		return StitchingError(err)
+	}
+	if err := attr.Validate(c.Attributes, c.Context); err != nil {
+		return &Error{Err: err}
 	}
 	return nil
 }

@@ -32,3 +32,12 @@ CREATE OR REPLACE TEMP MACRO json_array_elements(j) AS unnest(json_extract(j, '$
 CREATE OR REPLACE TEMP MACRO jsonb_array_elements(j) AS unnest(json_extract(j, '$[*]'));
 
 CREATE OR REPLACE TEMP MACRO jsonb_array_length(j) AS json_array_length(j);
+
+-- Conversions of attribute values (package attr): NULL for text that is
+-- not a value of the type. PostgreSQL has them as SQL functions.
+CREATE OR REPLACE TEMP MACRO weft_to_float(t) AS TRY_CAST(trim(t) AS DOUBLE);
+CREATE OR REPLACE TEMP MACRO weft_to_int(t) AS CASE WHEN regexp_full_match(trim(t), '[-+]?[0-9]{1,18}') THEN TRY_CAST(trim(t) AS BIGINT) END;
+CREATE OR REPLACE TEMP MACRO weft_to_bool(t) AS CASE lower(trim(t)) WHEN 'true' THEN TRUE WHEN 't' THEN TRUE WHEN '1' THEN TRUE WHEN 'yes' THEN TRUE
+    WHEN 'false' THEN FALSE WHEN 'f' THEN FALSE WHEN '0' THEN FALSE WHEN 'no' THEN FALSE END;
+CREATE OR REPLACE TEMP MACRO weft_to_date(t) AS coalesce(TRY_CAST(trim(t) AS DATE), CAST(TRY_CAST(trim(t) AS TIMESTAMPTZ) AS DATE));
+CREATE OR REPLACE TEMP MACRO weft_to_datetime(t) AS TRY_CAST(trim(t) AS TIMESTAMPTZ);

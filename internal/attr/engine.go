@@ -1,0 +1,217 @@
+package attr
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Defaults of Options.
+const (
+	ChunkSizeDefault  = 250_000
+	StaleAfterDefault = 48 * time.Hour
+	ContextTTLDefault = 24 * time.Hour
+)
+
+// Options tune an Engine; zero values take the defaults.
+type Options struct {
+	// Now is the clock (injectable for tests).
+	Now func() time.Time
+	// ChunkSize is how many entities one statement calculates.
+	ChunkSize int
+	// StaleAfter recalculates entities not calculated for this long, so
+	// that time-relative attributes stay fresh.
+	StaleAfter time.Duration
+	// ContextTTL refreshes context values older than this.
+	ContextTTL time.Duration
+}
+
+// Engine calculates attributes over a store's database.
+type Engine struct {
+	db       *sql.DB
+	defs     []Definition
+	contexts []Context
+	opts     Options
+	mu       sync.Mutex // one run at a time in this process
+}
+
+// New validates the definitions and returns an engine over db.
+func New(db *sql.DB, defs []Definition, contexts []Context, opts *Options) (*Engine, error) {
+	if err := Validate(defs, contexts); err != nil {
+		return nil, err
+	}
+	e := &Engine{db: db, defs: defs, contexts: contexts}
+	if opts != nil {
+		e.opts = *opts
+	}
+	if e.opts.Now == nil {
+		e.opts.Now = time.Now
+	}
+	if e.opts.ChunkSize <= 0 {
+		e.opts.ChunkSize = ChunkSizeDefault
+	}
+	if e.opts.StaleAfter <= 0 {
+		e.opts.StaleAfter = StaleAfterDefault
+	}
+	if e.opts.ContextTTL <= 0 {
+		e.opts.ContextTTL = ContextTTLDefault
+	}
+	return e, nil
+}
+
+// Definitions returns the definitions the engine calculates.
+func (e *Engine) Definitions() []Definition { return e.defs }
+
+// noEntities is a due relation with no rows, for checking statements.
+const noEntities = "(SELECT CAST(NULL AS TEXT) AS entity_id WHERE 1 = 0)"
+
+// ValidateSQL runs every enabled definition and every context query over no
+// rows, so that a bad expression is refused, naming its attribute, before
+// any run.
+func (e *Engine) ValidateSQL(ctx context.Context) error {
+	check := func(q string) error {
+		rows, err := e.db.QueryContext(ctx, "SELECT * FROM ("+q+") v LIMIT 0")
+		if err == nil {
+			err = rows.Close()
+		}
+		return err
+	}
+	for _, c := range e.contexts {
+		if err := check(c.Query); err != nil {
+			return &DefinitionError{ID: c.Key, Field: "query", ctx: true, Err: err}
+		}
+	}
+	for i := range e.defs {
+		d := &e.defs[i]
+		if !d.IsEnabled() {
+			continue
+		}
+		if err := check(d.query(noEntities)); err != nil {
+			return &DefinitionError{ID: d.ID, Err: err}
+		}
+	}
+	return nil
+}
+
+// hash fingerprints a definition: a change recalculates every entity.
+func (d *Definition) hash() string {
+	b, _ := json.Marshal(d)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:12])
+}
+
+// RunOptions choose what a run does.
+type RunOptions struct {
+	// FromScratch deletes the values first (of Only, or all) and
+	// calculates every entity.
+	FromScratch bool `json:"from_scratch"`
+	// RecalculateAll calculates every entity, keeping the old values until
+	// each is replaced.
+	RecalculateAll bool `json:"recalculate_all"`
+	// Only limits the run to these attributes.
+	Only []string `json:"only"`
+}
+
+// RunResult reports a run.
+type RunResult struct {
+	DueEntities int64             `json:"due_entities"`
+	Attributes  []AttributeResult `json:"attributes"`
+	Contexts    []ContextResult   `json:"contexts"`
+	DurationMS  float64           `json:"duration_ms"`
+}
+
+// AttributeResult is one attribute's part of a run.
+type AttributeResult struct {
+	ID     string `json:"id"`
+	Status string `json:"status"` // ok, error
+	Error  string `json:"error,omitempty"`
+	// Full says every entity was calculated (new or changed definition,
+	// from scratch, recalculate_all with only).
+	Full       bool    `json:"full"`
+	Entities   int64   `json:"entities"`
+	Rows       int64   `json:"rows"`
+	DurationMS float64 `json:"duration_ms"`
+}
+
+// ErrUnknownAttribute is returned for an Only naming no enabled attribute.
+var ErrUnknownAttribute = errors.New("unknown or disabled attribute")
+
+// Run calculates the due entities' attributes.
+func (e *Engine) Run(ctx context.Context, ro RunOptions) (*RunResult, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	began := time.Now()
+	start := e.opts.Now().UTC().Truncate(time.Microsecond)
+	defs, err := e.selected(ro.Only)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := e.db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	r := &run{e: e, conn: conn, start: start, only: len(ro.Only) > 0}
+	if err := r.prepare(ctx, defs, ro); err != nil {
+		return nil, err
+	}
+	res := &RunResult{}
+	if res.Contexts, err = r.refreshContexts(ctx); err != nil {
+		return nil, err
+	}
+	if err := r.cleanup(ctx); err != nil {
+		return nil, err
+	}
+	full, incremental, err := r.split(ctx, defs)
+	if err != nil {
+		return nil, err
+	}
+	results := map[string]*AttributeResult{}
+	for _, d := range defs {
+		results[d.ID] = &AttributeResult{ID: d.ID, Status: "ok", Full: slices.ContainsFunc(full, func(f *Definition) bool { return f.ID == d.ID })}
+	}
+	if res.DueEntities, err = r.calculate(ctx, incremental, results, false); err != nil {
+		return nil, err
+	}
+	if _, err := r.calculate(ctx, full, results, true); err != nil {
+		return nil, err
+	}
+	for _, d := range defs {
+		res.Attributes = append(res.Attributes, *results[d.ID])
+	}
+	if err := r.saveState(ctx, defs, results); err != nil {
+		return nil, err
+	}
+	if err := r.refreshCaches(ctx); err != nil {
+		return nil, err
+	}
+	if err := r.updateView(ctx); err != nil {
+		return nil, err
+	}
+	res.DurationMS = float64(time.Since(began).Microseconds()) / 1000
+	return res, nil
+}
+
+// selected returns the enabled definitions, or those named in only.
+func (e *Engine) selected(only []string) ([]*Definition, error) {
+	var out []*Definition
+	for i := range e.defs {
+		d := &e.defs[i]
+		if d.IsEnabled() && (len(only) == 0 || slices.Contains(only, d.ID)) {
+			out = append(out, d)
+		}
+	}
+	for _, id := range only {
+		if !slices.ContainsFunc(out, func(d *Definition) bool { return d.ID == id }) {
+			return nil, fmt.Errorf("%w: %q", ErrUnknownAttribute, id)
+		}
+	}
+	return out, nil
+}

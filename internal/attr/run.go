@@ -1,0 +1,310 @@
+package attr
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sort"
+	"time"
+)
+
+// run is the state of one Engine.Run, on one connection (attr_due is a
+// temporary table of that connection).
+type run struct {
+	e     *Engine
+	conn  *sql.Conn
+	start time.Time // stored as calculated_at: activity after it is due next time
+	only  bool
+}
+
+func (r *run) exec(ctx context.Context, what, q string, args ...any) (int64, error) {
+	res, err := r.conn.ExecContext(ctx, q, args...)
+	if err != nil {
+		return 0, fmt.Errorf("attributes: %s: %w", what, err)
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
+}
+
+// idList is a SQL list of validated ids (no quotes in them).
+func idList(defs []*Definition) string {
+	ids := make([]string, len(defs))
+	for i, d := range defs {
+		ids[i] = d.ID
+	}
+	return quoteList(ids)
+}
+
+// prepare creates attr_due and applies from_scratch and recalculate_all.
+func (r *run) prepare(ctx context.Context, defs []*Definition, ro RunOptions) error {
+	if _, err := r.exec(ctx, "create attr_due", "CREATE TEMP TABLE IF NOT EXISTS attr_due (entity_id TEXT NOT NULL)"); err != nil {
+		return err
+	}
+	if len(defs) == 0 {
+		return nil
+	}
+	in := "attribute_id IN (" + idList(defs) + ")"
+	steps := [][2]string{}
+	switch {
+	case ro.FromScratch:
+		steps = append(steps,
+			[2]string{"clear values", "DELETE FROM customer_attributes WHERE " + in},
+			[2]string{"clear state", "DELETE FROM attribute_state WHERE " + in})
+		if !r.only {
+			steps = append(steps, [2]string{"refresh contexts", "UPDATE context SET modified = NULL"})
+		}
+	case ro.RecalculateAll:
+		// Forgetting the definition's hash recalculates every entity for
+		// it, replacing values one chunk at a time.
+		steps = append(steps, [2]string{"recalculate all", "UPDATE attribute_state SET hash = NULL WHERE " + in})
+	}
+	for _, s := range steps {
+		if _, err := r.exec(ctx, s[0], s[1]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// cleanup removes values nobody should see: of merged-away entities, and of
+// attributes no longer defined or disabled.
+func (r *run) cleanup(ctx context.Context) error {
+	var enabled []*Definition
+	for i := range r.e.defs {
+		if r.e.defs[i].IsEnabled() {
+			enabled = append(enabled, &r.e.defs[i])
+		}
+	}
+	keep := "''"
+	if len(enabled) > 0 {
+		keep = idList(enabled)
+	}
+	for _, s := range [][2]string{
+		{"drop values of merged entities", "DELETE FROM customer_attributes WHERE entity_id IN (SELECT id FROM entities WHERE merged_into IS NOT NULL)"},
+		{"drop values of removed attributes", "DELETE FROM customer_attributes WHERE attribute_id NOT IN (" + keep + ")"},
+		{"drop state of removed attributes", "DELETE FROM attribute_state WHERE attribute_id NOT IN (" + keep + ")"},
+	} {
+		if _, err := r.exec(ctx, s[0], s[1]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// split sorts the definitions into those every entity must be calculated
+// for (new, changed, or forgotten by from_scratch/recalculate_all) and
+// those only due entities are.
+func (r *run) split(ctx context.Context, defs []*Definition) (full, incremental []*Definition, err error) {
+	hashes := map[string]string{}
+	rows, err := r.conn.QueryContext(ctx, "SELECT attribute_id, coalesce(hash, '') FROM attribute_state")
+	if err != nil {
+		return nil, nil, fmt.Errorf("attributes: read state: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, h string
+		if err := rows.Scan(&id, &h); err != nil {
+			return nil, nil, err
+		}
+		hashes[id] = h
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, err
+	}
+	for _, d := range defs {
+		if hashes[d.ID] == d.hash() {
+			incremental = append(incremental, d)
+		} else {
+			full = append(full, d)
+		}
+	}
+	return full, incremental, nil
+}
+
+// dueCondition selects live entities with activity since their last
+// calculation or not calculated for StaleAfter ($1 is the cut-off).
+const dueCondition = `merged_into IS NULL AND (attributes_calculated_at IS NULL
+  OR modified_at > attributes_calculated_at OR attributes_calculated_at < $1)`
+
+// calculate runs the definitions over the due entities (or all live ones
+// when all is set), chunk by chunk, and returns how many entities it went
+// through. A failing attribute is recorded and skipped in later chunks;
+// the others go on.
+func (r *run) calculate(ctx context.Context, defs []*Definition, results map[string]*AttributeResult, all bool) (int64, error) {
+	if len(defs) == 0 {
+		return 0, nil
+	}
+	cond, args := dueCondition, []any{r.start.Add(-r.e.opts.StaleAfter)}
+	if all {
+		cond, args = "merged_into IS NULL", nil
+	}
+	var total int64
+	after := ""
+	for {
+		if _, err := r.exec(ctx, "clear attr_due", "DELETE FROM attr_due"); err != nil {
+			return total, err
+		}
+		n := len(args)
+		fill := fmt.Sprintf("INSERT INTO attr_due SELECT id FROM entities WHERE %s AND id > $%d ORDER BY id LIMIT %d", cond, n+1, r.e.opts.ChunkSize)
+		got, err := r.exec(ctx, "choose due entities", fill, append(args, after)...)
+		if err != nil || got == 0 {
+			return total, err
+		}
+		total += got
+		if err := r.conn.QueryRowContext(ctx, "SELECT max(entity_id) FROM attr_due").Scan(&after); err != nil {
+			return total, fmt.Errorf("attributes: %w", err)
+		}
+		for _, d := range defs {
+			res := results[d.ID]
+			if res.Status != "ok" {
+				continue
+			}
+			r.calculateOne(ctx, d, res, got)
+		}
+		// Entities are calculated when every attribute ran over them: after
+		// this chunk for the due ones; the full pass, after the due ones,
+		// covers every live entity. A run of some attributes only leaves
+		// them due for the others.
+		if !r.only {
+			if _, err := r.exec(ctx, "mark calculated", "UPDATE entities SET attributes_calculated_at = $1 WHERE id IN (SELECT entity_id FROM attr_due)", r.start); err != nil {
+				return total, err
+			}
+		}
+		if got < int64(r.e.opts.ChunkSize) {
+			return total, nil
+		}
+	}
+}
+
+// calculateOne replaces one attribute's values for the chunk in attr_due,
+// in one transaction: the old values stay until the new ones are in.
+func (r *run) calculateOne(ctx context.Context, d *Definition, res *AttributeResult, entities int64) {
+	began := time.Now()
+	defer func() { res.DurationMS += float64(time.Since(began).Microseconds()) / 1000 }()
+	fail := func(err error) {
+		res.Status, res.Error = "error", err.Error()
+	}
+	tx, err := r.conn.BeginTx(ctx, nil)
+	if err != nil {
+		fail(err)
+		return
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	if _, err := tx.ExecContext(ctx, "DELETE FROM customer_attributes WHERE attribute_id = $1 AND entity_id IN (SELECT entity_id FROM attr_due)", d.ID); err != nil {
+		fail(err)
+		return
+	}
+	ins, err := tx.ExecContext(ctx, "INSERT INTO customer_attributes (entity_id, attribute_id, value, calculated_at) SELECT entity_id, $1, value, CAST($2 AS TIMESTAMPTZ) FROM ("+d.query("attr_due")+") r", d.ID, r.start)
+	if err != nil {
+		fail(err)
+		return
+	}
+	if err := tx.Commit(); err != nil {
+		fail(err)
+		return
+	}
+	n, _ := ins.RowsAffected()
+	res.Rows += n
+	res.Entities += entities
+}
+
+// saveState records each attribute's run; a full calculation that
+// succeeded stores the definition's hash, so the next runs are incremental.
+func (r *run) saveState(ctx context.Context, defs []*Definition, results map[string]*AttributeResult) error {
+	for _, d := range defs {
+		res := results[d.ID]
+		var hash, errText any
+		if res.Status == "ok" {
+			hash = d.hash()
+		} else {
+			errText = res.Error
+		}
+		if _, err := r.exec(ctx, "save state", "DELETE FROM attribute_state WHERE attribute_id = $1", d.ID); err != nil {
+			return err
+		}
+		if _, err := r.exec(ctx, "save state", `INSERT INTO attribute_state (attribute_id, hash, status, error, entities, value_rows, duration_ms, finished_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, d.ID, hash, res.Status, errText, res.Entities, res.Rows, res.DurationMS, time.Now().UTC()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// refreshCaches rebuilds the customers-per-attribute and top-values caches.
+func (r *run) refreshCaches(ctx context.Context) error {
+	now := r.e.opts.Now().UTC()
+	for _, s := range []struct {
+		what, q string
+		args    []any
+	}{
+		{"clear customers cache", "DELETE FROM attribute_customers_cache", nil},
+		{"fill customers cache", `INSERT INTO attribute_customers_cache (attribute_id, customers_count, modified)
+			SELECT attribute_id, count(DISTINCT entity_id), CAST($1 AS TIMESTAMPTZ) FROM customer_attributes GROUP BY attribute_id`, []any{now}},
+		{"clear values cache", "DELETE FROM attribute_values_counts", nil},
+		{"fill values cache", fmt.Sprintf(`INSERT INTO attribute_values_counts (attribute_id, value, count, modified)
+			SELECT attribute_id, value, n, CAST($1 AS TIMESTAMPTZ) FROM (
+			  SELECT attribute_id, value, n, row_number() OVER (PARTITION BY attribute_id ORDER BY n DESC, value) AS rn
+			  FROM (SELECT attribute_id, value, count(*) AS n FROM customer_attributes GROUP BY attribute_id, value) c
+			) t WHERE rn <= %d`, ValuesCacheTop), []any{now}},
+	} {
+		if _, err := r.exec(ctx, s.what, s.q, s.args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ValuesCacheTop is how many of an attribute's most frequent values the
+// values cache keeps.
+const ValuesCacheTop = 1000
+
+// sqlType is the column type of a data type in the pivoted view.
+var sqlType = map[string]string{DataString: "TEXT", DataInt: "BIGINT", DataFloat: "DOUBLE PRECISION",
+	DataBool: "BOOLEAN", DataDate: "DATE", DataDatetime: "TIMESTAMPTZ"}
+
+// updateView recreates pivoted_customer_attributes when the attribute set
+// changed: one row per live entity, one column per enabled attribute,
+// several values as an array.
+func (r *run) updateView(ctx context.Context) error {
+	var cols []string
+	for i := range r.e.defs {
+		d := &r.e.defs[i]
+		if !d.IsEnabled() {
+			continue
+		}
+		typ := sqlType[d.dataType()]
+		if d.Multiple() {
+			cols = append(cols, fmt.Sprintf("array_agg(CAST(a.value AS %s) ORDER BY a.value) FILTER (WHERE a.attribute_id = '%s') AS %q", typ, d.ID, d.ID))
+		} else {
+			cols = append(cols, fmt.Sprintf("CAST(max(a.value) FILTER (WHERE a.attribute_id = '%s') AS %s) AS %q", d.ID, typ, d.ID))
+		}
+	}
+	sort.Strings(cols)
+	sel := "SELECT e.id AS customer_entity_id"
+	for _, c := range cols {
+		sel += ",\n  " + c
+	}
+	view := "CREATE VIEW pivoted_customer_attributes AS\n" + sel +
+		"\nFROM entities e LEFT JOIN customer_attributes a ON a.entity_id = e.id\nWHERE e.merged_into IS NULL\nGROUP BY e.id"
+	var old sql.NullString
+	if err := r.conn.QueryRowContext(ctx, "SELECT view_fingerprint FROM attribute_meta WHERE id = 1").Scan(&old); err != nil {
+		return fmt.Errorf("attributes: read view fingerprint: %w", err)
+	}
+	if old.String == view {
+		return nil
+	}
+	tx, err := r.conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	for _, q := range []string{"DROP VIEW IF EXISTS pivoted_customer_attributes", view} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("attributes: pivoted view: %w", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, "UPDATE attribute_meta SET view_fingerprint = $1 WHERE id = 1", view); err != nil {
+		return err
+	}
+	return tx.Commit()
+}

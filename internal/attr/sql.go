@@ -1,0 +1,146 @@
+package attr
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// listCap bounds the values a list attribute keeps per entity (the
+// smallest ones).
+const listCap = 1000
+
+// typed converts the text of a value to the attribute's data type, NULL
+// when it does not convert; weft_to_* are SQL functions of the backends
+// (functions on PostgreSQL, macros on DuckDB).
+func typed(dataType, text string) string {
+	if dataType == DataString {
+		return text
+	}
+	return "weft_to_" + dataType + "(" + text + ")"
+}
+
+func quoteList(list []string) string {
+	q := make([]string, len(list))
+	for i, s := range list {
+		q[i] = "'" + s + "'" // validated: no quotes or backslashes
+	}
+	return strings.Join(q, ", ")
+}
+
+func or(expr, def string) string {
+	if strings.TrimSpace(expr) == "" {
+		return def
+	}
+	return expr
+}
+
+// query returns the SELECT of (entity_id, value TEXT) rows for the
+// entities of due, a relation with an entity_id column.
+func (d *Definition) query(due string) string {
+	if d.Type == TypeCustom {
+		return d.customQuery(due)
+	}
+	return d.rowsQuery(due) + "\n" + d.aggregate()
+}
+
+// rowsQuery is the WITH part of a predefined type: base (the due entities'
+// events of the allowed sources, types and versions), inner_rows (value
+// and weight per event, filtered) and outer_rows (typed value tv and
+// weight w per first-level row, filtered, NULLs dropped).
+func (d *Definition) rowsQuery(due string) string {
+	var where []string
+	for col, list := range map[string][]string{"e.source_id": d.Sources, "e.type": d.Types, "e.version": d.Versions} {
+		if len(list) > 0 {
+			where = append(where, col+" IN ("+quoteList(list)+")")
+		}
+	}
+	cond := ""
+	if len(where) > 0 {
+		// Map order is random: sort for a stable statement text.
+		sort.Strings(where)
+		cond = "\n  WHERE " + strings.Join(where, " AND ")
+	}
+	return fmt.Sprintf(`WITH base AS (
+  SELECT m.entity_id, e.id, e.source_id, e.type, e.version, e.event_time, e.payload
+  FROM %s due JOIN entity_events m ON m.entity_id = due.entity_id JOIN event_log e ON e.seq = m.event_seq%s
+), inner_rows AS (
+  SELECT entity_id, id AS event_id, event_time, source_id, type, version, payload,
+         (%s) AS value, CAST((%s) AS DOUBLE PRECISION) AS weight
+  FROM base WHERE (%s)
+), outer_rows AS (
+  SELECT entity_id, event_id, event_time, tv, w FROM (
+    SELECT entity_id, event_id, event_time,
+           %s AS tv, weight * CAST((%s) AS DOUBLE PRECISION) AS w
+    FROM inner_rows WHERE (%s)
+  ) o WHERE tv IS NOT NULL
+)`, due, cond,
+		d.Value, or(d.Weight, "1"), or(d.Filter, "true"),
+		typed(d.valueType(), "CAST(("+or(d.OuterValue, "value")+") AS TEXT)"), or(d.OuterWeight, "1"), or(d.OuterFilter, "true"))
+}
+
+// aggregate is the final SELECT of a predefined type over outer_rows.
+func (d *Definition) aggregate() string {
+	pick := func(order string) string {
+		return `SELECT entity_id, CAST(tv AS TEXT) AS value FROM (
+  SELECT entity_id, tv, row_number() OVER (PARTITION BY entity_id ORDER BY ` + order + `) AS rn FROM outer_rows
+) x WHERE rn = 1`
+	}
+	frequent := func(order string) string {
+		return `SELECT entity_id, CAST(tv AS TEXT) AS value FROM (
+  SELECT entity_id, tv, row_number() OVER (PARTITION BY entity_id ORDER BY ` + order + `) AS rn
+  FROM outer_rows GROUP BY entity_id, tv
+) x WHERE rn = 1`
+	}
+	group := func(agg string) string {
+		return "SELECT entity_id, CAST(" + agg + " AS TEXT) AS value FROM outer_rows GROUP BY entity_id"
+	}
+	switch d.Type {
+	case TypeFirst:
+		return pick("event_time, event_id, tv")
+	case TypeLast:
+		return pick("event_time DESC, event_id DESC, tv DESC")
+	case TypeMin, TypeValue:
+		if d.dataType() == DataBool {
+			return group("bool_and(tv)")
+		}
+		return group("min(tv)")
+	case TypeMax:
+		if d.dataType() == DataBool {
+			return group("bool_or(tv)")
+		}
+		return group("max(tv)")
+	case TypeSum:
+		return group("sum(tv)")
+	case TypeAvg:
+		return group("avg(CAST(tv AS DOUBLE PRECISION))")
+	case TypeNumOfUnique:
+		return group("count(DISTINCT tv)")
+	case TypeMostFrequent:
+		return frequent("sum(w) DESC, max(event_time) DESC, tv")
+	case TypeLeastFrequent:
+		return frequent("sum(w), max(event_time) DESC, tv")
+	case TypeList:
+		return fmt.Sprintf(`SELECT entity_id, CAST(tv AS TEXT) AS value FROM (
+  SELECT entity_id, tv, row_number() OVER (PARTITION BY entity_id ORDER BY tv) AS rn
+  FROM (SELECT DISTINCT entity_id, tv FROM outer_rows) d
+) x WHERE rn <= %d`, listCap)
+	}
+	panic("attr: unknown type " + d.Type) // Validate refuses it first
+}
+
+// customQuery runs the user's query once per due entity, inside one
+// statement: the LATERAL join binds base to that entity's events.
+func (d *Definition) customQuery(due string) string {
+	return fmt.Sprintf(`SELECT entity_id, CAST(tv AS TEXT) AS value FROM (
+  SELECT due.entity_id, %s AS tv
+  FROM %s due, LATERAL (
+    WITH base AS (
+      SELECT e.id, e.source_id, e.type, e.version, e.event_time, e.payload
+      FROM entity_events m JOIN event_log e ON e.seq = m.event_seq
+      WHERE m.entity_id = due.entity_id
+    )
+    %s
+  ) q
+) c WHERE tv IS NOT NULL`, typed(d.dataType(), "CAST(q.value AS TEXT)"), due, d.Query)
+}
