@@ -80,7 +80,8 @@ func (r *run) cleanup(ctx context.Context) error {
 		keep = idList(enabled)
 	}
 	for _, s := range [][2]string{
-		{"drop values of merged entities", "DELETE FROM customer_attributes WHERE entity_id IN (SELECT id FROM entities WHERE merged_into IS NOT NULL)"},
+		// Merged away, or gone in a stitching rebuild.
+		{"drop values of merged entities", "DELETE FROM customer_attributes WHERE entity_id NOT IN (SELECT id FROM entities WHERE merged_into IS NULL)"},
 		{"drop values of removed attributes", "DELETE FROM customer_attributes WHERE attribute_id NOT IN (" + keep + ")"},
 		{"drop state of removed attributes", "DELETE FROM attribute_state WHERE attribute_id NOT IN (" + keep + ")"},
 	} {
