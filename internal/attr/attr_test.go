@@ -169,6 +169,82 @@ func TestWorkedExample(t *testing.T) {
 			if got["fav_category"][0] != "hats" || got["purchases_custom"][0] != "3" || got["eshop_revenue_sum"][0] != "215" {
 				t.Errorf("after e10: %v", got)
 			}
+			f.checkViewAndCaches(t, x)
+		})
+	}
+}
+
+// checkViewAndCaches reads X's row of pivoted_customer_attributes and the
+// caches after the tie event.
+func (f *fixture) checkViewAndCaches(t *testing.T, x string) {
+	t.Helper()
+	ctx := context.Background()
+	var first, fav string
+	var sum float64
+	var purchases int64
+	err := f.s.SQL().QueryRowContext(ctx, `SELECT web_url_first, fav_category, eshop_revenue_sum, purchases_custom[1]
+		FROM pivoted_customer_attributes WHERE customer_entity_id = $1`, x).Scan(&first, &fav, &sum, &purchases)
+	if err != nil || first != "/home" || fav != "hats" || sum != 215 || purchases != 3 {
+		t.Errorf("pivoted row of X: %q %q %v %v, %v", first, fav, sum, purchases, err)
+	}
+	var rows int
+	if err := f.s.SQL().QueryRowContext(ctx, "SELECT count(*) FROM pivoted_customer_attributes").Scan(&rows); err != nil || rows != 3 {
+		t.Errorf("pivoted view has %d rows, want 3 (X, Y, Z): %v", rows, err)
+	}
+	customers, counts, err := f.s.AttributeValueCounts(ctx, "web_url_last", 10)
+	if err != nil || customers != 2 || len(counts) != 1 || counts[0] != (store.ValueCount{Value: "/", Count: 2}) {
+		t.Errorf("web_url_last cache: %d customers, %v, %v", customers, counts, err)
+	}
+	states, err := f.s.AttributeStates(ctx)
+	if err != nil || len(states) != 16 {
+		t.Fatalf("%d attribute states, %v", len(states), err)
+	}
+	for _, st := range states {
+		if st.ID == "purchases_custom" && (st.Customers != 3 || st.Status != "ok") {
+			t.Errorf("state %+v", st)
+		}
+	}
+}
+
+// TestContext runs the seed's context query (the 90th percentile of
+// events per customer, its schema prefix removed) and an attribute that
+// reads it, and refreshes the value only when it is 24 hours old.
+func TestContext(t *testing.T) {
+	for _, backend := range dbtest.Backends {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, backend, string(demo.Config))
+			var lines []string
+			for e := range demo.Events(demo.Options{Customers: 60, Seed: 2}) {
+				lines = append(lines, string(e.AppendJSON(nil)))
+			}
+			ingest(t, f.s, lines...)
+			res := f.run(t, attr.RunOptions{})
+			if len(res.Contexts) != 1 || !res.Contexts[0].Refreshed || res.Contexts[0].Error != "" {
+				t.Fatalf("contexts %+v", res.Contexts)
+			}
+			p90, err := strconv.Atoi(res.Contexts[0].Value)
+			if err != nil || p90 < 10 {
+				t.Fatalf("p90 of events per customer %q", res.Contexts[0].Value)
+			}
+			// engagement = events / p90 for every live entity.
+			var n int
+			var sumEngagement, sumEvents float64
+			err = f.s.SQL().QueryRowContext(context.Background(), `SELECT count(*), sum(CAST(a.value AS DOUBLE PRECISION)), sum(c.n)
+				FROM customer_attributes a JOIN (SELECT customer_entity_id, count(*) AS n FROM customer_events GROUP BY 1) c
+				  ON c.customer_entity_id = a.entity_id
+				WHERE a.attribute_id = 'engagement'`).Scan(&n, &sumEngagement, &sumEvents)
+			if err != nil || n == 0 || math.Abs(sumEngagement-sumEvents/float64(p90)) > 1e-6 {
+				t.Errorf("engagement over %d entities: %v, want %v (%v)", n, sumEngagement, sumEvents/float64(p90), err)
+			}
+			f.clock.t = f.clock.t.Add(23 * time.Hour)
+			if res := f.run(t, attr.RunOptions{}); res.Contexts[0].Refreshed {
+				t.Error("context refreshed before 24 hours")
+			}
+			f.clock.t = f.clock.t.Add(2 * time.Hour)
+			if res := f.run(t, attr.RunOptions{}); !res.Contexts[0].Refreshed {
+				t.Error("context not refreshed after 24 hours")
+			}
 		})
 	}
 }

@@ -166,16 +166,13 @@ func (e *Engine) Run(ctx context.Context, ro RunOptions) (*RunResult, error) {
 	if res.Contexts, err = r.refreshContexts(ctx); err != nil {
 		return nil, err
 	}
-	if err := r.cleanup(ctx); err != nil {
-		return nil, err
-	}
 	full, incremental, err := r.split(ctx, defs)
 	if err != nil {
 		return nil, err
 	}
 	results := map[string]*AttributeResult{}
 	for _, d := range defs {
-		results[d.ID] = &AttributeResult{ID: d.ID, Status: "ok", Full: slices.ContainsFunc(full, func(f *Definition) bool { return f.ID == d.ID })}
+		results[d.ID] = &AttributeResult{ID: d.ID, Status: "ok", Full: slices.Contains(full, d)}
 	}
 	if res.DueEntities, err = r.calculate(ctx, incremental, results, false); err != nil {
 		return nil, err
@@ -189,11 +186,19 @@ func (e *Engine) Run(ctx context.Context, ro RunOptions) (*RunResult, error) {
 	if err := r.saveState(ctx, defs, results); err != nil {
 		return nil, err
 	}
-	if err := r.refreshCaches(ctx); err != nil {
+	viewChanged, err := r.updateView(ctx)
+	if err != nil {
 		return nil, err
 	}
-	if err := r.updateView(ctx); err != nil {
-		return nil, err
+	// With nothing calculated and the attribute set unchanged, the
+	// values and caches are as they were: a quiet run costs little.
+	if res.DueEntities > 0 || len(full) > 0 || viewChanged || ro.FromScratch {
+		if err := r.cleanup(ctx); err != nil {
+			return nil, err
+		}
+		if err := r.refreshCaches(ctx); err != nil {
+			return nil, err
+		}
 	}
 	res.DurationMS = float64(time.Since(began).Microseconds()) / 1000
 	return res, nil

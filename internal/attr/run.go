@@ -266,7 +266,7 @@ var sqlType = map[string]string{DataString: "TEXT", DataInt: "BIGINT", DataFloat
 // updateView recreates pivoted_customer_attributes when the attribute set
 // changed: one row per live entity, one column per enabled attribute,
 // several values as an array.
-func (r *run) updateView(ctx context.Context) error {
+func (r *run) updateView(ctx context.Context) (bool, error) {
 	var cols []string
 	for i := range r.e.defs {
 		d := &r.e.defs[i]
@@ -275,7 +275,9 @@ func (r *run) updateView(ctx context.Context) error {
 		}
 		typ := sqlType[d.dataType()]
 		if d.Multiple() {
-			cols = append(cols, fmt.Sprintf("array_agg(CAST(a.value AS %s) ORDER BY a.value) FILTER (WHERE a.attribute_id = '%s') AS %q", typ, d.ID, d.ID))
+			// The CASE keeps the cast off other attributes' values: DuckDB
+			// evaluates the argument before the FILTER.
+			cols = append(cols, fmt.Sprintf("array_agg(CAST(CASE WHEN a.attribute_id = '%[1]s' THEN a.value END AS %[2]s) ORDER BY a.value) FILTER (WHERE a.attribute_id = '%[1]s') AS %[3]q", d.ID, typ, d.ID))
 		} else {
 			cols = append(cols, fmt.Sprintf("CAST(max(a.value) FILTER (WHERE a.attribute_id = '%s') AS %s) AS %q", d.ID, typ, d.ID))
 		}
@@ -289,23 +291,23 @@ func (r *run) updateView(ctx context.Context) error {
 		"\nFROM entities e LEFT JOIN customer_attributes a ON a.entity_id = e.id\nWHERE e.merged_into IS NULL\nGROUP BY e.id"
 	var old sql.NullString
 	if err := r.conn.QueryRowContext(ctx, "SELECT view_fingerprint FROM attribute_meta WHERE id = 1").Scan(&old); err != nil {
-		return fmt.Errorf("attributes: read view fingerprint: %w", err)
+		return false, fmt.Errorf("attributes: read view fingerprint: %w", err)
 	}
 	if old.String == view {
-		return nil
+		return false, nil
 	}
 	tx, err := r.conn.BeginTx(ctx, nil)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
 	for _, q := range []string{"DROP VIEW IF EXISTS pivoted_customer_attributes", view} {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("attributes: pivoted view: %w", err)
+			return false, fmt.Errorf("attributes: pivoted view: %w", err)
 		}
 	}
 	if _, err := tx.ExecContext(ctx, "UPDATE attribute_meta SET view_fingerprint = $1 WHERE id = 1", view); err != nil {
-		return err
+		return false, err
 	}
-	return tx.Commit()
+	return true, tx.Commit()
 }

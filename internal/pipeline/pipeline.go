@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/weftdata/weft/internal/attr"
 	"github.com/weftdata/weft/internal/config"
 	"github.com/weftdata/weft/internal/stitch"
 	"github.com/weftdata/weft/internal/store"
@@ -29,7 +30,9 @@ type Options struct {
 	StitchInterval time.Duration
 	// StitchBatch is the events per pass (0: stitch.BatchSizeDefault).
 	StitchBatch int
-	Logger      *slog.Logger
+	// Now is the attribute engine's clock (tests); default time.Now.
+	Now    func() time.Time
+	Logger *slog.Logger
 }
 
 // Pipeline holds the configuration in force and runs the stages.
@@ -41,10 +44,40 @@ type Pipeline struct {
 	mu      sync.Mutex // guards the fields below
 	version int64      // of the config in force
 	cfg     *config.Config
-	engine  *stitch.Engine
+	engines *engines
 
-	stitchMu sync.Mutex  // one stitching run at a time
-	dirty    atomic.Bool // events arrived since the last pass
+	// runMu serializes stitching and attribute runs: both write entities,
+	// and DuckDB refuses concurrent writes to the same rows.
+	runMu sync.Mutex
+	dirty atomic.Bool // events arrived since the last pass
+}
+
+// engines run one config.
+type engines struct {
+	stitch *stitch.Engine
+	attr   *attr.Engine
+}
+
+// newEngines builds the engines of a config; with check, it also runs
+// their SQL against the database. Errors are *config.Error.
+func (p *Pipeline) newEngines(ctx context.Context, cfg *config.Config, check bool) (*engines, error) {
+	se, err := stitch.New(p.db.SQL(), cfg.Stitching, nil)
+	if err != nil {
+		return nil, config.StitchingError(err)
+	}
+	ae, err := attr.New(p.db.SQL(), cfg.Attributes, cfg.Context, &attr.Options{Now: p.opts.Now})
+	if err != nil {
+		return nil, &config.Error{Err: err}
+	}
+	if check {
+		if err := se.ValidateSQL(ctx); err != nil {
+			return nil, config.StitchingError(err)
+		}
+		if err := ae.ValidateSQL(ctx); err != nil {
+			return nil, &config.Error{Err: err}
+		}
+	}
+	return &engines{stitch: se, attr: ae}, nil
 }
 
 // New loads the configuration in force from the store.
@@ -62,9 +95,9 @@ func New(ctx context.Context, db *store.DB, opts Options) (*Pipeline, error) {
 	return p, nil
 }
 
-// current returns the config in force and its engine, reloading them when
+// current returns the config in force and its engines, reloading them when
 // another process applied a newer version.
-func (p *Pipeline) current(ctx context.Context) (*config.Config, *stitch.Engine, error) {
+func (p *Pipeline) current(ctx context.Context) (*config.Config, *engines, error) {
 	stored, err := p.db.ConfigCurrent(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -72,7 +105,7 @@ func (p *Pipeline) current(ctx context.Context) (*config.Config, *stitch.Engine,
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.cfg != nil && stored.Version <= p.version {
-		return p.cfg, p.engine, nil
+		return p.cfg, p.engines, nil
 	}
 	cfg := &config.Config{}
 	if stored.Version > 0 {
@@ -80,11 +113,11 @@ func (p *Pipeline) current(ctx context.Context) (*config.Config, *stitch.Engine,
 			return nil, nil, fmt.Errorf("config version %d in the store: %w", stored.Version, err)
 		}
 	}
-	eng, err := stitch.New(p.db.SQL(), cfg.Stitching, nil)
+	eng, err := p.newEngines(ctx, cfg, false)
 	if err != nil {
 		return nil, nil, fmt.Errorf("config version %d in the store: %w", stored.Version, err)
 	}
-	p.version, p.cfg, p.engine = stored.Version, cfg, eng
+	p.version, p.cfg, p.engines = stored.Version, cfg, eng
 	return cfg, eng, nil
 }
 
@@ -105,12 +138,9 @@ func (p *Pipeline) Apply(ctx context.Context, body []byte) (*Applied, error) {
 	if err != nil {
 		return nil, err
 	}
-	eng, err := stitch.New(p.db.SQL(), cfg.Stitching, nil)
+	eng, err := p.newEngines(ctx, cfg, true)
 	if err != nil {
-		return nil, config.StitchingError(err)
-	}
-	if err := eng.ValidateSQL(ctx); err != nil {
-		return nil, config.StitchingError(err)
+		return nil, err
 	}
 	old, _, err := p.current(ctx)
 	if err != nil {
@@ -121,11 +151,12 @@ func (p *Pipeline) Apply(ctx context.Context, body []byte) (*Applied, error) {
 		return nil, err
 	}
 	p.mu.Lock()
-	p.version, p.cfg, p.engine = stored.Version, cfg, eng
+	p.version, p.cfg, p.engines = stored.Version, cfg, eng
 	p.mu.Unlock()
 	p.dirty.Store(true)
 	rebuild := old.StitchingHash() != cfg.StitchingHash()
-	p.log.Info("config applied", "version", stored.Version, "stitching_rules", len(cfg.Stitching.Rules), "stitching_rebuild", rebuild)
+	p.log.Info("config applied", "version", stored.Version, "stitching_rules", len(cfg.Stitching.Rules),
+		"attributes", len(cfg.Attributes), "stitching_rebuild", rebuild)
 	return &Applied{Version: stored.Version, AppliedAt: stored.AppliedAt, StitchingRebuild: rebuild}, nil
 }
 
@@ -145,9 +176,13 @@ func (p *Pipeline) EventsArrived() { p.dirty.Store(true) }
 // Stitch runs stitching up to the end of the log: incrementally, or from
 // scratch when asked or when the rules changed since the entities were built.
 func (p *Pipeline) Stitch(ctx context.Context, fromScratch bool) (*StitchResult, error) {
-	p.stitchMu.Lock()
-	defer p.stitchMu.Unlock()
-	cfg, eng, err := p.current(ctx)
+	p.runMu.Lock()
+	defer p.runMu.Unlock()
+	return p.stitch(ctx, fromScratch)
+}
+
+func (p *Pipeline) stitch(ctx context.Context, fromScratch bool) (*StitchResult, error) {
+	cfg, engs, err := p.current(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -160,18 +195,46 @@ func (p *Pipeline) Stitch(ctx context.Context, fromScratch bool) (*StitchResult,
 	out := &StitchResult{FromScratch: fromScratch || built != hash}
 	var res *stitch.Result
 	if out.FromScratch {
-		res, err = eng.Rebuild(ctx, p.opts.StitchBatch)
+		res, err = engs.stitch.Rebuild(ctx, p.opts.StitchBatch)
 		if err == nil {
 			err = p.setRulesHash(ctx, hash)
 		}
 	} else {
-		res, err = eng.Run(ctx, p.opts.StitchBatch)
+		res, err = engs.stitch.Run(ctx, p.opts.StitchBatch)
 	}
 	if res != nil {
 		out.Result = *res
 	}
 	out.DurationMS = float64(time.Since(start).Microseconds()) / 1000
 	return out, err
+}
+
+// Attributes calculates attributes now (see attr.RunOptions).
+func (p *Pipeline) Attributes(ctx context.Context, ro attr.RunOptions) (*attr.RunResult, error) {
+	p.runMu.Lock()
+	defer p.runMu.Unlock()
+	_, engs, err := p.current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return engs.attr.Run(ctx, ro)
+}
+
+// cycle is one background step: stitch what arrived, then calculate the
+// attributes of the entities that are due.
+func (p *Pipeline) cycle(ctx context.Context) (*StitchResult, *attr.RunResult, error) {
+	p.runMu.Lock()
+	defer p.runMu.Unlock()
+	sres, err := p.stitch(ctx, false)
+	if err != nil {
+		return sres, nil, err
+	}
+	_, engs, err := p.current(ctx)
+	if err != nil {
+		return sres, nil, err
+	}
+	ares, err := engs.attr.Run(ctx, attr.RunOptions{})
+	return sres, ares, err
 }
 
 // StitchResult is what a stitching run did.
@@ -219,7 +282,7 @@ func (p *Pipeline) Run(ctx context.Context) {
 			continue
 		}
 		lastPoll = time.Now()
-		res, err := p.Stitch(ctx, false)
+		res, ares, err := p.cycle(ctx)
 		if err != nil && ctx.Err() == nil {
 			// Failures back off up to a minute so that a broken database
 			// does not fill the log.
@@ -235,10 +298,29 @@ func (p *Pipeline) Run(ctx context.Context) {
 		case errors.Is(err, stitch.ErrConcurrentPass):
 			p.log.Info("stitching: another process ran a pass first; retrying", "in", backoff)
 		case err != nil:
-			p.log.Error("stitching failed; retrying", "in", backoff, "error", err)
-		case res.EventsProcessed > 0:
-			p.log.Info("stitched", "events", res.EventsProcessed, "entities_created", res.EntitiesCreated,
-				"merges", res.Merges, "from_scratch", res.FromScratch, "ms", res.DurationMS)
+			p.log.Error("stitching and attributes failed; retrying", "in", backoff, "error", err)
+		default:
+			p.logCycle(res, ares)
 		}
+	}
+}
+
+func (p *Pipeline) logCycle(res *StitchResult, ares *attr.RunResult) {
+	if res.EventsProcessed > 0 {
+		p.log.Info("stitched", "events", res.EventsProcessed, "entities_created", res.EntitiesCreated,
+			"merges", res.Merges, "from_scratch", res.FromScratch, "ms", res.DurationMS)
+	}
+	for _, a := range ares.Attributes {
+		if a.Status != "ok" {
+			p.log.Error("attribute failed", "attribute", a.ID, "error", a.Error)
+		}
+	}
+	for _, c := range ares.Contexts {
+		if c.Error != "" {
+			p.log.Error("context query failed", "key", c.Key, "error", c.Error)
+		}
+	}
+	if ares.DueEntities > 0 {
+		p.log.Info("attributes calculated", "entities", ares.DueEntities, "attributes", len(ares.Attributes), "ms", ares.DurationMS)
 	}
 }

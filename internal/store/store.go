@@ -48,6 +48,13 @@ type Store interface {
 	// EntityMerges lists the merges that built a live entity.
 	EntityMerges(ctx context.Context, id string) ([]Merge, error)
 
+	// AttributeValuesOf reads entities' calculated values.
+	AttributeValuesOf(ctx context.Context, ids []string) (map[string]map[string][]string, error)
+	// AttributeStates lists the attributes' last runs.
+	AttributeStates(ctx context.Context) ([]AttributeState, error)
+	// AttributeValueCounts reads an attribute's value distribution.
+	AttributeValueCounts(ctx context.Context, id string, limit int) (int64, []ValueCount, error)
+
 	// Stats counts what the store holds.
 	Stats(ctx context.Context) (*Stats, error)
 

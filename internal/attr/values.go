@@ -1,0 +1,62 @@
+package attr
+
+import (
+	"strconv"
+	"time"
+)
+
+// JSONValues turns an entity's stored values (attribute -> text values)
+// into JSON values of each attribute's data type: numbers, booleans, dates
+// as YYYY-MM-DD, datetimes in RFC 3339. A list is an array; a custom
+// attribute is an array when its query returned several rows. Values of
+// attributes not in defs are left out.
+func JSONValues(defs []Definition, raw map[string][]string) map[string]any {
+	out := map[string]any{}
+	for i := range defs {
+		d := &defs[i]
+		vs, ok := raw[d.ID]
+		if !ok {
+			continue
+		}
+		conv := make([]any, len(vs))
+		for j, v := range vs {
+			conv[j] = jsonValue(d.dataType(), v)
+		}
+		if d.Type == TypeList || len(conv) > 1 {
+			out[d.ID] = conv
+		} else {
+			out[d.ID] = conv[0]
+		}
+	}
+	return out
+}
+
+// datetimeLayouts are the text forms of TIMESTAMPTZ both engines produce.
+var datetimeLayouts = []string{"2006-01-02 15:04:05.999999-07", "2006-01-02 15:04:05.999999-07:00", time.RFC3339Nano}
+
+func jsonValue(dataType, v string) any {
+	switch dataType {
+	case DataInt:
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+			return n
+		}
+		if f, err := strconv.ParseFloat(v, 64); err == nil {
+			return int64(f)
+		}
+	case DataFloat:
+		if f, err := strconv.ParseFloat(v, 64); err == nil {
+			return f
+		}
+	case DataBool:
+		if b, err := strconv.ParseBool(v); err == nil {
+			return b
+		}
+	case DataDatetime:
+		for _, layout := range datetimeLayouts {
+			if t, err := time.Parse(layout, v); err == nil {
+				return t.UTC().Format(time.RFC3339Nano)
+			}
+		}
+	}
+	return v
+}
