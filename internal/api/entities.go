@@ -15,7 +15,17 @@ func (h *handler) entityGet(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, entityErr(err, r.PathValue("id")))
 		return
 	}
-	writeJSON(w, http.StatusOK, e)
+	h.writeEntity(w, r, e)
+}
+
+// writeEntity answers with a profile and its attributes.
+func (h *handler) writeEntity(w http.ResponseWriter, r *http.Request, e *store.Entity) {
+	es := []store.Entity{*e}
+	if err := h.withAttributes(r, es); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, es[0])
 }
 
 func entityErr(err error, id string) error {
@@ -46,6 +56,10 @@ func (h *handler) entitiesList(w http.ResponseWriter, r *http.Request) {
 	if es == nil {
 		es = []store.Entity{}
 	}
+	if err := h.withAttributes(r, es); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
 	page := map[string]any{"entities": es}
 	if len(es) == int(limit) {
 		page["next"] = es[len(es)-1].ID
@@ -73,7 +87,7 @@ func (h *handler) entityByIdentifier(w http.ResponseWriter, r *http.Request, ide
 		h.writeError(w, r, entityErr(err, id))
 		return
 	}
-	writeJSON(w, http.StatusOK, e)
+	h.writeEntity(w, r, e)
 }
 
 // entityEvents is GET /v1/entities/{id}/events?limit=&after_seq=.

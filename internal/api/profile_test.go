@@ -7,8 +7,10 @@ import (
 	"testing"
 
 	"github.com/weftdata/weft/internal/api"
+	"github.com/weftdata/weft/internal/attr"
 	"github.com/weftdata/weft/internal/pipeline"
 	"github.com/weftdata/weft/internal/store"
+	"github.com/weftdata/weft/internal/worked"
 )
 
 const stitchYAML = `# stitching by cookie and email
@@ -228,6 +230,69 @@ func TestStitchingAndProfiles(t *testing.T) {
 			}
 			if dev := decode[entity](t, s.do(t, "GET", "/v1/entities?identifier=device:c2", nil, nil)); dev.ID != ann.ID || dev.EventsCount != 5 {
 				t.Fatalf("rebuilt under new rules: %+v", dev)
+			}
+		})
+	}
+}
+
+func TestAttributesAPI(t *testing.T) {
+	for _, backend := range backends {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			s := newServer(t, backend, api.Config{})
+			bad := strings.Replace(worked.Config, "payload->>'first_name'", "payload->>>'first_name'", 1)
+			expectError(t, s.do(t, "PUT", "/v1/config", nil, []byte(bad)), 400, "invalid_config", "attributes[crm_first_name_last]")
+			expectError(t, s.do(t, "PUT", "/v1/config", nil, []byte(worked.Config+"  - {id: x, type: sum, data_type: string, value: \"1\"}\n")), 400, "invalid_config", "attributes[x].data_type: sum needs a number")
+			if r := s.do(t, "PUT", "/v1/config", nil, []byte(worked.Config)); r.status != 200 {
+				t.Fatalf("apply: %s", r.body)
+			}
+			if r := s.do(t, "POST", "/v1/events", nil, []byte(strings.Join(worked.Events, "\n"))); r.status != 200 {
+				t.Fatalf("ingest: %s", r.body)
+			}
+			s.do(t, "POST", "/v1/stitching/run", nil, nil)
+			r := s.do(t, "POST", "/v1/attributes/run", nil, []byte(`{}`))
+			run := decode[attr.RunResult](t, r)
+			if r.status != 200 || len(run.Attributes) != 16 || run.Attributes[0].Status != "ok" || !run.Attributes[0].Full {
+				t.Fatalf("attributes run: %d %s", r.status, r.body)
+			}
+			r = s.do(t, "GET", "/v1/entities?identifier=stitching_email:jane@example.com", nil, nil)
+			jane := decode[struct {
+				Attributes map[string]any `json:"attributes"`
+			}](t, r)
+			want := map[string]any{"eshop_revenue_sum": 200.0, "purchases_custom": 2.0, "fav_category": "shoes",
+				"emails_list": []any{"jane@example.com"}, "shoe_skus": []any{"S1", "S2"}, "categories_count": 2.0}
+			for k, v := range want {
+				if !reflect.DeepEqual(jane.Attributes[k], v) {
+					t.Errorf("%s = %#v, want %#v", k, jane.Attributes[k], v)
+				}
+			}
+
+			list := decode[struct {
+				Attributes []struct {
+					ID, Status, DataType string
+					Customers            int64
+				} `json:"attributes"`
+			}](t, s.do(t, "GET", "/v1/attributes", nil, nil))
+			if len(list.Attributes) != 16 || list.Attributes[0].ID != "web_url_first" || list.Attributes[0].Customers != 2 || list.Attributes[0].Status != "ok" {
+				t.Errorf("attributes: %+v", list.Attributes)
+			}
+			values := decode[struct {
+				Customers int64 `json:"customers"`
+				Values    []struct {
+					Value any   `json:"value"`
+					Count int64 `json:"count"`
+				} `json:"values"`
+			}](t, s.do(t, "GET", "/v1/attributes/purchases_custom/values", nil, nil))
+			if values.Customers != 3 || len(values.Values) != 2 || values.Values[0].Value != 0.0 || values.Values[0].Count != 2 {
+				t.Errorf("purchases_custom values: %+v", values)
+			}
+
+			expectError(t, s.do(t, "GET", "/v1/attributes/nope/values", nil, nil), 404, "not_found", "nope")
+			expectError(t, s.do(t, "POST", "/v1/attributes/run", nil, []byte(`{"only": ["nope"]}`)), 400, "bad_request", `"nope"`)
+			expectError(t, s.do(t, "POST", "/v1/attributes/run", nil, []byte(`{"from_scratch": true, "recalculate_all": true}`)), 400, "bad_request", "exclude")
+			r = s.do(t, "POST", "/v1/attributes/run", nil, []byte(`{"only": ["fav_category"], "recalculate_all": true}`))
+			if run := decode[attr.RunResult](t, r); len(run.Attributes) != 1 || !run.Attributes[0].Full || run.Attributes[0].Entities != 3 {
+				t.Errorf("only one, recalculated: %s", r.body)
 			}
 		})
 	}

@@ -85,6 +85,9 @@ func (d *Definition) IsEnabled() bool { return d.Enabled == nil || *d.Enabled }
 // Multiple reports whether the attribute may hold several values.
 func (d *Definition) Multiple() bool { return d.Type == TypeList || d.Type == TypeCustom }
 
+// ResultType is the data type with its default.
+func (d *Definition) ResultType() string { return d.dataType() }
+
 // dataType returns the data type with its default.
 func (d *Definition) dataType() string {
 	switch {

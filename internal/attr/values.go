@@ -31,6 +31,9 @@ func JSONValues(defs []Definition, raw map[string][]string) map[string]any {
 	return out
 }
 
+// JSONValue is one stored value as JSON of the attribute's data type.
+func (d *Definition) JSONValue(v string) any { return jsonValue(d.dataType(), v) }
+
 // datetimeLayouts are the text forms of TIMESTAMPTZ both engines produce.
 var datetimeLayouts = []string{"2006-01-02 15:04:05.999999-07", "2006-01-02 15:04:05.999999-07:00", time.RFC3339Nano}
 

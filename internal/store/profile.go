@@ -21,6 +21,9 @@ type Entity struct {
 	ModifiedAt     time.Time           `json:"modified_at"`
 	// MergedFrom is the id asked for when it was merged into this entity.
 	MergedFrom string `json:"merged_from,omitempty"`
+	// Attributes are the calculated attributes, typed by their
+	// definitions; the API fills them in (see AttributeValuesOf).
+	Attributes map[string]any `json:"attributes"`
 }
 
 // Merge is one entry of the merge log.

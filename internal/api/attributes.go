@@ -1,0 +1,138 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/weftdata/weft/internal/attr"
+	"github.com/weftdata/weft/internal/store"
+)
+
+// withAttributes fills in the calculated attributes of entities.
+func (h *handler) withAttributes(r *http.Request, es []store.Entity) error {
+	if len(es) == 0 {
+		return nil
+	}
+	_, cfg, err := h.pipeline.Config(r.Context())
+	if err != nil {
+		return err
+	}
+	ids := make([]string, len(es))
+	for i, e := range es {
+		ids[i] = e.ID
+	}
+	raw, err := h.store.AttributeValuesOf(r.Context(), ids)
+	if err != nil {
+		return err
+	}
+	for i := range es {
+		es[i].Attributes = attr.JSONValues(cfg.Attributes, raw[es[i].ID])
+	}
+	return nil
+}
+
+// attributeInfo is a definition with its last run and customer count.
+type attributeInfo struct {
+	attr.Definition
+	Enabled    bool    `json:"enabled"`
+	DataType   string  `json:"data_type"`
+	Customers  int64   `json:"customers"`
+	Status     string  `json:"status"` // ok, error, or never (not calculated yet)
+	Error      string  `json:"error,omitempty"`
+	Entities   int64   `json:"last_run_entities"`
+	DurationMS float64 `json:"last_run_duration_ms"`
+	FinishedAt any     `json:"last_run_finished_at"`
+}
+
+// attributesList is GET /v1/attributes.
+func (h *handler) attributesList(w http.ResponseWriter, r *http.Request) {
+	_, cfg, err := h.pipeline.Config(r.Context())
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	states, err := h.store.AttributeStates(r.Context())
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	byID := map[string]store.AttributeState{}
+	for _, s := range states {
+		byID[s.ID] = s
+	}
+	out := []attributeInfo{}
+	for _, d := range cfg.Attributes {
+		info := attributeInfo{Definition: d, Enabled: d.IsEnabled(), DataType: d.ResultType(), Status: "never"}
+		if s, ok := byID[d.ID]; ok {
+			info.Customers, info.Status, info.Error = s.Customers, s.Status, s.Error
+			info.Entities, info.DurationMS, info.FinishedAt = s.Entities, s.DurationMS, s.FinishedAt
+		}
+		out = append(out, info)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"attributes": out})
+}
+
+// attributeValues is GET /v1/attributes/{id}/values?limit=: the value
+// distribution from the cache.
+func (h *handler) attributeValues(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	_, cfg, err := h.pipeline.Config(r.Context())
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	var def *attr.Definition
+	for i := range cfg.Attributes {
+		if cfg.Attributes[i].ID == id {
+			def = &cfg.Attributes[i]
+		}
+	}
+	if def == nil {
+		h.writeError(w, r, &Error{http.StatusNotFound, "not_found", fmt.Sprintf("no attribute %q in the config in force", id)})
+		return
+	}
+	limit, err := intParam(r.URL.Query().Get("limit"), 100, 1, attr.ValuesCacheTop, "limit")
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	customers, counts, err := h.store.AttributeValueCounts(r.Context(), id, int(limit))
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	type valueCount struct {
+		Value any   `json:"value"`
+		Count int64 `json:"count"`
+	}
+	values := make([]valueCount, len(counts))
+	for i, c := range counts {
+		values[i] = valueCount{def.JSONValue(c.Value), c.Count}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"id": id, "customers": customers, "values": values})
+}
+
+// attributesRun is POST /v1/attributes/run with
+// {"from_scratch", "recalculate_all", "only": [ids]}.
+func (h *handler) attributesRun(w http.ResponseWriter, r *http.Request) {
+	var ro attr.RunOptions
+	if err := h.decodeOptional(w, r, &ro); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	if ro.FromScratch && ro.RecalculateAll {
+		h.writeError(w, r, badRequest("from_scratch and recalculate_all exclude each other: from_scratch clears the values first, recalculate_all keeps them until replaced"))
+		return
+	}
+	res, err := h.pipeline.Attributes(r.Context(), ro)
+	if errors.Is(err, attr.ErrUnknownAttribute) {
+		h.writeError(w, r, badRequest("only: "+err.Error()))
+		return
+	}
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
