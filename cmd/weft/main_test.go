@@ -369,7 +369,8 @@ func TestQuickstart(t *testing.T) {
 		t.Errorf("quickstart did not stitch the demo data: %+v", st)
 	}
 	for _, want := range []string{"Weft is running at " + base, fmt.Sprintf("%d accepted, 0 duplicates, 0 rejected", st.Events), "shop/purchase/1-0-0", "curl " + base + "/v1/stats",
-		"Applied the demo weft.yaml", fmt.Sprintf("into %d customer entities", st.Entities), "pairwise precision 1.0000, recall 0.", "weft profiles get --server " + base + " email:"} {
+		"Applied the demo weft.yaml", fmt.Sprintf("into %d customer entities", st.Entities), "pairwise precision 1.0000, recall 0.", "weft profiles get --server " + base + " email:",
+		"Calculated 23 attributes (every type of calculation)", "; 0 failed.", "    total_spend: ", "    emails: [\""} {
 		if !strings.Contains(out, want) {
 			t.Errorf("quickstart output lacks %q:\n%s", want, out)
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -49,15 +50,39 @@ func TestStitchingCommands(t *testing.T) {
 			}
 
 			var email string
+			deadline = time.Now().Add(60 * time.Second)
 			for i := range opts.Customers {
 				if cust := demo.CustomerAt(opts, i); cust.CRMID != "" && !cust.Household {
 					email = cust.Email
 					break
 				}
 			}
+			// The background loop calculates attributes after stitching.
+			for {
+				e, err := c.EntityByIdentifier(context.Background(), "email", email)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if e.Attributes["engagement"] != nil { // the last one calculated
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("no attributes calculated in the background: %+v", e)
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
 			p := start(t, "profiles", "get", "--server", base, "email:"+email)
-			if p.wait(t, 30*time.Second) != 0 || !strings.Contains(p.stdout.String(), "email: "+email) || !strings.Contains(p.stdout.String(), "crm_id: CRM-") {
+			if p.wait(t, 30*time.Second) != 0 || !strings.Contains(p.stdout.String(), "email: "+email) || !strings.Contains(p.stdout.String(), "crm_id: CRM-") ||
+				!strings.Contains(p.stdout.String(), "    page_views: ") {
 				t.Fatalf("profiles get: %s %s", p.stdout, p.stderr)
+			}
+			p = start(t, "attributes", "calculate", "--server", base, "--only", "orders,devices", "--recalculate-all")
+			if p.wait(t, 60*time.Second) != 0 || !regexp.MustCompile(`\n  orders +ok \(all entities\)`).MatchString(p.stdout.String()) {
+				t.Fatalf("attributes calculate: %s %s", p.stdout, p.stderr)
+			}
+			p = start(t, "attributes", "values", "--server", base, "devices")
+			if p.wait(t, 30*time.Second) != 0 || !strings.Contains(p.stdout.String(), "devices: ") {
+				t.Fatalf("attributes values: %s %s", p.stdout, p.stderr)
 			}
 			p = start(t, "profiles", "get", "--server", base, "email:nobody@example.com")
 			if p.wait(t, 30*time.Second) != 1 || !strings.Contains(p.stderr.String(), "no entity holds identifier email:nobody@example.com") {

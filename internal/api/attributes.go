@@ -32,19 +32,6 @@ func (h *handler) withAttributes(r *http.Request, es []store.Entity) error {
 	return nil
 }
 
-// attributeInfo is a definition with its last run and customer count.
-type attributeInfo struct {
-	attr.Definition
-	Enabled    bool    `json:"enabled"`
-	DataType   string  `json:"data_type"`
-	Customers  int64   `json:"customers"`
-	Status     string  `json:"status"` // ok, error, or never (not calculated yet)
-	Error      string  `json:"error,omitempty"`
-	Entities   int64   `json:"last_run_entities"`
-	DurationMS float64 `json:"last_run_duration_ms"`
-	FinishedAt any     `json:"last_run_finished_at"`
-}
-
 // attributesList is GET /v1/attributes.
 func (h *handler) attributesList(w http.ResponseWriter, r *http.Request) {
 	_, cfg, err := h.pipeline.Config(r.Context())
@@ -61,12 +48,12 @@ func (h *handler) attributesList(w http.ResponseWriter, r *http.Request) {
 	for _, s := range states {
 		byID[s.ID] = s
 	}
-	out := []attributeInfo{}
+	out := []attr.Info{}
 	for _, d := range cfg.Attributes {
-		info := attributeInfo{Definition: d, Enabled: d.IsEnabled(), DataType: d.ResultType(), Status: "never"}
+		info := attr.Info{Definition: d, Enabled: d.IsEnabled(), DataType: d.ResultType(), Status: "never"}
 		if s, ok := byID[d.ID]; ok {
 			info.Customers, info.Status, info.Error = s.Customers, s.Status, s.Error
-			info.Entities, info.DurationMS, info.FinishedAt = s.Entities, s.DurationMS, s.FinishedAt
+			info.Entities, info.DurationMS, info.FinishedAt = s.Entities, s.DurationMS, &s.FinishedAt
 		}
 		out = append(out, info)
 	}

@@ -5,6 +5,20 @@ import (
 	"time"
 )
 
+// Info is a definition with its last run and how many customers have a
+// value: an entry of GET /v1/attributes.
+type Info struct {
+	Definition
+	Enabled    bool       `json:"enabled"`
+	DataType   string     `json:"data_type"`
+	Customers  int64      `json:"customers"`
+	Status     string     `json:"status"` // ok, error, or never (not calculated yet)
+	Error      string     `json:"error,omitempty"`
+	Entities   int64      `json:"last_run_entities"`
+	DurationMS float64    `json:"last_run_duration_ms"`
+	FinishedAt *time.Time `json:"last_run_finished_at"`
+}
+
 // JSONValues turns an entity's stored values (attribute -> text values)
 // into JSON values of each attribute's data type: numbers, booleans, dates
 // as YYYY-MM-DD, datetimes in RFC 3339. A list is an array; a custom

@@ -2,9 +2,11 @@ package cli
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/weftdata/weft/internal/attr"
 	"github.com/weftdata/weft/internal/bench"
 	"github.com/weftdata/weft/internal/client"
 	"github.com/weftdata/weft/internal/demo"
@@ -62,6 +64,9 @@ ingestion API, prints what happened and where to look, and keeps serving until C
 				return err
 			}
 			example, err := stitchDemo(cmd, c, s, opts)
+			if err == nil {
+				err = attributesDemo(cmd, c, example)
+			}
 			if err != nil {
 				s.Shutdown()
 				return err
@@ -79,6 +84,8 @@ Where to look:
   curl%[2]s '%[1]s/v1/config?format=yaml'
   curl%[2]s '%[1]s/v1/entities?limit=3'
   weft profiles get --server %[1]s %[3]s
+  weft attributes list --server %[1]s
+  weft attributes values --server %[1]s favorite_category
   curl %[1]s/metrics
   weft events tail --server %[1]s
 Send your own events:
@@ -146,4 +153,36 @@ through %d shared values (households sharing an email, shop tablets sharing a co
 		}
 	}
 	return "cookie_id:" + demo.CustomerAt(opts, 0).Cookies[0], nil
+}
+
+// attributesDemo calculates the demo attributes and prints a profile.
+func attributesDemo(cmd *cobra.Command, c *client.Client, example string) error {
+	ctx, out := cmd.Context(), cmd.OutOrStdout()
+	res, err := c.CalculateAttributes(ctx, attr.RunOptions{})
+	if err != nil {
+		return fmt.Errorf("calculate the demo attributes: %w", err)
+	}
+	infos, err := c.Attributes(ctx)
+	if err != nil {
+		return err
+	}
+	failed := 0
+	for _, a := range infos {
+		if a.Status == "error" {
+			failed++
+		}
+	}
+	fmt.Fprintf(out, "Calculated %d attributes (every type of calculation) in %.0f ms; %d failed.\n", len(infos), res.DurationMS, failed)
+	cat, val, _ := strings.Cut(example, ":")
+	e, err := c.EntityByIdentifier(ctx, cat, val)
+	if err != nil {
+		return err
+	}
+	merges, err := c.EntityMerges(ctx, e.ID)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "One of the profiles:")
+	printProfile(out, e, merges, nil)
+	return nil
 }

@@ -64,6 +64,7 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 		newApplyCmd(),
 		newStitchCmd(),
 		newProfilesCmd(),
+		newAttributesCmd(),
 	)
 	return root
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/weftdata/weft/internal/attr"
 	"github.com/weftdata/weft/internal/pipeline"
 	"github.com/weftdata/weft/internal/store"
 )
@@ -96,4 +97,45 @@ func (c *Client) EntityMerges(ctx context.Context, id string) ([]store.Merge, er
 		return nil, err
 	}
 	return out.Merges, nil
+}
+
+// CalculateAttributes runs the attribute engine (POST /v1/attributes/run).
+func (c *Client) CalculateAttributes(ctx context.Context, ro attr.RunOptions) (*attr.RunResult, error) {
+	body, _ := json.Marshal(ro)
+	var out attr.RunResult
+	if err := c.do(ctx, http.MethodPost, "/v1/attributes/run", http.Header{"Content-Type": {"application/json"}}, body, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Attributes lists the attribute definitions with their last runs.
+func (c *Client) Attributes(ctx context.Context) ([]attr.Info, error) {
+	var out struct {
+		Attributes []attr.Info `json:"attributes"`
+	}
+	if err := c.do(ctx, http.MethodGet, "/v1/attributes", nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return out.Attributes, nil
+}
+
+// AttributeValues is the answer of GET /v1/attributes/{id}/values.
+type AttributeValues struct {
+	ID        string `json:"id"`
+	Customers int64  `json:"customers"`
+	Values    []struct {
+		Value any   `json:"value"`
+		Count int64 `json:"count"`
+	} `json:"values"`
+}
+
+// AttributeValueCounts reads an attribute's value distribution.
+func (c *Client) AttributeValueCounts(ctx context.Context, id string, limit int) (*AttributeValues, error) {
+	var out AttributeValues
+	q := url.Values{"limit": {strconv.Itoa(limit)}}
+	if err := c.do(ctx, http.MethodGet, "/v1/attributes/"+url.PathEscape(id)+"/values?"+q.Encode(), nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
 }
