@@ -48,7 +48,7 @@ type clock struct{ t time.Time }
 
 func (c *clock) now() time.Time { return c.t }
 
-func newFixture(t *testing.T, backend, yaml string) *fixture {
+func newFixture(t testing.TB, backend, yaml string) *fixture {
 	t.Helper()
 	cfg, err := config.Parse([]byte(yaml))
 	if err != nil {
