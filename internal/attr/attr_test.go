@@ -485,3 +485,77 @@ func TestFailingAttribute(t *testing.T) {
 		})
 	}
 }
+
+// TestTypesAndEdges covers what the worked example does not: NULLs and
+// values that do not convert are dropped, ties of first/last/least
+// frequent, min and max in each data type, booleans, dates, datetimes,
+// weights on both levels and filters that leave nothing.
+func TestTypesAndEdges(t *testing.T) {
+	const yaml = `stitching:
+  rules:
+    - {identifier: user, event: app/e, value_expression: "payload->>'user'"}
+attributes:
+  - {id: first_v, type: first, value: "payload->>'v'"}
+  - {id: last_v, type: last, value: "payload->>'v'"}
+  - {id: max_text, type: max, value: "payload->>'n'"}
+  - {id: max_int, type: max, data_type: int, value: "payload->>'n'"}
+  - {id: min_float, type: min, data_type: float, value: "payload->>'n'"}
+  - {id: sum_int, type: sum, data_type: int, value: "payload->>'n'"}
+  - {id: any_flag, type: max, data_type: bool, value: "payload->>'flag'"}
+  - {id: all_flags, type: min, data_type: bool, value: "payload->>'flag'"}
+  - {id: last_day, type: max, data_type: date, value: "payload->>'day'"}
+  - {id: first_at, type: min, data_type: datetime, value: "payload->>'at'"}
+  - {id: rare, type: least_frequent, value: "payload->>'v'"}
+  - {id: heavy, type: most_frequent, value: "jsonb_array_elements(payload->'items')", outer_value: "value->>'k'", weight: "(payload->>'w')::numeric", outer_weight: "(value->>'q')::numeric"}
+  - {id: unique_v, type: num_of_unique, value: "payload->>'v'"}
+  - {id: nothing, type: sum, value: "payload->>'n'", filter: "payload->>'v' = 'no such value'"}
+  - {id: list_int, type: list, data_type: int, value: "payload->>'n'"}
+`
+	ev := func(id, at, payload string) string {
+		return fmt.Sprintf(`{"id":%q,"source_id":"app","type":"e","version":"1","event_time":%q,"payload":%s}`, id, at, payload)
+	}
+	events := []string{
+		// Two events at the same time: the smaller id is first, the larger last.
+		ev("b", "2026-01-01T10:00:00Z", `{"user":"u","v":"beta","n":"9","flag":"true","day":"2026-01-05","at":"2026-01-01T09:00:00Z","w":"2","items":[{"k":"x","q":"1"},{"k":"y","q":"3"}]}`),
+		ev("a", "2026-01-01T10:00:00Z", `{"user":"u","v":"alpha","n":"10","flag":"false","day":"2026-02-01","at":"2025-12-31T23:00:00+01:00"}`),
+		ev("c", "2026-01-02T10:00:00Z", `{"user":"u","v":null,"n":"x","flag":"maybe","day":"soon","at":"later","w":"1","items":[{"k":"x","q":"4"}]}`),
+		ev("d", "2026-01-03T10:00:00Z", `{"user":"u","v":"beta","n":"-2","flag":"1"}`),
+	}
+	want := map[string][]string{
+		"first_v":   {"alpha"},
+		"last_v":    {"beta"},          // d, the latest with a value (c's is NULL)
+		"max_text":  {"x"},             // text order: "x" > "9" > "10" > "-2"
+		"max_int":   {"10"},            // "x" does not convert
+		"min_float": {"-2"},            //
+		"sum_int":   {"17"},            // 9 + 10 - 2
+		"any_flag":  {"true"},          //
+		"all_flags": {"false"},         // "maybe" dropped
+		"last_day":  {"2026-02-01"},    // "soon" dropped
+		"rare":      {"alpha"},         // alpha 1, beta 2
+		"heavy":     {"x"},             // x: 2*1 + 1*4 = 6, y: 2*3 = 6; the tie goes to x, seen later (c)
+		"unique_v":  {"2"},             //
+		"list_int":  {"-2", "10", "9"}, // sorted as numbers: -2 9 10; compared here as text
+	}
+	for _, backend := range dbtest.Backends {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, backend, yaml)
+			ingest(t, f.s, events...)
+			f.run(t, attr.RunOptions{})
+			got := f.values(t, f.entityOf(t, "a"))
+			at := got["first_at"]
+			delete(got, "first_at")
+			if len(at) != 1 || !strings.HasPrefix(at[0], "2025-12-31 22:00:00") {
+				t.Errorf("first_at %v, want 2025-12-31 22:00:00 UTC", at)
+			}
+			for k, v := range want {
+				if !reflect.DeepEqual(got[k], v) {
+					t.Errorf("%s = %v, want %v", k, got[k], v)
+				}
+			}
+			if _, ok := got["nothing"]; ok {
+				t.Errorf("a filter that leaves nothing stored %v", got["nothing"])
+			}
+		})
+	}
+}
