@@ -81,16 +81,15 @@ func (d *Definition) rowsQuery(due string) string {
 
 // aggregate is the final SELECT of a predefined type over outer_rows.
 func (d *Definition) aggregate() string {
+	// DISTINCT ON keeps the first row of each entity in the order given;
+	// both engines run it as a hash aggregate, not a sort of every row.
 	pick := func(order string) string {
-		return `SELECT entity_id, CAST(tv AS TEXT) AS value FROM (
-  SELECT entity_id, tv, row_number() OVER (PARTITION BY entity_id ORDER BY ` + order + `) AS rn FROM outer_rows
-) x WHERE rn = 1`
+		return "SELECT DISTINCT ON (entity_id) entity_id, CAST(tv AS TEXT) AS value FROM outer_rows ORDER BY entity_id, " + order
 	}
 	frequent := func(order string) string {
-		return `SELECT entity_id, CAST(tv AS TEXT) AS value FROM (
-  SELECT entity_id, tv, row_number() OVER (PARTITION BY entity_id ORDER BY ` + order + `) AS rn
-  FROM outer_rows GROUP BY entity_id, tv
-) x WHERE rn = 1`
+		return `SELECT DISTINCT ON (entity_id) entity_id, CAST(tv AS TEXT) AS value FROM (
+  SELECT entity_id, tv, sum(w) AS sw, max(event_time) AS lt FROM outer_rows GROUP BY entity_id, tv
+) f ORDER BY entity_id, ` + order
 	}
 	group := func(agg string) string {
 		return "SELECT entity_id, CAST(" + agg + " AS TEXT) AS value FROM outer_rows GROUP BY entity_id"
@@ -117,9 +116,9 @@ func (d *Definition) aggregate() string {
 	case TypeNumOfUnique:
 		return group("count(DISTINCT tv)")
 	case TypeMostFrequent:
-		return frequent("sum(w) DESC, max(event_time) DESC, tv")
+		return frequent("sw DESC, lt DESC, tv")
 	case TypeLeastFrequent:
-		return frequent("sum(w), max(event_time) DESC, tv")
+		return frequent("sw, lt DESC, tv")
 	case TypeList:
 		return fmt.Sprintf(`SELECT entity_id, CAST(tv AS TEXT) AS value FROM (
   SELECT entity_id, tv, row_number() OVER (PARTITION BY entity_id ORDER BY tv) AS rn
