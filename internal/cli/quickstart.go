@@ -65,7 +65,7 @@ ingestion API, prints what happened and where to look, and keeps serving until C
 			}
 			example, err := stitchDemo(cmd, c, s, opts)
 			if err == nil {
-				err = attributesDemo(cmd, c, example)
+				err = attributesDemo(cmd, c, example, opts)
 			}
 			if err != nil {
 				s.Shutdown()
@@ -155,8 +155,8 @@ through %d shared values (households sharing an email, shop tablets sharing a co
 	return "cookie_id:" + demo.CustomerAt(opts, 0).Cookies[0], nil
 }
 
-// attributesDemo calculates the demo attributes and prints a profile.
-func attributesDemo(cmd *cobra.Command, c *client.Client, example string) error {
+// attributesDemo calculates the demo attributes and prints a few profiles.
+func attributesDemo(cmd *cobra.Command, c *client.Client, example string, opts demo.Options) error {
 	ctx, out := cmd.Context(), cmd.OutOrStdout()
 	res, err := c.CalculateAttributes(ctx, attr.RunOptions{})
 	if err != nil {
@@ -173,16 +173,27 @@ func attributesDemo(cmd *cobra.Command, c *client.Client, example string) error 
 		}
 	}
 	fmt.Fprintf(out, "Calculated %d attributes (every type of calculation) in %.0f ms; %d failed.\n", len(infos), res.DurationMS, failed)
-	cat, val, _ := strings.Cut(example, ":")
-	e, err := c.EntityByIdentifier(ctx, cat, val)
-	if err != nil {
-		return err
+	// The example, and a household: two people sharing one email, kept
+	// apart by their CRM ids.
+	ids := []string{example}
+	for i := 0; i+1 < opts.Customers; i += 2 {
+		if a, b := demo.CustomerAt(opts, i), demo.CustomerAt(opts, i+1); a.Household {
+			ids = append(ids, "crm_id:"+a.CRMID, "crm_id:"+b.CRMID)
+			break
+		}
 	}
-	merges, err := c.EntityMerges(ctx, e.ID)
-	if err != nil {
-		return err
+	fmt.Fprintln(out, "A few profiles (the last two share a household email):")
+	for _, id := range ids {
+		cat, val, _ := strings.Cut(id, ":")
+		e, err := c.EntityByIdentifier(ctx, cat, val)
+		if err != nil {
+			return err
+		}
+		merges, err := c.EntityMerges(ctx, e.ID)
+		if err != nil {
+			return err
+		}
+		printProfile(out, e, merges, nil)
 	}
-	fmt.Fprintln(out, "One of the profiles:")
-	printProfile(out, e, merges, nil)
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/weftdata/weft/internal/api"
+	"github.com/weftdata/weft/internal/attr"
 	"github.com/weftdata/weft/internal/pipeline"
 	"github.com/weftdata/weft/internal/server"
 	"github.com/weftdata/weft/internal/stitch"
@@ -30,6 +31,9 @@ func (f *serverFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.cfg.ConfigFile, "config", env("WEFT_CONFIG", ""), "weft.yaml to apply at start, as weft apply would (env WEFT_CONFIG)")
 	fs.DurationVar(&f.cfg.StitchInterval, "stitch-interval", envDuration("WEFT_STITCH_INTERVAL", pipeline.StitchIntervalDefault), "how soon after events arrive stitching runs; negative: only on demand (env WEFT_STITCH_INTERVAL)")
 	fs.IntVar(&f.cfg.StitchBatch, "stitch-batch", int(envInt64("WEFT_STITCH_BATCH", stitch.BatchSizeDefault)), "events per stitching pass, each one transaction (env WEFT_STITCH_BATCH)")
+	fs.DurationVar(&f.cfg.Attributes.StaleAfter, "attributes-stale-after", envDuration("WEFT_ATTRIBUTES_STALE_AFTER", attr.StaleAfterDefault), "recalculate entities not calculated for this long (env WEFT_ATTRIBUTES_STALE_AFTER)")
+	fs.DurationVar(&f.cfg.Attributes.ContextTTL, "context-ttl", envDuration("WEFT_CONTEXT_TTL", attr.ContextTTLDefault), "rerun context queries older than this (env WEFT_CONTEXT_TTL)")
+	fs.IntVar(&f.cfg.Attributes.ChunkSize, "attributes-chunk", int(envInt64("WEFT_ATTRIBUTES_CHUNK", attr.ChunkSizeDefault)), "entities per attribute statement (env WEFT_ATTRIBUTES_CHUNK)")
 	fs.StringVar(&f.logLevel, "log-level", env("WEFT_LOG_LEVEL", "info"), "debug, info, warn or error (env WEFT_LOG_LEVEL)")
 	fs.StringVar(&f.logFormat, "log-format", env("WEFT_LOG_FORMAT", "text"), "text or json (env WEFT_LOG_FORMAT)")
 }

@@ -30,9 +30,10 @@ type Options struct {
 	StitchInterval time.Duration
 	// StitchBatch is the events per pass (0: stitch.BatchSizeDefault).
 	StitchBatch int
-	// Now is the attribute engine's clock (tests); default time.Now.
-	Now    func() time.Time
-	Logger *slog.Logger
+	// Attributes tune the attribute engine (chunk size, the 48-hour and
+	// 24-hour intervals, the clock).
+	Attributes attr.Options
+	Logger     *slog.Logger
 }
 
 // Pipeline holds the configuration in force and runs the stages.
@@ -65,7 +66,8 @@ func (p *Pipeline) newEngines(ctx context.Context, cfg *config.Config, check boo
 	if err != nil {
 		return nil, config.StitchingError(err)
 	}
-	ae, err := attr.New(p.db.SQL(), cfg.Attributes, cfg.Context, &attr.Options{Now: p.opts.Now})
+	ao := p.opts.Attributes
+	ae, err := attr.New(p.db.SQL(), cfg.Attributes, cfg.Context, &ao)
 	if err != nil {
 		return nil, &config.Error{Err: err}
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/weftdata/weft/internal/api"
+	"github.com/weftdata/weft/internal/attr"
 	"github.com/weftdata/weft/internal/event"
 	"github.com/weftdata/weft/internal/pipeline"
 	"github.com/weftdata/weft/internal/store"
@@ -51,6 +52,8 @@ type Config struct {
 	// StitchBatch is how many events a stitching pass takes (one
 	// transaction). Default stitch.BatchSizeDefault.
 	StitchBatch int
+	// Attributes tune the attribute engine; zero values take its defaults.
+	Attributes attr.Options
 	// ConfigFile, when set, is a weft.yaml applied at start (unless the
 	// same document is already in force).
 	ConfigFile string
@@ -237,7 +240,8 @@ func (s *Server) Shutdown() error {
 
 // startPipeline loads the configuration in force and applies ConfigFile.
 func startPipeline(ctx context.Context, st *store.DB, cfg Config) (*pipeline.Pipeline, error) {
-	pipe, err := pipeline.New(ctx, st, pipeline.Options{StitchInterval: cfg.StitchInterval, StitchBatch: cfg.StitchBatch, Logger: cfg.Logger})
+	pipe, err := pipeline.New(ctx, st, pipeline.Options{
+		StitchInterval: cfg.StitchInterval, StitchBatch: cfg.StitchBatch, Attributes: cfg.Attributes, Logger: cfg.Logger})
 	if err != nil {
 		return nil, err
 	}
