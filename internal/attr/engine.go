@@ -163,12 +163,21 @@ func (e *Engine) Run(ctx context.Context, ro RunOptions) (*RunResult, error) {
 		return nil, err
 	}
 	res := &RunResult{}
-	if res.Contexts, err = r.refreshContexts(ctx); err != nil {
-		return nil, err
-	}
 	full, incremental, err := r.split(ctx, defs)
 	if err != nil {
 		return nil, err
+	}
+	// Contexts are refreshed only when there is something to calculate:
+	// a value taken over an empty base (a server started before its first
+	// events) would otherwise stand for 24 hours.
+	work, err := r.hasWork(ctx, len(full) > 0)
+	if err != nil {
+		return nil, err
+	}
+	if work {
+		if res.Contexts, err = r.refreshContexts(ctx); err != nil {
+			return nil, err
+		}
 	}
 	results := map[string]*AttributeResult{}
 	for _, d := range defs {

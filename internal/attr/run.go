@@ -127,6 +127,24 @@ func (r *run) split(ctx context.Context, defs []*Definition) (full, incremental 
 const dueCondition = `merged_into IS NULL AND (attributes_calculated_at IS NULL
   OR modified_at > attributes_calculated_at OR attributes_calculated_at < $1)`
 
+// hasWork reports whether a run will calculate anything: live entities
+// for a full pass, or due ones.
+func (r *run) hasWork(ctx context.Context, full bool) (bool, error) {
+	cond, args := dueCondition, []any{r.start.Add(-r.e.opts.StaleAfter)}
+	if full {
+		cond, args = "merged_into IS NULL", nil
+	}
+	var one int
+	err := r.conn.QueryRowContext(ctx, "SELECT 1 FROM entities WHERE "+cond+" LIMIT 1", args...).Scan(&one)
+	if err == sql.ErrNoRows {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("attributes: look for due entities: %w", err)
+	}
+	return true, nil
+}
+
 // calculate runs the definitions over the due entities (or all live ones
 // when all is set), chunk by chunk, and returns how many entities it went
 // through. A failing attribute is recorded and skipped in later chunks;
