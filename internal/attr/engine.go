@@ -15,7 +15,7 @@ import (
 
 // Defaults of Options.
 const (
-	ChunkSizeDefault  = 250_000
+	ChunkSizeDefault  = 1_000_000
 	StaleAfterDefault = 48 * time.Hour
 	ContextTTLDefault = 24 * time.Hour
 )

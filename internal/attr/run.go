@@ -169,6 +169,12 @@ func (r *run) calculate(ctx context.Context, defs []*Definition, results map[str
 		if err != nil || got == 0 {
 			return total, err
 		}
+		// A full pass whose first chunk holds every live entity reads the
+		// events without joining the chunk: one join less over the log.
+		due := "attr_due"
+		if all && after == "" && got < int64(r.e.opts.ChunkSize) {
+			due = allEntities
+		}
 		total += got
 		if err := r.conn.QueryRowContext(ctx, "SELECT max(entity_id) FROM attr_due").Scan(&after); err != nil {
 			return total, fmt.Errorf("attributes: %w", err)
@@ -178,7 +184,7 @@ func (r *run) calculate(ctx context.Context, defs []*Definition, results map[str
 			if res.Status != "ok" {
 				continue
 			}
-			r.calculateOne(ctx, d, res, got)
+			r.calculateOne(ctx, d, res, got, due)
 		}
 		// Entities are calculated when every attribute ran over them: after
 		// this chunk for the due ones; the full pass, after the due ones,
@@ -197,7 +203,7 @@ func (r *run) calculate(ctx context.Context, defs []*Definition, results map[str
 
 // calculateOne replaces one attribute's values for the chunk in attr_due,
 // in one transaction: the old values stay until the new ones are in.
-func (r *run) calculateOne(ctx context.Context, d *Definition, res *AttributeResult, entities int64) {
+func (r *run) calculateOne(ctx context.Context, d *Definition, res *AttributeResult, entities int64, due string) {
 	began := time.Now()
 	defer func() { res.DurationMS += float64(time.Since(began).Microseconds()) / 1000 }()
 	fail := func(err error) {
@@ -209,11 +215,15 @@ func (r *run) calculateOne(ctx context.Context, d *Definition, res *AttributeRes
 		return
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	if _, err := tx.ExecContext(ctx, "DELETE FROM customer_attributes WHERE attribute_id = $1 AND entity_id IN (SELECT entity_id FROM attr_due)", d.ID); err != nil {
+	del := "DELETE FROM customer_attributes WHERE attribute_id = $1 AND entity_id IN (SELECT entity_id FROM attr_due)"
+	if due == allEntities {
+		del = "DELETE FROM customer_attributes WHERE attribute_id = $1"
+	}
+	if _, err := tx.ExecContext(ctx, del, d.ID); err != nil {
 		fail(err)
 		return
 	}
-	ins, err := tx.ExecContext(ctx, "INSERT INTO customer_attributes (entity_id, attribute_id, value, calculated_at) SELECT entity_id, $1, value, CAST($2 AS TIMESTAMPTZ) FROM ("+d.query("attr_due")+") r", d.ID, r.start)
+	ins, err := tx.ExecContext(ctx, "INSERT INTO customer_attributes (entity_id, attribute_id, value, calculated_at) SELECT entity_id, $1, value, CAST($2 AS TIMESTAMPTZ) FROM ("+d.query(due)+") r", d.ID, r.start)
 	if err != nil {
 		fail(err)
 		return

@@ -35,8 +35,13 @@ func or(expr, def string) string {
 	return expr
 }
 
+// allEntities as the due relation means every live entity: the events
+// are read without a join to a list of entities (entity_events maps events
+// to live entities only).
+const allEntities = ""
+
 // query returns the SELECT of (entity_id, value TEXT) rows for the
-// entities of due, a relation with an entity_id column.
+// entities of due, a relation with an entity_id column, or allEntities.
 func (d *Definition) query(due string) string {
 	if d.Type == TypeCustom {
 		return d.customQuery(due)
@@ -61,9 +66,13 @@ func (d *Definition) rowsQuery(due string) string {
 		sort.Strings(where)
 		cond = "\n  WHERE " + strings.Join(where, " AND ")
 	}
+	from := "entity_events m"
+	if due != allEntities {
+		from = due + " due JOIN entity_events m ON m.entity_id = due.entity_id"
+	}
 	return fmt.Sprintf(`WITH base AS (
   SELECT m.entity_id, e.id, e.source_id, e.type, e.version, e.event_time, e.payload
-  FROM %s due JOIN entity_events m ON m.entity_id = due.entity_id JOIN event_log e ON e.seq = m.event_seq%s
+  FROM %s JOIN event_log e ON e.seq = m.event_seq%s
 ), inner_rows AS (
   SELECT entity_id, id AS event_id, event_time, source_id, type, version, payload,
          (%s) AS value, CAST((%s) AS DOUBLE PRECISION) AS weight
@@ -74,7 +83,7 @@ func (d *Definition) rowsQuery(due string) string {
            %s AS tv, weight * CAST((%s) AS DOUBLE PRECISION) AS w
     FROM inner_rows WHERE (%s)
   ) o WHERE tv IS NOT NULL
-)`, due, cond,
+)`, from, cond,
 		d.Value, or(d.Weight, "1"), or(d.Filter, "true"),
 		typed(d.valueType(), "CAST(("+or(d.OuterValue, "value")+") AS TEXT)"), or(d.OuterWeight, "1"), or(d.OuterFilter, "true"))
 }
@@ -131,6 +140,9 @@ func (d *Definition) aggregate() string {
 // customQuery runs the user's query once per due entity, inside one
 // statement: the LATERAL join binds base to that entity's events.
 func (d *Definition) customQuery(due string) string {
+	if due == allEntities {
+		due = "(SELECT id AS entity_id FROM entities WHERE merged_into IS NULL)"
+	}
 	return fmt.Sprintf(`SELECT entity_id, CAST(tv AS TEXT) AS value FROM (
   SELECT due.entity_id, %s AS tv
   FROM %s due, LATERAL (
