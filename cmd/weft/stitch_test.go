@@ -3,13 +3,16 @@ package main_test
 import (
 	"context"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/weftdata/weft/internal/attr"
 	"github.com/weftdata/weft/internal/client"
 	"github.com/weftdata/weft/internal/demo"
 )
@@ -193,4 +196,111 @@ func writeDemo(t *testing.T, dir string, opts demo.Options) (cfgPath, eventsPath
 		t.Fatal(err)
 	}
 	return cfgPath, eventsPath
+}
+
+// TestCrashDuringAttributes kills the server with SIGKILL while it
+// calculates attributes from scratch, restarts it, lets the next run catch
+// up, and checks every profile's attributes against a clean calculation.
+func TestCrashDuringAttributes(t *testing.T) {
+	for _, backend := range []string{"duckdb", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			cfgPath, eventsPath := writeDemo(t, t.TempDir(), demo.Options{Customers: 2000, Seed: 12})
+			addr := freeAddr(t)
+			base := "http://" + addr
+			args := append(serveArgs(t, backend, addr), "--config", cfgPath, "--stitch-interval", "-1s")
+			srv := start(t, args...)
+			waitHealthy(t, base, srv)
+			if p := start(t, "ingest", "--server", base, eventsPath); p.wait(t, 120*time.Second) != 0 {
+				t.Fatalf("ingest: %s", p.stderr)
+			}
+			c := client.New(base, "")
+			ctx := context.Background()
+			if _, err := c.Stitch(ctx, false); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.CalculateAttributes(ctx, attr.RunOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			// Kill at a few points of a run from scratch; wherever it lands,
+			// the next run must repair it.
+			for _, after := range []time.Duration{50 * time.Millisecond, 200 * time.Millisecond, 600 * time.Millisecond} {
+				go c.CalculateAttributes(ctx, attr.RunOptions{FromScratch: true}) //nolint:errcheck // the server dies under it
+				time.Sleep(after)
+				srv.cmd.Process.Kill()
+				<-srv.done
+				srv.done <- nil
+				srv = start(t, args...)
+				waitHealthy(t, base, srv)
+			}
+			if _, err := c.CalculateAttributes(ctx, attr.RunOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			repaired := profiles(t, c)
+			if _, err := c.CalculateAttributes(ctx, attr.RunOptions{FromScratch: true}); err != nil {
+				t.Fatal(err)
+			}
+			clean := profiles(t, c)
+			if len(clean) < 1000 || len(repaired) != len(clean) {
+				t.Fatalf("%d profiles after the crashes, %d in a clean run", len(repaired), len(clean))
+			}
+			for id, want := range clean {
+				if !sameJSON(repaired[id], want) {
+					t.Fatalf("entity %s: after the crashes %v\nclean %v", id, repaired[id], want)
+				}
+			}
+		})
+	}
+}
+
+// profiles reads every profile's attributes.
+func profiles(t *testing.T, c *client.Client) map[string]map[string]any {
+	t.Helper()
+	out := map[string]map[string]any{}
+	after := ""
+	for {
+		page, err := c.Entities(context.Background(), after, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range page.Entities {
+			out[e.ID] = e.Attributes
+		}
+		if page.Next == "" {
+			return out
+		}
+		after = page.Next
+	}
+}
+
+// sameJSON compares decoded JSON, floats within a relative 1e-9 (sums may
+// differ in the last bit with the order of addition).
+func sameJSON(a, b any) bool {
+	switch x := a.(type) {
+	case float64:
+		y, ok := b.(float64)
+		return ok && math.Abs(x-y) <= 1e-9*math.Max(1, math.Abs(x))
+	case map[string]any:
+		y, ok := b.(map[string]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for k := range x {
+			if !sameJSON(x[k], y[k]) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		y, ok := b.([]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for i := range x {
+			if !sameJSON(x[i], y[i]) {
+				return false
+			}
+		}
+		return true
+	}
+	return reflect.DeepEqual(a, b)
 }
