@@ -52,7 +52,11 @@ func (d *Definition) query(due string) string {
 // rowsQuery is the WITH part of a predefined type: base (the due entities'
 // events of the allowed sources, types and versions), inner_rows (value
 // and weight per event, filtered) and outer_rows (typed value tv and
-// weight w per first-level row, filtered, NULLs dropped).
+// weight w per first-level row, filtered).
+//
+// outer_rows keeps NULL values; each aggregate drops them above itself. A
+// "tv IS NOT NULL" here would be pushed down into the scan of the log, and
+// the JSON of every event extracted twice.
 func (d *Definition) rowsQuery(due string) string {
 	var where []string
 	for col, list := range map[string][]string{"e.source_id": d.Sources, "e.type": d.Types, "e.version": d.Versions} {
@@ -78,11 +82,9 @@ func (d *Definition) rowsQuery(due string) string {
          (%s) AS value, CAST((%s) AS DOUBLE PRECISION) AS weight
   FROM base WHERE (%s)
 ), outer_rows AS (
-  SELECT entity_id, event_id, event_time, tv, w FROM (
-    SELECT entity_id, event_id, event_time,
-           %s AS tv, weight * CAST((%s) AS DOUBLE PRECISION) AS w
-    FROM inner_rows WHERE (%s)
-  ) o WHERE tv IS NOT NULL
+  SELECT entity_id, event_id, event_time,
+         %s AS tv, weight * CAST((%s) AS DOUBLE PRECISION) AS w
+  FROM inner_rows WHERE (%s)
 )`, from, cond,
 		d.Value, or(d.Weight, "1"), or(d.Filter, "true"),
 		typed(d.valueType(), "CAST(("+or(d.OuterValue, "value")+") AS TEXT)"), or(d.OuterWeight, "1"), or(d.OuterFilter, "true"))
@@ -92,16 +94,23 @@ func (d *Definition) rowsQuery(due string) string {
 func (d *Definition) aggregate() string {
 	// DISTINCT ON keeps the first row of each entity in the order given;
 	// both engines run it as a hash aggregate, not a sort of every row.
+	// NULLs sort last and are dropped from the result.
 	pick := func(order string) string {
-		return "SELECT DISTINCT ON (entity_id) entity_id, CAST(tv AS TEXT) AS value FROM outer_rows ORDER BY entity_id, " + order
+		return `SELECT entity_id, value FROM (
+  SELECT DISTINCT ON (entity_id) entity_id, CAST(tv AS TEXT) AS value FROM outer_rows
+  ORDER BY entity_id, tv IS NULL, ` + order + `
+) p WHERE value IS NOT NULL`
 	}
 	frequent := func(order string) string {
-		return `SELECT DISTINCT ON (entity_id) entity_id, CAST(tv AS TEXT) AS value FROM (
-  SELECT entity_id, tv, sum(w) AS sw, max(event_time) AS lt FROM outer_rows GROUP BY entity_id, tv
-) f ORDER BY entity_id, ` + order
+		return `SELECT entity_id, value FROM (
+  SELECT DISTINCT ON (entity_id) entity_id, CAST(tv AS TEXT) AS value FROM (
+    SELECT entity_id, tv, sum(w) AS sw, max(event_time) AS lt FROM outer_rows GROUP BY entity_id, tv
+  ) f ORDER BY entity_id, tv IS NULL, ` + order + `
+) p WHERE value IS NOT NULL`
 	}
+	// Aggregates skip NULLs; an entity with none has no row.
 	group := func(agg string) string {
-		return "SELECT entity_id, CAST(" + agg + " AS TEXT) AS value FROM outer_rows GROUP BY entity_id"
+		return "SELECT entity_id, CAST(" + agg + " AS TEXT) AS value FROM outer_rows GROUP BY entity_id HAVING count(tv) > 0"
 	}
 	switch d.Type {
 	case TypeFirst:
@@ -130,9 +139,9 @@ func (d *Definition) aggregate() string {
 		return frequent("sw, lt DESC, tv")
 	case TypeList:
 		return fmt.Sprintf(`SELECT entity_id, CAST(tv AS TEXT) AS value FROM (
-  SELECT entity_id, tv, row_number() OVER (PARTITION BY entity_id ORDER BY tv) AS rn
+  SELECT entity_id, tv, row_number() OVER (PARTITION BY entity_id ORDER BY tv NULLS LAST) AS rn
   FROM (SELECT DISTINCT entity_id, tv FROM outer_rows) d
-) x WHERE rn <= %d`, listCap)
+) x WHERE tv IS NOT NULL AND rn <= %d`, listCap)
 	}
 	panic("attr: unknown type " + d.Type) // Validate refuses it first
 }
