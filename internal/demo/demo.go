@@ -20,6 +20,11 @@ type Options struct {
 	Start time.Time
 	// Days is the span the events cover. Default 90.
 	Days int
+	// EventsPerCustomer, when set, sizes each customer's page views so that
+	// customers average about this many events (at least about 5: the form
+	// submits, purchases and CRM updates stay as they are, about 3.8 on
+	// average). 0 keeps the generator's own mix, about 20 events a customer.
+	EventsPerCustomer float64
 }
 
 // CustomersDefault is the default number of customers.

@@ -126,3 +126,16 @@ func TestStreamCount(t *testing.T) {
 		t.Fatalf("Stream yielded %d, want 12345", n)
 	}
 }
+
+func TestEventsPerCustomer(t *testing.T) {
+	for _, want := range []float64{6, 10, 30} {
+		events := collect(demo.Options{Customers: 2000, EventsPerCustomer: want})
+		customers := map[int]bool{}
+		for _, e := range events {
+			customers[e.Customer] = true
+		}
+		if got := float64(len(events)) / 2000; got < want*0.93 || got > want*1.07 || len(customers) != 2000 {
+			t.Errorf("EventsPerCustomer %v: %.2f events a customer, %d customers", want, got, len(customers))
+		}
+	}
+}

@@ -18,7 +18,7 @@ func generateCustomer(opts Options, i int, buf []Event) []Event {
 		return firstSeen.Add(time.Duration(r.Int64N(int64(rest)))).Truncate(time.Millisecond)
 	}
 	g := gen{r: r, c: c, customer: i}
-	for n := 3 + r.IntN(28); n > 0; n-- {
+	for n := g.pageViews(opts); n > 0; n-- {
 		buf = append(buf, g.pageView(at()))
 	}
 	if c.Email != "" {
@@ -42,6 +42,20 @@ type gen struct {
 	c        Customer
 	customer int
 	orders   int
+}
+
+// otherEvents is the mean number of events other than page views a
+// customer makes: 0.8 * (1 form submit + 2.5 purchases) + 0.48 * 2 CRM updates.
+const otherEvents = 3.76
+
+// pageViews is how many page views the customer makes: 3 to 30, or with
+// opts.EventsPerCustomer, 1 to about twice the mean that gives that total.
+func (g *gen) pageViews(opts Options) int {
+	if opts.EventsPerCustomer <= 0 {
+		return 3 + g.r.IntN(28)
+	}
+	mean := max(1, opts.EventsPerCustomer-otherEvents)
+	return 1 + int(g.r.Float64()*(2*mean-1))
 }
 
 func (g *gen) event(id, source, typ string, at time.Time, payload []byte) Event {
