@@ -184,3 +184,26 @@ func randHex(r *rand.Rand, n int) string {
 	}
 	return hex.EncodeToString(b)
 }
+
+// Revisits yields n events of customers who come back after opts.Days:
+// customers drawn at random among the first opts.Customers, each making a
+// new visit with the identifiers they had (cookies, email, CRM id), so that
+// incremental stitching meets entities it already knows. The same options
+// and n give the same events; their ids are new.
+func Revisits(opts Options, n int) iter.Seq[Event] {
+	opts = opts.withDefaults()
+	return func(yield func(Event) bool) {
+		pick := rand.New(rand.NewPCG(opts.Seed, 0x5e715175))
+		count := 0
+		var buf []Event
+		for visit := 0; count < n; visit++ {
+			buf = revisit(opts, pick.IntN(opts.Customers), visit, buf[:0])
+			for _, e := range buf {
+				if count == n || !yield(e) {
+					return
+				}
+				count++
+			}
+		}
+	}
+}

@@ -37,6 +37,28 @@ func generateCustomer(opts Options, i int, buf []Event) []Event {
 	return buf
 }
 
+// revisit appends a new visit of customer i, the visit-th of Revisits:
+// within a day after the dataset's span, from an RNG of its own.
+func revisit(opts Options, i, visit int, buf []Event) []Event {
+	c := newCustomer(rngFor(opts, i), i)
+	r := rand.New(rand.NewPCG(opts.Seed^0x7e715175, uint64(visit)))
+	start := opts.Start.Add(time.Duration(opts.Days) * 24 * time.Hour)
+	at := func() time.Time {
+		return start.Add(time.Duration(r.Int64N(int64(24 * time.Hour)))).Truncate(time.Millisecond)
+	}
+	g := gen{r: r, c: c, customer: i, orders: 1000 + visit}
+	for n := 1 + r.IntN(5); n > 0; n-- {
+		buf = append(buf, g.pageView(at()))
+	}
+	if c.Email != "" && r.IntN(3) == 0 {
+		buf = append(buf, g.purchase(at()))
+	}
+	if c.CRMID != "" && r.IntN(4) == 0 {
+		buf = append(buf, g.crmUpdate(at()))
+	}
+	return buf
+}
+
 type gen struct {
 	r        *rand.Rand
 	c        Customer
