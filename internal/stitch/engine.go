@@ -1,6 +1,7 @@
 package stitch
 
 import (
+	"cmp"
 	"context"
 	"crypto/md5"
 	"database/sql"
@@ -8,7 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -200,8 +203,9 @@ type identKey struct {
 // batch is what one pass reads.
 type batch struct {
 	lo, hi int64
-	seqs   []int64
-	ids    []string
+	seqs   []int64      // sorted
+	ids    []string     // per event
+	dense  []int32      // dense[seq-lo-1] is the event's index, or -1; nil when seqs are sparse
 	idents [][]identKey // per event, sorted, unique, not blocked
 	audit  map[auditKey]*auditRow
 }
@@ -215,6 +219,91 @@ type auditKey struct {
 type auditRow struct {
 	events   int64
 	firstSeq int64
+}
+
+// readEvents reads the seq and id of the batch's events, in seq order.
+func (b *batch) readEvents(ctx context.Context, db *sql.DB) error {
+	type ev struct {
+		seq int64
+		id  string
+	}
+	var evs []ev
+	err := scanPacked(ctx, db, "SELECT string_agg(concat(seq, chr(30), "+escapeSQL("id")+"), chr(31)) FROM customer_events WHERE seq > $1 AND seq <= $2 GROUP BY seq - seq % 65536",
+		[]any{b.lo, b.hi}, 2, func(f []string) error {
+			seq, err := strconv.ParseInt(f[0], 10, 64)
+			evs = append(evs, ev{seq, unescape(f[1])})
+			return err
+		})
+	if err != nil {
+		return err
+	}
+	slices.SortFunc(evs, func(a, c ev) int { return cmp.Compare(a.seq, c.seq) })
+	b.seqs, b.ids = make([]int64, len(evs)), make([]string, len(evs))
+	for i, e := range evs {
+		b.seqs[i], b.ids[i] = e.seq, e.id
+	}
+	if span := b.hi - b.lo; span <= 4*int64(len(evs))+1024 {
+		b.dense = make([]int32, span)
+		for i := range b.dense {
+			b.dense[i] = -1
+		}
+		for i, seq := range b.seqs {
+			b.dense[seq-b.lo-1] = int32(i)
+		}
+	}
+	return nil
+}
+
+// index is the position of the event with this seq, or -1.
+func (b *batch) index(seq int64) int {
+	if seq <= b.lo || seq > b.hi {
+		return -1
+	}
+	if b.dense != nil {
+		return int(b.dense[seq-b.lo-1])
+	}
+	i, ok := slices.BinarySearch(b.seqs, seq)
+	if !ok {
+		return -1
+	}
+	return i
+}
+
+// scanPacked runs a query that returns packed rows (see pack.go): text
+// values of elements separated by 0x1f, each of fields separated by 0x1e,
+// and calls fn with each element's fields.
+// The last of the n fields may hold 0x1e.
+func scanPacked(ctx context.Context, db *sql.DB, query string, args []any, n int, fn func([]string) error) error {
+	rows, err := db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var fields []string
+	for rows.Next() {
+		var packed sql.NullString
+		if err := rows.Scan(&packed); err != nil {
+			return err
+		}
+		for elem := range strings.SplitSeq(packed.String, string(sepElem)) {
+			if elem == "" {
+				continue
+			}
+			fields = fields[:0]
+			for len(fields) < n-1 {
+				f, rest, ok := strings.Cut(elem, string(sepField))
+				if !ok {
+					return fmt.Errorf("packed row %q has fewer than %d fields", elem, n)
+				}
+				fields, elem = append(fields, f), rest
+			}
+			fields = append(fields, elem)
+			if err := fn(fields); err != nil {
+				return err
+			}
+		}
+	}
+	return rows.Err()
 }
 
 func (b *batch) audit1(k auditKey, seq int64) {
@@ -256,49 +345,37 @@ func (e *Engine) read(ctx context.Context, size int) (*batch, error) {
 		return nil, nil
 	}
 	b := &batch{lo: wm, hi: hi.Int64, audit: map[auditKey]*auditRow{}}
-	rows, err := e.db.QueryContext(ctx, "SELECT seq, id FROM customer_events WHERE seq > $1 AND seq <= $2 ORDER BY seq", b.lo, b.hi)
-	if err != nil {
+	if err := b.readEvents(ctx, e.db); err != nil {
 		return nil, fmt.Errorf("read batch: %w", err)
-	}
-	for rows.Next() {
-		var seq int64
-		var id string
-		if err := rows.Scan(&seq, &id); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		b.seqs = append(b.seqs, seq)
-		b.ids = append(b.ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
 	}
 	b.idents = make([][]identKey, len(b.seqs))
 	if len(e.rules) == 0 {
 		return b, nil
 	}
-	rows, err = e.db.QueryContext(ctx, e.extractSQL(), b.lo, b.hi)
-	if err != nil {
-		return nil, fmt.Errorf("evaluate stitching rules: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var seq int64
-		var rule int
-		var v string
-		if err := rows.Scan(&seq, &rule, &v); err != nil {
-			return nil, err
+	err = scanPacked(ctx, e.db, "SELECT string_agg(concat(seq, chr(30), rule, chr(30), "+escapeSQL("v")+"), chr(31)) FROM (\n"+
+		e.extractSQL()+"\n) x GROUP BY seq - seq % 65536", []any{b.lo, b.hi}, 3, func(f []string) error {
+		seq, err := strconv.ParseInt(f[0], 10, 64)
+		if err != nil {
+			return err
 		}
-		i := sort.Search(len(b.seqs), func(i int) bool { return b.seqs[i] >= seq })
+		rule, err := strconv.Atoi(f[1])
+		if err != nil || rule < 0 || rule >= len(e.rules) {
+			return fmt.Errorf("bad rule number %q", f[1])
+		}
+		i := b.index(seq)
+		if i < 0 {
+			return fmt.Errorf("event %d is not in the batch", seq)
+		}
+		v := unescape(f[2])
 		cat := e.rules[rule].cat
 		if bl := e.block[cat]; bl.values[v] || (bl.pattern != nil && bl.pattern.MatchString(v)) {
 			b.audit1(auditKey{cat, v, "blocked"}, seq)
-			continue
+			return nil
 		}
 		b.idents[i] = append(b.idents[i], identKey{cat, v})
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return nil, fmt.Errorf("evaluate stitching rules: %w", err)
 	}
 	for i, ks := range b.idents {

@@ -171,15 +171,16 @@ func (e *Engine) lookup(ctx context.Context, keys []identKey) (map[identKey]stri
 	if len(keys) == 0 {
 		return owner, nil, nil
 	}
-	cats := make([]string, len(keys))
-	vals := make([]string, len(keys))
-	for i, k := range keys {
-		cats[i], vals[i] = e.cats[k.cat], k.value
+	var cats plainList
+	var vals textList
+	for _, k := range keys {
+		cats.add(e.cats[k.cat])
+		vals.add(k.value)
 	}
 	rows, err := e.db.QueryContext(ctx, `SELECT i.category, i.value, i.entity_id
 		FROM identifiers i
-		JOIN (SELECT unnest(CAST($1 AS TEXT[])) AS category, unnest(CAST($2 AS TEXT[])) AS value) l
-		  ON i.category = l.category AND i.value = l.value`, cats, vals)
+		JOIN (SELECT `+plainListSQL("$1", "TEXT")+` AS category, `+textListSQL("$2")+` AS value) l
+		  ON i.category = l.category AND i.value = l.value`, cats.String(), vals.String())
 	if err != nil {
 		return nil, nil, fmt.Errorf("look up identifiers: %w", err)
 	}
@@ -208,8 +209,12 @@ func (e *Engine) lookup(ctx context.Context, keys []identKey) (map[identKey]stri
 	return owner, entities, err
 }
 
-func (e *Engine) entityInfo(ctx context.Context, ids []string) ([]existingEntity, error) {
-	rows, err := e.db.QueryContext(ctx, `SELECT id, created_seq FROM entities WHERE id IN (SELECT unnest(CAST($1 AS TEXT[])))`, ids)
+func (e *Engine) entityInfo(ctx context.Context, list []string) ([]existingEntity, error) {
+	var ids plainList
+	for _, id := range list {
+		ids.add(id)
+	}
+	rows, err := e.db.QueryContext(ctx, `SELECT id, created_seq FROM entities WHERE id IN (SELECT `+plainListSQL("$1", "TEXT")+`)`, ids.String())
 	if err != nil {
 		return nil, fmt.Errorf("read entities: %w", err)
 	}
@@ -229,7 +234,7 @@ func (e *Engine) entityInfo(ctx context.Context, ids []string) ([]existingEntity
 		return nil, err
 	}
 	rows, err = e.db.QueryContext(ctx, `SELECT entity_id, category, count(*) FROM identifiers
-		WHERE entity_id IN (SELECT unnest(CAST($1 AS TEXT[]))) GROUP BY entity_id, category`, ids)
+		WHERE entity_id IN (SELECT `+plainListSQL("$1", "TEXT")+`) GROUP BY entity_id, category`, ids.String())
 	if err != nil {
 		return nil, fmt.Errorf("count identifiers: %w", err)
 	}

@@ -2,9 +2,11 @@ package stitch_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -348,4 +350,62 @@ func pairScores(entities []string, truth map[string]int) (precision, recall floa
 		return 1, tp / actual
 	}
 	return tp / predicted, tp / actual
+}
+
+// TestOddValues: identifier values and event ids travel packed into one
+// text (pack.go); separators, escapes and empty values must survive.
+func TestOddValues(t *testing.T) {
+	odd := []string{"", "~", "a\u001fb", "\u001d", "\u001d?", "\u001d=", "x\u001ey", "tab\there", "new\nline", "ünï,cødé", "\u001f"}
+	for _, backend := range backends {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			s := openStore(t, backend)
+			ctx := context.Background()
+			cfg := stitch.Config{Rules: []stitch.Rule{{Identifier: "code", Event: "crm/customer_update", ValueExpression: "payload->>'code'"}}}
+			var lines []string
+			for i, v := range odd {
+				for j := range 2 {
+					id, _ := json.Marshal(fmt.Sprintf("ev\u001e%d\u001f%d", i, j))
+					code, _ := json.Marshal(v)
+					lines = append(lines, fmt.Sprintf(`{"id":%s,"source_id":"crm","type":"customer_update","version":"1-0-0","event_time":"2024-01-01T10:00:00Z","payload":{"code":%s}}`, id, code))
+				}
+			}
+			ingest(t, s, lines...)
+			eng, err := stitch.New(s.SQL(), cfg, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, size := range []int{3, 0} {
+				if _, err := eng.Rebuild(ctx, size); err != nil {
+					t.Fatal(err)
+				}
+				if got := partition(t, s); len(got) != len(odd) {
+					t.Fatalf("batch size %d: %d entities, want %d: %q", size, len(got), len(odd), got)
+				}
+				rows, err := s.SQL().QueryContext(ctx, `SELECT value FROM identifiers`)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var vals []string
+				for rows.Next() {
+					var v string
+					rows.Scan(&v)
+					vals = append(vals, v)
+				}
+				rows.Close()
+				want := slices.Clone(odd)
+				sort.Strings(want)
+				sort.Strings(vals)
+				if !slices.Equal(vals, want) {
+					t.Fatalf("identifier values %q, want %q", vals, want)
+				}
+				var bad int
+				err = s.SQL().QueryRowContext(ctx, `SELECT count(*) FROM entities n
+					WHERE NOT EXISTS (SELECT 1 FROM customer_events e WHERE md5(e.id) = n.id)`).Scan(&bad)
+				if err != nil || bad != 0 {
+					t.Fatalf("%d entity ids are not the md5 of an event id (%v)", bad, err)
+				}
+			}
+		})
+	}
 }

@@ -2,7 +2,6 @@ package stitch
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 )
@@ -16,81 +15,113 @@ func (e *Engine) write(ctx context.Context, b *batch, p *plan) error {
 		return err
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	steps := []struct {
-		what string
-		fn   func() (sql.Result, error)
-	}{
-		{"create entities", func() (sql.Result, error) {
-			ids, seqs := make([]string, len(p.newEntities)), make([]int64, len(p.newEntities))
-			for i, n := range p.newEntities {
-				ids[i], seqs[i] = n.id, n.createdSeq
-			}
-			return tx.ExecContext(ctx, `INSERT INTO entities (id, created_seq, created_at, modified_at)
-				SELECT unnest(CAST($1 AS TEXT[])), unnest(CAST($2 AS BIGINT[])), CAST($3 AS TIMESTAMPTZ), CAST($3 AS TIMESTAMPTZ)`, ids, seqs, now)
-		}},
-		{"merge entities", func() (sql.Result, error) {
-			losers, survivors := mergePairs(p.merges)
-			return tx.ExecContext(ctx, `UPDATE entities SET merged_into = m.survivor
-				FROM (SELECT unnest(CAST($1 AS TEXT[])) AS loser, unnest(CAST($2 AS TEXT[])) AS survivor) m
-				WHERE entities.id = m.loser`, losers, survivors)
-		}},
-		{"mark modified entities", func() (sql.Result, error) {
-			return tx.ExecContext(ctx, `UPDATE entities SET modified_at = CAST($2 AS TIMESTAMPTZ)
-				WHERE id IN (SELECT unnest(CAST($1 AS TEXT[])))`, p.touched, now)
-		}},
-		{"add identifiers", func() (sql.Result, error) {
-			n := len(p.identifiers)
-			cats, vals, ents, seqs := make([]string, n), make([]string, n), make([]string, n), make([]int64, n)
-			for i, id := range p.identifiers {
-				cats[i], vals[i], ents[i], seqs[i] = e.cats[id.key.cat], id.key.value, id.entity, id.firstSeq
-			}
-			return tx.ExecContext(ctx, `INSERT INTO identifiers (category, value, entity_id, first_seq)
-				SELECT unnest(CAST($1 AS TEXT[])), unnest(CAST($2 AS TEXT[])), unnest(CAST($3 AS TEXT[])), unnest(CAST($4 AS BIGINT[]))`,
-				cats, vals, ents, seqs)
-		}},
-		{"map events", func() (sql.Result, error) {
-			return tx.ExecContext(ctx, `INSERT INTO entity_events (event_seq, entity_id)
-				SELECT unnest(CAST($1 AS BIGINT[])), unnest(CAST($2 AS TEXT[]))`, b.seqs, p.eventEntity)
-		}},
-		{"log merges", func() (sql.Result, error) {
-			n := len(p.merges)
-			surv, lose, cats, vals, seqs := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]int64, n)
-			for i, m := range p.merges {
-				surv[i], lose[i], cats[i], vals[i], seqs[i] = m.survivor, m.loser, e.cats[m.key.cat], m.key.value, m.seq
-			}
-			return tx.ExecContext(ctx, `INSERT INTO stitch_merges (survivor, loser, event_seq, category, value, merged_at)
-				SELECT unnest(CAST($1 AS TEXT[])), unnest(CAST($2 AS TEXT[])), unnest(CAST($3 AS BIGINT[])),
-				       unnest(CAST($4 AS TEXT[])), unnest(CAST($5 AS TEXT[])), CAST($6 AS TIMESTAMPTZ)`,
-				surv, lose, seqs, cats, vals, now)
-		}},
-		{"audit", func() (sql.Result, error) {
-			var cats, vals, reasons []string
-			var events, seqs []int64
-			for k, r := range b.audit {
-				cats, vals, reasons = append(cats, e.cats[k.cat]), append(vals, k.value), append(reasons, k.reason)
-				events, seqs = append(events, r.events), append(seqs, r.firstSeq)
-			}
-			return tx.ExecContext(ctx, `INSERT INTO stitch_audit (category, value, reason, events, first_event_seq, recorded_at)
-				SELECT unnest(CAST($1 AS TEXT[])), unnest(CAST($2 AS TEXT[])), unnest(CAST($3 AS TEXT[])),
-				       unnest(CAST($4 AS BIGINT[])), unnest(CAST($5 AS BIGINT[])), CAST($6 AS TIMESTAMPTZ)`,
-				cats, vals, reasons, events, seqs, now)
-		}},
+	exec := func(what string, n int, query string, args ...any) error {
+		if n == 0 {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, query, args...); err != nil {
+			return fmt.Errorf("stitch %d..%d: %s: %w", b.lo+1, b.hi, what, err)
+		}
+		return nil
+	}
+	var ids, seqs plainList
+	for _, n := range p.newEntities {
+		ids.add(n.id)
+		seqs.addInt(n.createdSeq)
+	}
+	err = exec("create entities", len(p.newEntities), `INSERT INTO entities (id, created_seq, created_at, modified_at)
+		SELECT `+plainListSQL("$1", "TEXT")+`, `+plainListSQL("$2", "BIGINT")+`, CAST($3 AS TIMESTAMPTZ), CAST($3 AS TIMESTAMPTZ)`,
+		ids.String(), seqs.String(), now)
+	if err != nil {
+		return err
+	}
+	var losers, survivors plainList
+	for _, m := range p.merges {
+		losers.add(m.loser)
+		survivors.add(m.survivor)
+	}
+	mergeList := `(SELECT ` + plainListSQL("$1", "TEXT") + ` AS loser, ` + plainListSQL("$2", "TEXT") + ` AS survivor) m`
+	if err := exec("merge entities", len(p.merges), `UPDATE entities SET merged_into = m.survivor FROM `+mergeList+`
+		WHERE entities.id = m.loser`, losers.String(), survivors.String()); err != nil {
+		return err
+	}
+	var touched plainList
+	for _, id := range p.touched {
+		touched.add(id)
+	}
+	if err := exec("mark modified entities", len(p.touched), `UPDATE entities SET modified_at = CAST($2 AS TIMESTAMPTZ)
+		WHERE id IN (SELECT `+plainListSQL("$1", "TEXT")+`)`, touched.String(), now); err != nil {
+		return err
+	}
+	{
+		var cats, ents, seqs plainList
+		var vals textList
+		for _, id := range p.identifiers {
+			cats.add(e.cats[id.key.cat])
+			vals.add(id.key.value)
+			ents.add(id.entity)
+			seqs.addInt(id.firstSeq)
+		}
+		err := exec("add identifiers", len(p.identifiers), `INSERT INTO identifiers (category, value, entity_id, first_seq)
+			SELECT `+plainListSQL("$1", "TEXT")+`, `+textListSQL("$2")+`, `+plainListSQL("$3", "TEXT")+`, `+plainListSQL("$4", "BIGINT"),
+			cats.String(), vals.String(), ents.String(), seqs.String())
+		if err != nil {
+			return err
+		}
+	}
+	{
+		var seqs, ents plainList
+		for i, seq := range b.seqs {
+			seqs.addInt(seq)
+			ents.add(p.eventEntity[i])
+		}
+		err := exec("map events", len(b.seqs), `INSERT INTO entity_events (event_seq, entity_id)
+			SELECT `+plainListSQL("$1", "BIGINT")+`, `+plainListSQL("$2", "TEXT"), seqs.String(), ents.String())
+		if err != nil {
+			return err
+		}
+	}
+	{
+		var surv, lose, cats, seqs plainList
+		var vals textList
+		for _, m := range p.merges {
+			surv.add(m.survivor)
+			lose.add(m.loser)
+			cats.add(e.cats[m.key.cat])
+			vals.add(m.key.value)
+			seqs.addInt(m.seq)
+		}
+		err := exec("log merges", len(p.merges), `INSERT INTO stitch_merges (survivor, loser, event_seq, category, value, merged_at)
+			SELECT `+plainListSQL("$1", "TEXT")+`, `+plainListSQL("$2", "TEXT")+`, `+plainListSQL("$3", "BIGINT")+`,
+			       `+plainListSQL("$4", "TEXT")+`, `+textListSQL("$5")+`, CAST($6 AS TIMESTAMPTZ)`,
+			surv.String(), lose.String(), seqs.String(), cats.String(), vals.String(), now)
+		if err != nil {
+			return err
+		}
+	}
+	{
+		var cats, reasons, events, seqs plainList
+		var vals textList
+		for k, r := range b.audit {
+			cats.add(e.cats[k.cat])
+			vals.add(k.value)
+			reasons.add(k.reason)
+			events.addInt(r.events)
+			seqs.addInt(r.firstSeq)
+		}
+		err := exec("audit", len(b.audit), `INSERT INTO stitch_audit (category, value, reason, events, first_event_seq, recorded_at)
+			SELECT `+plainListSQL("$1", "TEXT")+`, `+textListSQL("$2")+`, `+plainListSQL("$3", "TEXT")+`,
+			       `+plainListSQL("$4", "BIGINT")+`, `+plainListSQL("$5", "BIGINT")+`, CAST($6 AS TIMESTAMPTZ)`,
+			cats.String(), vals.String(), reasons.String(), events.String(), seqs.String(), now)
+		if err != nil {
+			return err
+		}
 	}
 	// The losers' events and identifiers go to their survivors.
 	for _, table := range []string{"entity_events", "identifiers"} {
-		steps = append(steps, struct {
-			what string
-			fn   func() (sql.Result, error)
-		}{"move merged " + table, func() (sql.Result, error) {
-			losers, survivors := mergePairs(p.merges)
-			return tx.ExecContext(ctx, `UPDATE `+table+` SET entity_id = m.survivor
-				FROM (SELECT unnest(CAST($1 AS TEXT[])) AS loser, unnest(CAST($2 AS TEXT[])) AS survivor) m
-				WHERE `+table+`.entity_id = m.loser`, losers, survivors)
-		}})
-	}
-	for _, s := range steps {
-		if _, err := s.fn(); err != nil {
-			return fmt.Errorf("stitch %d..%d: %s: %w", b.lo+1, b.hi, s.what, err)
+		if err := exec("move merged "+table, len(p.merges), `UPDATE `+table+` SET entity_id = m.survivor FROM `+mergeList+`
+			WHERE `+table+`.entity_id = m.loser`, losers.String(), survivors.String()); err != nil {
+			return err
 		}
 	}
 	res, err := tx.ExecContext(ctx, `UPDATE stitch_state SET watermark = $1, updated_at = CAST($3 AS TIMESTAMPTZ) WHERE id = 1 AND watermark = $2`, b.hi, b.lo, now)
@@ -101,11 +132,4 @@ func (e *Engine) write(ctx context.Context, b *batch, p *plan) error {
 		return ErrConcurrentPass
 	}
 	return tx.Commit()
-}
-
-func mergePairs(ms []merge) (losers, survivors []string) {
-	for _, m := range ms {
-		losers, survivors = append(losers, m.loser), append(survivors, m.survivor)
-	}
-	return losers, survivors
 }
