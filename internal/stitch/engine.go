@@ -8,17 +8,19 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
 	"regexp"
-	"slices"
-	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 )
 
-// BatchSizeDefault is how many events one pass takes.
+// BatchSizeDefault is how many events one pass of Run takes.
 const BatchSizeDefault = 50_000
+
+// RebuildBatchSizeDefault is how many events one pass of Rebuild takes:
+// fewer, larger passes, each a few hundred MB of memory at most.
+const RebuildBatchSizeDefault = 1_000_000
 
 // ErrConcurrentPass means another process moved the watermark during the
 // pass; nothing of it was written.
@@ -146,20 +148,63 @@ func (e *Engine) Run(ctx context.Context, batchSize int) (*Result, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	total := &Result{}
+	wm, err := e.Watermark(ctx)
+	if err != nil {
+		return total, fmt.Errorf("read watermark: %w", err)
+	}
+	// Each pass's batch is read while the pass before it is resolved and
+	// written: reading needs only the log, and a pass that fails stops the
+	// loop before the batch read ahead is used.
+	stop := func() {}
+	defer func() { stop() }()
+	next := e.readAhead(ctx, wm, batchSize)
 	for {
-		res, err := e.pass(ctx, batchSize)
-		if err != nil {
-			return total, err
+		t0 := time.Now()
+		r := <-next
+		if traceOn {
+			fmt.Fprintln(os.Stderr, "WAIT read", time.Since(t0))
 		}
-		if res.EventsProcessed == 0 {
+		stop()
+		if r.err != nil {
+			return total, r.err
+		}
+		if r.b == nil {
 			return total, nil
+		}
+		var actx context.Context
+		actx, stop = context.WithCancel(ctx)
+		next = e.readAhead(actx, r.b.hi, batchSize)
+		res, err := e.pass(ctx, r.b)
+		if err != nil {
+			stop()
+			<-next
+			return total, err
 		}
 		total.add(*res)
 	}
 }
 
-// Rebuild forgets all stitching state and stitches the whole log again.
+type readResult struct {
+	b   *batch
+	err error
+}
+
+// readAhead reads the batch after lo in a goroutine.
+func (e *Engine) readAhead(ctx context.Context, lo int64, size int) <-chan readResult {
+	ch := make(chan readResult, 1)
+	go func() {
+		b, err := e.read(ctx, lo, size)
+		ch <- readResult{b, err}
+	}()
+	return ch
+}
+
+// Rebuild forgets all stitching state and stitches the whole log again,
+// batchSize events a pass (0 means RebuildBatchSizeDefault).
 func (e *Engine) Rebuild(ctx context.Context, batchSize int) (*Result, error) {
+	if batchSize <= 0 {
+		batchSize = RebuildBatchSizeDefault
+	}
 	e.mu.Lock()
 	err := e.reset(ctx)
 	e.mu.Unlock()
@@ -194,131 +239,11 @@ func (e *Engine) Watermark(ctx context.Context) (int64, error) {
 	return wm, err
 }
 
-// identKey is one identifier.
-type identKey struct {
-	cat   int
-	value string
-}
-
-// batch is what one pass reads.
-type batch struct {
-	lo, hi int64
-	seqs   []int64      // sorted
-	ids    []string     // per event
-	dense  []int32      // dense[seq-lo-1] is the event's index, or -1; nil when seqs are sparse
-	idents [][]identKey // per event, sorted, unique, not blocked
-	audit  map[auditKey]*auditRow
-}
-
-type auditKey struct {
-	cat    int
-	value  string
-	reason string
-}
-
-type auditRow struct {
-	events   int64
-	firstSeq int64
-}
-
-// readEvents reads the seq and id of the batch's events, in seq order.
-func (b *batch) readEvents(ctx context.Context, db *sql.DB) error {
-	type ev struct {
-		seq int64
-		id  string
-	}
-	var evs []ev
-	err := scanPacked(ctx, db, "SELECT string_agg(concat(seq, chr(30), "+escapeSQL("id")+"), chr(31)) FROM customer_events WHERE seq > $1 AND seq <= $2 GROUP BY seq - seq % 65536",
-		[]any{b.lo, b.hi}, 2, func(f []string) error {
-			seq, err := strconv.ParseInt(f[0], 10, 64)
-			evs = append(evs, ev{seq, unescape(f[1])})
-			return err
-		})
-	if err != nil {
-		return err
-	}
-	slices.SortFunc(evs, func(a, c ev) int { return cmp.Compare(a.seq, c.seq) })
-	b.seqs, b.ids = make([]int64, len(evs)), make([]string, len(evs))
-	for i, e := range evs {
-		b.seqs[i], b.ids[i] = e.seq, e.id
-	}
-	if span := b.hi - b.lo; span <= 4*int64(len(evs))+1024 {
-		b.dense = make([]int32, span)
-		for i := range b.dense {
-			b.dense[i] = -1
-		}
-		for i, seq := range b.seqs {
-			b.dense[seq-b.lo-1] = int32(i)
-		}
-	}
-	return nil
-}
-
-// index is the position of the event with this seq, or -1.
-func (b *batch) index(seq int64) int {
-	if seq <= b.lo || seq > b.hi {
-		return -1
-	}
-	if b.dense != nil {
-		return int(b.dense[seq-b.lo-1])
-	}
-	i, ok := slices.BinarySearch(b.seqs, seq)
-	if !ok {
-		return -1
-	}
-	return i
-}
-
-// scanPacked runs a query that returns packed rows (see pack.go): text
-// values of elements separated by 0x1f, each of fields separated by 0x1e,
-// and calls fn with each element's fields.
-// The last of the n fields may hold 0x1e.
-func scanPacked(ctx context.Context, db *sql.DB, query string, args []any, n int, fn func([]string) error) error {
-	rows, err := db.QueryContext(ctx, query, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	var fields []string
-	for rows.Next() {
-		var packed sql.NullString
-		if err := rows.Scan(&packed); err != nil {
-			return err
-		}
-		for elem := range strings.SplitSeq(packed.String, string(sepElem)) {
-			if elem == "" {
-				continue
-			}
-			fields = fields[:0]
-			for len(fields) < n-1 {
-				f, rest, ok := strings.Cut(elem, string(sepField))
-				if !ok {
-					return fmt.Errorf("packed row %q has fewer than %d fields", elem, n)
-				}
-				fields, elem = append(fields, f), rest
-			}
-			fields = append(fields, elem)
-			if err := fn(fields); err != nil {
-				return err
-			}
-		}
-	}
-	return rows.Err()
-}
-
-func (b *batch) audit1(k auditKey, seq int64) {
-	if r, ok := b.audit[k]; ok {
-		r.events++
-		return
-	}
-	b.audit[k] = &auditRow{events: 1, firstSeq: seq}
-}
-
-// pass stitches the next batch.
-func (e *Engine) pass(ctx context.Context, size int) (*Result, error) {
-	b, err := e.read(ctx, size)
-	if err != nil || b == nil {
-		return &Result{}, err
+// pass stitches a batch.
+func (e *Engine) pass(ctx context.Context, b *batch) (*Result, error) {
+	if traceOn {
+		tr = newTracer()
+		defer tr.print()
 	}
 	plan, err := e.resolve(ctx, b)
 	if err != nil {
@@ -330,85 +255,39 @@ func (e *Engine) pass(ctx context.Context, size int) (*Result, error) {
 	return &Result{EventsProcessed: len(b.seqs), EntitiesCreated: len(plan.newEntities), Merges: len(plan.merges)}, nil
 }
 
-// read loads the next batch of events and their identifiers.
-func (e *Engine) read(ctx context.Context, size int) (*batch, error) {
-	wm, err := e.Watermark(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("read watermark: %w", err)
-	}
-	var hi sql.NullInt64
-	err = e.db.QueryRowContext(ctx, "SELECT max(seq) FROM (SELECT seq FROM customer_events WHERE seq > $1 ORDER BY seq LIMIT $2) s", wm, size).Scan(&hi)
-	if err != nil {
-		return nil, fmt.Errorf("find batch: %w", err)
-	}
-	if !hi.Valid {
-		return nil, nil
-	}
-	b := &batch{lo: wm, hi: hi.Int64, audit: map[auditKey]*auditRow{}}
-	if err := b.readEvents(ctx, e.db); err != nil {
-		return nil, fmt.Errorf("read batch: %w", err)
-	}
-	b.idents = make([][]identKey, len(b.seqs))
-	if len(e.rules) == 0 {
-		return b, nil
-	}
-	err = scanPacked(ctx, e.db, "SELECT string_agg(concat(seq, chr(30), rule, chr(30), "+escapeSQL("v")+"), chr(31)) FROM (\n"+
-		e.extractSQL()+"\n) x GROUP BY seq - seq % 65536", []any{b.lo, b.hi}, 3, func(f []string) error {
-		seq, err := strconv.ParseInt(f[0], 10, 64)
-		if err != nil {
-			return err
-		}
-		rule, err := strconv.Atoi(f[1])
-		if err != nil || rule < 0 || rule >= len(e.rules) {
-			return fmt.Errorf("bad rule number %q", f[1])
-		}
-		i := b.index(seq)
-		if i < 0 {
-			return fmt.Errorf("event %d is not in the batch", seq)
-		}
-		v := unescape(f[2])
-		cat := e.rules[rule].cat
-		if bl := e.block[cat]; bl.values[v] || (bl.pattern != nil && bl.pattern.MatchString(v)) {
-			b.audit1(auditKey{cat, v, "blocked"}, seq)
-			return nil
-		}
-		b.idents[i] = append(b.idents[i], identKey{cat, v})
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("evaluate stitching rules: %w", err)
-	}
-	for i, ks := range b.idents {
-		sort.Slice(ks, func(a, c int) bool { return e.linkBefore(ks[a], ks[c]) })
-		b.idents[i] = compactKeys(ks)
-	}
-	return b, nil
-}
-
-// linkBefore orders an event's identifiers for linking: categories with a
+// linkCompare orders an event's identifiers for linking: categories with a
 // max_per_entity guard first, then by category and value. An event joins
 // through its guarded identifiers (emails, customer ids) before a shared
 // weak one (a kiosk's cookie) can pull it into a crowd: that link is then
 // the one refused.
-func (e *Engine) linkBefore(a, b identKey) bool {
+func (e *Engine) linkCompare(a, b identKey) int {
 	ga, gb := e.limit[a.cat] > 0, e.limit[b.cat] > 0
 	if ga != gb {
-		return ga
+		if ga {
+			return -1
+		}
+		return 1
 	}
 	if a.cat != b.cat {
-		return a.cat < b.cat
+		return cmp.Compare(a.cat, b.cat)
 	}
-	return a.value < b.value
+	return strings.Compare(a.value, b.value)
 }
 
-func compactKeys(ks []identKey) []identKey {
-	out := ks[:0]
-	for i, k := range ks {
-		if i == 0 || k != ks[i-1] {
-			out = append(out, k)
-		}
+// keyHash is an identifier's key_hash: FNV-1a, 64 bits, of the category,
+// a zero byte and the value. It narrows look-ups; the values decide.
+func (e *Engine) keyHash(k identKey) int64 {
+	const offset, prime = 14695981039346656037, 1099511628211
+	h := uint64(offset)
+	cat := e.cats[k.cat]
+	for i := 0; i < len(cat); i++ {
+		h = (h ^ uint64(cat[i])) * prime
 	}
-	return out
+	h *= prime // the zero byte
+	for i := 0; i < len(k.value); i++ {
+		h = (h ^ uint64(k.value[i])) * prime
+	}
+	return int64(h)
 }
 
 func entityID(eventID string) string {

@@ -303,6 +303,7 @@ func TestIncrementalEqualsRebuild(t *testing.T) {
 				}
 			}
 			incremental := partition(t, s)
+			checkCounts(t, s)
 			for _, size := range []int{1000, 0} {
 				if _, err := eng.Rebuild(ctx, size); err != nil {
 					t.Fatal(err)
@@ -407,5 +408,47 @@ func TestOddValues(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// checkCounts compares every live entity's identifier_counts with its rows
+// in identifiers.
+func checkCounts(t *testing.T, s *store.DB) {
+	t.Helper()
+	ctx := context.Background()
+	want := map[string]map[string]int{}
+	rows, err := s.SQL().QueryContext(ctx, `SELECT entity_id, category, count(*) FROM identifiers GROUP BY entity_id, category`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var ent, cat string
+		var n int
+		if err := rows.Scan(&ent, &cat, &n); err != nil {
+			t.Fatal(err)
+		}
+		if want[ent] == nil {
+			want[ent] = map[string]int{}
+		}
+		want[ent][cat] = n
+	}
+	rows.Close()
+	rows, err = s.SQL().QueryContext(ctx, `SELECT id, identifier_counts FROM entities WHERE merged_into IS NULL`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var ent, counts string
+		if err := rows.Scan(&ent, &counts); err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]int{}
+		if err := json.Unmarshal([]byte(counts), &got); err != nil {
+			t.Fatal(err)
+		}
+		if w := want[ent]; len(got) != len(w) || fmt.Sprint(got) != fmt.Sprint(w) {
+			t.Fatalf("entity %s: identifier_counts %s, identifiers hold %v", ent, counts, w)
+		}
 	}
 }

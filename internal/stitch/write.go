@@ -9,6 +9,7 @@ import (
 // write applies a plan in one transaction that also moves the watermark,
 // if no other pass moved it first.
 func (e *Engine) write(ctx context.Context, b *batch, p *plan) error {
+	tr.mark("resolve")
 	now := e.now().UTC().Truncate(time.Microsecond)
 	tx, err := e.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -22,16 +23,18 @@ func (e *Engine) write(ctx context.Context, b *batch, p *plan) error {
 		if _, err := tx.ExecContext(ctx, query, args...); err != nil {
 			return fmt.Errorf("stitch %d..%d: %s: %w", b.lo+1, b.hi, what, err)
 		}
+		tr.mark(what)
 		return nil
 	}
-	var ids, seqs plainList
+	var ids, seqs, counts plainList
 	for _, n := range p.newEntities {
 		ids.add(n.id)
 		seqs.addInt(n.createdSeq)
+		counts.add(n.counts)
 	}
-	err = exec("create entities", len(p.newEntities), `INSERT INTO entities (id, created_seq, created_at, modified_at)
-		SELECT `+plainListSQL("$1", "TEXT")+`, `+plainListSQL("$2", "BIGINT")+`, CAST($3 AS TIMESTAMPTZ), CAST($3 AS TIMESTAMPTZ)`,
-		ids.String(), seqs.String(), now)
+	err = exec("create entities", len(p.newEntities), `INSERT INTO entities (id, created_seq, created_at, modified_at, identifier_counts)
+		SELECT `+plainListSQL("$1", "TEXT")+`, `+plainListSQL("$2", "BIGINT")+`, CAST($3 AS TIMESTAMPTZ), CAST($3 AS TIMESTAMPTZ), `+plainListSQL("$4", "TEXT"),
+		ids.String(), seqs.String(), now, counts.String())
 	if err != nil {
 		return err
 	}
@@ -41,30 +44,33 @@ func (e *Engine) write(ctx context.Context, b *batch, p *plan) error {
 		survivors.add(m.survivor)
 	}
 	mergeList := `(SELECT ` + plainListSQL("$1", "TEXT") + ` AS loser, ` + plainListSQL("$2", "TEXT") + ` AS survivor) m`
-	if err := exec("merge entities", len(p.merges), `UPDATE entities SET merged_into = m.survivor FROM `+mergeList+`
-		WHERE entities.id = m.loser`, losers.String(), survivors.String()); err != nil {
-		return err
+	// One statement (one scan of entities on DuckDB) for the merged and the
+	// modified: an empty merged_into element leaves the column as it is.
+	var touched, touchedCounts, mergedInto plainList
+	for _, t := range p.touched {
+		touched.add(t.id)
+		touchedCounts.add(t.counts)
+		mergedInto.add(t.mergedInto)
 	}
-	var touched plainList
-	for _, id := range p.touched {
-		touched.add(id)
-	}
-	if err := exec("mark modified entities", len(p.touched), `UPDATE entities SET modified_at = CAST($2 AS TIMESTAMPTZ)
-		WHERE id IN (SELECT `+plainListSQL("$1", "TEXT")+`)`, touched.String(), now); err != nil {
+	if err := exec("update entities", len(p.touched), `UPDATE entities SET modified_at = CAST($4 AS TIMESTAMPTZ), identifier_counts = t.counts,
+		    merged_into = coalesce(nullif(t.merged_into, ''), entities.merged_into)
+		FROM (SELECT `+plainListSQL("$1", "TEXT")+` AS id, `+plainListSQL("$2", "TEXT")+` AS counts, `+plainListSQL("$3", "TEXT")+` AS merged_into) t
+		WHERE entities.id = t.id`, touched.String(), touchedCounts.String(), mergedInto.String(), now); err != nil {
 		return err
 	}
 	{
-		var cats, ents, seqs plainList
+		var cats, ents, seqs, hashes plainList
 		var vals textList
 		for _, id := range p.identifiers {
 			cats.add(e.cats[id.key.cat])
 			vals.add(id.key.value)
 			ents.add(id.entity)
 			seqs.addInt(id.firstSeq)
+			hashes.addInt(e.keyHash(id.key))
 		}
-		err := exec("add identifiers", len(p.identifiers), `INSERT INTO identifiers (category, value, entity_id, first_seq)
-			SELECT `+plainListSQL("$1", "TEXT")+`, `+textListSQL("$2")+`, `+plainListSQL("$3", "TEXT")+`, `+plainListSQL("$4", "BIGINT"),
-			cats.String(), vals.String(), ents.String(), seqs.String())
+		err := exec("add identifiers", len(p.identifiers), `INSERT INTO identifiers (category, value, entity_id, first_seq, key_hash)
+			SELECT `+plainListSQL("$1", "TEXT")+`, `+textListSQL("$2")+`, `+plainListSQL("$3", "TEXT")+`, `+plainListSQL("$4", "BIGINT")+`, `+plainListSQL("$5", "BIGINT"),
+			cats.String(), vals.String(), ents.String(), seqs.String(), hashes.String())
 		if err != nil {
 			return err
 		}
@@ -131,5 +137,7 @@ func (e *Engine) write(ctx context.Context, b *batch, p *plan) error {
 	if n, err := res.RowsAffected(); err != nil || n != 1 {
 		return ErrConcurrentPass
 	}
+	tr.mark("watermark")
+	defer tr.mark("commit")
 	return tx.Commit()
 }

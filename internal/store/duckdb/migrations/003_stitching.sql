@@ -13,7 +13,10 @@ CREATE TABLE entities (
     created_seq BIGINT NOT NULL, -- seq of its first event: decides which entity is oldest
     created_at  TIMESTAMPTZ NOT NULL,
     modified_at TIMESTAMPTZ NOT NULL,
-    merged_into TEXT
+    merged_into TEXT,
+    -- Identifier values per category, as a JSON object ({"email": 2}): what
+    -- the max_per_entity guard rail needs, kept by the stitcher.
+    identifier_counts TEXT NOT NULL DEFAULT '{}'
 );
 
 CREATE TABLE entity_events (
@@ -25,7 +28,10 @@ CREATE TABLE identifiers (
     category  TEXT NOT NULL,
     value     TEXT NOT NULL,
     entity_id TEXT NOT NULL,
-    first_seq BIGINT NOT NULL
+    first_seq BIGINT NOT NULL,
+    -- FNV-1a of category, a zero byte and value (stitch.keyHash): one
+    -- integer column to narrow look-ups by.
+    key_hash  BIGINT NOT NULL
 );
 
 CREATE TABLE stitch_merges (
