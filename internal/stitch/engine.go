@@ -37,6 +37,13 @@ type Engine struct {
 	limit []int32        // per category, 0 = none
 	now   func() time.Time
 	mu    sync.Mutex // one pass at a time in this process
+	// idx is the resident index of the stitching state (index.go), nil
+	// until loaded; noIndex turns it off for good.
+	idx     *index
+	noIndex bool
+	// hashMask is ANDed to key hashes: all ones; tests narrow it to force
+	// collisions.
+	hashMask uint64
 }
 
 type compiledRule struct {
@@ -61,7 +68,7 @@ func New(db *sql.DB, cfg Config, opts *Opts) (*Engine, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	e := &Engine{db: db, cfg: cfg, cats: cfg.categories(), now: time.Now}
+	e := &Engine{db: db, cfg: cfg, cats: cfg.categories(), now: time.Now, hashMask: ^uint64(0)}
 	if opts != nil && opts.Now != nil {
 		e.now = opts.Now
 	}
@@ -148,9 +155,12 @@ func (e *Engine) Run(ctx context.Context, batchSize int) (*Result, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	total := &Result{}
-	wm, err := e.Watermark(ctx)
+	wm, token, err := e.state(ctx)
 	if err != nil {
 		return total, fmt.Errorf("read watermark: %w", err)
+	}
+	if err := e.ensureIndex(ctx, wm, token); err != nil {
+		return total, err
 	}
 	// Each pass's batch is read while the pass before it is resolved and
 	// written: reading needs only the log, and a pass that fails stops the
@@ -215,6 +225,7 @@ func (e *Engine) Rebuild(ctx context.Context, batchSize int) (*Result, error) {
 }
 
 func (e *Engine) reset(ctx context.Context) error {
+	e.idx = nil
 	tx, err := e.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -223,13 +234,24 @@ func (e *Engine) reset(ctx context.Context) error {
 	for _, q := range []string{
 		"DELETE FROM entity_events", "DELETE FROM identifiers", "DELETE FROM entities",
 		"DELETE FROM stitch_merges", "DELETE FROM stitch_audit",
-		"UPDATE stitch_state SET watermark = 0, updated_at = NULL WHERE id = 1",
 	} {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("reset stitching: %w", err)
 		}
 	}
-	return tx.Commit()
+	token := newToken()
+	if _, err := tx.ExecContext(ctx, "UPDATE stitch_state SET watermark = 0, updated_at = NULL, pass_token = $1 WHERE id = 1", token); err != nil {
+		return fmt.Errorf("reset stitching: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	// The state is empty: no need to load the index.
+	if !e.noIndex {
+		e.idx = newIndex(len(e.cats))
+		e.idx.token = token
+	}
+	return nil
 }
 
 // Watermark is the seq of the last stitched event.
@@ -249,8 +271,16 @@ func (e *Engine) pass(ctx context.Context, b *batch) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := e.write(ctx, b, plan); err != nil {
+	token := newToken()
+	if err := e.write(ctx, b, plan, token); err != nil {
+		e.idx = nil // the commit may or may not have happened
 		return nil, err
+	}
+	if e.idx != nil {
+		if err := e.idx.apply(e, b, plan, token); err != nil {
+			e.idx = nil
+			return nil, err
+		}
 	}
 	return &Result{EventsProcessed: len(b.seqs), EntitiesCreated: len(plan.newEntities), Merges: len(plan.merges)}, nil
 }
@@ -287,7 +317,7 @@ func (e *Engine) keyHash(k identKey) int64 {
 	for i := 0; i < len(k.value); i++ {
 		h = (h ^ uint64(k.value[i])) * prime
 	}
-	return int64(h)
+	return int64(h & e.hashMask)
 }
 
 func entityID(eventID string) string {

@@ -3,7 +3,9 @@ package stitch
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 )
 
@@ -12,6 +14,7 @@ type existingEntity struct {
 	id         string
 	createdSeq int64
 	counts     []int32 // identifier values per category
+	slot       int32   // in the engine's index, -1 without it
 }
 
 // older reports whether a survives a merge with b.
@@ -24,7 +27,8 @@ func (a *existingEntity) older(b *existingEntity) bool {
 
 // plan is what a pass writes.
 type plan struct {
-	eventEntity []string // per batch event
+	existing    []existingEntity // the existing entities the batch touches
+	eventEntity []string         // per batch event
 	newEntities []newEntity
 	merges      []merge
 	touched     []touchedEntity // existing entities that got events, identifiers or merges
@@ -34,13 +38,14 @@ type plan struct {
 type newEntity struct {
 	id         string
 	createdSeq int64
-	counts     string // identifier_counts
+	counts     []int32 // identifier values per category
 }
 
 type touchedEntity struct {
 	id         string
-	counts     string // identifier_counts: the merged component's, or {} for a loser
-	mergedInto string // the survivor, for a loser
+	createdSeq int64
+	counts     []int32 // the merged component's; nil for a loser
+	mergedInto string  // the survivor, for a loser
 }
 
 type merge struct {
@@ -84,7 +89,7 @@ func (e *Engine) resolve(ctx context.Context, b *batch) (*plan, error) {
 		}
 	}
 
-	p := &plan{}
+	p := &plan{existing: entities}
 	firstSeq := make([]int64, nKeys) // 0: never linked
 	lostAt := map[int32]merge{}      // loser -> the link that made it lose
 	for ev := range nEv {
@@ -146,7 +151,7 @@ func (e *Engine) resolve(ctx context.Context, b *batch) (*plan, error) {
 		}
 		if int(root) == ev {
 			names[ev] = entityID(ids[b.seqs[ev]])
-			p.newEntities = append(p.newEntities, newEntity{id: names[ev], createdSeq: b.seqs[ev], counts: e.countsJSON(uf.rootCounts(root))})
+			p.newEntities = append(p.newEntities, newEntity{id: names[ev], createdSeq: b.seqs[ev], counts: slices.Clone(uf.rootCounts(root))})
 		}
 		p.eventEntity[ev] = names[root]
 	}
@@ -160,9 +165,9 @@ func (e *Engine) resolve(ctx context.Context, b *batch) (*plan, error) {
 	for i, t := range touched {
 		switch {
 		case survivor[i] != "":
-			p.touched = append(p.touched, touchedEntity{id: entities[i].id, counts: "{}", mergedInto: survivor[i]})
+			p.touched = append(p.touched, touchedEntity{id: entities[i].id, createdSeq: entities[i].createdSeq, mergedInto: survivor[i]})
 		case t:
-			p.touched = append(p.touched, touchedEntity{id: entities[i].id, counts: e.countsJSON(uf.rootCounts(uf.find(int32(base + i))))})
+			p.touched = append(p.touched, touchedEntity{id: entities[i].id, createdSeq: entities[i].createdSeq, counts: slices.Clone(uf.rootCounts(uf.find(int32(base + i))))})
 		}
 	}
 	for k, o := range owner {
@@ -194,6 +199,13 @@ func (e *Engine) lookup(ctx context.Context, b *batch) (owner []int32, entities 
 	}
 	if len(b.keys) == 0 {
 		return owner, nil, nil
+	}
+	if e.idx != nil {
+		entities, err := e.lookupIndex(ctx, b, owner)
+		if !errors.Is(err, errAmbiguous) {
+			return owner, entities, err
+		}
+		e.idx, e.noIndex = nil, true // search the tables from now on
 	}
 	// Narrow by key_hash (one integer column), then compare the values.
 	var hashes plainList
@@ -242,7 +254,7 @@ func (e *Engine) lookup(ctx context.Context, b *batch) (owner []int32, entities 
 	}
 	defer rows.Close()
 	for rows.Next() {
-		x := existingEntity{counts: make([]int32, len(e.cats))}
+		x := existingEntity{counts: make([]int32, len(e.cats)), slot: -1}
 		var counts string
 		if err := rows.Scan(&x.id, &x.createdSeq, &counts); err != nil {
 			return nil, nil, err

@@ -294,11 +294,17 @@ func TestIncrementalEqualsRebuild(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// A second engine, as another process would have, takes every
+			// other part: each must notice the other's passes.
+			other, err := stitch.New(s.SQL(), demoConfig, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
 			// Ingest in three parts with stitching in between, as in serve.
 			third := len(lines) / 3
-			for _, part := range [][]string{lines[:third], lines[third : 2*third], lines[2*third:]} {
+			for i, part := range [][]string{lines[:third], lines[third : 2*third], lines[2*third:]} {
 				ingest(t, s, part...)
-				if _, err := eng.Run(ctx, 97); err != nil {
+				if _, err := []*stitch.Engine{eng, other}[i%2].Run(ctx, 97); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -311,6 +317,24 @@ func TestIncrementalEqualsRebuild(t *testing.T) {
 				if got := partition(t, s); strings.Join(got, " ") != strings.Join(incremental, " ") {
 					t.Fatalf("batch size %d: %d entities, incremental %d", size, len(got), len(incremental))
 				}
+			}
+			// Without the in-memory index, and with key hashes that collide
+			// all the time: the same partition.
+			noIndex, _ := stitch.New(s.SQL(), demoConfig, nil)
+			stitch.DisableIndex(noIndex)
+			colliding, _ := stitch.New(s.SQL(), demoConfig, nil)
+			stitch.NarrowKeyHash(colliding, 4)
+			for name, e := range map[string]*stitch.Engine{"no index": noIndex, "colliding hashes": colliding} {
+				if _, err := e.Rebuild(ctx, 0); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := e.Rebuild(ctx, 113); err != nil {
+					t.Fatal(err)
+				}
+				if got := partition(t, s); strings.Join(got, " ") != strings.Join(incremental, " ") {
+					t.Fatalf("%s: %d entities, incremental %d", name, len(got), len(incremental))
+				}
+				checkCounts(t, s)
 			}
 			precision, recall := pairScores(incremental, truth)
 			t.Logf("%d events, %d entities; pairwise precision %.4f recall %.4f", len(lines), len(incremental), precision, recall)

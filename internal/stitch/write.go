@@ -8,7 +8,8 @@ import (
 
 // write applies a plan in one transaction that also moves the watermark,
 // if no other pass moved it first.
-func (e *Engine) write(ctx context.Context, b *batch, p *plan) error {
+// token is the new pass_token.
+func (e *Engine) write(ctx context.Context, b *batch, p *plan, token int64) error {
 	tr.mark("resolve")
 	now := e.now().UTC().Truncate(time.Microsecond)
 	tx, err := e.db.BeginTx(ctx, nil)
@@ -30,7 +31,7 @@ func (e *Engine) write(ctx context.Context, b *batch, p *plan) error {
 	for _, n := range p.newEntities {
 		ids.add(n.id)
 		seqs.addInt(n.createdSeq)
-		counts.add(n.counts)
+		counts.add(e.countsJSON(n.counts))
 	}
 	err = exec("create entities", len(p.newEntities), `INSERT INTO entities (id, created_seq, created_at, modified_at, identifier_counts)
 		SELECT `+plainListSQL("$1", "TEXT")+`, `+plainListSQL("$2", "BIGINT")+`, CAST($3 AS TIMESTAMPTZ), CAST($3 AS TIMESTAMPTZ), `+plainListSQL("$4", "TEXT"),
@@ -46,16 +47,18 @@ func (e *Engine) write(ctx context.Context, b *batch, p *plan) error {
 	mergeList := `(SELECT ` + plainListSQL("$1", "TEXT") + ` AS loser, ` + plainListSQL("$2", "TEXT") + ` AS survivor) m`
 	// One statement (one scan of entities on DuckDB) for the merged and the
 	// modified: an empty merged_into element leaves the column as it is.
+	// created_seq is unique, and an integer column is far cheaper for
+	// DuckDB to scan than the ids.
 	var touched, touchedCounts, mergedInto plainList
 	for _, t := range p.touched {
-		touched.add(t.id)
-		touchedCounts.add(t.counts)
+		touched.addInt(t.createdSeq)
+		touchedCounts.add(e.countsJSON(t.counts))
 		mergedInto.add(t.mergedInto)
 	}
 	if err := exec("update entities", len(p.touched), `UPDATE entities SET modified_at = CAST($4 AS TIMESTAMPTZ), identifier_counts = t.counts,
 		    merged_into = coalesce(nullif(t.merged_into, ''), entities.merged_into)
-		FROM (SELECT `+plainListSQL("$1", "TEXT")+` AS id, `+plainListSQL("$2", "TEXT")+` AS counts, `+plainListSQL("$3", "TEXT")+` AS merged_into) t
-		WHERE entities.id = t.id`, touched.String(), touchedCounts.String(), mergedInto.String(), now); err != nil {
+		FROM (SELECT `+plainListSQL("$1", "BIGINT")+` AS created_seq, `+plainListSQL("$2", "TEXT")+` AS counts, `+plainListSQL("$3", "TEXT")+` AS merged_into) t
+		WHERE entities.created_seq = t.created_seq`, touched.String(), touchedCounts.String(), mergedInto.String(), now); err != nil {
 		return err
 	}
 	{
@@ -130,7 +133,8 @@ func (e *Engine) write(ctx context.Context, b *batch, p *plan) error {
 			return err
 		}
 	}
-	res, err := tx.ExecContext(ctx, `UPDATE stitch_state SET watermark = $1, updated_at = CAST($3 AS TIMESTAMPTZ) WHERE id = 1 AND watermark = $2`, b.hi, b.lo, now)
+	res, err := tx.ExecContext(ctx, `UPDATE stitch_state SET watermark = $1, updated_at = CAST($3 AS TIMESTAMPTZ), pass_token = $4
+		WHERE id = 1 AND watermark = $2`, b.hi, b.lo, now, token)
 	if err != nil {
 		return fmt.Errorf("move watermark: %w", err)
 	}

@@ -4,9 +4,12 @@
 CREATE TABLE stitch_state (
     id         INTEGER NOT NULL,
     watermark  BIGINT NOT NULL,
-    updated_at TIMESTAMPTZ
+    updated_at TIMESTAMPTZ,
+    -- A random number each pass writes: the stitcher's in-memory index
+    -- knows which state it reflects.
+    pass_token BIGINT NOT NULL DEFAULT 0
 );
-INSERT INTO stitch_state VALUES (1, 0, NULL);
+INSERT INTO stitch_state (id, watermark, updated_at) VALUES (1, 0, NULL);
 
 CREATE TABLE entities (
     id          TEXT NOT NULL,

@@ -3,9 +3,12 @@
 CREATE TABLE stitch_state (
     id         INTEGER PRIMARY KEY,
     watermark  BIGINT NOT NULL,
-    updated_at TIMESTAMPTZ
+    updated_at TIMESTAMPTZ,
+    -- A random number each pass writes: the stitcher's in-memory index
+    -- knows which state it reflects.
+    pass_token BIGINT NOT NULL DEFAULT 0
 );
-INSERT INTO stitch_state VALUES (1, 0, NULL);
+INSERT INTO stitch_state (id, watermark, updated_at) VALUES (1, 0, NULL);
 
 CREATE TABLE entities (
     id          TEXT PRIMARY KEY,
@@ -17,6 +20,10 @@ CREATE TABLE entities (
     -- the max_per_entity guard rail needs, kept by the stitcher.
     identifier_counts TEXT NOT NULL DEFAULT '{}'
 );
+
+-- The stitcher updates entities by created_seq (unique: one event starts at
+-- most one entity), an integer DuckDB scans fast.
+CREATE UNIQUE INDEX entities_created_seq_idx ON entities (created_seq);
 
 CREATE TABLE entity_events (
     event_seq BIGINT PRIMARY KEY,
