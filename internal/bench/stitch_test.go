@@ -2,6 +2,9 @@ package bench_test
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"strconv"
 	"testing"
 
 	"github.com/weftdata/weft/internal/bench"
@@ -40,6 +43,35 @@ func TestStitchSmoke(t *testing.T) {
 			}
 			if _, err := bench.Stitch(ctx, bench.StitchOpts{DB: db, Events: 5_000}); err == nil {
 				t.Error("a store with other events was accepted")
+			}
+		})
+	}
+}
+
+// BenchmarkStitch runs the stitching benchmark on both backends:
+// WEFT_BENCH_EVENTS events (default 200,000) of WEFT_BENCH_CUSTOMERS
+// customers (default a tenth of the events), then an incremental pass of
+// 10,000 events. BENCHMARKS.md gives the sizes it was run at.
+func BenchmarkStitch(b *testing.B) {
+	n := benchEvents()
+	customers := n / 10
+	if c, err := strconv.Atoi(os.Getenv("WEFT_BENCH_CUSTOMERS")); err == nil && c > 0 {
+		customers = c
+	}
+	for _, backend := range dbtest.Backends {
+		b.Run(fmt.Sprintf("%s/events=%d", backend, n), func(b *testing.B) {
+			for b.Loop() {
+				b.StopTimer()
+				db := dbtest.Open(b, backend)
+				b.StartTimer()
+				r, err := bench.Stitch(context.Background(), bench.StitchOpts{DB: db, Events: n, Customers: customers})
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.Log(r)
+				b.ReportMetric(r.RebuildPerSec, "rebuild-events/s")
+				b.ReportMetric(float64(r.IncrementalTime.Milliseconds()), "incremental-ms")
+				db.Close()
 			}
 		})
 	}
