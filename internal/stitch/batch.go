@@ -18,8 +18,9 @@ type identKey struct {
 // batch is what one pass reads.
 type batch struct {
 	lo, hi int64
-	seqs   []int64 // sorted
-	dense  bool    // seqs are lo+1..hi
+	seqs   []int64  // sorted
+	ids    []string // per event
+	dense  bool     // seqs are lo+1..hi
 	// keys are the batch's identifiers (blocked ones left out), numbered
 	// by keyIx.
 	keys  []identKey
@@ -101,6 +102,25 @@ func (e *Engine) read(ctx context.Context, lo int64, size int) (*batch, error) {
 		}
 		slices.Sort(b.seqs)
 	}
+	// The ids name new entities (the MD5 of their first event's id). Read
+	// here, ahead of the pass, they cost the pass nothing.
+	b.ids = make([]string, len(b.seqs))
+	err = scanPacked(ctx, e.db, "SELECT string_agg(concat(seq, chr(30), "+escapeSQL("id")+"), chr(31)) FROM customer_events WHERE seq > $1 AND seq <= $2 GROUP BY seq - seq % 65536",
+		[]any{b.lo, b.hi}, 2, func(f []string) error {
+			seq, err := strconv.ParseInt(f[0], 10, 64)
+			if err != nil {
+				return err
+			}
+			i := b.index(seq)
+			if i < 0 {
+				return fmt.Errorf("event %d is not in the batch", seq)
+			}
+			b.ids[i] = unescape(f[1])
+			return nil
+		})
+	if err != nil {
+		return nil, fmt.Errorf("read event ids: %w", err)
+	}
 	b.evOff = make([]int32, len(b.seqs)+1)
 	if len(e.rules) == 0 {
 		return b, nil
@@ -171,31 +191,6 @@ func (e *Engine) read(ctx context.Context, lo int64, size int) (*batch, error) {
 	b.evOff[len(b.seqs)] = w
 	b.evKeys = b.evKeys[:w]
 	return b, nil
-}
-
-// readIDs returns the ids of the events with these seqs.
-func (e *Engine) readIDs(ctx context.Context, b *batch, seqs []int64) (map[int64]string, error) {
-	ids := make(map[int64]string, len(seqs))
-	if len(seqs) == 0 {
-		return ids, nil
-	}
-	var list plainList
-	for _, s := range seqs {
-		list.addInt(s)
-	}
-	err := scanPacked(ctx, e.db, "SELECT string_agg(concat(seq, chr(30), "+escapeSQL("id")+"), chr(31)) FROM customer_events WHERE seq > $1 AND seq <= $2 AND seq IN (SELECT "+plainListSQL("$3", "BIGINT")+") GROUP BY seq - seq % 65536",
-		[]any{b.lo, b.hi, list.String()}, 2, func(f []string) error {
-			seq, err := strconv.ParseInt(f[0], 10, 64)
-			ids[seq] = unescape(f[1])
-			return err
-		})
-	if err != nil {
-		return nil, fmt.Errorf("read event ids: %w", err)
-	}
-	if len(ids) != len(seqs) {
-		return nil, fmt.Errorf("read event ids: %d of %d events found", len(ids), len(seqs))
-	}
-	return ids, nil
 }
 
 // scanPacked runs a query that returns packed rows (see pack.go): text

@@ -277,9 +277,9 @@ func (e *Engine) pass(ctx context.Context, b *batch) (*Result, error) {
 		return nil, err
 	}
 	if e.idx != nil {
-		if err := e.idx.apply(e, b, plan, token); err != nil {
-			e.idx = nil
-			return nil, err
+		if err := e.idx.apply(b, plan, token); err != nil {
+			// It cannot hold the state (errIndexFull): the pass is written, the index is off.
+			e.idx, e.noIndex = nil, true
 		}
 	}
 	return &Result{EventsProcessed: len(b.seqs), EntitiesCreated: len(plan.newEntities), Merges: len(plan.merges)}, nil

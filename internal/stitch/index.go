@@ -2,24 +2,21 @@ package stitch
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"strconv"
 )
 
 // index is the engine's memory of the stitching state, so that a pass
 // need not search the identifier and entity tables (DuckDB has no index on
-// them): the key_hash of every identifier with the entity that holds it,
-// and every entity's id, created_seq, identifier counts and merge. It
-// costs about 30 bytes per identifier and 40 per entity.
-//
-// Like the DuckDB store's id set, it proves absence and only suggests
-// presence: a key hash it lacks is a new identifier; one it has is checked
-// against the identifiers table (category and value), in one narrow query
-// over the batch's candidates. Two stored identifiers with the same hash
-// make it give up: the engine then searches the tables, as without it.
+// them, and scanning their text columns costs 0.1 s at 10M events): every
+// identifier (category and value) with the entity that holds it, and every
+// entity's id, created_seq, identifier counts and merge. It costs about 60
+// bytes per identifier and 45 per entity, under 30 bytes per event.
 //
 // It reflects the state of one pass: stitch_state's watermark and
 // pass_token, a random number every pass and reset writes. Run compares
@@ -29,9 +26,15 @@ type index struct {
 	watermark int64
 	token     int64
 
-	hashes []uint64 // open addressing; 0 is empty, hash 0 is stored as 1
-	slots  []int32  // entity of hashes[i], or ambiguous
+	// An open-addressing table of identifiers by key hash: hashes[i] (0 is
+	// empty, hash 0 is stored as 1), the key at arena[refs[i]:] (category
+	// as a uvarint, the value's length as a uvarint, the value) and the
+	// entity slots[i].
+	hashes []uint64
+	refs   []uint32
+	slots  []int32
 	n      int
+	arena  []byte
 
 	ents   []indexEntity
 	counts []int32 // counts[slot*cats+c]
@@ -44,13 +47,12 @@ type indexEntity struct {
 	mergedInto int32 // -1 if live
 }
 
-// ambiguous marks a hash that two identifiers share.
-const ambiguous = -2
-
-var errAmbiguous = errors.New("two identifiers share a key hash")
+// errIndexFull: the arena would pass 4 GiB; the engine turns the index off.
+var errIndexFull = errors.New("stitching index full")
 
 func newIndex(cats int) *index {
-	return &index{cats: cats, hashes: make([]uint64, 1<<16), slots: make([]int32, 1<<16)}
+	const size = 1 << 16
+	return &index{cats: cats, hashes: make([]uint64, size), refs: make([]uint32, size), slots: make([]int32, size)}
 }
 
 func fold(h int64) uint64 {
@@ -60,22 +62,36 @@ func fold(h int64) uint64 {
 	return uint64(h)
 }
 
-// get returns the entity slot of key hash h, whether it has one, or ambiguous.
-func (x *index) get(h int64) (int32, bool) {
+// keyAt reports whether the key stored at ref is k.
+func (x *index) keyAt(ref uint32, k identKey) bool {
+	b := x.arena[ref:]
+	cat, n := binary.Uvarint(b)
+	if int(cat) != k.cat {
+		return false
+	}
+	b = b[n:]
+	l, n := binary.Uvarint(b)
+	return int(l) == len(k.value) && string(b[n:n+int(l)]) == k.value
+}
+
+// get returns the entity slot holding k, whose key hash is h.
+func (x *index) get(h int64, k identKey) (int32, bool) {
 	u := fold(h)
 	mask := uint64(len(x.hashes) - 1)
 	for i := u & mask; ; i = (i + 1) & mask {
 		switch x.hashes[i] {
-		case u:
-			return x.slots[i], true
 		case 0:
 			return 0, false
+		case u:
+			if x.keyAt(x.refs[i], k) {
+				return x.slots[i], true
+			}
 		}
 	}
 }
 
-// put records that the entity in slot holds an identifier with key hash h.
-func (x *index) put(h int64, slot int32) {
+// put records that the entity in slot holds k, whose key hash is h.
+func (x *index) put(h int64, k identKey, slot int32) error {
 	if 4*(x.n+1) > 3*len(x.hashes) {
 		x.grow()
 	}
@@ -83,24 +99,30 @@ func (x *index) put(h int64, slot int32) {
 	mask := uint64(len(x.hashes) - 1)
 	for i := u & mask; ; i = (i + 1) & mask {
 		switch x.hashes[i] {
-		case u:
-			if x.slots[i] != slot {
-				x.slots[i] = ambiguous
-			}
-			return
 		case 0:
-			x.hashes[i], x.slots[i] = u, slot
+			if len(x.arena)+2*binary.MaxVarintLen64+len(k.value) > math.MaxUint32 {
+				return errIndexFull
+			}
+			x.hashes[i], x.refs[i], x.slots[i] = u, uint32(len(x.arena)), slot
+			x.arena = binary.AppendUvarint(x.arena, uint64(k.cat))
+			x.arena = binary.AppendUvarint(x.arena, uint64(len(k.value)))
+			x.arena = append(x.arena, k.value...)
 			x.n++
-			return
+			return nil
+		case u:
+			if x.keyAt(x.refs[i], k) {
+				x.slots[i] = slot
+				return nil
+			}
 		}
 	}
 }
 
 func (x *index) grow() {
-	old, oldSlots := x.hashes, x.slots
-	x.hashes, x.slots = make([]uint64, 2*len(old)), make([]int32, 2*len(old))
+	hashes, refs, slots := x.hashes, x.refs, x.slots
+	x.hashes, x.refs, x.slots = make([]uint64, 2*len(hashes)), make([]uint32, 2*len(hashes)), make([]int32, 2*len(hashes))
 	mask := uint64(len(x.hashes) - 1)
-	for j, u := range old {
+	for j, u := range hashes {
 		if u == 0 {
 			continue
 		}
@@ -108,7 +130,7 @@ func (x *index) grow() {
 		for x.hashes[i] != 0 {
 			i = (i + 1) & mask
 		}
-		x.hashes[i], x.slots[i] = u, oldSlots[j]
+		x.hashes[i], x.refs[i], x.slots[i] = u, refs[j], slots[j]
 	}
 }
 
@@ -233,25 +255,29 @@ func (e *Engine) loadIndex(ctx context.Context) (*index, error) {
 		e.noIndex = true
 		return nil, nil
 	}
-	err = scanPacked(ctx, e.db, `SELECT string_agg(concat(key_hash, chr(30), entity_id), chr(31))
-		FROM identifiers GROUP BY first_seq - first_seq % 65536`, nil, 2, func(f []string) error {
-		h, err := strconv.ParseInt(f[0], 10, 64)
-		if err != nil {
-			return err
-		}
+	err = scanPacked(ctx, e.db, `SELECT string_agg(concat(entity_id, chr(30), category, chr(30), `+escapeSQL("value")+`), chr(31))
+		FROM identifiers GROUP BY first_seq - first_seq % 65536`, nil, 3, func(f []string) error {
 		var id [16]byte
-		if _, err := hex.Decode(id[:], []byte(f[1])); err != nil {
+		if _, err := hex.Decode(id[:], []byte(f[0])); err != nil {
 			bad = true
 			return nil
 		}
 		slot, ok := byID[id]
+		c, known := e.catIx[f[1]]
 		if !ok {
 			bad = true
 			return nil
 		}
-		idx.put(h, slot)
-		return nil
+		if !known {
+			return nil // a category the config no longer has
+		}
+		k := identKey{c, unescape(f[2])}
+		return idx.put(e.keyHash(k), k, slot)
 	})
+	if errors.Is(err, errIndexFull) {
+		e.noIndex = true
+		return nil, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("load stitching index: identifiers: %w", err)
 	}
@@ -262,49 +288,17 @@ func (e *Engine) loadIndex(ctx context.Context) (*index, error) {
 	return idx, nil
 }
 
-// lookupIndex is lookup through the index.
-func (e *Engine) lookupIndex(ctx context.Context, b *batch, owner []int32) ([]existingEntity, error) {
+// lookupIndex is lookup through the index: no query.
+func (e *Engine) lookupIndex(b *batch, owner []int32) []existingEntity {
 	idx := e.idx
-	cand := make([]int32, len(b.keys)) // entity slot suggested for each key, or -1
-	var hashes plainList
-	for k, key := range b.keys {
-		cand[k] = -1
-		h := e.keyHash(key)
-		slot, ok := idx.get(h)
-		if !ok {
-			continue
-		}
-		if slot == ambiguous {
-			return nil, errAmbiguous
-		}
-		cand[k] = slot
-		hashes.addInt(h)
-	}
-	if hashes.n == 0 {
-		return nil, nil
-	}
-	rows, err := e.db.QueryContext(ctx, `SELECT category, value FROM identifiers
-		WHERE key_hash IN (SELECT `+plainListSQL("$1", "BIGINT")+`)`, hashes.String())
-	if err != nil {
-		return nil, fmt.Errorf("look up identifiers: %w", err)
-	}
-	defer rows.Close()
 	var entities []existingEntity
 	bySlot := map[int32]int32{}
-	for rows.Next() {
-		var cat, val string
-		if err := rows.Scan(&cat, &val); err != nil {
-			return nil, err
-		}
-		c, ok := e.catIx[cat]
+	for k, key := range b.keys {
+		slot, ok := idx.get(e.keyHash(key), key)
 		if !ok {
 			continue
 		}
-		k, ok := b.keyIx[identKey{c, val}]
-		if !ok || cand[k] < 0 {
-			continue // another identifier with the same hash
-		}
-		slot := idx.live(cand[k])
+		slot = idx.live(slot)
 		i, ok := bySlot[slot]
 		if !ok {
 			i = int32(len(entities))
@@ -313,32 +307,37 @@ func (e *Engine) lookupIndex(ctx context.Context, b *batch, owner []int32) ([]ex
 		}
 		owner[k] = i
 	}
-	return entities, rows.Err()
+	return entities
 }
 
 // apply brings the index to the state after the pass that wrote p.
-func (x *index) apply(e *Engine, b *batch, p *plan, token int64) error {
-	slotOf := make(map[string]int32, len(p.existing)+len(p.newEntities))
-	for _, ent := range p.existing {
-		slotOf[ent.id] = ent.slot
-	}
-	for _, n := range p.newEntities {
+func (x *index) apply(b *batch, p *plan, token int64) error {
+	newSlots := make([]int32, len(p.newEntities))
+	for j, n := range p.newEntities {
 		slot, err := x.addEntity(n.id, n.createdSeq, n.counts)
 		if err != nil {
 			return err
 		}
-		slotOf[n.id] = slot
+		newSlots[j] = slot
 	}
 	for _, t := range p.touched {
-		slot := slotOf[t.id]
-		if t.mergedInto != "" {
-			x.ents[slot].mergedInto = slotOf[t.mergedInto]
+		slot := p.existing[t.ix].slot
+		if t.survivorIx >= 0 {
+			x.ents[slot].mergedInto = p.existing[t.survivorIx].slot
 			continue
 		}
 		copy(x.counts[int(slot)*x.cats:], t.counts)
 	}
 	for _, id := range p.identifiers {
-		x.put(e.keyHash(id.key), slotOf[id.entity])
+		slot := int32(0)
+		if id.ref >= 0 {
+			slot = p.existing[id.ref].slot
+		} else {
+			slot = newSlots[-id.ref-1]
+		}
+		if err := x.put(id.hash, id.key, slot); err != nil {
+			return err
+		}
 	}
 	x.watermark, x.token = b.hi, token
 	return nil

@@ -3,7 +3,6 @@ package stitch
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -42,21 +41,26 @@ type newEntity struct {
 }
 
 type touchedEntity struct {
+	ix         int32 // in plan.existing
 	id         string
 	createdSeq int64
 	counts     []int32 // the merged component's; nil for a loser
 	mergedInto string  // the survivor, for a loser
+	survivorIx int32   // the survivor's position in plan.existing
 }
 
 type merge struct {
 	survivor, loser string
+	loserSeq        int64 // the loser's created_seq
 	seq             int64
 	key             identKey
 }
 
 type newIdentifier struct {
 	key      identKey
+	hash     int64 // key_hash
 	entity   string
+	ref      int32 // the entity: plan.existing[ref], or plan.newEntities[-ref-1]
 	firstSeq int64
 }
 
@@ -111,7 +115,7 @@ func (e *Engine) resolve(ctx context.Context, b *batch) (*plan, error) {
 				if entities[rc].older(&entities[ra]) {
 					win, lose = rc, ra
 				}
-				lostAt[lose] = merge{seq: b.seqs[ev], key: b.keys[k]}
+				lostAt[lose] = merge{loserSeq: entities[lose].createdSeq, seq: b.seqs[ev], key: b.keys[k]}
 				rep[root] = win
 			case rc >= 0:
 				rep[root] = rc
@@ -128,18 +132,7 @@ func (e *Engine) resolve(ctx context.Context, b *batch) (*plan, error) {
 	// Name every component that holds events. Event nodes come first and a
 	// union keeps the smaller node as root, so such a root is the
 	// component's first event.
-	var rootSeqs []int64
-	for ev := range nEv {
-		if root := uf.find(int32(ev)); rep[root] < 0 && int(root) == ev {
-			rootSeqs = append(rootSeqs, b.seqs[ev])
-		}
-	}
-	ids, err := e.readIDs(ctx, b, rootSeqs)
-	if err != nil {
-		return nil, err
-	}
-	tr.mark("read ids")
-	names := make([]string, nEv) // per new entity's first event
+	newIx := make([]int32, nEv) // per new entity's first event: its position in p.newEntities
 	touched := make([]bool, len(entities))
 	p.eventEntity = make([]string, nEv)
 	for ev := range nEv {
@@ -150,41 +143,48 @@ func (e *Engine) resolve(ctx context.Context, b *batch) (*plan, error) {
 			continue
 		}
 		if int(root) == ev {
-			names[ev] = entityID(ids[b.seqs[ev]])
-			p.newEntities = append(p.newEntities, newEntity{id: names[ev], createdSeq: b.seqs[ev], counts: slices.Clone(uf.rootCounts(root))})
+			newIx[ev] = int32(len(p.newEntities))
+			p.newEntities = append(p.newEntities, newEntity{id: entityID(b.ids[ev]), createdSeq: b.seqs[ev], counts: slices.Clone(uf.rootCounts(root))})
 		}
-		p.eventEntity[ev] = names[root]
+		p.eventEntity[ev] = p.newEntities[newIx[root]].id
 	}
-	survivor := make([]string, len(entities)) // per loser
+	survivor := make([]int32, len(entities)) // per loser; -1 for the others
+	for i := range survivor {
+		survivor[i] = -1
+	}
 	for lose, m := range lostAt {
-		m.loser = entities[lose].id
-		m.survivor = entities[rep[uf.find(int32(base)+lose)]].id
+		survivor[lose] = rep[uf.find(int32(base)+lose)]
+		m.loser, m.survivor = entities[lose].id, entities[survivor[lose]].id
 		p.merges = append(p.merges, m)
-		touched[lose], survivor[lose] = true, m.survivor
+		touched[lose] = true
 	}
-	for i, t := range touched {
+	for i := range touched {
+		t := touchedEntity{ix: int32(i), id: entities[i].id, createdSeq: entities[i].createdSeq, survivorIx: survivor[i]}
 		switch {
-		case survivor[i] != "":
-			p.touched = append(p.touched, touchedEntity{id: entities[i].id, createdSeq: entities[i].createdSeq, mergedInto: survivor[i]})
-		case t:
-			p.touched = append(p.touched, touchedEntity{id: entities[i].id, createdSeq: entities[i].createdSeq, counts: slices.Clone(uf.rootCounts(uf.find(int32(base + i))))})
+		case t.survivorIx >= 0:
+			t.mergedInto = entities[t.survivorIx].id
+		case touched[i]:
+			t.counts = slices.Clone(uf.rootCounts(uf.find(int32(base + i))))
+		default:
+			continue
 		}
+		p.touched = append(p.touched, t)
 	}
 	for k, o := range owner {
 		if o >= 0 {
 			continue
 		}
 		root := uf.find(int32(nEv + k))
-		ent := ""
+		id := newIdentifier{key: b.keys[k], hash: e.keyHash(b.keys[k]), firstSeq: firstSeq[k]}
 		switch r := rep[root]; {
 		case r >= 0:
-			ent = entities[r].id
+			id.entity, id.ref = entities[r].id, r
 		case int(root) < nEv:
-			ent = names[root]
+			id.entity, id.ref = p.newEntities[newIx[root]].id, -newIx[root]-1
 		default:
 			continue // linked to no event: every link was refused
 		}
-		p.identifiers = append(p.identifiers, newIdentifier{key: b.keys[k], entity: ent, firstSeq: firstSeq[k]})
+		p.identifiers = append(p.identifiers, id)
 	}
 	return p, nil
 }
@@ -201,11 +201,7 @@ func (e *Engine) lookup(ctx context.Context, b *batch) (owner []int32, entities 
 		return owner, nil, nil
 	}
 	if e.idx != nil {
-		entities, err := e.lookupIndex(ctx, b, owner)
-		if !errors.Is(err, errAmbiguous) {
-			return owner, entities, err
-		}
-		e.idx, e.noIndex = nil, true // search the tables from now on
+		return owner, e.lookupIndex(b, owner), nil
 	}
 	// Narrow by key_hash (one integer column), then compare the values.
 	var hashes plainList

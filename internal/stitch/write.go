@@ -69,7 +69,7 @@ func (e *Engine) write(ctx context.Context, b *batch, p *plan, token int64) erro
 			vals.add(id.key.value)
 			ents.add(id.entity)
 			seqs.addInt(id.firstSeq)
-			hashes.addInt(e.keyHash(id.key))
+			hashes.addInt(id.hash)
 		}
 		err := exec("add identifiers", len(p.identifiers), `INSERT INTO identifiers (category, value, entity_id, first_seq, key_hash)
 			SELECT `+plainListSQL("$1", "TEXT")+`, `+textListSQL("$2")+`, `+plainListSQL("$3", "TEXT")+`, `+plainListSQL("$4", "BIGINT")+`, `+plainListSQL("$5", "BIGINT"),
@@ -126,10 +126,18 @@ func (e *Engine) write(ctx context.Context, b *batch, p *plan, token int64) erro
 			return err
 		}
 	}
-	// The losers' events and identifiers go to their survivors.
-	for _, table := range []string{"entity_events", "identifiers"} {
-		if err := exec("move merged "+table, len(p.merges), `UPDATE `+table+` SET entity_id = m.survivor FROM `+mergeList+`
-			WHERE `+table+`.entity_id = m.loser`, losers.String(), survivors.String()); err != nil {
+	// The losers' events and identifiers go to their survivors. An
+	// entity's events and identifiers all have seqs from its created_seq
+	// on: a bound DuckDB checks against its zone maps, skipping older rows.
+	minSeq := int64(0)
+	for i, m := range p.merges {
+		if i == 0 || m.loserSeq < minSeq {
+			minSeq = m.loserSeq
+		}
+	}
+	for _, t := range []struct{ table, seq string }{{"entity_events", "event_seq"}, {"identifiers", "first_seq"}} {
+		if err := exec("move merged "+t.table, len(p.merges), `UPDATE `+t.table+` SET entity_id = m.survivor FROM `+mergeList+`
+			WHERE `+t.table+`.entity_id = m.loser AND `+t.table+`.`+t.seq+` >= $3`, losers.String(), survivors.String(), minSeq); err != nil {
 			return err
 		}
 	}
