@@ -18,6 +18,9 @@ import (
 // BatchSizeDefault is how many events one pass of Run takes.
 const BatchSizeDefault = 50_000
 
+// firstBatchMin is the smallest first batch of a Run whose batch size is larger.
+const firstBatchMin = 50_000
+
 // RebuildBatchSizeDefault is how many events one pass of Rebuild takes:
 // fewer, larger passes, each a few hundred MB of memory at most.
 const RebuildBatchSizeDefault = 1_000_000
@@ -167,7 +170,10 @@ func (e *Engine) Run(ctx context.Context, batchSize int) (*Result, error) {
 	// loop before the batch read ahead is used.
 	stop := func() {}
 	defer func() { stop() }()
-	next := e.readAhead(ctx, wm, batchSize)
+	// The first batch is read before anything else can happen: a smaller
+	// one gets the pipeline going sooner (any batch sizes give the same
+	// partition).
+	next := e.readAhead(ctx, wm, max(batchSize/4, min(batchSize, firstBatchMin)))
 	for {
 		t0 := time.Now()
 		r := <-next
