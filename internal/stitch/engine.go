@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -175,11 +174,7 @@ func (e *Engine) Run(ctx context.Context, batchSize int) (*Result, error) {
 	// partition).
 	next := e.readAhead(ctx, wm, max(batchSize/4, min(batchSize, firstBatchMin)))
 	for {
-		t0 := time.Now()
 		r := <-next
-		if traceOn {
-			fmt.Fprintln(os.Stderr, "WAIT read", time.Since(t0))
-		}
 		stop()
 		if r.err != nil {
 			return total, r.err
@@ -269,10 +264,6 @@ func (e *Engine) Watermark(ctx context.Context) (int64, error) {
 
 // pass stitches a batch.
 func (e *Engine) pass(ctx context.Context, b *batch) (*Result, error) {
-	if traceOn {
-		tr = newTracer()
-		defer tr.print()
-	}
 	plan, err := e.resolve(ctx, b)
 	if err != nil {
 		return nil, err

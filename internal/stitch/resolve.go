@@ -72,7 +72,6 @@ func (e *Engine) resolve(ctx context.Context, b *batch) (*plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	tr.mark("lookup")
 	base := nEv + nKeys
 	uf := newUnionFind(base+len(entities), len(e.cats))
 	rep := make([]int32, len(uf.parent)) // per root: the entity that would survive, or -1
@@ -127,7 +126,6 @@ func (e *Engine) resolve(ctx context.Context, b *batch) (*plan, error) {
 			}
 		}
 	}
-	tr.mark("link")
 
 	// Name every component that holds events. Event nodes come first and a
 	// union keeps the smaller node as root, so such a root is the
@@ -240,7 +238,6 @@ func (e *Engine) lookup(ctx context.Context, b *batch) (owner []int32, entities 
 	if err := rows.Err(); err != nil {
 		return nil, nil, fmt.Errorf("look up identifiers: %w", err)
 	}
-	tr.mark("lookup identifiers")
 	if len(held) == 0 {
 		return owner, nil, nil
 	}

@@ -10,7 +10,6 @@ import (
 // if no other pass moved it first.
 // token is the new pass_token.
 func (e *Engine) write(ctx context.Context, b *batch, p *plan, token int64) error {
-	tr.mark("resolve")
 	now := e.now().UTC().Truncate(time.Microsecond)
 	tx, err := e.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -24,7 +23,6 @@ func (e *Engine) write(ctx context.Context, b *batch, p *plan, token int64) erro
 		if _, err := tx.ExecContext(ctx, query, args...); err != nil {
 			return fmt.Errorf("stitch %d..%d: %s: %w", b.lo+1, b.hi, what, err)
 		}
-		tr.mark(what)
 		return nil
 	}
 	var ids, seqs, counts plainList
@@ -149,7 +147,5 @@ func (e *Engine) write(ctx context.Context, b *batch, p *plan, token int64) erro
 	if n, err := res.RowsAffected(); err != nil || n != 1 {
 		return ErrConcurrentPass
 	}
-	tr.mark("watermark")
-	defer tr.mark("commit")
 	return tx.Commit()
 }
