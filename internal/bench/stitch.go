@@ -50,6 +50,9 @@ type StitchOpts struct {
 	BatchSize int
 	// Seed of the demo data. Default 1.
 	Seed uint64
+	// LoadOnly stops after loading, so that copies of the store can be
+	// stitched several times.
+	LoadOnly bool
 	// Progress, when set, is told what the benchmark is doing.
 	Progress func(string)
 }
@@ -79,6 +82,9 @@ func (r *StitchReport) String() string {
 	load := "events were in the store already"
 	if r.Loaded {
 		load = fmt.Sprintf("loaded in %s", r.LoadTime.Round(time.Millisecond))
+	}
+	if r.RebuildTime == 0 {
+		return fmt.Sprintf("%d events (%s)", r.Events, load)
 	}
 	return fmt.Sprintf(`%d events (%s)
 rebuild: %s, %.0f events/s; %d entities, %d merges
@@ -137,6 +143,9 @@ func Stitch(ctx context.Context, opts StitchOpts) (*StitchReport, error) {
 		return nil, fmt.Errorf("the store holds %d events; the benchmark needs an empty one or one with exactly %d", st.Events, opts.Events)
 	}
 
+	if opts.LoadOnly {
+		return r, nil
+	}
 	eng, err := stitch.New(opts.DB.SQL(), DemoStitchConfig, nil)
 	if err != nil {
 		return nil, err

@@ -92,7 +92,8 @@ func newBenchStitchCmd() *cobra.Command {
 embedded store (or --data, or the PostgreSQL database --db) through the ingester, without HTTP,
 and times a full rebuild with the demo stitching rules (cookie_id, email, crm_id; email guarded).
 It then appends --incremental events of returning customers and times the one pass that
-stitches them. A store that already holds exactly --events events is used as it is.`,
+stitches them. A store that already holds exactly --events events is used as it is, so
+--load-only once and copies of the data directory make repeated runs quick.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -130,5 +131,6 @@ stitches them. A store that already holds exactly --events events is used as it 
 	cmd.Flags().IntVar(&opts.Incremental, "incremental", 10_000, "events of the timed incremental pass; -1 skips it")
 	cmd.Flags().IntVar(&opts.BatchSize, "batch-size", 0, "events a rebuild pass takes; 0 is the engine's default")
 	cmd.Flags().Uint64Var(&opts.Seed, "seed", 1, "seed of the demo data")
+	cmd.Flags().BoolVar(&opts.LoadOnly, "load-only", false, "load the events into --data or --db and stop, to stitch copies of the store later")
 	return cmd
 }
