@@ -22,39 +22,36 @@ const (
 	escape   = '\x1d'
 )
 
-// textList packs strings for textListSQL.
+// textList packs strings for textListSQL. (A strings.Builder, so that
+// String does not copy lists of tens of megabytes.)
 type textList struct {
-	b []byte
+	b strings.Builder
 	n int
 }
 
 func (l *textList) add(s string) {
 	if l.n > 0 {
-		l.b = append(l.b, sepElem)
+		l.b.WriteByte(sepElem)
 	}
 	l.n++
-	l.b = append(l.b, '~')
-	l.b = appendEscaped(l.b, s)
-}
-
-func (l *textList) String() string { return string(l.b) }
-
-func appendEscaped(b []byte, s string) []byte {
+	l.b.WriteByte('~')
 	if !strings.ContainsAny(s, "\x1d\x1f") {
-		return append(b, s...)
+		l.b.WriteString(s)
+		return
 	}
 	for i := 0; i < len(s); i++ {
 		switch s[i] {
 		case escape:
-			b = append(b, escape, '=')
+			l.b.WriteString("\x1d=")
 		case sepElem:
-			b = append(b, escape, '?')
+			l.b.WriteString("\x1d?")
 		default:
-			b = append(b, s[i])
+			l.b.WriteByte(s[i])
 		}
 	}
-	return b
 }
+
+func (l *textList) String() string { return l.b.String() }
 
 // unescape reverses the escaping of escapeSQL.
 func unescape(s string) string {
@@ -77,30 +74,31 @@ func unescape(s string) string {
 	return b.String()
 }
 
-// plainList packs elements that never contain the separator: numbers and
-// entity ids.
+// plainList packs elements that never contain the separator: numbers,
+// entity ids, categories, JSON of counts.
 type plainList struct {
-	b []byte
-	n int
+	b   strings.Builder
+	n   int
+	num [20]byte
 }
 
 func (l *plainList) add(s string) {
 	if l.n > 0 {
-		l.b = append(l.b, sepElem)
+		l.b.WriteByte(sepElem)
 	}
 	l.n++
-	l.b = append(l.b, s...)
+	l.b.WriteString(s)
 }
 
 func (l *plainList) addInt(v int64) {
 	if l.n > 0 {
-		l.b = append(l.b, sepElem)
+		l.b.WriteByte(sepElem)
 	}
 	l.n++
-	l.b = strconv.AppendInt(l.b, v, 10)
+	l.b.Write(strconv.AppendInt(l.num[:0], v, 10))
 }
 
-func (l *plainList) String() string { return string(l.b) }
+func (l *plainList) String() string { return l.b.String() }
 
 // textListSQL unnests the textList in parameter p, one row per element.
 func textListSQL(p string) string {
