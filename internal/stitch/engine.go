@@ -43,8 +43,8 @@ type Engine struct {
 	// until loaded; noIndex turns it off for good.
 	idx     *index
 	noIndex bool
-	// hashMask is ANDed to key hashes: all ones; tests narrow it to force
-	// collisions.
+	// hashMask is ANDed to key hashes and the index's hashes: all ones;
+	// tests narrow it to force collisions.
 	hashMask uint64
 }
 
@@ -249,7 +249,7 @@ func (e *Engine) reset(ctx context.Context) error {
 	}
 	// The state is empty: no need to load the index.
 	if !e.noIndex {
-		e.idx = newIndex(len(e.cats))
+		e.idx = newIndex(len(e.cats), e.hashMask)
 		e.idx.token = token
 	}
 	return nil

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"math"
 	"math/rand/v2"
 	"strconv"
@@ -27,10 +28,13 @@ type index struct {
 	watermark int64
 	token     int64
 
-	// An open-addressing table of identifiers by key hash: hashes[i] (0 is
-	// empty, hash 0 is stored as 1), the key at arena[refs[i]:] (category
-	// as a uvarint, the value's length as a uvarint, the value) and the
-	// entity slots[i].
+	// An open-addressing table of identifiers: hashes[i] (0 is empty,
+	// hash 0 is stored as 1), the key at arena[refs[i]:] (category as a
+	// uvarint, the value's length as a uvarint, the value) and the entity
+	// slots[i]. The hash is seeded per index (not key_hash), so that values
+	// crafted to collide cannot make probing slow.
+	seed   maphash.Seed
+	mask   uint64 // ANDed to hashes: all ones; tests narrow it
 	hashes []uint64
 	refs   []uint32
 	slots  []int32
@@ -51,16 +55,18 @@ type indexEntity struct {
 // errIndexFull: the arena would pass 4 GiB; the engine turns the index off.
 var errIndexFull = errors.New("stitching index full")
 
-func newIndex(cats int) *index {
+func newIndex(cats int, mask uint64) *index {
 	const size = 1 << 16
-	return &index{cats: cats, hashes: make([]uint64, size), refs: make([]uint32, size), slots: make([]int32, size)}
+	return &index{cats: cats, seed: maphash.MakeSeed(), mask: mask,
+		hashes: make([]uint64, size), refs: make([]uint32, size), slots: make([]int32, size)}
 }
 
-func fold(h int64) uint64 {
+func (x *index) hash(k identKey) uint64 {
+	h := (maphash.String(x.seed, k.value) ^ uint64(k.cat)*0x9e3779b97f4a7c15) & x.mask
 	if h == 0 {
 		return 1
 	}
-	return uint64(h)
+	return h
 }
 
 // keyAt reports whether the key stored at ref is k.
@@ -75,9 +81,9 @@ func (x *index) keyAt(ref uint32, k identKey) bool {
 	return int(l) == len(k.value) && string(b[n:n+int(l)]) == k.value
 }
 
-// get returns the entity slot holding k, whose key hash is h.
-func (x *index) get(h int64, k identKey) (int32, bool) {
-	u := fold(h)
+// get returns the entity slot holding k.
+func (x *index) get(k identKey) (int32, bool) {
+	u := x.hash(k)
 	mask := uint64(len(x.hashes) - 1)
 	for i := u & mask; ; i = (i + 1) & mask {
 		switch x.hashes[i] {
@@ -91,12 +97,12 @@ func (x *index) get(h int64, k identKey) (int32, bool) {
 	}
 }
 
-// put records that the entity in slot holds k, whose key hash is h.
-func (x *index) put(h int64, k identKey, slot int32) error {
+// put records that the entity in slot holds k.
+func (x *index) put(k identKey, slot int32) error {
 	if 4*(x.n+1) > 3*len(x.hashes) {
 		x.grow()
 	}
-	u := fold(h)
+	u := x.hash(k)
 	mask := uint64(len(x.hashes) - 1)
 	for i := u & mask; ; i = (i + 1) & mask {
 		switch x.hashes[i] {
@@ -205,7 +211,7 @@ func (e *Engine) ensureIndex(ctx context.Context, wm, token int64) error {
 // loadIndex reads the index from the tables; nil (and the index off) if
 // they hold what it cannot represent.
 func (e *Engine) loadIndex(ctx context.Context) (*index, error) {
-	idx := newIndex(len(e.cats))
+	idx := newIndex(len(e.cats), e.hashMask)
 	byID := map[[16]byte]int32{}
 	var merged []struct {
 		slot int32
@@ -273,7 +279,7 @@ func (e *Engine) loadIndex(ctx context.Context) (*index, error) {
 			return nil // a category the config no longer has
 		}
 		k := identKey{c, unescape(f[2])}
-		return idx.put(e.keyHash(k), k, slot)
+		return idx.put(k, slot)
 	})
 	if errors.Is(err, errIndexFull) {
 		e.noIndex = true
@@ -295,7 +301,7 @@ func (e *Engine) lookupIndex(b *batch, owner []int32) []existingEntity {
 	var entities []existingEntity
 	bySlot := map[int32]int32{}
 	for k, key := range b.keys {
-		slot, ok := idx.get(e.keyHash(key), key)
+		slot, ok := idx.get(key)
 		if !ok {
 			continue
 		}
@@ -336,7 +342,7 @@ func (x *index) apply(b *batch, p *plan, token int64) error {
 		} else {
 			slot = newSlots[-id.ref-1]
 		}
-		if err := x.put(id.hash, id.key, slot); err != nil {
+		if err := x.put(id.key, slot); err != nil {
 			return err
 		}
 	}

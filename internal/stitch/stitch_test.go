@@ -324,7 +324,10 @@ func TestIncrementalEqualsRebuild(t *testing.T) {
 			stitch.DisableIndex(noIndex)
 			colliding, _ := stitch.New(s.SQL(), demoConfig, nil)
 			stitch.NarrowKeyHash(colliding, 4)
-			for name, e := range map[string]*stitch.Engine{"no index": noIndex, "colliding hashes": colliding} {
+			collidingNoIndex, _ := stitch.New(s.SQL(), demoConfig, nil)
+			stitch.NarrowKeyHash(collidingNoIndex, 4)
+			stitch.DisableIndex(collidingNoIndex)
+			for name, e := range map[string]*stitch.Engine{"no index": noIndex, "colliding hashes": colliding, "colliding hashes, no index": collidingNoIndex} {
 				if _, err := e.Rebuild(ctx, 0); err != nil {
 					t.Fatal(err)
 				}
