@@ -46,6 +46,8 @@ type Engine struct {
 	// hashMask is ANDed to key hashes and the index's hashes: all ones;
 	// tests narrow it to force collisions.
 	hashMask uint64
+	// beforeWrite, when set (tests), runs between a pass's resolve and write.
+	beforeWrite func()
 }
 
 type compiledRule struct {
@@ -267,6 +269,9 @@ func (e *Engine) pass(ctx context.Context, b *batch) (*Result, error) {
 	plan, err := e.resolve(ctx, b)
 	if err != nil {
 		return nil, err
+	}
+	if e.beforeWrite != nil {
+		e.beforeWrite()
 	}
 	token := newToken()
 	if err := e.write(ctx, b, plan, token); err != nil {

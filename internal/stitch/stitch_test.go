@@ -522,3 +522,63 @@ func TestSeqGaps(t *testing.T) {
 		})
 	}
 }
+
+// TestConcurrentPass: a pass whose batch another engine stitched and wrote
+// in the meantime writes nothing and says so; the next Run carries on from
+// the other engine's state (its index reloaded) to the partition of a rebuild.
+func TestConcurrentPass(t *testing.T) {
+	for _, backend := range backends {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			s := openStore(t, backend)
+			ctx := context.Background()
+			var lines []string
+			for e := range demo.Events(demo.Options{Customers: 40, Seed: 9}) {
+				lines = append(lines, string(e.AppendJSON(nil)))
+			}
+			half := len(lines) / 2
+			ingest(t, s, lines[:half]...)
+			a, _ := stitch.New(s.SQL(), demoConfig, nil)
+			b, _ := stitch.New(s.SQL(), demoConfig, nil)
+			if _, err := a.Run(ctx, 50); err != nil {
+				t.Fatal(err)
+			}
+			ingest(t, s, lines[half:]...)
+			var entities, mapped int
+			count := func() (int, int) {
+				var n, m int
+				s.SQL().QueryRowContext(ctx, `SELECT count(*) FROM entities`).Scan(&n)
+				s.SQL().QueryRowContext(ctx, `SELECT count(*) FROM entity_events`).Scan(&m)
+				return n, m
+			}
+			once := true
+			stitch.BeforeWrite(a, func() {
+				if once {
+					once = false
+					if _, err := b.Run(ctx, 30); err != nil {
+						t.Error(err)
+					}
+					entities, mapped = count()
+				}
+			})
+			if _, err := a.Run(ctx, 50); !errors.Is(err, stitch.ErrConcurrentPass) {
+				t.Fatalf("Run after another engine's passes: %v, want ErrConcurrentPass", err)
+			}
+			if n, m := count(); n != entities || m != mapped || m != len(lines) {
+				t.Fatalf("the refused pass wrote: %d entities, %d mapped events; before %d, %d (%d events)", n, m, entities, mapped, len(lines))
+			}
+			ingest(t, s, rec("late", "crm/customer_update", "2026-05-01T10:00", `{"email":"late@x.io"}`))
+			if res, err := a.Run(ctx, 50); err != nil || res.EventsProcessed != 1 {
+				t.Fatalf("next Run: %+v, %v", res, err)
+			}
+			incremental := partition(t, s)
+			checkCounts(t, s)
+			if _, err := a.Rebuild(ctx, 0); err != nil {
+				t.Fatal(err)
+			}
+			if got := partition(t, s); strings.Join(got, " ") != strings.Join(incremental, " ") {
+				t.Fatalf("rebuild: %d entities, incremental %d", len(got), len(incremental))
+			}
+		})
+	}
+}

@@ -6,9 +6,8 @@ import (
 	"time"
 )
 
-// write applies a plan in one transaction that also moves the watermark,
-// if no other pass moved it first.
-// token is the new pass_token.
+// write applies a plan in one transaction that also moves the watermark
+// (and sets pass_token to token), if no other pass moved it first.
 func (e *Engine) write(ctx context.Context, b *batch, p *plan, token int64) error {
 	now := e.now().UTC().Truncate(time.Microsecond)
 	tx, err := e.db.BeginTx(ctx, nil)
@@ -16,6 +15,17 @@ func (e *Engine) write(ctx context.Context, b *batch, p *plan, token int64) erro
 		return err
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	// The watermark moves first: a pass that another one overtook fails
+	// before writing anything, and on PostgreSQL the row lock makes a
+	// concurrent pass wait for this one, then find the watermark moved.
+	res, err := tx.ExecContext(ctx, `UPDATE stitch_state SET watermark = $1, updated_at = CAST($3 AS TIMESTAMPTZ), pass_token = $4
+		WHERE id = 1 AND watermark = $2`, b.hi, b.lo, now, token)
+	if err != nil {
+		return fmt.Errorf("move watermark: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return ErrConcurrentPass
+	}
 	exec := func(what string, n int, query string, args ...any) error {
 		if n == 0 {
 			return nil
@@ -138,14 +148,6 @@ func (e *Engine) write(ctx context.Context, b *batch, p *plan, token int64) erro
 			WHERE `+t.table+`.entity_id = m.loser AND `+t.table+`.`+t.seq+` >= $3`, losers.String(), survivors.String(), minSeq); err != nil {
 			return err
 		}
-	}
-	res, err := tx.ExecContext(ctx, `UPDATE stitch_state SET watermark = $1, updated_at = CAST($3 AS TIMESTAMPTZ), pass_token = $4
-		WHERE id = 1 AND watermark = $2`, b.hi, b.lo, now, token)
-	if err != nil {
-		return fmt.Errorf("move watermark: %w", err)
-	}
-	if n, err := res.RowsAffected(); err != nil || n != 1 {
-		return ErrConcurrentPass
 	}
 	return tx.Commit()
 }
