@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/weftdata/weft/internal/bench"
+	"github.com/weftdata/weft/internal/server"
 )
 
 func newBenchCmd() *cobra.Command {
@@ -14,7 +15,7 @@ func newBenchCmd() *cobra.Command {
 		Use:   "bench",
 		Short: "Measure Weft's engines at realistic sizes",
 	}
-	cmd.AddCommand(newBenchIngestCmd())
+	cmd.AddCommand(newBenchIngestCmd(), newBenchStitchCmd())
 	return cmd
 }
 
@@ -76,5 +77,60 @@ through POST /v1/events. Every event is durable when its batch is answered.`,
 	cmd.Flags().IntVar(&opts.BatchSize, "batch-size", 5000, "events per request")
 	cmd.Flags().IntVar(&opts.Parallel, "parallel", 2, "requests in flight")
 	cmd.Flags().Uint64Var(&opts.Seed, "seed", 1, "seed of the demo data")
+	return cmd
+}
+
+func newBenchStitchCmd() *cobra.Command {
+	var (
+		f    serverFlags
+		opts bench.StitchOpts
+	)
+	cmd := &cobra.Command{
+		Use:   "stitch",
+		Short: "Load demo events into a store and time a stitching rebuild and an incremental pass",
+		Long: `bench stitch loads --events demo events of --customers customers straight into a fresh
+embedded store (or --data, or the PostgreSQL database --db) through the ingester, without HTTP,
+and times a full rebuild with the demo stitching rules (cookie_id, email, crm_id; email guarded).
+It then appends --incremental events of returning customers and times the one pass that
+stitches them. A store that already holds exactly --events events is used as it is, so
+--load-only once and copies of the data directory make repeated runs quick.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			out := cmd.OutOrStdout()
+			dir, err := f.useTempDataDir(cmd, "weft-bench-stitch-")
+			if err != nil {
+				return err
+			}
+			if dir != "" {
+				defer os.RemoveAll(dir)
+			}
+			cfg, err := f.config(cmd)
+			if err != nil {
+				return err
+			}
+			db, err := server.OpenStore(ctx, cfg)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			fmt.Fprintf(out, "store: %s\n", db.Dialect())
+			opts.DB = db
+			opts.Progress = func(s string) { fmt.Fprintf(cmd.ErrOrStderr(), "%s...\n", s) }
+			r, err := bench.Stitch(ctx, opts)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(out, r)
+			return nil
+		},
+	}
+	f.register(cmd.Flags())
+	cmd.Flags().IntVar(&opts.Events, "events", 10_000_000, "events to load and rebuild")
+	cmd.Flags().IntVar(&opts.Customers, "customers", 1_000_000, "customers the events come from")
+	cmd.Flags().IntVar(&opts.Incremental, "incremental", 10_000, "events of the timed incremental pass; -1 skips it")
+	cmd.Flags().IntVar(&opts.BatchSize, "batch-size", 0, "events a rebuild pass takes; 0 is the engine's default")
+	cmd.Flags().Uint64Var(&opts.Seed, "seed", 1, "seed of the demo data")
+	cmd.Flags().BoolVar(&opts.LoadOnly, "load-only", false, "load the events into --data or --db and stop, to stitch copies of the store later")
 	return cmd
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"fmt"
 	"log/slog"
 	"os"
 
@@ -30,7 +31,7 @@ func (f *serverFlags) register(fs *pflag.FlagSet) {
 	fs.Int64Var(&f.cfg.MaxBodyBytes, "max-body-bytes", envInt64("WEFT_MAX_BODY_BYTES", api.MaxBodyBytesDefault), "largest request body, before and after gzip decoding (env WEFT_MAX_BODY_BYTES)")
 	fs.StringVar(&f.cfg.ConfigFile, "config", env("WEFT_CONFIG", ""), "weft.yaml to apply at start, as weft apply would (env WEFT_CONFIG)")
 	fs.DurationVar(&f.cfg.StitchInterval, "stitch-interval", envDuration("WEFT_STITCH_INTERVAL", pipeline.StitchIntervalDefault), "how soon after events arrive stitching runs; negative: only on demand (env WEFT_STITCH_INTERVAL)")
-	fs.IntVar(&f.cfg.StitchBatch, "stitch-batch", int(envInt64("WEFT_STITCH_BATCH", stitch.BatchSizeDefault)), "events per stitching pass, each one transaction (env WEFT_STITCH_BATCH)")
+	fs.IntVar(&f.cfg.StitchBatch, "stitch-batch", int(envInt64("WEFT_STITCH_BATCH", 0)), fmt.Sprintf("events per stitching pass, each one transaction; 0: %d, and %d for a rebuild (env WEFT_STITCH_BATCH)", stitch.BatchSizeDefault, stitch.RebuildBatchSizeDefault))
 	fs.DurationVar(&f.cfg.Attributes.StaleAfter, "attributes-stale-after", envDuration("WEFT_ATTRIBUTES_STALE_AFTER", attr.StaleAfterDefault), "recalculate entities not calculated for this long (env WEFT_ATTRIBUTES_STALE_AFTER)")
 	fs.DurationVar(&f.cfg.Attributes.ContextTTL, "context-ttl", envDuration("WEFT_CONTEXT_TTL", attr.ContextTTLDefault), "rerun context queries older than this (env WEFT_CONTEXT_TTL)")
 	fs.IntVar(&f.cfg.Attributes.ChunkSize, "attributes-chunk", int(envInt64("WEFT_ATTRIBUTES_CHUNK", attr.ChunkSizeDefault)), "entities per attribute statement (env WEFT_ATTRIBUTES_CHUNK)")

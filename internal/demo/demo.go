@@ -21,6 +21,11 @@ type Options struct {
 	Start time.Time
 	// Days is the span the events cover. Default 90.
 	Days int
+	// EventsPerCustomer, when set, sizes each customer's page views so that
+	// customers average about this many events (at least about 5: the form
+	// submits, purchases and CRM updates stay as they are, about 3.8 on
+	// average). 0 keeps the generator's own mix, about 20 events a customer.
+	EventsPerCustomer float64
 }
 
 // CustomersDefault is the default number of customers.
@@ -206,3 +211,26 @@ func randHex(r *rand.Rand, n int) string {
 //
 //go:embed weft.yaml
 var Config []byte
+
+// Revisits yields n events of customers who come back after opts.Days:
+// customers drawn at random among the first opts.Customers, each making a
+// new visit with the identifiers they had (cookies, email, CRM id), so that
+// incremental stitching meets entities it already knows. The same options
+// and n give the same events; their ids are new.
+func Revisits(opts Options, n int) iter.Seq[Event] {
+	opts = opts.withDefaults()
+	return func(yield func(Event) bool) {
+		pick := rand.New(rand.NewPCG(opts.Seed, 0x5e715175))
+		count := 0
+		var buf []Event
+		for visit := 0; count < n; visit++ {
+			buf = revisit(opts, pick.IntN(opts.Customers), visit, buf[:0])
+			for _, e := range buf {
+				if count == n || !yield(e) {
+					return
+				}
+				count++
+			}
+		}
+	}
+}

@@ -160,3 +160,49 @@ func TestTruthUsesStoredIDs(t *testing.T) {
 		t.Errorf("%d events, %d in the truth", n, len(truth))
 	}
 }
+
+func TestEventsPerCustomer(t *testing.T) {
+	for _, want := range []float64{6, 10, 30} {
+		events := collect(demo.Options{Customers: 2000, EventsPerCustomer: want})
+		customers := map[int]bool{}
+		for _, e := range events {
+			customers[e.Customer] = true
+		}
+		if got := float64(len(events)) / 2000; got < want*0.93 || got > want*1.07 || len(customers) != 2000 {
+			t.Errorf("EventsPerCustomer %v: %.2f events a customer, %d customers", want, got, len(customers))
+		}
+	}
+}
+
+func TestRevisits(t *testing.T) {
+	opts := demo.Options{Customers: 500, Seed: 4}
+	known := map[string]bool{}
+	for e := range demo.Events(opts) {
+		if e.ID != "" {
+			known[e.ID] = true
+		}
+	}
+	var a, b []demo.Event
+	for e := range demo.Revisits(opts, 3000) {
+		a = append(a, e)
+	}
+	for e := range demo.Revisits(opts, 3000) {
+		b = append(b, e)
+	}
+	if len(a) != 3000 || !reflect.DeepEqual(a, b) {
+		t.Fatalf("Revisits gave %d events, deterministic %v", len(a), reflect.DeepEqual(a, b))
+	}
+	for _, e := range a {
+		c := demo.CustomerAt(opts, e.Customer)
+		if known[e.ID] || e.Customer >= 500 {
+			t.Fatalf("revisit event %s of customer %d is not new or of an unknown customer", e.ID, e.Customer)
+		}
+		mine := false
+		for _, ck := range c.Cookies {
+			mine = mine || bytes.Contains(e.Payload, []byte(ck))
+		}
+		if e.Type == "page_view" && !mine {
+			t.Fatalf("page view of customer %d without one of their cookies: %s", e.Customer, e.Payload)
+		}
+	}
+}

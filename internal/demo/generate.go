@@ -18,7 +18,7 @@ func generateCustomer(opts Options, i int, buf []Event) []Event {
 		return firstSeen.Add(time.Duration(r.Int64N(int64(rest)))).Truncate(time.Millisecond)
 	}
 	g := gen{r: r, c: c, customer: i}
-	for n := 3 + r.IntN(28); n > 0; n-- {
+	for n := g.pageViews(opts); n > 0; n-- {
 		buf = append(buf, g.pageView(at()))
 	}
 	if c.Email != "" {
@@ -42,11 +42,47 @@ func generateCustomer(opts Options, i int, buf []Event) []Event {
 	return buf
 }
 
+// revisit appends a new visit of customer i, the visit-th of Revisits:
+// within a day after the dataset's span, from an RNG of its own.
+func revisit(opts Options, i, visit int, buf []Event) []Event {
+	c := newCustomer(rngFor(opts, i), i)
+	r := rand.New(rand.NewPCG(opts.Seed^0x7e715175, uint64(visit)))
+	start := opts.Start.Add(time.Duration(opts.Days) * 24 * time.Hour)
+	at := func() time.Time {
+		return start.Add(time.Duration(r.Int64N(int64(24 * time.Hour)))).Truncate(time.Millisecond)
+	}
+	g := gen{r: r, c: c, customer: i, orders: 1000 + visit}
+	for n := 1 + r.IntN(5); n > 0; n-- {
+		buf = append(buf, g.pageView(at()))
+	}
+	if c.Email != "" && r.IntN(3) == 0 {
+		buf = append(buf, g.purchase(at()))
+	}
+	if c.CRMID != "" && r.IntN(4) == 0 {
+		buf = append(buf, g.crmUpdate(at()))
+	}
+	return buf
+}
+
 type gen struct {
 	r        *rand.Rand
 	c        Customer
 	customer int
 	orders   int
+}
+
+// otherEvents is the mean number of events other than page views a
+// customer makes: 0.8 * (1 form submit + 2.5 purchases) + 0.48 * 2 CRM updates.
+const otherEvents = 3.76
+
+// pageViews is how many page views the customer makes: 3 to 30, or with
+// opts.EventsPerCustomer, 1 to about twice the mean that gives that total.
+func (g *gen) pageViews(opts Options) int {
+	if opts.EventsPerCustomer <= 0 {
+		return 3 + g.r.IntN(28)
+	}
+	mean := max(1, opts.EventsPerCustomer-otherEvents)
+	return 1 + int(g.r.Float64()*(2*mean-1))
 }
 
 func (g *gen) event(id, source, typ string, at time.Time, payload []byte) Event {

@@ -20,7 +20,7 @@ type Rule struct {
 	Identifier string `json:"identifier" yaml:"identifier"`
 	// Event is source/type/version; without /version the rule reads every version.
 	Event string `json:"event" yaml:"event"`
-	// ValueExpression is SQL over one customer_events row, in PostgreSQL's
+	// ValueExpression is SQL over one event_log row, in PostgreSQL's
 	// dialect; it may return several rows (set-returning).
 	ValueExpression string `json:"value_expression" yaml:"value_expression"`
 }

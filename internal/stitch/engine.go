@@ -1,6 +1,7 @@
 package stitch
 
 import (
+	"cmp"
 	"context"
 	"crypto/md5"
 	"database/sql"
@@ -8,14 +9,20 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"sort"
 	"strings"
 	"sync"
 	"time"
 )
 
-// BatchSizeDefault is how many events one pass takes.
+// BatchSizeDefault is how many events one pass of Run takes.
 const BatchSizeDefault = 50_000
+
+// firstBatchMin is the smallest first batch of a Run whose batch size is larger.
+const firstBatchMin = 50_000
+
+// RebuildBatchSizeDefault is how many events one pass of Rebuild takes:
+// fewer, larger passes, each a few hundred MB of memory at most.
+const RebuildBatchSizeDefault = 1_000_000
 
 // ErrConcurrentPass means another process moved the watermark during the
 // pass; nothing of it was written.
@@ -32,6 +39,15 @@ type Engine struct {
 	limit []int32        // per category, 0 = none
 	now   func() time.Time
 	mu    sync.Mutex // one pass at a time in this process
+	// idx is the resident index of the stitching state (index.go), nil
+	// until loaded; noIndex turns it off for good.
+	idx     *index
+	noIndex bool
+	// hashMask is ANDed to key hashes and the index's hashes: all ones;
+	// tests narrow it to force collisions.
+	hashMask uint64
+	// beforeWrite, when set (tests), runs between a pass's resolve and write.
+	beforeWrite func()
 }
 
 type compiledRule struct {
@@ -56,7 +72,7 @@ func New(db *sql.DB, cfg Config, opts *Opts) (*Engine, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	e := &Engine{db: db, cfg: cfg, cats: cfg.categories(), now: time.Now}
+	e := &Engine{db: db, cfg: cfg, cats: cfg.categories(), now: time.Now, hashMask: ^uint64(0)}
 	if opts != nil && opts.Now != nil {
 		e.now = opts.Now
 	}
@@ -143,20 +159,65 @@ func (e *Engine) Run(ctx context.Context, batchSize int) (*Result, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	total := &Result{}
+	wm, token, err := e.state(ctx)
+	if err != nil {
+		return total, fmt.Errorf("read watermark: %w", err)
+	}
+	if err := e.ensureIndex(ctx, wm, token); err != nil {
+		return total, err
+	}
+	// Each pass's batch is read while the pass before it is resolved and
+	// written: reading needs only the log, and a pass that fails stops the
+	// loop before the batch read ahead is used.
+	stop := func() {}
+	defer func() { stop() }()
+	// The first batch is read before anything else can happen: a smaller
+	// one gets the pipeline going sooner (any batch sizes give the same
+	// partition).
+	next := e.readAhead(ctx, wm, max(batchSize/4, min(batchSize, firstBatchMin)))
 	for {
-		res, err := e.pass(ctx, batchSize)
-		if err != nil {
-			return total, err
+		r := <-next
+		stop()
+		if r.err != nil {
+			return total, r.err
 		}
-		if res.EventsProcessed == 0 {
+		if r.b == nil {
 			return total, nil
+		}
+		var actx context.Context
+		actx, stop = context.WithCancel(ctx)
+		next = e.readAhead(actx, r.b.hi, batchSize)
+		res, err := e.pass(ctx, r.b)
+		if err != nil {
+			stop()
+			<-next
+			return total, err
 		}
 		total.add(*res)
 	}
 }
 
-// Rebuild forgets all stitching state and stitches the whole log again.
+type readResult struct {
+	b   *batch
+	err error
+}
+
+// readAhead reads the batch after lo in a goroutine.
+func (e *Engine) readAhead(ctx context.Context, lo int64, size int) <-chan readResult {
+	ch := make(chan readResult, 1)
+	go func() {
+		b, err := e.read(ctx, lo, size)
+		ch <- readResult{b, err}
+	}()
+	return ch
+}
+
+// Rebuild forgets all stitching state and stitches the whole log again,
+// batchSize events a pass (0 means RebuildBatchSizeDefault).
 func (e *Engine) Rebuild(ctx context.Context, batchSize int) (*Result, error) {
+	if batchSize <= 0 {
+		batchSize = RebuildBatchSizeDefault
+	}
 	e.mu.Lock()
 	err := e.reset(ctx)
 	e.mu.Unlock()
@@ -167,6 +228,7 @@ func (e *Engine) Rebuild(ctx context.Context, batchSize int) (*Result, error) {
 }
 
 func (e *Engine) reset(ctx context.Context) error {
+	e.idx = nil
 	tx, err := e.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -175,13 +237,24 @@ func (e *Engine) reset(ctx context.Context) error {
 	for _, q := range []string{
 		"DELETE FROM entity_events", "DELETE FROM identifiers", "DELETE FROM entities",
 		"DELETE FROM stitch_merges", "DELETE FROM stitch_audit",
-		"UPDATE stitch_state SET watermark = 0, updated_at = NULL WHERE id = 1",
 	} {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("reset stitching: %w", err)
 		}
 	}
-	return tx.Commit()
+	token := newToken()
+	if _, err := tx.ExecContext(ctx, "UPDATE stitch_state SET watermark = 0, updated_at = NULL, pass_token = $1 WHERE id = 1", token); err != nil {
+		return fmt.Errorf("reset stitching: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	// The state is empty: no need to load the index.
+	if !e.noIndex {
+		e.idx = newIndex(len(e.cats), e.hashMask)
+		e.idx.token = token
+	}
+	return nil
 }
 
 // Watermark is the seq of the last stitched event.
@@ -191,147 +264,62 @@ func (e *Engine) Watermark(ctx context.Context) (int64, error) {
 	return wm, err
 }
 
-// identKey is one identifier.
-type identKey struct {
-	cat   int
-	value string
-}
-
-// batch is what one pass reads.
-type batch struct {
-	lo, hi int64
-	seqs   []int64
-	ids    []string
-	idents [][]identKey // per event, sorted, unique, not blocked
-	audit  map[auditKey]*auditRow
-}
-
-type auditKey struct {
-	cat    int
-	value  string
-	reason string
-}
-
-type auditRow struct {
-	events   int64
-	firstSeq int64
-}
-
-func (b *batch) audit1(k auditKey, seq int64) {
-	if r, ok := b.audit[k]; ok {
-		r.events++
-		return
-	}
-	b.audit[k] = &auditRow{events: 1, firstSeq: seq}
-}
-
-// pass stitches the next batch.
-func (e *Engine) pass(ctx context.Context, size int) (*Result, error) {
-	b, err := e.read(ctx, size)
-	if err != nil || b == nil {
-		return &Result{}, err
-	}
+// pass stitches a batch.
+func (e *Engine) pass(ctx context.Context, b *batch) (*Result, error) {
 	plan, err := e.resolve(ctx, b)
 	if err != nil {
 		return nil, err
 	}
-	if err := e.write(ctx, b, plan); err != nil {
+	if e.beforeWrite != nil {
+		e.beforeWrite()
+	}
+	token := newToken()
+	if err := e.write(ctx, b, plan, token); err != nil {
+		e.idx = nil // the commit may or may not have happened
 		return nil, err
+	}
+	if e.idx != nil {
+		if err := e.idx.apply(b, plan, token); err != nil {
+			// It cannot hold the state (errIndexFull): the pass is written, the index is off.
+			e.idx, e.noIndex = nil, true
+		}
 	}
 	return &Result{EventsProcessed: len(b.seqs), EntitiesCreated: len(plan.newEntities), Merges: len(plan.merges)}, nil
 }
 
-// read loads the next batch of events and their identifiers.
-func (e *Engine) read(ctx context.Context, size int) (*batch, error) {
-	wm, err := e.Watermark(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("read watermark: %w", err)
-	}
-	var hi sql.NullInt64
-	err = e.db.QueryRowContext(ctx, "SELECT max(seq) FROM (SELECT seq FROM event_log WHERE seq > $1 ORDER BY seq LIMIT $2) s", wm, size).Scan(&hi)
-	if err != nil {
-		return nil, fmt.Errorf("find batch: %w", err)
-	}
-	if !hi.Valid {
-		return nil, nil
-	}
-	b := &batch{lo: wm, hi: hi.Int64, audit: map[auditKey]*auditRow{}}
-	rows, err := e.db.QueryContext(ctx, "SELECT seq, id FROM event_log WHERE seq > $1 AND seq <= $2 ORDER BY seq", b.lo, b.hi)
-	if err != nil {
-		return nil, fmt.Errorf("read batch: %w", err)
-	}
-	for rows.Next() {
-		var seq int64
-		var id string
-		if err := rows.Scan(&seq, &id); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		b.seqs = append(b.seqs, seq)
-		b.ids = append(b.ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	b.idents = make([][]identKey, len(b.seqs))
-	if len(e.rules) == 0 {
-		return b, nil
-	}
-	rows, err = e.db.QueryContext(ctx, e.extractSQL(), b.lo, b.hi)
-	if err != nil {
-		return nil, fmt.Errorf("evaluate stitching rules: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var seq int64
-		var rule int
-		var v string
-		if err := rows.Scan(&seq, &rule, &v); err != nil {
-			return nil, err
-		}
-		i := sort.Search(len(b.seqs), func(i int) bool { return b.seqs[i] >= seq })
-		cat := e.rules[rule].cat
-		if bl := e.block[cat]; bl.values[v] || (bl.pattern != nil && bl.pattern.MatchString(v)) {
-			b.audit1(auditKey{cat, v, "blocked"}, seq)
-			continue
-		}
-		b.idents[i] = append(b.idents[i], identKey{cat, v})
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("evaluate stitching rules: %w", err)
-	}
-	for i, ks := range b.idents {
-		sort.Slice(ks, func(a, c int) bool { return e.linkBefore(ks[a], ks[c]) })
-		b.idents[i] = compactKeys(ks)
-	}
-	return b, nil
-}
-
-// linkBefore orders an event's identifiers for linking: categories with a
+// linkCompare orders an event's identifiers for linking: categories with a
 // max_per_entity guard first, then by category and value. An event joins
 // through its guarded identifiers (emails, customer ids) before a shared
 // weak one (a kiosk's cookie) can pull it into a crowd: that link is then
 // the one refused.
-func (e *Engine) linkBefore(a, b identKey) bool {
+func (e *Engine) linkCompare(a, b identKey) int {
 	ga, gb := e.limit[a.cat] > 0, e.limit[b.cat] > 0
 	if ga != gb {
-		return ga
+		if ga {
+			return -1
+		}
+		return 1
 	}
 	if a.cat != b.cat {
-		return a.cat < b.cat
+		return cmp.Compare(a.cat, b.cat)
 	}
-	return a.value < b.value
+	return strings.Compare(a.value, b.value)
 }
 
-func compactKeys(ks []identKey) []identKey {
-	out := ks[:0]
-	for i, k := range ks {
-		if i == 0 || k != ks[i-1] {
-			out = append(out, k)
-		}
+// keyHash is an identifier's key_hash: FNV-1a, 64 bits, of the category,
+// a zero byte and the value. It narrows look-ups; the values decide.
+func (e *Engine) keyHash(k identKey) int64 {
+	const offset, prime = 14695981039346656037, 1099511628211
+	h := uint64(offset)
+	cat := e.cats[k.cat]
+	for i := 0; i < len(cat); i++ {
+		h = (h ^ uint64(cat[i])) * prime
 	}
-	return out
+	h *= prime // the zero byte
+	for i := 0; i < len(k.value); i++ {
+		h = (h ^ uint64(k.value[i])) * prime
+	}
+	return int64(h & e.hashMask)
 }
 
 func entityID(eventID string) string {

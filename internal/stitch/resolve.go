@@ -2,7 +2,10 @@ package stitch
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"slices"
+	"strconv"
 )
 
 // existingEntity is an entity already in the store that the batch touches.
@@ -10,6 +13,7 @@ type existingEntity struct {
 	id         string
 	createdSeq int64
 	counts     []int32 // identifier values per category
+	slot       int32   // in the engine's index, -1 without it
 }
 
 // older reports whether a survives a merge with b.
@@ -22,99 +26,102 @@ func (a *existingEntity) older(b *existingEntity) bool {
 
 // plan is what a pass writes.
 type plan struct {
-	eventEntity []string // per batch event
+	existing    []existingEntity // the existing entities the batch touches
+	eventEntity []string         // per batch event
 	newEntities []newEntity
 	merges      []merge
-	touched     []string // existing entities that got events or merges
+	touched     []touchedEntity // existing entities that got events, identifiers or merges
 	identifiers []newIdentifier
 }
 
 type newEntity struct {
 	id         string
 	createdSeq int64
+	counts     []int32 // identifier values per category
+}
+
+type touchedEntity struct {
+	ix         int32 // in plan.existing
+	id         string
+	createdSeq int64
+	counts     []int32 // the merged component's; nil for a loser
+	mergedInto string  // the survivor, for a loser
+	survivorIx int32   // the survivor's position in plan.existing
 }
 
 type merge struct {
 	survivor, loser string
+	loserSeq        int64 // the loser's created_seq
 	seq             int64
 	key             identKey
 }
 
 type newIdentifier struct {
 	key      identKey
+	hash     int64 // key_hash
 	entity   string
+	ref      int32 // the entity: plan.existing[ref], or plan.newEntities[-ref-1]
 	firstSeq int64
 }
 
 // resolve links the batch's events into entities.
 func (e *Engine) resolve(ctx context.Context, b *batch) (*plan, error) {
 	// Number the nodes: events, then identifiers, then existing entities.
-	nEv := len(b.seqs)
-	identNode := map[identKey]int32{}
-	var keys []identKey
-	for _, ks := range b.idents {
-		for _, k := range ks {
-			if _, ok := identNode[k]; !ok {
-				identNode[k] = int32(nEv + len(keys))
-				keys = append(keys, k)
-			}
-		}
-	}
-	owner, entities, err := e.lookup(ctx, keys)
+	nEv, nKeys := len(b.seqs), len(b.keys)
+	owner, entities, err := e.lookup(ctx, b)
 	if err != nil {
 		return nil, err
 	}
-	entNode := map[string]int32{}
-	base := nEv + len(keys)
-	for i, ent := range entities {
-		entNode[ent.id] = int32(base + i)
-	}
+	base := nEv + nKeys
 	uf := newUnionFind(base+len(entities), len(e.cats))
-	rep := make([]*existingEntity, len(uf.parent)) // per root: the entity that would survive
-	for i := range entities {
-		n := entNode[entities[i].id]
-		rep[n] = &entities[i]
-		copy(uf.counts[int(n)*uf.cats:], entities[i].counts)
+	rep := make([]int32, len(uf.parent)) // per root: the entity that would survive, or -1
+	for i := range rep {
+		rep[i] = -1
 	}
-	for k, n := range identNode {
-		if ent, ok := owner[k]; ok {
+	for i := range entities {
+		rep[base+i] = int32(i)
+		copy(uf.counts[(base+i)*uf.cats:], entities[i].counts)
+	}
+	for k, o := range owner {
+		n := int32(nEv + k)
+		if o >= 0 {
 			// Counted in the entity's counts already.
-			en := entNode[ent]
-			rep[uf.union(uf.find(n), uf.find(en))] = rep[en]
+			rep[uf.union(n, uf.find(int32(base)+o))] = o
 		} else {
-			uf.counts[int(n)*uf.cats+k.cat] = 1
+			uf.counts[int(n)*uf.cats+b.keys[k].cat] = 1
 		}
 	}
 
-	p := &plan{}
-	firstSeq := map[identKey]int64{}
-	lostAt := map[string]merge{} // loser -> the link that made it lose
-	for ev, ks := range b.idents {
-		for _, k := range ks {
-			a, c := uf.find(int32(ev)), uf.find(identNode[k])
+	p := &plan{existing: entities}
+	firstSeq := make([]int64, nKeys) // 0: never linked
+	lostAt := map[int32]merge{}      // loser -> the link that made it lose
+	for ev := range nEv {
+		for _, k := range b.eventKeys(ev) {
+			a, c := uf.find(int32(ev)), uf.find(int32(nEv)+k)
 			if a == c {
 				continue
 			}
 			if uf.exceeds(a, c, e.limit) {
-				b.audit1(auditKey{k.cat, k.value, "max_per_entity"}, b.seqs[ev])
+				key := b.keys[k]
+				b.audit1(auditKey{key.cat, key.value, "max_per_entity"}, b.seqs[ev])
 				continue
 			}
 			ra, rc := rep[a], rep[c]
 			root := uf.union(a, c)
 			switch {
-			case ra != nil && rc != nil:
+			case ra >= 0 && rc >= 0:
 				win, lose := ra, rc
-				if rc.older(ra) {
+				if entities[rc].older(&entities[ra]) {
 					win, lose = rc, ra
 				}
-				lostAt[lose.id] = merge{loser: lose.id, seq: b.seqs[ev], key: k}
+				lostAt[lose] = merge{loserSeq: entities[lose].createdSeq, seq: b.seqs[ev], key: b.keys[k]}
 				rep[root] = win
-			case rc != nil:
+			case rc >= 0:
 				rep[root] = rc
 			default:
 				rep[root] = ra
 			}
-			if _, ok := firstSeq[k]; !ok {
+			if firstSeq[k] == 0 {
 				firstSeq[k] = b.seqs[ev]
 			}
 		}
@@ -123,126 +130,174 @@ func (e *Engine) resolve(ctx context.Context, b *batch) (*plan, error) {
 	// Name every component that holds events. Event nodes come first and a
 	// union keeps the smaller node as root, so such a root is the
 	// component's first event.
+	newIx := make([]int32, nEv) // per new entity's first event: its position in p.newEntities
+	touched := make([]bool, len(entities))
 	p.eventEntity = make([]string, nEv)
-	touched := map[string]bool{}
 	for ev := range nEv {
 		root := uf.find(int32(ev))
-		if r := rep[root]; r != nil {
-			p.eventEntity[ev] = r.id
-			touched[r.id] = true
+		if r := rep[root]; r >= 0 {
+			p.eventEntity[ev] = entities[r].id
+			touched[r] = true
 			continue
 		}
 		if int(root) == ev {
-			p.newEntities = append(p.newEntities, newEntity{id: entityID(b.ids[ev]), createdSeq: b.seqs[ev]})
+			newIx[ev] = int32(len(p.newEntities))
+			p.newEntities = append(p.newEntities, newEntity{id: entityID(b.ids[ev]), createdSeq: b.seqs[ev], counts: slices.Clone(uf.rootCounts(root))})
 		}
-		p.eventEntity[ev] = entityID(b.ids[root])
+		p.eventEntity[ev] = p.newEntities[newIx[root]].id
 	}
-	for _, m := range lostAt {
-		m.survivor = rep[uf.find(entNode[m.loser])].id
+	survivor := make([]int32, len(entities)) // per loser; -1 for the others
+	for i := range survivor {
+		survivor[i] = -1
+	}
+	for lose, m := range lostAt {
+		survivor[lose] = rep[uf.find(int32(base)+lose)]
+		m.loser, m.survivor = entities[lose].id, entities[survivor[lose]].id
 		p.merges = append(p.merges, m)
-		touched[m.loser] = true
+		touched[lose] = true
 	}
-	for id := range touched {
-		p.touched = append(p.touched, id)
-	}
-	for k, n := range identNode {
-		if _, ok := owner[k]; ok {
+	for i := range touched {
+		t := touchedEntity{ix: int32(i), id: entities[i].id, createdSeq: entities[i].createdSeq, survivorIx: survivor[i]}
+		switch {
+		case t.survivorIx >= 0:
+			t.mergedInto = entities[t.survivorIx].id
+		case touched[i]:
+			t.counts = slices.Clone(uf.rootCounts(uf.find(int32(base + i))))
+		default:
 			continue
 		}
-		root := uf.find(n)
-		if int(root) >= nEv && rep[root] == nil {
+		p.touched = append(p.touched, t)
+	}
+	for k, o := range owner {
+		if o >= 0 {
+			continue
+		}
+		root := uf.find(int32(nEv + k))
+		id := newIdentifier{key: b.keys[k], hash: e.keyHash(b.keys[k]), firstSeq: firstSeq[k]}
+		switch r := rep[root]; {
+		case r >= 0:
+			id.entity, id.ref = entities[r].id, r
+		case int(root) < nEv:
+			id.entity, id.ref = p.newEntities[newIx[root]].id, -newIx[root]-1
+		default:
 			continue // linked to no event: every link was refused
 		}
-		ent := ""
-		if r := rep[root]; r != nil {
-			ent = r.id
-		} else {
-			ent = entityID(b.ids[root])
-		}
-		p.identifiers = append(p.identifiers, newIdentifier{key: k, entity: ent, firstSeq: firstSeq[k]})
+		p.identifiers = append(p.identifiers, id)
 	}
 	return p, nil
 }
 
-// lookup finds which of the keys are in the identifier index, and the
-// entities that hold them, with their identifier counts.
-func (e *Engine) lookup(ctx context.Context, keys []identKey) (map[identKey]string, []existingEntity, error) {
-	owner := map[identKey]string{}
-	if len(keys) == 0 {
+// lookup finds which of the batch's identifiers are in the identifier
+// index: owner[k] is the entity (in entities, with its identifier counts)
+// that holds b.keys[k], or -1.
+func (e *Engine) lookup(ctx context.Context, b *batch) (owner []int32, entities []existingEntity, err error) {
+	owner = make([]int32, len(b.keys))
+	for i := range owner {
+		owner[i] = -1
+	}
+	if len(b.keys) == 0 {
 		return owner, nil, nil
 	}
-	cats := make([]string, len(keys))
-	vals := make([]string, len(keys))
-	for i, k := range keys {
-		cats[i], vals[i] = e.cats[k.cat], k.value
+	if e.idx != nil {
+		return owner, e.lookupIndex(b, owner), nil
 	}
-	rows, err := e.db.QueryContext(ctx, `SELECT i.category, i.value, i.entity_id
-		FROM identifiers i
-		JOIN (SELECT unnest(CAST($1 AS TEXT[])) AS category, unnest(CAST($2 AS TEXT[])) AS value) l
-		  ON i.category = l.category AND i.value = l.value`, cats, vals)
+	// Narrow by key_hash (one integer column), then compare the values.
+	var hashes plainList
+	for _, k := range b.keys {
+		hashes.addInt(e.keyHash(k))
+	}
+	rows, err := e.db.QueryContext(ctx, `SELECT category, value, entity_id FROM identifiers
+		WHERE key_hash IN (SELECT `+plainListSQL("$1", "BIGINT")+`)`, hashes.String())
 	if err != nil {
 		return nil, nil, fmt.Errorf("look up identifiers: %w", err)
 	}
-	ids := map[string]bool{}
+	held := map[int32]string{} // key -> entity id
+	index := map[string]int32{}
+	var list plainList
 	for rows.Next() {
 		var cat, val, ent string
 		if err := rows.Scan(&cat, &val, &ent); err != nil {
 			rows.Close()
 			return nil, nil, err
 		}
-		owner[identKey{e.catIx[cat], val}] = ent
-		ids[ent] = true
+		c, ok := e.catIx[cat]
+		if !ok {
+			continue
+		}
+		k, ok := b.keyIx[identKey{c, val}]
+		if !ok {
+			continue // another identifier with the same hash
+		}
+		held[k] = ent
+		if _, ok := index[ent]; !ok {
+			index[ent] = -1
+			list.add(ent)
+		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("look up identifiers: %w", err)
 	}
-	if len(ids) == 0 {
+	if len(held) == 0 {
 		return owner, nil, nil
 	}
-	list := make([]string, 0, len(ids))
-	for id := range ids {
-		list = append(list, id)
-	}
-	entities, err := e.entityInfo(ctx, list)
-	return owner, entities, err
-}
-
-func (e *Engine) entityInfo(ctx context.Context, ids []string) ([]existingEntity, error) {
-	rows, err := e.db.QueryContext(ctx, `SELECT id, created_seq FROM entities WHERE id IN (SELECT unnest(CAST($1 AS TEXT[])))`, ids)
+	rows, err = e.db.QueryContext(ctx, `SELECT id, created_seq, identifier_counts FROM entities WHERE id IN (SELECT `+plainListSQL("$1", "TEXT")+`)`, list.String())
 	if err != nil {
-		return nil, fmt.Errorf("read entities: %w", err)
-	}
-	var out []existingEntity
-	index := map[string]int{}
-	for rows.Next() {
-		ent := existingEntity{counts: make([]int32, len(e.cats))}
-		if err := rows.Scan(&ent.id, &ent.createdSeq); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		index[ent.id] = len(out)
-		out = append(out, ent)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	rows, err = e.db.QueryContext(ctx, `SELECT entity_id, category, count(*) FROM identifiers
-		WHERE entity_id IN (SELECT unnest(CAST($1 AS TEXT[]))) GROUP BY entity_id, category`, ids)
-	if err != nil {
-		return nil, fmt.Errorf("count identifiers: %w", err)
+		return nil, nil, fmt.Errorf("read entities: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var id, cat string
-		var n int32
-		if err := rows.Scan(&id, &cat, &n); err != nil {
-			return nil, err
+		x := existingEntity{counts: make([]int32, len(e.cats)), slot: -1}
+		var counts string
+		if err := rows.Scan(&x.id, &x.createdSeq, &counts); err != nil {
+			return nil, nil, err
 		}
-		if c, ok := e.catIx[cat]; ok {
-			out[index[id]].counts[c] = n
+		if err := e.parseCounts(counts, x.counts); err != nil {
+			return nil, nil, fmt.Errorf("entity %s: identifier_counts: %w", x.id, err)
+		}
+		index[x.id] = int32(len(entities))
+		entities = append(entities, x)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("read entities: %w", err)
+	}
+	for k, ent := range held {
+		if owner[k] = index[ent]; owner[k] < 0 {
+			return nil, nil, fmt.Errorf("look up identifiers: entity %s is missing", ent)
 		}
 	}
-	return out, rows.Err()
+	return owner, entities, nil
+}
+
+// countsJSON is the identifier_counts of an entity: a JSON object of the
+// number of identifier values per category, zeros left out.
+func (e *Engine) countsJSON(counts []int32) string {
+	b := []byte{'{'}
+	for c, n := range counts {
+		if n == 0 {
+			continue
+		}
+		if len(b) > 1 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendQuote(b, e.cats[c])
+		b = append(b, ':')
+		b = strconv.AppendInt(b, int64(n), 10)
+	}
+	return string(append(b, '}'))
+}
+
+// parseCounts reads identifier_counts into counts; categories the config
+// does not have are left out.
+func (e *Engine) parseCounts(s string, counts []int32) error {
+	var m map[string]int32
+	if err := json.Unmarshal([]byte(s), &m); err != nil {
+		return err
+	}
+	for cat, n := range m {
+		if c, ok := e.catIx[cat]; ok {
+			counts[c] = n
+		}
+	}
+	return nil
 }

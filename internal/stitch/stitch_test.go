@@ -2,9 +2,11 @@ package stitch_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -43,7 +45,7 @@ func ingest(t *testing.T, s store.Store, lines ...string) {
 func partition(t *testing.T, s *store.DB) []string {
 	t.Helper()
 	rows, err := s.SQL().QueryContext(context.Background(),
-		`SELECT e.id, ee.entity_id FROM entity_events ee JOIN customer_events e ON e.seq = ee.event_seq`)
+		`SELECT e.id, ee.entity_id FROM entity_events ee JOIN event_log e ON e.seq = ee.event_seq`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +71,7 @@ func entityOf(t *testing.T, s *store.DB, eventID string) string {
 	t.Helper()
 	var ent string
 	err := s.SQL().QueryRowContext(context.Background(),
-		`SELECT ee.entity_id FROM entity_events ee JOIN customer_events e ON e.seq = ee.event_seq WHERE e.id = $1`, eventID).Scan(&ent)
+		`SELECT ee.entity_id FROM entity_events ee JOIN event_log e ON e.seq = ee.event_seq WHERE e.id = $1`, eventID).Scan(&ent)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,15 +283,22 @@ func TestIncrementalEqualsRebuild(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// A second engine, as another process would have, takes every
+			// other part: each must notice the other's passes.
+			other, err := stitch.New(s.SQL(), demoConfig, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
 			// Ingest in three parts with stitching in between, as in serve.
 			third := len(lines) / 3
-			for _, part := range [][]string{lines[:third], lines[third : 2*third], lines[2*third:]} {
+			for i, part := range [][]string{lines[:third], lines[third : 2*third], lines[2*third:]} {
 				ingest(t, s, part...)
-				if _, err := eng.Run(ctx, 97); err != nil {
+				if _, err := []*stitch.Engine{eng, other}[i%2].Run(ctx, 97); err != nil {
 					t.Fatal(err)
 				}
 			}
 			incremental := partition(t, s)
+			checkCounts(t, s)
 			for _, size := range []int{1000, 0} {
 				if _, err := eng.Rebuild(ctx, size); err != nil {
 					t.Fatal(err)
@@ -297,6 +306,27 @@ func TestIncrementalEqualsRebuild(t *testing.T) {
 				if got := partition(t, s); strings.Join(got, " ") != strings.Join(incremental, " ") {
 					t.Fatalf("batch size %d: %d entities, incremental %d", size, len(got), len(incremental))
 				}
+			}
+			// Without the in-memory index, and with key hashes that collide
+			// all the time: the same partition.
+			noIndex, _ := stitch.New(s.SQL(), demoConfig, nil)
+			stitch.DisableIndex(noIndex)
+			colliding, _ := stitch.New(s.SQL(), demoConfig, nil)
+			stitch.NarrowKeyHash(colliding, 4)
+			collidingNoIndex, _ := stitch.New(s.SQL(), demoConfig, nil)
+			stitch.NarrowKeyHash(collidingNoIndex, 4)
+			stitch.DisableIndex(collidingNoIndex)
+			for name, e := range map[string]*stitch.Engine{"no index": noIndex, "colliding hashes": colliding, "colliding hashes, no index": collidingNoIndex} {
+				if _, err := e.Rebuild(ctx, 0); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := e.Rebuild(ctx, 113); err != nil {
+					t.Fatal(err)
+				}
+				if got := partition(t, s); strings.Join(got, " ") != strings.Join(incremental, " ") {
+					t.Fatalf("%s: %d entities, incremental %d", name, len(got), len(incremental))
+				}
+				checkCounts(t, s)
 			}
 			precision, recall := pairScores(incremental, truth)
 			t.Logf("%d events, %d entities; pairwise precision %.4f recall %.4f", len(lines), len(incremental), precision, recall)
@@ -370,4 +400,207 @@ func demoLines(opts demo.Options) []string {
 		lines = append(lines, string(e.AppendJSON(nil)))
 	}
 	return lines
+}
+
+// TestOddValues: identifier values and event ids travel packed into one
+// text (pack.go); separators, escapes and empty values must survive.
+func TestOddValues(t *testing.T) {
+	odd := []string{"", "~", "a\u001fb", "\u001d", "\u001d?", "\u001d=", "x\u001ey", "tab\there", "new\nline", "ünï,cødé", "\u001f"}
+	for _, backend := range backends {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			s := openStore(t, backend)
+			ctx := context.Background()
+			cfg := stitch.Config{Rules: []stitch.Rule{{Identifier: "code", Event: "crm/customer_update", ValueExpression: "payload->>'code'"}}}
+			var lines []string
+			for i, v := range odd {
+				for j := range 2 {
+					id, _ := json.Marshal(fmt.Sprintf("ev\u001e%d\u001f%d", i, j))
+					code, _ := json.Marshal(v)
+					lines = append(lines, fmt.Sprintf(`{"id":%s,"source_id":"crm","type":"customer_update","version":"1-0-0","event_time":"2024-01-01T10:00:00Z","payload":{"code":%s}}`, id, code))
+				}
+			}
+			ingest(t, s, lines...)
+			eng, err := stitch.New(s.SQL(), cfg, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, size := range []int{3, 0} {
+				if _, err := eng.Rebuild(ctx, size); err != nil {
+					t.Fatal(err)
+				}
+				if got := partition(t, s); len(got) != len(odd) {
+					t.Fatalf("batch size %d: %d entities, want %d: %q", size, len(got), len(odd), got)
+				}
+				rows, err := s.SQL().QueryContext(ctx, `SELECT value FROM identifiers`)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var vals []string
+				for rows.Next() {
+					var v string
+					rows.Scan(&v)
+					vals = append(vals, v)
+				}
+				rows.Close()
+				want := slices.Clone(odd)
+				sort.Strings(want)
+				sort.Strings(vals)
+				if !slices.Equal(vals, want) {
+					t.Fatalf("identifier values %q, want %q", vals, want)
+				}
+				var bad int
+				err = s.SQL().QueryRowContext(ctx, `SELECT count(*) FROM entities n
+					WHERE NOT EXISTS (SELECT 1 FROM event_log e WHERE md5(e.id) = n.id)`).Scan(&bad)
+				if err != nil || bad != 0 {
+					t.Fatalf("%d entity ids are not the md5 of an event id (%v)", bad, err)
+				}
+			}
+		})
+	}
+}
+
+// checkCounts compares every live entity's identifier_counts with its rows
+// in identifiers.
+func checkCounts(t *testing.T, s *store.DB) {
+	t.Helper()
+	ctx := context.Background()
+	want := map[string]map[string]int{}
+	rows, err := s.SQL().QueryContext(ctx, `SELECT entity_id, category, count(*) FROM identifiers GROUP BY entity_id, category`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var ent, cat string
+		var n int
+		if err := rows.Scan(&ent, &cat, &n); err != nil {
+			t.Fatal(err)
+		}
+		if want[ent] == nil {
+			want[ent] = map[string]int{}
+		}
+		want[ent][cat] = n
+	}
+	rows.Close()
+	rows, err = s.SQL().QueryContext(ctx, `SELECT id, identifier_counts FROM entities WHERE merged_into IS NULL`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var ent, counts string
+		if err := rows.Scan(&ent, &counts); err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]int{}
+		if err := json.Unmarshal([]byte(counts), &got); err != nil {
+			t.Fatal(err)
+		}
+		if w := want[ent]; len(got) != len(w) || fmt.Sprint(got) != fmt.Sprint(w) {
+			t.Fatalf("entity %s: identifier_counts %s, identifiers hold %v", ent, counts, w)
+		}
+	}
+}
+
+// TestSeqGaps: seqs with gaps (rolled-back appends) take the slower way of
+// finding a batch and its events; the partition is the same.
+func TestSeqGaps(t *testing.T) {
+	for _, backend := range backends {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			s := openStore(t, backend)
+			ctx := context.Background()
+			var lines []string
+			for e := range demo.Events(demo.Options{Customers: 30, Seed: 5}) {
+				lines = append(lines, string(e.AppendJSON(nil)))
+			}
+			ingest(t, s, lines...)
+			if _, err := s.SQL().ExecContext(ctx, `DELETE FROM event_log WHERE seq % 3 = 0 OR (seq > 100 AND seq < 150)`); err != nil {
+				t.Fatal(err)
+			}
+			var events int
+			if err := s.SQL().QueryRowContext(ctx, `SELECT count(*) FROM event_log`).Scan(&events); err != nil {
+				t.Fatal(err)
+			}
+			eng, err := stitch.New(s.SQL(), demoConfig, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := eng.Run(ctx, 7)
+			if err != nil {
+				t.Fatal(err)
+			}
+			incremental := partition(t, s)
+			if res.EventsProcessed != events {
+				t.Fatalf("%d events processed, the log holds %d", res.EventsProcessed, events)
+			}
+			if _, err := eng.Rebuild(ctx, 0); err != nil {
+				t.Fatal(err)
+			}
+			if got := partition(t, s); strings.Join(got, " ") != strings.Join(incremental, " ") {
+				t.Fatalf("rebuild: %d entities, incremental %d", len(got), len(incremental))
+			}
+			checkCounts(t, s)
+		})
+	}
+}
+
+// TestConcurrentPass: a pass whose batch another engine stitched and wrote
+// in the meantime writes nothing and says so; the next Run carries on from
+// the other engine's state (its index reloaded) to the partition of a rebuild.
+func TestConcurrentPass(t *testing.T) {
+	for _, backend := range backends {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			s := openStore(t, backend)
+			ctx := context.Background()
+			var lines []string
+			for e := range demo.Events(demo.Options{Customers: 40, Seed: 9}) {
+				lines = append(lines, string(e.AppendJSON(nil)))
+			}
+			half := len(lines) / 2
+			ingest(t, s, lines[:half]...)
+			a, _ := stitch.New(s.SQL(), demoConfig, nil)
+			b, _ := stitch.New(s.SQL(), demoConfig, nil)
+			if _, err := a.Run(ctx, 50); err != nil {
+				t.Fatal(err)
+			}
+			ingest(t, s, lines[half:]...)
+			var entities, mapped int
+			count := func() (int, int) {
+				var n, m int
+				s.SQL().QueryRowContext(ctx, `SELECT count(*) FROM entities`).Scan(&n)
+				s.SQL().QueryRowContext(ctx, `SELECT count(*) FROM entity_events`).Scan(&m)
+				return n, m
+			}
+			once := true
+			stitch.BeforeWrite(a, func() {
+				if once {
+					once = false
+					if _, err := b.Run(ctx, 30); err != nil {
+						t.Error(err)
+					}
+					entities, mapped = count()
+				}
+			})
+			if _, err := a.Run(ctx, 50); !errors.Is(err, stitch.ErrConcurrentPass) {
+				t.Fatalf("Run after another engine's passes: %v, want ErrConcurrentPass", err)
+			}
+			if n, m := count(); n != entities || m != mapped || m != len(lines) {
+				t.Fatalf("the refused pass wrote: %d entities, %d mapped events; before %d, %d (%d events)", n, m, entities, mapped, len(lines))
+			}
+			ingest(t, s, rec("late", "crm/customer_update", "2026-05-01T10:00", `{"email":"late@x.io"}`))
+			if res, err := a.Run(ctx, 50); err != nil || res.EventsProcessed != 1 {
+				t.Fatalf("next Run: %+v, %v", res, err)
+			}
+			incremental := partition(t, s)
+			checkCounts(t, s)
+			if _, err := a.Rebuild(ctx, 0); err != nil {
+				t.Fatal(err)
+			}
+			if got := partition(t, s); strings.Join(got, " ") != strings.Join(incremental, " ") {
+				t.Fatalf("rebuild: %d entities, incremental %d", len(got), len(incremental))
+			}
+		})
+	}
 }

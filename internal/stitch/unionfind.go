@@ -27,6 +27,11 @@ func (u *unionFind) find(x int32) int32 {
 
 func (u *unionFind) count(root int32, c int) int32 { return u.counts[int(root)*u.cats+c] }
 
+// rootCounts are the counts of the set of root.
+func (u *unionFind) rootCounts(root int32) []int32 {
+	return u.counts[int(root)*u.cats : int(root+1)*u.cats]
+}
+
 // exceeds reports whether joining the sets of roots a and b would give any
 // category more values than its limit (0 is no limit).
 func (u *unionFind) exceeds(a, b int32, limits []int32) bool {

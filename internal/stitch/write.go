@@ -2,110 +2,152 @@ package stitch
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 )
 
-// write applies a plan in one transaction that also moves the watermark,
-// if no other pass moved it first.
-func (e *Engine) write(ctx context.Context, b *batch, p *plan) error {
+// write applies a plan in one transaction that also moves the watermark
+// (and sets pass_token to token), if no other pass moved it first.
+func (e *Engine) write(ctx context.Context, b *batch, p *plan, token int64) error {
 	now := e.now().UTC().Truncate(time.Microsecond)
 	tx, err := e.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	steps := []struct {
-		what string
-		fn   func() (sql.Result, error)
-	}{
-		{"create entities", func() (sql.Result, error) {
-			ids, seqs := make([]string, len(p.newEntities)), make([]int64, len(p.newEntities))
-			for i, n := range p.newEntities {
-				ids[i], seqs[i] = n.id, n.createdSeq
-			}
-			return tx.ExecContext(ctx, `INSERT INTO entities (id, created_seq, created_at, modified_at)
-				SELECT unnest(CAST($1 AS TEXT[])), unnest(CAST($2 AS BIGINT[])), CAST($3 AS TIMESTAMPTZ), CAST($3 AS TIMESTAMPTZ)`, ids, seqs, now)
-		}},
-		{"merge entities", func() (sql.Result, error) {
-			losers, survivors := mergePairs(p.merges)
-			return tx.ExecContext(ctx, `UPDATE entities SET merged_into = m.survivor
-				FROM (SELECT unnest(CAST($1 AS TEXT[])) AS loser, unnest(CAST($2 AS TEXT[])) AS survivor) m
-				WHERE entities.id = m.loser`, losers, survivors)
-		}},
-		{"mark modified entities", func() (sql.Result, error) {
-			return tx.ExecContext(ctx, `UPDATE entities SET modified_at = CAST($2 AS TIMESTAMPTZ)
-				WHERE id IN (SELECT unnest(CAST($1 AS TEXT[])))`, p.touched, now)
-		}},
-		{"add identifiers", func() (sql.Result, error) {
-			n := len(p.identifiers)
-			cats, vals, ents, seqs := make([]string, n), make([]string, n), make([]string, n), make([]int64, n)
-			for i, id := range p.identifiers {
-				cats[i], vals[i], ents[i], seqs[i] = e.cats[id.key.cat], id.key.value, id.entity, id.firstSeq
-			}
-			return tx.ExecContext(ctx, `INSERT INTO identifiers (category, value, entity_id, first_seq)
-				SELECT unnest(CAST($1 AS TEXT[])), unnest(CAST($2 AS TEXT[])), unnest(CAST($3 AS TEXT[])), unnest(CAST($4 AS BIGINT[]))`,
-				cats, vals, ents, seqs)
-		}},
-		{"map events", func() (sql.Result, error) {
-			return tx.ExecContext(ctx, `INSERT INTO entity_events (event_seq, entity_id)
-				SELECT unnest(CAST($1 AS BIGINT[])), unnest(CAST($2 AS TEXT[]))`, b.seqs, p.eventEntity)
-		}},
-		{"log merges", func() (sql.Result, error) {
-			n := len(p.merges)
-			surv, lose, cats, vals, seqs := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]int64, n)
-			for i, m := range p.merges {
-				surv[i], lose[i], cats[i], vals[i], seqs[i] = m.survivor, m.loser, e.cats[m.key.cat], m.key.value, m.seq
-			}
-			return tx.ExecContext(ctx, `INSERT INTO stitch_merges (survivor, loser, event_seq, category, value, merged_at)
-				SELECT unnest(CAST($1 AS TEXT[])), unnest(CAST($2 AS TEXT[])), unnest(CAST($3 AS BIGINT[])),
-				       unnest(CAST($4 AS TEXT[])), unnest(CAST($5 AS TEXT[])), CAST($6 AS TIMESTAMPTZ)`,
-				surv, lose, seqs, cats, vals, now)
-		}},
-		{"audit", func() (sql.Result, error) {
-			var cats, vals, reasons []string
-			var events, seqs []int64
-			for k, r := range b.audit {
-				cats, vals, reasons = append(cats, e.cats[k.cat]), append(vals, k.value), append(reasons, k.reason)
-				events, seqs = append(events, r.events), append(seqs, r.firstSeq)
-			}
-			return tx.ExecContext(ctx, `INSERT INTO stitch_audit (category, value, reason, events, first_event_seq, recorded_at)
-				SELECT unnest(CAST($1 AS TEXT[])), unnest(CAST($2 AS TEXT[])), unnest(CAST($3 AS TEXT[])),
-				       unnest(CAST($4 AS BIGINT[])), unnest(CAST($5 AS BIGINT[])), CAST($6 AS TIMESTAMPTZ)`,
-				cats, vals, reasons, events, seqs, now)
-		}},
-	}
-	// The losers' events and identifiers go to their survivors.
-	for _, table := range []string{"entity_events", "identifiers"} {
-		steps = append(steps, struct {
-			what string
-			fn   func() (sql.Result, error)
-		}{"move merged " + table, func() (sql.Result, error) {
-			losers, survivors := mergePairs(p.merges)
-			return tx.ExecContext(ctx, `UPDATE `+table+` SET entity_id = m.survivor
-				FROM (SELECT unnest(CAST($1 AS TEXT[])) AS loser, unnest(CAST($2 AS TEXT[])) AS survivor) m
-				WHERE `+table+`.entity_id = m.loser`, losers, survivors)
-		}})
-	}
-	for _, s := range steps {
-		if _, err := s.fn(); err != nil {
-			return fmt.Errorf("stitch %d..%d: %s: %w", b.lo+1, b.hi, s.what, err)
-		}
-	}
-	res, err := tx.ExecContext(ctx, `UPDATE stitch_state SET watermark = $1, updated_at = CAST($3 AS TIMESTAMPTZ) WHERE id = 1 AND watermark = $2`, b.hi, b.lo, now)
+	// The watermark moves first: a pass that another one overtook fails
+	// before writing anything, and on PostgreSQL the row lock makes a
+	// concurrent pass wait for this one, then find the watermark moved.
+	res, err := tx.ExecContext(ctx, `UPDATE stitch_state SET watermark = $1, updated_at = CAST($3 AS TIMESTAMPTZ), pass_token = $4
+		WHERE id = 1 AND watermark = $2`, b.hi, b.lo, now, token)
 	if err != nil {
 		return fmt.Errorf("move watermark: %w", err)
 	}
 	if n, err := res.RowsAffected(); err != nil || n != 1 {
 		return ErrConcurrentPass
 	}
-	return tx.Commit()
-}
-
-func mergePairs(ms []merge) (losers, survivors []string) {
-	for _, m := range ms {
-		losers, survivors = append(losers, m.loser), append(survivors, m.survivor)
+	exec := func(what string, n int, query string, args ...any) error {
+		if n == 0 {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, query, args...); err != nil {
+			return fmt.Errorf("stitch %d..%d: %s: %w", b.lo+1, b.hi, what, err)
+		}
+		return nil
 	}
-	return losers, survivors
+	var ids, seqs, counts plainList
+	for _, n := range p.newEntities {
+		ids.add(n.id)
+		seqs.addInt(n.createdSeq)
+		counts.add(e.countsJSON(n.counts))
+	}
+	err = exec("create entities", len(p.newEntities), `INSERT INTO entities (id, created_seq, created_at, modified_at, identifier_counts)
+		SELECT `+plainListSQL("$1", "TEXT")+`, `+plainListSQL("$2", "BIGINT")+`, CAST($3 AS TIMESTAMPTZ), CAST($3 AS TIMESTAMPTZ), `+plainListSQL("$4", "TEXT"),
+		ids.String(), seqs.String(), now, counts.String())
+	if err != nil {
+		return err
+	}
+	var losers, survivors plainList
+	for _, m := range p.merges {
+		losers.add(m.loser)
+		survivors.add(m.survivor)
+	}
+	mergeList := `(SELECT ` + plainListSQL("$1", "TEXT") + ` AS loser, ` + plainListSQL("$2", "TEXT") + ` AS survivor) m`
+	// One statement (one scan of entities on DuckDB) for the merged and the
+	// modified: an empty merged_into element leaves the column as it is.
+	// created_seq is unique, and an integer column is far cheaper for
+	// DuckDB to scan than the ids.
+	var touched, touchedCounts, mergedInto plainList
+	for _, t := range p.touched {
+		touched.addInt(t.createdSeq)
+		touchedCounts.add(e.countsJSON(t.counts))
+		mergedInto.add(t.mergedInto)
+	}
+	if err := exec("update entities", len(p.touched), `UPDATE entities SET modified_at = CAST($4 AS TIMESTAMPTZ), identifier_counts = t.counts,
+		    merged_into = coalesce(nullif(t.merged_into, ''), entities.merged_into)
+		FROM (SELECT `+plainListSQL("$1", "BIGINT")+` AS created_seq, `+plainListSQL("$2", "TEXT")+` AS counts, `+plainListSQL("$3", "TEXT")+` AS merged_into) t
+		WHERE entities.created_seq = t.created_seq`, touched.String(), touchedCounts.String(), mergedInto.String(), now); err != nil {
+		return err
+	}
+	{
+		var cats, ents, seqs, hashes plainList
+		var vals textList
+		for _, id := range p.identifiers {
+			cats.add(e.cats[id.key.cat])
+			vals.add(id.key.value)
+			ents.add(id.entity)
+			seqs.addInt(id.firstSeq)
+			hashes.addInt(id.hash)
+		}
+		err := exec("add identifiers", len(p.identifiers), `INSERT INTO identifiers (category, value, entity_id, first_seq, key_hash)
+			SELECT `+plainListSQL("$1", "TEXT")+`, `+textListSQL("$2")+`, `+plainListSQL("$3", "TEXT")+`, `+plainListSQL("$4", "BIGINT")+`, `+plainListSQL("$5", "BIGINT"),
+			cats.String(), vals.String(), ents.String(), seqs.String(), hashes.String())
+		if err != nil {
+			return err
+		}
+	}
+	{
+		var seqs, ents plainList
+		for i, seq := range b.seqs {
+			seqs.addInt(seq)
+			ents.add(p.eventEntity[i])
+		}
+		err := exec("map events", len(b.seqs), `INSERT INTO entity_events (event_seq, entity_id)
+			SELECT `+plainListSQL("$1", "BIGINT")+`, `+plainListSQL("$2", "TEXT"), seqs.String(), ents.String())
+		if err != nil {
+			return err
+		}
+	}
+	{
+		var surv, lose, cats, seqs plainList
+		var vals textList
+		for _, m := range p.merges {
+			surv.add(m.survivor)
+			lose.add(m.loser)
+			cats.add(e.cats[m.key.cat])
+			vals.add(m.key.value)
+			seqs.addInt(m.seq)
+		}
+		err := exec("log merges", len(p.merges), `INSERT INTO stitch_merges (survivor, loser, event_seq, category, value, merged_at)
+			SELECT `+plainListSQL("$1", "TEXT")+`, `+plainListSQL("$2", "TEXT")+`, `+plainListSQL("$3", "BIGINT")+`,
+			       `+plainListSQL("$4", "TEXT")+`, `+textListSQL("$5")+`, CAST($6 AS TIMESTAMPTZ)`,
+			surv.String(), lose.String(), seqs.String(), cats.String(), vals.String(), now)
+		if err != nil {
+			return err
+		}
+	}
+	{
+		var cats, reasons, events, seqs plainList
+		var vals textList
+		for k, r := range b.audit {
+			cats.add(e.cats[k.cat])
+			vals.add(k.value)
+			reasons.add(k.reason)
+			events.addInt(r.events)
+			seqs.addInt(r.firstSeq)
+		}
+		err := exec("audit", len(b.audit), `INSERT INTO stitch_audit (category, value, reason, events, first_event_seq, recorded_at)
+			SELECT `+plainListSQL("$1", "TEXT")+`, `+textListSQL("$2")+`, `+plainListSQL("$3", "TEXT")+`,
+			       `+plainListSQL("$4", "BIGINT")+`, `+plainListSQL("$5", "BIGINT")+`, CAST($6 AS TIMESTAMPTZ)`,
+			cats.String(), vals.String(), reasons.String(), events.String(), seqs.String(), now)
+		if err != nil {
+			return err
+		}
+	}
+	// The losers' events and identifiers go to their survivors. An
+	// entity's events and identifiers all have seqs from its created_seq
+	// on: a bound DuckDB checks against its zone maps, skipping older rows.
+	minSeq := int64(0)
+	for i, m := range p.merges {
+		if i == 0 || m.loserSeq < minSeq {
+			minSeq = m.loserSeq
+		}
+	}
+	for _, t := range []struct{ table, seq string }{{"entity_events", "event_seq"}, {"identifiers", "first_seq"}} {
+		if err := exec("move merged "+t.table, len(p.merges), `UPDATE `+t.table+` SET entity_id = m.survivor FROM `+mergeList+`
+			WHERE `+t.table+`.entity_id = m.loser AND `+t.table+`.`+t.seq+` >= $3`, losers.String(), survivors.String(), minSeq); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
 }

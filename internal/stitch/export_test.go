@@ -1,0 +1,11 @@
+package stitch
+
+// DisableIndex makes e search the tables instead of its in-memory index.
+func DisableIndex(e *Engine) { e.noIndex = true }
+
+// NarrowKeyHash makes e's key hashes (and its index's) collide: only the
+// low bits are kept.
+func NarrowKeyHash(e *Engine, bits uint) { e.hashMask = 1<<bits - 1 }
+
+// BeforeWrite makes e call f between each pass's resolve and write.
+func BeforeWrite(e *Engine, f func()) { e.beforeWrite = f }

@@ -1,0 +1,351 @@
+package stitch
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"math"
+	"math/rand/v2"
+	"strconv"
+)
+
+// index is the engine's memory of the stitching state, so that a pass
+// need not search the identifier and entity tables (DuckDB has no index on
+// them, and scanning their text columns costs 0.1 s at 10M events): every
+// identifier (category and value) with the entity that holds it, and every
+// entity's id, created_seq, identifier counts and merge. It costs about 70
+// bytes per identifier (its value included) and 45 per entity: 30 bytes
+// per event on the demo data, 300 MB at 10M events.
+//
+// It reflects the state of one pass: stitch_state's watermark and
+// pass_token, a random number every pass and reset writes. Run compares
+// them before its first pass and reloads the index from the tables when
+// another process (or a failed commit) changed the state.
+type index struct {
+	watermark int64
+	token     int64
+
+	// An open-addressing table of identifiers: hashes[i] (0 is empty,
+	// hash 0 is stored as 1), the key at arena[refs[i]:] (category as a
+	// uvarint, the value's length as a uvarint, the value) and the entity
+	// slots[i]. The hash is seeded per index (not key_hash), so that values
+	// crafted to collide cannot make probing slow.
+	seed   maphash.Seed
+	mask   uint64 // ANDed to hashes: all ones; tests narrow it
+	hashes []uint64
+	refs   []uint32
+	slots  []int32
+	n      int
+	arena  []byte
+
+	ents   []indexEntity
+	counts []int32 // counts[slot*cats+c]
+	cats   int
+}
+
+type indexEntity struct {
+	id         [16]byte // the md5 its hex id encodes
+	createdSeq int64
+	mergedInto int32 // -1 if live
+}
+
+// errIndexFull: the arena would pass 4 GiB; the engine turns the index off.
+var errIndexFull = errors.New("stitching index full")
+
+func newIndex(cats int, mask uint64) *index {
+	const size = 1 << 16
+	return &index{cats: cats, seed: maphash.MakeSeed(), mask: mask,
+		hashes: make([]uint64, size), refs: make([]uint32, size), slots: make([]int32, size)}
+}
+
+func (x *index) hash(k identKey) uint64 {
+	h := (maphash.String(x.seed, k.value) ^ uint64(k.cat)*0x9e3779b97f4a7c15) & x.mask
+	if h == 0 {
+		return 1
+	}
+	return h
+}
+
+// keyAt reports whether the key stored at ref is k.
+func (x *index) keyAt(ref uint32, k identKey) bool {
+	b := x.arena[ref:]
+	cat, n := binary.Uvarint(b)
+	if int(cat) != k.cat {
+		return false
+	}
+	b = b[n:]
+	l, n := binary.Uvarint(b)
+	return int(l) == len(k.value) && string(b[n:n+int(l)]) == k.value
+}
+
+// get returns the entity slot holding k.
+func (x *index) get(k identKey) (int32, bool) {
+	u := x.hash(k)
+	mask := uint64(len(x.hashes) - 1)
+	for i := u & mask; ; i = (i + 1) & mask {
+		switch x.hashes[i] {
+		case 0:
+			return 0, false
+		case u:
+			if x.keyAt(x.refs[i], k) {
+				return x.slots[i], true
+			}
+		}
+	}
+}
+
+// put records that the entity in slot holds k.
+func (x *index) put(k identKey, slot int32) error {
+	if 4*(x.n+1) > 3*len(x.hashes) {
+		x.grow()
+	}
+	u := x.hash(k)
+	mask := uint64(len(x.hashes) - 1)
+	for i := u & mask; ; i = (i + 1) & mask {
+		switch x.hashes[i] {
+		case 0:
+			if len(x.arena)+2*binary.MaxVarintLen64+len(k.value) > math.MaxUint32 {
+				return errIndexFull
+			}
+			x.hashes[i], x.refs[i], x.slots[i] = u, uint32(len(x.arena)), slot
+			x.arena = binary.AppendUvarint(x.arena, uint64(k.cat))
+			x.arena = binary.AppendUvarint(x.arena, uint64(len(k.value)))
+			x.arena = append(x.arena, k.value...)
+			x.n++
+			return nil
+		case u:
+			if x.keyAt(x.refs[i], k) {
+				x.slots[i] = slot
+				return nil
+			}
+		}
+	}
+}
+
+func (x *index) grow() {
+	hashes, refs, slots := x.hashes, x.refs, x.slots
+	x.hashes, x.refs, x.slots = make([]uint64, 2*len(hashes)), make([]uint32, 2*len(hashes)), make([]int32, 2*len(hashes))
+	mask := uint64(len(x.hashes) - 1)
+	for j, u := range hashes {
+		if u == 0 {
+			continue
+		}
+		i := u & mask
+		for x.hashes[i] != 0 {
+			i = (i + 1) & mask
+		}
+		x.hashes[i], x.refs[i], x.slots[i] = u, refs[j], slots[j]
+	}
+}
+
+// live follows merges to the entity that holds slot's identifiers now.
+func (x *index) live(slot int32) int32 {
+	root := slot
+	for x.ents[root].mergedInto >= 0 {
+		root = x.ents[root].mergedInto
+	}
+	for x.ents[slot].mergedInto >= 0 && x.ents[slot].mergedInto != root {
+		slot, x.ents[slot].mergedInto = x.ents[slot].mergedInto, root
+	}
+	return root
+}
+
+func (x *index) addEntity(id string, createdSeq int64, counts []int32) (int32, error) {
+	var ent indexEntity
+	if len(id) != 32 {
+		return 0, fmt.Errorf("entity id %q is not an md5", id)
+	}
+	if _, err := hex.Decode(ent.id[:], []byte(id)); err != nil {
+		return 0, fmt.Errorf("entity id %q is not an md5: %w", id, err)
+	}
+	ent.createdSeq, ent.mergedInto = createdSeq, -1
+	x.ents = append(x.ents, ent)
+	x.counts = append(x.counts, counts...)
+	return int32(len(x.ents) - 1), nil
+}
+
+func (x *index) entity(slot int32) existingEntity {
+	return existingEntity{
+		id:         hex.EncodeToString(x.ents[slot].id[:]),
+		createdSeq: x.ents[slot].createdSeq,
+		counts:     append([]int32(nil), x.counts[int(slot)*x.cats:int(slot+1)*x.cats]...),
+		slot:       slot,
+	}
+}
+
+// newToken is a pass_token.
+func newToken() int64 { return rand.Int64() }
+
+// state reads stitch_state's watermark and pass_token.
+func (e *Engine) state(ctx context.Context) (wm, token int64, err error) {
+	err = e.db.QueryRowContext(ctx, "SELECT watermark, pass_token FROM stitch_state WHERE id = 1").Scan(&wm, &token)
+	return wm, token, err
+}
+
+// ensureIndex makes e.idx reflect the state at watermark wm and token, or
+// leaves it nil if the index is off.
+func (e *Engine) ensureIndex(ctx context.Context, wm, token int64) error {
+	if e.noIndex || (e.idx != nil && e.idx.watermark == wm && e.idx.token == token) {
+		return nil
+	}
+	e.idx = nil
+	idx, err := e.loadIndex(ctx)
+	if err != nil {
+		return err
+	}
+	// Nothing was committed while loading if the state is the same after.
+	wm2, token2, err := e.state(ctx)
+	if err != nil {
+		return err
+	}
+	if idx != nil && wm2 == wm && token2 == token {
+		idx.watermark, idx.token = wm, token
+		e.idx = idx
+	}
+	return nil
+}
+
+// loadIndex reads the index from the tables; nil (and the index off) if
+// they hold what it cannot represent.
+func (e *Engine) loadIndex(ctx context.Context) (*index, error) {
+	idx := newIndex(len(e.cats), e.hashMask)
+	byID := map[[16]byte]int32{}
+	var merged []struct {
+		slot int32
+		into [16]byte
+	}
+	counts := make([]int32, len(e.cats))
+	bad := false
+	err := scanPacked(ctx, e.db, `SELECT string_agg(concat(id, chr(30), created_seq, chr(30), coalesce(merged_into, ''), chr(30), identifier_counts), chr(31))
+		FROM entities GROUP BY created_seq - created_seq % 65536`, nil, 4, func(f []string) error {
+		seq, err := strconv.ParseInt(f[1], 10, 64)
+		if err != nil {
+			return err
+		}
+		clear(counts)
+		if err := e.parseCounts(f[3], counts); err != nil {
+			return err
+		}
+		slot, err := idx.addEntity(f[0], seq, counts)
+		if err != nil {
+			bad = true
+			return nil
+		}
+		byID[idx.ents[slot].id] = slot
+		if f[2] != "" {
+			m := struct {
+				slot int32
+				into [16]byte
+			}{slot: slot}
+			if _, err := hex.Decode(m.into[:], []byte(f[2])); err != nil || len(f[2]) != 32 {
+				bad = true
+			}
+			merged = append(merged, m)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load stitching index: entities: %w", err)
+	}
+	for _, m := range merged {
+		into, ok := byID[m.into]
+		if !ok {
+			bad = true
+			break
+		}
+		idx.ents[m.slot].mergedInto = into
+	}
+	if bad {
+		e.noIndex = true
+		return nil, nil
+	}
+	err = scanPacked(ctx, e.db, `SELECT string_agg(concat(entity_id, chr(30), category, chr(30), `+escapeSQL("value")+`), chr(31))
+		FROM identifiers GROUP BY first_seq - first_seq % 65536`, nil, 3, func(f []string) error {
+		var id [16]byte
+		if _, err := hex.Decode(id[:], []byte(f[0])); err != nil {
+			bad = true
+			return nil
+		}
+		slot, ok := byID[id]
+		c, known := e.catIx[f[1]]
+		if !ok {
+			bad = true
+			return nil
+		}
+		if !known {
+			return nil // a category the config no longer has
+		}
+		k := identKey{c, unescape(f[2])}
+		return idx.put(k, slot)
+	})
+	if errors.Is(err, errIndexFull) {
+		e.noIndex = true
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load stitching index: identifiers: %w", err)
+	}
+	if bad {
+		e.noIndex = true
+		return nil, nil
+	}
+	return idx, nil
+}
+
+// lookupIndex is lookup through the index: no query.
+func (e *Engine) lookupIndex(b *batch, owner []int32) []existingEntity {
+	idx := e.idx
+	var entities []existingEntity
+	bySlot := map[int32]int32{}
+	for k, key := range b.keys {
+		slot, ok := idx.get(key)
+		if !ok {
+			continue
+		}
+		slot = idx.live(slot)
+		i, ok := bySlot[slot]
+		if !ok {
+			i = int32(len(entities))
+			bySlot[slot] = i
+			entities = append(entities, idx.entity(slot))
+		}
+		owner[k] = i
+	}
+	return entities
+}
+
+// apply brings the index to the state after the pass that wrote p.
+func (x *index) apply(b *batch, p *plan, token int64) error {
+	newSlots := make([]int32, len(p.newEntities))
+	for j, n := range p.newEntities {
+		slot, err := x.addEntity(n.id, n.createdSeq, n.counts)
+		if err != nil {
+			return err
+		}
+		newSlots[j] = slot
+	}
+	for _, t := range p.touched {
+		slot := p.existing[t.ix].slot
+		if t.survivorIx >= 0 {
+			x.ents[slot].mergedInto = p.existing[t.survivorIx].slot
+			continue
+		}
+		copy(x.counts[int(slot)*x.cats:], t.counts)
+	}
+	for _, id := range p.identifiers {
+		slot := int32(0)
+		if id.ref >= 0 {
+			slot = p.existing[id.ref].slot
+		} else {
+			slot = newSlots[-id.ref-1]
+		}
+		if err := x.put(id.key, slot); err != nil {
+			return err
+		}
+	}
+	x.watermark, x.token = b.hi, token
+	return nil
+}
