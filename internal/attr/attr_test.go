@@ -332,3 +332,251 @@ attributes:
 		})
 	}
 }
+
+// snapshot reads every value, normalized, as entity/attribute -> values.
+func (f *fixture) snapshot(t *testing.T) map[string][]string {
+	t.Helper()
+	rows, err := f.s.SQL().QueryContext(context.Background(), "SELECT entity_id, attribute_id, value FROM customer_attributes")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[string][]string{}
+	for rows.Next() {
+		var e, a, v string
+		if err := rows.Scan(&e, &a, &v); err != nil {
+			t.Fatal(err)
+		}
+		out[e+"/"+a] = append(out[e+"/"+a], normalize(v))
+	}
+	for _, vs := range out {
+		sort.Strings(vs)
+	}
+	return out
+}
+
+func sameValues(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		x, errX := strconv.ParseFloat(a[i], 64)
+		y, errY := strconv.ParseFloat(b[i], 64)
+		if errX == nil && errY == nil {
+			if math.Abs(x-y) > 1e-9*math.Max(1, math.Abs(x)) {
+				return false
+			}
+		} else if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// TestEngineEqualsReference stitches and calculates the demo attributes
+// over generated data in three parts (so that entities merge between
+// runs), holds every value to the per-entity reference path, and checks
+// that a run from scratch gives the same values as the incremental runs.
+func TestEngineEqualsReference(t *testing.T) {
+	for _, backend := range dbtest.Backends {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, backend, string(demo.Config))
+			ctx := context.Background()
+			// Small chunks: every statement runs over a list of entities.
+			cfg, _ := config.Parse(demo.Config)
+			var err error
+			if f.attr, err = attr.New(f.s.SQL(), cfg.Attributes, cfg.Context, &attr.Options{Now: f.clock.now, ChunkSize: 37}); err != nil {
+				t.Fatal(err)
+			}
+			var lines []string
+			for e := range demo.Events(demo.Options{Customers: 150, Seed: 4}) {
+				lines = append(lines, string(e.AppendJSON(nil)))
+			}
+			third := len(lines) / 3
+			for _, part := range [][]string{lines[:third], lines[third : 2*third], lines[2*third:]} {
+				ingest(t, f.s, part...)
+				f.run(t, attr.RunOptions{})
+				f.clock.t = f.clock.t.Add(time.Hour)
+			}
+			st, err := f.s.Stats(ctx)
+			if err != nil || st.Merges == 0 || st.Entities < 3*37 {
+				t.Fatalf("no merges to test: %+v %v", st, err)
+			}
+			page, err := f.s.EntityList(ctx, &store.EntityListParams{Limit: store.EntityListLimitMax})
+			if err != nil {
+				t.Fatal(err)
+			}
+			checked := 0
+			for _, ent := range page {
+				got := f.values(t, ent.ID)
+				for _, d := range f.attr.Definitions() {
+					want, err := attr.Reference(ctx, f.s.SQL(), &d, ent.ID)
+					if err != nil {
+						t.Fatal(err)
+					}
+					// The engine's text, as the API gives it.
+					for i, v := range got[d.ID] {
+						got[d.ID][i] = normalize(fmt.Sprint(d.JSONValue(v)))
+					}
+					sort.Strings(got[d.ID])
+					for i := range want {
+						want[i] = normalize(want[i])
+					}
+					sort.Strings(want)
+					if !sameValues(got[d.ID], want) {
+						t.Fatalf("entity %s, %s: engine %v, reference %v", ent.ID, d.ID, got[d.ID], want)
+					}
+					checked++
+				}
+			}
+			if checked < 1000 {
+				t.Fatalf("only %d values checked", checked)
+			}
+
+			// Context values are refreshed by a run from scratch, so the
+			// attribute reading one (engagement) may differ; float sums may
+			// differ in the last bit with the order of addition.
+			incremental := f.snapshot(t)
+			f.run(t, attr.RunOptions{FromScratch: true})
+			sameSnapshots(t, "from scratch", incremental, f.snapshot(t), "engagement")
+			res := f.run(t, attr.RunOptions{RecalculateAll: true})
+			if !res.Attributes[0].Full {
+				t.Fatalf("recalculate_all was not full: %+v", res.Attributes[0])
+			}
+			sameSnapshots(t, "recalculate_all", incremental, f.snapshot(t), "engagement")
+		})
+	}
+}
+
+func sameSnapshots(t *testing.T, what string, want, got map[string][]string, except string) {
+	t.Helper()
+	for _, m := range []map[string][]string{want, got} {
+		for k := range m {
+			if strings.HasSuffix(k, "/"+except) {
+				delete(m, k)
+			}
+		}
+	}
+	if len(want) != len(got) {
+		t.Errorf("%s: %d values, want %d", what, len(got), len(want))
+	}
+	for k, v := range got {
+		if !sameValues(want[k], v) {
+			t.Errorf("%s: %s is %v, want %v", what, k, v, want[k])
+		}
+	}
+}
+
+// TestDueEntities checks which entities a run calculates: those with new
+// events, those merged, those not calculated for 48 hours, every entity
+// for a changed definition, and no others.
+func TestDueEntities(t *testing.T) {
+	for _, backend := range dbtest.Backends {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			const yaml = `stitching:
+  rules:
+    - {identifier: email, event: web/signup, value_expression: "payload->>'email'"}
+attributes:
+  - {id: pages, type: custom, data_type: int, query: "SELECT count(*) AS value FROM base"}
+  - {id: last_email, type: last, value: "payload->>'email'"}
+`
+			f := newFixture(t, backend, yaml)
+			signup := func(id, email string, minute int) string {
+				return fmt.Sprintf(`{"id":%q,"source_id":"web","type":"signup","version":"1","event_time":"2026-02-01T10:%02d:00Z","payload":{"email":%q}}`, id, minute, email)
+			}
+			ingest(t, f.s, signup("a1", "a@x", 1), signup("b1", "b@x", 2), signup("c1", "c@x", 3))
+			due := func(want int64) {
+				t.Helper()
+				res := f.run(t, attr.RunOptions{})
+				if res.DueEntities != want {
+					t.Errorf("%d due entities, want %d", res.DueEntities, want)
+				}
+			}
+			due(0) // new attributes: all entities through the full path
+			f.clock.t = f.clock.t.Add(time.Hour)
+			due(0)
+
+			ingest(t, f.s, signup("a2", "a@x", 4)) // activity on a
+			f.clock.t = f.clock.t.Add(time.Hour)
+			due(1)
+			if v := f.values(t, f.entityOf(t, "a1"))["pages"]; v[0] != "2" {
+				t.Errorf("a has %v pages", v)
+			}
+
+			// A new definition of one attribute: every entity, for it alone.
+			cfg, _ := config.Parse([]byte(strings.Replace(yaml, "count(*) AS value", "count(*) * 10 AS value", 1)))
+			eng, err := attr.New(f.s.SQL(), cfg.Attributes, nil, &attr.Options{Now: f.clock.now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.attr = eng
+			f.clock.t = f.clock.t.Add(time.Hour)
+			res := f.run(t, attr.RunOptions{})
+			byID := map[string]attr.AttributeResult{}
+			for _, a := range res.Attributes {
+				byID[a.ID] = a
+			}
+			if !byID["pages"].Full || byID["pages"].Entities != 3 || byID["last_email"].Full || byID["last_email"].Entities != 0 {
+				t.Errorf("after a definition change: %+v", res.Attributes)
+			}
+			if v := f.values(t, f.entityOf(t, "b1"))["pages"]; v[0] != "10" {
+				t.Errorf("b has %v pages after the change", v)
+			}
+
+			// A merge: b's email arrives on an event of c; b (older) survives.
+			b, c := f.entityOf(t, "b1"), f.entityOf(t, "c1")
+			ingest(t, f.s, `{"id":"m1","source_id":"web","type":"signup","version":"1","event_time":"2026-02-01T11:00:00Z","payload":{"email":"c@x","alias":"b@x"}}`)
+			two := strings.Replace(yaml, `value_expression: "payload->>'email'"`, `value_expression: "json_array_elements_text(json_build_array(payload->>'email', payload->>'alias'))"`, 1)
+			cfg, _ = config.Parse([]byte(two))
+			if f.stitch, err = stitch.New(f.s.SQL(), cfg.Stitching, &stitch.Opts{Now: f.clock.now}); err != nil {
+				t.Fatal(err)
+			}
+			f.clock.t = f.clock.t.Add(time.Hour)
+			due(1)
+			if f.entityOf(t, "c1") != b {
+				t.Fatalf("c was not merged into b")
+			}
+			if v := f.values(t, b)["pages"]; v[0] != "30" {
+				t.Errorf("the survivor has %v pages", v)
+			}
+			if got := f.values(t, c); len(got) != 0 {
+				t.Errorf("the merged-away entity kept values %v", got)
+			}
+
+			// 48 hours later every entity is due again, then none.
+			f.clock.t = f.clock.t.Add(48*time.Hour + time.Minute)
+			due(2)
+			due(0)
+		})
+	}
+}
+
+// TestFailingAttribute checks that an attribute failing at run time is
+// reported with its error while the others are calculated.
+func TestFailingAttribute(t *testing.T) {
+	for _, backend := range dbtest.Backends {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, backend, worked.Config+`  - {id: broken, type: custom, query: "SELECT CAST(payload->>'url' AS INTEGER) AS value FROM base"}
+`)
+			ingest(t, f.s, worked.Events...)
+			if _, err := f.stitch.Run(context.Background(), 0); err != nil {
+				t.Fatal(err)
+			}
+			res, err := f.attr.Run(context.Background(), attr.RunOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, a := range res.Attributes {
+				if (a.ID == "broken") != (a.Status == "error") || (a.ID == "broken" && !strings.Contains(a.Error, "/home")) {
+					t.Errorf("%s: %s %s", a.ID, a.Status, a.Error)
+				}
+			}
+			if got := f.values(t, f.entityOf(t, "e1")); got["fav_category"][0] != "shoes" || got["broken"] != nil {
+				t.Errorf("values beside a failing attribute: %v", got)
+			}
+		})
+	}
+}

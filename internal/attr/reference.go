@@ -16,12 +16,9 @@ import (
 // plain query over that entity's events (the customer_events view), the
 // calculation in Go. Values come back as text, numbers in Go's shortest
 // form. Tests hold the engine to it; the benchmark measures the engine
-// against it. Only for string, int and float attributes.
+// against it. Booleans come back as true/false, dates as YYYY-MM-DD and
+// datetimes in RFC 3339, UTC.
 func Reference(ctx context.Context, db *sql.DB, d *Definition, entity string) ([]string, error) {
-	dt := d.dataType()
-	if dt != DataString && dt != DataInt && dt != DataFloat {
-		return nil, fmt.Errorf("reference: %s attributes are not supported", dt)
-	}
 	var q string
 	if d.Type == TypeCustom {
 		q = `WITH base AS (SELECT id, source_id, type, version, event_time, payload FROM customer_events WHERE customer_entity_id = $1)
@@ -79,7 +76,34 @@ type refRow struct {
 }
 
 func (r *refRow) set(dataType, v string) bool {
+	v = strings.TrimSpace(v)
 	switch dataType {
+	case DataBool:
+		switch strings.ToLower(v) {
+		case "true", "t", "1", "yes":
+			r.num, r.isNum, r.text = 1, true, "true"
+		case "false", "f", "0", "no":
+			r.num, r.isNum, r.text = 0, true, "false"
+		default:
+			return false
+		}
+		return true
+	case DataDate, DataDatetime:
+		t, ok := parseTime(v)
+		if !ok && dataType == DataDate && len(v) > 10 {
+			t, ok = parseTime(v[:10]) // the date of a datetime
+		}
+		if !ok {
+			return false
+		}
+		if dataType == DataDate {
+			t = time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+			r.text = t.Format(time.DateOnly)
+		} else {
+			r.text = t.Format(time.RFC3339Nano)
+		}
+		r.num, r.isNum = float64(t.UnixMicro()), true
+		return true
 	case DataInt:
 		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
 		r.num, r.isNum = float64(n), true
@@ -92,6 +116,18 @@ func (r *refRow) set(dataType, v string) bool {
 	}
 	r.text = v
 	return true
+}
+
+// parseTime reads the text forms of dates and datetimes both engines give,
+// and the ISO forms people write.
+func parseTime(v string) (time.Time, bool) {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999-07", "2006-01-02 15:04:05.999999-07:00",
+		"2006-01-02 15:04:05.999999", "2006-01-02T15:04:05.999999", time.DateOnly} {
+		if t, err := time.Parse(layout, v); err == nil {
+			return t.UTC(), true
+		}
+	}
+	return time.Time{}, false
 }
 
 func format(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
