@@ -121,25 +121,9 @@ func Stitch(ctx context.Context, opts StitchOpts) (*StitchReport, error) {
 	opts.withDefaults()
 	demoOpts := demo.Options{Seed: opts.Seed, Customers: opts.Customers, EventsPerCustomer: float64(opts.Events) / float64(opts.Customers)}
 	r := &StitchReport{Events: opts.Events}
-	st, err := opts.DB.Stats(ctx)
-	if err != nil {
+	var err error
+	if r.Loaded, r.LoadTime, err = ensureLoaded(ctx, opts.DB, demoOpts, opts.Events, opts.Progress); err != nil {
 		return nil, err
-	}
-	switch st.Events {
-	case 0:
-		opts.Progress(fmt.Sprintf("loading %d events", opts.Events))
-		start := time.Now()
-		n, err := Load(ctx, opts.DB, demo.Stream(demoOpts, opts.Events))
-		if err != nil {
-			return nil, err
-		}
-		if n != opts.Events {
-			return nil, fmt.Errorf("loaded %d events of %d", n, opts.Events)
-		}
-		r.Loaded, r.LoadTime = true, time.Since(start)
-	case int64(opts.Events):
-	default:
-		return nil, fmt.Errorf("the store holds %d events; the benchmark needs an empty one or one with exactly %d", st.Events, opts.Events)
 	}
 
 	if opts.LoadOnly {
@@ -193,6 +177,31 @@ func Stitch(ctx context.Context, opts StitchOpts) (*StitchReport, error) {
 	}
 	r.RestartTime = time.Since(start)
 	return r, nil
+}
+
+// ensureLoaded loads n demo events into an empty store, or accepts a store
+// holding exactly n events from an earlier load.
+func ensureLoaded(ctx context.Context, db *store.DB, demoOpts demo.Options, n int, progress func(string)) (bool, time.Duration, error) {
+	st, err := db.Stats(ctx)
+	if err != nil {
+		return false, 0, err
+	}
+	switch st.Events {
+	case 0:
+		progress(fmt.Sprintf("loading %d events", n))
+		start := time.Now()
+		got, err := Load(ctx, db, demo.Stream(demoOpts, n))
+		if err != nil {
+			return false, 0, err
+		}
+		if got != n {
+			return false, 0, fmt.Errorf("loaded %d events of %d", got, n)
+		}
+		return true, time.Since(start), nil
+	case int64(n):
+		return false, 0, nil
+	}
+	return false, 0, fmt.Errorf("the store holds %d events; the benchmark needs an empty one or one with exactly %d", st.Events, n)
 }
 
 // Load appends events to the store through the decoder and ingester, as

@@ -76,3 +76,28 @@ func BenchmarkStitch(b *testing.B) {
 		})
 	}
 }
+
+// TestAttributesSmoke runs the attribute benchmark at a small size on both
+// backends.
+func TestAttributesSmoke(t *testing.T) {
+	for _, backend := range dbtest.Backends {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			db := dbtest.Open(t, backend)
+			r, err := bench.Attributes(context.Background(), bench.AttributesOpts{DB: db, Events: 20_000, Customers: 2_000, Dirty: 100, Compared: 500, Sample: 5})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Log(r)
+			if r.LoadTime <= 0 || r.StitchTime <= 0 || r.Entities < 1000 || r.Attributes < 20 || len(r.FullAttributes) != r.Attributes ||
+				r.Dirty != 100 || r.Compared != 500 || r.Sample != 5 || r.Speedup <= 0 {
+				t.Fatalf("report %s", r)
+			}
+			for _, a := range r.FullAttributes {
+				if a.Status != "ok" || a.Entities != r.Entities {
+					t.Errorf("%+v", a)
+				}
+			}
+		})
+	}
+}

@@ -15,7 +15,7 @@ func newBenchCmd() *cobra.Command {
 		Use:   "bench",
 		Short: "Measure Weft's engines at realistic sizes",
 	}
-	cmd.AddCommand(newBenchIngestCmd(), newBenchStitchCmd())
+	cmd.AddCommand(newBenchIngestCmd(), newBenchStitchCmd(), newBenchAttributesCmd())
 	return cmd
 }
 
@@ -132,5 +132,59 @@ stitches them. A store that already holds exactly --events events is used as it 
 	cmd.Flags().IntVar(&opts.BatchSize, "batch-size", 0, "events a rebuild pass takes; 0 is the engine's default")
 	cmd.Flags().Uint64Var(&opts.Seed, "seed", 1, "seed of the demo data")
 	cmd.Flags().BoolVar(&opts.LoadOnly, "load-only", false, "load the events into --data or --db and stop, to stitch copies of the store later")
+	return cmd
+}
+
+func newBenchAttributesCmd() *cobra.Command {
+	var (
+		f    serverFlags
+		opts bench.AttributesOpts
+	)
+	cmd := &cobra.Command{
+		Use:   "attributes",
+		Short: "Time the demo attributes over a loaded, stitched store, and against the per-entity reference path",
+		Long: `bench attributes loads --events demo events of --customers customers into a fresh embedded
+store (or --data, or --db) and stitches them, unless the store holds them already; then it times
+a calculation of the demo attributes from scratch, an incremental run over --dirty entities with
+activity, and the engine against the per-entity reference path (one query per entity and
+attribute) over --compared entities, the reference timed on --sample of them and scaled.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			out := cmd.OutOrStdout()
+			dir, err := f.useTempDataDir(cmd, "weft-bench-attributes-")
+			if err != nil {
+				return err
+			}
+			if dir != "" {
+				defer os.RemoveAll(dir)
+			}
+			cfg, err := f.config(cmd)
+			if err != nil {
+				return err
+			}
+			db, err := server.OpenStore(ctx, cfg)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			fmt.Fprintf(out, "store: %s\n", db.Dialect())
+			opts.DB = db
+			opts.Progress = func(s string) { fmt.Fprintf(cmd.ErrOrStderr(), "%s...\n", s) }
+			r, err := bench.Attributes(ctx, opts)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(out, r)
+			return nil
+		},
+	}
+	f.register(cmd.Flags())
+	cmd.Flags().IntVar(&opts.Events, "events", 10_000_000, "events in the log")
+	cmd.Flags().IntVar(&opts.Customers, "customers", 1_000_000, "customers the events come from")
+	cmd.Flags().IntVar(&opts.Dirty, "dirty", 10_000, "entities with activity for the incremental run; -1 skips it")
+	cmd.Flags().IntVar(&opts.Compared, "compared", 100_000, "entities to compare the engine and the reference path on; -1 skips it")
+	cmd.Flags().IntVar(&opts.Sample, "sample", 100, "entities the reference path is timed on")
+	cmd.Flags().Uint64Var(&opts.Seed, "seed", 1, "seed of the demo data")
 	return cmd
 }
