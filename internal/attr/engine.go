@@ -69,9 +69,6 @@ func New(db *sql.DB, defs []Definition, contexts []Context, opts *Options) (*Eng
 // Definitions returns the definitions the engine calculates.
 func (e *Engine) Definitions() []Definition { return e.defs }
 
-// noEntities is a due relation with no rows, for checking statements.
-const noEntities = "(SELECT CAST(NULL AS TEXT) AS entity_id WHERE 1 = 0)"
-
 // ValidateSQL runs every enabled definition and every context query over no
 // rows, so that a bad expression is refused, naming its attribute, before
 // any run.
@@ -93,7 +90,7 @@ func (e *Engine) ValidateSQL(ctx context.Context) error {
 		if !d.IsEnabled() {
 			continue
 		}
-		if err := check(d.query(noEntities)); err != nil {
+		if err := check(d.query(allEntities)); err != nil {
 			return &DefinitionError{ID: d.ID, Err: err}
 		}
 	}
@@ -163,6 +160,10 @@ func (e *Engine) Run(ctx context.Context, ro RunOptions) (*RunResult, error) {
 		return nil, err
 	}
 	res := &RunResult{}
+	rebuilt, err := r.rebuilt(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("attributes: %w", err)
+	}
 	full, incremental, err := r.split(ctx, defs)
 	if err != nil {
 		return nil, err
@@ -202,7 +203,7 @@ func (e *Engine) Run(ctx context.Context, ro RunOptions) (*RunResult, error) {
 	// With nothing calculated and the attribute set unchanged, the
 	// values and caches are as they were: a quiet run costs little.
 	if res.DueEntities > 0 || len(full) > 0 || viewChanged || ro.FromScratch {
-		if err := r.cleanup(ctx); err != nil {
+		if err := r.cleanup(ctx, rebuilt || ro.FromScratch, viewChanged); err != nil {
 			return nil, err
 		}
 		if err := r.refreshCaches(ctx); err != nil {

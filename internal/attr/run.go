@@ -66,30 +66,54 @@ func (r *run) prepare(ctx context.Context, defs []*Definition, ro RunOptions) er
 	return nil
 }
 
-// cleanup removes values nobody should see: of merged-away entities, and of
-// attributes no longer defined or disabled.
-func (r *run) cleanup(ctx context.Context) error {
-	var enabled []*Definition
-	for i := range r.e.defs {
-		if r.e.defs[i].IsEnabled() {
-			enabled = append(enabled, &r.e.defs[i])
+// cleanup removes values nobody should see: of entities merged away since
+// the last run (or, after a stitching rebuild, of every entity that is not
+// live), and, when the attribute set changed, of attributes no longer
+// defined or disabled.
+func (r *run) cleanup(ctx context.Context, everything, attributesChanged bool) error {
+	steps := [][2]string{{"drop values of merged entities",
+		`DELETE FROM customer_attributes WHERE entity_id IN (SELECT id FROM entities
+		 WHERE merged_into IS NOT NULL AND (attributes_calculated_at IS NULL OR modified_at > attributes_calculated_at))`}}
+	if everything {
+		steps = [][2]string{{"drop values of entities that are not live",
+			"DELETE FROM customer_attributes WHERE entity_id NOT IN (SELECT id FROM entities WHERE merged_into IS NULL)"}}
+	}
+	// Merged entities are done with once their values are gone.
+	steps = append(steps, [2]string{"mark merged entities",
+		`UPDATE entities SET attributes_calculated_at = CAST('` + r.start.Format(time.RFC3339Nano) + `' AS TIMESTAMPTZ)
+		 WHERE merged_into IS NOT NULL AND (attributes_calculated_at IS NULL OR modified_at > attributes_calculated_at)`})
+	if attributesChanged {
+		var enabled []*Definition
+		for i := range r.e.defs {
+			if r.e.defs[i].IsEnabled() {
+				enabled = append(enabled, &r.e.defs[i])
+			}
 		}
+		keep := "''"
+		if len(enabled) > 0 {
+			keep = idList(enabled)
+		}
+		steps = append(steps,
+			[2]string{"drop values of removed attributes", "DELETE FROM customer_attributes WHERE attribute_id NOT IN (" + keep + ")"},
+			[2]string{"drop state of removed attributes", "DELETE FROM attribute_state WHERE attribute_id NOT IN (" + keep + ")"})
 	}
-	keep := "''"
-	if len(enabled) > 0 {
-		keep = idList(enabled)
-	}
-	for _, s := range [][2]string{
-		// Merged away, or gone in a stitching rebuild.
-		{"drop values of merged entities", "DELETE FROM customer_attributes WHERE entity_id NOT IN (SELECT id FROM entities WHERE merged_into IS NULL)"},
-		{"drop values of removed attributes", "DELETE FROM customer_attributes WHERE attribute_id NOT IN (" + keep + ")"},
-		{"drop state of removed attributes", "DELETE FROM attribute_state WHERE attribute_id NOT IN (" + keep + ")"},
-	} {
+	for _, s := range steps {
 		if _, err := r.exec(ctx, s[0], s[1]); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// rebuilt reports whether no entity was ever calculated: the first run,
+// or the first after stitching rebuilt the entities from scratch.
+func (r *run) rebuilt(ctx context.Context) (bool, error) {
+	var one int
+	err := r.conn.QueryRowContext(ctx, "SELECT 1 FROM entities WHERE attributes_calculated_at IS NOT NULL LIMIT 1").Scan(&one)
+	if err == sql.ErrNoRows {
+		return true, nil
+	}
+	return false, err
 }
 
 // split sorts the definitions into those every entity must be calculated
@@ -170,10 +194,12 @@ func (r *run) calculate(ctx context.Context, defs []*Definition, results map[str
 			return total, err
 		}
 		// A full pass whose first chunk holds every live entity reads the
-		// events without joining the chunk: one join less over the log.
-		due := "attr_due"
+		// log directly; other chunks copy their events once.
+		src := chunkEntities
 		if all && after == "" && got < int64(r.e.opts.ChunkSize) {
-			due = allEntities
+			src = allEntities
+		} else if err := r.copyEvents(ctx); err != nil {
+			return total, err
 		}
 		total += got
 		if err := r.conn.QueryRowContext(ctx, "SELECT max(entity_id) FROM attr_due").Scan(&after); err != nil {
@@ -184,7 +210,7 @@ func (r *run) calculate(ctx context.Context, defs []*Definition, results map[str
 			if res.Status != "ok" {
 				continue
 			}
-			r.calculateOne(ctx, d, res, got, due)
+			r.calculateOne(ctx, d, res, got, src)
 		}
 		// Entities are calculated when every attribute ran over them: after
 		// this chunk for the due ones; the full pass, after the due ones,
@@ -201,9 +227,18 @@ func (r *run) calculate(ctx context.Context, defs []*Definition, results map[str
 	}
 }
 
+// copyEvents copies the events of the chunk's entities into attr_events.
+func (r *run) copyEvents(ctx context.Context) error {
+	if _, err := r.exec(ctx, "drop attr_events", "DROP TABLE IF EXISTS attr_events"); err != nil {
+		return err
+	}
+	_, err := r.exec(ctx, "copy the chunk's events", copyChunkEvents)
+	return err
+}
+
 // calculateOne replaces one attribute's values for the chunk in attr_due,
 // in one transaction: the old values stay until the new ones are in.
-func (r *run) calculateOne(ctx context.Context, d *Definition, res *AttributeResult, entities int64, due string) {
+func (r *run) calculateOne(ctx context.Context, d *Definition, res *AttributeResult, entities int64, src source) {
 	began := time.Now()
 	defer func() { res.DurationMS += float64(time.Since(began).Microseconds()) / 1000 }()
 	fail := func(err error) {
@@ -216,14 +251,14 @@ func (r *run) calculateOne(ctx context.Context, d *Definition, res *AttributeRes
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
 	del := "DELETE FROM customer_attributes WHERE attribute_id = $1 AND entity_id IN (SELECT entity_id FROM attr_due)"
-	if due == allEntities {
+	if src == allEntities {
 		del = "DELETE FROM customer_attributes WHERE attribute_id = $1"
 	}
 	if _, err := tx.ExecContext(ctx, del, d.ID); err != nil {
 		fail(err)
 		return
 	}
-	ins, err := tx.ExecContext(ctx, "INSERT INTO customer_attributes (entity_id, attribute_id, value, calculated_at) SELECT entity_id, $1, value, CAST($2 AS TIMESTAMPTZ) FROM ("+d.query(due)+") r", d.ID, r.start)
+	ins, err := tx.ExecContext(ctx, "INSERT INTO customer_attributes (entity_id, attribute_id, value, calculated_at) SELECT entity_id, $1, value, CAST($2 AS TIMESTAMPTZ) FROM ("+d.query(src)+") r", d.ID, r.start)
 	if err != nil {
 		fail(err)
 		return

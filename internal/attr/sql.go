@@ -35,18 +35,41 @@ func or(expr, def string) string {
 	return expr
 }
 
-// allEntities as the due relation means every live entity: the events
-// are read without a join to a list of entities (entity_events maps events
-// to live entities only).
-const allEntities = ""
+// source says which entities a statement calculates.
+type source int
 
-// query returns the SELECT of (entity_id, value TEXT) rows for the
-// entities of due, a relation with an entity_id column, or allEntities.
-func (d *Definition) query(due string) string {
+const (
+	// allEntities are every live entity: the events are read without a
+	// join to a list of entities (entity_events maps events to live
+	// entities only).
+	allEntities source = iota
+	// chunkEntities are those in the run's temporary table attr_due, whose
+	// events the run copied into attr_events once for all attributes, so
+	// that each statement reads a few rows instead of the whole log.
+	chunkEntities
+)
+
+// query returns the SELECT of (entity_id, value TEXT) rows.
+func (d *Definition) query(src source) string {
 	if d.Type == TypeCustom {
-		return d.customQuery(due)
+		return d.customQuery(src)
 	}
-	return d.rowsQuery(due) + "\n" + d.aggregate()
+	return d.rowsQuery(src) + "\n" + d.aggregate()
+}
+
+// copyChunkEvents fills attr_events with the events of the entities in
+// attr_due.
+const copyChunkEvents = `CREATE TEMP TABLE attr_events AS
+SELECT m.entity_id, e.id, e.source_id, e.type, e.version, e.event_time, e.payload
+FROM attr_due due JOIN entity_events m ON m.entity_id = due.entity_id JOIN event_log e ON e.seq = m.event_seq`
+
+// eventsOf is the FROM clause of base: rows with entity_id and the event
+// columns, under the alias e.
+func eventsOf(src source) (from, entity string) {
+	if src == chunkEntities {
+		return "attr_events e", "e.entity_id"
+	}
+	return "entity_events m JOIN event_log e ON e.seq = m.event_seq", "m.entity_id"
 }
 
 // rowsQuery is the WITH part of a predefined type: base (the due entities'
@@ -57,7 +80,7 @@ func (d *Definition) query(due string) string {
 // outer_rows keeps NULL values; each aggregate drops them above itself. A
 // "tv IS NOT NULL" here would be pushed down into the scan of the log, and
 // the JSON of every event extracted twice.
-func (d *Definition) rowsQuery(due string) string {
+func (d *Definition) rowsQuery(src source) string {
 	var where []string
 	for col, list := range map[string][]string{"e.source_id": d.Sources, "e.type": d.Types, "e.version": d.Versions} {
 		if len(list) > 0 {
@@ -70,13 +93,10 @@ func (d *Definition) rowsQuery(due string) string {
 		sort.Strings(where)
 		cond = "\n  WHERE " + strings.Join(where, " AND ")
 	}
-	from := "entity_events m"
-	if due != allEntities {
-		from = due + " due JOIN entity_events m ON m.entity_id = due.entity_id"
-	}
+	from, entity := eventsOf(src)
 	return fmt.Sprintf(`WITH base AS (
-  SELECT m.entity_id, e.id, e.source_id, e.type, e.version, e.event_time, e.payload
-  FROM %s JOIN event_log e ON e.seq = m.event_seq%s
+  SELECT %s AS entity_id, e.id, e.source_id, e.type, e.version, e.event_time, e.payload
+  FROM %s%s
 ), inner_rows AS (
   SELECT entity_id, id AS event_id, event_time, source_id, type, version, payload,
          (%s) AS value, CAST((%s) AS DOUBLE PRECISION) AS weight
@@ -85,7 +105,7 @@ func (d *Definition) rowsQuery(due string) string {
   SELECT entity_id, event_id, event_time,
          %s AS tv, weight * CAST((%s) AS DOUBLE PRECISION) AS w
   FROM inner_rows WHERE (%s)
-)`, from, cond,
+)`, entity, from, cond,
 		d.Value, or(d.Weight, "1"), or(d.Filter, "true"),
 		typed(d.valueType(), "CAST(("+or(d.OuterValue, "value")+") AS TEXT)"), or(d.OuterWeight, "1"), or(d.OuterFilter, "true"))
 }
@@ -148,19 +168,20 @@ func (d *Definition) aggregate() string {
 
 // customQuery runs the user's query once per due entity, inside one
 // statement: the LATERAL join binds base to that entity's events.
-func (d *Definition) customQuery(due string) string {
-	if due == allEntities {
-		due = "(SELECT id AS entity_id FROM entities WHERE merged_into IS NULL)"
+func (d *Definition) customQuery(src source) string {
+	due, events := "(SELECT id AS entity_id FROM entities WHERE merged_into IS NULL)",
+		"entity_events m JOIN event_log e ON e.seq = m.event_seq WHERE m.entity_id = due.entity_id"
+	if src == chunkEntities {
+		due, events = "attr_due", "attr_events e WHERE e.entity_id = due.entity_id"
 	}
 	return fmt.Sprintf(`SELECT entity_id, CAST(tv AS TEXT) AS value FROM (
   SELECT due.entity_id, %s AS tv
   FROM %s due, LATERAL (
     WITH base AS (
       SELECT e.id, e.source_id, e.type, e.version, e.event_time, e.payload
-      FROM entity_events m JOIN event_log e ON e.seq = m.event_seq
-      WHERE m.entity_id = due.entity_id
+      FROM %s
     )
     %s
   ) q
-) c WHERE tv IS NOT NULL`, typed(d.dataType(), "CAST(q.value AS TEXT)"), due, d.Query)
+) c WHERE tv IS NOT NULL`, typed(d.dataType(), "CAST(q.value AS TEXT)"), due, events, d.Query)
 }
