@@ -122,6 +122,10 @@ type RunResult struct {
 	Attributes  []AttributeResult `json:"attributes"`
 	Contexts    []ContextResult   `json:"contexts"`
 	DurationMS  float64           `json:"duration_ms"`
+	// PhasesMS says where the time went: contexts, copy_events,
+	// mark_calculated, cleanup, caches, view (the attributes' own times
+	// are in Attributes).
+	PhasesMS map[string]float64 `json:"phases_ms"`
 }
 
 // AttributeResult is one attribute's part of a run.
@@ -155,11 +159,11 @@ func (e *Engine) Run(ctx context.Context, ro RunOptions) (*RunResult, error) {
 		return nil, err
 	}
 	defer conn.Close()
-	r := &run{e: e, conn: conn, start: start, only: len(ro.Only) > 0}
+	res := &RunResult{PhasesMS: map[string]float64{}}
+	r := &run{e: e, conn: conn, start: start, only: len(ro.Only) > 0, phases: res.PhasesMS}
 	if err := r.prepare(ctx, defs, ro); err != nil {
 		return nil, err
 	}
-	res := &RunResult{}
 	rebuilt, err := r.rebuilt(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("attributes: %w", err)
@@ -176,7 +180,10 @@ func (e *Engine) Run(ctx context.Context, ro RunOptions) (*RunResult, error) {
 		return nil, err
 	}
 	if work {
-		if res.Contexts, err = r.refreshContexts(ctx); err != nil {
+		done := r.timer("contexts")
+		res.Contexts, err = r.refreshContexts(ctx)
+		done()
+		if err != nil {
 			return nil, err
 		}
 	}
@@ -196,17 +203,25 @@ func (e *Engine) Run(ctx context.Context, ro RunOptions) (*RunResult, error) {
 	if err := r.saveState(ctx, defs, results); err != nil {
 		return nil, err
 	}
+	done := r.timer("view")
 	viewChanged, err := r.updateView(ctx)
+	done()
 	if err != nil {
 		return nil, err
 	}
 	// With nothing calculated and the attribute set unchanged, the
 	// values and caches are as they were: a quiet run costs little.
 	if res.DueEntities > 0 || len(full) > 0 || viewChanged || ro.FromScratch {
-		if err := r.cleanup(ctx, rebuilt || ro.FromScratch, viewChanged); err != nil {
+		done := r.timer("cleanup")
+		err := r.cleanup(ctx, rebuilt || ro.FromScratch, viewChanged)
+		done()
+		if err != nil {
 			return nil, err
 		}
-		if err := r.refreshCaches(ctx); err != nil {
+		done = r.timer("caches")
+		err = r.refreshCaches(ctx)
+		done()
+		if err != nil {
 			return nil, err
 		}
 	}

@@ -15,6 +15,14 @@ type run struct {
 	conn  *sql.Conn
 	start time.Time // stored as calculated_at: activity after it is due next time
 	only  bool
+	// phases adds up the time of the parts of a run, in milliseconds.
+	phases map[string]float64
+}
+
+// timer starts timing a phase; calling what it returns stops it.
+func (r *run) timer(phase string) func() {
+	began := time.Now()
+	return func() { r.phases[phase] += float64(time.Since(began).Microseconds()) / 1000 }
 }
 
 func (r *run) exec(ctx context.Context, what, q string, args ...any) (int64, error) {
@@ -198,8 +206,13 @@ func (r *run) calculate(ctx context.Context, defs []*Definition, results map[str
 		src := chunkEntities
 		if all && after == "" && got < int64(r.e.opts.ChunkSize) {
 			src = allEntities
-		} else if err := r.copyEvents(ctx); err != nil {
-			return total, err
+		} else {
+			done := r.timer("copy_events")
+			err := r.copyEvents(ctx)
+			done()
+			if err != nil {
+				return total, err
+			}
 		}
 		total += got
 		if err := r.conn.QueryRowContext(ctx, "SELECT max(entity_id) FROM attr_due").Scan(&after); err != nil {
@@ -217,7 +230,10 @@ func (r *run) calculate(ctx context.Context, defs []*Definition, results map[str
 		// covers every live entity. A run of some attributes only leaves
 		// them due for the others.
 		if !r.only {
-			if _, err := r.exec(ctx, "mark calculated", "UPDATE entities SET attributes_calculated_at = $1 WHERE id IN (SELECT entity_id FROM attr_due)", r.start); err != nil {
+			done := r.timer("mark_calculated")
+			_, err := r.exec(ctx, "mark calculated", "UPDATE entities SET attributes_calculated_at = $1 WHERE id IN (SELECT entity_id FROM attr_due)", r.start)
+			done()
+			if err != nil {
 				return total, err
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"time"
 
@@ -32,7 +33,10 @@ type AttributesOpts struct {
 	// slow); its time is scaled to Compared. Default 100.
 	Sample int
 	// Seed of the demo data. Default 1.
-	Seed     uint64
+	Seed uint64
+	// SkipFull skips the calculation from scratch when the store was
+	// calculated by an earlier run (for quick repeats of the rest).
+	SkipFull bool
 	Progress func(string)
 }
 
@@ -46,9 +50,11 @@ type AttributesReport struct {
 
 	Full           time.Duration
 	FullAttributes []attr.AttributeResult
+	FullPhases     map[string]float64
 
 	Dirty           int64
 	IncrementalTime time.Duration
+	Incremental     *attr.RunResult
 
 	Compared        int64
 	EngineCompared  time.Duration
@@ -68,12 +74,19 @@ func (r *AttributesReport) String() string {
 	if r.StitchTime > 0 {
 		fmt.Fprintf(&b, "stitched in %s\n", r.StitchTime.Round(time.Millisecond))
 	}
-	fmt.Fprintf(&b, "full calculation: %s, %.0f entities/s\n", r.Full.Round(time.Millisecond), float64(r.Entities)/r.Full.Seconds())
-	for _, a := range r.FullAttributes {
-		fmt.Fprintf(&b, "  %-28s %8.0f ms  %s\n", a.ID, a.DurationMS, a.Status)
+	if r.Full > 0 {
+		fmt.Fprintf(&b, "full calculation: %s, %.0f entities/s; %s\n", r.Full.Round(time.Millisecond), float64(r.Entities)/r.Full.Seconds(), phases(r.FullPhases))
+		for _, a := range r.FullAttributes {
+			fmt.Fprintf(&b, "  %-28s %8.0f ms  %s\n", a.ID, a.DurationMS, a.Status)
+		}
 	}
-	if r.Dirty > 0 {
-		fmt.Fprintf(&b, "incremental run, %d dirty entities: %s\n", r.Dirty, r.IncrementalTime.Round(time.Millisecond))
+	if r.Incremental != nil {
+		attrMS := 0.0
+		for _, a := range r.Incremental.Attributes {
+			attrMS += a.DurationMS
+		}
+		fmt.Fprintf(&b, "incremental run, %d dirty entities: %s (attribute statements %.0f ms; %s)\n",
+			r.Dirty, r.IncrementalTime.Round(time.Millisecond), attrMS, phases(r.Incremental.PhasesMS))
 	}
 	if r.Compared > 0 {
 		perEntity := r.ReferenceSample / time.Duration(r.Sample)
@@ -83,6 +96,20 @@ func (r *AttributesReport) String() string {
 	}
 	fmt.Fprintf(&b, "peak RSS %d MiB", r.PeakRSSBytes>>20)
 	return b.String()
+}
+
+// phases prints a run's phase times, sorted by name.
+func phases(ms map[string]float64) string {
+	names := make([]string, 0, len(ms))
+	for n := range ms {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	parts := make([]string, len(names))
+	for i, n := range names {
+		parts[i] = fmt.Sprintf("%s %.0f ms", n, ms[n])
+	}
+	return strings.Join(parts, ", ")
 }
 
 func (o *AttributesOpts) withDefaults() {
@@ -137,16 +164,18 @@ func Attributes(ctx context.Context, opts AttributesOpts) (*AttributesReport, er
 		return nil, err
 	}
 
-	opts.Progress("calculating every attribute from scratch")
-	start := time.Now()
-	res, err := eng.Run(ctx, attr.RunOptions{FromScratch: true})
-	if err != nil {
-		return nil, err
-	}
-	r.Full, r.FullAttributes = time.Since(start), res.Attributes
-	for _, a := range res.Attributes {
-		if a.Status != "ok" {
-			return nil, fmt.Errorf("attribute %s: %s", a.ID, a.Error)
+	if !opts.SkipFull {
+		opts.Progress("calculating every attribute from scratch")
+		start := time.Now()
+		res, err := eng.Run(ctx, attr.RunOptions{FromScratch: true})
+		if err != nil {
+			return nil, err
+		}
+		r.Full, r.FullAttributes, r.FullPhases = time.Since(start), res.Attributes, res.PhasesMS
+		for _, a := range res.Attributes {
+			if a.Status != "ok" {
+				return nil, fmt.Errorf("attribute %s: %s", a.ID, a.Error)
+			}
 		}
 	}
 
@@ -162,7 +191,7 @@ func Attributes(ctx context.Context, opts AttributesOpts) (*AttributesReport, er
 		if err != nil {
 			return nil, err
 		}
-		r.IncrementalTime, r.Dirty = time.Since(start), res.DueEntities
+		r.IncrementalTime, r.Dirty, r.Incremental = time.Since(start), res.DueEntities, res
 	}
 
 	if opts.Compared > 0 {

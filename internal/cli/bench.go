@@ -185,6 +185,7 @@ attribute) over --compared entities, the reference timed on --sample of them and
 	cmd.Flags().IntVar(&opts.Dirty, "dirty", 10_000, "entities with activity for the incremental run; -1 skips it")
 	cmd.Flags().IntVar(&opts.Compared, "compared", 100_000, "entities to compare the engine and the reference path on; -1 skips it")
 	cmd.Flags().IntVar(&opts.Sample, "sample", 100, "entities the reference path is timed on")
+	cmd.Flags().BoolVar(&opts.SkipFull, "skip-full", false, "skip the calculation from scratch (the store was calculated by an earlier run)")
 	cmd.Flags().Uint64Var(&opts.Seed, "seed", 1, "seed of the demo data")
 	return cmd
 }
