@@ -434,6 +434,7 @@ func TestEngineEqualsReference(t *testing.T) {
 				t.Fatalf("only %d values checked", checked)
 			}
 
+			f.checkCaches(t)
 			// Context values are refreshed by a run from scratch, so the
 			// attribute reading one (engagement) may differ; float sums may
 			// differ in the last bit with the order of addition.
@@ -578,5 +579,33 @@ func TestFailingAttribute(t *testing.T) {
 				t.Errorf("values beside a failing attribute: %v", got)
 			}
 		})
+	}
+}
+
+// checkCaches holds the caches, kept by deltas, to a count of the values.
+func (f *fixture) checkCaches(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	for _, q := range []string{
+		`SELECT attribute_id, '', customers_count FROM attribute_customers_cache
+		 EXCEPT SELECT attribute_id, '', count(DISTINCT entity_id) FROM customer_attributes GROUP BY attribute_id`,
+		`SELECT attribute_id, '', count(DISTINCT entity_id) FROM customer_attributes GROUP BY attribute_id
+		 EXCEPT SELECT attribute_id, '', customers_count FROM attribute_customers_cache`,
+		`SELECT attribute_id, value, count FROM attribute_values_counts
+		 EXCEPT SELECT attribute_id, value, count(*) FROM customer_attributes GROUP BY attribute_id, value`,
+		`SELECT attribute_id, value, count(*) FROM customer_attributes GROUP BY attribute_id, value
+		 EXCEPT SELECT attribute_id, value, count FROM attribute_values_counts`,
+	} {
+		rows, err := f.s.SQL().QueryContext(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var id, v string
+			var n int64
+			rows.Scan(&id, &v, &n)
+			t.Errorf("cache differs from the values: %s %q %d (%s)", id, v, n, strings.Fields(q)[3])
+		}
+		rows.Close()
 	}
 }

@@ -219,7 +219,7 @@ func (e *Engine) Run(ctx context.Context, ro RunOptions) (*RunResult, error) {
 			return nil, err
 		}
 		done = r.timer("caches")
-		err = r.refreshCaches(ctx)
+		err = r.updateCaches(ctx, r.recount)
 		done()
 		if err != nil {
 			return nil, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 )
@@ -17,6 +18,10 @@ type run struct {
 	only  bool
 	// phases adds up the time of the parts of a run, in milliseconds.
 	phases map[string]float64
+	// deltas are the changes of the caches (cache.go); recount the
+	// attributes whose caches are counted again instead.
+	deltas  map[string]*cacheDelta
+	recount []string
 }
 
 // timer starts timing a phase; calling what it returns stops it.
@@ -79,12 +84,25 @@ func (r *run) prepare(ctx context.Context, defs []*Definition, ro RunOptions) er
 // live), and, when the attribute set changed, of attributes no longer
 // defined or disabled.
 func (r *run) cleanup(ctx context.Context, everything, attributesChanged bool) error {
-	steps := [][2]string{{"drop values of merged entities",
-		`DELETE FROM customer_attributes WHERE entity_id IN (SELECT id FROM entities
-		 WHERE merged_into IS NOT NULL AND (attributes_calculated_at IS NULL OR modified_at > attributes_calculated_at))`}}
+	var steps [][2]string
 	if everything {
 		steps = [][2]string{{"drop values of entities that are not live",
 			"DELETE FROM customer_attributes WHERE entity_id NOT IN (SELECT id FROM entities WHERE merged_into IS NULL)"}}
+		for i := range r.e.defs {
+			if d := &r.e.defs[i]; d.IsEnabled() && !slices.Contains(r.recount, d.ID) {
+				r.recount = append(r.recount, d.ID)
+			}
+		}
+	} else {
+		rows, err := r.conn.QueryContext(ctx, `DELETE FROM customer_attributes WHERE entity_id IN (SELECT id FROM entities
+			WHERE merged_into IS NOT NULL AND (attributes_calculated_at IS NULL OR modified_at > attributes_calculated_at))
+			RETURNING attribute_id, entity_id, value`)
+		if err == nil {
+			err = r.collectByAttribute(rows)
+		}
+		if err != nil {
+			return fmt.Errorf("attributes: drop values of merged entities: %w", err)
+		}
 	}
 	// Merged entities are done with once their values are gone.
 	steps = append(steps, [2]string{"mark merged entities",
@@ -103,7 +121,9 @@ func (r *run) cleanup(ctx context.Context, everything, attributesChanged bool) e
 		}
 		steps = append(steps,
 			[2]string{"drop values of removed attributes", "DELETE FROM customer_attributes WHERE attribute_id NOT IN (" + keep + ")"},
-			[2]string{"drop state of removed attributes", "DELETE FROM attribute_state WHERE attribute_id NOT IN (" + keep + ")"})
+			[2]string{"drop state of removed attributes", "DELETE FROM attribute_state WHERE attribute_id NOT IN (" + keep + ")"},
+			[2]string{"drop customers cache of removed attributes", "DELETE FROM attribute_customers_cache WHERE attribute_id NOT IN (" + keep + ")"},
+			[2]string{"drop values cache of removed attributes", "DELETE FROM attribute_values_counts WHERE attribute_id NOT IN (" + keep + ")"})
 	}
 	for _, s := range steps {
 		if _, err := r.exec(ctx, s[0], s[1]); err != nil {
@@ -223,7 +243,7 @@ func (r *run) calculate(ctx context.Context, defs []*Definition, results map[str
 			if res.Status != "ok" {
 				continue
 			}
-			r.calculateOne(ctx, d, res, got, src)
+			r.calculateOne(ctx, d, res, got, src, all)
 		}
 		// Entities are calculated when every attribute ran over them: after
 		// this chunk for the due ones; the full pass, after the due ones,
@@ -254,7 +274,7 @@ func (r *run) copyEvents(ctx context.Context) error {
 
 // calculateOne replaces one attribute's values for the chunk in attr_due,
 // in one transaction: the old values stay until the new ones are in.
-func (r *run) calculateOne(ctx context.Context, d *Definition, res *AttributeResult, entities int64, src source) {
+func (r *run) calculateOne(ctx context.Context, d *Definition, res *AttributeResult, entities int64, src source, all bool) {
 	began := time.Now()
 	defer func() { res.DurationMS += float64(time.Since(began).Microseconds()) / 1000 }()
 	fail := func(err error) {
@@ -267,25 +287,62 @@ func (r *run) calculateOne(ctx context.Context, d *Definition, res *AttributeRes
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
 	del := "DELETE FROM customer_attributes WHERE attribute_id = $1 AND entity_id IN (SELECT entity_id FROM attr_due)"
+	ins := "INSERT INTO customer_attributes (entity_id, attribute_id, value, calculated_at) SELECT entity_id, $1, value, CAST($2 AS TIMESTAMPTZ) FROM (" + d.query(src) + ") r"
 	if src == allEntities {
 		del = "DELETE FROM customer_attributes WHERE attribute_id = $1"
 	}
-	if _, err := tx.ExecContext(ctx, del, d.ID); err != nil {
-		fail(err)
-		return
-	}
-	ins, err := tx.ExecContext(ctx, "INSERT INTO customer_attributes (entity_id, attribute_id, value, calculated_at) SELECT entity_id, $1, value, CAST($2 AS TIMESTAMPTZ) FROM ("+d.query(src)+") r", d.ID, r.start)
-	if err != nil {
-		fail(err)
-		return
+	var delta *cacheDelta
+	if all {
+		// Counted again at the end of the run.
+		if _, err := tx.ExecContext(ctx, del, d.ID); err != nil {
+			fail(err)
+			return
+		}
+		insRes, err := tx.ExecContext(ctx, ins, d.ID, r.start)
+		if err != nil {
+			fail(err)
+			return
+		}
+		n, _ := insRes.RowsAffected()
+		res.Rows += n
+	} else {
+		// The values deleted and inserted are the change of the caches.
+		delta = &cacheDelta{values: map[string]int64{}}
+		if _, err := queryInto(ctx, tx, delta, -1, del+" RETURNING entity_id, value", d.ID); err != nil {
+			fail(err)
+			return
+		}
+		n, err := queryInto(ctx, tx, delta, +1, ins+" RETURNING entity_id, value", d.ID, r.start)
+		if err != nil {
+			fail(err)
+			return
+		}
+		res.Rows += n
 	}
 	if err := tx.Commit(); err != nil {
 		fail(err)
 		return
 	}
-	n, _ := ins.RowsAffected()
-	res.Rows += n
 	res.Entities += entities
+	if delta != nil {
+		total := r.delta(d.ID)
+		for v, n := range delta.values {
+			total.values[v] += n
+		}
+		total.customers += delta.customers
+	} else if !slices.Contains(r.recount, d.ID) {
+		r.recount = append(r.recount, d.ID)
+	}
+}
+
+// queryInto runs a statement returning (entity_id, value) rows, adds them
+// to a delta with the sign and returns how many there were.
+func queryInto(ctx context.Context, tx *sql.Tx, d *cacheDelta, sign int64, q string, args ...any) (int64, error) {
+	rows, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return 0, err
+	}
+	return collect(rows, d, sign)
 }
 
 // saveState records each attribute's run; a full calculation that
@@ -310,32 +367,8 @@ func (r *run) saveState(ctx context.Context, defs []*Definition, results map[str
 	return nil
 }
 
-// refreshCaches rebuilds the customers-per-attribute and top-values caches.
-func (r *run) refreshCaches(ctx context.Context) error {
-	now := r.e.opts.Now().UTC()
-	for _, s := range []struct {
-		what, q string
-		args    []any
-	}{
-		{"clear customers cache", "DELETE FROM attribute_customers_cache", nil},
-		{"fill customers cache", `INSERT INTO attribute_customers_cache (attribute_id, customers_count, modified)
-			SELECT attribute_id, count(DISTINCT entity_id), CAST($1 AS TIMESTAMPTZ) FROM customer_attributes GROUP BY attribute_id`, []any{now}},
-		{"clear values cache", "DELETE FROM attribute_values_counts", nil},
-		{"fill values cache", fmt.Sprintf(`INSERT INTO attribute_values_counts (attribute_id, value, count, modified)
-			SELECT attribute_id, value, n, CAST($1 AS TIMESTAMPTZ) FROM (
-			  SELECT attribute_id, value, n, row_number() OVER (PARTITION BY attribute_id ORDER BY n DESC, value) AS rn
-			  FROM (SELECT attribute_id, value, count(*) AS n FROM customer_attributes GROUP BY attribute_id, value) c
-			) t WHERE rn <= %d`, ValuesCacheTop), []any{now}},
-	} {
-		if _, err := r.exec(ctx, s.what, s.q, s.args...); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// ValuesCacheTop is how many of an attribute's most frequent values the
-// values cache keeps.
+// ValuesCacheTop is how many of an attribute's most frequent values one
+// read of the values cache returns at most.
 const ValuesCacheTop = 1000
 
 // sqlType is the column type of a data type in the pivoted view.

@@ -1,0 +1,151 @@
+package attr
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// The caches are kept up to date by deltas: a statement over a chunk of
+// due entities returns the values it deletes and inserts, and the run adds
+// up the changes per attribute and value, so that an incremental run never
+// counts the whole value table. Attributes calculated for every entity
+// (and every attribute after a stitching rebuild) are counted again.
+
+// cacheDelta is the change of one attribute's counts during a run.
+type cacheDelta struct {
+	values    map[string]int64 // value -> change of its entity count
+	customers int64            // change of entities with a value
+}
+
+func (r *run) delta(id string) *cacheDelta {
+	if r.deltas == nil {
+		r.deltas = map[string]*cacheDelta{}
+	}
+	d := r.deltas[id]
+	if d == nil {
+		d = &cacheDelta{values: map[string]int64{}}
+		r.deltas[id] = d
+	}
+	return d
+}
+
+// collect reads (entity_id, value) rows that a statement deleted (sign -1)
+// or inserted (+1) into the delta of an attribute, and counts them.
+func collect(rows *sql.Rows, d *cacheDelta, sign int64) (int64, error) {
+	defer rows.Close()
+	entities := map[string]bool{}
+	var n int64
+	for rows.Next() {
+		var ent, v string
+		if err := rows.Scan(&ent, &v); err != nil {
+			return n, err
+		}
+		d.values[v] += sign
+		entities[ent] = true
+		n++
+	}
+	d.customers += sign * int64(len(entities))
+	return n, rows.Err()
+}
+
+// collectByAttribute reads (attribute_id, entity_id, value) rows that a
+// statement deleted into the deltas of their attributes.
+func (r *run) collectByAttribute(rows *sql.Rows) error {
+	defer rows.Close()
+	entities := map[[2]string]bool{}
+	for rows.Next() {
+		var id, ent, v string
+		if err := rows.Scan(&id, &ent, &v); err != nil {
+			return err
+		}
+		r.delta(id).values[v]--
+		entities[[2]string{id, ent}] = true
+	}
+	for k := range entities {
+		r.delta(k[0]).customers--
+	}
+	return rows.Err()
+}
+
+// updateCaches recounts the attributes in recount and applies the deltas
+// of the others.
+func (r *run) updateCaches(ctx context.Context, recount []string) error {
+	now := r.e.opts.Now().UTC().Truncate(time.Microsecond)
+	if len(recount) > 0 {
+		in := quoteList(recount)
+		for _, s := range []struct {
+			what, q string
+			args    []any
+		}{
+			{"clear customers cache", "DELETE FROM attribute_customers_cache WHERE attribute_id IN (" + in + ")", nil},
+			{"count customers", `INSERT INTO attribute_customers_cache (attribute_id, customers_count, modified)
+				SELECT attribute_id, count(DISTINCT entity_id), CAST($1 AS TIMESTAMPTZ) FROM customer_attributes
+				WHERE attribute_id IN (` + in + `) GROUP BY attribute_id`, []any{now}},
+			{"clear values cache", "DELETE FROM attribute_values_counts WHERE attribute_id IN (" + in + ")", nil},
+			{"count values", `INSERT INTO attribute_values_counts (attribute_id, value, count, modified)
+				SELECT attribute_id, value, count(*), CAST($1 AS TIMESTAMPTZ) FROM customer_attributes
+				WHERE attribute_id IN (` + in + `) GROUP BY attribute_id, value`, []any{now}},
+		} {
+			if _, err := r.exec(ctx, s.what, s.q, s.args...); err != nil {
+				return err
+			}
+		}
+	}
+	var ids, values []string
+	var changes []int64
+	customers := map[string]int64{}
+	for id, d := range r.deltas {
+		if slices.Contains(recount, id) {
+			continue
+		}
+		for v, n := range d.values {
+			if n != 0 {
+				ids, values, changes = append(ids, id), append(values, v), append(changes, n)
+			}
+		}
+		if d.customers != 0 {
+			customers[id] = d.customers
+		}
+	}
+	if len(ids) > 0 {
+		if err := r.applyValueDeltas(ctx, ids, values, changes, now); err != nil {
+			return err
+		}
+	}
+	for id, n := range customers {
+		if _, err := r.exec(ctx, "update customers cache",
+			"UPDATE attribute_customers_cache SET customers_count = customers_count + $2, modified = $3 WHERE attribute_id = $1", id, n, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// applyValueDeltas adds changes to the counts of (attribute, value) pairs,
+// dropping counts that reach zero.
+func (r *run) applyValueDeltas(ctx context.Context, ids, values []string, changes []int64, now time.Time) error {
+	for _, s := range []struct {
+		what, q string
+		args    []any
+	}{
+		{"drop delta table", "DROP TABLE IF EXISTS attr_delta", nil},
+		{"load deltas", `CREATE TEMP TABLE attr_delta AS
+			SELECT d.attribute_id, d.value, coalesce(c.count, 0) + d.change AS count
+			FROM (SELECT unnest(CAST($1 AS TEXT[])) AS attribute_id, unnest(CAST($2 AS TEXT[])) AS value,
+			             unnest(CAST($3 AS BIGINT[])) AS change) d
+			LEFT JOIN attribute_values_counts c ON c.attribute_id = d.attribute_id AND c.value = d.value`,
+			[]any{ids, values, changes}},
+		{"drop old counts", `DELETE FROM attribute_values_counts WHERE EXISTS (SELECT 1 FROM attr_delta d
+			WHERE d.attribute_id = attribute_values_counts.attribute_id AND d.value = attribute_values_counts.value)`, nil},
+		{"store new counts", `INSERT INTO attribute_values_counts (attribute_id, value, count, modified)
+			SELECT attribute_id, value, count, CAST($1 AS TIMESTAMPTZ) FROM attr_delta WHERE count > 0`, []any{now}},
+	} {
+		if _, err := r.exec(ctx, s.what, s.q, s.args...); err != nil {
+			return fmt.Errorf("%w (%d value changes)", err, len(ids))
+		}
+	}
+	return nil
+}
