@@ -32,42 +32,31 @@ func (r *run) delta(id string) *cacheDelta {
 	return d
 }
 
-// collect reads (entity_id, value) rows that a statement deleted (sign -1)
-// or inserted (+1) into the delta of an attribute, and counts them.
-func collect(rows *sql.Rows, d *cacheDelta, sign int64) (int64, error) {
-	defer rows.Close()
-	entities := map[string]bool{}
-	var n int64
-	for rows.Next() {
-		var ent, v string
-		if err := rows.Scan(&ent, &v); err != nil {
-			return n, err
-		}
-		d.values[v] += sign
-		entities[ent] = true
-		n++
-	}
-	d.customers += sign * int64(len(entities))
-	return n, rows.Err()
-}
-
 // collectByAttribute reads (attribute_id, entity_id, value) rows that a
-// statement deleted into the deltas of their attributes.
-func (r *run) collectByAttribute(rows *sql.Rows) error {
+// statement deleted (sign -1) or inserted (+1) into per-attribute deltas,
+// and returns how many rows each attribute had.
+func collectByAttribute(rows *sql.Rows, deltas map[string]*cacheDelta, sign int64) (map[string]int64, error) {
 	defer rows.Close()
+	counts := map[string]int64{}
 	entities := map[[2]string]bool{}
 	for rows.Next() {
 		var id, ent, v string
 		if err := rows.Scan(&id, &ent, &v); err != nil {
-			return err
+			return counts, err
 		}
-		r.delta(id).values[v]--
+		d := deltas[id]
+		if d == nil {
+			d = &cacheDelta{values: map[string]int64{}}
+			deltas[id] = d
+		}
+		d.values[v] += sign
+		counts[id]++
 		entities[[2]string{id, ent}] = true
 	}
 	for k := range entities {
-		r.delta(k[0]).customers--
+		deltas[k[0]].customers += sign
 	}
-	return rows.Err()
+	return counts, rows.Err()
 }
 
 // updateCaches recounts the attributes in recount and applies the deltas

@@ -98,7 +98,10 @@ func (r *run) cleanup(ctx context.Context, everything, attributesChanged bool) e
 			WHERE merged_into IS NOT NULL AND (attributes_calculated_at IS NULL OR modified_at > attributes_calculated_at))
 			RETURNING attribute_id, entity_id, value`)
 		if err == nil {
-			err = r.collectByAttribute(rows)
+			if r.deltas == nil {
+				r.deltas = map[string]*cacheDelta{}
+			}
+			_, err = collectByAttribute(rows, r.deltas, -1)
 		}
 		if err != nil {
 			return fmt.Errorf("attributes: drop values of merged entities: %w", err)
@@ -238,12 +241,14 @@ func (r *run) calculate(ctx context.Context, defs []*Definition, results map[str
 		if err := r.conn.QueryRowContext(ctx, "SELECT max(entity_id) FROM attr_due").Scan(&after); err != nil {
 			return total, fmt.Errorf("attributes: %w", err)
 		}
-		for _, d := range defs {
-			res := results[d.ID]
-			if res.Status != "ok" {
-				continue
+		if all {
+			for _, d := range defs {
+				if res := results[d.ID]; res.Status == "ok" {
+					r.calculateOne(ctx, d, res, got, src)
+				}
 			}
-			r.calculateOne(ctx, d, res, got, src, all)
+		} else if err := r.calculateChunk(ctx, defs, results, got); err != nil {
+			return total, err
 		}
 		// Entities are calculated when every attribute ran over them: after
 		// this chunk for the due ones; the full pass, after the due ones,
@@ -274,75 +279,114 @@ func (r *run) copyEvents(ctx context.Context) error {
 
 // calculateOne replaces one attribute's values for the chunk in attr_due,
 // in one transaction: the old values stay until the new ones are in.
-func (r *run) calculateOne(ctx context.Context, d *Definition, res *AttributeResult, entities int64, src source, all bool) {
+func (r *run) calculateOne(ctx context.Context, d *Definition, res *AttributeResult, entities int64, src source) {
 	began := time.Now()
 	defer func() { res.DurationMS += float64(time.Since(began).Microseconds()) / 1000 }()
-	fail := func(err error) {
-		res.Status, res.Error = "error", err.Error()
-	}
 	tx, err := r.conn.BeginTx(ctx, nil)
+	if err == nil {
+		defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+		del := "DELETE FROM customer_attributes WHERE attribute_id = $1 AND entity_id IN (SELECT entity_id FROM attr_due)"
+		if src == allEntities {
+			del = "DELETE FROM customer_attributes WHERE attribute_id = $1"
+		}
+		_, err = tx.ExecContext(ctx, del, d.ID)
+	}
+	var ins sql.Result
+	if err == nil {
+		ins, err = tx.ExecContext(ctx, "INSERT INTO customer_attributes (entity_id, attribute_id, value, calculated_at) SELECT entity_id, $1, value, CAST($2 AS TIMESTAMPTZ) FROM ("+d.query(src)+") r", d.ID, r.start)
+	}
+	if err == nil {
+		err = tx.Commit()
+	}
 	if err != nil {
-		fail(err)
+		res.Status, res.Error = "error", err.Error()
 		return
 	}
-	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	del := "DELETE FROM customer_attributes WHERE attribute_id = $1 AND entity_id IN (SELECT entity_id FROM attr_due)"
-	ins := "INSERT INTO customer_attributes (entity_id, attribute_id, value, calculated_at) SELECT entity_id, $1, value, CAST($2 AS TIMESTAMPTZ) FROM (" + d.query(src) + ") r"
-	if src == allEntities {
-		del = "DELETE FROM customer_attributes WHERE attribute_id = $1"
-	}
-	var delta *cacheDelta
-	if all {
-		// Counted again at the end of the run.
-		if _, err := tx.ExecContext(ctx, del, d.ID); err != nil {
-			fail(err)
-			return
-		}
-		insRes, err := tx.ExecContext(ctx, ins, d.ID, r.start)
-		if err != nil {
-			fail(err)
-			return
-		}
-		n, _ := insRes.RowsAffected()
-		res.Rows += n
-	} else {
-		// The values deleted and inserted are the change of the caches.
-		delta = &cacheDelta{values: map[string]int64{}}
-		if _, err := queryInto(ctx, tx, delta, -1, del+" RETURNING entity_id, value", d.ID); err != nil {
-			fail(err)
-			return
-		}
-		n, err := queryInto(ctx, tx, delta, +1, ins+" RETURNING entity_id, value", d.ID, r.start)
-		if err != nil {
-			fail(err)
-			return
-		}
-		res.Rows += n
-	}
-	if err := tx.Commit(); err != nil {
-		fail(err)
-		return
-	}
+	n, _ := ins.RowsAffected()
+	res.Rows += n
 	res.Entities += entities
-	if delta != nil {
-		total := r.delta(d.ID)
-		for v, n := range delta.values {
-			total.values[v] += n
-		}
-		total.customers += delta.customers
-	} else if !slices.Contains(r.recount, d.ID) {
+	// Counted again at the end of the run.
+	if !slices.Contains(r.recount, d.ID) {
 		r.recount = append(r.recount, d.ID)
 	}
 }
 
-// queryInto runs a statement returning (entity_id, value) rows, adds them
-// to a delta with the sign and returns how many there were.
-func queryInto(ctx context.Context, tx *sql.Tx, d *cacheDelta, sign int64, q string, args ...any) (int64, error) {
-	rows, err := tx.QueryContext(ctx, q, args...)
-	if err != nil {
-		return 0, err
+// calculateChunk calculates the attributes for a chunk of due entities:
+// each attribute's new values go to attr_new by a statement of its own (a
+// failing one is recorded and keeps its old values), then one transaction
+// replaces the old values of the attributes that succeeded, reading the
+// value table once. The rows deleted and inserted are the caches' delta.
+func (r *run) calculateChunk(ctx context.Context, defs []*Definition, results map[string]*AttributeResult, entities int64) error {
+	for _, q := range []string{"DROP TABLE IF EXISTS attr_new", "CREATE TEMP TABLE attr_new (entity_id TEXT, attribute_id TEXT, value TEXT)"} {
+		if _, err := r.exec(ctx, "prepare attr_new", q); err != nil {
+			return err
+		}
 	}
-	return collect(rows, d, sign)
+	var ok []*Definition
+	for _, d := range defs {
+		res := results[d.ID]
+		if res.Status != "ok" {
+			continue
+		}
+		began := time.Now()
+		_, err := r.conn.ExecContext(ctx, "INSERT INTO attr_new SELECT entity_id, $1, value FROM ("+d.query(chunkEntities)+") r", d.ID)
+		res.DurationMS += float64(time.Since(began).Microseconds()) / 1000
+		if err != nil {
+			res.Status, res.Error = "error", err.Error()
+			continue
+		}
+		res.Entities += entities
+		ok = append(ok, d)
+	}
+	if len(ok) == 0 {
+		return nil
+	}
+	done := r.timer("replace_values")
+	defer done()
+	tx, err := r.conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	// The old and new values are read before the delete and the insert:
+	// DuckDB's RETURNING costs four times the statement.
+	deltas := map[string]*cacheDelta{}
+	which := "entity_id IN (SELECT entity_id FROM attr_due) AND attribute_id IN (" + idList(ok) + ")"
+	rows, err := tx.QueryContext(ctx, "SELECT attribute_id, entity_id, value FROM customer_attributes WHERE "+which)
+	if err == nil {
+		_, err = collectByAttribute(rows, deltas, -1)
+	}
+	var inserted map[string]int64
+	if err == nil {
+		rows, err = tx.QueryContext(ctx, "SELECT attribute_id, entity_id, value FROM attr_new")
+	}
+	if err == nil {
+		inserted, err = collectByAttribute(rows, deltas, +1)
+	}
+	if err == nil {
+		_, err = tx.ExecContext(ctx, "DELETE FROM customer_attributes WHERE "+which)
+	}
+	if err == nil {
+		_, err = tx.ExecContext(ctx, `INSERT INTO customer_attributes (entity_id, attribute_id, value, calculated_at)
+			SELECT entity_id, attribute_id, value, CAST($1 AS TIMESTAMPTZ) FROM attr_new`, r.start)
+	}
+	if err == nil {
+		err = tx.Commit()
+	}
+	if err != nil {
+		return fmt.Errorf("attributes: replace values: %w", err)
+	}
+	for id, d := range deltas {
+		total := r.delta(id)
+		for v, n := range d.values {
+			total.values[v] += n
+		}
+		total.customers += d.customers
+	}
+	for id, n := range inserted {
+		results[id].Rows += n
+	}
+	return nil
 }
 
 // saveState records each attribute's run; a full calculation that
