@@ -15,7 +15,7 @@ import (
 
 // Defaults of Options.
 const (
-	ChunkSizeDefault  = 1_000_000
+	ChunkSizeDefault  = 5_000_000
 	StaleAfterDefault = 48 * time.Hour
 	ContextTTLDefault = 24 * time.Hour
 )

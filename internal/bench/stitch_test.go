@@ -101,3 +101,34 @@ func TestAttributesSmoke(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkAttributes runs the attribute benchmark on both backends at
+// WEFT_BENCH_EVENTS events (default 200,000) of WEFT_BENCH_CUSTOMERS
+// customers (default a tenth), comparing with the reference path on a
+// tenth of the entities.
+func BenchmarkAttributes(b *testing.B) {
+	n := benchEvents()
+	customers := n / 10
+	if c, err := strconv.Atoi(os.Getenv("WEFT_BENCH_CUSTOMERS")); err == nil && c > 0 {
+		customers = c
+	}
+	for _, backend := range dbtest.Backends {
+		b.Run(fmt.Sprintf("%s/events=%d", backend, n), func(b *testing.B) {
+			for b.Loop() {
+				b.StopTimer()
+				db := dbtest.Open(b, backend)
+				b.StartTimer()
+				r, err := bench.Attributes(context.Background(), bench.AttributesOpts{DB: db, Events: n, Customers: customers,
+					Compared: customers / 10, Sample: 20})
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.Log(r)
+				b.ReportMetric(r.Full.Seconds(), "full-s")
+				b.ReportMetric(float64(r.IncrementalTime.Milliseconds()), "incremental-ms")
+				b.ReportMetric(r.Speedup, "x-reference")
+				db.Close()
+			}
+		})
+	}
+}
