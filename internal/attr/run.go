@@ -224,6 +224,9 @@ func (r *run) calculate(ctx context.Context, defs []*Definition, results map[str
 		if err != nil || got == 0 {
 			return total, err
 		}
+		if _, err := r.exec(ctx, "analyze due entities", "ANALYZE attr_due"); err != nil {
+			return total, err
+		}
 		// A full pass whose first chunk holds every live entity reads the
 		// log directly; other chunks copy their events once.
 		src := chunkEntities
@@ -273,7 +276,15 @@ func (r *run) copyEvents(ctx context.Context) error {
 	if _, err := r.exec(ctx, "drop attr_events", "DROP TABLE IF EXISTS attr_events"); err != nil {
 		return err
 	}
-	_, err := r.exec(ctx, "copy the chunk's events", copyChunkEvents)
+	if _, err := r.exec(ctx, "copy the chunk's events", copyChunkEvents); err != nil {
+		return err
+	}
+	// Custom queries look up each entity's events: without an index and
+	// statistics PostgreSQL scans the whole copy once per entity.
+	if _, err := r.exec(ctx, "index the chunk's events", "CREATE INDEX attr_events_entity_idx ON attr_events (entity_id)"); err != nil {
+		return err
+	}
+	_, err := r.exec(ctx, "analyze the chunk's events", "ANALYZE attr_events")
 	return err
 }
 
