@@ -15,7 +15,6 @@ import (
 	"github.com/weftdata/weft/internal/attr"
 	"github.com/weftdata/weft/internal/config"
 	"github.com/weftdata/weft/internal/demo"
-	"github.com/weftdata/weft/internal/event"
 	"github.com/weftdata/weft/internal/stitch"
 	"github.com/weftdata/weft/internal/store"
 	"github.com/weftdata/weft/internal/store/dbtest"
@@ -25,16 +24,7 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
-func ingest(t *testing.T, s store.Store, lines ...string) {
-	t.Helper()
-	b, err := event.Decode(strings.NewReader(strings.Join(lines, "\n")), event.FormatNDJSON)
-	if err != nil || len(b.Rejected) > 0 {
-		t.Fatal(err, b.Rejected)
-	}
-	if _, err := event.NewIngester(s, nil).Ingest(context.Background(), b); err != nil {
-		t.Fatal(err)
-	}
-}
+var ingest = dbtest.Ingest
 
 // fixture is a stitched store with engines for a weft.yaml.
 type fixture struct {
@@ -48,7 +38,7 @@ type clock struct{ t time.Time }
 
 func (c *clock) now() time.Time { return c.t }
 
-func newFixture(t testing.TB, backend, yaml string) *fixture {
+func newFixture(t *testing.T, backend, yaml string) *fixture {
 	t.Helper()
 	cfg, err := config.Parse([]byte(yaml))
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/weftdata/weft/internal/bench"
 	"github.com/weftdata/weft/internal/server"
+	"github.com/weftdata/weft/internal/store"
 )
 
 func newBenchCmd() *cobra.Command {
@@ -96,33 +97,10 @@ stitches them. A store that already holds exactly --events events is used as it 
 --load-only once and copies of the data directory make repeated runs quick.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			out := cmd.OutOrStdout()
-			dir, err := f.useTempDataDir(cmd, "weft-bench-stitch-")
-			if err != nil {
-				return err
-			}
-			if dir != "" {
-				defer os.RemoveAll(dir)
-			}
-			cfg, err := f.config(cmd)
-			if err != nil {
-				return err
-			}
-			db, err := server.OpenStore(ctx, cfg)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			fmt.Fprintf(out, "store: %s\n", db.Dialect())
-			opts.DB = db
-			opts.Progress = func(s string) { fmt.Fprintf(cmd.ErrOrStderr(), "%s...\n", s) }
-			r, err := bench.Stitch(ctx, opts)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintln(out, r)
-			return nil
+			return runOnStore(cmd, &f, "weft-bench-stitch-", func(db *store.DB, progress func(string)) (fmt.Stringer, error) {
+				opts.DB, opts.Progress = db, progress
+				return bench.Stitch(cmd.Context(), opts)
+			})
 		},
 	}
 	f.register(cmd.Flags())
@@ -150,33 +128,10 @@ activity, and the engine against the per-entity reference path (one query per en
 attribute) over --compared entities, the reference timed on --sample of them and scaled.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			out := cmd.OutOrStdout()
-			dir, err := f.useTempDataDir(cmd, "weft-bench-attributes-")
-			if err != nil {
-				return err
-			}
-			if dir != "" {
-				defer os.RemoveAll(dir)
-			}
-			cfg, err := f.config(cmd)
-			if err != nil {
-				return err
-			}
-			db, err := server.OpenStore(ctx, cfg)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			fmt.Fprintf(out, "store: %s\n", db.Dialect())
-			opts.DB = db
-			opts.Progress = func(s string) { fmt.Fprintf(cmd.ErrOrStderr(), "%s...\n", s) }
-			r, err := bench.Attributes(ctx, opts)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintln(out, r)
-			return nil
+			return runOnStore(cmd, &f, "weft-bench-attributes-", func(db *store.DB, progress func(string)) (fmt.Stringer, error) {
+				opts.DB, opts.Progress = db, progress
+				return bench.Attributes(cmd.Context(), opts)
+			})
 		},
 	}
 	f.register(cmd.Flags())
@@ -188,4 +143,34 @@ attribute) over --compared entities, the reference timed on --sample of them and
 	cmd.Flags().BoolVar(&opts.SkipFull, "skip-full", false, "skip the calculation from scratch (the store was calculated by an earlier run)")
 	cmd.Flags().Uint64Var(&opts.Seed, "seed", 1, "seed of the demo data")
 	return cmd
+}
+
+// runOnStore opens the store of the serve flags (a fresh temporary embedded
+// one unless --data or --db says otherwise), runs a benchmark on it with
+// progress on stderr, and prints its report.
+func runOnStore(cmd *cobra.Command, f *serverFlags, prefix string, run func(*store.DB, func(string)) (fmt.Stringer, error)) error {
+	out := cmd.OutOrStdout()
+	dir, err := f.useTempDataDir(cmd, prefix)
+	if err != nil {
+		return err
+	}
+	if dir != "" {
+		defer os.RemoveAll(dir)
+	}
+	cfg, err := f.config(cmd)
+	if err != nil {
+		return err
+	}
+	db, err := server.OpenStore(cmd.Context(), cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	fmt.Fprintf(out, "store: %s\n", db.Dialect())
+	r, err := run(db, func(s string) { fmt.Fprintf(cmd.ErrOrStderr(), "%s...\n", s) })
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(out, r)
+	return nil
 }

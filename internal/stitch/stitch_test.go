@@ -13,11 +13,11 @@ import (
 
 	"github.com/weftdata/weft/internal/config"
 	"github.com/weftdata/weft/internal/demo"
-	"github.com/weftdata/weft/internal/event"
 	"github.com/weftdata/weft/internal/stitch"
 	"github.com/weftdata/weft/internal/store"
 	"github.com/weftdata/weft/internal/store/dbtest"
 	"github.com/weftdata/weft/internal/store/pgtest"
+	"github.com/weftdata/weft/internal/worked"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
@@ -26,20 +26,7 @@ var backends = dbtest.Backends
 
 func openStore(t *testing.T, backend string) *store.DB { return dbtest.Open(t, backend) }
 
-// ingest sends NDJSON records through the real decoder and ingester.
-func ingest(t *testing.T, s store.Store, lines ...string) {
-	t.Helper()
-	b, err := event.Decode(strings.NewReader(strings.Join(lines, "\n")), event.FormatNDJSON)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(b.Rejected) > 0 {
-		t.Fatalf("rejected: %v", b.Rejected)
-	}
-	if _, err := event.NewIngester(s, nil).Ingest(context.Background(), b); err != nil {
-		t.Fatal(err)
-	}
-}
+var ingest = dbtest.Ingest
 
 // partition returns the entities as sorted lists of event ids, sorted.
 func partition(t *testing.T, s *store.DB) []string {
@@ -78,30 +65,16 @@ func entityOf(t *testing.T, s *store.DB, eventID string) string {
 	return ent
 }
 
-var workedConfig = stitch.Config{Rules: []stitch.Rule{
-	{Identifier: "stitching_meiro_id", Event: "web/page_view", ValueExpression: `json_array_elements_text(json_build_array(payload->>'user_id', payload->'inbound_user_ids'->>0))`},
-	{Identifier: "stitching_meiro_id", Event: "web/form_submit", ValueExpression: `json_array_elements_text(json_build_array(payload->>'user_id', payload->'inbound_user_ids'->>0))`},
-	{Identifier: "stitching_email", Event: "web/form_submit/1-0-0", ValueExpression: `CASE WHEN lower(trim(payload->>'email')) IN ('none','null','') THEN NULL ELSE lower(trim(payload->>'email')) END`},
-	{Identifier: "stitching_email", Event: "crm/customer_update", ValueExpression: `CASE WHEN lower(trim(payload->>'email')) IN ('none','null','') THEN NULL ELSE lower(trim(payload->>'email')) END`},
-	{Identifier: "stitching_email", Event: "eshop/purchase", ValueExpression: `CASE WHEN lower(trim(payload->>'email')) IN ('none','null','') THEN NULL ELSE lower(trim(payload->>'email')) END`},
-}}
+// workedConfig is the stitching of the worked example.
+var workedConfig = func() stitch.Config {
+	cfg, err := config.Parse([]byte(worked.Config))
+	if err != nil {
+		panic(err)
+	}
+	return cfg.Stitching
+}()
 
-func rec(id, event, at, payload string) string {
-	p := strings.Split(event, "/")
-	return fmt.Sprintf(`{"id":%q,"source_id":%q,"type":%q,"version":"1-0-0","event_time":%q,"payload":%s}`, id, p[0], p[1], at+":00Z", payload)
-}
-
-var workedEvents = []string{
-	rec("e1", "web/page_view", "2024-01-01T10:00", `{"user_id":"cookie-A","url":"/home"}`),
-	rec("e2", "web/page_view", "2024-01-01T10:05", `{"user_id":"cookie-A","url":"/shoes"}`),
-	rec("e3", "web/form_submit", "2024-01-02T09:00", `{"user_id":"cookie-B","email":" Jane@Example.com "}`),
-	rec("e4", "crm/customer_update", "2024-01-03T12:00", `{"email":"jane@example.com","first_name":"Jane"}`),
-	rec("e5", "eshop/purchase", "2024-01-04T15:00", `{"email":"JANE@example.com","total":"120.50","currency":"EUR","products":[{"sku":"S1","category":"shoes"},{"sku":"H1","category":"hats"}]}`),
-	rec("e6", "eshop/purchase", "2024-01-05T16:00", `{"email":"jane@example.com","total":"79.50","products":[{"sku":"S2","category":"shoes"}]}`),
-	rec("e7", "web/page_view", "2024-01-02T11:00", `{"user_id":"cookie-A","inbound_user_ids":["cookie-B"],"url":"/"}`),
-	rec("e8", "web/page_view", "2024-01-06T08:00", `{"user_id":"cookie-C","url":"/"}`),
-	rec("e9", "crm/customer_update", "2024-01-06T09:00", `{"email":"None"}`),
-}
+var workedEvents = worked.Events
 
 // TestWorkedExample is the fixture of specs/meiro_cps.md section 11.
 func TestWorkedExample(t *testing.T) {
@@ -175,12 +148,12 @@ func TestBlockedValuesAndBadSQL(t *testing.T) {
 				}},
 			}
 			ingest(t, s,
-				rec("a", "crm/customer_update", "2024-01-01T10:00", `{"email":"None"}`),
-				rec("b", "crm/customer_update", "2024-01-01T10:01", `{"email":" NONE"}`),
-				rec("c", "crm/customer_update", "2024-01-01T10:02", `{"email":"000"}`),
-				rec("d", "crm/customer_update", "2024-01-01T10:03", `{"email":"000"}`),
-				rec("e", "crm/customer_update", "2024-01-01T10:04", `{"email":"x@y.z"}`),
-				rec("f", "crm/customer_update", "2024-01-01T10:05", `{"email":"X@y.z"}`),
+				worked.Record("a", "crm/customer_update", "2024-01-01T10:00", `{"email":"None"}`),
+				worked.Record("b", "crm/customer_update", "2024-01-01T10:01", `{"email":" NONE"}`),
+				worked.Record("c", "crm/customer_update", "2024-01-01T10:02", `{"email":"000"}`),
+				worked.Record("d", "crm/customer_update", "2024-01-01T10:03", `{"email":"000"}`),
+				worked.Record("e", "crm/customer_update", "2024-01-01T10:04", `{"email":"x@y.z"}`),
+				worked.Record("f", "crm/customer_update", "2024-01-01T10:05", `{"email":"X@y.z"}`),
 			)
 			eng, err := stitch.New(s.SQL(), cfg, nil)
 			if err != nil {
@@ -231,7 +204,7 @@ func TestGuardRail(t *testing.T) {
 			}
 			var lines []string
 			for i := range 6 {
-				lines = append(lines, rec(fmt.Sprintf("p%d", i), "web/form_submit", fmt.Sprintf("2024-01-01T10:0%d", i),
+				lines = append(lines, worked.Record(fmt.Sprintf("p%d", i), "web/form_submit", fmt.Sprintf("2024-01-01T10:0%d", i),
 					fmt.Sprintf(`{"cookie":"kiosk","email":"person%d@x.io"}`, i)))
 			}
 			ingest(t, s, lines...)
@@ -589,7 +562,7 @@ func TestConcurrentPass(t *testing.T) {
 			if n, m := count(); n != entities || m != mapped || m != len(lines) {
 				t.Fatalf("the refused pass wrote: %d entities, %d mapped events; before %d, %d (%d events)", n, m, entities, mapped, len(lines))
 			}
-			ingest(t, s, rec("late", "crm/customer_update", "2026-05-01T10:00", `{"email":"late@x.io"}`))
+			ingest(t, s, worked.Record("late", "crm/customer_update", "2026-05-01T10:00", `{"email":"late@x.io"}`))
 			if res, err := a.Run(ctx, 50); err != nil || res.EventsProcessed != 1 {
 				t.Fatalf("next Run: %+v, %v", res, err)
 			}

@@ -9,26 +9,28 @@ import (
 	"strings"
 )
 
-func rec(id, event, at, payload string) string {
+// Record is an NDJSON record of an event: event is source/type, at a UTC
+// time to the minute ("2024-01-01T10:00"), version 1-0-0.
+func Record(id, event, at, payload string) string {
 	p := strings.Split(event, "/")
 	return fmt.Sprintf(`{"id":%q,"source_id":%q,"type":%q,"version":"1-0-0","event_time":%q,"payload":%s}`, id, p[0], p[1], at+":00Z", payload)
 }
 
 // Events are e1 to e9 of the example, as NDJSON records.
 var Events = []string{
-	rec("e1", "web/page_view", "2024-01-01T10:00", `{"user_id":"cookie-A","url":"/home"}`),
-	rec("e2", "web/page_view", "2024-01-01T10:05", `{"user_id":"cookie-A","url":"/shoes"}`),
-	rec("e3", "web/form_submit", "2024-01-02T09:00", `{"user_id":"cookie-B","email":" Jane@Example.com "}`),
-	rec("e4", "crm/customer_update", "2024-01-03T12:00", `{"email":"jane@example.com","first_name":"Jane"}`),
-	rec("e5", "eshop/purchase", "2024-01-04T15:00", `{"email":"JANE@example.com","total":"120.50","currency":"EUR","products":[{"sku":"S1","category":"shoes"},{"sku":"H1","category":"hats"}]}`),
-	rec("e6", "eshop/purchase", "2024-01-05T16:00", `{"email":"jane@example.com","total":"79.50","products":[{"sku":"S2","category":"shoes"}]}`),
-	rec("e7", "web/page_view", "2024-01-02T11:00", `{"user_id":"cookie-A","inbound_user_ids":["cookie-B"],"url":"/"}`),
-	rec("e8", "web/page_view", "2024-01-06T08:00", `{"user_id":"cookie-C","url":"/"}`),
-	rec("e9", "crm/customer_update", "2024-01-06T09:00", `{"email":"None"}`),
+	Record("e1", "web/page_view", "2024-01-01T10:00", `{"user_id":"cookie-A","url":"/home"}`),
+	Record("e2", "web/page_view", "2024-01-01T10:05", `{"user_id":"cookie-A","url":"/shoes"}`),
+	Record("e3", "web/form_submit", "2024-01-02T09:00", `{"user_id":"cookie-B","email":" Jane@Example.com "}`),
+	Record("e4", "crm/customer_update", "2024-01-03T12:00", `{"email":"jane@example.com","first_name":"Jane"}`),
+	Record("e5", "eshop/purchase", "2024-01-04T15:00", `{"email":"JANE@example.com","total":"120.50","currency":"EUR","products":[{"sku":"S1","category":"shoes"},{"sku":"H1","category":"hats"}]}`),
+	Record("e6", "eshop/purchase", "2024-01-05T16:00", `{"email":"jane@example.com","total":"79.50","products":[{"sku":"S2","category":"shoes"}]}`),
+	Record("e7", "web/page_view", "2024-01-02T11:00", `{"user_id":"cookie-A","inbound_user_ids":["cookie-B"],"url":"/"}`),
+	Record("e8", "web/page_view", "2024-01-06T08:00", `{"user_id":"cookie-C","url":"/"}`),
+	Record("e9", "crm/customer_update", "2024-01-06T09:00", `{"email":"None"}`),
 }
 
 // TieEvent is e10, the tie check: a later purchase of hats by Jane.
-var TieEvent = rec("e10", "eshop/purchase", "2024-01-07T10:00", `{"email":"jane@example.com","total":"15.00","products":[{"sku":"H2","category":"hats"}]}`)
+var TieEvent = Record("e10", "eshop/purchase", "2024-01-07T10:00", `{"email":"jane@example.com","total":"15.00","products":[{"sku":"H2","category":"hats"}]}`)
 
 const email = `CASE WHEN lower(trim(payload->>'email')) IN ('none','null','') THEN NULL ELSE lower(trim(payload->>'email')) END`
 

@@ -6,8 +6,10 @@ package dbtest
 
 import (
 	"context"
+	"strings"
 	"testing"
 
+	"github.com/weftdata/weft/internal/event"
 	"github.com/weftdata/weft/internal/store"
 	"github.com/weftdata/weft/internal/store/duckdb"
 	"github.com/weftdata/weft/internal/store/pgtest"
@@ -37,4 +39,20 @@ func Open(t testing.TB, backend string) *store.DB {
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
+}
+
+// Ingest sends NDJSON records through the real decoder and ingester; a
+// rejected record fails the test.
+func Ingest(t testing.TB, s store.Store, lines ...string) {
+	t.Helper()
+	b, err := event.Decode(strings.NewReader(strings.Join(lines, "\n")), event.FormatNDJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b.Rejected) > 0 {
+		t.Fatalf("rejected: %v", b.Rejected)
+	}
+	if _, err := event.NewIngester(s, nil).Ingest(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
 }
