@@ -49,7 +49,7 @@ func newFixture(t *testing.T, backend, yaml string) *fixture {
 	if f.stitch, err = stitch.New(s.SQL(), cfg.Stitching, &stitch.Opts{Now: f.clock.now}); err != nil {
 		t.Fatal(err)
 	}
-	if f.attr, err = attr.New(s.SQL(), cfg.Attributes, cfg.Context, &attr.Options{Now: f.clock.now}); err != nil {
+	if f.attr, err = attr.New(s.SQL(), cfg.Attributes, cfg.Context, &attr.Options{Dialect: backend, Now: f.clock.now}); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.attr.ValidateSQL(context.Background()); err != nil {
@@ -376,7 +376,7 @@ func TestEngineEqualsReference(t *testing.T) {
 			// Small chunks: every statement runs over a list of entities.
 			cfg, _ := config.Parse(demo.Config)
 			var err error
-			if f.attr, err = attr.New(f.s.SQL(), cfg.Attributes, cfg.Context, &attr.Options{Now: f.clock.now, ChunkSize: 37}); err != nil {
+			if f.attr, err = attr.New(f.s.SQL(), cfg.Attributes, cfg.Context, &attr.Options{Dialect: backend, Now: f.clock.now, ChunkSize: 37}); err != nil {
 				t.Fatal(err)
 			}
 			var lines []string
@@ -498,7 +498,7 @@ attributes:
 
 			// A new definition of one attribute: every entity, for it alone.
 			cfg, _ := config.Parse([]byte(strings.Replace(yaml, "count(*) AS value", "count(*) * 10 AS value", 1)))
-			eng, err := attr.New(f.s.SQL(), cfg.Attributes, nil, &attr.Options{Now: f.clock.now})
+			eng, err := attr.New(f.s.SQL(), cfg.Attributes, nil, &attr.Options{Dialect: backend, Now: f.clock.now})
 			if err != nil {
 				t.Fatal(err)
 			}

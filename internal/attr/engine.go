@@ -31,6 +31,9 @@ type Options struct {
 	StaleAfter time.Duration
 	// ContextTTL refreshes context values older than this.
 	ContextTTL time.Duration
+	// Dialect is the store's (store.Store.Dialect): on "duckdb" the engine
+	// deletes replaced values by rowid.
+	Dialect string
 }
 
 // Engine calculates attributes over a store's database.
@@ -64,6 +67,17 @@ func New(db *sql.DB, defs []Definition, contexts []Context, opts *Options) (*Eng
 		e.opts.ContextTTL = ContextTTLDefault
 	}
 	return e, nil
+}
+
+// enabled counts the attributes that are calculated.
+func (e *Engine) enabled() int {
+	n := 0
+	for i := range e.defs {
+		if e.defs[i].IsEnabled() {
+			n++
+		}
+	}
+	return n
 }
 
 // Definitions returns the definitions the engine calculates.

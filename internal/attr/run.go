@@ -362,8 +362,27 @@ func (r *run) calculateChunk(ctx context.Context, defs []*Definition, results ma
 	// The old and new values are read before the delete and the insert:
 	// DuckDB's RETURNING costs four times the statement.
 	deltas := map[string]*cacheDelta{}
-	which := "entity_id IN (SELECT entity_id FROM attr_due) AND attribute_id IN (" + idList(ok) + ")"
-	rows, err := tx.QueryContext(ctx, "SELECT attribute_id, entity_id, value FROM customer_attributes WHERE "+which)
+	which := "entity_id IN (SELECT entity_id FROM attr_due)"
+	if r.only || len(ok) < r.e.enabled() {
+		// Other attributes' values of these entities stay.
+		which += " AND attribute_id IN (" + idList(ok) + ")"
+	}
+	del := "DELETE FROM customer_attributes WHERE " + which
+	read := "SELECT attribute_id, entity_id, value FROM customer_attributes WHERE " + which
+	if r.e.opts.Dialect == "duckdb" {
+		// DuckDB scans the value table for each of the two; noting the
+		// rows' rowids on the first scan makes the delete a direct one.
+		_, err = tx.ExecContext(ctx, "DROP TABLE IF EXISTS attr_old")
+		if err == nil {
+			_, err = tx.ExecContext(ctx, "CREATE TEMP TABLE attr_old AS SELECT rowid AS rid, attribute_id, entity_id, value FROM customer_attributes WHERE "+which)
+		}
+		if err != nil {
+			return fmt.Errorf("attributes: replace values: %w", err)
+		}
+		del = "DELETE FROM customer_attributes WHERE rowid IN (SELECT rid FROM attr_old)"
+		read = "SELECT attribute_id, entity_id, value FROM attr_old"
+	}
+	rows, err := tx.QueryContext(ctx, read)
 	if err == nil {
 		_, err = collectByAttribute(rows, deltas, -1)
 	}
@@ -375,7 +394,7 @@ func (r *run) calculateChunk(ctx context.Context, defs []*Definition, results ma
 		inserted, err = collectByAttribute(rows, deltas, +1)
 	}
 	if err == nil {
-		_, err = tx.ExecContext(ctx, "DELETE FROM customer_attributes WHERE "+which)
+		_, err = tx.ExecContext(ctx, del)
 	}
 	if err == nil {
 		_, err = tx.ExecContext(ctx, `INSERT INTO customer_attributes (entity_id, attribute_id, value, calculated_at)

@@ -159,7 +159,7 @@ func Attributes(ctx context.Context, opts AttributesOpts) (*AttributesReport, er
 	}
 	now := time.Now()
 	clock := func() time.Time { return now }
-	eng, err := attr.New(opts.DB.SQL(), cfg.Attributes, cfg.Context, &attr.Options{Now: clock})
+	eng, err := attr.New(opts.DB.SQL(), cfg.Attributes, cfg.Context, &attr.Options{Now: clock, Dialect: opts.DB.Dialect()})
 	if err != nil {
 		return nil, err
 	}

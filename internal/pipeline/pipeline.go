@@ -67,6 +67,7 @@ func (p *Pipeline) newEngines(ctx context.Context, cfg *config.Config, check boo
 		return nil, config.StitchingError(err)
 	}
 	ao := p.opts.Attributes
+	ao.Dialect = p.db.Dialect()
 	ae, err := attr.New(p.db.SQL(), cfg.Attributes, cfg.Context, &ao)
 	if err != nil {
 		return nil, &config.Error{Err: err}
