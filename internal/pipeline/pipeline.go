@@ -42,15 +42,21 @@ type Pipeline struct {
 	opts Options
 	log  *slog.Logger
 
-	mu      sync.Mutex // guards the fields below
-	version int64      // of the config in force
-	cfg     *config.Config
-	engines *engines
+	mu    sync.Mutex // guards inUse
+	inUse *inForce
 
 	// runMu serializes stitching and attribute runs: both write entities,
 	// and DuckDB refuses concurrent writes to the same rows.
 	runMu sync.Mutex
 	dirty atomic.Bool // events arrived since the last pass
+}
+
+// inForce is the configuration in force: as stored, parsed, and its
+// engines.
+type inForce struct {
+	stored  *store.StoredConfig
+	cfg     *config.Config
+	engines *engines
 }
 
 // engines run one config.
@@ -92,36 +98,36 @@ func New(ctx context.Context, db *store.DB, opts Options) (*Pipeline, error) {
 		opts.Logger = slog.Default()
 	}
 	p := &Pipeline{db: db, opts: opts, log: opts.Logger}
-	if _, _, err := p.current(ctx); err != nil {
+	if _, err := p.current(ctx); err != nil {
 		return nil, err
 	}
 	return p, nil
 }
 
-// current returns the config in force and its engines, reloading them when
-// another process applied a newer version.
-func (p *Pipeline) current(ctx context.Context) (*config.Config, *engines, error) {
+// current returns the config in force, reloading it when another process
+// applied a newer version.
+func (p *Pipeline) current(ctx context.Context) (*inForce, error) {
 	stored, err := p.db.ConfigCurrent(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.cfg != nil && stored.Version <= p.version {
-		return p.cfg, p.engines, nil
+	if p.inUse != nil && stored.Version <= p.inUse.stored.Version {
+		return p.inUse, nil
 	}
 	cfg := &config.Config{}
 	if stored.Version > 0 {
 		if err := json.Unmarshal([]byte(stored.Normalized), cfg); err != nil {
-			return nil, nil, fmt.Errorf("config version %d in the store: %w", stored.Version, err)
+			return nil, fmt.Errorf("config version %d in the store: %w", stored.Version, err)
 		}
 	}
 	eng, err := p.newEngines(ctx, cfg, false)
 	if err != nil {
-		return nil, nil, fmt.Errorf("config version %d in the store: %w", stored.Version, err)
+		return nil, fmt.Errorf("config version %d in the store: %w", stored.Version, err)
 	}
-	p.version, p.cfg, p.engines = stored.Version, cfg, eng
-	return cfg, eng, nil
+	p.inUse = &inForce{stored: stored, cfg: cfg, engines: eng}
+	return p.inUse, nil
 }
 
 // Applied describes a configuration just put in force.
@@ -145,7 +151,7 @@ func (p *Pipeline) Apply(ctx context.Context, body []byte) (*Applied, error) {
 	if err != nil {
 		return nil, err
 	}
-	old, _, err := p.current(ctx)
+	old, err := p.current(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -154,10 +160,10 @@ func (p *Pipeline) Apply(ctx context.Context, body []byte) (*Applied, error) {
 		return nil, err
 	}
 	p.mu.Lock()
-	p.version, p.cfg, p.engines = stored.Version, cfg, eng
+	p.inUse = &inForce{stored: stored, cfg: cfg, engines: eng}
 	p.mu.Unlock()
 	p.dirty.Store(true)
-	rebuild := old.StitchingHash() != cfg.StitchingHash()
+	rebuild := old.cfg.StitchingHash() != cfg.StitchingHash()
 	p.log.Info("config applied", "version", stored.Version, "stitching_rules", len(cfg.Stitching.Rules),
 		"attributes", len(cfg.Attributes), "stitching_rebuild", rebuild)
 	return &Applied{Version: stored.Version, AppliedAt: stored.AppliedAt, StitchingRebuild: rebuild}, nil
@@ -165,12 +171,11 @@ func (p *Pipeline) Apply(ctx context.Context, body []byte) (*Applied, error) {
 
 // Config returns the configuration in force as stored.
 func (p *Pipeline) Config(ctx context.Context) (*store.StoredConfig, *config.Config, error) {
-	cfg, _, err := p.current(ctx)
+	f, err := p.current(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	stored, err := p.db.ConfigCurrent(ctx)
-	return stored, cfg, err
+	return f.stored, f.cfg, nil
 }
 
 // EventsArrived tells the background loop that there is work.
@@ -181,15 +186,15 @@ func (p *Pipeline) EventsArrived() { p.dirty.Store(true) }
 func (p *Pipeline) Stitch(ctx context.Context, fromScratch bool) (*StitchResult, error) {
 	p.runMu.Lock()
 	defer p.runMu.Unlock()
-	return p.stitch(ctx, fromScratch)
-}
-
-func (p *Pipeline) stitch(ctx context.Context, fromScratch bool) (*StitchResult, error) {
-	cfg, engs, err := p.current(ctx)
+	f, err := p.current(ctx)
 	if err != nil {
 		return nil, err
 	}
-	hash := cfg.StitchingHash()
+	return p.stitch(ctx, f, fromScratch)
+}
+
+func (p *Pipeline) stitch(ctx context.Context, f *inForce, fromScratch bool) (*StitchResult, error) {
+	hash := f.cfg.StitchingHash()
 	built, err := p.rulesHash(ctx)
 	if err != nil {
 		return nil, err
@@ -198,12 +203,12 @@ func (p *Pipeline) stitch(ctx context.Context, fromScratch bool) (*StitchResult,
 	out := &StitchResult{FromScratch: fromScratch || built != hash}
 	var res *stitch.Result
 	if out.FromScratch {
-		res, err = engs.stitch.Rebuild(ctx, p.opts.StitchBatch)
+		res, err = f.engines.stitch.Rebuild(ctx, p.opts.StitchBatch)
 		if err == nil {
 			err = p.setRulesHash(ctx, hash)
 		}
 	} else {
-		res, err = engs.stitch.Run(ctx, p.opts.StitchBatch)
+		res, err = f.engines.stitch.Run(ctx, p.opts.StitchBatch)
 	}
 	if res != nil {
 		out.Result = *res
@@ -216,11 +221,11 @@ func (p *Pipeline) stitch(ctx context.Context, fromScratch bool) (*StitchResult,
 func (p *Pipeline) Attributes(ctx context.Context, ro attr.RunOptions) (*attr.RunResult, error) {
 	p.runMu.Lock()
 	defer p.runMu.Unlock()
-	_, engs, err := p.current(ctx)
+	f, err := p.current(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return engs.attr.Run(ctx, ro)
+	return f.engines.attr.Run(ctx, ro)
 }
 
 // cycle is one background step: stitch what arrived, then calculate the
@@ -228,15 +233,15 @@ func (p *Pipeline) Attributes(ctx context.Context, ro attr.RunOptions) (*attr.Ru
 func (p *Pipeline) cycle(ctx context.Context) (*StitchResult, *attr.RunResult, error) {
 	p.runMu.Lock()
 	defer p.runMu.Unlock()
-	sres, err := p.stitch(ctx, false)
+	f, err := p.current(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	sres, err := p.stitch(ctx, f, false)
 	if err != nil {
 		return sres, nil, err
 	}
-	_, engs, err := p.current(ctx)
-	if err != nil {
-		return sres, nil, err
-	}
-	ares, err := engs.attr.Run(ctx, attr.RunOptions{})
+	ares, err := f.engines.attr.Run(ctx, attr.RunOptions{})
 	return sres, ares, err
 }
 
