@@ -488,6 +488,11 @@ attributes:
 			due(0) // new attributes: all entities through the full path
 			f.clock.t = f.clock.t.Add(time.Hour)
 			due(0)
+			// A run that calculated nothing leaves the last run on record.
+			states, err := f.s.AttributeStates(context.Background())
+			if err != nil || len(states) != 2 || states[0].Entities != 3 || states[1].Entities != 3 {
+				t.Errorf("states after a quiet run: %+v %v", states, err)
+			}
 
 			ingest(t, f.s, signup("a2", "a@x", 4)) // activity on a
 			f.clock.t = f.clock.t.Add(time.Hour)

@@ -419,11 +419,15 @@ func (r *run) calculateChunk(ctx context.Context, defs []*Definition, results ma
 	return nil
 }
 
-// saveState records each attribute's run; a full calculation that
-// succeeded stores the definition's hash, so the next runs are incremental.
+// saveState records the run of each attribute it calculated; one that
+// succeeded stores the definition's hash, so the next runs are
+// incremental, and one that failed forgets it, so the next is full again.
 func (r *run) saveState(ctx context.Context, defs []*Definition, results map[string]*AttributeResult) error {
 	for _, d := range defs {
 		res := results[d.ID]
+		if !res.Full && res.Entities == 0 && res.Status == "ok" {
+			continue // not calculated by this run: its last run stays on record
+		}
 		var hash, errText any
 		if res.Status == "ok" {
 			hash = d.hash()
@@ -434,7 +438,7 @@ func (r *run) saveState(ctx context.Context, defs []*Definition, results map[str
 			return err
 		}
 		if _, err := r.exec(ctx, "save state", `INSERT INTO attribute_state (attribute_id, hash, status, error, entities, value_rows, duration_ms, finished_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, d.ID, hash, res.Status, errText, res.Entities, res.Rows, res.DurationMS, time.Now().UTC()); err != nil {
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, d.ID, hash, res.Status, errText, res.Entities, res.Rows, res.DurationMS, r.e.opts.Now().UTC()); err != nil {
 			return err
 		}
 	}
