@@ -20,22 +20,34 @@ type cacheDelta struct {
 	customers int64            // change of entities with a value
 }
 
-func (r *run) delta(id string) *cacheDelta {
-	if r.deltas == nil {
-		r.deltas = map[string]*cacheDelta{}
-	}
-	d := r.deltas[id]
+// deltas are the cache changes of several attributes.
+type deltas map[string]*cacheDelta
+
+// of returns an attribute's delta, adding an empty one.
+func (ds deltas) of(id string) *cacheDelta {
+	d := ds[id]
 	if d == nil {
 		d = &cacheDelta{values: map[string]int64{}}
-		r.deltas[id] = d
+		ds[id] = d
 	}
 	return d
+}
+
+// add adds other to ds.
+func (ds deltas) add(other deltas) {
+	for id, o := range other {
+		d := ds.of(id)
+		for v, n := range o.values {
+			d.values[v] += n
+		}
+		d.customers += o.customers
+	}
 }
 
 // collectByAttribute reads (attribute_id, entity_id, value) rows that a
 // statement deleted (sign -1) or inserted (+1) into per-attribute deltas,
 // and returns how many rows each attribute had.
-func collectByAttribute(rows *sql.Rows, deltas map[string]*cacheDelta, sign int64) (map[string]int64, error) {
+func collectByAttribute(rows *sql.Rows, ds deltas, sign int64) (map[string]int64, error) {
 	defer rows.Close()
 	counts := map[string]int64{}
 	entities := map[[2]string]bool{}
@@ -44,17 +56,12 @@ func collectByAttribute(rows *sql.Rows, deltas map[string]*cacheDelta, sign int6
 		if err := rows.Scan(&id, &ent, &v); err != nil {
 			return counts, err
 		}
-		d := deltas[id]
-		if d == nil {
-			d = &cacheDelta{values: map[string]int64{}}
-			deltas[id] = d
-		}
-		d.values[v] += sign
+		ds.of(id).values[v] += sign
 		counts[id]++
 		entities[[2]string{id, ent}] = true
 	}
 	for k := range entities {
-		deltas[k[0]].customers += sign
+		ds[k[0]].customers += sign
 	}
 	return counts, rows.Err()
 }

@@ -174,7 +174,7 @@ func (e *Engine) Run(ctx context.Context, ro RunOptions) (*RunResult, error) {
 	}
 	defer conn.Close()
 	res := &RunResult{PhasesMS: map[string]float64{}}
-	r := &run{e: e, conn: conn, start: start, only: len(ro.Only) > 0, phases: res.PhasesMS}
+	r := &run{e: e, conn: conn, start: start, only: len(ro.Only) > 0, phases: res.PhasesMS, deltas: deltas{}}
 	if err := r.prepare(ctx, defs, ro); err != nil {
 		return nil, err
 	}

@@ -20,7 +20,7 @@ type run struct {
 	phases map[string]float64
 	// deltas are the changes of the caches (cache.go); recount the
 	// attributes whose caches are counted again instead.
-	deltas  map[string]*cacheDelta
+	deltas  deltas
 	recount []string
 }
 
@@ -98,9 +98,6 @@ func (r *run) cleanup(ctx context.Context, everything, attributesChanged bool) e
 			WHERE merged_into IS NOT NULL AND (attributes_calculated_at IS NULL OR modified_at > attributes_calculated_at))
 			RETURNING attribute_id, entity_id, value`)
 		if err == nil {
-			if r.deltas == nil {
-				r.deltas = map[string]*cacheDelta{}
-			}
 			_, err = collectByAttribute(rows, r.deltas, -1)
 		}
 		if err != nil {
@@ -361,7 +358,7 @@ func (r *run) calculateChunk(ctx context.Context, defs []*Definition, results ma
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
 	// The old and new values are read before the delete and the insert:
 	// DuckDB's RETURNING costs four times the statement.
-	deltas := map[string]*cacheDelta{}
+	changes := deltas{}
 	which := "entity_id IN (SELECT entity_id FROM attr_due)"
 	if r.only || len(ok) < r.e.enabled() {
 		// Other attributes' values of these entities stay.
@@ -384,14 +381,14 @@ func (r *run) calculateChunk(ctx context.Context, defs []*Definition, results ma
 	}
 	rows, err := tx.QueryContext(ctx, read)
 	if err == nil {
-		_, err = collectByAttribute(rows, deltas, -1)
+		_, err = collectByAttribute(rows, changes, -1)
 	}
 	var inserted map[string]int64
 	if err == nil {
 		rows, err = tx.QueryContext(ctx, "SELECT attribute_id, entity_id, value FROM attr_new")
 	}
 	if err == nil {
-		inserted, err = collectByAttribute(rows, deltas, +1)
+		inserted, err = collectByAttribute(rows, changes, +1)
 	}
 	if err == nil {
 		_, err = tx.ExecContext(ctx, del)
@@ -406,13 +403,7 @@ func (r *run) calculateChunk(ctx context.Context, defs []*Definition, results ma
 	if err != nil {
 		return fmt.Errorf("attributes: replace values: %w", err)
 	}
-	for id, d := range deltas {
-		total := r.delta(id)
-		for v, n := range d.values {
-			total.values[v] += n
-		}
-		total.customers += d.customers
-	}
+	r.deltas.add(changes) // only once the transaction committed
 	for id, n := range inserted {
 		results[id].Rows += n
 	}
