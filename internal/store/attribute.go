@@ -30,28 +30,27 @@ type ValueCount struct {
 // values, sorted.
 func (db *DB) AttributeValuesOf(ctx context.Context, ids []string) (map[string]map[string][]string, error) {
 	out := map[string]map[string][]string{}
-	rows, err := db.sql.QueryContext(ctx, db.q.get("AttributeValuesOf"), ids)
-	if err != nil {
-		return nil, fmt.Errorf("read attribute values: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
+	err := db.each(ctx, "AttributeValuesOf", func(rows *sql.Rows) error {
 		var ent, attr, v string
 		if err := rows.Scan(&ent, &attr, &v); err != nil {
-			return nil, fmt.Errorf("read attribute values: %w", err)
+			return err
 		}
 		if out[ent] == nil {
 			out[ent] = map[string][]string{}
 		}
 		out[ent][attr] = append(out[ent][attr], v)
+		return nil
+	}, ids)
+	if err != nil {
+		return nil, fmt.Errorf("read attribute values: %w", err)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // AttributeStates lists the attributes' last runs.
 func (db *DB) AttributeStates(ctx context.Context) ([]AttributeState, error) {
 	var out []AttributeState
-	err := scanEach(ctx, db.sql, db.q.get("AttributeStates"), func(rows *sql.Rows) error {
+	err := db.each(ctx, "AttributeStates", func(rows *sql.Rows) error {
 		var s AttributeState
 		err := rows.Scan(&s.ID, &s.Status, &s.Error, &s.Entities, &s.ValueRows, &s.DurationMS, &s.FinishedAt, &s.Customers)
 		s.FinishedAt = s.FinishedAt.UTC()
@@ -71,18 +70,15 @@ func (db *DB) AttributeValueCounts(ctx context.Context, id string, limit int) (i
 	if err := db.sql.QueryRowContext(ctx, db.q.get("AttributeCustomers"), id).Scan(&customers); err != nil {
 		return 0, nil, fmt.Errorf("read attribute cache: %w", err)
 	}
-	rows, err := db.sql.QueryContext(ctx, db.q.get("AttributeValueCounts"), id, limit)
+	out := []ValueCount{}
+	err := db.each(ctx, "AttributeValueCounts", func(rows *sql.Rows) error {
+		var v ValueCount
+		err := rows.Scan(&v.Value, &v.Count)
+		out = append(out, v)
+		return err
+	}, id, limit)
 	if err != nil {
 		return 0, nil, fmt.Errorf("read attribute cache: %w", err)
 	}
-	defer rows.Close()
-	out := []ValueCount{}
-	for rows.Next() {
-		var v ValueCount
-		if err := rows.Scan(&v.Value, &v.Count); err != nil {
-			return 0, nil, err
-		}
-		out = append(out, v)
-	}
-	return customers, out, rows.Err()
+	return customers, out, nil
 }

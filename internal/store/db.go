@@ -94,7 +94,7 @@ func (db *DB) stitchStats(ctx context.Context, s *Stats) error {
 	case !errors.Is(err, sql.ErrNoRows):
 		return err
 	}
-	err = scanEach(ctx, db.sql, db.q.get("StitchIdentifierCounts"), func(rows *sql.Rows) error {
+	err = db.each(ctx, "StitchIdentifierCounts", func(rows *sql.Rows) error {
 		var cat string
 		var n int64
 		err := rows.Scan(&cat, &n)
@@ -104,7 +104,7 @@ func (db *DB) stitchStats(ctx context.Context, s *Stats) error {
 	if err != nil {
 		return err
 	}
-	return scanEach(ctx, db.sql, db.q.get("StitchAuditCounts"), func(rows *sql.Rows) error {
+	return db.each(ctx, "StitchAuditCounts", func(rows *sql.Rows) error {
 		var reason string
 		var c AuditCount
 		err := rows.Scan(&reason, &c.Values, &c.Events)
@@ -113,9 +113,9 @@ func (db *DB) stitchStats(ctx context.Context, s *Stats) error {
 	})
 }
 
-// scanEach runs a query and calls fn for each row.
-func scanEach(ctx context.Context, q *sql.DB, query string, fn func(*sql.Rows) error) error {
-	rows, err := q.QueryContext(ctx, query)
+// each runs a named query and calls fn for each row.
+func (db *DB) each(ctx context.Context, name string, fn func(*sql.Rows) error, args ...any) error {
+	rows, err := db.sql.QueryContext(ctx, db.q.get(name), args...)
 	if err != nil {
 		return err
 	}

@@ -141,40 +141,38 @@ func (db *DB) entities(ctx context.Context, query string, args ...any) ([]Entity
 }
 
 func (db *DB) entityIdentifiers(ctx context.Context, ids []string, out []Entity, index map[string]int) error {
-	rows, err := db.sql.QueryContext(ctx, db.q.get("EntityIdentifiers"), ids)
-	if err != nil {
-		return fmt.Errorf("read identifiers: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
+	err := db.each(ctx, "EntityIdentifiers", func(rows *sql.Rows) error {
 		var id, cat, val string
 		if err := rows.Scan(&id, &cat, &val); err != nil {
-			return fmt.Errorf("read identifiers: %w", err)
+			return err
 		}
 		e := &out[index[id]]
 		e.Identifiers[cat] = append(e.Identifiers[cat], val)
+		return nil
+	}, ids)
+	if err != nil {
+		return fmt.Errorf("read identifiers: %w", err)
 	}
-	return rows.Err()
+	return nil
 }
 
 func (db *DB) entityEventStats(ctx context.Context, ids []string, out []Entity, index map[string]int) error {
-	rows, err := db.sql.QueryContext(ctx, db.q.get("EntityEventStats"), ids)
-	if err != nil {
-		return fmt.Errorf("count entity events: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
+	err := db.each(ctx, "EntityEventStats", func(rows *sql.Rows) error {
 		var id string
 		var n int64
 		var first, last time.Time
 		if err := rows.Scan(&id, &n, &first, &last); err != nil {
-			return fmt.Errorf("count entity events: %w", err)
+			return err
 		}
 		e := &out[index[id]]
 		first, last = first.UTC(), last.UTC()
 		e.EventsCount, e.FirstEventTime, e.LastEventTime = n, &first, &last
+		return nil
+	}, ids)
+	if err != nil {
+		return fmt.Errorf("count entity events: %w", err)
 	}
-	return rows.Err()
+	return nil
 }
 
 // EntityEventsParams select a page of one entity's events.
@@ -195,27 +193,24 @@ func (db *DB) EntityEvents(ctx context.Context, p *EntityEventsParams) ([]Event,
 
 // EntityMerges lists the merges that built a live entity, oldest first.
 func (db *DB) EntityMerges(ctx context.Context, id string) ([]Merge, error) {
-	rows, err := db.sql.QueryContext(ctx, db.q.get("EntityMerges"), id)
+	out := []Merge{}
+	err := db.each(ctx, "EntityMerges", func(rows *sql.Rows) error {
+		var m Merge
+		err := rows.Scan(&m.Survivor, &m.Loser, &m.EventSeq, &m.Category, &m.Value, &m.MergedAt)
+		m.MergedAt = m.MergedAt.UTC()
+		out = append(out, m)
+		return err
+	}, id)
 	if err != nil {
 		return nil, fmt.Errorf("list merges: %w", err)
 	}
-	defer rows.Close()
-	out := []Merge{}
-	for rows.Next() {
-		var m Merge
-		if err := rows.Scan(&m.Survivor, &m.Loser, &m.EventSeq, &m.Category, &m.Value, &m.MergedAt); err != nil {
-			return nil, fmt.Errorf("list merges: %w", err)
-		}
-		m.MergedAt = m.MergedAt.UTC()
-		out = append(out, m)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // EntityAssignments calls fn with every stitched event's id and entity id,
 // for exports and for scoring stitching against a known truth.
 func (db *DB) EntityAssignments(ctx context.Context, fn func(eventID, entityID string) error) error {
-	return scanEach(ctx, db.sql, db.q.get("EntityAssignments"), func(rows *sql.Rows) error {
+	return db.each(ctx, "EntityAssignments", func(rows *sql.Rows) error {
 		var ev, ent string
 		if err := rows.Scan(&ev, &ent); err != nil {
 			return err
