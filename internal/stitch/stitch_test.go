@@ -28,6 +28,16 @@ func openStore(t *testing.T, backend string) *store.DB { return dbtest.Open(t, b
 
 var ingest = dbtest.Ingest
 
+// newEngine returns an engine of the config over the store's database.
+func newEngine(t *testing.T, s *store.DB, cfg stitch.Config) *stitch.Engine {
+	t.Helper()
+	eng, err := stitch.New(s.SQL(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return eng
+}
+
 // partition returns the entities as sorted lists of event ids, sorted.
 func partition(t *testing.T, s *store.DB) []string {
 	t.Helper()
@@ -82,10 +92,7 @@ func TestWorkedExample(t *testing.T) {
 		t.Run(backend, func(t *testing.T) {
 			t.Parallel()
 			s := openStore(t, backend)
-			eng, err := stitch.New(s.SQL(), workedConfig, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			eng := newEngine(t, s, workedConfig)
 			if err := eng.ValidateSQL(context.Background()); err != nil {
 				t.Fatal(err)
 			}
@@ -155,10 +162,7 @@ func TestBlockedValuesAndBadSQL(t *testing.T) {
 				worked.Record("e", "crm/customer_update", "2024-01-01T10:04", `{"email":"x@y.z"}`),
 				worked.Record("f", "crm/customer_update", "2024-01-01T10:05", `{"email":"X@y.z"}`),
 			)
-			eng, err := stitch.New(s.SQL(), cfg, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			eng := newEngine(t, s, cfg)
 			if _, err := eng.Run(ctx, 0); err != nil {
 				t.Fatal(err)
 			}
@@ -174,11 +178,7 @@ func TestBlockedValuesAndBadSQL(t *testing.T) {
 				cfg.Rules[0],
 				{Identifier: "stitching_phone", Event: "crm/customer_update", ValueExpression: "lower(payload->>'phone'"},
 			}}
-			eng, err = stitch.New(s.SQL(), bad, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			err = eng.ValidateSQL(ctx)
+			err := newEngine(t, s, bad).ValidateSQL(ctx)
 			var rerr *stitch.RuleError
 			if !errors.As(err, &rerr) || rerr.Index != 1 || !strings.Contains(err.Error(), "stitching_phone") {
 				t.Errorf("invalid SQL: %v", err)
@@ -208,7 +208,7 @@ func TestGuardRail(t *testing.T) {
 					fmt.Sprintf(`{"cookie":"kiosk","email":"person%d@x.io"}`, i)))
 			}
 			ingest(t, s, lines...)
-			eng, _ := stitch.New(s.SQL(), cfg, nil)
+			eng := newEngine(t, s, cfg)
 			if _, err := eng.Run(ctx, 0); err != nil {
 				t.Fatal(err)
 			}
@@ -252,16 +252,10 @@ func TestIncrementalEqualsRebuild(t *testing.T) {
 			ctx := context.Background()
 			opts := demo.Options{Customers: 120, Seed: 3}
 			lines, truth := demoLines(opts), demo.Truth(demo.Events(opts))
-			eng, err := stitch.New(s.SQL(), demoConfig, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			eng := newEngine(t, s, demoConfig)
 			// A second engine, as another process would have, takes every
 			// other part: each must notice the other's passes.
-			other, err := stitch.New(s.SQL(), demoConfig, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			other := newEngine(t, s, demoConfig)
 			// Ingest in three parts with stitching in between, as in serve.
 			third := len(lines) / 3
 			for i, part := range [][]string{lines[:third], lines[third : 2*third], lines[2*third:]} {
@@ -282,11 +276,11 @@ func TestIncrementalEqualsRebuild(t *testing.T) {
 			}
 			// Without the in-memory index, and with key hashes that collide
 			// all the time: the same partition.
-			noIndex, _ := stitch.New(s.SQL(), demoConfig, nil)
+			noIndex := newEngine(t, s, demoConfig)
 			stitch.DisableIndex(noIndex)
-			colliding, _ := stitch.New(s.SQL(), demoConfig, nil)
+			colliding := newEngine(t, s, demoConfig)
 			stitch.NarrowKeyHash(colliding, 4)
-			collidingNoIndex, _ := stitch.New(s.SQL(), demoConfig, nil)
+			collidingNoIndex := newEngine(t, s, demoConfig)
 			stitch.NarrowKeyHash(collidingNoIndex, 4)
 			stitch.DisableIndex(collidingNoIndex)
 			for name, e := range map[string]*stitch.Engine{"no index": noIndex, "colliding hashes": colliding, "colliding hashes, no index": collidingNoIndex} {
@@ -345,10 +339,7 @@ func TestTrapsKeepPrecision(t *testing.T) {
 				t.Fatalf("too few traps to test: %d household members, %d kiosk sign-ups", households, kiosks)
 			}
 			ingest(t, s, lines...)
-			eng, err := stitch.New(s.SQL(), demoConfig, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			eng := newEngine(t, s, demoConfig)
 			if _, err := eng.Run(ctx, 5000); err != nil {
 				t.Fatal(err)
 			}
@@ -394,10 +385,7 @@ func TestOddValues(t *testing.T) {
 				}
 			}
 			ingest(t, s, lines...)
-			eng, err := stitch.New(s.SQL(), cfg, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			eng := newEngine(t, s, cfg)
 			for _, size := range []int{3, 0} {
 				if _, err := eng.Rebuild(ctx, size); err != nil {
 					t.Fatal(err)
@@ -495,10 +483,7 @@ func TestSeqGaps(t *testing.T) {
 			if err := s.SQL().QueryRowContext(ctx, `SELECT count(*) FROM event_log`).Scan(&events); err != nil {
 				t.Fatal(err)
 			}
-			eng, err := stitch.New(s.SQL(), demoConfig, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			eng := newEngine(t, s, demoConfig)
 			res, err := eng.Run(ctx, 7)
 			if err != nil {
 				t.Fatal(err)
@@ -533,8 +518,8 @@ func TestConcurrentPass(t *testing.T) {
 			}
 			half := len(lines) / 2
 			ingest(t, s, lines[:half]...)
-			a, _ := stitch.New(s.SQL(), demoConfig, nil)
-			b, _ := stitch.New(s.SQL(), demoConfig, nil)
+			a := newEngine(t, s, demoConfig)
+			b := newEngine(t, s, demoConfig)
 			if _, err := a.Run(ctx, 50); err != nil {
 				t.Fatal(err)
 			}
