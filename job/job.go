@@ -1,0 +1,47 @@
+package job
+
+import (
+	"context"
+	"time"
+)
+
+// Status is a job's checkpoint: its own State, which must survive a JSON
+// round trip, and whether the run is Complete.
+type Status struct {
+	State    map[string]any `json:"state"`
+	Complete bool           `json:"complete"`
+}
+
+// Job is one kind of background work. The runtime calls Prepare once at
+// the start of a run (and again when the run resumes after an
+// interruption, with resuming true and the last stored Status), then
+// Perform in a loop, passing each call the Status the previous one
+// returned, until a returned Status is Complete. If Prepare returns a
+// Complete Status, Perform is never called.
+//
+// The Status returned by each Perform is stored before the next call. A
+// Perform interrupted before it returns runs again from the Status it was
+// given, so its side effects must be idempotent (upserts, not appends of
+// the same rows).
+type Job interface {
+	Prepare(ctx context.Context, inv *Invocation, status *Status, resuming bool) (*Status, error)
+	Perform(ctx context.Context, status *Status) (*Status, error)
+}
+
+// Invocation describes the run being prepared and carries the services
+// the runtime provides to it.
+type Invocation struct {
+	// RunID stays the same when a failed run is retried.
+	RunID string
+	// Job is the registered name.
+	Job string
+	// ScheduledAt is the cron tick that started the run, or the time it
+	// was triggered.
+	ScheduledAt time.Time
+	// Parameters are the job's declared parameters overridden by the
+	// ones given to the trigger; never nil.
+	Parameters map[string]any
+	// Attempt counts from 1; a failed run is retried once as attempt 2.
+	Attempt int
+	*Env
+}
