@@ -2,6 +2,7 @@ package job
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"time"
@@ -128,11 +129,13 @@ type Rejection struct {
 }
 
 // Events appends events, each a JSON object in the shape of POST
-// /v1/events. Bad records are returned as rejections and the others are
-// stored; the error is for failures of the store itself, in which case
-// nothing of the batch is acknowledged.
+// /v1/events (raw, so that an import need not decode what it passes on).
+// Bad records are returned as rejections and the others are stored; the
+// error is for failures of the store itself, in which case nothing of the
+// batch is acknowledged. Events already in the log (same id) count as
+// stored: appends are idempotent.
 type Events interface {
-	Append(ctx context.Context, records []Record) ([]Rejection, error)
+	Append(ctx context.Context, records []json.RawMessage) ([]Rejection, error)
 }
 
 // Objects upserts records of a custom object type by primary key; fields
