@@ -1,0 +1,280 @@
+// Package blobtest starts real blob storage servers for tests: Azurite
+// (Microsoft's Azure Storage emulator, from npm) for azblob:// and moto
+// (an S3-compatible server, moto_server) for s3://, each as its own
+// process on a free loopback port, stopped when the test ends.
+//
+// Clients find their credentials in the environment, as in production:
+// call SetEnv (from TestMain, before any bucket is opened: the Azure
+// driver reads its environment once) or pass Env to a child process.
+//
+// Where a server cannot be had (no npm registry, no moto_server), the
+// test is skipped with a message saying what is missing; under CI=true it
+// fails instead.
+package blobtest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"gocloud.dev/blob"
+	_ "gocloud.dev/blob/azureblob" // azblob://
+	_ "gocloud.dev/blob/s3blob"    // s3://
+)
+
+// Azurite's well-known development account.
+const (
+	AzuriteAccount = "devstoreaccount1"
+	AzuriteKey     = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+)
+
+// AzuriteVersion is the npm version range installed.
+const AzuriteVersion = "azurite@3"
+
+// Env is the environment the blob drivers read their credentials from:
+// Azurite's account and key, fixed S3 keys and region, and no EC2
+// metadata lookups (which would leave the machine).
+func Env() []string {
+	return []string{
+		"AZURE_STORAGE_ACCOUNT=" + AzuriteAccount,
+		"AZURE_STORAGE_KEY=" + AzuriteKey,
+		"AWS_ACCESS_KEY_ID=weft-test",
+		"AWS_SECRET_ACCESS_KEY=weft-test-secret",
+		"AWS_REGION=us-east-1",
+		"AWS_EC2_METADATA_DISABLED=true",
+	}
+}
+
+// SetEnv sets Env in this process.
+func SetEnv() {
+	for _, kv := range Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		os.Setenv(k, v)
+	}
+}
+
+// Server is a running blob server.
+type Server struct {
+	// Scheme is "azblob" or "s3".
+	Scheme string
+	// Endpoint is the server's base URL.
+	Endpoint string
+	query    string
+}
+
+// SourceURL is the URL of a folder of a bucket (or container) on the
+// server, with the options that reach it.
+func (s *Server) SourceURL(bucket, prefix string) string {
+	u := s.Scheme + "://" + bucket
+	if prefix != "" {
+		u += "/" + prefix
+	}
+	return u + "?" + s.query
+}
+
+// Bucket creates a bucket (or container) and opens it, closed when the
+// test ends.
+func (s *Server) Bucket(t testing.TB, name string) *blob.Bucket {
+	t.Helper()
+	ctx := context.Background()
+	b, err := blob.OpenBucket(ctx, s.SourceURL(name, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	switch s.Scheme {
+	case "azblob":
+		var c *container.Client
+		if !b.As(&c) {
+			t.Fatal("blobtest: not an Azure container")
+		}
+		_, err = c.Create(ctx, nil)
+	case "s3":
+		var c *s3.Client
+		if !b.As(&c) {
+			t.Fatal("blobtest: not an S3 bucket")
+		}
+		_, err = c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name)})
+	}
+	if err != nil {
+		t.Fatalf("blobtest: create %s: %v", name, err)
+	}
+	return b
+}
+
+// unavailable skips the test, or fails it under CI.
+func unavailable(t testing.TB, format string, args ...any) {
+	t.Helper()
+	msg := fmt.Sprintf(format, args...)
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("blobtest: %s (CI must run this test)", msg)
+	}
+	t.Skipf("blobtest: %s; skipping", msg)
+}
+
+// Azurite starts azurite-blob with in-memory storage, installing Azurite
+// from npm into the user's cache directory on first use.
+func Azurite(t testing.TB) *Server {
+	t.Helper()
+	bin, err := installAzurite()
+	if err != nil {
+		unavailable(t, "Azurite is not installed and cannot be: %v", err)
+	}
+	port := freePort(t)
+	start(t, "azurite", port, bin,
+		"--blobHost", "127.0.0.1", "--blobPort", strconv.Itoa(port),
+		"--inMemoryPersistence", "--disableTelemetry", "--skipApiVersionCheck", "--silent")
+	domain := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	return &Server{
+		Scheme:   "azblob",
+		Endpoint: "http://" + domain + "/" + AzuriteAccount,
+		query:    url.Values{"domain": {domain}, "protocol": {"http"}}.Encode(),
+	}
+}
+
+// S3 starts moto_server, an S3-compatible server.
+func S3(t testing.TB) *Server {
+	t.Helper()
+	bin, err := exec.LookPath("moto_server")
+	if err != nil {
+		unavailable(t, "moto_server (Python package moto) is not installed")
+	}
+	port := freePort(t)
+	start(t, "moto_server", port, bin, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
+	endpoint := "http://127.0.0.1:" + strconv.Itoa(port)
+	return &Server{
+		Scheme:   "s3",
+		Endpoint: endpoint,
+		query:    url.Values{"endpoint": {endpoint}, "use_path_style": {"true"}, "region": {"us-east-1"}}.Encode(),
+	}
+}
+
+var installMu sync.Mutex
+
+// installAzurite returns the path of azurite-blob, running npm install
+// once per cache directory (guarded by a lock file against other test
+// processes).
+func installAzurite() (string, error) {
+	installMu.Lock()
+	defer installMu.Unlock()
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		cache = os.TempDir()
+	}
+	dir := filepath.Join(cache, "weft-test", "azurite")
+	bin := filepath.Join(dir, "node_modules", ".bin", "azurite-blob")
+	if _, err := os.Stat(bin); err == nil {
+		return bin, nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	lock, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return "", err
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return "", err
+	}
+	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
+	if _, err := os.Stat(bin); err == nil {
+		return bin, nil // another process installed it meanwhile
+	}
+	npm, err := exec.LookPath("npm")
+	if err != nil {
+		return "", errors.New("npm is not on PATH")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, npm, "install", "--prefix", dir, "--no-audit", "--no-fund", "--loglevel=error", AzuriteVersion)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("npm install %s: %v: %s", AzuriteVersion, err, bytes.TrimSpace(out))
+	}
+	if _, err := os.Stat(bin); err != nil {
+		return "", err
+	}
+	return bin, nil
+}
+
+func freePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// start runs a server in its own process group until the test ends and
+// waits until its port accepts connections.
+func start(t testing.TB, name string, port int, bin string, args ...string) {
+	t.Helper()
+	var out lockedBuffer
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		unavailable(t, "start %s: %v", name, err)
+	}
+	exited := make(chan struct{})
+	go func() {
+		cmd.Wait()
+		close(exited)
+	}()
+	t.Cleanup(func() {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-exited
+	})
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			return
+		}
+		select {
+		case <-exited:
+			t.Fatalf("blobtest: %s exited: %s", name, out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("blobtest: %s does not listen on %s: %s", name, addr, out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
