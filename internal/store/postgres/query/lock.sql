@@ -6,3 +6,6 @@ SELECT pg_advisory_xact_lock(7700001)
 
 -- name: EventAppendLock
 SELECT pg_advisory_xact_lock(7700002)
+
+-- name: JobClaimLock
+SELECT pg_advisory_xact_lock(7700003)

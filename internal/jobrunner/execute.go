@@ -1,0 +1,260 @@
+package jobrunner
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/weftdata/weft/internal/store"
+	"github.com/weftdata/weft/job"
+)
+
+// attempt is one worker's hold on a run.
+type attempt struct {
+	r   *Runner
+	run *store.JobRun
+
+	// writeMu serializes this attempt's writes to its row: DuckDB fails
+	// concurrent updates of one row instead of queueing them.
+	writeMu sync.Mutex
+	// stopWhy says why the attempt's context was cancelled by the
+	// watcher (terminate or stall); empty if it was not.
+	stopMu  sync.Mutex
+	stopWhy string
+}
+
+// errStopped is a run that ended because it was terminated or stalled.
+var errStopped = errors.New("stopped")
+
+// execute drives a claimed run to its end, a retry, or a stop.
+func (r *Runner) execute(parent context.Context, run *store.JobRun) {
+	a := &attempt{r: r, run: run}
+	log := r.log.With("run_id", run.ID, "job", run.Job)
+	if run.TerminateRequested != nil {
+		a.finish(parent, store.RunTerminated, *run.TerminateRequested)
+		return
+	}
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
+	watchDone := make(chan struct{})
+	go func() {
+		defer close(watchDone)
+		a.watch(ctx, cancel)
+	}()
+	err := a.drive(ctx)
+	cancel()
+	<-watchDone
+
+	switch {
+	case errors.Is(err, store.ErrLeaseLost):
+		log.Warn("jobs: lost the run to another worker (its lease expired)")
+	case a.why() != "":
+		a.finish(parent, store.RunTerminated, a.why())
+	case err == nil:
+		a.finish(parent, store.RunComplete, "")
+	case parent.Err() != nil:
+		// Shutting down: release the run so that the next runner resumes
+		// it from its checkpoint at once.
+		_ = a.write(context.Background(), func(ctx context.Context) error {
+			return r.db.JobRunHeartbeat(ctx, run.ID, r.opts.Worker, r.now().Add(-time.Microsecond))
+		})
+		log.Info("jobs: run interrupted by shutdown; it resumes on the next start")
+	default:
+		a.fail(parent, err)
+	}
+}
+
+// drive calls Prepare and Perform, storing each checkpoint.
+func (a *attempt) drive(ctx context.Context) error {
+	r, run := a.r, a.run
+	info, ok := r.lookup(run.Kind)
+	if !ok {
+		return fmt.Errorf("no job named %q is built into this weft binary", run.Kind)
+	}
+	var params map[string]any
+	if err := json.Unmarshal(run.Params, &params); err != nil {
+		return fmt.Errorf("parameters: %w", err)
+	}
+	if params == nil {
+		params = map[string]any{}
+	}
+	env := r.opts.Env
+	env.Log = r.runLogger(run)
+	env.Notify = &notifier{r: r, run: run}
+	inv := &job.Invocation{RunID: run.ID, Job: run.Job, ScheduledAt: run.ScheduledAt, Parameters: params, Attempt: run.Attempts, Env: &env}
+
+	var last *job.Status
+	if run.Checkpoint != nil {
+		last = &job.Status{}
+		if err := json.Unmarshal(run.Checkpoint, last); err != nil {
+			return fmt.Errorf("checkpoint: %w", err)
+		}
+	}
+	j := info.New()
+	st, err := call(func() (*job.Status, error) { return j.Prepare(ctx, inv, last, last != nil) })
+	if err != nil {
+		return fmt.Errorf("prepare: %w", err)
+	}
+	prev, err := a.checkpoint(ctx, st, 0, nil)
+	if err != nil {
+		return err
+	}
+	for !st.Complete {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		next, err := call(func() (*job.Status, error) { return j.Perform(ctx, st) })
+		if err != nil {
+			return fmt.Errorf("perform %d: %w", a.run.Performs+1, err)
+		}
+		if prev, err = a.checkpoint(ctx, next, 1, prev); err != nil {
+			return err
+		}
+		a.run.Performs++
+		st = next
+	}
+	return nil
+}
+
+// call runs a job method, turning a panic into an error and checking the
+// status it returns.
+func call(fn func() (*job.Status, error)) (st *job.Status, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("panic: %v\n%s", v, debug.Stack())
+		}
+	}()
+	st, err = fn()
+	if err == nil && st == nil {
+		err = errors.New("returned no status")
+	}
+	return st, err
+}
+
+// checkpoint stores a status after Prepare (performs 0) or a Perform and
+// returns its state as JSON, which tells the next checkpoint whether the
+// state changed.
+func (a *attempt) checkpoint(ctx context.Context, st *job.Status, performs int, prevState []byte) ([]byte, error) {
+	if st.State == nil {
+		st.State = map[string]any{}
+	}
+	state, err := json.Marshal(st.State)
+	if err != nil {
+		return nil, fmt.Errorf("the status cannot be stored as JSON: %w", err)
+	}
+	// The state must read back as it was written, or a resumed run would
+	// see something else (NaN, channels and funcs fail above; this
+	// catches values that marshal but do not round-trip, such as
+	// json.Marshaler implementations that write garbage).
+	var back map[string]any
+	if err := json.Unmarshal(state, &back); err != nil {
+		return nil, fmt.Errorf("the status does not read back as JSON: %w", err)
+	}
+	body, _ := json.Marshal(struct {
+		State    json.RawMessage `json:"state"`
+		Complete bool            `json:"complete"`
+	}{state, st.Complete})
+	changed := prevState == nil || !bytes.Equal(prevState, state)
+	now := a.r.now()
+	err = a.write(ctx, func(ctx context.Context) error {
+		return a.r.db.JobRunCheckpoint(ctx, a.run.ID, a.r.opts.Worker, body, performs, changed, now, now.Add(a.r.opts.Lease))
+	})
+	return state, err
+}
+
+// write runs one update of the run's row at a time.
+func (a *attempt) write(ctx context.Context, fn func(context.Context) error) error {
+	a.writeMu.Lock()
+	defer a.writeMu.Unlock()
+	return fn(ctx)
+}
+
+// watch renews the lease and stops the run when it is terminated or
+// stalls, until ctx ends.
+func (a *attempt) watch(ctx context.Context, cancel context.CancelFunc) {
+	r := a.r
+	every := r.opts.Lease / 3
+	tick := time.NewTicker(min(every, time.Second))
+	defer tick.Stop()
+	renewed := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		reason, changed, err := r.db.JobRunControl(ctx, a.run.ID, r.opts.Worker)
+		if err != nil {
+			continue // the next checkpoint reports a lost lease
+		}
+		switch {
+		case reason != nil:
+			a.stop(*reason, cancel)
+			return
+		case r.now().Sub(changed) > r.opts.StallAfter:
+			a.stop(fmt.Sprintf("stalled: the state has not changed since %s (stall timeout %s)", changed.Format(time.RFC3339), r.opts.StallAfter), cancel)
+			return
+		}
+		if time.Since(renewed) >= every {
+			renewed = time.Now()
+			_ = a.write(ctx, func(ctx context.Context) error {
+				return r.db.JobRunHeartbeat(ctx, a.run.ID, r.opts.Worker, r.now().Add(r.opts.Lease))
+			})
+		}
+	}
+}
+
+func (a *attempt) stop(why string, cancel context.CancelFunc) {
+	a.stopMu.Lock()
+	a.stopWhy = why
+	a.stopMu.Unlock()
+	cancel()
+}
+
+func (a *attempt) why() string {
+	a.stopMu.Lock()
+	defer a.stopMu.Unlock()
+	return a.stopWhy
+}
+
+// fail retries a first attempt and ends a second one in error.
+func (a *attempt) fail(ctx context.Context, err error) {
+	r, run := a.r, a.run
+	errs := append(run.Errors, fmt.Sprintf("attempt %d: %v", run.Attempts, err))
+	log := r.log.With("run_id", run.ID, "job", run.Job)
+	if run.Attempts < 2 {
+		log.Warn("jobs: run failed; retrying once", "in", r.opts.RetryDelay, "error", err)
+		werr := a.write(ctx, func(ctx context.Context) error {
+			return r.db.JobRunRetry(ctx, run.ID, r.opts.Worker, errs, r.now().Add(r.opts.RetryDelay))
+		})
+		if werr != nil {
+			log.Error("jobs: record the failure", "error", werr)
+		}
+		return
+	}
+	log.Error("jobs: run failed twice", "error", err)
+	run.Errors = errs
+	a.finish(ctx, store.RunError, "")
+}
+
+// finish ends the run; why is added to its errors for a terminated run.
+func (a *attempt) finish(ctx context.Context, status, why string) {
+	r, run := a.r, a.run
+	errs := run.Errors
+	if why != "" {
+		errs = append(errs, why)
+	}
+	err := a.write(ctx, func(ctx context.Context) error {
+		return r.db.JobRunFinish(ctx, run.ID, r.opts.Worker, status, errs, r.now())
+	})
+	if err != nil {
+		r.log.Error("jobs: record the end of a run", "run_id", run.ID, "status", status, "error", err)
+		return
+	}
+	r.log.Debug("jobs: run ended", "run_id", run.ID, "job", run.Job, "status", status, "performs", run.Performs)
+}
