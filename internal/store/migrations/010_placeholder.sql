@@ -1,0 +1,2 @@
+-- placeholder for 010 (the job runtime's migration); drop this commit when merging
+SELECT 1;
