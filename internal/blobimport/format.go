@@ -159,10 +159,25 @@ func (d *jsonDecoder) syntax(err error) error {
 		return errors.New("the JSON array is cut short")
 	}
 	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		return fmt.Errorf("line %d: invalid JSON: %w", d.lines.lineAt(se.Offset), err)
+	if !errors.As(err, &se) {
+		return err
 	}
-	return err
+	// The error's offset does not count what Token read, so find the
+	// error again by decoding what is left of the value that failed.
+	start := d.dec.InputOffset()
+	line := d.lines.lineAt(start)
+	rest, _ := io.ReadAll(d.dec.Buffered())
+	i := 0
+	for i < len(rest) && (rest[i] == ',' || rest[i] == ' ' || rest[i] == '\t' || rest[i] == '\r' || rest[i] == '\n') {
+		i++
+	}
+	end := i
+	var raw json.RawMessage
+	if err := json.NewDecoder(bytes.NewReader(rest[i:])).Decode(&raw); errors.As(err, &se) {
+		end = min(len(rest), i+max(int(se.Offset)-1, 0))
+	}
+	line += bytes.Count(rest[:end], []byte{'\n'})
+	return fmt.Errorf("line %d: invalid JSON: %w", line, err)
 }
 
 // lineCounter notes where the newlines are in what it reads, so that a

@@ -94,3 +94,22 @@ func TestNDJSONLineTooLong(t *testing.T) {
 		t.Fatalf("got %q", got)
 	}
 }
+
+func TestJSONSyntaxErrorLines(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		input string
+		want  string
+	}{
+		{"[\n{\"a\":1},\n{oops}\n]", "line 3: invalid JSON"},
+		{"[{\"a\":1}, {\"b\":\n\n  x}]", "line 3: invalid JSON"},
+		{"[1,\n2,\n\nx]", "line 4: invalid JSON"},
+		{"[1,\n2\n3]", "line 3: invalid JSON"},
+		{"\n\nnope", "line 3: invalid JSON"},
+	} {
+		_, err := decodeAll(t, FormatJSON, tc.input)
+		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("%q: error %v, want %q", tc.input, err, tc.want)
+		}
+	}
+}
