@@ -223,9 +223,9 @@ func TestLocalIncremental(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t, backend)
 			dir := t.TempDir()
-			writeFile(t, dir, "b.ndjson", lines(0, 3), t0)                  // oldest
-			writeFile(t, dir, "c.ndjson", lines(3, 5), t0.Add(time.Hour))   // tie with a, after it by name
-			writeFile(t, dir, "a.ndjson", lines(5, 10), t0.Add(time.Hour))  // tie
+			writeFile(t, dir, "b.ndjson", lines(0, 3), t0)                 // oldest
+			writeFile(t, dir, "c.ndjson", lines(3, 5), t0.Add(time.Hour))  // tie with a, after it by name
+			writeFile(t, dir, "a.ndjson", lines(5, 10), t0.Add(time.Hour)) // tie
 			writeFile(t, dir, "sub/d.ndjson", lines(10, 11), t0.Add(30*time.Minute))
 			writeFile(t, dir, ".tmp-upload", "not json", t0.Add(time.Minute)) // hidden: left out
 			params := map[string]any{"source": "file://" + dir, "format": "ndjson", "target": "events"}
