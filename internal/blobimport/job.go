@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sort"
 	"strings"
+	"sync"
 
 	"gocloud.dev/blob"
 
@@ -234,10 +236,12 @@ func (j *Job) log() *slog.Logger {
 
 // fileImport is the import of one file.
 type fileImport struct {
-	j        *Job
-	st       *State
-	file     File
-	log      *slog.Logger
+	j    *Job
+	st   *State
+	file File
+	log  *slog.Logger
+
+	mu       sync.Mutex // guards what follows and st's rejection fields
 	records  int64
 	rejected int64
 }
@@ -253,6 +257,7 @@ func (j *Job) importFile(ctx context.Context, f File, st *State) error {
 	}
 	defer r.Close()
 	fi := &fileImport{j: j, st: st, file: f, log: log}
+	firstReported := len(st.Rejections)
 	p := j.params
 	dec := newDecoder(r, p.Format)
 	if p.ObjectType != "" {
@@ -276,6 +281,9 @@ func (j *Job) importFile(ctx context.Context, f File, st *State) error {
 		return err
 	}
 	st.Records += fi.records
+	// Batches finish in any order; report a file's rows in line order.
+	mine := st.Rejections[min(firstReported, len(st.Rejections)):]
+	sort.SliceStable(mine, func(a, b int) bool { return mine[a].Line < mine[b].Line })
 	if fi.rejected > MaxLoggedRejections {
 		log.Warn("more rows rejected than logged", "rejected", fi.rejected, "logged", MaxLoggedRejections)
 	}
@@ -289,27 +297,42 @@ type item[T any] struct {
 	v    T
 }
 
+// InFlight is how many batches of a file are written at once: while one
+// is inserted, the next is parsed and validated.
+const InFlight = 2
+
 // importRecords reads every record of a file, converts it for the target
-// and writes it in batches, the last one flushed before it returns.
+// and writes it in batches, InFlight at a time; when it returns nil, every
+// batch has been written.
 func importRecords[T any](ctx context.Context, fi *fileImport, dec decoder,
-	convert func(record) (T, error), write func(context.Context, []T) ([]job.Rejection, error)) error {
+	convert func(record) (T, error), write func(context.Context, []T) ([]job.Rejection, error)) (err error) {
+	w := &writes{sem: make(chan struct{}, InFlight)}
+	defer func() {
+		if werr := w.wait(); err == nil {
+			err = werr
+		}
+	}()
 	b := job.NewBatcher(fi.j.params.BatchSize, func(ctx context.Context, items []item[T]) error {
-		vs := make([]T, len(items))
-		for i, it := range items {
-			vs[i] = it.v
-		}
-		rej, err := write(ctx, vs)
-		if err != nil {
-			return err
-		}
-		for _, r := range rej {
-			if r.Index < 0 || r.Index >= len(items) {
-				return fmt.Errorf("the target rejected record %d of a batch of %d", r.Index, len(items))
+		return w.start(ctx, func(ctx context.Context) error {
+			vs := make([]T, len(items))
+			for i, it := range items {
+				vs[i] = it.v
 			}
-			fi.reject(items[r.Index].line, r.Field, r.Reason)
-		}
-		fi.records += int64(len(items) - len(rej))
-		return nil
+			rej, err := write(ctx, vs)
+			if err != nil {
+				return err
+			}
+			for _, r := range rej {
+				if r.Index < 0 || r.Index >= len(items) {
+					return fmt.Errorf("the target rejected record %d of a batch of %d", r.Index, len(items))
+				}
+				fi.reject(items[r.Index].line, r.Field, r.Reason)
+			}
+			fi.mu.Lock()
+			fi.records += int64(len(items) - len(rej))
+			fi.mu.Unlock()
+			return nil
+		})
 	})
 	for {
 		rec, err := dec.next()
@@ -332,12 +355,61 @@ func importRecords[T any](ctx context.Context, fi *fileImport, dec decoder,
 			return err
 		}
 	}
-	_, err := b.Flush(ctx)
+	_, err = b.Flush(ctx)
 	return err
+}
+
+// writes runs batch writes in goroutines, a few at a time, and keeps the
+// first error.
+type writes struct {
+	sem chan struct{}
+	wg  sync.WaitGroup
+	mu  sync.Mutex
+	err error
+}
+
+// start runs fn once a slot is free, or returns the error of an earlier
+// write.
+func (w *writes) start(ctx context.Context, fn func(context.Context) error) error {
+	if err := w.failed(); err != nil {
+		return err
+	}
+	select {
+	case w.sem <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	w.wg.Add(1)
+	go func() {
+		defer w.wg.Done()
+		defer func() { <-w.sem }()
+		if err := fn(ctx); err != nil {
+			w.mu.Lock()
+			if w.err == nil {
+				w.err = err
+			}
+			w.mu.Unlock()
+		}
+	}()
+	return nil
+}
+
+func (w *writes) failed() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
+}
+
+// wait waits for every write and returns the first error.
+func (w *writes) wait() error {
+	w.wg.Wait()
+	return w.failed()
 }
 
 // reject counts and reports a skipped row.
 func (fi *fileImport) reject(line int, field, reason string) {
+	fi.mu.Lock()
+	defer fi.mu.Unlock()
 	fi.rejected++
 	fi.st.Rejected++
 	r := Rejection{File: fi.file.Name, Line: line, Field: field, Reason: reason}
