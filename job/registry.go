@@ -58,3 +58,10 @@ func Registered() []Info {
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }
+
+// ParamsValidator is implemented by jobs that check their parameters when
+// a configuration declaring them is applied, so that a bad source URL or
+// format is refused then rather than failing the first run at night.
+type ParamsValidator interface {
+	ValidateParams(params map[string]any) error
+}

@@ -13,9 +13,11 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/weftdata/weft/internal/api"
 	"github.com/weftdata/weft/internal/event"
+	"github.com/weftdata/weft/internal/jobrunner"
 	"github.com/weftdata/weft/internal/pipeline"
 	"github.com/weftdata/weft/internal/store"
 	"github.com/weftdata/weft/internal/store/dbtest"
@@ -42,11 +44,18 @@ func newServer(t *testing.T, backend string, cfg api.Config) *testServer {
 	}
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	if cfg.Pipeline == nil {
-		p, err := pipeline.New(context.Background(), st, pipeline.Options{StitchInterval: -1, Logger: cfg.Logger})
+		p, err := pipeline.New(context.Background(), st, pipeline.Options{StitchInterval: -1, Logger: cfg.Logger,
+			Jobs: jobrunner.Options{Poll: 20 * time.Millisecond}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		cfg.Pipeline = p
+		// The job runtime runs what the API triggers (stitching,
+		// attributes and jobs).
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); p.Run(ctx) }()
+		t.Cleanup(func() { cancel(); <-done })
 	}
 	srv := httptest.NewServer(api.NewHandler(cfg))
 	t.Cleanup(srv.Close)

@@ -1,11 +1,11 @@
 package api
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 
 	"github.com/weftdata/weft/internal/attr"
+	"github.com/weftdata/weft/internal/pipeline"
 	"github.com/weftdata/weft/internal/store"
 )
 
@@ -69,12 +69,7 @@ func (h *handler) attributeValues(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	var def *attr.Definition
-	for i := range cfg.Attributes {
-		if cfg.Attributes[i].ID == id {
-			def = &cfg.Attributes[i]
-		}
-	}
+	def := findAttribute(cfg.Attributes, id)
 	if def == nil {
 		h.writeError(w, r, &Error{http.StatusNotFound, "not_found", fmt.Sprintf("no attribute %q in the config in force", id)})
 		return
@@ -112,14 +107,29 @@ func (h *handler) attributesRun(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, badRequest("from_scratch and recalculate_all exclude each other: from_scratch clears the values first, recalculate_all keeps them until replaced"))
 		return
 	}
-	res, err := h.pipeline.Attributes(r.Context(), ro)
-	if errors.Is(err, attr.ErrUnknownAttribute) {
-		h.writeError(w, r, badRequest("only: "+err.Error()))
-		return
-	}
+	_, cfg, err := h.pipeline.Config(r.Context())
 	if err != nil {
 		h.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, res)
+	for _, id := range ro.Only {
+		if def := findAttribute(cfg.Attributes, id); def == nil || !def.IsEnabled() {
+			h.writeError(w, r, badRequest(fmt.Sprintf("only: %v: %q", attr.ErrUnknownAttribute, id)))
+			return
+		}
+	}
+	params := map[string]any{"from_scratch": ro.FromScratch, "recalculate_all": ro.RecalculateAll}
+	if ro.Only != nil {
+		params["only"] = ro.Only
+	}
+	h.runAndAnswer(w, r, pipeline.AttributesJob, params)
+}
+
+func findAttribute(defs []attr.Definition, id string) *attr.Definition {
+	for i := range defs {
+		if defs[i].ID == id {
+			return &defs[i]
+		}
+	}
+	return nil
 }

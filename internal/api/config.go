@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/weftdata/weft/internal/config"
+	"github.com/weftdata/weft/internal/pipeline"
 )
 
 // configPut is PUT /v1/config with a weft.yaml document, YAML or JSON.
@@ -79,12 +80,7 @@ func (h *handler) stitchingRun(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	res, err := h.pipeline.Stitch(r.Context(), req.FromScratch)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, res)
+	h.runAndAnswer(w, r, pipeline.StitchingJob, map[string]any{"from_scratch": req.FromScratch})
 }
 
 // decodeOptional reads a small JSON object body that may be empty,

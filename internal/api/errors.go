@@ -9,6 +9,7 @@ import (
 	"net/http"
 
 	"github.com/weftdata/weft/internal/event"
+	"github.com/weftdata/weft/internal/jobrunner"
 	"github.com/weftdata/weft/internal/store"
 )
 
@@ -35,6 +36,7 @@ type errorBody struct {
 func classify(err error) (int, string, string) {
 	var apiErr *Error
 	var tooLarge *http.MaxBytesError
+	var params *jobrunner.ParamsError
 	switch {
 	case errors.As(err, &apiErr):
 		return apiErr.Status, apiErr.Code, apiErr.Message
@@ -43,7 +45,9 @@ func classify(err error) (int, string, string) {
 			fmt.Sprintf("request body is over the limit of %d bytes (counted before and after gzip decoding): split it into smaller batches", tooLarge.Limit)
 	case errors.Is(err, event.ErrNotJSON):
 		return http.StatusBadRequest, "invalid_body", err.Error()
-	case errors.Is(err, store.ErrNotFound):
+	case errors.As(err, &params):
+		return http.StatusBadRequest, "invalid_parameters", err.Error()
+	case errors.Is(err, jobrunner.ErrUnknownJob), errors.Is(err, store.ErrNotFound):
 		return http.StatusNotFound, "not_found", err.Error()
 	case errors.Is(err, context.Canceled):
 		return 499, "canceled", "the client went away"

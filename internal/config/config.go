@@ -8,11 +8,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
+	"sort"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/weftdata/weft/internal/attr"
+	"github.com/weftdata/weft/internal/quartz"
 	"github.com/weftdata/weft/internal/stitch"
 )
 
@@ -24,6 +27,57 @@ type Config struct {
 	// Context are queries over the whole customer base that attribute
 	// definitions read from the context table.
 	Context []attr.Context `json:"context,omitempty" yaml:"context,omitempty"`
+	// Jobs are scheduled or triggerable jobs by name (package jobrunner).
+	Jobs map[string]Job `json:"jobs,omitempty" yaml:"jobs,omitempty"`
+}
+
+// Job declares a job: which registered job runs it, when, and with what
+// parameters.
+type Job struct {
+	// Job is the registered job that runs (blob_import, stitching, ...);
+	// empty means the declared name is one.
+	Job         string `json:"job,omitempty" yaml:"job,omitempty"`
+	Description string `json:"description,omitempty" yaml:"description,omitempty"`
+	// Cron is a Quartz expression in UTC ("0 0 6 * * ?"); empty means the
+	// job runs only when triggered.
+	Cron string `json:"cron,omitempty" yaml:"cron,omitempty"`
+	// Parameters are the run's defaults; a trigger's parameters override.
+	Parameters map[string]any `json:"parameters,omitempty" yaml:"parameters,omitempty"`
+	// Enabled (default true) turns the schedule off without deleting it.
+	Enabled *bool `json:"enabled,omitempty" yaml:"enabled,omitempty"`
+}
+
+// Kind is the registered job that runs a declared one.
+func (j Job) Kind(name string) string {
+	if j.Job != "" {
+		return j.Job
+	}
+	return name
+}
+
+// IsEnabled says whether the schedule fires.
+func (j Job) IsEnabled() bool { return j.Enabled == nil || *j.Enabled }
+
+var jobName = regexp.MustCompile(`^[a-z][a-z0-9_]{1,61}$`)
+
+func validateJobs(jobs map[string]Job) error {
+	names := make([]string, 0, len(jobs))
+	for name := range jobs {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		j := jobs[name]
+		if !jobName.MatchString(name) {
+			return &Error{Field: "jobs." + name, Err: fmt.Errorf("job names must match %s", jobName)}
+		}
+		if j.Cron != "" {
+			if _, err := quartz.Parse(j.Cron); err != nil {
+				return &Error{Field: "jobs." + name + ".cron", Err: err}
+			}
+		}
+	}
+	return nil
 }
 
 // Error is a document that cannot be used; Field says where, when known.
@@ -70,7 +124,7 @@ func (c *Config) Validate() error {
 	if err := attr.Validate(c.Attributes, c.Context); err != nil {
 		return &Error{Err: err}
 	}
-	return nil
+	return validateJobs(c.Jobs)
 }
 
 // StitchingError places an error of the stitching section: rule errors

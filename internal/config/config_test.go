@@ -33,6 +33,20 @@ func TestParseYAMLAndJSONAlike(t *testing.T) {
 	}
 }
 
+func TestParseJobs(t *testing.T) {
+	c, err := config.Parse([]byte("jobs:\n  stores:\n    job: blob_import\n    cron: \"0 0 6 * * ?\"\n    parameters: {source: \"file:///x\", limits: {n: 2}}\n  stitching:\n    enabled: false\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, st := c.Jobs["stores"], c.Jobs["stitching"]
+	if s.Kind("stores") != "blob_import" || !s.IsEnabled() || st.Kind("stitching") != "stitching" || st.IsEnabled() {
+		t.Fatalf("jobs = %+v", c.Jobs)
+	}
+	if !strings.Contains(c.JSON(), `"parameters":{"limits":{"n":2},"source":"file:///x"}`) {
+		t.Fatalf("JSON = %s", c.JSON())
+	}
+}
+
 func TestParseErrors(t *testing.T) {
 	rule := "stitching:\n  rules:\n    - identifier: email\n      event: web/form_submit\n      value_expression: payload->>'email'\n"
 	for _, c := range []struct{ doc, want string }{
@@ -49,6 +63,9 @@ func TestParseErrors(t *testing.T) {
 		{rule + "  identifiers:\n    email:\n      blocked_pattern: \"(\"\n", "stitching.identifiers.email.blocked_pattern"},
 		{rule + "  identifiers:\n    email:\n      max_per_entity: -1\n", "max_per_entity must be 0"},
 		{rule + "  identifiers:\n    phone: {}\n", "stitching.identifiers.phone: no rule reads this identifier (rules read email)"},
+		{"jobs:\n  Nightly: {cron: \"0 0 6 * * ?\"}\n", "jobs.Nightly: job names must match"},
+		{"jobs:\n  nightly: {cron: \"0 6 * * *\"}\n", "jobs.nightly.cron: cron \"0 6 * * *\" has 5 fields"},
+		{"jobs:\n  nightly: {cron: \"0 0 6 * * ?\", schedule: x}\n", "field schedule not found"},
 	} {
 		_, err := config.Parse([]byte(c.doc))
 		if err == nil || !strings.Contains(err.Error(), c.want) {

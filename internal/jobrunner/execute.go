@@ -72,7 +72,7 @@ func (r *Runner) execute(parent context.Context, run *store.JobRun) {
 // drive calls Prepare and Perform, storing each checkpoint.
 func (a *attempt) drive(ctx context.Context) error {
 	r, run := a.r, a.run
-	info, ok := r.lookup(run.Kind)
+	info, ok := r.Lookup(run.Kind)
 	if !ok {
 		return fmt.Errorf("no job named %q is built into this weft binary", run.Kind)
 	}

@@ -166,8 +166,8 @@ func (r *Runner) Wake() {
 	}
 }
 
-// lookup finds the code of a kind of job.
-func (r *Runner) lookup(kind string) (job.Info, bool) {
+// Lookup finds the code of a kind of job: built in, or registered.
+func (r *Runner) Lookup(kind string) (job.Info, bool) {
 	for _, info := range r.opts.Builtin {
 		if info.Name == kind {
 			return info, true
@@ -179,26 +179,30 @@ func (r *Runner) lookup(kind string) (job.Info, bool) {
 // Kinds lists the jobs this runner can run: built in, then registered.
 func (r *Runner) Kinds() []job.Info {
 	out := append([]job.Info{}, r.opts.Builtin...)
+	builtin := map[string]bool{}
+	for _, info := range r.opts.Builtin {
+		builtin[info.Name] = true
+	}
 	for _, info := range job.Registered() {
-		if _, builtin := r.lookupBuiltin(info.Name); !builtin {
+		if !builtin[info.Name] {
 			out = append(out, info)
 		}
 	}
 	return out
 }
 
-func (r *Runner) lookupBuiltin(kind string) (job.Info, bool) {
-	for _, info := range r.opts.Builtin {
-		if info.Name == kind {
-			return info, true
-		}
-	}
-	return job.Info{}, false
-}
-
 // ErrUnknownJob is a trigger of a job that is neither declared nor
 // registered.
 var ErrUnknownJob = errors.New("unknown job")
+
+// ParamsError is a trigger whose parameters the job refuses.
+type ParamsError struct {
+	Job string
+	Err error
+}
+
+func (e *ParamsError) Error() string { return fmt.Sprintf("job %s: %v", e.Job, e.Err) }
+func (e *ParamsError) Unwrap() error { return e.Err }
 
 // Trigger creates a run of a job now. name is a declared job (whose
 // parameters params override) or a registered kind. The run waits if
@@ -208,12 +212,19 @@ func (r *Runner) Trigger(ctx context.Context, name string, params map[string]any
 	s, declared := r.schedules[name]
 	r.mu.Unlock()
 	if !declared {
-		if _, ok := r.lookup(name); !ok {
-			return nil, fmt.Errorf("%w %q: declare it under jobs: in weft.yaml or register it (known: %s)", ErrUnknownJob, name, r.kindNames())
+		if _, ok := r.Lookup(name); !ok {
+			return nil, fmt.Errorf("%w %q: declare it under jobs: in weft.yaml or register it (known: %s)", ErrUnknownJob, name, r.KindNames())
 		}
 		s = Schedule{Job: name, Kind: name}
 	}
-	run, err := r.insert(ctx, s, merge(s.Parameters, params), trigger, r.now(), store.RunPending)
+	params = merge(s.Parameters, params)
+	info, _ := r.Lookup(s.Kind)
+	if v, ok := info.New().(job.ParamsValidator); ok {
+		if err := v.ValidateParams(params); err != nil {
+			return nil, &ParamsError{Job: name, Err: err}
+		}
+	}
+	run, err := r.insert(ctx, s, params, trigger, r.now(), store.RunPending)
 	if err == nil {
 		r.Wake()
 	}
@@ -236,7 +247,8 @@ func (r *Runner) Ensure(ctx context.Context, name, trigger string) error {
 	return err
 }
 
-func (r *Runner) kindNames() string {
+// KindNames lists the kinds for messages.
+func (r *Runner) KindNames() string {
 	var names []byte
 	for i, info := range r.Kinds() {
 		if i > 0 {

@@ -3,7 +3,6 @@ package pipeline
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -12,16 +11,13 @@ import (
 
 	"github.com/weftdata/weft/internal/attr"
 	"github.com/weftdata/weft/internal/config"
+	"github.com/weftdata/weft/internal/jobrunner"
 	"github.com/weftdata/weft/internal/stitch"
 	"github.com/weftdata/weft/internal/store"
 )
 
 // StitchIntervalDefault is how soon after events arrive stitching runs.
 const StitchIntervalDefault = time.Second
-
-// pollEvery is how often the background loop looks for work it was not
-// told about: events appended or a config applied by another process.
-const pollEvery = 30 * time.Second
 
 // Options tune a Pipeline; zero values take the defaults.
 type Options struct {
@@ -33,7 +29,9 @@ type Options struct {
 	// Attributes tune the attribute engine (chunk size, the 48-hour and
 	// 24-hour intervals, the clock).
 	Attributes attr.Options
-	Logger     *slog.Logger
+	// Jobs tune the job runtime; its built-in jobs are added here.
+	Jobs   jobrunner.Options
+	Logger *slog.Logger
 }
 
 // Pipeline holds the configuration in force and runs the stages.
@@ -49,6 +47,8 @@ type Pipeline struct {
 	// and DuckDB refuses concurrent writes to the same rows.
 	runMu sync.Mutex
 	dirty atomic.Bool // events arrived since the last pass
+
+	jobs *jobrunner.Runner
 }
 
 // inForce is the configuration in force: as stored, parsed, and its
@@ -98,6 +98,13 @@ func New(ctx context.Context, db *store.DB, opts Options) (*Pipeline, error) {
 		opts.Logger = slog.Default()
 	}
 	p := &Pipeline{db: db, opts: opts, log: opts.Logger}
+	jo := opts.Jobs
+	jo.Builtin = append(p.builtinJobs(), jo.Builtin...)
+	jo.Exclusive = jo.Exclusive || db.Dialect() == "duckdb"
+	if jo.Log == nil {
+		jo.Log = opts.Logger
+	}
+	p.jobs = jobrunner.New(db, jo)
 	if _, err := p.current(ctx); err != nil {
 		return nil, err
 	}
@@ -127,6 +134,11 @@ func (p *Pipeline) current(ctx context.Context) (*inForce, error) {
 		return nil, fmt.Errorf("config version %d in the store: %w", stored.Version, err)
 	}
 	p.inUse = &inForce{stored: stored, cfg: cfg, engines: eng}
+	sched, err := p.schedules(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("config version %d in the store: %w", stored.Version, err)
+	}
+	p.jobs.SetSchedules(sched)
 	return p.inUse, nil
 }
 
@@ -151,6 +163,10 @@ func (p *Pipeline) Apply(ctx context.Context, body []byte) (*Applied, error) {
 	if err != nil {
 		return nil, err
 	}
+	sched, err := p.schedules(cfg)
+	if err != nil {
+		return nil, err
+	}
 	old, err := p.current(ctx)
 	if err != nil {
 		return nil, err
@@ -162,6 +178,7 @@ func (p *Pipeline) Apply(ctx context.Context, body []byte) (*Applied, error) {
 	p.mu.Lock()
 	p.inUse = &inForce{stored: stored, cfg: cfg, engines: eng}
 	p.mu.Unlock()
+	p.jobs.SetSchedules(sched)
 	p.dirty.Store(true)
 	rebuild := old.cfg.StitchingHash() != cfg.StitchingHash()
 	p.log.Info("config applied", "version", stored.Version, "stitching_rules", len(cfg.Stitching.Rules),
@@ -228,23 +245,6 @@ func (p *Pipeline) Attributes(ctx context.Context, ro attr.RunOptions) (*attr.Ru
 	return f.engines.attr.Run(ctx, ro)
 }
 
-// cycle is one background step: stitch what arrived, then calculate the
-// attributes of the entities that are due.
-func (p *Pipeline) cycle(ctx context.Context) (*StitchResult, *attr.RunResult, error) {
-	p.runMu.Lock()
-	defer p.runMu.Unlock()
-	f, err := p.current(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	sres, err := p.stitch(ctx, f, false)
-	if err != nil {
-		return sres, nil, err
-	}
-	ares, err := f.engines.attr.Run(ctx, attr.RunOptions{})
-	return sres, ares, err
-}
-
 // StitchResult is what a stitching run did.
 type StitchResult struct {
 	stitch.Result
@@ -266,69 +266,4 @@ func (p *Pipeline) rulesHash(ctx context.Context) (string, error) {
 func (p *Pipeline) setRulesHash(ctx context.Context, h string) error {
 	_, err := p.db.SQL().ExecContext(ctx, "UPDATE stitch_state SET rules_hash = $1 WHERE id = 1", h)
 	return err
-}
-
-// Run stitches in the background until ctx ends: shortly after events
-// arrive, and every so often in case another process appended some.
-func (p *Pipeline) Run(ctx context.Context) {
-	if p.opts.StitchInterval < 0 {
-		return
-	}
-	p.dirty.Store(true) // catch up on what arrived while we were down
-	tick := time.NewTicker(p.opts.StitchInterval)
-	defer tick.Stop()
-	lastPoll := time.Now()
-	var retryAt time.Time
-	backoff := p.opts.StitchInterval
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-		if time.Now().Before(retryAt) || !p.dirty.Swap(false) && time.Since(lastPoll) < pollEvery {
-			continue
-		}
-		lastPoll = time.Now()
-		res, ares, err := p.cycle(ctx)
-		if err != nil && ctx.Err() == nil {
-			// Failures back off up to a minute so that a broken database
-			// does not fill the log.
-			p.dirty.Store(true)
-			backoff = min(2*backoff, time.Minute)
-			retryAt = time.Now().Add(backoff)
-		} else {
-			backoff = p.opts.StitchInterval
-		}
-		switch {
-		case ctx.Err() != nil:
-			return
-		case errors.Is(err, stitch.ErrConcurrentPass):
-			p.log.Info("stitching: another process ran a pass first; retrying", "in", backoff)
-		case err != nil:
-			p.log.Error("stitching and attributes failed; retrying", "in", backoff, "error", err)
-		default:
-			p.logCycle(res, ares)
-		}
-	}
-}
-
-func (p *Pipeline) logCycle(res *StitchResult, ares *attr.RunResult) {
-	if res.EventsProcessed > 0 {
-		p.log.Info("stitched", "events", res.EventsProcessed, "entities_created", res.EntitiesCreated,
-			"merges", res.Merges, "from_scratch", res.FromScratch, "ms", res.DurationMS)
-	}
-	for _, a := range ares.Attributes {
-		if a.Status != "ok" {
-			p.log.Error("attribute failed", "attribute", a.ID, "error", a.Error)
-		}
-	}
-	for _, c := range ares.Contexts {
-		if c.Error != "" {
-			p.log.Error("context query failed", "key", c.Key, "error", c.Error)
-		}
-	}
-	if ares.DueEntities > 0 {
-		p.log.Info("attributes calculated", "entities", ares.DueEntities, "attributes", len(ares.Attributes), "ms", ares.DurationMS)
-	}
 }

@@ -55,6 +55,15 @@ type Store interface {
 	// AttributeValueCounts reads an attribute's value distribution.
 	AttributeValueCounts(ctx context.Context, id string, limit int) (int64, []ValueCount, error)
 
+	// JobRunGet reads a run of a job.
+	JobRunGet(ctx context.Context, id string) (*JobRun, error)
+	// JobRunList lists runs, newest first.
+	JobRunList(ctx context.Context, params *JobRunListParams) ([]*JobRun, error)
+	// JobLogList reads a run's log lines after a line id, at a minimum level.
+	JobLogList(ctx context.Context, runID string, afterID int64, minLevel, limit int) ([]JobLog, error)
+	// NotificationList lists the activity log, newest first.
+	NotificationList(ctx context.Context, level, job string, limit int) ([]Notification, error)
+
 	// Stats counts what the store holds.
 	Stats(ctx context.Context) (*Stats, error)
 

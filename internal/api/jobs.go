@@ -1,0 +1,219 @@
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/weftdata/weft/internal/jobrunner"
+	"github.com/weftdata/weft/internal/store"
+)
+
+// runAndAnswer triggers a run of a built-in job, waits for it and answers
+// its result (the final state) with the run's id: what the synchronous
+// /v1/stitching/run and /v1/attributes/run calls return.
+func (h *handler) runAndAnswer(w http.ResponseWriter, r *http.Request, name string, params map[string]any) {
+	run, err := h.pipeline.RunJob(r.Context(), name, params, "api")
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	if run.Status != store.RunComplete {
+		msg := fmt.Sprintf("%s run %s ended %s", name, run.ID, run.Status)
+		if len(run.Errors) > 0 {
+			msg += ": " + run.Errors[len(run.Errors)-1]
+		}
+		h.writeError(w, r, &Error{http.StatusInternalServerError, "job_failed", msg})
+		return
+	}
+	var st struct {
+		State map[string]any `json:"state"`
+	}
+	if err := json.Unmarshal(run.Checkpoint, &st); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	st.State["run_id"] = run.ID
+	writeJSON(w, http.StatusOK, st.State)
+}
+
+// jobsList is GET /v1/jobs: the jobs this server can run, declared
+// schedules with their next tick.
+func (h *handler) jobsList(w http.ResponseWriter, r *http.Request) {
+	runner := h.pipeline.Jobs()
+	type kind struct {
+		Name        string `json:"name"`
+		Description string `json:"description,omitempty"`
+	}
+	type declared struct {
+		Job        string         `json:"job"`
+		Kind       string         `json:"kind"`
+		Cron       string         `json:"cron,omitempty"`
+		Enabled    bool           `json:"enabled"`
+		NextRunAt  *time.Time     `json:"next_run_at,omitempty"`
+		Parameters map[string]any `json:"parameters,omitempty"`
+	}
+	kinds := []kind{}
+	for _, info := range runner.Kinds() {
+		kinds = append(kinds, kind{info.Name, info.Description})
+	}
+	jobs := []declared{}
+	now := time.Now()
+	for _, s := range runner.Schedules() {
+		d := declared{Job: s.Job, Kind: s.Kind, Enabled: s.Enabled, Parameters: s.Parameters}
+		if s.Cron != nil {
+			d.Cron = s.Cron.String()
+			if s.Enabled {
+				next := s.Cron.Next(now)
+				d.NextRunAt = &next
+			}
+		}
+		jobs = append(jobs, d)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"jobs": jobs, "kinds": kinds})
+}
+
+// jobTrigger is POST /v1/jobs/{job}/runs with the parameters as the body
+// (an object, or empty): it answers the new run (202).
+func (h *handler) jobTrigger(w http.ResponseWriter, r *http.Request) {
+	var params map[string]any
+	if err := h.decodeOptional(w, r, &params); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	run, err := h.pipeline.Jobs().Trigger(r.Context(), r.PathValue("job"), params, "manual")
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, run)
+}
+
+var runStatuses = []string{store.RunPending, store.RunScheduled, store.RunRunning, store.RunComplete, store.RunError, store.RunTerminated}
+
+// jobRunsList is GET /v1/jobs/runs?job=&status=&limit=, newest first.
+func (h *handler) jobRunsList(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	status := strings.ToLower(q.Get("status"))
+	if status != "" && !contains(runStatuses, status) {
+		h.writeError(w, r, badRequest(fmt.Sprintf("status %q is not one of %s", q.Get("status"), strings.Join(runStatuses, ", "))))
+		return
+	}
+	limit, err := intParam(q.Get("limit"), 50, 1, 1000, "limit")
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	runs, err := h.store.JobRunList(r.Context(), &store.JobRunListParams{Job: q.Get("job"), Status: status, Limit: int(limit)})
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"runs": runs})
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// jobRunGet is GET /v1/jobs/runs/{id}.
+func (h *handler) jobRunGet(w http.ResponseWriter, r *http.Request) {
+	run, err := h.store.JobRunGet(r.Context(), r.PathValue("id"))
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, run)
+}
+
+// jobRunLogs is GET /v1/jobs/runs/{id}/logs?level=&after=&limit=: the
+// run's log lines in order; after is the last id seen (for following).
+func (h *handler) jobRunLogs(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if _, err := h.store.JobRunGet(r.Context(), id); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	q := r.URL.Query()
+	level := 0
+	if l := strings.ToLower(q.Get("level")); l != "" {
+		level = indexOf(store.LogLevels, l)
+		if level < 0 {
+			h.writeError(w, r, badRequest(fmt.Sprintf("level %q is not one of %s", q.Get("level"), strings.Join(store.LogLevels, ", "))))
+			return
+		}
+	}
+	after, err := intParam(q.Get("after"), 0, 0, 1<<62, "after")
+	if err == nil {
+		var limit int64
+		if limit, err = intParam(q.Get("limit"), 1000, 1, 10000, "limit"); err == nil {
+			var logs []store.JobLog
+			if logs, err = h.store.JobLogList(r.Context(), id, after, level, int(limit)); err == nil {
+				writeJSON(w, http.StatusOK, map[string]any{"logs": logs})
+				return
+			}
+		}
+	}
+	h.writeError(w, r, err)
+}
+
+func indexOf(list []string, s string) int {
+	for i, x := range list {
+		if x == s {
+			return i
+		}
+	}
+	return -1
+}
+
+// jobRunTerminate is POST /v1/jobs/runs/{id}/terminate: a waiting run ends
+// at once, a running one at its next checkpoint (its context is
+// cancelled). Terminating a run that has ended is a 409.
+func (h *handler) jobRunTerminate(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	run, err := h.store.JobRunGet(r.Context(), id)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	if jobrunner.Finished(run.Status) {
+		h.writeError(w, r, &Error{http.StatusConflict, "run_finished", fmt.Sprintf("run %s has already ended (%s)", id, run.Status)})
+		return
+	}
+	if run, err = h.pipeline.Jobs().Terminate(r.Context(), id); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, run)
+}
+
+var notificationLevels = []string{"info", "success", "warn", "error"}
+
+// notificationsList is GET /v1/notifications?level=&job=&limit=, newest
+// first.
+func (h *handler) notificationsList(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	level := strings.ToLower(q.Get("level"))
+	if level != "" && !contains(notificationLevels, level) {
+		h.writeError(w, r, badRequest(fmt.Sprintf("level %q is not one of %s", q.Get("level"), strings.Join(notificationLevels, ", "))))
+		return
+	}
+	limit, err := intParam(q.Get("limit"), 50, 1, 1000, "limit")
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	notes, err := h.store.NotificationList(r.Context(), level, q.Get("job"), int(limit))
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"notifications": notes})
+}
