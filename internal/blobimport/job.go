@@ -88,7 +88,18 @@ type Job struct {
 	cursorKey string
 }
 
-var _ job.Job = (*Job)(nil)
+var (
+	_ job.Job             = (*Job)(nil)
+	_ job.ParamsValidator = (*Job)(nil)
+)
+
+// ValidateParams checks parameters when a configuration declaring the job
+// is applied or a run is triggered; Prepare checks them again and opens
+// the source.
+func (j *Job) ValidateParams(params map[string]any) error {
+	_, err := ParseParams(params)
+	return err
+}
 
 // Prepare checks the parameters, opens the source and, for a fresh run,
 // reads the cursor.
@@ -100,6 +111,9 @@ func (j *Job) Prepare(ctx context.Context, inv *job.Invocation, status *job.Stat
 		return nil, err
 	}
 	j.params = p
+	if err := checkEnv(inv.Env, p); err != nil {
+		return nil, err
+	}
 	j.cursorKey = CursorKey(p.Source, p.Target)
 	if j.bucket, err = openBucket(ctx, p); err != nil {
 		j.notifyFailure(ctx, "Cannot open the source", err, nil)
@@ -113,6 +127,19 @@ func (j *Job) Prepare(ctx context.Context, inv *job.Invocation, status *job.Stat
 		return nil, err
 	}
 	return (&State{Phase: PhaseList, Cursor: c}).status(false)
+}
+
+// checkEnv makes sure the runtime provides what the run needs.
+func checkEnv(env *job.Env, p *Params) error {
+	switch {
+	case env == nil || env.KV == nil:
+		return errors.New("blob_import needs the kv store (Env.KV) for its cursor")
+	case p.ObjectType == "" && env.Events == nil:
+		return errors.New("blob_import into events needs the event writer (Env.Events)")
+	case p.ObjectType != "" && env.Objects == nil:
+		return errors.New("blob_import into objects needs the object store (Env.Objects)")
+	}
+	return nil
 }
 
 // Perform lists the files after the cursor, imports one file, or ends the
