@@ -60,6 +60,26 @@ func (j Job) IsEnabled() bool { return j.Enabled == nil || *j.Enabled }
 
 var jobName = regexp.MustCompile(`^[a-z][a-z0-9_]{1,61}$`)
 
+// normalizeParameters gives job parameters the types JSON gives them
+// (numbers are float64, maps map[string]any), as stored and as triggered.
+func (c *Config) normalizeParameters() error {
+	for name, j := range c.Jobs {
+		if j.Parameters == nil {
+			continue
+		}
+		b, err := json.Marshal(j.Parameters)
+		if err != nil {
+			return &Error{Field: "jobs." + name + ".parameters", Err: err}
+		}
+		j.Parameters = nil
+		if err := json.Unmarshal(b, &j.Parameters); err != nil {
+			return &Error{Field: "jobs." + name + ".parameters", Err: err}
+		}
+		c.Jobs[name] = j
+	}
+	return nil
+}
+
 func validateJobs(jobs map[string]Job) error {
 	names := make([]string, 0, len(jobs))
 	for name := range jobs {
@@ -111,6 +131,9 @@ func Parse(data []byte) (*Config, error) {
 		return nil, &Error{Err: errors.New("more than one document; send one")}
 	}
 	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	if err := c.normalizeParameters(); err != nil {
 		return nil, err
 	}
 	return &c, nil
