@@ -13,6 +13,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/weftdata/weft/internal/attr"
+	"github.com/weftdata/weft/internal/object"
 	"github.com/weftdata/weft/internal/stitch"
 )
 
@@ -24,6 +25,10 @@ type Config struct {
 	// Context are queries over the whole customer base that attribute
 	// definitions read from the context table.
 	Context []attr.Context `json:"context,omitempty" yaml:"context,omitempty"`
+	// Objects are the custom object types (package object): each gets a
+	// table objects.<name>, POST/GET /v1/objects/<name> and a GraphQL
+	// query field.
+	Objects []object.Type `json:"objects,omitempty" yaml:"objects,omitempty"`
 }
 
 // Error is a document that cannot be used; Field says where, when known.
@@ -68,6 +73,9 @@ func (c *Config) Validate() error {
 		return StitchingError(err)
 	}
 	if err := attr.Validate(c.Attributes, c.Context); err != nil {
+		return &Error{Err: err}
+	}
+	if err := object.Validate(c.Objects); err != nil {
 		return &Error{Err: err}
 	}
 	return nil
