@@ -13,6 +13,7 @@ import (
 	"github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+	"github.com/vektah/gqlparser/v2/parser"
 	"github.com/vektah/gqlparser/v2/validator"
 )
 
@@ -143,21 +144,37 @@ func (s *Store) GraphQL(ctx context.Context, req *GraphQLRequest) (*GraphQLRespo
 	if strings.TrimSpace(req.Query) == "" {
 		return &GraphQLResponse{Errors: gqlerror.List{gqlerror.Errorf("the request has no query")}}, nil
 	}
-	doc, errs := gqlparser.LoadQueryWithRules(gs, req.Query, nil)
-	if len(errs) > 0 {
+	doc, err := parser.ParseQuery(&ast.Source{Input: req.Query})
+	if err != nil {
+		return failed("GRAPHQL_PARSE_FAILED", err), nil
+	}
+	if errs := validator.ValidateWithRules(gs, doc, nil); len(errs) > 0 {
+		for _, e := range errs {
+			e.Extensions = map[string]any{"code": "GRAPHQL_VALIDATION_FAILED"}
+		}
 		return &GraphQLResponse{Errors: errs}, nil
 	}
 	op, err := operation(doc, req.OperationName)
 	if err != nil {
-		return &GraphQLResponse{Errors: gqlerror.List{gqlerror.Wrap(err)}}, nil
+		return failed("OPERATION_RESOLUTION_FAILURE", err), nil
 	}
 	vars, err := validator.VariableValues(gs, op, req.Variables)
 	if err != nil {
-		return &GraphQLResponse{Errors: gqlerror.List{gqlerror.Wrap(err)}}, nil
+		return failed("BAD_USER_INPUT", err), nil
 	}
 	x := &executor{ctx: ctx, store: s, schema: gs, doc: doc, vars: vars}
 	data := x.selectObject(gs.Query, op.SelectionSet, x.root(sch), nil)
 	return &GraphQLResponse{Data: data, Errors: x.errs}, nil
+}
+
+// failed is an answer to a request that failed before execution.
+func failed(code string, err error) *GraphQLResponse {
+	e := &gqlerror.Error{}
+	if !errors.As(err, &e) {
+		e = gqlerror.Wrap(err)
+	}
+	e.Extensions = map[string]any{"code": code}
+	return &GraphQLResponse{Errors: gqlerror.List{e}}
 }
 
 func operation(doc *ast.QueryDocument, name string) (*ast.OperationDefinition, error) {
