@@ -243,7 +243,7 @@ func TestUpsertLargeBatch(t *testing.T) {
 		t.Run(backend, func(t *testing.T) {
 			t.Parallel()
 			f := newFixture(t, backend, visits)
-			const n = 2500
+			const n = 12000 // three statements
 			recs := make([]job.Record, n)
 			for i := range recs {
 				recs[i] = job.Record{"store": fmt.Sprintf("s%d", i%7), "day": fmt.Sprintf("d%04d", i), "count": i}
