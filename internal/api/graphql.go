@@ -2,7 +2,6 @@ package api
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 
@@ -45,12 +44,7 @@ func (h *handler) graphQLRequest(w http.ResponseWriter, r *http.Request, req *ob
 		}
 		return nil
 	}
-	body, err := h.requestBody(w, r)
-	if err != nil {
-		return err
-	}
-	defer body.Close()
-	data, err := io.ReadAll(body)
+	data, err := h.readBody(w, r)
 	if err != nil {
 		return err
 	}

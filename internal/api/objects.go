@@ -32,29 +32,7 @@ func (h *handler) objectsTypes(w http.ResponseWriter, r *http.Request) {
 // objectsUpsert is POST /v1/objects/{type} with a JSON object or an array
 // of them. It answers what was stored and the records refused.
 func (h *handler) objectsUpsert(w http.ResponseWriter, r *http.Request) {
-	typ := r.PathValue("type")
-	objects := h.pipeline.Objects()
-	// An unknown type is a 404 before the body is read.
-	sch, err := objects.Schema(r.Context())
-	if err == nil {
-		_, err = sch.Type(typ)
-	}
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	body, err := h.requestBody(w, r)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	defer body.Close()
-	records, err := decodeObjectBatch(body)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	res, err := objects.UpsertJSON(r.Context(), typ, records)
+	res, err := h.upsertObjects(w, r)
 	if err != nil {
 		h.writeError(w, r, err)
 		return
@@ -62,13 +40,31 @@ func (h *handler) objectsUpsert(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, res)
 }
 
-// decodeObjectBatch splits a body into records: a JSON array of up to
-// ObjectBatchMax of them, or one object.
-func decodeObjectBatch(body io.Reader) ([]json.RawMessage, error) {
-	data, err := io.ReadAll(body)
+func (h *handler) upsertObjects(w http.ResponseWriter, r *http.Request) (*object.UpsertResult, error) {
+	typ := r.PathValue("type")
+	objects := h.pipeline.Objects()
+	sch, err := objects.Schema(r.Context())
 	if err != nil {
 		return nil, err
 	}
+	// An unknown type is a 404 before the body is read.
+	if _, err := sch.Type(typ); err != nil {
+		return nil, err
+	}
+	body, err := h.readBody(w, r)
+	if err != nil {
+		return nil, err
+	}
+	records, err := decodeObjectBatch(body)
+	if err != nil {
+		return nil, err
+	}
+	return objects.UpsertJSON(r.Context(), typ, records)
+}
+
+// decodeObjectBatch splits a body into records: a JSON array of up to
+// ObjectBatchMax of them, or one object.
+func decodeObjectBatch(data []byte) ([]json.RawMessage, error) {
 	data = bytes.TrimSpace(data)
 	switch {
 	case len(data) == 0:
@@ -103,6 +99,17 @@ func jsonSyntaxError(data []byte) string {
 		return err.Error()
 	}
 	return "unexpected content"
+}
+
+// readBody reads the whole request body, within the limits of
+// requestBody.
+func (h *handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	body, err := h.requestBody(w, r)
+	if err != nil {
+		return nil, err
+	}
+	defer body.Close()
+	return io.ReadAll(body)
 }
 
 // objectsPage is a page of GET /v1/objects/{type}.

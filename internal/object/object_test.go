@@ -233,6 +233,13 @@ func TestUpsertGoValues(t *testing.T) {
 				err.Error() != `unknown object type "nope" (declared: stores)` {
 				t.Errorf("unknown type: %v", err)
 			}
+			// A store failure is an error, not a rejection.
+			if _, err := f.db.SQL().ExecContext(ctx, `DROP TABLE objects.stores`); err != nil {
+				t.Fatal(err)
+			}
+			if rej, err := objs.Upsert(ctx, "stores", []job.Record{{"store_id": "a"}}); err == nil || errors.Is(err, store.ErrNotFound) || rej != nil {
+				t.Errorf("upsert into a dropped table: %v %v", rej, err)
+			}
 		})
 	}
 }
