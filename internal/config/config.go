@@ -15,6 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/weftdata/weft/internal/attr"
+	"github.com/weftdata/weft/internal/object"
 	"github.com/weftdata/weft/internal/quartz"
 	"github.com/weftdata/weft/internal/stitch"
 )
@@ -29,6 +30,10 @@ type Config struct {
 	Context []attr.Context `json:"context,omitempty" yaml:"context,omitempty"`
 	// Jobs are scheduled or triggerable jobs by name (package jobrunner).
 	Jobs map[string]Job `json:"jobs,omitempty" yaml:"jobs,omitempty"`
+	// Objects are the custom object types (package object): each gets a
+	// table objects.<name>, POST/GET /v1/objects/<name> and a GraphQL
+	// query field.
+	Objects []object.Type `json:"objects,omitempty" yaml:"objects,omitempty"`
 }
 
 // Job declares a job: which registered job runs it, when, and with what
@@ -145,6 +150,9 @@ func (c *Config) Validate() error {
 		return StitchingError(err)
 	}
 	if err := attr.Validate(c.Attributes, c.Context); err != nil {
+		return &Error{Err: err}
+	}
+	if err := object.Validate(c.Objects); err != nil {
 		return &Error{Err: err}
 	}
 	return validateJobs(c.Jobs)
