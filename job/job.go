@@ -19,7 +19,9 @@ type Status struct {
 // returned, until a returned Status is Complete. If Prepare returns a
 // Complete Status, Perform is never called.
 //
-// The Status returned by each Perform is stored before the next call. A
+// The Status returned by each Perform is stored before the next call, and
+// the next call gets it as stored: State after a JSON round trip (numbers
+// are float64, times strings), whether the run was resumed or not. A
 // Perform interrupted before it returns runs again from the Status it was
 // given, so its side effects must be idempotent (upserts, not appends of
 // the same rows).

@@ -1,12 +1,6 @@
 // Command weft is the Weft platform: see "weft --help".
 package main
 
-import (
-	"os"
+import weftcmd "github.com/weftdata/weft/cmd"
 
-	"github.com/weftdata/weft/internal/cli"
-)
-
-func main() {
-	os.Exit(cli.Main(os.Args[1:], os.Stdout, os.Stderr))
-}
+func main() { weftcmd.Main() }

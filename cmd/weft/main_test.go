@@ -25,7 +25,8 @@ import (
 	"github.com/weftdata/weft/internal/store/pgtest"
 )
 
-var bin string
+// bin is weft; customBin is weft with the test job of testdata/customweft.
+var bin, customBin string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "weft-e2e-")
@@ -33,9 +34,12 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	bin = filepath.Join(dir, "weft")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build weft: %v\n%s", err, out)
-		os.Exit(1)
+	customBin = filepath.Join(dir, "customweft")
+	for out, pkg := range map[string]string{bin: ".", customBin: "./testdata/customweft"} {
+		if msg, err := exec.Command("go", "build", "-o", out, pkg).CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "build %s: %v\n%s", pkg, err, msg)
+			os.Exit(1)
+		}
 	}
 	code := pgtest.Main(m)
 	os.RemoveAll(dir)
@@ -79,7 +83,13 @@ func (b *lockedBuffer) String() string {
 
 func start(t *testing.T, args ...string) *proc {
 	t.Helper()
-	p := &proc{cmd: exec.Command(bin, args...), stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, done: make(chan error, 1)}
+	return startBin(t, bin, args...)
+}
+
+// startBin starts a weft binary.
+func startBin(t *testing.T, path string, args ...string) *proc {
+	t.Helper()
+	p := &proc{cmd: exec.Command(path, args...), stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, done: make(chan error, 1)}
 	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
 	p.cmd.Env = append(os.Environ(), "WEFT_API_KEYS=", "WEFT_DB=", "WEFT_DATA=")
 	if err := p.cmd.Start(); err != nil {

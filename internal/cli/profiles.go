@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -119,9 +118,7 @@ func newProfilesCmd() *cobra.Command {
 				}
 			}
 			if asJSON {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				return enc.Encode(map[string]any{"entity": e, "merges": merges, "events": page})
+				return writeJSONTo(cmd.OutOrStdout(), map[string]any{"entity": e, "merges": merges, "events": page})
 			}
 			printProfile(cmd.OutOrStdout(), e, merges, page)
 			return nil

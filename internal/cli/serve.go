@@ -10,6 +10,7 @@ import (
 
 	"github.com/weftdata/weft/internal/api"
 	"github.com/weftdata/weft/internal/attr"
+	"github.com/weftdata/weft/internal/jobrunner"
 	"github.com/weftdata/weft/internal/pipeline"
 	"github.com/weftdata/weft/internal/server"
 	"github.com/weftdata/weft/internal/stitch"
@@ -35,6 +36,10 @@ func (f *serverFlags) register(fs *pflag.FlagSet) {
 	fs.DurationVar(&f.cfg.Attributes.StaleAfter, "attributes-stale-after", envDuration("WEFT_ATTRIBUTES_STALE_AFTER", attr.StaleAfterDefault), "recalculate entities not calculated for this long (env WEFT_ATTRIBUTES_STALE_AFTER)")
 	fs.DurationVar(&f.cfg.Attributes.ContextTTL, "context-ttl", envDuration("WEFT_CONTEXT_TTL", attr.ContextTTLDefault), "rerun context queries older than this (env WEFT_CONTEXT_TTL)")
 	fs.IntVar(&f.cfg.Attributes.ChunkSize, "attributes-chunk", int(envInt64("WEFT_ATTRIBUTES_CHUNK", attr.ChunkSizeDefault)), "entities per attribute statement (env WEFT_ATTRIBUTES_CHUNK)")
+	fs.DurationVar(&f.cfg.Jobs.Lease, "job-lease", envDuration("WEFT_JOB_LEASE", jobrunner.LeaseDefault), "a run whose worker has not renewed its lease for this long is resumed by another (env WEFT_JOB_LEASE)")
+	fs.DurationVar(&f.cfg.Jobs.StallAfter, "job-stall-after", envDuration("WEFT_JOB_STALL_AFTER", jobrunner.StallAfterDefault), "terminate a run whose state has not changed for this long (env WEFT_JOB_STALL_AFTER)")
+	fs.DurationVar(&f.cfg.Jobs.Retention, "job-retention", envDuration("WEFT_JOB_RETENTION", jobrunner.RetentionDefault), "keep finished runs and their logs this long (env WEFT_JOB_RETENTION)")
+	fs.IntVar(&f.cfg.Jobs.Concurrency, "job-concurrency", int(envInt64("WEFT_JOB_CONCURRENCY", jobrunner.ConcurrencyDefault)), "runs of different jobs at once (env WEFT_JOB_CONCURRENCY)")
 	fs.StringVar(&f.logLevel, "log-level", env("WEFT_LOG_LEVEL", "info"), "debug, info, warn or error (env WEFT_LOG_LEVEL)")
 	fs.StringVar(&f.logFormat, "log-format", env("WEFT_LOG_FORMAT", "text"), "text or json (env WEFT_LOG_FORMAT)")
 }

@@ -15,6 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/weftdata/weft/internal/attr"
+	"github.com/weftdata/weft/internal/object"
 	"github.com/weftdata/weft/internal/quartz"
 	"github.com/weftdata/weft/internal/stitch"
 )
@@ -29,6 +30,10 @@ type Config struct {
 	Context []attr.Context `json:"context,omitempty" yaml:"context,omitempty"`
 	// Jobs are scheduled or triggerable jobs by name (package jobrunner).
 	Jobs map[string]Job `json:"jobs,omitempty" yaml:"jobs,omitempty"`
+	// Objects are the custom object types (package object): each gets a
+	// table objects.<name>, POST/GET /v1/objects/<name> and a GraphQL
+	// query field.
+	Objects []object.Type `json:"objects,omitempty" yaml:"objects,omitempty"`
 }
 
 // Job declares a job: which registered job runs it, when, and with what
@@ -59,6 +64,26 @@ func (j Job) Kind(name string) string {
 func (j Job) IsEnabled() bool { return j.Enabled == nil || *j.Enabled }
 
 var jobName = regexp.MustCompile(`^[a-z][a-z0-9_]{1,61}$`)
+
+// normalizeParameters gives job parameters the types JSON gives them
+// (numbers are float64, maps map[string]any), as stored and as triggered.
+func (c *Config) normalizeParameters() error {
+	for name, j := range c.Jobs {
+		if j.Parameters == nil {
+			continue
+		}
+		b, err := json.Marshal(j.Parameters)
+		if err != nil {
+			return &Error{Field: "jobs." + name + ".parameters", Err: err}
+		}
+		j.Parameters = nil
+		if err := json.Unmarshal(b, &j.Parameters); err != nil {
+			return &Error{Field: "jobs." + name + ".parameters", Err: err}
+		}
+		c.Jobs[name] = j
+	}
+	return nil
+}
 
 func validateJobs(jobs map[string]Job) error {
 	names := make([]string, 0, len(jobs))
@@ -113,6 +138,9 @@ func Parse(data []byte) (*Config, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
+	if err := c.normalizeParameters(); err != nil {
+		return nil, err
+	}
 	return &c, nil
 }
 
@@ -122,6 +150,9 @@ func (c *Config) Validate() error {
 		return StitchingError(err)
 	}
 	if err := attr.Validate(c.Attributes, c.Context); err != nil {
+		return &Error{Err: err}
+	}
+	if err := object.Validate(c.Objects); err != nil {
 		return &Error{Err: err}
 	}
 	return validateJobs(c.Jobs)

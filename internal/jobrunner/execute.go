@@ -147,14 +147,13 @@ func (a *attempt) checkpoint(ctx context.Context, st *job.Status, performs int, 
 	if err != nil {
 		return nil, fmt.Errorf("the status cannot be stored as JSON: %w", err)
 	}
-	// The state must read back as it was written, or a resumed run would
-	// see something else (NaN, channels and funcs fail above; this
-	// catches values that marshal but do not round-trip, such as
-	// json.Marshaler implementations that write garbage).
+	// The next Perform gets the state as stored, so that a fresh run sees
+	// what a resumed one would (numbers as float64, times as strings).
 	var back map[string]any
 	if err := json.Unmarshal(state, &back); err != nil {
 		return nil, fmt.Errorf("the status does not read back as JSON: %w", err)
 	}
+	st.State = back
 	body, _ := json.Marshal(struct {
 		State    json.RawMessage `json:"state"`
 		Complete bool            `json:"complete"`

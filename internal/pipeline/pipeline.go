@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -12,6 +13,7 @@ import (
 	"github.com/weftdata/weft/internal/attr"
 	"github.com/weftdata/weft/internal/config"
 	"github.com/weftdata/weft/internal/jobrunner"
+	"github.com/weftdata/weft/internal/object"
 	"github.com/weftdata/weft/internal/stitch"
 	"github.com/weftdata/weft/internal/store"
 )
@@ -48,7 +50,8 @@ type Pipeline struct {
 	runMu sync.Mutex
 	dirty atomic.Bool // events arrived since the last pass
 
-	jobs *jobrunner.Runner
+	jobs    *jobrunner.Runner
+	objects *object.Store // of the object types in force
 }
 
 // inForce is the configuration in force: as stored, parsed, and its
@@ -61,8 +64,9 @@ type inForce struct {
 
 // engines run one config.
 type engines struct {
-	stitch *stitch.Engine
-	attr   *attr.Engine
+	stitch  *stitch.Engine
+	attr    *attr.Engine
+	objects *object.Schema
 }
 
 // newEngines builds the engines of a config; with check, it also runs
@@ -78,6 +82,10 @@ func (p *Pipeline) newEngines(ctx context.Context, cfg *config.Config, check boo
 	if err != nil {
 		return nil, &config.Error{Err: err}
 	}
+	objects, err := object.NewSchema(cfg.Objects)
+	if err != nil {
+		return nil, &config.Error{Err: err}
+	}
 	if check {
 		if err := se.ValidateSQL(ctx); err != nil {
 			return nil, config.StitchingError(err)
@@ -86,7 +94,7 @@ func (p *Pipeline) newEngines(ctx context.Context, cfg *config.Config, check boo
 			return nil, &config.Error{Err: err}
 		}
 	}
-	return &engines{stitch: se, attr: ae}, nil
+	return &engines{stitch: se, attr: ae, objects: objects}, nil
 }
 
 // New loads the configuration in force from the store.
@@ -98,11 +106,21 @@ func New(ctx context.Context, db *store.DB, opts Options) (*Pipeline, error) {
 		opts.Logger = slog.Default()
 	}
 	p := &Pipeline{db: db, opts: opts, log: opts.Logger}
+	p.objects = object.NewStore(db.SQL(), func(ctx context.Context) (*object.Schema, error) {
+		f, err := p.current(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return f.engines.objects, nil
+	}, &object.Options{Dialect: db.Dialect()})
 	jo := opts.Jobs
 	jo.Builtin = append(p.builtinJobs(), jo.Builtin...)
 	jo.Exclusive = jo.Exclusive || db.Dialect() == "duckdb"
 	if jo.Log == nil {
 		jo.Log = opts.Logger
+	}
+	if jo.Env.Objects == nil {
+		jo.Env.Objects = p.objects
 	}
 	p.jobs = jobrunner.New(db, jo)
 	if _, err := p.current(ctx); err != nil {
@@ -153,7 +171,11 @@ type Applied struct {
 
 // Apply validates a weft.yaml document (YAML or JSON) completely, SQL
 // included, and puts it in force. On any error nothing changes; the error
-// is a *config.Error naming the part at fault.
+// is a *config.Error naming the part at fault. The object tables are
+// created and altered first, in one transaction (see object.Store.Sync);
+// should saving the config then fail, they hold what the new config
+// declares but the old one stays in force, and applying again completes
+// the change.
 func (p *Pipeline) Apply(ctx context.Context, body []byte) (*Applied, error) {
 	cfg, err := config.Parse(body)
 	if err != nil {
@@ -171,6 +193,12 @@ func (p *Pipeline) Apply(ctx context.Context, body []byte) (*Applied, error) {
 	if err != nil {
 		return nil, err
 	}
+	var defErr *object.DefinitionError
+	if err := p.objects.Sync(ctx, eng.objects); errors.As(err, &defErr) {
+		return nil, &config.Error{Err: err}
+	} else if err != nil {
+		return nil, err
+	}
 	stored, err := p.db.ConfigSave(ctx, string(body), cfg.JSON())
 	if err != nil {
 		return nil, err
@@ -182,7 +210,7 @@ func (p *Pipeline) Apply(ctx context.Context, body []byte) (*Applied, error) {
 	p.dirty.Store(true)
 	rebuild := old.cfg.StitchingHash() != cfg.StitchingHash()
 	p.log.Info("config applied", "version", stored.Version, "stitching_rules", len(cfg.Stitching.Rules),
-		"attributes", len(cfg.Attributes), "stitching_rebuild", rebuild)
+		"attributes", len(cfg.Attributes), "object_types", len(cfg.Objects), "stitching_rebuild", rebuild)
 	return &Applied{Version: stored.Version, AppliedAt: stored.AppliedAt, StitchingRebuild: rebuild}, nil
 }
 
@@ -194,6 +222,10 @@ func (p *Pipeline) Config(ctx context.Context) (*store.StoredConfig, *config.Con
 	}
 	return f.stored, f.cfg, nil
 }
+
+// Objects reads and writes the records of the object types in force; it
+// is the job runtime's job.Objects.
+func (p *Pipeline) Objects() *object.Store { return p.objects }
 
 // EventsArrived tells the background loop that there is work.
 func (p *Pipeline) EventsArrived() { p.dirty.Store(true) }

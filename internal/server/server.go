@@ -15,6 +15,7 @@ import (
 	"github.com/weftdata/weft/internal/api"
 	"github.com/weftdata/weft/internal/attr"
 	"github.com/weftdata/weft/internal/event"
+	"github.com/weftdata/weft/internal/jobrunner"
 	"github.com/weftdata/weft/internal/pipeline"
 	"github.com/weftdata/weft/internal/store"
 	"github.com/weftdata/weft/internal/store/duckdb"
@@ -54,6 +55,9 @@ type Config struct {
 	StitchBatch int
 	// Attributes tune the attribute engine; zero values take its defaults.
 	Attributes attr.Options
+	// Jobs tune the job runtime (lease, stall timeout, retention,
+	// concurrency); zero values take its defaults.
+	Jobs jobrunner.Options
 	// ConfigFile, when set, is a weft.yaml applied at start (unless the
 	// same document is already in force).
 	ConfigFile string
@@ -160,7 +164,11 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
-	pipe, err := startPipeline(ctx, st, cfg)
+	ingester := event.NewIngester(st, &event.IngesterOpts{StrictCatalog: cfg.StrictCatalog})
+	var pipe *pipeline.Pipeline
+	// Jobs append events as POST /v1/events does, and wake stitching.
+	cfg.Jobs.Env.Events = &event.Writer{In: ingester, Appended: func(int) { pipe.EventsArrived() }}
+	pipe, err = startPipeline(ctx, st, cfg)
 	if err != nil {
 		st.Close()
 		ln.Close()
@@ -169,7 +177,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	handler := api.NewHandler(api.Config{
 		Store:        st,
 		Pipeline:     pipe,
-		Ingester:     event.NewIngester(st, &event.IngesterOpts{StrictCatalog: cfg.StrictCatalog}),
+		Ingester:     ingester,
 		APIKeys:      cfg.APIKeys,
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		Logger:       cfg.Logger,
@@ -241,7 +249,7 @@ func (s *Server) Shutdown() error {
 // startPipeline loads the configuration in force and applies ConfigFile.
 func startPipeline(ctx context.Context, st *store.DB, cfg Config) (*pipeline.Pipeline, error) {
 	pipe, err := pipeline.New(ctx, st, pipeline.Options{
-		StitchInterval: cfg.StitchInterval, StitchBatch: cfg.StitchBatch, Attributes: cfg.Attributes, Logger: cfg.Logger})
+		StitchInterval: cfg.StitchInterval, StitchBatch: cfg.StitchBatch, Attributes: cfg.Attributes, Jobs: cfg.Jobs, Logger: cfg.Logger})
 	if err != nil {
 		return nil, err
 	}

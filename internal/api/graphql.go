@@ -1,0 +1,62 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"github.com/weftdata/weft/internal/object"
+)
+
+// graphQL is POST /v1/graphql (and GET with ?query=). Answers are in the
+// GraphQL shape, errors included: 200 once the request is readable (parse,
+// validation and field errors are in errors), 400 when it is not.
+func (h *handler) graphQL(w http.ResponseWriter, r *http.Request) {
+	var req object.GraphQLRequest
+	if err := h.graphQLRequest(w, r, &req); err != nil {
+		status, _, msg := classify(err)
+		h.log.Debug("graphql request refused", "status", status, "error", err)
+		writeJSON(w, status, map[string]any{"errors": []map[string]string{{"message": msg}}})
+		return
+	}
+	res, err := h.pipeline.Objects().GraphQL(r.Context(), &req)
+	if err != nil {
+		h.log.Error("graphql failed", "error", err)
+		writeJSON(w, http.StatusInternalServerError, map[string]any{"errors": []map[string]string{{"message": err.Error()}}})
+		return
+	}
+	for _, e := range res.Errors {
+		if e.Extensions["code"] == "INTERNAL" {
+			h.log.Error("graphql field failed", "path", e.Path.String(), "error", e.Message)
+		}
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+func (h *handler) graphQLRequest(w http.ResponseWriter, r *http.Request, req *object.GraphQLRequest) error {
+	if r.Method == http.MethodGet {
+		q := r.URL.Query()
+		req.Query, req.OperationName = q.Get("query"), q.Get("operationName")
+		if v := q.Get("variables"); v != "" {
+			if err := json.Unmarshal([]byte(v), &req.Variables); err != nil {
+				return badRequest("variables must be a JSON object: " + err.Error())
+			}
+		}
+		return nil
+	}
+	data, err := h.readBody(w, r)
+	if err != nil {
+		return err
+	}
+	if ct := r.Header.Get("Content-Type"); strings.HasPrefix(ct, "application/graphql") && !strings.HasPrefix(ct, "application/graphql-response") {
+		req.Query = string(data)
+		return nil
+	}
+	if err := json.Unmarshal(data, req); err != nil {
+		return badRequest(`the body must be a JSON object {"query": ..., "variables": {...}, "operationName": ...}: ` + err.Error())
+	}
+	if strings.TrimSpace(req.Query) == "" {
+		return badRequest("the request has no query")
+	}
+	return nil
+}
