@@ -120,12 +120,19 @@ func (j *Job) Prepare(ctx context.Context, inv *job.Invocation, status *job.Stat
 		return nil, err
 	}
 	if resuming && status != nil {
+		st, err := stateOf(status)
+		if err != nil {
+			return nil, err
+		}
+		j.log().Info("resuming the run", "resuming", true, "phase", st.Phase, "files_done", st.FilesDone, "files_left", len(st.Files))
 		return status, nil
 	}
 	c, err := readCursor(ctx, inv.KV, j.cursorKey)
 	if err != nil {
 		return nil, err
 	}
+	j.log().Info("starting the run", "resuming", false, "source", p.Source, "target", p.Target,
+		"cursor_key", j.cursorKey, "after_mod_time", c.ModTime, "after_name", c.Name)
 	return (&State{Phase: PhaseList, Cursor: c}).status(false)
 }
 
@@ -441,7 +448,11 @@ func (fi *fileImport) reject(line int, field, reason string) {
 	fi.st.Rejected++
 	r := Rejection{File: fi.file.Name, Line: line, Field: field, Reason: reason}
 	if fi.rejected <= MaxLoggedRejections {
-		fi.log.Warn("row rejected", "line", line, "field", field, "reason", reason)
+		args := []any{"line", line, "reason", reason}
+		if field != "" {
+			args = append(args, "field", field)
+		}
+		fi.log.Warn("row rejected", args...)
 	}
 	if len(fi.st.Rejections) < MaxReportedRejections {
 		fi.st.Rejections = append(fi.st.Rejections, r)

@@ -16,6 +16,7 @@ import (
 	"github.com/weftdata/weft/internal/attr"
 	"github.com/weftdata/weft/internal/event"
 	"github.com/weftdata/weft/internal/jobrunner"
+	"github.com/weftdata/weft/internal/kv"
 	"github.com/weftdata/weft/internal/pipeline"
 	"github.com/weftdata/weft/internal/store"
 	"github.com/weftdata/weft/internal/store/duckdb"
@@ -168,6 +169,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	var pipe *pipeline.Pipeline
 	// Jobs append events as POST /v1/events does, and wake stitching.
 	cfg.Jobs.Env.Events = &event.Writer{In: ingester, Appended: func(int) { pipe.EventsArrived() }}
+	if cfg.Jobs.Env.KV == nil {
+		cfg.Jobs.Env.KV = kv.New(st, nil) // cursors of jobs such as blob_import
+	}
 	pipe, err = startPipeline(ctx, st, cfg)
 	if err != nil {
 		st.Close()
