@@ -24,7 +24,8 @@
 //     Azure's default credential chain), never from the URL.
 //   - format: json (one array of records), ndjson (one record per line)
 //     or csv (a header row naming the columns; a column named a.b fills
-//     field b of object a).
+//     field b of object a). Every file under the prefix is read in this
+//     format, whatever its name: keep one format per folder.
 //   - target: events (the records are events as POST /v1/events takes
 //     them) or objects:<type> (records of a custom object type, upserted
 //     by primary key).
