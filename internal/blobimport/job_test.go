@@ -101,6 +101,23 @@ func (h *harness) invocation(params map[string]any) *job.Invocation {
 	return &job.Invocation{RunID: "run-1", Job: blobimport.Name, ScheduledAt: time.Now(), Parameters: params, Attempt: 1, Env: h.env}
 }
 
+// start prepares a fresh run and performs it n times.
+func (h *harness) start(params map[string]any, n int) (job.Job, *job.Status) {
+	h.t.Helper()
+	ctx := context.Background()
+	j := h.newJob()
+	status, err := j.Prepare(ctx, h.invocation(params), nil, false)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	for range n {
+		if status, err = j.Perform(ctx, status); err != nil {
+			h.t.Fatal(err)
+		}
+	}
+	return j, status
+}
+
 // run runs the job to completion and returns its final state and the
 // states after each Perform.
 func (h *harness) run(params map[string]any) (*blobimport.State, []*blobimport.State, error) {
@@ -298,19 +315,12 @@ func TestCursorNeverMovesBackwards(t *testing.T) {
 	params := map[string]any{"source": "file://" + dir, "format": "ndjson", "target": "events"}
 	ctx := context.Background()
 
-	slow := h.newJob()
-	status, err := slow.Prepare(ctx, h.invocation(params), nil, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if status, err = slow.Perform(ctx, status); err != nil { // lists a and b
-		t.Fatal(err)
-	}
-	h.mustRun(params) // another run imports both
+	slow, status := h.start(params, 1) // lists a and b
+	h.mustRun(params)                  // another run imports both
 	if c := h.cursor(params); c.Name != "b.ndjson" {
 		t.Fatalf("cursor %+v", c)
 	}
-	if _, err = slow.Perform(ctx, status); err != nil { // imports a again
+	if _, err := slow.Perform(ctx, status); err != nil { // imports a again
 		t.Fatal(err)
 	}
 	if c := h.cursor(params); c.Name != "b.ndjson" || !c.ModTime.Equal(t0.Add(time.Hour)) {
@@ -334,23 +344,15 @@ func TestResume(t *testing.T) {
 	params := map[string]any{"source": "file://" + dir, "format": "ndjson", "target": "events"}
 	ctx := context.Background()
 
-	j := h.newJob()
-	status, err := j.Prepare(ctx, h.invocation(params), nil, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for range 2 { // list, f0
-		if status, err = j.Perform(ctx, status); err != nil {
-			t.Fatal(err)
-		}
-	}
+	j, status := h.start(params, 2) // list, f0
 	// f1 is imported, but the worker dies before the checkpoint is stored.
-	if _, err = j.Perform(ctx, status); err != nil {
+	if _, err := j.Perform(ctx, status); err != nil {
 		t.Fatal(err)
 	}
 	// A new worker resumes from the last checkpoint.
 	j = h.newJob()
-	if status, err = j.Prepare(ctx, h.invocation(params), status, true); err != nil {
+	status, err := j.Prepare(ctx, h.invocation(params), status, true)
+	if err != nil {
 		t.Fatal(err)
 	}
 	if st := stateOf(t, status); st.FilesDone != 1 || len(st.Files) != 3 || st.Files[0].Name != "f1.ndjson" {
@@ -426,19 +428,13 @@ func TestUnreadableFile(t *testing.T) {
 			writeFile(t, dir, "c.json", "["+ev(3)+"]", t0.Add(2*time.Hour))
 			params := map[string]any{"source": "file://" + dir, "format": "json", "target": "events"}
 			ctx := context.Background()
-			j := h.newJob()
-			status, err := j.Prepare(ctx, h.invocation(params), nil, false)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if status, err = j.Perform(ctx, status); err != nil { // list
-				t.Fatal(err)
-			}
+			j, status := h.start(params, 1) // list
 			if tc.prepare != nil {
 				tc.prepare(dir)
 			} else if err := os.Remove(filepath.Join(dir, "b.json")); err != nil {
 				t.Fatal(err)
 			}
+			var err error
 			for err == nil && !status.Complete {
 				status, err = j.Perform(ctx, status)
 			}

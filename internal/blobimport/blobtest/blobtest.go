@@ -222,30 +222,22 @@ func freePort(t testing.TB) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // start runs a server in its own process group until the test ends and
 // waits until its port accepts connections.
 func start(t testing.TB, name string, port int, bin string, args ...string) {
 	t.Helper()
-	var out lockedBuffer
+	logPath := filepath.Join(t.TempDir(), name+".log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logFile.Close() // the child keeps its own descriptor
+	output := func() string {
+		b, _ := os.ReadFile(logPath)
+		return string(b)
+	}
 	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		unavailable(t, "start %s: %v", name, err)
@@ -269,11 +261,11 @@ func start(t testing.TB, name string, port int, bin string, args ...string) {
 		}
 		select {
 		case <-exited:
-			t.Fatalf("blobtest: %s exited: %s", name, out.String())
+			t.Fatalf("blobtest: %s exited: %s", name, output())
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("blobtest: %s does not listen on %s: %s", name, addr, out.String())
+			t.Fatalf("blobtest: %s does not listen on %s: %s", name, addr, output())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
