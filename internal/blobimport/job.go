@@ -112,6 +112,7 @@ func (j *Job) Prepare(ctx context.Context, inv *job.Invocation, status *job.Stat
 	}
 	j.params = p
 	if err := checkEnv(inv.Env, p); err != nil {
+		j.notifyFailure(ctx, "Not set up", err, nil)
 		return nil, err
 	}
 	j.cursorKey = CursorKey(p.Source, p.Target)
@@ -165,11 +166,11 @@ func (j *Job) Perform(ctx context.Context, status *job.Status) (*job.Status, err
 			j.notifyFailure(ctx, "Cannot list the source", err, st)
 			return nil, err
 		}
-		names := make([]string, len(files))
-		for i, f := range files {
-			names[i] = f.Name
+		var names []string
+		for _, f := range files[:min(len(files), 20)] {
+			names = append(names, f.Name)
 		}
-		log.Info("files to import", "count", len(files), "files", names, "after", st.Cursor.Name)
+		log.Info("files to import", "count", len(files), "first", names, "after", st.Cursor.Name)
 		st.Files, st.Phase = files, PhaseImport
 		if len(files) == 0 {
 			st.Phase = PhaseComplete

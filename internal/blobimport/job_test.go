@@ -469,6 +469,11 @@ func TestBadParams(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `unknown query parameter "nonsense"`) {
 		t.Fatalf("error %v", err)
 	}
+	// A runtime that does not provide what the target needs.
+	inv := h.invocation(map[string]any{"source": "file:///tmp", "format": "ndjson", "target": "objects:stores"})
+	if _, err = h.newJob().Prepare(context.Background(), inv, nil, false); err == nil || !strings.Contains(err.Error(), "needs the object store") {
+		t.Fatalf("error %v", err)
+	}
 }
 
 // TestFormatsAndMapping imports CSV and JSON files into events through a
