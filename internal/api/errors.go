@@ -9,7 +9,9 @@ import (
 	"net/http"
 
 	"github.com/weftdata/weft/internal/event"
+	"github.com/weftdata/weft/internal/kv"
 	"github.com/weftdata/weft/internal/store"
+	"github.com/weftdata/weft/job"
 )
 
 // Error is an error with the status and code to answer it with.
@@ -43,6 +45,16 @@ func classify(err error) (int, string, string) {
 			fmt.Sprintf("request body is over the limit of %d bytes (counted before and after gzip decoding): split it into smaller batches", tooLarge.Limit)
 	case errors.Is(err, event.ErrNotJSON):
 		return http.StatusBadRequest, "invalid_body", err.Error()
+	case errors.Is(err, job.ErrTooLarge):
+		return http.StatusRequestEntityTooLarge, "record_too_large", err.Error()
+	case errors.Is(err, kv.ErrInvalidKey):
+		return http.StatusBadRequest, "invalid_key", err.Error()
+	case errors.Is(err, kv.ErrContention):
+		return http.StatusConflict, "conflict", err.Error()
+	case errors.Is(err, kv.ErrNoSecretKey):
+		return http.StatusServiceUnavailable, "secret_key_missing", err.Error()
+	case errors.Is(err, kv.ErrWrongKey):
+		return http.StatusInternalServerError, "secret_key_mismatch", err.Error()
 	case errors.Is(err, store.ErrNotFound):
 		return http.StatusNotFound, "not_found", err.Error()
 	case errors.Is(err, context.Canceled):
