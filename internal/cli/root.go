@@ -65,6 +65,8 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 		newStitchCmd(),
 		newProfilesCmd(),
 		newAttributesCmd(),
+		newSettingsCmd(),
+		newSecretsCmd(),
 	)
 	return root
 }
