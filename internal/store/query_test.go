@@ -1,6 +1,7 @@
 package store
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -21,14 +22,24 @@ func TestQueryOverrides(t *testing.T) {
 }
 
 func TestReadMigrations(t *testing.T) {
-	// 001, 004, 005, 006 and 008 are shared; the backend adds the rest.
-	good := fstest.MapFS{
-		"migrations/003_c.sql": {Data: []byte("C")},
-		"migrations/002_b.sql": {Data: []byte("B")},
-		"migrations/007_g.sql": {Data: []byte("G")},
+	// The backend fills the numbers the shared migrations leave free
+	// (002, 003, 007, ...), whichever those are as migrations are added.
+	shared, err := readMigrationDir(sharedMigrations)
+	if err != nil {
+		t.Fatal(err)
+	}
+	isShared, last := map[int]bool{}, 0
+	for _, m := range shared {
+		isShared[m.version], last = true, max(last, m.version)
+	}
+	good := fstest.MapFS{}
+	for v := 1; v <= last; v++ {
+		if !isShared[v] {
+			good[fmt.Sprintf("migrations/%03d_b%d.sql", v, v)] = &fstest.MapFile{Data: []byte(fmt.Sprint(v))}
+		}
 	}
 	ms, err := readMigrations(good)
-	if err != nil || len(ms) != 8 || ms[0].name != "catalog" || ms[1].sql != "B" || ms[2].name != "c" || ms[3].name != "config" {
+	if err != nil || len(ms) != last || ms[0].name != "catalog" || ms[1].sql != "2" || ms[2].name != "b3" || ms[3].name != "config" {
 		t.Fatalf("%+v %v", ms, err)
 	}
 	gap := fstest.MapFS{"migrations/003_c.sql": {}}
