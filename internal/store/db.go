@@ -62,6 +62,11 @@ func (db *DB) Dialect() string { return db.backend.Name() }
 // SQL exposes the pool for stages that run their own set-based SQL.
 func (db *DB) SQL() *sql.DB { return db.sql }
 
+// Query returns the named query of internal/store/query/*.sql, with the
+// backend's override if it has one, for packages that run their own SQL on
+// SQL() (package kv). An unknown name panics: it is a programming error.
+func (db *DB) Query(name string) string { return db.q.get(name) }
+
 // Close closes the backend.
 func (db *DB) Close() error { return db.backend.Close() }
 
