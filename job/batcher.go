@@ -42,14 +42,14 @@ func (b *Batcher[T]) Append(ctx context.Context, item T) ([]T, error) {
 	if !full {
 		return nil, nil
 	}
-	return b.flushOne(ctx)
+	return b.flushOne(ctx, true)
 }
 
 // Flush sends everything buffered, limit items per call. On error it
 // returns the failed batch; items after it stay buffered.
 func (b *Batcher[T]) Flush(ctx context.Context) ([]T, error) {
 	for b.Len() > 0 {
-		if failed, err := b.flushOne(ctx); err != nil {
+		if failed, err := b.flushOne(ctx, false); err != nil {
 			return failed, err
 		}
 	}
@@ -63,13 +63,22 @@ func (b *Batcher[T]) Len() int {
 	return len(b.items)
 }
 
-func (b *Batcher[T]) flushOne(ctx context.Context) ([]T, error) {
+// flushOne sends up to limit items; when onlyFull, only if limit items
+// are waiting. An Append that found the buffer full may get here after
+// another flush took the items: sending what is left would call the
+// operation with a partial batch before the limit is reached.
+func (b *Batcher[T]) flushOne(ctx context.Context, onlyFull bool) ([]T, error) {
 	b.flushMu.Lock()
 	defer b.flushMu.Unlock()
 	b.mu.Lock()
+	if onlyFull && len(b.items) < b.limit {
+		b.mu.Unlock()
+		return nil, nil
+	}
 	n := min(len(b.items), b.limit)
 	batch := make([]T, n)
 	copy(batch, b.items[:n])
+	clear(b.items[:n]) // the buffer keeps no references to sent items
 	b.items = b.items[n:]
 	b.mu.Unlock()
 	if n == 0 {

@@ -37,7 +37,12 @@ type testServer struct {
 
 func newServer(t *testing.T, backend string, cfg api.Config) *testServer {
 	t.Helper()
-	st := openStore(t, backend)
+	return newServerOn(t, openStore(t, backend), cfg)
+}
+
+// newServerOn serves the API over a store the test opened.
+func newServerOn(t *testing.T, st *store.DB, cfg api.Config) *testServer {
+	t.Helper()
 	cfg.Store = st
 	if cfg.Ingester == nil {
 		cfg.Ingester = event.NewIngester(st, nil)

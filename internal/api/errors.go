@@ -10,7 +10,9 @@ import (
 
 	"github.com/weftdata/weft/internal/event"
 	"github.com/weftdata/weft/internal/jobrunner"
+	"github.com/weftdata/weft/internal/kv"
 	"github.com/weftdata/weft/internal/store"
+	"github.com/weftdata/weft/job"
 )
 
 // Error is an error with the status and code to answer it with.
@@ -47,6 +49,16 @@ func classify(err error) (int, string, string) {
 		return http.StatusBadRequest, "invalid_body", err.Error()
 	case errors.As(err, &params):
 		return http.StatusBadRequest, "invalid_parameters", err.Error()
+	case errors.Is(err, job.ErrTooLarge):
+		return http.StatusRequestEntityTooLarge, "record_too_large", err.Error()
+	case errors.Is(err, kv.ErrInvalidKey):
+		return http.StatusBadRequest, "invalid_key", err.Error()
+	case errors.Is(err, kv.ErrContention):
+		return http.StatusConflict, "conflict", err.Error()
+	case errors.Is(err, kv.ErrNoSecretKey):
+		return http.StatusServiceUnavailable, "secret_key_missing", err.Error()
+	case errors.Is(err, kv.ErrWrongKey):
+		return http.StatusInternalServerError, "secret_key_mismatch", err.Error()
 	case errors.Is(err, jobrunner.ErrUnknownJob), errors.Is(err, store.ErrNotFound):
 		return http.StatusNotFound, "not_found", err.Error()
 	case errors.Is(err, context.Canceled):

@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/weftdata/weft/internal/event"
+	"github.com/weftdata/weft/internal/kv"
 	"github.com/weftdata/weft/internal/pipeline"
 	"github.com/weftdata/weft/internal/store"
 )
@@ -28,7 +29,11 @@ type Config struct {
 	// wait their turn. With MaxBodyBytes it bounds the memory ingestion
 	// takes, however many clients send. Default MaxConcurrentIngestDefault.
 	MaxConcurrentIngest int
-	Logger              *slog.Logger
+	// Settings and Secrets, when set, are served under /v1/settings and
+	// /v1/secrets (secrets without their values).
+	Settings *kv.Store
+	Secrets  *kv.Store
+	Logger   *slog.Logger
 }
 
 // MaxConcurrentIngestDefault is the default of Config.MaxConcurrentIngest.
@@ -102,6 +107,12 @@ func NewHandler(cfg Config) http.Handler {
 	v1.HandleFunc("GET /v1/objects/{type}", h.objectsList)
 	v1.HandleFunc("POST /v1/graphql", h.graphQL)
 	v1.HandleFunc("GET /v1/graphql", h.graphQL)
+	if cfg.Settings != nil {
+		(&recordStore{h: h, store: cfg.Settings, name: "settings", readable: true}).routes(v1)
+	}
+	if cfg.Secrets != nil {
+		(&recordStore{h: h, store: cfg.Secrets, name: "secrets"}).routes(v1)
+	}
 	v1.HandleFunc("/v1/", h.notFound)
 	mux.Handle("/v1/", h.requireKey(v1))
 	mux.HandleFunc("/", h.notFound)

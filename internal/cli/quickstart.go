@@ -47,7 +47,12 @@ ingestion API, prints what happened and where to look, and keeps serving until C
 				key = cfg.APIKeys[0]
 			}
 			c := client.New(s.URL(), key)
-			applied, err := c.ApplyConfig(ctx, demo.Config)
+			dir, err := storesDir(cfg)
+			if err != nil {
+				s.Shutdown()
+				return err
+			}
+			applied, err := c.ApplyConfig(ctx, demoConfig(dir))
 			if err != nil {
 				s.Shutdown()
 				return fmt.Errorf("apply the demo weft.yaml: %w", err)
@@ -66,6 +71,9 @@ ingestion API, prints what happened and where to look, and keeps serving until C
 			example, err := stitchDemo(cmd, c, s, opts)
 			if err == nil {
 				err = attributesDemo(cmd, c, example, opts)
+			}
+			if err == nil {
+				err = jobsDemo(ctx, out, c, dir, opts.Seed)
 			}
 			if err != nil {
 				s.Shutdown()
@@ -86,6 +94,10 @@ Where to look:
   weft profiles get --server %[1]s %[3]s
   weft attributes list --server %[1]s
   weft attributes values --server %[1]s favorite_category
+  weft jobs list --server %[1]s
+  weft notifications --server %[1]s
+  curl%[2]s '%[1]s/v1/objects/stores?first=3'
+  curl%[2]s -X POST %[1]s/v1/graphql -d '{"query":"{ stores(first: 2) { edges { node { store_id name city } } } }"}'
   curl %[1]s/metrics
   weft events tail --server %[1]s
 Send your own events:

@@ -67,6 +67,8 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 		newAttributesCmd(),
 		newJobsCmd(),
 		newNotificationsCmd(),
+		newSettingsCmd(),
+		newSecretsCmd(),
 	)
 	return root
 }

@@ -30,6 +30,7 @@ func (f *serverFlags) register(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&f.cfg.APIKeys, "api-key", envList("WEFT_API_KEYS"), "API key required in x-api-key on /v1 calls; repeat or comma-separate for several (env WEFT_API_KEYS)")
 	fs.BoolVar(&f.cfg.StrictCatalog, "strict-catalog", envBool("WEFT_STRICT_CATALOG"), "reject events of unregistered event types instead of registering them (env WEFT_STRICT_CATALOG)")
 	fs.Int64Var(&f.cfg.MaxBodyBytes, "max-body-bytes", envInt64("WEFT_MAX_BODY_BYTES", api.MaxBodyBytesDefault), "largest request body, before and after gzip decoding (env WEFT_MAX_BODY_BYTES)")
+	fs.StringVar(&f.cfg.SecretKeyFile, "secret-key-file", env("WEFT_SECRET_KEY_FILE", ""), "file holding the key secrets are encrypted with: 32 bytes, base64 or hex (weft secrets keygen prints one); or set the key itself in WEFT_SECRET_KEY (env WEFT_SECRET_KEY_FILE)")
 	fs.StringVar(&f.cfg.ConfigFile, "config", env("WEFT_CONFIG", ""), "weft.yaml to apply at start, as weft apply would (env WEFT_CONFIG)")
 	fs.DurationVar(&f.cfg.StitchInterval, "stitch-interval", envDuration("WEFT_STITCH_INTERVAL", pipeline.StitchIntervalDefault), "how soon after events arrive stitching runs; negative: only on demand (env WEFT_STITCH_INTERVAL)")
 	fs.IntVar(&f.cfg.StitchBatch, "stitch-batch", int(envInt64("WEFT_STITCH_BATCH", 0)), fmt.Sprintf("events per stitching pass, each one transaction; 0: %d, and %d for a rebuild (env WEFT_STITCH_BATCH)", stitch.BatchSizeDefault, stitch.RebuildBatchSizeDefault))
@@ -53,6 +54,7 @@ func (f *serverFlags) config(cmd *cobra.Command) (server.Config, error) {
 	slog.SetDefault(logger)
 	cfg := f.cfg
 	cfg.Logger = logger
+	cfg.SecretKey = os.Getenv("WEFT_SECRET_KEY") // never a flag: it would show in ps
 	return cfg, cfg.Validate()
 }
 

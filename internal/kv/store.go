@@ -260,7 +260,7 @@ func (s *Store) Keys(ctx context.Context) ([]KeyInfo, error) {
 		if err != nil {
 			return nil, err
 		}
-		k.Fields = fieldNames(rec)
+		k.Fields = FieldNames(rec)
 		k.UpdatedAt = k.UpdatedAt.UTC()
 		out = append(out, k)
 	}
@@ -270,7 +270,8 @@ func (s *Store) Keys(ctx context.Context) ([]KeyInfo, error) {
 	return out, nil
 }
 
-func fieldNames(rec job.Record) []string {
+// FieldNames lists the fields of a record, sorted.
+func FieldNames(rec job.Record) []string {
 	names := make([]string, 0, len(rec))
 	for f := range rec {
 		names = append(names, f)

@@ -59,6 +59,12 @@ type Config struct {
 	// Jobs tune the job runtime (lease, stall timeout, retention,
 	// concurrency); zero values take its defaults.
 	Jobs jobrunner.Options
+	// SecretKeyFile holds the key secrets are encrypted with (see
+	// kv.ParseSecretKey); SecretKey is the key itself, from the
+	// environment. At most one may be set; with neither, secrets cannot be
+	// written.
+	SecretKeyFile string
+	SecretKey     string
 	// ConfigFile, when set, is a weft.yaml applied at start (unless the
 	// same document is already in force).
 	ConfigFile string
@@ -85,6 +91,9 @@ func (c Config) withDefaults() Config {
 func (c Config) Validate() error {
 	if c.DB != "" && !strings.HasPrefix(c.DB, "postgres://") && !strings.HasPrefix(c.DB, "postgresql://") {
 		return fmt.Errorf("--db must be a postgres:// URL, got %q (leave it empty for the embedded store in --data)", redact(c.DB))
+	}
+	if c.SecretKeyFile != "" && c.SecretKey != "" {
+		return errors.New("--secret-key-file and WEFT_SECRET_KEY are both set: keep one")
 	}
 	for _, k := range c.APIKeys {
 		if k == "" {
@@ -125,6 +134,21 @@ func redact(u string) string {
 	return u
 }
 
+// secretKey reads the secret key; nil when none is configured.
+func (c Config) secretKey() ([]byte, error) {
+	switch {
+	case c.SecretKeyFile != "":
+		return kv.ReadSecretKeyFile(c.SecretKeyFile)
+	case c.SecretKey != "":
+		key, err := kv.ParseSecretKey(c.SecretKey)
+		if err != nil {
+			return nil, fmt.Errorf("WEFT_SECRET_KEY: %w", err)
+		}
+		return key, nil
+	}
+	return nil, nil
+}
+
 // OpenStore opens the configured store and migrates it.
 func OpenStore(ctx context.Context, c Config) (*store.DB, error) {
 	c = c.withDefaults()
@@ -139,6 +163,10 @@ type Server struct {
 	cfg      Config
 	Store    *store.DB
 	Pipeline *pipeline.Pipeline
+	// The stores of job code: the kv store, settings and secrets.
+	KV       *kv.KV
+	Settings *kv.Store
+	Secrets  *kv.Store
 	ln       net.Listener
 	http     *http.Server
 	done     chan error
@@ -156,10 +184,21 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	secretKey, err := cfg.secretKey()
+	if err != nil {
+		return nil, err
+	}
 	st, err := OpenStore(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
+	secrets, err := kv.NewSecrets(st, secretKey, nil)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	settings := kv.NewSettings(st, nil)
+	kvStore := kv.New(st, nil)
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		st.Close()
@@ -169,9 +208,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	var pipe *pipeline.Pipeline
 	// Jobs append events as POST /v1/events does, and wake stitching.
 	cfg.Jobs.Env.Events = &event.Writer{In: ingester, Appended: func(int) { pipe.EventsArrived() }}
-	if cfg.Jobs.Env.KV == nil {
-		cfg.Jobs.Env.KV = kv.New(st, nil) // cursors of jobs such as blob_import
-	}
+	cfg.Jobs.Env.KV, cfg.Jobs.Env.Settings, cfg.Jobs.Env.Secrets = kvStore, settings, secrets
 	pipe, err = startPipeline(ctx, st, cfg)
 	if err != nil {
 		st.Close()
@@ -184,12 +221,17 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		Ingester:     ingester,
 		APIKeys:      cfg.APIKeys,
 		MaxBodyBytes: cfg.MaxBodyBytes,
+		Settings:     settings,
+		Secrets:      secrets,
 		Logger:       cfg.Logger,
 	})
 	s := &Server{
 		cfg:      cfg,
 		Store:    st,
 		Pipeline: pipe,
+		KV:       kvStore,
+		Settings: settings,
+		Secrets:  secrets,
 		ln:       ln,
 		http: &http.Server{
 			Handler:           handler,
@@ -210,7 +252,10 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.DB != "" {
 		backend = "postgres " + redact(cfg.DB)
 	}
-	cfg.Logger.Info("weft serving", "addr", s.Addr(), "store", backend, "strict_catalog", cfg.StrictCatalog, "api_keys", len(cfg.APIKeys))
+	cfg.Logger.Info("weft serving", "addr", s.Addr(), "store", backend, "strict_catalog", cfg.StrictCatalog, "api_keys", len(cfg.APIKeys), "secret_key", secretKey != nil)
+	if secretKey == nil {
+		cfg.Logger.Warn("no secret key: secrets cannot be written; set WEFT_SECRET_KEY or --secret-key-file (weft secrets keygen prints a key)")
+	}
 	return s, nil
 }
 

@@ -6,6 +6,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -27,6 +29,7 @@ func TestValidate(t *testing.T) {
 		{"bad addr", Config{Addr: "nonsense"}, "--addr"},
 		{"mysql url", Config{Addr: "127.0.0.1:0", DB: "mysql://u:pw@h/db"}, "postgres://"},
 		{"postgres url", Config{Addr: "127.0.0.1:0", DB: "postgresql://h/db"}, ""},
+		{"two secret keys", Config{Addr: "127.0.0.1:0", SecretKeyFile: "k", SecretKey: "k"}, "keep one"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -109,5 +112,38 @@ func TestShutdownFinishesInFlightRequests(t *testing.T) {
 	stats, err := st.Stats(context.Background())
 	if err != nil || stats.Events != 200 {
 		t.Fatalf("after shutdown the store holds %+v, %v", stats, err)
+	}
+}
+
+// TestSecretKey: a key file makes secrets writable through the API and
+// readable by jobs; a bad key stops the start with the reason.
+func TestSecretKey(t *testing.T) {
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "secret.key")
+	if err := os.WriteFile(keyFile, []byte(strings.Repeat("ab", 32)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Start(context.Background(), Config{Addr: "127.0.0.1:0", DataDir: dir, SecretKey: "short", Logger: quiet})
+	if err == nil || !strings.Contains(err.Error(), "WEFT_SECRET_KEY") {
+		t.Fatalf("start with a bad key: %v", err)
+	}
+	s, err := Start(context.Background(), Config{Addr: "127.0.0.1:0", DataDir: dir, SecretKeyFile: keyFile, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Shutdown()
+	req, _ := http.NewRequest("PUT", s.URL()+"/v1/secrets/crm", strings.NewReader(`{"token":"t0k3n"}`))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("put secret: %s", resp.Status)
+	}
+	got, err := s.Secrets.Get(context.Background(), "crm")
+	if err != nil || got["token"] != "t0k3n" {
+		t.Fatalf("secret read by a job: %v, %v", got, err)
 	}
 }
