@@ -225,8 +225,16 @@ func (j *Job) close() error {
 }
 
 func (j *Job) summary(st *State) string {
-	return fmt.Sprintf("Imported %d records from %d files of %s into %s; %d rows rejected",
-		st.Records, st.FilesDone, j.params.Source, j.params.Target, st.Rejected)
+	return fmt.Sprintf("Imported %s from %s of %s into %s; %s rejected",
+		count(st.Records, "record"), count(int64(st.FilesDone), "file"), j.params.Source, j.params.Target, count(st.Rejected, "row"))
+}
+
+// count writes "1 file", "2 files".
+func count(n int64, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func details(st *State) string {
@@ -248,7 +256,7 @@ func details(st *State) string {
 func (j *Job) notifyFailure(ctx context.Context, title string, err error, st *State) {
 	summary := err.Error()
 	if st != nil {
-		summary = fmt.Sprintf("%s (before it: %d records imported from %d files)", summary, st.Records, st.FilesDone)
+		summary = fmt.Sprintf("%s (before it: %s imported from %s)", summary, count(st.Records, "record"), count(int64(st.FilesDone), "file"))
 	}
 	j.notify(ctx, job.Notification{Level: job.LevelError, Activity: Activity, Title: title, Summary: summary})
 }

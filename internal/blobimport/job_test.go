@@ -397,7 +397,7 @@ func TestBadRows(t *testing.T) {
 		t.Fatalf("rejections %+v", st.Rejections)
 	}
 	n := h.lastNote()
-	if n.Level != job.LevelInfo || !strings.Contains(n.Summary, "Imported 3 records from 1 files") || !strings.Contains(n.Summary, "3 rows rejected") ||
+	if n.Level != job.LevelInfo || !strings.Contains(n.Summary, "Imported 3 records from 1 file of") || !strings.Contains(n.Summary, "3 rows rejected") ||
 		!strings.Contains(n.Details, "bad.ndjson:4: type: required") {
 		t.Fatalf("notification %+v", n)
 	}
@@ -443,7 +443,7 @@ func TestUnreadableFile(t *testing.T) {
 			}
 			n := h.lastNote()
 			if n.Level != job.LevelError || n.Activity != "Blob import" || n.Title != "Cannot import b.json" || !strings.Contains(n.Summary, tc.wantErr) ||
-				!strings.Contains(n.Summary, "1 records imported from 1 files") {
+				!strings.Contains(n.Summary, "1 record imported from 1 file") {
 				t.Fatalf("notification %+v", n)
 			}
 			if c := h.cursor(params); c.Name != "a.json" {

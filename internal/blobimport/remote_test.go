@@ -75,7 +75,7 @@ func TestRemoteSources(t *testing.T) {
 			if st = h.mustRun(params); st.FilesDone != 1 || st.Records != 2 || h.events() != 8 {
 				t.Fatalf("third run: %+v, %d events", st, h.events())
 			}
-			if n := h.lastNote(); n.Level != job.LevelInfo || !strings.Contains(n.Summary, "Imported 2 records from 1 files") {
+			if n := h.lastNote(); n.Level != job.LevelInfo || !strings.Contains(n.Summary, "Imported 2 records from 1 file ") {
 				t.Fatalf("notification %+v", n)
 			}
 
