@@ -15,7 +15,6 @@ import (
 	"github.com/weftdata/weft/job"
 )
 
-
 type recordInfo struct {
 	Key     string   `json:"key"`
 	Fields  []string `json:"fields"`
