@@ -380,12 +380,23 @@ func TestQuickstart(t *testing.T) {
 	}
 	for _, want := range []string{"Weft is running at " + base, fmt.Sprintf("%d accepted, 0 duplicates, 0 rejected", st.Events), "shop/purchase/1-0-0", "curl " + base + "/v1/stats",
 		"Applied the demo weft.yaml", fmt.Sprintf("into %d customer entities", st.Entities), "pairwise precision 1.0000, recall 0.", "weft profiles get --server " + base + " email:",
-		"Calculated 23 attributes (every type of calculation)", "; 0 failed.", "    total_spend: ", "    emails: [\""} {
+		"Calculated 23 attributes (every type of calculation)", "; 0 failed.", "    total_spend: ", "    emails: [\"",
+		"crm_stores (blob_import, daily at 06:00 UTC)", "ended COMPLETE after 5 performs: Imported 60 records from 3 files", "into objects:stores; 1 row rejected",
+		"(40 distinct stores in the files"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("quickstart output lacks %q:\n%s", want, out)
 		}
 	}
-	resp, err := http.Get(base + "/metrics")
+	resp, err := http.Get(base + "/v1/objects/stores?first=1000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stores struct{ Records []map[string]any }
+	if err := json.NewDecoder(resp.Body).Decode(&stores); err != nil || len(stores.Records) != 40 || stores.Records[0]["name"] != "Prague 1" {
+		t.Errorf("stores after quickstart: %v %+v", err, stores.Records)
+	}
+	resp.Body.Close()
+	resp, err = http.Get(base + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
