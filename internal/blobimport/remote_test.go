@@ -19,7 +19,7 @@ func nextSecond() {
 }
 
 // TestRemoteSources imports from real servers: Azure Blob Storage through
-// Azurite and S3 through moto, each started for the test.
+// Azurite and S3 through s3rver, each started for the test.
 func TestRemoteSources(t *testing.T) {
 	servers := []struct {
 		name  string

@@ -1,13 +1,13 @@
 // Package blobtest starts real blob storage servers for tests: Azurite
-// (Microsoft's Azure Storage emulator, from npm) for azblob:// and moto
-// (an S3-compatible server, moto_server) for s3://, each as its own
+// (Microsoft's Azure Storage emulator) for azblob:// and s3rver (an
+// S3-compatible server) for s3://, both from npm, each as its own
 // process on a free loopback port, stopped when the test ends.
 //
 // Clients find their credentials in the environment, as in production:
 // call SetEnv (from TestMain, before any bucket is opened: the Azure
 // driver reads its environment once) or pass Env to a child process.
 //
-// Where a server cannot be had (no npm registry, no moto_server), the
+// Where a server cannot be had (no npm, no registry), the
 // test is skipped with a message saying what is missing; under CI=true it
 // fails instead.
 package blobtest
@@ -43,8 +43,17 @@ const (
 	AzuriteKey     = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 )
 
-// AzuriteVersion is the npm version range installed.
-const AzuriteVersion = "azurite@3"
+// The npm packages of the servers, by version range.
+const (
+	AzuriteVersion = "azurite@3"
+	S3rverVersion  = "s3rver@3"
+)
+
+// s3rver's built-in credentials: it checks request signatures.
+const (
+	S3Key    = "S3RVER"
+	S3Secret = "S3RVER"
+)
 
 // Env is the environment the blob drivers read their credentials from:
 // Azurite's account and key, fixed S3 keys and region, and no EC2
@@ -53,10 +62,14 @@ func Env() []string {
 	return []string{
 		"AZURE_STORAGE_ACCOUNT=" + AzuriteAccount,
 		"AZURE_STORAGE_KEY=" + AzuriteKey,
-		"AWS_ACCESS_KEY_ID=weft-test",
-		"AWS_SECRET_ACCESS_KEY=weft-test-secret",
+		"AWS_ACCESS_KEY_ID=" + S3Key,
+		"AWS_SECRET_ACCESS_KEY=" + S3Secret,
 		"AWS_REGION=us-east-1",
 		"AWS_EC2_METADATA_DISABLED=true",
+		// s3rver predates the SDK's default CRC checksums on uploads
+		// (sent as aws-chunked trailers); S3 and MinIO accept either.
+		"AWS_REQUEST_CHECKSUM_CALCULATION=when_required",
+		"AWS_RESPONSE_CHECKSUM_VALIDATION=when_required",
 	}
 }
 
@@ -131,7 +144,7 @@ func unavailable(t testing.TB, format string, args ...any) {
 // from npm into the user's cache directory on first use.
 func Azurite(t testing.TB) *Server {
 	t.Helper()
-	bin, err := installAzurite()
+	bin, err := installNPM(AzuriteVersion, "azurite-blob")
 	if err != nil {
 		unavailable(t, "Azurite is not installed and cannot be: %v", err)
 	}
@@ -147,15 +160,16 @@ func Azurite(t testing.TB) *Server {
 	}
 }
 
-// S3 starts moto_server, an S3-compatible server.
+// S3 starts s3rver, an S3-compatible server (npm), with its data in a
+// temporary directory, installing it from npm on first use.
 func S3(t testing.TB) *Server {
 	t.Helper()
-	bin, err := exec.LookPath("moto_server")
+	bin, err := installNPM(S3rverVersion, "s3rver")
 	if err != nil {
-		unavailable(t, "moto_server (Python package moto) is not installed")
+		unavailable(t, "s3rver is not installed and cannot be: %v", err)
 	}
 	port := freePort(t)
-	start(t, "moto_server", port, bin, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
+	start(t, "s3rver", port, bin, "-d", t.TempDir(), "-a", "127.0.0.1", "-p", strconv.Itoa(port), "--no-vhost-buckets", "--silent")
 	endpoint := "http://127.0.0.1:" + strconv.Itoa(port)
 	return &Server{
 		Scheme:   "s3",
@@ -166,18 +180,18 @@ func S3(t testing.TB) *Server {
 
 var installMu sync.Mutex
 
-// installAzurite returns the path of azurite-blob, running npm install
-// once per cache directory (guarded by a lock file against other test
-// processes).
-func installAzurite() (string, error) {
+// installNPM returns the path of a package's command, running npm
+// install once per cache directory (guarded by a lock file against other
+// test processes).
+func installNPM(pkg, command string) (string, error) {
 	installMu.Lock()
 	defer installMu.Unlock()
 	cache, err := os.UserCacheDir()
 	if err != nil {
 		cache = os.TempDir()
 	}
-	dir := filepath.Join(cache, "weft-test", "azurite")
-	bin := filepath.Join(dir, "node_modules", ".bin", "azurite-blob")
+	dir := filepath.Join(cache, "weft-test", strings.Split(pkg, "@")[0])
+	bin := filepath.Join(dir, "node_modules", ".bin", command)
 	if _, err := os.Stat(bin); err == nil {
 		return bin, nil
 	}
@@ -202,9 +216,9 @@ func installAzurite() (string, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, npm, "install", "--prefix", dir, "--no-audit", "--no-fund", "--loglevel=error", AzuriteVersion)
+	cmd := exec.CommandContext(ctx, npm, "install", "--prefix", dir, "--no-audit", "--no-fund", "--loglevel=error", pkg)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("npm install %s: %v: %s", AzuriteVersion, err, bytes.TrimSpace(out))
+		return "", fmt.Errorf("npm install %s: %v: %s", pkg, err, bytes.TrimSpace(out))
 	}
 	if _, err := os.Stat(bin); err != nil {
 		return "", err
