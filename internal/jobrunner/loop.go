@@ -70,8 +70,7 @@ func (r *Runner) claimAll(ctx context.Context, wg *sync.WaitGroup) {
 		if busy >= r.opts.Concurrency {
 			return
 		}
-		now := r.now()
-		run, err := r.db.JobRunClaim(ctx, r.opts.Worker, now, now.Add(r.opts.Lease))
+		run, err := r.db.JobRunClaim(ctx, r.opts.Worker, r.now, r.opts.Lease)
 		if errors.Is(err, store.ErrNotFound) {
 			return
 		}

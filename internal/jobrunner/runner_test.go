@@ -276,7 +276,7 @@ func TestTerminateAndNoOverlap(t *testing.T) {
 			close(f.calls.hold)
 			r, err = f.r.Wait(ctx, second.ID)
 			if err != nil || r.Status != store.RunComplete || r.StartedAt.Before(*mustGet(t, f.db, first.ID).CompletedAt) {
-				t.Fatalf("second = %+v %v", r, err)
+				t.Fatalf("second = %+v %v\nfirst = %+v", r, err, mustGet(t, f.db, first.ID))
 			}
 			if _, err := f.r.Trigger(ctx, "nope", nil, "manual"); !errors.Is(err, ErrUnknownJob) || !strings.Contains(err.Error(), "count") {
 				t.Fatalf("unknown job: %v", err)
@@ -297,7 +297,7 @@ func TestResumeAfterWorkerDied(t *testing.T) {
 				t.Fatal(err)
 			}
 			now := time.Now().UTC()
-			if _, err := f.db.JobRunClaim(ctx, "dead", now, now.Add(100*time.Millisecond)); err != nil {
+			if _, err := f.db.JobRunClaim(ctx, "dead", time.Now, 100*time.Millisecond); err != nil {
 				t.Fatal(err)
 			}
 			if err := f.db.JobRunCheckpoint(ctx, run.ID, "dead", []byte(`{"state":{"n":2},"complete":false}`), 2, true, now, now.Add(100*time.Millisecond)); err != nil {

@@ -130,8 +130,10 @@ func (db *DB) JobRunActive(ctx context.Context, job string) (map[string]string, 
 }
 
 // JobRunClaim takes the next run that is due (or whose worker died) for
-// worker until leaseUntil. It returns ErrNotFound when there is none.
-func (db *DB) JobRunClaim(ctx context.Context, worker string, now, leaseUntil time.Time) (*JobRun, error) {
+// worker, for lease. It returns ErrNotFound when there is none. The start
+// is read from the clock after the run was found: a run of the same job
+// finished by a commit the claim saw ended before the claimed one starts.
+func (db *DB) JobRunClaim(ctx context.Context, worker string, clock func() time.Time, lease time.Duration) (*JobRun, error) {
 	tx, err := db.sql.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err
@@ -141,13 +143,16 @@ func (db *DB) JobRunClaim(ctx context.Context, worker string, now, leaseUntil ti
 		return nil, fmt.Errorf("lock runs: %w", err)
 	}
 	var id string
-	err = tx.QueryRowContext(ctx, db.q.get("JobRunClaimNext"), now).Scan(&id)
+	err = tx.QueryRowContext(ctx, db.q.get("JobRunClaimNext"), clock()).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("find a due run: %w", err)
 	}
+	// Read after the query (whose snapshot may be its own, on PostgreSQL).
+	now := clock()
+	leaseUntil := now.Add(lease)
 	if _, err := tx.ExecContext(ctx, db.q.get("JobRunClaim"), id, worker, leaseUntil, now); err != nil {
 		return nil, fmt.Errorf("claim run %s: %w", id, err)
 	}
