@@ -82,9 +82,7 @@ func TestBlobImportResumesAfterKill(t *testing.T) {
 					t.Fatalf("run never got going: %+v", run)
 				}
 			}
-			srv.cmd.Process.Kill()
-			<-srv.done
-			srv.done <- nil
+			srv.kill()
 
 			srv = start(t, args...)
 			waitHealthy(t, url, srv)

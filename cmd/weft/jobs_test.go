@@ -45,9 +45,7 @@ func TestJobResumesAfterKill(t *testing.T) {
 					t.Fatalf("run never got going: %+v", run)
 				}
 			}
-			srv.cmd.Process.Kill()
-			<-srv.done
-			srv.done <- nil
+			srv.kill()
 
 			srv = startBin(t, customBin, args...)
 			waitHealthy(t, base, srv)

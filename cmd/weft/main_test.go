@@ -106,6 +106,13 @@ func startBin(t *testing.T, path string, args ...string) *proc {
 	return p
 }
 
+// kill ends the process with SIGKILL, as a crash would.
+func (p *proc) kill() {
+	p.cmd.Process.Kill()
+	<-p.done
+	p.done <- nil // let Cleanup's receive return
+}
+
 // wait waits for the process to exit and returns its exit code.
 func (p *proc) wait(t *testing.T, within time.Duration) int {
 	t.Helper()

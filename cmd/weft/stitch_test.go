@@ -140,9 +140,7 @@ func TestCrashDuringStitching(t *testing.T) {
 						t.Fatal(err)
 					}
 					if st.StitchedSeq > 0 && st.StitchedSeq < st.MaxSeq && st.StitchedSeq < 40_000 {
-						srv.cmd.Process.Kill()
-						<-srv.done
-						srv.done <- nil
+						srv.kill()
 						killed = true
 						break
 					}
@@ -226,9 +224,7 @@ func TestCrashDuringAttributes(t *testing.T) {
 			for _, after := range []time.Duration{50 * time.Millisecond, 200 * time.Millisecond, 600 * time.Millisecond} {
 				go c.CalculateAttributes(ctx, attr.RunOptions{FromScratch: true}) //nolint:errcheck // the server dies under it
 				time.Sleep(after)
-				srv.cmd.Process.Kill()
-				<-srv.done
-				srv.done <- nil
+				srv.kill()
 				srv = start(t, args...)
 				waitHealthy(t, base, srv)
 			}
