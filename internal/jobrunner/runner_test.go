@@ -289,9 +289,10 @@ func TestResumeAfterWorkerDied(t *testing.T) {
 	for _, backend := range dbtest.Backends {
 		t.Run(backend, func(t *testing.T) {
 			ctx := context.Background()
-			f := newFixture(t, backend, Options{Lease: 200 * time.Millisecond})
+			f := newFixture(t, backend, Options{Lease: 200 * time.Millisecond, StallAfter: time.Hour})
 			// A worker that claimed the run, stored the checkpoint after
-			// two steps, and died.
+			// two steps two hours ago, and died; the run is not stalled:
+			// its stall clock restarts when it is taken over.
 			run, err := f.r.Trigger(ctx, "count", map[string]any{"to": 4}, "manual")
 			if err != nil {
 				t.Fatal(err)
@@ -300,7 +301,7 @@ func TestResumeAfterWorkerDied(t *testing.T) {
 			if _, err := f.db.JobRunClaim(ctx, "dead", time.Now, 100*time.Millisecond); err != nil {
 				t.Fatal(err)
 			}
-			if err := f.db.JobRunCheckpoint(ctx, run.ID, "dead", []byte(`{"state":{"n":2},"complete":false}`), 2, true, now, now.Add(100*time.Millisecond)); err != nil {
+			if err := f.db.JobRunCheckpoint(ctx, run.ID, "dead", []byte(`{"state":{"n":2},"complete":false}`), 2, true, now.Add(-2*time.Hour), now.Add(100*time.Millisecond)); err != nil {
 				t.Fatal(err)
 			}
 			f.start(t)

@@ -39,7 +39,9 @@ UPDATE job_runs SET
     worker = $2,
     lease_until = CAST($3 AS TIMESTAMPTZ),
     started_at = coalesce(started_at, CAST($4 AS TIMESTAMPTZ)),
-    state_changed_at = coalesce(state_changed_at, CAST($4 AS TIMESTAMPTZ))
+    -- The stall clock restarts with each claim: time a run spent waiting,
+    -- or held by a dead worker while no server ran, is not a stall.
+    state_changed_at = CAST($4 AS TIMESTAMPTZ)
 WHERE id = $1
 
 -- name: JobRunCheckpoint
