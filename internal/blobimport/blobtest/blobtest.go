@@ -43,10 +43,11 @@ const (
 	AzuriteKey     = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 )
 
-// The npm packages of the servers, by version range.
+// The npm packages of the servers, pinned: Azurite 3.36 and later need
+// Node.js 21 or 22, newer than Debian's.
 const (
-	AzuriteVersion = "azurite@3"
-	S3rverVersion  = "s3rver@3"
+	AzuriteVersion = "azurite@3.35.0"
+	S3rverVersion  = "s3rver@3.7.1"
 )
 
 // s3rver's built-in credentials: it checks request signatures.
