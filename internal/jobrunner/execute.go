@@ -28,9 +28,6 @@ type attempt struct {
 	stopWhy string
 }
 
-// errStopped is a run that ended because it was terminated or stalled.
-var errStopped = errors.New("stopped")
-
 // execute drives a claimed run to its end, a retry, or a stop.
 func (r *Runner) execute(parent context.Context, run *store.JobRun) {
 	a := &attempt{r: r, run: run}
