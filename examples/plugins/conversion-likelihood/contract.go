@@ -4,6 +4,7 @@ package main
 // the manifest, the dataset JSON, signed storage and results.json.
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -261,9 +262,23 @@ func fileURL(base, path string) (string, error) {
 	return u.JoinPath(path).String(), nil
 }
 
-// upload stores body under path in the current stage: GET the presigned
-// URL (plain text), then PUT the bytes to it (spec §8.1).
-func upload(ctx context.Context, m *Manifest, path string, body []byte) error {
+// uploadFile uploads the working directory's file path under the same path.
+func uploadFile(ctx context.Context, m *Manifest, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	return upload(ctx, m, path, f, st.Size())
+}
+
+// upload stores size bytes from body under path in the current stage: GET
+// the presigned URL (plain text), then PUT the bytes to it (spec §8.1).
+func upload(ctx context.Context, m *Manifest, path string, body io.Reader, size int64) error {
 	base := m.GetUploadURLs[m.Stage]
 	u, err := fileURL(base, path)
 	if err != nil {
@@ -286,11 +301,11 @@ func upload(ctx context.Context, m *Manifest, path string, body []byte) error {
 		b, _ := url.Parse(u)
 		signed = b.ResolveReference(signed)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, signed.String(), bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, signed.String(), io.NopCloser(body))
 	if err != nil {
 		return err
 	}
-	req.ContentLength = int64(len(body))
+	req.ContentLength = size
 	put, err := httpClient.Do(req)
 	if err != nil {
 		return fmt.Errorf("upload %s: PUT: %w", path, err)
@@ -354,4 +369,62 @@ func writeJSON(path string, v any) error {
 		return err
 	}
 	return os.Rename(tmp, path)
+}
+
+// updatesWriter streams data.json (spec §9.3, the seed's shape):
+// {"category": ..., "properties": [...], "updates": [[user_id, value...], ...]}.
+type updatesWriter struct {
+	path, tmp string
+	f         *os.File
+	w         *bufio.Writer
+	n         int
+}
+
+func newUpdatesWriter(path, category string, properties []string) (*updatesWriter, error) {
+	tmp := path + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return nil, err
+	}
+	u := &updatesWriter{path: path, tmp: tmp, f: f, w: bufio.NewWriterSize(f, 1<<16)}
+	cb, _ := json.Marshal(category)
+	pb, _ := json.Marshal(properties)
+	fmt.Fprintf(u.w, "{\"category\":%s,\"properties\":%s,\"updates\":[", cb, pb)
+	return u, nil
+}
+
+// add appends one user's row: the id, then one value per property.
+func (u *updatesWriter) add(id string, values ...any) error {
+	row, err := json.Marshal(append([]any{id}, values...))
+	if err != nil {
+		return err
+	}
+	if u.n > 0 {
+		u.w.WriteByte(',')
+	}
+	u.w.WriteString("\n")
+	u.n++
+	_, err = u.w.Write(row)
+	return err
+}
+
+// close finishes the file and moves it into place.
+func (u *updatesWriter) close() error {
+	u.w.WriteString("\n]}\n")
+	if err := u.w.Flush(); err != nil {
+		return err
+	}
+	if err := u.f.Close(); err != nil {
+		return err
+	}
+	u.f = nil
+	return os.Rename(u.tmp, u.path)
+}
+
+// abort drops an unfinished file (a no-op after close).
+func (u *updatesWriter) abort() {
+	if u.f != nil {
+		u.f.Close()
+		os.Remove(u.tmp)
+	}
 }

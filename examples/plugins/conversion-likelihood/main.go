@@ -308,7 +308,7 @@ func initial(ctx context.Context, m *Manifest) (any, error) {
 	if err := os.WriteFile(modelPath, mb, 0o644); err != nil { // a local copy in the working directory
 		return nil, fail("Saving the model failed", err)
 	}
-	if err := upload(ctx, m, modelPath, mb); err != nil {
+	if err := uploadFile(ctx, m, modelPath); err != nil {
 		return nil, fail("Uploading the model failed", err)
 	}
 
@@ -429,10 +429,16 @@ func batch(ctx context.Context, m *Manifest) (any, error) {
 		return nil, fail("No dataset", err)
 	}
 
-	updates := [][]any{}
-	seen := map[string]bool{}
+	// data.json is written as the rows stream in, so a batch of millions
+	// of users needs no more memory than one row.
+	out, err := newUpdatesWriter("data.json", category, []string{property})
+	if err != nil {
+		return nil, fail("Writing data.json failed", err)
+	}
+	defer out.abort()
+	n := 0
 	_, err = readDataset(ctx, u, func(c *Columns, row []any) error {
-		if len(updates) == 0 && len(seen) == 0 {
+		if n == 0 {
 			if !c.Has("user_id") {
 				return fail("Invalid dataset", fmt.Errorf("the dataset has no user_id column"))
 			}
@@ -444,18 +450,14 @@ func batch(ctx context.Context, m *Manifest) (any, error) {
 		}
 		id := userID(c.Get(row, "user_id"))
 		if id == "" {
-			return fail("Invalid dataset", fmt.Errorf("row %d has no user_id", len(updates)))
+			return fail("Invalid dataset", fmt.Errorf("row %d has no user_id", n))
 		}
-		if seen[id] {
-			return nil // one update per user
-		}
-		seen[id] = true
 		vals := make([]any, len(needed))
 		for j, col := range needed {
 			vals[j] = c.Get(row, col)
 		}
-		updates = append(updates, []any{id, round(model.Score(Row{Values: vals, Now: rowNow(c, row)}), 6)})
-		return nil
+		n++
+		return out.add(id, round(model.Score(Row{Values: vals, Now: rowNow(c, row)}), 6))
 	})
 	if err != nil {
 		if _, ok := err.(*stageError); ok {
@@ -463,17 +465,11 @@ func batch(ctx context.Context, m *Manifest) (any, error) {
 		}
 		return nil, fail("Could not read the batch dataset", err)
 	}
-	logf("scored %d users of dataset %s", len(updates), key)
-
-	data := map[string]any{"category": category, "properties": []string{property}, "updates": updates}
-	if err := writeJSON("data.json", data); err != nil {
+	if err := out.close(); err != nil {
 		return nil, fail("Writing data.json failed", err)
 	}
-	db, err := os.ReadFile("data.json")
-	if err != nil {
-		return nil, fail("Writing data.json failed", err)
-	}
-	if err := upload(ctx, m, "data.json", db); err != nil {
+	logf("scored %d users of dataset %s", n, key)
+	if err := uploadFile(ctx, m, "data.json"); err != nil {
 		return nil, fail("Uploading data.json failed", err)
 	}
 	return map[string]any{"status": successStatus}, nil

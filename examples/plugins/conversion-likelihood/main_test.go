@@ -396,6 +396,15 @@ func TestContractBatchKeyAndDefaults(t *testing.T) {
 	if len(byUser) != want {
 		t.Fatalf("scored %d users, the range has %d", len(byUser), want)
 	}
+	// An empty range still uploads a valid data.json.
+	run = srv.RunStage(t, self(t), pluginEnv, srv.BatchManifest("batch", 0.5, 0.5+1e-9, "empty", nil, nil), "empty")
+	if run.ExitCode != 0 {
+		t.Fatalf("empty batch: %s\n%s", run.RawJSON, run.Stderr)
+	}
+	up, _ = srv.File("empty", "data.json")
+	if d, byUser := plugintest.CheckDataJSON(t, up); len(byUser) != 0 || d.Updates == nil {
+		t.Fatalf("empty batch data.json: %s", up)
+	}
 }
 
 func assertFailed(t *testing.T, run *plugintest.Run, wantInExplanation string) {
