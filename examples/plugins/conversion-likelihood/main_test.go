@@ -432,8 +432,8 @@ func TestContractFailures(t *testing.T) {
 	srv.SetDataset("initial", ds)
 
 	t.Run("dataset 500", func(t *testing.T) {
-		srv.DatasetStatus = 500
-		defer func() { srv.DatasetStatus = 0 }()
+		srv.FailDatasets(500)
+		defer srv.FailDatasets(0)
 		assertFailed(t, srv.RunStage(t, self(t), pluginEnv, srv.InitialManifest(nil), "initial"), "500")
 	})
 	t.Run("upload refused", func(t *testing.T) {
@@ -460,8 +460,8 @@ func TestContractFailures(t *testing.T) {
 	})
 	t.Run("batch dataset 500", func(t *testing.T) {
 		srv.PutFile("initial", "model.json", []byte(`{"version":1,"inputs":[{"column":"feature_orders","kind":"number","mean":1,"std":1}],"weights":[1],"bias":0}`))
-		srv.DatasetStatus = 500
-		defer func() { srv.DatasetStatus = 0 }()
+		srv.FailDatasets(500)
+		defer srv.FailDatasets(0)
 		run := srv.RunStage(t, self(t), pluginEnv, srv.BatchManifest("initial", 0, 1, "b500", nil, nil), "b500")
 		assertFailed(t, run, "500")
 		if _, ok := srv.File("b500", "data.json"); ok {

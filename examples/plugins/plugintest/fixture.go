@@ -68,8 +68,8 @@ type Dataset struct {
 	Users    []User
 }
 
-// Server is the in-memory contract fixture. Set the exported fields before
-// running a plugin; they are read under the lock.
+// Server is the in-memory contract fixture. Its exported fields are read
+// under the lock: change them through FailDatasets and RunStage.
 type Server struct {
 	*httptest.Server
 	t testing.TB
@@ -107,6 +107,13 @@ func (s *Server) logged(h http.Handler) http.Handler {
 		s.mu.Unlock()
 		h.ServeHTTP(w, r)
 	})
+}
+
+// FailDatasets makes every dataset request answer status (0: serve again).
+func (s *Server) FailDatasets(status int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.DatasetStatus = status
 }
 
 // SetDataset serves d under key.

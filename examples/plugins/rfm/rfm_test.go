@@ -207,8 +207,8 @@ func TestRFMFailures(t *testing.T) {
 	ds, _ := dataset(200)
 	srv.SetDataset("initial", ds)
 	t.Run("dataset 500", func(t *testing.T) {
-		srv.DatasetStatus = 500
-		defer func() { srv.DatasetStatus = 0 }()
+		srv.FailDatasets(500)
+		defer srv.FailDatasets(0)
 		assertFailed(t, srv.RunStage(t, py, nil, srv.InitialManifest(nil), "initial"), "500")
 	})
 	t.Run("unknown feature", func(t *testing.T) {
@@ -222,8 +222,8 @@ func TestRFMFailures(t *testing.T) {
 	})
 	t.Run("batch dataset 500", func(t *testing.T) {
 		srv.PutFile("initial", "rfm-model.json", []byte(`{"version":1,"columns":{"recency":"feature_a1","frequency":"feature_a2"},"cuts":{"recency":[1,2,3,4],"frequency":[1,2,3,4],"monetary":[]}}`))
-		srv.DatasetStatus = 500
-		defer func() { srv.DatasetStatus = 0 }()
+		srv.FailDatasets(500)
+		defer srv.FailDatasets(0)
 		assertFailed(t, srv.RunStage(t, py, nil, srv.BatchManifest("initial", 0, 1, "b5", nil, nil), "b5"), "500")
 		if _, ok := srv.File("b5", "data.json"); ok {
 			t.Error("a failed batch uploaded data.json")
