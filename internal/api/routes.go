@@ -120,6 +120,9 @@ func NewHandler(cfg Config) http.Handler {
 	if cfg.Secrets != nil {
 		(&recordStore{h: h, store: cfg.Secrets, name: "secrets"}).routes(v1)
 	}
+	if cfg.Plugins != nil {
+		v1.HandleFunc("GET /v1/properties", h.propertiesList)
+	}
 	v1.HandleFunc("/v1/", h.notFound)
 	mux.Handle("/v1/", h.requireKey(v1))
 	mux.HandleFunc("/", h.notFound)
