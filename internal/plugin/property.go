@@ -407,4 +407,3 @@ func (s *Service) Properties(ctx context.Context) ([]Property, error) {
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, rows.Err()
 }
-
