@@ -36,7 +36,7 @@ func TestPluginBatchDataValidation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []plugin.PropertyDecl{{"Class", plugin.TypeText}, {"Rating", plugin.TypeNumber}, {"Vip", plugin.TypeBoolean}}
+	want := []plugin.PropertyDecl{{Name: "Class", Type: plugin.TypeText}, {Name: "Rating", Type: plugin.TypeNumber}, {Name: "Vip", Type: plugin.TypeBoolean}}
 	if d.Category != "Model" || len(d.Rows) != 2 || d.Values[1][1] != nil || string(d.Values[0][1]) != "0.43" {
 		t.Errorf("parsed %+v", d)
 	}
@@ -90,7 +90,7 @@ func TestPluginPropertiesPublish(t *testing.T) {
 				t.Fatalf("properties visible before publishing: %v", p)
 			}
 			started := time.Date(2026, 11, 23, 19, 17, 25, 0, time.UTC)
-			decls := []plugin.PropertyDecl{{"Class", plugin.TypeText}, {"Rating", plugin.TypeNumber}}
+			decls := []plugin.PropertyDecl{{Name: "Class", Type: plugin.TypeText}, {Name: "Rating", Type: plugin.TypeNumber}}
 			res, err := s.plugins.Publish(ctx, plugin.PublishParams{Plugin: "scorer", Run: run, Started: started, Category: "Model", Properties: decls})
 			if err != nil {
 				t.Fatal(err)
