@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 
@@ -26,8 +27,16 @@ func (h *handler) withAttributes(r *http.Request, es []store.Entity) error {
 	if err != nil {
 		return err
 	}
+	props, err := h.store.PropertyValuesOf(r.Context(), ids)
+	if err != nil {
+		return err
+	}
 	for i := range es {
 		es[i].Attributes = attr.JSONValues(cfg.Attributes, raw[es[i].ID])
+		es[i].Properties = props[es[i].ID]
+		if es[i].Properties == nil {
+			es[i].Properties = map[string]json.RawMessage{}
+		}
 	}
 	return nil
 }

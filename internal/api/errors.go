@@ -11,6 +11,7 @@ import (
 	"github.com/weftdata/weft/internal/event"
 	"github.com/weftdata/weft/internal/jobrunner"
 	"github.com/weftdata/weft/internal/kv"
+	"github.com/weftdata/weft/internal/plugin"
 	"github.com/weftdata/weft/internal/store"
 	"github.com/weftdata/weft/job"
 )
@@ -39,6 +40,11 @@ func classify(err error) (int, string, string) {
 	var apiErr *Error
 	var tooLarge *http.MaxBytesError
 	var params *jobrunner.ParamsError
+	var pluginPath *plugin.PathError
+	var pluginExpired *plugin.ExpiredError
+	var pluginMethod *plugin.MethodError
+	var pluginTooLarge *plugin.TooLargeError
+	var pluginInput *plugin.InputError
 	switch {
 	case errors.As(err, &apiErr):
 		return apiErr.Status, apiErr.Code, apiErr.Message
@@ -49,6 +55,22 @@ func classify(err error) (int, string, string) {
 		return http.StatusBadRequest, "invalid_body", err.Error()
 	case errors.As(err, &params):
 		return http.StatusBadRequest, "invalid_parameters", err.Error()
+	case errors.As(err, &pluginPath):
+		return http.StatusBadRequest, "invalid_path", err.Error()
+	case errors.As(err, &pluginExpired):
+		return http.StatusForbidden, "url_expired", err.Error()
+	case errors.Is(err, plugin.ErrBadSignature):
+		return http.StatusForbidden, "invalid_signature", err.Error()
+	case errors.Is(err, plugin.ErrStageNotRunning):
+		return http.StatusForbidden, "stage_not_running", err.Error()
+	case errors.Is(err, plugin.ErrMalformedURL):
+		return http.StatusNotFound, "not_found", err.Error()
+	case errors.As(err, &pluginMethod):
+		return http.StatusMethodNotAllowed, "method_not_allowed", err.Error()
+	case errors.As(err, &pluginTooLarge):
+		return http.StatusRequestEntityTooLarge, "file_too_large", err.Error()
+	case errors.As(err, &pluginInput):
+		return http.StatusBadRequest, pluginInput.Code, err.Error()
 	case errors.Is(err, job.ErrTooLarge):
 		return http.StatusRequestEntityTooLarge, "record_too_large", err.Error()
 	case errors.Is(err, kv.ErrInvalidKey):

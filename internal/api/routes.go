@@ -4,10 +4,12 @@ import (
 	"crypto/subtle"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/weftdata/weft/internal/event"
 	"github.com/weftdata/weft/internal/kv"
 	"github.com/weftdata/weft/internal/pipeline"
+	"github.com/weftdata/weft/internal/plugin"
 	"github.com/weftdata/weft/internal/store"
 )
 
@@ -33,7 +35,10 @@ type Config struct {
 	// /v1/secrets (secrets without their values).
 	Settings *kv.Store
 	Secrets  *kv.Store
-	Logger   *slog.Logger
+	// Plugins, when set, serves the signed URLs of plugin runs under
+	// /plugin/ (storage, datasets) and the plugin properties of profiles.
+	Plugins *plugin.Service
+	Logger  *slog.Logger
 }
 
 // MaxConcurrentIngestDefault is the default of Config.MaxConcurrentIngest.
@@ -46,6 +51,7 @@ type handler struct {
 	keys      [][]byte
 	maxBody   int64
 	ingestSem chan struct{}
+	plugins   *plugin.Service
 	log       *slog.Logger
 	metrics   *metrics
 }
@@ -56,6 +62,7 @@ func NewHandler(cfg Config) http.Handler {
 		store:    cfg.Store,
 		ingester: cfg.Ingester,
 		pipeline: cfg.Pipeline,
+		plugins:  cfg.Plugins,
 		maxBody:  cfg.MaxBodyBytes,
 		log:      cfg.Logger,
 		metrics:  newMetrics(),
@@ -113,11 +120,24 @@ func NewHandler(cfg Config) http.Handler {
 	if cfg.Secrets != nil {
 		(&recordStore{h: h, store: cfg.Secrets, name: "secrets"}).routes(v1)
 	}
+	if cfg.Plugins != nil {
+		v1.HandleFunc("GET /v1/properties", h.propertiesList)
+	}
 	v1.HandleFunc("/v1/", h.notFound)
 	mux.Handle("/v1/", h.requireKey(v1))
 	mux.HandleFunc("/", h.notFound)
 
-	return h.metrics.instrument(h.recoverPanics(mux))
+	var root http.Handler = mux
+	if h.plugins != nil {
+		root = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasPrefix(r.URL.Path, plugin.PathPrefix) {
+				h.pluginURLs(w, r)
+				return
+			}
+			mux.ServeHTTP(w, r)
+		})
+	}
+	return h.metrics.instrument(h.recoverPanics(root))
 }
 
 func (h *handler) notFound(w http.ResponseWriter, r *http.Request) {

@@ -77,3 +77,8 @@ func jsonValue(dataType, v string) any {
 	}
 	return v
 }
+
+// JSONValueOf is a stored value as JSON of a data type (DataString, ...),
+// for readers that carry the type without the definition (plugin
+// datasets).
+func JSONValueOf(dataType, v string) any { return jsonValue(dataType, v) }

@@ -126,3 +126,22 @@ func advanceCursor(ctx context.Context, kv job.KV, key string, p *Params, f File
 	}
 	return nil
 }
+
+// OpenFolder opens a folder URL as source takes it (file:///dir,
+// s3://bucket/prefix, azblob://container/prefix) as a bucket whose keys are
+// relative to the folder, for packages that keep files in blob storage
+// (plugin storage).
+func OpenFolder(ctx context.Context, folder string) (*blob.Bucket, error) {
+	bucketURL, prefix, err := parseSource(folder)
+	if err != nil {
+		return nil, err
+	}
+	b, err := blob.OpenBucket(ctx, bucketURL)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", folder, err)
+	}
+	if prefix != "" {
+		return blob.PrefixedBucket(b, prefix), nil
+	}
+	return b, nil
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/weftdata/weft/internal/attr"
 	"github.com/weftdata/weft/internal/jobrunner"
 	"github.com/weftdata/weft/internal/pipeline"
+	"github.com/weftdata/weft/internal/plugin"
 	"github.com/weftdata/weft/internal/server"
 	"github.com/weftdata/weft/internal/stitch"
 )
@@ -41,6 +42,10 @@ func (f *serverFlags) register(fs *pflag.FlagSet) {
 	fs.DurationVar(&f.cfg.Jobs.StallAfter, "job-stall-after", envDuration("WEFT_JOB_STALL_AFTER", jobrunner.StallAfterDefault), "terminate a run whose state has not changed for this long (env WEFT_JOB_STALL_AFTER)")
 	fs.DurationVar(&f.cfg.Jobs.Retention, "job-retention", envDuration("WEFT_JOB_RETENTION", jobrunner.RetentionDefault), "keep finished runs and their logs this long (env WEFT_JOB_RETENTION)")
 	fs.IntVar(&f.cfg.Jobs.Concurrency, "job-concurrency", int(envInt64("WEFT_JOB_CONCURRENCY", jobrunner.ConcurrencyDefault)), "runs of different jobs at once (env WEFT_JOB_CONCURRENCY)")
+	fs.StringVar(&f.cfg.Plugins.StorageURL, "plugin-storage", env("WEFT_PLUGIN_STORAGE", ""), "folder plugin files are kept in: file:///dir, s3://bucket/prefix, azblob://container/prefix; default <data>/plugin-storage (env WEFT_PLUGIN_STORAGE)")
+	fs.StringVar(&f.cfg.Plugins.BaseURL, "public-url", env("WEFT_PUBLIC_URL", ""), "base URL plugin processes reach the API at, in their signed URLs; default http://<addr> (env WEFT_PUBLIC_URL)")
+	fs.DurationVar(&f.cfg.Plugins.URLTTL, "plugin-url-ttl", envDuration("WEFT_PLUGIN_URL_TTL", plugin.URLTTLDefault), "validity of the signed URLs of plugin runs (env WEFT_PLUGIN_URL_TTL)")
+	fs.DurationVar(&f.cfg.Plugins.DevURLTTL, "plugin-dev-url-ttl", envDuration("WEFT_PLUGIN_DEV_URL_TTL", plugin.DevURLTTLDefault), "validity of the signed URLs of development manifests (env WEFT_PLUGIN_DEV_URL_TTL)")
 	fs.StringVar(&f.logLevel, "log-level", env("WEFT_LOG_LEVEL", "info"), "debug, info, warn or error (env WEFT_LOG_LEVEL)")
 	fs.StringVar(&f.logFormat, "log-format", env("WEFT_LOG_FORMAT", "text"), "text or json (env WEFT_LOG_FORMAT)")
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/weftdata/weft/internal/jobrunner"
 	"github.com/weftdata/weft/internal/kv"
 	"github.com/weftdata/weft/internal/pipeline"
+	"github.com/weftdata/weft/internal/plugin"
 	"github.com/weftdata/weft/internal/store"
 	"github.com/weftdata/weft/internal/store/duckdb"
 	"github.com/weftdata/weft/internal/store/postgres"
@@ -68,7 +70,11 @@ type Config struct {
 	// ConfigFile, when set, is a weft.yaml applied at start (unless the
 	// same document is already in force).
 	ConfigFile string
-	Logger     *slog.Logger
+	// Plugins configure plugin URLs and storage: BaseURL defaults to
+	// http://<Addr> (the real port when Addr's is 0), StorageURL to
+	// file://<DataDir>/plugin-storage.
+	Plugins plugin.Options
+	Logger  *slog.Logger
 }
 
 func (c Config) withDefaults() Config {
@@ -167,6 +173,7 @@ type Server struct {
 	KV       *kv.KV
 	Settings *kv.Store
 	Secrets  *kv.Store
+	Plugins  *plugin.Service
 	ln       net.Listener
 	http     *http.Server
 	done     chan error
@@ -204,6 +211,12 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
+	plugins, err := openPlugins(ctx, st, cfg, ln.Addr().String())
+	if err != nil {
+		st.Close()
+		ln.Close()
+		return nil, err
+	}
 	ingester := event.NewIngester(st, &event.IngesterOpts{StrictCatalog: cfg.StrictCatalog})
 	var pipe *pipeline.Pipeline
 	// Jobs append events as POST /v1/events does, and wake stitching.
@@ -211,6 +224,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	cfg.Jobs.Env.KV, cfg.Jobs.Env.Settings, cfg.Jobs.Env.Secrets = kvStore, settings, secrets
 	pipe, err = startPipeline(ctx, st, cfg)
 	if err != nil {
+		plugins.Close()
 		st.Close()
 		ln.Close()
 		return nil, err
@@ -223,6 +237,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		Settings:     settings,
 		Secrets:      secrets,
+		Plugins:      plugins,
 		Logger:       cfg.Logger,
 	})
 	s := &Server{
@@ -232,6 +247,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		KV:       kvStore,
 		Settings: settings,
 		Secrets:  secrets,
+		Plugins:  plugins,
 		ln:       ln,
 		http: &http.Server{
 			Handler:           handler,
@@ -290,9 +306,28 @@ func (s *Server) Shutdown() error {
 		// A pass cut short rolls back; the next start redoes it.
 		s.stopLoop()
 		<-s.loopDone
-		s.shutdownErr = errors.Join(err, s.Store.Close())
+		s.shutdownErr = errors.Join(err, s.Plugins.Close(), s.Store.Close())
 	})
 	return s.shutdownErr
+}
+
+// openPlugins opens the plugin service with its defaults filled in.
+func openPlugins(ctx context.Context, st *store.DB, cfg Config, addr string) (*plugin.Service, error) {
+	opts := cfg.Plugins
+	if opts.BaseURL == "" {
+		opts.BaseURL = "http://" + addr
+	}
+	if opts.StorageURL == "" {
+		dir, err := filepath.Abs(filepath.Join(cfg.DataDir, "plugin-storage"))
+		if err != nil {
+			return nil, err
+		}
+		opts.StorageURL = "file://" + filepath.ToSlash(dir)
+	}
+	if opts.Log == nil {
+		opts.Log = cfg.Logger
+	}
+	return plugin.Open(ctx, st, opts)
 }
 
 // startPipeline loads the configuration in force and applies ConfigFile.

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -24,6 +25,10 @@ type Entity struct {
 	// Attributes are the calculated attributes, typed by their
 	// definitions; the API fills them in (see AttributeValuesOf).
 	Attributes map[string]any `json:"attributes"`
+	// Properties are the published plugin properties by id
+	// (<plugin>/<run time>/<name>); the API fills them in (see
+	// PropertyValuesOf).
+	Properties map[string]json.RawMessage `json:"properties"`
 }
 
 // Merge is one entry of the merge log.
@@ -217,4 +222,24 @@ func (db *DB) EntityAssignments(ctx context.Context, fn func(eventID, entityID s
 		}
 		return fn(ev, ent)
 	})
+}
+
+// PropertyValuesOf reads the published plugin properties of entities.
+func (db *DB) PropertyValuesOf(ctx context.Context, ids []string) (map[string]map[string]json.RawMessage, error) {
+	out := map[string]map[string]json.RawMessage{}
+	err := db.each(ctx, "PropertyValuesOf", func(rows *sql.Rows) error {
+		var id, prop, val string
+		if err := rows.Scan(&id, &prop, &val); err != nil {
+			return err
+		}
+		if out[id] == nil {
+			out[id] = map[string]json.RawMessage{}
+		}
+		out[id][prop] = json.RawMessage(val)
+		return nil
+	}, ids)
+	if err != nil {
+		return nil, fmt.Errorf("read plugin properties: %w", err)
+	}
+	return out, nil
 }

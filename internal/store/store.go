@@ -50,6 +50,9 @@ type Store interface {
 
 	// AttributeValuesOf reads entities' calculated values.
 	AttributeValuesOf(ctx context.Context, ids []string) (map[string]map[string][]string, error)
+	// PropertyValuesOf reads entities' published plugin properties: entity
+	// id → property id → the value as JSON.
+	PropertyValuesOf(ctx context.Context, ids []string) (map[string]map[string]json.RawMessage, error)
 	// AttributeStates lists the attributes' last runs.
 	AttributeStates(ctx context.Context) ([]AttributeState, error)
 	// AttributeValueCounts reads an attribute's value distribution.

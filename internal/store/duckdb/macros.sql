@@ -41,3 +41,9 @@ CREATE OR REPLACE TEMP MACRO weft_to_bool(t) AS CASE lower(trim(t)) WHEN 'true' 
     WHEN 'false' THEN FALSE WHEN 'f' THEN FALSE WHEN '0' THEN FALSE WHEN 'no' THEN FALSE END;
 CREATE OR REPLACE TEMP MACRO weft_to_date(t) AS coalesce(TRY_CAST(trim(t) AS DATE), CAST(TRY_CAST(trim(t) AS TIMESTAMPTZ) AS DATE));
 CREATE OR REPLACE TEMP MACRO weft_to_datetime(t) AS TRY_CAST(trim(t) AS TIMESTAMPTZ);
+
+-- weft_unit_hash(text): a number in [0, 1) from the first 52 bits of the
+-- text's MD5, equal to PostgreSQL's function of the same name (migration
+-- 014). Plugin datasets order and range users by it.
+CREATE OR REPLACE TEMP MACRO weft_unit_hash(s) AS
+    CAST(('0x' || substr(md5(s), 1, 13)) AS BIGINT) / 4503599627370496.0;

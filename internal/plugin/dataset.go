@@ -1,0 +1,377 @@
+package plugin
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/weftdata/weft/internal/attr"
+	"github.com/weftdata/weft/internal/store"
+)
+
+// FixedColumns are the columns every dataset starts with, in this order;
+// the feature columns follow. Consumers should look columns up by name.
+var FixedColumns = []string{"user_id", "user_created", "data_now", "y_value", "y_timestamp", "random",
+	"moment_key", "user_moment_base_timestamp", "moment_timestamp"}
+
+// Dataset is what a data URL serves, fixed when the dataset is made.
+type Dataset struct {
+	// Key is the dataset key (initial, batch, ...), the moment_key column.
+	Key string `json:"key"`
+	// Seed salts the random column: random = weft_unit_hash(seed || user_id),
+	// uniform in [0, 1), fixed per user for the dataset. Runs use the
+	// plugin's name, so every dataset of a plugin orders and ranges users
+	// alike (batches of a later run cover the same users).
+	Seed string `json:"seed"`
+	// Now is data_now: goals count events up to it.
+	Now time.Time `json:"now"`
+	// Goal is nil for plugins without one (y_value is then "false").
+	Goal     *Goal     `json:"goal,omitempty"`
+	Features []Feature `json:"features"`
+}
+
+// Goal is a binary label: the user has an event of EventType
+// (source/type/version) up to data_now.
+type Goal struct {
+	EventType string `json:"event_type"`
+}
+
+// Feature is one column after the fixed ones: an attribute or a plugin
+// property, by id.
+type Feature struct {
+	// Column is the column name, feature_<id> with anything but letters,
+	// digits and _ replaced by _.
+	Column string `json:"column"`
+	// Exactly one of Attribute and Property is set.
+	Attribute string `json:"attribute,omitempty"`
+	Property  string `json:"property,omitempty"`
+	// DataType is the attribute's (attr.DataString, ...); properties hold
+	// JSON values already.
+	DataType string `json:"data_type,omitempty"`
+	// Multiple attributes are arrays.
+	Multiple bool `json:"multiple,omitempty"`
+}
+
+// DatasetCreate stores the dataset a data URL of the run serves. Making it
+// again (a resumed run) keeps the first one, so reads stay identical.
+func (s *Service) DatasetCreate(ctx context.Context, run string, d *Dataset) error {
+	if !nameRE.MatchString(run) || !nameRE.MatchString(d.Key) {
+		return fmt.Errorf("dataset %q of run %q: bad name", d.Key, run)
+	}
+	spec, err := json.Marshal(d)
+	if err != nil {
+		return err
+	}
+	if _, err := s.db.SQL().ExecContext(ctx, s.db.Query("PluginDatasetInsert"), run, d.Key, string(spec), s.now()); err != nil {
+		return fmt.Errorf("store dataset %s of run %s: %w", d.Key, run, err)
+	}
+	return nil
+}
+
+// DatasetGet reads a stored dataset definition; ErrNotFound if none.
+func (s *Service) DatasetGet(ctx context.Context, run, key string) (*Dataset, error) {
+	var spec string
+	err := s.db.SQL().QueryRowContext(ctx, s.db.Query("PluginDatasetGet"), run, key).Scan(&spec)
+	if isNoRows(err) {
+		return nil, fmt.Errorf("run %s has no dataset %q: %w", run, key, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read dataset %s of run %s: %w", key, run, err)
+	}
+	var d Dataset
+	if err := json.Unmarshal([]byte(spec), &d); err != nil {
+		return nil, fmt.Errorf("dataset %s of run %s: %w", key, run, err)
+	}
+	return &d, nil
+}
+
+// UserCount counts the live customer entities: a dataset's full size.
+func (s *Service) UserCount(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.db.SQL().QueryRowContext(ctx, s.db.Query("PluginUserCount")).Scan(&n)
+	return n, err
+}
+
+// Range selects users by their random value: start <= random < end.
+type Range struct{ Start, End float64 }
+
+// FullRange selects every user.
+var FullRange = Range{0, 1}
+
+// ParseRange reads range_start_gt_or_eq and range_end_lt: numbers in
+// [0, 1], start not above end, both optional.
+func ParseRange(start, end string) (Range, error) {
+	r := FullRange
+	for _, p := range []struct {
+		name, val string
+		into      *float64
+	}{{"range_start_gt_or_eq", start, &r.Start}, {"range_end_lt", end, &r.End}} {
+		if p.val == "" {
+			continue
+		}
+		f, err := strconv.ParseFloat(p.val, 64)
+		if err != nil || math.IsNaN(f) || f < 0 || f > 1 {
+			return r, &InputError{"invalid_range", fmt.Sprintf("%s=%q must be a number from 0 to 1", p.name, p.val)}
+		}
+		*p.into = f
+	}
+	if r.Start > r.End {
+		return r, &InputError{"invalid_range", fmt.Sprintf("range_start_gt_or_eq (%v) is above range_end_lt (%v)", r.Start, r.End)}
+	}
+	return r, nil
+}
+
+// datasetQuery builds the rows query of a dataset: one row per live
+// entity, ordered by the random value and the id. Feature ids are
+// parameters, never spliced into the SQL.
+func datasetQuery(d *Dataset) (string, []any) {
+	args := []any{d.Seed, 0.0, 1.0}
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	var attrCols, propCols, outCols []string
+	var attrIDs, propIDs []string
+	for i, f := range d.Features {
+		col := "f" + strconv.Itoa(i)
+		switch {
+		case f.Attribute != "" && f.Multiple:
+			attrCols = append(attrCols, fmt.Sprintf("string_agg(a.value, chr(31) ORDER BY a.value) FILTER (WHERE a.attribute_id = %s) AS %s", arg(f.Attribute), col))
+			attrIDs = append(attrIDs, f.Attribute)
+			outCols = append(outCols, "fa."+col)
+		case f.Attribute != "":
+			attrCols = append(attrCols, fmt.Sprintf("max(a.value) FILTER (WHERE a.attribute_id = %s) AS %s", arg(f.Attribute), col))
+			attrIDs = append(attrIDs, f.Attribute)
+			outCols = append(outCols, "fa."+col)
+		default:
+			propCols = append(propCols, fmt.Sprintf("max(p.value) FILTER (WHERE p.property_id = %s) AS %s", arg(f.Property), col))
+			propIDs = append(propIDs, f.Property)
+			outCols = append(outCols, "fp."+col)
+		}
+	}
+	var b strings.Builder
+	b.WriteString("WITH u AS (\n  SELECT id, created_at, weft_unit_hash($1 || id) AS r FROM entities WHERE merged_into IS NULL\n)")
+	goal := "CAST(NULL AS TIMESTAMPTZ)"
+	if d.Goal != nil {
+		src, typ, _ := strings.Cut(d.Goal.EventType, "/")
+		typ, ver, _ := strings.Cut(typ, "/")
+		fmt.Fprintf(&b, `, g AS (
+  SELECT m.entity_id, min(ev.event_time) AS t
+  FROM entity_events m JOIN event_log ev ON ev.seq = m.event_seq
+  WHERE ev.source_id = %s AND ev.type = %s AND ev.version = %s AND ev.event_time <= CAST(%s AS TIMESTAMPTZ)
+  GROUP BY m.entity_id
+)`, arg(src), arg(typ), arg(ver), arg(d.Now))
+		goal = "g.t"
+	}
+	if len(attrCols) > 0 {
+		fmt.Fprintf(&b, ", fa AS (\n  SELECT a.entity_id, %s\n  FROM customer_attributes a WHERE a.attribute_id IN (SELECT unnest(CAST(%s AS TEXT[])))\n  GROUP BY a.entity_id\n)",
+			strings.Join(attrCols, ", "), arg(attrIDs))
+	}
+	if len(propCols) > 0 {
+		fmt.Fprintf(&b, ", fp AS (\n  SELECT p.entity_id, %s\n  FROM plugin_property_values p WHERE p.property_id IN (SELECT unnest(CAST(%s AS TEXT[])))\n  GROUP BY p.entity_id\n)",
+			strings.Join(propCols, ", "), arg(propIDs))
+	}
+	fmt.Fprintf(&b, "\nSELECT u.id, u.created_at, u.r, %s", goal)
+	for _, c := range outCols {
+		b.WriteString(", " + c)
+	}
+	b.WriteString("\nFROM u")
+	if d.Goal != nil {
+		b.WriteString(" LEFT JOIN g ON g.entity_id = u.id")
+	}
+	if len(attrCols) > 0 {
+		b.WriteString(" LEFT JOIN fa ON fa.entity_id = u.id")
+	}
+	if len(propCols) > 0 {
+		b.WriteString(" LEFT JOIN fp ON fp.entity_id = u.id")
+	}
+	b.WriteString("\nWHERE u.r >= $2 AND u.r < $3\nORDER BY u.r, u.id")
+	return b.String(), args
+}
+
+// WriteDataset streams the dataset of a data URL as JSON: metadata.columns
+// then data, one row per live customer entity in the range, ordered by
+// random. Memory stays bounded: rows go out as they are read.
+func (s *Service) WriteDataset(ctx context.Context, t Token, rg Range, out io.Writer) (int64, error) {
+	d, err := s.DatasetGet(ctx, t.Run, t.Scope)
+	if err != nil {
+		return 0, err
+	}
+	return writeDataset(ctx, s.db.SQL(), d, rg, out)
+}
+
+func writeDataset(ctx context.Context, db *sql.DB, d *Dataset, rg Range, out io.Writer) (int64, error) {
+	query, args := datasetQuery(d)
+	args[1], args[2] = rg.Start, rg.End
+	if rg.End >= 1 {
+		args[2] = 2.0 // random < 1 always; 1 itself would be excluded by nothing
+	}
+	rows, err := db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return 0, fmt.Errorf("read dataset %s: %w", d.Key, err)
+	}
+	defer rows.Close()
+
+	w := bufio.NewWriterSize(out, 64<<10)
+	w.WriteString(`{"metadata":{"columns":[`)
+	for i, c := range FixedColumns {
+		if i > 0 {
+			w.WriteByte(',')
+		}
+		writeString(w, c)
+	}
+	for _, f := range d.Features {
+		w.WriteByte(',')
+		writeString(w, f.Column)
+	}
+	w.WriteString(`]},"data":[`)
+
+	now := d.Now.UTC().Format(time.RFC3339)
+	var (
+		id      string
+		created time.Time
+		random  float64
+		goalAt  sql.NullTime
+		vals    = make([]sql.NullString, len(d.Features))
+		dest    = append([]any{&id, &created, &random, &goalAt}, make([]any, len(d.Features))...)
+		n       int64
+		num     []byte
+	)
+	for i := range vals {
+		dest[4+i] = &vals[i]
+	}
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return n, fmt.Errorf("read dataset %s: %w", d.Key, err)
+		}
+		if n > 0 {
+			w.WriteByte(',')
+		}
+		n++
+		createdS := created.UTC().Format(time.RFC3339)
+		w.WriteByte('[')
+		writeString(w, id)
+		w.WriteByte(',')
+		writeString(w, createdS)
+		w.WriteByte(',')
+		writeString(w, now)
+		if goalAt.Valid {
+			w.WriteString(`,"true",`)
+			writeString(w, goalAt.Time.UTC().Format(time.RFC3339))
+		} else {
+			w.WriteString(`,"false",null`)
+		}
+		w.WriteByte(',')
+		num = strconv.AppendFloat(num[:0], random, 'g', -1, 64)
+		w.Write(num)
+		w.WriteByte(',')
+		writeString(w, d.Key)
+		w.WriteByte(',')
+		writeString(w, createdS)
+		w.WriteByte(',')
+		writeString(w, now)
+		for i, f := range d.Features {
+			w.WriteByte(',')
+			writeFeature(w, f, vals[i])
+		}
+		w.WriteByte(']')
+	}
+	if err := rows.Err(); err != nil {
+		return n, fmt.Errorf("read dataset %s: %w", d.Key, err)
+	}
+	w.WriteString("]}\n")
+	return n, w.Flush()
+}
+
+// writeFeature writes a feature value typed by its attribute's data type;
+// property values are JSON already.
+func writeFeature(w *bufio.Writer, f Feature, v sql.NullString) {
+	switch {
+	case !v.Valid:
+		w.WriteString("null")
+	case f.Property != "":
+		w.WriteString(v.String)
+	case f.Multiple:
+		w.WriteByte('[')
+		for i, part := range strings.Split(v.String, "\x1f") {
+			if i > 0 {
+				w.WriteByte(',')
+			}
+			writeAttrValue(w, f.DataType, part)
+		}
+		w.WriteByte(']')
+	default:
+		writeAttrValue(w, f.DataType, v.String)
+	}
+}
+
+func writeAttrValue(w *bufio.Writer, dataType, v string) {
+	switch dataType {
+	case attr.DataInt, attr.DataFloat:
+		if _, err := strconv.ParseFloat(v, 64); err == nil && !strings.ContainsAny(v, "nNiI") {
+			w.WriteString(v)
+			return
+		}
+	case attr.DataBool:
+		if b, err := strconv.ParseBool(v); err == nil {
+			w.WriteString(strconv.FormatBool(b))
+			return
+		}
+	case attr.DataDatetime:
+		if s, ok := attr.JSONValueOf(dataType, v).(string); ok {
+			v = s
+		}
+	}
+	writeString(w, v)
+}
+
+// writeString writes s as a JSON string.
+func writeString(w *bufio.Writer, s string) {
+	w.WriteByte('"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+			i++
+			continue
+		}
+		if c >= utf8.RuneSelf {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r != utf8.RuneError || size != 1 {
+				i += size
+				continue
+			}
+		}
+		w.WriteString(s[start:i])
+		switch c {
+		case '"':
+			w.WriteString(`\"`)
+		case '\\':
+			w.WriteString(`\\`)
+		case '\n':
+			w.WriteString(`\n`)
+		case '\t':
+			w.WriteString(`\t`)
+		case '\r':
+			w.WriteString(`\r`)
+		default:
+			if c >= utf8.RuneSelf {
+				w.WriteString(`\ufffd`)
+			} else {
+				fmt.Fprintf(w, `\u%04x`, c)
+			}
+		}
+		i++
+		start = i
+	}
+	w.WriteString(s[start:])
+	w.WriteByte('"')
+}

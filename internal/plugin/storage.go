@@ -1,0 +1,111 @@
+package plugin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+
+	"gocloud.dev/blob"
+	"gocloud.dev/gcerrors"
+
+	"github.com/weftdata/weft/internal/store"
+)
+
+// MaxFileBytesDefault is the largest file a plugin may upload, as S3's
+// single PUT allows.
+const MaxFileBytesDefault int64 = 5 << 30
+
+// maxPathBytes bounds a file path.
+const maxPathBytes = 1024
+
+// PathError is a file path a plugin may not use.
+type PathError struct {
+	Path   string
+	Reason string
+}
+
+func (e *PathError) Error() string {
+	return fmt.Sprintf("file path %q: %s (paths are relative to the stage, as in model.pkl or models/v1.pkl)", e.Path, e.Reason)
+}
+
+// ValidatePath checks a plugin file path: relative, with no empty, "." or
+// ".." segments, no backslashes or control characters, at most 1024 bytes.
+func ValidatePath(p string) error {
+	switch {
+	case p == "":
+		return &PathError{p, "is empty: append /<file name> to the URL"}
+	case len(p) > maxPathBytes:
+		return &PathError{p[:64] + "...", fmt.Sprintf("is longer than %d bytes", maxPathBytes)}
+	case !utf8.ValidString(p):
+		return &PathError{p, "is not valid UTF-8"}
+	case strings.HasPrefix(p, "/"):
+		return &PathError{p, "is absolute"}
+	case strings.ContainsRune(p, '\\'):
+		return &PathError{p, `contains a backslash`}
+	}
+	for _, r := range p {
+		if r < 0x20 || r == 0x7f {
+			return &PathError{p, "contains a control character"}
+		}
+	}
+	for _, seg := range strings.Split(p, "/") {
+		switch seg {
+		case "":
+			return &PathError{p, "has an empty segment (// or a trailing /)"}
+		case ".", "..":
+			return &PathError{p, fmt.Sprintf("has a %q segment", seg)}
+		}
+	}
+	return nil
+}
+
+// TooLargeError is an upload over the per-file limit.
+type TooLargeError struct{ Limit int64 }
+
+func (e *TooLargeError) Error() string {
+	return fmt.Sprintf("file is larger than the limit of %d bytes per file", e.Limit)
+}
+
+// objectKey is where a stage's file lives in the bucket.
+func objectKey(run, stage, path string) string { return run + "/" + stage + "/" + path }
+
+// put stores body as the stage's file, replacing an earlier one; a body
+// over limit leaves nothing behind.
+func put(ctx context.Context, b *blob.Bucket, key string, body io.Reader, limit int64) (int64, error) {
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	w, err := b.NewWriter(wctx, key, &blob.WriterOptions{ContentType: "application/octet-stream"})
+	if err != nil {
+		return 0, fmt.Errorf("open %s for writing: %w", key, err)
+	}
+	n, err := io.Copy(w, io.LimitReader(body, limit+1))
+	if err == nil && n > limit {
+		err = &TooLargeError{Limit: limit}
+	}
+	if err != nil {
+		cancel() // discards what was written
+		_ = w.Close()
+		return 0, err
+	}
+	if err := w.Close(); err != nil {
+		return 0, fmt.Errorf("write %s: %w", key, err)
+	}
+	return n, nil
+}
+
+// open reads a stage's file.
+func open(ctx context.Context, b *blob.Bucket, key string) (*blob.Reader, error) {
+	r, err := b.NewReader(ctx, key, nil)
+	if gcerrors.Code(err) == gcerrors.NotFound {
+		return nil, store.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", key, err)
+	}
+	return r, nil
+}
+
+var errNoBucket = errors.New("plugin storage is not configured")

@@ -1,0 +1,89 @@
+-- Plugins (package plugin): the URL key, stages, datasets, properties.
+
+-- name: PluginKeyGet
+SELECT key FROM plugin_keys WHERE id = 1
+
+-- name: PluginKeyInsert
+INSERT INTO plugin_keys (id, key, created_at) VALUES (1, $1, CAST($2 AS TIMESTAMPTZ))
+ON CONFLICT (id) DO NOTHING
+
+-- name: PluginStageStatus
+SELECT status FROM plugin_stages WHERE run_id = $1 AND stage = $2
+
+-- name: PluginStageStart
+INSERT INTO plugin_stages (run_id, stage, status, started_at, finished_at)
+VALUES ($1, $2, 'running', CAST($3 AS TIMESTAMPTZ), NULL)
+ON CONFLICT (run_id, stage) DO UPDATE SET status = 'running', started_at = excluded.started_at, finished_at = NULL
+
+-- name: PluginStageFinish
+UPDATE plugin_stages SET status = $3, finished_at = CAST($4 AS TIMESTAMPTZ)
+WHERE run_id = $1 AND stage = $2
+
+-- name: PluginDatasetInsert
+INSERT INTO plugin_datasets (run_id, key, spec, created_at) VALUES ($1, $2, $3, CAST($4 AS TIMESTAMPTZ))
+ON CONFLICT (run_id, key) DO NOTHING
+
+-- name: PluginDatasetGet
+SELECT spec FROM plugin_datasets WHERE run_id = $1 AND key = $2
+
+-- name: PluginUserCount
+SELECT count(*) FROM entities WHERE merged_into IS NULL
+
+-- name: PluginStagingDeleteBatch
+DELETE FROM plugin_property_staging WHERE run_id = $1 AND batch = $2
+
+-- name: PluginStagingDeleteRun
+DELETE FROM plugin_property_staging WHERE run_id = $1
+
+-- name: PluginStagingInsert
+-- Parallel lists, each one text joined by chr(31) (no value holds it: JSON
+-- has no raw control characters and user ids are checked), split and
+-- unnested side by side (both engines zip them). One text per list is far
+-- cheaper to bind than an array of a hundred thousand.
+INSERT INTO plugin_property_staging (run_id, batch, ord, property, entity_id, value)
+SELECT $1, $2, CAST(unnest(string_to_array($3, chr(31))) AS BIGINT), unnest(string_to_array($4, chr(31))),
+       unnest(string_to_array($5, chr(31))), unnest(string_to_array($6, chr(31)))
+
+-- name: PluginStagingFollowMerges
+-- One hop along the merge log: repeated until nothing moves.
+UPDATE plugin_property_staging SET entity_id = e.merged_into
+FROM entities e
+WHERE plugin_property_staging.run_id = $1 AND e.id = plugin_property_staging.entity_id AND e.merged_into IS NOT NULL
+
+-- name: PluginStagingUnknownCount
+SELECT count(DISTINCT s.entity_id) FROM plugin_property_staging s
+WHERE s.run_id = $1 AND NOT EXISTS (SELECT 1 FROM entities e WHERE e.id = s.entity_id)
+
+-- name: PluginStagingUnknownExamples
+SELECT DISTINCT s.entity_id FROM plugin_property_staging s
+WHERE s.run_id = $1 AND NOT EXISTS (SELECT 1 FROM entities e WHERE e.id = s.entity_id)
+ORDER BY s.entity_id LIMIT $2
+
+-- name: PluginValuesPublish
+-- The last update of each user and property wins (later batch, later row).
+INSERT INTO plugin_property_values (property_id, entity_id, value)
+SELECT DISTINCT ON (s.property, s.entity_id) $2 || s.property, s.entity_id, s.value
+FROM plugin_property_staging s JOIN entities e ON e.id = s.entity_id
+WHERE s.run_id = $1
+ORDER BY s.property, s.entity_id, s.batch DESC, s.ord DESC
+
+-- name: PluginValuesCount
+SELECT s.property, count(DISTINCT s.entity_id) FROM plugin_property_staging s
+JOIN entities e ON e.id = s.entity_id
+WHERE s.run_id = $1
+GROUP BY s.property
+
+-- name: PluginPropertiesOfRun
+SELECT count(*) FROM plugin_properties WHERE run_id = $1
+
+-- name: PluginPropertyInsert
+INSERT INTO plugin_properties (id, plugin, run_id, name, category, type, entities, published_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, CAST($8 AS TIMESTAMPTZ))
+
+-- name: PluginPropertyList
+SELECT id, plugin, run_id, name, category, type, entities, published_at FROM plugin_properties
+
+-- name: PropertyValuesOf
+SELECT v.entity_id, v.property_id, v.value FROM plugin_property_values v
+WHERE v.entity_id IN (SELECT unnest(CAST($1 AS TEXT[])))
+ORDER BY v.entity_id, v.property_id
