@@ -104,7 +104,7 @@ func (e *Engine) ValidateSQL(ctx context.Context) error {
 		if !d.IsEnabled() {
 			continue
 		}
-		if err := check(d.query(allEntities)); err != nil {
+		if err := check(d.query(allEntities, e.opts.Dialect == "duckdb")); err != nil {
 			return &DefinitionError{ID: d.ID, Err: err}
 		}
 	}

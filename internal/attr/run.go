@@ -241,15 +241,17 @@ func (r *run) calculate(ctx context.Context, defs []*Definition, results map[str
 		if err := r.conn.QueryRowContext(ctx, "SELECT max(entity_id) FROM attr_due").Scan(&after); err != nil {
 			return total, fmt.Errorf("attributes: %w", err)
 		}
+		queries, stages := r.stage(ctx, defs, results, src)
 		if all {
 			for _, d := range defs {
 				if res := results[d.ID]; res.Status == "ok" {
-					r.calculateOne(ctx, d, res, got, src)
+					r.calculateOne(ctx, d, res, got, src, queries[d.ID])
 				}
 			}
-		} else if err := r.calculateChunk(ctx, defs, results, got); err != nil {
+		} else if err := r.calculateChunk(ctx, defs, results, got, queries); err != nil {
 			return total, err
 		}
+		r.dropStages(ctx, stages)
 		// Entities are calculated when every attribute ran over them: after
 		// this chunk for the due ones; the full pass, after the due ones,
 		// covers every live entity. A run of some attributes only leaves
@@ -285,9 +287,42 @@ func (r *run) copyEvents(ctx context.Context) error {
 	return err
 }
 
-// calculateOne replaces one attribute's values for the chunk in attr_due,
-// in one transaction: the old values stay until the new ones are in.
-func (r *run) calculateOne(ctx context.Context, d *Definition, res *AttributeResult, entities int64, src source) {
+// stage fills the staging tables (stage.go) for the chunk's definitions
+// that have not failed, and returns each one's statement: over its staging
+// table, or over base itself when the table could not be filled, so that
+// an attribute whose expressions fail does so alone.
+func (r *run) stage(ctx context.Context, defs []*Definition, results map[string]*AttributeResult, src source) (map[string]string, []*stage) {
+	done := r.timer("stage_events")
+	defer done()
+	duck := r.e.opts.Dialect == "duckdb"
+	queries := map[string]string{}
+	var ok []*Definition
+	for _, d := range defs {
+		if results[d.ID].Status == "ok" {
+			ok = append(ok, d)
+			queries[d.ID] = d.query(src, duck)
+		}
+	}
+	var made []*stage
+	for _, st := range r.planStages(ctx, ok, src, duck) {
+		if _, err := r.conn.ExecContext(ctx, "DROP TABLE IF EXISTS "+st.name); err != nil {
+			continue
+		}
+		if _, err := r.conn.ExecContext(ctx, st.sql); err != nil {
+			continue
+		}
+		made = append(made, st)
+		for _, d := range st.defs {
+			queries[d.ID] = st.query(d, duck)
+		}
+	}
+	return queries, made
+}
+
+// calculateOne replaces one attribute's values for the chunk in attr_due
+// with those of its statement q, in one transaction: the old values stay
+// until the new ones are in.
+func (r *run) calculateOne(ctx context.Context, d *Definition, res *AttributeResult, entities int64, src source, q string) {
 	began := time.Now()
 	defer func() { res.DurationMS += float64(time.Since(began).Microseconds()) / 1000 }()
 	tx, err := r.conn.BeginTx(ctx, nil)
@@ -301,7 +336,7 @@ func (r *run) calculateOne(ctx context.Context, d *Definition, res *AttributeRes
 	}
 	var ins sql.Result
 	if err == nil {
-		ins, err = tx.ExecContext(ctx, "INSERT INTO customer_attributes (entity_id, attribute_id, value, calculated_at) SELECT entity_id, $1, value, CAST($2 AS TIMESTAMPTZ) FROM ("+d.query(src)+") r", d.ID, r.start)
+		ins, err = tx.ExecContext(ctx, "INSERT INTO customer_attributes (entity_id, attribute_id, value, calculated_at) SELECT entity_id, $1, value, CAST($2 AS TIMESTAMPTZ) FROM ("+q+") r", d.ID, r.start)
 	}
 	if err == nil {
 		err = tx.Commit()
@@ -324,7 +359,7 @@ func (r *run) calculateOne(ctx context.Context, d *Definition, res *AttributeRes
 // failing one is recorded and keeps its old values), then one transaction
 // replaces the old values of the attributes that succeeded, reading the
 // value table once. The rows deleted and inserted are the caches' delta.
-func (r *run) calculateChunk(ctx context.Context, defs []*Definition, results map[string]*AttributeResult, entities int64) error {
+func (r *run) calculateChunk(ctx context.Context, defs []*Definition, results map[string]*AttributeResult, entities int64, queries map[string]string) error {
 	for _, q := range []string{"DROP TABLE IF EXISTS attr_new", "CREATE TEMP TABLE attr_new (entity_id TEXT, attribute_id TEXT, value TEXT)"} {
 		if _, err := r.exec(ctx, "prepare attr_new", q); err != nil {
 			return err
@@ -337,7 +372,7 @@ func (r *run) calculateChunk(ctx context.Context, defs []*Definition, results ma
 			continue
 		}
 		began := time.Now()
-		_, err := r.conn.ExecContext(ctx, "INSERT INTO attr_new SELECT entity_id, $1, value FROM ("+d.query(chunkEntities)+") r", d.ID)
+		_, err := r.conn.ExecContext(ctx, "INSERT INTO attr_new SELECT entity_id, $1, value FROM ("+queries[d.ID]+") r", d.ID)
 		res.DurationMS += float64(time.Since(began).Microseconds()) / 1000
 		if err != nil {
 			res.Status, res.Error = "error", err.Error()
