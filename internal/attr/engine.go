@@ -137,6 +137,8 @@ type RunResult struct {
 	Contexts    []ContextResult   `json:"contexts"`
 	DurationMS  float64           `json:"duration_ms"`
 	// PhasesMS says where the time went: contexts, copy_events,
+	// stage_events (the staging tables the attributes read, stage.go),
+	// stage_custom_base, replace_values (of which find_old_values),
 	// mark_calculated, cleanup, caches, view (the attributes' own times
 	// are in Attributes).
 	PhasesMS map[string]float64 `json:"phases_ms"`
@@ -227,7 +229,7 @@ func (e *Engine) Run(ctx context.Context, ro RunOptions) (*RunResult, error) {
 	// values and caches are as they were: a quiet run costs little.
 	if res.DueEntities > 0 || len(full) > 0 || viewChanged || ro.FromScratch {
 		done := r.timer("cleanup")
-		err := r.cleanup(ctx, rebuilt || ro.FromScratch, viewChanged)
+		err := r.cleanup(ctx, rebuilt || ro.FromScratch, ro.FromScratch, viewChanged)
 		done()
 		if err != nil {
 			return nil, err

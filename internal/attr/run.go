@@ -22,6 +22,9 @@ type run struct {
 	// attributes whose caches are counted again instead.
 	deltas  deltas
 	recount []string
+	// counted are the attributes whose caches were counted from their new
+	// values as they replaced all the old ones.
+	counted []string
 }
 
 // timer starts timing a phase; calling what it returns stops it.
@@ -83,9 +86,18 @@ func (r *run) prepare(ctx context.Context, defs []*Definition, ro RunOptions) er
 // the last run (or, after a stitching rebuild, of every entity that is not
 // live), and, when the attribute set changed, of attributes no longer
 // defined or disabled.
-func (r *run) cleanup(ctx context.Context, everything, attributesChanged bool) error {
+//
+// After a run from scratch of every attribute there is nothing to look
+// for: every value was calculated again, for live entities only.
+func (r *run) cleanup(ctx context.Context, everything, fromScratch, attributesChanged bool) error {
 	var steps [][2]string
-	if everything {
+	if fromScratch && !r.only {
+		for i := range r.e.defs {
+			if d := &r.e.defs[i]; d.IsEnabled() && !slices.Contains(r.counted, d.ID) && !slices.Contains(r.recount, d.ID) {
+				r.recount = append(r.recount, d.ID)
+			}
+		}
+	} else if everything {
 		steps = [][2]string{{"drop values of entities that are not live",
 			"DELETE FROM customer_attributes WHERE entity_id NOT IN (SELECT id FROM entities WHERE merged_into IS NULL)"}}
 		for i := range r.e.defs {
@@ -279,7 +291,11 @@ func (r *run) copyEvents(ctx context.Context) error {
 		return err
 	}
 	// Custom queries look up each entity's events: without an index and
-	// statistics PostgreSQL scans the whole copy once per entity.
+	// statistics PostgreSQL scans the whole copy once per entity. DuckDB
+	// joins them by hash.
+	if r.e.opts.Dialect == "duckdb" {
+		return nil
+	}
 	if _, err := r.exec(ctx, "index the chunk's events", "CREATE INDEX attr_events_entity_idx ON attr_events (entity_id)"); err != nil {
 		return err
 	}
@@ -292,8 +308,6 @@ func (r *run) copyEvents(ctx context.Context) error {
 // table, or over base itself when the table could not be filled, so that
 // an attribute whose expressions fail does so alone.
 func (r *run) stage(ctx context.Context, defs []*Definition, results map[string]*AttributeResult, src source) (map[string]string, []*stage) {
-	done := r.timer("stage_events")
-	defer done()
 	duck := r.e.opts.Dialect == "duckdb"
 	queries := map[string]string{}
 	var ok []*Definition
@@ -304,7 +318,12 @@ func (r *run) stage(ctx context.Context, defs []*Definition, results map[string]
 		}
 	}
 	var made []*stage
-	for _, st := range r.planStages(ctx, ok, src, duck) {
+	// On DuckDB, custom queries over every entity read the events staged
+	// once for all of them too.
+	customs := duck && src == allEntities
+	var wide *stage
+	done := r.timer("stage_events")
+	for _, st := range r.planStages(ctx, ok, src, duck, customs) {
 		if _, err := r.conn.ExecContext(ctx, "DROP TABLE IF EXISTS "+st.name); err != nil {
 			continue
 		}
@@ -315,28 +334,90 @@ func (r *run) stage(ctx context.Context, defs []*Definition, results map[string]
 		for _, d := range st.defs {
 			queries[d.ID] = st.query(d, duck)
 		}
+		if st.allEvents {
+			wide = st
+		}
+	}
+	done()
+	if fill, events := customBase(ok, wide); customs && events != "" {
+		var err error
+		if fill != "" {
+			done := r.timer("stage_custom_base")
+			_, err = r.conn.ExecContext(ctx, "DROP TABLE IF EXISTS "+baseStage)
+			if err == nil {
+				_, err = r.conn.ExecContext(ctx, fill)
+			}
+			if err == nil {
+				made = append(made, &stage{name: baseStage})
+			}
+			done()
+		}
+		if err == nil {
+			for _, d := range ok {
+				if d.Type == TypeCustom {
+					queries[d.ID] = d.customQueryOver(src, events+" WHERE e.entity_id = due.entity_id")
+				}
+			}
+		}
 	}
 	return queries, made
 }
 
 // calculateOne replaces one attribute's values for the chunk in attr_due
 // with those of its statement q, in one transaction: the old values stay
-// until the new ones are in.
+// until the new ones are in. When the chunk is every live entity, the
+// new values are counted for the caches on the way, instead of the whole
+// value table at the end of the run.
 func (r *run) calculateOne(ctx context.Context, d *Definition, res *AttributeResult, entities int64, src source, q string) {
 	began := time.Now()
 	defer func() { res.DurationMS += float64(time.Since(began).Microseconds()) / 1000 }()
 	tx, err := r.conn.BeginTx(ctx, nil)
-	if err == nil {
-		defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-		del := "DELETE FROM customer_attributes WHERE attribute_id = $1 AND entity_id IN (SELECT entity_id FROM attr_due)"
-		if src == allEntities {
-			del = "DELETE FROM customer_attributes WHERE attribute_id = $1"
-		}
-		_, err = tx.ExecContext(ctx, del, d.ID)
+	if err != nil {
+		res.Status, res.Error = "error", err.Error()
+		return
 	}
-	var ins sql.Result
-	if err == nil {
-		ins, err = tx.ExecContext(ctx, "INSERT INTO customer_attributes (entity_id, attribute_id, value, calculated_at) SELECT entity_id, $1, value, CAST($2 AS TIMESTAMPTZ) FROM ("+q+") r", d.ID, r.start)
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	del := "DELETE FROM customer_attributes WHERE attribute_id = $1 AND entity_id IN (SELECT entity_id FROM attr_due)"
+	if src == allEntities {
+		del = "DELETE FROM customer_attributes WHERE attribute_id = $1"
+	}
+	now := r.e.opts.Now().UTC().Truncate(time.Microsecond)
+	customers := "count(DISTINCT entity_id)"
+	if !d.Multiple() {
+		customers = "count(*)" // one value per entity
+	}
+	steps := []struct {
+		q    string
+		args []any
+	}{
+		{"DROP TABLE IF EXISTS attr_res", nil},
+		{"CREATE TEMP TABLE attr_res AS SELECT entity_id, value FROM (" + q + ") r", nil},
+		{del, []any{d.ID}},
+		{"INSERT INTO customer_attributes (entity_id, attribute_id, value, calculated_at) SELECT entity_id, $1, value, CAST($2 AS TIMESTAMPTZ) FROM attr_res", []any{d.ID, r.start}},
+	}
+	counted := src == allEntities
+	if counted {
+		steps = append(steps, []struct {
+			q    string
+			args []any
+		}{
+			{"DELETE FROM attribute_customers_cache WHERE attribute_id = $1", []any{d.ID}},
+			{`INSERT INTO attribute_customers_cache (attribute_id, customers_count, modified)
+				SELECT $1, ` + customers + `, CAST($2 AS TIMESTAMPTZ) FROM attr_res HAVING count(*) > 0`, []any{d.ID, now}},
+			{"DELETE FROM attribute_values_counts WHERE attribute_id = $1", []any{d.ID}},
+			{`INSERT INTO attribute_values_counts (attribute_id, value, count, modified)
+				SELECT $1, value, count(*), CAST($2 AS TIMESTAMPTZ) FROM attr_res GROUP BY value`, []any{d.ID, now}},
+		}...)
+	}
+	var n int64
+	for i, s := range steps {
+		var sr sql.Result
+		if sr, err = tx.ExecContext(ctx, s.q, s.args...); err != nil {
+			break
+		}
+		if i == 3 {
+			n, _ = sr.RowsAffected()
+		}
 	}
 	if err == nil {
 		err = tx.Commit()
@@ -345,11 +426,12 @@ func (r *run) calculateOne(ctx context.Context, d *Definition, res *AttributeRes
 		res.Status, res.Error = "error", err.Error()
 		return
 	}
-	n, _ := ins.RowsAffected()
 	res.Rows += n
 	res.Entities += entities
-	// Counted again at the end of the run.
-	if !slices.Contains(r.recount, d.ID) {
+	if counted {
+		r.counted = append(r.counted, d.ID)
+	} else if !slices.Contains(r.recount, d.ID) {
+		// Counted again at the end of the run.
 		r.recount = append(r.recount, d.ID)
 	}
 }
@@ -404,10 +486,17 @@ func (r *run) calculateChunk(ctx context.Context, defs []*Definition, results ma
 	if r.e.opts.Dialect == "duckdb" {
 		// DuckDB scans the value table for each of the two; noting the
 		// rows' rowids on the first scan makes the delete a direct one.
-		_, err = tx.ExecContext(ctx, "DROP TABLE IF EXISTS attr_old")
-		if err == nil {
-			_, err = tx.ExecContext(ctx, "CREATE TEMP TABLE attr_old AS SELECT rowid AS rid, attribute_id, entity_id, value FROM customer_attributes WHERE "+which)
+		// The scan that finds them reads only the columns it tests: the
+		// values are read after, by rowid, which DuckDB fetches directly.
+		find := r.timer("find_old_values")
+		for _, q := range []string{"DROP TABLE IF EXISTS attr_old_rid", "DROP TABLE IF EXISTS attr_old",
+			"CREATE TEMP TABLE attr_old_rid AS SELECT rowid AS rid FROM customer_attributes WHERE " + which,
+			"CREATE TEMP TABLE attr_old AS SELECT rowid AS rid, attribute_id, entity_id, value FROM customer_attributes WHERE rowid IN (SELECT rid FROM attr_old_rid)"} {
+			if _, err = tx.ExecContext(ctx, q); err != nil {
+				break
+			}
 		}
+		find()
 		if err != nil {
 			return fmt.Errorf("attributes: replace values: %w", err)
 		}

@@ -203,10 +203,19 @@ func (d *Definition) aggregate(duck bool) string {
 // customQuery runs the user's query once per due entity, inside one
 // statement: the LATERAL join binds base to that entity's events.
 func (d *Definition) customQuery(src source) string {
-	due, events := "(SELECT id AS entity_id FROM entities WHERE merged_into IS NULL)",
-		"entity_events m JOIN event_log e ON e.seq = m.event_seq WHERE m.entity_id = due.entity_id"
+	events := "entity_events m JOIN event_log e ON e.seq = m.event_seq WHERE m.entity_id = due.entity_id"
 	if src == chunkEntities {
-		due, events = "attr_due", "attr_events e WHERE e.entity_id = due.entity_id"
+		events = "attr_events e WHERE e.entity_id = due.entity_id"
+	}
+	return d.customQueryOver(src, events)
+}
+
+// customQueryOver is customQuery with the events of due.entity_id as
+// given.
+func (d *Definition) customQueryOver(src source, events string) string {
+	due := "(SELECT id AS entity_id FROM entities WHERE merged_into IS NULL)"
+	if src == chunkEntities {
+		due = "attr_due"
 	}
 	return fmt.Sprintf(`SELECT entity_id, CAST(tv AS TEXT) AS value FROM (
   SELECT due.entity_id, %s AS tv

@@ -3,6 +3,7 @@ package attr
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -29,6 +30,10 @@ type stage struct {
 	// ending in outer_rows (entity_id, event_id, event_time, tv, w), as
 	// Definition.rowsQuery does over base.
 	read map[string]string
+	// allEvents says the table holds every event with the columns of base
+	// (id as event_id), payload only if hasPayload: custom queries can
+	// read it.
+	allEvents, hasPayload bool
 }
 
 // eventColumns are the columns of base beside entity_id, id and
@@ -111,7 +116,9 @@ func when(cond, filter, expr string) string {
 
 // planStages groups the non-custom definitions into staging tables over
 // the events of src; duck parses each payload of the shared table once.
-func (r *run) planStages(ctx context.Context, defs []*Definition, src source, duck bool) []*stage {
+// With events, the shared table keeps the event columns when it reads
+// every event, for custom queries.
+func (r *run) planStages(ctx context.Context, defs []*Definition, src source, duck, events bool) []*stage {
 	wide := &stage{name: "attr_stage_0", read: map[string]string{}}
 	colOf := map[string]string{}
 	var cols []string
@@ -185,6 +192,12 @@ func (r *run) planStages(ctx context.Context, defs []*Definition, src source, du
 	}
 	var out []*stage
 	if len(wide.defs) > 0 {
+		if events && everyEvent {
+			wide.allEvents, wide.hasPayload, eventID = true, extra["payload"], true
+			for _, c := range eventColumns[:3] {
+				extra[c] = true
+			}
+		}
 		sel := []string{"entity_id", "event_time"}
 		if eventID {
 			sel = append(sel, "id AS event_id")
@@ -209,7 +222,7 @@ func (r *run) planStages(ctx context.Context, defs []*Definition, src source, du
 		if duck {
 			var keys []string
 			for i, c := range cols {
-				cols[i] = extractOnce(c, &keys)
+				cols[i] = extractOnce(c, "payload", &keys)
 			}
 			if len(keys) > 0 {
 				base = "SELECT *, json_extract_string(payload, [" + quoteList(keys) + "]) AS weft_json FROM (" + base + ") b"
@@ -235,14 +248,43 @@ func (r *run) planStages(ctx context.Context, defs []*Definition, src source, du
 			}
 		}
 		// As Definition.rowsQuery: the filter over base restricted to the
-		// definition's events.
-		st.sql = fmt.Sprintf(`CREATE TEMP TABLE %s AS
-SELECT entity_id, id AS event_id, event_time, %s(%s) AS value, CAST((%s) AS DOUBLE PRECISION) AS weight
+		// definition's events gives inner_rows, which every attribute of
+		// the table shares; the second level of each is computed over them
+		// in the same statement, each distinct expression once.
+		inner := fmt.Sprintf(`SELECT entity_id, id AS event_id, event_time, %s(%s) AS value, CAST((%s) AS DOUBLE PRECISION) AS weight
 FROM (SELECT * FROM (%s) b%s) base WHERE (%s)`,
-			st.name, joinComma(sel), d.Value, or(d.Weight, "1"), baseSelect(src), cond, or(d.Filter, "true"))
-		for _, o := range st.defs {
-			st.read[o.ID] = "WITH inner_rows AS (SELECT * FROM " + st.name + "), " + o.outerRows()
+			joinComma(sel), d.Value, or(d.Weight, "1"), baseSelect(src), cond, or(d.Filter, "true"))
+		colOf := map[string]string{}
+		var cols []string
+		col := func(expr string) string {
+			if c, ok := colOf[expr]; ok {
+				return c
+			}
+			c := fmt.Sprintf("c%d", len(cols))
+			colOf[expr] = c
+			cols = append(cols, expr+" AS "+c)
+			return c
 		}
+		for _, o := range st.defs {
+			filter := or(o.OuterFilter, "true")
+			tv := col("CASE WHEN (" + filter + ") THEN " + typed(o.valueType(), "CAST(("+or(o.OuterValue, "value")+") AS TEXT)") + " END")
+			w := "CAST(1 AS DOUBLE PRECISION)"
+			if o.weighted() {
+				w = col("CASE WHEN (" + filter + ") THEN weight * CAST((" + or(o.OuterWeight, "1") + ") AS DOUBLE PRECISION) END")
+			}
+			st.read[o.ID] = fmt.Sprintf("WITH outer_rows AS (\n  SELECT entity_id, event_id, event_time, %s AS tv, %s AS w\n  FROM %s WHERE %s IS NOT NULL\n)", tv, w, st.name, tv)
+		}
+		if duck {
+			var keys []string
+			for i, c := range cols {
+				cols[i] = extractOnce(c, "value", &keys)
+			}
+			if len(keys) > 0 {
+				inner = "SELECT *, json_extract_string(value, [" + quoteList(keys) + "]) AS weft_json FROM (" + inner + ") i"
+			}
+		}
+		st.sql = fmt.Sprintf("CREATE TEMP TABLE %s AS\nSELECT entity_id, event_id, event_time,\n  %s\nFROM (%s) inner_rows",
+			st.name, strings.Join(cols, ",\n  "), inner)
 		out = append(out, st)
 	}
 	return out
@@ -279,29 +321,29 @@ func (r *run) dropStages(ctx context.Context, stages []*stage) {
 	}
 }
 
-// extractOnce rewrites payload->>'key' in expr (a key of letters, digits
-// and _) as an element of weft_json, which base computes with one
-// json_extract_string(payload, [keys]): DuckDB then parses each payload
+// extractOnce rewrites column->>'key' in expr (a key of letters, digits
+// and _) as an element of weft_json, which the rows read compute with one
+// json_extract_string(column, [keys]): DuckDB then parses each document
 // once instead of once per key, with the same function and so the same
 // results. keys collects the keys. Only an occurrence that is a whole
 // operand is rewritten: preceded by the start, an opening parenthesis, a
 // comma, a comparison or a keyword, and followed by the end, a closing
 // parenthesis, a comma, a comparison, || or a keyword; in any other place
 // operator precedence might bind it differently, and it stays as written.
-func extractOnce(expr string, keys *[]string) string {
+func extractOnce(expr, column string, keys *[]string) string {
 	var b strings.Builder
 	i := 0
 	for {
-		j := strings.Index(expr[i:], "payload")
+		j := strings.Index(expr[i:], column)
 		if j < 0 {
 			b.WriteString(expr[i:])
 			return b.String()
 		}
 		start := i + j
-		end, key, ok := payloadKeyAt(expr, start)
+		end, key, ok := jsonKeyAt(expr, start, column)
 		if !ok {
-			b.WriteString(expr[i : start+len("payload")])
-			i = start + len("payload")
+			b.WriteString(expr[i : start+len(column)])
+			i = start + len(column)
 			continue
 		}
 		n := slices.Index(*keys, key)
@@ -319,8 +361,8 @@ func isIdent(c byte) bool {
 	return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }
 
-// payloadKeyAt matches payload->>'key' at start and returns where it ends.
-func payloadKeyAt(s string, start int) (end int, key string, ok bool) {
+// jsonKeyAt matches column->>'key' at start and returns where it ends.
+func jsonKeyAt(s string, start int, column string) (end int, key string, ok bool) {
 	if start > 0 && (isIdent(s[start-1]) || s[start-1] == '.' || s[start-1] == '"') {
 		return 0, "", false
 	}
@@ -328,7 +370,7 @@ func payloadKeyAt(s string, start int) (end int, key string, ok bool) {
 	if before != "" && !strings.ContainsRune("(,=<>", rune(before[len(before)-1])) && !isLetter(before[len(before)-1]) {
 		return 0, "", false
 	}
-	rest := strings.TrimLeft(s[start+len("payload"):], " \t\n")
+	rest := strings.TrimLeft(s[start+len(column):], " \t\n")
 	if !strings.HasPrefix(rest, "->>") {
 		return 0, "", false
 	}
@@ -353,3 +395,60 @@ func payloadKeyAt(s string, start int) (end int, key string, ok bool) {
 }
 
 func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+
+// baseStage is the staging table that custom queries read on DuckDB when
+// they calculate every entity: the events with their entities, joined once
+// for all of them instead of once per query; the payloads are copied only
+// when a query may read them.
+const baseStage = "attr_stage_base"
+
+// customBase returns the statement that fills baseStage for the custom
+// definitions among defs ("" for none), or, when wide holds what they
+// read, the events as a subquery of it.
+func customBase(defs []*Definition, wide *stage) (fill, events string) {
+	payload, any := false, false
+	for _, d := range defs {
+		if d.Type == TypeCustom {
+			any = true
+			payload = payload || mayReadPayload(d.Query)
+		}
+	}
+	if !any {
+		return "", ""
+	}
+	if wide != nil && wide.allEvents && (wide.hasPayload || !payload) {
+		p := "CAST(NULL AS JSON) AS payload"
+		if wide.hasPayload {
+			p = "payload"
+		}
+		return "", "(SELECT entity_id, event_id AS id, source_id, type, version, event_time, " + p + " FROM " + wide.name + ") e"
+	}
+	cols := "m.entity_id, e.id, e.source_id, e.type, e.version, e.event_time"
+	if payload {
+		cols += ", e.payload"
+	} else {
+		cols += ", CAST(NULL AS JSON) AS payload"
+	}
+	return "CREATE TEMP TABLE " + baseStage + " AS SELECT " + cols + " FROM entity_events m JOIN event_log e ON e.seq = m.event_seq", baseStage + " e"
+}
+
+var (
+	countStar = regexp.MustCompile(`\(\s*\*\s*\)`)
+	fromBase  = regexp.MustCompile(`\b(from|join)\s+base\b`)
+	wordBase  = regexp.MustCompile(`\bbase\b`)
+)
+
+// mayReadPayload reports whether a custom query may read the payload
+// column: it names it, selects * (count(*) aside) or reads base other than
+// as a table in FROM or JOIN (a whole row, as to_json(base) does).
+func mayReadPayload(q string) bool {
+	s := strings.ToLower(q)
+	if strings.Contains(s, "payload") {
+		return true
+	}
+	s = countStar.ReplaceAllString(s, "")
+	if strings.Contains(s, "*") || strings.Contains(s, "columns(") {
+		return true
+	}
+	return wordBase.MatchString(fromBase.ReplaceAllString(s, ""))
+}

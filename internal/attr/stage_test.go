@@ -29,8 +29,24 @@ func TestExtractOnce(t *testing.T) {
 		{"payload->>'a'->>'b'", "payload->>'a'->>'b'", nil},
 	} {
 		var keys []string
-		if got := extractOnce(c.in, &keys); got != c.want || !reflect.DeepEqual(keys, c.keys) {
+		if got := extractOnce(c.in, "payload", &keys); got != c.want || !reflect.DeepEqual(keys, c.keys) {
 			t.Errorf("extractOnce(%q) = %q %v, want %q %v", c.in, got, keys, c.want, c.keys)
+		}
+	}
+}
+
+func TestMayReadPayload(t *testing.T) {
+	for q, want := range map[string]bool{
+		"SELECT count(*) AS value FROM base WHERE type = 'page_view'":                         false,
+		"SELECT count(*) / 2.0 AS value FROM base b JOIN base c ON b.id = c.id":               false,
+		"SELECT payload->>'x' AS value FROM base":                                             true,
+		"SELECT * FROM (SELECT 1 AS value) x":                                                 true,
+		"SELECT b.* FROM base b":                                                              true,
+		"SELECT to_json(base) AS value FROM base":                                             true,
+		"SELECT count( * ) AS value FROM base WHERE source_id = 'shop' AND type = 'purchase'": false,
+	} {
+		if got := mayReadPayload(q); got != want {
+			t.Errorf("mayReadPayload(%q) = %v", q, got)
 		}
 	}
 }
