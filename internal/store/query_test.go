@@ -21,14 +21,16 @@ func TestQueryOverrides(t *testing.T) {
 }
 
 func TestReadMigrations(t *testing.T) {
-	// 001, 004, 005, 006 and 008 are shared; the backend adds the rest.
+	// 001, 004, 005, 006, 008 and the placeholders 010 to 012 are shared;
+	// the backend adds the rest.
 	good := fstest.MapFS{
 		"migrations/003_c.sql": {Data: []byte("C")},
 		"migrations/002_b.sql": {Data: []byte("B")},
 		"migrations/007_g.sql": {Data: []byte("G")},
+		"migrations/009_i.sql": {Data: []byte("I")},
 	}
 	ms, err := readMigrations(good)
-	if err != nil || len(ms) != 8 || ms[0].name != "catalog" || ms[1].sql != "B" || ms[2].name != "c" || ms[3].name != "config" {
+	if err != nil || len(ms) != 12 || ms[0].name != "catalog" || ms[1].sql != "B" || ms[2].name != "c" || ms[3].name != "config" {
 		t.Fatalf("%+v %v", ms, err)
 	}
 	gap := fstest.MapFS{"migrations/003_c.sql": {}}
