@@ -473,8 +473,8 @@ func (r *run) calculateChunk(ctx context.Context, defs []*Definition, results ma
 		return err
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	// The old and new values are read before the delete and the insert:
-	// DuckDB's RETURNING costs four times the statement.
+	// The old and new values are compared before the delete and the
+	// insert: DuckDB's RETURNING costs four times the statement.
 	changes := deltas{}
 	which := "entity_id IN (SELECT entity_id FROM attr_due)"
 	if r.only || len(ok) < r.e.enabled() {
@@ -503,16 +503,9 @@ func (r *run) calculateChunk(ctx context.Context, defs []*Definition, results ma
 		del = "DELETE FROM customer_attributes WHERE rowid IN (SELECT rid FROM attr_old)"
 		read = "SELECT attribute_id, entity_id, value FROM attr_old"
 	}
-	rows, err := tx.QueryContext(ctx, read)
-	if err == nil {
-		_, err = collectByAttribute(rows, changes, -1)
-	}
 	var inserted map[string]int64
 	if err == nil {
-		rows, err = tx.QueryContext(ctx, "SELECT attribute_id, entity_id, value FROM attr_new")
-	}
-	if err == nil {
-		inserted, err = collectByAttribute(rows, changes, +1)
+		inserted, err = countChanges(ctx, tx, "("+read+")", changes)
 	}
 	if err == nil {
 		_, err = tx.ExecContext(ctx, del)
