@@ -393,7 +393,7 @@ func (r *run) calculateOne(ctx context.Context, d *Definition, res *AttributeRes
 		{"DROP TABLE IF EXISTS attr_res", nil},
 		{"CREATE TEMP TABLE attr_res AS SELECT entity_id, value FROM (" + q + ") r", nil},
 		{del, []any{d.ID}},
-		{"INSERT INTO customer_attributes (entity_id, attribute_id, value, calculated_at) SELECT entity_id, $1, value, CAST($2 AS TIMESTAMPTZ) FROM attr_res", []any{d.ID, r.start}},
+		{"INSERT INTO customer_attributes (entity_id, attribute_id, value, calculated_at" + r.keyColumn() + ") SELECT entity_id, $1, value, CAST($2 AS TIMESTAMPTZ)" + r.keyValue() + " FROM attr_res", []any{d.ID, r.start}},
 	}
 	counted := src == allEntities
 	if counted {
@@ -476,22 +476,25 @@ func (r *run) calculateChunk(ctx context.Context, defs []*Definition, results ma
 	// The old and new values are compared before the delete and the
 	// insert: DuckDB's RETURNING costs four times the statement.
 	changes := deltas{}
-	which := "entity_id IN (SELECT entity_id FROM attr_due)"
+	which, attrs := "entity_id IN (SELECT entity_id FROM attr_due)", ""
 	if r.only || len(ok) < r.e.enabled() {
 		// Other attributes' values of these entities stay.
-		which += " AND attribute_id IN (" + idList(ok) + ")"
+		attrs = " AND attribute_id IN (" + idList(ok) + ")"
+		which += attrs
 	}
 	del := "DELETE FROM customer_attributes WHERE " + which
 	read := "SELECT attribute_id, entity_id, value FROM customer_attributes WHERE " + which
 	if r.e.opts.Dialect == "duckdb" {
 		// DuckDB scans the value table for each of the two; noting the
 		// rows' rowids on the first scan makes the delete a direct one.
-		// The scan that finds them reads only the columns it tests: the
-		// values are read after, by rowid, which DuckDB fetches directly.
+		// The scan that finds them compares integer keys (013), not the
+		// ids; the values are read after, by rowid, which DuckDB fetches
+		// directly, and rows of other entities with the same key dropped.
 		find := r.timer("find_old_values")
 		for _, q := range []string{"DROP TABLE IF EXISTS attr_old_rid", "DROP TABLE IF EXISTS attr_old",
-			"CREATE TEMP TABLE attr_old_rid AS SELECT rowid AS rid FROM customer_attributes WHERE " + which,
-			"CREATE TEMP TABLE attr_old AS SELECT rowid AS rid, attribute_id, entity_id, value FROM customer_attributes WHERE rowid IN (SELECT rid FROM attr_old_rid)"} {
+			"CREATE TEMP TABLE attr_old_rid AS SELECT rowid AS rid FROM customer_attributes WHERE entity_key IN (SELECT " + entityKey + " FROM attr_due)" + attrs,
+			"CREATE TEMP TABLE attr_old AS SELECT rowid AS rid, attribute_id, entity_id, value FROM customer_attributes WHERE rowid IN (SELECT rid FROM attr_old_rid)",
+			"DELETE FROM attr_old WHERE entity_id NOT IN (SELECT entity_id FROM attr_due)"} {
 			if _, err = tx.ExecContext(ctx, q); err != nil {
 				break
 			}
@@ -511,8 +514,8 @@ func (r *run) calculateChunk(ctx context.Context, defs []*Definition, results ma
 		_, err = tx.ExecContext(ctx, del)
 	}
 	if err == nil {
-		_, err = tx.ExecContext(ctx, `INSERT INTO customer_attributes (entity_id, attribute_id, value, calculated_at)
-			SELECT entity_id, attribute_id, value, CAST($1 AS TIMESTAMPTZ) FROM attr_new`, r.start)
+		_, err = tx.ExecContext(ctx, `INSERT INTO customer_attributes (entity_id, attribute_id, value, calculated_at`+r.keyColumn()+`)
+			SELECT entity_id, attribute_id, value, CAST($1 AS TIMESTAMPTZ)`+r.keyValue()+` FROM attr_new`, r.start)
 	}
 	if err == nil {
 		err = tx.Commit()
@@ -525,6 +528,54 @@ func (r *run) calculateChunk(ctx context.Context, defs []*Definition, results ma
 		results[id].Rows += n
 	}
 	return nil
+}
+
+// entityKey is the compact key of a value's entity on DuckDB (migration
+// 013): the upper half of hash(entity_id).
+const entityKey = "CAST(hash(entity_id) >> 32 AS UINTEGER)"
+
+// keyColumn and keyValue add entity_key to an insert into
+// customer_attributes on DuckDB.
+func (r *run) keyColumn() string {
+	if r.e.opts.Dialect == "duckdb" {
+		return ", entity_key"
+	}
+	return ""
+}
+
+func (r *run) keyValue() string {
+	if r.e.opts.Dialect == "duckdb" {
+		return ", " + entityKey
+	}
+	return ""
+}
+
+// checkKeys computes the entity keys again when DuckDB's hash function is
+// not the one they were computed with (a new DuckDB): key_check holds the
+// hash of a fixed text.
+func (r *run) checkKeys(ctx context.Context) error {
+	if r.e.opts.Dialect != "duckdb" {
+		return nil
+	}
+	var same bool
+	if err := r.conn.QueryRowContext(ctx, "SELECT coalesce(key_check = hash('weft entity key'), false) FROM attribute_meta WHERE id = 1").Scan(&same); err != nil {
+		return fmt.Errorf("attributes: check entity keys: %w", err)
+	}
+	if same {
+		return nil
+	}
+	tx, err := r.conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	for _, q := range []string{"UPDATE customer_attributes SET entity_key = " + entityKey,
+		"UPDATE attribute_meta SET key_check = hash('weft entity key') WHERE id = 1"} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("attributes: compute entity keys: %w", err)
+		}
+	}
+	return tx.Commit()
 }
 
 // saveState records the run of each attribute it calculated; one that
