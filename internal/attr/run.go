@@ -582,6 +582,14 @@ func (r *run) checkKeys(ctx context.Context) error {
 // succeeded stores the definition's hash, so the next runs are
 // incremental, and one that failed forgets it, so the next is full again.
 func (r *run) saveState(ctx context.Context, defs []*Definition, results map[string]*AttributeResult) error {
+	done := r.timer("save_state")
+	defer done()
+	// One transaction: one commit instead of two per attribute.
+	tx, err := r.conn.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("attributes: save state: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
 	for _, d := range defs {
 		res := results[d.ID]
 		if !res.Full && res.Entities == 0 && res.Status == "ok" {
@@ -593,13 +601,16 @@ func (r *run) saveState(ctx context.Context, defs []*Definition, results map[str
 		} else {
 			errText = res.Error
 		}
-		if _, err := r.exec(ctx, "save state", "DELETE FROM attribute_state WHERE attribute_id = $1", d.ID); err != nil {
-			return err
+		if _, err := tx.ExecContext(ctx, "DELETE FROM attribute_state WHERE attribute_id = $1", d.ID); err != nil {
+			return fmt.Errorf("attributes: save state: %w", err)
 		}
-		if _, err := r.exec(ctx, "save state", `INSERT INTO attribute_state (attribute_id, hash, status, error, entities, value_rows, duration_ms, finished_at)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO attribute_state (attribute_id, hash, status, error, entities, value_rows, duration_ms, finished_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, d.ID, hash, res.Status, errText, res.Entities, res.Rows, res.DurationMS, r.e.opts.Now().UTC()); err != nil {
-			return err
+			return fmt.Errorf("attributes: save state: %w", err)
 		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("attributes: save state: %w", err)
 	}
 	return nil
 }
