@@ -137,10 +137,10 @@ type RunResult struct {
 	Contexts    []ContextResult   `json:"contexts"`
 	DurationMS  float64           `json:"duration_ms"`
 	// PhasesMS says where the time went: contexts, copy_events,
-	// stage_events (the staging tables the attributes read, stage.go),
-	// stage_custom_base, replace_values (of which find_old_values),
-	// mark_calculated, cleanup, caches, view (the attributes' own times
-	// are in Attributes).
+	// stage_events and stage_set_values (the staging tables the
+	// attributes read, stage.go), stage_custom_base, replace_values (of
+	// which find_old_values), mark_calculated, save_state, cleanup,
+	// caches, view (the attributes' own times are in Attributes).
 	PhasesMS map[string]float64 `json:"phases_ms"`
 }
 

@@ -322,12 +322,18 @@ func (r *run) stage(ctx context.Context, defs []*Definition, results map[string]
 	// once for all of them too.
 	customs := duck && src == allEntities
 	var wide *stage
-	done := r.timer("stage_events")
 	for _, st := range r.planStages(ctx, ok, src, duck, customs) {
-		if _, err := r.conn.ExecContext(ctx, "DROP TABLE IF EXISTS "+st.name); err != nil {
-			continue
+		phase := "stage_events" // the shared table
+		if st.name != "attr_stage_0" {
+			phase = "stage_set_values"
 		}
-		if _, err := r.conn.ExecContext(ctx, st.sql); err != nil {
+		done := r.timer(phase)
+		_, err := r.conn.ExecContext(ctx, "DROP TABLE IF EXISTS "+st.name)
+		if err == nil {
+			_, err = r.conn.ExecContext(ctx, st.sql)
+		}
+		done()
+		if err != nil {
 			continue
 		}
 		made = append(made, st)
@@ -338,7 +344,6 @@ func (r *run) stage(ctx context.Context, defs []*Definition, results map[string]
 			wide = st
 		}
 	}
-	done()
 	if fill, events := customBase(ok, wide); customs && events != "" {
 		var err error
 		if fill != "" {
