@@ -604,3 +604,33 @@ func (f *fixture) checkCaches(t *testing.T) {
 		rows.Close()
 	}
 }
+
+// TestEntityKeys: on DuckDB an incremental run finds the old values by
+// their entity_key; keys of another hash function (key_check differs, as
+// after a DuckDB upgrade) are computed again first.
+func TestEntityKeys(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, "duckdb", worked.Config)
+	ingest(t, f.s, worked.Events...)
+	f.run(t, attr.RunOptions{})
+	want := f.snapshot(t)
+	f.clock.t = f.clock.t.Add(time.Hour)
+	for _, q := range []string{"UPDATE customer_attributes SET entity_key = 0", "UPDATE attribute_meta SET key_check = 0"} {
+		if _, err := f.s.SQL().ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := f.s.SQL().ExecContext(ctx, "UPDATE entities SET modified_at = $1", f.clock.t); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.t = f.clock.t.Add(time.Minute)
+	if res := f.run(t, attr.RunOptions{}); res.DueEntities == 0 {
+		t.Fatal("no entity was due")
+	}
+	sameSnapshots(t, "after the keys were computed again", want, f.snapshot(t), "")
+	f.checkCaches(t)
+	var stale int
+	if err := f.s.SQL().QueryRowContext(ctx, "SELECT count(*) FROM customer_attributes WHERE entity_key IS DISTINCT FROM CAST(hash(entity_id) >> 32 AS UINTEGER)").Scan(&stale); err != nil || stale > 0 {
+		t.Errorf("%d values with a stale key (%v)", stale, err)
+	}
+}

@@ -66,6 +66,56 @@ func collectByAttribute(rows *sql.Rows, ds deltas, sign int64) (map[string]int64
 	return counts, rows.Err()
 }
 
+// countChanges adds to ds the changes of the caches when the values of
+// old (a subquery of attribute_id, entity_id, value rows) are replaced by
+// those of attr_new, and returns how many rows attr_new has per
+// attribute. The database compares them: only the counts that change are
+// read.
+func countChanges(ctx context.Context, tx *sql.Tx, old string, ds deltas) (map[string]int64, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT attribute_id, value, CAST(sum(c) AS BIGINT) FROM (
+		SELECT attribute_id, value, -1 AS c FROM `+old+` o
+		UNION ALL SELECT attribute_id, value, 1 AS c FROM attr_new
+	) v GROUP BY attribute_id, value HAVING sum(c) <> 0`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, v string
+		var n int64
+		if err := rows.Scan(&id, &v, &n); err != nil {
+			return nil, err
+		}
+		ds.of(id).values[v] += n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows, err = tx.QueryContext(ctx, `SELECT attribute_id, CAST(sum(n) AS BIGINT), CAST(sum(e) AS BIGINT) FROM (
+		SELECT attribute_id, 0 AS n, -count(DISTINCT entity_id) AS e FROM `+old+` o GROUP BY attribute_id
+		UNION ALL SELECT attribute_id, count(*) AS n, count(DISTINCT entity_id) AS e FROM attr_new GROUP BY attribute_id
+	) c GROUP BY attribute_id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	counts := map[string]int64{}
+	for rows.Next() {
+		var id string
+		var n, e int64
+		if err := rows.Scan(&id, &n, &e); err != nil {
+			return nil, err
+		}
+		if n > 0 {
+			counts[id] = n
+		}
+		if e != 0 {
+			ds.of(id).customers += e
+		}
+	}
+	return counts, rows.Err()
+}
+
 // updateCaches recounts the attributes in recount and applies the deltas
 // of the others.
 func (r *run) updateCaches(ctx context.Context, recount []string) error {

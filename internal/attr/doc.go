@@ -9,7 +9,9 @@
 // The engine is set-based: one SQL statement per attribute over a chunk of
 // due entities, never one query per entity; custom queries run per entity
 // inside one statement, through a LATERAL join that binds base, the
-// entity's events. Results go to a long table (customer_attributes: entity,
+// entity's events. The events are read, and their JSON parsed, once per run
+// for all attributes: staging tables hold every attribute's first level
+// (stage.go), and the attributes' statements aggregate them. Results go to a long table (customer_attributes: entity,
 // attribute, value as text, calculated_at); list attributes and custom
 // queries returning several rows hold several values.
 //

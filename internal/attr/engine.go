@@ -104,7 +104,7 @@ func (e *Engine) ValidateSQL(ctx context.Context) error {
 		if !d.IsEnabled() {
 			continue
 		}
-		if err := check(d.query(allEntities)); err != nil {
+		if err := check(d.query(allEntities, e.opts.Dialect == "duckdb")); err != nil {
 			return &DefinitionError{ID: d.ID, Err: err}
 		}
 	}
@@ -137,8 +137,10 @@ type RunResult struct {
 	Contexts    []ContextResult   `json:"contexts"`
 	DurationMS  float64           `json:"duration_ms"`
 	// PhasesMS says where the time went: contexts, copy_events,
-	// mark_calculated, cleanup, caches, view (the attributes' own times
-	// are in Attributes).
+	// stage_events and stage_set_values (the staging tables the
+	// attributes read, stage.go), stage_custom_base, replace_values (of
+	// which find_old_values), mark_calculated, save_state, cleanup,
+	// caches, view (the attributes' own times are in Attributes).
 	PhasesMS map[string]float64 `json:"phases_ms"`
 }
 
@@ -176,6 +178,9 @@ func (e *Engine) Run(ctx context.Context, ro RunOptions) (*RunResult, error) {
 	res := &RunResult{PhasesMS: map[string]float64{}}
 	r := &run{e: e, conn: conn, start: start, only: len(ro.Only) > 0, phases: res.PhasesMS, deltas: deltas{}}
 	if err := r.prepare(ctx, defs, ro); err != nil {
+		return nil, err
+	}
+	if err := r.checkKeys(ctx); err != nil {
 		return nil, err
 	}
 	rebuilt, err := r.rebuilt(ctx)
@@ -227,7 +232,7 @@ func (e *Engine) Run(ctx context.Context, ro RunOptions) (*RunResult, error) {
 	// values and caches are as they were: a quiet run costs little.
 	if res.DueEntities > 0 || len(full) > 0 || viewChanged || ro.FromScratch {
 		done := r.timer("cleanup")
-		err := r.cleanup(ctx, rebuilt || ro.FromScratch, viewChanged)
+		err := r.cleanup(ctx, rebuilt || ro.FromScratch, ro.FromScratch, viewChanged)
 		done()
 		if err != nil {
 			return nil, err

@@ -22,6 +22,9 @@ type run struct {
 	// attributes whose caches are counted again instead.
 	deltas  deltas
 	recount []string
+	// counted are the attributes whose caches were counted from their new
+	// values as they replaced all the old ones.
+	counted []string
 }
 
 // timer starts timing a phase; calling what it returns stops it.
@@ -83,9 +86,18 @@ func (r *run) prepare(ctx context.Context, defs []*Definition, ro RunOptions) er
 // the last run (or, after a stitching rebuild, of every entity that is not
 // live), and, when the attribute set changed, of attributes no longer
 // defined or disabled.
-func (r *run) cleanup(ctx context.Context, everything, attributesChanged bool) error {
+//
+// After a run from scratch of every attribute there is nothing to look
+// for: every value was calculated again, for live entities only.
+func (r *run) cleanup(ctx context.Context, everything, fromScratch, attributesChanged bool) error {
 	var steps [][2]string
-	if everything {
+	if fromScratch && !r.only {
+		for i := range r.e.defs {
+			if d := &r.e.defs[i]; d.IsEnabled() && !slices.Contains(r.counted, d.ID) && !slices.Contains(r.recount, d.ID) {
+				r.recount = append(r.recount, d.ID)
+			}
+		}
+	} else if everything {
 		steps = [][2]string{{"drop values of entities that are not live",
 			"DELETE FROM customer_attributes WHERE entity_id NOT IN (SELECT id FROM entities WHERE merged_into IS NULL)"}}
 		for i := range r.e.defs {
@@ -241,15 +253,17 @@ func (r *run) calculate(ctx context.Context, defs []*Definition, results map[str
 		if err := r.conn.QueryRowContext(ctx, "SELECT max(entity_id) FROM attr_due").Scan(&after); err != nil {
 			return total, fmt.Errorf("attributes: %w", err)
 		}
+		queries, stages := r.stage(ctx, defs, results, src)
 		if all {
 			for _, d := range defs {
 				if res := results[d.ID]; res.Status == "ok" {
-					r.calculateOne(ctx, d, res, got, src)
+					r.calculateOne(ctx, d, res, got, src, queries[d.ID])
 				}
 			}
-		} else if err := r.calculateChunk(ctx, defs, results, got); err != nil {
+		} else if err := r.calculateChunk(ctx, defs, results, got, queries); err != nil {
 			return total, err
 		}
+		r.dropStages(ctx, stages)
 		// Entities are calculated when every attribute ran over them: after
 		// this chunk for the due ones; the full pass, after the due ones,
 		// covers every live entity. A run of some attributes only leaves
@@ -277,7 +291,11 @@ func (r *run) copyEvents(ctx context.Context) error {
 		return err
 	}
 	// Custom queries look up each entity's events: without an index and
-	// statistics PostgreSQL scans the whole copy once per entity.
+	// statistics PostgreSQL scans the whole copy once per entity. DuckDB
+	// joins them by hash.
+	if r.e.opts.Dialect == "duckdb" {
+		return nil
+	}
 	if _, err := r.exec(ctx, "index the chunk's events", "CREATE INDEX attr_events_entity_idx ON attr_events (entity_id)"); err != nil {
 		return err
 	}
@@ -285,23 +303,126 @@ func (r *run) copyEvents(ctx context.Context) error {
 	return err
 }
 
-// calculateOne replaces one attribute's values for the chunk in attr_due,
-// in one transaction: the old values stay until the new ones are in.
-func (r *run) calculateOne(ctx context.Context, d *Definition, res *AttributeResult, entities int64, src source) {
+// stage fills the staging tables (stage.go) for the chunk's definitions
+// that have not failed, and returns each one's statement: over its staging
+// table, or over base itself when the table could not be filled, so that
+// an attribute whose expressions fail does so alone.
+func (r *run) stage(ctx context.Context, defs []*Definition, results map[string]*AttributeResult, src source) (map[string]string, []*stage) {
+	duck := r.e.opts.Dialect == "duckdb"
+	queries := map[string]string{}
+	var ok []*Definition
+	for _, d := range defs {
+		if results[d.ID].Status == "ok" {
+			ok = append(ok, d)
+			queries[d.ID] = d.query(src, duck)
+		}
+	}
+	var made []*stage
+	// On DuckDB, custom queries over every entity read the events staged
+	// once for all of them too.
+	customs := duck && src == allEntities
+	var wide *stage
+	for _, st := range r.planStages(ctx, ok, src, duck, customs) {
+		phase := "stage_events" // the shared table
+		if st.name != "attr_stage_0" {
+			phase = "stage_set_values"
+		}
+		done := r.timer(phase)
+		_, err := r.conn.ExecContext(ctx, "DROP TABLE IF EXISTS "+st.name)
+		if err == nil {
+			_, err = r.conn.ExecContext(ctx, st.sql)
+		}
+		done()
+		if err != nil {
+			continue
+		}
+		made = append(made, st)
+		for _, d := range st.defs {
+			queries[d.ID] = st.query(d, duck)
+		}
+		if st.allEvents {
+			wide = st
+		}
+	}
+	if fill, events := customBase(ok, wide); customs && events != "" {
+		var err error
+		if fill != "" {
+			done := r.timer("stage_custom_base")
+			_, err = r.conn.ExecContext(ctx, "DROP TABLE IF EXISTS "+baseStage)
+			if err == nil {
+				_, err = r.conn.ExecContext(ctx, fill)
+			}
+			if err == nil {
+				made = append(made, &stage{name: baseStage})
+			}
+			done()
+		}
+		if err == nil {
+			for _, d := range ok {
+				if d.Type == TypeCustom {
+					queries[d.ID] = d.customQueryOver(src, events+" WHERE e.entity_id = due.entity_id")
+				}
+			}
+		}
+	}
+	return queries, made
+}
+
+// calculateOne replaces one attribute's values for the chunk in attr_due
+// with those of its statement q, in one transaction: the old values stay
+// until the new ones are in. When the chunk is every live entity, the
+// new values are counted for the caches on the way, instead of the whole
+// value table at the end of the run.
+func (r *run) calculateOne(ctx context.Context, d *Definition, res *AttributeResult, entities int64, src source, q string) {
 	began := time.Now()
 	defer func() { res.DurationMS += float64(time.Since(began).Microseconds()) / 1000 }()
 	tx, err := r.conn.BeginTx(ctx, nil)
-	if err == nil {
-		defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-		del := "DELETE FROM customer_attributes WHERE attribute_id = $1 AND entity_id IN (SELECT entity_id FROM attr_due)"
-		if src == allEntities {
-			del = "DELETE FROM customer_attributes WHERE attribute_id = $1"
-		}
-		_, err = tx.ExecContext(ctx, del, d.ID)
+	if err != nil {
+		res.Status, res.Error = "error", err.Error()
+		return
 	}
-	var ins sql.Result
-	if err == nil {
-		ins, err = tx.ExecContext(ctx, "INSERT INTO customer_attributes (entity_id, attribute_id, value, calculated_at) SELECT entity_id, $1, value, CAST($2 AS TIMESTAMPTZ) FROM ("+d.query(src)+") r", d.ID, r.start)
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	del := "DELETE FROM customer_attributes WHERE attribute_id = $1 AND entity_id IN (SELECT entity_id FROM attr_due)"
+	if src == allEntities {
+		del = "DELETE FROM customer_attributes WHERE attribute_id = $1"
+	}
+	now := r.e.opts.Now().UTC().Truncate(time.Microsecond)
+	customers := "count(DISTINCT entity_id)"
+	if !d.Multiple() {
+		customers = "count(*)" // one value per entity
+	}
+	steps := []struct {
+		q    string
+		args []any
+	}{
+		{"DROP TABLE IF EXISTS attr_res", nil},
+		{"CREATE TEMP TABLE attr_res AS SELECT entity_id, value FROM (" + q + ") r", nil},
+		{del, []any{d.ID}},
+		{"INSERT INTO customer_attributes (entity_id, attribute_id, value, calculated_at" + r.keyColumn() + ") SELECT entity_id, $1, value, CAST($2 AS TIMESTAMPTZ)" + r.keyValue() + " FROM attr_res", []any{d.ID, r.start}},
+	}
+	counted := src == allEntities
+	if counted {
+		steps = append(steps, []struct {
+			q    string
+			args []any
+		}{
+			{"DELETE FROM attribute_customers_cache WHERE attribute_id = $1", []any{d.ID}},
+			{`INSERT INTO attribute_customers_cache (attribute_id, customers_count, modified)
+				SELECT $1, ` + customers + `, CAST($2 AS TIMESTAMPTZ) FROM attr_res HAVING count(*) > 0`, []any{d.ID, now}},
+			{"DELETE FROM attribute_values_counts WHERE attribute_id = $1", []any{d.ID}},
+			{`INSERT INTO attribute_values_counts (attribute_id, value, count, modified)
+				SELECT $1, value, count(*), CAST($2 AS TIMESTAMPTZ) FROM attr_res GROUP BY value`, []any{d.ID, now}},
+		}...)
+	}
+	var n int64
+	for i, s := range steps {
+		var sr sql.Result
+		if sr, err = tx.ExecContext(ctx, s.q, s.args...); err != nil {
+			break
+		}
+		if i == 3 {
+			n, _ = sr.RowsAffected()
+		}
 	}
 	if err == nil {
 		err = tx.Commit()
@@ -310,11 +431,12 @@ func (r *run) calculateOne(ctx context.Context, d *Definition, res *AttributeRes
 		res.Status, res.Error = "error", err.Error()
 		return
 	}
-	n, _ := ins.RowsAffected()
 	res.Rows += n
 	res.Entities += entities
-	// Counted again at the end of the run.
-	if !slices.Contains(r.recount, d.ID) {
+	if counted {
+		r.counted = append(r.counted, d.ID)
+	} else if !slices.Contains(r.recount, d.ID) {
+		// Counted again at the end of the run.
 		r.recount = append(r.recount, d.ID)
 	}
 }
@@ -324,7 +446,7 @@ func (r *run) calculateOne(ctx context.Context, d *Definition, res *AttributeRes
 // failing one is recorded and keeps its old values), then one transaction
 // replaces the old values of the attributes that succeeded, reading the
 // value table once. The rows deleted and inserted are the caches' delta.
-func (r *run) calculateChunk(ctx context.Context, defs []*Definition, results map[string]*AttributeResult, entities int64) error {
+func (r *run) calculateChunk(ctx context.Context, defs []*Definition, results map[string]*AttributeResult, entities int64, queries map[string]string) error {
 	for _, q := range []string{"DROP TABLE IF EXISTS attr_new", "CREATE TEMP TABLE attr_new (entity_id TEXT, attribute_id TEXT, value TEXT)"} {
 		if _, err := r.exec(ctx, "prepare attr_new", q); err != nil {
 			return err
@@ -337,7 +459,7 @@ func (r *run) calculateChunk(ctx context.Context, defs []*Definition, results ma
 			continue
 		}
 		began := time.Now()
-		_, err := r.conn.ExecContext(ctx, "INSERT INTO attr_new SELECT entity_id, $1, value FROM ("+d.query(chunkEntities)+") r", d.ID)
+		_, err := r.conn.ExecContext(ctx, "INSERT INTO attr_new SELECT entity_id, $1, value FROM ("+queries[d.ID]+") r", d.ID)
 		res.DurationMS += float64(time.Since(began).Microseconds()) / 1000
 		if err != nil {
 			res.Status, res.Error = "error", err.Error()
@@ -356,46 +478,49 @@ func (r *run) calculateChunk(ctx context.Context, defs []*Definition, results ma
 		return err
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	// The old and new values are read before the delete and the insert:
-	// DuckDB's RETURNING costs four times the statement.
+	// The old and new values are compared before the delete and the
+	// insert: DuckDB's RETURNING costs four times the statement.
 	changes := deltas{}
-	which := "entity_id IN (SELECT entity_id FROM attr_due)"
+	which, attrs := "entity_id IN (SELECT entity_id FROM attr_due)", ""
 	if r.only || len(ok) < r.e.enabled() {
 		// Other attributes' values of these entities stay.
-		which += " AND attribute_id IN (" + idList(ok) + ")"
+		attrs = " AND attribute_id IN (" + idList(ok) + ")"
+		which += attrs
 	}
 	del := "DELETE FROM customer_attributes WHERE " + which
 	read := "SELECT attribute_id, entity_id, value FROM customer_attributes WHERE " + which
 	if r.e.opts.Dialect == "duckdb" {
 		// DuckDB scans the value table for each of the two; noting the
 		// rows' rowids on the first scan makes the delete a direct one.
-		_, err = tx.ExecContext(ctx, "DROP TABLE IF EXISTS attr_old")
-		if err == nil {
-			_, err = tx.ExecContext(ctx, "CREATE TEMP TABLE attr_old AS SELECT rowid AS rid, attribute_id, entity_id, value FROM customer_attributes WHERE "+which)
+		// The scan that finds them compares integer keys (migration 015), not the
+		// ids; the values are read after, by rowid, which DuckDB fetches
+		// directly, and rows of other entities with the same key dropped.
+		find := r.timer("find_old_values")
+		for _, q := range []string{"DROP TABLE IF EXISTS attr_old_rid", "DROP TABLE IF EXISTS attr_old",
+			"CREATE TEMP TABLE attr_old_rid AS SELECT rowid AS rid FROM customer_attributes WHERE entity_key IN (SELECT " + entityKey + " FROM attr_due)" + attrs,
+			"CREATE TEMP TABLE attr_old AS SELECT rowid AS rid, attribute_id, entity_id, value FROM customer_attributes WHERE rowid IN (SELECT rid FROM attr_old_rid)",
+			"DELETE FROM attr_old WHERE entity_id NOT IN (SELECT entity_id FROM attr_due)"} {
+			if _, err = tx.ExecContext(ctx, q); err != nil {
+				break
+			}
 		}
+		find()
 		if err != nil {
 			return fmt.Errorf("attributes: replace values: %w", err)
 		}
 		del = "DELETE FROM customer_attributes WHERE rowid IN (SELECT rid FROM attr_old)"
 		read = "SELECT attribute_id, entity_id, value FROM attr_old"
 	}
-	rows, err := tx.QueryContext(ctx, read)
-	if err == nil {
-		_, err = collectByAttribute(rows, changes, -1)
-	}
 	var inserted map[string]int64
 	if err == nil {
-		rows, err = tx.QueryContext(ctx, "SELECT attribute_id, entity_id, value FROM attr_new")
-	}
-	if err == nil {
-		inserted, err = collectByAttribute(rows, changes, +1)
+		inserted, err = countChanges(ctx, tx, "("+read+")", changes)
 	}
 	if err == nil {
 		_, err = tx.ExecContext(ctx, del)
 	}
 	if err == nil {
-		_, err = tx.ExecContext(ctx, `INSERT INTO customer_attributes (entity_id, attribute_id, value, calculated_at)
-			SELECT entity_id, attribute_id, value, CAST($1 AS TIMESTAMPTZ) FROM attr_new`, r.start)
+		_, err = tx.ExecContext(ctx, `INSERT INTO customer_attributes (entity_id, attribute_id, value, calculated_at`+r.keyColumn()+`)
+			SELECT entity_id, attribute_id, value, CAST($1 AS TIMESTAMPTZ)`+r.keyValue()+` FROM attr_new`, r.start)
 	}
 	if err == nil {
 		err = tx.Commit()
@@ -410,10 +535,66 @@ func (r *run) calculateChunk(ctx context.Context, defs []*Definition, results ma
 	return nil
 }
 
+// entityKey is the compact key of a value's entity on DuckDB (migration
+// 015): the upper half of hash(entity_id).
+const entityKey = "CAST(hash(entity_id) >> 32 AS UINTEGER)"
+
+// keyColumn and keyValue add entity_key to an insert into
+// customer_attributes on DuckDB.
+func (r *run) keyColumn() string {
+	if r.e.opts.Dialect == "duckdb" {
+		return ", entity_key"
+	}
+	return ""
+}
+
+func (r *run) keyValue() string {
+	if r.e.opts.Dialect == "duckdb" {
+		return ", " + entityKey
+	}
+	return ""
+}
+
+// checkKeys computes the entity keys again when DuckDB's hash function is
+// not the one they were computed with (a new DuckDB): key_check holds the
+// hash of a fixed text.
+func (r *run) checkKeys(ctx context.Context) error {
+	if r.e.opts.Dialect != "duckdb" {
+		return nil
+	}
+	var same bool
+	if err := r.conn.QueryRowContext(ctx, "SELECT coalesce(key_check = hash('weft entity key'), false) FROM attribute_meta WHERE id = 1").Scan(&same); err != nil {
+		return fmt.Errorf("attributes: check entity keys: %w", err)
+	}
+	if same {
+		return nil
+	}
+	tx, err := r.conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	for _, q := range []string{"UPDATE customer_attributes SET entity_key = " + entityKey,
+		"UPDATE attribute_meta SET key_check = hash('weft entity key') WHERE id = 1"} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("attributes: compute entity keys: %w", err)
+		}
+	}
+	return tx.Commit()
+}
+
 // saveState records the run of each attribute it calculated; one that
 // succeeded stores the definition's hash, so the next runs are
 // incremental, and one that failed forgets it, so the next is full again.
 func (r *run) saveState(ctx context.Context, defs []*Definition, results map[string]*AttributeResult) error {
+	done := r.timer("save_state")
+	defer done()
+	// One transaction: one commit instead of two per attribute.
+	tx, err := r.conn.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("attributes: save state: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
 	for _, d := range defs {
 		res := results[d.ID]
 		if !res.Full && res.Entities == 0 && res.Status == "ok" {
@@ -425,13 +606,16 @@ func (r *run) saveState(ctx context.Context, defs []*Definition, results map[str
 		} else {
 			errText = res.Error
 		}
-		if _, err := r.exec(ctx, "save state", "DELETE FROM attribute_state WHERE attribute_id = $1", d.ID); err != nil {
-			return err
+		if _, err := tx.ExecContext(ctx, "DELETE FROM attribute_state WHERE attribute_id = $1", d.ID); err != nil {
+			return fmt.Errorf("attributes: save state: %w", err)
 		}
-		if _, err := r.exec(ctx, "save state", `INSERT INTO attribute_state (attribute_id, hash, status, error, entities, value_rows, duration_ms, finished_at)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO attribute_state (attribute_id, hash, status, error, entities, value_rows, duration_ms, finished_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, d.ID, hash, res.Status, errText, res.Entities, res.Rows, res.DurationMS, r.e.opts.Now().UTC()); err != nil {
-			return err
+			return fmt.Errorf("attributes: save state: %w", err)
 		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("attributes: save state: %w", err)
 	}
 	return nil
 }

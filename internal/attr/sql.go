@@ -49,12 +49,14 @@ const (
 	chunkEntities
 )
 
-// query returns the SELECT of (entity_id, value TEXT) rows.
-func (d *Definition) query(src source) string {
+// query returns the SELECT of (entity_id, value TEXT) rows, reading base
+// itself (staging reads it once for several attributes: stage.go); duck
+// chooses DuckDB's aggregates.
+func (d *Definition) query(src source, duck bool) string {
 	if d.Type == TypeCustom {
 		return d.customQuery(src)
 	}
-	return d.rowsQuery(src) + "\n" + d.aggregate()
+	return d.rowsQuery(src) + "\n" + d.aggregate(duck)
 }
 
 // copyChunkEvents fills attr_events with the events of the entities in
@@ -110,8 +112,9 @@ func (d *Definition) rowsQuery(src source) string {
 		typed(d.valueType(), "CAST(("+or(d.OuterValue, "value")+") AS TEXT)"), or(d.OuterWeight, "1"), or(d.OuterFilter, "true"))
 }
 
-// aggregate is the final SELECT of a predefined type over outer_rows.
-func (d *Definition) aggregate() string {
+// aggregate is the final SELECT of a predefined type over outer_rows. Rows
+// whose tv is NULL never count: every kind drops them.
+func (d *Definition) aggregate(duck bool) string {
 	// DISTINCT ON keeps the first row of each entity in the order given;
 	// both engines run it as a hash aggregate, not a sort of every row.
 	// NULLs sort last and are dropped from the result.
@@ -121,12 +124,31 @@ func (d *Definition) aggregate() string {
   ORDER BY entity_id, tv IS NULL, ` + order + `
 ) p WHERE value IS NOT NULL`
 	}
+	// A value's weight is the sum of its rows' weights, a NULL one
+	// counting 0 (as the reference path reads it).
 	frequent := func(order string) string {
 		return `SELECT entity_id, value FROM (
   SELECT DISTINCT ON (entity_id) entity_id, CAST(tv AS TEXT) AS value FROM (
-    SELECT entity_id, tv, sum(w) AS sw, max(event_time) AS lt FROM outer_rows GROUP BY entity_id, tv
+    SELECT entity_id, tv, coalesce(sum(w), 0) AS sw, max(event_time) AS lt FROM outer_rows GROUP BY entity_id, tv
   ) f ORDER BY entity_id, tv IS NULL, ` + order + `
 ) p WHERE value IS NOT NULL`
+	}
+	if duck {
+		// DuckDB sorts for DISTINCT ON; arg_min and arg_max over the
+		// order as a struct are plain aggregates, four times faster. The
+		// first field puts rows with a value before those without.
+		pick = func(order string) string {
+			return `SELECT entity_id, value FROM (
+  SELECT entity_id, CAST(` + order + ` AS TEXT) AS value FROM outer_rows GROUP BY entity_id
+) p WHERE value IS NOT NULL`
+		}
+		frequent = func(order string) string {
+			return `SELECT entity_id, value FROM (
+  SELECT entity_id, CAST(arg_min(tv, (tv IS NULL, ` + order + `, tv)) AS TEXT) AS value FROM (
+    SELECT entity_id, tv, coalesce(sum(w), 0) AS sw, epoch_us(max(event_time)) AS lt FROM outer_rows GROUP BY entity_id, tv
+  ) f GROUP BY entity_id
+) p WHERE value IS NOT NULL`
+		}
 	}
 	// Aggregates skip NULLs; an entity with none has no row.
 	group := func(agg string) string {
@@ -134,8 +156,14 @@ func (d *Definition) aggregate() string {
 	}
 	switch d.Type {
 	case TypeFirst:
+		if duck {
+			return pick("arg_min(tv, (tv IS NULL, event_time, event_id, tv))")
+		}
 		return pick("event_time, event_id, tv")
 	case TypeLast:
+		if duck {
+			return pick("arg_max(tv, (tv IS NOT NULL, event_time, event_id, tv))")
+		}
 		return pick("event_time DESC, event_id DESC, tv DESC")
 	case TypeMin, TypeValue:
 		if d.dataType() == DataBool {
@@ -154,8 +182,14 @@ func (d *Definition) aggregate() string {
 	case TypeNumOfUnique:
 		return group("count(DISTINCT tv)")
 	case TypeMostFrequent:
+		if duck {
+			return frequent("-sw, -lt")
+		}
 		return frequent("sw DESC, lt DESC, tv")
 	case TypeLeastFrequent:
+		if duck {
+			return frequent("sw, -lt")
+		}
 		return frequent("sw, lt DESC, tv")
 	case TypeList:
 		return fmt.Sprintf(`SELECT entity_id, CAST(tv AS TEXT) AS value FROM (
@@ -169,10 +203,19 @@ func (d *Definition) aggregate() string {
 // customQuery runs the user's query once per due entity, inside one
 // statement: the LATERAL join binds base to that entity's events.
 func (d *Definition) customQuery(src source) string {
-	due, events := "(SELECT id AS entity_id FROM entities WHERE merged_into IS NULL)",
-		"entity_events m JOIN event_log e ON e.seq = m.event_seq WHERE m.entity_id = due.entity_id"
+	events := "entity_events m JOIN event_log e ON e.seq = m.event_seq WHERE m.entity_id = due.entity_id"
 	if src == chunkEntities {
-		due, events = "attr_due", "attr_events e WHERE e.entity_id = due.entity_id"
+		events = "attr_events e WHERE e.entity_id = due.entity_id"
+	}
+	return d.customQueryOver(src, events)
+}
+
+// customQueryOver is customQuery with the events of due.entity_id as
+// given.
+func (d *Definition) customQueryOver(src source, events string) string {
+	due := "(SELECT id AS entity_id FROM entities WHERE merged_into IS NULL)"
+	if src == chunkEntities {
+		due = "attr_due"
 	}
 	return fmt.Sprintf(`SELECT entity_id, CAST(tv AS TEXT) AS value FROM (
   SELECT due.entity_id, %s AS tv

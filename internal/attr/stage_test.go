@@ -1,0 +1,52 @@
+package attr
+
+import (
+	"reflect"
+	"testing"
+)
+
+func TestExtractOnce(t *testing.T) {
+	for _, c := range []struct {
+		in, want string
+		keys     []string
+	}{
+		{"payload->>'url'", "(weft_json[1])", []string{"url"}},
+		{"lower(trim(payload->>'email'))", "lower(trim((weft_json[1])))", []string{"email"}},
+		{"payload->>'email' IS NOT NULL AND payload ->> 'url' = 'x'", "(weft_json[1]) IS NOT NULL AND (weft_json[2]) = 'x'", []string{"email", "url"}},
+		{"coalesce(payload->>'a', payload->>'b', payload->>'a')", "coalesce((weft_json[1]), (weft_json[2]), (weft_json[1]))", []string{"a", "b"}},
+		{"(payload->>'total')::numeric", "((weft_json[1]))::numeric", []string{"total"}},
+		{"CASE WHEN payload->>'a' = 'x' THEN payload->>'b' END", "CASE WHEN (weft_json[1]) = 'x' THEN (weft_json[2]) END", []string{"a", "b"}},
+		// Left as written: other operators might bind differently, or the
+		// key is not a plain one, or it is not the payload column.
+		{"payload->>'n'::int", "payload->>'n'::int", nil},
+		{"'x' || payload->>'a'", "'x' || payload->>'a'", nil},
+		{"payload->>'a' - 1", "payload->>'a' - 1", nil},
+		{"payload->'items'", "payload->'items'", nil},
+		{"payload->>'$.a.b'", "payload->>'$.a.b'", nil},
+		{"e.payload->>'a'", "e.payload->>'a'", nil},
+		{"my_payload->>'a'", "my_payload->>'a'", nil},
+		{"'payload->>''a'''", "'payload->>''a'''", nil},
+		{"payload->>'a'->>'b'", "payload->>'a'->>'b'", nil},
+	} {
+		var keys []string
+		if got := extractOnce(c.in, "payload", &keys); got != c.want || !reflect.DeepEqual(keys, c.keys) {
+			t.Errorf("extractOnce(%q) = %q %v, want %q %v", c.in, got, keys, c.want, c.keys)
+		}
+	}
+}
+
+func TestMayReadPayload(t *testing.T) {
+	for q, want := range map[string]bool{
+		"SELECT count(*) AS value FROM base WHERE type = 'page_view'":                         false,
+		"SELECT count(*) / 2.0 AS value FROM base b JOIN base c ON b.id = c.id":               false,
+		"SELECT payload->>'x' AS value FROM base":                                             true,
+		"SELECT * FROM (SELECT 1 AS value) x":                                                 true,
+		"SELECT b.* FROM base b":                                                              true,
+		"SELECT to_json(base) AS value FROM base":                                             true,
+		"SELECT count( * ) AS value FROM base WHERE source_id = 'shop' AND type = 'purchase'": false,
+	} {
+		if got := mayReadPayload(q); got != want {
+			t.Errorf("mayReadPayload(%q) = %v", q, got)
+		}
+	}
+}
