@@ -66,6 +66,7 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 		newProfilesCmd(),
 		newAttributesCmd(),
 		newJobsCmd(),
+		newPluginsCmd(),
 		newNotificationsCmd(),
 		newSettingsCmd(),
 		newSecretsCmd(),
