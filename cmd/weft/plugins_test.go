@@ -234,6 +234,7 @@ func TestPluginBatchFailsAndResumes(t *testing.T) {
       - {name: log, type: text, optional: true}
       - {name: fail_batch, default: -1}
       - {name: sleep, default: 0}
+      - {name: mode, type: text, optional: true}
 `, py, script)
 	for _, backend := range []string{"duckdb", "postgres"} {
 		t.Run(backend, func(t *testing.T) {
@@ -257,6 +258,39 @@ func TestPluginBatchFailsAndResumes(t *testing.T) {
 			}
 			if props := properties(t, base); len(props) != 0 {
 				t.Fatalf("a failed run published %v", props)
+			}
+			// A batch size out of bounds fails the run with a clear message.
+			code, out = runCLI(t, 2*time.Minute, "plugins", "run", "batches", "--param", "mode=bad_size", "--wait", "--server", base)
+			if code != 1 || !strings.Contains(out, "stage initial failed") || !strings.Contains(out, "batches.maxBatchSize is 999: it must be a whole number from 1,000 to 10,000,000") {
+				t.Fatalf("maxBatchSize 999: %d\n%s", code, out)
+			}
+			// Additional stages run after initial; the batches object of
+			// train_more wins, and its upload reaches the batches.
+			code, out = runCLI(t, 2*time.Minute, "plugins", "run", "batches", "--param", "mode=stages", "--wait", "--server", base)
+			if code != 0 || !strings.Contains(out, "COMPLETE (succeeded)") {
+				t.Fatalf("additional stages: %d\n%s", code, out)
+			}
+			raw, err := c.PluginRun(ctx, strings.SplitN(out, "\n", 2)[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			var staged struct {
+				Stages []struct {
+					Name   string         `json:"name"`
+					Status string         `json:"status"`
+					Data   map[string]any `json:"data"`
+				} `json:"stages"`
+				Batches struct {
+					From string `json:"from"`
+				} `json:"batches"`
+				Datasets map[string]int64 `json:"datasets"`
+			}
+			if err := json.Unmarshal(raw, &staged); err != nil {
+				t.Fatal(err)
+			}
+			if len(staged.Stages) != 3 || staged.Stages[1].Name != "evaluate" || staged.Stages[1].Data["auc"] != 0.5 || staged.Stages[2].Name != "train_more" ||
+				staged.Stages[2].Status != "succeeded" || staged.Batches.From != "train_more" || len(staged.Datasets) != 3 {
+				t.Fatalf("run with stages: %s", raw)
 			}
 
 			// Killed in the middle of batch 1: batch 0 is not redone,
@@ -312,12 +346,12 @@ func TestPluginBatchFailsAndResumes(t *testing.T) {
 				t.Fatalf("after the restart: %+v; batches started:\n%s", v, b)
 			}
 			props := properties(t, base)
-			if len(props) != 1 || v.Batches.Updates != v.Batches.Users {
+			if len(props) != 2 || len(v.Published.Properties) != 1 || v.Batches.Updates != v.Batches.Users {
 				t.Fatalf("properties %v, run %+v", props, v)
 			}
-			for id, n := range props {
-				if !strings.HasPrefix(id, "batches/") || n != v.Batches.Users || v.Published.Properties[id] != n {
-					t.Fatalf("property %s on %d users; run %+v", id, n, v)
+			for id, n := range v.Published.Properties {
+				if !strings.HasPrefix(id, "batches/") || n != v.Batches.Users || props[id] != n {
+					t.Fatalf("property %s on %d users; run %+v; properties %v", id, n, v, props)
 				}
 			}
 		})

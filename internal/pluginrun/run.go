@@ -177,7 +177,11 @@ func (j *Job) Prepare(ctx context.Context, inv *job.Invocation, st *job.Status, 
 	if err != nil {
 		return nil, job.Fail(err)
 	}
-	s := &State{Plugin: def.Name, Definition: *def, Started: time.Now().UTC().Truncate(time.Second),
+	started, err := j.startTime(ctx, def.Name)
+	if err != nil {
+		return nil, err
+	}
+	s := &State{Plugin: def.Name, Definition: *def, Started: started,
 		InputParams: in, Phase: PhaseInitial, Datasets: map[string]int64{},
 		Stages: []Stage{{Name: "initial", Status: "pending"}}}
 	d := &plugin.Dataset{Key: "initial", Seed: def.Name, Now: s.Started, Features: features(cfg, def)}
@@ -189,6 +193,28 @@ func (j *Job) Prepare(ctx context.Context, inv *job.Invocation, st *job.Status, 
 	}
 	inv.Log.Info("plugin run prepared", "plugin", def.Name, "users", s.Datasets["initial"], "input_params", in)
 	return s.status()
+}
+
+// startTime is now to the second, or a second after the last published
+// run of the plugin: property ids carry it, and must not collide.
+func (j *Job) startTime(ctx context.Context, name string) (time.Time, error) {
+	now := time.Now().UTC().Truncate(time.Second)
+	props, err := j.d.Plugins.Properties(ctx)
+	if err != nil {
+		return now, err
+	}
+	for _, p := range props {
+		if p.Plugin != name {
+			continue
+		}
+		if _, rest, ok := strings.Cut(p.ID, "/"); ok {
+			ts, _, _ := strings.Cut(rest, "/")
+			if t, err := time.Parse("20060102T150405Z", ts); err == nil && !t.Before(now) {
+				now = t.Add(time.Second)
+			}
+		}
+	}
+	return now, nil
 }
 
 func features(cfg *config.Config, def *config.Plugin) []plugin.Feature {
