@@ -67,6 +67,7 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 		newAttributesCmd(),
 		newJobsCmd(),
 		newPluginsCmd(),
+		newExamplePluginCmd(),
 		newNotificationsCmd(),
 		newSettingsCmd(),
 		newSecretsCmd(),
