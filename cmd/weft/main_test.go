@@ -146,7 +146,8 @@ func waitHealthy(t *testing.T, base string, p *proc) {
 func serveArgs(t *testing.T, backend, addr string) []string {
 	args := []string{"serve", "--addr", addr, "--log-level", "warn"}
 	if backend == "postgres" {
-		return append(args, "--db", pgtest.URL(t))
+		// Plugin storage defaults to ./weft-data beside a PostgreSQL store.
+		return append(args, "--db", pgtest.URL(t), "--plugin-storage", "file://"+filepath.ToSlash(t.TempDir()))
 	}
 	return append(args, "--data", t.TempDir())
 }
