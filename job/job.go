@@ -47,3 +47,14 @@ type Invocation struct {
 	Attempt int
 	*Env
 }
+
+// FailError ends a run in error at once: the runtime does not retry it.
+// Return it (through Fail) for failures that a retry would only repeat,
+// such as a plugin that reported an error.
+type FailError struct{ Err error }
+
+func (e *FailError) Error() string { return e.Err.Error() }
+func (e *FailError) Unwrap() error { return e.Err }
+
+// Fail wraps err so that the run ends in error without the retry.
+func Fail(err error) error { return &FailError{Err: err} }

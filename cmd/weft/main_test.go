@@ -146,7 +146,8 @@ func waitHealthy(t *testing.T, base string, p *proc) {
 func serveArgs(t *testing.T, backend, addr string) []string {
 	args := []string{"serve", "--addr", addr, "--log-level", "warn"}
 	if backend == "postgres" {
-		return append(args, "--db", pgtest.URL(t))
+		// Plugin storage defaults to ./weft-data beside a PostgreSQL store.
+		return append(args, "--db", pgtest.URL(t), "--plugin-storage", "file://"+filepath.ToSlash(t.TempDir()))
 	}
 	return append(args, "--data", t.TempDir())
 }
@@ -389,7 +390,8 @@ func TestQuickstart(t *testing.T) {
 		"Applied the demo weft.yaml", fmt.Sprintf("into %d customer entities", st.Entities), "pairwise precision 1.0000, recall 0.", "weft profiles get --server " + base + " email:",
 		"Calculated 23 attributes (every type of calculation)", "; 0 failed.", "    total_spend: ", "    emails: [\"",
 		"crm_stores (blob_import, daily at 06:00 UTC)", "ended COMPLETE after 5 performs: Imported 60 records from 3 files", "into objects:stores; 1 row rejected",
-		"(40 distinct stores in the files"} {
+		"(40 distinct stores in the files", "Ran the example plugin conversion-likelihood", "conversion-likelihood COMPLETE (succeeded)",
+		"published conversion-likelihood/", "now has plugin properties:", "/conversion_likelihood: 0.", "weft plugins runs --server " + base} {
 		if !strings.Contains(out, want) {
 			t.Errorf("quickstart output lacks %q:\n%s", want, out)
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/weftdata/weft/internal/jobrunner"
 	"github.com/weftdata/weft/internal/kv"
 	"github.com/weftdata/weft/internal/plugin"
+	"github.com/weftdata/weft/internal/pluginrun"
 	"github.com/weftdata/weft/internal/store"
 	"github.com/weftdata/weft/job"
 )
@@ -81,7 +82,9 @@ func classify(err error) (int, string, string) {
 		return http.StatusServiceUnavailable, "secret_key_missing", err.Error()
 	case errors.Is(err, kv.ErrWrongKey):
 		return http.StatusInternalServerError, "secret_key_mismatch", err.Error()
-	case errors.Is(err, jobrunner.ErrUnknownJob), errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, pluginrun.ErrBadStage), errors.Is(err, pluginrun.ErrInvalidInput):
+		return http.StatusBadRequest, "bad_request", err.Error()
+	case errors.Is(err, jobrunner.ErrUnknownJob), errors.Is(err, store.ErrNotFound), errors.Is(err, pluginrun.ErrUnknownPlugin):
 		return http.StatusNotFound, "not_found", err.Error()
 	case errors.Is(err, context.Canceled):
 		return 499, "canceled", "the client went away"

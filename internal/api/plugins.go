@@ -1,6 +1,15 @@
 package api
 
-import "net/http"
+import (
+	"encoding/json"
+	"net/http"
+	"sort"
+	"time"
+
+	"github.com/weftdata/weft/internal/config"
+	"github.com/weftdata/weft/internal/pluginrun"
+	"github.com/weftdata/weft/internal/store"
+)
 
 // propertiesList is GET /v1/properties: the published plugin properties.
 func (h *handler) propertiesList(w http.ResponseWriter, r *http.Request) {
@@ -10,4 +19,200 @@ func (h *handler) propertiesList(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"properties": ps})
+}
+
+// pluginInfo is a declared plugin as GET /v1/plugins lists it.
+type pluginInfo struct {
+	config.Plugin
+	Job       string     `json:"job"`
+	NextRunAt *time.Time `json:"next_run_at,omitempty"`
+}
+
+// pluginsList is GET /v1/plugins: the plugins of weft.yaml.
+func (h *handler) pluginsList(w http.ResponseWriter, r *http.Request) {
+	_, cfg, err := h.pipeline.Config(r.Context())
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	next := map[string]*time.Time{}
+	now := time.Now()
+	for _, s := range h.pipeline.Jobs().Schedules() {
+		if s.Cron != nil && s.Enabled {
+			t := s.Cron.Next(now)
+			next[s.Job] = &t
+		}
+	}
+	out := []pluginInfo{}
+	for _, p := range cfg.Plugins {
+		job := config.PluginJobPrefix + p.Name
+		out = append(out, pluginInfo{Plugin: p, Job: job, NextRunAt: next[job]})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"plugins": out})
+}
+
+// pluginDeclared finds a declared plugin or answers 404.
+func (h *handler) pluginDeclared(w http.ResponseWriter, r *http.Request) (*config.Config, bool) {
+	_, cfg, err := h.pipeline.Config(r.Context())
+	if err != nil {
+		h.writeError(w, r, err)
+		return nil, false
+	}
+	if _, ok := cfg.Plugin(r.PathValue("name")); !ok {
+		h.writeError(w, r, &Error{http.StatusNotFound, "not_found", "no plugin " + r.PathValue("name") + " is declared under plugins: in weft.yaml"})
+		return nil, false
+	}
+	return cfg, true
+}
+
+// pluginRunCreate is POST /v1/plugins/{name}/runs with
+// {"inputParams": {...}} (optional): 202 with the job run.
+func (h *handler) pluginRunCreate(w http.ResponseWriter, r *http.Request) {
+	if _, ok := h.pluginDeclared(w, r); !ok {
+		return
+	}
+	var body struct {
+		InputParams map[string]any `json:"inputParams"`
+	}
+	if err := h.decodeOptional(w, r, &body); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	params := map[string]any{}
+	if body.InputParams != nil {
+		params["inputParams"] = body.InputParams
+	}
+	run, err := h.pipeline.Jobs().Trigger(r.Context(), config.PluginJobPrefix+r.PathValue("name"), params, "manual")
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, run)
+}
+
+// PluginRun is a plugin run as GET /v1/plugins/runs/{id} answers it.
+type PluginRun struct {
+	*store.JobRun
+	Plugin string `json:"plugin"`
+	// Phase: initial, stages, batches, publish, succeeded, failed.
+	Phase       string                `json:"phase,omitempty"`
+	InputParams map[string]any        `json:"inputParams,omitempty"`
+	Stages      []pluginrun.Stage     `json:"stages,omitempty"`
+	Batches     *pluginrun.BatchState `json:"batches,omitempty"`
+	Processes   any                   `json:"processes,omitempty"`
+	Published   any                   `json:"published,omitempty"`
+	Failure     *pluginrun.Failure    `json:"failure,omitempty"`
+	Data        json.RawMessage       `json:"data,omitempty"`
+	Datasets    map[string]int64      `json:"datasets,omitempty"`
+}
+
+func (h *handler) pluginRun(r *http.Request, run *store.JobRun) (*PluginRun, error) {
+	out := &PluginRun{JobRun: run}
+	var params struct {
+		Plugin string `json:"plugin"`
+	}
+	json.Unmarshal(run.Params, &params) //nolint:errcheck // shown as stored
+	out.Plugin = params.Plugin
+	var cp struct {
+		State map[string]any `json:"state"`
+	}
+	if len(run.Checkpoint) > 0 && json.Unmarshal(run.Checkpoint, &cp) == nil && cp.State != nil {
+		if s, err := pluginrun.StateOf(cp.State); err == nil {
+			out.Phase, out.InputParams, out.Stages, out.Batches = s.Phase, s.InputParams, s.Stages, s.Batches
+			out.Failure, out.Datasets = s.Failure, s.Datasets
+			if s.Published != nil {
+				out.Published = s.Published
+			}
+			if len(s.Stages) > 0 {
+				out.Data = s.Stages[0].Data
+			}
+		}
+	}
+	rows, err := h.plugins.StageList(r.Context(), run.ID)
+	if err != nil {
+		return nil, err
+	}
+	out.Processes = rows
+	return out, nil
+}
+
+// pluginRunGet is GET /v1/plugins/runs/{id}: the job run with its stages,
+// batches, status and the initial results' data.
+func (h *handler) pluginRunGet(w http.ResponseWriter, r *http.Request) {
+	run, err := h.store.JobRunGet(r.Context(), r.PathValue("id"))
+	if err == nil && run.Kind != pluginrun.Kind {
+		err = &Error{http.StatusNotFound, "not_found", "run " + run.ID + " is a " + run.Kind + " run, not a plugin run"}
+	}
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	out, err := h.pluginRun(r, run)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// pluginRunsList is GET /v1/plugins/runs?plugin=&limit=: runs of the
+// declared plugins, newest first.
+func (h *handler) pluginRunsList(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	limit, err := intParam(q.Get("limit"), 50, 1, 1000, "limit")
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	_, cfg, err := h.pipeline.Config(r.Context())
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	runs := []*store.JobRun{}
+	for _, p := range cfg.Plugins {
+		if q.Get("plugin") != "" && q.Get("plugin") != p.Name {
+			continue
+		}
+		list, err := h.store.JobRunList(r.Context(), &store.JobRunListParams{Job: config.PluginJobPrefix + p.Name, Limit: int(limit)})
+		if err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+		runs = append(runs, list...)
+	}
+	sort.SliceStable(runs, func(i, j int) bool { return runs[i].CreatedAt.After(runs[j].CreatedAt) })
+	if len(runs) > int(limit) {
+		runs = runs[:limit]
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"runs": runs})
+}
+
+// pluginManifest is POST /v1/plugins/{name}/manifest?stage=initial|batch
+// with {"inputParams": {...}, "results": <initial results.json>} (both
+// optional): a development manifest with fresh signed URLs.
+func (h *handler) pluginManifest(w http.ResponseWriter, r *http.Request) {
+	cfg, ok := h.pluginDeclared(w, r)
+	if !ok {
+		return
+	}
+	var body struct {
+		InputParams map[string]any  `json:"inputParams"`
+		Results     json.RawMessage `json:"results"`
+	}
+	if err := h.decodeOptional(w, r, &body); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	stage := r.URL.Query().Get("stage")
+	if stage == "" {
+		stage = "initial"
+	}
+	m, err := pluginrun.DevManifest(r.Context(), h.plugins, cfg, pluginrun.DevManifestParams{Plugin: r.PathValue("name"),
+		Stage: stage, Answers: body.InputParams, Results: body.Results})
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, m)
 }

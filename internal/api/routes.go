@@ -122,6 +122,11 @@ func NewHandler(cfg Config) http.Handler {
 	}
 	if cfg.Plugins != nil {
 		v1.HandleFunc("GET /v1/properties", h.propertiesList)
+		v1.HandleFunc("GET /v1/plugins", h.pluginsList)
+		v1.HandleFunc("POST /v1/plugins/{name}/runs", h.pluginRunCreate)
+		v1.HandleFunc("POST /v1/plugins/{name}/manifest", h.pluginManifest)
+		v1.HandleFunc("GET /v1/plugins/runs", h.pluginRunsList)
+		v1.HandleFunc("GET /v1/plugins/runs/{id}", h.pluginRunGet)
 	}
 	v1.HandleFunc("/v1/", h.notFound)
 	mux.Handle("/v1/", h.requireKey(v1))

@@ -52,7 +52,12 @@ ingestion API, prints what happened and where to look, and keeps serving until C
 				s.Shutdown()
 				return err
 			}
-			applied, err := c.ApplyConfig(ctx, demoConfig(dir))
+			plugins, err := demoPluginConfig()
+			if err != nil {
+				s.Shutdown()
+				return err
+			}
+			applied, err := c.ApplyConfig(ctx, append(demoConfig(dir), plugins...))
 			if err != nil {
 				s.Shutdown()
 				return fmt.Errorf("apply the demo weft.yaml: %w", err)
@@ -75,6 +80,9 @@ ingestion API, prints what happened and where to look, and keeps serving until C
 			if err == nil {
 				err = jobsDemo(ctx, out, c, dir, opts.Seed)
 			}
+			if err == nil {
+				err = pluginDemo(ctx, out, c, example)
+			}
 			if err != nil {
 				s.Shutdown()
 				return err
@@ -96,6 +104,9 @@ Where to look:
   weft attributes values --server %[1]s favorite_category
   weft jobs list --server %[1]s
   weft notifications --server %[1]s
+  weft plugins list --server %[1]s
+  weft plugins runs --server %[1]s
+  curl%[2]s %[1]s/v1/properties
   curl%[2]s '%[1]s/v1/objects/stores?first=3'
   curl%[2]s -X POST %[1]s/v1/graphql -d '{"query":"{ stores(first: 2) { edges { node { store_id name city } } } }"}'
   curl %[1]s/metrics

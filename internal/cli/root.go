@@ -66,6 +66,8 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 		newProfilesCmd(),
 		newAttributesCmd(),
 		newJobsCmd(),
+		newPluginsCmd(),
+		newExamplePluginCmd(),
 		newNotificationsCmd(),
 		newSettingsCmd(),
 		newSecretsCmd(),

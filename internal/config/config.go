@@ -34,6 +34,9 @@ type Config struct {
 	// table objects.<name>, POST/GET /v1/objects/<name> and a GraphQL
 	// query field.
 	Objects []object.Type `json:"objects,omitempty" yaml:"objects,omitempty"`
+	// Plugins are external plugin programs (package plugin); each runs
+	// as the job plugin:<name>.
+	Plugins []Plugin `json:"plugins,omitempty" yaml:"plugins,omitempty"`
 }
 
 // Job declares a job: which registered job runs it, when, and with what
@@ -155,7 +158,10 @@ func (c *Config) Validate() error {
 	if err := object.Validate(c.Objects); err != nil {
 		return &Error{Err: err}
 	}
-	return validateJobs(c.Jobs)
+	if err := validateJobs(c.Jobs); err != nil {
+		return err
+	}
+	return validatePlugins(c.Plugins, c.Attributes)
 }
 
 // StitchingError places an error of the stitching section: rule errors

@@ -52,7 +52,6 @@ func TestParseErrors(t *testing.T) {
 	for _, c := range []struct{ doc, want string }{
 		{"  \n", "the document is empty"},
 		{"stitching:\n  rule: []\n", "line 2: field rule not found"},
-		{"plugins: []\n", "field plugins not found"},
 		{`{"stitching": {"rules": [], "x": 1}}`, "field x not found"},
 		{"stitching: [", "not a valid weft.yaml"},
 		{rule + "---\n{}\n", "more than one document"},

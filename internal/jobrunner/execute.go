@@ -218,12 +218,14 @@ func (a *attempt) why() string {
 	return a.stopWhy
 }
 
-// fail retries a first attempt and ends a second one in error.
+// fail retries a first attempt and ends a second one, or one that
+// failed with job.Fail, in error.
 func (a *attempt) fail(ctx context.Context, err error) {
 	r, run := a.r, a.run
 	errs := append(run.Errors, fmt.Sprintf("attempt %d: %v", run.Attempts, err))
 	log := r.log.With("run_id", run.ID, "job", run.Job)
-	if run.Attempts < 2 {
+	var final *job.FailError
+	if run.Attempts < 2 && !errors.As(err, &final) {
 		log.Warn("jobs: run failed; retrying once", "in", r.opts.RetryDelay, "error", err)
 		werr := a.write(ctx, func(ctx context.Context) error {
 			return r.db.JobRunRetry(ctx, run.ID, r.opts.Worker, errs, r.now().Add(r.opts.RetryDelay))
@@ -233,7 +235,7 @@ func (a *attempt) fail(ctx context.Context, err error) {
 		}
 		return
 	}
-	log.Error("jobs: run failed twice", "error", err)
+	log.Error("jobs: run failed", "attempt", run.Attempts, "error", err)
 	run.Errors = errs
 	a.finish(ctx, store.RunError, "")
 }

@@ -102,7 +102,8 @@ func newFixture(t *testing.T, backend string, opts Options) *fixture {
 	opts.Builtin = append(opts.Builtin,
 		job.Info{Name: "count", New: func() job.Job { return &counter{calls: c} }},
 		job.Info{Name: "bad_state", New: func() job.Job { return badState{} }},
-		job.Info{Name: "stuck", New: func() job.Job { return stuck{} }})
+		job.Info{Name: "stuck", New: func() job.Job { return stuck{} }},
+		job.Info{Name: "final", New: func() job.Job { return final{} }})
 	if opts.Poll == 0 {
 		opts.Poll = 10 * time.Millisecond
 	}
@@ -191,6 +192,29 @@ func TestRetryOnceThenError(t *testing.T) {
 			f.calls.panicAt = 1
 			run = f.runToEnd(t, "count", map[string]any{"to": 3})
 			if run.Status != store.RunError || run.Attempts != 2 || len(run.Errors) != 2 || !strings.Contains(run.Errors[1], "attempt 2: perform 2: panic: step panicked") {
+				t.Fatalf("run = %+v", run)
+			}
+		})
+	}
+}
+
+// final fails with job.Fail: no retry.
+type final struct{}
+
+func (final) Prepare(ctx context.Context, inv *job.Invocation, st *job.Status, resuming bool) (*job.Status, error) {
+	return &job.Status{State: map[string]any{}}, nil
+}
+func (final) Perform(ctx context.Context, st *job.Status) (*job.Status, error) {
+	return nil, job.Fail(errors.New("the plugin said no"))
+}
+
+func TestFailEndsWithoutRetry(t *testing.T) {
+	for _, backend := range dbtest.Backends {
+		t.Run(backend, func(t *testing.T) {
+			f := newFixture(t, backend, Options{})
+			f.start(t)
+			run := f.runToEnd(t, "final", nil)
+			if run.Status != store.RunError || run.Attempts != 1 || len(run.Errors) != 1 || !strings.Contains(run.Errors[0], "attempt 1: perform 1: the plugin said no") {
 				t.Fatalf("run = %+v", run)
 			}
 		})

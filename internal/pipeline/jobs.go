@@ -13,6 +13,7 @@ import (
 	"github.com/weftdata/weft/internal/attr"
 	"github.com/weftdata/weft/internal/config"
 	"github.com/weftdata/weft/internal/jobrunner"
+	"github.com/weftdata/weft/internal/pluginrun"
 	"github.com/weftdata/weft/internal/quartz"
 	"github.com/weftdata/weft/internal/store"
 	"github.com/weftdata/weft/job"
@@ -87,6 +88,20 @@ func (p *Pipeline) schedules(cfg *config.Config) ([]jobrunner.Schedule, error) {
 		}
 		out = append(out, s)
 	}
+	if p.opts.Plugins != nil {
+		for _, pl := range cfg.Plugins {
+			s := jobrunner.Schedule{Job: config.PluginJobPrefix + pl.Name, Kind: pluginrun.Kind,
+				Parameters: map[string]any{"plugin": pl.Name}, Enabled: true}
+			if pl.Schedule != "" {
+				cron, err := quartz.Parse(pl.Schedule)
+				if err != nil {
+					return nil, &config.Error{Field: "plugins." + pl.Name + ".schedule", Err: err}
+				}
+				s.Cron = cron
+			}
+			out = append(out, s)
+		}
+	}
 	if p.opts.StitchInterval >= 0 {
 		for name, cron := range map[string]string{StitchingJob: stitchingCronDefault, AttributesJob: attributesCronDefault} {
 			if _, declared := cfg.Jobs[name]; !declared {
@@ -128,10 +143,18 @@ func orEmpty(m map[string]any) map[string]any {
 }
 
 func (p *Pipeline) builtinJobs() []job.Info {
-	return []job.Info{
+	out := []job.Info{
 		{Name: StitchingJob, Description: "stitch the events that arrived into customer entities", New: func() job.Job { return &stitchingJob{p: p} }},
 		{Name: AttributesJob, Description: "calculate the attributes of the entities that are due", New: func() job.Job { return &attributesJob{p: p} }},
 	}
+	if p.opts.Plugins != nil {
+		out = append(out, pluginrun.Info(&pluginrun.Deps{Plugins: p.opts.Plugins, WorkDir: p.opts.PluginWorkDir,
+			Config: func(ctx context.Context) (*config.Config, error) {
+				_, cfg, err := p.Config(ctx)
+				return cfg, err
+			}}))
+	}
+	return out
 }
 
 // stitchingJob runs one stitching pass (parameter from_scratch), then

@@ -14,6 +14,7 @@ import (
 	"github.com/weftdata/weft/internal/config"
 	"github.com/weftdata/weft/internal/jobrunner"
 	"github.com/weftdata/weft/internal/object"
+	"github.com/weftdata/weft/internal/plugin"
 	"github.com/weftdata/weft/internal/stitch"
 	"github.com/weftdata/weft/internal/store"
 )
@@ -32,8 +33,14 @@ type Options struct {
 	// 24-hour intervals, the clock).
 	Attributes attr.Options
 	// Jobs tune the job runtime; its built-in jobs are added here.
-	Jobs   jobrunner.Options
-	Logger *slog.Logger
+	Jobs jobrunner.Options
+	// Plugins, when set, adds the job that runs plugins (kind plugin) and
+	// declares plugin:<name> for every plugin of weft.yaml.
+	Plugins *plugin.Service
+	// PluginWorkDir holds the working directories of plugin stages
+	// (default the system's temporary directory).
+	PluginWorkDir string
+	Logger        *slog.Logger
 }
 
 // Pipeline holds the configuration in force and runs the stages.

@@ -375,3 +375,12 @@ func writeString(w *bufio.Writer, s string) {
 	w.WriteString(s[start:])
 	w.WriteByte('"')
 }
+
+// DatasetDelete removes a dataset definition (a development manifest
+// makes its datasets afresh).
+func (s *Service) DatasetDelete(ctx context.Context, run, key string) error {
+	if _, err := s.db.SQL().ExecContext(ctx, s.db.Query("PluginDatasetDelete"), run, key); err != nil {
+		return fmt.Errorf("delete dataset %s of run %s: %w", key, run, err)
+	}
+	return nil
+}

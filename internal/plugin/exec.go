@@ -165,11 +165,36 @@ func Exec(ctx context.Context, p ExecParams) (*Results, error) {
 	case err != nil:
 		var exit *exec.ExitError
 		if errors.As(err, &exit) {
+			// A plugin that reported its own error status and exited
+			// non-zero, as the examples do: its status is the better one.
+			if own := ownFailure(stage, filepath.Join(p.Dir, "results.json")); own != nil {
+				if own.Status.Backtrace == nil && out.tail.String() != "" {
+					bt := out.tail.String()
+					own.Status.Backtrace = &bt
+				}
+				return nil, own
+			}
 			return nil, failure(stage, "Plugin crashed", fmt.Sprintf("the %s stage exited with %s", stage, exit.ProcessState), out.tail.String())
 		}
 		return nil, failure(stage, "Plugin did not start", err.Error(), "")
 	}
 	return readResults(stage, filepath.Join(p.Dir, "results.json"), out.tail.String())
+}
+
+// ownFailure is the error status a plugin wrote into results.json
+// before exiting non-zero, or nil.
+func ownFailure(stage, path string) *StageFailure {
+	raw, err := os.ReadFile(path)
+	if err != nil || len(raw) > maxResultsBytes {
+		return nil
+	}
+	var r struct {
+		Status *Status `json:"status"`
+	}
+	if json.Unmarshal(raw, &r) != nil || r.Status == nil || r.Status.Code == "" || r.Status.Code == "success" {
+		return nil
+	}
+	return &StageFailure{Stage: stage, Status: *r.Status}
 }
 
 // readResults reads and validates results.json.

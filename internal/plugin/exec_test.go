@@ -37,6 +37,8 @@ func TestExec(t *testing.T) {
 		{name: "array", script: `echo '[1]' > "$2"`, title: "Invalid results", msg: "not a JSON object"},
 		{name: "no status", script: `echo '{"data": {}}' > "$2"`, title: "Invalid results", msg: "no status"},
 		{name: "plugin error", script: `echo '{"status": {"code": "error", "title": "Too few users", "explanation": "need 100"}}' > "$2"`, title: "Too few users", msg: "need 100"},
+		{name: "plugin error and exit 1", script: `echo trace >&2; echo '{"status": {"code": "error", "title": "No goal", "explanation": "set one"}}' > "$2"; exit 1`, title: "No goal", msg: "set one"},
+		{name: "crash with success results", script: `echo '{"status": {"code": "success"}}' > "$2"; exit 2`, title: "Plugin crashed", msg: "exit status 2"},
 		{name: "batch too small", script: `echo '{"status": {"code": "success"}, "batches": {"maxBatchSize": 999}}' > "$2"`, title: "Invalid results", msg: "maxBatchSize is 999"},
 		{name: "batch too large", script: `echo '{"status": {"code": "success"}, "batches": {"maxBatchSize": 10000001}}' > "$2"`, title: "Invalid results", msg: "1,000 to 10,000,000"},
 		{name: "batch fraction", script: `echo '{"status": {"code": "success"}, "batches": {"maxBatchSize": 1500.5}}' > "$2"`, title: "Invalid results", msg: "whole number"},

@@ -235,3 +235,35 @@ type InputError struct {
 }
 
 func (e *InputError) Error() string { return e.Message }
+
+// StageRow is a stage of a run as recorded: batches appear as batch-<i>.
+type StageRow struct {
+	Stage      string     `json:"stage"`
+	Status     string     `json:"status"`
+	StartedAt  time.Time  `json:"started_at"`
+	FinishedAt *time.Time `json:"finished_at,omitempty"`
+}
+
+// StageList lists a run's stages in the order they started.
+func (s *Service) StageList(ctx context.Context, run string) ([]StageRow, error) {
+	rows, err := s.db.SQL().QueryContext(ctx, s.db.Query("PluginStageList"), run)
+	if err != nil {
+		return nil, fmt.Errorf("list stages of run %s: %w", run, err)
+	}
+	defer rows.Close()
+	out := []StageRow{}
+	for rows.Next() {
+		var r StageRow
+		var fin sql.NullTime
+		if err := rows.Scan(&r.Stage, &r.Status, &r.StartedAt, &fin); err != nil {
+			return nil, err
+		}
+		r.StartedAt = r.StartedAt.UTC()
+		if fin.Valid {
+			t := fin.Time.UTC()
+			r.FinishedAt = &t
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}

@@ -222,7 +222,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	// Jobs append events as POST /v1/events does, and wake stitching.
 	cfg.Jobs.Env.Events = &event.Writer{In: ingester, Appended: func(int) { pipe.EventsArrived() }}
 	cfg.Jobs.Env.KV, cfg.Jobs.Env.Settings, cfg.Jobs.Env.Secrets = kvStore, settings, secrets
-	pipe, err = startPipeline(ctx, st, cfg)
+	pipe, err = startPipeline(ctx, st, cfg, plugins)
 	if err != nil {
 		plugins.Close()
 		st.Close()
@@ -331,9 +331,10 @@ func openPlugins(ctx context.Context, st *store.DB, cfg Config, addr string) (*p
 }
 
 // startPipeline loads the configuration in force and applies ConfigFile.
-func startPipeline(ctx context.Context, st *store.DB, cfg Config) (*pipeline.Pipeline, error) {
+func startPipeline(ctx context.Context, st *store.DB, cfg Config, plugins *plugin.Service) (*pipeline.Pipeline, error) {
 	pipe, err := pipeline.New(ctx, st, pipeline.Options{
-		StitchInterval: cfg.StitchInterval, StitchBatch: cfg.StitchBatch, Attributes: cfg.Attributes, Jobs: cfg.Jobs, Logger: cfg.Logger})
+		StitchInterval: cfg.StitchInterval, StitchBatch: cfg.StitchBatch, Attributes: cfg.Attributes, Jobs: cfg.Jobs,
+		Plugins: plugins, Logger: cfg.Logger})
 	if err != nil {
 		return nil, err
 	}

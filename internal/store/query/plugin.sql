@@ -87,3 +87,9 @@ SELECT id, plugin, run_id, name, category, type, entities, published_at FROM plu
 SELECT v.entity_id, v.property_id, v.value FROM plugin_property_values v
 WHERE v.entity_id IN (SELECT unnest(CAST($1 AS TEXT[])))
 ORDER BY v.entity_id, v.property_id
+
+-- name: PluginDatasetDelete
+DELETE FROM plugin_datasets WHERE run_id = $1 AND key = $2
+
+-- name: PluginStageList
+SELECT stage, status, started_at, finished_at FROM plugin_stages WHERE run_id = $1 ORDER BY started_at, stage

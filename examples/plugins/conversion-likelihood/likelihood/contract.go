@@ -1,4 +1,4 @@
-package main
+package likelihood
 
 // The plugin side of the process and HTTP contract (specs/stormly.md §4–§9):
 // the manifest, the dataset JSON, signed storage and results.json.

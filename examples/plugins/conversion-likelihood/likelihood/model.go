@@ -1,4 +1,4 @@
-package main
+package likelihood
 
 import (
 	"encoding/json"

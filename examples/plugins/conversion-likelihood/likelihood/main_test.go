@@ -1,4 +1,4 @@
-package main
+package likelihood
 
 import (
 	"encoding/json"
@@ -19,8 +19,7 @@ import (
 // separate go build.
 func TestMain(m *testing.M) {
 	if os.Getenv("WEFT_EXAMPLE_PLUGIN") == "1" {
-		main()
-		os.Exit(0)
+		os.Exit(Main(os.Args))
 	}
 	os.Exit(m.Run())
 }

@@ -1,0 +1,399 @@
+package main_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/weftdata/weft/internal/attr"
+	"github.com/weftdata/weft/internal/client"
+	"github.com/weftdata/weft/internal/demo"
+	"github.com/weftdata/weft/internal/store"
+)
+
+// python is the interpreter's real path: plugins get a scrubbed
+// environment, in which a pyenv shim cannot find its interpreter.
+func python(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command("python3", "-c", "import sys; print(sys.executable)").Output()
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("python3 is needed by the plugin tests: %v", err)
+		}
+		t.Skip("python3 is not on PATH: skipping the plugin end-to-end tests (they fail under CI=true)")
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// pluginServer starts weft on demo data (stitched, attributes calculated)
+// with the plugins section added to the demo config.
+func pluginServer(t *testing.T, backend string, customers int, plugins string) (args []string, base string, srv *proc) {
+	t.Helper()
+	dir := t.TempDir()
+	cfgPath, eventsPath := writeDemo(t, dir, demo.Options{Customers: customers, Seed: 21})
+	cfg, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfgPath, append(cfg, []byte("\n"+plugins)...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr := freeAddr(t)
+	base = "http://" + addr
+	args = append(serveArgs(t, backend, addr), "--config", cfgPath, "--stitch-interval", "-1s", "--job-lease", "2s")
+	srv = start(t, args...)
+	waitHealthy(t, base, srv)
+	if p := start(t, "ingest", "--server", base, eventsPath); p.wait(t, 120*time.Second) != 0 {
+		t.Fatalf("ingest: %s", p.stderr)
+	}
+	c := client.New(base, "")
+	if _, err := c.Stitch(context.Background(), false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CalculateAttributes(context.Background(), attr.RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return args, base, srv
+}
+
+func runCLI(t *testing.T, within time.Duration, args ...string) (int, string) {
+	t.Helper()
+	p := start(t, args...)
+	code := p.wait(t, within)
+	return code, p.stdout.String() + p.stderr.String()
+}
+
+// TestExamplePluginsEndToEnd runs both shipped example plugins as a user
+// would, through weft.yaml and the CLI, and finds their properties on
+// profiles.
+func TestExamplePluginsEndToEnd(t *testing.T) {
+	py := python(t)
+	dir := t.TempDir()
+	cl := filepath.Join(dir, "conversion-likelihood")
+	if msg, err := exec.Command("go", "build", "-o", cl, "../../examples/plugins/conversion-likelihood").CombinedOutput(); err != nil {
+		t.Fatalf("build the example plugin: %v\n%s", err, msg)
+	}
+	rfm, err := filepath.Abs("../../examples/plugins/rfm/main.py")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plugins := fmt.Sprintf(`plugins:
+  - name: conversion-likelihood
+    command: [%q]
+    goal: {event: shop/purchase/1-0-0}
+    features: [{attribute: page_views}, {attribute: devices}, {attribute: favorite_page_category}, {attribute: newsletter}]
+    variables:
+      - {name: max_batch_size, default: 1000}
+      - {name: iterations, optional: true}
+    stage_timeout: 5m
+  - name: rfm
+    command: [%q, %q]
+    features: [{attribute: last_purchase_date}, {attribute: orders}, {attribute: total_spend}]
+    variables: [{name: max_batch_size, default: 1000}]
+    schedule: "0 0 3 * * ?"
+`, cl, py, rfm)
+	for _, backend := range []string{"duckdb", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			_, base, _ := pluginServer(t, backend, 1500, plugins)
+			ctx := context.Background()
+			c := client.New(base, "")
+
+			code, out := runCLI(t, 30*time.Second, "plugins", "list", "--server", base)
+			if code != 0 || !strings.Contains(out, "conversion-likelihood  shop/purchase/1-0-0") || !strings.Contains(out, "rfm  ") || !strings.Contains(out, "0 0 3 * * ?") {
+				t.Fatalf("plugins list:\n%s", out)
+			}
+			runs := map[string]string{}
+			for _, name := range []string{"conversion-likelihood", "rfm"} {
+				args := []string{"plugins", "run", name, "--wait", "--server", base}
+				if name == "conversion-likelihood" {
+					args = append(args, "--param", "iterations=200")
+				}
+				code, out := runCLI(t, 5*time.Minute, args...)
+				if code != 0 || !strings.Contains(out, "COMPLETE (succeeded)") || !batchesAll.MatchString(out) {
+					t.Fatalf("plugins run %s:\n%s", name, out)
+				}
+				runs[name] = strings.SplitN(out, "\n", 2)[0]
+			}
+			// An unknown variable is refused before a run exists.
+			if code, out := runCLI(t, 30*time.Second, "plugins", "run", "rfm", "--param", "nope=1", "--server", base); code == 0 || !strings.Contains(out, `unknown variable "nope"`) {
+				t.Fatalf("unknown variable: %d %s", code, out)
+			}
+
+			// The run as the API shows it: stages, batches, results data.
+			raw, err := c.PluginRun(ctx, runs["conversion-likelihood"])
+			if err != nil {
+				t.Fatal(err)
+			}
+			var run struct {
+				Status      string            `json:"status"`
+				Phase       string            `json:"phase"`
+				InputParams map[string]any    `json:"inputParams"`
+				Data        map[string]any    `json:"data"`
+				Processes   []json.RawMessage `json:"processes"`
+				Batches     struct {
+					Done  int   `json:"done"`
+					Users int64 `json:"users"`
+				} `json:"batches"`
+			}
+			if err := json.Unmarshal(raw, &run); err != nil {
+				t.Fatal(err)
+			}
+			if run.Status != store.RunComplete || run.Phase != "succeeded" || run.Batches.Done < 2 || run.Data["summary"] == nil ||
+				len(run.Processes) != 1+run.Batches.Done || run.InputParams["iterations"] != 200.0 || run.InputParams["max_batch_size"] != 1000.0 {
+				t.Fatalf("run: %s", raw)
+			}
+
+			// Properties on profiles: every live entity has a score and a segment.
+			page, err := c.Entities(ctx, "", 50)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range page.Entities {
+				full, err := c.Entity(ctx, e.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var score, segment any
+				for id, raw := range full.Properties {
+					var v any
+					if err := json.Unmarshal(raw, &v); err != nil {
+						t.Fatal(err)
+					}
+					switch {
+					case strings.HasPrefix(id, "conversion-likelihood/") && strings.HasSuffix(id, "/conversion_likelihood"):
+						score = v
+					case strings.HasPrefix(id, "rfm/") && strings.HasSuffix(id, "/rfm_segment"):
+						segment = v
+					}
+				}
+				f, ok := score.(float64)
+				if !ok || f < 0 || f > 1 || segment == nil {
+					t.Fatalf("entity %s properties: %v", e.ID, full.Properties)
+				}
+			}
+
+			code, out = runCLI(t, 30*time.Second, "plugins", "runs", "--server", base)
+			if code != 0 || !regexp.MustCompile(runs["rfm"]+` +plugin:rfm +COMPLETE`).MatchString(out) ||
+				!regexp.MustCompile(runs["conversion-likelihood"]+` +plugin:conversion-likelihood +COMPLETE`).MatchString(out) {
+				t.Fatalf("plugins runs:\n%s", out)
+			}
+			code, out = runCLI(t, 30*time.Second, "plugins", "logs", runs["conversion-likelihood"], "--server", base)
+			if code != 0 || !strings.Contains(out, "batch staged") || !strings.Contains(out, "stream=stderr") {
+				t.Fatalf("plugins logs:\n%s", out)
+			}
+
+			// Local development: a manifest with working URLs, run by hand.
+			work := t.TempDir()
+			for _, stage := range []string{"initial", "batch"} {
+				args := []string{"plugins", "manifest", "conversion-likelihood", "--stage", stage, "--server", base}
+				if stage == "batch" {
+					args = append(args, "--results", filepath.Join(work, "results.json"))
+				}
+				code, out := runCLI(t, 60*time.Second, args...)
+				if code != 0 {
+					t.Fatalf("manifest %s: %s", stage, out)
+				}
+				if err := os.WriteFile(filepath.Join(work, "manifest.json"), []byte(out), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				cmd := exec.Command(cl, "manifest.json", "results.json")
+				cmd.Dir = work
+				if msg, err := cmd.CombinedOutput(); err != nil {
+					t.Fatalf("run %s by hand: %v\n%s", stage, err, msg)
+				}
+			}
+			if b, err := os.ReadFile(filepath.Join(work, "data.json")); err != nil || !strings.Contains(string(b), `"conversion_likelihood"`) {
+				t.Fatalf("data.json by hand: %v %.200s", err, b)
+			}
+		})
+	}
+}
+
+// TestPluginBatchFailsAndResumes: a failing batch fails the run and
+// publishes nothing; a run whose server is killed in the middle of a
+// batch resumes after the restart, without redoing the batches done.
+func TestPluginBatchFailsAndResumes(t *testing.T) {
+	py := python(t)
+	script, err := filepath.Abs("testdata/plugins/batches.py")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plugins := fmt.Sprintf(`plugins:
+  - name: batches
+    command: [%q, %q]
+    variables:
+      - {name: log, type: text, optional: true}
+      - {name: fail_batch, default: -1}
+      - {name: sleep, default: 0}
+      - {name: mode, type: text, optional: true}
+`, py, script)
+	for _, backend := range []string{"duckdb", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			args, base, srv := pluginServer(t, backend, 1500, plugins)
+			ctx := context.Background()
+			c := client.New(base, "")
+			log := filepath.Join(t.TempDir(), "batches.log")
+
+			// Batch 1 fails: the run fails with the plugin's status, and
+			// batch 0's staged updates are never published.
+			code, out := runCLI(t, 2*time.Minute, "plugins", "run", "batches", "--param", "fail_batch=1", "--param", "log="+log, "--wait", "--server", base)
+			if code != 1 || !strings.Contains(out, "stage batch-1 failed: error") || !strings.Contains(out, "title: Batch broke") ||
+				!strings.Contains(out, "explanation: batch 1 was told to fail") || !strings.Contains(out, "ERROR (failed)") {
+				t.Fatalf("failing run: %d\n%s", code, out)
+			}
+			if b, _ := os.ReadFile(log); string(b) != "start 0\nstart 1\n" { // 3 batches or more: none after the failure
+				t.Fatalf("batches started: %q (a failed stage is not retried)", b)
+			}
+			if code, out := runCLI(t, 30*time.Second, "notifications", "--level", "error", "--server", base); code != 0 || !strings.Contains(out, "Plugin run failed") {
+				t.Fatalf("notifications:\n%s", out)
+			}
+			if props := properties(t, base); len(props) != 0 {
+				t.Fatalf("a failed run published %v", props)
+			}
+			// A batch size out of bounds fails the run with a clear message.
+			code, out = runCLI(t, 2*time.Minute, "plugins", "run", "batches", "--param", "mode=bad_size", "--wait", "--server", base)
+			if code != 1 || !strings.Contains(out, "stage initial failed") || !strings.Contains(out, "batches.maxBatchSize is 999: it must be a whole number from 1,000 to 10,000,000") {
+				t.Fatalf("maxBatchSize 999: %d\n%s", code, out)
+			}
+			// Additional stages run after initial; the batches object of
+			// train_more wins, and its upload reaches the batches.
+			code, out = runCLI(t, 2*time.Minute, "plugins", "run", "batches", "--param", "mode=stages", "--wait", "--server", base)
+			if code != 0 || !strings.Contains(out, "COMPLETE (succeeded)") {
+				t.Fatalf("additional stages: %d\n%s", code, out)
+			}
+			raw, err := c.PluginRun(ctx, strings.SplitN(out, "\n", 2)[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			var staged struct {
+				Stages []struct {
+					Name   string         `json:"name"`
+					Status string         `json:"status"`
+					Data   map[string]any `json:"data"`
+				} `json:"stages"`
+				Batches struct {
+					From string `json:"from"`
+				} `json:"batches"`
+				Datasets map[string]int64 `json:"datasets"`
+			}
+			if err := json.Unmarshal(raw, &staged); err != nil {
+				t.Fatal(err)
+			}
+			if len(staged.Stages) != 3 || staged.Stages[1].Name != "evaluate" || staged.Stages[1].Data["auc"] != 0.5 || staged.Stages[2].Name != "train_more" ||
+				staged.Stages[2].Status != "succeeded" || staged.Batches.From != "train_more" || len(staged.Datasets) != 3 {
+				t.Fatalf("run with stages: %s", raw)
+			}
+
+			// Killed in the middle of batch 1: batch 0 is not redone,
+			// batch 1 is, and the run publishes once.
+			os.Remove(log)
+			run, err := c.RunPlugin(ctx, "batches", map[string]any{"log": log, "sleep": 4})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+				if b, _ := os.ReadFile(log); strings.Contains(string(b), "start 1") {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("batch 1 never started")
+				}
+			}
+			srv.kill()
+			srv = start(t, args...)
+			waitHealthy(t, base, srv)
+			var v struct {
+				Status  string `json:"status"`
+				Phase   string `json:"phase"`
+				Batches struct {
+					Done    int   `json:"done"`
+					Updates int64 `json:"updates"`
+					Users   int64 `json:"users"`
+				} `json:"batches"`
+				Published struct {
+					Properties map[string]int64 `json:"properties"`
+				} `json:"published"`
+			}
+			for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+				raw, err := c.PluginRun(ctx, run.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := json.Unmarshal(raw, &v); err != nil {
+					t.Fatal(err)
+				}
+				if v.Status == store.RunComplete || v.Status == store.RunError {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("the run did not end after the restart: %s", raw)
+				}
+			}
+			want := "start 0\nstart 1\nstart 1\n"
+			for i := 2; i < v.Batches.Done; i++ {
+				want += fmt.Sprintf("start %d\n", i)
+			}
+			if b, _ := os.ReadFile(log); v.Status != store.RunComplete || v.Batches.Done < 2 || string(b) != want {
+				t.Fatalf("after the restart: %+v; batches started:\n%s", v, b)
+			}
+			props := properties(t, base)
+			if len(props) != 2 || len(v.Published.Properties) != 1 || v.Batches.Updates != v.Batches.Users {
+				t.Fatalf("properties %v, run %+v", props, v)
+			}
+			for id, n := range v.Published.Properties {
+				if !strings.HasPrefix(id, "batches/") || n != v.Batches.Users || props[id] != n {
+					t.Fatalf("property %s on %d users; run %+v; properties %v", id, n, v, props)
+				}
+			}
+		})
+	}
+}
+
+var batchesAll = regexp.MustCompile(`batches: (\d+) of ([2-9]|\d\d)`)
+
+// properties reads GET /v1/properties as id → users.
+func properties(t *testing.T, base string) map[string]int64 {
+	t.Helper()
+	code, out := httpGet(t, base+"/v1/properties")
+	if code != 200 {
+		t.Fatalf("GET /v1/properties: %d %s", code, out)
+	}
+	var body struct {
+		Properties []struct {
+			ID       string `json:"id"`
+			Entities int64  `json:"entities"`
+		} `json:"properties"`
+	}
+	if err := json.Unmarshal([]byte(out), &body); err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]int64{}
+	for _, p := range body.Properties {
+		m[p.ID] = p.Entities
+	}
+	return m
+}
+
+// httpGet GETs a URL and returns the status and body.
+func httpGet(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(b)
+}

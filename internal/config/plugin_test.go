@@ -1,0 +1,88 @@
+package config_test
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/weftdata/weft/internal/config"
+)
+
+const pluginAttrs = "attributes:\n  - {id: orders, type: num_of_unique, value: \"id\"}\n"
+
+func TestParsePlugins(t *testing.T) {
+	doc := pluginAttrs + `plugins:
+  - name: conversion-likelihood
+    command: [conversion-likelihood]
+    goal: {event: shop/purchase/1}
+    features: [{attribute: orders}, {property: rfm/20260101T000000Z/rfm_code, column: rfm}]
+    variables:
+      - {name: iterations, default: 300}
+      - {name: l2, optional: true}
+      - {name: mode, type: text, options: [fast, slow], default: fast}
+      - {name: verbose, type: boolean, optional: true}
+    stage_timeout: 10m
+    schedule: "0 0 3 * * ?"
+`
+	c, err := config.Parse([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, ok := c.Plugin("conversion-likelihood")
+	if !ok || p.FeatureColumn(0) != "feature_orders" || p.FeatureColumn(1) != "rfm" || p.Timeout().Minutes() != 10 {
+		t.Fatalf("plugin = %+v", p)
+	}
+	// Numbers always floats; unanswered optional ones absent; text numbers
+	// (from --param k=v) converted.
+	got, err := p.InputParams(map[string]any{"l2": "0.01"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"iterations": 300.0, "l2": 0.01, "mode": "fast"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("inputParams = %#v, want %#v", got, want)
+	}
+	for _, c := range []struct {
+		answers map[string]any
+		want    string
+	}{
+		{map[string]any{"nope": 1}, `unknown variable "nope"`},
+		{map[string]any{"iterations": "many"}, `iterations: "many" is not a number`},
+		{map[string]any{"mode": "medium"}, `not one of fast, slow`},
+		{map[string]any{"verbose": "maybe"}, `not true or false`},
+	} {
+		if _, err := p.InputParams(c.answers); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: error %v, want %q", c.answers, err, c.want)
+		}
+	}
+	// The JSON round trip keeps it.
+	j, err := config.Parse([]byte(c.JSON()))
+	if err != nil || !reflect.DeepEqual(j.Plugins, c.Plugins) {
+		t.Fatalf("round trip: %v\n%+v\n%+v", err, j.Plugins, c.Plugins)
+	}
+}
+
+func TestParsePluginErrors(t *testing.T) {
+	ok := "  - name: p\n    command: [x]\n"
+	for _, c := range []struct{ doc, want string }{
+		{"plugins:\n  - name: P\n    command: [x]\n", "plugins[0].name: \"P\" must be lower case"},
+		{"plugins:\n" + ok + ok, "plugins[1].name: \"p\" is declared twice"},
+		{"plugins:\n  - name: p\n", "plugins[0].command: is required"},
+		{"plugins:\n" + ok + "    goal: {event: purchase}\n", "plugins[0].goal.event: \"purchase\" must be an event type"},
+		{"plugins:\n" + ok + "    features: [{attribute: nope}]\n", "plugins[0].features[0].attribute: no attribute \"nope\""},
+		{pluginAttrs + "plugins:\n" + ok + "    features: [{attribute: orders, property: x}]\n", "plugins[0].features[0]: give exactly one"},
+		{pluginAttrs + "plugins:\n" + ok + "    features: [{attribute: orders}, {property: x, column: feature_orders}]\n", "plugins[0].features[1].column: column \"feature_orders\" is used twice"},
+		{"plugins:\n" + ok + "    features: [{property: x, column: random}]\n", "plugins[0].features[0].column: \"random\" is a fixed dataset column"},
+		{"plugins:\n" + ok + "    variables: [{name: a-b}]\n", "plugins[0].variables[0].name"},
+		{"plugins:\n" + ok + "    variables: [{name: a, type: list}]\n", "plugins[0].variables[0].type"},
+		{"plugins:\n" + ok + "    variables: [{name: a, default: x}]\n", "plugins[0].variables[0].default: a: \"x\" is not a number"},
+		{"plugins:\n" + ok + "    stage_timeout: soon\n", "plugins[0].stage_timeout"},
+		{"plugins:\n" + ok + "    schedule: \"0 3 * * *\"\n", "plugins[0].schedule: cron"},
+		{"plugins:\n" + ok + "    timeout: 1h\n", "field timeout not found"},
+	} {
+		_, err := config.Parse([]byte(c.doc))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: error %v, want %q", c.doc, err, c.want)
+		}
+	}
+}

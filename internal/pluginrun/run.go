@@ -1,0 +1,642 @@
+// Package pluginrun is the job that runs a plugin declared under plugins:
+// in weft.yaml: datasets, the initial stage, the additional stages it asks
+// for (in parallel), one batch stage per batch of users, then publishing
+// the run's properties, or discarding them when anything failed.
+//
+// A run is a job of kind "plugin" (parameters plugin and inputParams);
+// each declared plugin is the declared job plugin:<name>, scheduled by its
+// schedule, so runs of one plugin never overlap. The checkpoint is the
+// whole run state (State): a run killed in the middle resumes at the
+// stage or batch it was in, and completed batches are not run again.
+package pluginrun
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/weftdata/weft/internal/attr"
+	"github.com/weftdata/weft/internal/config"
+	"github.com/weftdata/weft/internal/plugin"
+	"github.com/weftdata/weft/internal/store"
+	"github.com/weftdata/weft/job"
+)
+
+// Kind is the registered job that runs plugins.
+const Kind = "plugin"
+
+// Phases of a run.
+const (
+	PhaseInitial   = "initial"
+	PhaseStages    = "stages"
+	PhaseBatches   = "batches"
+	PhasePublish   = "publish"
+	PhaseSucceeded = "succeeded"
+	PhaseFailed    = "failed"
+)
+
+// Deps are what the job needs from the server.
+type Deps struct {
+	Plugins *plugin.Service
+	// Config returns the configuration in force.
+	Config func(ctx context.Context) (*config.Config, error)
+	// WorkDir holds the stages' working directories (default the
+	// system's temporary directory).
+	WorkDir string
+}
+
+// Info is the job's registry entry.
+func Info(d *Deps) job.Info {
+	return job.Info{Name: Kind, Description: "run a plugin declared under plugins: (parameters plugin, inputParams)",
+		New: func() job.Job { return &Job{d: d} }}
+}
+
+// State is a run's checkpoint, and what GET /v1/plugins/runs/{id} shows.
+type State struct {
+	Plugin      string         `json:"plugin"`
+	Definition  config.Plugin  `json:"definition"`
+	Started     time.Time      `json:"started"`
+	InputParams map[string]any `json:"inputParams"`
+	Phase       string         `json:"phase"`
+	// Datasets are the dataset keys with their sizes (fullDatasetSize).
+	Datasets map[string]int64 `json:"datasets"`
+	// Stages are initial, then the additional stages by name.
+	Stages  []Stage     `json:"stages"`
+	Batches *BatchState `json:"batches,omitempty"`
+	// Category and Properties gather what the batches' data.json declared.
+	Category   string                `json:"category,omitempty"`
+	Properties []plugin.PropertyDecl `json:"properties,omitempty"`
+	Published  *plugin.PublishResult `json:"published,omitempty"`
+	// Failure is the status of the stage that failed the run.
+	Failure *Failure `json:"failure,omitempty"`
+}
+
+// Stage is one non-batch stage of a run.
+type Stage struct {
+	Name   string `json:"name"`
+	Status string `json:"status"` // pending, succeeded, failed
+	// Request is what the initial stage asked for it (datasets).
+	Request json.RawMessage `json:"request,omitempty"`
+	// Data is the results' data; Batches its batches object.
+	Data    json.RawMessage `json:"data,omitempty"`
+	Batches *plugin.Batches `json:"batches,omitempty"`
+}
+
+// BatchState is the batch phase: the winning batches object and how far
+// it got.
+type BatchState struct {
+	From         string          `json:"from"` // the stage whose batches won
+	MaxBatchSize int             `json:"maxBatchSize"`
+	Options      json.RawMessage `json:"options,omitempty"`
+	Users        int64           `json:"users"`
+	Ranges       []plugin.Range  `json:"ranges"`
+	Done         int             `json:"done"`
+	Updates      int64           `json:"updates"`
+}
+
+// Failure is the stage that failed a run and its status.
+type Failure struct {
+	Stage  string        `json:"stage"`
+	Status plugin.Status `json:"status"`
+}
+
+// Job runs one plugin run.
+type Job struct {
+	d   *Deps
+	inv *job.Invocation
+}
+
+type params struct {
+	Plugin      string         `json:"plugin"`
+	InputParams map[string]any `json:"inputParams"`
+}
+
+func decodeParams(m map[string]any) (params, error) {
+	var p params
+	b, err := json.Marshal(m)
+	if err != nil {
+		return p, err
+	}
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&p); err != nil {
+		return p, fmt.Errorf("parameters: %s", strings.TrimPrefix(err.Error(), "json: "))
+	}
+	if p.Plugin == "" {
+		return p, errors.New("parameter plugin (the plugin's name) is required")
+	}
+	return p, nil
+}
+
+// ErrUnknownPlugin is a run of a plugin weft.yaml does not declare.
+var ErrUnknownPlugin = errors.New("unknown plugin")
+
+// resolve finds the plugin and builds its inputParams.
+func (j *Job) resolve(ctx context.Context, m map[string]any) (*config.Config, *config.Plugin, map[string]any, error) {
+	p, err := decodeParams(m)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	cfg, err := j.d.Config(ctx)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	def, ok := cfg.Plugin(p.Plugin)
+	if !ok {
+		return nil, nil, nil, fmt.Errorf("%w %q: declare it under plugins: in weft.yaml", ErrUnknownPlugin, p.Plugin)
+	}
+	in, err := def.InputParams(p.InputParams)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("plugin %s: %w", def.Name, err)
+	}
+	return cfg, def, in, nil
+}
+
+// ValidateParams refuses a trigger of an unknown plugin or with answers
+// its variables refuse.
+func (j *Job) ValidateParams(m map[string]any) error {
+	_, _, _, err := j.resolve(context.Background(), m)
+	return err
+}
+
+// Prepare fixes the run: the definition in force, the inputParams, the
+// start (the properties' timestamp) and the initial dataset.
+func (j *Job) Prepare(ctx context.Context, inv *job.Invocation, st *job.Status, resuming bool) (*job.Status, error) {
+	j.inv = inv
+	if resuming && st != nil {
+		return st, nil
+	}
+	cfg, def, in, err := j.resolve(ctx, inv.Parameters)
+	if err != nil {
+		return nil, job.Fail(err)
+	}
+	started, err := j.startTime(ctx, def.Name)
+	if err != nil {
+		return nil, err
+	}
+	s := &State{Plugin: def.Name, Definition: *def, Started: started,
+		InputParams: in, Phase: PhaseInitial, Datasets: map[string]int64{},
+		Stages: []Stage{{Name: "initial", Status: "pending"}}}
+	d := &plugin.Dataset{Key: "initial", Seed: def.Name, Now: s.Started, Features: features(cfg, def)}
+	if def.Goal != nil {
+		d.Goal = &plugin.Goal{EventType: def.Goal.Event}
+	}
+	if err := j.makeDataset(ctx, s, d); err != nil {
+		return nil, err
+	}
+	inv.Log.Info("plugin run prepared", "plugin", def.Name, "users", s.Datasets["initial"], "input_params", in)
+	return s.status()
+}
+
+// startTime is now to the second, or a second after the last published
+// run of the plugin: property ids carry it, and must not collide.
+func (j *Job) startTime(ctx context.Context, name string) (time.Time, error) {
+	now := time.Now().UTC().Truncate(time.Second)
+	props, err := j.d.Plugins.Properties(ctx)
+	if err != nil {
+		return now, err
+	}
+	for _, p := range props {
+		if p.Plugin != name {
+			continue
+		}
+		if _, rest, ok := strings.Cut(p.ID, "/"); ok {
+			ts, _, _ := strings.Cut(rest, "/")
+			if t, err := time.Parse("20060102T150405Z", ts); err == nil && !t.Before(now) {
+				now = t.Add(time.Second)
+			}
+		}
+	}
+	return now, nil
+}
+
+func features(cfg *config.Config, def *config.Plugin) []plugin.Feature {
+	attrs := map[string]*attr.Definition{}
+	for i := range cfg.Attributes {
+		attrs[cfg.Attributes[i].ID] = &cfg.Attributes[i]
+	}
+	out := make([]plugin.Feature, len(def.Features))
+	for i, f := range def.Features {
+		out[i] = plugin.Feature{Column: def.FeatureColumn(i), Attribute: f.Attribute, Property: f.Property}
+		if a := attrs[f.Attribute]; a != nil {
+			out[i].DataType = a.ResultType()
+			out[i].Multiple = a.Multiple()
+		}
+	}
+	return out
+}
+
+func (j *Job) makeDataset(ctx context.Context, s *State, d *plugin.Dataset) error {
+	if err := j.d.Plugins.DatasetCreate(ctx, j.inv.RunID, d); err != nil {
+		return err
+	}
+	n, err := j.d.Plugins.UserCount(ctx)
+	if err != nil {
+		return fmt.Errorf("count users: %w", err)
+	}
+	s.Datasets[d.Key] = n
+	return nil
+}
+
+func (s *State) status() (*job.Status, error) {
+	b, err := json.Marshal(s)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
+	return &job.Status{State: m, Complete: s.Phase == PhaseSucceeded}, nil
+}
+
+// StateOf reads a run's state from a checkpoint's state.
+func StateOf(m map[string]any) (*State, error) {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	var s State
+	return &s, json.Unmarshal(b, &s)
+}
+
+// Perform runs the next step: a stage, the parallel stages, a batch, or
+// the publishing.
+func (j *Job) Perform(ctx context.Context, st *job.Status) (*job.Status, error) {
+	s, err := StateOf(st.State)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint: %w", err)
+	}
+	switch s.Phase {
+	case PhaseInitial:
+		err = j.initial(ctx, s)
+	case PhaseStages:
+		err = j.stages(ctx, s)
+	case PhaseBatches:
+		err = j.batch(ctx, s)
+	case PhasePublish:
+		err = j.publish(ctx, s)
+	case PhaseFailed:
+		return nil, j.failed(ctx, s)
+	default:
+		return nil, job.Fail(fmt.Errorf("unknown phase %q", s.Phase))
+	}
+	var sf *plugin.StageFailure
+	if errors.As(err, &sf) {
+		s.Phase, s.Failure = PhaseFailed, &Failure{Stage: sf.Stage, Status: sf.Status}
+		j.inv.Log.Error("plugin stage failed", "stage", sf.Stage, "error", sf.Error())
+		return s.status() // the next Perform discards and fails the run
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s.status()
+}
+
+// failed discards what the run staged, tells the user and ends the run
+// in error (without the retry: the plugin said so).
+func (j *Job) failed(ctx context.Context, s *State) error {
+	if err := j.d.Plugins.Discard(ctx, j.inv.RunID); err != nil {
+		return err
+	}
+	sf := &plugin.StageFailure{Stage: s.Failure.Stage, Status: s.Failure.Status}
+	summary := sf.Error() + "; nothing was published"
+	if err := j.inv.Notify.Notify(ctx, job.Notification{Level: job.LevelError, Activity: "Plugin " + s.Plugin,
+		Title: "Plugin run failed", Summary: summary}); err != nil {
+		return err
+	}
+	return job.Fail(errors.New(summary))
+}
+
+// manifest builds a stage's manifest.
+func (j *Job) manifest(s *State, stage, uploadScope string, rg *plugin.Range, batch int) *plugin.Manifest {
+	return buildManifest(j.d.Plugins, j.inv.RunID, j.d.Plugins.TTL(false), s, stage, uploadScope, rg, batch)
+}
+
+func buildManifest(svc *plugin.Service, run string, ttl time.Duration, s *State, stage, uploadScope string, rg *plugin.Range, batch int) *plugin.Manifest {
+	m := &plugin.Manifest{Stage: stage, DataURLs: map[string]string{}, DownloadURLs: map[string]string{},
+		GetUploadURLs: map[string]string{stage: svc.URL(plugin.KindUploadURL, run, uploadScope, ttl)},
+		InputData:     map[string]any{}, InputParams: s.InputParams}
+	if m.InputParams == nil {
+		m.InputParams = map[string]any{}
+	}
+	datasets := map[string]any{}
+	for key, n := range s.Datasets {
+		u := svc.URL(plugin.KindData, run, key, ttl)
+		size := n
+		if rg != nil {
+			u += fmt.Sprintf("?range_start_gt_or_eq=%v&range_end_lt=%v", rg.Start, rg.End)
+			size = s.Batches.Users / int64(len(s.Batches.Ranges))
+		}
+		m.DataURLs[key] = u
+		datasets[key] = map[string]any{"fullDatasetSize": size, "moment": map[string]any{"type": "latest"}}
+	}
+	for _, st := range s.Stages {
+		m.DownloadURLs[st.Name] = svc.URL(plugin.KindFiles, run, st.Name, ttl)
+	}
+	m.Metadata = Metadata(&s.Definition, datasets)
+	if rg != nil {
+		m.Metadata["batch"] = map[string]any{"index": batch, "count": len(s.Batches.Ranges)}
+		m.Options = s.Batches.Options
+		if len(m.Options) == 0 {
+			m.Options = json.RawMessage("{}")
+		}
+	}
+	return m
+}
+
+// Metadata is a manifest's metadata: datasets, goal, features.
+func Metadata(def *config.Plugin, datasets map[string]any) map[string]any {
+	var goal any
+	if def.Goal != nil {
+		goal = map[string]any{"action": "event", "event": def.Goal.Event, "times": 1,
+			"human": "did " + def.Goal.Event + " at least 1 time", "type": "categorical"}
+	}
+	feats := map[string]any{}
+	for i, f := range def.Features {
+		name := f.Name
+		if name == "" {
+			name = f.Attribute + f.Property
+		}
+		feats[def.FeatureColumn(i)] = map[string]any{"name": name, "moment": "static",
+			"source": map[bool]string{true: "attribute", false: "property"}[f.Attribute != ""]}
+	}
+	return map[string]any{"datasets": datasets, "goal": goal, "features": feats}
+}
+
+// exec runs one stage process in a fresh directory.
+func (j *Job) exec(ctx context.Context, s *State, scope string, m *plugin.Manifest) (*plugin.Results, error) {
+	svc, run := j.d.Plugins, j.inv.RunID
+	dir, err := os.MkdirTemp(j.d.WorkDir, "weft-plugin-"+scope+"-")
+	if err != nil {
+		return nil, fmt.Errorf("stage %s: working directory: %w", scope, err)
+	}
+	defer os.RemoveAll(dir)
+	if err := svc.StageStart(ctx, run, scope); err != nil {
+		return nil, err
+	}
+	log := j.inv.Log.With("stage", scope)
+	res, err := plugin.Exec(ctx, plugin.ExecParams{Command: s.Definition.Command, Dir: dir, Manifest: m,
+		Timeout: s.Definition.Timeout(), Log: log})
+	status := plugin.StatusSucceeded
+	if err != nil {
+		status = plugin.StatusFailed
+	}
+	if ctx.Err() != nil {
+		return nil, ctx.Err() // interrupted: the stage runs again on resume
+	}
+	if ferr := svc.StageFinish(ctx, run, scope, status); ferr != nil {
+		return nil, ferr
+	}
+	return res, err
+}
+
+// initial runs the initial stage.
+func (j *Job) initial(ctx context.Context, s *State) error {
+	res, err := j.exec(ctx, s, "initial", j.manifest(s, "initial", "initial", nil, 0))
+	if err != nil {
+		return err
+	}
+	s.Stages[0] = Stage{Name: "initial", Status: plugin.StatusSucceeded, Data: res.Data, Batches: res.Batches}
+	if len(res.Stages) > 0 {
+		names := make([]string, 0, len(res.Stages))
+		for name := range res.Stages {
+			names = append(names, name)
+		}
+		sort.Strings(names)
+		for _, name := range names {
+			if !stageName.MatchString(name) || name == "initial" || name == "batch" || name == "deploy" {
+				return invalid("initial", fmt.Sprintf("stages.%s: stage names are letters, digits and _ (at most 64, starting with a letter), not initial, batch or deploy", name))
+			}
+			if err := j.requestDatasets(ctx, s, name, res.Stages[name]); err != nil {
+				return err
+			}
+			s.Stages = append(s.Stages, Stage{Name: name, Status: "pending", Request: res.Stages[name]})
+		}
+		s.Phase = PhaseStages
+		j.inv.Log.Info("additional stages requested", "stages", names)
+		return nil
+	}
+	return j.afterStages(ctx, s)
+}
+
+var stageName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,63}$`)
+
+func invalid(stage, explanation string) *plugin.StageFailure {
+	title := "Invalid results"
+	return &plugin.StageFailure{Stage: stage, Status: plugin.Status{Code: "error", Title: &title, Explanation: &explanation}}
+}
+
+// requestDatasets makes the datasets an additional stage asks for. Only
+// the latest moment exists so far.
+func (j *Job) requestDatasets(ctx context.Context, s *State, stage string, req json.RawMessage) error {
+	var r struct {
+		Datasets map[string]struct {
+			Moment struct {
+				Type string `json:"type"`
+			} `json:"moment"`
+		} `json:"datasets"`
+	}
+	if len(req) > 0 && string(req) != "null" {
+		if err := json.Unmarshal(req, &r); err != nil {
+			return invalid("initial", fmt.Sprintf("stages.%s: %v", stage, err))
+		}
+	}
+	initial, err := j.d.Plugins.DatasetGet(ctx, j.inv.RunID, "initial")
+	if err != nil {
+		return err
+	}
+	for key, d := range r.Datasets {
+		if _, dup := s.Datasets[key]; dup || !stageName.MatchString(key) {
+			return invalid("initial", fmt.Sprintf("stages.%s.datasets.%s: a new dataset key (letters, digits, _), not initial or one already requested", stage, key))
+		}
+		if d.Moment.Type != "" && d.Moment.Type != "latest" {
+			return invalid("initial", fmt.Sprintf("stages.%s.datasets.%s: moment %q is not supported yet (only latest)", stage, key, d.Moment.Type))
+		}
+		nd := *initial
+		nd.Key, nd.Now = key, time.Now().UTC().Truncate(time.Second)
+		if err := j.makeDataset(ctx, s, &nd); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// stages runs the pending additional stages in parallel.
+func (j *Job) stages(ctx context.Context, s *State) error {
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs = map[string]error{}
+	)
+	for i := range s.Stages {
+		st := &s.Stages[i]
+		if st.Status == plugin.StatusSucceeded {
+			continue
+		}
+		m := j.manifest(s, st.Name, st.Name, nil, 0)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := j.exec(ctx, s, st.Name, m)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs[st.Name] = err
+				return
+			}
+			if len(res.Stages) > 0 {
+				j.inv.Log.Warn("an additional stage asked for more stages: ignored (stages run initial, then one parallel layer)", "stage", st.Name)
+			}
+			st.Status, st.Data, st.Batches = plugin.StatusSucceeded, res.Data, res.Batches
+		}()
+	}
+	wg.Wait()
+	for _, st := range s.Stages { // the first failure by name
+		if err := errs[st.Name]; err != nil {
+			return err
+		}
+	}
+	return j.afterStages(ctx, s)
+}
+
+// afterStages picks the winning batches (the last stage in order that
+// has one) and sets up the batch phase, or goes on to publishing.
+func (j *Job) afterStages(ctx context.Context, s *State) error {
+	var win *Stage
+	for i := range s.Stages {
+		if s.Stages[i].Batches != nil {
+			win = &s.Stages[i]
+		}
+	}
+	if win == nil {
+		s.Phase = PhasePublish
+		return nil
+	}
+	initial, err := j.d.Plugins.DatasetGet(ctx, j.inv.RunID, "initial")
+	if err != nil {
+		return err
+	}
+	bd := *initial
+	bd.Key, bd.Now = "batch", time.Now().UTC().Truncate(time.Second)
+	if err := j.makeDataset(ctx, s, &bd); err != nil {
+		return err
+	}
+	users := s.Datasets["batch"]
+	s.Batches = &BatchState{From: win.Name, MaxBatchSize: win.Batches.MaxBatchSize, Options: win.Batches.Options,
+		Users: users, Ranges: plugin.BatchRanges(users, win.Batches.MaxBatchSize)}
+	s.Phase = PhaseBatches
+	j.inv.Log.Info("batches", "from_stage", win.Name, "users", users, "max_batch_size", win.Batches.MaxBatchSize, "batches", len(s.Batches.Ranges))
+	return nil
+}
+
+// BatchScope is the stage name batch i runs under (its status row and
+// its storage folder); its manifest says "batch".
+func BatchScope(i int) string { return fmt.Sprintf("batch-%d", i) }
+
+// batch runs the next batch: the stage, then its data.json validated and
+// staged.
+func (j *Job) batch(ctx context.Context, s *State) error {
+	b := s.Batches
+	k := b.Done
+	scope := BatchScope(k)
+	rg := b.Ranges[k]
+	j.inv.Log.Info("batch starting", "batch", k, "of", len(b.Ranges), "range_start", rg.Start, "range_end", rg.End)
+	if _, err := j.exec(ctx, s, scope, j.manifest(s, "batch", scope, &rg, k)); err != nil {
+		var sf *plugin.StageFailure
+		if errors.As(err, &sf) {
+			sf.Stage = scope
+		}
+		return err
+	}
+	svc := j.d.Plugins
+	f, err := svc.Open(ctx, plugin.Token{Kind: plugin.KindFiles, Run: j.inv.RunID, Scope: scope}, "data.json")
+	if errors.Is(err, store.ErrNotFound) {
+		return invalid(scope, "the batch uploaded no data.json (GET {getUploadUrls.batch}/data.json, then PUT the file to the URL it answers)")
+	}
+	if err != nil {
+		return err
+	}
+	data, err := plugin.ParseBatchData(f)
+	f.Close()
+	if err != nil {
+		return invalid(scope, err.Error())
+	}
+	if err := s.addProperties(data); err != nil {
+		return invalid(scope, err.Error())
+	}
+	res, err := svc.Stage(ctx, j.inv.RunID, k, data)
+	if err != nil {
+		return err
+	}
+	b.Done++
+	b.Updates += int64(res.Updates)
+	j.inv.Log.Info("batch staged", "batch", k, "updates", res.Updates, "values", res.Values)
+	if b.Done == len(b.Ranges) {
+		s.Phase = PhasePublish
+	}
+	return nil
+}
+
+// addProperties merges a batch's declarations into the run's: one
+// category, one type per property.
+func (s *State) addProperties(d *plugin.BatchData) error {
+	if d.Category != "" {
+		if s.Category != "" && s.Category != d.Category {
+			return fmt.Errorf("data.json: category %q differs from %q of an earlier batch", d.Category, s.Category)
+		}
+		s.Category = d.Category
+	}
+	for _, p := range d.Properties {
+		found := false
+		for i := range s.Properties {
+			q := &s.Properties[i]
+			if q.Name != p.Name {
+				continue
+			}
+			found = true
+			switch {
+			case q.Type == "":
+				q.Type = p.Type
+			case p.Type != "" && p.Type != q.Type:
+				return fmt.Errorf("data.json: property %s is a %s here but a %s in an earlier batch", p.Name, p.Type, q.Type)
+			}
+		}
+		if !found {
+			s.Properties = append(s.Properties, p)
+		}
+	}
+	return nil
+}
+
+// publish makes the staged properties visible, all at once.
+func (j *Job) publish(ctx context.Context, s *State) error {
+	if len(s.Properties) > 0 {
+		res, err := j.d.Plugins.Publish(ctx, plugin.PublishParams{Plugin: s.Plugin, Run: j.inv.RunID, Started: s.Started,
+			Category: s.Category, Properties: s.Properties})
+		if err != nil {
+			return err
+		}
+		s.Published = res
+		if res.Unknown > 0 {
+			j.inv.Log.Warn("updates of unknown users were dropped", "unknown", res.Unknown, "examples", res.UnknownExamples)
+		}
+	}
+	s.Phase = PhaseSucceeded
+	summary := fmt.Sprintf("%d stages", len(s.Stages))
+	if s.Batches != nil {
+		summary += fmt.Sprintf(", %d batches, %d updates", len(s.Batches.Ranges), s.Batches.Updates)
+	}
+	if s.Published != nil {
+		summary += fmt.Sprintf("; published %d properties", len(s.Published.Properties))
+	}
+	return j.inv.Notify.Notify(ctx, job.Notification{Level: job.LevelSuccess, Activity: "Plugin " + s.Plugin,
+		Title: "Plugin run succeeded", Summary: summary})
+}
