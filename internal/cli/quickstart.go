@@ -195,7 +195,12 @@ func attributesDemo(cmd *cobra.Command, c *client.Client, example string, opts d
 			failed++
 		}
 	}
-	fmt.Fprintf(out, "Calculated %d attributes (every type of calculation) in %.0f ms; %d failed.\n", len(infos), res.DurationMS, failed)
+	if res.DueEntities == 0 {
+		// The attributes job ran after stitching already: nothing was due.
+		fmt.Fprintf(out, "Calculated %d attributes (every type of calculation) in the attributes job that stitching triggered; %d failed.\n", len(infos), failed)
+	} else {
+		fmt.Fprintf(out, "Calculated %d attributes (every type of calculation) in %.0f ms; %d failed.\n", len(infos), res.DurationMS, failed)
+	}
 	// The example, and a household: two people sharing one email, kept
 	// apart by their CRM ids.
 	ids := []string{example}

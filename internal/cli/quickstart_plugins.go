@@ -97,8 +97,10 @@ func pluginDemo(ctx context.Context, out io.Writer, c *client.Client, example st
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-	fmt.Fprintf(out, "Ran the example plugin %s (run %s):\n  ", demoPlugin, run.ID)
-	printPluginOutcome(out, &v)
+	fmt.Fprintf(out, "Ran the example plugin %s (run %s):\n", demoPlugin, run.ID)
+	var outcome strings.Builder
+	printPluginOutcome(&outcome, &v)
+	fmt.Fprint(out, "  "+strings.ReplaceAll(strings.TrimSuffix(outcome.String(), "\n"), "\n", "\n  ")+"\n")
 	if data.Summary != "" {
 		fmt.Fprintf(out, "  %s\n", strings.ReplaceAll(strings.TrimSpace(data.Summary), "\n", "\n  "))
 	}
