@@ -62,6 +62,35 @@ func TestParsePlugins(t *testing.T) {
 	}
 }
 
+const goalAttrs = "attributes:\n  - {id: orders, type: num_of_unique, value: \"id\"}\n" +
+	"  - {id: city, type: last, value: \"payload->>'city'\"}\n  - {id: cities, type: list, value: \"payload->>'city'\"}\n" +
+	"  - {id: spend, type: sum, value: \"(payload->>'total')::numeric\"}\n"
+
+func TestParsePluginGoals(t *testing.T) {
+	for _, c := range []struct {
+		goal string
+		want config.PluginGoal
+	}{
+		{"{event: shop/purchase/1}", config.PluginGoal{Event: "shop/purchase/1"}},
+		{"{attribute: spend, op: \">\", value: 100}", config.PluginGoal{Attribute: "spend", Op: ">", Value: 100.0}},
+		{"{attribute: orders, op: \"<=\", value: 2.5}", config.PluginGoal{Attribute: "orders", Op: "<=", Value: 2.5}},
+		{"{attribute: city, op: \"!=\", value: Berlin}", config.PluginGoal{Attribute: "city", Op: "!=", Value: "Berlin"}},
+		{"{attribute: cities, op: is_set}", config.PluginGoal{Attribute: "cities", Op: "is_set"}},
+	} {
+		c2, err := config.Parse([]byte(goalAttrs + "plugins:\n  - name: p\n    command: [x]\n    goal: " + c.goal + "\n"))
+		if err != nil {
+			t.Errorf("%s: %v", c.goal, err)
+			continue
+		}
+		if got := *c2.Plugins[0].Goal; !reflect.DeepEqual(got, c.want) {
+			t.Errorf("%s: %#v, want %#v", c.goal, got, c.want)
+		}
+		if j, err := config.Parse([]byte(c2.JSON())); err != nil || !reflect.DeepEqual(*j.Plugins[0].Goal, c.want) {
+			t.Errorf("%s: JSON round trip: %v %+v", c.goal, err, j)
+		}
+	}
+}
+
 func TestParsePluginErrors(t *testing.T) {
 	ok := "  - name: p\n    command: [x]\n"
 	for _, c := range []struct{ doc, want string }{
@@ -79,6 +108,16 @@ func TestParsePluginErrors(t *testing.T) {
 		{"plugins:\n" + ok + "    stage_timeout: soon\n", "plugins[0].stage_timeout"},
 		{"plugins:\n" + ok + "    schedule: \"0 3 * * *\"\n", "plugins[0].schedule: cron"},
 		{"plugins:\n" + ok + "    timeout: 1h\n", "field timeout not found"},
+		{goalAttrs + "plugins:\n" + ok + "    goal: {event: a/b/c, attribute: orders, op: \">\", value: 1}\n", "plugins[0].goal: give exactly one of event"},
+		{goalAttrs + "plugins:\n" + ok + "    goal: {event: a/b/c, op: \">\"}\n", "plugins[0].goal.op: op and value belong to attribute goals"},
+		{goalAttrs + "plugins:\n" + ok + "    goal: {attribute: nope, op: is_set}\n", "plugins[0].goal.attribute: no attribute \"nope\""},
+		{goalAttrs + "plugins:\n" + ok + "    goal: {attribute: orders, op: \"~\", value: 1}\n", "plugins[0].goal.op: \"~\" must be one of =, !=, >, >=, <, <=, is_set"},
+		{goalAttrs + "plugins:\n" + ok + "    goal: {attribute: orders, op: \">\"}\n", "plugins[0].goal.value: is required: a int"},
+		{goalAttrs + "plugins:\n" + ok + "    goal: {attribute: orders, op: \">\", value: \"100\"}\n", "plugins[0].goal.value: \"100\" is text"},
+		{goalAttrs + "plugins:\n" + ok + "    goal: {attribute: orders, op: is_set, value: 1}\n", "plugins[0].goal.value: is_set takes no value"},
+		{goalAttrs + "plugins:\n" + ok + "    goal: {attribute: city, op: \">\", value: x}\n", "plugins[0].goal.op: attribute city is a string: only =, != and is_set apply"},
+		{goalAttrs + "plugins:\n" + ok + "    goal: {attribute: city, op: \"=\", value: 3}\n", "plugins[0].goal.value: 3 must be text"},
+		{goalAttrs + "plugins:\n" + ok + "    goal: {attribute: cities, op: \"=\", value: x}\n", "plugins[0].goal.op: attribute cities holds a list"},
 	} {
 		_, err := config.Parse([]byte(c.doc))
 		if err == nil || !strings.Contains(err.Error(), c.want) {

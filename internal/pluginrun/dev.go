@@ -55,9 +55,7 @@ func DevManifest(ctx context.Context, svc *plugin.Service, cfg *config.Config, p
 	s := &State{Plugin: def.Name, Definition: *def, Started: now, InputParams: in, Datasets: map[string]int64{},
 		Stages: []Stage{{Name: "initial"}}}
 	d := &plugin.Dataset{Key: "initial", Seed: def.Name, Now: now, Features: features(cfg, def)}
-	if def.Goal != nil {
-		d.Goal = &plugin.Goal{EventType: def.Goal.Event}
-	}
+	d.Goal = datasetGoal(cfg, def)
 	keys := []string{"initial"}
 	if p.Stage == "batch" {
 		keys = append(keys, "batch")

@@ -185,9 +185,7 @@ func (j *Job) Prepare(ctx context.Context, inv *job.Invocation, st *job.Status, 
 		InputParams: in, Phase: PhaseInitial, Datasets: map[string]int64{},
 		Stages: []Stage{{Name: "initial", Status: "pending"}}}
 	d := &plugin.Dataset{Key: "initial", Seed: def.Name, Now: s.Started, Features: features(cfg, def)}
-	if def.Goal != nil {
-		d.Goal = &plugin.Goal{EventType: def.Goal.Event}
-	}
+	d.Goal = datasetGoal(cfg, def)
 	if err := j.makeDataset(ctx, s, d); err != nil {
 		return nil, err
 	}
@@ -228,6 +226,24 @@ func features(cfg *config.Config, def *config.Plugin) []plugin.Feature {
 		if a := attrs[f.Attribute]; a != nil {
 			out[i].DataType = a.ResultType()
 			out[i].Multiple = a.Multiple()
+		}
+	}
+	return out
+}
+
+// datasetGoal is the dataset's goal of a plugin's goal: nil for none.
+func datasetGoal(cfg *config.Config, def *config.Plugin) *plugin.Goal {
+	g := def.Goal
+	if g == nil {
+		return nil
+	}
+	if g.Event != "" {
+		return &plugin.Goal{EventType: g.Event}
+	}
+	out := &plugin.Goal{Attribute: g.Attribute, Op: g.Op, Value: g.Value}
+	for i := range cfg.Attributes {
+		if cfg.Attributes[i].ID == g.Attribute {
+			out.DataType = cfg.Attributes[i].ResultType()
 		}
 	}
 	return out
@@ -355,9 +371,13 @@ func buildManifest(svc *plugin.Service, run string, ttl time.Duration, s *State,
 // Metadata is a manifest's metadata: datasets, goal, features.
 func Metadata(def *config.Plugin, datasets map[string]any) map[string]any {
 	var goal any
-	if def.Goal != nil {
-		goal = map[string]any{"action": "event", "event": def.Goal.Event, "times": 1,
-			"human": "did " + def.Goal.Event + " at least 1 time", "type": "categorical"}
+	switch g := def.Goal; {
+	case g != nil && g.Event != "":
+		goal = map[string]any{"action": "event", "event": g.Event, "times": 1,
+			"human": g.Human(), "type": "categorical"}
+	case g != nil:
+		goal = map[string]any{"action": "attribute", "attribute": g.Attribute, "op": g.Op, "value": g.Value,
+			"human": g.Human(), "type": "categorical"}
 	}
 	feats := map[string]any{}
 	for i, f := range def.Features {
