@@ -32,6 +32,12 @@ type Plugin struct {
 	Features []PluginFeature `json:"features,omitempty" yaml:"features,omitempty"`
 	// Variables are the plugin's inputParams with their defaults.
 	Variables []PluginVariable `json:"variables,omitempty" yaml:"variables,omitempty"`
+	// HyperParameters are auto-optimized inputParams: the initial stage
+	// runs once per variation (a grid, at most MaxVariations), and the
+	// best-scoring one's results and files go on to the later stages.
+	HyperParameters []PluginHyperParameter `json:"hyperparameters,omitempty" yaml:"hyperparameters,omitempty"`
+	// MaxVariations caps the grid (default 10, at most 100).
+	MaxVariations int `json:"max_variations,omitempty" yaml:"max_variations,omitempty"`
 	// StageTimeout bounds each stage process (Go duration, default 1h).
 	StageTimeout string `json:"stage_timeout,omitempty" yaml:"stage_timeout,omitempty"`
 	// Schedule is a Quartz cron expression in UTC; empty: run on demand.
@@ -331,6 +337,9 @@ func validatePlugins(ps []Plugin, attrs []attr.Definition) error {
 				}
 				v.Default = d
 			}
+		}
+		if err := validateHyperParameters(p, at); err != nil {
+			return err
 		}
 		if p.StageTimeout != "" {
 			if d, err := time.ParseDuration(p.StageTimeout); err != nil || d <= 0 {

@@ -125,3 +125,59 @@ func TestParsePluginErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestPluginVariations(t *testing.T) {
+	doc := `plugins:
+  - name: p
+    command: [x]
+    variables: [{name: iterations, default: 100}]
+    hyperparameters:
+      - {name: l2, spec: "float 0.0:1.0"}
+      - {name: depth, spec: "integer 1,4"}
+      - {name: color, spec: "category blue, green"}
+    max_variations: 5
+`
+	c, err := config.Parse([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	vs, total, err := c.Plugins[0].Variations()
+	if err != nil || total != 12 || len(vs) != 5 {
+		t.Fatalf("variations %v, total %d, %v", vs, total, err)
+	}
+	want := []map[string]any{
+		{"l2": 0.0, "depth": 1.0, "color": "blue"}, {"l2": 0.0, "depth": 1.0, "color": "green"},
+		{"l2": 0.0, "depth": 4.0, "color": "blue"}, {"l2": 0.0, "depth": 4.0, "color": "green"},
+		{"l2": 0.5, "depth": 1.0, "color": "blue"},
+	}
+	if !reflect.DeepEqual(vs, want) {
+		t.Fatalf("variations %v, want %v", vs, want)
+	}
+	for spec, want := range map[string][]any{
+		"integer 1:10":       {1.0, 6.0, 10.0},
+		"integer 1:2":        {1.0, 2.0},
+		"boolean true,false": {true, false},
+		"float 1.22,2.33":    {1.22, 2.33},
+	} {
+		h := config.PluginHyperParameter{Name: "h", Spec: spec}
+		if got, err := h.Values(); err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: %v %v, want %v", spec, got, err, want)
+		}
+	}
+	ok := "plugins:\n  - name: p\n    command: [x]\n    variables: [{name: a}]\n"
+	for _, c := range []struct{ doc, want string }{
+		{ok + "    hyperparameters: [{name: a, spec: \"integer 1,2\"}]\n", "plugins[0].hyperparameters[0].name: \"a\" is already a variable"},
+		{ok + "    hyperparameters: [{name: b, spec: \"integer\"}]\n", "plugins[0].hyperparameters[0].spec: \"integer\" must be \"<type> <values>\""},
+		{ok + "    hyperparameters: [{name: b, spec: \"int 1,2\"}]\n", "plugins[0].hyperparameters[0].spec: type \"int\" must be integer"},
+		{ok + "    hyperparameters: [{name: b, spec: \"category a:b\"}]\n", "only integer and float take a range"},
+		{ok + "    hyperparameters: [{name: b, spec: \"float 2:1\"}]\n", "start is above its end"},
+		{ok + "    hyperparameters: [{name: b, spec: \"integer 1.5,2\"}]\n", "\"1.5\" is not an integer"},
+		{ok + "    hyperparameters: [{name: b, spec: \"float 1:2\", steps: 101}]\n", "plugins[0].hyperparameters[0].steps: steps 101 must be from 1 to 100"},
+		{ok + "    max_variations: 101\n", "plugins[0].max_variations: 101 must be from 1 to 100"},
+	} {
+		_, err := config.Parse([]byte(c.doc))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: error %v, want %q", c.doc, err, c.want)
+		}
+	}
+}
