@@ -9,7 +9,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -396,4 +398,92 @@ func httpGet(t *testing.T, url string) (int, string) {
 		t.Fatal(err)
 	}
 	return resp.StatusCode, string(b)
+}
+
+// TestPluginHyperParameters runs the Go example over a grid of l2 and
+// iterations: the initial stage once per variation (initial-v<k>), the
+// best score wins, and the batches score users with the winner's model
+// (downloadUrls.initial is the winner's folder) and inputParams.
+func TestPluginHyperParameters(t *testing.T) {
+	dir := t.TempDir()
+	cl := filepath.Join(dir, "conversion-likelihood")
+	if msg, err := exec.Command("go", "build", "-o", cl, "../../examples/plugins/conversion-likelihood").CombinedOutput(); err != nil {
+		t.Fatalf("build the example plugin: %v\n%s", err, msg)
+	}
+	plugins := fmt.Sprintf(`plugins:
+  - name: tuned
+    command: [%q]
+    goal: {attribute: total_spend, op: ">", value: 100}
+    features: [{attribute: page_views}, {attribute: devices}, {attribute: favorite_page_category}, {attribute: newsletter}]
+    variables: [{name: max_batch_size, default: 1000}]
+    hyperparameters:
+      - {name: l2, spec: "float 0,1000"}
+      - {name: iterations, spec: "integer 1:300", steps: 2}
+`, cl)
+	for _, backend := range []string{"duckdb", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			_, base, _ := pluginServer(t, backend, 1500, plugins)
+			c := client.New(base, "")
+			code, out := runCLI(t, 5*time.Minute, "plugins", "run", "tuned", "--wait", "--server", base)
+			if code != 0 || !strings.Contains(out, "COMPLETE (succeeded)") {
+				t.Fatalf("plugins run tuned:\n%s", out)
+			}
+			raw, err := c.PluginRun(context.Background(), strings.SplitN(out, "\n", 2)[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			var run struct {
+				Phase       string         `json:"phase"`
+				InputParams map[string]any `json:"inputParams"`
+				GridSize    int            `json:"gridSize"`
+				Best        *int           `json:"best"`
+				Variations  []struct {
+					Stage  string         `json:"stage"`
+					Params map[string]any `json:"params"`
+					Status string         `json:"status"`
+					Score  *float64       `json:"score"`
+				} `json:"variations"`
+				Processes []struct {
+					Stage string `json:"stage"`
+				} `json:"processes"`
+				Batches struct {
+					Done int `json:"done"`
+				} `json:"batches"`
+				Published struct {
+					Properties map[string]int64 `json:"properties"`
+				} `json:"published"`
+			}
+			if err := json.Unmarshal(raw, &run); err != nil {
+				t.Fatal(err)
+			}
+			if run.Phase != "succeeded" || run.GridSize != 4 || len(run.Variations) != 4 || run.Best == nil || run.Batches.Done < 2 || len(run.Published.Properties) != 1 {
+				t.Fatalf("run: %s", raw)
+			}
+			best := 0
+			for k, v := range run.Variations {
+				if v.Stage != fmt.Sprintf("initial-v%d", k) || v.Status != "succeeded" || v.Score == nil {
+					t.Fatalf("variation %d: %+v\n%s", k, v, raw)
+				}
+				if *v.Score > *run.Variations[best].Score {
+					best = k
+				}
+			}
+			want := []map[string]any{{"l2": 0.0, "iterations": 1.0}, {"l2": 0.0, "iterations": 300.0}, {"l2": 1000.0, "iterations": 1.0}, {"l2": 1000.0, "iterations": 300.0}}
+			for k := range want {
+				if !reflect.DeepEqual(run.Variations[k].Params, want[k]) {
+					t.Fatalf("variation %d params %v, want %v", k, run.Variations[k].Params, want[k])
+				}
+			}
+			if *run.Best != best || run.InputParams["l2"] != want[best]["l2"] || run.InputParams["iterations"] != want[best]["iterations"] || run.InputParams["max_batch_size"] != 1000.0 {
+				t.Fatalf("best %d (want %d), inputParams %v", *run.Best, best, run.InputParams)
+			}
+			var stages []string
+			for _, p := range run.Processes {
+				stages = append(stages, p.Stage)
+			}
+			if len(stages) < 6 || strings.Join(stages[:4], " ") != "initial-v0 initial-v1 initial-v2 initial-v3" || slices.Contains(stages, "initial") {
+				t.Fatalf("processes: %v", stages)
+			}
+		})
+	}
 }

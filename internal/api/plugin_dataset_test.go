@@ -5,6 +5,7 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strconv"
 	"strings"
@@ -146,6 +147,59 @@ func TestPluginDataset(t *testing.T) {
 			expectError(t, fetch(t, "GET", dataURL+"/x", nil), 404, "not_found", "takes no path")
 			expectError(t, fetch(t, "GET", s.plugins.URL(plugin.KindData, run, "nope", time.Hour), nil), 404, "not_found", `no dataset "nope"`)
 			expectError(t, fetch(t, "GET", strings.Replace(dataURL, "/initial/", "/batch/", 1), nil), 403, "invalid_signature", "")
+		})
+	}
+}
+
+// TestPluginDatasetAttributeGoal: an attribute condition as the goal sets
+// y_value per user, with y_timestamp null; users without the attribute
+// meet no condition but is_set's complement.
+func TestPluginDatasetAttributeGoal(t *testing.T) {
+	for _, backend := range backends {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			s := newPluginServer(t, backend, plugin.Options{})
+			s.workedProfiles(t)
+			x := s.entityByEmail(t, "jane@example.com")
+			ctx := context.Background()
+			now := time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC)
+			for i, c := range []struct {
+				goal plugin.Goal
+				x    string // X's y_value; everyone else's is "false"
+			}{
+				{plugin.Goal{Attribute: "eshop_revenue_sum", DataType: attr.DataFloat, Op: ">", Value: 150.0}, "true"},
+				{plugin.Goal{Attribute: "eshop_revenue_sum", DataType: attr.DataFloat, Op: ">", Value: 200.0}, "false"},
+				{plugin.Goal{Attribute: "eshop_revenue_sum", DataType: attr.DataFloat, Op: ">=", Value: 200.0}, "true"},
+				{plugin.Goal{Attribute: "eshop_revenue_sum", DataType: attr.DataFloat, Op: "<", Value: 150.0}, "false"},
+				{plugin.Goal{Attribute: "eshop_revenue_sum", DataType: attr.DataFloat, Op: "!=", Value: 1.0}, "true"},
+				{plugin.Goal{Attribute: "eshop_revenue_sum", DataType: attr.DataFloat, Op: "is_set"}, "true"},
+				{plugin.Goal{Attribute: "fav_category", DataType: attr.DataString, Op: "=", Value: "shoes"}, "true"},
+				{plugin.Goal{Attribute: "fav_category", DataType: attr.DataString, Op: "=", Value: "hats"}, "false"},
+			} {
+				run := "goal-" + strconv.Itoa(i)
+				g := c.goal
+				if err := s.plugins.DatasetCreate(ctx, run, &plugin.Dataset{Key: "initial", Seed: "s", Now: now, Goal: &g,
+					Features: []plugin.Feature{{Column: "feature_revenue", Attribute: "eshop_revenue_sum", DataType: attr.DataFloat}}}); err != nil {
+					t.Fatal(err)
+				}
+				r := fetch(t, "GET", s.plugins.URL(plugin.KindData, run, "initial", time.Hour), nil)
+				var d datasetBody
+				if err := json.Unmarshal(r.body, &d); err != nil || r.status != 200 {
+					t.Fatalf("%+v: %d %s", c.goal, r.status, r.body)
+				}
+				if len(d.Data) != 3 || len(d.Metadata.Columns) != len(plugin.FixedColumns)+1 {
+					t.Fatalf("%+v: %s", c.goal, r.body)
+				}
+				for _, row := range d.Data {
+					want := "false"
+					if row[0] == x {
+						want = c.x
+					}
+					if row[3] != want || row[4] != nil {
+						t.Errorf("%s %v: row %s: y_value %v, y_timestamp %v; want %s, null", c.goal.Attribute, c.goal.Op+fmt.Sprint(c.goal.Value), row[0], row[3], row[4], want)
+					}
+				}
+			}
 		})
 	}
 }

@@ -104,6 +104,11 @@ type PluginRun struct {
 	Failure     *pluginrun.Failure    `json:"failure,omitempty"`
 	Data        json.RawMessage       `json:"data,omitempty"`
 	Datasets    map[string]int64      `json:"datasets,omitempty"`
+	// Variations are the initial stage's hyper-parameter variations with
+	// their scores; Best the winner's index, GridSize the uncapped grid.
+	Variations []pluginrun.Variation `json:"variations,omitempty"`
+	Best       *int                  `json:"best,omitempty"`
+	GridSize   int                   `json:"gridSize,omitempty"`
 }
 
 func (h *handler) pluginRun(r *http.Request, run *store.JobRun) (*PluginRun, error) {
@@ -120,6 +125,7 @@ func (h *handler) pluginRun(r *http.Request, run *store.JobRun) (*PluginRun, err
 		if s, err := pluginrun.StateOf(cp.State); err == nil {
 			out.Phase, out.InputParams, out.Stages, out.Batches = s.Phase, s.InputParams, s.Stages, s.Batches
 			out.Failure, out.Datasets = s.Failure, s.Datasets
+			out.Variations, out.Best, out.GridSize = s.Variations, s.Best, s.GridSize
 			if s.Published != nil {
 				out.Published = s.Published
 			}

@@ -42,6 +42,9 @@ func newPluginsListCmd() *cobra.Command {
 				goal, sched, next := "none", "-", "-"
 				if p.Goal != nil {
 					goal = p.Goal.Event
+					if goal == "" {
+						goal = p.Goal.Human()
+					}
 				}
 				if p.Schedule != "" {
 					sched = p.Schedule

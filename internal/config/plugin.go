@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -31,16 +32,149 @@ type Plugin struct {
 	Features []PluginFeature `json:"features,omitempty" yaml:"features,omitempty"`
 	// Variables are the plugin's inputParams with their defaults.
 	Variables []PluginVariable `json:"variables,omitempty" yaml:"variables,omitempty"`
+	// HyperParameters are auto-optimized inputParams: the initial stage
+	// runs once per variation (a grid, at most MaxVariations), and the
+	// best-scoring one's results and files go on to the later stages.
+	HyperParameters []PluginHyperParameter `json:"hyperparameters,omitempty" yaml:"hyperparameters,omitempty"`
+	// MaxVariations caps the grid (default 10, at most 100).
+	MaxVariations int `json:"max_variations,omitempty" yaml:"max_variations,omitempty"`
 	// StageTimeout bounds each stage process (Go duration, default 1h).
 	StageTimeout string `json:"stage_timeout,omitempty" yaml:"stage_timeout,omitempty"`
 	// Schedule is a Quartz cron expression in UTC; empty: run on demand.
 	Schedule string `json:"schedule,omitempty" yaml:"schedule,omitempty"`
 }
 
-// PluginGoal is a binary goal: whether the customer did an event type.
+// PluginGoal is a binary goal: whether the customer did an event type,
+// or whether a customer attribute meets a condition. Exactly one of Event
+// and Attribute is set.
 type PluginGoal struct {
 	// Event is source/type/version, as "shop/purchase/1".
-	Event string `json:"event" yaml:"event"`
+	Event string `json:"event,omitempty" yaml:"event,omitempty"`
+	// Attribute is the id of a declared attribute; Op one of GoalOps;
+	// Value the operand, of the attribute's data type (a number for int
+	// and float, true/false for bool, text for string, YYYY-MM-DD for
+	// date, RFC 3339 for datetime), absent for is_set. Apply normalizes
+	// Value: numbers become float64, datetimes RFC 3339 UTC.
+	Attribute string `json:"attribute,omitempty" yaml:"attribute,omitempty"`
+	Op        string `json:"op,omitempty" yaml:"op,omitempty"`
+	Value     any    `json:"value,omitempty" yaml:"value,omitempty"`
+}
+
+// Goal operators of an attribute goal.
+const (
+	GoalEq    = "="
+	GoalNe    = "!="
+	GoalGt    = ">"
+	GoalGe    = ">="
+	GoalLt    = "<"
+	GoalLe    = "<="
+	GoalIsSet = "is_set"
+)
+
+// GoalOps are the operators of attribute goals, in the order messages
+// list them.
+var GoalOps = []string{GoalEq, GoalNe, GoalGt, GoalGe, GoalLt, GoalLe, GoalIsSet}
+
+// Human is the goal as a sentence: "did shop/purchase/1 at least 1 time"
+// or "total_spend > 100".
+func (g *PluginGoal) Human() string {
+	switch {
+	case g.Event != "":
+		return "did " + g.Event + " at least 1 time"
+	case g.Op == GoalIsSet:
+		return g.Attribute + " is set"
+	}
+	return fmt.Sprintf("%s %s %v", g.Attribute, g.Op, g.Value)
+}
+
+// validateGoal checks an attribute goal against the attribute's
+// definition and normalizes its value; field names the failing key.
+func validateGoal(g *PluginGoal, attrs map[string]*attr.Definition) (field string, err error) {
+	if (g.Event == "") == (g.Attribute == "") {
+		return "", errors.New("give exactly one of event (\"did event type X\") and attribute (a condition on an attribute); leave goal out for none")
+	}
+	if g.Event != "" {
+		switch {
+		case !goalEvent.MatchString(g.Event):
+			return "event", fmt.Errorf("%q must be an event type source/type/version (leave goal out for none)", g.Event)
+		case g.Op != "" || g.Value != nil:
+			return "op", errors.New("op and value belong to attribute goals")
+		}
+		return "", nil
+	}
+	a := attrs[g.Attribute]
+	if a == nil {
+		return "attribute", fmt.Errorf("no attribute %q is declared under attributes", g.Attribute)
+	}
+	if !slices.Contains(GoalOps, g.Op) {
+		return "op", fmt.Errorf("%q must be one of %s", g.Op, strings.Join(GoalOps, ", "))
+	}
+	typ := a.ResultType()
+	if g.Op == GoalIsSet {
+		if g.Value != nil {
+			return "value", errors.New("is_set takes no value")
+		}
+		return "", nil
+	}
+	if a.Multiple() {
+		return "op", fmt.Errorf("attribute %s holds a list (type %s): only is_set applies", a.ID, a.Type)
+	}
+	ordered := typ == attr.DataInt || typ == attr.DataFloat || typ == attr.DataDate || typ == attr.DataDatetime
+	if !ordered && g.Op != GoalEq && g.Op != GoalNe {
+		return "op", fmt.Errorf("attribute %s is a %s: only =, != and is_set apply", a.ID, typ)
+	}
+	if g.Value == nil {
+		return "value", fmt.Errorf("is required: a %s to compare %s with", typ, a.ID)
+	}
+	v, err := goalValue(typ, g.Value)
+	if err != nil {
+		return "value", err
+	}
+	g.Value = v
+	return "", nil
+}
+
+// goalValue converts a goal's operand to the attribute's data type.
+func goalValue(typ string, in any) (any, error) {
+	switch typ {
+	case attr.DataInt, attr.DataFloat:
+		v := PluginVariable{Name: "value", Type: VarNumber}
+		if _, isText := in.(string); isText {
+			return nil, fmt.Errorf("%q is text: the attribute is a %s, give a number", in, typ)
+		}
+		return v.Value(in)
+	case attr.DataBool:
+		if b, ok := in.(bool); ok {
+			return b, nil
+		}
+		return nil, fmt.Errorf("%v must be true or false: the attribute is a bool", in)
+	case attr.DataDate:
+		if t, ok := in.(time.Time); ok {
+			return t.UTC().Format(time.DateOnly), nil
+		}
+		if s, ok := in.(string); ok {
+			if _, err := time.Parse(time.DateOnly, s); err == nil {
+				return s, nil
+			}
+		}
+		return nil, fmt.Errorf("%v must be a date YYYY-MM-DD: the attribute is a date", in)
+	case attr.DataDatetime:
+		if t, ok := in.(time.Time); ok {
+			return t.UTC().Format(time.RFC3339Nano), nil
+		}
+		if s, ok := in.(string); ok {
+			if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+				return t.UTC().Format(time.RFC3339Nano), nil
+			}
+		}
+		return nil, fmt.Errorf("%v must be an RFC 3339 time (2024-01-31T12:00:00Z): the attribute is a datetime", in)
+	default:
+		s, ok := in.(string)
+		if !ok {
+			return nil, fmt.Errorf("%v must be text (quote it): the attribute is a string", in)
+		}
+		return s, nil
+	}
 }
 
 // PluginFeature is one feature column: an attribute or a published
@@ -121,9 +255,9 @@ func (p *Plugin) FeatureColumn(i int) string {
 }
 
 func validatePlugins(ps []Plugin, attrs []attr.Definition) error {
-	known := map[string]bool{}
-	for _, a := range attrs {
-		known[a.ID] = true
+	known := map[string]*attr.Definition{}
+	for i := range attrs {
+		known[attrs[i].ID] = &attrs[i]
 	}
 	seen := map[string]bool{}
 	for i := range ps {
@@ -144,8 +278,13 @@ func validatePlugins(ps []Plugin, attrs []attr.Definition) error {
 			return at("command", "is required: the program and its arguments, as [\"python3\", \"main.py\"]")
 		}
 		seen[p.Name] = true
-		if p.Goal != nil && !goalEvent.MatchString(p.Goal.Event) {
-			return at("goal.event", "%q must be an event type source/type/version (leave goal out for none)", p.Goal.Event)
+		if p.Goal != nil {
+			if fld, err := validateGoal(p.Goal, known); err != nil {
+				if fld != "" {
+					fld = "." + fld
+				}
+				return at("goal"+fld, "%v", err)
+			}
 		}
 		cols := map[string]bool{}
 		for j, f := range p.Features {
@@ -153,7 +292,7 @@ func validatePlugins(ps []Plugin, attrs []attr.Definition) error {
 			switch {
 			case (f.Attribute == "") == (f.Property == ""):
 				return at(fld, "give exactly one of attribute and property")
-			case f.Attribute != "" && !known[f.Attribute]:
+			case f.Attribute != "" && known[f.Attribute] == nil:
 				return at(fld+".attribute", "no attribute %q is declared under attributes", f.Attribute)
 			case f.Column != "" && !columnName.MatchString(f.Column):
 				return at(fld+".column", "%q must be letters, digits and _", f.Column)
@@ -198,6 +337,9 @@ func validatePlugins(ps []Plugin, attrs []attr.Definition) error {
 				}
 				v.Default = d
 			}
+		}
+		if err := validateHyperParameters(p, at); err != nil {
+			return err
 		}
 		if p.StageTimeout != "" {
 			if d, err := time.ParseDuration(p.StageTimeout); err != nil || d <= 0 {

@@ -62,6 +62,35 @@ func TestParsePlugins(t *testing.T) {
 	}
 }
 
+const goalAttrs = "attributes:\n  - {id: orders, type: num_of_unique, value: \"id\"}\n" +
+	"  - {id: city, type: last, value: \"payload->>'city'\"}\n  - {id: cities, type: list, value: \"payload->>'city'\"}\n" +
+	"  - {id: spend, type: sum, value: \"(payload->>'total')::numeric\"}\n"
+
+func TestParsePluginGoals(t *testing.T) {
+	for _, c := range []struct {
+		goal string
+		want config.PluginGoal
+	}{
+		{"{event: shop/purchase/1}", config.PluginGoal{Event: "shop/purchase/1"}},
+		{"{attribute: spend, op: \">\", value: 100}", config.PluginGoal{Attribute: "spend", Op: ">", Value: 100.0}},
+		{"{attribute: orders, op: \"<=\", value: 2.5}", config.PluginGoal{Attribute: "orders", Op: "<=", Value: 2.5}},
+		{"{attribute: city, op: \"!=\", value: Berlin}", config.PluginGoal{Attribute: "city", Op: "!=", Value: "Berlin"}},
+		{"{attribute: cities, op: is_set}", config.PluginGoal{Attribute: "cities", Op: "is_set"}},
+	} {
+		c2, err := config.Parse([]byte(goalAttrs + "plugins:\n  - name: p\n    command: [x]\n    goal: " + c.goal + "\n"))
+		if err != nil {
+			t.Errorf("%s: %v", c.goal, err)
+			continue
+		}
+		if got := *c2.Plugins[0].Goal; !reflect.DeepEqual(got, c.want) {
+			t.Errorf("%s: %#v, want %#v", c.goal, got, c.want)
+		}
+		if j, err := config.Parse([]byte(c2.JSON())); err != nil || !reflect.DeepEqual(*j.Plugins[0].Goal, c.want) {
+			t.Errorf("%s: JSON round trip: %v %+v", c.goal, err, j)
+		}
+	}
+}
+
 func TestParsePluginErrors(t *testing.T) {
 	ok := "  - name: p\n    command: [x]\n"
 	for _, c := range []struct{ doc, want string }{
@@ -79,6 +108,72 @@ func TestParsePluginErrors(t *testing.T) {
 		{"plugins:\n" + ok + "    stage_timeout: soon\n", "plugins[0].stage_timeout"},
 		{"plugins:\n" + ok + "    schedule: \"0 3 * * *\"\n", "plugins[0].schedule: cron"},
 		{"plugins:\n" + ok + "    timeout: 1h\n", "field timeout not found"},
+		{goalAttrs + "plugins:\n" + ok + "    goal: {event: a/b/c, attribute: orders, op: \">\", value: 1}\n", "plugins[0].goal: give exactly one of event"},
+		{goalAttrs + "plugins:\n" + ok + "    goal: {event: a/b/c, op: \">\"}\n", "plugins[0].goal.op: op and value belong to attribute goals"},
+		{goalAttrs + "plugins:\n" + ok + "    goal: {attribute: nope, op: is_set}\n", "plugins[0].goal.attribute: no attribute \"nope\""},
+		{goalAttrs + "plugins:\n" + ok + "    goal: {attribute: orders, op: \"~\", value: 1}\n", "plugins[0].goal.op: \"~\" must be one of =, !=, >, >=, <, <=, is_set"},
+		{goalAttrs + "plugins:\n" + ok + "    goal: {attribute: orders, op: \">\"}\n", "plugins[0].goal.value: is required: a int"},
+		{goalAttrs + "plugins:\n" + ok + "    goal: {attribute: orders, op: \">\", value: \"100\"}\n", "plugins[0].goal.value: \"100\" is text"},
+		{goalAttrs + "plugins:\n" + ok + "    goal: {attribute: orders, op: is_set, value: 1}\n", "plugins[0].goal.value: is_set takes no value"},
+		{goalAttrs + "plugins:\n" + ok + "    goal: {attribute: city, op: \">\", value: x}\n", "plugins[0].goal.op: attribute city is a string: only =, != and is_set apply"},
+		{goalAttrs + "plugins:\n" + ok + "    goal: {attribute: city, op: \"=\", value: 3}\n", "plugins[0].goal.value: 3 must be text"},
+		{goalAttrs + "plugins:\n" + ok + "    goal: {attribute: cities, op: \"=\", value: x}\n", "plugins[0].goal.op: attribute cities holds a list"},
+	} {
+		_, err := config.Parse([]byte(c.doc))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: error %v, want %q", c.doc, err, c.want)
+		}
+	}
+}
+
+func TestPluginVariations(t *testing.T) {
+	doc := `plugins:
+  - name: p
+    command: [x]
+    variables: [{name: iterations, default: 100}]
+    hyperparameters:
+      - {name: l2, spec: "float 0.0:1.0"}
+      - {name: depth, spec: "integer 1,4"}
+      - {name: color, spec: "category blue, green"}
+    max_variations: 5
+`
+	c, err := config.Parse([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	vs, total, err := c.Plugins[0].Variations()
+	if err != nil || total != 12 || len(vs) != 5 {
+		t.Fatalf("variations %v, total %d, %v", vs, total, err)
+	}
+	want := []map[string]any{
+		{"l2": 0.0, "depth": 1.0, "color": "blue"}, {"l2": 0.0, "depth": 1.0, "color": "green"},
+		{"l2": 0.0, "depth": 4.0, "color": "blue"}, {"l2": 0.0, "depth": 4.0, "color": "green"},
+		{"l2": 0.5, "depth": 1.0, "color": "blue"},
+	}
+	if !reflect.DeepEqual(vs, want) {
+		t.Fatalf("variations %v, want %v", vs, want)
+	}
+	for spec, want := range map[string][]any{
+		"integer 1:10":       {1.0, 6.0, 10.0},
+		"integer 1:2":        {1.0, 2.0},
+		"boolean true,false": {true, false},
+		"float 1.22,2.33":    {1.22, 2.33},
+	} {
+		h := config.PluginHyperParameter{Name: "h", Spec: spec}
+		if got, err := h.Values(); err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: %v %v, want %v", spec, got, err, want)
+		}
+	}
+	ok := "plugins:\n  - name: p\n    command: [x]\n    variables: [{name: a}]\n"
+	for _, c := range []struct{ doc, want string }{
+		{ok + "    hyperparameters: [{name: a, spec: \"integer 1,2\"}]\n", "plugins[0].hyperparameters[0].name: \"a\" is already a variable"},
+		{ok + "    hyperparameters: [{name: b, spec: \"integer\"}]\n", "plugins[0].hyperparameters[0].spec: \"integer\" must be \"<type> <values>\""},
+		{ok + "    hyperparameters: [{name: b, spec: \"int 1,2\"}]\n", "plugins[0].hyperparameters[0].spec: type \"int\" must be integer"},
+		{ok + "    hyperparameters: [{name: b, spec: \"category a:b\"}]\n", "only integer and float take a range"},
+		{ok + "    hyperparameters: [{name: b, spec: \"float 2:1\"}]\n", "start is above its end"},
+		{ok + "    hyperparameters: [{name: b, spec: \"integer 1.5,2\"}]\n", "\"1.5\" is not an integer"},
+		{ok + "    hyperparameters: [{name: b, spec: \"float 1:2\", steps: 101}]\n", "plugins[0].hyperparameters[0].steps: steps 101 must be from 1 to 100"},
+		{ok + "    max_variations: 101\n", "plugins[0].max_variations: 101 must be from 1 to 100"},
 	} {
 		_, err := config.Parse([]byte(c.doc))
 		if err == nil || !strings.Contains(err.Error(), c.want) {

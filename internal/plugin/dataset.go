@@ -39,9 +39,91 @@ type Dataset struct {
 }
 
 // Goal is a binary label: the user has an event of EventType
-// (source/type/version) up to data_now.
+// (source/type/version) up to data_now (y_timestamp: its first time), or
+// the user's attribute meets a condition (y_timestamp null: attribute
+// values carry no time). Exactly one of EventType and Attribute is set.
 type Goal struct {
-	EventType string `json:"event_type"`
+	EventType string `json:"event_type,omitempty"`
+	// Attribute is the attribute's id, DataType its data type (attr.Data*),
+	// Op one of config.GoalOps and Value the operand as config normalized
+	// it (float64, bool or text). A user without the attribute meets no
+	// condition but is_set's negation: "!=" is false there too.
+	Attribute string `json:"attribute,omitempty"`
+	DataType  string `json:"data_type,omitempty"`
+	Op        string `json:"op,omitempty"`
+	Value     any    `json:"value,omitempty"`
+}
+
+// Met tells whether a stored attribute value (text, NULL when the user
+// has none) meets an attribute goal. Values that do not parse as the
+// data type meet nothing.
+func (g *Goal) Met(v sql.NullString) bool {
+	if !v.Valid {
+		return false
+	}
+	if g.Op == "is_set" {
+		return true
+	}
+	var c int
+	switch g.DataType {
+	case attr.DataInt, attr.DataFloat:
+		x, err := strconv.ParseFloat(v.String, 64)
+		y, ok := g.Value.(float64)
+		if err != nil || !ok || math.IsNaN(x) {
+			return false
+		}
+		c = cmpFloat(x, y)
+	case attr.DataBool:
+		x, err := strconv.ParseBool(v.String)
+		y, ok := g.Value.(bool)
+		if err != nil || !ok {
+			return false
+		}
+		c = map[bool]int{true: 0, false: 1}[x == y]
+	case attr.DataDate:
+		y, _ := g.Value.(string)
+		if len(v.String) < 10 {
+			return false
+		}
+		c = strings.Compare(v.String[:10], y)
+	case attr.DataDatetime:
+		s, _ := attr.JSONValueOf(attr.DataDatetime, v.String).(string)
+		x, err1 := time.Parse(time.RFC3339Nano, s)
+		ys, _ := g.Value.(string)
+		y, err2 := time.Parse(time.RFC3339Nano, ys)
+		if err1 != nil || err2 != nil {
+			return false
+		}
+		c = x.Compare(y)
+	default:
+		y, _ := g.Value.(string)
+		c = map[bool]int{true: 0, false: 1}[v.String == y]
+	}
+	switch g.Op {
+	case "=":
+		return c == 0
+	case "!=":
+		return c != 0
+	case ">":
+		return c > 0
+	case ">=":
+		return c >= 0
+	case "<":
+		return c < 0
+	case "<=":
+		return c <= 0
+	}
+	return false
+}
+
+func cmpFloat(x, y float64) int {
+	switch {
+	case x < y:
+		return -1
+	case x > y:
+		return 1
+	}
+	return 0
 }
 
 // Feature is one column after the fixed ones: an attribute or a plugin
@@ -159,8 +241,13 @@ func datasetQuery(d *Dataset) (string, []any) {
 	}
 	var b strings.Builder
 	b.WriteString("WITH u AS (\n  SELECT id, created_at, weft_unit_hash($1 || id) AS r FROM entities WHERE merged_into IS NULL\n)")
-	goal := "CAST(NULL AS TIMESTAMPTZ)"
-	if d.Goal != nil {
+	goal, goalValue := "CAST(NULL AS TIMESTAMPTZ)", "CAST(NULL AS TEXT)"
+	if d.Goal != nil && d.Goal.Attribute != "" {
+		attrCols = append(attrCols, fmt.Sprintf("max(a.value) FILTER (WHERE a.attribute_id = %s) AS g", arg(d.Goal.Attribute)))
+		attrIDs = append(attrIDs, d.Goal.Attribute)
+		goalValue = "fa.g"
+	}
+	if d.Goal != nil && d.Goal.EventType != "" {
 		src, typ, _ := strings.Cut(d.Goal.EventType, "/")
 		typ, ver, _ := strings.Cut(typ, "/")
 		fmt.Fprintf(&b, `, g AS (
@@ -179,12 +266,12 @@ func datasetQuery(d *Dataset) (string, []any) {
 		fmt.Fprintf(&b, ", fp AS (\n  SELECT p.entity_id, %s\n  FROM plugin_property_values p WHERE p.property_id IN (SELECT unnest(CAST(%s AS TEXT[])))\n  GROUP BY p.entity_id\n)",
 			strings.Join(propCols, ", "), arg(propIDs))
 	}
-	fmt.Fprintf(&b, "\nSELECT u.id, u.created_at, u.r, %s", goal)
+	fmt.Fprintf(&b, "\nSELECT u.id, u.created_at, u.r, %s, %s", goal, goalValue)
 	for _, c := range outCols {
 		b.WriteString(", " + c)
 	}
 	b.WriteString("\nFROM u")
-	if d.Goal != nil {
+	if d.Goal != nil && d.Goal.EventType != "" {
 		b.WriteString(" LEFT JOIN g ON g.entity_id = u.id")
 	}
 	if len(attrCols) > 0 {
@@ -236,17 +323,19 @@ func writeDataset(ctx context.Context, db *sql.DB, d *Dataset, rg Range, out io.
 
 	now := d.Now.UTC().Format(time.RFC3339)
 	var (
-		id      string
-		created time.Time
-		random  float64
-		goalAt  sql.NullTime
-		vals    = make([]sql.NullString, len(d.Features))
-		dest    = append([]any{&id, &created, &random, &goalAt}, make([]any, len(d.Features))...)
-		n       int64
-		num     []byte
+		id       string
+		created  time.Time
+		random   float64
+		goalAt   sql.NullTime
+		goalVal  sql.NullString
+		attrGoal = d.Goal != nil && d.Goal.Attribute != ""
+		vals     = make([]sql.NullString, len(d.Features))
+		dest     = append([]any{&id, &created, &random, &goalAt, &goalVal}, make([]any, len(d.Features))...)
+		n        int64
+		num      []byte
 	)
 	for i := range vals {
-		dest[4+i] = &vals[i]
+		dest[5+i] = &vals[i]
 	}
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
@@ -263,7 +352,13 @@ func writeDataset(ctx context.Context, db *sql.DB, d *Dataset, rg Range, out io.
 		writeString(w, createdS)
 		w.WriteByte(',')
 		writeString(w, now)
-		if goalAt.Valid {
+		if attrGoal {
+			if d.Goal.Met(goalVal) {
+				w.WriteString(`,"true",null`)
+			} else {
+				w.WriteString(`,"false",null`)
+			}
+		} else if goalAt.Valid {
 			w.WriteString(`,"true",`)
 			writeString(w, goalAt.Time.UTC().Format(time.RFC3339))
 		} else {

@@ -50,14 +50,15 @@ func DevManifest(ctx context.Context, svc *plugin.Service, cfg *config.Config, p
 	if err != nil {
 		return nil, fmt.Errorf("%w: plugin %s: %w", ErrInvalidInput, def.Name, err)
 	}
+	if vs, _, err := def.Variations(); err == nil && len(vs) > 0 {
+		in = withParams(in, vs[0]) // by hand, the first variation's values
+	}
 	run := DevRun(def.Name)
 	now := time.Now().UTC().Truncate(time.Second)
 	s := &State{Plugin: def.Name, Definition: *def, Started: now, InputParams: in, Datasets: map[string]int64{},
 		Stages: []Stage{{Name: "initial"}}}
 	d := &plugin.Dataset{Key: "initial", Seed: def.Name, Now: now, Features: features(cfg, def)}
-	if def.Goal != nil {
-		d.Goal = &plugin.Goal{EventType: def.Goal.Event}
-	}
+	d.Goal = datasetGoal(cfg, def)
 	keys := []string{"initial"}
 	if p.Stage == "batch" {
 		keys = append(keys, "batch")

@@ -76,6 +76,44 @@ type State struct {
 	Published  *plugin.PublishResult `json:"published,omitempty"`
 	// Failure is the status of the stage that failed the run.
 	Failure *Failure `json:"failure,omitempty"`
+	// Variations are the initial stage's hyper-parameter variations (none
+	// without hyperparameters), GridSize the full grid before the cap,
+	// and Best the winner's index once every variation ran.
+	Variations []Variation `json:"variations,omitempty"`
+	GridSize   int         `json:"gridSize,omitempty"`
+	Best       *int        `json:"best,omitempty"`
+}
+
+// Variation is one run of the initial stage with one set of
+// hyper-parameter values, stored as the stage initial-v<index>.
+type Variation struct {
+	Index int    `json:"index"`
+	Stage string `json:"stage"`
+	// Params are the hyper-parameters' values, added to inputParams.
+	Params map[string]any `json:"params"`
+	// Status: pending, succeeded, failed or skipped (after a stopEarly).
+	Status string `json:"status"`
+	// Score is the results' score; nil (missing, null or not a number)
+	// drops the variation.
+	Score     *float64                   `json:"score"`
+	StopEarly bool                       `json:"stopEarly,omitempty"`
+	Data      json.RawMessage            `json:"data,omitempty"`
+	Batches   *plugin.Batches            `json:"batches,omitempty"`
+	Stages    map[string]json.RawMessage `json:"stages,omitempty"`
+	Failure   *plugin.Status             `json:"failure,omitempty"`
+}
+
+// VariationScope is the stage name variation k runs under (its status
+// row and storage folder); its manifest says "initial".
+func VariationScope(k int) string { return fmt.Sprintf("initial-v%d", k) }
+
+// scope is the storage folder of a stage: the winning variation's for
+// initial when there are variations.
+func (s *State) scope(stage string) string {
+	if stage == "initial" && s.Best != nil {
+		return s.Variations[*s.Best].Stage
+	}
+	return stage
 }
 
 // Stage is one non-batch stage of a run.
@@ -185,9 +223,15 @@ func (j *Job) Prepare(ctx context.Context, inv *job.Invocation, st *job.Status, 
 		InputParams: in, Phase: PhaseInitial, Datasets: map[string]int64{},
 		Stages: []Stage{{Name: "initial", Status: "pending"}}}
 	d := &plugin.Dataset{Key: "initial", Seed: def.Name, Now: s.Started, Features: features(cfg, def)}
-	if def.Goal != nil {
-		d.Goal = &plugin.Goal{EventType: def.Goal.Event}
+	d.Goal = datasetGoal(cfg, def)
+	vs, total, err := def.Variations()
+	if err != nil {
+		return nil, job.Fail(err)
 	}
+	for k, v := range vs {
+		s.Variations = append(s.Variations, Variation{Index: k, Stage: VariationScope(k), Params: v, Status: "pending"})
+	}
+	s.GridSize = total
 	if err := j.makeDataset(ctx, s, d); err != nil {
 		return nil, err
 	}
@@ -228,6 +272,24 @@ func features(cfg *config.Config, def *config.Plugin) []plugin.Feature {
 		if a := attrs[f.Attribute]; a != nil {
 			out[i].DataType = a.ResultType()
 			out[i].Multiple = a.Multiple()
+		}
+	}
+	return out
+}
+
+// datasetGoal is the dataset's goal of a plugin's goal: nil for none.
+func datasetGoal(cfg *config.Config, def *config.Plugin) *plugin.Goal {
+	g := def.Goal
+	if g == nil {
+		return nil
+	}
+	if g.Event != "" {
+		return &plugin.Goal{EventType: g.Event}
+	}
+	out := &plugin.Goal{Attribute: g.Attribute, Op: g.Op, Value: g.Value}
+	for i := range cfg.Attributes {
+		if cfg.Attributes[i].ID == g.Attribute {
+			out.DataType = cfg.Attributes[i].ResultType()
 		}
 	}
 	return out
@@ -339,7 +401,7 @@ func buildManifest(svc *plugin.Service, run string, ttl time.Duration, s *State,
 		datasets[key] = map[string]any{"fullDatasetSize": size, "moment": map[string]any{"type": "latest"}}
 	}
 	for _, st := range s.Stages {
-		m.DownloadURLs[st.Name] = svc.URL(plugin.KindFiles, run, st.Name, ttl)
+		m.DownloadURLs[st.Name] = svc.URL(plugin.KindFiles, run, s.scope(st.Name), ttl)
 	}
 	m.Metadata = Metadata(&s.Definition, datasets)
 	if rg != nil {
@@ -355,9 +417,13 @@ func buildManifest(svc *plugin.Service, run string, ttl time.Duration, s *State,
 // Metadata is a manifest's metadata: datasets, goal, features.
 func Metadata(def *config.Plugin, datasets map[string]any) map[string]any {
 	var goal any
-	if def.Goal != nil {
-		goal = map[string]any{"action": "event", "event": def.Goal.Event, "times": 1,
-			"human": "did " + def.Goal.Event + " at least 1 time", "type": "categorical"}
+	switch g := def.Goal; {
+	case g != nil && g.Event != "":
+		goal = map[string]any{"action": "event", "event": g.Event, "times": 1,
+			"human": g.Human(), "type": "categorical"}
+	case g != nil:
+		goal = map[string]any{"action": "attribute", "attribute": g.Attribute, "op": g.Op, "value": g.Value,
+			"human": g.Human(), "type": "categorical"}
 	}
 	feats := map[string]any{}
 	for i, f := range def.Features {
@@ -398,16 +464,107 @@ func (j *Job) exec(ctx context.Context, s *State, scope string, m *plugin.Manife
 	return res, err
 }
 
-// initial runs the initial stage.
+// initial runs the initial stage, or its next variation.
 func (j *Job) initial(ctx context.Context, s *State) error {
+	if len(s.Variations) > 0 {
+		return j.variation(ctx, s)
+	}
 	res, err := j.exec(ctx, s, "initial", j.manifest(s, "initial", "initial", nil, 0))
 	if err != nil {
 		return err
 	}
-	s.Stages[0] = Stage{Name: "initial", Status: plugin.StatusSucceeded, Data: res.Data, Batches: res.Batches}
-	if len(res.Stages) > 0 {
-		names := make([]string, 0, len(res.Stages))
-		for name := range res.Stages {
+	return j.afterInitial(ctx, s, res.Data, res.Batches, res.Stages)
+}
+
+// variation runs the next pending variation of the initial stage, one
+// per step (a crash redoes only the interrupted one); when none is left
+// it picks the winner: the highest score, the lowest index on a tie.
+func (j *Job) variation(ctx context.Context, s *State) error {
+	for i := range s.Variations {
+		v := &s.Variations[i]
+		if v.Status != "pending" {
+			continue
+		}
+		m := j.manifest(s, "initial", v.Stage, nil, 0)
+		m.InputParams = withParams(s.InputParams, v.Params)
+		m.DownloadURLs["initial"] = j.d.Plugins.URL(plugin.KindFiles, j.inv.RunID, v.Stage, j.d.Plugins.TTL(false))
+		m.Metadata["variation"] = map[string]any{"index": v.Index, "count": len(s.Variations)}
+		j.inv.Log.Info("variation starting", "variation", v.Index, "of", len(s.Variations), "params", v.Params)
+		res, err := j.exec(ctx, s, v.Stage, m)
+		var sf *plugin.StageFailure
+		if errors.As(err, &sf) {
+			v.Status, v.Failure = plugin.StatusFailed, &sf.Status
+			j.inv.Log.Warn("variation failed: dropped", "variation", v.Index, "error", sf.Error())
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		v.Status, v.Data, v.Batches, v.Stages = plugin.StatusSucceeded, res.Data, res.Batches, res.Stages
+		v.Score, v.StopEarly = scoreOf(res.Raw)
+		j.inv.Log.Info("variation done", "variation", v.Index, "score", v.Score, "stop_early", v.StopEarly)
+		if v.StopEarly {
+			for k := i + 1; k < len(s.Variations); k++ {
+				s.Variations[k].Status = "skipped"
+			}
+		}
+		return nil
+	}
+	best := -1
+	for i, v := range s.Variations {
+		if v.Status == plugin.StatusSucceeded && v.Score != nil && (best < 0 || *v.Score > *s.Variations[best].Score) {
+			best = i
+		}
+	}
+	if best < 0 {
+		for _, v := range s.Variations {
+			if v.Failure != nil {
+				return &plugin.StageFailure{Stage: v.Stage, Status: *v.Failure}
+			}
+		}
+		return invalid("initial", fmt.Sprintf("none of the %d hyper-parameter variations wrote a numeric score in results.json: the best cannot be chosen", len(s.Variations)))
+	}
+	v := &s.Variations[best]
+	s.Best = &best
+	s.InputParams = withParams(s.InputParams, v.Params)
+	j.inv.Log.Info("best variation", "variation", best, "score", *v.Score, "params", v.Params)
+	return j.afterInitial(ctx, s, v.Data, v.Batches, v.Stages)
+}
+
+// withParams is inputParams with a variation's values added.
+func withParams(in, params map[string]any) map[string]any {
+	out := make(map[string]any, len(in)+len(params))
+	for k, v := range in {
+		out[k] = v
+	}
+	for k, v := range params {
+		out[k] = v
+	}
+	return out
+}
+
+// scoreOf reads score and stopEarly from results.json; a score that is
+// missing, null or not a number is nil.
+func scoreOf(raw json.RawMessage) (*float64, bool) {
+	var r struct {
+		Score     any  `json:"score"`
+		StopEarly bool `json:"stopEarly"`
+	}
+	json.Unmarshal(raw, &r) //nolint:errcheck // results.json was parsed already; a bad score is no score
+	if f, ok := r.Score.(float64); ok {
+		return &f, r.StopEarly
+	}
+	return nil, r.StopEarly
+}
+
+// afterInitial records the initial results (of the stage, or of the best
+// variation) and sets up the additional stages they ask for, or the
+// batches.
+func (j *Job) afterInitial(ctx context.Context, s *State, data json.RawMessage, batches *plugin.Batches, stages map[string]json.RawMessage) error {
+	s.Stages[0] = Stage{Name: "initial", Status: plugin.StatusSucceeded, Data: data, Batches: batches}
+	if len(stages) > 0 {
+		names := make([]string, 0, len(stages))
+		for name := range stages {
 			names = append(names, name)
 		}
 		sort.Strings(names)
@@ -415,10 +572,10 @@ func (j *Job) initial(ctx context.Context, s *State) error {
 			if !stageName.MatchString(name) || name == "initial" || name == "batch" || name == "deploy" {
 				return invalid("initial", fmt.Sprintf("stages.%s: stage names are letters, digits and _ (at most 64, starting with a letter), not initial, batch or deploy", name))
 			}
-			if err := j.requestDatasets(ctx, s, name, res.Stages[name]); err != nil {
+			if err := j.requestDatasets(ctx, s, name, stages[name]); err != nil {
 				return err
 			}
-			s.Stages = append(s.Stages, Stage{Name: name, Status: "pending", Request: res.Stages[name]})
+			s.Stages = append(s.Stages, Stage{Name: name, Status: "pending", Request: stages[name]})
 		}
 		s.Phase = PhaseStages
 		j.inv.Log.Info("additional stages requested", "stages", names)
