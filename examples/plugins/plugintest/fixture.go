@@ -395,6 +395,28 @@ func (r *Run) StatusCode() string {
 	return c
 }
 
+// AssertFailed checks that a stage failed as the contract says: a non-zero
+// exit, and a results.json whose status is not success, with a title and
+// an explanation mentioning wantInExplanation.
+func AssertFailed(t testing.TB, run *Run, wantInExplanation string) {
+	t.Helper()
+	if run.ExitCode == 0 {
+		t.Errorf("exit code 0 on failure")
+	}
+	if run.Results == nil {
+		t.Fatalf("no valid results.json on failure (raw %q)\nstderr: %s", run.RawJSON, run.Stderr)
+	}
+	if c := run.StatusCode(); c == "" || c == "success" {
+		t.Errorf("status.code %q on failure", c)
+	}
+	st := run.Results["status"].(map[string]any)
+	title, _ := st["title"].(string)
+	expl, _ := st["explanation"].(string)
+	if title == "" || !strings.Contains(expl, wantInExplanation) {
+		t.Errorf("status %v: want a title and %q in the explanation", st, wantInExplanation)
+	}
+}
+
 // DataJSON is the batch output of spec §9.3 in the seed's shape.
 type DataJSON struct {
 	Category   string   `json:"category"`

@@ -182,25 +182,6 @@ func TestRFMFeaturesByParam(t *testing.T) {
 	}
 }
 
-func assertFailed(t *testing.T, run *plugintest.Run, wantInExplanation string) {
-	t.Helper()
-	if run.ExitCode == 0 {
-		t.Errorf("exit code 0 on failure")
-	}
-	if run.Results == nil {
-		t.Fatalf("no valid results.json on failure (raw %q)\nstderr: %s", run.RawJSON, run.Stderr)
-	}
-	if c := run.StatusCode(); c == "" || c == "success" {
-		t.Errorf("status.code %q on failure", c)
-	}
-	st := run.Results["status"].(map[string]any)
-	title, _ := st["title"].(string)
-	expl, _ := st["explanation"].(string)
-	if title == "" || !strings.Contains(expl, wantInExplanation) {
-		t.Errorf("status %v: want a title and %q in the explanation", st, wantInExplanation)
-	}
-}
-
 func TestRFMFailures(t *testing.T) {
 	py := python(t)
 	srv := plugintest.NewServer(t)
@@ -209,22 +190,22 @@ func TestRFMFailures(t *testing.T) {
 	t.Run("dataset 500", func(t *testing.T) {
 		srv.FailDatasets(500)
 		defer srv.FailDatasets(0)
-		assertFailed(t, srv.RunStage(t, py, nil, srv.InitialManifest(nil), "initial"), "500")
+		plugintest.AssertFailed(t, srv.RunStage(t, py, nil, srv.InitialManifest(nil), "initial"), "500")
 	})
 	t.Run("unknown feature", func(t *testing.T) {
-		assertFailed(t, srv.RunStage(t, py, nil, srv.InitialManifest(map[string]any{"recency_feature": "nope"}), "initial"), "nope")
+		plugintest.AssertFailed(t, srv.RunStage(t, py, nil, srv.InitialManifest(map[string]any{"recency_feature": "nope"}), "initial"), "nope")
 	})
 	t.Run("upload refused", func(t *testing.T) {
-		assertFailed(t, srv.RunStage(t, py, nil, srv.InitialManifest(nil), "other"), "403")
+		plugintest.AssertFailed(t, srv.RunStage(t, py, nil, srv.InitialManifest(nil), "other"), "403")
 	})
 	t.Run("batch without a model", func(t *testing.T) {
-		assertFailed(t, srv.RunStage(t, py, nil, srv.BatchManifest("initial", 0, 1, "b", nil, nil), "b"), "404")
+		plugintest.AssertFailed(t, srv.RunStage(t, py, nil, srv.BatchManifest("initial", 0, 1, "b", nil, nil), "b"), "404")
 	})
 	t.Run("batch dataset 500", func(t *testing.T) {
 		srv.PutFile("initial", "rfm-model.json", []byte(`{"version":1,"columns":{"recency":"feature_a1","frequency":"feature_a2"},"cuts":{"recency":[1,2,3,4],"frequency":[1,2,3,4],"monetary":[]}}`))
 		srv.FailDatasets(500)
 		defer srv.FailDatasets(0)
-		assertFailed(t, srv.RunStage(t, py, nil, srv.BatchManifest("initial", 0, 1, "b5", nil, nil), "b5"), "500")
+		plugintest.AssertFailed(t, srv.RunStage(t, py, nil, srv.BatchManifest("initial", 0, 1, "b5", nil, nil), "b5"), "500")
 		if _, ok := srv.File("b5", "data.json"); ok {
 			t.Error("a failed batch uploaded data.json")
 		}
@@ -232,7 +213,7 @@ func TestRFMFailures(t *testing.T) {
 	t.Run("crash has a backtrace", func(t *testing.T) {
 		srv.PutFile("initial", "rfm-model.json", []byte(`{"version":1,"columns":{"recency":"feature_a1"},"cuts":{"recency":"not a list"}}`))
 		run := srv.RunStage(t, py, nil, srv.BatchManifest("initial", 0, 1, "b6", nil, nil), "b6")
-		assertFailed(t, run, "")
+		plugintest.AssertFailed(t, run, "")
 		if bt, _ := run.Results["status"].(map[string]any)["backtrace"].(string); !strings.Contains(bt, "Traceback") {
 			t.Errorf("backtrace %q", bt)
 		}

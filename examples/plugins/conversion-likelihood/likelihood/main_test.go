@@ -406,25 +406,6 @@ func TestContractBatchKeyAndDefaults(t *testing.T) {
 	}
 }
 
-func assertFailed(t *testing.T, run *plugintest.Run, wantInExplanation string) {
-	t.Helper()
-	if run.ExitCode == 0 {
-		t.Errorf("exit code 0 on failure")
-	}
-	if run.Results == nil {
-		t.Fatalf("no valid results.json on failure (raw %q)\nstderr: %s", run.RawJSON, run.Stderr)
-	}
-	if c := run.StatusCode(); c == "" || c == "success" {
-		t.Errorf("status.code %q on failure", c)
-	}
-	st := run.Results["status"].(map[string]any)
-	title, _ := st["title"].(string)
-	expl, _ := st["explanation"].(string)
-	if title == "" || !strings.Contains(expl, wantInExplanation) {
-		t.Errorf("status %v: want a title and %q in the explanation", st, wantInExplanation)
-	}
-}
-
 func TestContractFailures(t *testing.T) {
 	srv := plugintest.NewServer(t)
 	ds, _ := plantedDataset(300, 5)
@@ -433,16 +414,16 @@ func TestContractFailures(t *testing.T) {
 	t.Run("dataset 500", func(t *testing.T) {
 		srv.FailDatasets(500)
 		defer srv.FailDatasets(0)
-		assertFailed(t, srv.RunStage(t, self(t), pluginEnv, srv.InitialManifest(nil), "initial"), "500")
+		plugintest.AssertFailed(t, srv.RunStage(t, self(t), pluginEnv, srv.InitialManifest(nil), "initial"), "500")
 	})
 	t.Run("upload refused", func(t *testing.T) {
 		// Uploads are accepted only for another stage than the manifest's.
-		assertFailed(t, srv.RunStage(t, self(t), pluginEnv, srv.InitialManifest(nil), "stage1"), "403")
+		plugintest.AssertFailed(t, srv.RunStage(t, self(t), pluginEnv, srv.InitialManifest(nil), "stage1"), "403")
 	})
 	t.Run("no goal", func(t *testing.T) {
 		m := srv.InitialManifest(nil)
 		m["metadata"].(map[string]any)["goal"] = nil
-		assertFailed(t, srv.RunStage(t, self(t), pluginEnv, m, "initial"), "binary goal")
+		plugintest.AssertFailed(t, srv.RunStage(t, self(t), pluginEnv, m, "initial"), "binary goal")
 	})
 	t.Run("one outcome", func(t *testing.T) {
 		one := &plugintest.Dataset{Features: ds.Features}
@@ -452,28 +433,28 @@ func TestContractFailures(t *testing.T) {
 		}
 		srv.SetDataset("initial", one)
 		defer srv.SetDataset("initial", ds)
-		assertFailed(t, srv.RunStage(t, self(t), pluginEnv, srv.InitialManifest(nil), "initial"), "none of")
+		plugintest.AssertFailed(t, srv.RunStage(t, self(t), pluginEnv, srv.InitialManifest(nil), "initial"), "none of")
 	})
 	t.Run("batch without a model", func(t *testing.T) {
-		assertFailed(t, srv.RunStage(t, self(t), pluginEnv, srv.BatchManifest("initial", 0, 1, "nomodel", nil, nil), "nomodel"), "404")
+		plugintest.AssertFailed(t, srv.RunStage(t, self(t), pluginEnv, srv.BatchManifest("initial", 0, 1, "nomodel", nil, nil), "nomodel"), "404")
 	})
 	t.Run("batch dataset 500", func(t *testing.T) {
 		srv.PutFile("initial", "model.json", []byte(`{"version":1,"inputs":[{"column":"feature_orders","kind":"number","mean":1,"std":1}],"weights":[1],"bias":0}`))
 		srv.FailDatasets(500)
 		defer srv.FailDatasets(0)
 		run := srv.RunStage(t, self(t), pluginEnv, srv.BatchManifest("initial", 0, 1, "b500", nil, nil), "b500")
-		assertFailed(t, run, "500")
+		plugintest.AssertFailed(t, run, "500")
 		if _, ok := srv.File("b500", "data.json"); ok {
 			t.Error("a failed batch uploaded data.json")
 		}
 	})
 	t.Run("invalid manifest", func(t *testing.T) {
-		assertFailed(t, srv.RunStage(t, self(t), pluginEnv, map[string]any{"dataUrls": map[string]any{}}, "initial"), "no stage")
+		plugintest.AssertFailed(t, srv.RunStage(t, self(t), pluginEnv, map[string]any{"dataUrls": map[string]any{}}, "initial"), "no stage")
 	})
 	t.Run("unknown stage", func(t *testing.T) {
 		m := srv.InitialManifest(nil)
 		m["stage"] = "trainMore"
-		assertFailed(t, srv.RunStage(t, self(t), pluginEnv, m, "trainMore"), "trainMore")
+		plugintest.AssertFailed(t, srv.RunStage(t, self(t), pluginEnv, m, "trainMore"), "trainMore")
 	})
 }
 
