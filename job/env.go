@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"maps"
 	"time"
 )
 
@@ -83,12 +84,8 @@ type KV interface {
 func Merge(partial Record) func(prev Record) (Record, error) {
 	return func(prev Record) (Record, error) {
 		next := make(Record, len(prev)+len(partial))
-		for k, v := range prev {
-			next[k] = v
-		}
-		for k, v := range partial {
-			next[k] = v
-		}
+		maps.Copy(next, prev)
+		maps.Copy(next, partial)
 		return next, nil
 	}
 }

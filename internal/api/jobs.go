@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -97,7 +98,7 @@ var runStatuses = []string{store.RunPending, store.RunScheduled, store.RunRunnin
 func (h *handler) jobRunsList(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	status := strings.ToLower(q.Get("status"))
-	if status != "" && !contains(runStatuses, status) {
+	if status != "" && !slices.Contains(runStatuses, status) {
 		h.writeError(w, r, badRequest(fmt.Sprintf("status %q is not one of %s", q.Get("status"), strings.Join(runStatuses, ", "))))
 		return
 	}
@@ -112,15 +113,6 @@ func (h *handler) jobRunsList(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"runs": runs})
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // jobRunGet is GET /v1/jobs/runs/{id}.
@@ -144,7 +136,7 @@ func (h *handler) jobRunLogs(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	level := 0
 	if l := strings.ToLower(q.Get("level")); l != "" {
-		level = indexOf(store.LogLevels, l)
+		level = slices.Index(store.LogLevels, l)
 		if level < 0 {
 			h.writeError(w, r, badRequest(fmt.Sprintf("level %q is not one of %s", q.Get("level"), strings.Join(store.LogLevels, ", "))))
 			return
@@ -162,15 +154,6 @@ func (h *handler) jobRunLogs(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	h.writeError(w, r, err)
-}
-
-func indexOf(list []string, s string) int {
-	for i, x := range list {
-		if x == s {
-			return i
-		}
-	}
-	return -1
 }
 
 // jobRunTerminate is POST /v1/jobs/runs/{id}/terminate: a waiting run ends
@@ -201,7 +184,7 @@ var notificationLevels = []string{"info", "success", "warn", "error"}
 func (h *handler) notificationsList(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	level := strings.ToLower(q.Get("level"))
-	if level != "" && !contains(notificationLevels, level) {
+	if level != "" && !slices.Contains(notificationLevels, level) {
 		h.writeError(w, r, badRequest(fmt.Sprintf("level %q is not one of %s", q.Get("level"), strings.Join(notificationLevels, ", "))))
 		return
 	}
