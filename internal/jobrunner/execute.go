@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"strconv"
 	"sync"
 	"time"
 
@@ -151,10 +152,9 @@ func (a *attempt) checkpoint(ctx context.Context, st *job.Status, performs int, 
 		return nil, fmt.Errorf("the status does not read back as JSON: %w", err)
 	}
 	st.State = back
-	body, _ := json.Marshal(struct {
-		State    json.RawMessage `json:"state"`
-		Complete bool            `json:"complete"`
-	}{state, st.Complete})
+	// The checkpoint {"state":...,"complete":...} around the state just
+	// marshalled (compact already), without re-encoding it.
+	body := append(append([]byte(`{"state":`), state...), `,"complete":`+strconv.FormatBool(st.Complete)+`}`...)
 	changed := prevState == nil || !bytes.Equal(prevState, state)
 	now := a.r.now()
 	err = a.write(ctx, func(ctx context.Context) error {
