@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/weftdata/weft/internal/api"
+	"github.com/weftdata/weft/internal/jobrunner"
 	"github.com/weftdata/weft/internal/store"
 	"github.com/weftdata/weft/job"
 )
@@ -152,7 +153,7 @@ func waitRun(t *testing.T, s *testServer, id string) store.JobRun {
 	t.Helper()
 	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		run := decode[store.JobRun](t, s.do(t, "GET", "/v1/jobs/runs/"+id, nil, nil))
-		if run.Status == "complete" || run.Status == "error" || run.Status == "terminated" {
+		if jobrunner.Finished(run.Status) {
 			return run
 		}
 	}

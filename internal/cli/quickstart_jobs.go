@@ -11,6 +11,7 @@ import (
 
 	"github.com/weftdata/weft/internal/client"
 	"github.com/weftdata/weft/internal/demo"
+	"github.com/weftdata/weft/internal/jobrunner"
 	"github.com/weftdata/weft/internal/server"
 )
 
@@ -57,7 +58,7 @@ func jobsDemo(ctx context.Context, out io.Writer, c *client.Client, dir string, 
 	if err != nil {
 		return fmt.Errorf("trigger the store import: %w", err)
 	}
-	for !finished(run.Status) {
+	for !jobrunner.Finished(run.Status) {
 		time.Sleep(100 * time.Millisecond)
 		if run, err = c.JobRun(ctx, run.ID); err != nil {
 			return err
@@ -79,6 +80,3 @@ after stitching), %s (blob_import, daily at 06:00 UTC). Ran %s now over %d files
 	return nil
 }
 
-func finished(status string) bool {
-	return status == "complete" || status == "error" || status == "terminated"
-}
