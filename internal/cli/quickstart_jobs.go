@@ -79,4 +79,3 @@ after stitching), %s (blob_import, daily at 06:00 UTC). Ran %s now over %d files
 `, demoStoresJob, demoStoresJob, len(files), dir, run.ID, strings.ToUpper(run.Status), run.Performs, summary, stores)
 	return nil
 }
-
