@@ -106,6 +106,15 @@ func startBin(t *testing.T, path string, args ...string) *proc {
 	return p
 }
 
+// ingestFile sends a file with weft ingest and fails the test unless every
+// record was accepted within the time.
+func ingestFile(t *testing.T, base, path string, within time.Duration) {
+	t.Helper()
+	if p := start(t, "ingest", "--server", base, path); p.wait(t, within) != 0 {
+		t.Fatalf("ingest: %s", p.stderr)
+	}
+}
+
 // kill ends the process with SIGKILL, as a crash would.
 func (p *proc) kill() {
 	p.cmd.Process.Kill()

@@ -54,9 +54,7 @@ func pluginServer(t *testing.T, backend string, customers int, plugins string) (
 	args = append(serveArgs(t, backend, addr), "--config", cfgPath, "--stitch-interval", "-1s", "--job-lease", "2s")
 	srv = start(t, args...)
 	waitHealthy(t, base, srv)
-	if p := start(t, "ingest", "--server", base, eventsPath); p.wait(t, 120*time.Second) != 0 {
-		t.Fatalf("ingest: %s", p.stderr)
-	}
+	ingestFile(t, base, eventsPath, 120*time.Second)
 	c := client.New(base, "")
 	if _, err := c.Stitch(context.Background(), false); err != nil {
 		t.Fatal(err)

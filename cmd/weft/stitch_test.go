@@ -32,9 +32,7 @@ func TestStitchingCommands(t *testing.T) {
 			args := append(serveArgs(t, backend, addr), "--config", cfgPath, "--stitch-interval", "200ms")
 			srv := start(t, args...)
 			waitHealthy(t, base, srv)
-			if p := start(t, "ingest", "--server", base, eventsPath); p.wait(t, 60*time.Second) != 0 {
-				t.Fatalf("ingest: %s", p.stderr)
-			}
+			ingestFile(t, base, eventsPath, 60*time.Second)
 			// The background loop catches up without being asked.
 			c := client.New(base, "")
 			deadline := time.Now().Add(60 * time.Second)
@@ -125,9 +123,7 @@ func TestCrashDuringStitching(t *testing.T) {
 			args = append(args, "--config", cfgPath, "--stitch-interval", "-1s", "--stitch-batch", "1000")
 			srv := start(t, args...)
 			waitHealthy(t, base, srv)
-			if p := start(t, "ingest", "--server", base, eventsPath); p.wait(t, 120*time.Second) != 0 {
-				t.Fatalf("ingest: %s", p.stderr)
-			}
+			ingestFile(t, base, eventsPath, 120*time.Second)
 			c := client.New(base, "")
 			ctx := context.Background()
 			killed := false
@@ -208,9 +204,7 @@ func TestCrashDuringAttributes(t *testing.T) {
 			args := append(serveArgs(t, backend, addr), "--config", cfgPath, "--stitch-interval", "-1s")
 			srv := start(t, args...)
 			waitHealthy(t, base, srv)
-			if p := start(t, "ingest", "--server", base, eventsPath); p.wait(t, 120*time.Second) != 0 {
-				t.Fatalf("ingest: %s", p.stderr)
-			}
+			ingestFile(t, base, eventsPath, 120*time.Second)
 			c := client.New(base, "")
 			ctx := context.Background()
 			if _, err := c.Stitch(ctx, false); err != nil {
