@@ -37,6 +37,8 @@ type Config struct {
 	// Plugins are external plugin programs (package plugin); each runs
 	// as the job plugin:<name>.
 	Plugins []Plugin `json:"plugins,omitempty" yaml:"plugins,omitempty"`
+	// Delivery configures the Delivery and Metrics APIs and how they rank.
+	Delivery Delivery `json:"delivery" yaml:"delivery,omitempty"`
 }
 
 // Job declares a job: which registered job runs it, when, and with what
@@ -161,7 +163,14 @@ func (c *Config) Validate() error {
 	if err := validateJobs(c.Jobs); err != nil {
 		return err
 	}
-	return validatePlugins(c.Plugins, c.Attributes)
+	if err := validatePlugins(c.Plugins, c.Attributes); err != nil {
+		return err
+	}
+	attrs := make(map[string]bool, len(c.Attributes))
+	for _, a := range c.Attributes {
+		attrs[a.ID] = true
+	}
+	return validateDelivery(&c.Delivery, attrs)
 }
 
 // StitchingError places an error of the stitching section: rule errors

@@ -72,3 +72,28 @@ func TestParseErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestDeliveryValidation(t *testing.T) {
+	base := "stitching: {rules: []}\nattributes:\n  - {id: fav, type: most_frequent, value: \"payload->>'category'\"}\n"
+	for _, tc := range []struct{ doc, want string }{
+		{"delivery: {paging_ttl: soon}", `delivery.paging_ttl: "soon" is not a positive Go duration`},
+		{"delivery: {refresh: -1s}", `delivery.refresh: "-1s" is not a positive Go duration`},
+		{"delivery: {identifiers: {user_id: User}}", `delivery.identifiers.user_id: "User" is not a stitching category`},
+		{"delivery: {use_cases: {SHOP: {}}}", "delivery.use_cases.SHOP: unknown use case"},
+		{"delivery: {use_cases: {FEED: {rules: [{item: category}]}}}", "delivery.use_cases.FEED.rules[0]: give exactly one of attribute and property"},
+		{"delivery: {use_cases: {FEED: {rules: [{item: category, attribute: nope}]}}}", `delivery.use_cases.FEED.rules[0].attribute: "nope" is not a declared attribute`},
+		{"delivery: {use_cases: {FEED: {rules: [{item: 'a..b', attribute: fav}]}}}", `delivery.use_cases.FEED.rules[0].item: "a..b" is not a property path`},
+	} {
+		_, err := config.Parse([]byte(base + tc.doc))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: got %v, want %q", tc.doc, err, tc.want)
+		}
+	}
+	c, err := config.Parse([]byte(base + "delivery: {paging_ttl: 5m, use_cases: {default: {rules: [{item: category, attribute: fav}]}}}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Delivery.PagingTTLOrDefault().Minutes() != 5 || c.Delivery.RefreshOrDefault() != config.DeliveryRefreshDefault || c.Delivery.UserIDCategory() != "user_id" {
+		t.Errorf("defaults: %+v", c.Delivery)
+	}
+}

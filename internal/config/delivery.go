@@ -1,0 +1,183 @@
+package config
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"time"
+)
+
+// Delivery configures the Delivery API (POST /deliver) and the Metrics
+// API (POST /log), packages delivery and rank.
+type Delivery struct {
+	// APIKeys are accepted in x-api-key on /deliver and /log. Empty: the
+	// server's own API keys (--api-key); none anywhere: open.
+	APIKeys []string `json:"api_keys,omitempty" yaml:"api_keys,omitempty"`
+	// PagingTTL is how long the pages of one request context stay
+	// consistent (Go duration, default 30m).
+	PagingTTL string `json:"paging_ttl,omitempty" yaml:"paging_ttl,omitempty"`
+	// NonKeyProperties are request properties left out of the paging key
+	// (volatile ones, such as a timestamp).
+	NonKeyProperties []string `json:"non_key_properties,omitempty" yaml:"non_key_properties,omitempty"`
+	// Refresh is how often the in-memory ranking state is reloaded from
+	// the store (Go duration, default 30s).
+	Refresh string `json:"refresh,omitempty" yaml:"refresh,omitempty"`
+	// MemoryBytes caps the in-memory ranking state (default 256 MiB).
+	MemoryBytes int64 `json:"memory_bytes,omitempty" yaml:"memory_bytes,omitempty"`
+	// Identifiers are the stitching categories that userInfo.userId and
+	// userInfo.anonUserId are values of.
+	Identifiers DeliveryIdentifiers `json:"identifiers" yaml:"identifiers,omitempty"`
+	// UseCases rank by use case name (SEARCH, FEED, ... as in the
+	// delivery.UseCase enum); "default" ranks the others.
+	UseCases map[string]UseCase `json:"use_cases,omitempty" yaml:"use_cases,omitempty"`
+}
+
+// DeliveryIdentifiers name stitching categories.
+type DeliveryIdentifiers struct {
+	// UserID is the category of userInfo.userId (default user_id).
+	UserID string `json:"user_id,omitempty" yaml:"user_id,omitempty"`
+	// AnonUserID is the category of userInfo.anonUserId (default
+	// anon_user_id).
+	AnonUserID string `json:"anon_user_id,omitempty" yaml:"anon_user_id,omitempty"`
+}
+
+// UseCase is how one use case ranks (package rank).
+type UseCase struct {
+	// Weights of the score parts; nil means 1.
+	RetrievalWeight       *float64 `json:"retrieval_weight,omitempty" yaml:"retrieval_weight,omitempty"`
+	EngagementWeight      *float64 `json:"engagement_weight,omitempty" yaml:"engagement_weight,omitempty"`
+	PersonalizationWeight *float64 `json:"personalization_weight,omitempty" yaml:"personalization_weight,omitempty"`
+	// Rules match insertion properties to the user's attributes and
+	// plugin properties.
+	Rules []RankRule `json:"rules,omitempty" yaml:"rules,omitempty"`
+}
+
+// RankRule adds to an insertion's score when one of its properties
+// matches what Weft knows of the user.
+type RankRule struct {
+	// Item is the insertion property (a dotted path into properties).
+	Item string `json:"item" yaml:"item"`
+	// Attribute or Property (exactly one) is the user's side: an
+	// attribute id, or a plugin property id.
+	Attribute string `json:"attribute,omitempty" yaml:"attribute,omitempty"`
+	Property  string `json:"property,omitempty" yaml:"property,omitempty"`
+	// Weight of a match (default 1).
+	Weight *float64 `json:"weight,omitempty" yaml:"weight,omitempty"`
+}
+
+// Delivery defaults.
+const (
+	DeliveryPagingTTLDefault   = 30 * time.Minute
+	DeliveryRefreshDefault     = 30 * time.Second
+	DeliveryMemoryBytesDefault = 256 << 20
+	DeliveryUserIDDefault      = "user_id"
+	DeliveryAnonUserIDDefault  = "anon_user_id"
+	// UseCaseDefault ranks the use cases not configured by name.
+	UseCaseDefault = "default"
+)
+
+// PagingTTLOrDefault is PagingTTL parsed, or its default.
+func (d *Delivery) PagingTTLOrDefault() time.Duration {
+	return durationOr(d.PagingTTL, DeliveryPagingTTLDefault)
+}
+
+// RefreshOrDefault is Refresh parsed, or its default.
+func (d *Delivery) RefreshOrDefault() time.Duration {
+	return durationOr(d.Refresh, DeliveryRefreshDefault)
+}
+
+// MemoryBytesOrDefault is MemoryBytes, or its default.
+func (d *Delivery) MemoryBytesOrDefault() int64 {
+	if d.MemoryBytes > 0 {
+		return d.MemoryBytes
+	}
+	return DeliveryMemoryBytesDefault
+}
+
+// UserIDCategory is the stitching category of userInfo.userId.
+func (d *Delivery) UserIDCategory() string {
+	if d.Identifiers.UserID != "" {
+		return d.Identifiers.UserID
+	}
+	return DeliveryUserIDDefault
+}
+
+// AnonUserIDCategory is the stitching category of userInfo.anonUserId.
+func (d *Delivery) AnonUserIDCategory() string {
+	if d.Identifiers.AnonUserID != "" {
+		return d.Identifiers.AnonUserID
+	}
+	return DeliveryAnonUserIDDefault
+}
+
+func durationOr(s string, def time.Duration) time.Duration {
+	if s == "" {
+		return def
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return def // Validate refused it
+	}
+	return d
+}
+
+// useCaseNames are the delivery.UseCase enum names, and "default".
+var useCaseNames = map[string]bool{
+	UseCaseDefault: true, "UNKNOWN_USE_CASE": true, "CUSTOM": true, "SEARCH": true,
+	"SEARCH_SUGGESTIONS": true, "FEED": true, "RELATED_CONTENT": true, "CLOSE_UP": true,
+	"CATEGORY_CONTENT": true, "MY_CONTENT": true, "MY_SAVED_CONTENT": true,
+	"SELLER_CONTENT": true, "DISCOVER": true,
+}
+
+var itemPath = regexp.MustCompile(`^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$`)
+
+func validateDelivery(d *Delivery, attrs map[string]bool) error {
+	at := func(field string, format string, args ...any) error {
+		return &Error{Field: "delivery." + field, Err: fmt.Errorf(format, args...)}
+	}
+	for i, k := range d.APIKeys {
+		if k == "" {
+			return at(fmt.Sprintf("api_keys[%d]", i), "an API key must not be empty")
+		}
+	}
+	for _, f := range []struct{ name, value string }{{"paging_ttl", d.PagingTTL}, {"refresh", d.Refresh}} {
+		if f.value == "" {
+			continue
+		}
+		if v, err := time.ParseDuration(f.value); err != nil || v <= 0 {
+			return at(f.name, "%q is not a positive Go duration (such as 30s or 30m)", f.value)
+		}
+	}
+	if d.MemoryBytes < 0 {
+		return at("memory_bytes", "must not be negative")
+	}
+	for _, c := range []struct{ name, value string }{{"identifiers.user_id", d.Identifiers.UserID}, {"identifiers.anon_user_id", d.Identifiers.AnonUserID}} {
+		if c.value != "" && !categoryName.MatchString(c.value) {
+			return at(c.name, "%q is not a stitching category (lower case letters, digits and _)", c.value)
+		}
+	}
+	names := make([]string, 0, len(d.UseCases))
+	for n := range d.UseCases {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if !useCaseNames[n] {
+			return at("use_cases."+n, "unknown use case; give a delivery.UseCase name (SEARCH, FEED, ...) or default")
+		}
+		for i, r := range d.UseCases[n].Rules {
+			field := fmt.Sprintf("use_cases.%s.rules[%d]", n, i)
+			switch {
+			case !itemPath.MatchString(r.Item):
+				return at(field+".item", "%q is not a property path (names joined by dots)", r.Item)
+			case (r.Attribute == "") == (r.Property == ""):
+				return at(field, "give exactly one of attribute and property")
+			case r.Attribute != "" && !attrs[r.Attribute]:
+				return at(field+".attribute", "%q is not a declared attribute", r.Attribute)
+			}
+		}
+	}
+	return nil
+}
+
+var categoryName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
