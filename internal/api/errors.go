@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/weftdata/weft/internal/delivery"
 	"github.com/weftdata/weft/internal/event"
 	"github.com/weftdata/weft/internal/jobrunner"
 	"github.com/weftdata/weft/internal/kv"
@@ -46,12 +47,15 @@ func classify(err error) (int, string, string) {
 	var pluginMethod *plugin.MethodError
 	var pluginTooLarge *plugin.TooLargeError
 	var pluginInput *plugin.InputError
+	var deliveryErr *delivery.RequestError
 	switch {
 	case errors.As(err, &apiErr):
 		return apiErr.Status, apiErr.Code, apiErr.Message
 	case errors.As(err, &tooLarge):
 		return http.StatusRequestEntityTooLarge, "body_too_large",
 			fmt.Sprintf("request body is over the limit of %d bytes (counted before and after gzip decoding): split it into smaller batches", tooLarge.Limit)
+	case errors.As(err, &deliveryErr):
+		return http.StatusBadRequest, "invalid_request", err.Error()
 	case errors.Is(err, event.ErrNotJSON):
 		return http.StatusBadRequest, "invalid_body", err.Error()
 	case errors.As(err, &params):

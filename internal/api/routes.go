@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/weftdata/weft/internal/delivery"
 	"github.com/weftdata/weft/internal/event"
 	"github.com/weftdata/weft/internal/kv"
 	"github.com/weftdata/weft/internal/pipeline"
@@ -38,7 +39,11 @@ type Config struct {
 	// Plugins, when set, serves the signed URLs of plugin runs under
 	// /plugin/ (storage, datasets) and the plugin properties of profiles.
 	Plugins *plugin.Service
-	Logger  *slog.Logger
+	// Delivery, when set, serves the Delivery API (POST /deliver) and the
+	// Metrics API (POST /log), with the keys of delivery.api_keys, else
+	// APIKeys.
+	Delivery *delivery.Service
+	Logger   *slog.Logger
 }
 
 // MaxConcurrentIngestDefault is the default of Config.MaxConcurrentIngest.
@@ -52,6 +57,7 @@ type handler struct {
 	maxBody   int64
 	ingestSem chan struct{}
 	plugins   *plugin.Service
+	delivery  *delivery.Service
 	log       *slog.Logger
 	metrics   *metrics
 }
@@ -63,6 +69,7 @@ func NewHandler(cfg Config) http.Handler {
 		ingester: cfg.Ingester,
 		pipeline: cfg.Pipeline,
 		plugins:  cfg.Plugins,
+		delivery: cfg.Delivery,
 		maxBody:  cfg.MaxBodyBytes,
 		log:      cfg.Logger,
 		metrics:  newMetrics(),
@@ -84,6 +91,10 @@ func NewHandler(cfg Config) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", h.healthz)
 	mux.Handle("GET /metrics", h.metrics.handler())
+	if h.delivery != nil {
+		mux.Handle("POST /deliver", h.requireKey(h.deliveryKeys, http.HandlerFunc(h.deliver)))
+		mux.Handle("POST /log", h.requireKey(h.deliveryKeys, http.HandlerFunc(h.logRequest)))
+	}
 
 	v1 := http.NewServeMux()
 	v1.HandleFunc("POST /v1/events", h.eventsIngest)
@@ -129,7 +140,7 @@ func NewHandler(cfg Config) http.Handler {
 		v1.HandleFunc("GET /v1/plugins/runs/{id}", h.pluginRunGet)
 	}
 	v1.HandleFunc("/v1/", h.notFound)
-	mux.Handle("/v1/", h.requireKey(v1))
+	mux.Handle("/v1/", h.requireKey(func() [][]byte { return h.keys }, v1))
 	mux.HandleFunc("/", h.notFound)
 
 	var root http.Handler = mux
@@ -149,14 +160,17 @@ func (h *handler) notFound(w http.ResponseWriter, r *http.Request) {
 	h.writeError(w, r, &Error{http.StatusNotFound, "not_found", "no route for " + r.Method + " " + r.URL.Path})
 }
 
-// requireKey checks x-api-key when keys are configured.
-func (h *handler) requireKey(next http.Handler) http.Handler {
-	if len(h.keys) == 0 {
-		return next
-	}
+// requireKey checks x-api-key against the keys of the moment; none means
+// open.
+func (h *handler) requireKey(keys func() [][]byte, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		accepted := keys()
+		if len(accepted) == 0 {
+			next.ServeHTTP(w, r)
+			return
+		}
 		got := []byte(r.Header.Get("x-api-key"))
-		for _, k := range h.keys {
+		for _, k := range accepted {
 			if subtle.ConstantTimeCompare(got, k) == 1 {
 				next.ServeHTTP(w, r)
 				return

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -151,7 +152,16 @@ func Parse(data []byte) (*Config, error) {
 
 // Validate checks everything that needs no database.
 func (c *Config) Validate() error {
-	if err := c.Stitching.Validate(); err != nil {
+	if err := c.Stitching.Validate(); err != nil && !unknownIdentifier(err) {
+		return StitchingError(err)
+	}
+	// The derived rules read the delivery identifiers, which must be
+	// valid first; then identifiers may name the categories they read.
+	if err := c.Delivery.validateIdentifiers(); err != nil {
+		return err
+	}
+	st := c.EffectiveStitching()
+	if err := st.Validate(); err != nil {
 		return StitchingError(err)
 	}
 	if err := attr.Validate(c.Attributes, c.Context); err != nil {
@@ -171,6 +181,12 @@ func (c *Config) Validate() error {
 		attrs[a.ID] = true
 	}
 	return validateDelivery(&c.Delivery, attrs)
+}
+
+// unknownIdentifier is the one stitching error the derived rules may cure:
+// identifiers naming a category only delivery events carry.
+func unknownIdentifier(err error) bool {
+	return strings.Contains(err.Error(), "no rule reads this identifier")
 }
 
 // StitchingError places an error of the stitching section: rule errors
@@ -200,10 +216,19 @@ func (c *Config) JSON() string {
 	return strings.TrimSuffix(b.String(), "\n")
 }
 
-// StitchingHash fingerprints the stitching section: entities built under
-// another fingerprint must be rebuilt.
+// EffectiveStitching is the stitching section with the rules derived from
+// the delivery section (Delivery.StitchingRules) after the written ones,
+// so a written rule keeps its index in error messages.
+func (c *Config) EffectiveStitching() stitch.Config {
+	st := c.Stitching
+	st.Rules = append(slices.Clip(c.Stitching.Rules), c.Delivery.StitchingRules()...)
+	return st
+}
+
+// StitchingHash fingerprints the effective stitching rules: entities built
+// under another fingerprint must be rebuilt.
 func (c *Config) StitchingHash() string {
-	b, err := json.Marshal(c.Stitching)
+	b, err := json.Marshal(c.EffectiveStitching())
 	if err != nil {
 		panic(err)
 	}

@@ -61,7 +61,7 @@ func TestParseErrors(t *testing.T) {
 		{rule + "    - identifier: y\n      event: a/b\n      value_expression: \"\"\n", "stitching.rules[1] (y from a/b): value_expression is empty"},
 		{rule + "  identifiers:\n    email:\n      blocked_pattern: \"(\"\n", "stitching.identifiers.email.blocked_pattern"},
 		{rule + "  identifiers:\n    email:\n      max_per_entity: -1\n", "max_per_entity must be 0"},
-		{rule + "  identifiers:\n    phone: {}\n", "stitching.identifiers.phone: no rule reads this identifier (rules read email)"},
+		{rule + "  identifiers:\n    phone: {}\n", "stitching.identifiers.phone: no rule reads this identifier (rules read anon_user_id, email, user_id)"},
 		{"jobs:\n  Nightly: {cron: \"0 0 6 * * ?\"}\n", "jobs.Nightly: job names must match"},
 		{"jobs:\n  nightly: {cron: \"0 6 * * *\"}\n", "jobs.nightly.cron: cron \"0 6 * * *\" has 5 fields"},
 		{"jobs:\n  nightly: {cron: \"0 0 6 * * ?\", schedule: x}\n", "field schedule not found"},

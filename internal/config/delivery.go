@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"sort"
 	"time"
+
+	"github.com/weftdata/weft/internal/stitch"
 )
 
 // Delivery configures the Delivery API (POST /deliver) and the Metrics
@@ -151,10 +153,8 @@ func validateDelivery(d *Delivery, attrs map[string]bool) error {
 	if d.MemoryBytes < 0 {
 		return at("memory_bytes", "must not be negative")
 	}
-	for _, c := range []struct{ name, value string }{{"identifiers.user_id", d.Identifiers.UserID}, {"identifiers.anon_user_id", d.Identifiers.AnonUserID}} {
-		if c.value != "" && !categoryName.MatchString(c.value) {
-			return at(c.name, "%q is not a stitching category (lower case letters, digits and _)", c.value)
-		}
+	if err := d.validateIdentifiers(); err != nil {
+		return err
 	}
 	names := make([]string, 0, len(d.UseCases))
 	for n := range d.UseCases {
@@ -180,4 +180,45 @@ func validateDelivery(d *Delivery, attrs map[string]bool) error {
 	return nil
 }
 
+func (d *Delivery) validateIdentifiers() error {
+	for _, c := range []struct{ name, value string }{{"identifiers.user_id", d.Identifiers.UserID}, {"identifiers.anon_user_id", d.Identifiers.AnonUserID}} {
+		if c.value != "" && !categoryName.MatchString(c.value) {
+			return &Error{Field: "delivery." + c.name, Err: fmt.Errorf("%q is not a stitching category (lower case letters, digits and _)", c.value)}
+		}
+	}
+	return nil
+}
+
 var categoryName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
+
+// DeliverySourceID is the source of the events the Delivery and Metrics
+// APIs append to the log.
+const DeliverySourceID = "delivery"
+
+// DeliveryUserEventTypes are the delivery event types that carry a
+// userInfo: every LogRequest record type but device. Each gets derived
+// stitching rules (StitchingRules).
+var DeliveryUserEventTypes = []string{
+	"delivery_log", "impression", "action", "cohort_membership", "view",
+	"auto_view", "user", "insertion", "diagnostics", "request",
+}
+
+// StitchingRules are the rules derived from the delivery section: for
+// every delivery event type, userInfo.userId is a value of UserIDCategory
+// and userInfo.anonUserId of AnonUserIDCategory, so that delivery events
+// stitch without rules written by hand. A delivery_log keeps its userInfo
+// in its request (DeliveryLog has no userInfo field).
+func (d *Delivery) StitchingRules() []stitch.Rule {
+	rules := make([]stitch.Rule, 0, 2*len(DeliveryUserEventTypes))
+	for _, t := range DeliveryUserEventTypes {
+		user := "payload->'userInfo'"
+		if t == "delivery_log" {
+			user = "payload->'request'->'userInfo'"
+		}
+		event := DeliverySourceID + "/" + t
+		rules = append(rules,
+			stitch.Rule{Identifier: d.UserIDCategory(), Event: event, ValueExpression: user + "->>'userId'"},
+			stitch.Rule{Identifier: d.AnonUserIDCategory(), Event: event, ValueExpression: user + "->>'anonUserId'"})
+	}
+	return rules
+}

@@ -49,8 +49,9 @@ type Pipeline struct {
 	opts Options
 	log  *slog.Logger
 
-	mu    sync.Mutex // guards inUse
-	inUse *inForce
+	mu       sync.Mutex // guards inUse and watchers
+	inUse    *inForce
+	watchers []func(*config.Config)
 
 	// runMu serializes stitching and attribute runs: both write entities,
 	// and DuckDB refuses concurrent writes to the same rows.
@@ -79,7 +80,7 @@ type engines struct {
 // newEngines builds the engines of a config; with check, it also runs
 // their SQL against the database. Errors are *config.Error.
 func (p *Pipeline) newEngines(ctx context.Context, cfg *config.Config, check bool) (*engines, error) {
-	se, err := stitch.New(p.db.SQL(), cfg.Stitching, nil)
+	se, err := stitch.New(p.db.SQL(), cfg.EffectiveStitching(), nil)
 	if err != nil {
 		return nil, config.StitchingError(err)
 	}
@@ -158,7 +159,7 @@ func (p *Pipeline) current(ctx context.Context) (*inForce, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config version %d in the store: %w", stored.Version, err)
 	}
-	p.inUse = &inForce{stored: stored, cfg: cfg, engines: eng}
+	p.setInUse(&inForce{stored: stored, cfg: cfg, engines: eng})
 	sched, err := p.schedules(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("config version %d in the store: %w", stored.Version, err)
@@ -211,7 +212,7 @@ func (p *Pipeline) Apply(ctx context.Context, body []byte) (*Applied, error) {
 		return nil, err
 	}
 	p.mu.Lock()
-	p.inUse = &inForce{stored: stored, cfg: cfg, engines: eng}
+	p.setInUse(&inForce{stored: stored, cfg: cfg, engines: eng})
 	p.mu.Unlock()
 	p.jobs.SetSchedules(sched)
 	p.dirty.Store(true)
@@ -219,6 +220,27 @@ func (p *Pipeline) Apply(ctx context.Context, body []byte) (*Applied, error) {
 	p.log.Info("config applied", "version", stored.Version, "stitching_rules", len(cfg.Stitching.Rules),
 		"attributes", len(cfg.Attributes), "object_types", len(cfg.Objects), "stitching_rebuild", rebuild)
 	return &Applied{Version: stored.Version, AppliedAt: stored.AppliedAt, StitchingRebuild: rebuild}, nil
+}
+
+// setInUse puts a config in force and tells the watchers; p.mu is held.
+func (p *Pipeline) setInUse(f *inForce) {
+	p.inUse = f
+	for _, fn := range p.watchers {
+		fn(f.cfg)
+	}
+}
+
+// Watch calls fn with the configuration in force now and again whenever
+// another one is put in force: applied here, or found in the store when
+// another process applied it (Config notices). fn runs under the
+// pipeline's lock, so it must be quick and must not call the pipeline.
+func (p *Pipeline) Watch(fn func(*config.Config)) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.watchers = append(p.watchers, fn)
+	if p.inUse != nil {
+		fn(p.inUse.cfg)
+	}
 }
 
 // Config returns the configuration in force as stored.

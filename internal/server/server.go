@@ -15,6 +15,7 @@ import (
 
 	"github.com/weftdata/weft/internal/api"
 	"github.com/weftdata/weft/internal/attr"
+	"github.com/weftdata/weft/internal/delivery"
 	"github.com/weftdata/weft/internal/event"
 	"github.com/weftdata/weft/internal/jobrunner"
 	"github.com/weftdata/weft/internal/kv"
@@ -74,7 +75,10 @@ type Config struct {
 	// http://<Addr> (the real port when Addr's is 0), StorageURL to
 	// file://<DataDir>/plugin-storage.
 	Plugins plugin.Options
-	Logger  *slog.Logger
+	// Ranker orders the insertions of POST /deliver (package rank); nil
+	// serves them in request order.
+	Ranker delivery.Ranker
+	Logger *slog.Logger
 }
 
 func (c Config) withDefaults() Config {
@@ -229,6 +233,14 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		ln.Close()
 		return nil, err
 	}
+	deliverySvc := delivery.New(delivery.Options{
+		Ingester: ingester,
+		Ranker:   cfg.Ranker,
+		Reload:   func(ctx context.Context) error { _, _, err := pipe.Config(ctx); return err },
+		Appended: func(int) { pipe.EventsArrived() },
+		Logger:   cfg.Logger,
+	})
+	pipe.Watch(deliverySvc.SetConfig)
 	handler := api.NewHandler(api.Config{
 		Store:        st,
 		Pipeline:     pipe,
@@ -238,6 +250,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		Settings:     settings,
 		Secrets:      secrets,
 		Plugins:      plugins,
+		Delivery:     deliverySvc,
 		Logger:       cfg.Logger,
 	})
 	s := &Server{
@@ -262,7 +275,12 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	s.stopLoop, s.loopDone = stopLoop, make(chan struct{})
 	go func() {
 		defer close(s.loopDone)
+		// The delivery logs still queued are written before the store
+		// closes (Shutdown waits for loopDone).
+		done := make(chan struct{})
+		go func() { defer close(done); deliverySvc.Run(loopCtx) }()
 		pipe.Run(loopCtx)
+		<-done
 	}()
 	backend := "duckdb " + cfg.DataDir
 	if cfg.DB != "" {

@@ -1,0 +1,83 @@
+package api
+
+import (
+	"compress/gzip"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/weftdata/weft/internal/delivery"
+)
+
+// IntrospectionHeader, set to 1 on POST /deliver, asks for each
+// insertion's score parts in the response's introspectionData.
+const IntrospectionHeader = "x-weft-introspection"
+
+// deliver is POST /deliver, the Delivery API (package delivery).
+func (h *handler) deliver(w http.ResponseWriter, r *http.Request) {
+	body, err := h.readBody(w, r)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	out, err := h.delivery.Deliver(r.Context(), body, delivery.DeliverOpts{Introspect: r.Header.Get(IntrospectionHeader) == "1"})
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Add("Vary", "Accept-Encoding")
+	if !acceptsGzip(r) {
+		_, _ = w.Write(out)
+		return
+	}
+	w.Header().Set("Content-Encoding", "gzip")
+	zw := gzip.NewWriter(w)
+	_, _ = zw.Write(out)
+	_ = zw.Close()
+}
+
+// logRequest is POST /log, the Metrics API: 200 with {} once the records
+// are durable.
+func (h *handler) logRequest(w http.ResponseWriter, r *http.Request) {
+	body, err := h.readBody(w, r)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	if err := h.delivery.Log(r.Context(), body); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, struct{}{})
+}
+
+// acceptsGzip reads Accept-Encoding: gzip, unless its q is 0.
+func acceptsGzip(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+		coding, params, _ := strings.Cut(part, ";")
+		if !strings.EqualFold(strings.TrimSpace(coding), "gzip") {
+			continue
+		}
+		q, ok := strings.CutPrefix(strings.TrimSpace(params), "q=")
+		if !ok {
+			return true
+		}
+		v, err := strconv.ParseFloat(q, 64)
+		return err != nil || v > 0
+	}
+	return false
+}
+
+// deliveryKeys are delivery.api_keys, else the server's API keys.
+func (h *handler) deliveryKeys() [][]byte {
+	keys := h.delivery.APIKeys()
+	if len(keys) == 0 {
+		return h.keys
+	}
+	out := make([][]byte, len(keys))
+	for i, k := range keys {
+		out[i] = []byte(k)
+	}
+	return out
+}

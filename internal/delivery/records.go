@@ -1,0 +1,206 @@
+package delivery
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"time"
+	"unicode/utf8"
+
+	pb "github.com/promotedai/schema/generated/go/proto/delivery"
+	ev "github.com/promotedai/schema/generated/go/proto/event"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/weftdata/weft/internal/config"
+	"github.com/weftdata/weft/internal/event"
+	"github.com/weftdata/weft/internal/store"
+)
+
+// EventVersion is the version of every delivery event type.
+const EventVersion = "1"
+
+// contextFields are the LogRequest fields that are defaults of its
+// records.
+var contextFields = []protoreflect.Name{"platform_id", "user_info", "timing", "client_info"}
+
+// naturalIDs are, per event type, the fields whose first non-empty value
+// identifies a record, so a retried LogRequest yields the same event ids.
+var naturalIDs = map[string][][]protoreflect.Name{
+	"delivery_log":      {{"request", "request_id"}, {"request", "client_request_id"}},
+	"request":           {{"request_id"}, {"client_request_id"}},
+	"impression":        {{"impression_id"}},
+	"action":            {{"action_id"}},
+	"cohort_membership": {{"membership_id"}},
+	"view":              {{"view_id"}},
+	"auto_view":         {{"auto_view_id"}},
+	"insertion":         {{"insertion_id"}},
+}
+
+// naturalIDMax bounds a natural id kept in an event id; longer ones are
+// hashed (event ids are at most event.IDMaxLen bytes).
+const naturalIDMax = 200
+
+// events turns a LogRequest into one event per record (see the package
+// documentation for the format). received is the event time of records
+// without timing.clientLogTimestamp.
+func (s *Service) events(lr *ev.LogRequest, received time.Time) []store.EventInsert {
+	lrm := lr.ProtoReflect()
+	fields := lrm.Descriptor().Fields()
+	var out []store.EventInsert
+	for i := 0; i < fields.Len(); i++ {
+		fd := fields.Get(i)
+		if fd.Kind() != protoreflect.MessageKind || isContextField(fd.Name()) {
+			continue
+		}
+		typ := string(fd.Name())
+		if !fd.IsList() {
+			if lrm.Has(fd) {
+				out = append(out, s.recordEvent(typ, lrm.Get(fd).Message(), lrm, received))
+			}
+			continue
+		}
+		list := lrm.Get(fd).List()
+		for j := 0; j < list.Len(); j++ {
+			out = append(out, s.recordEvent(typ, list.Get(j).Message(), lrm, received))
+		}
+	}
+	return out
+}
+
+func isContextField(n protoreflect.Name) bool {
+	for _, c := range contextFields {
+		if c == n {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Service) recordEvent(typ string, rm, lrm protoreflect.Message, received time.Time) store.EventInsert {
+	fillContext(rm, lrm)
+	switch typ {
+	case "impression", "action":
+		s.fillContent(rm)
+	case "delivery_log":
+		s.rememberServed(rm)
+	}
+	raw, err := protojson.Marshal(rm.Interface())
+	if err != nil {
+		raw = []byte("{}") // only invalid UTF-8 fails, and parsing refused that
+	}
+	// protojson varies its white space on purpose; the canonical form makes
+	// the payload, and the hash of it, the same on every retry.
+	var payload bytes.Buffer
+	if err := event.Canonical(&payload, raw); err != nil {
+		payload.Reset()
+		payload.Write(raw)
+	}
+	return store.EventInsert{
+		ID:           eventID(typ, rm, payload.Bytes()),
+		EventTypeKey: store.EventTypeKey{SourceID: config.DeliverySourceID, Type: typ, Version: EventVersion},
+		EventTime:    eventTime(rm, received),
+		Payload:      payload.Bytes(),
+	}
+}
+
+// fillContext copies the LogRequest's platformId, userInfo, timing and
+// clientInfo into a record that lacks them. A DeliveryLog has only a
+// platformId; the others go into its request.
+func fillContext(rm, lrm protoreflect.Message) {
+	lrFields := lrm.Descriptor().Fields()
+	for _, name := range contextFields {
+		lfd := lrFields.ByName(name)
+		if !lrm.Has(lfd) {
+			continue
+		}
+		target := rm
+		fd := rm.Descriptor().Fields().ByName(name)
+		if fd == nil {
+			rf := rm.Descriptor().Fields().ByName("request")
+			if rf == nil || rf.Message() == nil {
+				continue
+			}
+			target = rm.Mutable(rf).Message()
+			if fd = target.Descriptor().Fields().ByName(name); fd == nil {
+				continue
+			}
+		}
+		if !target.Has(fd) {
+			target.Set(fd, lrm.Get(lfd))
+		}
+	}
+}
+
+// fillContent gives an impression or action without a contentId the
+// content of the insertion it names, when this server served it lately.
+func (s *Service) fillContent(rm protoreflect.Message) {
+	fields := rm.Descriptor().Fields()
+	content, insertion := fields.ByName("content_id"), fields.ByName("insertion_id")
+	if rm.Get(content).String() != "" {
+		return
+	}
+	if c := s.served.content(rm.Get(insertion).String()); c != "" {
+		rm.Set(content, protoreflect.ValueOfString(c))
+	}
+}
+
+// rememberServed notes the insertions of a delivery log's response.
+func (s *Service) rememberServed(rm protoreflect.Message) {
+	dl, ok := rm.Interface().(*pb.DeliveryLog)
+	if !ok {
+		return
+	}
+	for _, ins := range dl.GetResponse().GetInsertion() {
+		s.served.add(ins.GetInsertionId(), ins.GetContentId())
+	}
+}
+
+// lookup follows a path of field names through set message fields.
+func lookup(m protoreflect.Message, path ...protoreflect.Name) (protoreflect.Value, bool) {
+	var v protoreflect.Value
+	for i, name := range path {
+		fd := m.Descriptor().Fields().ByName(name)
+		if fd == nil || !m.Has(fd) {
+			return v, false
+		}
+		v = m.Get(fd)
+		if i < len(path)-1 {
+			if fd.Message() == nil {
+				return v, false
+			}
+			m = v.Message()
+		}
+	}
+	return v, true
+}
+
+// eventID is delivery/<type>/<natural id>, or delivery/<type>/<hash of
+// the payload> for records without one.
+func eventID(typ string, rm protoreflect.Message, payload []byte) string {
+	prefix := config.DeliverySourceID + "/" + typ + "/"
+	for _, path := range naturalIDs[typ] {
+		if v, ok := lookup(rm, path...); ok {
+			if id := v.String(); id != "" && len(id) <= naturalIDMax && utf8.ValidString(id) && !bytes.ContainsRune([]byte(id), 0) {
+				return prefix + id
+			}
+		}
+	}
+	sum := sha256.Sum256(payload)
+	return prefix + hex.EncodeToString(sum[:16])
+}
+
+// eventTime is timing.clientLogTimestamp (the record's, or its
+// request's), else when the LogRequest arrived.
+func eventTime(rm protoreflect.Message, received time.Time) time.Time {
+	for _, path := range [][]protoreflect.Name{{"timing", "client_log_timestamp"}, {"request", "timing", "client_log_timestamp"}} {
+		if v, ok := lookup(rm, path...); ok {
+			ms := v.Uint()
+			// Both engines store years 1 to 9999; later stamps are garbage.
+			if ms > 0 && ms < 253402300799000 {
+				return time.UnixMilli(int64(ms)).UTC()
+			}
+		}
+	}
+	return received.UTC().Truncate(time.Microsecond)
+}
