@@ -45,6 +45,11 @@ const naturalIDMax = 200
 // documentation for the format). received is the event time of records
 // without timing.clientLogTimestamp.
 func (s *Service) events(lr *ev.LogRequest, received time.Time) []store.EventInsert {
+	// Impressions and actions may name insertions of the delivery logs
+	// beside them, which come later in field order.
+	for _, dl := range lr.GetDeliveryLog() {
+		s.rememberServed(dl)
+	}
 	lrm := lr.ProtoReflect()
 	fields := lrm.Descriptor().Fields()
 	var out []store.EventInsert
@@ -79,11 +84,8 @@ func isContextField(n protoreflect.Name) bool {
 
 func (s *Service) recordEvent(typ string, rm, lrm protoreflect.Message, received time.Time) store.EventInsert {
 	fillContext(rm, lrm)
-	switch typ {
-	case "impression", "action":
+	if typ == "impression" || typ == "action" {
 		s.fillContent(rm)
-	case "delivery_log":
-		s.rememberServed(rm)
 	}
 	raw, err := protojson.Marshal(rm.Interface())
 	if err != nil {
@@ -146,11 +148,7 @@ func (s *Service) fillContent(rm protoreflect.Message) {
 }
 
 // rememberServed notes the insertions of a delivery log's response.
-func (s *Service) rememberServed(rm protoreflect.Message) {
-	dl, ok := rm.Interface().(*pb.DeliveryLog)
-	if !ok {
-		return
-	}
+func (s *Service) rememberServed(dl *pb.DeliveryLog) {
 	for _, ins := range dl.GetResponse().GetInsertion() {
 		s.served.add(ins.GetInsertionId(), ins.GetContentId())
 	}
