@@ -272,9 +272,9 @@ func TestDeliverErrors(t *testing.T) {
 		})
 	}
 	for body, msg := range map[string]string{
-		`{"impression":{}}`:                                "impression: want an array, got an object",
+		`{"impression":{}}`:                                "impression: want an array, got {}",
 		`{"action":[{"actionType":"NOPE"}]}`:               `action[0].actionType: "NOPE" is not a value of ActionType`,
-		`{"delivery_log":[{"request":{"insertion":[7]}}]}`: "delivery_log[0].request.insertion[0]: want an object, got a number",
+		`{"delivery_log":[{"request":{"insertion":[7]}}]}`: "delivery_log[0].request.insertion[0]: want an object, got 7",
 	} {
 		expectError(t, s.do(t, "POST", "/log", nil, []byte(body)), 400, "invalid_request", msg)
 	}

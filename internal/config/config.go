@@ -39,7 +39,7 @@ type Config struct {
 	// as the job plugin:<name>.
 	Plugins []Plugin `json:"plugins,omitempty" yaml:"plugins,omitempty"`
 	// Delivery configures the Delivery and Metrics APIs and how they rank.
-	Delivery Delivery `json:"delivery" yaml:"delivery,omitempty"`
+	Delivery Delivery `json:"delivery,omitzero" yaml:"delivery,omitempty"`
 }
 
 // Job declares a job: which registered job runs it, when, and with what

@@ -28,7 +28,7 @@ type Delivery struct {
 	MemoryBytes int64 `json:"memory_bytes,omitempty" yaml:"memory_bytes,omitempty"`
 	// Identifiers are the stitching categories that userInfo.userId and
 	// userInfo.anonUserId are values of.
-	Identifiers DeliveryIdentifiers `json:"identifiers" yaml:"identifiers,omitempty"`
+	Identifiers DeliveryIdentifiers `json:"identifiers,omitzero" yaml:"identifiers,omitempty"`
 	// UseCases rank by use case name (SEARCH, FEED, ... as in the
 	// delivery.UseCase enum); "default" ranks the others.
 	UseCases map[string]UseCase `json:"use_cases,omitempty" yaml:"use_cases,omitempty"`

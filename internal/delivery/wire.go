@@ -45,7 +45,7 @@ func unmarshal(body []byte, m proto.Message) (map[string]any, error) {
 	}
 	obj, ok := tree.(map[string]any)
 	if !ok {
-		return nil, fieldError("body", "must be a JSON object, got %s", kind(tree))
+		return nil, fieldError("body", "must be a JSON object, got %s", shown(tree))
 	}
 	if err := normalizeMessage(obj, m.ProtoReflect().Descriptor(), ""); err != nil {
 		return nil, err
@@ -116,7 +116,7 @@ func unwrapGoOneof(obj map[string]any, md protoreflect.MessageDescriptor, k, pat
 		}
 		inner, ok := wrapper.(map[string]any)
 		if !ok || len(inner) != 1 {
-			return nil, "", fieldError(join(path, k), "want an object with one member, got %s", kind(wrapper))
+			return nil, "", fieldError(join(path, k), "want an object with one member, got %s", shown(wrapper))
 		}
 		for name, v := range inner {
 			for j := 0; j < od.Fields().Len(); j++ {
@@ -151,7 +151,7 @@ func normalizeField(v any, fd protoreflect.FieldDescriptor, path string) (any, e
 	case fd.IsList():
 		list, ok := v.([]any)
 		if !ok {
-			return nil, fieldError(path, "want an array, got %s", kind(v))
+			return nil, fieldError(path, "want an array, got %s", shown(v))
 		}
 		for i, e := range list {
 			ne, err := normalizeValue(e, fd, fmt.Sprintf("%s[%d]", path, i))
@@ -164,7 +164,7 @@ func normalizeField(v any, fd protoreflect.FieldDescriptor, path string) (any, e
 	case fd.IsMap():
 		m, ok := v.(map[string]any)
 		if !ok {
-			return nil, fieldError(path, "want an object, got %s", kind(v))
+			return nil, fieldError(path, "want an object, got %s", shown(v))
 		}
 		for k, e := range m {
 			ne, err := normalizeValue(e, fd.MapValue(), path+"."+k)
@@ -190,16 +190,16 @@ func normalizeValue(v any, fd protoreflect.FieldDescriptor, path string) (any, e
 		}
 		obj, ok := v.(map[string]any)
 		if !ok {
-			return nil, fieldError(path, "want an object, got %s", kind(v))
+			return nil, fieldError(path, "want an object, got %s", shown(v))
 		}
 		return obj, normalizeMessage(obj, fd.Message(), path)
 	case protoreflect.StringKind, protoreflect.BytesKind:
 		if _, ok := v.(string); !ok {
-			return nil, fieldError(path, "want a string, got %s", kind(v))
+			return nil, fieldError(path, "want a string, got %s", shown(v))
 		}
 	case protoreflect.BoolKind:
 		if _, ok := v.(bool); !ok {
-			return nil, fieldError(path, "want true or false, got %s", kind(v))
+			return nil, fieldError(path, "want true or false, got %s", shown(v))
 		}
 	case protoreflect.EnumKind:
 		return v, checkEnum(v, fd.Enum(), path)
@@ -224,13 +224,13 @@ func checkEnum(v any, ed protoreflect.EnumDescriptor, path string) error {
 		}
 		return nil
 	}
-	return fieldError(path, "want a %s name or number, got %s", ed.Name(), kind(v))
+	return fieldError(path, "want a %s name or number, got %s", ed.Name(), shown(v))
 }
 
 func checkFloat(v any, path string) error {
 	s, ok := number(v)
 	if !ok {
-		return fieldError(path, "want a number, got %s", kind(v))
+		return fieldError(path, "want a number, got %s", shown(v))
 	}
 	switch s {
 	case "NaN", "Infinity", "-Infinity":
@@ -247,7 +247,7 @@ func checkFloat(v any, path string) error {
 func checkInt(v any, k protoreflect.Kind, path string) error {
 	s, ok := number(v)
 	if !ok {
-		return fieldError(path, "want an integer, got %s", kind(v))
+		return fieldError(path, "want an integer, got %s", shown(v))
 	}
 	bits, unsigned := 64, false
 	switch k {
@@ -292,18 +292,14 @@ func join(path, k string) string {
 	return path + "." + k
 }
 
-func kind(v any) string {
-	switch v.(type) {
-	case map[string]any:
-		return "an object"
-	case []any:
-		return "an array"
-	case string:
-		return "a string"
-	case bool:
-		return "a boolean"
-	case nil:
-		return "null"
+// shown is a value as it was sent, cut short, for error messages.
+func shown(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
 	}
-	return "a number"
+	if len(b) > 40 {
+		return string(b[:37]) + "..."
+	}
+	return string(b)
 }
