@@ -1,0 +1,228 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"iter"
+	"math/rand/v2"
+	"net/http"
+	"os/exec"
+	"strings"
+	"time"
+
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/promotedai/schema/generated/go/proto/common"
+	"github.com/promotedai/schema/generated/go/proto/event"
+
+	"github.com/weftdata/weft/internal/attr"
+	"github.com/weftdata/weft/internal/client"
+)
+
+// DeliveryOpts describe the delivery benchmark: a platform at URL gets
+// Users customers with a favourite category, Items items of which some
+// engage far better, and Impressions logged impressions with clicks; then
+// a separate load process (LoadCommand, with the phase's LoadOpts as JSON
+// appended) sends /deliver requests of each size in Insertions.
+type DeliveryOpts struct {
+	URL         string
+	APIKey      string
+	Users       int
+	Items       int
+	Impressions int
+	Insertions  []int
+	Duration    time.Duration
+	Concurrency int
+	// Rate is the fixed rate of the latency phases (requests/s).
+	Rate        int
+	Seed        uint64
+	LoadCommand []string
+	Progress    func(string)
+}
+
+// DeliveryReport is the setup time and each load phase.
+type DeliveryReport struct {
+	Users, Items, Impressions int
+	Setup                     time.Duration
+	Phases                    []*LoadReport
+}
+
+func (r *DeliveryReport) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "delivery: %d users (favourite categories), %d items, %d logged impressions with clicks; setup %.1f s",
+		r.Users, r.Items, r.Impressions, r.Setup.Seconds())
+	for _, p := range r.Phases {
+		b.WriteString("\n")
+		b.WriteString(p.String())
+	}
+	return b.String()
+}
+
+// benchDeliveryConfig stitches the bench's view events by user and
+// anonymous id (the categories the delivery identifiers default to),
+// computes each user's favourite category and ranks by it.
+const benchDeliveryConfig = `
+stitching:
+  rules:
+    - {identifier: user_id, event: shop/view, value_expression: "payload->>'user_id'"}
+    - {identifier: anon_user_id, event: shop/view, value_expression: "payload->>'anon_id'"}
+attributes:
+  - {id: favorite_category, type: most_frequent, sources: [shop], types: [view], value: "payload->>'category'"}
+delivery:
+  refresh: 1s
+  use_cases:
+    default:
+      rules:
+        - {item: category, attribute: favorite_category}
+`
+
+// Delivery loads the bench data into the platform and runs the phases.
+func Delivery(ctx context.Context, o DeliveryOpts) (*DeliveryReport, error) {
+	c := client.New(o.URL, o.APIKey)
+	r := &DeliveryReport{Users: o.Users, Items: o.Items, Impressions: o.Impressions}
+	start := time.Now()
+	if err := setupDelivery(ctx, c, o); err != nil {
+		return nil, err
+	}
+	r.Setup = time.Since(start)
+	for _, n := range o.Insertions {
+		for _, rate := range []int{0, o.Rate} {
+			o.Progress(fmt.Sprintf("load: %d insertions per request, rate %d", n, rate))
+			p, err := runLoad(ctx, o, LoadOpts{
+				URL: o.URL, APIKey: o.APIKey, Insertions: n, Users: o.Users, Items: o.Items,
+				Duration: o.Duration, Concurrency: o.Concurrency, Rate: rate, Seed: o.Seed,
+			})
+			if err != nil {
+				return nil, err
+			}
+			r.Phases = append(r.Phases, p)
+		}
+	}
+	return r, nil
+}
+
+func setupDelivery(ctx context.Context, c *client.Client, o DeliveryOpts) error {
+	o.Progress("apply the bench config")
+	if _, err := c.ApplyConfig(ctx, []byte(benchDeliveryConfig)); err != nil {
+		return err
+	}
+	o.Progress(fmt.Sprintf("ingest %d views", 5*o.Users))
+	sum, err := c.IngestStream(ctx, benchViews(o), client.IngestOpts{BatchSize: 10_000})
+	if err != nil {
+		return err
+	}
+	if sum.Rejected > 0 {
+		return fmt.Errorf("the bench's views were rejected: %+v", sum.FirstRejections)
+	}
+	o.Progress("stitch and calculate attributes")
+	if _, err := c.Stitch(ctx, false); err != nil {
+		return err
+	}
+	if _, err := c.CalculateAttributes(ctx, attr.RunOptions{}); err != nil {
+		return err
+	}
+	o.Progress(fmt.Sprintf("log %d impressions and their clicks", o.Impressions))
+	if err := logEngagement(ctx, o); err != nil {
+		return err
+	}
+	// The ranking state refreshes every second (the bench config): give
+	// it time to load the users, attributes and engagement.
+	time.Sleep(3 * time.Second)
+	return nil
+}
+
+// benchViews are five views per user, three of them in the user's
+// favourite category.
+func benchViews(o DeliveryOpts) iter.Seq2[client.Record, error] {
+	return func(yield func(client.Record, error) bool) {
+		rng := rand.New(rand.NewPCG(o.Seed, 11))
+		t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		for u := range o.Users {
+			for k := range 5 {
+				cat := u % benchCategories
+				if k >= 3 {
+					cat = rng.IntN(benchCategories)
+				}
+				rec := map[string]any{
+					"id": fmt.Sprintf("view-%d-%d", u, k), "source_id": "shop", "type": "view", "version": "1",
+					"event_time": t0.Add(time.Duration(u*5+k) * time.Second).Format(time.RFC3339),
+					"payload":    map[string]any{"user_id": benchUser(u), "anon_id": benchAnon(u), "category": "cat-" + fmt.Sprint(cat)},
+				}
+				b, err := json.Marshal(rec)
+				if !yield(client.Record{Data: b, Origin: client.Origin{File: "views", Element: u*5 + k}}, err) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// logEngagement posts impressions of random items to /log, with a click
+// on 20% of the impressions of every tenth item and 1% of the others.
+func logEngagement(ctx context.Context, o DeliveryOpts) error {
+	rng := rand.New(rand.NewPCG(o.Seed, 13))
+	const perRequest = 2000
+	for sent := 0; sent < o.Impressions; sent += perRequest {
+		lr := &event.LogRequest{}
+		for i := sent; i < min(sent+perRequest, o.Impressions); i++ {
+			u, item := rng.IntN(o.Users), rng.IntN(o.Items)
+			user := &common.UserInfo{UserId: benchUser(u), AnonUserId: benchAnon(u)}
+			id := fmt.Sprintf("imp-%d", i)
+			lr.Impression = append(lr.Impression, &event.Impression{ImpressionId: id, ContentId: benchItem(item), UserInfo: user})
+			rate := 0.01
+			if item%10 == 0 {
+				rate = 0.2
+			}
+			if rng.Float64() < rate {
+				lr.Action = append(lr.Action, &event.Action{ActionId: "act-" + id, ImpressionId: id, ContentId: benchItem(item),
+					ActionType: event.ActionType_NAVIGATE, UserInfo: user})
+			}
+		}
+		if err := postLog(ctx, o, lr); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func postLog(ctx context.Context, o DeliveryOpts, lr *event.LogRequest) error {
+	body, err := protojson.Marshal(lr)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, o.URL+"/log", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if o.APIKey != "" {
+		req.Header.Set("x-api-key", o.APIKey)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("POST /log: status %d", resp.StatusCode)
+	}
+	return nil
+}
+
+// runLoad runs one phase in the load process and reads its report.
+func runLoad(ctx context.Context, o DeliveryOpts, lo LoadOpts) (*LoadReport, error) {
+	arg, err := json.Marshal(lo)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.CommandContext(ctx, o.LoadCommand[0], append(o.LoadCommand[1:], string(arg))...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("load process: %w: %s", err, stderr.Bytes())
+	}
+	return decodeLoadReport(out)
+}
