@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"sync"
 
 	"github.com/promotedai/schema/generated/go/proto/delivery"
 	"google.golang.org/protobuf/types/known/structpb"
@@ -39,13 +40,54 @@ func (r *Ranker) Rank(req *delivery.Request, ins []*delivery.Insertion) []Scored
 		}
 		out[i] = Scored{Index: i, Score: p.Retrieval + p.Engagement + p.Personalization, Parts: p}
 	}
-	slices.SortFunc(out, func(a, b Scored) int {
-		if c := cmp.Compare(b.Score, a.Score); c != 0 {
+	sortScored(out)
+	return out
+}
+
+// sortKey is what Scored sorts by, without pointers: sorting these and
+// then moving each Scored once is several times cheaper than sorting the
+// Scored themselves (64 bytes each, with write barriers on every swap).
+type sortKey struct {
+	score float64
+	index int
+}
+
+var sortKeys = sync.Pool{New: func() any { return new([]sortKey) }}
+
+// sortScored sorts best first, equal scores by index: a total order, so
+// the result is the same whatever the sort algorithm does.
+func sortScored(out []Scored) {
+	kp := sortKeys.Get().(*[]sortKey)
+	keys := (*kp)[:0]
+	for i := range out {
+		keys = append(keys, sortKey{out[i].Score, i})
+	}
+	slices.SortFunc(keys, func(a, b sortKey) int {
+		if c := cmp.Compare(b.score, a.score); c != 0 {
 			return c
 		}
-		return cmp.Compare(a.Index, b.Index)
+		return cmp.Compare(a.index, b.index)
 	})
-	return out
+	// Permute in place along the cycles of the permutation: out[q] takes
+	// the element at keys[q].index; a placed position is marked -1.
+	for p := range keys {
+		if keys[p].index < 0 || keys[p].index == p {
+			continue
+		}
+		held, q := out[p], p
+		for {
+			src := keys[q].index
+			keys[q].index = -1
+			if src == p {
+				out[q] = held
+				break
+			}
+			out[q] = out[src]
+			q = src
+		}
+	}
+	*kp = keys
+	sortKeys.Put(kp)
 }
 
 // scoreRange is the range of the request's finite retrieval scores

@@ -5,6 +5,7 @@ import (
 	"os"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/promotedai/schema/generated/go/proto/delivery"
 
@@ -45,6 +46,7 @@ func TestRank(t *testing.T) {
 			})
 			t.Run("byte cap", func(t *testing.T) { checkCap(t, f, r.Stats()) })
 			t.Run("incremental", func(t *testing.T) { checkIncremental(t, f, r, ins) })
+			t.Run("run refreshes in the background", func(t *testing.T) { checkRun(t, f) })
 		})
 	}
 }
@@ -198,4 +200,31 @@ func checkIncremental(t *testing.T, f *fixture, r *rank.Ranker, ins []*delivery.
 	if fresh := f.ranker(t, nil).Rank(feed("u01", ""), ins); !reflect.DeepEqual(fresh, got) {
 		t.Errorf("incremental ranking differs from a full read:\n%v\n%v", got, fresh)
 	}
+}
+
+// checkRun: Run refreshes at once and then every delivery.refresh, and
+// stops when its context ends.
+func checkRun(t *testing.T, f *fixture) {
+	r := rank.New(rank.Options{DB: f.db, Config: func(context.Context) (*config.Config, error) {
+		cfg := *f.cfg
+		cfg.Delivery.Refresh = "20ms"
+		return &cfg, nil
+	}})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { r.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	waitFor := func(what string, ok func(rank.Stats) bool) {
+		deadline := time.Now().Add(20 * time.Second)
+		for !ok(r.Stats()) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: stats %+v", what, r.Stats())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	waitFor("first refresh", func(s rank.Stats) bool { return s.Watermark > 0 })
+	first := r.Stats().Watermark
+	dbtest.Ingest(t, f.db, f.impression("n01", 0))
+	waitFor("refresh after new events", func(s rank.Stats) bool { return s.Watermark > first })
 }
