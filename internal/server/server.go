@@ -15,11 +15,13 @@ import (
 
 	"github.com/weftdata/weft/internal/api"
 	"github.com/weftdata/weft/internal/attr"
+	"github.com/weftdata/weft/internal/config"
 	"github.com/weftdata/weft/internal/event"
 	"github.com/weftdata/weft/internal/jobrunner"
 	"github.com/weftdata/weft/internal/kv"
 	"github.com/weftdata/weft/internal/pipeline"
 	"github.com/weftdata/weft/internal/plugin"
+	"github.com/weftdata/weft/internal/rank"
 	"github.com/weftdata/weft/internal/store"
 	"github.com/weftdata/weft/internal/store/duckdb"
 	"github.com/weftdata/weft/internal/store/postgres"
@@ -174,9 +176,12 @@ type Server struct {
 	Settings *kv.Store
 	Secrets  *kv.Store
 	Plugins  *plugin.Service
-	ln       net.Listener
-	http     *http.Server
-	done     chan error
+	// Ranker ranks delivery requests from its in-memory state, refreshed
+	// in the background with the pipeline's stages.
+	Ranker *rank.Ranker
+	ln     net.Listener
+	http   *http.Server
+	done   chan error
 
 	stopLoop context.CancelFunc // of the background stages
 	loopDone chan struct{}
@@ -248,7 +253,11 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		Settings: settings,
 		Secrets:  secrets,
 		Plugins:  plugins,
-		ln:       ln,
+		Ranker: rank.New(rank.Options{DB: st, Logger: cfg.Logger, Config: func(ctx context.Context) (*config.Config, error) {
+			_, c, err := pipe.Config(ctx)
+			return c, err
+		}}),
+		ln: ln,
 		http: &http.Server{
 			Handler:           handler,
 			ReadHeaderTimeout: 10 * time.Second,
@@ -262,7 +271,10 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	s.stopLoop, s.loopDone = stopLoop, make(chan struct{})
 	go func() {
 		defer close(s.loopDone)
+		var ranking sync.WaitGroup
+		ranking.Go(func() { s.Ranker.Run(loopCtx) })
 		pipe.Run(loopCtx)
+		ranking.Wait()
 	}()
 	backend := "duckdb " + cfg.DataDir
 	if cfg.DB != "" {
