@@ -107,14 +107,14 @@ func loadUsers(ctx context.Context, db DB, userCat, anonCat string, src *sources
 			return nil, fmt.Errorf("read users: %w", err)
 		}
 		if !b.add(r) {
-			return b.u, nil // over the cap: the rest is not read
+			return b.done(), nil // over the cap: the rest is not read
 		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read users: %w", err)
 	}
 	b.flush()
-	return b.u, nil
+	return b.done(), nil
 }
 
 // userBuilder groups RankUsers rows into profiles.
@@ -184,6 +184,13 @@ func (b *userBuilder) value(slot int, raw string, isJSON bool) {
 	}
 	vs.text = append(vs.text, text)
 	b.curBytes += stringBytes(text)
+}
+
+// done returns the users, their profiles copied to a slice of their exact
+// length: the accounting counts no spare capacity.
+func (b *userBuilder) done() *users {
+	b.u.profiles = append(make([]profile, 0, len(b.u.profiles)), b.u.profiles...)
+	return b.u
 }
 
 // flush keeps the entity read so far if it fits; false when it does not.
