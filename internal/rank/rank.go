@@ -95,7 +95,7 @@ func sortScored(out []Scored) {
 func scoreRange(ins []*delivery.Insertion) (lo, hi float64) {
 	lo, hi = math.Inf(1), math.Inf(-1)
 	for _, in := range ins {
-		if in.RetrievalScore != nil {
+		if in != nil && in.RetrievalScore != nil {
 			if f := float64(*in.RetrievalScore); !math.IsNaN(f) && !math.IsInf(f, 0) {
 				lo, hi = min(lo, f), max(hi, f)
 			}
@@ -108,6 +108,9 @@ func scoreRange(ins []*delivery.Insertion) (lo, hi float64) {
 // range of scores (1 when they are all equal), else the rank discounted as
 // in DCG, 1/log2(rank+2), else the insertion's place discounted alike.
 func retrievalPrior(in *delivery.Insertion, i int, lo, hi float64) float64 {
+	if in == nil {
+		return discount(uint64(i))
+	}
 	if in.RetrievalScore != nil {
 		if f := float64(*in.RetrievalScore); f >= lo && f <= hi { // finite
 			if hi == lo {

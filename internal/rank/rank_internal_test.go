@@ -36,9 +36,10 @@ func TestRetrievalPrior(t *testing.T) {
 		{RetrievalScore: f32(float32(math.NaN())), RetrievalRank: u64(2)},
 		{RetrievalRank: u64(6)},
 		{},
+		nil,
 	}
 	lo, hi := scoreRange(ins)
-	want := []float64{1, 0, 0.5, 1.0 / 3, 1 / math.Log2(6)}
+	want := []float64{1, 0, 0.5, 1.0 / 3, 1 / math.Log2(6), 1 / math.Log2(7)}
 	for i, in := range ins {
 		if got := retrievalPrior(in, i, lo, hi); math.Abs(got-want[i]) > 1e-12 {
 			t.Errorf("insertion %d: prior %v, want %v", i, got, want[i])
@@ -71,6 +72,15 @@ func TestEngagementOf(t *testing.T) {
 	none := &useCase{prior: 0}
 	if got := none.engagementOf(contentStats{}); got != 0.5 {
 		t.Errorf("no prior, no impressions: %v, want 0.5", got)
+	}
+}
+
+// TestRankNilInsertion: a nil insertion is ranked as an empty one.
+func TestRankNilInsertion(t *testing.T) {
+	r := New(Options{})
+	got := r.Rank(&delivery.Request{}, []*delivery.Insertion{nil, {ContentId: "c"}})
+	if len(got) != 2 || got[0].Index != 0 || got[0].Parts.Engagement != 0.5 {
+		t.Fatalf("got %+v", got)
 	}
 }
 

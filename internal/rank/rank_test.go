@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -45,6 +46,7 @@ func TestRank(t *testing.T) {
 				}
 			})
 			t.Run("byte cap", func(t *testing.T) { checkCap(t, f, r.Stats()) })
+			t.Run("unpublished property", func(t *testing.T) { checkMissing(t, f) })
 			t.Run("incremental", func(t *testing.T) { checkIncremental(t, f, r, ins) })
 			t.Run("run refreshes in the background", func(t *testing.T) { checkRun(t, f) })
 		})
@@ -227,4 +229,21 @@ func checkRun(t *testing.T, f *fixture) {
 	first := r.Stats().Watermark
 	dbtest.Ingest(t, f.db, f.impression("n01", 0))
 	waitFor("refresh after new events", func(s rank.Stats) bool { return s.Watermark > first })
+}
+
+// checkMissing: a rule naming a property no run published gives 0 and is
+// reported; the other rules still apply.
+func checkMissing(t *testing.T, f *fixture) {
+	r := f.ranker(t, func(c *config.Config) {
+		uc := c.Delivery.UseCases["FEED"]
+		uc.Rules = append(slices.Clone(uc.Rules), config.RankRule{Name: "nope", Item: "tier", Property: "scores/nope"})
+		c.Delivery.UseCases = map[string]config.UseCase{"FEED": uc}
+	})
+	if st := r.Stats(); !reflect.DeepEqual(st.MissingProperties, []string{"scores/nope"}) {
+		t.Errorf("missing properties %v", st.MissingProperties)
+	}
+	s := byIndex(r.Rank(feed("u01", ""), catalogue(t)))[1] // games, silver
+	if len(s.Parts.Rules) != 4 || s.Parts.Rules[3].Score != 0 || s.Parts.Personalization != 0.75 {
+		t.Errorf("parts %+v", s.Parts)
+	}
 }

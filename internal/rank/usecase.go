@@ -123,7 +123,9 @@ func referenced(d *config.Delivery, resolve func(string) (string, bool)) (*sourc
 			id, ok := resolved[r.Property]
 			if !ok {
 				if id, ok = resolve(r.Property); !ok {
-					missing = append(missing, r.Property)
+					if !slices.Contains(missing, r.Property) {
+						missing = append(missing, r.Property)
+					}
 					continue
 				}
 				resolved[r.Property] = id
