@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -19,29 +18,13 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/weftdata/weft/internal/api"
+	"github.com/weftdata/weft/internal/config"
 	"github.com/weftdata/weft/internal/delivery"
 	"github.com/weftdata/weft/internal/event"
 	"github.com/weftdata/weft/internal/pipeline"
 	"github.com/weftdata/weft/internal/rank"
 	"github.com/weftdata/weft/internal/store"
 )
-
-// retrievalRanker stands in for package rank's Ranker until it is merged:
-// by retrieval rank (unranked last), then request order.
-type retrievalRanker struct{}
-
-func (retrievalRanker) Rank(_ *pb.Request, ins []*pb.Insertion) []rank.Scored {
-	out := make([]rank.Scored, len(ins))
-	for i, in := range ins {
-		r := float64(in.GetRetrievalRank())
-		if in.RetrievalRank == nil {
-			r = 1e9
-		}
-		out[i] = rank.Scored{Index: i, Score: -r, Parts: rank.Parts{Retrieval: -r}}
-	}
-	sort.SliceStable(out, func(a, b int) bool { return out[a].Score > out[b].Score })
-	return out
-}
 
 type deliveryServer struct {
 	*testServer
@@ -64,7 +47,16 @@ func newDeliveryServer(t *testing.T, backend, doc string, cfg api.Config) *deliv
 		}
 	}
 	in := event.NewIngester(st, nil)
-	svc := delivery.New(delivery.Options{Ingester: in, Ranker: retrievalRanker{}, Logger: logger})
+	// The real ranker: with no engagement logged and no rules, retrieval
+	// ranks decide.
+	ranker := rank.New(rank.Options{DB: st, Logger: logger, Config: func(ctx context.Context) (*config.Config, error) {
+		_, c, err := pipe.Config(ctx)
+		return c, err
+	}})
+	if err := ranker.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	svc := delivery.New(delivery.Options{Ingester: in, Ranker: ranker, Logger: logger})
 	pipe.Watch(svc.SetConfig)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

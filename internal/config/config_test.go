@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 
@@ -83,17 +84,35 @@ func TestDeliveryValidation(t *testing.T) {
 		{"delivery: {use_cases: {FEED: {rules: [{item: category}]}}}", "delivery.use_cases.FEED.rules[0]: give exactly one of attribute and property"},
 		{"delivery: {use_cases: {FEED: {rules: [{item: category, attribute: nope}]}}}", `delivery.use_cases.FEED.rules[0].attribute: "nope" is not a declared attribute`},
 		{"delivery: {use_cases: {FEED: {rules: [{item: 'a..b', attribute: fav}]}}}", `delivery.use_cases.FEED.rules[0].item: "a..b" is not a property path`},
+		{"delivery: {use_cases: {FEED: {rules: [{item: a, property: score}]}}}", `delivery.use_cases.FEED.rules[0].property: "score" is not a property reference`},
+		{"delivery: {use_cases: {FEED: {rules: [{item: a, property: p/2026/score}]}}}", `delivery.use_cases.FEED.rules[0].property: "p/2026/score" is not a property reference`},
+		{"delivery: {use_cases: {FEED: {rules: [{item: a, attribute: fav, match: like}]}}}", `delivery.use_cases.FEED.rules[0].match: "like" is not a match kind`},
+		{"delivery: {use_cases: {FEED: {rules: [{item: a, attribute: fav, weight: .nan}]}}}", `delivery.use_cases.FEED.rules[0].weight: must be a finite number`},
+		{"delivery: {use_cases: {FEED: {engagement_prior: -1}}}", `delivery.use_cases.FEED.engagement_prior: must not be negative`},
+		{"delivery: {use_cases: {FEED: {retrieval_weight: .inf}}}", `delivery.use_cases.FEED.retrieval_weight: must be a finite number`},
+		{"delivery: {use_cases: {FEED: {action_weights: {PURCHASE: .nan}}}}", `delivery.use_cases.FEED.action_weights.PURCHASE: give an action type name`},
 	} {
 		_, err := config.Parse([]byte(base + tc.doc))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: got %v, want %q", tc.doc, err, tc.want)
 		}
 	}
-	c, err := config.Parse([]byte(base + "delivery: {paging_ttl: 5m, use_cases: {default: {rules: [{item: category, attribute: fav}]}}}"))
+	c, err := config.Parse([]byte(base + "delivery: {paging_ttl: 5m, use_cases: {default: {rules: [{item: category, attribute: fav}, " +
+		"{item: a.b, property: rfm/rfm_code, match: scale, weight: -0.5}, {name: exact, item: c, property: rfm/20260301T120000Z/rfm_code}]}}}"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.Delivery.PagingTTLOrDefault().Minutes() != 5 || c.Delivery.RefreshOrDefault() != config.DeliveryRefreshDefault || c.Delivery.UserIDCategory() != "user_id" {
 		t.Errorf("defaults: %+v", c.Delivery)
+	}
+	u := c.Delivery.UseCases["default"]
+	if r, e, p := u.Weights(); r != 1 || e != 1 || p != 1 || u.EngagementPriorOrDefault() != config.EngagementPriorDefault {
+		t.Errorf("use case defaults: %v %v %v %v", r, e, p, u.EngagementPriorOrDefault())
+	}
+	if got := []string{u.Rules[0].Label(), u.Rules[1].Label(), u.Rules[2].Label()}; !reflect.DeepEqual(got, []string{"category=fav", "a.b=rfm/rfm_code", "exact"}) {
+		t.Errorf("labels: %v", got)
+	}
+	if u.Rules[0].WeightOrDefault() != 1 || u.Rules[1].WeightOrDefault() != -0.5 {
+		t.Errorf("rule weights: %v %v", u.Rules[0].WeightOrDefault(), u.Rules[1].WeightOrDefault())
 	}
 }

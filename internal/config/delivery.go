@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"sort"
 	"time"
@@ -49,22 +50,90 @@ type UseCase struct {
 	RetrievalWeight       *float64 `json:"retrieval_weight,omitempty" yaml:"retrieval_weight,omitempty"`
 	EngagementWeight      *float64 `json:"engagement_weight,omitempty" yaml:"engagement_weight,omitempty"`
 	PersonalizationWeight *float64 `json:"personalization_weight,omitempty" yaml:"personalization_weight,omitempty"`
+	// EngagementPrior is how many impressions of the global action rate
+	// an item's own counts are smoothed with (default 20): an item with no
+	// impressions scores the neutral 0.5, one with many its own rate.
+	EngagementPrior *float64 `json:"engagement_prior,omitempty" yaml:"engagement_prior,omitempty"`
+	// ActionWeights weigh the logged actions by action type name
+	// (NAVIGATE, ADD_TO_CART, PURCHASE, ... as in the event.ActionType
+	// enum) or custom action type name. A custom action without its own
+	// weight takes CUSTOM_ACTION_TYPE's; any other action type not listed
+	// weighs 1, except the undoing ones (ActionTypesUndoing), which weigh 0.
+	ActionWeights map[string]float64 `json:"action_weights,omitempty" yaml:"action_weights,omitempty"`
 	// Rules match insertion properties to the user's attributes and
 	// plugin properties.
 	Rules []RankRule `json:"rules,omitempty" yaml:"rules,omitempty"`
 }
 
+// ActionTypesUndoing are the action types that take engagement back; by
+// default they weigh 0 in UseCase.ActionWeights.
+var ActionTypesUndoing = []string{"REMOVE_FROM_CART", "UNLIKE", "REMOVE_BOOKMARK",
+	"REMOVE_FROM_LIST", "UNFOLLOW", "CANCEL_PURCHASE", "REFUND_PURCHASE"}
+
+// Rank rule match kinds.
+const (
+	// MatchEqual adds the rule's weight when the insertion's value equals
+	// one of the user's values (as text, or as numbers when both are).
+	MatchEqual = "equal"
+	// MatchScale adds weight × the user's number × the insertion's number
+	// (true counts 1): an affinity, such as price_sensitivity × discount.
+	MatchScale = "scale"
+)
+
+// Defaults of a use case.
+const (
+	EngagementPriorDefault = 20
+)
+
+// EngagementPriorOrDefault is EngagementPrior, or its default.
+func (u *UseCase) EngagementPriorOrDefault() float64 {
+	if u.EngagementPrior != nil {
+		return *u.EngagementPrior
+	}
+	return EngagementPriorDefault
+}
+
 // RankRule adds to an insertion's score when one of its properties
 // matches what Weft knows of the user.
 type RankRule struct {
+	// Name labels the rule in introspection data (default
+	// <item>=<attribute or property>).
+	Name string `json:"name,omitempty" yaml:"name,omitempty"`
 	// Item is the insertion property (a dotted path into properties).
 	Item string `json:"item" yaml:"item"`
 	// Attribute or Property (exactly one) is the user's side: an
-	// attribute id, or a plugin property id.
+	// attribute id, or a plugin property: its exact id
+	// <plugin>/<run-timestamp>/<name>, or <plugin>/<name> for the latest
+	// published run's property of that name.
 	Attribute string `json:"attribute,omitempty" yaml:"attribute,omitempty"`
 	Property  string `json:"property,omitempty" yaml:"property,omitempty"`
+	// Match is equal (default) or scale; see MatchEqual and MatchScale.
+	Match string `json:"match,omitempty" yaml:"match,omitempty"`
 	// Weight of a match (default 1).
 	Weight *float64 `json:"weight,omitempty" yaml:"weight,omitempty"`
+}
+
+// Label is Name, or the default <item>=<attribute or property>.
+func (r *RankRule) Label() string {
+	if r.Name != "" {
+		return r.Name
+	}
+	return r.Item + "=" + r.Attribute + r.Property
+}
+
+// WeightOrDefault is Weight, or 1.
+func (r *RankRule) WeightOrDefault() float64 { return orOne(r.Weight) }
+
+// Weights are the use case's part weights, nil ones 1.
+func (u *UseCase) Weights() (retrieval, engagement, personalization float64) {
+	return orOne(u.RetrievalWeight), orOne(u.EngagementWeight), orOne(u.PersonalizationWeight)
+}
+
+func orOne(w *float64) float64 {
+	if w == nil {
+		return 1
+	}
+	return *w
 }
 
 // Delivery defaults.
@@ -156,25 +225,12 @@ func validateDelivery(d *Delivery, attrs map[string]bool) error {
 	if err := d.validateIdentifiers(); err != nil {
 		return err
 	}
-	names := make([]string, 0, len(d.UseCases))
-	for n := range d.UseCases {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range sortedKeys(d.UseCases) {
 		if !useCaseNames[n] {
 			return at("use_cases."+n, "unknown use case; give a delivery.UseCase name (SEARCH, FEED, ...) or default")
 		}
-		for i, r := range d.UseCases[n].Rules {
-			field := fmt.Sprintf("use_cases.%s.rules[%d]", n, i)
-			switch {
-			case !itemPath.MatchString(r.Item):
-				return at(field+".item", "%q is not a property path (names joined by dots)", r.Item)
-			case (r.Attribute == "") == (r.Property == ""):
-				return at(field, "give exactly one of attribute and property")
-			case r.Attribute != "" && !attrs[r.Attribute]:
-				return at(field+".attribute", "%q is not a declared attribute", r.Attribute)
-			}
+		if err := validateUseCase(d.UseCases[n], attrs); err != nil {
+			return at("use_cases."+n+err.field, "%s", err.msg)
 		}
 	}
 	return nil
@@ -188,6 +244,65 @@ func (d *Delivery) validateIdentifiers() error {
 	}
 	return nil
 }
+
+// useCaseError is a use case's fault: a field below it and a message.
+type useCaseError struct{ field, msg string }
+
+func validateUseCase(u UseCase, attrs map[string]bool) *useCaseError {
+	fail := func(field, format string, args ...any) *useCaseError {
+		return &useCaseError{field: field, msg: fmt.Sprintf(format, args...)}
+	}
+	for _, w := range []struct {
+		name string
+		v    *float64
+	}{{"retrieval_weight", u.RetrievalWeight}, {"engagement_weight", u.EngagementWeight},
+		{"personalization_weight", u.PersonalizationWeight}, {"engagement_prior", u.EngagementPrior}} {
+		if w.v != nil && !finite(*w.v) {
+			return fail("."+w.name, "must be a finite number")
+		}
+	}
+	if u.EngagementPrior != nil && *u.EngagementPrior < 0 {
+		return fail(".engagement_prior", "must not be negative")
+	}
+	for _, k := range sortedKeys(u.ActionWeights) {
+		if k == "" || !finite(u.ActionWeights[k]) {
+			return fail(".action_weights."+k, "give an action type name and a finite weight")
+		}
+	}
+	for i, r := range u.Rules {
+		field := fmt.Sprintf(".rules[%d]", i)
+		switch {
+		case !itemPath.MatchString(r.Item):
+			return fail(field+".item", "%q is not a property path (names joined by dots)", r.Item)
+		case (r.Attribute == "") == (r.Property == ""):
+			return fail(field, "give exactly one of attribute and property")
+		case r.Attribute != "" && !attrs[r.Attribute]:
+			return fail(field+".attribute", "%q is not a declared attribute", r.Attribute)
+		case r.Property != "" && !propertyRef.MatchString(r.Property):
+			return fail(field+".property", "%q is not a property reference (<plugin>/<name> or <plugin>/<run-timestamp>/<name>)", r.Property)
+		case r.Match != "" && r.Match != MatchEqual && r.Match != MatchScale:
+			return fail(field+".match", "%q is not a match kind (equal, scale)", r.Match)
+		case r.Weight != nil && !finite(*r.Weight):
+			return fail(field+".weight", "must be a finite number")
+		}
+	}
+	return nil
+}
+
+func finite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// propertyRef is <plugin>/<name> or <plugin>/<run-timestamp>/<name>;
+// property names hold no slash or control character.
+var propertyRef = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,47}(/[0-9]{8}T[0-9]{6}Z)?/[^/\x00-\x1f\x7f]+$`)
 
 var categoryName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
 

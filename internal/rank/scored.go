@@ -10,9 +10,20 @@ type Scored struct {
 }
 
 // Parts are the weighted parts of a score; Score is their sum.
+// Personalization is the use case's personalization weight times the sum
+// of the Rules; Rules lists every rule of the use case when the user is
+// known and personalization is on, and is empty otherwise.
 type Parts struct {
-	Retrieval       float64            `json:"retrieval"`
-	Engagement      float64            `json:"engagement"`
-	Personalization float64            `json:"personalization"`
-	Rules           map[string]float64 `json:"rules,omitempty"`
+	Retrieval       float64     `json:"retrieval"`
+	Engagement      float64     `json:"engagement"`
+	Personalization float64     `json:"personalization"`
+	Rules           []RuleScore `json:"rules,omitempty"`
+}
+
+// RuleScore is what one personalization rule gave an insertion, its
+// weight applied: the rule's weight for an equal match, weight × the
+// user's number × the insertion's number for a scale rule, else 0.
+type RuleScore struct {
+	Rule  string  `json:"rule"`
+	Score float64 `json:"score"`
 }

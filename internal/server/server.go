@@ -15,12 +15,14 @@ import (
 
 	"github.com/weftdata/weft/internal/api"
 	"github.com/weftdata/weft/internal/attr"
+	"github.com/weftdata/weft/internal/config"
 	"github.com/weftdata/weft/internal/delivery"
 	"github.com/weftdata/weft/internal/event"
 	"github.com/weftdata/weft/internal/jobrunner"
 	"github.com/weftdata/weft/internal/kv"
 	"github.com/weftdata/weft/internal/pipeline"
 	"github.com/weftdata/weft/internal/plugin"
+	"github.com/weftdata/weft/internal/rank"
 	"github.com/weftdata/weft/internal/store"
 	"github.com/weftdata/weft/internal/store/duckdb"
 	"github.com/weftdata/weft/internal/store/postgres"
@@ -75,10 +77,7 @@ type Config struct {
 	// http://<Addr> (the real port when Addr's is 0), StorageURL to
 	// file://<DataDir>/plugin-storage.
 	Plugins plugin.Options
-	// Ranker orders the insertions of POST /deliver (package rank); nil
-	// serves them in request order.
-	Ranker delivery.Ranker
-	Logger *slog.Logger
+	Logger  *slog.Logger
 }
 
 func (c Config) withDefaults() Config {
@@ -178,9 +177,12 @@ type Server struct {
 	Settings *kv.Store
 	Secrets  *kv.Store
 	Plugins  *plugin.Service
-	ln       net.Listener
-	http     *http.Server
-	done     chan error
+	// Ranker ranks delivery requests from its in-memory state, refreshed
+	// in the background with the pipeline's stages.
+	Ranker *rank.Ranker
+	ln     net.Listener
+	http   *http.Server
+	done   chan error
 
 	stopLoop context.CancelFunc // of the background stages
 	loopDone chan struct{}
@@ -233,9 +235,13 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		ln.Close()
 		return nil, err
 	}
+	ranker := rank.New(rank.Options{DB: st, Logger: cfg.Logger, Config: func(ctx context.Context) (*config.Config, error) {
+		_, c, err := pipe.Config(ctx)
+		return c, err
+	}})
 	deliverySvc := delivery.New(delivery.Options{
 		Ingester: ingester,
-		Ranker:   cfg.Ranker,
+		Ranker:   ranker,
 		Reload:   func(ctx context.Context) error { _, _, err := pipe.Config(ctx); return err },
 		Appended: func(int) { pipe.EventsArrived() },
 		Logger:   cfg.Logger,
@@ -261,6 +267,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		Settings: settings,
 		Secrets:  secrets,
 		Plugins:  plugins,
+		Ranker:   ranker,
 		ln:       ln,
 		http: &http.Server{
 			Handler:           handler,
@@ -277,10 +284,11 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		defer close(s.loopDone)
 		// The delivery logs still queued are written before the store
 		// closes (Shutdown waits for loopDone).
-		done := make(chan struct{})
-		go func() { defer close(done); deliverySvc.Run(loopCtx) }()
+		var background sync.WaitGroup
+		background.Go(func() { deliverySvc.Run(loopCtx) })
+		background.Go(func() { s.Ranker.Run(loopCtx) })
 		pipe.Run(loopCtx)
-		<-done
+		background.Wait()
 	}()
 	backend := "duckdb " + cfg.DataDir
 	if cfg.DB != "" {

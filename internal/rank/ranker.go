@@ -1,0 +1,191 @@
+package rank
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/weftdata/weft/internal/config"
+	"github.com/weftdata/weft/internal/plugin"
+)
+
+// DB is what the ranker reads: the pool and the named queries of
+// internal/store/query (a *store.DB).
+type DB interface {
+	SQL() *sql.DB
+	Query(name string) string
+}
+
+// Options configure a Ranker.
+type Options struct {
+	// DB is the store the state is read from. Required.
+	DB DB
+	// Config returns the configuration in force (pipeline.Pipeline's);
+	// nil, or a nil result, means all defaults. It is called by refreshes
+	// only, never on the request path.
+	Config func(context.Context) (*config.Config, error)
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Ranker ranks the insertions of delivery requests from an in-memory
+// state that Run or Refresh reloads from the store.
+type Ranker struct {
+	opts Options
+	log  *slog.Logger
+	snap atomic.Pointer[snapshot]
+	// refreshMu serializes refreshes: each builds on the last one's
+	// engagement.
+	refreshMu sync.Mutex
+}
+
+// snapshot is one refresh's state. It is never changed after it is
+// published: requests read it without locks.
+type snapshot struct {
+	useCases useCases
+	eng      *engagement
+	users    *users
+	stats    Stats
+}
+
+// Stats describe the state in memory.
+type Stats struct {
+	// Contents and Users are how many are held; UsersTruncated says the
+	// byte cap left users out, ContentsDropped how many contents it
+	// dropped.
+	Contents        int  `json:"contents"`
+	ContentsDropped int  `json:"contents_dropped"`
+	Users           int  `json:"users"`
+	UsersTruncated  bool `json:"users_truncated"`
+	// Bytes is the memory the state takes, by the accounting of size.go;
+	// MemoryBytes the cap.
+	Bytes       int64 `json:"bytes"`
+	MemoryBytes int64 `json:"memory_bytes"`
+	// Watermark is the last event seq counted.
+	Watermark int64 `json:"watermark"`
+	// MissingProperties are rule references no published property answers.
+	MissingProperties []string  `json:"missing_properties,omitempty"`
+	RefreshedAt       time.Time `json:"refreshed_at"`
+}
+
+// New returns a Ranker with an empty state (every score neutral, no
+// personalization) until its first refresh.
+func New(opts Options) *Ranker {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	r := &Ranker{opts: opts, log: opts.Logger}
+	eng := newEngagement()
+	empty := &users{byUserID: map[string]int32{}, byAnonID: map[string]int32{}}
+	src, resolved, _ := referenced(&config.Delivery{}, nil)
+	r.snap.Store(&snapshot{useCases: compileUseCases(&config.Delivery{}, eng, src, resolved), eng: eng, users: empty})
+	return r
+}
+
+// Stats describe the state of the last refresh.
+func (r *Ranker) Stats() Stats { return r.snap.Load().stats }
+
+// Run refreshes the state until ctx ends: at once, then every
+// delivery.refresh of the configuration in force. A failed refresh is
+// logged and the previous state kept.
+func (r *Ranker) Run(ctx context.Context) {
+	for {
+		if err := r.Refresh(ctx); err != nil && ctx.Err() == nil {
+			r.log.Warn("ranking state refresh failed; keeping the previous state", "error", err)
+		}
+		wait := config.DeliveryRefreshDefault
+		if cfg, err := r.config(ctx); err == nil {
+			wait = cfg.Delivery.RefreshOrDefault()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+	}
+}
+
+func (r *Ranker) config(ctx context.Context) (*config.Config, error) {
+	if r.opts.Config == nil {
+		return &config.Config{}, nil
+	}
+	cfg, err := r.opts.Config(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read the configuration: %w", err)
+	}
+	if cfg == nil {
+		cfg = &config.Config{}
+	}
+	return cfg, nil
+}
+
+// Refresh reloads the state once: the delivery events logged since the
+// last refresh are added to the content statistics, and the users are
+// read again. On error the previous state stays in use.
+func (r *Ranker) Refresh(ctx context.Context) error {
+	r.refreshMu.Lock()
+	defer r.refreshMu.Unlock()
+	cfg, err := r.config(ctx)
+	if err != nil {
+		return err
+	}
+	d := &cfg.Delivery
+	prev := r.snap.Load()
+	eng, err := prev.eng.load(ctx, r.opts.DB)
+	if err != nil {
+		return err
+	}
+	limit := d.MemoryBytesOrDefault()
+	eng, dropped := eng.trim(limit)
+	if dropped > 0 {
+		r.log.Warn("ranking state: content statistics over the memory cap; the least engaged contents are dropped",
+			"dropped", dropped, "memory_bytes", limit)
+	}
+	props, err := r.properties(ctx)
+	if err != nil {
+		return err
+	}
+	src, resolved, missing := referenced(d, func(ref string) (string, bool) {
+		p, ok := plugin.ResolveProperty(ref, props)
+		return p.ID, ok
+	})
+	us, err := loadUsers(ctx, r.opts.DB, d.UserIDCategory(), d.AnonUserIDCategory(), src, limit-eng.bytes)
+	if err != nil {
+		return err
+	}
+	next := &snapshot{useCases: compileUseCases(d, eng, src, resolved), eng: eng, users: us, stats: Stats{
+		Contents: len(eng.content), ContentsDropped: dropped, Users: len(us.profiles), UsersTruncated: us.truncated,
+		Bytes: eng.bytes + us.bytes, MemoryBytes: limit, Watermark: eng.watermark,
+		MissingProperties: missing, RefreshedAt: r.opts.Now().UTC(),
+	}}
+	r.snap.Store(next)
+	return nil
+}
+
+// properties lists the published plugin properties, what rules resolve
+// their references against.
+func (r *Ranker) properties(ctx context.Context) ([]plugin.Property, error) {
+	rows, err := r.opts.DB.SQL().QueryContext(ctx, r.opts.DB.Query("RankPropertyList"))
+	if err != nil {
+		return nil, fmt.Errorf("list plugin properties: %w", err)
+	}
+	defer rows.Close()
+	var out []plugin.Property
+	for rows.Next() {
+		var p plugin.Property
+		if err := rows.Scan(&p.ID, &p.Plugin, &p.Name, &p.PublishedAt); err != nil {
+			return nil, fmt.Errorf("list plugin properties: %w", err)
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,137 @@
+package rank
+
+import (
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/promotedai/schema/generated/go/proto/delivery"
+	"github.com/promotedai/schema/generated/go/proto/event"
+
+	"github.com/weftdata/weft/internal/config"
+)
+
+// useCase is a config.UseCase made ready for the request path.
+type useCase struct {
+	retrieval, engagement, personalization float64
+	// prior is the engagement prior in impressions; actionWeights weigh
+	// engagement.keys by index; globalRate is the weighted actions per
+	// impression over all content, what an item is smoothed toward.
+	prior         float64
+	actionWeights []float64
+	globalRate    float64
+	rules         []rule
+}
+
+// rule is a config.RankRule with its path split and its source resolved.
+type rule struct {
+	label  string
+	path   []string
+	slot   int // in profile.slots; -1: a property no run has published
+	scale  bool
+	weight float64
+}
+
+// useCases are the compiled use cases by delivery.UseCase value.
+type useCases map[delivery.UseCase]*useCase
+
+// compileUseCases compiles the configured use cases for every
+// delivery.UseCase: its own, else "default", else built-in defaults.
+// Rules are resolved against src (slots of referenced properties are
+// looked up through resolved, reference → property id).
+func compileUseCases(d *config.Delivery, eng *engagement, src *sources, resolved map[string]string) useCases {
+	byName := map[string]*useCase{}
+	out := useCases{}
+	for v, name := range delivery.UseCase_name {
+		if _, ok := d.UseCases[name]; !ok {
+			name = config.UseCaseDefault
+		}
+		uc, ok := byName[name]
+		if !ok {
+			uc = compileUseCase(d.UseCases[name], eng, src, resolved)
+			byName[name] = uc
+		}
+		out[delivery.UseCase(v)] = uc
+	}
+	return out
+}
+
+// of returns the use case of a request; an enum value this build does not
+// know ranks as the default.
+func (u useCases) of(v delivery.UseCase) *useCase {
+	if uc, ok := u[v]; ok {
+		return uc
+	}
+	return u[delivery.UseCase_UNKNOWN_USE_CASE]
+}
+
+func compileUseCase(c config.UseCase, eng *engagement, src *sources, resolved map[string]string) *useCase {
+	uc := &useCase{prior: c.EngagementPriorOrDefault(), actionWeights: make([]float64, len(eng.keys))}
+	uc.retrieval, uc.engagement, uc.personalization = c.Weights()
+	var actions float64
+	for k, name := range eng.keys {
+		uc.actionWeights[k] = actionWeight(c.ActionWeights, name)
+		actions += uc.actionWeights[k] * eng.totals[k]
+	}
+	if eng.impressions > 0 {
+		uc.globalRate = max(actions, 0) / eng.impressions
+	}
+	for _, r := range c.Rules {
+		cr := rule{label: r.Label(), path: strings.Split(r.Item, "."), slot: -1,
+			scale: r.Match == config.MatchScale, weight: r.WeightOrDefault()}
+		if r.Attribute != "" {
+			cr.slot = src.attrSlot[r.Attribute]
+		} else if id, ok := resolved[r.Property]; ok {
+			cr.slot = src.propSlot[id]
+		}
+		uc.rules = append(uc.rules, cr)
+	}
+	return uc
+}
+
+// actionWeight is the configured weight of an action type; a custom action
+// falls back to CUSTOM_ACTION_TYPE's; undoing actions weigh 0, others 1.
+func actionWeight(weights map[string]float64, name string) float64 {
+	if w, ok := weights[name]; ok {
+		return w
+	}
+	if _, builtin := event.ActionType_value[name]; !builtin {
+		if w, ok := weights[event.ActionType_CUSTOM_ACTION_TYPE.String()]; ok {
+			return w
+		}
+	}
+	for _, u := range config.ActionTypesUndoing {
+		if u == name {
+			return 0
+		}
+	}
+	return 1
+}
+
+// referenced collects the sources of every rule, resolving property
+// references; it returns the references no published property answers.
+func referenced(d *config.Delivery, resolve func(string) (string, bool)) (*sources, map[string]string, []string) {
+	src := &sources{attrSlot: map[string]int{}, propSlot: map[string]int{}}
+	resolved := map[string]string{}
+	var missing []string
+	for _, name := range slices.Sorted(maps.Keys(d.UseCases)) {
+		for _, r := range d.UseCases[name].Rules {
+			if r.Attribute != "" {
+				src.add(r.Attribute, false)
+				continue
+			}
+			id, ok := resolved[r.Property]
+			if !ok {
+				if id, ok = resolve(r.Property); !ok {
+					if !slices.Contains(missing, r.Property) {
+						missing = append(missing, r.Property)
+					}
+					continue
+				}
+				resolved[r.Property] = id
+			}
+			src.add(id, true)
+		}
+	}
+	return src, resolved, missing
+}

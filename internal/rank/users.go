@@ -1,0 +1,220 @@
+package rank
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+
+	"github.com/promotedai/schema/generated/go/proto/common"
+)
+
+// users finds a request's user: the userId and anonUserId identifiers of
+// the kept entities, and each one's values.
+type users struct {
+	byUserID map[string]int32
+	byAnonID map[string]int32
+	profiles []profile
+	// truncated says the byte cap left users out.
+	truncated bool
+	bytes     int64
+}
+
+// profile is what the rules read of one entity: the values of each
+// source (attribute or property) the rules reference, by slot.
+type profile struct {
+	entity string
+	slots  []values
+}
+
+// values are a user's values of one source: every value as text (numbers
+// in their shortest form) and, for those that are numbers, as numbers;
+// both sorted for binary search.
+type values struct {
+	text []string
+	nums []float64
+}
+
+// find returns the profile of the request's user: by userId, else by
+// anonUserId; nil when neither is known.
+func (u *users) find(info *common.UserInfo) *profile {
+	if id := info.GetUserId(); id != "" {
+		if i, ok := u.byUserID[id]; ok {
+			return &u.profiles[i]
+		}
+	}
+	if id := info.GetAnonUserId(); id != "" {
+		if i, ok := u.byAnonID[id]; ok {
+			return &u.profiles[i]
+		}
+	}
+	return nil
+}
+
+// sources are the attributes and properties the rules read, each given a
+// slot of profile.slots.
+type sources struct {
+	attrs, props       []string
+	attrSlot, propSlot map[string]int
+}
+
+func (s *sources) slots() int { return len(s.attrs) + len(s.props) }
+
+// add gives an attribute (or a resolved property id) a slot.
+func (s *sources) add(id string, property bool) int {
+	ids, slot := &s.attrs, s.attrSlot
+	if property {
+		ids, slot = &s.props, s.propSlot
+	}
+	if i, ok := slot[id]; ok {
+		return i
+	}
+	i := s.slots()
+	*ids = append(*ids, id)
+	slot[id] = i
+	return i
+}
+
+// Kinds of RankUsers rows.
+const (
+	kindUserID = iota
+	kindAnonID
+	kindAttribute
+	kindProperty
+)
+
+// userRow is one row of RankUsers.
+type userRow struct {
+	entity string
+	kind   int
+	key    string
+	value  string
+}
+
+// loadUsers reads the users, most recently modified first, until the next
+// one would take the state over budget bytes.
+func loadUsers(ctx context.Context, db DB, userCat, anonCat string, src *sources, budget int64) (*users, error) {
+	rows, err := db.SQL().QueryContext(ctx, db.Query("RankUsers"), userCat, anonCat, src.attrs, src.props)
+	if err != nil {
+		return nil, fmt.Errorf("read users: %w", err)
+	}
+	defer rows.Close()
+	b := &userBuilder{u: &users{byUserID: map[string]int32{}, byAnonID: map[string]int32{}}, src: src, budget: budget}
+	for rows.Next() {
+		var r userRow
+		if err := rows.Scan(&r.entity, &r.kind, &r.key, &r.value); err != nil {
+			return nil, fmt.Errorf("read users: %w", err)
+		}
+		if !b.add(r) {
+			return b.done(), nil // over the cap: the rest is not read
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read users: %w", err)
+	}
+	b.flush()
+	return b.done(), nil
+}
+
+// userBuilder groups RankUsers rows into profiles.
+type userBuilder struct {
+	u      *users
+	src    *sources
+	budget int64
+	// The entity being read: its profile, identifiers and bytes.
+	cur      profile
+	userIDs  []string
+	anonIDs  []string
+	curBytes int64
+	haveCur  bool
+}
+
+// add takes one row; false when the cap is reached.
+func (b *userBuilder) add(r userRow) bool {
+	if !b.haveCur || r.entity != b.cur.entity {
+		if !b.flush() {
+			return false
+		}
+		b.start(r.entity)
+	}
+	switch r.kind {
+	case kindUserID:
+		b.userIDs = append(b.userIDs, r.value)
+		b.curBytes += mapEntryBytes(stringHeader, int32Size) + int64(len(r.value))
+	case kindAnonID:
+		b.anonIDs = append(b.anonIDs, r.value)
+		b.curBytes += mapEntryBytes(stringHeader, int32Size) + int64(len(r.value))
+	case kindAttribute:
+		b.value(b.src.attrSlot[r.key], r.value, false)
+	case kindProperty:
+		b.value(b.src.propSlot[r.key], r.value, true)
+	}
+	return true
+}
+
+func (b *userBuilder) start(entity string) {
+	b.cur = profile{entity: entity, slots: make([]values, b.src.slots())}
+	b.userIDs, b.anonIDs = b.userIDs[:0], b.anonIDs[:0]
+	b.curBytes = profileSize + int64(len(entity)) + int64(b.src.slots())*valuesSize
+	b.haveCur = true
+}
+
+// value adds a value to a slot. Attribute values are text; property
+// values are JSON scalars.
+func (b *userBuilder) value(slot int, raw string, isJSON bool) {
+	text := raw
+	if isJSON {
+		var v any
+		if json.Unmarshal([]byte(raw), &v) != nil {
+			return
+		}
+		switch v := v.(type) {
+		case string:
+			text = v
+		case bool:
+			text = strconv.FormatBool(v)
+		}
+	}
+	vs := &b.cur.slots[slot]
+	if f, err := strconv.ParseFloat(text, 64); err == nil {
+		text = strconv.FormatFloat(f, 'f', -1, 64) // 200.0 and 200 are one value
+		vs.nums = append(vs.nums, f)
+		b.curBytes += float64Size
+	}
+	vs.text = append(vs.text, text)
+	b.curBytes += stringBytes(text)
+}
+
+// done returns the users, their profiles copied to a slice of their exact
+// length: the accounting counts no spare capacity.
+func (b *userBuilder) done() *users {
+	b.u.profiles = append(make([]profile, 0, len(b.u.profiles)), b.u.profiles...)
+	return b.u
+}
+
+// flush keeps the entity read so far if it fits; false when it does not.
+func (b *userBuilder) flush() bool {
+	if !b.haveCur {
+		return true
+	}
+	b.haveCur = false
+	if b.u.bytes+b.curBytes > b.budget {
+		b.u.truncated = true
+		return false
+	}
+	i := int32(len(b.u.profiles))
+	for _, vs := range b.cur.slots {
+		slices.Sort(vs.text)
+		slices.Sort(vs.nums)
+	}
+	for _, id := range b.userIDs {
+		b.u.byUserID[id] = i
+	}
+	for _, id := range b.anonIDs {
+		b.u.byAnonID[id] = i
+	}
+	b.u.profiles = append(b.u.profiles, b.cur)
+	b.u.bytes += b.curBytes
+	return true
+}
