@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -235,7 +236,7 @@ func TestDeliverCanonicalAndPython(t *testing.T) {
 					Parts     rank.Parts `json:"parts"`
 				} `json:"insertions"`
 			}
-			if err := json.Unmarshal([]byte(resp.GetIntrospectionData()), &intro); err != nil || intro.UserID != "user-1" || len(intro.Insertions) != 2 || intro.Insertions[0].Parts.Retrieval != -1 {
+			if err := json.Unmarshal([]byte(resp.GetIntrospectionData()), &intro); err != nil || intro.UserID != "user-1" || len(intro.Insertions) != 2 || math.Abs(intro.Insertions[0].Parts.Retrieval-1/math.Log2(3)) > 1e-9 || intro.Insertions[0].Parts.Engagement != 0.5 {
 				t.Fatalf("introspection %q: %v", resp.GetIntrospectionData(), err)
 			}
 			python := `{"userInfo":{"anonUserId":"py"},"useCase":2,"clientInfo":{"clientType":1,"trafficType":1},
