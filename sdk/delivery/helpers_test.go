@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	cm "github.com/promotedai/schema/generated/go/proto/common"
@@ -254,4 +255,16 @@ func (c *logCapture) text() string {
 
 func (c *logCapture) logger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(c, nil))
+}
+
+// gatedDelivery is a DeliveryAPI whose calls wait for gate to close.
+type gatedDelivery struct {
+	gate  chan struct{}
+	calls atomic.Int64
+}
+
+func (d *gatedDelivery) RunDelivery(*DeliveryRequest) (*pb.Response, error) {
+	<-d.gate
+	d.calls.Add(1)
+	return apiResponse("0"), nil
 }

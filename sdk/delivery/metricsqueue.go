@@ -57,15 +57,23 @@ func (q *metricsQueue) enqueue(lr *ev.LogRequest) {
 	}
 }
 
+// run sends queued LogRequests until close; then drain takes over, so
+// that what was queued at close is what Close reports on.
 func (q *metricsQueue) run() {
 	defer close(q.done)
 	for {
+		// A select with both cases ready picks at random; checking stop
+		// first hands the rest of the queue to drain right away.
+		select {
+		case <-q.stop:
+			q.flushErr = q.drain()
+			return
+		default:
+		}
 		select {
 		case lr := <-q.items:
 			q.send(lr)
 		case <-q.stop:
-			q.flushErr = q.drain()
-			return
 		}
 	}
 }
