@@ -15,7 +15,7 @@ import (
 
 func TestBuildDefaults(t *testing.T) {
 	t.Parallel()
-	f := &fakeFactory{api: &recordingDelivery{}, sdk: &spySDK{}, metrics: &recordingMetrics{}}
+	f := newFakeFactory()
 	client, err := NewPromotedDeliveryClientBuilder().WithAPIFactory(f).Build()
 	if err != nil {
 		t.Fatalf("Build: %v", err)
@@ -37,7 +37,7 @@ func TestBuildDefaults(t *testing.T) {
 
 func TestBuildPassesSettings(t *testing.T) {
 	t.Parallel()
-	f := &fakeFactory{api: &recordingDelivery{}, sdk: &spySDK{}, metrics: &recordingMetrics{}}
+	f := newFakeFactory()
 	checker := checkerFunc(true)
 	client, err := NewPromotedDeliveryClientBuilder().WithAPIFactory(f).
 		WithDeliveryEndpoint("https://delivery.example").WithDeliveryAPIKey("dk").WithDeliveryTimeoutMillis(40).
@@ -114,12 +114,7 @@ func TestBuildErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			client, err := tt.b.Build()
-			if err == nil || err.Error() != tt.want {
-				t.Fatalf("Build error = %v, want %q", err, tt.want)
-			}
-			if client != nil {
-				t.Errorf("Build client = %v, want nil", client)
-			}
+			checkFailure(t, client, err, tt.want)
 		})
 	}
 }
@@ -146,7 +141,7 @@ func TestClientOverHTTP(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Build: %v", err)
 	}
-	treatment := &ev.CohortMembership{CohortId: "HOLD_OUT", Arm: ev.CohortArm_TREATMENT}
+	treatment := treatmentArm()
 	resp, err := client.Deliver(&DeliveryRequest{Request: testRequest(2), Experiment: treatment})
 	if err != nil || resp.ExecutionServer != pb.ExecutionServer_API || resp.Response.RequestId != "srv" {
 		t.Fatalf("Deliver = %v, %v; want the API's response", resp, err)

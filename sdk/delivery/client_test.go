@@ -20,8 +20,9 @@ func checkerFunc(answer bool) ApplyTreatmentChecker {
 // package documentation.
 func TestDeliverDecisionTable(t *testing.T) {
 	t.Parallel()
-	control := &ev.CohortMembership{CohortId: "HOLD_OUT", Arm: ev.CohortArm_CONTROL, MembershipId: "dropped"}
-	treatment := &ev.CohortMembership{CohortId: "HOLD_OUT", Arm: ev.CohortArm_TREATMENT}
+	control := controlArm()
+	control.MembershipId = "not logged"
+	treatment := treatmentArm()
 	tests := []struct {
 		name           string
 		onlyLog        bool

@@ -170,12 +170,7 @@ func TestDeliveryAPIAcceptsSnakeCaseAndNumbers(t *testing.T) {
 
 func TestDeliveryAPITimeout(t *testing.T) {
 	t.Parallel()
-	srv := newRecordingServer(t, func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-r.Context().Done():
-		case <-time.After(5 * time.Second):
-		}
-	})
+	srv := newRecordingServer(t, stall)
 	start := time.Now()
 	_, err := NewPromotedDeliveryAPI(srv.URL, "k", 50, 0, false, false).RunDelivery(&DeliveryRequest{Request: testRequest(1)})
 	if !errors.Is(err, context.DeadlineExceeded) {

@@ -75,12 +75,7 @@ func TestTwoArmExperimentCreateErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			got, err := tt.build()
-			if err == nil || err.Error() != tt.want {
-				t.Fatalf("error = %v, want %q", err, tt.want)
-			}
-			if got != nil {
-				t.Errorf("experiment = %+v, want nil", got)
-			}
+			checkFailure(t, got, err, tt.want)
 		})
 	}
 }

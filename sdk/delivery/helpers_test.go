@@ -76,6 +76,15 @@ func (m *recordingMetrics) received() []*ev.LogRequest {
 	return append([]*ev.LogRequest(nil), m.logs...)
 }
 
+// controlArm and treatmentArm are experiments of the cohort HOLD_OUT.
+func controlArm() *ev.CohortMembership {
+	return &ev.CohortMembership{CohortId: "HOLD_OUT", Arm: ev.CohortArm_CONTROL}
+}
+
+func treatmentArm() *ev.CohortMembership {
+	return &ev.CohortMembership{CohortId: "HOLD_OUT", Arm: ev.CohortArm_TREATMENT}
+}
+
 // fixedSampler always answers samplesIn.
 type fixedSampler struct{ samplesIn bool }
 
@@ -199,6 +208,10 @@ func (tc *testClient) flushedLogs(t *testing.T) []*ev.LogRequest {
 	return tc.metrics.received()
 }
 
+func newFakeFactory() *fakeFactory {
+	return &fakeFactory{api: &recordingDelivery{}, sdk: &spySDK{}, metrics: &recordingMetrics{}}
+}
+
 // fakeFactory hands out the given fakes and records the parameters it was
 // called with.
 type fakeFactory struct {
@@ -267,4 +280,16 @@ func (d *gatedDelivery) RunDelivery(*DeliveryRequest) (*pb.Response, error) {
 	<-d.gate
 	d.calls.Add(1)
 	return apiResponse("0"), nil
+}
+
+// checkFailure checks that a call failed with exactly the message want and
+// returned no result.
+func checkFailure[T any](t *testing.T, result *T, err error, want string) {
+	t.Helper()
+	if err == nil || err.Error() != want {
+		t.Fatalf("error = %v, want %q", err, want)
+	}
+	if result != nil {
+		t.Errorf("result = %v, want nil", result)
+	}
 }

@@ -55,12 +55,7 @@ func TestMetricsAPIStatus(t *testing.T) {
 
 func TestMetricsAPITimeout(t *testing.T) {
 	t.Parallel()
-	srv := newRecordingServer(t, func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-r.Context().Done():
-		case <-time.After(5 * time.Second):
-		}
-	})
+	srv := newRecordingServer(t, stall)
 	m := &PromotedMetricsAPI{Endpoint: srv.URL + "/log", TimeoutDuration: 50 * time.Millisecond}
 	if err := m.RunMetricsLogging(&ev.LogRequest{}); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("error = %v, want context.DeadlineExceeded", err)

@@ -88,12 +88,7 @@ func TestSDKDeliveryErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			resp, err := NewSDKDelivery().RunDelivery(&DeliveryRequest{Request: tt.req, RetrievalInsertionOffset: tt.rio})
-			if err == nil || err.Error() != tt.wantErr {
-				t.Fatalf("RunDelivery error = %v, want %q", err, tt.wantErr)
-			}
-			if resp != nil {
-				t.Errorf("RunDelivery response = %v, want nil", resp)
-			}
+			checkFailure(t, resp, err, tt.wantErr)
 		})
 	}
 }

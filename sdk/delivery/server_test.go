@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // received is one request as a test server saw it.
@@ -66,6 +67,14 @@ func (s *recordingServer) only(t *testing.T) received {
 		t.Fatalf("server got %d requests, want 1", len(reqs))
 	}
 	return reqs[0]
+}
+
+// stall answers only when the client gives up (or after 5 s).
+func stall(_ http.ResponseWriter, r *http.Request) {
+	select {
+	case <-r.Context().Done():
+	case <-time.After(5 * time.Second):
+	}
 }
 
 // respond answers every request with status and body.

@@ -11,8 +11,7 @@ import (
 
 func TestShadowTraffic(t *testing.T) {
 	t.Parallel()
-	control := &ev.CohortMembership{CohortId: "HOLD_OUT", Arm: ev.CohortArm_CONTROL}
-	treatment := &ev.CohortMembership{CohortId: "HOLD_OUT", Arm: ev.CohortArm_TREATMENT}
+	control, treatment := controlArm(), treatmentArm()
 	tests := []struct {
 		name       string
 		onlyLog    bool
