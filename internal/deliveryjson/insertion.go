@@ -22,7 +22,7 @@ func (d *decoder) insertionField(ins *delivery.Insertion, key []byte) error {
 		ins.RetrievalScore = &v
 		return err
 	case "properties":
-		ins.Properties = &common.Properties{}
+		ins.Properties = d.slab.properties()
 		return d.object(func(k []byte) error { return d.propertiesField(ins.Properties, k) })
 	case "position":
 		n, err := d.uint(64)
@@ -85,7 +85,9 @@ func (d *decoder) propertiesField(p *common.Properties, key []byte) error {
 
 func (d *decoder) structInto(p *common.Properties) error {
 	s, err := d.structValue()
-	p.StructField = &common.Properties_Struct{Struct: s}
+	ps := d.slab.propertiesStruct()
+	ps.Struct = s
+	p.StructField = ps
 	return err
 }
 

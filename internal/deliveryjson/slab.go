@@ -1,6 +1,7 @@
 package deliveryjson
 
 import (
+	"github.com/promotedai/schema/generated/go/proto/common"
 	"github.com/promotedai/schema/generated/go/proto/delivery"
 	"google.golang.org/protobuf/types/known/structpb"
 )
@@ -14,11 +15,14 @@ const slabSize = 64
 // slab hands out pointers into chunks. The chunks are never copied, only
 // indexed, so the generated structs' no-copy markers are respected.
 type slab struct {
-	insertions []delivery.Insertion
-	uint64s    []uint64
-	values     []structpb.Value
-	strings    []structpb.Value_StringValue
-	numbers    []structpb.Value_NumberValue
+	insertions  []delivery.Insertion
+	uint64s     []uint64
+	values      []structpb.Value
+	strings     []structpb.Value_StringValue
+	numbers     []structpb.Value_NumberValue
+	structs     []structpb.Struct
+	props       []common.Properties
+	propStructs []common.Properties_Struct
 }
 
 func (s *slab) insertion() *delivery.Insertion {
@@ -70,5 +74,32 @@ func (s *slab) numberValue(v float64) *structpb.Value {
 	k.NumberValue = v
 	p := s.value()
 	p.Kind = k
+	return p
+}
+
+func (s *slab) structValue() *structpb.Struct {
+	if len(s.structs) == 0 {
+		s.structs = make([]structpb.Struct, slabSize)
+	}
+	p := &s.structs[0]
+	s.structs = s.structs[1:]
+	return p
+}
+
+func (s *slab) properties() *common.Properties {
+	if len(s.props) == 0 {
+		s.props = make([]common.Properties, slabSize)
+	}
+	p := &s.props[0]
+	s.props = s.props[1:]
+	return p
+}
+
+func (s *slab) propertiesStruct() *common.Properties_Struct {
+	if len(s.propStructs) == 0 {
+		s.propStructs = make([]common.Properties_Struct, slabSize)
+	}
+	p := &s.propStructs[0]
+	s.propStructs = s.propStructs[1:]
 	return p
 }

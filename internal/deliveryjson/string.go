@@ -20,8 +20,21 @@ func (d *decoder) str() (string, error) {
 	if d.peek() != '"' {
 		return "", d.wrongType("a string")
 	}
+	return d.text0()
+}
+
+// text0 reads the string at the cursor as a substring of d.text when it
+// has no escapes.
+func (d *decoder) text0() (string, error) {
+	start := d.pos + 1
 	b, err := d.stringBytes()
-	return string(b), err
+	if err != nil {
+		return "", err
+	}
+	if d.pos-1-start == len(b) {
+		return d.text[start : d.pos-1], nil
+	}
+	return string(b), nil
 }
 
 // stringBytes reads the string at the cursor. Without escapes the result

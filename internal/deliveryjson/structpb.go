@@ -9,11 +9,11 @@ func (d *decoder) structValue() (*structpb.Struct, error) {
 	if d.peek() != '{' {
 		return nil, d.wrongType("an object")
 	}
-	s := &structpb.Struct{}
+	s := d.slab.structValue()
 	err := d.members(func(key []byte) error {
 		v, err := d.value()
 		if s.Fields == nil {
-			s.Fields = make(map[string]*structpb.Value)
+			s.Fields = make(map[string]*structpb.Value, 4)
 		}
 		s.Fields[d.intern(key)] = v
 		return err
@@ -40,8 +40,8 @@ func (d *decoder) listValue() (*structpb.ListValue, error) {
 func (d *decoder) value() (*structpb.Value, error) {
 	switch c := d.peek(); {
 	case c == '"':
-		b, err := d.stringBytes()
-		return d.slab.stringValue(string(b)), err
+		s, err := d.text0()
+		return d.slab.stringValue(s), err
 	case c == '-' || ('0' <= c && c <= '9'):
 		raw, err := d.number()
 		if err != nil {
