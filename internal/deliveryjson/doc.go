@@ -43,6 +43,10 @@
 //   - null means "absent" for every field: it leaves the field as it was.
 //     Inside Struct and ListValue, null is a google.protobuf.NullValue.
 //
+// Decoded strings without escapes share one copy of the body, which saves
+// an allocation per string; a caller that keeps a few of them long after
+// the request should strings.Clone them, or the whole body stays alive.
+//
 // Errors are *Error values naming the path of the bad field, using the
 // keys as the client spelled them, for example
 // "insertion[3].retrievalRank: want a number or a numeric string, got true".
