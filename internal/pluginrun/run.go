@@ -368,6 +368,9 @@ func (j *Job) failed(ctx context.Context, s *State) error {
 	if err := j.d.Plugins.Discard(ctx, j.inv.RunID); err != nil {
 		return err
 	}
+	if err := j.d.Plugins.RunEnded(ctx, j.inv.RunID, s.Plugin, plugin.RunFailed); err != nil {
+		return err
+	}
 	sf := &plugin.StageFailure{Stage: s.Failure.Stage, Status: s.Failure.Status}
 	summary := sf.Error() + "; nothing was published"
 	if err := j.inv.Notify.Notify(ctx, job.Notification{Level: job.LevelError, Activity: "Plugin " + s.Plugin,
@@ -785,6 +788,11 @@ func (j *Job) publish(ctx context.Context, s *State) error {
 		if res.Unknown > 0 {
 			j.inv.Log.Warn("updates of unknown users were dropped", "unknown", res.Unknown, "examples", res.UnknownExamples)
 		}
+	}
+	// Recorded before the phase moves on: a crash in between records it
+	// again.
+	if err := j.d.Plugins.RunEnded(ctx, j.inv.RunID, s.Plugin, plugin.RunSucceeded); err != nil {
+		return err
 	}
 	s.Phase = PhaseSucceeded
 	summary := fmt.Sprintf("%d stages", len(s.Stages))
