@@ -155,3 +155,16 @@ DELETE FROM plugin_dataset_values WHERE run_id IN (SELECT unnest(CAST($1 AS TEXT
 
 -- name: PluginPruneRuns
 DELETE FROM plugin_runs WHERE run_id IN (SELECT unnest(CAST($1 AS TEXT[])))
+
+-- name: PluginDatasetExists
+SELECT count(*) FROM plugin_datasets WHERE run_id = $1 AND key = $2
+
+-- name: PluginDatasetUsersCount
+SELECT count(*) FROM plugin_dataset_users u JOIN entities e ON e.id = u.entity_id AND e.merged_into IS NULL
+WHERE u.run_id = $1 AND u.key = $2
+
+-- name: PluginDatasetUsersDelete
+DELETE FROM plugin_dataset_users WHERE run_id = $1 AND key = $2
+
+-- name: PluginDatasetValuesDelete
+DELETE FROM plugin_dataset_values WHERE run_id = $1 AND key = $2
