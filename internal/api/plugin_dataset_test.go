@@ -46,6 +46,18 @@ func (s *pluginServer) entityByEmail(t *testing.T, email string) string {
 	return decode[struct{ ID string }](t, s.do(t, "GET", "/v1/entities?identifier=stitching_email:"+email, nil, nil)).ID
 }
 
+// datasetNow is data_now of the worked example's datasets.
+var datasetNow = time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC)
+
+// workedPluginServer is a plugin server over the worked example, with
+// the id of X (Jane).
+func workedPluginServer(t *testing.T, backend string) (*pluginServer, string) {
+	t.Helper()
+	s := newPluginServer(t, backend, plugin.Options{})
+	s.workedProfiles(t)
+	return s, s.entityByEmail(t, "jane@example.com")
+}
+
 type datasetBody struct {
 	Metadata struct {
 		Columns []string `json:"columns"`
@@ -162,11 +174,8 @@ func TestPluginDatasetAttributeGoal(t *testing.T) {
 	for _, backend := range backends {
 		t.Run(backend, func(t *testing.T) {
 			t.Parallel()
-			s := newPluginServer(t, backend, plugin.Options{})
-			s.workedProfiles(t)
-			x := s.entityByEmail(t, "jane@example.com")
-			ctx := context.Background()
-			now := time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC)
+			s, x := workedPluginServer(t, backend)
+			ctx, now := context.Background(), datasetNow
 			for i, c := range []struct {
 				goal plugin.Goal
 				x    string // X's y_value; everyone else's is "false"
@@ -234,11 +243,8 @@ func TestPluginDatasetMoments(t *testing.T) {
 	for _, backend := range backends {
 		t.Run(backend, func(t *testing.T) {
 			t.Parallel()
-			s := newPluginServer(t, backend, plugin.Options{})
-			s.workedProfiles(t)
-			x := s.entityByEmail(t, "jane@example.com")
-			ctx := context.Background()
-			now := time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC)
+			s, x := workedPluginServer(t, backend)
+			ctx, now := context.Background(), datasetNow
 			read := func(run string, d *plugin.Dataset) map[string][]any {
 				t.Helper()
 				d.Key, d.Seed, d.Now, d.Attributes = "initial", "s", now, defs
