@@ -264,8 +264,14 @@ func TestPluginBatchFailsAndResumes(t *testing.T) {
 			if code != 1 || !strings.Contains(out, "stage initial failed") || !strings.Contains(out, "batches.maxBatchSize is 999: it must be a whole number from 1,000 to 10,000,000") {
 				t.Fatalf("maxBatchSize 999: %d\n%s", code, out)
 			}
+			// A percentile dataset needs a goal: the run fails, naming it.
+			code, out = runCLI(t, 2*time.Minute, "plugins", "run", "batches", "--param", "mode=bad_moment", "--wait", "--server", base)
+			if code != 1 || !strings.Contains(out, "stages.evaluate.datasets.p.moment: a percentile moment needs an event goal") {
+				t.Fatalf("percentile without a goal: %d\n%s", code, out)
+			}
 			// Additional stages run after initial; the batches object of
-			// train_more wins, and its upload reaches the batches.
+			// train_more wins, and its upload reaches the batches; evaluate
+			// reads a dataset at a moment (checked by the plugin).
 			code, out = runCLI(t, 2*time.Minute, "plugins", "run", "batches", "--param", "mode=stages", "--wait", "--server", base)
 			if code != 0 || !strings.Contains(out, "COMPLETE (succeeded)") {
 				t.Fatalf("additional stages: %d\n%s", code, out)
@@ -284,12 +290,17 @@ func TestPluginBatchFailsAndResumes(t *testing.T) {
 					From string `json:"from"`
 				} `json:"batches"`
 				Datasets map[string]int64 `json:"datasets"`
+				Moments  map[string]struct {
+					Type    string  `json:"type"`
+					Seconds float64 `json:"seconds"`
+				} `json:"moments"`
 			}
 			if err := json.Unmarshal(raw, &staged); err != nil {
 				t.Fatal(err)
 			}
 			if len(staged.Stages) != 3 || staged.Stages[1].Name != "evaluate" || staged.Stages[1].Data["auc"] != 0.5 || staged.Stages[2].Name != "train_more" ||
-				staged.Stages[2].Status != "succeeded" || staged.Batches.From != "train_more" || len(staged.Datasets) != 3 {
+				staged.Stages[2].Status != "succeeded" || staged.Batches.From != "train_more" || len(staged.Datasets) != 4 ||
+				len(staged.Moments) != 1 || staged.Moments["early"].Type != "since" || staged.Moments["early"].Seconds != 3600 {
 				t.Fatalf("run with stages: %s", raw)
 			}
 

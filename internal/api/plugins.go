@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/weftdata/weft/internal/config"
+	"github.com/weftdata/weft/internal/plugin"
 	"github.com/weftdata/weft/internal/pluginrun"
 	"github.com/weftdata/weft/internal/store"
 )
@@ -104,6 +105,8 @@ type PluginRun struct {
 	Failure     *pluginrun.Failure    `json:"failure,omitempty"`
 	Data        json.RawMessage       `json:"data,omitempty"`
 	Datasets    map[string]int64      `json:"datasets,omitempty"`
+	// Moments are the moments of datasets other than latest.
+	Moments map[string]plugin.Moment `json:"moments,omitempty"`
 	// Variations are the initial stage's hyper-parameter variations with
 	// their scores; Best the winner's index, GridSize the uncapped grid.
 	Variations []pluginrun.Variation `json:"variations,omitempty"`
@@ -124,7 +127,7 @@ func (h *handler) pluginRun(r *http.Request, run *store.JobRun) (*PluginRun, err
 	if len(run.Checkpoint) > 0 && json.Unmarshal(run.Checkpoint, &cp) == nil && cp.State != nil {
 		if s, err := pluginrun.StateOf(cp.State); err == nil {
 			out.Phase, out.InputParams, out.Stages, out.Batches = s.Phase, s.InputParams, s.Stages, s.Batches
-			out.Failure, out.Datasets = s.Failure, s.Datasets
+			out.Failure, out.Datasets, out.Moments = s.Failure, s.Datasets, s.Moments
 			out.Variations, out.Best, out.GridSize = s.Variations, s.Best, s.GridSize
 			if s.Published != nil {
 				out.Published = s.Published

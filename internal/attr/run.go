@@ -360,7 +360,7 @@ func (r *run) stage(ctx context.Context, defs []*Definition, results map[string]
 		if err == nil {
 			for _, d := range ok {
 				if d.Type == TypeCustom {
-					queries[d.ID] = d.customQueryOver(src, events+" WHERE e.entity_id = due.entity_id")
+					queries[d.ID] = d.customQueryOver(dueOf(src), events+" WHERE e.entity_id = due.entity_id")
 				}
 			}
 		}

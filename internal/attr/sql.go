@@ -83,6 +83,13 @@ func eventsOf(src source) (from, entity string) {
 // "tv IS NOT NULL" here would be pushed down into the scan of the log, and
 // the JSON of every event extracted twice.
 func (d *Definition) rowsQuery(src source) string {
+	from, entity := eventsOf(src)
+	return d.rowsQueryFrom(from, entity)
+}
+
+// rowsQueryFrom is rowsQuery over the events of a FROM clause (alias e)
+// whose entity column is entity.
+func (d *Definition) rowsQueryFrom(from, entity string) string {
 	var where []string
 	for col, list := range map[string][]string{"e.source_id": d.Sources, "e.type": d.Types, "e.version": d.Versions} {
 		if len(list) > 0 {
@@ -95,7 +102,6 @@ func (d *Definition) rowsQuery(src source) string {
 		sort.Strings(where)
 		cond = "\n  WHERE " + strings.Join(where, " AND ")
 	}
-	from, entity := eventsOf(src)
 	return fmt.Sprintf(`WITH base AS (
   SELECT %s AS entity_id, e.id, e.source_id, e.type, e.version, e.event_time, e.payload
   FROM %s%s
@@ -207,16 +213,20 @@ func (d *Definition) customQuery(src source) string {
 	if src == chunkEntities {
 		events = "attr_events e WHERE e.entity_id = due.entity_id"
 	}
-	return d.customQueryOver(src, events)
+	return d.customQueryOver(dueOf(src), events)
 }
 
-// customQueryOver is customQuery with the events of due.entity_id as
-// given.
-func (d *Definition) customQueryOver(src source, events string) string {
-	due := "(SELECT id AS entity_id FROM entities WHERE merged_into IS NULL)"
+// dueOf is the relation of the entities a source calculates.
+func dueOf(src source) string {
 	if src == chunkEntities {
-		due = "attr_due"
+		return "attr_due"
 	}
+	return "(SELECT id AS entity_id FROM entities WHERE merged_into IS NULL)"
+}
+
+// customQueryOver is customQuery for the entities of the relation due
+// (column entity_id), with the events of due.entity_id as given.
+func (d *Definition) customQueryOver(due, events string) string {
 	return fmt.Sprintf(`SELECT entity_id, CAST(tv AS TEXT) AS value FROM (
   SELECT due.entity_id, %s AS tv
   FROM %s due, LATERAL (

@@ -30,6 +30,11 @@ type Plugin struct {
 	Goal *PluginGoal `json:"goal,omitempty" yaml:"goal,omitempty"`
 	// Features are the dataset's feature columns, in order.
 	Features []PluginFeature `json:"features,omitempty" yaml:"features,omitempty"`
+	// Moment is the initial dataset's moment: latest (the default,
+	// everything up to now), 0_sec (each user's initial state) or 95_pct
+	// (the moment before which 95% of the users who reached the goal had
+	// not; needs an event goal).
+	Moment string `json:"moment,omitempty" yaml:"moment,omitempty"`
 	// Variables are the plugin's inputParams with their defaults.
 	Variables []PluginVariable `json:"variables,omitempty" yaml:"variables,omitempty"`
 	// HyperParameters are auto-optimized inputParams: the initial stage
@@ -222,6 +227,16 @@ var (
 	goalEvent  = regexp.MustCompile(`^[^/\s]+/[^/\s]+/[^/\s]+$`)
 )
 
+// Initial dataset moments (Stormly's "initial dataset moment").
+const (
+	Moment0Sec   = "0_sec"
+	MomentLatest = "latest"
+	Moment95Pct  = "95_pct"
+)
+
+// InitialMoments are the values of a plugin's moment.
+var InitialMoments = []string{Moment0Sec, MomentLatest, Moment95Pct}
+
 // PluginJobPrefix starts the job name of a declared plugin's runs:
 // plugin:<name>, of job kind "plugin".
 const PluginJobPrefix = "plugin:"
@@ -285,6 +300,12 @@ func validatePlugins(ps []Plugin, attrs []attr.Definition) error {
 				}
 				return at("goal"+fld, "%v", err)
 			}
+		}
+		switch {
+		case !slices.Contains(InitialMoments, p.Moment) && p.Moment != "":
+			return at("moment", "%q must be one of %s", p.Moment, strings.Join(InitialMoments, ", "))
+		case p.Moment == Moment95Pct && (p.Goal == nil || p.Goal.Event == ""):
+			return at("moment", "95_pct needs an event goal (goal: {event: ...}): it is computed from the time users reached it")
 		}
 		cols := map[string]bool{}
 		for j, f := range p.Features {

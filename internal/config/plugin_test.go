@@ -23,13 +23,14 @@ func TestParsePlugins(t *testing.T) {
       - {name: verbose, type: boolean, optional: true}
     stage_timeout: 10m
     schedule: "0 0 3 * * ?"
+    moment: 95_pct
 `
 	c, err := config.Parse([]byte(doc))
 	if err != nil {
 		t.Fatal(err)
 	}
 	p, ok := c.Plugin("conversion-likelihood")
-	if !ok || p.FeatureColumn(0) != "feature_orders" || p.FeatureColumn(1) != "rfm" || p.Timeout().Minutes() != 10 {
+	if !ok || p.Moment != config.Moment95Pct || p.FeatureColumn(0) != "feature_orders" || p.FeatureColumn(1) != "rfm" || p.Timeout().Minutes() != 10 {
 		t.Fatalf("plugin = %+v", p)
 	}
 	// Numbers always floats; unanswered optional ones absent; text numbers
@@ -118,6 +119,9 @@ func TestParsePluginErrors(t *testing.T) {
 		{goalAttrs + "plugins:\n" + ok + "    goal: {attribute: city, op: \">\", value: x}\n", "plugins[0].goal.op: attribute city is a string: only =, != and is_set apply"},
 		{goalAttrs + "plugins:\n" + ok + "    goal: {attribute: city, op: \"=\", value: 3}\n", "plugins[0].goal.value: 3 must be text"},
 		{goalAttrs + "plugins:\n" + ok + "    goal: {attribute: cities, op: \"=\", value: x}\n", "plugins[0].goal.op: attribute cities holds a list"},
+		{"plugins:\n" + ok + "    moment: 90_pct\n", "plugins[0].moment: \"90_pct\" must be one of 0_sec, latest, 95_pct"},
+		{"plugins:\n" + ok + "    moment: 95_pct\n", "plugins[0].moment: 95_pct needs an event goal"},
+		{goalAttrs + "plugins:\n" + ok + "    moment: 95_pct\n    goal: {attribute: orders, op: is_set}\n", "plugins[0].moment: 95_pct needs an event goal"},
 	} {
 		_, err := config.Parse([]byte(c.doc))
 		if err == nil || !strings.Contains(err.Error(), c.want) {

@@ -28,6 +28,11 @@ const (
 	attributesCronDefault = "0 0 * * * ?" // stale values and context queries
 )
 
+// pluginCleanupEvery is how often what ended plugin runs left behind
+// (staging rows, old runs' files) is looked for: cheap queries over small
+// tables.
+const pluginCleanupEvery = time.Minute
+
 // Jobs is the job runtime.
 func (p *Pipeline) Jobs() *jobrunner.Runner { return p.jobs }
 
@@ -40,6 +45,14 @@ func (p *Pipeline) Run(ctx context.Context) {
 		p.jobs.Run(ctx)
 	}()
 	defer func() { <-done }()
+	if p.opts.Plugins != nil {
+		cleaned := make(chan struct{})
+		go func() {
+			defer close(cleaned)
+			p.opts.Plugins.CleanupLoop(ctx, pluginCleanupEvery)
+		}()
+		defer func() { <-cleaned }()
+	}
 	if p.opts.StitchInterval < 0 {
 		return
 	}

@@ -36,6 +36,13 @@ type Dataset struct {
 	// Goal is nil for plugins without one (y_value is then "false").
 	Goal     *Goal     `json:"goal,omitempty"`
 	Features []Feature `json:"features"`
+	// Moment is when each user's features are taken; nil is latest.
+	Moment *Moment `json:"moment,omitempty"`
+	// Attributes are the definitions of the attribute features and of an
+	// attribute goal, kept with the dataset: features at a moment and the
+	// goal at data_now are calculated with them (without one, the current
+	// values are read).
+	Attributes []attr.Definition `json:"attributes,omitempty"`
 }
 
 // Goal is a binary label: the user has an event of EventType
@@ -142,20 +149,37 @@ type Feature struct {
 	Multiple bool `json:"multiple,omitempty"`
 }
 
-// DatasetCreate stores the dataset a data URL of the run serves. Making it
-// again (a resumed run) keeps the first one, so reads stay identical.
+// DatasetCreate stores the dataset a data URL of the run serves, with
+// what its moment fixes (users and cut-offs, attributes as of them; see
+// materialize), in one transaction. Making it again (a resumed run) keeps
+// the first one, so reads stay identical.
 func (s *Service) DatasetCreate(ctx context.Context, run string, d *Dataset) error {
 	if !nameRE.MatchString(run) || !nameRE.MatchString(d.Key) {
 		return fmt.Errorf("dataset %q of run %q: bad name", d.Key, run)
+	}
+	tx, err := s.db.SQL().BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	var n int
+	if err := tx.QueryRowContext(ctx, s.db.Query("PluginDatasetExists"), run, d.Key).Scan(&n); err != nil {
+		return fmt.Errorf("store dataset %s of run %s: %w", d.Key, run, err)
+	}
+	if n > 0 {
+		return nil
+	}
+	if err := s.materialize(ctx, tx, run, d); err != nil {
+		return err
 	}
 	spec, err := json.Marshal(d)
 	if err != nil {
 		return err
 	}
-	if _, err := s.db.SQL().ExecContext(ctx, s.db.Query("PluginDatasetInsert"), run, d.Key, string(spec), s.now()); err != nil {
+	if _, err := tx.ExecContext(ctx, s.db.Query("PluginDatasetInsert"), run, d.Key, string(spec), s.now()); err != nil {
 		return fmt.Errorf("store dataset %s of run %s: %w", d.Key, run, err)
 	}
-	return nil
+	return tx.Commit()
 }
 
 // DatasetGet reads a stored dataset definition; ErrNotFound if none.
@@ -211,77 +235,97 @@ func ParseRange(start, end string) (Range, error) {
 	return r, nil
 }
 
-// datasetQuery builds the rows query of a dataset: one row per live
-// entity, ordered by the random value and the id. Feature ids are
+// datasetQuery builds the rows query of a dataset: one row per user
+// (live entity), ordered by the random value and the id. Feature ids are
 // parameters, never spliced into the SQL.
-func datasetQuery(d *Dataset) (string, []any) {
+func datasetQuery(run string, d *Dataset) (string, []any) {
 	args := []any{d.Seed, 0.0, 1.0}
 	arg := func(v any) string {
 		args = append(args, v)
 		return "$" + strconv.Itoa(len(args))
 	}
-	var attrCols, propCols, outCols []string
-	var attrIDs, propIDs []string
+	var attrCols, valCols, propCols, outCols, attrIDs, propIDs []string
 	for i, f := range d.Features {
 		col := "f" + strconv.Itoa(i)
 		switch {
-		case f.Attribute != "" && f.Multiple:
-			attrCols = append(attrCols, fmt.Sprintf("string_agg(a.value, chr(31) ORDER BY a.value) FILTER (WHERE a.attribute_id = %s) AS %s", arg(f.Attribute), col))
-			attrIDs = append(attrIDs, f.Attribute)
-			outCols = append(outCols, "fa."+col)
+		case f.Attribute != "" && d.asOf(f.Attribute, false):
+			valCols = append(valCols, aggregated(f.Multiple, "v.value", "v.slot = "+strconv.Itoa(i), col))
+			outCols = append(outCols, "fv."+col)
 		case f.Attribute != "":
-			attrCols = append(attrCols, fmt.Sprintf("max(a.value) FILTER (WHERE a.attribute_id = %s) AS %s", arg(f.Attribute), col))
+			attrCols = append(attrCols, aggregated(f.Multiple, "a.value", "a.attribute_id = "+arg(f.Attribute), col))
 			attrIDs = append(attrIDs, f.Attribute)
 			outCols = append(outCols, "fa."+col)
 		default:
-			propCols = append(propCols, fmt.Sprintf("max(p.value) FILTER (WHERE p.property_id = %s) AS %s", arg(f.Property), col))
+			propCols = append(propCols, aggregated(false, "p.value", "p.property_id = "+arg(f.Property), col))
 			propIDs = append(propIDs, f.Property)
 			outCols = append(outCols, "fp."+col)
 		}
 	}
 	var b strings.Builder
-	b.WriteString("WITH u AS (\n  SELECT id, created_at, weft_unit_hash($1 || id) AS r FROM entities WHERE merged_into IS NULL\n)")
-	goal, goalValue := "CAST(NULL AS TIMESTAMPTZ)", "CAST(NULL AS TEXT)"
-	if d.Goal != nil && d.Goal.Attribute != "" {
-		attrCols = append(attrCols, fmt.Sprintf("max(a.value) FILTER (WHERE a.attribute_id = %s) AS g", arg(d.Goal.Attribute)))
-		attrIDs = append(attrIDs, d.Goal.Attribute)
-		goalValue = "fa.g"
+	if d.cutoff() {
+		fmt.Fprintf(&b, `WITH u AS (
+  SELECT e.id, e.created_at, weft_unit_hash($1 || e.id) AS r, du.base_at, du.moment_at
+  FROM plugin_dataset_users du JOIN entities e ON e.id = du.entity_id AND e.merged_into IS NULL
+  WHERE du.run_id = %s AND du.key = %s
+)`, arg(run), arg(d.Key))
+	} else {
+		fmt.Fprintf(&b, `WITH u AS (
+  SELECT id, created_at, weft_unit_hash($1 || id) AS r, created_at AS base_at, CAST(%s AS TIMESTAMPTZ) AS moment_at
+  FROM entities WHERE merged_into IS NULL
+)`, arg(d.Now))
 	}
-	if d.Goal != nil && d.Goal.EventType != "" {
-		src, typ, _ := strings.Cut(d.Goal.EventType, "/")
-		typ, ver, _ := strings.Cut(typ, "/")
-		fmt.Fprintf(&b, `, g AS (
-  SELECT m.entity_id, min(ev.event_time) AS t
-  FROM entity_events m JOIN event_log ev ON ev.seq = m.event_seq
-  WHERE ev.source_id = %s AND ev.type = %s AND ev.version = %s AND ev.event_time <= CAST(%s AS TIMESTAMPTZ)
-  GROUP BY m.entity_id
-)`, arg(src), arg(typ), arg(ver), arg(d.Now))
+	goal, goalValue := "CAST(NULL AS TIMESTAMPTZ)", "CAST(NULL AS TEXT)"
+	switch g := d.Goal; {
+	case g != nil && g.Attribute != "" && d.asOf(g.Attribute, true):
+		valCols = append(valCols, aggregated(false, "v.value", "v.slot = "+strconv.Itoa(goalSlot), "g"))
+		goalValue = "fv.g"
+	case g != nil && g.Attribute != "":
+		attrCols = append(attrCols, aggregated(false, "a.value", "a.attribute_id = "+arg(g.Attribute), "g"))
+		attrIDs = append(attrIDs, g.Attribute)
+		goalValue = "fa.g"
+	case g != nil && g.EventType != "":
+		ga := d.goalArgs()
+		fmt.Fprintf(&b, ", g AS %s", goalTimes(arg(ga[0]), arg(ga[1]), arg(ga[2]), arg(d.Now)))
 		goal = "g.t"
 	}
+	var joins string
+	cte := func(name, cols, from string) {
+		if cols != "" {
+			fmt.Fprintf(&b, ", %s AS (\n  SELECT %s\n  %s\n)", name, cols, from)
+			joins += fmt.Sprintf(" LEFT JOIN %s ON %s.entity_id = u.id", name, name)
+		}
+	}
 	if len(attrCols) > 0 {
-		fmt.Fprintf(&b, ", fa AS (\n  SELECT a.entity_id, %s\n  FROM customer_attributes a WHERE a.attribute_id IN (SELECT unnest(CAST(%s AS TEXT[])))\n  GROUP BY a.entity_id\n)",
-			strings.Join(attrCols, ", "), arg(attrIDs))
+		cte("fa", "a.entity_id, "+strings.Join(attrCols, ", "), fmt.Sprintf(
+			"FROM customer_attributes a WHERE a.attribute_id IN (SELECT unnest(CAST(%s AS TEXT[]))) GROUP BY a.entity_id", arg(attrIDs)))
+	}
+	if len(valCols) > 0 {
+		cte("fv", "v.entity_id, "+strings.Join(valCols, ", "), fmt.Sprintf(
+			"FROM plugin_dataset_values v WHERE v.run_id = %s AND v.key = %s GROUP BY v.entity_id", arg(run), arg(d.Key)))
 	}
 	if len(propCols) > 0 {
-		fmt.Fprintf(&b, ", fp AS (\n  SELECT p.entity_id, %s\n  FROM plugin_property_values p WHERE p.property_id IN (SELECT unnest(CAST(%s AS TEXT[])))\n  GROUP BY p.entity_id\n)",
-			strings.Join(propCols, ", "), arg(propIDs))
+		cte("fp", "p.entity_id, "+strings.Join(propCols, ", "), fmt.Sprintf(
+			"FROM plugin_property_values p WHERE p.property_id IN (SELECT unnest(CAST(%s AS TEXT[]))) GROUP BY p.entity_id", arg(propIDs)))
 	}
-	fmt.Fprintf(&b, "\nSELECT u.id, u.created_at, u.r, %s, %s", goal, goalValue)
+	if goal == "g.t" {
+		joins = " LEFT JOIN g ON g.entity_id = u.id" + joins
+	}
+	fmt.Fprintf(&b, "\nSELECT u.id, u.created_at, u.r, u.base_at, u.moment_at, %s, %s", goal, goalValue)
 	for _, c := range outCols {
 		b.WriteString(", " + c)
 	}
-	b.WriteString("\nFROM u")
-	if d.Goal != nil && d.Goal.EventType != "" {
-		b.WriteString(" LEFT JOIN g ON g.entity_id = u.id")
-	}
-	if len(attrCols) > 0 {
-		b.WriteString(" LEFT JOIN fa ON fa.entity_id = u.id")
-	}
-	if len(propCols) > 0 {
-		b.WriteString(" LEFT JOIN fp ON fp.entity_id = u.id")
-	}
-	b.WriteString("\nWHERE u.r >= $2 AND u.r < $3\nORDER BY u.r, u.id")
+	b.WriteString("\nFROM u" + joins + "\nWHERE u.r >= $2 AND u.r < $3\nORDER BY u.r, u.id")
 	return b.String(), args
+}
+
+// aggregated is the column of one feature in a pivot of (entity, id,
+// value) rows: the value, or for several, the sorted values joined by
+// chr(31).
+func aggregated(multiple bool, value, cond, col string) string {
+	if multiple {
+		return fmt.Sprintf("string_agg(%s, chr(31) ORDER BY %s) FILTER (WHERE %s) AS %s", value, value, cond, col)
+	}
+	return fmt.Sprintf("max(%s) FILTER (WHERE %s) AS %s", value, cond, col)
 }
 
 // WriteDataset streams the dataset of a data URL as JSON: metadata.columns
@@ -292,11 +336,11 @@ func (s *Service) WriteDataset(ctx context.Context, t Token, rg Range, out io.Wr
 	if err != nil {
 		return 0, err
 	}
-	return writeDataset(ctx, s.db.SQL(), d, rg, out)
+	return writeDataset(ctx, s.db.SQL(), t.Run, d, rg, out)
 }
 
-func writeDataset(ctx context.Context, db *sql.DB, d *Dataset, rg Range, out io.Writer) (int64, error) {
-	query, args := datasetQuery(d)
+func writeDataset(ctx context.Context, db *sql.DB, run string, d *Dataset, rg Range, out io.Writer) (int64, error) {
+	query, args := datasetQuery(run, d)
 	args[1], args[2] = rg.Start, rg.End
 	if rg.End >= 1 {
 		args[2] = 2.0 // random < 1 always; 1 itself would be excluded by nothing
@@ -326,16 +370,18 @@ func writeDataset(ctx context.Context, db *sql.DB, d *Dataset, rg Range, out io.
 		id       string
 		created  time.Time
 		random   float64
+		base     time.Time
+		moment   time.Time
 		goalAt   sql.NullTime
 		goalVal  sql.NullString
 		attrGoal = d.Goal != nil && d.Goal.Attribute != ""
 		vals     = make([]sql.NullString, len(d.Features))
-		dest     = append([]any{&id, &created, &random, &goalAt, &goalVal}, make([]any, len(d.Features))...)
+		dest     = append([]any{&id, &created, &random, &base, &moment, &goalAt, &goalVal}, make([]any, len(d.Features))...)
 		n        int64
 		num      []byte
 	)
 	for i := range vals {
-		dest[5+i] = &vals[i]
+		dest[7+i] = &vals[i]
 	}
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
@@ -370,9 +416,9 @@ func writeDataset(ctx context.Context, db *sql.DB, d *Dataset, rg Range, out io.
 		w.WriteByte(',')
 		writeString(w, d.Key)
 		w.WriteByte(',')
-		writeString(w, createdS)
+		writeString(w, base.UTC().Format(time.RFC3339))
 		w.WriteByte(',')
-		writeString(w, now)
+		writeString(w, moment.UTC().Format(time.RFC3339))
 		for i, f := range d.Features {
 			w.WriteByte(',')
 			writeFeature(w, f, vals[i])
@@ -474,8 +520,15 @@ func writeString(w *bufio.Writer, s string) {
 // DatasetDelete removes a dataset definition (a development manifest
 // makes its datasets afresh).
 func (s *Service) DatasetDelete(ctx context.Context, run, key string) error {
-	if _, err := s.db.SQL().ExecContext(ctx, s.db.Query("PluginDatasetDelete"), run, key); err != nil {
-		return fmt.Errorf("delete dataset %s of run %s: %w", key, run, err)
+	tx, err := s.db.SQL().BeginTx(ctx, nil)
+	if err != nil {
+		return err
 	}
-	return nil
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	for _, q := range []string{"PluginDatasetDelete", "PluginDatasetUsersDelete", "PluginDatasetValuesDelete"} {
+		if _, err := tx.ExecContext(ctx, s.db.Query(q), run, key); err != nil {
+			return fmt.Errorf("delete dataset %s of run %s: %w", key, run, err)
+		}
+	}
+	return tx.Commit()
 }

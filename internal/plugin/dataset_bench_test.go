@@ -62,7 +62,7 @@ func BenchmarkDataset(b *testing.B) {
 			start := time.Now()
 			var rows int64
 			for b.Loop() {
-				got, err := writeDataset(context.Background(), db.SQL(), d, FullRange, io.Discard)
+				got, err := writeDataset(context.Background(), db.SQL(), "bench", d, FullRange, io.Discard)
 				if err != nil {
 					b.Fatal(err)
 				}

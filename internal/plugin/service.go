@@ -43,7 +43,11 @@ type Options struct {
 	DevURLTTL time.Duration
 	// MaxFileBytes bounds one uploaded file. Default MaxFileBytesDefault.
 	MaxFileBytes int64
-	// Now is the clock of expiries. Default time.Now.
+	// Retention is how long the files, datasets and properties of a
+	// finished run are kept, unless they are its plugin's latest (see
+	// Cleanup): the job runtime's retention. Default RetentionDefault.
+	Retention time.Duration
+	// Now is the clock of expiries and of the cleanup. Default time.Now.
 	Now func() time.Time
 	Log *slog.Logger
 }
@@ -68,6 +72,9 @@ func Open(ctx context.Context, db *store.DB, opts Options) (*Service, error) {
 	}
 	if opts.MaxFileBytes <= 0 {
 		opts.MaxFileBytes = MaxFileBytesDefault
+	}
+	if opts.Retention <= 0 {
+		opts.Retention = RetentionDefault
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now

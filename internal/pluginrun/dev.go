@@ -57,25 +57,22 @@ func DevManifest(ctx context.Context, svc *plugin.Service, cfg *config.Config, p
 	now := time.Now().UTC().Truncate(time.Second)
 	s := &State{Plugin: def.Name, Definition: *def, Started: now, InputParams: in, Datasets: map[string]int64{},
 		Stages: []Stage{{Name: "initial"}}}
-	d := &plugin.Dataset{Key: "initial", Seed: def.Name, Now: now, Features: features(cfg, def)}
-	d.Goal = datasetGoal(cfg, def)
+	d := initialDataset(cfg, def, now)
 	keys := []string{"initial"}
 	if p.Stage == "batch" {
 		keys = append(keys, "batch")
 	}
 	for _, key := range keys {
 		d.Key = key
+		if key == "batch" {
+			d.Moment = nil // batches score users as they are now
+		}
 		if err := svc.DatasetDelete(ctx, run, key); err != nil {
 			return nil, err
 		}
-		if err := svc.DatasetCreate(ctx, run, d); err != nil {
+		if err := s.addDataset(ctx, svc, run, d); err != nil {
 			return nil, err
 		}
-		n, err := svc.UserCount(ctx)
-		if err != nil {
-			return nil, err
-		}
-		s.Datasets[key] = n
 	}
 	ttl := svc.TTL(true)
 	if p.Stage == "initial" {

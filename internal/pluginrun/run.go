@@ -15,8 +15,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -67,6 +69,9 @@ type State struct {
 	Phase       string         `json:"phase"`
 	// Datasets are the dataset keys with their sizes (fullDatasetSize).
 	Datasets map[string]int64 `json:"datasets"`
+	// Moments are the moments of datasets other than latest (a
+	// percentile's seconds as computed).
+	Moments map[string]plugin.Moment `json:"moments,omitempty"`
 	// Stages are initial, then the additional stages by name.
 	Stages  []Stage     `json:"stages"`
 	Batches *BatchState `json:"batches,omitempty"`
@@ -222,8 +227,7 @@ func (j *Job) Prepare(ctx context.Context, inv *job.Invocation, st *job.Status, 
 	s := &State{Plugin: def.Name, Definition: *def, Started: started,
 		InputParams: in, Phase: PhaseInitial, Datasets: map[string]int64{},
 		Stages: []Stage{{Name: "initial", Status: "pending"}}}
-	d := &plugin.Dataset{Key: "initial", Seed: def.Name, Now: s.Started, Features: features(cfg, def)}
-	d.Goal = datasetGoal(cfg, def)
+	d := initialDataset(cfg, def, s.Started)
 	vs, total, err := def.Variations()
 	if err != nil {
 		return nil, job.Fail(err)
@@ -232,7 +236,9 @@ func (j *Job) Prepare(ctx context.Context, inv *job.Invocation, st *job.Status, 
 		s.Variations = append(s.Variations, Variation{Index: k, Stage: VariationScope(k), Params: v, Status: "pending"})
 	}
 	s.GridSize = total
-	if err := j.makeDataset(ctx, s, d); err != nil {
+	if err := j.makeDataset(ctx, s, d); errors.Is(err, plugin.ErrNoConversions) {
+		return nil, job.Fail(fmt.Errorf("plugin %s, moment %s: %w", def.Name, def.Moment, err))
+	} else if err != nil {
 		return nil, err
 	}
 	inv.Log.Info("plugin run prepared", "plugin", def.Name, "users", s.Datasets["initial"], "input_params", in)
@@ -259,6 +265,28 @@ func (j *Job) startTime(ctx context.Context, name string) (time.Time, error) {
 		}
 	}
 	return now, nil
+}
+
+// initialDataset is a plugin's initial dataset at its moment, with the
+// definitions of its attributes.
+func initialDataset(cfg *config.Config, def *config.Plugin, now time.Time) *plugin.Dataset {
+	d := &plugin.Dataset{Key: "initial", Seed: def.Name, Now: now, Features: features(cfg, def), Goal: datasetGoal(cfg, def)}
+	switch def.Moment {
+	case config.Moment0Sec:
+		d.Moment = &plugin.Moment{Type: plugin.MomentSince}
+	case config.Moment95Pct:
+		d.Moment = &plugin.Moment{Type: plugin.MomentPercentile, Percent: 95}
+	}
+	for _, a := range cfg.Attributes {
+		used := d.Goal != nil && d.Goal.Attribute == a.ID
+		for _, f := range d.Features {
+			used = used || f.Attribute == a.ID
+		}
+		if used {
+			d.Attributes = append(d.Attributes, a)
+		}
+	}
+	return d
 }
 
 func features(cfg *config.Config, def *config.Plugin) []plugin.Feature {
@@ -296,14 +324,29 @@ func datasetGoal(cfg *config.Config, def *config.Plugin) *plugin.Goal {
 }
 
 func (j *Job) makeDataset(ctx context.Context, s *State, d *plugin.Dataset) error {
-	if err := j.d.Plugins.DatasetCreate(ctx, j.inv.RunID, d); err != nil {
+	return s.addDataset(ctx, j.d.Plugins, j.inv.RunID, d)
+}
+
+// addDataset makes a dataset of the run and records its size and moment.
+func (s *State) addDataset(ctx context.Context, svc *plugin.Service, run string, d *plugin.Dataset) error {
+	if err := svc.DatasetCreate(ctx, run, d); err != nil {
 		return err
 	}
-	n, err := j.d.Plugins.UserCount(ctx)
+	stored, err := svc.DatasetGet(ctx, run, d.Key) // a resumed run's, as first made
 	if err != nil {
-		return fmt.Errorf("count users: %w", err)
+		return err
+	}
+	n, err := svc.DatasetSize(ctx, run, stored)
+	if err != nil {
+		return err
 	}
 	s.Datasets[d.Key] = n
+	if m := stored.Moment; m != nil && m.Type != plugin.MomentLatest {
+		if s.Moments == nil {
+			s.Moments = map[string]plugin.Moment{}
+		}
+		s.Moments[d.Key] = *m
+	}
 	return nil
 }
 
@@ -368,6 +411,9 @@ func (j *Job) failed(ctx context.Context, s *State) error {
 	if err := j.d.Plugins.Discard(ctx, j.inv.RunID); err != nil {
 		return err
 	}
+	if err := j.d.Plugins.RunEnded(ctx, j.inv.RunID, s.Plugin, plugin.RunFailed); err != nil {
+		return err
+	}
 	sf := &plugin.StageFailure{Stage: s.Failure.Stage, Status: s.Failure.Status}
 	summary := sf.Error() + "; nothing was published"
 	if err := j.inv.Notify.Notify(ctx, job.Notification{Level: job.LevelError, Activity: "Plugin " + s.Plugin,
@@ -398,7 +444,11 @@ func buildManifest(svc *plugin.Service, run string, ttl time.Duration, s *State,
 			size = s.Batches.Users / int64(len(s.Batches.Ranges))
 		}
 		m.DataURLs[key] = u
-		datasets[key] = map[string]any{"fullDatasetSize": size, "moment": map[string]any{"type": "latest"}}
+		var moment *plugin.Moment
+		if mo, ok := s.Moments[key]; ok {
+			moment = &mo
+		}
+		datasets[key] = map[string]any{"fullDatasetSize": size, "moment": moment.Metadata()}
 	}
 	for _, st := range s.Stages {
 		m.DownloadURLs[st.Name] = svc.URL(plugin.KindFiles, run, s.scope(st.Name), ttl)
@@ -591,14 +641,12 @@ func invalid(stage, explanation string) *plugin.StageFailure {
 	return &plugin.StageFailure{Stage: stage, Status: plugin.Status{Code: "error", Title: &title, Explanation: &explanation}}
 }
 
-// requestDatasets makes the datasets an additional stage asks for. Only
-// the latest moment exists so far.
+// requestDatasets makes the datasets an additional stage asks for, each
+// at its moment (latest when none is given).
 func (j *Job) requestDatasets(ctx context.Context, s *State, stage string, req json.RawMessage) error {
 	var r struct {
 		Datasets map[string]struct {
-			Moment struct {
-				Type string `json:"type"`
-			} `json:"moment"`
+			Moment *plugin.Moment `json:"moment"`
 		} `json:"datasets"`
 	}
 	if len(req) > 0 && string(req) != "null" {
@@ -610,16 +658,24 @@ func (j *Job) requestDatasets(ctx context.Context, s *State, stage string, req j
 	if err != nil {
 		return err
 	}
-	for key, d := range r.Datasets {
+	eventGoal := initial.Goal != nil && initial.Goal.EventType != ""
+	for _, key := range slices.Sorted(maps.Keys(r.Datasets)) {
+		field := fmt.Sprintf("stages.%s.datasets.%s", stage, key)
 		if _, dup := s.Datasets[key]; dup || !stageName.MatchString(key) {
-			return invalid("initial", fmt.Sprintf("stages.%s.datasets.%s: a new dataset key (letters, digits, _), not initial or one already requested", stage, key))
+			return invalid("initial", field+": a new dataset key (letters, digits, _), not initial or one already requested")
 		}
-		if d.Moment.Type != "" && d.Moment.Type != "latest" {
-			return invalid("initial", fmt.Sprintf("stages.%s.datasets.%s: moment %q is not supported yet (only latest)", stage, key, d.Moment.Type))
+		m := r.Datasets[key].Moment
+		if m == nil {
+			m = &plugin.Moment{Type: plugin.MomentLatest}
+		}
+		if err := m.Validate(field+".moment", eventGoal); err != nil {
+			return invalid("initial", err.Error())
 		}
 		nd := *initial
-		nd.Key, nd.Now = key, time.Now().UTC().Truncate(time.Second)
-		if err := j.makeDataset(ctx, s, &nd); err != nil {
+		nd.Key, nd.Now, nd.Moment = key, time.Now().UTC().Truncate(time.Second), m
+		if err := j.makeDataset(ctx, s, &nd); errors.Is(err, plugin.ErrNoConversions) {
+			return invalid("initial", field+".moment: "+err.Error())
+		} else if err != nil {
 			return err
 		}
 	}
@@ -682,7 +738,7 @@ func (j *Job) afterStages(ctx context.Context, s *State) error {
 		return err
 	}
 	bd := *initial
-	bd.Key, bd.Now = "batch", time.Now().UTC().Truncate(time.Second)
+	bd.Key, bd.Now, bd.Moment = "batch", time.Now().UTC().Truncate(time.Second), nil // scores users as they are now
 	if err := j.makeDataset(ctx, s, &bd); err != nil {
 		return err
 	}
@@ -785,6 +841,11 @@ func (j *Job) publish(ctx context.Context, s *State) error {
 		if res.Unknown > 0 {
 			j.inv.Log.Warn("updates of unknown users were dropped", "unknown", res.Unknown, "examples", res.UnknownExamples)
 		}
+	}
+	// Recorded before the phase moves on: a crash in between records it
+	// again.
+	if err := j.d.Plugins.RunEnded(ctx, j.inv.RunID, s.Plugin, plugin.RunSucceeded); err != nil {
+		return err
 	}
 	s.Phase = PhaseSucceeded
 	summary := fmt.Sprintf("%d stages", len(s.Stages))

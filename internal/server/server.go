@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -352,6 +353,9 @@ func openPlugins(ctx context.Context, st *store.DB, cfg Config, addr string) (*p
 	}
 	if opts.Log == nil {
 		opts.Log = cfg.Logger
+	}
+	if opts.Retention <= 0 {
+		opts.Retention = cmp.Or(cfg.Jobs.Retention, jobrunner.RetentionDefault) // as finished runs are kept
 	}
 	return plugin.Open(ctx, st, opts)
 }

@@ -93,3 +93,78 @@ DELETE FROM plugin_datasets WHERE run_id = $1 AND key = $2
 
 -- name: PluginStageList
 SELECT stage, status, started_at, finished_at FROM plugin_stages WHERE run_id = $1 ORDER BY started_at, stage
+
+-- name: PluginRunEnded
+INSERT INTO plugin_runs (run_id, plugin, status, ended_at) VALUES ($1, $2, $3, CAST($4 AS TIMESTAMPTZ))
+ON CONFLICT (run_id) DO UPDATE SET status = excluded.status, ended_at = excluded.ended_at
+
+-- name: PluginStagingSweep
+-- A run publishes and clears its staging in one transaction, so staging
+-- of a run that is no longer active (ended in error, terminated, stalled,
+-- or forgotten by job_runs) will never be published.
+DELETE FROM plugin_property_staging WHERE run_id NOT IN (
+  SELECT id FROM job_runs WHERE status NOT IN ('complete', 'error', 'terminated'))
+
+-- name: PluginRunsPrunable
+-- Runs whose files, datasets, stage rows and properties can go: ended
+-- before $1 (by job_runs, or, once it forgot them, by their last stage,
+-- dataset or property), not active, and neither the latest successful run
+-- of their plugin nor the run of its latest published properties.
+WITH runs AS (
+  SELECT run_id, max(t) AS last_at FROM (
+    SELECT run_id, coalesce(finished_at, started_at) AS t FROM plugin_stages
+    UNION ALL SELECT run_id, created_at FROM plugin_datasets
+    UNION ALL SELECT run_id, published_at FROM plugin_properties
+  ) a GROUP BY run_id
+), keep AS (
+  SELECT run_id FROM (
+    SELECT run_id, row_number() OVER (PARTITION BY plugin ORDER BY ended_at DESC, run_id DESC) AS n
+    FROM plugin_runs WHERE status = 'succeeded'
+  ) k WHERE n = 1
+  UNION
+  SELECT run_id FROM (
+    SELECT run_id, row_number() OVER (PARTITION BY plugin ORDER BY published_at DESC, run_id DESC) AS n
+    FROM plugin_properties
+  ) p WHERE n = 1
+)
+SELECT r.run_id FROM runs r LEFT JOIN job_runs j ON j.id = r.run_id
+WHERE coalesce(j.completed_at, r.last_at) < CAST($1 AS TIMESTAMPTZ)
+  AND (j.id IS NULL OR j.status IN ('complete', 'error', 'terminated'))
+  AND r.run_id NOT IN (SELECT run_id FROM keep)
+ORDER BY r.run_id
+LIMIT $2
+
+-- name: PluginPruneValues
+DELETE FROM plugin_property_values WHERE property_id IN (
+  SELECT id FROM plugin_properties WHERE run_id IN (SELECT unnest(CAST($1 AS TEXT[]))))
+
+-- name: PluginPruneProperties
+DELETE FROM plugin_properties WHERE run_id IN (SELECT unnest(CAST($1 AS TEXT[])))
+
+-- name: PluginPruneStages
+DELETE FROM plugin_stages WHERE run_id IN (SELECT unnest(CAST($1 AS TEXT[])))
+
+-- name: PluginPruneDatasets
+DELETE FROM plugin_datasets WHERE run_id IN (SELECT unnest(CAST($1 AS TEXT[])))
+
+-- name: PluginPruneDatasetUsers
+DELETE FROM plugin_dataset_users WHERE run_id IN (SELECT unnest(CAST($1 AS TEXT[])))
+
+-- name: PluginPruneDatasetValues
+DELETE FROM plugin_dataset_values WHERE run_id IN (SELECT unnest(CAST($1 AS TEXT[])))
+
+-- name: PluginPruneRuns
+DELETE FROM plugin_runs WHERE run_id IN (SELECT unnest(CAST($1 AS TEXT[])))
+
+-- name: PluginDatasetExists
+SELECT count(*) FROM plugin_datasets WHERE run_id = $1 AND key = $2
+
+-- name: PluginDatasetUsersCount
+SELECT count(*) FROM plugin_dataset_users u JOIN entities e ON e.id = u.entity_id AND e.merged_into IS NULL
+WHERE u.run_id = $1 AND u.key = $2
+
+-- name: PluginDatasetUsersDelete
+DELETE FROM plugin_dataset_users WHERE run_id = $1 AND key = $2
+
+-- name: PluginDatasetValuesDelete
+DELETE FROM plugin_dataset_values WHERE run_id = $1 AND key = $2

@@ -4,7 +4,10 @@ log (a file each batch start is appended to), fail_batch (a batch index
 that fails), sleep (seconds each batch waits before it uploads), and mode:
 "stages" asks for two additional stages (train_more, with a dataset of its
 own, asks for the batches and uploads a file the batches read; evaluate
-only answers data), "bad_size" asks for batches of 999 users."""
+only answers data, from a dataset at the moment 3600 seconds after each
+user's first event), "bad_size" asks for batches of 999 users,
+"bad_moment" for a percentile dataset without a goal."""
+import datetime
 import json
 import sys
 import time
@@ -22,14 +25,27 @@ mode = params.get("mode", "")
 stage = manifest["stage"]
 if stage == "initial" and mode == "stages":
     done({"code": "success"}, data={"summary": "ready"},
-         stages={"train_more": {"datasets": {"extra": {"moment": {"type": "latest"}}}}, "evaluate": {}})
+         stages={"train_more": {"datasets": {"extra": {"moment": {"type": "latest"}}}},
+                 "evaluate": {"datasets": {"early": {"moment": {"type": "since", "seconds": 3600}}}}})
+    sys.exit(0)
+if stage == "initial" and mode == "bad_moment":
+    done({"code": "success"}, stages={"evaluate": {"datasets": {"p": {"moment": {"type": "percentile", "percent": 95}}}}})
     sys.exit(0)
 if stage == "initial":
     done({"code": "success"}, data={"summary": "ready"},
          batches={"maxBatchSize": 999 if mode == "bad_size" else 1000, "options": {"greeting": "hi"}})
     sys.exit(0)
 if stage == "evaluate":
-    assert sorted(manifest["dataUrls"]) == ["extra", "initial"], manifest["dataUrls"]
+    assert sorted(manifest["dataUrls"]) == ["early", "extra", "initial"], manifest["dataUrls"]
+    early = manifest["metadata"]["datasets"]["early"]
+    assert early["moment"] == {"type": "since", "seconds": 3600}, early
+    doc = json.load(urllib.request.urlopen(manifest["dataUrls"]["early"]))
+    cols = doc["metadata"]["columns"]
+    assert len(doc["data"]) == early["fullDatasetSize"], (len(doc["data"]), early)
+    for row in doc["data"]:
+        base, moment = (datetime.datetime.fromisoformat(row[cols.index(c)].replace("Z", "+00:00"))
+                        for c in ("user_moment_base_timestamp", "moment_timestamp"))
+        assert (moment - base).total_seconds() == 3600, row
     done({"code": "success"}, data={"auc": 0.5})
     sys.exit(0)
 if stage == "train_more":
