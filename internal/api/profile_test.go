@@ -249,7 +249,9 @@ func TestAttributesAPI(t *testing.T) {
 			if r := s.do(t, "POST", "/v1/events", nil, []byte(strings.Join(worked.Events, "\n"))); r.status != 200 {
 				t.Fatalf("ingest: %s", r.body)
 			}
-			s.do(t, "POST", "/v1/stitching/run", nil, nil)
+			if r := s.do(t, "POST", "/v1/stitching/run", nil, nil); r.status != 200 || !strings.Contains(string(r.body), `"events_processed":`) {
+				t.Fatalf("stitching run: %d %s", r.status, r.body)
+			}
 			r := s.do(t, "POST", "/v1/attributes/run", nil, []byte(`{}`))
 			run := decode[attr.RunResult](t, r)
 			if r.status != 200 || len(run.Attributes) != 16 || run.Attributes[0].Status != "ok" || !run.Attributes[0].Full {

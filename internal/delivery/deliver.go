@@ -3,14 +3,14 @@ package delivery
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"strconv"
 
 	"github.com/google/uuid"
 	pb "github.com/promotedai/schema/generated/go/proto/delivery"
 	ev "github.com/promotedai/schema/generated/go/proto/event"
-	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 
+	"github.com/weftdata/weft/internal/deliveryjson"
 	"github.com/weftdata/weft/internal/rank"
 )
 
@@ -59,10 +59,7 @@ func (s *Service) Deliver(ctx context.Context, body []byte, opts DeliverOpts) ([
 		data := s.introspection(req, resp, scored, byContent)
 		resp.IntrospectionData = &data
 	}
-	out, err := protojson.Marshal(resp)
-	if err != nil {
-		return nil, fmt.Errorf("encode delivery response: %w", err)
-	}
+	out := deliveryjson.AppendResponse(nil, resp)
 	s.logDelivery(req, resp)
 	return out, nil
 }
@@ -169,13 +166,37 @@ func (s *Service) introspection(req *pb.Request, resp *pb.Response, scored []ran
 	return string(b)
 }
 
-// logDelivery queues the delivery log of an API delivery.
+// logDelivery queues the delivery log of an API delivery. The request is
+// logged without its insertions: a request carries hundreds or thousands
+// of candidates with their properties, and writing each in full would
+// cost more than serving it; the served page is in the response.
 func (s *Service) logDelivery(req *pb.Request, resp *pb.Response) {
+	logged := &pb.Request{
+		PlatformId: req.PlatformId, UserInfo: req.UserInfo, Timing: req.Timing, ClientInfo: req.ClientInfo,
+		Device: req.Device, RequestId: req.RequestId, ViewId: req.ViewId, AutoViewId: req.AutoViewId,
+		SessionId: req.SessionId, ClientRequestId: req.ClientRequestId, UseCase: req.UseCase,
+		SearchQuery: req.SearchQuery, Paging: req.Paging, Properties: req.Properties,
+		DisablePersonalization: req.DisablePersonalization,
+	}
 	lr := &ev.LogRequest{DeliveryLog: []*pb.DeliveryLog{{
 		PlatformId: req.GetPlatformId(),
-		Request:    req,
+		Request:    logged,
 		Response:   resp,
 		Execution:  &pb.DeliveryExecution{ExecutionServer: pb.ExecutionServer_API, ServerVersion: ServerVersion},
 	}}}
-	s.writer.enqueue(lr)
+	s.writer.enqueue(detached(lr))
+}
+
+// detached copies lr through its binary form. The fast decoder's strings
+// share the request body: a queued log must not keep bodies alive.
+func detached(lr *ev.LogRequest) *ev.LogRequest {
+	b, err := proto.Marshal(lr)
+	out := &ev.LogRequest{}
+	if err == nil {
+		err = proto.Unmarshal(b, out)
+	}
+	if err != nil {
+		return lr // cannot happen for a message decoded from JSON
+	}
+	return out
 }

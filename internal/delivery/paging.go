@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -113,7 +114,9 @@ func (p *pager) entry(key string) *pagingEntry {
 		}
 		p.drop(el)
 	}
-	return &pagingEntry{key: key, byPos: map[uint64]string{}, byContent: map[string]uint64{}}
+	// Keys and content ids may share a request body (package
+	// deliveryjson): the cache keeps copies.
+	return &pagingEntry{key: strings.Clone(key), byPos: map[uint64]string{}, byContent: map[string]uint64{}}
 }
 
 // remember records the page's new positions (up to the per-key bound),
@@ -124,6 +127,7 @@ func (p *pager) remember(e *pagingEntry, ranked []string, page []placed, ttl tim
 		if e.has(c) || len(e.byPos) >= MaxAllocationsPerKey {
 			continue
 		}
+		c = strings.Clone(c)
 		e.byPos[pl.Position] = c
 		e.byContent[c] = pl.Position
 		n := int64(len(c) + allocationBytes)

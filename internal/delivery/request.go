@@ -1,6 +1,8 @@
 package delivery
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"math"
 	"strconv"
@@ -10,17 +12,24 @@ import (
 	pb "github.com/promotedai/schema/generated/go/proto/delivery"
 	ev "github.com/promotedai/schema/generated/go/proto/event"
 	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/weftdata/weft/internal/deliveryjson"
 )
 
 // decodeRequest reads a Delivery API body of any dialect. debug reports a
 // Python-style top-level "debug": true (a request for introspection data).
 func decodeRequest(body []byte) (req *pb.Request, debug bool, err error) {
 	req = &pb.Request{}
-	obj, err := unmarshal(body, req)
-	if err != nil {
-		return nil, false, err
+	// The fast decoder serves the requests that are fine; a body it
+	// refuses goes through the thorough path, whose errors name the field
+	// and the value sent, and which has the last word.
+	if deliveryjson.DecodeRequest(body, req) != nil {
+		req = &pb.Request{}
+		if _, err := unmarshal(body, req); err != nil {
+			return nil, false, err
+		}
 	}
-	debug, _ = obj["debug"].(bool)
+	debug = askedDebug(body)
 	if err := expandMatrix(req); err != nil {
 		return nil, false, err
 	}
@@ -34,6 +43,19 @@ func decodeRequest(body []byte) (req *pb.Request, debug bool, err error) {
 		}
 	}
 	return req, debug, nil
+}
+
+// askedDebug reads a Python-style top-level "debug": true. The decoder
+// drops unknown keys, so it is looked for apart, and only in the bodies
+// that hold the word at all.
+func askedDebug(body []byte) bool {
+	if !bytes.Contains(body, []byte(`"debug"`)) {
+		return false
+	}
+	var top struct {
+		Debug bool `json:"debug"`
+	}
+	return json.Unmarshal(body, &top) == nil && top.Debug
 }
 
 // decodeLogRequest reads a Metrics API body of any dialect.

@@ -1,6 +1,9 @@
 package delivery
 
-import "sync"
+import (
+	"strings"
+	"sync"
+)
 
 // ServedInsertionsDefault is the default of Options.ServedInsertions.
 const ServedInsertionsDefault = 1 << 20
@@ -30,7 +33,8 @@ func (m *servedMap) add(insertionID, contentID string) {
 	if len(m.cur) >= m.half {
 		m.prev, m.cur = m.cur, make(map[string]string)
 	}
-	m.cur[insertionID] = contentID
+	// Both may share a request body (package deliveryjson).
+	m.cur[strings.Clone(insertionID)] = strings.Clone(contentID)
 }
 
 func (m *servedMap) content(insertionID string) string {
