@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"iter"
 	"math/rand/v2"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/promotedai/schema/generated/go/proto/common"
+	pb "github.com/promotedai/schema/generated/go/proto/delivery"
 	"github.com/promotedai/schema/generated/go/proto/event"
 
 	"github.com/weftdata/weft/internal/attr"
@@ -71,7 +73,7 @@ stitching:
 attributes:
   - {id: favorite_category, type: most_frequent, sources: [shop], types: [view], value: "payload->>'category'"}
 delivery:
-  refresh: 1s
+  refresh: 5s
   use_cases:
     default:
       rules:
@@ -127,10 +129,46 @@ func setupDelivery(ctx context.Context, c *client.Client, o DeliveryOpts) error 
 	if err := logEngagement(ctx, o); err != nil {
 		return err
 	}
-	// The ranking state refreshes every second (the bench config): give
-	// it time to load the users, attributes and engagement.
-	time.Sleep(3 * time.Second)
-	return nil
+	o.Progress("wait for the ranking state")
+	return waitRanked(ctx, o)
+}
+
+// waitRanked asks for introspection until the ranking state knows the
+// first user and the engagement of the first item (an engaging one).
+func waitRanked(ctx context.Context, o DeliveryOpts) error {
+	user := &common.UserInfo{UserId: benchUser(0), AnonUserId: benchAnon(0)}
+	req := &pb.Request{UserInfo: user, Insertion: []*pb.Insertion{{ContentId: benchItem(0)}}}
+	body, err := protojson.Marshal(req)
+	if err != nil {
+		return err
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		var intro struct {
+			Entity     string `json:"entity"`
+			Insertions []struct {
+				Parts struct {
+					Engagement float64 `json:"engagement"`
+				} `json:"parts"`
+			} `json:"insertions"`
+		}
+		resp, err := post(ctx, o, "/deliver", body, http.Header{"x-weft-introspection": {"1"}})
+		if err != nil {
+			return err
+		}
+		var r pb.Response
+		if err := protojson.Unmarshal(resp, &r); err != nil {
+			return fmt.Errorf("POST /deliver: %w", err)
+		}
+		if json.Unmarshal([]byte(r.GetIntrospectionData()), &intro) == nil && intro.Entity != "" &&
+			len(intro.Insertions) == 1 && intro.Insertions[0].Parts.Engagement != 0.5 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the ranking state did not load the bench's users and engagement in 2 minutes: %s", r.GetIntrospectionData())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 // benchViews are five views per user, three of them in the user's
@@ -192,9 +230,18 @@ func postLog(ctx context.Context, o DeliveryOpts, lr *event.LogRequest) error {
 	if err != nil {
 		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, o.URL+"/log", bytes.NewReader(body))
+	_, err = post(ctx, o, "/log", body, nil)
+	return err
+}
+
+// post sends a JSON body and returns the answer of a 200.
+func post(ctx context.Context, o DeliveryOpts, path string, body []byte, h http.Header) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, o.URL+path, bytes.NewReader(body))
 	if err != nil {
-		return err
+		return nil, err
+	}
+	for k, v := range h {
+		req.Header[http.CanonicalHeaderKey(k)] = v
 	}
 	req.Header.Set("Content-Type", "application/json")
 	if o.APIKey != "" {
@@ -202,13 +249,14 @@ func postLog(ctx context.Context, o DeliveryOpts, lr *event.LogRequest) error {
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("POST /log: status %d", resp.StatusCode)
+	out, err := io.ReadAll(resp.Body)
+	if err == nil && resp.StatusCode != http.StatusOK {
+		err = fmt.Errorf("POST %s: status %d: %.300s", path, resp.StatusCode, out)
 	}
-	return nil
+	return out, err
 }
 
 // runLoad runs one phase in the load process and reads its report.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -13,8 +14,9 @@ import (
 
 func newBenchDeliveryCmd() *cobra.Command {
 	var (
-		f    serverFlags
-		opts bench.DeliveryOpts
+		f       serverFlags
+		opts    bench.DeliveryOpts
+		profile string
 	)
 	cmd := &cobra.Command{
 		Use:   "delivery",
@@ -62,6 +64,13 @@ the Server-Timing header of each answer.`,
 			}
 			opts.LoadCommand = []string{self, "bench", "delivery-load"}
 			opts.Progress = func(s string) { fmt.Fprintf(cmd.ErrOrStderr(), "%s...\n", s) }
+			if profile != "" {
+				stop, err := cpuProfile(profile)
+				if err != nil {
+					return err
+				}
+				defer stop()
+			}
 			r, err := bench.Delivery(cmd.Context(), opts)
 			if err != nil {
 				return err
@@ -79,7 +88,21 @@ the Server-Timing header of each answer.`,
 	cmd.Flags().IntVar(&opts.Concurrency, "concurrency", 4, "requests in flight in the throughput phases")
 	cmd.Flags().IntVar(&opts.Rate, "rate", 1000, "requests/s of the latency phases")
 	cmd.Flags().Uint64Var(&opts.Seed, "seed", 1, "seed of the bench data")
+	cmd.Flags().StringVar(&profile, "cpu-profile", "", "write the server process's CPU profile (setup and load) to this file")
 	return cmd
+}
+
+// cpuProfile profiles this process until stop is called.
+func cpuProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 // newBenchDeliveryLoadCmd is the load process of bench delivery: it runs

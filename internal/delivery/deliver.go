@@ -29,7 +29,11 @@ type DeliverOpts struct {
 // with only the fields the strict Go client accepts. The delivery log is
 // appended in the background.
 func (s *Service) Deliver(ctx context.Context, body []byte, opts DeliverOpts) ([]byte, error) {
-	req, debug, err := decodeRequest(body)
+	var keep map[string]bool
+	if pr, ok := s.opts.Ranker.(PropertyReader); ok {
+		keep = pr.PropertyKeys()
+	}
+	req, debug, err := decodeRequest(body, keep)
 	if err != nil {
 		return nil, err
 	}

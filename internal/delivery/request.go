@@ -18,12 +18,13 @@ import (
 
 // decodeRequest reads a Delivery API body of any dialect. debug reports a
 // Python-style top-level "debug": true (a request for introspection data).
-func decodeRequest(body []byte) (req *pb.Request, debug bool, err error) {
+func decodeRequest(body []byte, keep map[string]bool) (req *pb.Request, debug bool, err error) {
 	req = &pb.Request{}
-	// The fast decoder serves the requests that are fine; a body it
+	// The fast decoder serves the requests that are fine, building only
+	// the insertion properties kept (those the ranker reads); a body it
 	// refuses goes through the thorough path, whose errors name the field
 	// and the value sent, and which has the last word.
-	if deliveryjson.DecodeRequest(body, req) != nil {
+	if deliveryjson.DecodeRequestKeeping(body, req, keep) != nil {
 		req = &pb.Request{}
 		if _, err := unmarshal(body, req); err != nil {
 			return nil, false, err

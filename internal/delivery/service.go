@@ -22,6 +22,12 @@ type Ranker interface {
 	Rank(req *pb.Request, ins []*pb.Insertion) []rank.Scored
 }
 
+// PropertyReader is optionally implemented by a Ranker that reads only
+// some insertion properties: the others are not decoded.
+type PropertyReader interface {
+	PropertyKeys() map[string]bool
+}
+
 // EntityFinder is optionally implemented by a Ranker that can say which
 // stitched entity a request's user is; introspection data then shows it.
 type EntityFinder interface {

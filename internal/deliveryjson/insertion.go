@@ -23,7 +23,12 @@ func (d *decoder) insertionField(ins *delivery.Insertion, key []byte) error {
 		return err
 	case "properties":
 		ins.Properties = d.slab.properties()
-		return d.object(func(k []byte) error { return d.propertiesField(ins.Properties, k) })
+		return d.object(func(k []byte) error {
+			d.filterNext = true
+			err := d.propertiesField(ins.Properties, k)
+			d.filterNext = false
+			return err
+		})
 	case "position":
 		n, err := d.uint(64)
 		ins.Position = d.slab.uint64(n)

@@ -10,7 +10,12 @@ func (d *decoder) structValue() (*structpb.Struct, error) {
 		return nil, d.wrongType("an object")
 	}
 	s := d.slab.structValue()
+	filter := d.filterNext && d.keep != nil
+	d.filterNext = false
 	err := d.members(func(key []byte) error {
+		if filter && !d.keep[string(key)] {
+			return d.skip()
+		}
 		v, err := d.value()
 		if s.Fields == nil {
 			s.Fields = make(map[string]*structpb.Value, 4)

@@ -253,3 +253,13 @@ func hasText(sorted []string, s string) bool {
 	_, ok := slices.BinarySearch(sorted, s)
 	return ok
 }
+
+// Entity is the stitched entity of the request's user, when the last
+// refresh loaded it (users are loaded only when a use case has rules).
+// Introspection data shows it.
+func (r *Ranker) Entity(req *delivery.Request) (string, bool) {
+	if p := r.snap.Load().users.find(req.GetUserInfo()); p != nil {
+		return p.entity, true
+	}
+	return "", false
+}

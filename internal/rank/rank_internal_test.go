@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/promotedai/schema/generated/go/proto/delivery"
+
+	"github.com/weftdata/weft/internal/config"
 )
 
 // TestSortScored holds the in-place permutation to a plain stable sort.
@@ -96,5 +98,21 @@ func TestActionWeight(t *testing.T) {
 	}
 	if got := actionWeight(nil, "gift"); got != 1 {
 		t.Errorf("custom action without weights: %v, want 1", got)
+	}
+}
+
+func TestPropertyKeys(t *testing.T) {
+	d := &config.Delivery{UseCases: map[string]config.UseCase{
+		"FEED":    {Rules: []config.RankRule{{Item: "category", Attribute: "fav"}, {Item: "meta.size", Attribute: "size"}}},
+		"default": {Rules: []config.RankRule{{Item: "brand", Attribute: "brand"}}},
+		"SEARCH":  {},
+	}}
+	src, resolved, _ := referenced(d, nil)
+	got := compileUseCases(d, newEngagement(), src, resolved).propertyKeys()
+	if len(got) != 3 || !got["category"] || !got["meta"] || !got["brand"] {
+		t.Errorf("property keys %v, want category, meta and brand", got)
+	}
+	if keys := compileUseCases(&config.Delivery{}, newEngagement(), src, resolved).propertyKeys(); len(keys) != 0 {
+		t.Errorf("no rules: %v", keys)
 	}
 }

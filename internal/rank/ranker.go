@@ -49,9 +49,11 @@ type Ranker struct {
 // published: requests read it without locks.
 type snapshot struct {
 	useCases useCases
-	eng      *engagement
-	users    *users
-	stats    Stats
+	// keys are the insertion properties the rules read (PropertyKeys).
+	keys  map[string]bool
+	eng   *engagement
+	users *users
+	stats Stats
 }
 
 // Stats describe the state in memory.
@@ -87,12 +89,18 @@ func New(opts Options) *Ranker {
 	eng := newEngagement()
 	empty := &users{byUserID: map[string]int32{}, byAnonID: map[string]int32{}}
 	src, resolved, _ := referenced(&config.Delivery{}, nil)
-	r.snap.Store(&snapshot{useCases: compileUseCases(&config.Delivery{}, eng, src, resolved), eng: eng, users: empty})
+	ucs := compileUseCases(&config.Delivery{}, eng, src, resolved)
+	r.snap.Store(&snapshot{useCases: ucs, keys: ucs.propertyKeys(), eng: eng, users: empty})
 	return r
 }
 
 // Stats describe the state of the last refresh.
 func (r *Ranker) Stats() Stats { return r.snap.Load().stats }
+
+// PropertyKeys are the top-level insertion properties the rules of any use
+// case read: a request decoder need not build the others. Empty when there
+// are no rules; callers must not change it.
+func (r *Ranker) PropertyKeys() map[string]bool { return r.snap.Load().keys }
 
 // Run refreshes the state until ctx ends: at once, then every
 // delivery.refresh of the configuration in force. A failed refresh is
@@ -162,7 +170,8 @@ func (r *Ranker) Refresh(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	next := &snapshot{useCases: compileUseCases(d, eng, src, resolved), eng: eng, users: us, stats: Stats{
+	ucs := compileUseCases(d, eng, src, resolved)
+	next := &snapshot{useCases: ucs, keys: ucs.propertyKeys(), eng: eng, users: us, stats: Stats{
 		Contents: len(eng.content), ContentsDropped: dropped, Users: len(us.profiles), UsersTruncated: us.truncated,
 		Bytes: eng.bytes + us.bytes, MemoryBytes: limit, Watermark: eng.watermark,
 		MissingProperties: missing, RefreshedAt: r.opts.Now().UTC(),

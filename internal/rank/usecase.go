@@ -56,6 +56,17 @@ func compileUseCases(d *config.Delivery, eng *engagement, src *sources, resolved
 	return out
 }
 
+// propertyKeys are the first parts of every rule's item path.
+func (u useCases) propertyKeys() map[string]bool {
+	keys := map[string]bool{}
+	for _, uc := range u {
+		for _, r := range uc.rules {
+			keys[r.path[0]] = true
+		}
+	}
+	return keys
+}
+
 // of returns the use case of a request; an enum value this build does not
 // know ranks as the default.
 func (u useCases) of(v delivery.UseCase) *useCase {
