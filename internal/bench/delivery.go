@@ -5,15 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"iter"
 	"math/rand/v2"
-	"net/http"
 	"os/exec"
 	"strings"
 	"time"
-
-	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/promotedai/schema/generated/go/proto/common"
 	pb "github.com/promotedai/schema/generated/go/proto/delivery"
@@ -126,48 +122,44 @@ func setupDelivery(ctx context.Context, c *client.Client, o DeliveryOpts) error 
 		return err
 	}
 	o.Progress(fmt.Sprintf("log %d impressions and their clicks", o.Impressions))
-	if err := logEngagement(ctx, o); err != nil {
+	if err := logEngagement(ctx, c, o); err != nil {
 		return err
 	}
 	o.Progress("wait for the ranking state")
-	return waitRanked(ctx, o)
+	return waitRanked(ctx, c)
 }
 
 // waitRanked asks for introspection until the ranking state knows the
 // first user and the engagement of the first item (an engaging one).
-func waitRanked(ctx context.Context, o DeliveryOpts) error {
-	user := &common.UserInfo{UserId: benchUser(0), AnonUserId: benchAnon(0)}
-	req := &pb.Request{UserInfo: user, Insertion: []*pb.Insertion{{ContentId: benchItem(0)}}}
-	body, err := protojson.Marshal(req)
-	if err != nil {
-		return err
+func waitRanked(ctx context.Context, c *client.Client) error {
+	req := &pb.Request{
+		UserInfo:  &common.UserInfo{UserId: benchUser(0), AnonUserId: benchAnon(0)},
+		Insertion: []*pb.Insertion{{ContentId: benchItem(0)}},
 	}
-	deadline := time.Now().Add(2 * time.Minute)
+	return WaitRanked(ctx, c, req, 2*time.Minute)
+}
+
+// WaitRanked sends req with introspection until the ranking state knows
+// its user and the engagement of its first insertion (a logged one): the
+// background refresh has caught up with what was loaded.
+func WaitRanked(ctx context.Context, c *client.Client, req *pb.Request, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
 	for {
-		var intro struct {
-			Entity     string `json:"entity"`
-			Insertions []struct {
-				Parts struct {
-					Engagement float64 `json:"engagement"`
-				} `json:"parts"`
-			} `json:"insertions"`
-		}
-		resp, err := post(ctx, o, "/deliver", body, http.Header{"x-weft-introspection": {"1"}})
+		_, intro, err := c.Deliver(ctx, req, true)
 		if err != nil {
 			return err
 		}
-		var r pb.Response
-		if err := protojson.Unmarshal(resp, &r); err != nil {
-			return fmt.Errorf("POST /deliver: %w", err)
-		}
-		if json.Unmarshal([]byte(r.GetIntrospectionData()), &intro) == nil && intro.Entity != "" &&
-			len(intro.Insertions) == 1 && intro.Insertions[0].Parts.Engagement != 0.5 {
+		if intro.Entity != "" && len(intro.Insertions) > 0 && intro.Insertions[0].Parts.Engagement != 0.5 {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("the ranking state did not load the bench's users and engagement in 2 minutes: %s", r.GetIntrospectionData())
+			return fmt.Errorf("the ranking state did not load the user and the engagement in %s: %+v", limit, intro)
 		}
-		time.Sleep(200 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
 	}
 }
 
@@ -199,7 +191,7 @@ func benchViews(o DeliveryOpts) iter.Seq2[client.Record, error] {
 
 // logEngagement posts impressions of random items to /log, with a click
 // on 20% of the impressions of every tenth item and 1% of the others.
-func logEngagement(ctx context.Context, o DeliveryOpts) error {
+func logEngagement(ctx context.Context, c *client.Client, o DeliveryOpts) error {
 	rng := rand.New(rand.NewPCG(o.Seed, 13))
 	const perRequest = 2000
 	for sent := 0; sent < o.Impressions; sent += perRequest {
@@ -218,45 +210,11 @@ func logEngagement(ctx context.Context, o DeliveryOpts) error {
 					ActionType: event.ActionType_NAVIGATE, UserInfo: user})
 			}
 		}
-		if err := postLog(ctx, o, lr); err != nil {
+		if err := c.Log(ctx, lr); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-func postLog(ctx context.Context, o DeliveryOpts, lr *event.LogRequest) error {
-	body, err := protojson.Marshal(lr)
-	if err != nil {
-		return err
-	}
-	_, err = post(ctx, o, "/log", body, nil)
-	return err
-}
-
-// post sends a JSON body and returns the answer of a 200.
-func post(ctx context.Context, o DeliveryOpts, path string, body []byte, h http.Header) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, o.URL+path, bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	for k, v := range h {
-		req.Header[http.CanonicalHeaderKey(k)] = v
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if o.APIKey != "" {
-		req.Header.Set("x-api-key", o.APIKey)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	out, err := io.ReadAll(resp.Body)
-	if err == nil && resp.StatusCode != http.StatusOK {
-		err = fmt.Errorf("POST %s: status %d: %.300s", path, resp.StatusCode, out)
-	}
-	return out, err
 }
 
 // runLoad runs one phase in the load process and reads its report.

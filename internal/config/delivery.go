@@ -310,30 +310,20 @@ var categoryName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
 // APIs append to the log.
 const DeliverySourceID = "delivery"
 
-// DeliveryUserEventTypes are the delivery event types that carry a
-// userInfo: every LogRequest record type but device. Each gets derived
-// stitching rules (StitchingRules).
-var DeliveryUserEventTypes = []string{
-	"delivery_log", "impression", "action", "cohort_membership", "view",
-	"auto_view", "user", "insertion", "diagnostics", "request",
-}
-
-// StitchingRules are the rules derived from the delivery section: for
-// every delivery event type, userInfo.userId is a value of UserIDCategory
-// and userInfo.anonUserId of AnonUserIDCategory, so that delivery events
+// StitchingRules are the rules derived from the delivery section: in
+// every delivery event, userInfo.userId is a value of UserIDCategory and
+// userInfo.anonUserId of AnonUserIDCategory, so that delivery events
 // stitch without rules written by hand. A delivery_log keeps its userInfo
-// in its request (DeliveryLog has no userInfo field).
+// in its request (DeliveryLog has no userInfo field). One rule per
+// category over every type of the source keeps the cost of a stitching
+// pass to two more scans of its events, delivery or not.
 func (d *Delivery) StitchingRules() []stitch.Rule {
-	rules := make([]stitch.Rule, 0, 2*len(DeliveryUserEventTypes))
-	for _, t := range DeliveryUserEventTypes {
-		user := "payload->'userInfo'"
-		if t == "delivery_log" {
-			user = "payload->'request'->'userInfo'"
-		}
-		event := DeliverySourceID + "/" + t
-		rules = append(rules,
-			stitch.Rule{Identifier: d.UserIDCategory(), Event: event, ValueExpression: user + "->>'userId'"},
-			stitch.Rule{Identifier: d.AnonUserIDCategory(), Event: event, ValueExpression: user + "->>'anonUserId'"})
+	event := DeliverySourceID + "/*"
+	value := func(field string) string {
+		return "COALESCE(payload->'userInfo'->>'" + field + "', payload->'request'->'userInfo'->>'" + field + "')"
 	}
-	return rules
+	return []stitch.Rule{
+		{Identifier: d.UserIDCategory(), Event: event, ValueExpression: value("userId")},
+		{Identifier: d.AnonUserIDCategory(), Event: event, ValueExpression: value("anonUserId")},
+	}
 }

@@ -136,21 +136,27 @@ func (s *Service) served1(req *pb.Request, in *pb.Insertion, pos uint64) *pb.Ins
 	return &pb.Insertion{ContentId: in.GetContentId(), InsertionId: id, Position: &pos}
 }
 
-// introspection is a JSON document of the user, the entity when the
-// Ranker can tell, and each served insertion's score and its parts.
+// Introspection is the introspection data of an answer, a JSON string:
+// the user, the entity when the Ranker can tell, and each served
+// insertion's score and its parts.
+type Introspection struct {
+	UserID     string                   `json:"userId,omitempty"`
+	AnonUserID string                   `json:"anonUserId,omitempty"`
+	Entity     string                   `json:"entity,omitempty"`
+	Insertions []IntrospectionInsertion `json:"insertions"`
+}
+
+// IntrospectionInsertion is one served insertion's score.
+type IntrospectionInsertion struct {
+	ContentID string     `json:"contentId"`
+	Position  uint64     `json:"position"`
+	Score     float64    `json:"score"`
+	Parts     rank.Parts `json:"parts"`
+}
+
 func (s *Service) introspection(req *pb.Request, resp *pb.Response, scored []rank.Scored, byContent map[string]*pb.Insertion) string {
-	type item struct {
-		ContentID string     `json:"contentId"`
-		Position  uint64     `json:"position"`
-		Score     float64    `json:"score"`
-		Parts     rank.Parts `json:"parts"`
-	}
-	doc := struct {
-		UserID     string `json:"userId,omitempty"`
-		AnonUserID string `json:"anonUserId,omitempty"`
-		Entity     string `json:"entity,omitempty"`
-		Insertions []item `json:"insertions"`
-	}{UserID: req.GetUserInfo().GetUserId(), AnonUserID: req.GetUserInfo().GetAnonUserId(), Insertions: []item{}}
+	doc := Introspection{UserID: req.GetUserInfo().GetUserId(), AnonUserID: req.GetUserInfo().GetAnonUserId(),
+		Insertions: []IntrospectionInsertion{}}
 	if f, ok := s.opts.Ranker.(EntityFinder); ok {
 		doc.Entity, _ = f.Entity(req)
 	}
@@ -164,7 +170,7 @@ func (s *Service) introspection(req *pb.Request, resp *pb.Response, scored []ran
 	}
 	for _, out := range resp.Insertion {
 		sc := byIndex[index[byContent[out.ContentId]]]
-		doc.Insertions = append(doc.Insertions, item{out.ContentId, out.GetPosition(), sc.Score, sc.Parts})
+		doc.Insertions = append(doc.Insertions, IntrospectionInsertion{out.ContentId, out.GetPosition(), sc.Score, sc.Parts})
 	}
 	b, _ := json.Marshal(doc) // plain data
 	return string(b)

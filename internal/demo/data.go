@@ -34,3 +34,19 @@ var products = func() []product {
 	}
 	return out
 }()
+
+// Product is an item of the demo shop's catalog.
+type Product struct {
+	SKU, Name, Category string
+	Price               float64
+}
+
+// Products is the demo shop's catalog: 200 items, 25 per category, the
+// ones the demo purchases and page views are of.
+func Products() []Product {
+	out := make([]Product, len(products))
+	for i, p := range products {
+		out[i] = Product{SKU: p.sku, Name: p.name, Category: p.category, Price: p.price}
+	}
+	return out
+}

@@ -18,7 +18,8 @@ type Config struct {
 type Rule struct {
 	// Identifier is the stitching category (Meiro's attribute_id).
 	Identifier string `json:"identifier" yaml:"identifier"`
-	// Event is source/type/version; without /version the rule reads every version.
+	// Event is source/type/version; without /version the rule reads every
+	// version, and source/* every type of the source.
 	Event string `json:"event" yaml:"event"`
 	// ValueExpression is SQL over one event_log row, in PostgreSQL's
 	// dialect; it may return several rows (set-returning).
@@ -54,6 +55,9 @@ var categoryPattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
 // eventRef is a parsed Rule.Event.
 type eventRef struct{ source, typ, version string }
 
+// anyType as the type of a rule's event reads every type of the source.
+const anyType = "*"
+
 func parseEvent(s string) (eventRef, error) {
 	parts := strings.Split(s, "/")
 	if len(parts) < 2 || len(parts) > 3 {
@@ -66,6 +70,9 @@ func parseEvent(s string) (eventRef, error) {
 	}
 	r := eventRef{source: parts[0], typ: parts[1]}
 	if len(parts) == 3 {
+		if r.typ == anyType {
+			return eventRef{}, fmt.Errorf("event %q: a version needs a type, not %s", s, anyType)
+		}
 		r.version = parts[2]
 	}
 	return r, nil

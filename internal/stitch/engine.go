@@ -106,7 +106,10 @@ func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'
 // ruleSQL is one rule's part of the extraction query: every non-NULL value
 // its expression yields for the events of its type with seq in ($1, $2].
 func (r compiledRule) sql(i int) string {
-	where := "source_id = " + quote(r.event.source) + " AND type = " + quote(r.event.typ)
+	where := "source_id = " + quote(r.event.source)
+	if r.event.typ != anyType {
+		where += " AND type = " + quote(r.event.typ)
+	}
 	if r.event.version != "" {
 		where += " AND version = " + quote(r.event.version)
 	}

@@ -562,3 +562,16 @@ func TestConcurrentPass(t *testing.T) {
 		})
 	}
 }
+
+// TestRuleEventAnyType: source/* reads every type of a source (the rules
+// derived from the delivery section use it); a version needs a type.
+func TestRuleEventAnyType(t *testing.T) {
+	ok := stitch.Config{Rules: []stitch.Rule{{Identifier: "user_id", Event: "delivery/*", ValueExpression: "payload->>'u'"}}}
+	if err := ok.Validate(); err != nil {
+		t.Fatalf("source/*: %v", err)
+	}
+	bad := stitch.Config{Rules: []stitch.Rule{{Identifier: "user_id", Event: "delivery/*/1", ValueExpression: "payload->>'u'"}}}
+	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), `a version needs a type, not *`) {
+		t.Fatalf("source/*/1: %v", err)
+	}
+}
