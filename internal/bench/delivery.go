@@ -14,6 +14,7 @@ import (
 	"github.com/promotedai/schema/generated/go/proto/common"
 	pb "github.com/promotedai/schema/generated/go/proto/delivery"
 	"github.com/promotedai/schema/generated/go/proto/event"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/weftdata/weft/internal/attr"
 	"github.com/weftdata/weft/internal/client"
@@ -139,10 +140,15 @@ func waitRanked(ctx context.Context, c *client.Client) error {
 	return WaitRanked(ctx, c, req, 2*time.Minute)
 }
 
-// WaitRanked sends req with introspection until the ranking state knows
+// WaitRanked sends req (in a paging context of its own, one insertion
+// per page) with introspection until the ranking state knows
 // its user and the engagement of its first insertion (a logged one): the
 // background refresh has caught up with what was loaded.
 func WaitRanked(ctx context.Context, c *client.Client, req *pb.Request, limit time.Duration) error {
+	// A paging context of its own: the pages served while waiting must not
+	// pin the positions req's context will be served at.
+	req = proto.Clone(req).(*pb.Request)
+	req.Paging = &pb.Paging{PagingId: fmt.Sprintf("wait-%d", time.Now().UnixNano()), Size: 1}
 	deadline := time.Now().Add(limit)
 	for {
 		_, intro, err := c.Deliver(ctx, req, true)

@@ -83,6 +83,9 @@ ingestion API, prints what happened and where to look, and keeps serving until C
 			if err == nil {
 				err = pluginDemo(ctx, out, c, example)
 			}
+			if err == nil {
+				err = deliveryDemo(ctx, out, c, example)
+			}
 			if err != nil {
 				s.Shutdown()
 				return err
@@ -107,6 +110,7 @@ Where to look:
   weft plugins list --server %[1]s
   weft plugins runs --server %[1]s
   curl%[2]s %[1]s/v1/properties
+  curl%[2]s -X POST %[1]s/deliver -H 'x-weft-introspection: 1' -d '{"userInfo":{"anonUserId":"a1"},"insertion":[{"contentId":"SKU-0001"},{"contentId":"SKU-0003"}]}'
   curl%[2]s '%[1]s/v1/objects/stores?first=3'
   curl%[2]s -X POST %[1]s/v1/graphql -d '{"query":"{ stores(first: 2) { edges { node { store_id name city } } } }"}'
   curl %[1]s/metrics

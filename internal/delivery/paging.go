@@ -153,7 +153,7 @@ func (p *pager) drop(el *list.Element) {
 }
 
 // pagingKey identifies a request context: the platform, the user (userId,
-// else anonUserId), the client type, the use case, the search query and
+// else anonUserId), the client type, the traffic type, the use case, the search query and
 // the request properties other than the non-key ones. It is also the
 // pagingId returned to the client.
 func pagingKey(req *pb.Request, nonKey map[string]bool) string {
@@ -174,7 +174,7 @@ func pagingKey(req *pb.Request, nonKey map[string]bool) string {
 	h := sha256.New()
 	for _, part := range []string{
 		strconv.FormatUint(req.GetPlatformId(), 10), user,
-		req.GetClientInfo().GetClientType().String(), req.GetUseCase().String(),
+		req.GetClientInfo().GetClientType().String(), req.GetClientInfo().GetTrafficType().String(), req.GetUseCase().String(),
 		req.GetSearchQuery(), string(props),
 	} {
 		h.Write([]byte(part))

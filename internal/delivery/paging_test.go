@@ -4,6 +4,10 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	cm "github.com/promotedai/schema/generated/go/proto/common"
+	pb "github.com/promotedai/schema/generated/go/proto/delivery"
+	"google.golang.org/protobuf/proto"
 )
 
 type testClock struct{ t time.Time }
@@ -95,5 +99,18 @@ func TestPagerBounds(t *testing.T) {
 	small.allocate("b", time.Minute, contents(3), 0, 3)
 	if _, ok := small.keys["a"]; ok || small.lru.Len() != 1 || small.bytes > small.maxBytes {
 		t.Errorf("least recently used key not evicted: %d keys, %d bytes", small.lru.Len(), small.bytes)
+	}
+}
+
+// TestPagingKeyTrafficType: shadow traffic has contexts of its own, so a
+// shadow request never takes positions of the production pages.
+func TestPagingKeyTrafficType(t *testing.T) {
+	prod := &pb.Request{UserInfo: &cm.UserInfo{AnonUserId: "a"}, ClientInfo: &cm.ClientInfo{TrafficType: cm.ClientInfo_PRODUCTION}}
+	shadow := &pb.Request{UserInfo: &cm.UserInfo{AnonUserId: "a"}, ClientInfo: &cm.ClientInfo{TrafficType: cm.ClientInfo_SHADOW}}
+	if pagingKey(prod, nil) == pagingKey(shadow, nil) {
+		t.Error("production and shadow requests share a paging context")
+	}
+	if pagingKey(prod, nil) != pagingKey(proto.Clone(prod).(*pb.Request), nil) {
+		t.Error("equal requests have different paging contexts")
 	}
 }
