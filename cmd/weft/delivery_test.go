@@ -76,10 +76,10 @@ type deliveryServer struct {
 	key  string         // x-api-key of /deliver and /log
 }
 
-// startDeliveryServer serves deliveryConfig on DuckDB, with u1's views
+// startDeliveryServer serves deliveryConfig on a backend, with u1's views
 // stitched and favorite_category calculated, and returns once the ranker
 // has picked them up.
-func startDeliveryServer(t *testing.T) *deliveryServer {
+func startDeliveryServer(t *testing.T, backend string) *deliveryServer {
 	t.Helper()
 	cfgPath := filepath.Join(t.TempDir(), "weft.yaml")
 	if err := os.WriteFile(cfgPath, []byte(deliveryConfig), 0o644); err != nil {
@@ -87,7 +87,7 @@ func startDeliveryServer(t *testing.T) *deliveryServer {
 	}
 	addr := freeAddr(t)
 	s := &deliveryServer{base: "http://" + addr, key: deliveryKey}
-	s.proc = start(t, append(serveArgs(t, "duckdb", addr), "--config", cfgPath, "--stitch-interval", "-1s", "--api-key", adminKey)...)
+	s.proc = start(t, append(serveArgs(t, backend, addr), "--config", cfgPath, "--stitch-interval", "-1s", "--api-key", adminKey)...)
 	waitHealthy(t, s.base, s.proc)
 	s.c = client.New(s.base, adminKey)
 	ctx := context.Background()
@@ -251,10 +251,15 @@ func (s *deliveryServer) serverLogs(t *testing.T) map[string][]string {
 // weft serve with our SDK, the bodies of Promoted's clients and bad bodies
 // as their callers.
 func TestDeliveryAgainstServe(t *testing.T) {
-	s := startDeliveryServer(t)
-	t.Run("SDK decision table", func(t *testing.T) { testSDKDecisionTable(t, s) })
-	t.Run("Go client dialect", func(t *testing.T) { testGoClientDialect(t, s) })
-	t.Run("bad bodies", func(t *testing.T) { testBadBodies(t, s) })
+	for _, backend := range []string{"duckdb", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			s := startDeliveryServer(t, backend)
+			t.Run("SDK decision table", func(t *testing.T) { testSDKDecisionTable(t, s) })
+			t.Run("shadow traffic leaves production pages alone", func(t *testing.T) { testShadowPaging(t, s) })
+			t.Run("Go client dialect", func(t *testing.T) { testGoClientDialect(t, s) })
+			t.Run("bad bodies", func(t *testing.T) { testBadBodies(t, s) })
+		})
+	}
 }
 
 // testSDKDecisionTable runs every row of the SDK's decision table
@@ -263,9 +268,6 @@ func TestDeliveryAgainstServe(t *testing.T) {
 // server itself logged (production or shadow).
 func testSDKDecisionTable(t *testing.T, s *deliveryServer) {
 	never := delivery.ApplyTreatmentCheckerFunc(func(*ev.CohortMembership) bool { return false })
-	shadow := func(b *delivery.PromotedDeliveryClientBuilder) {
-		b.WithShadowTrafficDeliveryRate(1).WithBlockingShadowTraffic(true)
-	}
 	warmupLog := &lockedBuffer{}
 	arm := func(cohort string, a ev.CohortArm) *ev.CohortMembership {
 		return &ev.CohortMembership{CohortId: cohort, Arm: a}
@@ -327,7 +329,12 @@ func testSDKDecisionTable(t *testing.T, s *deliveryServer) {
 			wantExec: pb.ExecutionServer_SDK, wantSDKLog: true, wantServer: []string{"SHADOW"}},
 		{name: "shadow traffic of the control arm", experiment: arm("shadow-control", ev.CohortArm_CONTROL), opts: shadow,
 			wantExec: pb.ExecutionServer_SDK, wantSDKLog: true, wantServer: []string{"SHADOW"}},
+		{name: "shadow traffic in the background", onlyLog: true,
+			opts:     func(b *delivery.PromotedDeliveryClientBuilder) { b.WithShadowTrafficDeliveryRate(1) },
+			wantExec: pb.ExecutionServer_SDK, wantSDKLog: true, wantServer: []string{"SHADOW"}},
 		{name: "no shadow traffic on the API path", opts: shadow,
+			wantExec: pb.ExecutionServer_API, wantServer: []string{"PRODUCTION"}},
+		{name: "gzip answer", opts: func(b *delivery.PromotedDeliveryClientBuilder) { b.WithAcceptsGzip(true) },
 			wantExec: pb.ExecutionServer_API, wantServer: []string{"PRODUCTION"}},
 		{name: "warmup", opts: func(b *delivery.PromotedDeliveryClientBuilder) {
 			b.WithWarmup(true).WithLogger(slog.New(slog.NewTextHandler(warmupLog, nil)))
@@ -422,6 +429,39 @@ func checkSDKLogs(t *testing.T, c *client.Client, resp *delivery.DeliveryRespons
 	}
 	if want := map[bool]int{true: 1}[experiment != nil]; memberships != want {
 		t.Errorf("%d cohort memberships, want %d", memberships, want)
+	}
+}
+
+// shadow sends every request the Delivery API does not serve to it as
+// shadow traffic, before Deliver returns.
+func shadow(b *delivery.PromotedDeliveryClientBuilder) {
+	b.WithShadowTrafficDeliveryRate(1).WithBlockingShadowTraffic(true)
+}
+
+// testShadowPaging: a shadow request shares its paging context with the
+// production requests of the same user and query. A shadow page 2 sent
+// before page 1 must leave the top of the ranking to the production
+// page 1.
+func testShadowPaging(t *testing.T, s *deliveryServer) {
+	deliver := func(opts func(*delivery.PromotedDeliveryClientBuilder), dr *delivery.DeliveryRequest) *delivery.DeliveryResponse {
+		c := s.newSDKClient(t, opts)
+		defer c.Close()
+		resp, err := c.Deliver(dr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	// Page 2 of an only-log request, sent to the server as shadow traffic.
+	req := feedRequest("shadow paging")
+	req.Paging = delivery.NewPaging(2, 2)
+	if resp := deliver(shadow, &delivery.DeliveryRequest{Request: req, OnlyLog: true}); !slices.Equal(contents(resp.Response), []string{"books-b"}) {
+		t.Fatalf("SDK page 2: %v", contents(resp.Response))
+	}
+	// Page 1 of the same user and query, served by the API.
+	resp := deliver(nil, &delivery.DeliveryRequest{Request: feedRequest("shadow paging")})
+	if resp.ExecutionServer != pb.ExecutionServer_API || !slices.Equal(contents(resp.Response), rankedPage) {
+		t.Errorf("production page 1 after a shadow page 2: %v by %v, want %v", contents(resp.Response), resp.ExecutionServer, rankedPage)
 	}
 }
 
