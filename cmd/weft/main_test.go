@@ -152,6 +152,32 @@ func waitHealthy(t *testing.T, base string, p *proc) {
 	t.Fatalf("weft at %s not healthy in time: %s", base, p.stderr)
 }
 
+// httpDo sends a request, with x-api-key when key is set and a JSON body
+// when body is, and returns the answer.
+func httpDo(t *testing.T, method, url, key string, body []byte) (int, http.Header, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if key != "" {
+		req.Header.Set("x-api-key", key)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, resp.Header, out
+}
+
 func serveArgs(t *testing.T, backend, addr string) []string {
 	args := []string{"serve", "--addr", addr, "--log-level", "warn"}
 	if backend == "postgres" {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -397,16 +396,8 @@ func properties(t *testing.T, base string) map[string]int64 {
 // httpGet GETs a URL and returns the status and body.
 func httpGet(t *testing.T, url string) (int, string) {
 	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, string(b)
+	status, _, body := httpDo(t, http.MethodGet, url, "", nil)
+	return status, string(body)
 }
 
 // TestPluginHyperParameters runs the Go example over a grid of l2 and

@@ -21,6 +21,7 @@ import (
 	"github.com/weftdata/weft/internal/api"
 	"github.com/weftdata/weft/internal/config"
 	"github.com/weftdata/weft/internal/delivery"
+	"github.com/weftdata/weft/internal/delivery/deliverytest"
 	"github.com/weftdata/weft/internal/event"
 	"github.com/weftdata/weft/internal/pipeline"
 	"github.com/weftdata/weft/internal/rank"
@@ -103,17 +104,9 @@ func parseStrict(t *testing.T, r response) *pb.Response {
 			t.Fatal(err)
 		}
 	}
-	resp := &pb.Response{}
-	if err := protojson.Unmarshal(body, resp); err != nil {
-		t.Fatalf("the strict parser refuses %s: %v", body, err)
-	}
-	if resp.RequestId == "" {
-		t.Fatalf("no requestId in %s", body)
-	}
-	for i, in := range resp.Insertion {
-		if in.InsertionId == "" || in.ContentId == "" || in.Position == nil || (i > 0 && in.GetPosition() <= resp.Insertion[i-1].GetPosition()) {
-			t.Fatalf("insertion %d of %s", i, body)
-		}
+	resp, err := deliverytest.ParseResponse(body)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return resp
 }
