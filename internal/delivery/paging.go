@@ -67,16 +67,7 @@ func (p *pager) allocate(key string, ttl time.Duration, ranked []string, offset,
 	defer p.mu.Unlock()
 	e := p.entry(key)
 	end := offset + size
-	index := make(map[string]int, len(ranked))
-	for i, c := range ranked {
-		index[c] = i
-	}
-	var out []placed
-	for pos, c := range e.byPos {
-		if i, ok := index[c]; ok && pos >= offset && pos < end {
-			out = append(out, placed{i, pos})
-		}
-	}
+	out := e.kept(ranked, offset, end)
 	// Walk the global positions, skipping the taken ones, handing out the
 	// content not yet placed; only this page's share is served.
 	next := 0
@@ -97,6 +88,28 @@ func (p *pager) allocate(key string, ttl time.Duration, ranked []string, offset,
 	}
 	p.remember(e, ranked, out, ttl)
 	sort.Slice(out, func(a, b int) bool { return out[a].Position < out[b].Position })
+	return out
+}
+
+// kept is the content already placed on [offset, end) that ranked still
+// holds, at its positions. A page is small and ranked may be long: one
+// pass over ranked looks the few placed ids up, rather than indexing all.
+func (e *pagingEntry) kept(ranked []string, offset, end uint64) []placed {
+	var want map[string]uint64
+	for pos, c := range e.byPos {
+		if pos >= offset && pos < end {
+			if want == nil {
+				want = map[string]uint64{}
+			}
+			want[c] = pos
+		}
+	}
+	var out []placed
+	for i := 0; i < len(ranked) && len(out) < len(want); i++ {
+		if pos, ok := want[ranked[i]]; ok {
+			out = append(out, placed{i, pos})
+		}
+	}
 	return out
 }
 
