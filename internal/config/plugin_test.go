@@ -131,10 +131,11 @@ func TestParsePluginErrors(t *testing.T) {
 	}
 }
 
-// parsePlugin parses a plugins: section and returns its first plugin.
-func parsePlugin(t *testing.T, doc string) *config.Plugin {
+// parsePlugin parses the plugin p (command x) with the keys of body,
+// each line indented by four spaces.
+func parsePlugin(t *testing.T, body string) *config.Plugin {
 	t.Helper()
-	c, err := config.Parse([]byte(doc))
+	c, err := config.Parse([]byte("plugins:\n  - name: p\n    command: [x]\n" + body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,10 +143,7 @@ func parsePlugin(t *testing.T, doc string) *config.Plugin {
 }
 
 func TestPluginVariationsGrid(t *testing.T) {
-	p := parsePlugin(t, `plugins:
-  - name: p
-    command: [x]
-    variables: [{name: iterations, default: 100}]
+	p := parsePlugin(t, `    variables: [{name: iterations, default: 100}]
     hyperparameters:
       - {name: l2, spec: "float 0.0:1.0", steps: 3}
       - {name: depth, spec: "integer 1,4"}
@@ -188,10 +186,7 @@ func TestPluginVariationsGrid(t *testing.T) {
 }
 
 func TestPluginVariationsDrawn(t *testing.T) {
-	p := parsePlugin(t, `plugins:
-  - name: p
-    command: [x]
-    hyperparameters:
+	p := parsePlugin(t, `    hyperparameters:
       - {name: depth, spec: "integer 1,4"}
       - {name: l2, spec: "float 0.5:2"}
       - {name: trees, spec: "integer 10:1000"}
@@ -221,10 +216,7 @@ func TestPluginVariationsDrawn(t *testing.T) {
 		t.Fatalf("l2 repeats: %v", vs)
 	}
 	// Integer ranges whose every combination fits are enumerated.
-	small := parsePlugin(t, `plugins:
-  - name: p
-    command: [x]
-    hyperparameters:
+	small := parsePlugin(t, `    hyperparameters:
       - {name: n, spec: "integer 1:3"}
       - {name: c, spec: "category a,b"}
 `)
@@ -234,10 +226,7 @@ func TestPluginVariationsDrawn(t *testing.T) {
 		t.Fatalf("small integer range: %v, total %d, %v", vs, total, err)
 	}
 	// An integer range with fewer values than variations: no repeats.
-	few := parsePlugin(t, `plugins:
-  - name: p
-    command: [x]
-    hyperparameters: [{name: n, spec: "integer 1:12"}]
+	few := parsePlugin(t, `    hyperparameters: [{name: n, spec: "integer 1:12"}]
     max_variations: 10
 `)
 	vs, total, err = few.Variations(7, nil)
@@ -251,10 +240,7 @@ func TestPluginVariationsDrawn(t *testing.T) {
 }
 
 func TestPluginHyperParameterOverride(t *testing.T) {
-	p := parsePlugin(t, `plugins:
-  - name: p
-    command: [x]
-    variables: [{name: k, default: 3}]
+	p := parsePlugin(t, `    variables: [{name: k, default: 3}]
     hyperparameters:
       - {name: l2, spec: "float 0:1", allow_override: true}
       - {name: depth, spec: "integer 1,4,10", allow_override: true}

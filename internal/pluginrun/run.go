@@ -83,8 +83,10 @@ type State struct {
 	// Failure is the status of the stage that failed the run.
 	Failure *Failure `json:"failure,omitempty"`
 	// Variations are the initial stage's hyper-parameter variations (none
-	// without hyperparameters), GridSize the full grid before the cap,
-	// and Best the winner's index once every variation ran.
+	// without hyperparameters or with every one answered), GridSize the
+	// distinct combinations before the cap (0 when a float range makes
+	// them unbounded), and Best the winner's index once every variation
+	// ran.
 	Variations []Variation `json:"variations,omitempty"`
 	GridSize   int         `json:"gridSize,omitempty"`
 	Best       *int        `json:"best,omitempty"`
