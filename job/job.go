@@ -25,6 +25,11 @@ type Status struct {
 // Perform interrupted before it returns runs again from the Status it was
 // given, so its side effects must be idempotent (upserts, not appends of
 // the same rows).
+//
+// Every call of one attempt gets the same ctx, which ends when the
+// attempt does (a terminate, a stall, a failure, a shutdown): work that
+// one Perform starts may go on into the next ones, as long as a crash
+// before it is recorded in a Status only means that it is done again.
 type Job interface {
 	Prepare(ctx context.Context, inv *Invocation, status *Status, resuming bool) (*Status, error)
 	Perform(ctx context.Context, status *Status) (*Status, error)

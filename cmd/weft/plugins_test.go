@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/weftdata/weft/internal/attr"
 	"github.com/weftdata/weft/internal/client"
 	"github.com/weftdata/weft/internal/demo"
+	"github.com/weftdata/weft/internal/pluginrun"
 	"github.com/weftdata/weft/internal/store"
 )
 
@@ -33,6 +35,19 @@ func python(t *testing.T) string {
 		t.Skip("python3 is not on PATH: skipping the plugin end-to-end tests (they fail under CI=true)")
 	}
 	return strings.TrimSpace(string(out))
+}
+
+// pythonPlugin starts a plugins: section with the plugin name run by
+// python3 on script (relative to this package); the caller appends the
+// plugin's other keys, indented by four spaces.
+func pythonPlugin(t *testing.T, name, script string) string {
+	t.Helper()
+	py := python(t)
+	abs, err := filepath.Abs(script)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("plugins:\n  - name: %s\n    command: [%q, %q]\n", name, py, abs)
 }
 
 // pluginServer starts weft on demo data (stitched, attributes calculated)
@@ -152,17 +167,9 @@ func TestExamplePluginsEndToEnd(t *testing.T) {
 			}
 
 			// Properties on profiles: every live entity has a score and a segment.
-			page, err := c.Entities(ctx, "", 50)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, e := range page.Entities {
-				full, err := c.Entity(ctx, e.ID)
-				if err != nil {
-					t.Fatal(err)
-				}
+			for entity, props := range entityProperties(t, c, 50) {
 				var score, segment any
-				for id, raw := range full.Properties {
+				for id, raw := range props {
 					var v any
 					if err := json.Unmarshal(raw, &v); err != nil {
 						t.Fatal(err)
@@ -176,7 +183,7 @@ func TestExamplePluginsEndToEnd(t *testing.T) {
 				}
 				f, ok := score.(float64)
 				if !ok || f < 0 || f > 1 || segment == nil {
-					t.Fatalf("entity %s properties: %v", e.ID, full.Properties)
+					t.Fatalf("entity %s properties: %v", entity, props)
 				}
 			}
 
@@ -221,20 +228,12 @@ func TestExamplePluginsEndToEnd(t *testing.T) {
 // publishes nothing; a run whose server is killed in the middle of a
 // batch resumes after the restart, without redoing the batches done.
 func TestPluginBatchFailsAndResumes(t *testing.T) {
-	py := python(t)
-	script, err := filepath.Abs("testdata/plugins/batches.py")
-	if err != nil {
-		t.Fatal(err)
-	}
-	plugins := fmt.Sprintf(`plugins:
-  - name: batches
-    command: [%q, %q]
-    variables:
+	plugins := pythonPlugin(t, "batches", "testdata/plugins/batches.py") + `    variables:
       - {name: log, type: text, optional: true}
       - {name: fail_batch, default: -1}
       - {name: sleep, default: 0}
       - {name: mode, type: text, optional: true}
-`, py, script)
+`
 	for _, backend := range []string{"duckdb", "postgres"} {
 		t.Run(backend, func(t *testing.T) {
 			args, base, srv := pluginServer(t, backend, 1500, plugins)
@@ -310,17 +309,11 @@ func TestPluginBatchFailsAndResumes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-				if b, _ := os.ReadFile(log); strings.Contains(string(b), "start 1") {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatal("batch 1 never started")
-				}
-			}
-			srv.kill()
-			srv = start(t, args...)
-			waitHealthy(t, base, srv)
+			waitFor(t, 60*time.Second, "batch 1 to start", func() bool {
+				b, _ := os.ReadFile(log)
+				return strings.Contains(string(b), "start 1")
+			})
+			restart(t, srv, base, args)
 			var v struct {
 				Status  string `json:"status"`
 				Phase   string `json:"phase"`
@@ -333,20 +326,8 @@ func TestPluginBatchFailsAndResumes(t *testing.T) {
 					Properties map[string]int64 `json:"properties"`
 				} `json:"published"`
 			}
-			for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-				raw, err := c.PluginRun(ctx, run.ID)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := json.Unmarshal(raw, &v); err != nil {
-					t.Fatal(err)
-				}
-				if v.Status == store.RunComplete || v.Status == store.RunError {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("the run did not end after the restart: %s", raw)
-				}
+			if err := json.Unmarshal(waitRunEnd(t, c, run.ID, 90*time.Second), &v); err != nil {
+				t.Fatal(err)
 			}
 			want := "start 0\nstart 1\nstart 1\n"
 			for i := 2; i < v.Batches.Done; i++ {
@@ -368,7 +349,71 @@ func TestPluginBatchFailsAndResumes(t *testing.T) {
 	}
 }
 
+// waitFor polls cond until it holds, failing the test after within.
+func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(within); !cond(); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited %s for %s", within, what)
+		}
+	}
+}
+
+// restart kills the server with SIGKILL, as a crash would, and starts it
+// again with the same arguments.
+func restart(t *testing.T, srv *proc, base string, args []string) *proc {
+	t.Helper()
+	srv.kill()
+	srv = start(t, args...)
+	waitHealthy(t, base, srv)
+	return srv
+}
+
+// waitRunEnd polls a plugin run until it is complete or in error and
+// returns it as GET /v1/plugins/runs/{id} shows it.
+func waitRunEnd(t *testing.T, c *client.Client, id string, within time.Duration) json.RawMessage {
+	t.Helper()
+	var raw json.RawMessage
+	waitFor(t, within, "the end of run "+id, func() bool {
+		var err error
+		if raw, err = c.PluginRun(context.Background(), id); err != nil {
+			t.Fatal(err)
+		}
+		var v struct {
+			Status string `json:"status"`
+		}
+		if err := json.Unmarshal(raw, &v); err != nil {
+			t.Fatal(err)
+		}
+		return v.Status == store.RunComplete || v.Status == store.RunError
+	})
+	return raw
+}
+
 var batchesAll = regexp.MustCompile(`batches: (\d+) of ([2-9]|\d\d)`)
+
+// entityProperties reads the plugin properties of the first entities,
+// as entity id → property id → value.
+func entityProperties(t *testing.T, c *client.Client, limit int) map[string]map[string]json.RawMessage {
+	t.Helper()
+	ctx := context.Background()
+	page, err := c.Entities(ctx, "", limit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]map[string]json.RawMessage{}
+	for _, e := range page.Entities {
+		full, err := c.Entity(ctx, e.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[e.ID] = full.Properties
+	}
+	if len(out) == 0 {
+		t.Fatal("no entities")
+	}
+	return out
+}
 
 // properties reads GET /v1/properties as id → users.
 func properties(t *testing.T, base string) map[string]int64 {
@@ -483,6 +528,180 @@ func TestPluginHyperParameters(t *testing.T) {
 			}
 			if len(stages) < 6 || strings.Join(stages[:4], " ") != "initial-v0 initial-v1 initial-v2 initial-v3" || slices.Contains(stages, "initial") {
 				t.Fatalf("processes: %v", stages)
+			}
+		})
+	}
+}
+
+// pluginStorage is the plugin storage folder of a server started with
+// args: --plugin-storage file://..., or <data>/plugin-storage.
+func pluginStorage(t *testing.T, args []string) string {
+	t.Helper()
+	dir := ""
+	for i := 0; i+1 < len(args); i++ {
+		switch args[i] {
+		case "--plugin-storage":
+			return strings.TrimPrefix(args[i+1], "file://")
+		case "--data":
+			dir = filepath.Join(args[i+1], "plugin-storage")
+		}
+	}
+	if dir == "" {
+		t.Fatalf("no plugin storage in %v", args)
+	}
+	return dir
+}
+
+// TestPluginVariationsResumeAfterKill kills the server (SIGKILL) while the
+// initial stage's variations run two at a time: after the restart the
+// finished variations are not run again, the interrupted one is, the
+// best one wins, the batches read its model, and the other variations'
+// files are deleted. Then a user fixes a hyper-parameter with --param.
+func TestPluginVariationsResumeAfterKill(t *testing.T) {
+	plugins := pythonPlugin(t, "tuned", "testdata/plugins/tuned.py") + `    variables:
+      - {name: log, type: text}
+      - {name: slow, default: -1}
+      - {name: sleep, default: 0}
+      - {name: target, default: 4}
+    hyperparameters:
+      - {name: x, spec: "integer 1,2,3,4", allow_override: true}
+      - {name: r, spec: "float 0:1"}
+    max_variations: 4
+`
+	type variation = pluginrun.Variation
+	type pluginRun struct {
+		Status      string         `json:"status"`
+		Phase       string         `json:"phase"`
+		InputParams map[string]any `json:"inputParams"`
+		Best        *int           `json:"best"`
+		Variations  []variation    `json:"variations"`
+		Batches     struct {
+			Done  int   `json:"done"`
+			Users int64 `json:"users"`
+		} `json:"batches"`
+		Published struct {
+			Properties map[string]int64 `json:"properties"`
+		} `json:"published"`
+	}
+	for _, backend := range []string{"duckdb", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			args, base, srv := pluginServer(t, backend, 1500, plugins)
+			ctx := context.Background()
+			c := client.New(base, "")
+			log := filepath.Join(t.TempDir(), "tuned.log")
+
+			// x = 3 (variation 2) sleeps: variation 3 finishes while it
+			// runs, and the server is killed then.
+			run, err := c.RunPlugin(ctx, "tuned", map[string]any{"log": log, "slow": 3, "sleep": 8})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var before pluginRun
+			waitFor(t, 60*time.Second, "variation 3 to be recorded while variation 2 runs", func() bool {
+				raw, err := c.PluginRun(ctx, run.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := json.Unmarshal(raw, &before); err != nil {
+					t.Fatal(err)
+				}
+				return len(before.Variations) == 4 && before.Variations[3].Status == "succeeded"
+			})
+			for k, want := range []string{"succeeded", "succeeded", "running", "succeeded"} {
+				if before.Variations[k].Status != want {
+					t.Fatalf("before the kill, variation %d is %s, want %s: %+v", k, before.Variations[k].Status, want, before.Variations)
+				}
+			}
+			restart(t, srv, base, args)
+
+			var after pluginRun
+			if err := json.Unmarshal(waitRunEnd(t, c, run.ID, 120*time.Second), &after); err != nil {
+				t.Fatal(err)
+			}
+			if after.Status != store.RunComplete || after.Best == nil || *after.Best != 3 || after.Batches.Done < 2 ||
+				after.InputParams["x"] != 4.0 || after.InputParams["r"] != before.Variations[3].Params["r"] {
+				t.Fatalf("after the restart: %+v", after)
+			}
+			for k, v := range after.Variations {
+				r, ok := v.Params["r"].(float64)
+				if v.Status != "succeeded" || v.Params["x"] != float64(k+1) || !ok || r < 0 || r >= 1 ||
+					*v.Score != -float64(3-k) || k != 2 && !reflect.DeepEqual(v, before.Variations[k]) {
+					t.Fatalf("variation %d after the restart: %+v (before: %+v)", k, v, before.Variations[k])
+				}
+			}
+			// Started once each, but variation 2 twice (with the same draw
+			// of r, from the checkpoint).
+			b, err := os.ReadFile(log)
+			if err != nil {
+				t.Fatal(err)
+			}
+			starts := map[string]int{}
+			for _, line := range strings.Split(string(b), "\n") {
+				if strings.HasPrefix(line, "start ") {
+					starts[line]++
+				}
+			}
+			want := map[string]int{}
+			for k, v := range after.Variations {
+				want[fmt.Sprintf("start %d x=%d r=%s", k, k+1, strconv.FormatFloat(v.Params["r"].(float64), 'g', -1, 64))] = map[bool]int{true: 2, false: 1}[k == 2]
+			}
+			if !reflect.DeepEqual(starts, want) {
+				t.Fatalf("variations started %v, want %v; log:\n%s", starts, want, b)
+			}
+			// The batches wrote the winner's model on every user.
+			if len(after.Published.Properties) != 1 {
+				t.Fatalf("published %v", after.Published.Properties)
+			}
+			for id, n := range after.Published.Properties {
+				if !strings.HasPrefix(id, "tuned/") || !strings.HasSuffix(id, "/model") || n != after.Batches.Users {
+					t.Fatalf("property %s on %d users of %d", id, n, after.Batches.Users)
+				}
+				for entity, props := range entityProperties(t, c, 20) {
+					if got := string(props[id]); got != `"variation 3 x=4"` {
+						t.Fatalf("entity %s: %s = %s", entity, id, got)
+					}
+				}
+			}
+			// Only the winner's files are left.
+			files, err := filepath.Glob(filepath.Join(pluginStorage(t, args), run.ID, "initial-v*", "*"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var models []string
+			for _, f := range files {
+				if !strings.HasSuffix(f, ".attrs") { // fileblob's metadata beside each file
+					models = append(models, f)
+				}
+			}
+			if len(models) != 1 || filepath.Base(filepath.Dir(models[0])) != "initial-v3" || filepath.Base(models[0]) != "model.txt" {
+				t.Fatalf("variation files left: %v", models)
+			}
+
+			// A user fixes x (allow_override): only r varies.
+			code, out := runCLI(t, 2*time.Minute, "plugins", "run", "tuned", "--param", "x=2", "--param", "log="+log, "--wait", "--server", base)
+			if code != 0 || !strings.Contains(out, "COMPLETE (succeeded)") {
+				t.Fatalf("plugins run --param x=2: %d\n%s", code, out)
+			}
+			raw, err := c.PluginRun(ctx, strings.SplitN(out, "\n", 2)[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			var fixed pluginRun
+			if err := json.Unmarshal(raw, &fixed); err != nil {
+				t.Fatal(err)
+			}
+			if len(fixed.Variations) != 4 || fixed.InputParams["x"] != 2.0 {
+				t.Fatalf("run with x fixed: %s", raw)
+			}
+			for k, v := range fixed.Variations {
+				if _, varied := v.Params["x"]; varied || v.Params["r"] == nil || *v.Score != -2 {
+					t.Fatalf("variation %d with x fixed: %+v", k, v)
+				}
+			}
+			// r does not allow an override.
+			code, out = runCLI(t, 30*time.Second, "plugins", "run", "tuned", "--param", "r=0.5", "--param", "log="+log, "--server", base)
+			if code == 0 || !strings.Contains(out, "r is an auto-optimized hyper-parameter of plugin tuned without allow_override: true") {
+				t.Fatalf("plugins run --param r=0.5: %d\n%s", code, out)
 			}
 		})
 	}

@@ -1,15 +1,19 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 )
 
 // PluginHyperParameter is an auto-optimized inputParam (spec §11): the
-// run's initial stage runs once per variation, a grid over every
-// hyper-parameter's values, and the variation with the highest score wins.
+// run's initial stage runs once per variation, and the variation with
+// the highest score wins. Lists (and ranges with Steps) make a grid;
+// ranges without Steps are drawn at random for each variation.
 type PluginHyperParameter struct {
 	// Name is the inputParams key: letters, digits and _, not a variable's.
 	Name string `json:"name" yaml:"name"`
@@ -17,37 +21,84 @@ type PluginHyperParameter struct {
 	// 1:100" (an inclusive range), "float 0.01,0.1", "float 0.0:1.0",
 	// "category blue,green" or "boolean true,false".
 	Spec string `json:"spec" yaml:"spec"`
-	// Steps is how many evenly spaced values a range gives, both ends
-	// included (default 3; integers are rounded and repeats dropped).
+	// Steps turns a range into that many evenly spaced values, both ends
+	// included (integers rounded, repeats dropped), a grid axis like a
+	// list. Zero (the default): each variation draws a value of the
+	// range at random, from a seed of the run.
 	Steps int `json:"steps,omitempty" yaml:"steps,omitempty"`
+	// AllowOverride is the spec's "allow user to override this
+	// auto-optimized value": a run may answer the hyper-parameter
+	// (--param, inputParams) with one of its values, which then fixes it
+	// for every variation. Without it an answer is refused.
+	AllowOverride bool `json:"allow_override,omitempty" yaml:"allow_override,omitempty"`
 }
 
 // Hyper-parameter limits.
 const (
-	HyperStepsDefault         = 3
 	HyperStepsMax             = 100
 	MaxVariationsDefault      = 10
 	MaxVariationsMax          = 100
+	ParallelVariationsDefault = 2
+	ParallelVariationsMax     = 16
 	hyperValuesMax            = 1000
 	hyperIntegerRangeMaxValue = 1 << 53
+	// hyperRedraws bounds the draws that try to avoid repeating an
+	// earlier variation (possible with small integer ranges).
+	hyperRedraws = 100
 )
 
-// Values lists the hyper-parameter's values in order: numbers as float64
-// (integers too, as inputParams sends them), categories as strings,
-// booleans as bool.
-func (h *PluginHyperParameter) Values() ([]any, error) {
+// hyperDomain is a parsed spec: a list of values (a list, or a range
+// with steps), or a range to draw from.
+type hyperDomain struct {
+	typ    string
+	list   []any
+	lo, hi float64
+	draw   bool
+}
+
+// size is the number of distinct values; 0 for a float range drawn at
+// random (unbounded).
+func (d *hyperDomain) size() int {
+	switch {
+	case !d.draw:
+		return len(d.list)
+	case d.typ == "integer":
+		return int(min(d.hi-d.lo+1, math.MaxInt32))
+	}
+	return 0
+}
+
+// random draws a value of a range: an integer from lo to hi, or a float
+// in [lo, hi).
+func (d *hyperDomain) random(r *rand.Rand) float64 {
+	if d.typ == "integer" {
+		return d.lo + float64(r.Int64N(int64(d.hi-d.lo)+1))
+	}
+	return d.lo + r.Float64()*(d.hi-d.lo)
+}
+
+// enumerated is an integer range as the list of its values.
+func (d *hyperDomain) enumerated() *hyperDomain {
+	out := &hyperDomain{typ: d.typ}
+	for v := d.lo; v <= d.hi; v++ {
+		out.list = append(out.list, v)
+	}
+	return out
+}
+
+var errSteps = errors.New("steps")
+
+// domain parses the spec.
+func (h *PluginHyperParameter) domain() (*hyperDomain, error) {
 	typ, list, ok := strings.Cut(strings.TrimSpace(h.Spec), " ")
 	list = strings.TrimSpace(list)
 	if !ok || list == "" {
 		return nil, fmt.Errorf("%q must be \"<type> <values>\": integer 1,4,10, integer 1:100, float 0.0:1.0, category blue,green or boolean true,false", h.Spec)
 	}
-	steps := h.Steps
-	if steps == 0 {
-		steps = HyperStepsDefault
+	if h.Steps < 0 || h.Steps > HyperStepsMax {
+		return nil, fmt.Errorf("%w %d must be from 1 to %d (leave it out to draw values of a range at random)", errSteps, h.Steps, HyperStepsMax)
 	}
-	if steps < 1 || steps > HyperStepsMax {
-		return nil, fmt.Errorf("steps %d must be from 1 to %d", h.Steps, HyperStepsMax)
-	}
+	d := &hyperDomain{typ: typ}
 	if lo, hi, isRange := strings.Cut(list, ":"); isRange {
 		if typ != "integer" && typ != "float" {
 			return nil, fmt.Errorf("%q: only integer and float take a range lo:hi", h.Spec)
@@ -62,26 +113,29 @@ func (h *PluginHyperParameter) Values() ([]any, error) {
 		case a > b:
 			return nil, fmt.Errorf("%q: the range's start is above its end", h.Spec)
 		}
-		var out []any
-		for i := range steps {
+		d.lo, d.hi = a, b
+		if h.Steps == 0 {
+			d.draw = true
+			return d, nil
+		}
+		for i := range h.Steps {
 			v := a
-			if steps > 1 {
-				v = a + (b-a)*float64(i)/float64(steps-1)
+			if h.Steps > 1 {
+				v = a + (b-a)*float64(i)/float64(h.Steps-1)
 			}
 			if typ == "integer" {
 				v = math.Round(v)
 			}
-			if len(out) == 0 || out[len(out)-1] != v {
-				out = append(out, v)
+			if len(d.list) == 0 || d.list[len(d.list)-1] != v {
+				d.list = append(d.list, v)
 			}
 		}
-		return out, nil
+		return d, nil
 	}
 	parts := strings.Split(list, ",")
 	if len(parts) > hyperValuesMax {
 		return nil, fmt.Errorf("%q: at most %d values", h.Spec, hyperValuesMax)
 	}
-	out := make([]any, 0, len(parts))
 	seen := map[any]bool{}
 	for _, p := range parts {
 		p = strings.TrimSpace(p)
@@ -111,9 +165,57 @@ func (h *PluginHyperParameter) Values() ([]any, error) {
 			return nil, fmt.Errorf("%q: %v is listed twice", h.Spec, v)
 		}
 		seen[v] = true
-		out = append(out, v)
+		d.list = append(d.list, v)
 	}
-	return out, nil
+	return d, nil
+}
+
+// Values lists the values of a list or of a range with steps, in order:
+// numbers as float64 (integers too, as inputParams sends them),
+// categories as strings, booleans as bool. Nil for a range drawn at
+// random.
+func (h *PluginHyperParameter) Values() ([]any, error) {
+	d, err := h.domain()
+	if err != nil {
+		return nil, err
+	}
+	return d.list, nil
+}
+
+// Value converts a user's answer (spec §11's override) to the
+// hyper-parameter's type and checks that the spec allows it: one of the
+// listed values, or a number of the range (a whole one for integer).
+func (h *PluginHyperParameter) Value(in any) (any, error) {
+	d, err := h.domain()
+	if err != nil {
+		return nil, err
+	}
+	conv := PluginVariable{Name: h.Name, Type: VarNumber}
+	switch d.typ {
+	case "boolean":
+		conv.Type = VarBoolean
+	case "category":
+		conv.Type = VarText
+	}
+	v, err := conv.Value(in)
+	if err != nil {
+		return nil, err
+	}
+	if f, isNum := v.(float64); isNum {
+		if d.typ == "integer" && f != math.Trunc(f) {
+			return nil, fmt.Errorf("%s: %v is not a whole number (spec %q)", h.Name, f, h.Spec)
+		}
+		if d.draw || h.Steps > 0 {
+			if f < d.lo || f > d.hi {
+				return nil, fmt.Errorf("%s: %v is outside the range of spec %q", h.Name, f, h.Spec)
+			}
+			return f, nil
+		}
+	}
+	if !slices.Contains(d.list, v) {
+		return nil, fmt.Errorf("%s: %v is not one of the values of spec %q", h.Name, v, h.Spec)
+	}
+	return v, nil
 }
 
 func hyperNumber(typ, s string) (float64, error) {
@@ -132,50 +234,108 @@ func hyperNumber(typ, s string) (float64, error) {
 	return f, nil
 }
 
-// Variations is the grid of hyper-parameter values, in declared order
-// with the last hyper-parameter varying fastest, cut to the first
-// MaxVariations (default 10); total is the grid's full size. Nil without
-// hyper-parameters.
-func (p *Plugin) Variations() (vs []map[string]any, total int, err error) {
-	if len(p.HyperParameters) == 0 {
+// Variations are the hyper-parameter values of a run's variations, at
+// most MaxVariations (default 10), over the hyper-parameters not in
+// fixed (the ones a user answered). Lists, and ranges with steps, make a
+// grid in declared order, the last varying fastest. Without ranges to
+// draw, the variations are the grid's first MaxVariations points. With
+// them, there are MaxVariations variations: variation k takes grid
+// point k (wrapping around) and a fresh draw of every range, from a
+// generator seeded with seed, so a run that computes them again gets the
+// same values; a draw that repeats an earlier variation is drawn again
+// (up to 100 times). Integer ranges whose every combination fits in
+// MaxVariations are enumerated instead of drawn. total is the number of
+// distinct combinations before the cap, 0 when a float range makes it
+// unbounded. Nil when no hyper-parameter is left to vary.
+func (p *Plugin) Variations(seed uint64, fixed map[string]any) (vs []map[string]any, total int, err error) {
+	var (
+		hs      []*PluginHyperParameter
+		domains []*hyperDomain
+	)
+	for i := range p.HyperParameters {
+		h := &p.HyperParameters[i]
+		if _, ok := fixed[h.Name]; ok {
+			continue
+		}
+		d, err := h.domain()
+		if err != nil {
+			return nil, 0, fmt.Errorf("%s: %w", h.Name, err)
+		}
+		hs, domains = append(hs, h), append(domains, d)
+	}
+	if len(hs) == 0 {
 		return nil, 0, nil
 	}
 	limit := p.MaxVariations
 	if limit == 0 {
 		limit = MaxVariationsDefault
 	}
-	values := make([][]any, len(p.HyperParameters))
-	total = 1
-	for i := range p.HyperParameters {
-		if values[i], err = p.HyperParameters[i].Values(); err != nil {
-			return nil, 0, fmt.Errorf("%s: %w", p.HyperParameters[i].Name, err)
+	total, draws := 1, false
+	for _, d := range domains {
+		draws = draws || d.draw
+		if n := d.size(); n == 0 || total == 0 {
+			total = 0
+		} else {
+			total = min(total*n, math.MaxInt32)
 		}
-		total = min(total*len(values[i]), math.MaxInt32)
 	}
-	idx := make([]int, len(values))
-	for len(vs) < limit {
+	if draws && total > 0 && total <= limit {
+		for i, d := range domains {
+			if d.draw {
+				domains[i] = d.enumerated()
+			}
+		}
+		draws = false
+	}
+	n := limit
+	if !draws {
+		n = min(limit, total)
+	}
+	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	idx := make([]int, len(domains)) // the grid point, an odometer over the lists
+	for len(vs) < n {
 		v := map[string]any{}
-		for i, h := range p.HyperParameters {
-			v[h.Name] = values[i][idx[i]]
+		for try := 0; ; try++ {
+			for i, d := range domains {
+				if d.draw {
+					v[hs[i].Name] = d.random(r)
+				} else {
+					v[hs[i].Name] = d.list[idx[i]]
+				}
+			}
+			if !draws || try == hyperRedraws || !slices.ContainsFunc(vs, func(w map[string]any) bool { return sameParams(v, w) }) {
+				break
+			}
 		}
 		vs = append(vs, v)
-		k := len(idx) - 1
-		for ; k >= 0; k-- { // odometer
-			if idx[k]++; idx[k] < len(values[k]) {
+		for k := len(idx) - 1; k >= 0; k-- { // the odometer wraps around to zeros
+			if domains[k].draw {
+				continue
+			}
+			if idx[k]++; idx[k] < len(domains[k].list) {
 				break
 			}
 			idx[k] = 0
-		}
-		if k < 0 {
-			break
 		}
 	}
 	return vs, total, nil
 }
 
+func sameParams(a, b map[string]any) bool {
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
 func validateHyperParameters(p *Plugin, at func(field string, format string, args ...any) error) error {
 	if p.MaxVariations < 0 || p.MaxVariations > MaxVariationsMax {
 		return at("max_variations", "%d must be from 1 to %d (default %d)", p.MaxVariations, MaxVariationsMax, MaxVariationsDefault)
+	}
+	if p.ParallelVariations < 0 || p.ParallelVariations > ParallelVariationsMax {
+		return at("parallel_variations", "%d must be from 1 to %d (default %d)", p.ParallelVariations, ParallelVariationsMax, ParallelVariationsDefault)
 	}
 	names := map[string]bool{}
 	for _, v := range p.Variables {
@@ -191,10 +351,9 @@ func validateHyperParameters(p *Plugin, at func(field string, format string, arg
 			return at(fld+".name", "%q is already a variable or hyper-parameter", h.Name)
 		}
 		names[h.Name] = true
-		if _, err := h.Values(); err != nil {
-			if strings.HasPrefix(err.Error(), "steps ") {
-				return at(fld+".steps", "%v", err)
-			}
+		if _, err := h.domain(); errors.Is(err, errSteps) {
+			return at(fld+".steps", "%v", err)
+		} else if err != nil {
 			return at(fld+".spec", "%v", err)
 		}
 	}

@@ -38,11 +38,14 @@ type Plugin struct {
 	// Variables are the plugin's inputParams with their defaults.
 	Variables []PluginVariable `json:"variables,omitempty" yaml:"variables,omitempty"`
 	// HyperParameters are auto-optimized inputParams: the initial stage
-	// runs once per variation (a grid, at most MaxVariations), and the
-	// best-scoring one's results and files go on to the later stages.
+	// runs once per variation (see Variations), and the best-scoring
+	// one's results and files go on to the later stages.
 	HyperParameters []PluginHyperParameter `json:"hyperparameters,omitempty" yaml:"hyperparameters,omitempty"`
-	// MaxVariations caps the grid (default 10, at most 100).
+	// MaxVariations caps the variations (default 10, at most 100).
 	MaxVariations int `json:"max_variations,omitempty" yaml:"max_variations,omitempty"`
+	// ParallelVariations is how many variations run at once (default 2,
+	// at most 16).
+	ParallelVariations int `json:"parallel_variations,omitempty" yaml:"parallel_variations,omitempty"`
 	// StageTimeout bounds each stage process (Go duration, default 1h).
 	StageTimeout string `json:"stage_timeout,omitempty" yaml:"stage_timeout,omitempty"`
 	// Schedule is a Quartz cron expression in UTC; empty: run on demand.
@@ -467,6 +470,8 @@ var ErrUnknownVariable = errors.New("unknown variable")
 // InputParams builds a run's inputParams from its answers: each answer
 // converted to its variable's type (numbers as floats), defaults for the
 // unanswered, unanswered optional variables without a default absent.
+// An answer to a hyper-parameter with AllowOverride fixes it (it is in
+// the result, and Variations leaves it out); one without is refused.
 func (p *Plugin) InputParams(answers map[string]any) (map[string]any, error) {
 	out := map[string]any{}
 	asked := map[string]bool{}
@@ -490,6 +495,22 @@ func (p *Plugin) InputParams(answers map[string]any) (map[string]any, error) {
 		}
 		out[v.Name] = val
 	}
+	for i := range p.HyperParameters {
+		h := &p.HyperParameters[i]
+		a, ok := answers[h.Name]
+		asked[h.Name] = true
+		if !ok || a == nil {
+			continue
+		}
+		if !h.AllowOverride {
+			return nil, fmt.Errorf("%w: %s is an auto-optimized hyper-parameter of plugin %s without allow_override: true", ErrNotOverridable, h.Name, p.Name)
+		}
+		val, err := h.Value(a)
+		if err != nil {
+			return nil, err
+		}
+		out[h.Name] = val
+	}
 	for k := range answers {
 		if !asked[k] {
 			return nil, fmt.Errorf("%w %q: plugin %s asks %s", ErrUnknownVariable, k, p.Name, p.variableNames())
@@ -498,13 +519,24 @@ func (p *Plugin) InputParams(answers map[string]any) (map[string]any, error) {
 	return out, nil
 }
 
+// ErrNotOverridable is an answer to a hyper-parameter that does not
+// allow one.
+var ErrNotOverridable = errors.New("hyper-parameter cannot be answered")
+
+// variableNames lists what a run may answer: the variables and the
+// hyper-parameters that allow an override.
 func (p *Plugin) variableNames() string {
-	if len(p.Variables) == 0 {
-		return "no variables"
+	var names []string
+	for _, v := range p.Variables {
+		names = append(names, v.Name)
 	}
-	names := make([]string, len(p.Variables))
-	for i, v := range p.Variables {
-		names[i] = v.Name
+	for _, h := range p.HyperParameters {
+		if h.AllowOverride {
+			names = append(names, h.Name)
+		}
+	}
+	if len(names) == 0 {
+		return "no variables"
 	}
 	return strings.Join(names, ", ")
 }

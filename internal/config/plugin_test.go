@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -130,32 +131,43 @@ func TestParsePluginErrors(t *testing.T) {
 	}
 }
 
-func TestPluginVariations(t *testing.T) {
-	doc := `plugins:
-  - name: p
-    command: [x]
-    variables: [{name: iterations, default: 100}]
-    hyperparameters:
-      - {name: l2, spec: "float 0.0:1.0"}
-      - {name: depth, spec: "integer 1,4"}
-      - {name: color, spec: "category blue, green"}
-    max_variations: 5
-`
-	c, err := config.Parse([]byte(doc))
+// parsePlugin parses the plugin p (command x) with the keys of body,
+// each line indented by four spaces.
+func parsePlugin(t *testing.T, body string) *config.Plugin {
+	t.Helper()
+	c, err := config.Parse([]byte("plugins:\n  - name: p\n    command: [x]\n" + body))
 	if err != nil {
 		t.Fatal(err)
 	}
-	vs, total, err := c.Plugins[0].Variations()
-	if err != nil || total != 12 || len(vs) != 5 {
-		t.Fatalf("variations %v, total %d, %v", vs, total, err)
-	}
+	return &c.Plugins[0]
+}
+
+func TestPluginVariationsGrid(t *testing.T) {
+	p := parsePlugin(t, `    variables: [{name: iterations, default: 100}]
+    hyperparameters:
+      - {name: l2, spec: "float 0.0:1.0", steps: 3}
+      - {name: depth, spec: "integer 1,4"}
+      - {name: color, spec: "category blue, green"}
+    max_variations: 5
+`)
 	want := []map[string]any{
 		{"l2": 0.0, "depth": 1.0, "color": "blue"}, {"l2": 0.0, "depth": 1.0, "color": "green"},
 		{"l2": 0.0, "depth": 4.0, "color": "blue"}, {"l2": 0.0, "depth": 4.0, "color": "green"},
 		{"l2": 0.5, "depth": 1.0, "color": "blue"},
 	}
-	if !reflect.DeepEqual(vs, want) {
-		t.Fatalf("variations %v, want %v", vs, want)
+	for _, seed := range []uint64{1, 2} { // no ranges to draw: the seed does not matter
+		vs, total, err := p.Variations(seed, nil)
+		if err != nil || total != 12 || !reflect.DeepEqual(vs, want) {
+			t.Fatalf("seed %d: variations %v, total %d, %v; want %v", seed, vs, total, err, want)
+		}
+	}
+	// A fixed (answered) hyper-parameter is not varied.
+	vs, total, err := p.Variations(1, map[string]any{"l2": 0.25, "color": "green"})
+	if err != nil || total != 2 || !reflect.DeepEqual(vs, []map[string]any{{"depth": 1.0}, {"depth": 4.0}}) {
+		t.Fatalf("fixed l2 and color: %v, total %d, %v", vs, total, err)
+	}
+	if vs, total, err := p.Variations(1, map[string]any{"l2": 0.25, "color": "green", "depth": 4.0}); err != nil || vs != nil || total != 0 {
+		t.Fatalf("all fixed: %v, total %d, %v", vs, total, err)
 	}
 	for spec, want := range map[string][]any{
 		"integer 1:10":       {1.0, 6.0, 10.0},
@@ -163,11 +175,108 @@ func TestPluginVariations(t *testing.T) {
 		"boolean true,false": {true, false},
 		"float 1.22,2.33":    {1.22, 2.33},
 	} {
-		h := config.PluginHyperParameter{Name: "h", Spec: spec}
+		h := config.PluginHyperParameter{Name: "h", Spec: spec, Steps: 3}
 		if got, err := h.Values(); err != nil || !reflect.DeepEqual(got, want) {
 			t.Errorf("%s: %v %v, want %v", spec, got, err, want)
 		}
 	}
+	if got, err := (&config.PluginHyperParameter{Name: "h", Spec: "float 0:1"}).Values(); err != nil || got != nil {
+		t.Errorf("a range without steps has no list of values: %v %v", got, err)
+	}
+}
+
+func TestPluginVariationsDrawn(t *testing.T) {
+	p := parsePlugin(t, `    hyperparameters:
+      - {name: depth, spec: "integer 1,4"}
+      - {name: l2, spec: "float 0.5:2"}
+      - {name: trees, spec: "integer 10:1000"}
+    max_variations: 7
+`)
+	vs, total, err := p.Variations(42, nil)
+	if err != nil || total != 0 || len(vs) != 7 {
+		t.Fatalf("variations %v, total %d, %v", vs, total, err)
+	}
+	again, _, _ := p.Variations(42, nil)
+	other, _, _ := p.Variations(43, nil)
+	if !reflect.DeepEqual(vs, again) {
+		t.Fatalf("the same seed drew %v, then %v", vs, again)
+	}
+	if reflect.DeepEqual(vs, other) {
+		t.Fatalf("seeds 42 and 43 drew the same values %v", vs)
+	}
+	l2s := map[float64]bool{}
+	for k, v := range vs {
+		l2, trees := v["l2"].(float64), v["trees"].(float64)
+		if v["depth"] != []float64{1, 4}[k%2] || l2 < 0.5 || l2 > 2 || trees < 10 || trees > 1000 || trees != float64(int(trees)) {
+			t.Fatalf("variation %d: %v", k, v)
+		}
+		l2s[l2] = true
+	}
+	if len(l2s) != len(vs) {
+		t.Fatalf("l2 repeats: %v", vs)
+	}
+	// Integer ranges whose every combination fits are enumerated.
+	small := parsePlugin(t, `    hyperparameters:
+      - {name: n, spec: "integer 1:3"}
+      - {name: c, spec: "category a,b"}
+`)
+	vs, total, err = small.Variations(42, nil)
+	want := []map[string]any{{"n": 1.0, "c": "a"}, {"n": 1.0, "c": "b"}, {"n": 2.0, "c": "a"}, {"n": 2.0, "c": "b"}, {"n": 3.0, "c": "a"}, {"n": 3.0, "c": "b"}}
+	if err != nil || total != 6 || !reflect.DeepEqual(vs, want) {
+		t.Fatalf("small integer range: %v, total %d, %v", vs, total, err)
+	}
+	// An integer range with fewer values than variations: no repeats.
+	few := parsePlugin(t, `    hyperparameters: [{name: n, spec: "integer 1:12"}]
+    max_variations: 10
+`)
+	vs, total, err = few.Variations(7, nil)
+	seen := map[any]bool{}
+	for _, v := range vs {
+		seen[v["n"]] = true
+	}
+	if err != nil || total != 12 || len(vs) != 10 || len(seen) != 10 {
+		t.Fatalf("integer 1:12: %v, total %d, %v", vs, total, err)
+	}
+}
+
+func TestPluginHyperParameterOverride(t *testing.T) {
+	p := parsePlugin(t, `    variables: [{name: k, default: 3}]
+    hyperparameters:
+      - {name: l2, spec: "float 0:1", allow_override: true}
+      - {name: depth, spec: "integer 1,4,10", allow_override: true}
+      - {name: kernel, spec: "category linear,rbf", allow_override: true}
+      - {name: fixed, spec: "boolean true,false"}
+`)
+	in, err := p.InputParams(map[string]any{"l2": "0.25", "depth": 4, "kernel": "rbf"})
+	if want := map[string]any{"k": 3.0, "l2": 0.25, "depth": 4.0, "kernel": "rbf"}; err != nil || !reflect.DeepEqual(in, want) {
+		t.Fatalf("inputParams %v %v, want %v", in, err, want)
+	}
+	vs, _, err := p.Variations(1, in)
+	if err != nil || !reflect.DeepEqual(vs, []map[string]any{{"fixed": true}, {"fixed": false}}) {
+		t.Fatalf("variations with overrides: %v %v", vs, err)
+	}
+	for _, c := range []struct {
+		answers map[string]any
+		want    string
+	}{
+		{map[string]any{"fixed": true}, "hyper-parameter cannot be answered: fixed is an auto-optimized hyper-parameter of plugin p without allow_override: true"},
+		{map[string]any{"l2": 1.5}, `l2: 1.5 is outside the range of spec "float 0:1"`},
+		{map[string]any{"l2": "x"}, `l2: "x" is not a number`},
+		{map[string]any{"depth": 5}, `depth: 5 is not one of the values of spec "integer 1,4,10"`},
+		{map[string]any{"depth": 4.5}, `depth: 4.5 is not a whole number (spec "integer 1,4,10")`},
+		{map[string]any{"kernel": "poly"}, `kernel: poly is not one of the values of spec "category linear,rbf"`},
+		{map[string]any{"nope": 1}, `unknown variable "nope": plugin p asks k, l2, depth, kernel`},
+	} {
+		if _, err := p.InputParams(c.answers); err == nil || err.Error() != c.want {
+			t.Errorf("%v: error %v, want %q", c.answers, err, c.want)
+		}
+	}
+	if _, err := p.InputParams(map[string]any{"fixed": true}); !errors.Is(err, config.ErrNotOverridable) {
+		t.Errorf("not errors.Is ErrNotOverridable: %v", err)
+	}
+}
+
+func TestPluginHyperParameterErrors(t *testing.T) {
 	ok := "plugins:\n  - name: p\n    command: [x]\n    variables: [{name: a}]\n"
 	for _, c := range []struct{ doc, want string }{
 		{ok + "    hyperparameters: [{name: a, spec: \"integer 1,2\"}]\n", "plugins[0].hyperparameters[0].name: \"a\" is already a variable"},
@@ -177,7 +286,9 @@ func TestPluginVariations(t *testing.T) {
 		{ok + "    hyperparameters: [{name: b, spec: \"float 2:1\"}]\n", "start is above its end"},
 		{ok + "    hyperparameters: [{name: b, spec: \"integer 1.5,2\"}]\n", "\"1.5\" is not an integer"},
 		{ok + "    hyperparameters: [{name: b, spec: \"float 1:2\", steps: 101}]\n", "plugins[0].hyperparameters[0].steps: steps 101 must be from 1 to 100"},
+		{ok + "    hyperparameters: [{name: b, spec: \"float 1:2\", steps: -1}]\n", "plugins[0].hyperparameters[0].steps: steps -1 must be from 1 to 100 (leave it out to draw values of a range at random)"},
 		{ok + "    max_variations: 101\n", "plugins[0].max_variations: 101 must be from 1 to 100"},
+		{ok + "    parallel_variations: 17\n", "plugins[0].parallel_variations: 17 must be from 1 to 16 (default 2)"},
 	} {
 		_, err := config.Parse([]byte(c.doc))
 		if err == nil || !strings.Contains(err.Error(), c.want) {

@@ -118,6 +118,18 @@ func (s *Service) pruneRows(ctx context.Context, runs []string) error {
 	return tx.Commit()
 }
 
+// StageFilesDelete deletes the files a stage of a run uploaded
+// (<run>/<stage>/...) and returns how many: the runner drops those of
+// the hyper-parameter variations that lost. Deleting them again is a
+// no-op.
+func (s *Service) StageFilesDelete(ctx context.Context, run, stage string) (int64, error) {
+	n, err := deletePrefix(ctx, s.bucket, objectKey(run, stage, ""))
+	if err != nil {
+		return n, fmt.Errorf("delete the files of stage %s of run %s: %w", stage, run, err)
+	}
+	return n, nil
+}
+
 // deletePrefix deletes every file under a prefix of the bucket.
 func deletePrefix(ctx context.Context, b *blob.Bucket, prefix string) (int64, error) {
 	var n int64

@@ -50,10 +50,10 @@ func DevManifest(ctx context.Context, svc *plugin.Service, cfg *config.Config, p
 	if err != nil {
 		return nil, fmt.Errorf("%w: plugin %s: %w", ErrInvalidInput, def.Name, err)
 	}
-	if vs, _, err := def.Variations(); err == nil && len(vs) > 0 {
+	run := DevRun(def.Name)
+	if vs, _, err := def.Variations(VariationSeed(run), in); err == nil && len(vs) > 0 {
 		in = withParams(in, vs[0]) // by hand, the first variation's values
 	}
-	run := DevRun(def.Name)
 	now := time.Now().UTC().Truncate(time.Second)
 	s := &State{Plugin: def.Name, Definition: *def, Started: now, InputParams: in, Datasets: map[string]int64{},
 		Stages: []Stage{{Name: "initial"}}}

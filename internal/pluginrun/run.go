@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"maps"
 	"os"
 	"regexp"
@@ -82,8 +83,10 @@ type State struct {
 	// Failure is the status of the stage that failed the run.
 	Failure *Failure `json:"failure,omitempty"`
 	// Variations are the initial stage's hyper-parameter variations (none
-	// without hyperparameters), GridSize the full grid before the cap,
-	// and Best the winner's index once every variation ran.
+	// without hyperparameters or with every one answered), GridSize the
+	// distinct combinations before the cap (0 when a float range makes
+	// them unbounded), and Best the winner's index once every variation
+	// ran.
 	Variations []Variation `json:"variations,omitempty"`
 	GridSize   int         `json:"gridSize,omitempty"`
 	Best       *int        `json:"best,omitempty"`
@@ -96,7 +99,8 @@ type Variation struct {
 	Stage string `json:"stage"`
 	// Params are the hyper-parameters' values, added to inputParams.
 	Params map[string]any `json:"params"`
-	// Status: pending, succeeded, failed or skipped (after a stopEarly).
+	// Status: pending, running, succeeded, failed or skipped (after a
+	// stopEarly).
 	Status string `json:"status"`
 	// Score is the results' score; nil (missing, null or not a number)
 	// drops the variation.
@@ -107,6 +111,14 @@ type Variation struct {
 	Stages    map[string]json.RawMessage `json:"stages,omitempty"`
 	Failure   *plugin.Status             `json:"failure,omitempty"`
 }
+
+// Variation statuses besides plugin.StatusSucceeded and
+// plugin.StatusFailed.
+const (
+	VariationPending = "pending"
+	VariationRunning = "running"
+	VariationSkipped = "skipped"
+)
 
 // VariationScope is the stage name variation k runs under (its status
 // row and storage folder); its manifest says "initial".
@@ -154,6 +166,10 @@ type Failure struct {
 type Job struct {
 	d   *Deps
 	inv *job.Invocation
+	// running are the variations whose stage runs in this process; done
+	// is where they report.
+	running map[int]bool
+	done    chan variationDone
 }
 
 type params struct {
@@ -228,12 +244,12 @@ func (j *Job) Prepare(ctx context.Context, inv *job.Invocation, st *job.Status, 
 		InputParams: in, Phase: PhaseInitial, Datasets: map[string]int64{},
 		Stages: []Stage{{Name: "initial", Status: "pending"}}}
 	d := initialDataset(cfg, def, s.Started)
-	vs, total, err := def.Variations()
+	vs, total, err := def.Variations(VariationSeed(inv.RunID), in)
 	if err != nil {
 		return nil, job.Fail(err)
 	}
 	for k, v := range vs {
-		s.Variations = append(s.Variations, Variation{Index: k, Stage: VariationScope(k), Params: v, Status: "pending"})
+		s.Variations = append(s.Variations, Variation{Index: k, Stage: VariationScope(k), Params: v, Status: VariationPending})
 	}
 	s.GridSize = total
 	if err := j.makeDataset(ctx, s, d); errors.Is(err, plugin.ErrNoConversions) {
@@ -243,6 +259,15 @@ func (j *Job) Prepare(ctx context.Context, inv *job.Invocation, st *job.Status, 
 	}
 	inv.Log.Info("plugin run prepared", "plugin", def.Name, "users", s.Datasets["initial"], "input_params", in)
 	return s.status()
+}
+
+// VariationSeed seeds the random draws of a run's hyper-parameter
+// ranges: FNV-1a of the run id, so that a run that draws them again (a
+// crash before its first checkpoint, a retry) gets the same values.
+func VariationSeed(run string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(run))
+	return h.Sum64()
 }
 
 // startTime is now to the second, or a second after the last published
@@ -488,7 +513,7 @@ func Metadata(def *config.Plugin, datasets map[string]any) map[string]any {
 }
 
 // exec runs one stage process in a fresh directory.
-func (j *Job) exec(ctx context.Context, s *State, scope string, m *plugin.Manifest) (*plugin.Results, error) {
+func (j *Job) exec(ctx context.Context, def *config.Plugin, scope string, m *plugin.Manifest) (*plugin.Results, error) {
 	svc, run := j.d.Plugins, j.inv.RunID
 	dir, err := os.MkdirTemp(j.d.WorkDir, "weft-plugin-"+scope+"-")
 	if err != nil {
@@ -499,8 +524,8 @@ func (j *Job) exec(ctx context.Context, s *State, scope string, m *plugin.Manife
 		return nil, err
 	}
 	log := j.inv.Log.With("stage", scope)
-	res, err := plugin.Exec(ctx, plugin.ExecParams{Command: s.Definition.Command, Dir: dir, Manifest: m,
-		Timeout: s.Definition.Timeout(), Log: log})
+	res, err := plugin.Exec(ctx, plugin.ExecParams{Command: def.Command, Dir: dir, Manifest: m,
+		Timeout: def.Timeout(), Log: log})
 	status := plugin.StatusSucceeded
 	if err != nil {
 		status = plugin.StatusFailed
@@ -519,47 +544,100 @@ func (j *Job) initial(ctx context.Context, s *State) error {
 	if len(s.Variations) > 0 {
 		return j.variation(ctx, s)
 	}
-	res, err := j.exec(ctx, s, "initial", j.manifest(s, "initial", "initial", nil, 0))
+	res, err := j.exec(ctx, &s.Definition, "initial", j.manifest(s, "initial", "initial", nil, 0))
 	if err != nil {
 		return err
 	}
 	return j.afterInitial(ctx, s, res.Data, res.Batches, res.Stages)
 }
 
-// variation runs the next pending variation of the initial stage, one
-// per step (a crash redoes only the interrupted one); when none is left
-// it picks the winner: the highest score, the lowest index on a tie.
+// variationDone is what a variation's stage process came back with.
+type variationDone struct {
+	index int
+	res   *plugin.Results
+	err   error
+}
+
+// variation keeps up to ParallelVariations variations running and
+// records the next one to finish: each finished variation is one step,
+// so a crash redoes only the variations that were running. The stage
+// processes outlive the Perform that started them (every Perform of a run
+// gets the attempt's context): the next Perform waits for the next one
+// to finish. A variation running in the checkpoint but not in this
+// process was interrupted, and runs again. When none is left, the
+// winner is picked (best).
 func (j *Job) variation(ctx context.Context, s *State) error {
+	if j.running == nil {
+		j.running = map[int]bool{}
+		j.done = make(chan variationDone, len(s.Variations))
+	}
+	parallel := s.Definition.ParallelVariations
+	if parallel == 0 {
+		parallel = config.ParallelVariationsDefault
+	}
 	for i := range s.Variations {
 		v := &s.Variations[i]
-		if v.Status != "pending" {
+		if len(j.running) >= parallel {
+			break
+		}
+		if v.Status != VariationPending && v.Status != VariationRunning || j.running[i] {
 			continue
 		}
 		m := j.manifest(s, "initial", v.Stage, nil, 0)
 		m.InputParams = withParams(s.InputParams, v.Params)
 		m.DownloadURLs["initial"] = j.d.Plugins.URL(plugin.KindFiles, j.inv.RunID, v.Stage, j.d.Plugins.TTL(false))
 		m.Metadata["variation"] = map[string]any{"index": v.Index, "count": len(s.Variations)}
-		j.inv.Log.Info("variation starting", "variation", v.Index, "of", len(s.Variations), "params", v.Params)
-		res, err := j.exec(ctx, s, v.Stage, m)
-		var sf *plugin.StageFailure
-		if errors.As(err, &sf) {
-			v.Status, v.Failure = plugin.StatusFailed, &sf.Status
-			j.inv.Log.Warn("variation failed: dropped", "variation", v.Index, "error", sf.Error())
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		v.Status, v.Data, v.Batches, v.Stages = plugin.StatusSucceeded, res.Data, res.Batches, res.Stages
-		v.Score, v.StopEarly = scoreOf(res.Raw)
-		j.inv.Log.Info("variation done", "variation", v.Index, "score", v.Score, "stop_early", v.StopEarly)
-		if v.StopEarly {
-			for k := i + 1; k < len(s.Variations); k++ {
-				s.Variations[k].Status = "skipped"
-			}
-		}
+		j.inv.Log.Info("variation starting", "variation", v.Index, "of", len(s.Variations), "params", v.Params,
+			"resumed", v.Status == VariationRunning)
+		v.Status, j.running[i] = VariationRunning, true
+		def, scope := s.Definition, v.Stage
+		go func() {
+			res, err := j.exec(ctx, &def, scope, m)
+			j.done <- variationDone{index: i, res: res, err: err}
+		}()
+	}
+	if len(j.running) == 0 {
+		return j.best(ctx, s)
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case d := <-j.done:
+		delete(j.running, d.index)
+		return j.variationFinished(s, d)
+	}
+}
+
+// variationFinished records a variation's results; a failed stage drops
+// the variation, and a stopEarly skips the ones not started yet.
+func (j *Job) variationFinished(s *State, d variationDone) error {
+	v := &s.Variations[d.index]
+	var sf *plugin.StageFailure
+	if errors.As(d.err, &sf) {
+		v.Status, v.Failure = plugin.StatusFailed, &sf.Status
+		j.inv.Log.Warn("variation failed: dropped", "variation", v.Index, "error", sf.Error())
 		return nil
 	}
+	if d.err != nil {
+		return d.err
+	}
+	v.Status, v.Data, v.Batches, v.Stages = plugin.StatusSucceeded, d.res.Data, d.res.Batches, d.res.Stages
+	v.Score, v.StopEarly = scoreOf(d.res.Raw)
+	j.inv.Log.Info("variation done", "variation", v.Index, "score", v.Score, "stop_early", v.StopEarly)
+	if v.StopEarly {
+		for k := range s.Variations {
+			if s.Variations[k].Status == VariationPending {
+				s.Variations[k].Status = VariationSkipped
+			}
+		}
+	}
+	return nil
+}
+
+// best picks the winner, the highest score (the lowest index on a tie),
+// deletes the files of every other variation, and goes on with the
+// winner's results.
+func (j *Job) best(ctx context.Context, s *State) error {
 	best := -1
 	for i, v := range s.Variations {
 		if v.Status == plugin.StatusSucceeded && v.Score != nil && (best < 0 || *v.Score > *s.Variations[best].Score) {
@@ -575,9 +653,21 @@ func (j *Job) variation(ctx context.Context, s *State) error {
 		return invalid("initial", fmt.Sprintf("none of the %d hyper-parameter variations wrote a numeric score in results.json: the best cannot be chosen", len(s.Variations)))
 	}
 	v := &s.Variations[best]
+	j.inv.Log.Info("best variation", "variation", best, "score", *v.Score, "params", v.Params)
+	var files int64
+	for _, w := range s.Variations {
+		if w.Index == best || w.Status == VariationSkipped {
+			continue
+		}
+		n, err := j.d.Plugins.StageFilesDelete(ctx, j.inv.RunID, w.Stage)
+		files += n
+		if err != nil {
+			return err
+		}
+	}
+	j.inv.Log.Info("files of the other variations deleted", "files", files)
 	s.Best = &best
 	s.InputParams = withParams(s.InputParams, v.Params)
-	j.inv.Log.Info("best variation", "variation", best, "score", *v.Score, "params", v.Params)
 	return j.afterInitial(ctx, s, v.Data, v.Batches, v.Stages)
 }
 
@@ -698,7 +788,7 @@ func (j *Job) stages(ctx context.Context, s *State) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			res, err := j.exec(ctx, s, st.Name, m)
+			res, err := j.exec(ctx, &s.Definition, st.Name, m)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -762,7 +852,7 @@ func (j *Job) batch(ctx context.Context, s *State) error {
 	scope := BatchScope(k)
 	rg := b.Ranges[k]
 	j.inv.Log.Info("batch starting", "batch", k, "of", len(b.Ranges), "range_start", rg.Start, "range_end", rg.End)
-	if _, err := j.exec(ctx, s, scope, j.manifest(s, "batch", scope, &rg, k)); err != nil {
+	if _, err := j.exec(ctx, &s.Definition, scope, j.manifest(s, "batch", scope, &rg, k)); err != nil {
 		var sf *plugin.StageFailure
 		if errors.As(err, &sf) {
 			sf.Stage = scope
