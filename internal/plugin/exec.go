@@ -36,10 +36,37 @@ type Manifest struct {
 	DownloadURLs  map[string]string `json:"downloadUrls"`
 	GetUploadURLs map[string]string `json:"getUploadUrls"`
 	InputData     map[string]any    `json:"inputData"`
-	InputParams   map[string]any    `json:"inputParams"`
+	InputParams   Params            `json:"inputParams"`
 	Metadata      map[string]any    `json:"metadata"`
 	// Options is the winning batches.options, batch stages only.
 	Options json.RawMessage `json:"options,omitempty"`
+}
+
+// Params are a manifest's inputParams. Numbers are written with a
+// decimal point, 4.0 rather than 4: the spec says they are always floats,
+// and a Python plugin reads 4 as an int.
+type Params map[string]any
+
+// MarshalJSON writes the params with every number a float.
+func (p Params) MarshalJSON() ([]byte, error) {
+	out := make(map[string]any, len(p))
+	for k, v := range p {
+		if f, ok := v.(float64); ok {
+			v = floatJSON(f)
+		}
+		out[k] = v
+	}
+	return json.Marshal(out)
+}
+
+type floatJSON float64
+
+func (f floatJSON) MarshalJSON() ([]byte, error) {
+	b, err := json.Marshal(float64(f))
+	if err == nil && !bytes.ContainsAny(b, ".eE") {
+		b = append(b, ".0"...)
+	}
+	return b, err
 }
 
 // Status is results.json's status object.

@@ -118,3 +118,17 @@ func TestBatchRanges(t *testing.T) {
 		}
 	}
 }
+
+// TestManifestParamsFloats: numbers in inputParams are always floats on
+// the wire (the spec's §3.1), whole ones included.
+func TestManifestParamsFloats(t *testing.T) {
+	m := Manifest{InputParams: Params{"iterations": 4.0, "rate": 0.25, "big": 1e21, "name": "x", "on": true}}
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `"inputParams":{"big":1e+21,"iterations":4.0,"name":"x","on":true,"rate":0.25}`
+	if !strings.Contains(string(b), want) {
+		t.Errorf("manifest %s, want %s", b, want)
+	}
+}

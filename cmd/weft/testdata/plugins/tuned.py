@@ -29,7 +29,8 @@ def upload(stage, path, body):
 
 if manifest["stage"] == "initial":
     index, x = manifest["metadata"]["variation"]["index"], params["x"]
-    assert isinstance(x, (int, float)) and isinstance(params["r"], float), params
+    # Numbers are always floats (4.0, not 4), whole ones too.
+    assert isinstance(x, float) and isinstance(params["r"], float), params
     log("start %d x=%g r=%r" % (index, x, params["r"]))
     if x == params["slow"]:
         time.sleep(params["sleep"])
