@@ -493,12 +493,12 @@ func (r *run) calculateChunk(ctx context.Context, defs []*Definition, results ma
 		// DuckDB scans the value table for each of the two; noting the
 		// rows' rowids on the first scan makes the delete a direct one.
 		// The scan that finds them compares integer keys (migration 015), not the
-		// ids; the values are read after, by rowid, which DuckDB fetches
-		// directly, and rows of other entities with the same key dropped.
+		// ids, and reads the rows' values on the way: a second scan for
+		// them by rowid reads every row again. Rows of other entities with
+		// the same key are dropped after.
 		find := r.timer("find_old_values")
-		for _, q := range []string{"DROP TABLE IF EXISTS attr_old_rid", "DROP TABLE IF EXISTS attr_old",
-			"CREATE TEMP TABLE attr_old_rid AS SELECT rowid AS rid FROM customer_attributes WHERE entity_key IN (SELECT " + entityKey + " FROM attr_due)" + attrs,
-			"CREATE TEMP TABLE attr_old AS SELECT rowid AS rid, attribute_id, entity_id, value FROM customer_attributes WHERE rowid IN (SELECT rid FROM attr_old_rid)",
+		for _, q := range []string{"DROP TABLE IF EXISTS attr_old",
+			"CREATE TEMP TABLE attr_old AS SELECT rowid AS rid, attribute_id, entity_id, value FROM customer_attributes WHERE entity_key IN (SELECT " + entityKey + " FROM attr_due)" + attrs,
 			"DELETE FROM attr_old WHERE entity_id NOT IN (SELECT entity_id FROM attr_due)"} {
 			if _, err = tx.ExecContext(ctx, q); err != nil {
 				break
