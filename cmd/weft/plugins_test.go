@@ -36,8 +36,8 @@ func python(t *testing.T) string {
 }
 
 // pluginServer starts weft on demo data (stitched, attributes calculated)
-// with the plugins section added to the demo config.
-func pluginServer(t *testing.T, backend string, customers int, plugins string) (args []string, base string, srv *proc) {
+// with the plugins section added to the demo config, and extra serve flags.
+func pluginServer(t *testing.T, backend string, customers int, plugins string, extra ...string) (args []string, base string, srv *proc) {
 	t.Helper()
 	dir := t.TempDir()
 	cfgPath, eventsPath := writeDemo(t, dir, demo.Options{Customers: customers, Seed: 21})
@@ -51,6 +51,7 @@ func pluginServer(t *testing.T, backend string, customers int, plugins string) (
 	addr := freeAddr(t)
 	base = "http://" + addr
 	args = append(serveArgs(t, backend, addr), "--config", cfgPath, "--stitch-interval", "-1s", "--job-lease", "2s")
+	args = append(args, extra...)
 	srv = start(t, args...)
 	waitHealthy(t, base, srv)
 	ingestFile(t, base, eventsPath, 120*time.Second)

@@ -105,6 +105,7 @@ type Variation struct {
 	Data      json.RawMessage            `json:"data,omitempty"`
 	Batches   *plugin.Batches            `json:"batches,omitempty"`
 	Stages    map[string]json.RawMessage `json:"stages,omitempty"`
+	HTTP      json.RawMessage            `json:"http,omitempty"`
 	Failure   *plugin.Status             `json:"failure,omitempty"`
 }
 
@@ -130,6 +131,8 @@ type Stage struct {
 	// Data is the results' data; Batches its batches object.
 	Data    json.RawMessage `json:"data,omitempty"`
 	Batches *plugin.Batches `json:"batches,omitempty"`
+	// HTTP is the results' http object (see deploy.go).
+	HTTP json.RawMessage `json:"http,omitempty"`
 }
 
 // BatchState is the batch phase: the winning batches object and how far
@@ -523,6 +526,7 @@ func (j *Job) initial(ctx context.Context, s *State) error {
 	if err != nil {
 		return err
 	}
+	s.Stages[0].HTTP = res.HTTP
 	return j.afterInitial(ctx, s, res.Data, res.Batches, res.Stages)
 }
 
@@ -550,7 +554,7 @@ func (j *Job) variation(ctx context.Context, s *State) error {
 		if err != nil {
 			return err
 		}
-		v.Status, v.Data, v.Batches, v.Stages = plugin.StatusSucceeded, res.Data, res.Batches, res.Stages
+		v.Status, v.Data, v.Batches, v.Stages, v.HTTP = plugin.StatusSucceeded, res.Data, res.Batches, res.Stages, res.HTTP
 		v.Score, v.StopEarly = scoreOf(res.Raw)
 		j.inv.Log.Info("variation done", "variation", v.Index, "score", v.Score, "stop_early", v.StopEarly)
 		if v.StopEarly {
@@ -578,6 +582,7 @@ func (j *Job) variation(ctx context.Context, s *State) error {
 	s.Best = &best
 	s.InputParams = withParams(s.InputParams, v.Params)
 	j.inv.Log.Info("best variation", "variation", best, "score", *v.Score, "params", v.Params)
+	s.Stages[0].HTTP = v.HTTP
 	return j.afterInitial(ctx, s, v.Data, v.Batches, v.Stages)
 }
 
@@ -611,7 +616,7 @@ func scoreOf(raw json.RawMessage) (*float64, bool) {
 // variation) and sets up the additional stages they ask for, or the
 // batches.
 func (j *Job) afterInitial(ctx context.Context, s *State, data json.RawMessage, batches *plugin.Batches, stages map[string]json.RawMessage) error {
-	s.Stages[0] = Stage{Name: "initial", Status: plugin.StatusSucceeded, Data: data, Batches: batches}
+	s.Stages[0] = Stage{Name: "initial", Status: plugin.StatusSucceeded, Data: data, Batches: batches, HTTP: s.Stages[0].HTTP}
 	if len(stages) > 0 {
 		names := make([]string, 0, len(stages))
 		for name := range stages {
@@ -708,7 +713,7 @@ func (j *Job) stages(ctx context.Context, s *State) error {
 			if len(res.Stages) > 0 {
 				j.inv.Log.Warn("an additional stage asked for more stages: ignored (stages run initial, then one parallel layer)", "stage", st.Name)
 			}
-			st.Status, st.Data, st.Batches = plugin.StatusSucceeded, res.Data, res.Batches
+			st.Status, st.Data, st.Batches, st.HTTP = plugin.StatusSucceeded, res.Data, res.Batches, res.HTTP
 		}()
 	}
 	wg.Wait()
@@ -723,6 +728,9 @@ func (j *Job) stages(ctx context.Context, s *State) error {
 // afterStages picks the winning batches (the last stage in order that
 // has one) and sets up the batch phase, or goes on to publishing.
 func (j *Job) afterStages(ctx context.Context, s *State) error {
+	if _, err := s.deployHTTP(); err != nil {
+		return err
+	}
 	var win *Stage
 	for i := range s.Stages {
 		if s.Stages[i].Batches != nil {
@@ -845,6 +853,9 @@ func (j *Job) publish(ctx context.Context, s *State) error {
 	// Recorded before the phase moves on: a crash in between records it
 	// again.
 	if err := j.d.Plugins.RunEnded(ctx, j.inv.RunID, s.Plugin, plugin.RunSucceeded); err != nil {
+		return err
+	}
+	if err := j.recordDeployable(ctx, s); err != nil {
 		return err
 	}
 	s.Phase = PhaseSucceeded

@@ -1,0 +1,2 @@
+-- Reserved: keeps migration numbers contiguous (renumbered at merge).
+SELECT 1;
