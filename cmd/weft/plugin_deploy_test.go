@@ -8,7 +8,6 @@ import (
 	"math"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -109,11 +108,7 @@ func predict(t *testing.T, url, body string, out any) {
 // deploy_failed with its stderr, and the servers stop with weft.
 func TestPluginDeploy(t *testing.T) {
 	py := python(t)
-	dir := t.TempDir()
-	cl := filepath.Join(dir, "conversion-likelihood")
-	if msg, err := exec.Command("go", "build", "-o", cl, "../../examples/plugins/conversion-likelihood").CombinedOutput(); err != nil {
-		t.Fatalf("build the example plugin: %v\n%s", err, msg)
-	}
+	cl := buildLikelihood(t)
 	script, err := filepath.Abs("testdata/plugins/deploy.py")
 	if err != nil {
 		t.Fatal(err)

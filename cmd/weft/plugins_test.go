@@ -65,6 +65,16 @@ func pluginServer(t *testing.T, backend string, customers int, plugins string, e
 	return args, base, srv
 }
 
+// buildLikelihood builds the Go example plugin and returns its path.
+func buildLikelihood(t *testing.T) string {
+	t.Helper()
+	cl := filepath.Join(t.TempDir(), "conversion-likelihood")
+	if msg, err := exec.Command("go", "build", "-o", cl, "../../examples/plugins/conversion-likelihood").CombinedOutput(); err != nil {
+		t.Fatalf("build the example plugin: %v\n%s", err, msg)
+	}
+	return cl
+}
+
 func runCLI(t *testing.T, within time.Duration, args ...string) (int, string) {
 	t.Helper()
 	p := start(t, args...)
@@ -77,11 +87,7 @@ func runCLI(t *testing.T, within time.Duration, args ...string) (int, string) {
 // profiles.
 func TestExamplePluginsEndToEnd(t *testing.T) {
 	py := python(t)
-	dir := t.TempDir()
-	cl := filepath.Join(dir, "conversion-likelihood")
-	if msg, err := exec.Command("go", "build", "-o", cl, "../../examples/plugins/conversion-likelihood").CombinedOutput(); err != nil {
-		t.Fatalf("build the example plugin: %v\n%s", err, msg)
-	}
+	cl := buildLikelihood(t)
 	rfm, err := filepath.Abs("../../examples/plugins/rfm/main.py")
 	if err != nil {
 		t.Fatal(err)
@@ -406,11 +412,7 @@ func httpGet(t *testing.T, url string) (int, string) {
 // best score wins, and the batches score users with the winner's model
 // (downloadUrls.initial is the winner's folder) and inputParams.
 func TestPluginHyperParameters(t *testing.T) {
-	dir := t.TempDir()
-	cl := filepath.Join(dir, "conversion-likelihood")
-	if msg, err := exec.Command("go", "build", "-o", cl, "../../examples/plugins/conversion-likelihood").CombinedOutput(); err != nil {
-		t.Fatalf("build the example plugin: %v\n%s", err, msg)
-	}
+	cl := buildLikelihood(t)
 	plugins := fmt.Sprintf(`plugins:
   - name: tuned
     command: [%q]
