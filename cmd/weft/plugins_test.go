@@ -51,8 +51,8 @@ func pythonPlugin(t *testing.T, name, script string) string {
 }
 
 // pluginServer starts weft on demo data (stitched, attributes calculated)
-// with the plugins section added to the demo config.
-func pluginServer(t *testing.T, backend string, customers int, plugins string) (args []string, base string, srv *proc) {
+// with the plugins section added to the demo config, and extra serve flags.
+func pluginServer(t *testing.T, backend string, customers int, plugins string, extra ...string) (args []string, base string, srv *proc) {
 	t.Helper()
 	dir := t.TempDir()
 	cfgPath, eventsPath := writeDemo(t, dir, demo.Options{Customers: customers, Seed: 21})
@@ -66,6 +66,7 @@ func pluginServer(t *testing.T, backend string, customers int, plugins string) (
 	addr := freeAddr(t)
 	base = "http://" + addr
 	args = append(serveArgs(t, backend, addr), "--config", cfgPath, "--stitch-interval", "-1s", "--job-lease", "2s")
+	args = append(args, extra...)
 	srv = start(t, args...)
 	waitHealthy(t, base, srv)
 	ingestFile(t, base, eventsPath, 120*time.Second)
@@ -77,6 +78,16 @@ func pluginServer(t *testing.T, backend string, customers int, plugins string) (
 		t.Fatal(err)
 	}
 	return args, base, srv
+}
+
+// buildLikelihood builds the Go example plugin and returns its path.
+func buildLikelihood(t *testing.T) string {
+	t.Helper()
+	cl := filepath.Join(t.TempDir(), "conversion-likelihood")
+	if msg, err := exec.Command("go", "build", "-o", cl, "../../examples/plugins/conversion-likelihood").CombinedOutput(); err != nil {
+		t.Fatalf("build the example plugin: %v\n%s", err, msg)
+	}
+	return cl
 }
 
 func runCLI(t *testing.T, within time.Duration, args ...string) (int, string) {
@@ -91,11 +102,7 @@ func runCLI(t *testing.T, within time.Duration, args ...string) (int, string) {
 // profiles.
 func TestExamplePluginsEndToEnd(t *testing.T) {
 	py := python(t)
-	dir := t.TempDir()
-	cl := filepath.Join(dir, "conversion-likelihood")
-	if msg, err := exec.Command("go", "build", "-o", cl, "../../examples/plugins/conversion-likelihood").CombinedOutput(); err != nil {
-		t.Fatalf("build the example plugin: %v\n%s", err, msg)
-	}
+	cl := buildLikelihood(t)
 	rfm, err := filepath.Abs("../../examples/plugins/rfm/main.py")
 	if err != nil {
 		t.Fatal(err)
@@ -450,11 +457,7 @@ func httpGet(t *testing.T, url string) (int, string) {
 // best score wins, and the batches score users with the winner's model
 // (downloadUrls.initial is the winner's folder) and inputParams.
 func TestPluginHyperParameters(t *testing.T) {
-	dir := t.TempDir()
-	cl := filepath.Join(dir, "conversion-likelihood")
-	if msg, err := exec.Command("go", "build", "-o", cl, "../../examples/plugins/conversion-likelihood").CombinedOutput(); err != nil {
-		t.Fatalf("build the example plugin: %v\n%s", err, msg)
-	}
+	cl := buildLikelihood(t)
 	plugins := fmt.Sprintf(`plugins:
   - name: tuned
     command: [%q]

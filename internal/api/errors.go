@@ -48,6 +48,8 @@ func classify(err error) (int, string, string) {
 	var pluginTooLarge *plugin.TooLargeError
 	var pluginInput *plugin.InputError
 	var deliveryErr *delivery.RequestError
+	var noDeployment *plugin.NoDeploymentError
+	var upstream *plugin.UpstreamError
 	switch {
 	case errors.As(err, &apiErr):
 		return apiErr.Status, apiErr.Code, apiErr.Message
@@ -74,6 +76,12 @@ func classify(err error) (int, string, string) {
 		return http.StatusMethodNotAllowed, "method_not_allowed", err.Error()
 	case errors.As(err, &pluginTooLarge):
 		return http.StatusRequestEntityTooLarge, "file_too_large", err.Error()
+	case errors.As(err, &noDeployment):
+		return http.StatusServiceUnavailable, "no_deployment", err.Error()
+	case errors.As(err, &upstream) && upstream.Timeout:
+		return http.StatusGatewayTimeout, "deployment_timeout", err.Error()
+	case errors.As(err, &upstream):
+		return http.StatusBadGateway, "deployment_unreachable", err.Error()
 	case errors.As(err, &pluginInput):
 		return http.StatusBadRequest, pluginInput.Code, err.Error()
 	case errors.Is(err, job.ErrTooLarge):

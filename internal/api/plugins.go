@@ -27,6 +27,9 @@ type pluginInfo struct {
 	config.Plugin
 	Job       string     `json:"job"`
 	NextRunAt *time.Time `json:"next_run_at,omitempty"`
+	// Deployment is the plugin's deployment in this server: the one
+	// serving predictions, else the newest (deploying or failed).
+	Deployment *plugin.DeploymentStatus `json:"deployment,omitempty"`
 }
 
 // pluginsList is GET /v1/plugins: the plugins of weft.yaml.
@@ -47,7 +50,11 @@ func (h *handler) pluginsList(w http.ResponseWriter, r *http.Request) {
 	out := []pluginInfo{}
 	for _, p := range cfg.Plugins {
 		job := config.PluginJobPrefix + p.Name
-		out = append(out, pluginInfo{Plugin: p, Job: job, NextRunAt: next[job]})
+		info := pluginInfo{Plugin: p, Job: job, NextRunAt: next[job]}
+		if h.deployer != nil {
+			info.Deployment = h.deployer.Status(p.Name)
+		}
+		out = append(out, info)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"plugins": out})
 }
@@ -112,6 +119,8 @@ type PluginRun struct {
 	Variations []pluginrun.Variation `json:"variations,omitempty"`
 	Best       *int                  `json:"best,omitempty"`
 	GridSize   int                   `json:"gridSize,omitempty"`
+	// Deployment is the run's deployment in this server, if it has one.
+	Deployment *plugin.DeploymentStatus `json:"deployment,omitempty"`
 }
 
 func (h *handler) pluginRun(r *http.Request, run *store.JobRun) (*PluginRun, error) {
@@ -142,6 +151,9 @@ func (h *handler) pluginRun(r *http.Request, run *store.JobRun) (*PluginRun, err
 		return nil, err
 	}
 	out.Processes = rows
+	if h.deployer != nil {
+		out.Deployment = h.deployer.RunStatus(run.ID)
+	}
 	return out, nil
 }
 

@@ -39,6 +39,9 @@ type Config struct {
 	// Plugins, when set, serves the signed URLs of plugin runs under
 	// /plugin/ (storage, datasets) and the plugin properties of profiles.
 	Plugins *plugin.Service
+	// Deployer, with Plugins, serves predictions of deployed plugins and
+	// their deployments' status.
+	Deployer *plugin.Deployer
 	// Delivery, when set, serves the Delivery API (POST /deliver) and the
 	// Metrics API (POST /log), with the keys of delivery.api_keys, else
 	// APIKeys.
@@ -57,6 +60,7 @@ type handler struct {
 	maxBody   int64
 	ingestSem chan struct{}
 	plugins   *plugin.Service
+	deployer  *plugin.Deployer
 	delivery  *delivery.Service
 	log       *slog.Logger
 	metrics   *metrics
@@ -69,6 +73,7 @@ func NewHandler(cfg Config) http.Handler {
 		ingester: cfg.Ingester,
 		pipeline: cfg.Pipeline,
 		plugins:  cfg.Plugins,
+		deployer: cfg.Deployer,
 		delivery: cfg.Delivery,
 		maxBody:  cfg.MaxBodyBytes,
 		log:      cfg.Logger,
@@ -138,9 +143,16 @@ func NewHandler(cfg Config) http.Handler {
 		v1.HandleFunc("POST /v1/plugins/{name}/manifest", h.pluginManifest)
 		v1.HandleFunc("GET /v1/plugins/runs", h.pluginRunsList)
 		v1.HandleFunc("GET /v1/plugins/runs/{id}", h.pluginRunGet)
+		if h.deployer != nil {
+			v1.HandleFunc("POST /v1/plugins/{name}/predict", h.pluginPredict)
+		}
 	}
 	v1.HandleFunc("/v1/", h.notFound)
 	mux.Handle("/v1/", h.requireKey(func() [][]byte { return h.keys }, v1))
+	if h.plugins != nil && h.deployer != nil {
+		// The spec's route (§10) for one deployment, with the API keys.
+		mux.Handle("POST /api/plugins/{name}/deployments/{id}/predict", h.requireKey(func() [][]byte { return h.keys }, http.HandlerFunc(h.deploymentPredict)))
+	}
 	mux.HandleFunc("/", h.notFound)
 
 	var root http.Handler = mux

@@ -21,7 +21,7 @@ func newPluginsCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "plugins", Short: "List and run the plugins of weft.yaml, read their runs and logs, make development manifests"}
 	logs := newJobsLogsCmd()
 	logs.Short = "Print a plugin run's log lines, plugin stdout and stderr included (--follow until it ends)"
-	cmd.AddCommand(newPluginsListCmd(), newPluginsRunCmd(), newPluginsRunsCmd(), newPluginsShowCmd(), logs, newPluginsManifestCmd())
+	cmd.AddCommand(newPluginsListCmd(), newPluginsRunCmd(), newPluginsRunsCmd(), newPluginsShowCmd(), logs, newPluginsManifestCmd(), newPluginsPredictCmd())
 	return cmd
 }
 
@@ -263,5 +263,46 @@ func newPluginsManifestCmd() *cobra.Command {
 	cmd.Flags().StringVar(&stage, "stage", "initial", "initial or batch")
 	cmd.Flags().StringArrayVar(&params, "param", nil, "a variable's answer as key=value (repeatable)")
 	cmd.Flags().StringVar(&results, "results", "", "the initial stage's results.json, for the batch manifest's options")
+	return cmd
+}
+
+func newPluginsPredictCmd() *cobra.Command {
+	var (
+		cf   clientFlags
+		data string
+	)
+	cmd := &cobra.Command{
+		Use:   "predict <name>",
+		Short: "Send a prediction request to a plugin's deployment and print its answer",
+		Long: "POST a JSON body (--data, or - for standard input; default {}) to /v1/plugins/<name>/predict, which passes it " +
+			"to the requestPath of the plugin's deployed server, and print the server's answer. Exits 1 unless it answers 2xx.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			body := []byte(data)
+			if data == "-" {
+				var err error
+				if body, err = io.ReadAll(cmd.InOrStdin()); err != nil {
+					return &exitError{code: 2, err: err}
+				}
+			}
+			if !json.Valid(body) {
+				return &exitError{code: 2, err: fmt.Errorf("--data is not JSON: %.100s", body)}
+			}
+			out, err := cf.client().PluginPredict(cmd.Context(), args[0], body)
+			if err != nil {
+				return err
+			}
+			w := cmd.OutOrStdout()
+			if _, err := w.Write(out); err != nil {
+				return err
+			}
+			if len(out) > 0 && out[len(out)-1] != '\n' {
+				fmt.Fprintln(w)
+			}
+			return nil
+		},
+	}
+	cf.register(cmd.Flags())
+	cmd.Flags().StringVar(&data, "data", "{}", "the request body, JSON; - reads it from standard input")
 	return cmd
 }

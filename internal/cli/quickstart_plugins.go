@@ -26,10 +26,12 @@ const demoPlugin = "conversion-likelihood"
 // conversion-likelihood manifest.json results.json.
 func newExamplePluginCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:    "example-plugin conversion-likelihood manifest.json results.json",
-		Short:  "Run an example plugin embedded in weft (what weft quickstart declares)",
+		Use:    "example-plugin conversion-likelihood (manifest.json results.json | serve [--port N])",
+		Short:  "Run an example plugin embedded in weft (what weft quickstart declares), or its deployed server",
 		Hidden: true,
-		Args:   cobra.ExactArgs(3),
+		// serve --port N is the plugin's, not a flag of this command.
+		DisableFlagParsing: true,
+		Args:               cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if args[0] != demoPlugin {
 				return &exitError{code: 2, err: fmt.Errorf("no example plugin %q (there is %s)", args[0], demoPlugin)}

@@ -46,6 +46,9 @@ func (f *serverFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.cfg.Plugins.BaseURL, "public-url", env("WEFT_PUBLIC_URL", ""), "base URL plugin processes reach the API at, in their signed URLs; default http://<addr> (env WEFT_PUBLIC_URL)")
 	fs.DurationVar(&f.cfg.Plugins.URLTTL, "plugin-url-ttl", envDuration("WEFT_PLUGIN_URL_TTL", plugin.URLTTLDefault), "validity of the signed URLs of plugin runs (env WEFT_PLUGIN_URL_TTL)")
 	fs.DurationVar(&f.cfg.Plugins.DevURLTTL, "plugin-dev-url-ttl", envDuration("WEFT_PLUGIN_DEV_URL_TTL", plugin.DevURLTTLDefault), "validity of the signed URLs of development manifests (env WEFT_PLUGIN_DEV_URL_TTL)")
+	fs.DurationVar(&f.cfg.Deploy.StartTimeout, "plugin-deploy-start-timeout", envDuration("WEFT_PLUGIN_DEPLOY_START_TIMEOUT", plugin.DeployStartTimeoutDefault), "how long a deployed plugin's server may take to answer 200 on its statusPath (env WEFT_PLUGIN_DEPLOY_START_TIMEOUT)")
+	fs.DurationVar(&f.cfg.Deploy.CheckInterval, "plugin-deploy-check-interval", envDuration("WEFT_PLUGIN_DEPLOY_CHECK_INTERVAL", plugin.DeployCheckIntervalDefault), fmt.Sprintf("how often a deployed plugin's statusPath is checked; %d failures in a row restart the server (env WEFT_PLUGIN_DEPLOY_CHECK_INTERVAL)", plugin.DeployMaxFailuresDefault))
+	fs.IntVar(&f.cfg.Deploy.MaxRestarts, "plugin-deploy-max-restarts", int(envInt64("WEFT_PLUGIN_DEPLOY_MAX_RESTARTS", plugin.DeployMaxRestartsDefault)), "restarts of a deployed plugin's server before its deployment is deploy_failed (env WEFT_PLUGIN_DEPLOY_MAX_RESTARTS)")
 	fs.StringVar(&f.logLevel, "log-level", env("WEFT_LOG_LEVEL", "info"), "debug, info, warn or error (env WEFT_LOG_LEVEL)")
 	fs.StringVar(&f.logFormat, "log-format", env("WEFT_LOG_FORMAT", "text"), "text or json (env WEFT_LOG_FORMAT)")
 }

@@ -74,7 +74,11 @@ func (c *Client) do(ctx context.Context, method, path string, header http.Header
 		}
 		return &APIError{Status: resp.StatusCode, Code: e.Error.Code, Message: e.Error.Message}
 	}
-	if out == nil {
+	switch o := out.(type) {
+	case nil:
+		return nil
+	case *[]byte: // the answer as it came
+		*o = data
 		return nil
 	}
 	if err := json.Unmarshal(data, out); err != nil {

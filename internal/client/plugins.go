@@ -81,3 +81,13 @@ func (c *Client) PluginManifest(ctx context.Context, name, stage string, inputPa
 		http.Header{"Content-Type": {"application/json"}}, body, &out)
 	return out, err
 }
+
+// PluginPredict posts a prediction request (a JSON body) to a plugin's
+// deployment (POST /v1/plugins/{name}/predict) and returns the answer of
+// its server as it came. A non-2xx answer is an *APIError.
+func (c *Client) PluginPredict(ctx context.Context, name string, body []byte) ([]byte, error) {
+	var out []byte
+	err := c.do(ctx, http.MethodPost, "/v1/plugins/"+url.PathEscape(name)+"/predict",
+		http.Header{"Content-Type": {"application/json"}}, body, &out)
+	return out, err
+}

@@ -127,3 +127,10 @@ func (r *Runner) Notify(ctx context.Context, note job.Notification, run *store.J
 	}
 	return r.db.NotificationInsert(ctx, row)
 }
+
+// RunLog is the log of a run by id, for work done on its behalf outside
+// its invocation (a plugin run's deployment): lines are stored with the
+// run and passed to the server's log.
+func (r *Runner) RunLog(runID string) *slog.Logger {
+	return slog.New(&runHandler{r: r, runID: runID, next: r.log.With("run_id", runID).Handler()})
+}

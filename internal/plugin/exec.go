@@ -31,14 +31,16 @@ const (
 
 // Manifest is what a stage reads from argv[1] (the spec's §5).
 type Manifest struct {
-	Stage         string            `json:"stage"`
-	DataURLs      map[string]string `json:"dataUrls"`
-	DownloadURLs  map[string]string `json:"downloadUrls"`
-	GetUploadURLs map[string]string `json:"getUploadUrls"`
+	Stage        string            `json:"stage"`
+	DataURLs     map[string]string `json:"dataUrls,omitempty"`
+	DownloadURLs map[string]string `json:"downloadUrls"`
+	// GetUploadURLs has the current stage only; none in deploy.
+	GetUploadURLs map[string]string `json:"getUploadUrls,omitempty"`
 	InputData     map[string]any    `json:"inputData"`
 	InputParams   Params            `json:"inputParams"`
 	Metadata      map[string]any    `json:"metadata"`
-	// Options is the winning batches.options, batch stages only.
+	// Options is the winning batches.options in batch stages, and
+	// http.options in deploy.
 	Options json.RawMessage `json:"options,omitempty"`
 }
 
@@ -90,6 +92,9 @@ type Results struct {
 	// Stages are the additional stages the initial stage asks for.
 	Stages  map[string]json.RawMessage `json:"stages,omitempty"`
 	Batches *Batches                   `json:"batches,omitempty"`
+	// HTTP is the results' http object (type-checked; merged across
+	// stages by MergeHTTP), which makes the run deployable.
+	HTTP json.RawMessage `json:"http,omitempty"`
 	// Raw is the whole file: unknown keys are kept, not refused.
 	Raw json.RawMessage `json:"-"`
 }
@@ -169,12 +174,7 @@ func Exec(ctx context.Context, p ExecParams) (*Results, error) {
 	ctx, cancel := context.WithTimeout(ctx, p.Timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, p.Command[0], append(p.Command[1:], "manifest.json", "results.json")...)
-	cmd.Dir = p.Dir
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + p.Dir, "TMPDIR=" + p.Dir, "LANG=C.UTF-8"}, p.Env...)
-	// Its own process group, so a timeout kills what it started too.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 5 * time.Second
+	isolate(cmd, p.Dir, p.Env)
 	out := &outputLog{log: p.Log, left: p.MaxOutputBytes}
 	stdout, stderr := out.writer(slog.LevelInfo, "stdout", nil), out.writer(slog.LevelWarn, "stderr", &out.tail)
 	cmd.Stdout, cmd.Stderr = stdout, stderr
@@ -206,6 +206,18 @@ func Exec(ctx context.Context, p ExecParams) (*Results, error) {
 		return nil, failure(stage, "Plugin did not start", err.Error(), "")
 	}
 	return readResults(stage, filepath.Join(p.Dir, "results.json"), out.tail.String())
+}
+
+// isolate sets up a plugin process: the working directory, a scrubbed
+// environment (PATH, HOME and TMPDIR set to dir, LANG=C.UTF-8, then env:
+// nothing of Weft's own, secrets included) and its own process group,
+// killed whole when the command's context ends.
+func isolate(cmd *exec.Cmd, dir string, env []string) {
+	cmd.Dir = dir
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "TMPDIR=" + dir, "LANG=C.UTF-8"}, env...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 5 * time.Second
 }
 
 // ownFailure is the error status a plugin wrote into results.json
@@ -253,6 +265,7 @@ func ParseResults(stage string, raw []byte) (*Results, error) {
 			MaxBatchSize *float64        `json:"maxBatchSize"`
 			Options      json.RawMessage `json:"options"`
 		} `json:"batches"`
+		HTTP json.RawMessage `json:"http"`
 	}
 	if err := json.Unmarshal(raw, &r); err != nil || !bytes.HasPrefix(bytes.TrimSpace(raw), []byte("{")) {
 		msg := "results.json is not a JSON object"
@@ -268,6 +281,12 @@ func ParseResults(stage string, raw []byte) (*Results, error) {
 		return nil, &StageFailure{Stage: stage, Status: *r.Status}
 	}
 	res := &Results{Data: r.Data, Status: *r.Status, Stages: r.Stages, Raw: raw}
+	if len(r.HTTP) > 0 && string(r.HTTP) != "null" {
+		if _, err := parseHTTP(r.HTTP); err != nil {
+			return nil, failure(stage, "Invalid results", err.Error(), "")
+		}
+		res.HTTP = r.HTTP
+	}
 	if len(res.Data) == 0 || string(res.Data) == "null" {
 		res.Data = json.RawMessage("{}")
 	}
@@ -307,6 +326,13 @@ type outputLog struct {
 	left    int64
 	dropped int64
 	tail    tailBuffer
+}
+
+// tailString is the stderr tail so far.
+func (o *outputLog) tailString() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.tail.String()
 }
 
 func (o *outputLog) writer(level slog.Level, stream string, tail *tailBuffer) io.WriteCloser {

@@ -109,6 +109,7 @@ type Variation struct {
 	Data      json.RawMessage            `json:"data,omitempty"`
 	Batches   *plugin.Batches            `json:"batches,omitempty"`
 	Stages    map[string]json.RawMessage `json:"stages,omitempty"`
+	HTTP      json.RawMessage            `json:"http,omitempty"`
 	Failure   *plugin.Status             `json:"failure,omitempty"`
 }
 
@@ -142,6 +143,8 @@ type Stage struct {
 	// Data is the results' data; Batches its batches object.
 	Data    json.RawMessage `json:"data,omitempty"`
 	Batches *plugin.Batches `json:"batches,omitempty"`
+	// HTTP is the results' http object (see deploy.go).
+	HTTP json.RawMessage `json:"http,omitempty"`
 }
 
 // BatchState is the batch phase: the winning batches object and how far
@@ -548,6 +551,7 @@ func (j *Job) initial(ctx context.Context, s *State) error {
 	if err != nil {
 		return err
 	}
+	s.Stages[0].HTTP = res.HTTP
 	return j.afterInitial(ctx, s, res.Data, res.Batches, res.Stages)
 }
 
@@ -621,7 +625,7 @@ func (j *Job) variationFinished(s *State, d variationDone) error {
 	if d.err != nil {
 		return d.err
 	}
-	v.Status, v.Data, v.Batches, v.Stages = plugin.StatusSucceeded, d.res.Data, d.res.Batches, d.res.Stages
+	v.Status, v.Data, v.Batches, v.Stages, v.HTTP = plugin.StatusSucceeded, d.res.Data, d.res.Batches, d.res.Stages, d.res.HTTP
 	v.Score, v.StopEarly = scoreOf(d.res.Raw)
 	j.inv.Log.Info("variation done", "variation", v.Index, "score", v.Score, "stop_early", v.StopEarly)
 	if v.StopEarly {
@@ -668,6 +672,7 @@ func (j *Job) best(ctx context.Context, s *State) error {
 	j.inv.Log.Info("files of the other variations deleted", "files", files)
 	s.Best = &best
 	s.InputParams = withParams(s.InputParams, v.Params)
+	s.Stages[0].HTTP = v.HTTP
 	return j.afterInitial(ctx, s, v.Data, v.Batches, v.Stages)
 }
 
@@ -701,7 +706,7 @@ func scoreOf(raw json.RawMessage) (*float64, bool) {
 // variation) and sets up the additional stages they ask for, or the
 // batches.
 func (j *Job) afterInitial(ctx context.Context, s *State, data json.RawMessage, batches *plugin.Batches, stages map[string]json.RawMessage) error {
-	s.Stages[0] = Stage{Name: "initial", Status: plugin.StatusSucceeded, Data: data, Batches: batches}
+	s.Stages[0] = Stage{Name: "initial", Status: plugin.StatusSucceeded, Data: data, Batches: batches, HTTP: s.Stages[0].HTTP}
 	if len(stages) > 0 {
 		names := make([]string, 0, len(stages))
 		for name := range stages {
@@ -798,7 +803,7 @@ func (j *Job) stages(ctx context.Context, s *State) error {
 			if len(res.Stages) > 0 {
 				j.inv.Log.Warn("an additional stage asked for more stages: ignored (stages run initial, then one parallel layer)", "stage", st.Name)
 			}
-			st.Status, st.Data, st.Batches = plugin.StatusSucceeded, res.Data, res.Batches
+			st.Status, st.Data, st.Batches, st.HTTP = plugin.StatusSucceeded, res.Data, res.Batches, res.HTTP
 		}()
 	}
 	wg.Wait()
@@ -813,6 +818,9 @@ func (j *Job) stages(ctx context.Context, s *State) error {
 // afterStages picks the winning batches (the last stage in order that
 // has one) and sets up the batch phase, or goes on to publishing.
 func (j *Job) afterStages(ctx context.Context, s *State) error {
+	if _, err := s.deployHTTP(); err != nil {
+		return err
+	}
 	var win *Stage
 	for i := range s.Stages {
 		if s.Stages[i].Batches != nil {
@@ -935,6 +943,9 @@ func (j *Job) publish(ctx context.Context, s *State) error {
 	// Recorded before the phase moves on: a crash in between records it
 	// again.
 	if err := j.d.Plugins.RunEnded(ctx, j.inv.RunID, s.Plugin, plugin.RunSucceeded); err != nil {
+		return err
+	}
+	if err := j.recordDeployable(ctx, s); err != nil {
 		return err
 	}
 	s.Phase = PhaseSucceeded

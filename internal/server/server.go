@@ -78,7 +78,10 @@ type Config struct {
 	// http://<Addr> (the real port when Addr's is 0), StorageURL to
 	// file://<DataDir>/plugin-storage.
 	Plugins plugin.Options
-	Logger  *slog.Logger
+	// Deploy tunes the deployments of deployable plugins (Declared and
+	// RunLog are filled in by Start).
+	Deploy plugin.DeployOptions
+	Logger *slog.Logger
 }
 
 func (c Config) withDefaults() Config {
@@ -248,6 +251,20 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		Logger:   cfg.Logger,
 	})
 	pipe.Watch(deliverySvc.SetConfig)
+	deployOpts := cfg.Deploy
+	deployOpts.Declared = func(ctx context.Context) ([]string, error) {
+		_, c, err := pipe.Config(ctx)
+		if err != nil {
+			return nil, err
+		}
+		names := make([]string, len(c.Plugins))
+		for i, p := range c.Plugins {
+			names[i] = p.Name
+		}
+		return names, nil
+	}
+	deployOpts.RunLog = pipe.Jobs().RunLog
+	deployer := plugins.NewDeployer(deployOpts)
 	handler := api.NewHandler(api.Config{
 		Store:        st,
 		Pipeline:     pipe,
@@ -257,6 +274,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		Settings:     settings,
 		Secrets:      secrets,
 		Plugins:      plugins,
+		Deployer:     deployer,
 		Delivery:     deliverySvc,
 		Logger:       cfg.Logger,
 	})
@@ -288,6 +306,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		var background sync.WaitGroup
 		background.Go(func() { deliverySvc.Run(loopCtx) })
 		background.Go(func() { s.Ranker.Run(loopCtx) })
+		// Deployed plugin servers belong to this process: they stop
+		// (their process groups killed) before the store closes.
+		background.Go(func() { deployer.Run(loopCtx) })
 		pipe.Run(loopCtx)
 		background.Wait()
 	}()

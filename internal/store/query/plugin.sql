@@ -98,6 +98,17 @@ SELECT stage, status, started_at, finished_at FROM plugin_stages WHERE run_id = 
 INSERT INTO plugin_runs (run_id, plugin, status, ended_at) VALUES ($1, $2, $3, CAST($4 AS TIMESTAMPTZ))
 ON CONFLICT (run_id) DO UPDATE SET status = excluded.status, ended_at = excluded.ended_at
 
+-- name: PluginRunDeployable
+UPDATE plugin_runs SET deploy = $2 WHERE run_id = $1
+
+-- name: PluginDeployLatest
+-- The latest successful deployable run of each plugin.
+SELECT plugin, run_id, deploy FROM (
+  SELECT plugin, run_id, deploy, row_number() OVER (PARTITION BY plugin ORDER BY ended_at DESC, run_id DESC) AS n
+  FROM plugin_runs WHERE status = 'succeeded' AND deploy IS NOT NULL
+) d WHERE n = 1
+ORDER BY plugin
+
 -- name: PluginStagingSweep
 -- A run publishes and clears its staging in one transaction, so staging
 -- of a run that is no longer active (ended in error, terminated, stalled,
@@ -109,7 +120,8 @@ DELETE FROM plugin_property_staging WHERE run_id NOT IN (
 -- Runs whose files, datasets, stage rows and properties can go: ended
 -- before $1 (by job_runs, or, once it forgot them, by their last stage,
 -- dataset or property), not active, and neither the latest successful run
--- of their plugin nor the run of its latest published properties.
+-- of their plugin, its latest successful deployable run (deployed by every
+-- server), nor the run of its latest published properties.
 WITH runs AS (
   SELECT run_id, max(t) AS last_at FROM (
     SELECT run_id, coalesce(finished_at, started_at) AS t FROM plugin_stages
@@ -121,6 +133,11 @@ WITH runs AS (
     SELECT run_id, row_number() OVER (PARTITION BY plugin ORDER BY ended_at DESC, run_id DESC) AS n
     FROM plugin_runs WHERE status = 'succeeded'
   ) k WHERE n = 1
+  UNION
+  SELECT run_id FROM (
+    SELECT run_id, row_number() OVER (PARTITION BY plugin ORDER BY ended_at DESC, run_id DESC) AS n
+    FROM plugin_runs WHERE status = 'succeeded' AND deploy IS NOT NULL
+  ) d WHERE n = 1
   UNION
   SELECT run_id FROM (
     SELECT run_id, row_number() OVER (PARTITION BY plugin ORDER BY published_at DESC, run_id DESC) AS n

@@ -8,6 +8,7 @@
 // every user as a property.
 //
 //	conversion-likelihood manifest.json results.json
+//	conversion-likelihood serve [--port N]    (the deploy stage's server)
 //
 // Stages (specs/stormly.md):
 //   - initial: read dataUrls.initial, train a logistic regression on the
@@ -17,6 +18,10 @@
 //   - batch: download model.json, score every user of the batch's data URL
 //     and upload data.json (category, properties, updates) through
 //     getUploadUrls.batch; results.json holds only the status.
+//   - deploy: the initial results' http object makes the plugin deployable;
+//     its startServerCmd runs this program with serve, which downloads
+//     model.json and answers POST /predict (a user's feature values) with
+//     the score, and POST /status_check with 200.
 //
 // Any failure writes results.json with status.code "error", a title and an
 // explanation, and exits 1. It uses the standard library only.
@@ -51,6 +56,9 @@ func logf(format string, args ...any) {
 // Main runs one stage, argv being [program, manifest.json, results.json],
 // and returns the exit code.
 func Main(args []string) int {
+	if len(args) >= 2 && args[1] == "serve" {
+		return serve(args[2:])
+	}
 	if len(args) != 3 {
 		fmt.Fprintf(os.Stderr, "usage: %s manifest.json results.json\n", args[0])
 		return 2
@@ -329,6 +337,10 @@ func initial(ctx context.Context, m *Manifest) (any, error) {
 		}
 		summary += " Strongest signals: " + strings.Join(parts, ", ") + "."
 	}
+	deploy, err := httpResults(m.Stage)
+	if err != nil {
+		return nil, fail("No server command", err)
+	}
 	batchSize := param(m, "max_batch_size", 10000)
 	batchSize = math.Min(math.Max(batchSize, 1000), 10000000) // the accepted range (spec §9.1)
 	return map[string]any{
@@ -347,6 +359,7 @@ func initial(ctx context.Context, m *Manifest) (any, error) {
 		"status": successStatus,
 		"score":  round(auc, 6),
 		"jsx":    "<Insight><p>{results.data.summary}</p></Insight>",
+		"http":   deploy,
 		"batches": map[string]any{
 			"maxBatchSize": int(batchSize),
 			"options": map[string]any{

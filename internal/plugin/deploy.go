@@ -1,0 +1,596 @@
+package plugin
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Defaults of DeployOptions.
+const (
+	DeployStartTimeoutDefault    = time.Minute
+	DeployCheckIntervalDefault   = 30 * time.Second
+	DeployMaxFailuresDefault     = 3
+	DeployMaxRestartsDefault     = 5
+	DeployPollIntervalDefault    = time.Second
+	DeployMaxRequestBytesDefault = 10 << 20
+	DeployRequestTimeoutDefault  = time.Minute
+	// deployReadyInterval is how often statusPath is asked while the
+	// server starts (spec §10: every second).
+	deployReadyInterval = time.Second
+	deployCheckTimeout  = 5 * time.Second
+)
+
+// Deployment statuses.
+const (
+	DeployDeploying = "deploying"
+	DeployDeployed  = "deployed"
+	DeployFailed    = "deploy_failed"
+	DeployStopped   = "stopped"
+)
+
+// DeployOptions configure a Deployer. Zero values take the defaults.
+type DeployOptions struct {
+	// StartTimeout bounds how long a server may take to answer 200 on
+	// statusPath after it starts; past it the start failed. Default
+	// DeployStartTimeoutDefault.
+	StartTimeout time.Duration
+	// CheckInterval is how often a deployed server's statusPath is
+	// asked. Default DeployCheckIntervalDefault.
+	CheckInterval time.Duration
+	// MaxFailures consecutive failed checks restart the server. Default
+	// DeployMaxFailuresDefault.
+	MaxFailures int
+	// MaxRestarts bounds the restarts of one deployment (after a failed
+	// check, an exit or a failed restart); past it the deployment is
+	// deploy_failed. Default DeployMaxRestartsDefault.
+	MaxRestarts int
+	// PollInterval is how often the latest deployable runs are looked up.
+	// Default DeployPollIntervalDefault.
+	PollInterval time.Duration
+	// MaxRequestBytes bounds a prediction request's body. Default
+	// DeployMaxRequestBytesDefault.
+	MaxRequestBytes int64
+	// RequestTimeout bounds a proxied prediction request. Default
+	// DeployRequestTimeoutDefault.
+	RequestTimeout time.Duration
+	// WorkDir holds the servers' working directories (default the
+	// system's temporary directory).
+	WorkDir string
+	// Declared lists the plugins of the configuration in force: only
+	// those are deployed, the others' deployments stop. Required.
+	Declared func(ctx context.Context) ([]string, error)
+	// RunLog is the log of a run, which gets the server's stdout (info),
+	// stderr (warn) and the deployment's events. Default Log.
+	RunLog func(run string) *slog.Logger
+	Log    *slog.Logger
+}
+
+// DeploymentStatus is a deployment as the API shows it.
+type DeploymentStatus struct {
+	Plugin string `json:"plugin"`
+	Run    string `json:"run"`
+	// Status: deploying, deployed, deploy_failed or stopped.
+	Status string `json:"status"`
+	// Port is the loopback port the server listens on, PID its process
+	// (the /bin/sh running startServerCmd, its process group's leader).
+	Port      int        `json:"port,omitempty"`
+	PID       int        `json:"pid,omitempty"`
+	StartedAt *time.Time `json:"started_at,omitempty"`
+	Restarts  int        `json:"restarts"`
+	LastError string     `json:"last_error,omitempty"`
+	// Explain is http.explain, as the plugin gave it.
+	Explain json.RawMessage `json:"explain,omitempty"`
+}
+
+// NoDeploymentError is a prediction for a plugin with no deployment up.
+type NoDeploymentError struct {
+	Plugin string
+	Run    string
+	Reason string
+}
+
+func (e *NoDeploymentError) Error() string {
+	what := "plugin " + e.Plugin
+	if e.Run != "" {
+		what += ", run " + e.Run + ","
+	}
+	return fmt.Sprintf("%s has no deployment up: %s", what, e.Reason)
+}
+
+// UpstreamError is a deployed server that did not answer a prediction.
+type UpstreamError struct {
+	Plugin  string
+	Err     error
+	Timeout bool
+}
+
+func (e *UpstreamError) Error() string {
+	return fmt.Sprintf("the deployed server of plugin %s did not answer: %v", e.Plugin, e.Err)
+}
+
+func (e *UpstreamError) Unwrap() error { return e.Err }
+
+// Deployer runs the HTTP servers of deployable plugins (spec §10): for
+// each declared plugin its latest successful deployable run, started in
+// a fresh working directory, health-checked, restarted when it fails,
+// and replaced when a newer run succeeds. Deployments belong to the
+// server process: Run stops them all when it returns.
+type Deployer struct {
+	svc    *Service
+	opts   DeployOptions
+	client *http.Client
+
+	mu sync.Mutex
+	// serving is the deployment predictions of a plugin go to; latest
+	// its newest one (the same, or one still starting); runs every
+	// deployment by run.
+	serving map[string]*deployment
+	latest  map[string]*deployment
+	runs    map[string]*deployment
+	wg      sync.WaitGroup
+}
+
+// NewDeployer makes the deployer of the service's runs.
+func (s *Service) NewDeployer(opts DeployOptions) *Deployer {
+	if opts.StartTimeout <= 0 {
+		opts.StartTimeout = DeployStartTimeoutDefault
+	}
+	if opts.CheckInterval <= 0 {
+		opts.CheckInterval = DeployCheckIntervalDefault
+	}
+	if opts.MaxFailures <= 0 {
+		opts.MaxFailures = DeployMaxFailuresDefault
+	}
+	if opts.MaxRestarts < 0 {
+		opts.MaxRestarts = 0
+	} else if opts.MaxRestarts == 0 {
+		opts.MaxRestarts = DeployMaxRestartsDefault
+	}
+	if opts.PollInterval <= 0 {
+		opts.PollInterval = DeployPollIntervalDefault
+	}
+	if opts.MaxRequestBytes <= 0 {
+		opts.MaxRequestBytes = DeployMaxRequestBytesDefault
+	}
+	if opts.RequestTimeout <= 0 {
+		opts.RequestTimeout = DeployRequestTimeoutDefault
+	}
+	if opts.Log == nil {
+		opts.Log = s.opts.Log
+	}
+	if opts.RunLog == nil {
+		opts.RunLog = func(run string) *slog.Logger { return opts.Log.With("run_id", run) }
+	}
+	// Loopback only, never through a proxy of the environment.
+	tr := &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 16, IdleConnTimeout: 90 * time.Second}
+	return &Deployer{svc: s, opts: opts, client: &http.Client{Transport: tr},
+		serving: map[string]*deployment{}, latest: map[string]*deployment{}, runs: map[string]*deployment{}}
+}
+
+// MaxRequestBytes is the bound on a prediction request's body.
+func (d *Deployer) MaxRequestBytes() int64 { return d.opts.MaxRequestBytes }
+
+// Run deploys until ctx ends, looking for newer deployable runs every
+// PollInterval, then stops every server.
+func (d *Deployer) Run(ctx context.Context) {
+	t := time.NewTicker(d.opts.PollInterval)
+	defer t.Stop()
+	for {
+		if err := d.Sync(ctx); err != nil && ctx.Err() == nil {
+			d.opts.Log.Error("plugin deployments", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			d.stopAll()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Sync starts the deployments of runs that became deployable and stops
+// those of plugins no longer declared.
+func (d *Deployer) Sync(ctx context.Context) error {
+	latest, err := d.svc.DeployLatest(ctx)
+	if err != nil {
+		return err
+	}
+	names, err := d.opts.Declared(ctx)
+	if err != nil {
+		return err
+	}
+	declared := map[string]bool{}
+	for _, n := range names {
+		declared[n] = true
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if ctx.Err() != nil {
+		return nil
+	}
+	for _, l := range latest {
+		if !declared[l.Plugin] {
+			continue
+		}
+		if cur := d.runs[l.Run]; cur != nil && cur.status().Status != DeployStopped {
+			continue
+		}
+		if prev := d.latest[l.Plugin]; prev != nil && prev != d.serving[l.Plugin] {
+			go prev.stop() // superseded while it was starting
+		}
+		p := d.newDeployment(l)
+		d.runs[l.Run], d.latest[l.Plugin] = p, p
+		d.wg.Go(func() { p.supervise(ctx) })
+	}
+	for plugin, p := range d.latest {
+		if !declared[plugin] {
+			d.opts.Log.Info("plugin is no longer declared: its deployment stops", "plugin", plugin)
+			go p.stop()
+			if s := d.serving[plugin]; s != nil && s != p {
+				go s.stop()
+			}
+			delete(d.latest, plugin)
+			delete(d.serving, plugin)
+		}
+	}
+	return nil
+}
+
+// stopAll stops every deployment and waits for their processes to end.
+func (d *Deployer) stopAll() {
+	d.mu.Lock()
+	all := make([]*deployment, 0, len(d.runs))
+	for _, p := range d.runs {
+		all = append(all, p)
+	}
+	d.mu.Unlock()
+	for _, p := range all {
+		p.cancel()
+	}
+	d.wg.Wait()
+}
+
+// promote makes a deployment that became healthy the plugin's serving
+// one, unless a newer run superseded it, and stops the one it replaces.
+func (d *Deployer) promote(p *deployment) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.latest[p.plugin] != p {
+		return false
+	}
+	if old := d.serving[p.plugin]; old != nil && old != p {
+		d.opts.Log.Info("plugin deployment replaced", "plugin", p.plugin, "run", p.run, "replaced_run", old.run)
+		go old.stop()
+	}
+	d.serving[p.plugin] = p
+	return true
+}
+
+// Status is a plugin's deployment: the serving one while it is
+// deployed, else the newest; nil when there is none.
+func (d *Deployer) Status(plugin string) *DeploymentStatus {
+	d.mu.Lock()
+	s, l := d.serving[plugin], d.latest[plugin]
+	d.mu.Unlock()
+	if s != nil && s.status().Status == DeployDeployed {
+		st := s.status()
+		return &st
+	}
+	if l != nil {
+		st := l.status()
+		return &st
+	}
+	return nil
+}
+
+// RunStatus is a run's deployment in this server; nil when it has none.
+func (d *Deployer) RunStatus(run string) *DeploymentStatus {
+	d.mu.Lock()
+	p := d.runs[run]
+	d.mu.Unlock()
+	if p == nil {
+		return nil
+	}
+	st := p.status()
+	return &st
+}
+
+// Predict sends a prediction request to a plugin's deployed server: a
+// POST of body to requestPath. run, when not empty, must be the run
+// deployed. The caller closes the response's body.
+func (d *Deployer) Predict(ctx context.Context, plugin, run string, body []byte) (*http.Response, error) {
+	d.mu.Lock()
+	p := d.serving[plugin]
+	if run != "" {
+		p = d.runs[run]
+		if p != nil && p.plugin != plugin {
+			p = nil
+		}
+	}
+	d.mu.Unlock()
+	if p == nil {
+		reason := "no successful run of it has returned http (is it declared, and did a run succeed?)"
+		if run != "" {
+			reason = "this server has no deployment of that run"
+		}
+		return nil, &NoDeploymentError{Plugin: plugin, Run: run, Reason: reason}
+	}
+	st := p.status()
+	base := p.baseURL()
+	if st.Status != DeployDeployed || base == "" {
+		reason := "it is " + st.Status
+		if st.LastError != "" {
+			reason += ": " + st.LastError
+		}
+		return nil, &NoDeploymentError{Plugin: plugin, Run: run, Reason: reason}
+	}
+	ctx, cancel := context.WithTimeout(ctx, d.opts.RequestTimeout)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+p.spec.HTTP.RequestPath, bytes.NewReader(body))
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := d.client.Do(req)
+	if err != nil {
+		cancel()
+		return nil, &UpstreamError{Plugin: plugin, Err: err, Timeout: errors.Is(err, context.DeadlineExceeded)}
+	}
+	resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
+	return resp, nil
+}
+
+type cancelBody struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b *cancelBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
+}
+
+// deployment is one run's server, restarted while it fails, up to a bound.
+type deployment struct {
+	d      *Deployer
+	plugin string
+	run    string
+	spec   *DeploySpec
+	log    *slog.Logger
+	ctx    context.Context
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	mu   sync.Mutex
+	st   DeploymentStatus
+	base string // http://127.0.0.1:<port> while deployed
+}
+
+func (d *Deployer) newDeployment(l Deployable) *deployment {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &deployment{d: d, plugin: l.Plugin, run: l.Run, spec: l.Spec, log: d.opts.RunLog(l.Run).With("stage", "deploy"),
+		ctx: ctx, cancel: cancel, done: make(chan struct{}),
+		st: DeploymentStatus{Plugin: l.Plugin, Run: l.Run, Status: DeployDeploying, Explain: l.Spec.HTTP.Explain}}
+}
+
+func (p *deployment) status() DeploymentStatus {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.st
+}
+
+func (p *deployment) baseURL() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.base
+}
+
+func (p *deployment) update(f func(st *DeploymentStatus)) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	f(&p.st)
+}
+
+// stop ends the deployment and waits for its server to be gone.
+func (p *deployment) stop() {
+	p.cancel()
+	<-p.done
+}
+
+// supervise starts the server and restarts it while it fails, until
+// the deployment is stopped or restarted MaxRestarts times.
+func (p *deployment) supervise(parent context.Context) {
+	defer close(p.done)
+	ctx, stop := context.WithCancel(p.ctx)
+	defer stop()
+	go func() { // the deployer's end stops it too
+		select {
+		case <-parent.Done():
+			stop()
+		case <-ctx.Done():
+		}
+	}()
+	p.log.Info("deploying", "plugin", p.plugin, "start_server_cmd", p.spec.HTTP.StartServerCmd)
+	healthy := false
+	for {
+		err := p.serveOnce(ctx, &healthy)
+		if ctx.Err() != nil {
+			p.update(func(st *DeploymentStatus) { st.Status, st.PID = DeployStopped, 0 })
+			p.log.Info("deployment stopped", "plugin", p.plugin)
+			return
+		}
+		st := p.status()
+		if !healthy || st.Restarts >= p.d.opts.MaxRestarts {
+			msg := err.Error()
+			if healthy {
+				msg = fmt.Sprintf("gave up after %d restarts: %s", st.Restarts, msg)
+			}
+			p.update(func(st *DeploymentStatus) { st.Status, st.LastError, st.PID = DeployFailed, msg, 0 })
+			p.log.Error("deployment failed", "plugin", p.plugin, "error", msg)
+			return
+		}
+		p.update(func(st *DeploymentStatus) {
+			st.Status, st.LastError, st.Restarts = DeployDeploying, err.Error(), st.Restarts+1
+		})
+		p.log.Warn("deployed server failed: restarting", "plugin", p.plugin, "restart", st.Restarts+1, "error", err)
+	}
+}
+
+// serveOnce runs the server once in a fresh working directory: until it
+// answers statusPath, then while it does. It returns why it ended; the
+// process group is gone by then. healthy is set once it was.
+func (p *deployment) serveOnce(ctx context.Context, healthy *bool) error {
+	opts := p.d.opts
+	dir, err := os.MkdirTemp(opts.WorkDir, "weft-deploy-"+p.plugin+"-")
+	if err != nil {
+		return fmt.Errorf("working directory: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	manifest, err := json.MarshalIndent(p.d.svc.deployManifest(p.run, p.spec), "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "manifest.json"), manifest, 0o600); err != nil {
+		return fmt.Errorf("write manifest: %w", err)
+	}
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	cmdline := substitutePort(p.spec.HTTP.StartServerCmd, p.spec.HTTP.Port, port)
+	pctx, kill := context.WithCancel(ctx)
+	defer kill()
+	cmd := exec.CommandContext(pctx, "/bin/sh", "-c", cmdline)
+	isolate(cmd, dir, []string{"PLUGIN_MANIFEST=manifest.json", fmt.Sprintf("PORT=%d", port)})
+	out := &outputLog{log: p.log, left: MaxOutputBytesDefault}
+	stdout, stderr := out.writer(slog.LevelInfo, "stdout", nil), out.writer(slog.LevelWarn, "stderr", &out.tail)
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	if err := cmd.Start(); err != nil {
+		stdout.Close()
+		stderr.Close()
+		return fmt.Errorf("start %q: %w", cmdline, err)
+	}
+	pid := cmd.Process.Pid
+	exited := make(chan struct{})
+	var waitErr error
+	go func() {
+		waitErr = cmd.Wait()
+		stdout.Close()
+		stderr.Close()
+		close(exited)
+	}()
+	defer func() {
+		kill()
+		syscall.Kill(-pid, syscall.SIGKILL) //nolint:errcheck // what the shell left behind, if anything
+		<-exited
+		p.mu.Lock()
+		p.base = ""
+		p.mu.Unlock()
+	}()
+	now := time.Now().UTC().Truncate(time.Second)
+	p.update(func(st *DeploymentStatus) { st.Port, st.PID, st.StartedAt = port, pid, &now })
+	p.log.Info("server started", "plugin", p.plugin, "port", port, "pid", pid, "cmd", cmdline)
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	withTail := func(msg string) error {
+		if t := out.tailString(); t != "" {
+			msg += "; stderr:\n" + t
+		}
+		return errors.New(msg)
+	}
+
+	deadline := time.NewTimer(opts.StartTimeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(deployReadyInterval)
+	defer tick.Stop()
+	for {
+		err := p.check(ctx, base)
+		if err == nil {
+			break
+		}
+		select {
+		case <-exited:
+			return withTail(fmt.Sprintf("the server exited (%v) before POST %s answered 200", waitErr, p.spec.HTTP.StatusPath))
+		case <-deadline.C:
+			return withTail(fmt.Sprintf("POST %s did not answer 200 within %s (last: %v)", p.spec.HTTP.StatusPath, opts.StartTimeout, err))
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+	*healthy = true
+	p.mu.Lock()
+	p.base = base
+	p.st.Status = DeployDeployed
+	p.mu.Unlock()
+	p.log.Info("deployed", "plugin", p.plugin, "port", port)
+	if !p.d.promote(p) {
+		p.cancel() // a newer run was deployed meanwhile
+		return ctx.Err()
+	}
+
+	tick.Reset(opts.CheckInterval)
+	failures := 0
+	for {
+		select {
+		case <-exited:
+			return withTail(fmt.Sprintf("the server exited (%v)", waitErr))
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+		if err := p.check(ctx, base); err != nil {
+			failures++
+			p.log.Warn("status check failed", "plugin", p.plugin, "failures", failures, "error", err)
+			if failures >= opts.MaxFailures {
+				return fmt.Errorf("%d status checks in a row failed, the last: %v", failures, err)
+			}
+			continue
+		}
+		failures = 0
+	}
+}
+
+// check POSTs statusPath: nil on 200.
+func (p *deployment) check(ctx context.Context, base string) error {
+	ctx, cancel := context.WithTimeout(ctx, deployCheckTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+p.spec.HTTP.StatusPath, bytes.NewReader([]byte("{}")))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := p.d.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20)) //nolint:errcheck // only the status matters
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("POST %s answered %s", p.spec.HTTP.StatusPath, resp.Status)
+	}
+	return nil
+}
+
+// freePort asks the system for a free loopback port.
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("find a free port: %w", err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
