@@ -70,7 +70,7 @@ stitching:
 attributes:
   - {id: favorite_category, type: most_frequent, sources: [shop], types: [view], value: "payload->>'category'"}
 delivery:
-  refresh: 5s
+  refresh: 30s
   use_cases:
     default:
       rules:

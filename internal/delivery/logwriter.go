@@ -29,12 +29,15 @@ type logWriter struct {
 	in *event.Ingester
 	// queue holds LogRequests, turned into events by the writer so that
 	// the request path does not pay for encoding them.
-	queue    chan *ev.LogRequest
-	convert  func(*ev.LogRequest) []store.EventInsert
-	dropped  atomic.Int64
-	written  atomic.Int64
-	appended func(int)
-	log      *slog.Logger
+	queue   chan *ev.LogRequest
+	convert func(*ev.LogRequest) []store.EventInsert
+	dropped atomic.Int64
+	// written counts; the API's own delivery logs do not wake stitching:
+	// at hundreds of deliveries a second that would run it, and the
+	// attributes of every user it touches, without pause. The periodic
+	// stitching pass takes them.
+	written atomic.Int64
+	log     *slog.Logger
 }
 
 func (w *logWriter) enqueue(lr *ev.LogRequest) {
@@ -99,8 +102,5 @@ func (w *logWriter) write(ctx context.Context, batch []store.EventInsert) []stor
 		w.log.Warn("delivery logs refused", "events", len(res.Rejected), "first", fmt.Sprint(res.Rejected[0]))
 	}
 	w.written.Add(int64(res.Accepted))
-	if res.Accepted > 0 && w.appended != nil {
-		w.appended(res.Accepted)
-	}
 	return batch[:0]
 }

@@ -49,7 +49,8 @@ type Options struct {
 	// config applied by another process (it should end in SetConfig, as
 	// pipeline.Pipeline.Config does through Watch).
 	Reload func(ctx context.Context) error
-	// Appended is told how many events were appended (to wake stitching).
+	// Appended is told how many events /log appended (to wake stitching);
+	// the API's own delivery logs wait for the periodic stitching pass.
 	Appended func(n int)
 	// LogQueue bounds the delivery logs waiting to be written. Default
 	// LogQueueDefault.
@@ -108,7 +109,7 @@ func New(opts Options) *Service {
 		log:    opts.Logger,
 	}
 	s.writer = &logWriter{in: opts.Ingester, queue: make(chan *ev.LogRequest, opts.LogQueue),
-		appended: opts.Appended, log: opts.Logger,
+		log:     opts.Logger,
 		convert: func(lr *ev.LogRequest) []store.EventInsert { return s.events(lr, s.opts.Now()) }}
 	s.SetConfig(&config.Config{})
 	return s
