@@ -57,7 +57,11 @@ func DevManifest(ctx context.Context, svc *plugin.Service, cfg *config.Config, p
 	now := time.Now().UTC().Truncate(time.Second)
 	s := &State{Plugin: def.Name, Definition: *def, Started: now, InputParams: in, Datasets: map[string]int64{},
 		Stages: []Stage{{Name: "initial"}}}
-	d := initialDataset(cfg, def, now)
+	props, err := svc.Properties(ctx)
+	if err != nil {
+		return nil, err
+	}
+	d := initialDataset(cfg, def, now, props)
 	keys := []string{"initial"}
 	if p.Stage == "batch" {
 		keys = append(keys, "batch")

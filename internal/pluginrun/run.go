@@ -239,14 +239,15 @@ func (j *Job) Prepare(ctx context.Context, inv *job.Invocation, st *job.Status, 
 	if err != nil {
 		return nil, job.Fail(err)
 	}
-	started, err := j.startTime(ctx, def.Name)
+	props, err := j.d.Plugins.Properties(ctx)
 	if err != nil {
 		return nil, err
 	}
+	started := startTime(def.Name, props)
 	s := &State{Plugin: def.Name, Definition: *def, Started: started,
 		InputParams: in, Phase: PhaseInitial, Datasets: map[string]int64{},
 		Stages: []Stage{{Name: "initial", Status: "pending"}}}
-	d := initialDataset(cfg, def, s.Started)
+	d := initialDataset(cfg, def, s.Started, props)
 	vs, total, err := def.Variations(VariationSeed(inv.RunID), in)
 	if err != nil {
 		return nil, job.Fail(err)
@@ -275,12 +276,8 @@ func VariationSeed(run string) uint64 {
 
 // startTime is now to the second, or a second after the last published
 // run of the plugin: property ids carry it, and must not collide.
-func (j *Job) startTime(ctx context.Context, name string) (time.Time, error) {
+func startTime(name string, props []plugin.Property) time.Time {
 	now := time.Now().UTC().Truncate(time.Second)
-	props, err := j.d.Plugins.Properties(ctx)
-	if err != nil {
-		return now, err
-	}
 	for _, p := range props {
 		if p.Plugin != name {
 			continue
@@ -292,13 +289,14 @@ func (j *Job) startTime(ctx context.Context, name string) (time.Time, error) {
 			}
 		}
 	}
-	return now, nil
+	return now
 }
 
 // initialDataset is a plugin's initial dataset at its moment, with the
-// definitions of its attributes.
-func initialDataset(cfg *config.Config, def *config.Plugin, now time.Time) *plugin.Dataset {
-	d := &plugin.Dataset{Key: "initial", Seed: def.Name, Now: now, Features: features(cfg, def), Goal: datasetGoal(cfg, def)}
+// definitions of its attributes; property features name the published
+// properties props resolves them to.
+func initialDataset(cfg *config.Config, def *config.Plugin, now time.Time, props []plugin.Property) *plugin.Dataset {
+	d := &plugin.Dataset{Key: "initial", Seed: def.Name, Now: now, Features: features(cfg, def, props), Goal: datasetGoal(cfg, def)}
 	switch def.Moment {
 	case config.Moment0Sec:
 		d.Moment = &plugin.Moment{Type: plugin.MomentSince}
@@ -317,7 +315,11 @@ func initialDataset(cfg *config.Config, def *config.Plugin, now time.Time) *plug
 	return d
 }
 
-func features(cfg *config.Config, def *config.Plugin) []plugin.Feature {
+// features are the dataset's columns. A property feature given as
+// <plugin>/<name> reads that plugin's latest published run of the name,
+// fixed when the run's dataset is made; an exact id, or one nothing
+// answers yet, is read as given (null where unpublished).
+func features(cfg *config.Config, def *config.Plugin, props []plugin.Property) []plugin.Feature {
 	attrs := map[string]*attr.Definition{}
 	for i := range cfg.Attributes {
 		attrs[cfg.Attributes[i].ID] = &cfg.Attributes[i]
@@ -325,6 +327,9 @@ func features(cfg *config.Config, def *config.Plugin) []plugin.Feature {
 	out := make([]plugin.Feature, len(def.Features))
 	for i, f := range def.Features {
 		out[i] = plugin.Feature{Column: def.FeatureColumn(i), Attribute: f.Attribute, Property: f.Property}
+		if p, ok := plugin.ResolveProperty(f.Property, props); f.Property != "" && ok {
+			out[i].Property = p.ID
+		}
 		if a := attrs[f.Attribute]; a != nil {
 			out[i].DataType = a.ResultType()
 			out[i].Multiple = a.Multiple()

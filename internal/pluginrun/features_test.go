@@ -1,0 +1,30 @@
+package pluginrun
+
+import (
+	"testing"
+	"time"
+
+	"github.com/weftdata/weft/internal/config"
+	"github.com/weftdata/weft/internal/plugin"
+)
+
+// TestFeaturesResolveLatestProperty: a property feature <plugin>/<name>
+// reads the plugin's latest published run; an exact id, or a reference
+// nothing answers yet, stays as given.
+func TestFeaturesResolveLatestProperty(t *testing.T) {
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	props := []plugin.Property{
+		{ID: "rfm/20261101T000000Z/rfm_code", Plugin: "rfm", Name: "rfm_code", PublishedAt: t0},
+		{ID: "rfm/20261102T000000Z/rfm_code", Plugin: "rfm", Name: "rfm_code", PublishedAt: t0.Add(24 * time.Hour)},
+	}
+	def := &config.Plugin{Name: "p", Features: []config.PluginFeature{
+		{Property: "rfm/rfm_code"}, {Property: "rfm/20261101T000000Z/rfm_code"}, {Property: "other/score"},
+	}}
+	got := features(&config.Config{}, def, props)
+	want := []string{"rfm/20261102T000000Z/rfm_code", "rfm/20261101T000000Z/rfm_code", "other/score"}
+	for i, w := range want {
+		if got[i].Property != w {
+			t.Errorf("feature %d reads %q, want %q", i, got[i].Property, w)
+		}
+	}
+}
