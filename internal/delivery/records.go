@@ -51,13 +51,8 @@ func (s *Service) events(lr *ev.LogRequest, received time.Time) []store.EventIns
 		s.rememberServed(dl)
 	}
 	lrm := lr.ProtoReflect()
-	fields := lrm.Descriptor().Fields()
 	var out []store.EventInsert
-	for i := 0; i < fields.Len(); i++ {
-		fd := fields.Get(i)
-		if fd.Kind() != protoreflect.MessageKind || isContextField(fd.Name()) {
-			continue
-		}
+	for _, fd := range recordFields(lrm.Descriptor()) {
 		typ := string(fd.Name())
 		if !fd.IsList() {
 			if lrm.Has(fd) {
@@ -69,6 +64,30 @@ func (s *Service) events(lr *ev.LogRequest, received time.Time) []store.EventIns
 		for j := 0; j < list.Len(); j++ {
 			out = append(out, s.recordEvent(typ, list.Get(j).Message(), lrm, received))
 		}
+	}
+	return out
+}
+
+// recordFields are the LogRequest fields that hold records: every
+// message field but the context ones. Each is an event type.
+func recordFields(md protoreflect.MessageDescriptor) []protoreflect.FieldDescriptor {
+	fields := md.Fields()
+	var out []protoreflect.FieldDescriptor
+	for i := 0; i < fields.Len(); i++ {
+		if fd := fields.Get(i); fd.Kind() == protoreflect.MessageKind && !isContextField(fd.Name()) {
+			out = append(out, fd)
+		}
+	}
+	return out
+}
+
+// EventTypes are the event types /log and the API's delivery logs
+// append. The server registers them at start, so that a strict catalog
+// (--strict-catalog) accepts them.
+func EventTypes() []store.EventTypeKey {
+	var out []store.EventTypeKey
+	for _, fd := range recordFields((&ev.LogRequest{}).ProtoReflect().Descriptor()) {
+		out = append(out, store.EventTypeKey{SourceID: config.DeliverySourceID, Type: string(fd.Name()), Version: EventVersion})
 	}
 	return out
 }

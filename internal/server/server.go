@@ -209,6 +209,14 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A strict catalog refuses unregistered types: the Delivery and
+	// Metrics APIs' own are registered, or /log would refuse every record.
+	if cfg.StrictCatalog {
+		if _, err := st.EventTypeRegisterMany(ctx, delivery.EventTypes()); err != nil {
+			st.Close()
+			return nil, fmt.Errorf("register the delivery event types: %w", err)
+		}
+	}
 	secrets, err := kv.NewSecrets(st, secretKey, nil)
 	if err != nil {
 		st.Close()

@@ -147,3 +147,41 @@ func TestSecretKey(t *testing.T) {
 		t.Fatalf("secret read by a job: %v, %v", got, err)
 	}
 }
+
+// TestStrictCatalogAcceptsDeliveryEvents: with --strict-catalog, the
+// Metrics API's event types are registered at start, so /log works.
+func TestStrictCatalogAcceptsDeliveryEvents(t *testing.T) {
+	s, err := Start(context.Background(), Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), StrictCatalog: true,
+		StitchInterval: -1, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Shutdown()
+	body := `{"userInfo":{"anonUserId":"a1"},"impression":[{"impressionId":"i1","contentId":"c1"}],"action":[{"actionId":"x1","contentId":"c1","actionType":"NAVIGATE"}]}`
+	resp, err := http.Post(s.URL()+"/log", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST /log with a strict catalog: %d %s", resp.StatusCode, got)
+	}
+	st, err := s.Store.Stats(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Events != 2 {
+		t.Errorf("%d events after /log, want 2", st.Events)
+	}
+	// Other unregistered types are still refused.
+	resp, err = http.Post(s.URL()+"/v1/events", "application/json", strings.NewReader(`[{"source_id":"web","type":"page_view","version":"1","payload":{}}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(got), `"rejected":[{`) {
+		t.Errorf("an unregistered type was accepted: %s", got)
+	}
+}
