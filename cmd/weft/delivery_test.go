@@ -325,6 +325,7 @@ func testSDKDecisionTable(t *testing.T, s *deliveryServer) {
 					t.Fatal(err)
 				}
 				defer s.proc.cmd.Process.Signal(syscall.SIGCONT)
+				waitStopped(t, s.proc.cmd.Process.Pid)
 				deliver()
 			},
 			wantExec: pb.ExecutionServer_SDK, wantAPIError: "Client.Timeout exceeded|context deadline exceeded", wantSDKLog: true},
@@ -632,5 +633,27 @@ func TestDeliverySDKReadmeFlow(t *testing.T) {
 	}
 	if logs := s.serverLogs(t)[string(m[2])]; !slices.Equal(logs, []string{"PRODUCTION"}) {
 		t.Errorf("the server logged deliveries %v of the README's request %s", logs, m[2])
+	}
+}
+
+// waitStopped waits until the process is stopped (state T in
+// /proc/<pid>/stat): kill returns before a SIGSTOP takes effect, and a
+// request sent in between would still be answered.
+func waitStopped(t *testing.T, pid int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The state follows the command name in parentheses.
+		if i := bytes.LastIndexByte(stat, ')'); i >= 0 && i+2 < len(stat) && stat[i+2] == 'T' {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("process %d did not stop: %s", pid, stat)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
