@@ -38,30 +38,12 @@ through POST /v1/events. Every event is durable when its batch is answered.`,
 			out := cmd.OutOrStdout()
 			opts.URL = target
 			if target == "" {
-				dir, err := f.useTempDataDir(cmd, "weft-bench-")
+				s, _, stop, err := f.startBench(cmd, "weft-bench-")
 				if err != nil {
 					return err
 				}
-				if dir != "" {
-					defer os.RemoveAll(dir)
-				}
-				if !cmd.Flags().Changed("addr") {
-					f.cfg.Addr = "127.0.0.1:0"
-				}
-				if !cmd.Flags().Changed("log-level") {
-					f.logLevel = "warn"
-				}
-				s, cfg, err := f.start(cmd)
-				if err != nil {
-					return err
-				}
-				defer s.Shutdown()
+				defer stop()
 				opts.URL = s.URL()
-				store := "duckdb"
-				if cfg.DB != "" {
-					store = "postgres"
-				}
-				fmt.Fprintf(out, "store: %s\n", store)
 			}
 			r, err := bench.Ingest(ctx, opts)
 			if err != nil {
@@ -173,4 +155,38 @@ func runOnStore(cmd *cobra.Command, f *serverFlags, prefix string, run func(*sto
 	}
 	fmt.Fprintln(out, r)
 	return nil
+}
+
+// startBench starts the platform in process for a benchmark: on a fresh
+// temporary embedded store unless --data or --db say otherwise, on a free
+// loopback port unless --addr does, logging warnings only unless
+// --log-level says otherwise. It prints the store; stop shuts it down and
+// removes the temporary store.
+func (f *serverFlags) startBench(cmd *cobra.Command, prefix string) (*server.Server, server.Config, func(), error) {
+	dir, err := f.useTempDataDir(cmd, prefix)
+	if err != nil {
+		return nil, server.Config{}, nil, err
+	}
+	removeDir := func() {
+		if dir != "" {
+			os.RemoveAll(dir)
+		}
+	}
+	if !cmd.Flags().Changed("addr") {
+		f.cfg.Addr = "127.0.0.1:0"
+	}
+	if !cmd.Flags().Changed("log-level") {
+		f.logLevel = "warn"
+	}
+	s, cfg, err := f.start(cmd)
+	if err != nil {
+		removeDir()
+		return nil, cfg, nil, err
+	}
+	store := "duckdb"
+	if cfg.DB != "" {
+		store = "postgres"
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "store: %s\n", store)
+	return s, cfg, func() { s.Shutdown(); removeDir() }, nil
 }

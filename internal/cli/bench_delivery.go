@@ -31,33 +31,15 @@ the Server-Timing header of each answer.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			out := cmd.OutOrStdout()
-			dir, err := f.useTempDataDir(cmd, "weft-bench-delivery-")
+			s, cfg, stop, err := f.startBench(cmd, "weft-bench-delivery-")
 			if err != nil {
 				return err
 			}
-			if dir != "" {
-				defer os.RemoveAll(dir)
-			}
-			if !cmd.Flags().Changed("addr") {
-				f.cfg.Addr = "127.0.0.1:0"
-			}
-			if !cmd.Flags().Changed("log-level") {
-				f.logLevel = "warn"
-			}
-			s, cfg, err := f.start(cmd)
-			if err != nil {
-				return err
-			}
-			defer s.Shutdown()
+			defer stop()
 			self, err := os.Executable()
 			if err != nil {
 				return err
 			}
-			store := "duckdb"
-			if cfg.DB != "" {
-				store = "postgres"
-			}
-			fmt.Fprintf(out, "store: %s\n", store)
 			opts.URL = s.URL()
 			if len(cfg.APIKeys) > 0 {
 				opts.APIKey = cfg.APIKeys[0]

@@ -26,39 +26,21 @@ type slab struct {
 }
 
 func (s *slab) insertion() *delivery.Insertion {
-	if len(s.insertions) == 0 {
-		s.insertions = make([]delivery.Insertion, slabSize)
-	}
-	p := &s.insertions[0]
-	s.insertions = s.insertions[1:]
-	return p
+	return take(&s.insertions)
 }
 
 func (s *slab) uint64(v uint64) *uint64 {
-	if len(s.uint64s) == 0 {
-		s.uint64s = make([]uint64, slabSize)
-	}
-	p := &s.uint64s[0]
-	s.uint64s = s.uint64s[1:]
+	p := take(&s.uint64s)
 	*p = v
 	return p
 }
 
 func (s *slab) value() *structpb.Value {
-	if len(s.values) == 0 {
-		s.values = make([]structpb.Value, slabSize)
-	}
-	p := &s.values[0]
-	s.values = s.values[1:]
-	return p
+	return take(&s.values)
 }
 
 func (s *slab) stringValue(v string) *structpb.Value {
-	if len(s.strings) == 0 {
-		s.strings = make([]structpb.Value_StringValue, slabSize)
-	}
-	k := &s.strings[0]
-	s.strings = s.strings[1:]
+	k := take(&s.strings)
 	k.StringValue = v
 	p := s.value()
 	p.Kind = k
@@ -66,11 +48,7 @@ func (s *slab) stringValue(v string) *structpb.Value {
 }
 
 func (s *slab) numberValue(v float64) *structpb.Value {
-	if len(s.numbers) == 0 {
-		s.numbers = make([]structpb.Value_NumberValue, slabSize)
-	}
-	k := &s.numbers[0]
-	s.numbers = s.numbers[1:]
+	k := take(&s.numbers)
 	k.NumberValue = v
 	p := s.value()
 	p.Kind = k
@@ -78,28 +56,24 @@ func (s *slab) numberValue(v float64) *structpb.Value {
 }
 
 func (s *slab) structValue() *structpb.Struct {
-	if len(s.structs) == 0 {
-		s.structs = make([]structpb.Struct, slabSize)
-	}
-	p := &s.structs[0]
-	s.structs = s.structs[1:]
-	return p
+	return take(&s.structs)
 }
 
 func (s *slab) properties() *common.Properties {
-	if len(s.props) == 0 {
-		s.props = make([]common.Properties, slabSize)
-	}
-	p := &s.props[0]
-	s.props = s.props[1:]
-	return p
+	return take(&s.props)
 }
 
 func (s *slab) propertiesStruct() *common.Properties_Struct {
-	if len(s.propStructs) == 0 {
-		s.propStructs = make([]common.Properties_Struct, slabSize)
+	return take(&s.propStructs)
+}
+
+// take hands out the next element of pool, which is refilled slabSize
+// elements at a time: one allocation for many small values.
+func take[T any](pool *[]T) *T {
+	if len(*pool) == 0 {
+		*pool = make([]T, slabSize)
 	}
-	p := &s.propStructs[0]
-	s.propStructs = s.propStructs[1:]
+	p := &(*pool)[0]
+	*pool = (*pool)[1:]
 	return p
 }
