@@ -34,8 +34,11 @@ func (d *decoder) deviceField(dev *common.Device, key []byte) error {
 func (d *decoder) deviceMessageField(dev *common.Device, key []byte) error {
 	switch string(key) {
 	case "locale":
-		dev.Locale = &common.Locale{}
-		return d.object(func(k []byte) error { return d.localeField(dev.Locale, k) })
+		// Deprecated in the schema, still sent by old clients.
+		loc := &common.Locale{}
+		//lint:ignore SA1019 deprecated in the schema, still sent by old clients
+		dev.Locale = loc
+		return d.object(func(k []byte) error { return d.localeField(loc, k) })
 	case "screen":
 		dev.Screen = &common.Screen{}
 		return d.object(func(k []byte) error { return d.screenField(dev.Screen, k) })

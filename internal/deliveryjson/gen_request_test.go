@@ -22,6 +22,7 @@ func (g gen) device() *common.Device {
 		OsVersion: g.maybeStr(), IpAddress: g.maybeStr(), PlatformAppVersion: g.maybeStr(),
 		PromotedMobileSdkVersion: g.maybeStr()}
 	if g.coin() {
+		//lint:ignore SA1019 the decoder reads it: old clients send it
 		dev.Locale = &common.Locale{LanguageCode: g.maybeStr(), RegionCode: g.maybeStr()}
 	}
 	if g.coin() {

@@ -51,6 +51,7 @@ func (c *PromotedDeliveryClient) Deliver(dr *DeliveryRequest) (*DeliveryResponse
 		return nil, errors.New(msgDeliveryRequestNil)
 	}
 	if dr.Request == nil {
+		//lint:ignore ST1005 the messages are Promoted's, word for word (spec 3.5)
 		return nil, errors.New(msgRequestNil)
 	}
 	plan := c.Plan(dr.OnlyLog, dr.Experiment)

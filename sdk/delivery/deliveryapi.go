@@ -82,6 +82,7 @@ func (a *PromotedDeliveryAPI) RunDelivery(dr *DeliveryRequest) (*pb.Response, er
 		return nil, a.endpointErr
 	}
 	if dr == nil || dr.Request == nil {
+		//lint:ignore ST1005 the messages are Promoted's, word for word (spec 3.5)
 		return nil, errors.New(msgRequestNil)
 	}
 	req := dr.Request

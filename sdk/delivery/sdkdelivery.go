@@ -21,6 +21,7 @@ func NewSDKDelivery() *SDKDelivery {
 var (
 	errRetrievalOffsetTooLarge = errors.New("RetrievalInsertionOffset is too large")
 	errOffsetBeforeRetrieval   = errors.New("offset should be >= insertion start (specifically, the global position)")
+	//lint:ignore ST1005 the messages are Promoted's, word for word (spec 3.5)
 	errNegativeRetrievalOffset = errors.New(msgNegativeOffset)
 )
 
@@ -32,6 +33,7 @@ var (
 func (s *SDKDelivery) RunDelivery(dr *DeliveryRequest) (*pb.Response, error) {
 	req := dr.Request
 	if req == nil {
+		//lint:ignore ST1005 the messages are Promoted's, word for word (spec 3.5)
 		return nil, errors.New(msgRequestNil)
 	}
 	start, n, err := pageBounds(dr)
