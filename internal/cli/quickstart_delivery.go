@@ -121,8 +121,9 @@ func printDemoPage(out io.Writer, resp *pb.Response, intro *delivery.Introspecti
 				rules = append(rules, fmt.Sprintf("%s %.2f", r.Rule, r.Score))
 			}
 		}
-		fmt.Fprintf(out, "    %d  %s  %-10s score %.2f = retrieval %.2f + engagement %.2f + personalization %.2f %s\n",
+		line := fmt.Sprintf("    %d  %s  %-10s score %.2f = retrieval %.2f + engagement %.2f + personalization %.2f %s",
 			in.Position, in.ContentID, category[in.ContentID], in.Score, p.Retrieval, p.Engagement, p.Personalization, strings.Join(rules, ", "))
+		fmt.Fprintln(out, strings.TrimRight(line, " "))
 	}
 	fmt.Fprintf(out, "  (request %s; ask again with paging.cursor %q for the next page)\n", resp.RequestId, resp.GetPagingInfo().GetCursor())
 }

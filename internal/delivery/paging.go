@@ -166,7 +166,8 @@ func (p *pager) drop(el *list.Element) {
 }
 
 // pagingKey identifies a request context: the platform, the user (userId,
-// else anonUserId), the client type, the traffic type, the use case, the search query and
+// else anonUserId), the client type, the traffic type, the use case,
+// whether personalization is off, the search query and
 // the request properties other than the non-key ones. It is also the
 // pagingId returned to the client.
 func pagingKey(req *pb.Request, nonKey map[string]bool) string {
@@ -188,6 +189,7 @@ func pagingKey(req *pb.Request, nonKey map[string]bool) string {
 	for _, part := range []string{
 		strconv.FormatUint(req.GetPlatformId(), 10), user,
 		req.GetClientInfo().GetClientType().String(), req.GetClientInfo().GetTrafficType().String(), req.GetUseCase().String(),
+		strconv.FormatBool(req.GetDisablePersonalization()),
 		req.GetSearchQuery(), string(props),
 	} {
 		h.Write([]byte(part))

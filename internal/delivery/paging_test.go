@@ -110,6 +110,11 @@ func TestPagingKeyTrafficType(t *testing.T) {
 	if pagingKey(prod, nil) == pagingKey(shadow, nil) {
 		t.Error("production and shadow requests share a paging context")
 	}
+	plain := proto.Clone(prod).(*pb.Request)
+	plain.DisablePersonalization = true
+	if pagingKey(prod, nil) == pagingKey(plain, nil) {
+		t.Error("personalized and unpersonalized requests share a paging context")
+	}
 	if pagingKey(prod, nil) != pagingKey(proto.Clone(prod).(*pb.Request), nil) {
 		t.Error("equal requests have different paging contexts")
 	}
