@@ -10,12 +10,12 @@ func TestExtractOnce(t *testing.T) {
 		in, want string
 		keys     []string
 	}{
-		{"payload->>'url'", "(weft_json[1])", []string{"url"}},
-		{"lower(trim(payload->>'email'))", "lower(trim((weft_json[1])))", []string{"email"}},
-		{"payload->>'email' IS NOT NULL AND payload ->> 'url' = 'x'", "(weft_json[1]) IS NOT NULL AND (weft_json[2]) = 'x'", []string{"email", "url"}},
-		{"coalesce(payload->>'a', payload->>'b', payload->>'a')", "coalesce((weft_json[1]), (weft_json[2]), (weft_json[1]))", []string{"a", "b"}},
-		{"(payload->>'total')::numeric", "((weft_json[1]))::numeric", []string{"total"}},
-		{"CASE WHEN payload->>'a' = 'x' THEN payload->>'b' END", "CASE WHEN (weft_json[1]) = 'x' THEN (weft_json[2]) END", []string{"a", "b"}},
+		{"payload->>'url'", "(struct_extract_at(weft_json, 1))", []string{"url"}},
+		{"lower(trim(payload->>'email'))", "lower(trim((struct_extract_at(weft_json, 1))))", []string{"email"}},
+		{"payload->>'email' IS NOT NULL AND payload ->> 'url' = 'x'", "(struct_extract_at(weft_json, 1)) IS NOT NULL AND (struct_extract_at(weft_json, 2)) = 'x'", []string{"email", "url"}},
+		{"coalesce(payload->>'a', payload->>'b', payload->>'a')", "coalesce((struct_extract_at(weft_json, 1)), (struct_extract_at(weft_json, 2)), (struct_extract_at(weft_json, 1)))", []string{"a", "b"}},
+		{"(payload->>'total')::numeric", "((struct_extract_at(weft_json, 1)))::numeric", []string{"total"}},
+		{"CASE WHEN payload->>'a' = 'x' THEN payload->>'b' END", "CASE WHEN (struct_extract_at(weft_json, 1)) = 'x' THEN (struct_extract_at(weft_json, 2)) END", []string{"a", "b"}},
 		// Left as written: other operators might bind differently, or the
 		// key is not a plain one, or it is not the payload column.
 		{"payload->>'n'::int", "payload->>'n'::int", nil},
