@@ -35,6 +35,22 @@ func TestExtractOnce(t *testing.T) {
 	}
 }
 
+func TestElementsOnce(t *testing.T) {
+	for in, want := range map[string]string{
+		"jsonb_array_elements(payload->'products')":      "unnest(json_extract(payload, '$.products[*]'))",
+		"JSON_ARRAY_ELEMENTS( payload -> 'Items_2' )":    "unnest(json_extract(payload, '$.Items_2[*]'))",
+		"jsonb_array_elements(payload->>'products')":     "jsonb_array_elements(payload->>'products')",
+		"jsonb_array_elements(payload->'a'->'b')":        "jsonb_array_elements(payload->'a'->'b')",
+		"jsonb_array_elements(e.payload->'products')":    "jsonb_array_elements(e.payload->'products')",
+		"jsonb_array_elements(payload->'1st')":           "jsonb_array_elements(payload->'1st')",
+		"jsonb_array_elements_text(payload->'products')": "jsonb_array_elements_text(payload->'products')",
+	} {
+		if got := elementsOnce(in); got != want {
+			t.Errorf("elementsOnce(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
 func TestMayReadPayload(t *testing.T) {
 	for q, want := range map[string]bool{
 		"SELECT count(*) AS value FROM base WHERE type = 'page_view'":                         false,
