@@ -260,6 +260,7 @@ func TestTypesAndEdges(t *testing.T) {
 attributes:
   - {id: first_v, type: first, value: "payload->>'v'"}
   - {id: last_v, type: last, value: "payload->>'v'"}
+  - {id: last_upper_v, type: last, value: "payload->>'V'"}
   - {id: max_text, type: max, value: "payload->>'n'"}
   - {id: max_int, type: max, data_type: int, value: "payload->>'n'"}
   - {id: min_float, type: min, data_type: float, value: "payload->>'n'"}
@@ -282,22 +283,23 @@ attributes:
 		ev("b", "2026-01-01T10:00:00Z", `{"user":"u","v":"beta","n":"9","flag":"true","day":"2026-01-05","at":"2026-01-01T09:00:00Z","w":"2","items":[{"k":"x","q":"1"},{"k":"y","q":"3"}]}`),
 		ev("a", "2026-01-01T10:00:00Z", `{"user":"u","v":"alpha","n":"10","flag":"false","day":"2026-02-01","at":"2025-12-31T23:00:00+01:00"}`),
 		ev("c", "2026-01-02T10:00:00Z", `{"user":"u","v":null,"n":"x","flag":"maybe","day":"soon","at":"later","w":"1","items":[{"k":"x","q":"4"}]}`),
-		ev("d", "2026-01-03T10:00:00Z", `{"user":"u","v":"beta","n":"-2","flag":"1"}`),
+		ev("d", "2026-01-03T10:00:00Z", `{"user":"u","v":"beta","V":"BETA","n":"-2","flag":"1"}`),
 	}
 	want := map[string][]string{
-		"first_v":   {"alpha"},
-		"last_v":    {"beta"},          // d, the latest with a value (c's is NULL)
-		"max_text":  {"x"},             // text order: "x" > "9" > "10" > "-2"
-		"max_int":   {"10"},            // "x" does not convert
-		"min_float": {"-2"},            //
-		"sum_int":   {"17"},            // 9 + 10 - 2
-		"any_flag":  {"true"},          //
-		"all_flags": {"false"},         // "maybe" dropped
-		"last_day":  {"2026-02-01"},    // "soon" dropped
-		"rare":      {"alpha"},         // alpha 1, beta 2
-		"heavy":     {"x"},             // x: 2*1 + 1*4 = 6, y: 2*3 = 6; the tie goes to x, seen later (c)
-		"unique_v":  {"2"},             //
-		"list_int":  {"-2", "10", "9"}, // sorted as numbers: -2 9 10; compared here as text
+		"first_v":      {"alpha"},
+		"last_v":       {"beta"},          // d, the latest with a value (c's is NULL)
+		"last_upper_v": {"BETA"},          // keys compared with their case
+		"max_text":     {"x"},             // text order: "x" > "9" > "10" > "-2"
+		"max_int":      {"10"},            // "x" does not convert
+		"min_float":    {"-2"},            //
+		"sum_int":      {"17"},            // 9 + 10 - 2
+		"any_flag":     {"true"},          //
+		"all_flags":    {"false"},         // "maybe" dropped
+		"last_day":     {"2026-02-01"},    // "soon" dropped
+		"rare":         {"alpha"},         // alpha 1, beta 2
+		"heavy":        {"x"},             // x: 2*1 + 1*4 = 6, y: 2*3 = 6; the tie goes to x, seen later (c)
+		"unique_v":     {"2"},             //
+		"list_int":     {"-2", "10", "9"}, // sorted as numbers: -2 9 10; compared here as text
 	}
 	for _, backend := range dbtest.Backends {
 		t.Run(backend, func(t *testing.T) {

@@ -225,7 +225,7 @@ func (r *run) planStages(ctx context.Context, defs []*Definition, src source, du
 				cols[i] = extractOnce(c, "payload", &keys)
 			}
 			if len(keys) > 0 {
-				base = "SELECT *, json_extract_string(payload, [" + quoteList(keys) + "]) AS weft_json FROM (" + base + ") b"
+				base = "SELECT *, " + parseOnce("payload", keys) + " FROM (" + base + ") b"
 			}
 		}
 		wide.sql = fmt.Sprintf("CREATE TEMP TABLE attr_stage_0 AS\nSELECT %s,\n  %s\nFROM (%s) base%s",
@@ -251,9 +251,13 @@ func (r *run) planStages(ctx context.Context, defs []*Definition, src source, du
 		// definition's events gives inner_rows, which every attribute of
 		// the table shares; the second level of each is computed over them
 		// in the same statement, each distinct expression once.
+		value := d.Value
+		if duck {
+			value = elementsOnce(value)
+		}
 		inner := fmt.Sprintf(`SELECT entity_id, id AS event_id, event_time, %s(%s) AS value, CAST((%s) AS DOUBLE PRECISION) AS weight
 FROM (SELECT * FROM (%s) b%s) base WHERE (%s)`,
-			joinComma(sel), d.Value, or(d.Weight, "1"), baseSelect(src), cond, or(d.Filter, "true"))
+			joinComma(sel), value, or(d.Weight, "1"), baseSelect(src), cond, or(d.Filter, "true"))
 		colOf := map[string]string{}
 		var cols []string
 		col := func(expr string) string {
@@ -280,7 +284,7 @@ FROM (SELECT * FROM (%s) b%s) base WHERE (%s)`,
 				cols[i] = extractOnce(c, "value", &keys)
 			}
 			if len(keys) > 0 {
-				inner = "SELECT *, json_extract_string(value, [" + quoteList(keys) + "]) AS weft_json FROM (" + inner + ") i"
+				inner = "SELECT *, " + parseOnce("value", keys) + " FROM (" + inner + ") i"
 			}
 		}
 		st.sql = fmt.Sprintf("CREATE TEMP TABLE %s AS\nSELECT entity_id, event_id, event_time,\n  %s\nFROM (%s) inner_rows",
@@ -322,10 +326,9 @@ func (r *run) dropStages(ctx context.Context, stages []*stage) {
 }
 
 // extractOnce rewrites column->>'key' in expr (a key of letters, digits
-// and _) as an element of weft_json, which the rows read compute with one
-// json_extract_string(column, [keys]): DuckDB then parses each document
-// once instead of once per key, with the same function and so the same
-// results. keys collects the keys. Only an occurrence that is a whole
+// and _) as a field of weft_json, which the rows read compute with
+// parseOnce: DuckDB then parses each document once instead of once per
+// key. keys collects the keys. Only an occurrence that is a whole
 // operand is rewritten: preceded by the start, an opening parenthesis, a
 // comma, a comparison or a keyword, and followed by the end, a closing
 // parenthesis, a comma, a comparison, || or a keyword; in any other place
@@ -352,9 +355,39 @@ func extractOnce(expr, column string, keys *[]string) string {
 			n = len(*keys) - 1
 		}
 		b.WriteString(expr[i:start])
-		fmt.Fprintf(&b, "(weft_json[%d])", n+1)
+		fmt.Fprintf(&b, "(struct_extract_at(weft_json, %d))", n+1)
 		i = end
 	}
+}
+
+// parseOnce is the column weft_json that extractOnce's rewrites read: a
+// struct of the keys' values as text, field n the n-th key. It is
+// json_transform to VARCHAR fields, which gives what ->> gives (a string
+// unquoted, another value as JSON text, NULL for a missing key or a JSON
+// null, keys compared with their case) in a third less time than
+// json_extract_string(column, [keys]), which builds a list per row. The
+// fields are read by position: a struct's field names ignore case, and
+// two keys may differ only in it.
+func parseOnce(column string, keys []string) string {
+	fields := make([]string, len(keys))
+	for i, k := range keys {
+		fields[i] = `"` + k + `":"VARCHAR"` // letters, digits and _ only
+	}
+	return "json_transform(" + column + ", '{" + strings.Join(fields, ",") + "}') AS weft_json"
+}
+
+// arrayElements matches json(b)_array_elements(payload->'key'), a key of
+// letters, digits and _ that starts with no digit.
+var arrayElements = regexp.MustCompile(`(?i)\bjsonb?_array_elements\(\s*payload\s*->\s*'([a-z_][a-z0-9_]*)'\s*\)`)
+
+// elementsOnce rewrites jsonb_array_elements(payload->'key') as
+// unnest(json_extract(payload, '$.key[*]')): DuckDB then parses the payload
+// once, not the payload, then the array taken out of it, then each element
+// (the purchases' staging statement, 2.5 to 2.9 s, takes 2.1 s). The rows
+// are the same: the elements as JSON, none when the key is missing or not
+// an array.
+func elementsOnce(expr string) string {
+	return arrayElements.ReplaceAllString(expr, "unnest(json_extract(payload, '$$.${1}[*]'))")
 }
 
 func isIdent(c byte) bool {
