@@ -360,7 +360,11 @@ func (r *run) stage(ctx context.Context, defs []*Definition, results map[string]
 		if err == nil {
 			for _, d := range ok {
 				if d.Type == TypeCustom {
-					queries[d.ID] = d.customQueryOver(dueOf(src), events+" WHERE e.entity_id = due.entity_id")
+					q, ok := d.customGroupedOver(dueOf(src), events, "e.entity_id")
+					if !ok {
+						q = d.customQueryOver(dueOf(src), events+" WHERE e.entity_id = due.entity_id")
+					}
+					queries[d.ID] = q
 				}
 			}
 		}

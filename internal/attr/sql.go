@@ -208,12 +208,16 @@ func (d *Definition) aggregate(duck bool) string {
 
 // customQuery runs the user's query once per due entity, inside one
 // statement: the LATERAL join binds base to that entity's events.
+// A query of groupedForm runs as one grouped statement instead.
 func (d *Definition) customQuery(src source) string {
-	events := "entity_events m JOIN event_log e ON e.seq = m.event_seq WHERE m.entity_id = due.entity_id"
+	from, entity := "entity_events m JOIN event_log e ON e.seq = m.event_seq", "m.entity_id"
 	if src == chunkEntities {
-		events = "attr_events e WHERE e.entity_id = due.entity_id"
+		from, entity = "attr_events e", "e.entity_id"
 	}
-	return d.customQueryOver(dueOf(src), events)
+	if q, ok := d.customGroupedOver(dueOf(src), from, entity); ok {
+		return q
+	}
+	return d.customQueryOver(dueOf(src), from+" WHERE "+entity+" = due.entity_id")
 }
 
 // dueOf is the relation of the entities a source calculates.
