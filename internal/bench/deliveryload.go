@@ -87,10 +87,10 @@ func (r *LoadReport) String() string {
 	return s
 }
 
-// DeliveryRequests builds n distinct /deliver bodies (canonical proto
+// deliveryRequests builds n distinct /deliver bodies (canonical proto
 // JSON) of the bench's users and items, each with the given number of
 // insertions in retrieval order and two properties per insertion.
-func DeliveryRequests(o LoadOpts, n int) ([][]byte, error) {
+func deliveryRequests(o LoadOpts, n int) ([][]byte, error) {
 	rng := rand.New(rand.NewPCG(o.Seed, 7))
 	bodies := make([][]byte, n)
 	for i := range bodies {
@@ -126,7 +126,7 @@ func DeliveryRequests(o LoadOpts, n int) ([][]byte, error) {
 
 // DeliveryLoad runs one load phase and reports it.
 func DeliveryLoad(ctx context.Context, o LoadOpts) (*LoadReport, error) {
-	bodies, err := DeliveryRequests(o, 64)
+	bodies, err := deliveryRequests(o, 64)
 	if err != nil {
 		return nil, err
 	}
@@ -266,8 +266,7 @@ func serverTiming(h string) (time.Duration, bool) {
 	return 0, false
 }
 
-// MarshalLoadReport and the load process's output are JSON, so that the
-// bench reads what its load process measured.
+// decodeLoadReport reads the JSON report the load process printed.
 func decodeLoadReport(b []byte) (*LoadReport, error) {
 	var r LoadReport
 	if err := json.Unmarshal(b, &r); err != nil {

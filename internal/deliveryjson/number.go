@@ -87,16 +87,27 @@ func notNumeric(token []byte) error {
 	return &Error{Msg: "want a number or a numeric string, got " + describe(token)}
 }
 
+// integerValue reads a number or a numeric string as an integer: its
+// magnitude and sign, how it reads (whole, a fraction, too large) and the
+// token as written, for messages.
+func (d *decoder) integerValue() (mag uint64, neg bool, res intResult, token []byte, err error) {
+	raw, token, err := d.numeric()
+	if err != nil {
+		return 0, false, intOK, nil, err
+	}
+	if !isNumber(raw) {
+		return 0, false, intOK, nil, notNumeric(token)
+	}
+	mag, neg, res = integer(raw)
+	return mag, neg, res, token, nil
+}
+
 // uint reads an unsigned integer of the given size in bits.
 func (d *decoder) uint(bits int) (uint64, error) {
-	raw, token, err := d.numeric()
+	mag, neg, res, token, err := d.integerValue()
 	if err != nil {
 		return 0, err
 	}
-	if !isNumber(raw) {
-		return 0, notNumeric(token)
-	}
-	mag, neg, res := integer(raw)
 	if res == intOK && neg && mag != 0 || res == intOK && bits < 64 && mag>>bits != 0 {
 		res = intOverflow
 	}
@@ -105,14 +116,10 @@ func (d *decoder) uint(bits int) (uint64, error) {
 
 // int reads a signed integer of the given size in bits.
 func (d *decoder) int(bits int) (int64, error) {
-	raw, token, err := d.numeric()
+	mag, neg, res, token, err := d.integerValue()
 	if err != nil {
 		return 0, err
 	}
-	if !isNumber(raw) {
-		return 0, notNumeric(token)
-	}
-	mag, neg, res := integer(raw)
 	limit := uint64(1) << (bits - 1)
 	if res == intOK && (!neg && mag >= limit || neg && mag > limit) {
 		res = intOverflow
