@@ -3,10 +3,7 @@ package plugin
 import (
 	"context"
 	"fmt"
-	"io"
 	"time"
-
-	"gocloud.dev/blob"
 )
 
 // RetentionDefault is how long a finished run's files, datasets and
@@ -116,40 +113,6 @@ func (s *Service) pruneRows(ctx context.Context, runs []string) error {
 		}
 	}
 	return tx.Commit()
-}
-
-// StageFilesDelete deletes the files a stage of a run uploaded
-// (<run>/<stage>/...) and returns how many: the runner drops those of
-// the hyper-parameter variations that lost. Deleting them again is a
-// no-op.
-func (s *Service) StageFilesDelete(ctx context.Context, run, stage string) (int64, error) {
-	n, err := deletePrefix(ctx, s.bucket, objectKey(run, stage, ""))
-	if err != nil {
-		return n, fmt.Errorf("delete the files of stage %s of run %s: %w", stage, run, err)
-	}
-	return n, nil
-}
-
-// deletePrefix deletes every file under a prefix of the bucket.
-func deletePrefix(ctx context.Context, b *blob.Bucket, prefix string) (int64, error) {
-	var n int64
-	it := b.List(&blob.ListOptions{Prefix: prefix})
-	for {
-		obj, err := it.Next(ctx)
-		if err == io.EOF {
-			return n, nil
-		}
-		if err != nil {
-			return n, err
-		}
-		if obj.IsDir {
-			continue
-		}
-		if err := b.Delete(ctx, obj.Key); err != nil {
-			return n, err
-		}
-		n++
-	}
 }
 
 // CleanupLoop runs Cleanup now and every interval until ctx ends, logging

@@ -24,4 +24,13 @@
 // Batch stages upload data.json; Stage validates it into
 // plugin_property_staging, and Publish turns a run's staged updates into
 // published properties in one transaction, after every batch succeeded.
+//
+// # Files
+//
+// The package is split by job: service.go opens a Service; sign.go signs
+// and checks URLs; storage.go keeps a stage's files; stage.go records
+// stages; dataset*.go make and serve datasets (goal, moment, range, query,
+// writing); property*.go parse data.json, stage, publish and resolve
+// properties; exec*.go run a stage's process and read its results;
+// deploy*.go run deployed servers; cleanup.go prunes ended runs.
 package plugin

@@ -1,7 +1,6 @@
 package plugin
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -9,11 +8,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"syscall"
 	"time"
 )
@@ -69,61 +66,6 @@ func (f floatJSON) MarshalJSON() ([]byte, error) {
 		b = append(b, ".0"...)
 	}
 	return b, err
-}
-
-// Status is results.json's status object.
-type Status struct {
-	Code        string  `json:"code"`
-	Title       *string `json:"title"`
-	Explanation *string `json:"explanation"`
-	Backtrace   *string `json:"backtrace"`
-}
-
-// Batches is results.json's batches object, validated.
-type Batches struct {
-	MaxBatchSize int             `json:"maxBatchSize"`
-	Options      json.RawMessage `json:"options,omitempty"`
-}
-
-// Results is a stage's results.json (the spec's §7), validated.
-type Results struct {
-	Data   json.RawMessage `json:"data"`
-	Status Status          `json:"status"`
-	// Stages are the additional stages the initial stage asks for.
-	Stages  map[string]json.RawMessage `json:"stages,omitempty"`
-	Batches *Batches                   `json:"batches,omitempty"`
-	// HTTP is the results' http object (type-checked; merged across
-	// stages by MergeHTTP), which makes the run deployable.
-	HTTP json.RawMessage `json:"http,omitempty"`
-	// Raw is the whole file: unknown keys are kept, not refused.
-	Raw json.RawMessage `json:"-"`
-}
-
-// StageFailure is a stage that did not succeed, with the status shown to
-// the user: the plugin's own, or one Weft made for a crash, a timeout or
-// bad results.
-type StageFailure struct {
-	Stage  string
-	Status Status
-}
-
-func (e *StageFailure) Error() string {
-	msg := fmt.Sprintf("stage %s failed", e.Stage)
-	if e.Status.Title != nil {
-		msg += ": " + *e.Status.Title
-	}
-	if e.Status.Explanation != nil {
-		msg += ": " + *e.Status.Explanation
-	}
-	return msg
-}
-
-func failure(stage, title, explanation, backtrace string) *StageFailure {
-	st := Status{Code: "error", Title: &title, Explanation: &explanation}
-	if backtrace != "" {
-		st.Backtrace = &backtrace
-	}
-	return &StageFailure{Stage: stage, Status: st}
 }
 
 // ExecParams describe one stage run of a plugin process.
@@ -219,169 +161,3 @@ func isolate(cmd *exec.Cmd, dir string, env []string) {
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 5 * time.Second
 }
-
-// ownFailure is the error status a plugin wrote into results.json
-// before exiting non-zero, or nil.
-func ownFailure(stage, path string) *StageFailure {
-	raw, err := os.ReadFile(path)
-	if err != nil || len(raw) > maxResultsBytes {
-		return nil
-	}
-	var r struct {
-		Status *Status `json:"status"`
-	}
-	if json.Unmarshal(raw, &r) != nil || r.Status == nil || r.Status.Code == "" || r.Status.Code == "success" {
-		return nil
-	}
-	return &StageFailure{Stage: stage, Status: *r.Status}
-}
-
-// readResults reads and validates results.json.
-func readResults(stage, path, backtrace string) (*Results, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, failure(stage, "Invalid results", "the plugin wrote no results.json (it gets its path as the second argument)", backtrace)
-	}
-	defer f.Close()
-	raw, err := io.ReadAll(io.LimitReader(f, maxResultsBytes+1))
-	if err != nil {
-		return nil, failure(stage, "Invalid results", err.Error(), backtrace)
-	}
-	if len(raw) > maxResultsBytes {
-		return nil, failure(stage, "Invalid results", fmt.Sprintf("results.json is larger than %d bytes", maxResultsBytes), backtrace)
-	}
-	return ParseResults(stage, raw)
-}
-
-// ParseResults validates a results.json: a JSON object with a status;
-// code "success" or the stage failed with the plugin's status; batches
-// with maxBatchSize an integer from 1,000 to 10,000,000 (default 10,000).
-func ParseResults(stage string, raw []byte) (*Results, error) {
-	var r struct {
-		Data    json.RawMessage            `json:"data"`
-		Status  *Status                    `json:"status"`
-		Stages  map[string]json.RawMessage `json:"stages"`
-		Batches *struct {
-			MaxBatchSize *float64        `json:"maxBatchSize"`
-			Options      json.RawMessage `json:"options"`
-		} `json:"batches"`
-		HTTP json.RawMessage `json:"http"`
-	}
-	if err := json.Unmarshal(raw, &r); err != nil || !bytes.HasPrefix(bytes.TrimSpace(raw), []byte("{")) {
-		msg := "results.json is not a JSON object"
-		if err != nil {
-			msg += ": " + err.Error()
-		}
-		return nil, failure(stage, "Invalid results", msg, "")
-	}
-	if r.Status == nil {
-		return nil, failure(stage, "Invalid results", `results.json has no status (write "status": {"code": "success"})`, "")
-	}
-	if r.Status.Code != "success" {
-		return nil, &StageFailure{Stage: stage, Status: *r.Status}
-	}
-	res := &Results{Data: r.Data, Status: *r.Status, Stages: r.Stages, Raw: raw}
-	if len(r.HTTP) > 0 && string(r.HTTP) != "null" {
-		if _, err := parseHTTP(r.HTTP); err != nil {
-			return nil, failure(stage, "Invalid results", err.Error(), "")
-		}
-		res.HTTP = r.HTTP
-	}
-	if len(res.Data) == 0 || string(res.Data) == "null" {
-		res.Data = json.RawMessage("{}")
-	}
-	if r.Batches != nil {
-		size := float64(MaxBatchSizeDefault)
-		if r.Batches.MaxBatchSize != nil {
-			size = *r.Batches.MaxBatchSize
-		}
-		if size != math.Trunc(size) || size < MaxBatchSizeMin || size > MaxBatchSizeMax {
-			return nil, failure(stage, "Invalid results", fmt.Sprintf("batches.maxBatchSize is %v: it must be a whole number from 1,000 to 10,000,000 (default 10,000)", size), "")
-		}
-		res.Batches = &Batches{MaxBatchSize: int(size), Options: r.Batches.Options}
-	}
-	return res, nil
-}
-
-// BatchRanges splits users into ceil(users/maxBatchSize) equal ranges of
-// the random column, [k/n, (k+1)/n), so each batch holds about
-// maxBatchSize users; the last ends at 1.
-func BatchRanges(users int64, maxBatchSize int) []Range {
-	n := int((users + int64(maxBatchSize) - 1) / int64(maxBatchSize))
-	if n < 1 {
-		n = 1
-	}
-	out := make([]Range, n)
-	for k := range out {
-		out[k] = Range{Start: float64(k) / float64(n), End: float64(k+1) / float64(n)}
-	}
-	out[n-1].End = 1
-	return out
-}
-
-// outputLog sends a process's output lines to a logger, up to a cap.
-type outputLog struct {
-	mu      sync.Mutex
-	log     *slog.Logger
-	left    int64
-	dropped int64
-	tail    tailBuffer
-}
-
-// tailString is the stderr tail so far.
-func (o *outputLog) tailString() string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.tail.String()
-}
-
-func (o *outputLog) writer(level slog.Level, stream string, tail *tailBuffer) io.WriteCloser {
-	pr, pw := io.Pipe()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		sc := bufio.NewScanner(pr)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			line := sc.Text()
-			o.mu.Lock()
-			if tail != nil {
-				tail.Write([]byte(line + "\n"))
-			}
-			if int64(len(line)) <= o.left {
-				o.left -= int64(len(line))
-				o.log.Log(context.Background(), level, line, "stream", stream)
-			} else {
-				o.dropped += int64(len(line))
-			}
-			o.mu.Unlock()
-		}
-		io.Copy(io.Discard, pr) //nolint:errcheck // drain a line over 1 MB
-	}()
-	return &pipeCloser{pw: pw, done: done}
-}
-
-type pipeCloser struct {
-	pw   *io.PipeWriter
-	done chan struct{}
-}
-
-func (p *pipeCloser) Write(b []byte) (int, error) { return p.pw.Write(b) }
-func (p *pipeCloser) Close() error {
-	err := p.pw.Close()
-	<-p.done
-	return err
-}
-
-// tailBuffer keeps the last backtraceBytes written.
-type tailBuffer struct{ b []byte }
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.b = append(t.b, p...)
-	if len(t.b) > backtraceBytes {
-		t.b = t.b[len(t.b)-backtraceBytes:]
-	}
-	return len(p), nil
-}
-
-func (t *tailBuffer) String() string { return string(t.b) }

@@ -182,3 +182,25 @@ func loadKey(ctx context.Context, db *store.DB, now time.Time) ([]byte, error) {
 	}
 	return key, nil
 }
+
+// URL returns the absolute signed URL of a token (a prefix for
+// upload-url and files, to which the plugin appends /<path>).
+func (s *Service) URL(kind, run, scope string, ttl time.Duration) string {
+	exp := s.opts.Now().Add(ttl).Truncate(time.Second)
+	return s.base + s.sign.path(Token{Kind: kind, Run: run, Scope: scope, Expires: exp}, "")
+}
+
+// Parse checks a plugin URL path (after PathPrefix) for the method: its
+// signature, its expiry, and for kinds that take one, its file path.
+func (s *Service) Parse(method, rest string) (Token, string, error) {
+	t, p, err := s.sign.parse(method, rest)
+	if err != nil {
+		return t, p, err
+	}
+	if t.Kind != KindData {
+		if err := ValidatePath(p); err != nil {
+			return t, p, err
+		}
+	}
+	return t, p, nil
+}

@@ -109,3 +109,65 @@ func open(ctx context.Context, b *blob.Bucket, key string) (*blob.Reader, error)
 }
 
 var errNoBucket = errors.New("plugin storage is not configured")
+
+// UploadURL answers GET {getUploadUrls[stage]}/<path>: a presigned PUT
+// URL for the path, valid as long as the URL it was asked with.
+func (s *Service) UploadURL(ctx context.Context, t Token, path string) (string, error) {
+	if err := s.requireRunning(ctx, t); err != nil {
+		return "", err
+	}
+	put := Token{Kind: KindPut, Run: t.Run, Scope: t.Scope, Expires: t.Expires}
+	return s.base + s.sign.path(put, path), nil
+}
+
+// Put stores an uploaded file. size is the request's Content-Length (-1
+// when unknown); a body over MaxFileBytes is refused.
+func (s *Service) Put(ctx context.Context, t Token, path string, body io.Reader, size int64) (int64, error) {
+	if size > s.opts.MaxFileBytes {
+		return 0, &TooLargeError{Limit: s.opts.MaxFileBytes}
+	}
+	if err := s.requireRunning(ctx, t); err != nil {
+		return 0, err
+	}
+	return put(ctx, s.bucket, objectKey(t.Run, t.Scope, path), body, s.opts.MaxFileBytes)
+}
+
+// Open reads a stage's file (any stage, from any stage); ErrNotFound if
+// there is none.
+func (s *Service) Open(ctx context.Context, t Token, path string) (*blob.Reader, error) {
+	return open(ctx, s.bucket, objectKey(t.Run, t.Scope, path))
+}
+
+// StageFilesDelete deletes the files a stage of a run uploaded
+// (<run>/<stage>/...) and returns how many: the runner drops those of
+// the hyper-parameter variations that lost. Deleting them again is a
+// no-op.
+func (s *Service) StageFilesDelete(ctx context.Context, run, stage string) (int64, error) {
+	n, err := deletePrefix(ctx, s.bucket, objectKey(run, stage, ""))
+	if err != nil {
+		return n, fmt.Errorf("delete the files of stage %s of run %s: %w", stage, run, err)
+	}
+	return n, nil
+}
+
+// deletePrefix deletes every file under a prefix of the bucket.
+func deletePrefix(ctx context.Context, b *blob.Bucket, prefix string) (int64, error) {
+	var n int64
+	it := b.List(&blob.ListOptions{Prefix: prefix})
+	for {
+		obj, err := it.Next(ctx)
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+		if obj.IsDir {
+			continue
+		}
+		if err := b.Delete(ctx, obj.Key); err != nil {
+			return n, err
+		}
+		n++
+	}
+}

@@ -205,17 +205,3 @@ FROM ` + firstEvents + ` b JOIN ` + goalTimes("$1", "$2", "$3", "$4") + ` g ON g
 	}
 	return secs.Float64, nil
 }
-
-// DatasetSize counts a dataset's users (fullDatasetSize): its fixed
-// users with cut-offs, or the live customer entities.
-func (s *Service) DatasetSize(ctx context.Context, run string, d *Dataset) (int64, error) {
-	if !d.cutoff() {
-		return s.UserCount(ctx)
-	}
-	var n int64
-	err := s.db.SQL().QueryRowContext(ctx, s.db.Query("PluginDatasetUsersCount"), run, d.Key).Scan(&n)
-	if err != nil {
-		return 0, fmt.Errorf("count the users of dataset %s of run %s: %w", d.Key, run, err)
-	}
-	return n, nil
-}
