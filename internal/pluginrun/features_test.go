@@ -17,7 +17,7 @@ func TestFeaturesResolveLatestProperty(t *testing.T) {
 		{ID: "rfm/20261101T000000Z/rfm_code", Plugin: "rfm", Name: "rfm_code", PublishedAt: t0},
 		{ID: "rfm/20261102T000000Z/rfm_code", Plugin: "rfm", Name: "rfm_code", PublishedAt: t0.Add(24 * time.Hour)},
 	}
-	def := &config.Plugin{Name: "p", Features: []config.PluginFeature{
+	def := &plugin.Definition{Name: "p", Features: []plugin.FeatureSpec{
 		{Property: "rfm/rfm_code"}, {Property: "rfm/20261101T000000Z/rfm_code"}, {Property: "other/score"},
 	}}
 	got := features(&config.Config{}, def, props)
