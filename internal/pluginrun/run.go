@@ -332,7 +332,7 @@ func features(cfg *config.Config, def *plugin.Definition, props []plugin.Propert
 		}
 		if a := attrs[f.Attribute]; a != nil {
 			out[i].DataType = a.ResultType()
-			out[i].Multiple = a.Multiple()
+			out[i].Multiple = !a.SingleValued()
 		}
 	}
 	return out
