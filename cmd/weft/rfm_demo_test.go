@@ -108,7 +108,7 @@ func TestRFMDemoSegments(t *testing.T) {
 
 	for _, backend := range []string{"duckdb", "postgres"} {
 		t.Run(backend, func(t *testing.T) {
-			_, base, _ := pluginServer(t, backend, rfmDemoCustomers, plugins)
+			_, base, srv := pluginServer(t, backend, rfmDemoCustomers, plugins)
 			ctx := context.Background()
 			c := client.New(base, "")
 			checkScalarOrders(t, c)
@@ -117,6 +117,7 @@ func TestRFMDemoSegments(t *testing.T) {
 			if code != 0 || !strings.Contains(out, "COMPLETE (succeeded)") {
 				t.Fatalf("plugins run rfm:\n%s", out)
 			}
+			checkStderrLogged(t, base, strings.SplitN(out, "\n", 2)[0], srv)
 			check := func(b buyer, want func(segment string, r, f, m float64) bool, what string) {
 				t.Helper()
 				e, err := c.EntityByIdentifier(ctx, "email", b.customer.Email)
@@ -203,5 +204,32 @@ func checkScalarOrders(t *testing.T, c *client.Client) {
 	}
 	if numbers == 0 {
 		t.Fatal("no row has a number in feature_orders")
+	}
+}
+
+// checkStderrLogged: the plugin's stderr (its own log) is in the run's
+// log at INFO with the plugin's name and stream=stderr, and not in the
+// server's log, which runs at --log-level warn.
+func checkStderrLogged(t *testing.T, base, run string, srv *proc) {
+	t.Helper()
+	code, out := runCLI(t, 30*time.Second, "plugins", "logs", run, "--server", base)
+	if code != 0 {
+		t.Fatalf("plugins logs %s: %s", run, out)
+	}
+	found := false
+	for _, line := range strings.Split(out, "\n") {
+		if !strings.Contains(line, "stream=stderr") {
+			continue
+		}
+		if !strings.Contains(line, " INFO ") || !strings.Contains(line, "plugin=rfm") {
+			t.Errorf("plugin stderr logged as %q, want INFO with plugin=rfm", line)
+		}
+		found = found || strings.Contains(line, "rfm: read ")
+	}
+	if !found {
+		t.Errorf("the plugin's stderr line \"rfm: read ...\" is not in the run's log:\n%s", out)
+	}
+	if strings.Contains(srv.stderr.String(), "rfm: read ") {
+		t.Errorf("the plugin's stderr reached the server's warn log:\n%s", srv.stderr.String())
 	}
 }

@@ -531,7 +531,7 @@ func (j *Job) exec(ctx context.Context, def *plugin.Definition, scope string, m 
 	if err := svc.StageStart(ctx, run, scope); err != nil {
 		return nil, err
 	}
-	log := j.inv.Log.With("stage", scope)
+	log := j.inv.Log.With("plugin", def.Name, "stage", scope)
 	res, err := plugin.Exec(ctx, plugin.ExecParams{Command: def.Command, Dir: dir, Manifest: m,
 		Timeout: def.Timeout(), Log: log})
 	status := plugin.StatusSucceeded
