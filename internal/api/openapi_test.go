@@ -2,7 +2,6 @@ package api
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"sort"
@@ -148,29 +147,24 @@ func resolves(doc map[string]any, ref string) bool {
 // TestOpenAPIServed checks GET /v1/openapi.json answers the document, with
 // the API key when keys are configured.
 func TestOpenAPIServed(t *testing.T) {
-	srv := httptest.NewServer(NewHandler(Config{APIKeys: []string{"k"}}))
-	defer srv.Close()
-	get := func(key string) (*http.Response, []byte) {
-		req, _ := http.NewRequest("GET", srv.URL+"/v1/openapi.json", nil)
+	h := NewHandler(Config{APIKeys: []string{"k"}})
+	get := func(key string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest("GET", "/v1/openapi.json", nil)
 		if key != "" {
 			req.Header.Set("x-api-key", key)
 		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
-		return resp, body
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec
 	}
-	if resp, _ := get(""); resp.StatusCode != http.StatusUnauthorized {
-		t.Errorf("without a key: %d, want 401", resp.StatusCode)
+	if rec := get(""); rec.Code != http.StatusUnauthorized {
+		t.Errorf("without a key: %d, want 401", rec.Code)
 	}
-	resp, body := get("k")
-	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/json" {
-		t.Fatalf("GET /v1/openapi.json: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	rec := get("k")
+	if rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != "application/json" {
+		t.Fatalf("GET /v1/openapi.json: %d %s", rec.Code, rec.Header().Get("Content-Type"))
 	}
-	if string(body) != string(openAPIDocument) {
+	if rec.Body.String() != string(openAPIDocument) {
 		t.Error("GET /v1/openapi.json does not answer internal/api/openapi.json")
 	}
 }
