@@ -442,7 +442,9 @@ func TestQuickstart(t *testing.T) {
 		"Calculated 23 attributes (every type of calculation)", "; 0 failed.", "    total_spend: ", "    emails: [\"",
 		"crm_stores (blob_import, daily at 06:00 UTC)", "ended COMPLETE after 5 performs: Imported 60 records from 3 files", "into objects:stores; 1 row rejected",
 		"(40 distinct stores in the files", "Ran the example plugin conversion-likelihood", "conversion-likelihood COMPLETE (succeeded)",
-		"published conversion-likelihood/", "now has plugin properties:", "/conversion_likelihood: 0.", "weft plugins runs --server " + base} {
+		"published conversion-likelihood/", "now has plugin properties:", "/conversion_likelihood: 0.", "weft plugins runs --server " + base,
+		// The hints name this binary by the path it was started as.
+		"\n  " + bin + " jobs list --server " + base + "\n"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("quickstart output lacks %q:\n%s", want, out)
 		}

@@ -31,7 +31,7 @@ type removedInfo struct {
 	Removed []string `json:"removed"`
 }
 
-func (rs *recordStore) routes(mux *http.ServeMux) {
+func (rs *recordStore) routes(mux *routeMux) {
 	base := "/v1/" + rs.name
 	mux.HandleFunc("GET "+base, rs.list)
 	mux.HandleFunc("GET "+base+"/{key}", rs.get)

@@ -68,6 +68,13 @@ type handler struct {
 
 // NewHandler returns the HTTP API.
 func NewHandler(cfg Config) http.Handler {
+	root, _ := newHandler(cfg)
+	return root
+}
+
+// newHandler returns the HTTP API and its route table, every method and
+// pattern it serves, for the test that holds the OpenAPI document to it.
+func newHandler(cfg Config) (http.Handler, []route) {
 	h := &handler{
 		store:    cfg.Store,
 		ingester: cfg.Ingester,
@@ -93,7 +100,7 @@ func NewHandler(cfg Config) http.Handler {
 		h.keys = append(h.keys, []byte(k))
 	}
 
-	mux := http.NewServeMux()
+	mux := newRouteMux()
 	mux.HandleFunc("GET /healthz", h.healthz)
 	mux.Handle("GET /metrics", h.metrics.handler())
 	if h.delivery != nil {
@@ -101,7 +108,8 @@ func NewHandler(cfg Config) http.Handler {
 		mux.Handle("POST /log", h.requireKey(h.deliveryKeys, http.HandlerFunc(h.logRequest)))
 	}
 
-	v1 := http.NewServeMux()
+	v1 := newRouteMux()
+	v1.HandleFunc("GET /v1/openapi.json", h.openAPI)
 	v1.HandleFunc("POST /v1/events", h.eventsIngest)
 	v1.HandleFunc("GET /v1/events", h.eventsList)
 	v1.HandleFunc("GET /v1/event-types", h.eventTypesList)
@@ -155,8 +163,10 @@ func NewHandler(cfg Config) http.Handler {
 	}
 	mux.HandleFunc("/", h.notFound)
 
+	routes := append(mux.routes, v1.routes...)
 	var root http.Handler = mux
 	if h.plugins != nil {
+		routes = append(routes, pluginURLRoutes...)
 		root = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if strings.HasPrefix(r.URL.Path, plugin.PathPrefix) {
 				h.pluginURLs(w, r)
@@ -165,7 +175,42 @@ func NewHandler(cfg Config) http.Handler {
 			mux.ServeHTTP(w, r)
 		})
 	}
-	return h.metrics.instrument(h.recoverPanics(root))
+	return h.metrics.instrument(h.recoverPanics(root)), routes
+}
+
+// route is one entry of the route table: a method and a path pattern as
+// http.ServeMux reads them ("/v1/entities/{id}").
+type route struct{ method, path string }
+
+// routeMux is a ServeMux that keeps the table of the routes registered on
+// it with a method; the catch-alls ("/v1/", "/") are not routes.
+type routeMux struct {
+	*http.ServeMux
+	routes []route
+}
+
+func newRouteMux() *routeMux { return &routeMux{ServeMux: http.NewServeMux()} }
+
+func (m *routeMux) Handle(pattern string, h http.Handler) {
+	if method, path, ok := strings.Cut(pattern, " "); ok {
+		m.routes = append(m.routes, route{method, path})
+	}
+	m.ServeMux.Handle(pattern, h)
+}
+
+func (m *routeMux) HandleFunc(pattern string, f func(http.ResponseWriter, *http.Request)) {
+	m.Handle(pattern, http.HandlerFunc(f))
+}
+
+// pluginURLRoutes are the signed plugin URLs (internal/plugin, sign.go),
+// which pluginURLs serves before the mux sees them; {path...} is the file
+// path the plugin appends.
+var pluginURLRoutes = []route{
+	{http.MethodGet, plugin.PathPrefix + plugin.KindUploadURL + "/{run}/{stage}/{exp}/{sig}/{path...}"},
+	{http.MethodPut, plugin.PathPrefix + plugin.KindPut + "/{run}/{stage}/{exp}/{sig}/{path...}"},
+	{http.MethodGet, plugin.PathPrefix + plugin.KindFiles + "/{run}/{stage}/{exp}/{sig}/{path...}"},
+	{http.MethodHead, plugin.PathPrefix + plugin.KindFiles + "/{run}/{stage}/{exp}/{sig}/{path...}"},
+	{http.MethodGet, plugin.PathPrefix + plugin.KindData + "/{run}/{key}/{exp}/{sig}"},
 }
 
 func (h *handler) notFound(w http.ResponseWriter, r *http.Request) {

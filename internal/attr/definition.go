@@ -42,7 +42,10 @@ var dataTypes = []string{DataString, DataInt, DataFloat, DataBool, DataDate, Dat
 
 // Definition is one attribute of weft.yaml's attributes list.
 type Definition struct {
-	ID   string `json:"id" yaml:"id"`
+	// ID names the attribute and its column: [a-z][a-z0-9_]*.
+	ID string `json:"id" yaml:"id"`
+	// Type is the calculation: avg, first, last, least_frequent, list,
+	// max, min, most_frequent, num_of_unique, sum, value or custom.
 	Type string `json:"type" yaml:"type"`
 	// DataType is string, int, float, bool, date or datetime. Default:
 	// float for sum and avg, int for num_of_unique, string otherwise.
@@ -75,7 +78,9 @@ type Definition struct {
 // Context is a query over the whole customer base whose one value
 // definitions read as (SELECT value FROM context WHERE key = '...').
 type Context struct {
-	Key   string `json:"key" yaml:"key"`
+	// Key names the value in the context table.
+	Key string `json:"key" yaml:"key"`
+	// Query is SQL over the whole customer base returning one value.
 	Query string `json:"query" yaml:"query"`
 }
 

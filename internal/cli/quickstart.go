@@ -90,9 +90,10 @@ ingestion API, prints what happened and where to look, and keeps serving until C
 				s.Shutdown()
 				return err
 			}
-			keyHeader := ""
+			keyHeader, keyFlag := "", ""
 			if key != "" {
 				keyHeader = " -H 'x-api-key: " + key + "'"
+				keyFlag = " --api-key " + shellQuote(key)
 			}
 			fmt.Fprintf(out, `
 Where to look:
@@ -102,25 +103,25 @@ Where to look:
   curl%[2]s %[1]s/v1/event-types
   curl%[2]s '%[1]s/v1/config?format=yaml'
   curl%[2]s '%[1]s/v1/entities?limit=3'
-  weft profiles get --server %[1]s %[3]s
-  weft attributes list --server %[1]s
-  weft attributes values --server %[1]s favorite_category
-  weft jobs list --server %[1]s
-  weft notifications --server %[1]s
-  weft plugins list --server %[1]s
-  weft plugins runs --server %[1]s
+  %[4]s profiles get --server %[1]s%[5]s %[3]s
+  %[4]s attributes list --server %[1]s%[5]s
+  %[4]s attributes values --server %[1]s%[5]s favorite_category
+  %[4]s jobs list --server %[1]s%[5]s
+  %[4]s notifications --server %[1]s%[5]s
+  %[4]s plugins list --server %[1]s%[5]s
+  %[4]s plugins runs --server %[1]s%[5]s
   curl%[2]s %[1]s/v1/properties
   curl%[2]s -X POST %[1]s/deliver -H 'x-weft-introspection: 1' -d '{"userInfo":{"anonUserId":"a1"},"insertion":[{"contentId":"SKU-0001"},{"contentId":"SKU-0003"}]}'
   curl%[2]s '%[1]s/v1/objects/stores?first=3'
   curl%[2]s -X POST %[1]s/v1/graphql -d '{"query":"{ stores(first: 2) { edges { node { store_id name city } } } }"}'
   curl %[1]s/metrics
-  weft events tail --server %[1]s
+  %[4]s events tail --server %[1]s%[5]s
 Send your own events:
   curl%[2]s -X POST %[1]s/v1/events -H 'Content-Type: application/x-ndjson' --data-binary @events.ndjson
-  weft ingest --server %[1]s events.ndjson
+  %[4]s ingest --server %[1]s%[5]s events.ndjson
 
 Serving until Ctrl-C.
-`, s.URL(), keyHeader, example)
+`, s.URL(), keyHeader, example, selfCommand(), keyFlag)
 			return s.Wait(ctx)
 		},
 	}

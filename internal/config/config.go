@@ -49,7 +49,8 @@ type Config struct {
 type Job struct {
 	// Job is the registered job that runs (blob_import, stitching, ...);
 	// empty means the declared name is one.
-	Job         string `json:"job,omitempty" yaml:"job,omitempty"`
+	Job string `json:"job,omitempty" yaml:"job,omitempty"`
+	// Description says what the job is for, for readers of weft.yaml.
 	Description string `json:"description,omitempty" yaml:"description,omitempty"`
 	// Cron is a Quartz expression in UTC ("0 0 6 * * ?"); empty means the
 	// job runs only when triggered.
