@@ -98,7 +98,11 @@ func (h *harness) newJob() job.Job {
 }
 
 func (h *harness) invocation(params map[string]any) *job.Invocation {
-	return &job.Invocation{RunID: "run-1", Job: blobimport.Name, ScheduledAt: time.Now(), Parameters: params, Attempt: 1, Env: h.env}
+	b, err := json.Marshal(params)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return &job.Invocation{RunID: "run-1", Job: blobimport.Name, ScheduledAt: time.Now(), Parameters: b, Attempt: 1, Env: h.env}
 }
 
 // start prepares a fresh run and performs it n times.
@@ -153,8 +157,8 @@ func (h *harness) mustRun(params map[string]any) *blobimport.State {
 
 func stateOf(t *testing.T, status *job.Status) *blobimport.State {
 	t.Helper()
-	var st blobimport.State
-	if err := remarshal(status.State, &st); err != nil {
+	st, err := job.StateOf[blobimport.State](status)
+	if err != nil {
 		t.Fatal(err)
 	}
 	return &st
