@@ -22,10 +22,12 @@ type Status struct {
 //
 // The Status returned by each Perform is stored before the next call, and
 // the next call gets it as stored (compacted JSON), whether the run was
-// resumed or not. A
-// Perform interrupted before it returns runs again from the Status it was
-// given, so its side effects must be idempotent (upserts, not appends of
-// the same rows).
+// resumed or not. A Perform interrupted before it returns runs again from
+// the Status it was given, so its side effects must be idempotent
+// (upserts, not appends of the same rows).
+//
+// Most jobs need not implement Job by hand: a Worker with typed
+// parameters and state becomes one through Typed.
 //
 // Every call of one attempt gets the same ctx, which ends when the
 // attempt does (a terminate, a stall, a failure, a shutdown): work that
