@@ -8,11 +8,24 @@
 // Status does), Perform does one unit of work of well under a minute and
 // returns the next Status, and the run ends when a Status says Complete.
 //
-// Jobs are registered by name, Caddy-style, from an init function:
+// # Typed jobs
+//
+// Most jobs are a Worker[P, S]: P is a struct of the run's parameters,
+// decoded strictly (an unknown parameter or a wrong type is refused,
+// naming it, when a run is triggered and when weft.yaml is applied); S is
+// the checkpoint's state, stored as JSON after every call. Typed turns a
+// Worker into the Info that Register takes, Caddy-style, from an init
+// function:
 //
 //	func init() {
-//		job.Register(job.Info{Name: "nightly_export", New: func() job.Job { return new(Export) }})
+//		job.Register(job.Typed[ExportParams, ExportState]("nightly_export", "export the day's orders",
+//			func() *Export { return new(Export) }))
 //	}
+//
+// A worker may also check its parameters beyond their type
+// (ParamsValidator) and release what it holds when its run ends (Closer).
+// A Job written by hand reads Invocation.Parameters with ParamsOf and its
+// Status with StateOf and NewStatus.
 //
 // A program that imports its jobs and calls weftcmd.Main (package
 // github.com/weftdata/weft/cmd) is a weft binary that can run them; jobs

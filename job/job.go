@@ -2,14 +2,15 @@ package job
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 )
 
-// Status is a job's checkpoint: its own State, which must survive a JSON
-// round trip, and whether the run is Complete.
+// Status is a job's checkpoint: its own State, a JSON object (NewStatus
+// encodes one, StateOf decodes it), and whether the run is Complete.
 type Status struct {
-	State    map[string]any `json:"state"`
-	Complete bool           `json:"complete"`
+	State    json.RawMessage `json:"state"`
+	Complete bool            `json:"complete"`
 }
 
 // Job is one kind of background work. The runtime calls Prepare once at
@@ -20,11 +21,13 @@ type Status struct {
 // Complete Status, Perform is never called.
 //
 // The Status returned by each Perform is stored before the next call, and
-// the next call gets it as stored: State after a JSON round trip (numbers
-// are float64, times strings), whether the run was resumed or not. A
-// Perform interrupted before it returns runs again from the Status it was
-// given, so its side effects must be idempotent (upserts, not appends of
-// the same rows).
+// the next call gets it as stored (compacted JSON), whether the run was
+// resumed or not. A Perform interrupted before it returns runs again from
+// the Status it was given, so its side effects must be idempotent
+// (upserts, not appends of the same rows).
+//
+// Most jobs need not implement Job by hand: a Worker with typed
+// parameters and state becomes one through Typed.
 //
 // Every call of one attempt gets the same ctx, which ends when the
 // attempt does (a terminate, a stall, a failure, a shutdown): work that
@@ -46,8 +49,9 @@ type Invocation struct {
 	// was triggered.
 	ScheduledAt time.Time
 	// Parameters are the job's declared parameters overridden by the
-	// ones given to the trigger; never nil.
-	Parameters map[string]any
+	// ones given to the trigger: a JSON object, never empty. ParamsOf
+	// decodes them strictly; a Worker gets them decoded.
+	Parameters json.RawMessage
 	// Attempt counts from 1; a failed run is retried once as attempt 2.
 	Attempt int
 	*Env

@@ -1,7 +1,10 @@
 package job
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"regexp"
 	"sort"
 	"sync"
@@ -14,6 +17,24 @@ type Info struct {
 	Description string
 	// New returns a fresh instance for each run (and each resume).
 	New func() Job
+	// Params checks a run's parameters before the run is created: when
+	// it is triggered (a refusal is a 400 naming the parameter) and when
+	// a configuration declaring the job is applied. Typed sets it to
+	// decode them strictly into the worker's params type and call its
+	// ParamsValidator. Nil: a job that is a ParamsValidator of raw JSON
+	// checks them, else anything is accepted.
+	Params func(ctx context.Context, params json.RawMessage) error
+}
+
+// ValidateParams checks parameters as Params says.
+func (i Info) ValidateParams(ctx context.Context, params json.RawMessage) error {
+	if i.Params != nil {
+		return i.Params(ctx, params)
+	}
+	if v, ok := i.New().(ParamsValidator[json.RawMessage]); ok {
+		return v.ValidateParams(ctx, params)
+	}
+	return nil
 }
 
 var (
@@ -59,9 +80,22 @@ func Registered() []Info {
 	return out
 }
 
-// ParamsValidator is implemented by jobs that check their parameters when
-// a configuration declaring them is applied, so that a bad source URL or
-// format is refused then rather than failing the first run at night.
-type ParamsValidator interface {
-	ValidateParams(params map[string]any) error
+// ParamsValidator is implemented by jobs that check their parameters
+// beyond their type when a configuration declaring them is applied or a
+// run is triggered, so that a bad source URL or format is refused then
+// rather than failing the first run at night. A Worker[P, S] implements
+// ParamsValidator[P] and gets the parameters decoded; a Job implements
+// ParamsValidator[json.RawMessage]. Return a *ParamError to name the
+// parameter at fault.
+type ParamsValidator[P any] interface {
+	ValidateParams(ctx context.Context, params P) error
 }
+
+// Closer is implemented by a job instance (a Job, or the Worker a Typed
+// job wraps) that holds resources: a bucket, a client, a file. The
+// runtime calls Close once the instance's run ends, for any reason:
+// complete, error (a retry gets a new instance), terminated, lease lost
+// or shutdown. An error from Close is logged; it does not change how the
+// run ended. An instance made only to check parameters is not closed, so
+// open resources in Prepare, not in New.
+type Closer = io.Closer

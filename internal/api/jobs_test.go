@@ -26,17 +26,37 @@ func init() {
 	job.Register(job.Info{Name: "api_test_steps", Description: "counts steps", New: func() job.Job { return &steps{} }})
 }
 
-func (s *steps) ValidateParams(params map[string]any) error {
-	if _, ok := params["steps"].(float64); !ok {
-		return fmt.Errorf("steps must be a number, got %v", params["steps"])
+// steps reads its parameters and state itself, as a job.Job (not a
+// job.Worker) does.
+type stepsParams struct {
+	Steps float64 `json:"steps"`
+	Wait  bool    `json:"wait"`
+}
+
+type stepsState struct {
+	Done float64 `json:"done"`
+	Of   float64 `json:"of"`
+}
+
+func (s *steps) ValidateParams(_ context.Context, params json.RawMessage) error {
+	var p map[string]any
+	if err := json.Unmarshal(params, &p); err != nil {
+		return err
+	}
+	if _, ok := p["steps"].(float64); !ok {
+		return fmt.Errorf("steps must be a number, got %v", p["steps"])
 	}
 	return nil
 }
 
 func (s *steps) Prepare(ctx context.Context, inv *job.Invocation, st *job.Status, resuming bool) (*job.Status, error) {
 	s.inv = inv
-	s.wait, _ = inv.Parameters["wait"].(bool)
-	return &job.Status{State: map[string]any{"done": 0.0, "of": inv.Parameters["steps"]}}, nil
+	p, err := job.ParamsOf[stepsParams](inv.Parameters)
+	if err != nil {
+		return nil, err
+	}
+	s.wait = p.Wait
+	return job.NewStatus(stepsState{Of: p.Steps}, false)
 }
 
 func (s *steps) Perform(ctx context.Context, st *job.Status) (*job.Status, error) {
@@ -44,15 +64,19 @@ func (s *steps) Perform(ctx context.Context, st *job.Status) (*job.Status, error
 		<-ctx.Done()
 		return nil, ctx.Err()
 	}
-	done := st.State["done"].(float64) + 1
-	s.inv.Log.Debug("step", "n", done)
-	complete := done >= st.State["of"].(float64)
+	state, err := job.StateOf[stepsState](st)
+	if err != nil {
+		return nil, err
+	}
+	state.Done++
+	s.inv.Log.Debug("step", "n", state.Done)
+	complete := state.Done >= state.Of
 	if complete {
-		if err := s.inv.Notify.Notify(ctx, job.Notification{Level: job.LevelInfo, Activity: "Steps", Title: "Done", Summary: fmt.Sprintf("%v steps", done)}); err != nil {
+		if err := s.inv.Notify.Notify(ctx, job.Notification{Level: job.LevelInfo, Activity: "Steps", Title: "Done", Summary: fmt.Sprintf("%v steps", state.Done)}); err != nil {
 			return nil, err
 		}
 	}
-	return &job.Status{State: map[string]any{"done": done, "of": st.State["of"]}, Complete: complete}, nil
+	return job.NewStatus(state, complete)
 }
 
 func TestJobsAPI(t *testing.T) {
@@ -115,6 +139,10 @@ func TestJobsAPI(t *testing.T) {
 			expectError(t, s.do(t, "POST", "/v1/jobs/api_test_steps/runs", nil, []byte(`{"steps": "many"}`)), 400, "invalid_parameters", "steps must be a number")
 			expectError(t, s.do(t, "POST", "/v1/jobs/api_test_steps/runs", nil, []byte(`[1]`)), 400, "bad_request", "body must be a JSON object")
 			expectError(t, s.do(t, "POST", "/v1/jobs/stitching/runs", nil, []byte(`{"from_scrach": true}`)), 400, "invalid_parameters", `unknown field "from_scrach"`)
+			// A typed job's parameters are decoded strictly: the error names the parameter.
+			expectError(t, s.do(t, "POST", "/v1/jobs/stitching/runs", nil, []byte(`{"from_scrach": true}`)), 400, "invalid_parameters", `parameter from_scrach: unknown parameter`)
+			expectError(t, s.do(t, "POST", "/v1/jobs/stitching/runs", nil, []byte(`{"from_scratch": "yes"}`)), 400, "invalid_parameters", "parameter from_scratch: must be true or false, not string")
+			expectError(t, s.do(t, "POST", "/v1/jobs/attributes/runs", nil, []byte(`{"only": "a"}`)), 400, "invalid_parameters", "parameter only: must be a list, not string")
 			expectError(t, s.do(t, "GET", "/v1/jobs/runs?status=done", nil, nil), 400, "bad_request", `status "done" is not one of pending, scheduled`)
 			expectError(t, s.do(t, "GET", "/v1/jobs/runs/nope", nil, nil), 404, "not_found", "run nope")
 			expectError(t, s.do(t, "GET", "/v1/jobs/runs/"+run.ID+"/logs?level=loud", nil, nil), 400, "bad_request", `level "loud"`)
@@ -124,6 +152,8 @@ func TestJobsAPI(t *testing.T) {
 			// applied, and the schedule is listed with its next tick.
 			expectError(t, s.do(t, "PUT", "/v1/config", nil, []byte("jobs:\n  nightly: {job: api_test_steps, cron: \"0 0 6 * * ?\"}\n")), 400, "invalid_config", "jobs.nightly.parameters: steps must be a number")
 			expectError(t, s.do(t, "PUT", "/v1/config", nil, []byte("jobs:\n  nightly: {job: nope, cron: \"0 0 6 * * ?\"}\n")), 400, "invalid_config", `jobs.nightly: no job named "nope"`)
+			expectError(t, s.do(t, "PUT", "/v1/config", nil, []byte("jobs:\n  stitching: {parameters: {from_scratch: 1}}\n")), 400, "invalid_config", "jobs.stitching.parameters: parameter from_scratch: must be true or false, not number")
+			expectError(t, s.do(t, "PUT", "/v1/config", nil, []byte("jobs:\n  attributes: {parameters: {recalculate: true}}\n")), 400, "invalid_config", "jobs.attributes.parameters: parameter recalculate: unknown parameter")
 			if r := s.do(t, "PUT", "/v1/config", nil, []byte("jobs:\n  nightly: {job: api_test_steps, cron: \"0 0 6 * * ?\", parameters: {steps: 2}}\n")); r.status != 200 {
 				t.Fatalf("apply: %s", r.body)
 			}

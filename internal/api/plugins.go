@@ -10,6 +10,7 @@ import (
 	"github.com/weftdata/weft/internal/plugin"
 	"github.com/weftdata/weft/internal/pluginrun"
 	"github.com/weftdata/weft/internal/store"
+	"github.com/weftdata/weft/job"
 )
 
 // propertiesList is GET /v1/properties: the published plugin properties.
@@ -130,11 +131,9 @@ func (h *handler) pluginRun(r *http.Request, run *store.JobRun) (*PluginRun, err
 	}
 	json.Unmarshal(run.Params, &params) //nolint:errcheck // shown as stored
 	out.Plugin = params.Plugin
-	var cp struct {
-		State map[string]any `json:"state"`
-	}
-	if len(run.Checkpoint) > 0 && json.Unmarshal(run.Checkpoint, &cp) == nil && cp.State != nil {
-		if s, err := pluginrun.StateOf(cp.State); err == nil {
+	var cp job.Status
+	if len(run.Checkpoint) > 0 && json.Unmarshal(run.Checkpoint, &cp) == nil && len(cp.State) > 0 {
+		if s, err := job.StateOf[pluginrun.State](&cp); err == nil {
 			out.Phase, out.InputParams, out.Stages, out.Batches = s.Phase, s.InputParams, s.Stages, s.Batches
 			out.Failure, out.Datasets, out.Moments = s.Failure, s.Datasets, s.Moments
 			out.Variations, out.Best, out.GridSize = s.Variations, s.Best, s.GridSize

@@ -3,6 +3,7 @@ package bench
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
@@ -111,7 +112,11 @@ func BlobImport(ctx context.Context, opts BlobImportOpts) (*BlobImportReport, er
 		return nil, fmt.Errorf("job %s is not registered", blobimport.Name)
 	}
 	j := info.New()
-	inv := &job.Invocation{RunID: "bench", Job: blobimport.Name, ScheduledAt: time.Now(), Parameters: params, Attempt: 1, Env: env}
+	raw, err := json.Marshal(params)
+	if err != nil {
+		return nil, err
+	}
+	inv := &job.Invocation{RunID: "bench", Job: blobimport.Name, ScheduledAt: time.Now(), Parameters: raw, Attempt: 1, Env: env}
 
 	opts.Progress("importing")
 	start = time.Now()
@@ -128,12 +133,11 @@ func BlobImport(ctx context.Context, opts BlobImportOpts) (*BlobImportReport, er
 	if note.Level != job.LevelInfo {
 		return nil, fmt.Errorf("the run ended without its notification: %+v", note)
 	}
-	if v, ok := status.State["records"].(float64); ok {
-		r.Imported = int64(v)
+	final, err := job.StateOf[blobimport.State](status)
+	if err != nil {
+		return nil, err
 	}
-	if v, ok := status.State["rejected"].(float64); ok {
-		r.Rejected = int64(v)
-	}
+	r.Imported, r.Rejected = final.Records, final.Rejected
 	st, err := opts.DB.Stats(ctx)
 	if err != nil {
 		return nil, err

@@ -46,16 +46,28 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // noop counts to params.n, one Perform each, with a state like a real
 // job's (a cursor and a counter).
-type noop struct{ n float64 }
+type noop struct{ n int }
 
-func (j *noop) Prepare(ctx context.Context, inv *job.Invocation, st *job.Status, resuming bool) (*job.Status, error) {
-	j.n = inv.Parameters["n"].(float64)
-	return &job.Status{State: map[string]any{"i": 0.0, "cursor": "file-000000.ndjson", "rows": 0.0}}, nil
+type noopParams struct {
+	N int `json:"n"`
 }
 
-func (j *noop) Perform(ctx context.Context, st *job.Status) (*job.Status, error) {
-	i := st.State["i"].(float64) + 1
-	return &job.Status{State: map[string]any{"i": i, "cursor": fmt.Sprintf("file-%06.0f.ndjson", i), "rows": i * 1000}, Complete: i >= j.n}, nil
+type noopState struct {
+	I      int    `json:"i"`
+	Cursor string `json:"cursor"`
+	Rows   int    `json:"rows"`
+}
+
+func (j *noop) Prepare(ctx context.Context, inv *job.Invocation, p noopParams, st *noopState, resuming bool) (bool, error) {
+	j.n = p.N
+	*st = noopState{Cursor: "file-000000.ndjson"}
+	return false, nil
+}
+
+func (j *noop) Perform(ctx context.Context, st *noopState) (bool, error) {
+	st.I++
+	st.Cursor, st.Rows = fmt.Sprintf("file-%06d.ndjson", st.I), st.I*1000
+	return st.I >= j.n, nil
 }
 
 // Scheduler measures the runtime's overhead per Perform and per run.
@@ -68,7 +80,7 @@ func Scheduler(ctx context.Context, o SchedulerOpts) (*SchedulerReport, error) {
 	}
 	r := jobrunner.New(o.DB, jobrunner.Options{
 		Poll:    time.Millisecond,
-		Builtin: []job.Info{{Name: "bench_noop", New: func() job.Job { return new(noop) }}},
+		Builtin: []job.Info{job.Typed[noopParams, noopState]("bench_noop", "", func() *noop { return new(noop) })},
 		Log:     slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	ctx, cancel := context.WithCancel(ctx)

@@ -40,8 +40,11 @@
 //   - batch_size (optional): records per write, 20,000 for events and
 //     1,000 for objects by default.
 //
-// Prepare checks all of them, and opens the source, before anything runs:
-// a bad one fails the run with an error naming the parameter.
+// They decode strictly into Args (an unknown parameter or a wrong type is
+// refused, naming it) when weft.yaml is applied and when a run is
+// triggered, and ParseParams checks their values then. Prepare checks them
+// again and opens the source before anything runs; the runtime closes the
+// source (Job.Close) when the run ends, however it ends.
 //
 // # Which files, in which order
 //

@@ -33,11 +33,9 @@ const (
 )
 
 func init() {
-	job.Register(job.Info{
-		Name:        Name,
-		Description: "Import new files of a folder in blob storage (file, S3, Azure) into the event log or a custom object type",
-		New:         func() job.Job { return new(Job) },
-	})
+	job.Register(job.Typed[Args, State](Name,
+		"Import new files of a folder in blob storage (file, S3, Azure) into the event log or a custom object type",
+		func() *Job { return new(Job) }))
 }
 
 // Phase is a step of the job's state machine.
@@ -89,52 +87,51 @@ type Job struct {
 }
 
 var (
-	_ job.Job             = (*Job)(nil)
-	_ job.ParamsValidator = (*Job)(nil)
+	_ job.Worker[Args, State]   = (*Job)(nil)
+	_ job.ParamsValidator[Args] = (*Job)(nil)
+	_ job.Closer                = (*Job)(nil)
 )
 
 // ValidateParams checks parameters when a configuration declaring the job
 // is applied or a run is triggered; Prepare checks them again and opens
 // the source.
-func (j *Job) ValidateParams(params map[string]any) error {
-	_, err := ParseParams(params)
+func (j *Job) ValidateParams(_ context.Context, a Args) error {
+	_, err := ParseParams(a)
 	return err
 }
 
-// Prepare checks the parameters, opens the source and, for a fresh run,
-// reads the cursor.
-func (j *Job) Prepare(ctx context.Context, inv *job.Invocation, status *job.Status, resuming bool) (*job.Status, error) {
+// Prepare checks the parameters, opens the source (the runtime closes it
+// through Close when the run ends) and, for a fresh run, reads the
+// cursor.
+func (j *Job) Prepare(ctx context.Context, inv *job.Invocation, a Args, st *State, resuming bool) (bool, error) {
 	j.inv = inv
-	p, err := ParseParams(inv.Parameters)
+	p, err := ParseParams(a)
 	if err != nil {
 		j.notifyFailure(ctx, "Bad parameters", err, nil)
-		return nil, err
+		return false, err
 	}
 	j.params = p
 	if err := checkEnv(inv.Env, p); err != nil {
 		j.notifyFailure(ctx, "Not set up", err, nil)
-		return nil, err
+		return false, err
 	}
 	j.cursorKey = CursorKey(p.Source, p.Target)
 	if j.bucket, err = openBucket(ctx, p); err != nil {
 		j.notifyFailure(ctx, "Cannot open the source", err, nil)
-		return nil, err
+		return false, err
 	}
-	if resuming && status != nil {
-		st, err := stateOf(status)
-		if err != nil {
-			return nil, err
-		}
+	if resuming {
 		j.log().Info("resuming the run", "resuming", true, "phase", st.Phase, "files_done", st.FilesDone, "files_left", len(st.Files))
-		return status, nil
+		return false, nil
 	}
 	c, err := readCursor(ctx, inv.KV, j.cursorKey)
 	if err != nil {
-		return nil, err
+		return false, err
 	}
 	j.log().Info("starting the run", "resuming", false, "source", p.Source, "target", p.Target,
 		"cursor_key", j.cursorKey, "after_mod_time", c.ModTime, "after_name", c.Name)
-	return (&State{Phase: PhaseList, Cursor: c}).status(false)
+	*st = State{Phase: PhaseList, Cursor: c}
+	return false, nil
 }
 
 // checkEnv makes sure the runtime provides what the run needs.
@@ -152,11 +149,7 @@ func checkEnv(env *job.Env, p *Params) error {
 
 // Perform lists the files after the cursor, imports one file, or ends the
 // run with a notification, depending on the phase.
-func (j *Job) Perform(ctx context.Context, status *job.Status) (*job.Status, error) {
-	st, err := stateOf(status)
-	if err != nil {
-		return nil, err
-	}
+func (j *Job) Perform(ctx context.Context, st *State) (bool, error) {
 	log := j.log()
 	switch st.Phase {
 	case PhaseList:
@@ -164,7 +157,7 @@ func (j *Job) Perform(ctx context.Context, status *job.Status) (*job.Status, err
 		if err != nil {
 			err = fmt.Errorf("list %s: %w", j.params.Source, err)
 			j.notifyFailure(ctx, "Cannot list the source", err, st)
-			return nil, err
+			return false, err
 		}
 		var names []string
 		for _, f := range files[:min(len(files), 20)] {
@@ -185,10 +178,10 @@ func (j *Job) Perform(ctx context.Context, status *job.Status) (*job.Status, err
 			if ctx.Err() == nil {
 				j.notifyFailure(ctx, "Cannot import "+f.Name, err, st)
 			}
-			return nil, err
+			return false, err
 		}
 		if err := advanceCursor(ctx, j.inv.KV, j.cursorKey, j.params, f); err != nil {
-			return nil, err
+			return false, err
 		}
 		st.Files = st.Files[1:]
 		st.FilesDone++
@@ -204,18 +197,16 @@ func (j *Job) Perform(ctx context.Context, status *job.Status) (*job.Status, err
 			Summary:  j.summary(st),
 			Details:  details(st),
 		})
-		j.close()
-		return st.status(true)
+		return true, nil
 	default:
-		return nil, fmt.Errorf("blob_import: unknown phase %q in the state", st.Phase)
+		return false, fmt.Errorf("blob_import: unknown phase %q in the state", st.Phase)
 	}
-	return st.status(false)
+	return false, nil
 }
 
-// Close releases the source's bucket.
-func (j *Job) Close() error { return j.close() }
-
-func (j *Job) close() error {
+// Close releases the source's bucket: the runtime calls it when the run
+// ends, however it ends.
+func (j *Job) Close() error {
 	if j.bucket == nil {
 		return nil
 	}
@@ -520,32 +511,4 @@ func fields(rec record, exact bool) (map[string]any, error) {
 		return nil, fmt.Errorf("the record is %s, not a JSON object", kind(v))
 	}
 	return obj, nil
-}
-
-// status encodes the state as a job.Status.
-func (st *State) status(complete bool) (*job.Status, error) {
-	b, err := json.Marshal(st)
-	if err != nil {
-		return nil, err
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, err
-	}
-	return &job.Status{State: m, Complete: complete}, nil
-}
-
-func stateOf(status *job.Status) (*State, error) {
-	if status == nil {
-		return nil, errors.New("blob_import: no status to perform")
-	}
-	b, err := json.Marshal(status.State)
-	if err != nil {
-		return nil, err
-	}
-	st := &State{}
-	if err := json.Unmarshal(b, st); err != nil {
-		return nil, fmt.Errorf("blob_import: bad state: %w", err)
-	}
-	return st, nil
 }

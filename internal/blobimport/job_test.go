@@ -98,7 +98,11 @@ func (h *harness) newJob() job.Job {
 }
 
 func (h *harness) invocation(params map[string]any) *job.Invocation {
-	return &job.Invocation{RunID: "run-1", Job: blobimport.Name, ScheduledAt: time.Now(), Parameters: params, Attempt: 1, Env: h.env}
+	b, err := json.Marshal(params)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return &job.Invocation{RunID: "run-1", Job: blobimport.Name, ScheduledAt: time.Now(), Parameters: b, Attempt: 1, Env: h.env}
 }
 
 // start prepares a fresh run and performs it n times.
@@ -153,8 +157,8 @@ func (h *harness) mustRun(params map[string]any) *blobimport.State {
 
 func stateOf(t *testing.T, status *job.Status) *blobimport.State {
 	t.Helper()
-	var st blobimport.State
-	if err := remarshal(status.State, &st); err != nil {
+	st, err := job.StateOf[blobimport.State](status)
+	if err != nil {
 		t.Fatal(err)
 	}
 	return &st
@@ -531,5 +535,40 @@ func TestFormatsAndMapping(t *testing.T) {
 	}})
 	if st.Records != 1 || st.Rejected != 0 || h.events() != 5 {
 		t.Fatalf("state %+v", st)
+	}
+}
+
+// TestResumeCheckpointOfOldBuild resumes a run from a checkpoint as the
+// builds before typed states stored it (the state round-tripped through a
+// map: keys sorted, numbers as JSON numbers) and imports what was left.
+func TestResumeCheckpointOfOldBuild(t *testing.T) {
+	t.Parallel()
+	for _, backend := range dbtest.Backends {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, backend)
+			dir := t.TempDir()
+			writeFile(t, dir, "a.ndjson", ev(1)+"\n", t0)
+			writeFile(t, dir, "b.ndjson", ev(2)+"\n"+ev(3)+"\n", t0.Add(time.Minute))
+			old := `{"cursor":{"mod_time":"0001-01-01T00:00:00Z","name":""},"files":[{"mod_time":"` + t0.Add(time.Minute).Format(time.RFC3339Nano) +
+				`","name":"b.ndjson","size":10}],"files_done":1,"phase":"import","records":1,"rejected":0}`
+			params := map[string]any{"source": "file://" + dir, "format": "ndjson", "target": "events"}
+			j := h.newJob()
+			status, err := j.Prepare(context.Background(), h.invocation(params), &job.Status{State: json.RawMessage(old)}, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for n := 0; !status.Complete; n++ {
+				if n > 10 {
+					t.Fatal("the run does not complete")
+				}
+				if status, err = j.Perform(context.Background(), status); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if st := stateOf(t, status); st.FilesDone != 2 || st.Records != 3 || len(st.Files) != 0 || h.events() != 2 {
+				t.Fatalf("state %+v, %d events", st, h.events())
+			}
+		})
 	}
 }

@@ -4,14 +4,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/url"
 	"regexp"
-	"sort"
 	"strings"
 
 	"github.com/weftdata/weft/internal/bucket"
+	"github.com/weftdata/weft/job"
 )
 
 // Format is how a file holds its records.
@@ -62,53 +61,47 @@ type Params struct {
 	prefix    string // keys listed
 }
 
-// ParamError is a parameter that cannot be used.
-type ParamError struct {
-	Param  string
-	Reason string
+// Args are the job's parameters as weft.yaml, the API and the CLI give
+// them (decoded strictly: an unknown parameter or a wrong type is an
+// error naming it); ParseParams checks them into Params.
+type Args struct {
+	Source string `json:"source"`
+	Format string `json:"format"`
+	Target string `json:"target"`
+	// Mapping is an object, or a JSON string of one (as the CLI's --param
+	// passes it).
+	Mapping json.RawMessage `json:"mapping,omitempty"`
+	// BatchSize is a whole number, or a string of one (--param).
+	BatchSize json.Number `json:"batch_size,omitempty"`
 }
 
-func (e *ParamError) Error() string { return fmt.Sprintf("parameter %s: %s", e.Param, e.Reason) }
+// ParamError is a parameter that cannot be used.
+type ParamError = job.ParamError
 
 // ErrBadParam matches every ParamError.
-var ErrBadParam = errors.New("bad parameter")
+var ErrBadParam = job.ErrBadParam
 
-// Is makes errors.Is(err, ErrBadParam) true for any ParamError.
-func (e *ParamError) Is(target error) bool { return target == ErrBadParam }
-
-// ParseParams reads and validates a run's parameters: source, format,
-// target, and the optional mapping and batch_size. Unknown parameters are
-// refused, so that a typo is not silently ignored.
-func ParseParams(raw map[string]any) (*Params, error) {
-	known := map[string]bool{"source": true, "format": true, "target": true, "mapping": true, "batch_size": true}
-	var unknown []string
-	for k := range raw {
-		if !known[k] {
-			unknown = append(unknown, k)
-		}
-	}
-	if len(unknown) > 0 {
-		sort.Strings(unknown)
-		return nil, &ParamError{unknown[0], "unknown parameter (known: source, format, target, mapping, batch_size)"}
-	}
+// ParseParams validates a run's parameters: source, format, target, and
+// the optional mapping and batch_size.
+func ParseParams(a Args) (*Params, error) {
 	p := &Params{}
 	var err error
-	if p.Source, err = stringParam(raw, "source"); err != nil {
+	if p.Source, err = required("source", a.Source); err != nil {
 		return nil, err
 	}
 	if p.bucketURL, p.prefix, err = bucket.Parse(p.Source); err != nil {
-		return nil, &ParamError{"source", err.Error()}
+		return nil, &ParamError{Param: "source", Reason: err.Error()}
 	}
-	format, err := stringParam(raw, "format")
+	format, err := required("format", a.Format)
 	if err != nil {
 		return nil, err
 	}
 	switch p.Format = Format(strings.ToLower(format)); p.Format {
 	case FormatJSON, FormatNDJSON, FormatCSV:
 	default:
-		return nil, &ParamError{"format", fmt.Sprintf("unknown format %q (use json, ndjson or csv)", format)}
+		return nil, &ParamError{Param: "format", Reason: fmt.Sprintf("unknown format %q (use json, ndjson or csv)", format)}
 	}
-	if p.Target, err = stringParam(raw, "target"); err != nil {
+	if p.Target, err = required("target", a.Target); err != nil {
 		return nil, err
 	}
 	switch {
@@ -117,63 +110,37 @@ func ParseParams(raw map[string]any) (*Params, error) {
 	case strings.HasPrefix(p.Target, ObjectTargetPrefix):
 		p.ObjectType = strings.TrimPrefix(p.Target, ObjectTargetPrefix)
 		if !objectTypeRE.MatchString(p.ObjectType) {
-			return nil, &ParamError{"target", fmt.Sprintf("object type %q must match %s", p.ObjectType, objectTypeRE)}
+			return nil, &ParamError{Param: "target", Reason: fmt.Sprintf("object type %q must match %s", p.ObjectType, objectTypeRE)}
 		}
 		p.BatchSize = ObjectBatchDefault
 	default:
-		return nil, &ParamError{"target", fmt.Sprintf("unknown target %q (use events or objects:<type>)", p.Target)}
+		return nil, &ParamError{Param: "target", Reason: fmt.Sprintf("unknown target %q (use events or objects:<type>)", p.Target)}
 	}
-	if m, ok := raw["mapping"]; ok && m != nil {
-		if p.Mapping, err = ParseMapping(m); err != nil {
-			return nil, &ParamError{"mapping", err.Error()}
+	if len(a.Mapping) > 0 && string(a.Mapping) != "null" {
+		var spec any
+		if err := json.Unmarshal(a.Mapping, &spec); err != nil {
+			return nil, &ParamError{Param: "mapping", Reason: err.Error()}
+		}
+		if p.Mapping, err = ParseMapping(spec); err != nil {
+			return nil, &ParamError{Param: "mapping", Reason: err.Error()}
 		}
 		p.Mapping.exactNumbers = p.Target == TargetEvents
 	}
-	if b, ok := raw["batch_size"]; ok && b != nil {
-		n, ok := intValue(b)
-		if !ok || n < 1 || n > 100_000 {
-			return nil, &ParamError{"batch_size", fmt.Sprintf("%v is not a whole number from 1 to 100000", b)}
+	if a.BatchSize != "" {
+		n, err := a.BatchSize.Int64()
+		if err != nil || n < 1 || n > 100_000 {
+			return nil, &ParamError{Param: "batch_size", Reason: fmt.Sprintf("%v is not a whole number from 1 to 100000", a.BatchSize)}
 		}
-		p.BatchSize = n
+		p.BatchSize = int(n)
 	}
 	return p, nil
 }
 
-func stringParam(raw map[string]any, name string) (string, error) {
-	v, ok := raw[name]
-	if !ok || v == nil {
-		return "", &ParamError{name, "required"}
+func required(name, v string) (string, error) {
+	if v = strings.TrimSpace(v); v == "" {
+		return "", &ParamError{Param: name, Reason: "required"}
 	}
-	s, ok := v.(string)
-	if !ok {
-		return "", &ParamError{name, fmt.Sprintf("must be a string, not %T", v)}
-	}
-	if s = strings.TrimSpace(s); s == "" {
-		return "", &ParamError{name, "required"}
-	}
-	return s, nil
-}
-
-func intValue(v any) (int, bool) {
-	switch n := v.(type) {
-	case int:
-		return n, true
-	case int64:
-		return int(n), true
-	case float64:
-		if n == float64(int(n)) {
-			return int(n), true
-		}
-	case json.Number:
-		i, err := n.Int64()
-		return int(i), err == nil
-	case string:
-		var i int
-		if _, err := fmt.Sscan(n, &i); err == nil && fmt.Sprint(i) == n {
-			return i, true
-		}
-	}
-	return 0, false
+	return v, nil
 }
 
 // CursorKey is the KV key holding the import cursor of a source and

@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/weftdata/weft/job"
 )
 
 func TestParseParams(t *testing.T) {
@@ -52,7 +54,7 @@ func TestParseParams(t *testing.T) {
 	for _, tc := range bad {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := ParseParams(tc.params)
+			_, err := parseMap(tc.params)
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Fatalf("error %v, want %q", err, tc.wantErr)
 			}
@@ -78,7 +80,7 @@ func TestParseParams(t *testing.T) {
 	for _, tc := range good {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			p, err := ParseParams(tc.params)
+			p, err := parseMap(tc.params)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -87,6 +89,19 @@ func TestParseParams(t *testing.T) {
 			}
 		})
 	}
+}
+
+// parseMap decodes parameters as the runtime does, then parses them.
+func parseMap(m map[string]any) (*Params, error) {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	a, err := job.ParamsOf[Args](b)
+	if err != nil {
+		return nil, err
+	}
+	return ParseParams(a)
 }
 
 func TestCursorKey(t *testing.T) {

@@ -16,6 +16,9 @@
 //     retried once with the same id, from its last checkpoint; a second
 //     failure ends it in error. A run whose state has not changed for
 //     Options.StallAfter, or that someone terminates, ends terminated.
+//   - A job instance that is an io.Closer (job.Closer) is closed when its
+//     run ends in this process, however it ends: complete, error, a
+//     retry's new attempt, terminated, lease lost, shutdown.
 //
 // Schedules are Quartz cron expressions (package quartz) in UTC; the last
 // tick each one fired for is stored, and advancing it is a

@@ -74,12 +74,9 @@ func (a *attempt) drive(ctx context.Context) error {
 	if !ok {
 		return fmt.Errorf("no job named %q is built into this weft binary", run.Kind)
 	}
-	var params map[string]any
-	if err := json.Unmarshal(run.Params, &params); err != nil {
-		return fmt.Errorf("parameters: %w", err)
-	}
-	if params == nil {
-		params = map[string]any{}
+	params := json.RawMessage(run.Params)
+	if len(params) == 0 || string(params) == "null" {
+		params = json.RawMessage("{}")
 	}
 	env := r.opts.Env
 	env.Log = r.runLogger(run)
@@ -94,6 +91,15 @@ func (a *attempt) drive(ctx context.Context) error {
 		}
 	}
 	j := info.New()
+	if c, ok := j.(job.Closer); ok {
+		// However the run ends, this instance is done: drive returns for
+		// every end (complete, error, terminate, lost lease, shutdown).
+		defer func() {
+			if err := c.Close(); err != nil {
+				env.Log.Error("jobs: close the job", "error", err)
+			}
+		}()
+	}
 	st, err := call(func() (*job.Status, error) { return j.Prepare(ctx, inv, last, last != nil) })
 	if err != nil {
 		return fmt.Errorf("prepare: %w", err)
@@ -138,22 +144,15 @@ func call(fn func() (*job.Status, error)) (st *job.Status, err error) {
 // returns its state as JSON, which tells the next checkpoint whether the
 // state changed.
 func (a *attempt) checkpoint(ctx context.Context, st *job.Status, performs int, prevState []byte) ([]byte, error) {
-	if st.State == nil {
-		st.State = map[string]any{}
-	}
-	state, err := json.Marshal(st.State)
+	state, err := storedState(st.State)
 	if err != nil {
-		return nil, fmt.Errorf("the status cannot be stored as JSON: %w", err)
+		return nil, err
 	}
 	// The next Perform gets the state as stored, so that a fresh run sees
-	// what a resumed one would (numbers as float64, times as strings).
-	var back map[string]any
-	if err := json.Unmarshal(state, &back); err != nil {
-		return nil, fmt.Errorf("the status does not read back as JSON: %w", err)
-	}
-	st.State = back
+	// what a resumed one would.
+	st.State = state
 	// The checkpoint {"state":...,"complete":...} around the state just
-	// marshalled (compact already), without re-encoding it.
+	// compacted, without re-encoding it.
 	body := append(append([]byte(`{"state":`), state...), `,"complete":`+strconv.FormatBool(st.Complete)+`}`...)
 	changed := prevState == nil || !bytes.Equal(prevState, state)
 	now := a.r.now()
@@ -161,6 +160,23 @@ func (a *attempt) checkpoint(ctx context.Context, st *job.Status, performs int, 
 		return a.r.db.JobRunCheckpoint(ctx, a.run.ID, a.r.opts.Worker, body, performs, changed, now, now.Add(a.r.opts.Lease))
 	})
 	return state, err
+}
+
+// storedState is a state as a checkpoint stores it: compact JSON, {}
+// when empty or null. Anything but an object is refused: every state is
+// read back as one.
+func storedState(state json.RawMessage) (json.RawMessage, error) {
+	if t := bytes.TrimSpace(state); len(t) == 0 || bytes.Equal(t, []byte("null")) {
+		return json.RawMessage("{}"), nil
+	}
+	var b bytes.Buffer
+	if err := json.Compact(&b, state); err != nil {
+		return nil, fmt.Errorf("the status cannot be stored as JSON: %w", err)
+	}
+	if b.Bytes()[0] != '{' {
+		return nil, fmt.Errorf("the status cannot be stored as JSON: its state is %.20s, not an object", b.String())
+	}
+	return b.Bytes(), nil
 }
 
 // write runs one update of the run's row at a time.

@@ -2,7 +2,9 @@ package jobrunner
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -151,6 +153,10 @@ func (r *Runner) fire(ctx context.Context, s Schedule, from, now time.Time) erro
 		r.log.Info("jobs: tick skipped, a run of the job is still active", "job", s.Job, "tick", tick)
 		return nil
 	}
-	_, err = r.insert(ctx, s, merge(s.Parameters, nil), "schedule", tick, store.RunScheduled)
+	p, err := json.Marshal(merge(s.Parameters, nil))
+	if err != nil {
+		return fmt.Errorf("parameters of %s: %w", s.Job, err)
+	}
+	_, err = r.insert(ctx, s, p, "schedule", tick, store.RunScheduled)
 	return err
 }

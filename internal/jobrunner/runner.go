@@ -218,14 +218,15 @@ func (r *Runner) Trigger(ctx context.Context, name string, params map[string]any
 		}
 		s = Schedule{Job: name, Kind: name}
 	}
-	params = merge(s.Parameters, params)
-	info, _ := r.Lookup(s.Kind)
-	if v, ok := info.New().(job.ParamsValidator); ok {
-		if err := v.ValidateParams(params); err != nil {
-			return nil, &ParamsError{Job: name, Err: err}
-		}
+	p, err := json.Marshal(merge(s.Parameters, params))
+	if err != nil {
+		return nil, &ParamsError{Job: name, Err: err}
 	}
-	run, err := r.insert(ctx, s, params, trigger, r.now(), store.RunPending)
+	info, _ := r.Lookup(s.Kind)
+	if err := info.ValidateParams(ctx, p); err != nil {
+		return nil, &ParamsError{Job: name, Err: err}
+	}
+	run, err := r.insert(ctx, s, p, trigger, r.now(), store.RunPending)
 	if err == nil {
 		r.Wake()
 	}
@@ -267,11 +268,7 @@ func merge(base, over map[string]any) map[string]any {
 	return out
 }
 
-func (r *Runner) insert(ctx context.Context, s Schedule, params map[string]any, trigger string, at time.Time, status string) (*store.JobRun, error) {
-	p, err := json.Marshal(params)
-	if err != nil {
-		return nil, fmt.Errorf("parameters of %s: %w", s.Job, err)
-	}
+func (r *Runner) insert(ctx context.Context, s Schedule, p json.RawMessage, trigger string, at time.Time, status string) (*store.JobRun, error) {
 	now := r.now()
 	run := &store.JobRun{ID: newRunID(), Job: s.Job, Kind: s.Kind, Params: p, Status: status, Trigger: trigger,
 		ScheduledAt: at, RunAfter: now, CreatedAt: now, Errors: []string{}}

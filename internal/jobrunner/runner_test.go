@@ -2,9 +2,9 @@ package jobrunner
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"os"
 	"strings"
 	"sync"
@@ -28,6 +28,14 @@ type counter struct {
 	inv   *job.Invocation
 }
 
+type countParams struct {
+	To int `json:"to"`
+}
+
+type countState struct {
+	N int `json:"n"`
+}
+
 type calls struct {
 	mu       sync.Mutex
 	prepares []string // "fresh", or "resume@n" with the checkpoint's n
@@ -35,6 +43,7 @@ type calls struct {
 	failAt   map[int]int
 	panicAt  int
 	hold     chan struct{} // when set, Perform waits on it
+	closed   int           // instances closed
 }
 
 func (c *calls) log(f func()) {
@@ -43,20 +52,26 @@ func (c *calls) log(f func()) {
 	f()
 }
 
-func (j *counter) Prepare(ctx context.Context, inv *job.Invocation, st *job.Status, resuming bool) (*job.Status, error) {
+func (c *calls) closes() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
+}
+
+func (j *counter) Prepare(ctx context.Context, inv *job.Invocation, p countParams, st *countState, resuming bool) (bool, error) {
 	j.inv = inv
-	j.to = int(inv.Parameters["to"].(float64))
+	j.to = p.To
 	if resuming {
-		j.calls.log(func() { j.calls.prepares = append(j.calls.prepares, fmt.Sprintf("resume@%v", st.State["n"])) })
-		return st, nil
+		j.calls.log(func() { j.calls.prepares = append(j.calls.prepares, fmt.Sprintf("resume@%v", st.N)) })
+		return false, nil
 	}
 	j.calls.log(func() { j.calls.prepares = append(j.calls.prepares, "fresh") })
 	inv.Log.Info("preparing", "to", j.to)
-	return &job.Status{State: map[string]any{"n": 0.0}, Complete: j.to == 0}, nil
+	return j.to == 0, nil
 }
 
-func (j *counter) Perform(ctx context.Context, st *job.Status) (*job.Status, error) {
-	n := int(st.State["n"].(float64))
+func (j *counter) Perform(ctx context.Context, st *countState) (bool, error) {
+	n := st.N
 	var fail bool
 	var hold chan struct{}
 	j.calls.log(func() {
@@ -71,11 +86,11 @@ func (j *counter) Perform(ctx context.Context, st *job.Status) (*job.Status, err
 		select {
 		case <-hold:
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return false, ctx.Err()
 		}
 	}
 	if fail {
-		return nil, fmt.Errorf("step %d broke", n)
+		return false, fmt.Errorf("step %d broke", n)
 	}
 	if n == j.calls.panicAt && n > 0 {
 		panic("step panicked")
@@ -83,10 +98,17 @@ func (j *counter) Perform(ctx context.Context, st *job.Status) (*job.Status, err
 	n++
 	if n == j.to {
 		if err := j.inv.Notify.Notify(ctx, job.Notification{Level: job.LevelSuccess, Activity: "Counting", Title: "Counted", Summary: fmt.Sprintf("counted to %d", n)}); err != nil {
-			return nil, err
+			return false, err
 		}
 	}
-	return &job.Status{State: map[string]any{"n": float64(n)}, Complete: n == j.to}, nil
+	st.N = n
+	return n == j.to, nil
+}
+
+// Close counts the instances the runtime closed.
+func (j *counter) Close() error {
+	j.calls.log(func() { j.calls.closed++ })
+	return nil
 }
 
 type fixture struct {
@@ -100,7 +122,7 @@ func newFixture(t *testing.T, backend string, opts Options) *fixture {
 	db := dbtest.Open(t, backend)
 	c := &calls{failAt: map[int]int{}}
 	opts.Builtin = append(opts.Builtin,
-		job.Info{Name: "count", New: func() job.Job { return &counter{calls: c} }},
+		job.Typed[countParams, countState]("count", "", func() *counter { return &counter{calls: c} }),
 		job.Info{Name: "bad_state", New: func() job.Job { return badState{} }},
 		job.Info{Name: "stuck", New: func() job.Job { return stuck{} }},
 		job.Info{Name: "final", New: func() job.Job { return final{} }})
@@ -202,7 +224,7 @@ func TestRetryOnceThenError(t *testing.T) {
 type final struct{}
 
 func (final) Prepare(ctx context.Context, inv *job.Invocation, st *job.Status, resuming bool) (*job.Status, error) {
-	return &job.Status{State: map[string]any{}}, nil
+	return &job.Status{}, nil
 }
 func (final) Perform(ctx context.Context, st *job.Status) (*job.Status, error) {
 	return nil, job.Fail(errors.New("the plugin said no"))
@@ -225,7 +247,7 @@ func TestFailEndsWithoutRetry(t *testing.T) {
 type badState struct{}
 
 func (badState) Prepare(ctx context.Context, inv *job.Invocation, st *job.Status, resuming bool) (*job.Status, error) {
-	return &job.Status{State: map[string]any{"ratio": math.NaN()}}, nil
+	return &job.Status{State: json.RawMessage(`{"ratio": NaN}`)}, nil
 }
 func (badState) Perform(ctx context.Context, st *job.Status) (*job.Status, error) { return st, nil }
 
@@ -233,7 +255,7 @@ func (badState) Perform(ctx context.Context, st *job.Status) (*job.Status, error
 type stuck struct{}
 
 func (stuck) Prepare(ctx context.Context, inv *job.Invocation, st *job.Status, resuming bool) (*job.Status, error) {
-	return &job.Status{State: map[string]any{"waiting": true}}, nil
+	return &job.Status{State: json.RawMessage(`{"waiting": true}`)}, nil
 }
 func (stuck) Perform(ctx context.Context, st *job.Status) (*job.Status, error) {
 	select {
@@ -428,5 +450,127 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("timed out")
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestCloseAtEveryEnd: a job instance that is an io.Closer is closed once
+// its run ends, whatever the end: complete, error (each attempt's
+// instance), terminated, lease lost, shutdown.
+func TestCloseAtEveryEnd(t *testing.T) {
+	for _, backend := range dbtest.Backends {
+		t.Run(backend, func(t *testing.T) {
+			ctx := context.Background()
+			f := newFixture(t, backend, Options{Concurrency: 1})
+			runCtx, stopRunner := context.WithCancel(ctx)
+			stopped := make(chan struct{})
+			go func() { defer close(stopped); f.r.Run(runCtx) }()
+			t.Cleanup(func() { stopRunner(); <-stopped })
+
+			if run := f.runToEnd(t, "count", map[string]any{"to": 2}); run.Status != store.RunComplete || f.calls.closes() != 1 {
+				t.Fatalf("complete: run %s, %d closed", run.Status, f.calls.closes())
+			}
+			f.calls.panicAt = 1
+			if run := f.runToEnd(t, "count", map[string]any{"to": 2}); run.Status != store.RunError || f.calls.closes() != 3 {
+				t.Fatalf("error: run %s, %d closed, want both attempts' instances", run.Status, f.calls.closes())
+			}
+			f.calls.panicAt = 0
+
+			// Terminated while a Perform waits.
+			f.calls.mu.Lock()
+			f.calls.hold = make(chan struct{})
+			performs := len(f.calls.performs)
+			f.calls.mu.Unlock()
+			run, err := f.r.Trigger(ctx, "count", map[string]any{"to": 2}, "manual")
+			if err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, func() bool { f.calls.mu.Lock(); defer f.calls.mu.Unlock(); return len(f.calls.performs) > performs })
+			if _, err := f.r.Terminate(ctx, run.ID); err != nil {
+				t.Fatal(err)
+			}
+			if r, err := f.r.Wait(ctx, run.ID); err != nil || r.Status != store.RunTerminated {
+				t.Fatalf("terminate: %+v %v", r, err)
+			}
+			waitFor(t, func() bool { return f.calls.closes() == 4 })
+
+			// Lease lost: another worker takes the run while a Perform
+			// waits; the Perform's checkpoint fails and the instance is
+			// closed. (Concurrency 1 keeps this runner from claiming it.)
+			f.calls.mu.Lock()
+			performs = len(f.calls.performs)
+			f.calls.mu.Unlock()
+			run, err = f.r.Trigger(ctx, "count", map[string]any{"to": 2}, "manual")
+			if err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, func() bool { f.calls.mu.Lock(); defer f.calls.mu.Unlock(); return len(f.calls.performs) > performs })
+			if err := f.db.JobRunHeartbeat(ctx, run.ID, "test", time.Now().Add(-time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+			if stolen, err := f.db.JobRunClaim(ctx, "thief", time.Now, time.Hour); err != nil || stolen.ID != run.ID {
+				t.Fatalf("claim by another worker: %+v %v", stolen, err)
+			}
+			close(f.calls.hold)
+			waitFor(t, func() bool { return f.calls.closes() == 5 })
+			if r := mustGet(t, f.db, run.ID); r.Status != store.RunRunning || *r.Worker != "thief" {
+				t.Fatalf("the stolen run is %s by %v", r.Status, *r.Worker)
+			}
+			if err := f.db.JobRunFinish(ctx, run.ID, "thief", store.RunComplete, nil, time.Now()); err != nil {
+				t.Fatal(err)
+			}
+
+			// Shutdown while a Perform waits.
+			f.calls.mu.Lock()
+			f.calls.hold = make(chan struct{})
+			performs = len(f.calls.performs)
+			f.calls.mu.Unlock()
+			if _, err := f.r.Trigger(ctx, "count", map[string]any{"to": 2}, "manual"); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, func() bool { f.calls.mu.Lock(); defer f.calls.mu.Unlock(); return len(f.calls.performs) > performs })
+			stopRunner()
+			<-stopped
+			if n := f.calls.closes(); n != 6 {
+				t.Fatalf("shutdown: %d closed, want 6", n)
+			}
+		})
+	}
+}
+
+// TestTriggerParamsTyped: a typed job's parameters are decoded strictly
+// when a run is triggered; the error names the parameter.
+func TestTriggerParamsTyped(t *testing.T) {
+	f := newFixture(t, "duckdb", Options{})
+	for _, tc := range []struct {
+		params map[string]any
+		want   string
+	}{
+		{map[string]any{"to": "three"}, "job count: parameter to: must be a whole number, not string"},
+		{map[string]any{"to": 1.5}, "job count: parameter to: must be a whole number, not number 1.5"},
+		{map[string]any{"to": 1, "too": 2}, `job count: parameter too: unknown parameter (unknown field "too"; known: to)`},
+	} {
+		_, err := f.r.Trigger(context.Background(), "count", tc.params, "manual")
+		var pe *ParamsError
+		if !errors.As(err, &pe) || err.Error() != tc.want || !errors.Is(err, job.ErrBadParam) {
+			t.Errorf("Trigger(%v) = %v, want %q", tc.params, err, tc.want)
+		}
+	}
+	if runs, _ := f.db.JobRunList(context.Background(), &store.JobRunListParams{Job: "count", Limit: 10}); len(runs) != 0 {
+		t.Fatalf("refused triggers created runs: %+v", runs)
+	}
+}
+
+// TestStateMustBeAnObject: a Job returning a state that is not a JSON
+// object fails the run instead of storing it.
+func TestStateMustBeAnObject(t *testing.T) {
+	for _, state := range []string{`[1, 2]`, `{"a": }`} {
+		if _, err := storedState(json.RawMessage(state)); err == nil || !strings.Contains(err.Error(), "cannot be stored as JSON") {
+			t.Errorf("storedState(%s) = %v", state, err)
+		}
+	}
+	for state, want := range map[string]string{``: `{}`, `null`: `{}`, ` { "a" : 1 } `: `{"a":1}`} {
+		if got, err := storedState(json.RawMessage(state)); err != nil || string(got) != want {
+			t.Errorf("storedState(%q) = %s, %v; want %s", state, got, err, want)
+		}
 	}
 }

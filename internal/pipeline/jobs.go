@@ -1,13 +1,11 @@
 package pipeline
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/weftdata/weft/internal/attr"
@@ -134,10 +132,12 @@ func (p *Pipeline) schedule(name string, j config.Job) (jobrunner.Schedule, erro
 	if !ok {
 		return s, &config.Error{Field: "jobs." + name, Err: fmt.Errorf("no job named %q is built into this weft binary (known: %s)", kind, p.jobs.KindNames())}
 	}
-	if v, ok := info.New().(job.ParamsValidator); ok {
-		if err := v.ValidateParams(orEmpty(j.Parameters)); err != nil {
-			return s, &config.Error{Field: "jobs." + name + ".parameters", Err: err}
-		}
+	params, err := json.Marshal(orEmpty(j.Parameters))
+	if err == nil {
+		err = info.ValidateParams(context.Background(), params)
+	}
+	if err != nil {
+		return s, &config.Error{Field: "jobs." + name + ".parameters", Err: err}
 	}
 	if j.Cron != "" {
 		cron, err := quartz.Parse(j.Cron)
@@ -158,8 +158,10 @@ func orEmpty(m map[string]any) map[string]any {
 
 func (p *Pipeline) builtinJobs() []job.Info {
 	out := []job.Info{
-		{Name: StitchingJob, Description: "stitch the events that arrived into customer entities", New: func() job.Job { return &stitchingJob{p: p} }},
-		{Name: AttributesJob, Description: "calculate the attributes of the entities that are due", New: func() job.Job { return &attributesJob{p: p} }},
+		job.Typed[stitchingParams, *StitchResult](StitchingJob, "stitch the events that arrived into customer entities",
+			func() *stitchingJob { return &stitchingJob{p: p} }),
+		job.Typed[attr.RunOptions, *attr.RunResult](AttributesJob, "calculate the attributes of the entities that are due",
+			func() *attributesJob { return &attributesJob{p: p} }),
 	}
 	if p.opts.Plugins != nil {
 		out = append(out, pluginrun.Info(&pluginrun.Deps{Plugins: p.opts.Plugins, WorkDir: p.opts.PluginWorkDir,
@@ -171,29 +173,31 @@ func (p *Pipeline) builtinJobs() []job.Info {
 	return out
 }
 
-// stitchingJob runs one stitching pass (parameter from_scratch), then
-// triggers an attribute run when entities changed.
+// stitchingParams are the stitching job's parameters.
+type stitchingParams struct {
+	// FromScratch rebuilds every entity from the event log.
+	FromScratch bool `json:"from_scratch"`
+}
+
+// stitchingJob runs one stitching pass, then triggers an attribute run
+// when entities changed. Its state is empty after Prepare and the pass's
+// result once complete.
 type stitchingJob struct {
 	p      *Pipeline
-	params struct {
-		FromScratch bool `json:"from_scratch"`
-	}
-	log func(msg string, args ...any)
+	params stitchingParams
+	log    func(msg string, args ...any)
 }
 
-func (j *stitchingJob) ValidateParams(params map[string]any) error {
-	return decodeParams(params, &j.params)
+func (j *stitchingJob) Prepare(ctx context.Context, inv *job.Invocation, params stitchingParams, st **StitchResult, _ bool) (bool, error) {
+	j.log, j.params = inv.Log.Info, params
+	*st = nil // a resumed run stitches again
+	return false, nil
 }
 
-func (j *stitchingJob) Prepare(ctx context.Context, inv *job.Invocation, st *job.Status, resuming bool) (*job.Status, error) {
-	j.log = inv.Log.Info
-	return &job.Status{State: map[string]any{}}, j.ValidateParams(inv.Parameters)
-}
-
-func (j *stitchingJob) Perform(ctx context.Context, st *job.Status) (*job.Status, error) {
+func (j *stitchingJob) Perform(ctx context.Context, st **StitchResult) (bool, error) {
 	res, err := j.p.Stitch(ctx, j.params.FromScratch)
 	if err != nil {
-		return nil, err
+		return false, err
 	}
 	if res.EventsProcessed > 0 || res.FromScratch {
 		j.log("stitched", "events", res.EventsProcessed, "entities_created", res.EntitiesCreated,
@@ -203,38 +207,40 @@ func (j *stitchingJob) Perform(ctx context.Context, st *job.Status) (*job.Status
 	// (a negative StitchInterval) everything runs on demand only.
 	if (res.EventsProcessed > 0 || res.FromScratch) && j.p.opts.StitchInterval >= 0 {
 		if err := j.p.jobs.Ensure(ctx, AttributesJob, StitchingJob); err != nil {
-			return nil, fmt.Errorf("trigger attributes: %w", err)
+			return false, fmt.Errorf("trigger attributes: %w", err)
 		}
 	}
-	return doneWith(res)
+	*st = res
+	return true, nil
 }
 
 // attributesJob runs the attribute engine (parameters as attr.RunOptions).
+// Its state is empty after Prepare and the run's result once complete.
 type attributesJob struct {
 	p      *Pipeline
 	params attr.RunOptions
 	inv    *job.Invocation
 }
 
-func (j *attributesJob) ValidateParams(params map[string]any) error {
-	if err := decodeParams(params, &j.params); err != nil {
-		return err
-	}
-	if j.params.FromScratch && j.params.RecalculateAll {
+var _ job.ParamsValidator[attr.RunOptions] = (*attributesJob)(nil)
+
+func (j *attributesJob) ValidateParams(_ context.Context, params attr.RunOptions) error {
+	if params.FromScratch && params.RecalculateAll {
 		return errors.New("from_scratch and recalculate_all exclude each other: from_scratch clears the values first, recalculate_all keeps them until replaced")
 	}
 	return nil
 }
 
-func (j *attributesJob) Prepare(ctx context.Context, inv *job.Invocation, st *job.Status, resuming bool) (*job.Status, error) {
-	j.inv = inv
-	return &job.Status{State: map[string]any{}}, j.ValidateParams(inv.Parameters)
+func (j *attributesJob) Prepare(ctx context.Context, inv *job.Invocation, params attr.RunOptions, st **attr.RunResult, _ bool) (bool, error) {
+	j.inv, j.params = inv, params
+	*st = nil // a resumed run calculates again
+	return false, j.ValidateParams(ctx, params)
 }
 
-func (j *attributesJob) Perform(ctx context.Context, st *job.Status) (*job.Status, error) {
+func (j *attributesJob) Perform(ctx context.Context, st **attr.RunResult) (bool, error) {
 	res, err := j.p.Attributes(ctx, j.params)
 	if err != nil {
-		return nil, err
+		return false, err
 	}
 	log := j.inv.Log
 	for _, a := range res.Attributes {
@@ -250,32 +256,6 @@ func (j *attributesJob) Perform(ctx context.Context, st *job.Status) (*job.Statu
 	if res.DueEntities > 0 {
 		log.Info("attributes calculated", "entities", res.DueEntities, "attributes", len(res.Attributes), "ms", res.DurationMS)
 	}
-	return doneWith(res)
-}
-
-// decodeParams reads parameters into a struct, refusing unknown ones.
-func decodeParams(params map[string]any, into any) error {
-	b, err := json.Marshal(params)
-	if err != nil {
-		return err
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(into); err != nil {
-		return fmt.Errorf("parameters: %s", strings.TrimPrefix(err.Error(), "json: "))
-	}
-	return nil
-}
-
-// doneWith is a complete status whose state is a result.
-func doneWith(result any) (*job.Status, error) {
-	b, err := json.Marshal(result)
-	if err != nil {
-		return nil, err
-	}
-	state := map[string]any{}
-	if err := json.Unmarshal(b, &state); err != nil {
-		return nil, err
-	}
-	return &job.Status{State: state, Complete: true}, nil
+	*st = res
+	return true, nil
 }

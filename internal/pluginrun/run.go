@@ -57,8 +57,8 @@ type Deps struct {
 
 // Info is the job's registry entry.
 func Info(d *Deps) job.Info {
-	return job.Info{Name: Kind, Description: "run a plugin declared under plugins: (parameters plugin, inputParams)",
-		New: func() job.Job { return &Job{d: d} }}
+	return job.Typed[Params, State](Kind, "run a plugin declared under plugins: (parameters plugin, inputParams)",
+		func() *Job { return &Job{d: d} })
 }
 
 // State is a run's checkpoint, and what GET /v1/plugins/runs/{id} shows.
@@ -175,36 +175,26 @@ type Job struct {
 	done    chan variationDone
 }
 
-type params struct {
-	Plugin      string         `json:"plugin"`
-	InputParams map[string]any `json:"inputParams"`
-}
+var (
+	_ job.Worker[Params, State]   = (*Job)(nil)
+	_ job.ParamsValidator[Params] = (*Job)(nil)
+)
 
-func decodeParams(m map[string]any) (params, error) {
-	var p params
-	b, err := json.Marshal(m)
-	if err != nil {
-		return p, err
-	}
-	dec := json.NewDecoder(strings.NewReader(string(b)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&p); err != nil {
-		return p, fmt.Errorf("parameters: %s", strings.TrimPrefix(err.Error(), "json: "))
-	}
-	if p.Plugin == "" {
-		return p, errors.New("parameter plugin (the plugin's name) is required")
-	}
-	return p, nil
+// Params are a plugin run's parameters.
+type Params struct {
+	// Plugin is the name of a plugin declared under plugins:.
+	Plugin string `json:"plugin"`
+	// InputParams answer the plugin's variables.
+	InputParams map[string]any `json:"inputParams"`
 }
 
 // ErrUnknownPlugin is a run of a plugin weft.yaml does not declare.
 var ErrUnknownPlugin = errors.New("unknown plugin")
 
 // resolve finds the plugin and builds its inputParams.
-func (j *Job) resolve(ctx context.Context, m map[string]any) (*config.Config, *plugin.Definition, map[string]any, error) {
-	p, err := decodeParams(m)
-	if err != nil {
-		return nil, nil, nil, err
+func (j *Job) resolve(ctx context.Context, p Params) (*config.Config, *plugin.Definition, map[string]any, error) {
+	if p.Plugin == "" {
+		return nil, nil, nil, errors.New("parameter plugin (the plugin's name) is required")
 	}
 	cfg, err := j.d.Config(ctx)
 	if err != nil {
@@ -223,46 +213,46 @@ func (j *Job) resolve(ctx context.Context, m map[string]any) (*config.Config, *p
 
 // ValidateParams refuses a trigger of an unknown plugin or with answers
 // its variables refuse.
-func (j *Job) ValidateParams(m map[string]any) error {
-	_, _, _, err := j.resolve(context.Background(), m)
+func (j *Job) ValidateParams(ctx context.Context, p Params) error {
+	_, _, _, err := j.resolve(ctx, p)
 	return err
 }
 
 // Prepare fixes the run: the definition in force, the inputParams, the
 // start (the properties' timestamp) and the initial dataset.
-func (j *Job) Prepare(ctx context.Context, inv *job.Invocation, st *job.Status, resuming bool) (*job.Status, error) {
+func (j *Job) Prepare(ctx context.Context, inv *job.Invocation, p Params, s *State, resuming bool) (bool, error) {
 	j.inv = inv
-	if resuming && st != nil {
-		return st, nil
+	if resuming {
+		return s.Phase == PhaseSucceeded, nil
 	}
-	cfg, def, in, err := j.resolve(ctx, inv.Parameters)
+	cfg, def, in, err := j.resolve(ctx, p)
 	if err != nil {
-		return nil, job.Fail(err)
+		return false, job.Fail(err)
 	}
 	props, err := j.d.Plugins.Properties(ctx)
 	if err != nil {
-		return nil, err
+		return false, err
 	}
 	started := startTime(def.Name, props)
-	s := &State{Plugin: def.Name, Definition: *def, Started: started,
+	*s = State{Plugin: def.Name, Definition: *def, Started: started,
 		InputParams: in, Phase: PhaseInitial, Datasets: map[string]int64{},
 		Stages: []Stage{{Name: "initial", Status: "pending"}}}
 	d := initialDataset(cfg, def, s.Started, props)
 	vs, total, err := def.Variations(VariationSeed(inv.RunID), in)
 	if err != nil {
-		return nil, job.Fail(err)
+		return false, job.Fail(err)
 	}
 	for k, v := range vs {
 		s.Variations = append(s.Variations, Variation{Index: k, Stage: VariationScope(k), Params: v, Status: VariationPending})
 	}
 	s.GridSize = total
 	if err := j.makeDataset(ctx, s, d); errors.Is(err, plugin.ErrNoConversions) {
-		return nil, job.Fail(fmt.Errorf("plugin %s, moment %s: %w", def.Name, def.Moment, err))
+		return false, job.Fail(fmt.Errorf("plugin %s, moment %s: %w", def.Name, def.Moment, err))
 	} else if err != nil {
-		return nil, err
+		return false, err
 	}
 	inv.Log.Info("plugin run prepared", "plugin", def.Name, "users", s.Datasets["initial"], "input_params", in)
-	return s.status()
+	return false, nil
 }
 
 // VariationSeed seeds the random draws of a run's hyper-parameter
@@ -383,35 +373,10 @@ func (s *State) addDataset(ctx context.Context, svc *plugin.Service, run string,
 	return nil
 }
 
-func (s *State) status() (*job.Status, error) {
-	b, err := json.Marshal(s)
-	if err != nil {
-		return nil, err
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, err
-	}
-	return &job.Status{State: m, Complete: s.Phase == PhaseSucceeded}, nil
-}
-
-// StateOf reads a run's state from a checkpoint's state.
-func StateOf(m map[string]any) (*State, error) {
-	b, err := json.Marshal(m)
-	if err != nil {
-		return nil, err
-	}
-	var s State
-	return &s, json.Unmarshal(b, &s)
-}
-
 // Perform runs the next step: a stage, the parallel stages, a batch, or
 // the publishing.
-func (j *Job) Perform(ctx context.Context, st *job.Status) (*job.Status, error) {
-	s, err := StateOf(st.State)
-	if err != nil {
-		return nil, fmt.Errorf("checkpoint: %w", err)
-	}
+func (j *Job) Perform(ctx context.Context, s *State) (bool, error) {
+	var err error
 	switch s.Phase {
 	case PhaseInitial:
 		err = j.initial(ctx, s)
@@ -422,20 +387,20 @@ func (j *Job) Perform(ctx context.Context, st *job.Status) (*job.Status, error) 
 	case PhasePublish:
 		err = j.publish(ctx, s)
 	case PhaseFailed:
-		return nil, j.failed(ctx, s)
+		return false, j.failed(ctx, s)
 	default:
-		return nil, job.Fail(fmt.Errorf("unknown phase %q", s.Phase))
+		return false, job.Fail(fmt.Errorf("unknown phase %q", s.Phase))
 	}
 	var sf *plugin.StageFailure
 	if errors.As(err, &sf) {
 		s.Phase, s.Failure = PhaseFailed, &Failure{Stage: sf.Stage, Status: sf.Status}
 		j.inv.Log.Error("plugin stage failed", "stage", sf.Stage, "error", sf.Error())
-		return s.status() // the next Perform discards and fails the run
+		return false, nil // the next Perform discards and fails the run
 	}
 	if err != nil {
-		return nil, err
+		return false, err
 	}
-	return s.status()
+	return s.Phase == PhaseSucceeded, nil
 }
 
 // failed discards what the run staged, tells the user and ends the run

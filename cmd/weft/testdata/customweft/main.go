@@ -16,42 +16,52 @@ import (
 // it has appended `to`. Events have fixed ids, so a Perform repeated after
 // a crash appends nothing twice.
 type slowCount struct {
-	inv *job.Invocation
+	inv    *job.Invocation
+	params countParams
 }
 
-func (s *slowCount) Prepare(ctx context.Context, inv *job.Invocation, st *job.Status, resuming bool) (*job.Status, error) {
-	s.inv = inv
+// countParams are the job's parameters, decoded strictly by the runtime:
+// an unknown one or a wrong type is refused when the run is triggered.
+type countParams struct {
+	To      int `json:"to"`
+	SleepMS int `json:"sleep_ms"`
+}
+
+// countState is the checkpoint, stored after every call.
+type countState struct {
+	N int `json:"n"`
+}
+
+func (s *slowCount) Prepare(ctx context.Context, inv *job.Invocation, p countParams, st *countState, resuming bool) (bool, error) {
+	s.inv, s.params = inv, p
 	inv.Log.Info("prepare", "resuming", resuming, "attempt", inv.Attempt)
-	if resuming {
-		return st, nil
-	}
-	return &job.Status{State: map[string]any{"n": 0}}, nil
+	return false, nil
 }
 
-func (s *slowCount) Perform(ctx context.Context, st *job.Status) (*job.Status, error) {
-	n := int(st.State["n"].(float64))
+func (s *slowCount) Perform(ctx context.Context, st *countState) (bool, error) {
 	select {
 	case <-ctx.Done():
-		return nil, ctx.Err()
-	case <-time.After(time.Duration(s.inv.Parameters["sleep_ms"].(float64)) * time.Millisecond):
+		return false, ctx.Err()
+	case <-time.After(time.Duration(s.params.SleepMS) * time.Millisecond):
 	}
-	ev, _ := json.Marshal(map[string]any{"id": fmt.Sprintf("slow-%d", n), "source_id": "jobs", "type": "tick", "version": "1-0-0",
-		"event_time": "2026-11-23T00:00:00Z", "payload": map[string]any{"n": n}})
+	ev, _ := json.Marshal(map[string]any{"id": fmt.Sprintf("slow-%d", st.N), "source_id": "jobs", "type": "tick", "version": "1-0-0",
+		"event_time": "2026-11-23T00:00:00Z", "payload": map[string]any{"n": st.N}})
 	if rej, err := s.inv.Events.Append(ctx, []json.RawMessage{ev}); err != nil || len(rej) > 0 {
-		return nil, fmt.Errorf("append: %v %v", rej, err)
+		return false, fmt.Errorf("append: %v %v", rej, err)
 	}
-	n++
-	done := n >= int(s.inv.Parameters["to"].(float64))
+	st.N++
+	done := st.N >= s.params.To
 	if done {
-		if err := s.inv.Notify.Notify(ctx, job.Notification{Level: job.LevelSuccess, Activity: "Slow count", Title: "Counted", Summary: fmt.Sprintf("%d events", n)}); err != nil {
-			return nil, err
+		if err := s.inv.Notify.Notify(ctx, job.Notification{Level: job.LevelSuccess, Activity: "Slow count", Title: "Counted", Summary: fmt.Sprintf("%d events", st.N)}); err != nil {
+			return false, err
 		}
 	}
-	return &job.Status{State: map[string]any{"n": n}, Complete: done}, nil
+	return done, nil
 }
 
 func init() {
-	job.Register(job.Info{Name: "slow_count", Description: "appends numbered events slowly", New: func() job.Job { return new(slowCount) }})
+	job.Register(job.Typed[countParams, countState]("slow_count", "appends numbered events slowly",
+		func() *slowCount { return new(slowCount) }))
 }
 
 func main() { weftcmd.Main() }
