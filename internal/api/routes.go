@@ -2,8 +2,10 @@ package api
 
 import (
 	"crypto/subtle"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"strings"
 
 	"github.com/weftdata/weft/internal/delivery"
@@ -165,7 +167,7 @@ func NewHandler(cfg Config) http.Handler {
 			mux.ServeHTTP(w, r)
 		})
 	}
-	return h.metrics.instrument(h.recoverPanics(root))
+	return withRequestID(h.metrics.instrument(h.recoverPanics(root)))
 }
 
 func (h *handler) notFound(w http.ResponseWriter, r *http.Request) {
@@ -203,8 +205,7 @@ func (h *handler) recoverPanics(next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				h.log.Error("panic in handler", "method", r.Method, "path", r.URL.Path, "panic", v)
-				h.writeError(w, r, &Error{http.StatusInternalServerError, "internal", "internal error"})
+				h.writeError(w, r, fmt.Errorf("panic in handler: %v\n%s", v, debug.Stack()))
 			}
 		}()
 		next.ServeHTTP(w, r)
