@@ -40,6 +40,9 @@ document in force or rejects it with an error naming the rule at fault, changing
 			if res.StitchingRebuild {
 				fmt.Fprintln(out, "The stitching rules changed: entities are rebuilt from the whole log on the next pass (or now: weft stitch).")
 			}
+			for _, w := range res.Warnings {
+				fmt.Fprintln(cmd.ErrOrStderr(), "warning:", w)
+			}
 			return nil
 		},
 	}

@@ -433,7 +433,7 @@ func (c configSource) PluginNames(ctx context.Context) ([]string, error) {
 func startPipeline(ctx context.Context, st *store.DB, cfg Config, plugins *plugin.Service) (*pipeline.Pipeline, error) {
 	pipe, err := pipeline.New(ctx, st, pipeline.Options{
 		StitchInterval: cfg.StitchInterval, StitchBatch: cfg.StitchBatch, Attributes: cfg.Attributes, Jobs: cfg.Jobs,
-		Plugins: plugins, Logger: cfg.Logger})
+		Plugins: plugins, StrictCatalog: cfg.StrictCatalog, Logger: cfg.Logger})
 	if err != nil {
 		return nil, err
 	}
