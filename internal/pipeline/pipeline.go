@@ -178,6 +178,9 @@ type Applied struct {
 	// StitchingRebuild says the stitching rules changed, so the next pass
 	// rebuilds the entities from the whole log.
 	StitchingRebuild bool `json:"stitching_rebuild"`
+	// AttributesCalculating says attributes were added or changed, and a
+	// run of the attributes job calculating them was triggered.
+	AttributesCalculating bool `json:"attributes_calculating,omitempty"`
 	// Warnings are what the config names that is likely a mistake, such
 	// as event types the catalog does not know (see checkCatalog).
 	Warnings []string `json:"warnings,omitempty"`
@@ -229,10 +232,15 @@ func (p *Pipeline) Apply(ctx context.Context, body []byte) (*Applied, error) {
 	rebuild := old.cfg.StitchingHash() != cfg.StitchingHash()
 	p.log.Info("config applied", "version", stored.Version, "stitching_rules", len(cfg.Stitching.Rules),
 		"attributes", len(cfg.Attributes), "object_types", len(cfg.Objects), "stitching_rebuild", rebuild)
+	calculating, err := p.calculateNewAttributes(ctx, old.cfg.Attributes, cfg.Attributes)
+	if err != nil {
+		p.log.Error("config applied, but its new attributes wait for the next scheduled run", "error", err)
+	}
 	for _, w := range warnings {
 		p.log.Warn("config applied with a likely mistake", "warning", w)
 	}
-	return &Applied{Version: stored.Version, AppliedAt: stored.AppliedAt, StitchingRebuild: rebuild, Warnings: warnings}, nil
+	return &Applied{Version: stored.Version, AppliedAt: stored.AppliedAt, StitchingRebuild: rebuild,
+		AttributesCalculating: calculating, Warnings: warnings}, nil
 }
 
 // setInUse puts a config in force and tells the watchers; p.mu is held.
