@@ -17,7 +17,7 @@ func TestEpochSecondsRefused(t *testing.T) {
 		rec("1767323045"),    // seconds
 		rec(`"2026-01-02T03:04:05Z"`),
 		rec("1767323045.5"), // fractional seconds
-		rec("-99999999999"), // seconds before 1970
+		rec("-86400"),       // seconds before 1970
 		rec("100000000000"), // 1e11 ms, 1973: kept
 		rec("0"),
 	}, "\n")
