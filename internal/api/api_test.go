@@ -47,7 +47,9 @@ func newServerOn(t *testing.T, st *store.DB, cfg api.Config) *testServer {
 	if cfg.Ingester == nil {
 		cfg.Ingester = event.NewIngester(st, nil)
 	}
-	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
 	if cfg.Pipeline == nil {
 		p, err := pipeline.New(context.Background(), st, pipeline.Options{StitchInterval: -1, Logger: cfg.Logger,
 			Jobs: jobrunner.Options{Poll: 20 * time.Millisecond}})
@@ -115,8 +117,9 @@ type ingestResult struct {
 
 type errorAnswer struct {
 	Error struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
+		Code      string `json:"code"`
+		Message   string `json:"message"`
+		RequestID string `json:"request_id"`
 	} `json:"error"`
 }
 
@@ -128,6 +131,9 @@ func expectError(t *testing.T, r response, status int, code, msgPart string) {
 	e := decode[errorAnswer](t, r)
 	if e.Error.Code != code || !strings.Contains(e.Error.Message, msgPart) {
 		t.Errorf("error %+v, want code %q and a message with %q", e.Error, code, msgPart)
+	}
+	if id := r.header.Get(api.RequestIDHeader); id == "" || e.Error.RequestID != id {
+		t.Errorf("error body's request_id %q, header's %q", e.Error.RequestID, id)
 	}
 }
 

@@ -2,6 +2,7 @@ package api
 
 import (
 	"compress/gzip"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -86,4 +87,13 @@ func (h *handler) deliveryKeys() [][]byte {
 		out[i] = []byte(k)
 	}
 	return out
+}
+
+// deliveryError maps the errors of package delivery.
+func deliveryError(err error) (int, string, bool) {
+	var reqErr *delivery.RequestError
+	if errors.As(err, &reqErr) {
+		return http.StatusBadRequest, "invalid_request", true
+	}
+	return 0, "", false
 }

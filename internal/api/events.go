@@ -164,3 +164,11 @@ func gzipError(err error) error {
 	}
 	return badRequest("Content-Encoding is gzip but the body is not valid gzip data: " + err.Error())
 }
+
+// eventError maps the errors of package event.
+func eventError(err error) (int, string, bool) {
+	if errors.Is(err, event.ErrNotJSON) {
+		return http.StatusBadRequest, "invalid_body", true
+	}
+	return 0, "", false
+}

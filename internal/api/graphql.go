@@ -15,19 +15,19 @@ func (h *handler) graphQL(w http.ResponseWriter, r *http.Request) {
 	var req object.GraphQLRequest
 	if err := h.graphQLRequest(w, r, &req); err != nil {
 		status, _, msg := classify(err)
-		h.log.Debug("graphql request refused", "status", status, "error", err)
+		h.log.Debug("graphql request refused", "status", status, "request_id", requestID(r.Context()), "error", err)
 		writeJSON(w, status, map[string]any{"errors": []map[string]string{{"message": msg}}})
 		return
 	}
 	res, err := h.pipeline.Objects().GraphQL(r.Context(), &req)
 	if err != nil {
-		h.log.Error("graphql failed", "error", err)
-		writeJSON(w, http.StatusInternalServerError, map[string]any{"errors": []map[string]string{{"message": err.Error()}}})
+		h.log.Error("graphql failed", "request_id", requestID(r.Context()), "error", err)
+		writeJSON(w, http.StatusInternalServerError, map[string]any{"errors": []map[string]string{{"message": internalMessage}}})
 		return
 	}
 	for _, e := range res.Errors {
 		if e.Extensions["code"] == "INTERNAL" {
-			h.log.Error("graphql field failed", "path", e.Path.String(), "error", e.Message)
+			h.log.Error("graphql field failed", "path", e.Path.String(), "request_id", requestID(r.Context()), "error", e.Message)
 		}
 	}
 	writeJSON(w, http.StatusOK, res)

@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -199,4 +200,16 @@ func (h *handler) notificationsList(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"notifications": notes})
+}
+
+// jobError maps the errors of the job runtime.
+func jobError(err error) (int, string, bool) {
+	var params *jobrunner.ParamsError
+	switch {
+	case errors.As(err, &params):
+		return http.StatusBadRequest, "invalid_parameters", true
+	case errors.Is(err, jobrunner.ErrUnknownJob):
+		return http.StatusNotFound, "not_found", true
+	}
+	return 0, "", false
 }

@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"sort"
 	"time"
@@ -235,4 +236,45 @@ func (h *handler) pluginManifest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, m)
+}
+
+// pluginError maps the errors of packages plugin and pluginrun: signed
+// URLs, deployments and runs.
+func pluginError(err error) (int, string, bool) {
+	var path *plugin.PathError
+	var expired *plugin.ExpiredError
+	var method *plugin.MethodError
+	var tooLarge *plugin.TooLargeError
+	var input *plugin.InputError
+	var noDeployment *plugin.NoDeploymentError
+	var upstream *plugin.UpstreamError
+	switch {
+	case errors.As(err, &path):
+		return http.StatusBadRequest, "invalid_path", true
+	case errors.As(err, &expired):
+		return http.StatusForbidden, "url_expired", true
+	case errors.Is(err, plugin.ErrBadSignature):
+		return http.StatusForbidden, "invalid_signature", true
+	case errors.Is(err, plugin.ErrStageNotRunning):
+		return http.StatusForbidden, "stage_not_running", true
+	case errors.Is(err, plugin.ErrMalformedURL):
+		return http.StatusNotFound, "not_found", true
+	case errors.As(err, &method):
+		return http.StatusMethodNotAllowed, "method_not_allowed", true
+	case errors.As(err, &tooLarge):
+		return http.StatusRequestEntityTooLarge, "file_too_large", true
+	case errors.As(err, &noDeployment):
+		return http.StatusServiceUnavailable, "no_deployment", true
+	case errors.As(err, &upstream) && upstream.Timeout:
+		return http.StatusGatewayTimeout, "deployment_timeout", true
+	case errors.As(err, &upstream):
+		return http.StatusBadGateway, "deployment_unreachable", true
+	case errors.As(err, &input):
+		return http.StatusBadRequest, input.Code, true
+	case errors.Is(err, pluginrun.ErrBadStage), errors.Is(err, pluginrun.ErrInvalidInput):
+		return http.StatusBadRequest, "bad_request", true
+	case errors.Is(err, pluginrun.ErrUnknownPlugin):
+		return http.StatusNotFound, "not_found", true
+	}
+	return 0, "", false
 }

@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 
@@ -143,4 +144,22 @@ func (h *handler) recordBody(w http.ResponseWriter, r *http.Request) (job.Record
 		return nil, &Error{http.StatusBadRequest, "invalid_body", msg}
 	}
 	return rec, nil
+}
+
+// recordError maps the errors of package kv (settings, secrets and the
+// job kv store).
+func recordError(err error) (int, string, bool) {
+	switch {
+	case errors.Is(err, job.ErrTooLarge):
+		return http.StatusRequestEntityTooLarge, "record_too_large", true
+	case errors.Is(err, kv.ErrInvalidKey):
+		return http.StatusBadRequest, "invalid_key", true
+	case errors.Is(err, kv.ErrContention):
+		return http.StatusConflict, "conflict", true
+	case errors.Is(err, kv.ErrNoSecretKey):
+		return http.StatusServiceUnavailable, "secret_key_missing", true
+	case errors.Is(err, kv.ErrWrongKey):
+		return http.StatusInternalServerError, "secret_key_mismatch", true
+	}
+	return 0, "", false
 }

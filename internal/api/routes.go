@@ -2,8 +2,10 @@ package api
 
 import (
 	"crypto/subtle"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"strings"
 
 	"github.com/weftdata/weft/internal/delivery"
@@ -175,7 +177,7 @@ func newHandler(cfg Config) (http.Handler, []route) {
 			mux.ServeHTTP(w, r)
 		})
 	}
-	return h.metrics.instrument(h.recoverPanics(root)), routes
+	return withRequestID(h.metrics.instrument(h.recoverPanics(root))), routes
 }
 
 // route is one entry of the route table: a method and a path pattern as
@@ -248,8 +250,7 @@ func (h *handler) recoverPanics(next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				h.log.Error("panic in handler", "method", r.Method, "path", r.URL.Path, "panic", v)
-				h.writeError(w, r, &Error{http.StatusInternalServerError, "internal", "internal error"})
+				h.writeError(w, r, fmt.Errorf("panic in handler: %v\n%s", v, debug.Stack()))
 			}
 		}()
 		next.ServeHTTP(w, r)

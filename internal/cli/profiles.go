@@ -40,6 +40,12 @@ document in force or rejects it with an error naming the rule at fault, changing
 			if res.StitchingRebuild {
 				fmt.Fprintln(out, "The stitching rules changed: entities are rebuilt from the whole log on the next pass (or now: weft stitch).")
 			}
+			if res.AttributesCalculating {
+				fmt.Fprintln(out, "Attributes were added or changed: they are being calculated now (weft jobs list --job attributes shows the run).")
+			}
+			for _, w := range res.Warnings {
+				fmt.Fprintln(cmd.ErrOrStderr(), "warning:", w)
+			}
 			return nil
 		},
 	}

@@ -40,6 +40,9 @@ type Options struct {
 	// PluginWorkDir holds the working directories of plugin stages
 	// (default the system's temporary directory).
 	PluginWorkDir string
+	// StrictCatalog refuses a config naming event types the catalog does
+	// not know; without it Apply warns (Applied.Warnings).
+	StrictCatalog bool
 	Logger        *slog.Logger
 }
 
@@ -160,7 +163,7 @@ func (p *Pipeline) current(ctx context.Context) (*inForce, error) {
 		return nil, fmt.Errorf("config version %d in the store: %w", stored.Version, err)
 	}
 	p.setInUse(&inForce{stored: stored, cfg: cfg, engines: eng})
-	sched, err := p.schedules(cfg)
+	sched, err := p.storedSchedules(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("config version %d in the store: %w", stored.Version, err)
 	}
@@ -175,6 +178,12 @@ type Applied struct {
 	// StitchingRebuild says the stitching rules changed, so the next pass
 	// rebuilds the entities from the whole log.
 	StitchingRebuild bool `json:"stitching_rebuild"`
+	// AttributesCalculating says attributes were added or changed, and a
+	// run of the attributes job calculating them was triggered.
+	AttributesCalculating bool `json:"attributes_calculating,omitempty"`
+	// Warnings are what the config names that is likely a mistake, such
+	// as event types the catalog does not know (see checkCatalog).
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Apply validates a weft.yaml document (YAML or JSON) completely, SQL
@@ -186,6 +195,10 @@ type Applied struct {
 // the change.
 func (p *Pipeline) Apply(ctx context.Context, body []byte) (*Applied, error) {
 	cfg, err := config.Parse(body)
+	if err != nil {
+		return nil, err
+	}
+	warnings, err := p.checkCatalog(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -219,7 +232,15 @@ func (p *Pipeline) Apply(ctx context.Context, body []byte) (*Applied, error) {
 	rebuild := old.cfg.StitchingHash() != cfg.StitchingHash()
 	p.log.Info("config applied", "version", stored.Version, "stitching_rules", len(cfg.Stitching.Rules),
 		"attributes", len(cfg.Attributes), "object_types", len(cfg.Objects), "stitching_rebuild", rebuild)
-	return &Applied{Version: stored.Version, AppliedAt: stored.AppliedAt, StitchingRebuild: rebuild}, nil
+	calculating, err := p.calculateNewAttributes(ctx, old.cfg.Attributes, cfg.Attributes)
+	if err != nil {
+		p.log.Error("config applied, but its new attributes wait for the next scheduled run", "error", err)
+	}
+	for _, w := range warnings {
+		p.log.Warn("config applied with a likely mistake", "warning", w)
+	}
+	return &Applied{Version: stored.Version, AppliedAt: stored.AppliedAt, StitchingRebuild: rebuild,
+		AttributesCalculating: calculating, Warnings: warnings}, nil
 }
 
 // setInUse puts a config in force and tells the watchers; p.mu is held.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/weftdata/weft/internal/api"
 	"github.com/weftdata/weft/internal/attr"
+	"github.com/weftdata/weft/internal/config"
 	"github.com/weftdata/weft/internal/delivery"
 	"github.com/weftdata/weft/internal/event"
 	"github.com/weftdata/weft/internal/jobrunner"
@@ -165,7 +166,11 @@ func (c Config) secretKey() ([]byte, error) {
 func OpenStore(ctx context.Context, c Config) (*store.DB, error) {
 	c = c.withDefaults()
 	if c.DB != "" {
-		return postgres.Open(ctx, c.DB, nil)
+		db, err := postgres.Open(ctx, c.DB, nil)
+		if err != nil {
+			return nil, withoutTLSAttempts(err)
+		}
+		return db, nil
 	}
 	return duckdb.Open(ctx, c.DataDir, nil)
 }
@@ -195,7 +200,9 @@ type Server struct {
 }
 
 // Start validates the configuration, opens the store, and starts serving.
-func Start(ctx context.Context, cfg Config) (*Server, error) {
+// On any error it releases what it had opened (store, listener, plugin
+// service), last opened first, through one cleanup stack.
+func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -204,36 +211,40 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	var opened cleanup
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, opened.release())
+		}
+	}()
 	st, err := OpenStore(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
+	opened.push(st.Close)
 	// A strict catalog refuses unregistered types: the Delivery and
 	// Metrics APIs' own are registered, or /log would refuse every record.
 	if cfg.StrictCatalog {
 		if _, err := st.EventTypeRegisterMany(ctx, delivery.EventTypes()); err != nil {
-			st.Close()
 			return nil, fmt.Errorf("register the delivery event types: %w", err)
 		}
 	}
 	secrets, err := kv.NewSecrets(st, secretKey, nil)
 	if err != nil {
-		st.Close()
 		return nil, err
 	}
 	settings := kv.NewSettings(st, nil)
 	kvStore := kv.New(st, nil)
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
-		st.Close()
 		return nil, err
 	}
+	opened.push(ln.Close)
 	plugins, err := openPlugins(ctx, st, cfg, ln.Addr().String())
 	if err != nil {
-		st.Close()
-		ln.Close()
 		return nil, err
 	}
+	opened.push(plugins.Close)
 	ingester := event.NewIngester(st, &event.IngesterOpts{StrictCatalog: cfg.StrictCatalog})
 	var pipe *pipeline.Pipeline
 	// Jobs append events as POST /v1/events does, and wake stitching.
@@ -241,13 +252,13 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	cfg.Jobs.Env.KV, cfg.Jobs.Env.Settings, cfg.Jobs.Env.Secrets = kvStore, settings, secrets
 	pipe, err = startPipeline(ctx, st, cfg, plugins)
 	if err != nil {
-		plugins.Close()
-		st.Close()
-		ln.Close()
 		return nil, err
 	}
+	// Every consumer of the configuration in force reads it from one
+	// source: the pipeline's, current on read and pushed on change.
+	inForce := configSource{pipe}
 	ranker := rank.New(rank.Options{DB: st, Logger: cfg.Logger, Delivery: func(ctx context.Context) (*rank.Delivery, error) {
-		_, c, err := pipe.Config(ctx)
+		c, err := inForce.Current(ctx)
 		if c == nil {
 			return nil, err
 		}
@@ -256,23 +267,13 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	deliverySvc := delivery.New(delivery.Options{
 		Ingester: ingester,
 		Ranker:   ranker,
-		Reload:   func(ctx context.Context) error { _, _, err := pipe.Config(ctx); return err },
+		Reload:   inForce.Refresh,
 		Appended: func(int) { pipe.EventsArrived() },
 		Logger:   cfg.Logger,
 	})
-	pipe.Watch(deliverySvc.SetConfig)
+	inForce.Watch(deliverySvc.SetConfig)
 	deployOpts := cfg.Deploy
-	deployOpts.Declared = func(ctx context.Context) ([]string, error) {
-		_, c, err := pipe.Config(ctx)
-		if err != nil {
-			return nil, err
-		}
-		names := make([]string, len(c.Plugins))
-		for i, p := range c.Plugins {
-			names[i] = p.Name
-		}
-		return names, nil
-	}
+	deployOpts.Declared = inForce.PluginNames
 	deployOpts.RunLog = pipe.Jobs().RunLog
 	deployer := plugins.NewDeployer(deployOpts)
 	handler := api.NewHandler(api.Config{
@@ -391,11 +392,58 @@ func openPlugins(ctx context.Context, st *store.DB, cfg Config, addr string) (*p
 	return plugin.Open(ctx, st, opts)
 }
 
+// cleanup is a stack of releases of what Start has opened so far.
+type cleanup []func() error
+
+func (c *cleanup) push(release func() error) { *c = append(*c, release) }
+
+// release undoes the stack, last opened first.
+func (c cleanup) release() error {
+	var errs []error
+	for i := len(c) - 1; i >= 0; i-- {
+		errs = append(errs, c[i]())
+	}
+	return errors.Join(errs...)
+}
+
+// configSource is the configuration in force, as its consumers (the
+// ranker, the delivery service, the deployer) read it: Current on demand,
+// noticing a version another process applied, and Watch for every change.
+type configSource struct{ pipe *pipeline.Pipeline }
+
+// Current is the configuration in force.
+func (c configSource) Current(ctx context.Context) (*config.Config, error) {
+	_, cfg, err := c.pipe.Config(ctx)
+	return cfg, err
+}
+
+// Refresh notices a version another process applied; watchers hear of it.
+func (c configSource) Refresh(ctx context.Context) error {
+	_, err := c.Current(ctx)
+	return err
+}
+
+// Watch calls fn with the configuration in force and with every later one.
+func (c configSource) Watch(fn func(*config.Config)) { c.pipe.Watch(fn) }
+
+// PluginNames are the names of the plugins declared in force.
+func (c configSource) PluginNames(ctx context.Context) ([]string, error) {
+	cfg, err := c.Current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(cfg.Plugins))
+	for i, p := range cfg.Plugins {
+		names[i] = p.Name
+	}
+	return names, nil
+}
+
 // startPipeline loads the configuration in force and applies ConfigFile.
 func startPipeline(ctx context.Context, st *store.DB, cfg Config, plugins *plugin.Service) (*pipeline.Pipeline, error) {
 	pipe, err := pipeline.New(ctx, st, pipeline.Options{
 		StitchInterval: cfg.StitchInterval, StitchBatch: cfg.StitchBatch, Attributes: cfg.Attributes, Jobs: cfg.Jobs,
-		Plugins: plugins, Logger: cfg.Logger})
+		Plugins: plugins, StrictCatalog: cfg.StrictCatalog, Logger: cfg.Logger})
 	if err != nil {
 		return nil, err
 	}
