@@ -7,13 +7,15 @@ import (
 	"slices"
 	"sort"
 	"time"
+
+	"github.com/weftdata/weft/internal/store"
 )
 
 // run is the state of one Engine.Run, on one connection (attr_due is a
 // temporary table of that connection).
 type run struct {
 	e     *Engine
-	conn  *sql.Conn
+	conn  *store.Conn
 	start time.Time // stored as calculated_at: activity after it is due next time
 	only  bool
 	// phases adds up the time of the parts of a run, in milliseconds.
@@ -290,17 +292,14 @@ func (r *run) copyEvents(ctx context.Context) error {
 	if _, err := r.exec(ctx, "copy the chunk's events", copyChunkEvents); err != nil {
 		return err
 	}
-	// Custom queries look up each entity's events: without an index and
-	// statistics PostgreSQL scans the whole copy once per entity. DuckDB
-	// joins them by hash.
-	if r.e.opts.Dialect == "duckdb" {
-		return nil
+	// Custom queries look up each entity's events: an engine that does
+	// not join the copy by hash scans it once per entity without an index.
+	for _, q := range r.e.caps.IndexAfterCopy("attr_events", "entity_id") {
+		if _, err := r.exec(ctx, "index the chunk's events", q); err != nil {
+			return err
+		}
 	}
-	if _, err := r.exec(ctx, "index the chunk's events", "CREATE INDEX attr_events_entity_idx ON attr_events (entity_id)"); err != nil {
-		return err
-	}
-	_, err := r.exec(ctx, "analyze the chunk's events", "ANALYZE attr_events")
-	return err
+	return nil
 }
 
 // stage fills the staging tables (stage.go) for the chunk's definitions
@@ -308,21 +307,22 @@ func (r *run) copyEvents(ctx context.Context) error {
 // table, or over base itself when the table could not be filled, so that
 // an attribute whose expressions fail does so alone.
 func (r *run) stage(ctx context.Context, defs []*Definition, results map[string]*AttributeResult, src source) (map[string]string, []*stage) {
-	duck := r.e.opts.Dialect == "duckdb"
+	caps := r.e.caps
 	queries := map[string]string{}
 	var ok []*Definition
 	for _, d := range defs {
 		if results[d.ID].Status == "ok" {
 			ok = append(ok, d)
-			queries[d.ID] = d.query(src, duck)
+			queries[d.ID] = d.query(src, caps.ArgMinMax())
 		}
 	}
 	var made []*stage
-	// On DuckDB, custom queries over every entity read the events staged
-	// once for all of them too.
-	customs := duck && src == allEntities
+	// Where a copy needs no index (DuckDB joins it by hash), custom
+	// queries over every entity read the events staged once for all of
+	// them too.
+	customs := src == allEntities && len(caps.IndexAfterCopy(baseStage, "entity_id")) == 0
 	var wide *stage
-	for _, st := range r.planStages(ctx, ok, src, duck, customs) {
+	for _, st := range r.planStages(ctx, ok, src, caps, customs) {
 		phase := "stage_events" // the shared table
 		if st.name != "attr_stage_0" {
 			phase = "stage_set_values"
@@ -338,7 +338,7 @@ func (r *run) stage(ctx context.Context, defs []*Definition, results map[string]
 		}
 		made = append(made, st)
 		for _, d := range st.defs {
-			queries[d.ID] = st.query(d, duck)
+			queries[d.ID] = st.query(d, caps.ArgMinMax())
 		}
 		if st.allEvents {
 			wide = st
@@ -380,7 +380,7 @@ func (r *run) stage(ctx context.Context, defs []*Definition, results map[string]
 func (r *run) calculateOne(ctx context.Context, d *Definition, res *AttributeResult, entities int64, src source, q string) {
 	began := time.Now()
 	defer func() { res.DurationMS += float64(time.Since(began).Microseconds()) / 1000 }()
-	tx, err := r.conn.BeginTx(ctx, nil)
+	tx, err := r.conn.Begin(ctx)
 	if err != nil {
 		res.Status, res.Error = "error", err.Error()
 		return
@@ -477,7 +477,7 @@ func (r *run) calculateChunk(ctx context.Context, defs []*Definition, results ma
 	}
 	done := r.timer("replace_values")
 	defer done()
-	tx, err := r.conn.BeginTx(ctx, nil)
+	tx, err := r.conn.Begin(ctx)
 	if err != nil {
 		return err
 	}
@@ -485,25 +485,15 @@ func (r *run) calculateChunk(ctx context.Context, defs []*Definition, results ma
 	// The old and new values are compared before the delete and the
 	// insert: DuckDB's RETURNING costs four times the statement.
 	changes := deltas{}
-	which, attrs := "entity_id IN (SELECT entity_id FROM attr_due)", ""
+	attrs := ""
 	if r.only || len(ok) < r.e.enabled() {
 		// Other attributes' values of these entities stay.
 		attrs = " AND attribute_id IN (" + idList(ok) + ")"
-		which += attrs
 	}
-	del := "DELETE FROM customer_attributes WHERE " + which
-	read := "SELECT attribute_id, entity_id, value FROM customer_attributes WHERE " + which
-	if r.e.opts.Dialect == "duckdb" {
-		// DuckDB scans the value table for each of the two; noting the
-		// rows' rowids on the first scan makes the delete a direct one.
-		// The scan that finds them compares integer keys (migration 015), not the
-		// ids, and reads the rows' values on the way: a second scan for
-		// them by rowid reads every row again. Rows of other entities with
-		// the same key are dropped after.
+	rep := r.e.caps.ChunkValuesReplace(attrs)
+	if len(rep.Prepare) > 0 {
 		find := r.timer("find_old_values")
-		for _, q := range []string{"DROP TABLE IF EXISTS attr_old",
-			"CREATE TEMP TABLE attr_old AS SELECT rowid AS rid, attribute_id, entity_id, value FROM customer_attributes WHERE entity_key IN (SELECT " + entityKey + " FROM attr_due)" + attrs,
-			"DELETE FROM attr_old WHERE entity_id NOT IN (SELECT entity_id FROM attr_due)"} {
+		for _, q := range rep.Prepare {
 			if _, err = tx.ExecContext(ctx, q); err != nil {
 				break
 			}
@@ -512,9 +502,8 @@ func (r *run) calculateChunk(ctx context.Context, defs []*Definition, results ma
 		if err != nil {
 			return fmt.Errorf("attributes: replace values: %w", err)
 		}
-		del = "DELETE FROM customer_attributes WHERE rowid IN (SELECT rid FROM attr_old)"
-		read = "SELECT attribute_id, entity_id, value FROM attr_old"
 	}
+	del, read := rep.Delete, rep.Read
 	var inserted map[string]int64
 	if err == nil {
 		inserted, err = countChanges(ctx, tx, "("+read+")", changes)
@@ -539,31 +528,29 @@ func (r *run) calculateChunk(ctx context.Context, defs []*Definition, results ma
 	return nil
 }
 
-// entityKey is the compact key of a value's entity on DuckDB (migration
-// 015): the upper half of hash(entity_id).
-const entityKey = "CAST(hash(entity_id) >> 32 AS UINTEGER)"
-
 // keyColumn and keyValue add entity_key to an insert into
-// customer_attributes on DuckDB.
+// customer_attributes on a backend that has the column
+// (store.Capabilities.EntityKey).
 func (r *run) keyColumn() string {
-	if r.e.opts.Dialect == "duckdb" {
+	if r.e.caps.EntityKey() != "" {
 		return ", entity_key"
 	}
 	return ""
 }
 
 func (r *run) keyValue() string {
-	if r.e.opts.Dialect == "duckdb" {
-		return ", " + entityKey
+	if k := r.e.caps.EntityKey(); k != "" {
+		return ", " + k
 	}
 	return ""
 }
 
 // checkKeys computes the entity keys again when DuckDB's hash function is
 // not the one they were computed with (a new DuckDB): key_check holds the
-// hash of a fixed text.
+// hash of a fixed text. Only a backend with entity keys (DuckDB) has them.
 func (r *run) checkKeys(ctx context.Context) error {
-	if r.e.opts.Dialect != "duckdb" {
+	entityKey := r.e.caps.EntityKey()
+	if entityKey == "" {
 		return nil
 	}
 	var same bool
@@ -573,7 +560,7 @@ func (r *run) checkKeys(ctx context.Context) error {
 	if same {
 		return nil
 	}
-	tx, err := r.conn.BeginTx(ctx, nil)
+	tx, err := r.conn.Begin(ctx)
 	if err != nil {
 		return err
 	}
@@ -594,7 +581,7 @@ func (r *run) saveState(ctx context.Context, defs []*Definition, results map[str
 	done := r.timer("save_state")
 	defer done()
 	// One transaction: one commit instead of two per attribute.
-	tx, err := r.conn.BeginTx(ctx, nil)
+	tx, err := r.conn.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("attributes: save state: %w", err)
 	}
@@ -665,7 +652,7 @@ func (r *run) updateView(ctx context.Context) (bool, error) {
 	if old.String == view {
 		return false, nil
 	}
-	tx, err := r.conn.BeginTx(ctx, nil)
+	tx, err := r.conn.Begin(ctx)
 	if err != nil {
 		return false, err
 	}

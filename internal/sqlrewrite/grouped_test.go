@@ -1,4 +1,4 @@
-package attr
+package sqlrewrite
 
 import "testing"
 
@@ -59,11 +59,11 @@ func TestGroupedForm(t *testing.T) {
 		{"SELECT count(*) AS value FROM base WHERE (type = 'a'", false},
 		{"SELECT count(*) AS value FROM base WHERE type = 'a')", false},
 	} {
-		if _, ok := groupedForm(c.q); ok != c.ok {
+		if _, ok := GroupedForm(c.q); ok != c.ok {
 			t.Errorf("%q: grouped %v, want %v", c.q, ok, c.ok)
 		}
 	}
-	rest, _ := groupedForm("  SELECT count(*) AS value FROM base")
+	rest, _ := GroupedForm("  SELECT count(*) AS value FROM base")
 	if rest != " count(*) AS value FROM base" {
 		t.Errorf("rest %q", rest)
 	}
