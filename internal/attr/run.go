@@ -55,7 +55,7 @@ func idList(defs []*Definition) string {
 
 // prepare creates attr_due and applies from_scratch and recalculate_all.
 func (r *run) prepare(ctx context.Context, defs []*Definition, ro RunOptions) error {
-	if _, err := r.exec(ctx, "create attr_due", "CREATE TEMP TABLE IF NOT EXISTS attr_due (entity_id TEXT NOT NULL)"); err != nil {
+	if _, err := r.exec(ctx, "create attr_due", r.conn.Query("AttrDueCreate")); err != nil {
 		return err
 	}
 	if len(defs) == 0 {
@@ -108,9 +108,7 @@ func (r *run) cleanup(ctx context.Context, everything, fromScratch, attributesCh
 			}
 		}
 	} else {
-		rows, err := r.conn.QueryContext(ctx, `DELETE FROM customer_attributes WHERE entity_id IN (SELECT id FROM entities
-			WHERE merged_into IS NOT NULL AND (attributes_calculated_at IS NULL OR modified_at > attributes_calculated_at))
-			RETURNING attribute_id, entity_id, value`)
+		rows, err := r.conn.QueryContext(ctx, r.conn.Query("AttrMergedValuesDelete"))
 		if err == nil {
 			_, err = collectByAttribute(rows, r.deltas, -1)
 		}
@@ -151,7 +149,7 @@ func (r *run) cleanup(ctx context.Context, everything, fromScratch, attributesCh
 // or the first after stitching rebuilt the entities from scratch.
 func (r *run) rebuilt(ctx context.Context) (bool, error) {
 	var one int
-	err := r.conn.QueryRowContext(ctx, "SELECT 1 FROM entities WHERE attributes_calculated_at IS NOT NULL LIMIT 1").Scan(&one)
+	err := r.conn.QueryRowContext(ctx, r.conn.Query("AttrAnyCalculated")).Scan(&one)
 	if err == sql.ErrNoRows {
 		return true, nil
 	}
@@ -163,7 +161,7 @@ func (r *run) rebuilt(ctx context.Context) (bool, error) {
 // those only due entities are.
 func (r *run) split(ctx context.Context, defs []*Definition) (full, incremental []*Definition, err error) {
 	hashes := map[string]string{}
-	rows, err := r.conn.QueryContext(ctx, "SELECT attribute_id, coalesce(hash, '') FROM attribute_state")
+	rows, err := r.conn.QueryContext(ctx, r.conn.Query("AttrStateHashes"))
 	if err != nil {
 		return nil, nil, fmt.Errorf("attributes: read state: %w", err)
 	}
@@ -226,7 +224,7 @@ func (r *run) calculate(ctx context.Context, defs []*Definition, results map[str
 	var total int64
 	after := ""
 	for {
-		if _, err := r.exec(ctx, "clear attr_due", "DELETE FROM attr_due"); err != nil {
+		if _, err := r.exec(ctx, "clear attr_due", r.conn.Query("AttrDueClear")); err != nil {
 			return total, err
 		}
 		n := len(args)
@@ -235,7 +233,7 @@ func (r *run) calculate(ctx context.Context, defs []*Definition, results map[str
 		if err != nil || got == 0 {
 			return total, err
 		}
-		if _, err := r.exec(ctx, "analyze due entities", "ANALYZE attr_due"); err != nil {
+		if _, err := r.exec(ctx, "analyze due entities", r.conn.Query("AttrDueAnalyze")); err != nil {
 			return total, err
 		}
 		// A full pass whose first chunk holds every live entity reads the
@@ -252,7 +250,7 @@ func (r *run) calculate(ctx context.Context, defs []*Definition, results map[str
 			}
 		}
 		total += got
-		if err := r.conn.QueryRowContext(ctx, "SELECT max(entity_id) FROM attr_due").Scan(&after); err != nil {
+		if err := r.conn.QueryRowContext(ctx, r.conn.Query("AttrDueMax")).Scan(&after); err != nil {
 			return total, fmt.Errorf("attributes: %w", err)
 		}
 		queries, stages := r.stage(ctx, defs, results, src)
@@ -272,7 +270,7 @@ func (r *run) calculate(ctx context.Context, defs []*Definition, results map[str
 		// them due for the others.
 		if !r.only {
 			done := r.timer("mark_calculated")
-			_, err := r.exec(ctx, "mark calculated", "UPDATE entities SET attributes_calculated_at = $1 WHERE id IN (SELECT entity_id FROM attr_due)", r.start)
+			_, err := r.exec(ctx, "mark calculated", r.conn.Query("AttrMarkCalculated"), r.start)
 			done()
 			if err != nil {
 				return total, err
@@ -286,7 +284,7 @@ func (r *run) calculate(ctx context.Context, defs []*Definition, results map[str
 
 // copyEvents copies the events of the chunk's entities into attr_events.
 func (r *run) copyEvents(ctx context.Context) error {
-	if _, err := r.exec(ctx, "drop attr_events", "DROP TABLE IF EXISTS attr_events"); err != nil {
+	if _, err := r.exec(ctx, "drop attr_events", r.conn.Query("AttrEventsDrop")); err != nil {
 		return err
 	}
 	if _, err := r.exec(ctx, "copy the chunk's events", copyChunkEvents); err != nil {
@@ -554,7 +552,7 @@ func (r *run) checkKeys(ctx context.Context) error {
 		return nil
 	}
 	var same bool
-	if err := r.conn.QueryRowContext(ctx, "SELECT coalesce(key_check = hash('weft entity key'), false) FROM attribute_meta WHERE id = 1").Scan(&same); err != nil {
+	if err := r.conn.QueryRowContext(ctx, r.conn.Query("AttrKeyCheck")).Scan(&same); err != nil {
 		return fmt.Errorf("attributes: check entity keys: %w", err)
 	}
 	if same {
@@ -566,7 +564,7 @@ func (r *run) checkKeys(ctx context.Context) error {
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
 	for _, q := range []string{"UPDATE customer_attributes SET entity_key = " + entityKey,
-		"UPDATE attribute_meta SET key_check = hash('weft entity key') WHERE id = 1"} {
+		tx.Query("AttrKeyCheckSet")} {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("attributes: compute entity keys: %w", err)
 		}
@@ -646,7 +644,7 @@ func (r *run) updateView(ctx context.Context) (bool, error) {
 	view := "CREATE VIEW pivoted_customer_attributes AS\n" + sel +
 		"\nFROM entities e LEFT JOIN customer_attributes a ON a.entity_id = e.id\nWHERE e.merged_into IS NULL\nGROUP BY e.id"
 	var old sql.NullString
-	if err := r.conn.QueryRowContext(ctx, "SELECT view_fingerprint FROM attribute_meta WHERE id = 1").Scan(&old); err != nil {
+	if err := r.conn.QueryRowContext(ctx, r.conn.Query("AttrViewFingerprint")).Scan(&old); err != nil {
 		return false, fmt.Errorf("attributes: read view fingerprint: %w", err)
 	}
 	if old.String == view {
@@ -657,12 +655,12 @@ func (r *run) updateView(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	for _, q := range []string{"DROP VIEW IF EXISTS pivoted_customer_attributes", view} {
+	for _, q := range []string{tx.Query("AttrViewDrop"), view} {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return false, fmt.Errorf("attributes: pivoted view: %w", err)
 		}
 	}
-	if _, err := tx.ExecContext(ctx, "UPDATE attribute_meta SET view_fingerprint = $1 WHERE id = 1", view); err != nil {
+	if _, err := tx.ExecContext(ctx, tx.Query("AttrViewFingerprintSet"), view); err != nil {
 		return false, err
 	}
 	return true, tx.Commit()

@@ -179,7 +179,8 @@ func GroupedForm(q string) (rest string, ok bool) {
 			aggregate = true
 		}
 	}
-	if from < 4 || !aggregate || toks[from-2].text != "as" || toks[from-1].text != "value" || toks[from+1].text != "base" {
+	// A FROM with nothing after it ends the query (found by FuzzGrouped).
+	if from < 4 || from+1 >= len(toks) || !aggregate || toks[from-2].text != "as" || toks[from-1].text != "value" || toks[from+1].text != "base" {
 		return "", false
 	}
 	if after := toks[from+2:]; len(after) > 0 && (after[0].text != "where" || len(after) == 1) {

@@ -58,6 +58,8 @@ func TestGroupedForm(t *testing.T) {
 		{"SELECT count(*) AS value FROM base WHERE type = 'unclosed", false},
 		{"SELECT count(*) AS value FROM base WHERE (type = 'a'", false},
 		{"SELECT count(*) AS value FROM base WHERE type = 'a')", false},
+		// Found by FuzzGrouped: FROM as the last word.
+		{"SELECT Count()AS vAlue FROM", false},
 	} {
 		if _, ok := GroupedForm(c.q); ok != c.ok {
 			t.Errorf("%q: grouped %v, want %v", c.q, ok, c.ok)

@@ -245,8 +245,8 @@ func (e *Engine) reset(ctx context.Context) error {
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
 	for _, q := range []string{
-		"DELETE FROM entity_events", "DELETE FROM identifiers", "DELETE FROM entities",
-		"DELETE FROM stitch_merges", "DELETE FROM stitch_audit",
+		tx.Query("StitchResetEntityEvents"), tx.Query("StitchResetIdentifiers"), tx.Query("StitchResetEntities"),
+		tx.Query("StitchResetMerges"), tx.Query("StitchResetAudit"),
 	} {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("reset stitching: %w", err)

@@ -15,15 +15,16 @@ import (
 // internal/store/query/*.sql (with a backend's override where the dialect
 // differs), run as e.ExecContext(ctx, e.Query("Name"), ...); only SQL built
 // from user configuration (stitching rules, attribute definitions, object
-// schemas) is assembled in Go by the stage that owns it. TestQueryNames
-// resolves every name passed to Query in the code on both backends.
+// schemas) is assembled in Go by the stage that owns it. The conformance
+// suite's QueryNames area (storetest/querynames.go) resolves every name
+// passed to Query in the code on both backends.
 type Executor interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 	// Query returns the named query, with the backend's override if it
 	// has one. An unknown name panics: it is a programming error, which
-	// TestQueryNames finds first.
+	// the conformance suite's QueryNames area finds first.
 	Query(name string) string
 }
 

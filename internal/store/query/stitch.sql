@@ -25,3 +25,18 @@ SELECT rules_hash FROM stitch_state WHERE id = 1
 
 -- name: StitchRulesHashSet
 UPDATE stitch_state SET rules_hash = $1 WHERE id = 1
+
+-- name: StitchResetEntityEvents
+DELETE FROM entity_events
+
+-- name: StitchResetIdentifiers
+DELETE FROM identifiers
+
+-- name: StitchResetEntities
+DELETE FROM entities
+
+-- name: StitchResetMerges
+DELETE FROM stitch_merges
+
+-- name: StitchResetAudit
+DELETE FROM stitch_audit

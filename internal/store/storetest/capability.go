@@ -24,6 +24,17 @@ func openDB(t *testing.T, b Backend) *store.DB {
 	return open(t, b, b.NewLocation(t)).(*store.DB)
 }
 
+// openConn takes a connection of s, closed when the test ends.
+func openConn(t *testing.T, s *store.DB) *store.Conn {
+	t.Helper()
+	conn, err := s.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
 // column reads the rows of a one-column query as text.
 func column(t *testing.T, e store.Executor, query string, args ...any) []string {
 	t.Helper()
@@ -108,11 +119,7 @@ func testChunkValuesReplace(t *testing.T, b Backend) {
 		{"some attributes", " AND attribute_id IN ('b')", []string{"b e1 2"}, []string{"e1 a 1", "e2 a 3", "e3 b 4"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			conn, err := s.Conn(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close()
+			conn := openConn(t, s)
 			exec(t, conn, "CREATE TEMP TABLE attr_due (entity_id TEXT NOT NULL)", "INSERT INTO attr_due VALUES ('e1')")
 			defer exec(t, conn, "DROP TABLE attr_due")
 			tx, err := conn.Begin(ctx)
@@ -137,13 +144,8 @@ func testChunkValuesReplace(t *testing.T, b Backend) {
 
 // testIndexAfterCopy: the statements run on a fresh copy, whose rows stay.
 func testIndexAfterCopy(t *testing.T, b Backend) {
-	ctx := context.Background()
 	s := openDB(t, b)
-	conn, err := s.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := openConn(t, s)
 	exec(t, conn, "CREATE TEMP TABLE copy_test AS SELECT 'e1' AS entity_id, 1 AS n")
 	exec(t, conn, s.Capabilities().IndexAfterCopy("copy_test", "entity_id")...)
 	if got := column(t, conn, "SELECT entity_id FROM copy_test WHERE entity_id = 'e1'"); !reflect.DeepEqual(got, []string{"e1"}) {

@@ -70,11 +70,7 @@ func testTxCommit(t *testing.T, b Backend) {
 	if err := tx.Rollback(); err == nil {
 		t.Error("rollback after commit succeeded")
 	}
-	conn, err := s.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := openConn(t, s)
 	ctx2, err := conn.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -113,11 +109,7 @@ func testInTx(t *testing.T, b Backend) {
 func testConnKeepsTempTables(t *testing.T, b Backend) {
 	ctx := context.Background()
 	s := openDB(t, b)
-	conn, err := s.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := openConn(t, s)
 	exec(t, conn, "CREATE TEMP TABLE conn_test (v TEXT)")
 	tx, err := conn.Begin(ctx)
 	if err != nil {

@@ -77,6 +77,15 @@ func QueryNamesUsed(t *testing.T, root string) []QueryNameUse {
 						break
 					}
 				}
+			case *ast.RangeStmt:
+				// for _, q := range []string{"A", "B"} { ... Query(q) ... }
+				lit, ok := n.X.(*ast.CompositeLit)
+				v, vok := n.Value.(*ast.Ident)
+				if ok && vok && passesToQuery(n.Body, v.Name) {
+					for _, e := range lit.Elts {
+						add(e)
+					}
+				}
 			case *ast.AssignStmt:
 				if f.Name.Name != "store" {
 					return true
@@ -95,6 +104,25 @@ func QueryNamesUsed(t *testing.T, root string) []QueryNameUse {
 		t.Fatal(err)
 	}
 	return uses
+}
+
+// passesToQuery reports whether body calls a function of queryNameCalls
+// with the variable name.
+func passesToQuery(body ast.Node, name string) bool {
+	found := false
+	ast.Inspect(body, func(n ast.Node) bool {
+		if c, ok := n.(*ast.CallExpr); ok {
+			if sel, ok := c.Fun.(*ast.SelectorExpr); ok && queryNameCalls[sel.Sel.Name] {
+				for _, a := range c.Args {
+					if id, ok := a.(*ast.Ident); ok && id.Name == name {
+						found = true
+					}
+				}
+			}
+		}
+		return !found
+	})
+	return found
 }
 
 // moduleRoot is the directory of the go.mod above the working directory.
