@@ -19,7 +19,6 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/weftdata/weft/internal/api"
-	"github.com/weftdata/weft/internal/config"
 	"github.com/weftdata/weft/internal/delivery"
 	"github.com/weftdata/weft/internal/delivery/deliverytest"
 	"github.com/weftdata/weft/internal/event"
@@ -51,9 +50,12 @@ func newDeliveryServer(t *testing.T, backend, doc string, cfg api.Config) *deliv
 	in := event.NewIngester(st, nil)
 	// The real ranker: with no engagement logged and no rules, retrieval
 	// ranks decide.
-	ranker := rank.New(rank.Options{DB: st, Logger: logger, Config: func(ctx context.Context) (*config.Config, error) {
+	ranker := rank.New(rank.Options{DB: st, Logger: logger, Delivery: func(ctx context.Context) (*rank.Delivery, error) {
 		_, c, err := pipe.Config(ctx)
-		return c, err
+		if c == nil {
+			return nil, err
+		}
+		return &c.Delivery, err
 	}})
 	if err := ranker.Refresh(context.Background()); err != nil {
 		t.Fatal(err)

@@ -24,7 +24,7 @@ func (h *handler) propertiesList(w http.ResponseWriter, r *http.Request) {
 
 // pluginInfo is a declared plugin as GET /v1/plugins lists it.
 type pluginInfo struct {
-	config.Plugin
+	plugin.Definition
 	Job       string     `json:"job"`
 	NextRunAt *time.Time `json:"next_run_at,omitempty"`
 	// Deployment is the plugin's deployment in this server: the one
@@ -49,8 +49,8 @@ func (h *handler) pluginsList(w http.ResponseWriter, r *http.Request) {
 	}
 	out := []pluginInfo{}
 	for _, p := range cfg.Plugins {
-		job := config.PluginJobPrefix + p.Name
-		info := pluginInfo{Plugin: p, Job: job, NextRunAt: next[job]}
+		job := plugin.JobPrefix + p.Name
+		info := pluginInfo{Definition: p, Job: job, NextRunAt: next[job]}
 		if h.deployer != nil {
 			info.Deployment = h.deployer.Status(p.Name)
 		}
@@ -90,7 +90,7 @@ func (h *handler) pluginRunCreate(w http.ResponseWriter, r *http.Request) {
 	if body.InputParams != nil {
 		params["inputParams"] = body.InputParams
 	}
-	run, err := h.pipeline.Jobs().Trigger(r.Context(), config.PluginJobPrefix+r.PathValue("name"), params, "manual")
+	run, err := h.pipeline.Jobs().Trigger(r.Context(), plugin.JobPrefix+r.PathValue("name"), params, "manual")
 	if err != nil {
 		h.writeError(w, r, err)
 		return
@@ -195,7 +195,7 @@ func (h *handler) pluginRunsList(w http.ResponseWriter, r *http.Request) {
 		if q.Get("plugin") != "" && q.Get("plugin") != p.Name {
 			continue
 		}
-		list, err := h.store.JobRunList(r.Context(), &store.JobRunListParams{Job: config.PluginJobPrefix + p.Name, Limit: int(limit)})
+		list, err := h.store.JobRunList(r.Context(), &store.JobRunListParams{Job: plugin.JobPrefix + p.Name, Limit: int(limit)})
 		if err != nil {
 			h.writeError(w, r, err)
 			return

@@ -85,6 +85,36 @@ func (d *Definition) IsEnabled() bool { return d.Enabled == nil || *d.Enabled }
 // Multiple reports whether the attribute may hold several values.
 func (d *Definition) Multiple() bool { return d.Type == TypeList || d.Type == TypeCustom }
 
+// SingleValued reports whether the attribute yields at most one value per
+// customer: every type but list and custom, and a custom attribute whose
+// query is one aggregate over base (SELECT <aggregate> AS value FROM base
+// [WHERE ...], as the grouped statement takes it, with no set-returning
+// call), which SQL answers with exactly one row. Plugin datasets send
+// such values as scalars; other custom attributes stay arrays.
+func (d *Definition) SingleValued() bool {
+	if d.Type != TypeCustom {
+		return !d.Multiple()
+	}
+	if _, ok := groupedForm(d.Query); !ok {
+		return false
+	}
+	toks, _ := tokenize(d.Query)
+	for _, t := range toks {
+		if t.word && setReturning[t.text] {
+			return false
+		}
+	}
+	return true
+}
+
+// setReturning are the set-returning functions that may stand beside an
+// aggregate and multiply its one row.
+var setReturning = map[string]bool{"unnest": true, "generate_series": true, "generate_subscripts": true,
+	"jsonb_array_elements": true, "json_array_elements": true, "jsonb_array_elements_text": true,
+	"json_array_elements_text": true, "jsonb_each": true, "json_each": true, "jsonb_each_text": true,
+	"json_each_text": true, "jsonb_object_keys": true, "json_object_keys": true, "regexp_matches": true,
+	"regexp_split_to_table": true, "string_to_table": true, "range": true}
+
 // ResultType is the data type with its default.
 func (d *Definition) ResultType() string { return d.dataType() }
 

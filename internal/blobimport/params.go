@@ -10,6 +10,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/weftdata/weft/internal/bucket"
 )
 
 // Format is how a file holds its records.
@@ -94,7 +96,7 @@ func ParseParams(raw map[string]any) (*Params, error) {
 	if p.Source, err = stringParam(raw, "source"); err != nil {
 		return nil, err
 	}
-	if p.bucketURL, p.prefix, err = parseSource(p.Source); err != nil {
+	if p.bucketURL, p.prefix, err = bucket.Parse(p.Source); err != nil {
 		return nil, &ParamError{"source", err.Error()}
 	}
 	format, err := stringParam(raw, "format")
@@ -172,42 +174,6 @@ func intValue(v any) (int, bool) {
 		}
 	}
 	return 0, false
-}
-
-// parseSource checks a source URL and splits it into what blob.OpenBucket
-// takes and the prefix of the keys to list. For s3 and azblob the URL's
-// path is the prefix (a folder: "s3://b/exports" lists "exports/...");
-// for file the path is the directory itself.
-func parseSource(source string) (bucketURL, prefix string, err error) {
-	u, err := url.Parse(source)
-	if err != nil {
-		return "", "", fmt.Errorf("not a URL: %w", err)
-	}
-	switch u.Scheme {
-	case "file":
-		if u.Path == "" || u.Path == "/" && u.Host == "" {
-			return "", "", errors.New("file URL needs a directory, as in file:///var/lib/imports")
-		}
-		return source, "", nil
-	case "s3", "azblob":
-		if u.Host == "" {
-			return "", "", fmt.Errorf("%s URL needs a bucket, as in %s://bucket/prefix", u.Scheme, u.Scheme)
-		}
-		if u.User != nil {
-			return "", "", errors.New("credentials in the URL are not supported: set them in the environment")
-		}
-		prefix = strings.Trim(u.Path, "/")
-		if prefix != "" {
-			prefix += "/"
-		}
-		b := *u
-		b.Path, b.RawPath = "", ""
-		return b.String(), prefix, nil
-	case "":
-		return "", "", fmt.Errorf("%q has no scheme (use file:///dir, s3://bucket/prefix or azblob://container/prefix)", source)
-	default:
-		return "", "", fmt.Errorf("unsupported scheme %q (use file, s3 or azblob)", u.Scheme)
-	}
 }
 
 // CursorKey is the KV key holding the import cursor of a source and

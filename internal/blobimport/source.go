@@ -12,6 +12,7 @@ import (
 
 	"gocloud.dev/blob"
 
+	"github.com/weftdata/weft/internal/bucket"
 	"github.com/weftdata/weft/job"
 )
 
@@ -40,7 +41,7 @@ func (c Cursor) Before(f File) bool {
 
 // openBucket opens the source's bucket.
 func openBucket(ctx context.Context, p *Params) (*blob.Bucket, error) {
-	b, err := blob.OpenBucket(ctx, p.bucketURL)
+	b, err := bucket.OpenBucket(ctx, p.bucketURL)
 	if err != nil {
 		return nil, fmt.Errorf("open source %s: %w", p.Source, err)
 	}
@@ -125,23 +126,4 @@ func advanceCursor(ctx context.Context, kv job.KV, key string, p *Params, f File
 		return fmt.Errorf("store cursor %s: %w", key, err)
 	}
 	return nil
-}
-
-// OpenFolder opens a folder URL as source takes it (file:///dir,
-// s3://bucket/prefix, azblob://container/prefix) as a bucket whose keys are
-// relative to the folder, for packages that keep files in blob storage
-// (plugin storage).
-func OpenFolder(ctx context.Context, folder string) (*blob.Bucket, error) {
-	bucketURL, prefix, err := parseSource(folder)
-	if err != nil {
-		return nil, err
-	}
-	b, err := blob.OpenBucket(ctx, bucketURL)
-	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", folder, err)
-	}
-	if prefix != "" {
-		return blob.PrefixedBucket(b, prefix), nil
-	}
-	return b, nil
 }

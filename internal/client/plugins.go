@@ -8,19 +8,19 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/weftdata/weft/internal/config"
+	"github.com/weftdata/weft/internal/plugin"
 	"github.com/weftdata/weft/internal/store"
 )
 
 // Plugin is a declared plugin (GET /v1/plugins).
 type Plugin struct {
-	Name        string             `json:"name"`
-	Description string             `json:"description"`
-	Command     []string           `json:"command"`
-	Schedule    string             `json:"schedule"`
-	Job         string             `json:"job"`
-	NextRunAt   *time.Time         `json:"next_run_at"`
-	Goal        *config.PluginGoal `json:"goal"`
+	Name        string           `json:"name"`
+	Description string           `json:"description"`
+	Command     []string         `json:"command"`
+	Schedule    string           `json:"schedule"`
+	Job         string           `json:"job"`
+	NextRunAt   *time.Time       `json:"next_run_at"`
+	Goal        *plugin.GoalSpec `json:"goal"`
 }
 
 // Plugins lists the declared plugins.

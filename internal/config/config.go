@@ -17,7 +17,9 @@ import (
 
 	"github.com/weftdata/weft/internal/attr"
 	"github.com/weftdata/weft/internal/object"
+	"github.com/weftdata/weft/internal/plugin"
 	"github.com/weftdata/weft/internal/quartz"
+	"github.com/weftdata/weft/internal/rank"
 	"github.com/weftdata/weft/internal/stitch"
 )
 
@@ -37,9 +39,9 @@ type Config struct {
 	Objects []object.Type `json:"objects,omitempty" yaml:"objects,omitempty"`
 	// Plugins are external plugin programs (package plugin); each runs
 	// as the job plugin:<name>.
-	Plugins []Plugin `json:"plugins,omitempty" yaml:"plugins,omitempty"`
+	Plugins []plugin.Definition `json:"plugins,omitempty" yaml:"plugins,omitempty"`
 	// Delivery configures the Delivery and Metrics APIs and how they rank.
-	Delivery Delivery `json:"delivery,omitzero" yaml:"delivery,omitempty"`
+	Delivery rank.Delivery `json:"delivery,omitzero" yaml:"delivery,omitempty"`
 }
 
 // Job declares a job: which registered job runs it, when, and with what
@@ -157,7 +159,7 @@ func (c *Config) Validate() error {
 	}
 	// The derived rules read the delivery identifiers, which must be
 	// valid first; then identifiers may name the categories they read.
-	if err := c.Delivery.validateIdentifiers(); err != nil {
+	if err := validateIdentifiers(&c.Delivery); err != nil {
 		return err
 	}
 	st := c.EffectiveStitching()
@@ -217,11 +219,11 @@ func (c *Config) JSON() string {
 }
 
 // EffectiveStitching is the stitching section with the rules derived from
-// the delivery section (Delivery.StitchingRules) after the written ones,
+// the delivery section (deliveryStitchingRules) after the written ones,
 // so a written rule keeps its index in error messages.
 func (c *Config) EffectiveStitching() stitch.Config {
 	st := c.Stitching
-	st.Rules = append(slices.Clip(c.Stitching.Rules), c.Delivery.StitchingRules()...)
+	st.Rules = append(slices.Clip(c.Stitching.Rules), deliveryStitchingRules(&c.Delivery)...)
 	return st
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/weftdata/weft/internal/config"
 	"github.com/weftdata/weft/internal/demo"
+	"github.com/weftdata/weft/internal/rank"
 )
 
 func TestParseYAMLAndJSONAlike(t *testing.T) {
@@ -102,11 +103,11 @@ func TestDeliveryValidation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Delivery.PagingTTLOrDefault().Minutes() != 5 || c.Delivery.RefreshOrDefault() != config.DeliveryRefreshDefault || c.Delivery.UserIDCategory() != "user_id" {
+	if c.Delivery.PagingTTLOrDefault().Minutes() != 5 || c.Delivery.RefreshOrDefault() != rank.RefreshDefault || c.Delivery.UserIDCategory() != "user_id" {
 		t.Errorf("defaults: %+v", c.Delivery)
 	}
 	u := c.Delivery.UseCases["default"]
-	if r, e, p := u.Weights(); r != 1 || e != 1 || p != 1 || u.EngagementPriorOrDefault() != config.EngagementPriorDefault {
+	if r, e, p := u.Weights(); r != 1 || e != 1 || p != 1 || u.EngagementPriorOrDefault() != rank.EngagementPriorDefault {
 		t.Errorf("use case defaults: %v %v %v %v", r, e, p, u.EngagementPriorOrDefault())
 	}
 	if got := []string{u.Rules[0].Label(), u.Rules[1].Label(), u.Rules[2].Label()}; !reflect.DeepEqual(got, []string{"category=fav", "a.b=rfm/rfm_code", "exact"}) {

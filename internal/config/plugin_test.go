@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/weftdata/weft/internal/config"
+	"github.com/weftdata/weft/internal/plugin"
 )
 
 const pluginAttrs = "attributes:\n  - {id: orders, type: num_of_unique, value: \"id\"}\n"
@@ -31,7 +32,7 @@ func TestParsePlugins(t *testing.T) {
 		t.Fatal(err)
 	}
 	p, ok := c.Plugin("conversion-likelihood")
-	if !ok || p.Moment != config.Moment95Pct || p.FeatureColumn(0) != "feature_orders" || p.FeatureColumn(1) != "rfm" || p.Timeout().Minutes() != 10 {
+	if !ok || p.Moment != plugin.Moment95Pct || p.FeatureColumn(0) != "feature_orders" || p.FeatureColumn(1) != "rfm" || p.Timeout().Minutes() != 10 {
 		t.Fatalf("plugin = %+v", p)
 	}
 	// Numbers always floats; unanswered optional ones absent; text numbers
@@ -71,13 +72,13 @@ const goalAttrs = "attributes:\n  - {id: orders, type: num_of_unique, value: \"i
 func TestParsePluginGoals(t *testing.T) {
 	for _, c := range []struct {
 		goal string
-		want config.PluginGoal
+		want plugin.GoalSpec
 	}{
-		{"{event: shop/purchase/1}", config.PluginGoal{Event: "shop/purchase/1"}},
-		{"{attribute: spend, op: \">\", value: 100}", config.PluginGoal{Attribute: "spend", Op: ">", Value: 100.0}},
-		{"{attribute: orders, op: \"<=\", value: 2.5}", config.PluginGoal{Attribute: "orders", Op: "<=", Value: 2.5}},
-		{"{attribute: city, op: \"!=\", value: Berlin}", config.PluginGoal{Attribute: "city", Op: "!=", Value: "Berlin"}},
-		{"{attribute: cities, op: is_set}", config.PluginGoal{Attribute: "cities", Op: "is_set"}},
+		{"{event: shop/purchase/1}", plugin.GoalSpec{Event: "shop/purchase/1"}},
+		{"{attribute: spend, op: \">\", value: 100}", plugin.GoalSpec{Attribute: "spend", Op: ">", Value: 100.0}},
+		{"{attribute: orders, op: \"<=\", value: 2.5}", plugin.GoalSpec{Attribute: "orders", Op: "<=", Value: 2.5}},
+		{"{attribute: city, op: \"!=\", value: Berlin}", plugin.GoalSpec{Attribute: "city", Op: "!=", Value: "Berlin"}},
+		{"{attribute: cities, op: is_set}", plugin.GoalSpec{Attribute: "cities", Op: "is_set"}},
 	} {
 		c2, err := config.Parse([]byte(goalAttrs + "plugins:\n  - name: p\n    command: [x]\n    goal: " + c.goal + "\n"))
 		if err != nil {
@@ -133,7 +134,7 @@ func TestParsePluginErrors(t *testing.T) {
 
 // parsePlugin parses the plugin p (command x) with the keys of body,
 // each line indented by four spaces.
-func parsePlugin(t *testing.T, body string) *config.Plugin {
+func parsePlugin(t *testing.T, body string) *plugin.Definition {
 	t.Helper()
 	c, err := config.Parse([]byte("plugins:\n  - name: p\n    command: [x]\n" + body))
 	if err != nil {
@@ -175,12 +176,12 @@ func TestPluginVariationsGrid(t *testing.T) {
 		"boolean true,false": {true, false},
 		"float 1.22,2.33":    {1.22, 2.33},
 	} {
-		h := config.PluginHyperParameter{Name: "h", Spec: spec, Steps: 3}
+		h := plugin.HyperParameter{Name: "h", Spec: spec, Steps: 3}
 		if got, err := h.Values(); err != nil || !reflect.DeepEqual(got, want) {
 			t.Errorf("%s: %v %v, want %v", spec, got, err, want)
 		}
 	}
-	if got, err := (&config.PluginHyperParameter{Name: "h", Spec: "float 0:1"}).Values(); err != nil || got != nil {
+	if got, err := (&plugin.HyperParameter{Name: "h", Spec: "float 0:1"}).Values(); err != nil || got != nil {
 		t.Errorf("a range without steps has no list of values: %v %v", got, err)
 	}
 }
@@ -271,7 +272,7 @@ func TestPluginHyperParameterOverride(t *testing.T) {
 			t.Errorf("%v: error %v, want %q", c.answers, err, c.want)
 		}
 	}
-	if _, err := p.InputParams(map[string]any{"fixed": true}); !errors.Is(err, config.ErrNotOverridable) {
+	if _, err := p.InputParams(map[string]any{"fixed": true}); !errors.Is(err, plugin.ErrNotOverridable) {
 		t.Errorf("not errors.Is ErrNotOverridable: %v", err)
 	}
 }

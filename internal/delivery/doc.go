@@ -44,6 +44,7 @@
 // delivery/<type>/<natural id> (impressionId, actionId, the request's
 // requestId or clientRequestId, membershipId, viewId, autoViewId,
 // insertionId), or delivery/<type>/<hash of the payload>, so retries are
-// duplicates. config.Delivery.StitchingRules stitch these events by
-// userInfo.userId and userInfo.anonUserId.
+// duplicates. The stitching rules package config derives from the
+// delivery section stitch these events by userInfo.userId and
+// userInfo.anonUserId.
 package delivery

@@ -13,6 +13,7 @@ import (
 	"github.com/weftdata/weft/internal/attr"
 	"github.com/weftdata/weft/internal/config"
 	"github.com/weftdata/weft/internal/jobrunner"
+	"github.com/weftdata/weft/internal/plugin"
 	"github.com/weftdata/weft/internal/pluginrun"
 	"github.com/weftdata/weft/internal/quartz"
 	"github.com/weftdata/weft/internal/store"
@@ -103,7 +104,7 @@ func (p *Pipeline) schedules(cfg *config.Config) ([]jobrunner.Schedule, error) {
 	}
 	if p.opts.Plugins != nil {
 		for _, pl := range cfg.Plugins {
-			s := jobrunner.Schedule{Job: config.PluginJobPrefix + pl.Name, Kind: pluginrun.Kind,
+			s := jobrunner.Schedule{Job: plugin.JobPrefix + pl.Name, Kind: pluginrun.Kind,
 				Parameters: map[string]any{"plugin": pl.Name}, Enabled: true}
 			if pl.Schedule != "" {
 				cron, err := quartz.Parse(pl.Schedule)

@@ -17,7 +17,7 @@ import (
 type Goal struct {
 	EventType string `json:"event_type,omitempty"`
 	// Attribute is the attribute's id, DataType its data type (attr.Data*),
-	// Op one of config.GoalOps and Value the operand as config normalized
+	// Op one of GoalOps and Value the operand as config normalized
 	// it (float64, bool or text). A user without the attribute meets no
 	// condition but is_set's negation: "!=" is false there too.
 	Attribute string `json:"attribute,omitempty"`

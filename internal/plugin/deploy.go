@@ -67,8 +67,9 @@ type DeployOptions struct {
 	// Declared lists the plugins of the configuration in force: only
 	// those are deployed, the others' deployments stop. Required.
 	Declared func(ctx context.Context) ([]string, error)
-	// RunLog is the log of a run, which gets the server's stdout (info),
-	// stderr (warn) and the deployment's events. Default Log.
+	// RunLog is the log of a run, which gets the server's stdout and
+	// stderr (info, with stream and plugin) and the deployment's events.
+	// Default Log.
 	RunLog func(run string) *slog.Logger
 	Log    *slog.Logger
 }

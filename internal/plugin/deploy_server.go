@@ -130,8 +130,8 @@ func (p *deployment) serveOnce(ctx context.Context, healthy *bool) error {
 	defer kill()
 	cmd := exec.CommandContext(pctx, "/bin/sh", "-c", cmdline)
 	isolate(cmd, dir, []string{"PLUGIN_MANIFEST=manifest.json", fmt.Sprintf("PORT=%d", port)})
-	out := &outputLog{log: p.log, left: MaxOutputBytesDefault}
-	stdout, stderr := out.writer(slog.LevelInfo, "stdout", nil), out.writer(slog.LevelWarn, "stderr", &out.tail)
+	out := &outputLog{log: p.log.With("plugin", p.plugin), left: MaxOutputBytesDefault}
+	stdout, stderr := out.writer("stdout", nil), out.writer("stderr", &out.tail)
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	if err := cmd.Start(); err != nil {
 		stdout.Close()

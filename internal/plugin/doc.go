@@ -27,9 +27,12 @@
 //
 // # Files
 //
-// The package is split by job: service.go opens a Service; sign.go signs
-// and checks URLs; storage.go keeps a stage's files; stage.go records
-// stages; dataset*.go make and serve datasets (goal, moment, range, query,
+// The package is split by job: definition.go and hyperparam.go are a
+// plugin as weft.yaml declares it (package config parses and validates
+// it) with its variables and hyper-parameters; service.go opens a
+// Service; sign.go signs and checks URLs; storage.go keeps a stage's
+// files (in a folder package bucket opens); stage.go records stages;
+// dataset*.go make and serve datasets (goal, moment, range, query,
 // writing); property*.go parse data.json, stage, publish and resolve
 // properties; exec*.go run a stage's process and read its results;
 // deploy*.go run deployed servers; cleanup.go prunes ended runs.

@@ -85,7 +85,8 @@ type ExecParams struct {
 	// (PATH, HOME and TMPDIR set to Dir, LANG=C.UTF-8): nothing of
 	// Weft's own environment leaks, secrets included.
 	Env []string
-	// Log gets stdout lines at info and stderr lines at warn level.
+	// Log gets stdout and stderr lines at info level, with stream=stdout
+	// or stream=stderr; the caller adds the plugin and the run.
 	Log *slog.Logger
 }
 
@@ -118,7 +119,7 @@ func Exec(ctx context.Context, p ExecParams) (*Results, error) {
 	cmd := exec.CommandContext(ctx, p.Command[0], append(p.Command[1:], "manifest.json", "results.json")...)
 	isolate(cmd, p.Dir, p.Env)
 	out := &outputLog{log: p.Log, left: p.MaxOutputBytes}
-	stdout, stderr := out.writer(slog.LevelInfo, "stdout", nil), out.writer(slog.LevelWarn, "stderr", &out.tail)
+	stdout, stderr := out.writer("stdout", nil), out.writer("stderr", &out.tail)
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	start := time.Now()
 	err = cmd.Run()

@@ -2,7 +2,6 @@ package plugin
 
 import (
 	"bufio"
-	"context"
 	"io"
 	"log/slog"
 	"sync"
@@ -24,7 +23,10 @@ func (o *outputLog) tailString() string {
 	return o.tail.String()
 }
 
-func (o *outputLog) writer(level slog.Level, stream string, tail *tailBuffer) io.WriteCloser {
+// writer logs each line of a stream at info with stream=stdout or stderr:
+// a plugin's stderr is its log (Python's logging and print(file=sys.stderr)
+// write there), not a warning of Weft's.
+func (o *outputLog) writer(stream string, tail *tailBuffer) io.WriteCloser {
 	pr, pw := io.Pipe()
 	done := make(chan struct{})
 	go func() {
@@ -39,7 +41,7 @@ func (o *outputLog) writer(level slog.Level, stream string, tail *tailBuffer) io
 			}
 			if int64(len(line)) <= o.left {
 				o.left -= int64(len(line))
-				o.log.Log(context.Background(), level, line, "stream", stream)
+				o.log.Info(line, "stream", stream)
 			} else {
 				o.dropped += int64(len(line))
 			}

@@ -93,7 +93,9 @@ n=$(env | grep -c WEFT || true)
 			t.Errorf("batches %+v", res.Batches)
 		}
 		l := logs.String()
-		if !strings.Contains(l, "hello from stdout") || !strings.Contains(l, "level=WARN msg=\"warning on stderr\"") ||
+		// A plugin's stderr is its log, not a warning.
+		if !strings.Contains(l, "hello from stdout") || !strings.Contains(l, "level=INFO msg=\"warning on stderr\" stream=stderr") ||
+			strings.Contains(l, "level=WARN msg=\"warning on stderr\"") ||
 			strings.Contains(l, "xxxxxxxxxx") || !strings.Contains(l, "dropped_bytes=3000") {
 			t.Errorf("logs:\n%s", l)
 		}

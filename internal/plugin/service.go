@@ -13,7 +13,7 @@ import (
 
 	"gocloud.dev/blob"
 
-	"github.com/weftdata/weft/internal/blobimport"
+	"github.com/weftdata/weft/internal/bucket"
 	"github.com/weftdata/weft/internal/store"
 )
 
@@ -100,17 +100,17 @@ func Open(ctx context.Context, db DB, opts Options) (*Service, error) {
 			return nil, fmt.Errorf("plugin storage: %w", err)
 		}
 	}
-	bucket, err := blobimport.OpenFolder(ctx, opts.StorageURL)
+	b, err := bucket.Open(ctx, opts.StorageURL)
 	if err != nil {
 		return nil, fmt.Errorf("plugin storage: %w", err)
 	}
 	key, err := loadKey(ctx, db, opts.Now().UTC())
 	if err != nil {
-		bucket.Close()
+		b.Close()
 		return nil, err
 	}
 	return &Service{db: db, opts: opts, base: strings.TrimRight(opts.BaseURL, "/"),
-		sign: &signer{key: key, now: opts.Now}, bucket: bucket}, nil
+		sign: &signer{key: key, now: opts.Now}, bucket: b}, nil
 }
 
 // Close closes the storage bucket.

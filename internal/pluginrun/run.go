@@ -63,11 +63,11 @@ func Info(d *Deps) job.Info {
 
 // State is a run's checkpoint, and what GET /v1/plugins/runs/{id} shows.
 type State struct {
-	Plugin      string         `json:"plugin"`
-	Definition  config.Plugin  `json:"definition"`
-	Started     time.Time      `json:"started"`
-	InputParams map[string]any `json:"inputParams"`
-	Phase       string         `json:"phase"`
+	Plugin      string            `json:"plugin"`
+	Definition  plugin.Definition `json:"definition"`
+	Started     time.Time         `json:"started"`
+	InputParams map[string]any    `json:"inputParams"`
+	Phase       string            `json:"phase"`
 	// Datasets are the dataset keys with their sizes (fullDatasetSize).
 	Datasets map[string]int64 `json:"datasets"`
 	// Moments are the moments of datasets other than latest (a
@@ -201,7 +201,7 @@ func decodeParams(m map[string]any) (params, error) {
 var ErrUnknownPlugin = errors.New("unknown plugin")
 
 // resolve finds the plugin and builds its inputParams.
-func (j *Job) resolve(ctx context.Context, m map[string]any) (*config.Config, *config.Plugin, map[string]any, error) {
+func (j *Job) resolve(ctx context.Context, m map[string]any) (*config.Config, *plugin.Definition, map[string]any, error) {
 	p, err := decodeParams(m)
 	if err != nil {
 		return nil, nil, nil, err
@@ -295,12 +295,12 @@ func startTime(name string, props []plugin.Property) time.Time {
 // initialDataset is a plugin's initial dataset at its moment, with the
 // definitions of its attributes; property features name the published
 // properties props resolves them to.
-func initialDataset(cfg *config.Config, def *config.Plugin, now time.Time, props []plugin.Property) *plugin.Dataset {
+func initialDataset(cfg *config.Config, def *plugin.Definition, now time.Time, props []plugin.Property) *plugin.Dataset {
 	d := &plugin.Dataset{Key: "initial", Seed: def.Name, Now: now, Features: features(cfg, def, props), Goal: datasetGoal(cfg, def)}
 	switch def.Moment {
-	case config.Moment0Sec:
+	case plugin.Moment0Sec:
 		d.Moment = &plugin.Moment{Type: plugin.MomentSince}
-	case config.Moment95Pct:
+	case plugin.Moment95Pct:
 		d.Moment = &plugin.Moment{Type: plugin.MomentPercentile, Percent: 95}
 	}
 	for _, a := range cfg.Attributes {
@@ -319,7 +319,7 @@ func initialDataset(cfg *config.Config, def *config.Plugin, now time.Time, props
 // <plugin>/<name> reads that plugin's latest published run of the name,
 // fixed when the run's dataset is made; an exact id, or one nothing
 // answers yet, is read as given (null where unpublished).
-func features(cfg *config.Config, def *config.Plugin, props []plugin.Property) []plugin.Feature {
+func features(cfg *config.Config, def *plugin.Definition, props []plugin.Property) []plugin.Feature {
 	attrs := map[string]*attr.Definition{}
 	for i := range cfg.Attributes {
 		attrs[cfg.Attributes[i].ID] = &cfg.Attributes[i]
@@ -332,14 +332,14 @@ func features(cfg *config.Config, def *config.Plugin, props []plugin.Property) [
 		}
 		if a := attrs[f.Attribute]; a != nil {
 			out[i].DataType = a.ResultType()
-			out[i].Multiple = a.Multiple()
+			out[i].Multiple = !a.SingleValued()
 		}
 	}
 	return out
 }
 
 // datasetGoal is the dataset's goal of a plugin's goal: nil for none.
-func datasetGoal(cfg *config.Config, def *config.Plugin) *plugin.Goal {
+func datasetGoal(cfg *config.Config, def *plugin.Definition) *plugin.Goal {
 	g := def.Goal
 	if g == nil {
 		return nil
@@ -498,7 +498,7 @@ func buildManifest(svc *plugin.Service, run string, ttl time.Duration, s *State,
 }
 
 // Metadata is a manifest's metadata: datasets, goal, features.
-func Metadata(def *config.Plugin, datasets map[string]any) map[string]any {
+func Metadata(def *plugin.Definition, datasets map[string]any) map[string]any {
 	var goal any
 	switch g := def.Goal; {
 	case g != nil && g.Event != "":
@@ -521,7 +521,7 @@ func Metadata(def *config.Plugin, datasets map[string]any) map[string]any {
 }
 
 // exec runs one stage process in a fresh directory.
-func (j *Job) exec(ctx context.Context, def *config.Plugin, scope string, m *plugin.Manifest) (*plugin.Results, error) {
+func (j *Job) exec(ctx context.Context, def *plugin.Definition, scope string, m *plugin.Manifest) (*plugin.Results, error) {
 	svc, run := j.d.Plugins, j.inv.RunID
 	dir, err := os.MkdirTemp(j.d.WorkDir, "weft-plugin-"+scope+"-")
 	if err != nil {
@@ -531,7 +531,7 @@ func (j *Job) exec(ctx context.Context, def *config.Plugin, scope string, m *plu
 	if err := svc.StageStart(ctx, run, scope); err != nil {
 		return nil, err
 	}
-	log := j.inv.Log.With("stage", scope)
+	log := j.inv.Log.With("plugin", def.Name, "stage", scope)
 	res, err := plugin.Exec(ctx, plugin.ExecParams{Command: def.Command, Dir: dir, Manifest: m,
 		Timeout: def.Timeout(), Log: log})
 	status := plugin.StatusSucceeded
@@ -582,7 +582,7 @@ func (j *Job) variation(ctx context.Context, s *State) error {
 	}
 	parallel := s.Definition.ParallelVariations
 	if parallel == 0 {
-		parallel = config.ParallelVariationsDefault
+		parallel = plugin.ParallelVariationsDefault
 	}
 	for i := range s.Variations {
 		v := &s.Variations[i]

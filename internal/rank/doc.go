@@ -7,7 +7,7 @@
 //
 // Rank returns every insertion with its score and the weighted parts it
 // is the sum of (Parts, the introspection data), best first, equal scores
-// in request order. The weights are the use case's (config.UseCase, looked
+// in request order. The weights are the use case's (UseCase, looked
 // up by the request's use case name, else "default", else all 1 and no
 // rules).
 //

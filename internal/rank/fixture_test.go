@@ -180,7 +180,7 @@ func (f *fixture) ranker(t testing.TB, edit func(*config.Config)) *rank.Ranker {
 	if edit != nil {
 		edit(&cfg)
 	}
-	r := rank.New(rank.Options{DB: f.db, Config: func(context.Context) (*config.Config, error) { return &cfg, nil },
+	r := rank.New(rank.Options{DB: f.db, Delivery: func(context.Context) (*rank.Delivery, error) { return &cfg.Delivery, nil },
 		Logger: slog.New(slog.NewTextHandler(testLog{t}, nil))})
 	if err := r.Refresh(context.Background()); err != nil {
 		t.Fatal(err)

@@ -8,8 +8,6 @@ import (
 	"testing"
 
 	"github.com/promotedai/schema/generated/go/proto/delivery"
-
-	"github.com/weftdata/weft/internal/config"
 )
 
 // TestSortScored holds the in-place permutation to a plain stable sort.
@@ -102,9 +100,9 @@ func TestActionWeight(t *testing.T) {
 }
 
 func TestPropertyKeys(t *testing.T) {
-	d := &config.Delivery{UseCases: map[string]config.UseCase{
-		"FEED":    {Rules: []config.RankRule{{Item: "category", Attribute: "fav"}, {Item: "meta.size", Attribute: "size"}}},
-		"default": {Rules: []config.RankRule{{Item: "brand", Attribute: "brand"}}},
+	d := &Delivery{UseCases: map[string]UseCase{
+		"FEED":    {Rules: []Rule{{Item: "category", Attribute: "fav"}, {Item: "meta.size", Attribute: "size"}}},
+		"default": {Rules: []Rule{{Item: "brand", Attribute: "brand"}}},
 		"SEARCH":  {},
 	}}
 	src, resolved, _ := referenced(d, nil)
@@ -112,7 +110,7 @@ func TestPropertyKeys(t *testing.T) {
 	if len(got) != 3 || !got["category"] || !got["meta"] || !got["brand"] {
 		t.Errorf("property keys %v, want category, meta and brand", got)
 	}
-	if keys := compileUseCases(&config.Delivery{}, newEngagement(), src, resolved).propertyKeys(); len(keys) != 0 {
+	if keys := compileUseCases(&Delivery{}, newEngagement(), src, resolved).propertyKeys(); len(keys) != 0 {
 		t.Errorf("no rules: %v", keys)
 	}
 }

@@ -172,7 +172,7 @@ func checkCap(t *testing.T, f *fixture, full rank.Stats) {
 func contentBytes(t *testing.T, f *fixture) int64 {
 	r := f.ranker(t, func(c *config.Config) {
 		c.Delivery.UseCases = nil
-		c.Delivery.Identifiers = config.DeliveryIdentifiers{UserID: "none", AnonUserID: "none"}
+		c.Delivery.Identifiers = rank.Identifiers{UserID: "none", AnonUserID: "none"}
 	})
 	return r.Stats().Bytes
 }
@@ -207,10 +207,10 @@ func checkIncremental(t *testing.T, f *fixture, r *rank.Ranker, ins []*delivery.
 // checkRun: Run refreshes at once and then every delivery.refresh, and
 // stops when its context ends.
 func checkRun(t *testing.T, f *fixture) {
-	r := rank.New(rank.Options{DB: f.db, Config: func(context.Context) (*config.Config, error) {
-		cfg := *f.cfg
-		cfg.Delivery.Refresh = "20ms"
-		return &cfg, nil
+	r := rank.New(rank.Options{DB: f.db, Delivery: func(context.Context) (*rank.Delivery, error) {
+		d := f.cfg.Delivery
+		d.Refresh = "20ms"
+		return &d, nil
 	}})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -236,8 +236,8 @@ func checkRun(t *testing.T, f *fixture) {
 func checkMissing(t *testing.T, f *fixture) {
 	r := f.ranker(t, func(c *config.Config) {
 		uc := c.Delivery.UseCases["FEED"]
-		uc.Rules = append(slices.Clone(uc.Rules), config.RankRule{Name: "nope", Item: "tier", Property: "scores/nope"})
-		c.Delivery.UseCases = map[string]config.UseCase{"FEED": uc}
+		uc.Rules = append(slices.Clone(uc.Rules), rank.Rule{Name: "nope", Item: "tier", Property: "scores/nope"})
+		c.Delivery.UseCases = map[string]rank.UseCase{"FEED": uc}
 	})
 	if st := r.Stats(); !reflect.DeepEqual(st.MissingProperties, []string{"scores/nope"}) {
 		t.Errorf("missing properties %v", st.MissingProperties)

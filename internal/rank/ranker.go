@@ -9,7 +9,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/weftdata/weft/internal/config"
 	"github.com/weftdata/weft/internal/plugin"
 )
 
@@ -25,10 +24,10 @@ type DB interface {
 type Options struct {
 	// DB is the store the state is read from. Required.
 	DB DB
-	// Config returns the configuration in force (pipeline.Pipeline's);
-	// nil, or a nil result, means all defaults. It is called by refreshes
-	// only, never on the request path.
-	Config func(context.Context) (*config.Config, error)
+	// Delivery returns the delivery section of the configuration in
+	// force (pipeline.Pipeline's); nil, or a nil result, means all
+	// defaults. It is called by refreshes only, never on the request path.
+	Delivery func(context.Context) (*Delivery, error)
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 	// Now is the clock (default time.Now).
@@ -89,8 +88,8 @@ func New(opts Options) *Ranker {
 	r := &Ranker{opts: opts, log: opts.Logger}
 	eng := newEngagement()
 	empty := &users{byUserID: map[string]int32{}, byAnonID: map[string]int32{}}
-	src, resolved, _ := referenced(&config.Delivery{}, nil)
-	ucs := compileUseCases(&config.Delivery{}, eng, src, resolved)
+	src, resolved, _ := referenced(&Delivery{}, nil)
+	ucs := compileUseCases(&Delivery{}, eng, src, resolved)
 	r.snap.Store(&snapshot{useCases: ucs, keys: ucs.propertyKeys(), eng: eng, users: empty})
 	return r
 }
@@ -111,9 +110,9 @@ func (r *Ranker) Run(ctx context.Context) {
 		if err := r.Refresh(ctx); err != nil && ctx.Err() == nil {
 			r.log.Warn("ranking state refresh failed; keeping the previous state", "error", err)
 		}
-		wait := config.DeliveryRefreshDefault
-		if cfg, err := r.config(ctx); err == nil {
-			wait = cfg.Delivery.RefreshOrDefault()
+		wait := RefreshDefault
+		if d, err := r.delivery(ctx); err == nil {
+			wait = d.RefreshOrDefault()
 		}
 		select {
 		case <-ctx.Done():
@@ -123,18 +122,18 @@ func (r *Ranker) Run(ctx context.Context) {
 	}
 }
 
-func (r *Ranker) config(ctx context.Context) (*config.Config, error) {
-	if r.opts.Config == nil {
-		return &config.Config{}, nil
+func (r *Ranker) delivery(ctx context.Context) (*Delivery, error) {
+	if r.opts.Delivery == nil {
+		return &Delivery{}, nil
 	}
-	cfg, err := r.opts.Config(ctx)
+	d, err := r.opts.Delivery(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("read the configuration: %w", err)
 	}
-	if cfg == nil {
-		cfg = &config.Config{}
+	if d == nil {
+		d = &Delivery{}
 	}
-	return cfg, nil
+	return d, nil
 }
 
 // Refresh reloads the state once: the delivery events logged since the
@@ -143,11 +142,10 @@ func (r *Ranker) config(ctx context.Context) (*config.Config, error) {
 func (r *Ranker) Refresh(ctx context.Context) error {
 	r.refreshMu.Lock()
 	defer r.refreshMu.Unlock()
-	cfg, err := r.config(ctx)
+	d, err := r.delivery(ctx)
 	if err != nil {
 		return err
 	}
-	d := &cfg.Delivery
 	prev := r.snap.Load()
 	eng, err := prev.eng.load(ctx, r.opts.DB)
 	if err != nil {

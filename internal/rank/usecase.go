@@ -7,11 +7,9 @@ import (
 
 	"github.com/promotedai/schema/generated/go/proto/delivery"
 	"github.com/promotedai/schema/generated/go/proto/event"
-
-	"github.com/weftdata/weft/internal/config"
 )
 
-// useCase is a config.UseCase made ready for the request path.
+// useCase is a UseCase made ready for the request path.
 type useCase struct {
 	retrieval, engagement, personalization float64
 	// prior is the engagement prior in impressions; actionWeights weigh
@@ -23,7 +21,7 @@ type useCase struct {
 	rules         []rule
 }
 
-// rule is a config.RankRule with its path split and its source resolved.
+// rule is a Rule with its path split and its source resolved.
 type rule struct {
 	label  string
 	path   []string
@@ -39,12 +37,12 @@ type useCases map[delivery.UseCase]*useCase
 // delivery.UseCase: its own, else "default", else built-in defaults.
 // Rules are resolved against src (slots of referenced properties are
 // looked up through resolved, reference → property id).
-func compileUseCases(d *config.Delivery, eng *engagement, src *sources, resolved map[string]string) useCases {
+func compileUseCases(d *Delivery, eng *engagement, src *sources, resolved map[string]string) useCases {
 	byName := map[string]*useCase{}
 	out := useCases{}
 	for v, name := range delivery.UseCase_name {
 		if _, ok := d.UseCases[name]; !ok {
-			name = config.UseCaseDefault
+			name = UseCaseDefault
 		}
 		uc, ok := byName[name]
 		if !ok {
@@ -76,7 +74,7 @@ func (u useCases) of(v delivery.UseCase) *useCase {
 	return u[delivery.UseCase_UNKNOWN_USE_CASE]
 }
 
-func compileUseCase(c config.UseCase, eng *engagement, src *sources, resolved map[string]string) *useCase {
+func compileUseCase(c UseCase, eng *engagement, src *sources, resolved map[string]string) *useCase {
 	uc := &useCase{prior: c.EngagementPriorOrDefault(), actionWeights: make([]float64, len(eng.keys))}
 	uc.retrieval, uc.engagement, uc.personalization = c.Weights()
 	var actions float64
@@ -89,7 +87,7 @@ func compileUseCase(c config.UseCase, eng *engagement, src *sources, resolved ma
 	}
 	for _, r := range c.Rules {
 		cr := rule{label: r.Label(), path: strings.Split(r.Item, "."), slot: -1,
-			scale: r.Match == config.MatchScale, weight: r.WeightOrDefault()}
+			scale: r.Match == MatchScale, weight: r.WeightOrDefault()}
 		if r.Attribute != "" {
 			cr.slot = src.attrSlot[r.Attribute]
 		} else if id, ok := resolved[r.Property]; ok {
@@ -111,7 +109,7 @@ func actionWeight(weights map[string]float64, name string) float64 {
 			return w
 		}
 	}
-	for _, u := range config.ActionTypesUndoing {
+	for _, u := range ActionTypesUndoing {
 		if u == name {
 			return 0
 		}
@@ -121,7 +119,7 @@ func actionWeight(weights map[string]float64, name string) float64 {
 
 // referenced collects the sources of every rule, resolving property
 // references; it returns the references no published property answers.
-func referenced(d *config.Delivery, resolve func(string) (string, bool)) (*sources, map[string]string, []string) {
+func referenced(d *Delivery, resolve func(string) (string, bool)) (*sources, map[string]string, []string) {
 	src := &sources{attrSlot: map[string]int{}, propSlot: map[string]int{}}
 	resolved := map[string]string{}
 	var missing []string

@@ -16,7 +16,6 @@ import (
 
 	"github.com/weftdata/weft/internal/api"
 	"github.com/weftdata/weft/internal/attr"
-	"github.com/weftdata/weft/internal/config"
 	"github.com/weftdata/weft/internal/delivery"
 	"github.com/weftdata/weft/internal/event"
 	"github.com/weftdata/weft/internal/jobrunner"
@@ -247,9 +246,12 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		ln.Close()
 		return nil, err
 	}
-	ranker := rank.New(rank.Options{DB: st, Logger: cfg.Logger, Config: func(ctx context.Context) (*config.Config, error) {
+	ranker := rank.New(rank.Options{DB: st, Logger: cfg.Logger, Delivery: func(ctx context.Context) (*rank.Delivery, error) {
 		_, c, err := pipe.Config(ctx)
-		return c, err
+		if c == nil {
+			return nil, err
+		}
+		return &c.Delivery, err
 	}})
 	deliverySvc := delivery.New(delivery.Options{
 		Ingester: ingester,

@@ -32,6 +32,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/weftdata/weft/internal/bucket"
 	"gocloud.dev/blob"
 	_ "gocloud.dev/blob/azureblob" // azblob://
 	_ "gocloud.dev/blob/s3blob"    // s3://
@@ -106,7 +107,7 @@ func (s *Server) SourceURL(bucket, prefix string) string {
 func (s *Server) Bucket(t testing.TB, name string) *blob.Bucket {
 	t.Helper()
 	ctx := context.Background()
-	b, err := blob.OpenBucket(ctx, s.SourceURL(name, ""))
+	b, err := bucket.OpenBucket(ctx, s.SourceURL(name, ""))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package config
+package plugin
 
 import (
 	"errors"
@@ -10,11 +10,11 @@ import (
 	"strings"
 )
 
-// PluginHyperParameter is an auto-optimized inputParam (spec §11): the
+// HyperParameter is an auto-optimized inputParam (spec §11): the
 // run's initial stage runs once per variation, and the variation with
 // the highest score wins. Lists (and ranges with Steps) make a grid;
 // ranges without Steps are drawn at random for each variation.
-type PluginHyperParameter struct {
+type HyperParameter struct {
 	// Name is the inputParams key: letters, digits and _, not a variable's.
 	Name string `json:"name" yaml:"name"`
 	// Spec is Stormly's "<type> <values>": "integer 1,4,10", "integer
@@ -86,17 +86,19 @@ func (d *hyperDomain) enumerated() *hyperDomain {
 	return out
 }
 
-var errSteps = errors.New("steps")
+// ErrSteps is a hyper-parameter's steps out of bounds: the validation
+// of weft.yaml names the steps key rather than the spec.
+var ErrSteps = errors.New("steps")
 
 // domain parses the spec.
-func (h *PluginHyperParameter) domain() (*hyperDomain, error) {
+func (h *HyperParameter) domain() (*hyperDomain, error) {
 	typ, list, ok := strings.Cut(strings.TrimSpace(h.Spec), " ")
 	list = strings.TrimSpace(list)
 	if !ok || list == "" {
 		return nil, fmt.Errorf("%q must be \"<type> <values>\": integer 1,4,10, integer 1:100, float 0.0:1.0, category blue,green or boolean true,false", h.Spec)
 	}
 	if h.Steps < 0 || h.Steps > HyperStepsMax {
-		return nil, fmt.Errorf("%w %d must be from 1 to %d (leave it out to draw values of a range at random)", errSteps, h.Steps, HyperStepsMax)
+		return nil, fmt.Errorf("%w %d must be from 1 to %d (leave it out to draw values of a range at random)", ErrSteps, h.Steps, HyperStepsMax)
 	}
 	d := &hyperDomain{typ: typ}
 	if lo, hi, isRange := strings.Cut(list, ":"); isRange {
@@ -174,7 +176,7 @@ func (h *PluginHyperParameter) domain() (*hyperDomain, error) {
 // numbers as float64 (integers too, as inputParams sends them),
 // categories as strings, booleans as bool. Nil for a range drawn at
 // random.
-func (h *PluginHyperParameter) Values() ([]any, error) {
+func (h *HyperParameter) Values() ([]any, error) {
 	d, err := h.domain()
 	if err != nil {
 		return nil, err
@@ -185,12 +187,12 @@ func (h *PluginHyperParameter) Values() ([]any, error) {
 // Value converts a user's answer (spec §11's override) to the
 // hyper-parameter's type and checks that the spec allows it: one of the
 // listed values, or a number of the range (a whole one for integer).
-func (h *PluginHyperParameter) Value(in any) (any, error) {
+func (h *HyperParameter) Value(in any) (any, error) {
 	d, err := h.domain()
 	if err != nil {
 		return nil, err
 	}
-	conv := PluginVariable{Name: h.Name, Type: VarNumber}
+	conv := Variable{Name: h.Name, Type: VarNumber}
 	switch d.typ {
 	case "boolean":
 		conv.Type = VarBoolean
@@ -247,9 +249,9 @@ func hyperNumber(typ, s string) (float64, error) {
 // MaxVariations are enumerated instead of drawn. total is the number of
 // distinct combinations before the cap, 0 when a float range makes it
 // unbounded. Nil when no hyper-parameter is left to vary.
-func (p *Plugin) Variations(seed uint64, fixed map[string]any) (vs []map[string]any, total int, err error) {
+func (p *Definition) Variations(seed uint64, fixed map[string]any) (vs []map[string]any, total int, err error) {
 	var (
-		hs      []*PluginHyperParameter
+		hs      []*HyperParameter
 		domains []*hyperDomain
 	)
 	for i := range p.HyperParameters {
@@ -328,34 +330,4 @@ func sameParams(a, b map[string]any) bool {
 		}
 	}
 	return true
-}
-
-func validateHyperParameters(p *Plugin, at func(field string, format string, args ...any) error) error {
-	if p.MaxVariations < 0 || p.MaxVariations > MaxVariationsMax {
-		return at("max_variations", "%d must be from 1 to %d (default %d)", p.MaxVariations, MaxVariationsMax, MaxVariationsDefault)
-	}
-	if p.ParallelVariations < 0 || p.ParallelVariations > ParallelVariationsMax {
-		return at("parallel_variations", "%d must be from 1 to %d (default %d)", p.ParallelVariations, ParallelVariationsMax, ParallelVariationsDefault)
-	}
-	names := map[string]bool{}
-	for _, v := range p.Variables {
-		names[v.Name] = true
-	}
-	for i := range p.HyperParameters {
-		h := &p.HyperParameters[i]
-		fld := fmt.Sprintf("hyperparameters[%d]", i)
-		switch {
-		case !varName.MatchString(h.Name):
-			return at(fld+".name", "%q must be letters, digits and _", h.Name)
-		case names[h.Name]:
-			return at(fld+".name", "%q is already a variable or hyper-parameter", h.Name)
-		}
-		names[h.Name] = true
-		if _, err := h.domain(); errors.Is(err, errSteps) {
-			return at(fld+".steps", "%v", err)
-		} else if err != nil {
-			return at(fld+".spec", "%v", err)
-		}
-	}
-	return nil
 }
