@@ -223,3 +223,26 @@ func Grouped(query, due, from, entity string, typed func(value string) string) (
 ) c WHERE tv IS NOT NULL`, typed(value), due, entity, GroupedEntity, cols, from,
 		GroupedEntity, rest, GroupedEntity, GroupedEntity), true
 }
+
+// SingleRow reports whether q is of GroupedForm with no set-returning call
+// anywhere, so that SQL answers it with exactly one row per entity.
+func SingleRow(q string) bool {
+	if _, ok := GroupedForm(q); !ok {
+		return false
+	}
+	toks, _ := tokenize(q)
+	for _, t := range toks {
+		if t.word && setReturning[t.text] {
+			return false
+		}
+	}
+	return true
+}
+
+// setReturning are the set-returning functions that may stand beside an
+// aggregate and multiply its one row.
+var setReturning = map[string]bool{"unnest": true, "generate_series": true, "generate_subscripts": true,
+	"jsonb_array_elements": true, "json_array_elements": true, "jsonb_array_elements_text": true,
+	"json_array_elements_text": true, "jsonb_each": true, "json_each": true, "jsonb_each_text": true,
+	"json_each_text": true, "jsonb_object_keys": true, "json_object_keys": true, "regexp_matches": true,
+	"regexp_split_to_table": true, "string_to_table": true, "range": true}
