@@ -25,7 +25,7 @@ func TestPluginCleanup(t *testing.T) {
 			s := newPluginServer(t, backend, plugin.Options{Retention: 24 * time.Hour})
 			s.workedProfiles(t)
 			ctx := context.Background()
-			db := s.store.SQL()
+			db := s.store
 			exec := func(q string, args ...any) {
 				t.Helper()
 				if _, err := db.ExecContext(ctx, q, args...); err != nil {

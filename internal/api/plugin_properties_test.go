@@ -55,12 +55,12 @@ func TestPluginPropertiesPublish(t *testing.T) {
 			s.workedProfiles(t)
 			ctx := context.Background()
 			var merged, survivor string
-			err := s.store.SQL().QueryRowContext(ctx, "SELECT id, merged_into FROM entities WHERE merged_into IS NOT NULL ORDER BY id LIMIT 1").Scan(&merged, &survivor)
+			err := s.store.QueryRowContext(ctx, "SELECT id, merged_into FROM entities WHERE merged_into IS NOT NULL ORDER BY id LIMIT 1").Scan(&merged, &survivor)
 			if err != nil {
 				t.Fatalf("the worked example has a merge: %v", err)
 			}
 			var other string
-			if err := s.store.SQL().QueryRowContext(ctx, "SELECT id FROM entities WHERE merged_into IS NULL AND id <> $1 ORDER BY id LIMIT 1", survivor).Scan(&other); err != nil {
+			if err := s.store.QueryRowContext(ctx, "SELECT id FROM entities WHERE merged_into IS NULL AND id <> $1 ORDER BY id LIMIT 1", survivor).Scan(&other); err != nil {
 				t.Fatal(err)
 			}
 			run := "run-props"
@@ -126,7 +126,7 @@ func TestPluginPropertiesPublish(t *testing.T) {
 				t.Fatal(err)
 			}
 			var left int
-			if err := s.store.SQL().QueryRowContext(ctx, "SELECT count(*) FROM plugin_property_staging").Scan(&left); err != nil || left != 0 {
+			if err := s.store.QueryRowContext(ctx, "SELECT count(*) FROM plugin_property_staging").Scan(&left); err != nil || left != 0 {
 				t.Errorf("staging rows left: %d %v", left, err)
 			}
 			if p := props(other); len(p) != 1 {

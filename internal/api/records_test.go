@@ -123,7 +123,7 @@ func TestSecretsAPI(t *testing.T) {
 				t.Fatalf("secret seen by a job: %v, %v", got, err)
 			}
 			var stored string
-			if err := st.SQL().QueryRow("SELECT value FROM kv_records WHERE store = 'secrets' AND key = 'crm'").Scan(&stored); err != nil {
+			if err := st.QueryRowContext(context.Background(), "SELECT value FROM kv_records WHERE store = 'secrets' AND key = 'crm'").Scan(&stored); err != nil {
 				t.Fatal(err)
 			}
 			if strings.Contains(stored, token) {

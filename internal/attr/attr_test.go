@@ -46,10 +46,10 @@ func newFixture(t *testing.T, backend, yaml string) *fixture {
 	}
 	s := dbtest.Open(t, backend)
 	f := &fixture{s: s, clock: &clock{time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}}
-	if f.stitch, err = stitch.New(s.SQL(), cfg.Stitching, &stitch.Opts{Now: f.clock.now}); err != nil {
+	if f.stitch, err = stitch.New(s, cfg.Stitching, &stitch.Opts{Now: f.clock.now}); err != nil {
 		t.Fatal(err)
 	}
-	if f.attr, err = attr.New(s.SQL(), cfg.Attributes, cfg.Context, &attr.Options{Dialect: backend, Now: f.clock.now}); err != nil {
+	if f.attr, err = attr.New(s, cfg.Attributes, cfg.Context, &attr.Options{Now: f.clock.now}); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.attr.ValidateSQL(context.Background()); err != nil {
@@ -79,7 +79,7 @@ func (f *fixture) run(t *testing.T, ro attr.RunOptions) *attr.RunResult {
 // engines' text forms compare equal (200.0 and 200).
 func (f *fixture) values(t *testing.T, entity string) map[string][]string {
 	t.Helper()
-	rows, err := f.s.SQL().QueryContext(context.Background(),
+	rows, err := f.s.QueryContext(context.Background(),
 		"SELECT attribute_id, value FROM customer_attributes WHERE entity_id = $1", entity)
 	if err != nil {
 		t.Fatal(err)
@@ -109,7 +109,7 @@ func normalize(v string) string {
 func (f *fixture) entityOf(t *testing.T, eventID string) string {
 	t.Helper()
 	var ent string
-	err := f.s.SQL().QueryRowContext(context.Background(),
+	err := f.s.QueryRowContext(context.Background(),
 		"SELECT customer_entity_id FROM customer_events WHERE id = $1", eventID).Scan(&ent)
 	if err != nil {
 		t.Fatal(err)
@@ -172,13 +172,13 @@ func (f *fixture) checkViewAndCaches(t *testing.T, x string) {
 	var first, fav string
 	var sum float64
 	var purchases int64
-	err := f.s.SQL().QueryRowContext(ctx, `SELECT web_url_first, fav_category, eshop_revenue_sum, purchases_custom[1]
+	err := f.s.QueryRowContext(ctx, `SELECT web_url_first, fav_category, eshop_revenue_sum, purchases_custom[1]
 		FROM pivoted_customer_attributes WHERE customer_entity_id = $1`, x).Scan(&first, &fav, &sum, &purchases)
 	if err != nil || first != "/home" || fav != "hats" || sum != 215 || purchases != 3 {
 		t.Errorf("pivoted row of X: %q %q %v %v, %v", first, fav, sum, purchases, err)
 	}
 	var rows int
-	if err := f.s.SQL().QueryRowContext(ctx, "SELECT count(*) FROM pivoted_customer_attributes").Scan(&rows); err != nil || rows != 3 {
+	if err := f.s.QueryRowContext(ctx, "SELECT count(*) FROM pivoted_customer_attributes").Scan(&rows); err != nil || rows != 3 {
 		t.Errorf("pivoted view has %d rows, want 3 (X, Y, Z): %v", rows, err)
 	}
 	customers, counts, err := f.s.AttributeValueCounts(ctx, "web_url_last", 10)
@@ -220,7 +220,7 @@ func TestContext(t *testing.T) {
 			// engagement = events / p90 for every live entity.
 			var n int
 			var sumEngagement, sumEvents float64
-			err = f.s.SQL().QueryRowContext(context.Background(), `SELECT count(*), sum(CAST(a.value AS DOUBLE PRECISION)), sum(c.n)
+			err = f.s.QueryRowContext(context.Background(), `SELECT count(*), sum(CAST(a.value AS DOUBLE PRECISION)), sum(c.n)
 				FROM customer_attributes a JOIN (SELECT customer_entity_id, count(*) AS n FROM customer_events GROUP BY 1) c
 				  ON c.customer_entity_id = a.entity_id
 				WHERE a.attribute_id = 'engagement'`).Scan(&n, &sumEngagement, &sumEvents)
@@ -328,7 +328,7 @@ attributes:
 // snapshot reads every value, normalized, as entity/attribute -> values.
 func (f *fixture) snapshot(t *testing.T) map[string][]string {
 	t.Helper()
-	rows, err := f.s.SQL().QueryContext(context.Background(), "SELECT entity_id, attribute_id, value FROM customer_attributes")
+	rows, err := f.s.QueryContext(context.Background(), "SELECT entity_id, attribute_id, value FROM customer_attributes")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -389,7 +389,7 @@ func TestEngineEqualsReference(t *testing.T) {
 			// Small chunks: every statement runs over a list of entities.
 			cfg, _ := config.Parse([]byte(referenceConfig))
 			var err error
-			if f.attr, err = attr.New(f.s.SQL(), cfg.Attributes, cfg.Context, &attr.Options{Dialect: backend, Now: f.clock.now, ChunkSize: 37}); err != nil {
+			if f.attr, err = attr.New(f.s, cfg.Attributes, cfg.Context, &attr.Options{Now: f.clock.now, ChunkSize: 37}); err != nil {
 				t.Fatal(err)
 			}
 			var lines []string
@@ -414,7 +414,7 @@ func TestEngineEqualsReference(t *testing.T) {
 			for _, ent := range page {
 				got := f.values(t, ent.ID)
 				for _, d := range f.attr.Definitions() {
-					want, err := attr.Reference(ctx, f.s.SQL(), &d, ent.ID)
+					want, err := attr.Reference(ctx, f.s, &d, ent.ID)
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -516,7 +516,7 @@ attributes:
 
 			// A new definition of one attribute: every entity, for it alone.
 			cfg, _ := config.Parse([]byte(strings.Replace(yaml, "count(*) AS value", "count(*) * 10 AS value", 1)))
-			eng, err := attr.New(f.s.SQL(), cfg.Attributes, nil, &attr.Options{Dialect: backend, Now: f.clock.now})
+			eng, err := attr.New(f.s, cfg.Attributes, nil, &attr.Options{Now: f.clock.now})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -539,7 +539,7 @@ attributes:
 			ingest(t, f.s, `{"id":"m1","source_id":"web","type":"signup","version":"1","event_time":"2026-02-01T11:00:00Z","payload":{"email":"c@x","alias":"b@x"}}`)
 			two := strings.Replace(yaml, `value_expression: "payload->>'email'"`, `value_expression: "json_array_elements_text(json_build_array(payload->>'email', payload->>'alias'))"`, 1)
 			cfg, _ = config.Parse([]byte(two))
-			if f.stitch, err = stitch.New(f.s.SQL(), cfg.Stitching, &stitch.Opts{Now: f.clock.now}); err != nil {
+			if f.stitch, err = stitch.New(f.s, cfg.Stitching, &stitch.Opts{Now: f.clock.now}); err != nil {
 				t.Fatal(err)
 			}
 			f.clock.t = f.clock.t.Add(time.Hour)
@@ -604,7 +604,7 @@ func (f *fixture) checkCaches(t *testing.T) {
 		`SELECT attribute_id, value, count(*) FROM customer_attributes GROUP BY attribute_id, value
 		 EXCEPT SELECT attribute_id, value, count FROM attribute_values_counts`,
 	} {
-		rows, err := f.s.SQL().QueryContext(ctx, q)
+		rows, err := f.s.QueryContext(ctx, q)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -629,11 +629,11 @@ func TestEntityKeys(t *testing.T) {
 	want := f.snapshot(t)
 	f.clock.t = f.clock.t.Add(time.Hour)
 	for _, q := range []string{"UPDATE customer_attributes SET entity_key = 0", "UPDATE attribute_meta SET key_check = 0"} {
-		if _, err := f.s.SQL().ExecContext(ctx, q); err != nil {
+		if _, err := f.s.ExecContext(ctx, q); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := f.s.SQL().ExecContext(ctx, "UPDATE entities SET modified_at = $1", f.clock.t); err != nil {
+	if _, err := f.s.ExecContext(ctx, "UPDATE entities SET modified_at = $1", f.clock.t); err != nil {
 		t.Fatal(err)
 	}
 	f.clock.t = f.clock.t.Add(time.Minute)
@@ -643,7 +643,7 @@ func TestEntityKeys(t *testing.T) {
 	sameSnapshots(t, "after the keys were computed again", want, f.snapshot(t), "")
 	f.checkCaches(t)
 	var stale int
-	if err := f.s.SQL().QueryRowContext(ctx, "SELECT count(*) FROM customer_attributes WHERE entity_key IS DISTINCT FROM CAST(hash(entity_id) >> 32 AS UINTEGER)").Scan(&stale); err != nil || stale > 0 {
+	if err := f.s.QueryRowContext(ctx, "SELECT count(*) FROM customer_attributes WHERE entity_key IS DISTINCT FROM CAST(hash(entity_id) >> 32 AS UINTEGER)").Scan(&stale); err != nil || stale > 0 {
 		t.Errorf("%d values with a stale key (%v)", stale, err)
 	}
 }

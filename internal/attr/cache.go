@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/weftdata/weft/internal/store"
 )
 
 // The caches are kept up to date by deltas: a statement over a chunk of
@@ -71,7 +73,7 @@ func collectByAttribute(rows *sql.Rows, ds deltas, sign int64) (map[string]int64
 // those of attr_new, and returns how many rows attr_new has per
 // attribute. The database compares them: only the counts that change are
 // read.
-func countChanges(ctx context.Context, tx *sql.Tx, old string, ds deltas) (map[string]int64, error) {
+func countChanges(ctx context.Context, tx store.Executor, old string, ds deltas) (map[string]int64, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT attribute_id, value, CAST(sum(c) AS BIGINT) FROM (
 		SELECT attribute_id, value, -1 AS c FROM `+old+` o
 		UNION ALL SELECT attribute_id, value, 1 AS c FROM attr_new

@@ -48,10 +48,10 @@ func (r *run) refreshContext(ctx context.Context, c Context, now time.Time) (Con
 	var query string
 	var modified sql.NullTime
 	var value sql.NullString
-	err := r.conn.QueryRowContext(ctx, "SELECT query, modified, value FROM context WHERE key = $1", c.Key).Scan(&query, &modified, &value)
+	err := r.conn.QueryRowContext(ctx, r.conn.Query("AttrContextGet"), c.Key).Scan(&query, &modified, &value)
 	switch {
 	case err == sql.ErrNoRows:
-		if _, err := r.exec(ctx, "add context", "INSERT INTO context (key, query) VALUES ($1, $2)", c.Key, c.Query); err != nil {
+		if _, err := r.exec(ctx, "add context", r.conn.Query("AttrContextInsert"), c.Key, c.Query); err != nil {
 			return res, err
 		}
 	case err != nil:
@@ -63,10 +63,10 @@ func (r *run) refreshContext(ctx context.Context, c Context, now time.Time) (Con
 	var v sql.NullString
 	if err := r.conn.QueryRowContext(ctx, "SELECT CAST(v AS TEXT) FROM ("+c.Query+") q(v) LIMIT 1", nil...).Scan(&v); err != nil && err != sql.ErrNoRows {
 		res.Error = err.Error()
-		_, uerr := r.exec(ctx, "record context error", "UPDATE context SET query = $2, error = $3 WHERE key = $1", c.Key, c.Query, res.Error)
+		_, uerr := r.exec(ctx, "record context error", r.conn.Query("AttrContextError"), c.Key, c.Query, res.Error)
 		return res, uerr
 	}
 	res.Refreshed, res.Value = true, v.String
-	_, err = r.exec(ctx, "store context", "UPDATE context SET query = $2, value = $3, modified = $4, error = NULL WHERE key = $1", c.Key, c.Query, v, now)
+	_, err = r.exec(ctx, "store context", r.conn.Query("AttrContextStore"), c.Key, c.Query, v, now)
 	return res, err
 }

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/weftdata/weft/internal/sqlrewrite"
 )
 
 // Types of calculation.
@@ -100,25 +102,8 @@ func (d *Definition) SingleValued() bool {
 	if d.Type != TypeCustom {
 		return !d.Multiple()
 	}
-	if _, ok := groupedForm(d.Query); !ok {
-		return false
-	}
-	toks, _ := tokenize(d.Query)
-	for _, t := range toks {
-		if t.word && setReturning[t.text] {
-			return false
-		}
-	}
-	return true
+	return sqlrewrite.SingleRow(d.Query)
 }
-
-// setReturning are the set-returning functions that may stand beside an
-// aggregate and multiply its one row.
-var setReturning = map[string]bool{"unnest": true, "generate_series": true, "generate_subscripts": true,
-	"jsonb_array_elements": true, "json_array_elements": true, "jsonb_array_elements_text": true,
-	"json_array_elements_text": true, "jsonb_each": true, "json_each": true, "jsonb_each_text": true,
-	"json_each_text": true, "jsonb_object_keys": true, "json_object_keys": true, "regexp_matches": true,
-	"regexp_split_to_table": true, "string_to_table": true, "range": true}
 
 // ResultType is the data type with its default.
 func (d *Definition) ResultType() string { return d.dataType() }

@@ -3,7 +3,6 @@ package attr
 import (
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -11,6 +10,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/weftdata/weft/internal/store"
 )
 
 // Defaults of Options.
@@ -31,14 +32,20 @@ type Options struct {
 	StaleAfter time.Duration
 	// ContextTTL refreshes context values older than this.
 	ContextTTL time.Duration
-	// Dialect is the store's (store.Store.Dialect): on "duckdb" the engine
-	// deletes replaced values by rowid.
-	Dialect string
+}
+
+// DB is what the engine needs from the store (a *store.DB): a connection
+// for a run's temporary tables, and what the backend can do.
+type DB interface {
+	store.Executor
+	Conn(ctx context.Context) (*store.Conn, error)
+	Capabilities() store.Capabilities
 }
 
 // Engine calculates attributes over a store's database.
 type Engine struct {
-	db       *sql.DB
+	db       DB
+	caps     store.Capabilities
 	defs     []Definition
 	contexts []Context
 	opts     Options
@@ -46,11 +53,11 @@ type Engine struct {
 }
 
 // New validates the definitions and returns an engine over db.
-func New(db *sql.DB, defs []Definition, contexts []Context, opts *Options) (*Engine, error) {
+func New(db DB, defs []Definition, contexts []Context, opts *Options) (*Engine, error) {
 	if err := Validate(defs, contexts); err != nil {
 		return nil, err
 	}
-	e := &Engine{db: db, defs: defs, contexts: contexts}
+	e := &Engine{db: db, caps: db.Capabilities(), defs: defs, contexts: contexts}
 	if opts != nil {
 		e.opts = *opts
 	}
@@ -104,7 +111,7 @@ func (e *Engine) ValidateSQL(ctx context.Context) error {
 		if !d.IsEnabled() {
 			continue
 		}
-		if err := check(d.query(allEntities, e.opts.Dialect == "duckdb")); err != nil {
+		if err := check(d.query(allEntities, e.caps.ArgMinMax())); err != nil {
 			return &DefinitionError{ID: d.ID, Err: err}
 		}
 	}

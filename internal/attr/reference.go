@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/weftdata/weft/internal/store"
 )
 
 // Reference calculates one attribute for one entity the obvious way: a
@@ -18,7 +20,7 @@ import (
 // form. Tests hold the engine to it; the benchmark measures the engine
 // against it. Booleans come back as true/false, dates as YYYY-MM-DD and
 // datetimes in RFC 3339, UTC.
-func Reference(ctx context.Context, db *sql.DB, d *Definition, entity string) ([]string, error) {
+func Reference(ctx context.Context, db store.Executor, d *Definition, entity string) ([]string, error) {
 	var q string
 	if d.Type == TypeCustom {
 		q = `WITH base AS (SELECT id, source_id, type, version, event_time, payload FROM customer_events WHERE customer_entity_id = $1)

@@ -7,13 +7,15 @@ import (
 	"slices"
 	"sort"
 	"time"
+
+	"github.com/weftdata/weft/internal/store"
 )
 
 // run is the state of one Engine.Run, on one connection (attr_due is a
 // temporary table of that connection).
 type run struct {
 	e     *Engine
-	conn  *sql.Conn
+	conn  *store.Conn
 	start time.Time // stored as calculated_at: activity after it is due next time
 	only  bool
 	// phases adds up the time of the parts of a run, in milliseconds.
@@ -53,7 +55,7 @@ func idList(defs []*Definition) string {
 
 // prepare creates attr_due and applies from_scratch and recalculate_all.
 func (r *run) prepare(ctx context.Context, defs []*Definition, ro RunOptions) error {
-	if _, err := r.exec(ctx, "create attr_due", "CREATE TEMP TABLE IF NOT EXISTS attr_due (entity_id TEXT NOT NULL)"); err != nil {
+	if _, err := r.exec(ctx, "create attr_due", r.conn.Query("AttrDueCreate")); err != nil {
 		return err
 	}
 	if len(defs) == 0 {
@@ -106,9 +108,7 @@ func (r *run) cleanup(ctx context.Context, everything, fromScratch, attributesCh
 			}
 		}
 	} else {
-		rows, err := r.conn.QueryContext(ctx, `DELETE FROM customer_attributes WHERE entity_id IN (SELECT id FROM entities
-			WHERE merged_into IS NOT NULL AND (attributes_calculated_at IS NULL OR modified_at > attributes_calculated_at))
-			RETURNING attribute_id, entity_id, value`)
+		rows, err := r.conn.QueryContext(ctx, r.conn.Query("AttrMergedValuesDelete"))
 		if err == nil {
 			_, err = collectByAttribute(rows, r.deltas, -1)
 		}
@@ -149,7 +149,7 @@ func (r *run) cleanup(ctx context.Context, everything, fromScratch, attributesCh
 // or the first after stitching rebuilt the entities from scratch.
 func (r *run) rebuilt(ctx context.Context) (bool, error) {
 	var one int
-	err := r.conn.QueryRowContext(ctx, "SELECT 1 FROM entities WHERE attributes_calculated_at IS NOT NULL LIMIT 1").Scan(&one)
+	err := r.conn.QueryRowContext(ctx, r.conn.Query("AttrAnyCalculated")).Scan(&one)
 	if err == sql.ErrNoRows {
 		return true, nil
 	}
@@ -161,7 +161,7 @@ func (r *run) rebuilt(ctx context.Context) (bool, error) {
 // those only due entities are.
 func (r *run) split(ctx context.Context, defs []*Definition) (full, incremental []*Definition, err error) {
 	hashes := map[string]string{}
-	rows, err := r.conn.QueryContext(ctx, "SELECT attribute_id, coalesce(hash, '') FROM attribute_state")
+	rows, err := r.conn.QueryContext(ctx, r.conn.Query("AttrStateHashes"))
 	if err != nil {
 		return nil, nil, fmt.Errorf("attributes: read state: %w", err)
 	}
@@ -224,7 +224,7 @@ func (r *run) calculate(ctx context.Context, defs []*Definition, results map[str
 	var total int64
 	after := ""
 	for {
-		if _, err := r.exec(ctx, "clear attr_due", "DELETE FROM attr_due"); err != nil {
+		if _, err := r.exec(ctx, "clear attr_due", r.conn.Query("AttrDueClear")); err != nil {
 			return total, err
 		}
 		n := len(args)
@@ -233,7 +233,7 @@ func (r *run) calculate(ctx context.Context, defs []*Definition, results map[str
 		if err != nil || got == 0 {
 			return total, err
 		}
-		if _, err := r.exec(ctx, "analyze due entities", "ANALYZE attr_due"); err != nil {
+		if _, err := r.exec(ctx, "analyze due entities", r.conn.Query("AttrDueAnalyze")); err != nil {
 			return total, err
 		}
 		// A full pass whose first chunk holds every live entity reads the
@@ -250,7 +250,7 @@ func (r *run) calculate(ctx context.Context, defs []*Definition, results map[str
 			}
 		}
 		total += got
-		if err := r.conn.QueryRowContext(ctx, "SELECT max(entity_id) FROM attr_due").Scan(&after); err != nil {
+		if err := r.conn.QueryRowContext(ctx, r.conn.Query("AttrDueMax")).Scan(&after); err != nil {
 			return total, fmt.Errorf("attributes: %w", err)
 		}
 		queries, stages := r.stage(ctx, defs, results, src)
@@ -270,7 +270,7 @@ func (r *run) calculate(ctx context.Context, defs []*Definition, results map[str
 		// them due for the others.
 		if !r.only {
 			done := r.timer("mark_calculated")
-			_, err := r.exec(ctx, "mark calculated", "UPDATE entities SET attributes_calculated_at = $1 WHERE id IN (SELECT entity_id FROM attr_due)", r.start)
+			_, err := r.exec(ctx, "mark calculated", r.conn.Query("AttrMarkCalculated"), r.start)
 			done()
 			if err != nil {
 				return total, err
@@ -284,23 +284,20 @@ func (r *run) calculate(ctx context.Context, defs []*Definition, results map[str
 
 // copyEvents copies the events of the chunk's entities into attr_events.
 func (r *run) copyEvents(ctx context.Context) error {
-	if _, err := r.exec(ctx, "drop attr_events", "DROP TABLE IF EXISTS attr_events"); err != nil {
+	if _, err := r.exec(ctx, "drop attr_events", r.conn.Query("AttrEventsDrop")); err != nil {
 		return err
 	}
 	if _, err := r.exec(ctx, "copy the chunk's events", copyChunkEvents); err != nil {
 		return err
 	}
-	// Custom queries look up each entity's events: without an index and
-	// statistics PostgreSQL scans the whole copy once per entity. DuckDB
-	// joins them by hash.
-	if r.e.opts.Dialect == "duckdb" {
-		return nil
+	// Custom queries look up each entity's events: an engine that does
+	// not join the copy by hash scans it once per entity without an index.
+	for _, q := range r.e.caps.IndexAfterCopy("attr_events", "entity_id") {
+		if _, err := r.exec(ctx, "index the chunk's events", q); err != nil {
+			return err
+		}
 	}
-	if _, err := r.exec(ctx, "index the chunk's events", "CREATE INDEX attr_events_entity_idx ON attr_events (entity_id)"); err != nil {
-		return err
-	}
-	_, err := r.exec(ctx, "analyze the chunk's events", "ANALYZE attr_events")
-	return err
+	return nil
 }
 
 // stage fills the staging tables (stage.go) for the chunk's definitions
@@ -308,21 +305,22 @@ func (r *run) copyEvents(ctx context.Context) error {
 // table, or over base itself when the table could not be filled, so that
 // an attribute whose expressions fail does so alone.
 func (r *run) stage(ctx context.Context, defs []*Definition, results map[string]*AttributeResult, src source) (map[string]string, []*stage) {
-	duck := r.e.opts.Dialect == "duckdb"
+	caps := r.e.caps
 	queries := map[string]string{}
 	var ok []*Definition
 	for _, d := range defs {
 		if results[d.ID].Status == "ok" {
 			ok = append(ok, d)
-			queries[d.ID] = d.query(src, duck)
+			queries[d.ID] = d.query(src, caps.ArgMinMax())
 		}
 	}
 	var made []*stage
-	// On DuckDB, custom queries over every entity read the events staged
-	// once for all of them too.
-	customs := duck && src == allEntities
+	// Where a copy needs no index (DuckDB joins it by hash), custom
+	// queries over every entity read the events staged once for all of
+	// them too.
+	customs := src == allEntities && len(caps.IndexAfterCopy(baseStage, "entity_id")) == 0
 	var wide *stage
-	for _, st := range r.planStages(ctx, ok, src, duck, customs) {
+	for _, st := range r.planStages(ctx, ok, src, caps, customs) {
 		phase := "stage_events" // the shared table
 		if st.name != "attr_stage_0" {
 			phase = "stage_set_values"
@@ -338,7 +336,7 @@ func (r *run) stage(ctx context.Context, defs []*Definition, results map[string]
 		}
 		made = append(made, st)
 		for _, d := range st.defs {
-			queries[d.ID] = st.query(d, duck)
+			queries[d.ID] = st.query(d, caps.ArgMinMax())
 		}
 		if st.allEvents {
 			wide = st
@@ -380,7 +378,7 @@ func (r *run) stage(ctx context.Context, defs []*Definition, results map[string]
 func (r *run) calculateOne(ctx context.Context, d *Definition, res *AttributeResult, entities int64, src source, q string) {
 	began := time.Now()
 	defer func() { res.DurationMS += float64(time.Since(began).Microseconds()) / 1000 }()
-	tx, err := r.conn.BeginTx(ctx, nil)
+	tx, err := r.conn.Begin(ctx)
 	if err != nil {
 		res.Status, res.Error = "error", err.Error()
 		return
@@ -477,7 +475,7 @@ func (r *run) calculateChunk(ctx context.Context, defs []*Definition, results ma
 	}
 	done := r.timer("replace_values")
 	defer done()
-	tx, err := r.conn.BeginTx(ctx, nil)
+	tx, err := r.conn.Begin(ctx)
 	if err != nil {
 		return err
 	}
@@ -485,25 +483,15 @@ func (r *run) calculateChunk(ctx context.Context, defs []*Definition, results ma
 	// The old and new values are compared before the delete and the
 	// insert: DuckDB's RETURNING costs four times the statement.
 	changes := deltas{}
-	which, attrs := "entity_id IN (SELECT entity_id FROM attr_due)", ""
+	attrs := ""
 	if r.only || len(ok) < r.e.enabled() {
 		// Other attributes' values of these entities stay.
 		attrs = " AND attribute_id IN (" + idList(ok) + ")"
-		which += attrs
 	}
-	del := "DELETE FROM customer_attributes WHERE " + which
-	read := "SELECT attribute_id, entity_id, value FROM customer_attributes WHERE " + which
-	if r.e.opts.Dialect == "duckdb" {
-		// DuckDB scans the value table for each of the two; noting the
-		// rows' rowids on the first scan makes the delete a direct one.
-		// The scan that finds them compares integer keys (migration 015), not the
-		// ids, and reads the rows' values on the way: a second scan for
-		// them by rowid reads every row again. Rows of other entities with
-		// the same key are dropped after.
+	rep := r.e.caps.ChunkValuesReplace(attrs)
+	if len(rep.Prepare) > 0 {
 		find := r.timer("find_old_values")
-		for _, q := range []string{"DROP TABLE IF EXISTS attr_old",
-			"CREATE TEMP TABLE attr_old AS SELECT rowid AS rid, attribute_id, entity_id, value FROM customer_attributes WHERE entity_key IN (SELECT " + entityKey + " FROM attr_due)" + attrs,
-			"DELETE FROM attr_old WHERE entity_id NOT IN (SELECT entity_id FROM attr_due)"} {
+		for _, q := range rep.Prepare {
 			if _, err = tx.ExecContext(ctx, q); err != nil {
 				break
 			}
@@ -512,9 +500,8 @@ func (r *run) calculateChunk(ctx context.Context, defs []*Definition, results ma
 		if err != nil {
 			return fmt.Errorf("attributes: replace values: %w", err)
 		}
-		del = "DELETE FROM customer_attributes WHERE rowid IN (SELECT rid FROM attr_old)"
-		read = "SELECT attribute_id, entity_id, value FROM attr_old"
 	}
+	del, read := rep.Delete, rep.Read
 	var inserted map[string]int64
 	if err == nil {
 		inserted, err = countChanges(ctx, tx, "("+read+")", changes)
@@ -539,47 +526,45 @@ func (r *run) calculateChunk(ctx context.Context, defs []*Definition, results ma
 	return nil
 }
 
-// entityKey is the compact key of a value's entity on DuckDB (migration
-// 015): the upper half of hash(entity_id).
-const entityKey = "CAST(hash(entity_id) >> 32 AS UINTEGER)"
-
 // keyColumn and keyValue add entity_key to an insert into
-// customer_attributes on DuckDB.
+// customer_attributes on a backend that has the column
+// (store.Capabilities.EntityKey).
 func (r *run) keyColumn() string {
-	if r.e.opts.Dialect == "duckdb" {
+	if r.e.caps.EntityKey() != "" {
 		return ", entity_key"
 	}
 	return ""
 }
 
 func (r *run) keyValue() string {
-	if r.e.opts.Dialect == "duckdb" {
-		return ", " + entityKey
+	if k := r.e.caps.EntityKey(); k != "" {
+		return ", " + k
 	}
 	return ""
 }
 
 // checkKeys computes the entity keys again when DuckDB's hash function is
 // not the one they were computed with (a new DuckDB): key_check holds the
-// hash of a fixed text.
+// hash of a fixed text. Only a backend with entity keys (DuckDB) has them.
 func (r *run) checkKeys(ctx context.Context) error {
-	if r.e.opts.Dialect != "duckdb" {
+	entityKey := r.e.caps.EntityKey()
+	if entityKey == "" {
 		return nil
 	}
 	var same bool
-	if err := r.conn.QueryRowContext(ctx, "SELECT coalesce(key_check = hash('weft entity key'), false) FROM attribute_meta WHERE id = 1").Scan(&same); err != nil {
+	if err := r.conn.QueryRowContext(ctx, r.conn.Query("AttrKeyCheck")).Scan(&same); err != nil {
 		return fmt.Errorf("attributes: check entity keys: %w", err)
 	}
 	if same {
 		return nil
 	}
-	tx, err := r.conn.BeginTx(ctx, nil)
+	tx, err := r.conn.Begin(ctx)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
 	for _, q := range []string{"UPDATE customer_attributes SET entity_key = " + entityKey,
-		"UPDATE attribute_meta SET key_check = hash('weft entity key') WHERE id = 1"} {
+		tx.Query("AttrKeyCheckSet")} {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("attributes: compute entity keys: %w", err)
 		}
@@ -594,7 +579,7 @@ func (r *run) saveState(ctx context.Context, defs []*Definition, results map[str
 	done := r.timer("save_state")
 	defer done()
 	// One transaction: one commit instead of two per attribute.
-	tx, err := r.conn.BeginTx(ctx, nil)
+	tx, err := r.conn.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("attributes: save state: %w", err)
 	}
@@ -659,23 +644,23 @@ func (r *run) updateView(ctx context.Context) (bool, error) {
 	view := "CREATE VIEW pivoted_customer_attributes AS\n" + sel +
 		"\nFROM entities e LEFT JOIN customer_attributes a ON a.entity_id = e.id\nWHERE e.merged_into IS NULL\nGROUP BY e.id"
 	var old sql.NullString
-	if err := r.conn.QueryRowContext(ctx, "SELECT view_fingerprint FROM attribute_meta WHERE id = 1").Scan(&old); err != nil {
+	if err := r.conn.QueryRowContext(ctx, r.conn.Query("AttrViewFingerprint")).Scan(&old); err != nil {
 		return false, fmt.Errorf("attributes: read view fingerprint: %w", err)
 	}
 	if old.String == view {
 		return false, nil
 	}
-	tx, err := r.conn.BeginTx(ctx, nil)
+	tx, err := r.conn.Begin(ctx)
 	if err != nil {
 		return false, err
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	for _, q := range []string{"DROP VIEW IF EXISTS pivoted_customer_attributes", view} {
+	for _, q := range []string{tx.Query("AttrViewDrop"), view} {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return false, fmt.Errorf("attributes: pivoted view: %w", err)
 		}
 	}
-	if _, err := tx.ExecContext(ctx, "UPDATE attribute_meta SET view_fingerprint = $1 WHERE id = 1", view); err != nil {
+	if _, err := tx.ExecContext(ctx, tx.Query("AttrViewFingerprintSet"), view); err != nil {
 		return false, err
 	}
 	return true, tx.Commit()

@@ -50,13 +50,13 @@ const (
 )
 
 // query returns the SELECT of (entity_id, value TEXT) rows, reading base
-// itself (staging reads it once for several attributes: stage.go); duck
-// chooses DuckDB's aggregates.
-func (d *Definition) query(src source, duck bool) string {
+// itself (staging reads it once for several attributes: stage.go); argMinMax
+// chooses the arg_min/arg_max aggregates (store.Capabilities.ArgMinMax).
+func (d *Definition) query(src source, argMinMax bool) string {
 	if d.Type == TypeCustom {
 		return d.customQuery(src)
 	}
-	return d.rowsQuery(src) + "\n" + d.aggregate(duck)
+	return d.rowsQuery(src) + "\n" + d.aggregate(argMinMax)
 }
 
 // copyChunkEvents fills attr_events with the events of the entities in
@@ -120,7 +120,7 @@ func (d *Definition) rowsQueryFrom(from, entity string) string {
 
 // aggregate is the final SELECT of a predefined type over outer_rows. Rows
 // whose tv is NULL never count: every kind drops them.
-func (d *Definition) aggregate(duck bool) string {
+func (d *Definition) aggregate(argMinMax bool) string {
 	// DISTINCT ON keeps the first row of each entity in the order given;
 	// both engines run it as a hash aggregate, not a sort of every row.
 	// NULLs sort last and are dropped from the result.
@@ -139,7 +139,7 @@ func (d *Definition) aggregate(duck bool) string {
   ) f ORDER BY entity_id, tv IS NULL, ` + order + `
 ) p WHERE value IS NOT NULL`
 	}
-	if duck {
+	if argMinMax {
 		// DuckDB sorts for DISTINCT ON; arg_min and arg_max over the
 		// order as a struct are plain aggregates, four times faster. The
 		// first field puts rows with a value before those without.
@@ -162,12 +162,12 @@ func (d *Definition) aggregate(duck bool) string {
 	}
 	switch d.Type {
 	case TypeFirst:
-		if duck {
+		if argMinMax {
 			return pick("arg_min(tv, (tv IS NULL, event_time, event_id, tv))")
 		}
 		return pick("event_time, event_id, tv")
 	case TypeLast:
-		if duck {
+		if argMinMax {
 			return pick("arg_max(tv, (tv IS NOT NULL, event_time, event_id, tv))")
 		}
 		return pick("event_time DESC, event_id DESC, tv DESC")
@@ -188,12 +188,12 @@ func (d *Definition) aggregate(duck bool) string {
 	case TypeNumOfUnique:
 		return group("count(DISTINCT tv)")
 	case TypeMostFrequent:
-		if duck {
+		if argMinMax {
 			return frequent("-sw, -lt")
 		}
 		return frequent("sw DESC, lt DESC, tv")
 	case TypeLeastFrequent:
-		if duck {
+		if argMinMax {
 			return frequent("sw, -lt")
 		}
 		return frequent("sw, lt DESC, tv")

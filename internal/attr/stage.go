@@ -4,9 +4,10 @@ import (
 	"context"
 	"fmt"
 	"regexp"
-	"slices"
 	"sort"
 	"strings"
+
+	"github.com/weftdata/weft/internal/store"
 )
 
 // Staging: the events are read, and their JSON parsed, once per run for
@@ -115,10 +116,11 @@ func when(cond, filter, expr string) string {
 }
 
 // planStages groups the non-custom definitions into staging tables over
-// the events of src; duck parses each payload of the shared table once.
+// the events of src; caps may rewrite the JSON extraction so that each
+// payload of the shared table is parsed once.
 // With events, the shared table keeps the event columns when it reads
 // every event, for custom queries.
-func (r *run) planStages(ctx context.Context, defs []*Definition, src source, duck, events bool) []*stage {
+func (r *run) planStages(ctx context.Context, defs []*Definition, src source, caps store.Capabilities, events bool) []*stage {
 	wide := &stage{name: "attr_stage_0", read: map[string]string{}}
 	colOf := map[string]string{}
 	var cols []string
@@ -219,14 +221,9 @@ func (r *run) planStages(ctx context.Context, defs []*Definition, src source, du
 			where = "\nWHERE " + strings.Join(list, " OR ")
 		}
 		base := baseSelect(src)
-		if duck {
-			var keys []string
-			for i, c := range cols {
-				cols[i] = extractOnce(c, "payload", &keys)
-			}
-			if len(keys) > 0 {
-				base = "SELECT *, " + parseOnce("payload", keys) + " FROM (" + base + ") b"
-			}
+		var parsed string
+		if cols, parsed = caps.JSONExtractOnce(cols, "payload"); parsed != "" {
+			base = "SELECT *, " + parsed + " FROM (" + base + ") b"
 		}
 		wide.sql = fmt.Sprintf("CREATE TEMP TABLE attr_stage_0 AS\nSELECT %s,\n  %s\nFROM (%s) base%s",
 			strings.Join(sel, ", "), strings.Join(cols, ",\n  "), base, where)
@@ -251,10 +248,7 @@ func (r *run) planStages(ctx context.Context, defs []*Definition, src source, du
 		// definition's events gives inner_rows, which every attribute of
 		// the table shares; the second level of each is computed over them
 		// in the same statement, each distinct expression once.
-		value := d.Value
-		if duck {
-			value = elementsOnce(value)
-		}
+		value := caps.JSONArrayElementsOnce(d.Value)
 		inner := fmt.Sprintf(`SELECT entity_id, id AS event_id, event_time, %s(%s) AS value, CAST((%s) AS DOUBLE PRECISION) AS weight
 FROM (SELECT * FROM (%s) b%s) base WHERE (%s)`,
 			joinComma(sel), value, or(d.Weight, "1"), baseSelect(src), cond, or(d.Filter, "true"))
@@ -278,14 +272,9 @@ FROM (SELECT * FROM (%s) b%s) base WHERE (%s)`,
 			}
 			st.read[o.ID] = fmt.Sprintf("WITH outer_rows AS (\n  SELECT entity_id, event_id, event_time, %s AS tv, %s AS w\n  FROM %s WHERE %s IS NOT NULL\n)", tv, w, st.name, tv)
 		}
-		if duck {
-			var keys []string
-			for i, c := range cols {
-				cols[i] = extractOnce(c, "value", &keys)
-			}
-			if len(keys) > 0 {
-				inner = "SELECT *, " + parseOnce("value", keys) + " FROM (" + inner + ") i"
-			}
+		var parsed string
+		if cols, parsed = caps.JSONExtractOnce(cols, "value"); parsed != "" {
+			inner = "SELECT *, " + parsed + " FROM (" + inner + ") i"
 		}
 		st.sql = fmt.Sprintf("CREATE TEMP TABLE %s AS\nSELECT entity_id, event_id, event_time,\n  %s\nFROM (%s) inner_rows",
 			st.name, strings.Join(cols, ",\n  "), inner)
@@ -314,8 +303,8 @@ func (d *Definition) outerRows() string {
 
 // stageQuery is the SELECT of (entity_id, value TEXT) rows of a staged
 // definition.
-func (st *stage) query(d *Definition, duck bool) string {
-	return st.read[d.ID] + "\n" + d.aggregate(duck)
+func (st *stage) query(d *Definition, argMinMax bool) string {
+	return st.read[d.ID] + "\n" + d.aggregate(argMinMax)
 }
 
 // dropStages drops the staging tables of the run's connection.
@@ -324,110 +313,6 @@ func (r *run) dropStages(ctx context.Context, stages []*stage) {
 		r.conn.ExecContext(ctx, "DROP TABLE IF EXISTS "+st.name) //nolint:errcheck // temporary: gone with the connection at worst
 	}
 }
-
-// extractOnce rewrites column->>'key' in expr (a key of letters, digits
-// and _) as a field of weft_json, which the rows read compute with
-// parseOnce: DuckDB then parses each document once instead of once per
-// key. keys collects the keys. Only an occurrence that is a whole
-// operand is rewritten: preceded by the start, an opening parenthesis, a
-// comma, a comparison or a keyword, and followed by the end, a closing
-// parenthesis, a comma, a comparison, || or a keyword; in any other place
-// operator precedence might bind it differently, and it stays as written.
-func extractOnce(expr, column string, keys *[]string) string {
-	var b strings.Builder
-	i := 0
-	for {
-		j := strings.Index(expr[i:], column)
-		if j < 0 {
-			b.WriteString(expr[i:])
-			return b.String()
-		}
-		start := i + j
-		end, key, ok := jsonKeyAt(expr, start, column)
-		if !ok {
-			b.WriteString(expr[i : start+len(column)])
-			i = start + len(column)
-			continue
-		}
-		n := slices.Index(*keys, key)
-		if n < 0 {
-			*keys = append(*keys, key)
-			n = len(*keys) - 1
-		}
-		b.WriteString(expr[i:start])
-		fmt.Fprintf(&b, "(struct_extract_at(weft_json, %d))", n+1)
-		i = end
-	}
-}
-
-// parseOnce is the column weft_json that extractOnce's rewrites read: a
-// struct of the keys' values as text, field n the n-th key. It is
-// json_transform to VARCHAR fields, which gives what ->> gives (a string
-// unquoted, another value as JSON text, NULL for a missing key or a JSON
-// null, keys compared with their case) in a third less time than
-// json_extract_string(column, [keys]), which builds a list per row. The
-// fields are read by position: a struct's field names ignore case, and
-// two keys may differ only in it.
-func parseOnce(column string, keys []string) string {
-	fields := make([]string, len(keys))
-	for i, k := range keys {
-		fields[i] = `"` + k + `":"VARCHAR"` // letters, digits and _ only
-	}
-	return "json_transform(" + column + ", '{" + strings.Join(fields, ",") + "}') AS weft_json"
-}
-
-// arrayElements matches json(b)_array_elements(payload->'key'), a key of
-// letters, digits and _ that starts with no digit.
-var arrayElements = regexp.MustCompile(`(?i)\bjsonb?_array_elements\(\s*payload\s*->\s*'([a-z_][a-z0-9_]*)'\s*\)`)
-
-// elementsOnce rewrites jsonb_array_elements(payload->'key') as
-// unnest(json_extract(payload, '$.key[*]')): DuckDB then parses the payload
-// once, not the payload, then the array taken out of it, then each element
-// (the purchases' staging statement, 2.5 to 2.9 s, takes 2.1 s). The rows
-// are the same: the elements as JSON, none when the key is missing or not
-// an array.
-func elementsOnce(expr string) string {
-	return arrayElements.ReplaceAllString(expr, "unnest(json_extract(payload, '$$.${1}[*]'))")
-}
-
-func isIdent(c byte) bool {
-	return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
-}
-
-// jsonKeyAt matches column->>'key' at start and returns where it ends.
-func jsonKeyAt(s string, start int, column string) (end int, key string, ok bool) {
-	if start > 0 && (isIdent(s[start-1]) || s[start-1] == '.' || s[start-1] == '"') {
-		return 0, "", false
-	}
-	before := strings.TrimRight(s[:start], " \t\n")
-	if before != "" && !strings.ContainsRune("(,=<>", rune(before[len(before)-1])) && !isLetter(before[len(before)-1]) {
-		return 0, "", false
-	}
-	rest := strings.TrimLeft(s[start+len(column):], " \t\n")
-	if !strings.HasPrefix(rest, "->>") {
-		return 0, "", false
-	}
-	rest = strings.TrimLeft(rest[3:], " \t\n")
-	if !strings.HasPrefix(rest, "'") {
-		return 0, "", false
-	}
-	k := 1
-	for k < len(rest) && isIdent(rest[k]) {
-		k++
-	}
-	if k == 1 || k >= len(rest) || rest[k] != '\'' {
-		return 0, "", false
-	}
-	key = rest[1:k]
-	end = len(s) - len(rest) + k + 1
-	after := strings.TrimLeft(s[end:], " \t\n")
-	if after != "" && !strings.ContainsRune("),=<>!|", rune(after[0])) && !isLetter(after[0]) {
-		return 0, "", false
-	}
-	return end, key, true
-}
-
-func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
 
 // baseStage is the staging table that custom queries read on DuckDB when
 // they calculate every entity: the events with their entities, joined once

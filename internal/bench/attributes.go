@@ -154,12 +154,12 @@ func Attributes(ctx context.Context, opts AttributesOpts) (*AttributesReport, er
 	if r.StitchTime, err = ensureStitched(ctx, opts.DB, cfg.Stitching, opts.Progress); err != nil {
 		return nil, err
 	}
-	if err := opts.DB.SQL().QueryRowContext(ctx, "SELECT count(*) FROM entities WHERE merged_into IS NULL").Scan(&r.Entities); err != nil {
+	if err := opts.DB.QueryRowContext(ctx, "SELECT count(*) FROM entities WHERE merged_into IS NULL").Scan(&r.Entities); err != nil {
 		return nil, err
 	}
 	now := time.Now()
 	clock := func() time.Time { return now }
-	eng, err := attr.New(opts.DB.SQL(), cfg.Attributes, cfg.Context, &attr.Options{Now: clock, Dialect: opts.DB.Dialect()})
+	eng, err := attr.New(opts.DB, cfg.Attributes, cfg.Context, &attr.Options{Now: clock})
 	if err != nil {
 		return nil, err
 	}
@@ -209,7 +209,7 @@ func ensureStitched(ctx context.Context, db *store.DB, cfg stitch.Config, progre
 	if err != nil || st.StitchedSeq == st.MaxSeq {
 		return 0, err
 	}
-	eng, err := stitch.New(db.SQL(), cfg, nil)
+	eng, err := stitch.New(db, cfg, nil)
 	if err != nil {
 		return 0, err
 	}
@@ -223,7 +223,7 @@ func ensureStitched(ctx context.Context, db *store.DB, cfg stitch.Config, progre
 // merges would) and returns their ids.
 func touch(ctx context.Context, db *store.DB, n int, at time.Time) ([]string, error) {
 	var ids []string
-	rows, err := db.SQL().QueryContext(ctx, "SELECT id FROM entities WHERE merged_into IS NULL ORDER BY md5(id) LIMIT $1", n)
+	rows, err := db.QueryContext(ctx, "SELECT id FROM entities WHERE merged_into IS NULL ORDER BY md5(id) LIMIT $1", n)
 	if err != nil {
 		return nil, err
 	}
@@ -238,7 +238,7 @@ func touch(ctx context.Context, db *store.DB, n int, at time.Time) ([]string, er
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	_, err = db.SQL().ExecContext(ctx, "UPDATE entities SET modified_at = $1 WHERE id IN (SELECT unnest(CAST($2 AS TEXT[])))", at, ids)
+	_, err = db.ExecContext(ctx, "UPDATE entities SET modified_at = $1 WHERE id IN (SELECT unnest(CAST($2 AS TEXT[])))", at, ids)
 	return ids, err
 }
 
@@ -270,7 +270,7 @@ func compareReference(ctx context.Context, opts AttributesOpts, eng *attr.Engine
 	start = time.Now()
 	for _, id := range sample {
 		for i := range defs {
-			if _, err := attr.Reference(ctx, opts.DB.SQL(), &defs[i], id); err != nil {
+			if _, err := attr.Reference(ctx, opts.DB, &defs[i], id); err != nil {
 				return fmt.Errorf("reference %s for %s: %w", defs[i].ID, id, err)
 			}
 		}

@@ -153,7 +153,7 @@ func fillPluginUsers(ctx context.Context, db *store.DB, n int) error {
 		 SELECT 'bench-' || CAST(i AS TEXT), 'bench_city', 'city ' || CAST(i % 101 AS TEXT), TIMESTAMPTZ '2024-01-01 00:00:00+00'
 		 FROM generate_series(1, $1) AS g(i)`,
 	} {
-		if _, err := db.SQL().ExecContext(ctx, q, n); err != nil {
+		if _, err := db.ExecContext(ctx, q, n); err != nil {
 			return fmt.Errorf("add bench customers: %w", err)
 		}
 	}

@@ -129,7 +129,7 @@ func Stitch(ctx context.Context, opts StitchOpts) (*StitchReport, error) {
 	if opts.LoadOnly {
 		return r, nil
 	}
-	eng, err := stitch.New(opts.DB.SQL(), DemoStitchConfig, nil)
+	eng, err := stitch.New(opts.DB, DemoStitchConfig, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -144,7 +144,7 @@ func Stitch(ctx context.Context, opts StitchOpts) (*StitchReport, error) {
 	r.RebuildTime = time.Since(start)
 	r.Rebuild = *res
 	r.RebuildPerSec = float64(res.EventsProcessed) / r.RebuildTime.Seconds()
-	if err := opts.DB.SQL().QueryRowContext(ctx, "SELECT count(*) FROM entities WHERE merged_into IS NULL").Scan(&r.Entities); err != nil {
+	if err := opts.DB.QueryRowContext(ctx, "SELECT count(*) FROM entities WHERE merged_into IS NULL").Scan(&r.Entities); err != nil {
 		return nil, err
 	}
 
@@ -167,7 +167,7 @@ func Stitch(ctx context.Context, opts StitchOpts) (*StitchReport, error) {
 	r.PeakRSSBytes = peakRSS()
 
 	opts.Progress("first run of a new engine")
-	fresh, err := stitch.New(opts.DB.SQL(), DemoStitchConfig, nil)
+	fresh, err := stitch.New(opts.DB, DemoStitchConfig, nil)
 	if err != nil {
 		return nil, err
 	}

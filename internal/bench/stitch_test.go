@@ -34,7 +34,7 @@ func TestStitchSmoke(t *testing.T) {
 				t.Errorf("%d new entities from 1,000 events of returning customers", r.Incremental.EntitiesCreated)
 			}
 			var mapped int
-			if err := db.SQL().QueryRowContext(ctx, "SELECT count(*) FROM entity_events").Scan(&mapped); err != nil || mapped != 21_000 {
+			if err := db.QueryRowContext(ctx, "SELECT count(*) FROM entity_events").Scan(&mapped); err != nil || mapped != 21_000 {
 				t.Fatalf("%d events mapped to entities, want 21,000 (%v)", mapped, err)
 			}
 			// A store holding the events already is used as it is; another count is refused.

@@ -26,7 +26,7 @@ func (h *harness) withObjects(types ...object.Type) *object.Store {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	s := object.NewStore(h.db.SQL(), func(context.Context) (*object.Schema, error) { return sch, nil }, &object.Options{Dialect: h.db.Dialect()})
+	s := object.NewStore(h.db, func(context.Context) (*object.Schema, error) { return sch, nil }, nil)
 	if err := s.Sync(context.Background(), sch); err != nil {
 		h.t.Fatal(err)
 	}

@@ -21,7 +21,7 @@ type KV struct {
 var _ job.KV = (*KV)(nil)
 
 // New returns the kv store.
-func New(db *store.DB, opts *Options) *KV {
+func New(db store.Executor, opts *Options) *KV {
 	return &KV{Store: *newStore(db, StoreKV, nil, opts)}
 }
 
@@ -43,7 +43,7 @@ func (kv *KV) Expire(ctx context.Context, key string, ttl time.Duration) (bool, 
 		at = sql.NullTime{Time: now.Add(ttl), Valid: true}
 	}
 	for attempt := 1; ; attempt++ {
-		res, err := kv.sql.ExecContext(ctx, kv.query("KVExpire"), kv.name, key, at, newVersion(), now)
+		res, err := kv.db.ExecContext(ctx, kv.db.Query("KVExpire"), kv.name, key, at, newVersion(), now)
 		if isConflict(err) && attempt < MaxAttempts {
 			if err := backoff(ctx, attempt); err != nil {
 				return false, err
@@ -65,7 +65,7 @@ func (kv *KV) Expire(ctx context.Context, key string, ttl time.Duration) (bool, 
 // many it deleted. Reads never need it; it reclaims the space of keys
 // that are not read again.
 func (kv *KV) DeleteExpired(ctx context.Context) (int64, error) {
-	res, err := kv.sql.ExecContext(ctx, kv.query("KVDeleteExpired"), kv.now().UTC())
+	res, err := kv.db.ExecContext(ctx, kv.db.Query("KVDeleteExpired"), kv.now().UTC())
 	if err != nil {
 		return 0, fmt.Errorf("kv: delete expired: %w", err)
 	}

@@ -82,7 +82,7 @@ func wantErr(t *testing.T, err, target error, parts ...string) {
 func rowCount(t *testing.T, db *store.DB, storeName, key string) int {
 	t.Helper()
 	var n int
-	if err := db.SQL().QueryRowContext(ctx(), "SELECT count(*) FROM kv_records WHERE store = $1 AND key = $2", storeName, key).Scan(&n); err != nil {
+	if err := db.QueryRowContext(ctx(), "SELECT count(*) FROM kv_records WHERE store = $1 AND key = $2", storeName, key).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -242,7 +242,7 @@ func TestPatchCompareAndSwap(t *testing.T) {
 			t.Fatal(err)
 		}
 		other := func() {
-			_, err := db.SQL().ExecContext(ctx(), `UPDATE kv_records SET value = '{"n":10}', version = version + 1 WHERE store = 'kv' AND key = 'k'`)
+			_, err := db.ExecContext(ctx(), `UPDATE kv_records SET value = '{"n":10}', version = version + 1 WHERE store = 'kv' AND key = 'k'`)
 			if err != nil {
 				t.Error(err)
 			}
@@ -267,7 +267,7 @@ func TestPatchCompareAndSwap(t *testing.T) {
 		calls := 0
 		_, err = s.Patch(ctx(), "fresh", func(p job.Record) (job.Record, error) {
 			if calls++; calls == 1 {
-				if _, err := db.SQL().ExecContext(ctx(), `INSERT INTO kv_records VALUES ('kv', 'fresh', '{"a":1}', 5, NULL, $1)`, time.Now()); err != nil {
+				if _, err := db.ExecContext(ctx(), `INSERT INTO kv_records VALUES ('kv', 'fresh', '{"a":1}', 5, NULL, $1)`, time.Now()); err != nil {
 					t.Error(err)
 				}
 			}

@@ -40,7 +40,7 @@ type sealer struct {
 
 // NewSecrets returns the secrets store, encrypting with key (SecretKeyBytes
 // long). A nil key gives a store whose writes fail with ErrNoSecretKey.
-func NewSecrets(db *store.DB, key []byte, opts *Options) (*Store, error) {
+func NewSecrets(db store.Executor, key []byte, opts *Options) (*Store, error) {
 	s := &sealer{}
 	if key != nil {
 		if len(key) != SecretKeyBytes {

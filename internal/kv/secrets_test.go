@@ -30,7 +30,7 @@ func newSecrets(t *testing.T, db *store.DB, key []byte) *kv.Store {
 
 func storedValues(t *testing.T, db *store.DB) map[string]string {
 	t.Helper()
-	rows, err := db.SQL().QueryContext(ctx(), "SELECT key, value FROM kv_records WHERE store = 'secrets'")
+	rows, err := db.QueryContext(ctx(), "SELECT key, value FROM kv_records WHERE store = 'secrets'")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +86,7 @@ func TestSecrets(t *testing.T) {
 		wantErr(t, err, kv.ErrWrongKey)
 
 		// A ciphertext moved to another key does not decrypt there.
-		if _, err := db.SQL().ExecContext(ctx(), "INSERT INTO kv_records (store, key, value, version, updated_at) SELECT store, 'moved', value, 1, updated_at FROM kv_records WHERE store = 'secrets' AND key = 'crm'"); err != nil {
+		if _, err := db.ExecContext(ctx(), "INSERT INTO kv_records (store, key, value, version, updated_at) SELECT store, 'moved', value, 1, updated_at FROM kv_records WHERE store = 'secrets' AND key = 'crm'"); err != nil {
 			t.Fatal(err)
 		}
 		_, err = s.Get(ctx(), "moved")

@@ -49,22 +49,21 @@ type Options struct {
 // Store is a store of records: settings or secrets (job.Store), and the
 // base of KV.
 type Store struct {
-	sql   *sql.DB
-	query func(name string) string
-	name  string
-	seal  *sealer // secrets only
-	now   func() time.Time
+	db   store.Executor
+	name string
+	seal *sealer // secrets only
+	now  func() time.Time
 }
 
 var _ job.Store = (*Store)(nil)
 
 // NewSettings returns the settings store.
-func NewSettings(db *store.DB, opts *Options) *Store {
+func NewSettings(db store.Executor, opts *Options) *Store {
 	return newStore(db, StoreSettings, nil, opts)
 }
 
-func newStore(db *store.DB, name string, seal *sealer, opts *Options) *Store {
-	s := &Store{sql: db.SQL(), query: db.Query, name: name, seal: seal, now: time.Now}
+func newStore(db store.Executor, name string, seal *sealer, opts *Options) *Store {
+	s := &Store{db: db, name: name, seal: seal, now: time.Now}
 	if opts != nil && opts.Now != nil {
 		s.now = opts.Now
 	}
@@ -111,7 +110,7 @@ func (s *Store) read(ctx context.Context, key string) (row, error) {
 		r   row
 		val string
 	)
-	err := s.sql.QueryRowContext(ctx, s.query("KVGet"), s.name, key).Scan(&val, &r.version, &r.expires)
+	err := s.db.QueryRowContext(ctx, s.db.Query("KVGet"), s.name, key).Scan(&val, &r.version, &r.expires)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return row{rec: job.Record{}}, nil
@@ -136,7 +135,7 @@ func (s *Store) get(ctx context.Context, key string) (row, error) {
 	if err == nil && r.expired {
 		// Best effort: a failure leaves the row to the next read or
 		// DeleteExpired, and the record reads as missing either way.
-		_, _ = s.sql.ExecContext(ctx, s.query("KVDelete"), s.name, key, r.version)
+		_, _ = s.db.ExecContext(ctx, s.db.Query("KVDelete"), s.name, key, r.version)
 	}
 	return r, err
 }
@@ -238,7 +237,7 @@ func (s *Store) Delete(ctx context.Context, key string, fields ...string) (job.R
 // Keys lists the stored records by key, with their field names, never
 // their values.
 func (s *Store) Keys(ctx context.Context) ([]KeyInfo, error) {
-	rows, err := s.sql.QueryContext(ctx, s.query("KVList"), s.name, s.now().UTC())
+	rows, err := s.db.QueryContext(ctx, s.db.Query("KVList"), s.name, s.now().UTC())
 	if err != nil {
 		return nil, fmt.Errorf("%s: list: %w", s.name, err)
 	}
@@ -345,16 +344,16 @@ func (s *Store) swap(ctx context.Context, key string, prev row, next job.Record)
 	case len(next) == 0 && prev.version == 0:
 		return true, nil
 	case len(next) == 0:
-		res, err = s.sql.ExecContext(ctx, s.query("KVDelete"), s.name, key, prev.version)
+		res, err = s.db.ExecContext(ctx, s.db.Query("KVDelete"), s.name, key, prev.version)
 	default:
 		val, encErr := s.encode(key, next)
 		if encErr != nil {
 			return false, encErr
 		}
 		if prev.version == 0 {
-			res, err = s.sql.ExecContext(ctx, s.query("KVInsert"), s.name, key, val, newVersion(), now)
+			res, err = s.db.ExecContext(ctx, s.db.Query("KVInsert"), s.name, key, val, newVersion(), now)
 		} else {
-			res, err = s.sql.ExecContext(ctx, s.query("KVUpdate"), s.name, key, val, newVersion(), now, prev.version, prev.expires)
+			res, err = s.db.ExecContext(ctx, s.db.Query("KVUpdate"), s.name, key, val, newVersion(), now, prev.version, prev.expires)
 		}
 	}
 	if isConflict(err) || (prev.version == 0 && isDuplicate(err)) {

@@ -50,8 +50,8 @@ type fixture struct {
 func newFixture(t *testing.T, backend string, types ...object.Type) *fixture {
 	t.Helper()
 	f := &fixture{db: dbtest.Open(t, backend), now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
-	f.Store = object.NewStore(f.db.SQL(), func(context.Context) (*object.Schema, error) { return f.sch.Load(), nil },
-		&object.Options{Dialect: f.db.Dialect(), Now: func() time.Time { return f.now }})
+	f.Store = object.NewStore(f.db, func(context.Context) (*object.Schema, error) { return f.sch.Load(), nil },
+		&object.Options{Now: func() time.Time { return f.now }})
 	if err := f.apply(types...); err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +194,7 @@ func TestUpsertKeepsFieldsNotSent(t *testing.T) {
 				t.Errorf("merged key: %s", got[3])
 			}
 			var at time.Time
-			if err := f.db.SQL().QueryRowContext(ctx, `SELECT max(_updated_at) FROM objects.stores`).Scan(&at); err != nil || !at.Equal(f.now) {
+			if err := f.db.QueryRowContext(ctx, `SELECT max(_updated_at) FROM objects.stores`).Scan(&at); err != nil || !at.Equal(f.now) {
 				t.Errorf("_updated_at %v (%v), want %v", at, err, f.now)
 			}
 		})
@@ -234,7 +234,7 @@ func TestUpsertGoValues(t *testing.T) {
 				t.Errorf("unknown type: %v", err)
 			}
 			// A store failure is an error, not a rejection.
-			if _, err := f.db.SQL().ExecContext(ctx, `DROP TABLE objects.stores`); err != nil {
+			if _, err := f.db.ExecContext(ctx, `DROP TABLE objects.stores`); err != nil {
 				t.Fatal(err)
 			}
 			if rej, err := objs.Upsert(ctx, "stores", []job.Record{{"store_id": "a"}}); err == nil || errors.Is(err, store.ErrNotFound) || rej != nil {
@@ -262,7 +262,7 @@ func TestUpsertLargeBatch(t *testing.T) {
 			t.Logf("%d records in %v", n, time.Since(start))
 			var count int
 			var sum float64
-			if err := f.db.SQL().QueryRowContext(ctx, `SELECT count(*), sum(count) FROM objects.visits`).Scan(&count, &sum); err != nil {
+			if err := f.db.QueryRowContext(ctx, `SELECT count(*), sum(count) FROM objects.visits`).Scan(&count, &sum); err != nil {
 				t.Fatal(err)
 			}
 			if count != n || sum != n*(n-1)/2 {
@@ -393,7 +393,7 @@ func TestValidate(t *testing.T) {
 // columns lists a table's columns with their types.
 func (f *fixture) columns(t *testing.T, table string) string {
 	t.Helper()
-	rows, err := f.db.SQL().QueryContext(ctx, `SELECT column_name, data_type FROM information_schema.columns
+	rows, err := f.db.QueryContext(ctx, `SELECT column_name, data_type FROM information_schema.columns
 		WHERE table_schema = 'objects' AND table_name = $1 ORDER BY ordinal_position`, table)
 	if err != nil {
 		t.Fatal(err)

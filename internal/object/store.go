@@ -2,10 +2,11 @@ package object
 
 import (
 	"context"
-	"database/sql"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/weftdata/weft/internal/store"
 )
 
 // SchemaName is the database schema that holds one table per type.
@@ -16,9 +17,6 @@ type SchemaFunc func(ctx context.Context) (*Schema, error)
 
 // Options tune a Store; a nil *Options means all defaults.
 type Options struct {
-	// Dialect is "duckdb" or "postgres". DuckDB writes are serialized
-	// within the process (it refuses concurrent writes to the same rows).
-	Dialect string
 	// Now is the clock of _updated_at. Default time.Now.
 	Now func() time.Time
 }
@@ -26,20 +24,28 @@ type Options struct {
 // Store reads and writes the records of the object types in force. It
 // implements job.Objects.
 type Store struct {
-	db     *sql.DB
+	db     DB
 	schema SchemaFunc
 	now    func() time.Time
-	// writeMu serializes writes and DDL on DuckDB; nil on PostgreSQL.
+	// writeMu serializes writes and DDL on a single-writer backend
+	// (DuckDB refuses concurrent writes to the same rows); nil otherwise.
 	writeMu *sync.Mutex
 }
 
+// DB is what a Store needs from the store (a *store.DB).
+type DB interface {
+	store.Executor
+	Begin(ctx context.Context) (*store.Tx, error)
+	Capabilities() store.Capabilities
+}
+
 // NewStore returns a Store over db whose types are those schema returns.
-func NewStore(db *sql.DB, schema SchemaFunc, opts *Options) *Store {
+func NewStore(db DB, schema SchemaFunc, opts *Options) *Store {
 	s := &Store{db: db, schema: schema, now: time.Now}
 	if opts != nil && opts.Now != nil {
 		s.now = opts.Now
 	}
-	if opts == nil || opts.Dialect != "postgres" {
+	if db.Capabilities().SingleWriter() {
 		s.writeMu = &sync.Mutex{}
 	}
 	return s

@@ -120,7 +120,7 @@ func (s *Store) Sync(ctx context.Context, sch *Schema) error {
 	if err != nil || len(ddl) == 0 {
 		return err
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.db.Begin(ctx)
 	if err != nil {
 		return err
 	}

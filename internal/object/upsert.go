@@ -199,7 +199,7 @@ func (s *Store) write(ctx context.Context, t *table, rows []*row, used []bool) e
 	}
 	query := upsertSQL(t, cols)
 	defer s.lockWrites()()
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.db.Begin(ctx)
 	if err != nil {
 		return err
 	}

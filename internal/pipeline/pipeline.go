@@ -83,13 +83,12 @@ type engines struct {
 // newEngines builds the engines of a config; with check, it also runs
 // their SQL against the database. Errors are *config.Error.
 func (p *Pipeline) newEngines(ctx context.Context, cfg *config.Config, check bool) (*engines, error) {
-	se, err := stitch.New(p.db.SQL(), cfg.EffectiveStitching(), nil)
+	se, err := stitch.New(p.db, cfg.EffectiveStitching(), nil)
 	if err != nil {
 		return nil, config.StitchingError(err)
 	}
 	ao := p.opts.Attributes
-	ao.Dialect = p.db.Dialect()
-	ae, err := attr.New(p.db.SQL(), cfg.Attributes, cfg.Context, &ao)
+	ae, err := attr.New(p.db, cfg.Attributes, cfg.Context, &ao)
 	if err != nil {
 		return nil, &config.Error{Err: err}
 	}
@@ -117,16 +116,16 @@ func New(ctx context.Context, db *store.DB, opts Options) (*Pipeline, error) {
 		opts.Logger = slog.Default()
 	}
 	p := &Pipeline{db: db, opts: opts, log: opts.Logger}
-	p.objects = object.NewStore(db.SQL(), func(ctx context.Context) (*object.Schema, error) {
+	p.objects = object.NewStore(db, func(ctx context.Context) (*object.Schema, error) {
 		f, err := p.current(ctx)
 		if err != nil {
 			return nil, err
 		}
 		return f.engines.objects, nil
-	}, &object.Options{Dialect: db.Dialect()})
+	}, nil)
 	jo := opts.Jobs
 	jo.Builtin = append(p.builtinJobs(), jo.Builtin...)
-	jo.Exclusive = jo.Exclusive || db.Dialect() == "duckdb"
+	jo.Exclusive = jo.Exclusive || db.Capabilities().SingleWriter()
 	if jo.Log == nil {
 		jo.Log = opts.Logger
 	}
@@ -336,7 +335,7 @@ type StitchResult struct {
 
 func (p *Pipeline) rulesHash(ctx context.Context) (string, error) {
 	var h *string
-	if err := p.db.SQL().QueryRowContext(ctx, "SELECT rules_hash FROM stitch_state WHERE id = 1").Scan(&h); err != nil {
+	if err := p.db.QueryRowContext(ctx, p.db.Query("StitchRulesHashGet")).Scan(&h); err != nil {
 		return "", fmt.Errorf("read stitching state: %w", err)
 	}
 	if h == nil {
@@ -346,6 +345,6 @@ func (p *Pipeline) rulesHash(ctx context.Context) (string, error) {
 }
 
 func (p *Pipeline) setRulesHash(ctx context.Context, h string) error {
-	_, err := p.db.SQL().ExecContext(ctx, "UPDATE stitch_state SET rules_hash = $1 WHERE id = 1", h)
+	_, err := p.db.ExecContext(ctx, p.db.Query("StitchRulesHashSet"), h)
 	return err
 }

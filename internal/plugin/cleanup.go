@@ -24,7 +24,7 @@ const (
 // so that the cleanup keeps each plugin's latest successful run after
 // the job runtime has forgotten it. Recording it again overwrites it.
 func (s *Service) RunEnded(ctx context.Context, run, plugin, status string) error {
-	if _, err := s.db.SQL().ExecContext(ctx, s.db.Query("PluginRunEnded"), run, plugin, status, s.now()); err != nil {
+	if _, err := s.db.ExecContext(ctx, s.db.Query("PluginRunEnded"), run, plugin, status, s.now()); err != nil {
 		return fmt.Errorf("record the end of run %s: %w", run, err)
 	}
 	return nil
@@ -49,7 +49,7 @@ type CleanupResult struct {
 // still read those.
 func (s *Service) Cleanup(ctx context.Context) (*CleanupResult, error) {
 	res := &CleanupResult{}
-	r, err := s.db.SQL().ExecContext(ctx, s.db.Query("PluginStagingSweep"))
+	r, err := s.db.ExecContext(ctx, s.db.Query("PluginStagingSweep"))
 	if err != nil {
 		return nil, fmt.Errorf("discard the staging of ended runs: %w", err)
 	}
@@ -79,7 +79,7 @@ func (s *Service) Cleanup(ctx context.Context) (*CleanupResult, error) {
 
 // prunable lists runs whose leftovers may go (PluginRunsPrunable).
 func (s *Service) prunable(ctx context.Context, before time.Time) ([]string, error) {
-	rows, err := s.db.SQL().QueryContext(ctx, s.db.Query("PluginRunsPrunable"), before, pruneChunk)
+	rows, err := s.db.QueryContext(ctx, s.db.Query("PluginRunsPrunable"), before, pruneChunk)
 	if err != nil {
 		return nil, fmt.Errorf("find old plugin runs: %w", err)
 	}
@@ -101,7 +101,7 @@ func (s *Service) pruneRows(ctx context.Context, runs []string) error {
 	if len(runs) == 0 {
 		return nil
 	}
-	tx, err := s.db.SQL().BeginTx(ctx, nil)
+	tx, err := s.db.Begin(ctx)
 	if err != nil {
 		return err
 	}

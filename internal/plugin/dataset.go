@@ -62,7 +62,7 @@ func (s *Service) DatasetCreate(ctx context.Context, run string, d *Dataset) err
 	if !nameRE.MatchString(run) || !nameRE.MatchString(d.Key) {
 		return fmt.Errorf("dataset %q of run %q: bad name", d.Key, run)
 	}
-	tx, err := s.db.SQL().BeginTx(ctx, nil)
+	tx, err := s.db.Begin(ctx)
 	if err != nil {
 		return err
 	}
@@ -90,7 +90,7 @@ func (s *Service) DatasetCreate(ctx context.Context, run string, d *Dataset) err
 // DatasetGet reads a stored dataset definition; ErrNotFound if none.
 func (s *Service) DatasetGet(ctx context.Context, run, key string) (*Dataset, error) {
 	var spec string
-	err := s.db.SQL().QueryRowContext(ctx, s.db.Query("PluginDatasetGet"), run, key).Scan(&spec)
+	err := s.db.QueryRowContext(ctx, s.db.Query("PluginDatasetGet"), run, key).Scan(&spec)
 	if isNoRows(err) {
 		return nil, fmt.Errorf("run %s has no dataset %q: %w", run, key, store.ErrNotFound)
 	}
@@ -107,14 +107,14 @@ func (s *Service) DatasetGet(ctx context.Context, run, key string) (*Dataset, er
 // UserCount counts the live customer entities: a dataset's full size.
 func (s *Service) UserCount(ctx context.Context) (int64, error) {
 	var n int64
-	err := s.db.SQL().QueryRowContext(ctx, s.db.Query("PluginUserCount")).Scan(&n)
+	err := s.db.QueryRowContext(ctx, s.db.Query("PluginUserCount")).Scan(&n)
 	return n, err
 }
 
 // DatasetDelete removes a dataset definition (a development manifest
 // makes its datasets afresh).
 func (s *Service) DatasetDelete(ctx context.Context, run, key string) error {
-	tx, err := s.db.SQL().BeginTx(ctx, nil)
+	tx, err := s.db.Begin(ctx)
 	if err != nil {
 		return err
 	}
@@ -134,7 +134,7 @@ func (s *Service) DatasetSize(ctx context.Context, run string, d *Dataset) (int6
 		return s.UserCount(ctx)
 	}
 	var n int64
-	err := s.db.SQL().QueryRowContext(ctx, s.db.Query("PluginDatasetUsersCount"), run, d.Key).Scan(&n)
+	err := s.db.QueryRowContext(ctx, s.db.Query("PluginDatasetUsersCount"), run, d.Key).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("count the users of dataset %s of run %s: %w", d.Key, run, err)
 	}

@@ -40,7 +40,7 @@ func fillUsers(b *testing.B, db *store.DB, n int) {
 		 SELECT 'u' || CAST(i AS TEXT), 'city', 'city ' || CAST(i % 101 AS TEXT), TIMESTAMPTZ '2024-01-01 00:00:00+00'
 		 FROM generate_series(1, $1) AS g(i)`,
 	} {
-		if _, err := db.SQL().ExecContext(ctx, q, n); err != nil {
+		if _, err := db.ExecContext(ctx, q, n); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -62,7 +62,7 @@ func BenchmarkDataset(b *testing.B) {
 			start := time.Now()
 			var rows int64
 			for b.Loop() {
-				got, err := writeDataset(context.Background(), db.SQL(), "bench", d, FullRange, io.Discard)
+				got, err := writeDataset(context.Background(), db, "bench", d, FullRange, io.Discard)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/weftdata/weft/internal/attr"
+	"github.com/weftdata/weft/internal/store"
 )
 
 // Moment types (spec §7.4): how far into each user's life a dataset's
@@ -127,7 +128,7 @@ func (d *Dataset) goalArgs() []any {
 // for a moment other than latest, its users with their cut-offs (the
 // seconds of a percentile moment first) and its attribute features as of
 // each cut-off; for an attribute goal, its value at data_now.
-func (s *Service) materialize(ctx context.Context, tx *sql.Tx, run string, d *Dataset) error {
+func (s *Service) materialize(ctx context.Context, tx store.Executor, run string, d *Dataset) error {
 	if d.cutoff() {
 		if d.Moment.Type == MomentPercentile {
 			secs, err := percentileSeconds(ctx, tx, d)
@@ -147,13 +148,12 @@ WHERE NOT ($8 AND g.t IS NOT NULL AND g.t <= b.base_at + CAST($3 AS INTERVAL))`
 			return fmt.Errorf("dataset %s: users at the moment: %w", d.Key, err)
 		}
 	}
-	duck := s.db.Dialect() == "duckdb"
 	users := "(SELECT entity_id, moment_at FROM plugin_dataset_users WHERE run_id = $1 AND key = $2)"
 	for i, f := range d.Features {
 		if f.Attribute == "" || !d.asOf(f.Attribute, false) {
 			continue
 		}
-		if err := insertValues(ctx, tx, d, i, d.definition(f.Attribute).QueryUpTo(users, duck), run, d.Key); err != nil {
+		if err := insertValues(ctx, tx, d, i, d.definition(f.Attribute).QueryUpTo(users, s.db.Capabilities().ArgMinMax()), run, d.Key); err != nil {
 			return err
 		}
 	}
@@ -162,7 +162,7 @@ WHERE NOT ($8 AND g.t IS NOT NULL AND g.t <= b.base_at + CAST($3 AS INTERVAL))`
 		if d.cutoff() {
 			atNow = "(SELECT entity_id, CAST($3 AS TIMESTAMPTZ) AS moment_at FROM plugin_dataset_users WHERE run_id = $1 AND key = $2)"
 		}
-		return insertValues(ctx, tx, d, goalSlot, d.definition(g.Attribute).QueryUpTo(atNow, duck), run, d.Key, d.Now)
+		return insertValues(ctx, tx, d, goalSlot, d.definition(g.Attribute).QueryUpTo(atNow, s.db.Capabilities().ArgMinMax()), run, d.Key, d.Now)
 	}
 	return nil
 }
@@ -172,7 +172,7 @@ const goalSlot = -1
 
 // insertValues stores an attribute's values (a QueryUpTo statement) in a
 // slot of the dataset.
-func insertValues(ctx context.Context, tx *sql.Tx, d *Dataset, slot int, query string, args ...any) error {
+func insertValues(ctx context.Context, tx store.Executor, d *Dataset, slot int, query string, args ...any) error {
 	q := "INSERT INTO plugin_dataset_values (run_id, key, slot, entity_id, value)\nSELECT $1, $2, " +
 		strconv.Itoa(slot) + ", q.entity_id, q.value FROM (\n" + query + "\n) q"
 	if _, err := tx.ExecContext(ctx, q, args...); err != nil {
@@ -189,7 +189,7 @@ func insertValues(ctx context.Context, tx *sql.Tx, d *Dataset, slot int, query s
 // from the base timestamp to the goal over the users who reached it: the
 // moment before which percent % of them had not converted (95_pct: the
 // 5th percentile).
-func percentileSeconds(ctx context.Context, tx *sql.Tx, d *Dataset) (float64, error) {
+func percentileSeconds(ctx context.Context, tx store.Executor, d *Dataset) (float64, error) {
 	frac := strconv.FormatFloat((100-d.Moment.Percent)/100, 'f', -1, 64) // validated: a plain number
 	q := `SELECT count(*), percentile_disc(` + frac + `) WITHIN GROUP (ORDER BY
   CAST(extract(epoch FROM g.t) - extract(epoch FROM b.base_at) AS DOUBLE PRECISION))

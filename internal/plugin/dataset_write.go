@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/weftdata/weft/internal/attr"
+	"github.com/weftdata/weft/internal/store"
 )
 
 // WriteDataset streams the dataset of a data URL as JSON: metadata.columns
@@ -22,10 +23,10 @@ func (s *Service) WriteDataset(ctx context.Context, t Token, rg Range, out io.Wr
 	if err != nil {
 		return 0, err
 	}
-	return writeDataset(ctx, s.db.SQL(), t.Run, d, rg, out)
+	return writeDataset(ctx, s.db, t.Run, d, rg, out)
 }
 
-func writeDataset(ctx context.Context, db *sql.DB, run string, d *Dataset, rg Range, out io.Writer) (int64, error) {
+func writeDataset(ctx context.Context, db store.Executor, run string, d *Dataset, rg Range, out io.Writer) (int64, error) {
 	query, args := datasetQuery(run, d)
 	args[1], args[2] = rg.Start, rg.End
 	if rg.End >= 1 {

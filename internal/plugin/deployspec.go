@@ -131,7 +131,7 @@ func (s *Service) RunDeployable(ctx context.Context, run string, spec *DeploySpe
 	if err != nil {
 		return err
 	}
-	if _, err := s.db.SQL().ExecContext(ctx, s.db.Query("PluginRunDeployable"), run, string(b)); err != nil {
+	if _, err := s.db.ExecContext(ctx, s.db.Query("PluginRunDeployable"), run, string(b)); err != nil {
 		return fmt.Errorf("record the deploy spec of run %s: %w", run, err)
 	}
 	return nil
@@ -146,7 +146,7 @@ type Deployable struct {
 
 // DeployLatest lists the latest successful deployable run of each plugin.
 func (s *Service) DeployLatest(ctx context.Context) ([]Deployable, error) {
-	rows, err := s.db.SQL().QueryContext(ctx, s.db.Query("PluginDeployLatest"))
+	rows, err := s.db.QueryContext(ctx, s.db.Query("PluginDeployLatest"))
 	if err != nil {
 		return nil, fmt.Errorf("find deployable plugin runs: %w", err)
 	}

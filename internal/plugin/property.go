@@ -45,7 +45,7 @@ type Property struct {
 
 // Properties lists the published properties by id.
 func (s *Service) Properties(ctx context.Context) ([]Property, error) {
-	rows, err := s.db.SQL().QueryContext(ctx, s.db.Query("PluginPropertyList"))
+	rows, err := s.db.QueryContext(ctx, s.db.Query("PluginPropertyList"))
 	if err != nil {
 		return nil, fmt.Errorf("list properties: %w", err)
 	}

@@ -18,7 +18,7 @@ type StageResult struct {
 // batch's values until the run publishes them. Staging a batch again (a
 // resumed run) replaces what it staged before.
 func (s *Service) Stage(ctx context.Context, run string, batch int, d *BatchData) (*StageResult, error) {
-	tx, err := s.db.SQL().BeginTx(ctx, nil)
+	tx, err := s.db.Begin(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +78,7 @@ func (s *Service) Stage(ctx context.Context, run string, batch int, d *BatchData
 
 // Discard drops what a failed run staged.
 func (s *Service) Discard(ctx context.Context, run string) error {
-	if _, err := s.db.SQL().ExecContext(ctx, s.db.Query("PluginStagingDeleteRun"), run); err != nil {
+	if _, err := s.db.ExecContext(ctx, s.db.Query("PluginStagingDeleteRun"), run); err != nil {
 		return fmt.Errorf("discard staged properties of run %s: %w", run, err)
 	}
 	return nil
@@ -116,7 +116,7 @@ type PublishResult struct {
 // again changes nothing.
 func (s *Service) Publish(ctx context.Context, p PublishParams) (*PublishResult, error) {
 	res := &PublishResult{Properties: map[string]int64{}}
-	tx, err := s.db.SQL().BeginTx(ctx, nil)
+	tx, err := s.db.Begin(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -54,15 +54,22 @@ type Options struct {
 // Service signs plugin URLs and serves what they point at: storage,
 // datasets and batch uploads.
 type Service struct {
-	db     *store.DB
+	db     DB
 	opts   Options
 	base   string
 	sign   *signer
 	bucket *blob.Bucket
 }
 
+// DB is what the service needs from the store (a *store.DB).
+type DB interface {
+	store.Executor
+	Begin(ctx context.Context) (*store.Tx, error)
+	Capabilities() store.Capabilities
+}
+
 // Open loads (or makes) the signing key and opens the storage folder.
-func Open(ctx context.Context, db *store.DB, opts Options) (*Service, error) {
+func Open(ctx context.Context, db DB, opts Options) (*Service, error) {
 	if opts.URLTTL <= 0 {
 		opts.URLTTL = URLTTLDefault
 	}

@@ -160,18 +160,18 @@ func escapePath(p string) string {
 
 // loadKey reads the signing key, making it on first use. Two processes
 // racing both insert with ON CONFLICT DO NOTHING and read the winner.
-func loadKey(ctx context.Context, db *store.DB, now time.Time) ([]byte, error) {
+func loadKey(ctx context.Context, db store.Executor, now time.Time) ([]byte, error) {
 	var hexKey string
-	err := db.SQL().QueryRowContext(ctx, db.Query("PluginKeyGet")).Scan(&hexKey)
+	err := db.QueryRowContext(ctx, db.Query("PluginKeyGet")).Scan(&hexKey)
 	if errors.Is(err, sql.ErrNoRows) {
 		fresh := make([]byte, 32)
 		if _, err := rand.Read(fresh); err != nil {
 			return nil, err
 		}
-		if _, err := db.SQL().ExecContext(ctx, db.Query("PluginKeyInsert"), hex.EncodeToString(fresh), now); err != nil {
+		if _, err := db.ExecContext(ctx, db.Query("PluginKeyInsert"), hex.EncodeToString(fresh), now); err != nil {
 			return nil, fmt.Errorf("store plugin URL key: %w", err)
 		}
-		err = db.SQL().QueryRowContext(ctx, db.Query("PluginKeyGet")).Scan(&hexKey)
+		err = db.QueryRowContext(ctx, db.Query("PluginKeyGet")).Scan(&hexKey)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read plugin URL key: %w", err)

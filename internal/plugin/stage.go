@@ -26,7 +26,7 @@ func (e *StageError) Is(target error) bool { return target == ErrStageNotRunning
 // StageStatus reads a stage's status ("" if it never started).
 func (s *Service) StageStatus(ctx context.Context, run, stage string) (string, error) {
 	var status string
-	err := s.db.SQL().QueryRowContext(ctx, s.db.Query("PluginStageStatus"), run, stage).Scan(&status)
+	err := s.db.QueryRowContext(ctx, s.db.Query("PluginStageStatus"), run, stage).Scan(&status)
 	if err != nil && !isNoRows(err) {
 		return "", fmt.Errorf("read stage %s of run %s: %w", stage, run, err)
 	}
@@ -35,7 +35,7 @@ func (s *Service) StageStatus(ctx context.Context, run, stage string) (string, e
 
 // StageStart marks a stage running (again, when a run resumes).
 func (s *Service) StageStart(ctx context.Context, run, stage string) error {
-	_, err := s.db.SQL().ExecContext(ctx, s.db.Query("PluginStageStart"), run, stage, s.now())
+	_, err := s.db.ExecContext(ctx, s.db.Query("PluginStageStart"), run, stage, s.now())
 	if err != nil {
 		return fmt.Errorf("start stage %s of run %s: %w", stage, run, err)
 	}
@@ -44,7 +44,7 @@ func (s *Service) StageStart(ctx context.Context, run, stage string) error {
 
 // StageFinish records how a stage ended (succeeded or failed).
 func (s *Service) StageFinish(ctx context.Context, run, stage, status string) error {
-	_, err := s.db.SQL().ExecContext(ctx, s.db.Query("PluginStageFinish"), run, stage, status, s.now())
+	_, err := s.db.ExecContext(ctx, s.db.Query("PluginStageFinish"), run, stage, status, s.now())
 	if err != nil {
 		return fmt.Errorf("finish stage %s of run %s: %w", stage, run, err)
 	}
@@ -80,7 +80,7 @@ type StageRow struct {
 
 // StageList lists a run's stages in the order they started.
 func (s *Service) StageList(ctx context.Context, run string) ([]StageRow, error) {
-	rows, err := s.db.SQL().QueryContext(ctx, s.db.Query("PluginStageList"), run)
+	rows, err := s.db.QueryContext(ctx, s.db.Query("PluginStageList"), run)
 	if err != nil {
 		return nil, fmt.Errorf("list stages of run %s: %w", run, err)
 	}

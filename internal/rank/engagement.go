@@ -51,13 +51,13 @@ type engagementRow struct {
 // the last one. e itself is left as it was.
 func (e *engagement) load(ctx context.Context, db DB) (*engagement, error) {
 	var upTo int64
-	if err := db.SQL().QueryRowContext(ctx, db.Query("RankMaxSeq")).Scan(&upTo); err != nil {
+	if err := db.QueryRowContext(ctx, db.Query("RankMaxSeq")).Scan(&upTo); err != nil {
 		return nil, fmt.Errorf("read the event log's last seq: %w", err)
 	}
 	if upTo <= e.watermark {
 		return e, nil
 	}
-	rows, err := db.SQL().QueryContext(ctx, db.Query("RankEngagement"), e.watermark, upTo)
+	rows, err := db.QueryContext(ctx, db.Query("RankEngagement"), e.watermark, upTo)
 	if err != nil {
 		return nil, fmt.Errorf("count delivery events: %w", err)
 	}

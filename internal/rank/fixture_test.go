@@ -124,14 +124,14 @@ func (f *fixture) action(content string, user int, actionType string) string {
 func (f *fixture) process(t testing.TB, backend string) {
 	t.Helper()
 	ctx := context.Background()
-	se, err := stitch.New(f.db.SQL(), f.cfg.Stitching, nil)
+	se, err := stitch.New(f.db, f.cfg.Stitching, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := se.Run(ctx, 0); err != nil {
 		t.Fatal(err)
 	}
-	ae, err := attr.New(f.db.SQL(), f.cfg.Attributes, f.cfg.Context, &attr.Options{Dialect: backend})
+	ae, err := attr.New(f.db, f.cfg.Attributes, f.cfg.Context, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,10 +12,11 @@ import (
 	"github.com/weftdata/weft/internal/plugin"
 )
 
-// DB is what the ranker reads: the pool and the named queries of
-// internal/store/query (a *store.DB).
+// DB is what the ranker reads: the named queries of internal/store/query
+// (a *store.DB).
 type DB interface {
-	SQL() *sql.DB
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 	Query(name string) string
 }
 
@@ -181,7 +182,7 @@ func (r *Ranker) Refresh(ctx context.Context) error {
 // properties lists the published plugin properties, what rules resolve
 // their references against.
 func (r *Ranker) properties(ctx context.Context) ([]plugin.Property, error) {
-	rows, err := r.opts.DB.SQL().QueryContext(ctx, r.opts.DB.Query("RankPropertyList"))
+	rows, err := r.opts.DB.QueryContext(ctx, r.opts.DB.Query("RankPropertyList"))
 	if err != nil {
 		return nil, fmt.Errorf("list plugin properties: %w", err)
 	}

@@ -95,7 +95,7 @@ type userRow struct {
 // loadUsers reads the users, most recently modified first, until the next
 // one would take the state over budget bytes.
 func loadUsers(ctx context.Context, db DB, userCat, anonCat string, src *sources, budget int64) (*users, error) {
-	rows, err := db.SQL().QueryContext(ctx, db.Query("RankUsers"), userCat, anonCat, src.attrs, src.props)
+	rows, err := db.QueryContext(ctx, db.Query("RankUsers"), userCat, anonCat, src.attrs, src.props)
 	if err != nil {
 		return nil, fmt.Errorf("read users: %w", err)
 	}

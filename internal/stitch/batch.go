@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/weftdata/weft/internal/store"
 )
 
 // identKey is one identifier.
@@ -76,10 +78,10 @@ func (e *Engine) read(ctx context.Context, lo int64, size int) (*batch, error) {
 	// events: a count over a seq range, which zone maps make cheap, says so.
 	var n int64
 	var hi sql.NullInt64
-	err := e.db.QueryRowContext(ctx, "SELECT count(*), max(seq) FROM event_log WHERE seq > $1 AND seq <= $2", lo, lo+int64(size)).Scan(&n, &hi)
+	err := e.db.QueryRowContext(ctx, e.db.Query("StitchBatchBounds"), lo, lo+int64(size)).Scan(&n, &hi)
 	if err == nil && n < int64(size) {
 		// Gaps, or the end of the log.
-		err = e.db.QueryRowContext(ctx, "SELECT count(*), max(seq) FROM (SELECT seq FROM event_log WHERE seq > $1 ORDER BY seq LIMIT $2) s", lo, size).Scan(&n, &hi)
+		err = e.db.QueryRowContext(ctx, e.db.Query("StitchBatchBoundsSparse"), lo, size).Scan(&n, &hi)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("find batch: %w", err)
@@ -203,7 +205,7 @@ func (e *Engine) read(ctx context.Context, lo int64, size int) (*batch, error) {
 // values of elements separated by 0x1f, each of n fields separated by 0x1e
 // (the last field may hold 0x1e), and calls fn with each element's fields.
 // The fields point into the row: fn must copy what it keeps.
-func scanPacked(ctx context.Context, db *sql.DB, query string, args []any, n int, fn func([]string) error) error {
+func scanPacked(ctx context.Context, db store.Executor, query string, args []any, n int, fn func([]string) error) error {
 	rows, err := db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return err

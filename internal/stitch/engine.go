@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"crypto/md5"
-	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -12,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/weftdata/weft/internal/store"
 )
 
 // BatchSizeDefault is how many events one pass of Run takes.
@@ -28,9 +29,15 @@ const RebuildBatchSizeDefault = 1_000_000
 // pass; nothing of it was written.
 var ErrConcurrentPass = errors.New("another stitching pass ran at the same time; nothing was written")
 
+// DB is what stitching needs from the store (a *store.DB).
+type DB interface {
+	store.Executor
+	Begin(ctx context.Context) (*store.Tx, error)
+}
+
 // Engine runs stitching passes over a store's database.
 type Engine struct {
-	db    *sql.DB
+	db    DB
 	cfg   Config
 	cats  []string       // sorted categories
 	catIx map[string]int // category -> index in cats
@@ -67,8 +74,8 @@ type Opts struct {
 	Now func() time.Time
 }
 
-// New validates cfg and returns an engine over db (the store's pool).
-func New(db *sql.DB, cfg Config, opts *Opts) (*Engine, error) {
+// New validates cfg and returns an engine over db.
+func New(db DB, cfg Config, opts *Opts) (*Engine, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -232,21 +239,21 @@ func (e *Engine) Rebuild(ctx context.Context, batchSize int) (*Result, error) {
 
 func (e *Engine) reset(ctx context.Context) error {
 	e.idx = nil
-	tx, err := e.db.BeginTx(ctx, nil)
+	tx, err := e.db.Begin(ctx)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
 	for _, q := range []string{
-		"DELETE FROM entity_events", "DELETE FROM identifiers", "DELETE FROM entities",
-		"DELETE FROM stitch_merges", "DELETE FROM stitch_audit",
+		tx.Query("StitchResetEntityEvents"), tx.Query("StitchResetIdentifiers"), tx.Query("StitchResetEntities"),
+		tx.Query("StitchResetMerges"), tx.Query("StitchResetAudit"),
 	} {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("reset stitching: %w", err)
 		}
 	}
 	token := newToken()
-	if _, err := tx.ExecContext(ctx, "UPDATE stitch_state SET watermark = 0, updated_at = NULL, pass_token = $1 WHERE id = 1", token); err != nil {
+	if _, err := tx.ExecContext(ctx, tx.Query("StitchStateReset"), token); err != nil {
 		return fmt.Errorf("reset stitching: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -263,7 +270,7 @@ func (e *Engine) reset(ctx context.Context) error {
 // Watermark is the seq of the last stitched event.
 func (e *Engine) Watermark(ctx context.Context) (int64, error) {
 	var wm int64
-	err := e.db.QueryRowContext(ctx, "SELECT watermark FROM stitch_state WHERE id = 1").Scan(&wm)
+	err := e.db.QueryRowContext(ctx, e.db.Query("StitchWatermark")).Scan(&wm)
 	return wm, err
 }
 

@@ -181,7 +181,7 @@ func newToken() int64 { return rand.Int64() }
 
 // state reads stitch_state's watermark and pass_token.
 func (e *Engine) state(ctx context.Context) (wm, token int64, err error) {
-	err = e.db.QueryRowContext(ctx, "SELECT watermark, pass_token FROM stitch_state WHERE id = 1").Scan(&wm, &token)
+	err = e.db.QueryRowContext(ctx, e.db.Query("StitchWatermarkToken")).Scan(&wm, &token)
 	return wm, token, err
 }
 

@@ -48,7 +48,7 @@ func BenchmarkRebuild(b *testing.B) {
 			if buf.Len() > 0 {
 				flush()
 			}
-			eng, err := stitch.New(s.SQL(), demoConfig, nil)
+			eng, err := stitch.New(s, demoConfig, nil)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -31,7 +31,7 @@ var ingest = dbtest.Ingest
 // newEngine returns an engine of the config over the store's database.
 func newEngine(t *testing.T, s *store.DB, cfg stitch.Config) *stitch.Engine {
 	t.Helper()
-	eng, err := stitch.New(s.SQL(), cfg, nil)
+	eng, err := stitch.New(s, cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +41,7 @@ func newEngine(t *testing.T, s *store.DB, cfg stitch.Config) *stitch.Engine {
 // partition returns the entities as sorted lists of event ids, sorted.
 func partition(t *testing.T, s *store.DB) []string {
 	t.Helper()
-	rows, err := s.SQL().QueryContext(context.Background(),
+	rows, err := s.QueryContext(context.Background(),
 		`SELECT e.id, ee.entity_id FROM entity_events ee JOIN event_log e ON e.seq = ee.event_seq`)
 	if err != nil {
 		t.Fatal(err)
@@ -67,7 +67,7 @@ func partition(t *testing.T, s *store.DB) []string {
 func entityOf(t *testing.T, s *store.DB, eventID string) string {
 	t.Helper()
 	var ent string
-	err := s.SQL().QueryRowContext(context.Background(),
+	err := s.QueryRowContext(context.Background(),
 		`SELECT ee.entity_id FROM entity_events ee JOIN event_log e ON e.seq = ee.event_seq WHERE e.id = $1`, eventID).Scan(&ent)
 	if err != nil {
 		t.Fatal(err)
@@ -123,7 +123,7 @@ func TestWorkedExample(t *testing.T) {
 			}
 			var mergedInto, cat, val string
 			var seq int64
-			err = s.SQL().QueryRowContext(ctx, `SELECT e.merged_into, m.category, m.value, m.event_seq FROM entities e
+			err = s.QueryRowContext(ctx, `SELECT e.merged_into, m.category, m.value, m.event_seq FROM entities e
 				JOIN stitch_merges m ON m.loser = e.id WHERE e.id = $1`, q).Scan(&mergedInto, &cat, &val, &seq)
 			if err != nil || mergedInto != p || cat != "stitching_meiro_id" || val != "cookie-B" {
 				t.Errorf("tombstone and merge log of %s: %s %s %s %d %v", q, mergedInto, cat, val, seq, err)
@@ -170,7 +170,7 @@ func TestBlockedValuesAndBadSQL(t *testing.T) {
 				t.Errorf("partition %s", got)
 			}
 			var n int64
-			s.SQL().QueryRowContext(ctx, `SELECT sum(events) FROM stitch_audit WHERE reason = 'blocked'`).Scan(&n)
+			s.QueryRowContext(ctx, `SELECT sum(events) FROM stitch_audit WHERE reason = 'blocked'`).Scan(&n)
 			if n != 4 {
 				t.Errorf("%d blocked values audited, want 4", n)
 			}
@@ -217,7 +217,7 @@ func TestGuardRail(t *testing.T) {
 				t.Errorf("partition %s", got)
 			}
 			var n int64
-			s.SQL().QueryRowContext(ctx, `SELECT sum(events) FROM stitch_audit WHERE reason = 'max_per_entity'`).Scan(&n)
+			s.QueryRowContext(ctx, `SELECT sum(events) FROM stitch_audit WHERE reason = 'max_per_entity'`).Scan(&n)
 			if n != 4 {
 				t.Errorf("%d refused links audited, want 4", n)
 			}
@@ -349,7 +349,7 @@ func TestTrapsKeepPrecision(t *testing.T) {
 				t.Errorf("precision %.4f: the traps glued customers together", precision)
 			}
 			var refused int64
-			s.SQL().QueryRowContext(ctx, `SELECT coalesce(sum(events), 0) FROM stitch_audit WHERE reason = 'max_per_entity'`).Scan(&refused)
+			s.QueryRowContext(ctx, `SELECT coalesce(sum(events), 0) FROM stitch_audit WHERE reason = 'max_per_entity'`).Scan(&refused)
 			if refused == 0 {
 				t.Error("no link was refused: the traps did not fire")
 			}
@@ -393,7 +393,7 @@ func TestOddValues(t *testing.T) {
 				if got := partition(t, s); len(got) != len(odd) {
 					t.Fatalf("batch size %d: %d entities, want %d: %q", size, len(got), len(odd), got)
 				}
-				rows, err := s.SQL().QueryContext(ctx, `SELECT value FROM identifiers`)
+				rows, err := s.QueryContext(ctx, `SELECT value FROM identifiers`)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -411,7 +411,7 @@ func TestOddValues(t *testing.T) {
 					t.Fatalf("identifier values %q, want %q", vals, want)
 				}
 				var bad int
-				err = s.SQL().QueryRowContext(ctx, `SELECT count(*) FROM entities n
+				err = s.QueryRowContext(ctx, `SELECT count(*) FROM entities n
 					WHERE NOT EXISTS (SELECT 1 FROM event_log e WHERE md5(e.id) = n.id)`).Scan(&bad)
 				if err != nil || bad != 0 {
 					t.Fatalf("%d entity ids are not the md5 of an event id (%v)", bad, err)
@@ -427,7 +427,7 @@ func checkCounts(t *testing.T, s *store.DB) {
 	t.Helper()
 	ctx := context.Background()
 	want := map[string]map[string]int{}
-	rows, err := s.SQL().QueryContext(ctx, `SELECT entity_id, category, count(*) FROM identifiers GROUP BY entity_id, category`)
+	rows, err := s.QueryContext(ctx, `SELECT entity_id, category, count(*) FROM identifiers GROUP BY entity_id, category`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -443,7 +443,7 @@ func checkCounts(t *testing.T, s *store.DB) {
 		want[ent][cat] = n
 	}
 	rows.Close()
-	rows, err = s.SQL().QueryContext(ctx, `SELECT id, identifier_counts FROM entities WHERE merged_into IS NULL`)
+	rows, err = s.QueryContext(ctx, `SELECT id, identifier_counts FROM entities WHERE merged_into IS NULL`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -476,11 +476,11 @@ func TestSeqGaps(t *testing.T) {
 				lines = append(lines, string(e.AppendJSON(nil)))
 			}
 			ingest(t, s, lines...)
-			if _, err := s.SQL().ExecContext(ctx, `DELETE FROM event_log WHERE seq % 3 = 0 OR (seq > 100 AND seq < 150)`); err != nil {
+			if _, err := s.ExecContext(ctx, `DELETE FROM event_log WHERE seq % 3 = 0 OR (seq > 100 AND seq < 150)`); err != nil {
 				t.Fatal(err)
 			}
 			var events int
-			if err := s.SQL().QueryRowContext(ctx, `SELECT count(*) FROM event_log`).Scan(&events); err != nil {
+			if err := s.QueryRowContext(ctx, `SELECT count(*) FROM event_log`).Scan(&events); err != nil {
 				t.Fatal(err)
 			}
 			eng := newEngine(t, s, demoConfig)
@@ -527,8 +527,8 @@ func TestConcurrentPass(t *testing.T) {
 			var entities, mapped int
 			count := func() (int, int) {
 				var n, m int
-				s.SQL().QueryRowContext(ctx, `SELECT count(*) FROM entities`).Scan(&n)
-				s.SQL().QueryRowContext(ctx, `SELECT count(*) FROM entity_events`).Scan(&m)
+				s.QueryRowContext(ctx, `SELECT count(*) FROM entities`).Scan(&n)
+				s.QueryRowContext(ctx, `SELECT count(*) FROM entity_events`).Scan(&m)
 				return n, m
 			}
 			once := true

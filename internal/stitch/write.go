@@ -10,7 +10,7 @@ import (
 // (and sets pass_token to token), if no other pass moved it first.
 func (e *Engine) write(ctx context.Context, b *batch, p *plan, token int64) error {
 	now := e.now().UTC().Truncate(time.Microsecond)
-	tx, err := e.db.BeginTx(ctx, nil)
+	tx, err := e.db.Begin(ctx)
 	if err != nil {
 		return err
 	}
@@ -18,8 +18,7 @@ func (e *Engine) write(ctx context.Context, b *batch, p *plan, token int64) erro
 	// The watermark moves first: a pass that another one overtook fails
 	// before writing anything, and on PostgreSQL the row lock makes a
 	// concurrent pass wait for this one, then find the watermark moved.
-	res, err := tx.ExecContext(ctx, `UPDATE stitch_state SET watermark = $1, updated_at = CAST($3 AS TIMESTAMPTZ), pass_token = $4
-		WHERE id = 1 AND watermark = $2`, b.hi, b.lo, now, token)
+	res, err := tx.ExecContext(ctx, tx.Query("StitchWatermarkMove"), b.hi, b.lo, now, token)
 	if err != nil {
 		return fmt.Errorf("move watermark: %w", err)
 	}

@@ -8,6 +8,7 @@ import (
 
 // Backend is what an engine contributes to DB. Everything not here is shared.
 type Backend interface {
+	Capabilities
 	// Name is the dialect name, "duckdb" or "postgres".
 	Name() string
 	// SQL is the connection pool the shared queries run on.

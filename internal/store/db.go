@@ -56,15 +56,13 @@ func open(ctx context.Context, b Backend, opts *Options) (*DB, error) {
 	return db, nil
 }
 
-// Dialect names the backend.
+// Dialect names the backend, for display only (/healthz, bench output):
+// callers ask Capabilities, never compare it.
 func (db *DB) Dialect() string { return db.backend.Name() }
 
-// SQL exposes the pool for stages that run their own set-based SQL.
-func (db *DB) SQL() *sql.DB { return db.sql }
-
 // Query returns the named query of internal/store/query/*.sql, with the
-// backend's override if it has one, for packages that run their own SQL on
-// SQL() (package kv). An unknown name panics: it is a programming error.
+// backend's override if it has one. An unknown name panics: it is a
+// programming error.
 func (db *DB) Query(name string) string { return db.q.get(name) }
 
 // Close closes the backend.

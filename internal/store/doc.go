@@ -11,6 +11,23 @@
 // written once, in the query/*.sql files, under "-- name:" markers with
 // $1-style placeholders that both engines accept.
 //
+// # One way in
+//
+// DB is the façade every stage reaches the database through. It is an
+// Executor (ExecContext, QueryContext, QueryRowContext and Query, the named
+// query lookup), as are Conn (one connection, for temporary tables) and Tx
+// (a transaction from DB.Begin or Conn.Begin; ExecutorTx adds Commit and
+// Rollback), so the same code runs inside or outside a transaction. A
+// consumer declares the small interface it uses where it uses it
+// (stitch.DB, attr.DB, object.DB, plugin.DB, rank.DB); none holds a raw
+// *sql.DB.
+//
+// Fixed statements are named queries of query/*.sql; only statements built
+// from user configuration are assembled in Go by the stage that owns them.
+// What differs between the engines is asked of Capabilities (single
+// writer, the entity key, a chunk's value replacement, index after copy,
+// the JSON rewrites, arg_min/arg_max), never by comparing Dialect.
+//
 // # Event log
 //
 // The log, table event_log, is append-only. Every row gets a seq from one sequence,

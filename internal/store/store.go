@@ -11,8 +11,9 @@ import (
 // and, where it has inputs, a *XxxParams struct so a new field breaks no
 // caller.
 type Store interface {
-	// Dialect names the backend ("duckdb" or "postgres") for the few places
-	// that must say which SQL dialect user-written fragments are in.
+	// Dialect names the backend ("duckdb" or "postgres") for display only
+	// (/healthz, bench output): what differs between the engines is asked
+	// of DB.Capabilities, never by comparing this name.
 	Dialect() string
 
 	// EventAppendMany appends events to the log in one transaction and

@@ -10,7 +10,7 @@ import (
 )
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, storetest.Backend{
+	storetest.Exercise(t, storetest.Backend{
 		NewLocation: func(t *testing.T) string { return t.TempDir() },
 		Open: func(ctx context.Context, loc string, opts *store.Options) (store.Store, error) {
 			return duckdb.Open(ctx, loc, opts)

@@ -13,7 +13,7 @@ import (
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, storetest.Backend{
+	storetest.Exercise(t, storetest.Backend{
 		NewLocation: func(t *testing.T) string { return pgtest.URL(t) },
 		Open: func(ctx context.Context, loc string, opts *store.Options) (store.Store, error) {
 			return postgres.Open(ctx, loc, opts)

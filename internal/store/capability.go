@@ -1,0 +1,60 @@
+package store
+
+// Capabilities are what differs between the engines, asked by the callers
+// instead of comparing dialect names (river's SupportsListener and
+// SQLFragmentColumnIn are the model). Each backend has one implementation;
+// the conformance suite (storetest) runs the fragments on both.
+type Capabilities interface {
+	// SingleWriter reports that one process at a time may write the
+	// database (DuckDB): jobs run exclusively and writes are serialized
+	// in the process.
+	SingleWriter() bool
+
+	// EntityKey is the SQL expression over entity_id of the compact
+	// customer_attributes.entity_key column, or "" when the backend's table
+	// has none (migration 015 adds it on DuckDB).
+	EntityKey() string
+
+	// ChunkValuesReplace returns the statements that read and delete the
+	// customer_attributes rows of the entities of the temporary table
+	// attr_due, of the attributes whose condition attrs is (empty for
+	// all, else " AND attribute_id IN (...)"), before the new values are
+	// inserted, all in one transaction.
+	ChunkValuesReplace(attrs string) ChunkReplace
+
+	// IndexAfterCopy returns the statements that make a freshly copied
+	// table fast to look up by a column (an index and statistics), or
+	// none when the engine joins such a copy by hash without them. A
+	// backend that needs none also reads a shared copy of the events
+	// faster than it joins the log again per statement.
+	IndexAfterCopy(table, column string) []string
+
+	// JSONExtractOnce rewrites column->>'key' operands in exprs so that
+	// each row's JSON document is parsed once for all keys, and returns
+	// the rewritten expressions with the select-list item that the rows
+	// they read must carry ("" when nothing was rewritten, always on an
+	// engine that gains nothing from it). See package sqlrewrite.
+	JSONExtractOnce(exprs []string, column string) (rewritten []string, parsed string)
+
+	// JSONArrayElementsOnce rewrites json(b)_array_elements(payload->'key')
+	// in expr so that the engine parses the payload once (or returns expr).
+	JSONArrayElementsOnce(expr string) string
+
+	// ArgMinMax reports arg_min and arg_max aggregates ordered by a row
+	// value, which pick one row per group without the sort that
+	// DISTINCT ON costs.
+	ArgMinMax() bool
+}
+
+// ChunkReplace are the statements of Capabilities.ChunkValuesReplace.
+type ChunkReplace struct {
+	// Prepare runs first, in order.
+	Prepare []string
+	// Read selects the old rows (attribute_id, entity_id, value).
+	Read string
+	// Delete deletes them.
+	Delete string
+}
+
+// Capabilities reports what the backend can do.
+func (db *DB) Capabilities() Capabilities { return db.backend }

@@ -1,0 +1,54 @@
+package duckdb
+
+import (
+	"github.com/weftdata/weft/internal/sqlrewrite"
+	"github.com/weftdata/weft/internal/store"
+)
+
+// DuckDB is an embedded database: one process opens the file.
+func (b *backend) SingleWriter() bool { return true }
+
+// entityKey is the compact key of a value's entity (migration 015): the
+// upper half of hash(entity_id).
+const entityKey = "CAST(hash(entity_id) >> 32 AS UINTEGER)"
+
+func (b *backend) EntityKey() string { return entityKey }
+
+// ChunkValuesReplace notes the old rows' rowids while reading them: DuckDB
+// scans the value table for the read and again for the delete, and the
+// rowids make the delete a direct one. The scan that finds them compares
+// integer keys (migration 015), not the ids, and reads the rows' values on
+// the way: a second scan for them by rowid reads every row again. Rows of
+// other entities with the same key are dropped after.
+func (b *backend) ChunkValuesReplace(attrs string) store.ChunkReplace {
+	return store.ChunkReplace{
+		Prepare: []string{"DROP TABLE IF EXISTS attr_old",
+			"CREATE TEMP TABLE attr_old AS SELECT rowid AS rid, attribute_id, entity_id, value FROM customer_attributes WHERE entity_key IN (SELECT " + entityKey + " FROM attr_due)" + attrs,
+			"DELETE FROM attr_old WHERE entity_id NOT IN (SELECT entity_id FROM attr_due)"},
+		Read:   "SELECT attribute_id, entity_id, value FROM attr_old",
+		Delete: "DELETE FROM customer_attributes WHERE rowid IN (SELECT rid FROM attr_old)",
+	}
+}
+
+// IndexAfterCopy needs nothing: DuckDB joins a copy by hash.
+func (b *backend) IndexAfterCopy(table, column string) []string { return nil }
+
+// JSONExtractOnce parses each document once for all its keys
+// (sqlrewrite.ExtractOnce): DuckDB's ->> parses it once per key.
+func (b *backend) JSONExtractOnce(exprs []string, column string) ([]string, string) {
+	var keys []string
+	out := make([]string, len(exprs))
+	for i, e := range exprs {
+		out[i] = sqlrewrite.ExtractOnce(e, column, &keys)
+	}
+	if len(keys) == 0 {
+		return out, ""
+	}
+	return out, sqlrewrite.ParseOnce(column, keys)
+}
+
+func (b *backend) JSONArrayElementsOnce(expr string) string {
+	return sqlrewrite.ArrayElementsOnce(expr)
+}
+
+func (b *backend) ArgMinMax() bool { return true }

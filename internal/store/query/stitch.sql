@@ -1,0 +1,42 @@
+-- Stitching state and the fixed statements of package stitch; statements
+-- built from the stitching rules are assembled there.
+
+-- name: StitchWatermark
+SELECT watermark FROM stitch_state WHERE id = 1
+
+-- name: StitchWatermarkToken
+SELECT watermark, pass_token FROM stitch_state WHERE id = 1
+
+-- name: StitchWatermarkMove
+UPDATE stitch_state SET watermark = $1, updated_at = CAST($3 AS TIMESTAMPTZ), pass_token = $4
+		WHERE id = 1 AND watermark = $2
+
+-- name: StitchStateReset
+UPDATE stitch_state SET watermark = 0, updated_at = NULL, pass_token = $1 WHERE id = 1
+
+-- name: StitchBatchBounds
+SELECT count(*), max(seq) FROM event_log WHERE seq > $1 AND seq <= $2
+
+-- name: StitchBatchBoundsSparse
+SELECT count(*), max(seq) FROM (SELECT seq FROM event_log WHERE seq > $1 ORDER BY seq LIMIT $2) s
+
+-- name: StitchRulesHashGet
+SELECT rules_hash FROM stitch_state WHERE id = 1
+
+-- name: StitchRulesHashSet
+UPDATE stitch_state SET rules_hash = $1 WHERE id = 1
+
+-- name: StitchResetEntityEvents
+DELETE FROM entity_events
+
+-- name: StitchResetIdentifiers
+DELETE FROM identifiers
+
+-- name: StitchResetEntities
+DELETE FROM entities
+
+-- name: StitchResetMerges
+DELETE FROM stitch_merges
+
+-- name: StitchResetAudit
+DELETE FROM stitch_audit
