@@ -124,7 +124,34 @@ func (w *wireRecord) validate(index int) (store.EventInsert, *RecordError) {
 	} else {
 		e.ID = DeriveID(e)
 	}
+	// Checked last, so a record with another fault is refused for that one
+	// as before.
+	if msg := epochSeconds(w.EventTime); msg != "" {
+		return fail("event_time", "%s", msg)
+	}
 	return e, nil
+}
+
+// secondsBelow bounds the numbers taken for epoch seconds: 1e11 ms is
+// 1973-03-03, while 1e11 s is the year 5138, so a number of smaller
+// magnitude is far likelier seconds sent by mistake than a millisecond
+// timestamp of 1967 to 1973.
+const secondsBelow = 1e11
+
+// epochSeconds explains why a numeric event_time that looks like epoch
+// seconds is refused (empty when it does not): read as milliseconds it
+// would be stored as a moment of January 1970 without a word.
+func epochSeconds(raw json.RawMessage) string {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || raw[0] != '-' && (raw[0] < '0' || raw[0] > '9') {
+		return ""
+	}
+	v, err := strconv.ParseFloat(string(raw), 64)
+	if err != nil || math.Abs(v) >= secondsBelow {
+		return ""
+	}
+	asSeconds := time.UnixMilli(int64(math.Round(v * 1000))).UTC().Format(time.RFC3339)
+	return fmt.Sprintf("%s looks like epoch seconds (%s); event_time takes epoch milliseconds (%.0f) or an RFC 3339 string", raw, asSeconds, v*1000)
 }
 
 // ValidateEventType checks the parts of an event type key: each required,
