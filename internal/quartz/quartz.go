@@ -1,6 +1,7 @@
 package quartz
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -22,7 +23,11 @@ var parser = cron.NewParser(cron.Second | cron.Minute | cron.Hour | cron.Dom | c
 func Parse(expr string) (*Schedule, error) {
 	fields := strings.Fields(expr)
 	if len(fields) == 5 {
-		return nil, fmt.Errorf("cron %q has 5 fields: Quartz expressions start with seconds, e.g. \"0 %s\" (and use ? in day-of-month or day-of-week)", expr, strings.Join(fields, " "))
+		msg := fmt.Sprintf("cron %q has 5 fields: Quartz expressions start with seconds and use ? in day-of-month or day-of-week", expr)
+		if q := fromUnix(fields); q != "" {
+			msg += fmt.Sprintf(", e.g. %q", q)
+		}
+		return nil, errors.New(msg)
 	}
 	if len(fields) != 6 && len(fields) != 7 {
 		return nil, fmt.Errorf("cron %q has %d fields, want 6 or 7: seconds minutes hours day-of-month month day-of-week [year]", expr, len(fields))
@@ -119,3 +124,43 @@ func (s *Schedule) Next(t time.Time) time.Time { return s.sched.Next(t.UTC()).UT
 
 // String is the expression as written.
 func (s *Schedule) String() string { return s.expr }
+
+// fromUnix is the Quartz expression of a five-field Unix cron, to suggest
+// in the error: seconds 0, ? in the day field the Unix one leaves *, and
+// days of the week numbered from 1 (Sunday) instead of 0. Empty when the
+// result would not parse (the suggestion must itself be valid).
+func fromUnix(f []string) string {
+	dom, dow := f[2], f[4]
+	switch {
+	case dow == "*":
+		dow = "?"
+	default:
+		dom = "?"
+		dow = quartzWeekdays(dow)
+	}
+	q := strings.Join([]string{"0", f[0], f[1], dom, f[3], dow}, " ")
+	if _, err := Parse(q); err != nil {
+		return ""
+	}
+	return q
+}
+
+// quartzWeekdays renumbers the days of a Unix day-of-week field (0 or 7
+// Sunday) as Quartz numbers them (1 Sunday); names and steps stay.
+func quartzWeekdays(field string) string {
+	parts := strings.Split(field, ",")
+	for i, p := range parts {
+		days, step, hasStep := strings.Cut(p, "/")
+		bounds := strings.Split(days, "-")
+		for j, b := range bounds {
+			if d, err := strconv.Atoi(b); err == nil && d >= 0 && d <= 7 {
+				bounds[j] = strconv.Itoa(d%7 + 1)
+			}
+		}
+		parts[i] = strings.Join(bounds, "-")
+		if hasStep {
+			parts[i] += "/" + step
+		}
+	}
+	return strings.Join(parts, ",")
+}

@@ -58,3 +58,39 @@ func TestParseErrors(t *testing.T) {
 		})
 	}
 }
+
+// A five-field (Unix) cron gets a suggestion that is itself valid Quartz,
+// with the same meaning.
+func TestFiveFieldSuggestionParses(t *testing.T) {
+	for expr, want := range map[string]string{
+		"0 6 * * *":     "0 0 6 * * ?",
+		"*/15 * * * *":  "0 */15 * * * ?",
+		"30 2 1 * *":    "0 30 2 1 * ?",
+		"0 9 * * 1-5":   "0 0 9 ? * 2-6",
+		"0 9 * * 0,6":   "0 0 9 ? * 1,7",
+		"0 9 * * 7":     "0 0 9 ? * 1",
+		"0 9 * * MON":   "0 0 9 ? * MON",
+		"0 9 * * 1-5/2": "0 0 9 ? * 2-6/2",
+		"0 9 1 * 1":     "0 0 9 ? * 2",
+	} {
+		_, err := Parse(expr)
+		if err == nil {
+			t.Fatalf("%q parsed", expr)
+		}
+		_, q, ok := strings.Cut(err.Error(), "e.g. ")
+		if !ok {
+			t.Errorf("%q: no suggestion in %v", expr, err)
+			continue
+		}
+		q = strings.Trim(q, `"`)
+		if q != want {
+			t.Errorf("%q: suggests %q, want %q", expr, q, want)
+		}
+		if _, err := Parse(q); err != nil {
+			t.Errorf("%q: the suggestion %q does not parse: %v", expr, q, err)
+		}
+	}
+	if _, err := Parse("0 9 * * nonsense"); err == nil || strings.Contains(err.Error(), "e.g.") {
+		t.Errorf("an invalid suggestion offered: %v", err)
+	}
+}
