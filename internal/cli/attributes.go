@@ -6,6 +6,7 @@ import (
 	"io"
 	"sort"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -85,7 +86,7 @@ func newAttributesListCmd() *cobra.Command {
 				return err
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 2, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tTYPE\tDATA TYPE\tCUSTOMERS\tSTATUS")
+			fmt.Fprintln(tw, "ID\tTYPE\tDATA TYPE\tCUSTOMERS\tLAST RUN\tSTATUS")
 			for _, a := range infos {
 				status := a.Status
 				if !a.Enabled {
@@ -94,13 +95,23 @@ func newAttributesListCmd() *cobra.Command {
 				if a.Error != "" {
 					status += ": " + a.Error
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", a.ID, a.Type, a.DataType, a.Customers, status)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", a.ID, a.Type, a.DataType, a.Customers, lastRun(a), status)
 			}
 			return tw.Flush()
 		},
 	}
 	cf.register(cmd.Flags())
 	return cmd
+}
+
+// lastRun describes an attribute's last calculation: when it finished,
+// for how many entities, how long it took; "never" before the first.
+func lastRun(a attr.Info) string {
+	if a.FinishedAt == nil {
+		return "never"
+	}
+	return fmt.Sprintf("%s (%d entities, %s)", a.FinishedAt.UTC().Format("2006-01-02 15:04:05Z"), a.Entities,
+		(time.Duration(a.DurationMS * float64(time.Millisecond))).Round(time.Millisecond))
 }
 
 func newAttributesValuesCmd() *cobra.Command {

@@ -46,7 +46,9 @@ func newIngestCmd() *cobra.Command {
 			if opts.Progress != nil {
 				fmt.Fprintln(stderr)
 			}
-			if sum != nil {
+			// Refused at the door, nothing was sent: a totals line of
+			// zeros would only hide the hint.
+			if sum != nil && !unauthorized(err) {
 				printSummary(cmd.OutOrStdout(), sum)
 			}
 			if err != nil {

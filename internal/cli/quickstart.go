@@ -125,6 +125,7 @@ Serving until Ctrl-C.
 		},
 	}
 	f.register(cmd.Flags())
+	tempDataDirHelp(cmd)
 	cmd.Flags().IntVar(&opts.Customers, "customers", demo.CustomersDefault, "how many demo customers to generate")
 	cmd.Flags().Uint64Var(&opts.Seed, "seed", 1, "seed of the demo data; the same seed gives the same events")
 	return cmd

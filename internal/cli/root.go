@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"strconv"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/weftdata/weft/internal/client"
 )
 
 // Version is set at build time with -ldflags.
@@ -27,6 +29,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	root.SetArgs(args)
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(stderr, "weft:", err)
+		if unauthorized(err) {
+			fmt.Fprintln(stderr, "hint: the server requires an API key: pass --api-key KEY or set WEFT_API_KEY")
+		}
 		var exit *exitError
 		if errors.As(err, &exit) {
 			return exit.code
@@ -34,6 +39,12 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// unauthorized says the server refused the API key (or its absence).
+func unauthorized(err error) bool {
+	var apiErr *client.APIError
+	return errors.As(err, &apiErr) && apiErr.Status == http.StatusUnauthorized
 }
 
 type exitError struct {

@@ -106,6 +106,18 @@ func newServeCmd() *cobra.Command {
 	return cmd
 }
 
+// tempDataDirHelp makes --help of a command that calls useTempDataDir
+// tell the truth: without --data (or WEFT_DATA) it uses a new temporary
+// directory, not server.DataDefault.
+func tempDataDirHelp(cmd *cobra.Command) {
+	if os.Getenv("WEFT_DATA") != "" {
+		return
+	}
+	fl := cmd.Flags().Lookup("data")
+	fl.DefValue = ""
+	fl.Usage = "data directory of the embedded store; default a new temporary directory (env WEFT_DATA)"
+}
+
 // useTempDataDir points the embedded store at a new temporary directory
 // unless the user chose a data directory or PostgreSQL. It returns the
 // directory, or "" when it left the choice alone.
