@@ -166,7 +166,11 @@ func (c Config) secretKey() ([]byte, error) {
 func OpenStore(ctx context.Context, c Config) (*store.DB, error) {
 	c = c.withDefaults()
 	if c.DB != "" {
-		return postgres.Open(ctx, c.DB, nil)
+		db, err := postgres.Open(ctx, c.DB, nil)
+		if err != nil {
+			return nil, withoutTLSAttempts(err)
+		}
+		return db, nil
 	}
 	return duckdb.Open(ctx, c.DataDir, nil)
 }

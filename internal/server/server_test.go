@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/weftdata/weft/internal/store/pgtest"
 )
 
 func TestValidate(t *testing.T) {
@@ -185,3 +187,5 @@ func TestStrictCatalogAcceptsDeliveryEvents(t *testing.T) {
 		t.Errorf("an unregistered type was accepted: %s", got)
 	}
 }
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
