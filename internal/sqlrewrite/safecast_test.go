@@ -1,0 +1,64 @@
+package sqlrewrite
+
+import (
+	"reflect"
+	"testing"
+)
+
+// tryCast is DuckDB's safe form for the families CastFamily knows.
+func tryCast(operand, typ string) (string, bool) {
+	if CastFamily(typ) == "" {
+		return "", false
+	}
+	return "TRY_CAST(" + operand + " AS " + typ + ")", true
+}
+
+func TestSafeCasts(t *testing.T) {
+	for _, tc := range []struct {
+		in, want string
+		failed   []string
+	}{
+		{"(payload->>'total')::numeric", "TRY_CAST((payload->>'total') AS numeric)",
+			[]string{"(((payload->>'total')) IS NOT NULL AND (TRY_CAST((payload->>'total') AS numeric)) IS NULL)"}},
+		{"CAST(payload->>'n' AS INTEGER) + 1", "TRY_CAST(payload->>'n' AS INTEGER) + 1",
+			[]string{"((payload->>'n') IS NOT NULL AND (TRY_CAST(payload->>'n' AS INTEGER)) IS NULL)"}},
+		{"x::double precision", "TRY_CAST(x AS double precision)", []string{"((x) IS NOT NULL AND (TRY_CAST(x AS double precision)) IS NULL)"}},
+		{"e.payload::timestamp with time zone", "TRY_CAST(e.payload AS timestamp with time zone)", nil},
+		{"'12'::int", "TRY_CAST('12' AS int)", nil},
+		{"coalesce(a, b)::numeric(10,2)", "TRY_CAST(coalesce(a, b) AS numeric(10,2))", nil},
+		{"lower(x)::text", "lower(x)::text", nil},
+		{"((payload->>'a')::text)::float", "TRY_CAST(((payload->>'a')::text) AS float)", nil},
+		{"CAST(CAST(x AS TEXT) AS DATE)", "TRY_CAST(CAST(x AS TEXT) AS DATE)", nil},
+		{"CAST((x)::int AS TEXT)", "CAST(TRY_CAST((x) AS int) AS TEXT)", nil},
+		{"x::text::int", "TRY_CAST(x::text AS int)", nil},
+		{"payload->>'a::int'", "payload->>'a::int'", nil},
+		{"x /* y::int */ + 1", "x /* y::int */ + 1", nil},
+		{"x::int -- z::int\n+ 1", "TRY_CAST(x AS int) -- z::int\n+ 1", nil},
+		{"a = 1 AND (b)::bool", "a = 1 AND TRY_CAST((b) AS bool)", nil},
+		{"\"weird col\"::date", "TRY_CAST(\"weird col\" AS date)", nil},
+		{"(x::int", "(x::int", nil},
+		{"E'\\n'::int", "E'\\n'::int", nil},
+		{"x::jsonb", "x::jsonb", nil},
+		{"try_cast(x AS int)", "try_cast(x AS int)", nil},
+	} {
+		got, failed := SafeCasts(tc.in, tryCast)
+		if got != tc.want {
+			t.Errorf("SafeCasts(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+		if tc.failed != nil && !reflect.DeepEqual(failed, tc.failed) {
+			t.Errorf("SafeCasts(%q) failed = %q, want %q", tc.in, failed, tc.failed)
+		}
+		if got == tc.in && failed != nil {
+			t.Errorf("SafeCasts(%q) unchanged but reports %q", tc.in, failed)
+		}
+	}
+}
+
+func TestCastFamily(t *testing.T) {
+	for typ, want := range map[string]string{"NUMERIC(10, 2)": "numeric", "double  precision": "float", "BIGINT": "integer",
+		"timestamptz": "timestamptz", "text": "", "int[]": "", "boolean": "boolean", "date": "date"} {
+		if got := CastFamily(typ); got != want {
+			t.Errorf("CastFamily(%q) = %q, want %q", typ, got, want)
+		}
+	}
+}
