@@ -37,10 +37,11 @@ type castScanner struct {
 func SafeCasts(expr string, safe func(operand, typ string) (string, bool)) (string, []string) {
 	sc := &castScanner{s: expr, safe: safe}
 	atoms := sc.atoms(0)
+	tail := sc.trivia()
 	if sc.bad || sc.i < len(expr) || !sc.changed {
 		return expr, nil
 	}
-	return join(atoms) + sc.trivia(), sc.failed
+	return join(atoms) + tail, sc.failed
 }
 
 func join(atoms []castAtom) string {
@@ -175,11 +176,12 @@ func (sc *castScanner) atoms(close byte) []castAtom {
 }
 
 // castKeywords are words that may stand before a parenthesis without
-// calling a function.
+// calling a function, or before :: without being its operand (CASE ...
+// END::int is not read here).
 var castKeywords = map[string]bool{"and": true, "or": true, "not": true, "in": true, "is": true, "when": true,
 	"then": true, "else": true, "case": true, "select": true, "where": true, "as": true, "on": true, "from": true,
 	"exists": true, "any": true, "all": true, "some": true, "between": true, "like": true, "ilike": true,
-	"return": true, "distinct": true, "by": true, "with": true, "over": true, "filter": true, "within": true}
+	"return": true, "end": true, "distinct": true, "by": true, "with": true, "over": true, "filter": true, "within": true}
 
 // castOperator turns the operand at the end of out and the type after ::
 // into one cast atom.

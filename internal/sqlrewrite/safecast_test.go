@@ -40,6 +40,11 @@ func TestSafeCasts(t *testing.T) {
 		{"E'\\n'::int", "E'\\n'::int", nil},
 		{"x::jsonb", "x::jsonb", nil},
 		{"try_cast(x AS int)", "try_cast(x AS int)", nil},
+		{" x::int -- trailing\n", " TRY_CAST(x AS int) -- trailing\n", nil},
+		{"CASE WHEN a THEN 1 END::int", "CASE WHEN a THEN 1 END::int", nil},
+		{"(CASE WHEN a THEN '1' END)::int", "TRY_CAST((CASE WHEN a THEN '1' END) AS int)", nil},
+		{"a.b(c)::date", "TRY_CAST(a.b(c) AS date)", nil},
+		{"x::timestamp without time zone", "TRY_CAST(x AS timestamp without time zone)", nil},
 	} {
 		got, failed := SafeCasts(tc.in, tryCast)
 		if got != tc.want {
