@@ -19,15 +19,19 @@ import (
 // counted and one of them recorded on the attribute's state. Custom
 // queries are not rewritten: one that fails on a value fails as before.
 
+// castFailures are the conditions, each true where a cast failed: of
+// the value and weight over the rows of base that pass the filter, of the
+// filter over base, of the second level over inner_rows ("" for none).
+type castFailures struct{ value, filter, outer string }
+
 // safeCasts is d with the casts of its expressions made safe, and the
-// conditions, over base and over inner_rows, that a cast failed there;
-// false when d has no cast to make safe.
-func (r *run) safeCasts(d *Definition) (safe *Definition, first, outer string, ok bool) {
+// conditions that a cast failed; false when d has no cast to make safe.
+func (r *run) safeCasts(d *Definition) (*Definition, castFailures, bool) {
 	if d.Type == TypeCustom {
-		return nil, "", "", false
+		return nil, castFailures{}, false
 	}
 	s := *d
-	var inner, firstLevel, value, weight, filter []string
+	var value, filter, outer []string
 	rewrite := func(expr *string, failed *[]string) {
 		var f []string
 		*expr, f = sqlrewrite.SafeCasts(*expr, r.e.caps.SafeCast)
@@ -41,20 +45,15 @@ func (r *run) safeCasts(d *Definition) (safe *Definition, first, outer string, o
 		}
 	}
 	rewrite(&s.Value, &value)
-	rewrite(&s.Weight, &weight)
+	rewrite(&s.Weight, &value)
 	rewrite(&s.Filter, &filter)
-	rewrite(&s.OuterValue, &inner)
-	rewrite(&s.OuterWeight, &inner)
-	rewrite(&s.OuterFilter, &inner)
-	if len(value)+len(weight)+len(filter)+len(inner) == 0 {
-		return nil, "", "", false
+	rewrite(&s.OuterValue, &outer)
+	rewrite(&s.OuterWeight, &outer)
+	rewrite(&s.OuterFilter, &outer)
+	if len(value)+len(filter)+len(outer) == 0 {
+		return nil, castFailures{}, false
 	}
-	// A value or weight counts when the event passes the filter.
-	if v := append(value, weight...); len(v) > 0 {
-		firstLevel = append(firstLevel, "(coalesce(("+or(s.Filter, "true")+"), false) AND ("+strings.Join(v, " OR ")+"))")
-	}
-	firstLevel = append(firstLevel, filter...)
-	return &s, strings.Join(firstLevel, " OR "), strings.Join(inner, " OR "), true
+	return &s, castFailures{strings.Join(value, " OR "), strings.Join(filter, " OR "), strings.Join(outer, " OR ")}, true
 }
 
 // retrySafe is d's statement over src with safe casts, when err is a
@@ -63,7 +62,7 @@ func (r *run) retrySafe(d *Definition, src source, q string, err error) (string,
 	if !r.e.caps.ConversionError(err) {
 		return "", false
 	}
-	s, _, _, ok := r.safeCasts(d)
+	s, _, ok := r.safeCasts(d)
 	if !ok {
 		return "", false
 	}
@@ -74,16 +73,23 @@ func (r *run) retrySafe(d *Definition, src source, q string, err error) (string,
 // countCastFailures adds the events of src whose values did not convert in
 // d's casts to res, with the first of them as the example.
 func (r *run) countCastFailures(ctx context.Context, d *Definition, res *AttributeResult, src source) {
-	s, first, outer, ok := r.safeCasts(d)
+	s, failed, ok := r.safeCasts(d)
 	if !ok {
 		return
 	}
+	// The value stands beside the conditions so that a set-returning one
+	// gives the rows of the event that the statement reads, none for an
+	// event whose array is empty.
 	var parts []string
-	if first != "" {
-		parts = append(parts, "SELECT id FROM base WHERE "+first)
+	if failed.value != "" {
+		parts = append(parts, "SELECT id FROM (SELECT id, ("+s.Value+") AS weft_value, ("+failed.value+
+			") AS weft_failed FROM base WHERE ("+or(s.Filter, "true")+")) v WHERE weft_failed")
 	}
-	if outer != "" {
-		parts = append(parts, "SELECT event_id AS id FROM inner_rows WHERE "+outer)
+	if failed.filter != "" {
+		parts = append(parts, "SELECT id FROM base WHERE "+failed.filter)
+	}
+	if failed.outer != "" {
+		parts = append(parts, "SELECT event_id AS id FROM (SELECT event_id, ("+failed.outer+") AS weft_failed FROM inner_rows) o WHERE weft_failed")
 	}
 	q := s.rowsQuery(src) + "\nSELECT count(DISTINCT id), min(id) FROM (" + strings.Join(parts, "\nUNION ALL ") + ") f"
 	var n int64

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/weftdata/weft/internal/attr"
 	"github.com/weftdata/weft/internal/store"
 	"github.com/weftdata/weft/internal/store/dbtest"
+	"github.com/weftdata/weft/internal/worked"
 )
 
 const castYAML = `stitching:
@@ -136,14 +138,7 @@ func TestNonCastError(t *testing.T) {
 			f := newFixture(t, backend, castYAML+`  - {id: broken, type: list, value: "`+failing[backend]+`"}
 `)
 			ingest(t, f.s, purchase("a1", "a@x", "10.5", 1), purchase("a2", "a@x", "12,50", 2))
-			if _, err := f.stitch.Run(context.Background(), 0); err != nil {
-				t.Fatal(err)
-			}
-			res, err := f.attr.Run(context.Background(), attr.RunOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, a := range res.Attributes {
+			for _, a := range f.runWithErrors(t, attr.RunOptions{}).Attributes {
 				if (a.ID == "broken") != (a.Status == "error") || a.ID == "broken" && (!strings.Contains(a.Error, message[backend]) || a.CastFailures != 0) {
 					t.Errorf("%s: %s %s", a.ID, a.Status, a.Error)
 				}
@@ -153,6 +148,43 @@ func TestNonCastError(t *testing.T) {
 			}
 			if got := f.values(t, f.entityOf(t, "a1"))["spent"]; !reflect.DeepEqual(got, []string{"10.5"}) {
 				t.Errorf("spent beside a failing attribute: %v", got)
+			}
+		})
+	}
+}
+
+// TestCastFailuresWorked: the worked example with one purchase whose
+// total does not convert (the issue's "12,50"): every attribute is
+// calculated, the totals of the other purchases are as before, and each
+// attribute whose cast failed counts that one event, the weighted one
+// (a set-returning value with a cast in its weight) included.
+func TestCastFailuresWorked(t *testing.T) {
+	bad := worked.Record("e99", "eshop/purchase", "2024-01-06T10:00", `{"email":"jane@example.com","total":"12,50","currency":"EUR","products":[{"sku":"S9","category":"socks"}]}`)
+	for _, backend := range dbtest.Backends {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, backend, worked.Config)
+			ingest(t, f.s, append(slices.Clone(worked.Events), bad)...)
+			f.run(t, attr.RunOptions{})
+			x := f.values(t, f.entityOf(t, "e1"))
+			for _, id := range []string{"eshop_revenue_sum", "eshop_order_avg", "eshop_order_max", "eshop_order_min", "eur_revenue_sum"} {
+				if !reflect.DeepEqual(x[id], worked.ExpectedX[id]) {
+					t.Errorf("%s: %v, want %v", id, x[id], worked.ExpectedX[id])
+				}
+				if st := stateOf(t, f.s, id); st.CastFailures != 1 || st.CastFailureEventID != "e99" {
+					t.Errorf("state of %s: %+v", id, st)
+				}
+			}
+			if st := stateOf(t, f.s, "spend_weighted_category"); st.CastFailures != 1 || st.CastFailureEventID != "e99" {
+				t.Errorf("state of spend_weighted_category: %+v", st)
+			}
+			if got := x["categories_count"]; !reflect.DeepEqual(got, []string{"3"}) {
+				t.Errorf("categories_count %v: the bad purchase's products count", got)
+			}
+			for _, id := range []string{"web_url_first", "fav_category", "purchases_custom"} {
+				if st := stateOf(t, f.s, id); st.CastFailures != 0 {
+					t.Errorf("state of %s: %+v", id, st)
+				}
 			}
 		})
 	}
