@@ -22,6 +22,7 @@ attributes:
   - {id: spent, type: sum, value: "(payload->>'total')::numeric"}
   - {id: orders, type: num_of_unique, value: "id"}
   - {id: last_total, type: last, data_type: float, value: "CAST(payload->>'total' AS DOUBLE PRECISION)", filter: "(payload->>'n')::int > 0"}
+  - {id: outer_spent, type: sum, value: "payload", outer_value: "(value->>'total')::numeric"}
 `
 
 func purchase(id, email, total string, minute int) string {
@@ -63,9 +64,9 @@ func TestCastFailures(t *testing.T) {
 				t.Errorf("spent: %+v, want 1 cast failure at a2", a)
 			}
 			want := map[string]map[string][]string{
-				"a1": {"spent": {"12.5"}, "orders": {"3"}, "last_total": {"2"}},
-				"b1": {"spent": {"7"}, "orders": {"1"}, "last_total": {"7"}},
-				"c1": {"spent": {"4.25"}, "orders": {"2"}, "last_total": {"3"}},
+				"a1": {"spent": {"12.5"}, "orders": {"3"}, "last_total": {"2"}, "outer_spent": {"12.5"}},
+				"b1": {"spent": {"7"}, "orders": {"1"}, "last_total": {"7"}, "outer_spent": {"7"}},
+				"c1": {"spent": {"4.25"}, "orders": {"2"}, "last_total": {"3"}, "outer_spent": {"4.25"}},
 			}
 			for ev, w := range want {
 				if got := f.values(t, f.entityOf(t, ev)); !reflect.DeepEqual(got, w) {
@@ -75,8 +76,10 @@ func TestCastFailures(t *testing.T) {
 			if st := stateOf(t, f.s, "spent"); st.Status != "ok" || st.CastFailures != 1 || st.CastFailureEventID != "a2" {
 				t.Errorf("state of spent: %+v", st)
 			}
-			if st := stateOf(t, f.s, "last_total"); st.CastFailures != 1 || st.CastFailureEventID != "a2" {
-				t.Errorf("state of last_total: %+v", st)
+			for _, id := range []string{"last_total", "outer_spent"} {
+				if st := stateOf(t, f.s, id); st.CastFailures != 1 || st.CastFailureEventID != "a2" {
+					t.Errorf("state of %s: %+v", id, st)
+				}
 			}
 			if st := stateOf(t, f.s, "orders"); st.Status != "ok" || st.CastFailures != 0 || st.CastFailureEventID != "" {
 				t.Errorf("state of orders, which has no cast: %+v", st)
@@ -94,8 +97,13 @@ func TestCastFailures(t *testing.T) {
 			if got := f.values(t, f.entityOf(t, "c1"))["spent"]; !reflect.DeepEqual(got, []string{"5.25"}) {
 				t.Errorf("c spent %v, want 5.25", got)
 			}
-			if st := stateOf(t, f.s, "spent"); st.Status != "ok" || st.CastFailures != 1 || st.CastFailureEventID != "b2" {
-				t.Errorf("state of spent after the incremental run: %+v", st)
+			for _, id := range []string{"spent", "outer_spent"} {
+				if st := stateOf(t, f.s, id); st.Status != "ok" || st.CastFailures != 1 || st.CastFailureEventID != "b2" {
+					t.Errorf("state of %s after the incremental run: %+v", id, st)
+				}
+			}
+			if got := f.values(t, f.entityOf(t, "c1"))["outer_spent"]; !reflect.DeepEqual(got, []string{"5.25"}) {
+				t.Errorf("c outer_spent %v, want 5.25", got)
 			}
 		})
 	}
