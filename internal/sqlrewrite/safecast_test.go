@@ -67,3 +67,23 @@ func TestCastFamily(t *testing.T) {
 		}
 	}
 }
+
+// FuzzSafeCastsText: any text is read without a panic, and a rewrite
+// leaves no cast to rewrite again.
+func FuzzSafeCastsText(f *testing.F) {
+	for _, s := range []string{"(payload->>'total')::numeric", "CAST(x AS int) + y::date", "a::", "::int", "CAST(", "x::numeric(", "/* ::int"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, expr string) {
+		out, failed := SafeCasts(expr, tryCast)
+		if out == expr {
+			return
+		}
+		if len(failed) == 0 {
+			t.Fatalf("%q rewritten to %q without conditions", expr, out)
+		}
+		if again, f2 := SafeCasts(out, tryCast); again != out || f2 != nil {
+			t.Fatalf("%q: %q, then %q", expr, out, again)
+		}
+	})
+}
