@@ -63,6 +63,7 @@ func (h *handler) attributesList(w http.ResponseWriter, r *http.Request) {
 		if s, ok := byID[d.ID]; ok {
 			info.Customers, info.Status, info.Error = s.Customers, s.Status, s.Error
 			info.Entities, info.DurationMS, info.FinishedAt = s.Entities, s.DurationMS, &s.FinishedAt
+			info.CastFailures, info.CastFailureEventID = s.CastFailures, s.CastFailureEventID
 		}
 		out = append(out, info)
 	}

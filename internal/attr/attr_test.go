@@ -60,17 +60,24 @@ func newFixture(t *testing.T, backend, yaml string) *fixture {
 
 func (f *fixture) run(t *testing.T, ro attr.RunOptions) *attr.RunResult {
 	t.Helper()
+	res := f.runWithErrors(t, ro)
+	for _, a := range res.Attributes {
+		if a.Status != "ok" {
+			t.Fatalf("attribute %s: %s", a.ID, a.Error)
+		}
+	}
+	return res
+}
+
+// runWithErrors stitches and runs the attributes, some of which may fail.
+func (f *fixture) runWithErrors(t *testing.T, ro attr.RunOptions) *attr.RunResult {
+	t.Helper()
 	if _, err := f.stitch.Run(context.Background(), 0); err != nil {
 		t.Fatal(err)
 	}
 	res, err := f.attr.Run(context.Background(), ro)
 	if err != nil {
 		t.Fatal(err)
-	}
-	for _, a := range res.Attributes {
-		if a.Status != "ok" {
-			t.Fatalf("attribute %s: %s", a.ID, a.Error)
-		}
 	}
 	return res
 }
@@ -571,13 +578,7 @@ func TestFailingAttribute(t *testing.T) {
 			f := newFixture(t, backend, worked.Config+`  - {id: broken, type: custom, query: "SELECT CAST(payload->>'url' AS INTEGER) AS value FROM base"}
 `)
 			ingest(t, f.s, worked.Events...)
-			if _, err := f.stitch.Run(context.Background(), 0); err != nil {
-				t.Fatal(err)
-			}
-			res, err := f.attr.Run(context.Background(), attr.RunOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
+			res := f.runWithErrors(t, attr.RunOptions{})
 			for _, a := range res.Attributes {
 				if (a.ID == "broken") != (a.Status == "error") || (a.ID == "broken" && !strings.Contains(a.Error, "/home")) {
 					t.Errorf("%s: %s %s", a.ID, a.Status, a.Error)

@@ -162,6 +162,11 @@ type AttributeResult struct {
 	Entities   int64   `json:"entities"`
 	Rows       int64   `json:"rows"`
 	DurationMS float64 `json:"duration_ms"`
+	// CastFailures counts the events whose value did not convert in a
+	// cast of the attribute's expressions and counted as NULL (safecast.go);
+	// CastFailureEventID is one of them.
+	CastFailures       int64  `json:"cast_failures,omitempty"`
+	CastFailureEventID string `json:"cast_failure_event_id,omitempty"`
 }
 
 // ErrUnknownAttribute is returned for an Only naming no enabled attribute.

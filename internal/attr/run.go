@@ -375,13 +375,28 @@ func (r *run) stage(ctx context.Context, defs []*Definition, results map[string]
 // until the new ones are in. When the chunk is every live entity, the
 // new values are counted for the caches on the way, instead of the whole
 // value table at the end of the run.
+//
+// A statement that fails on a value that does not convert runs again with
+// safe casts (safecast.go).
 func (r *run) calculateOne(ctx context.Context, d *Definition, res *AttributeResult, entities int64, src source, q string) {
 	began := time.Now()
 	defer func() { res.DurationMS += float64(time.Since(began).Microseconds()) / 1000 }()
-	tx, err := r.conn.Begin(ctx)
+	err := r.replaceOne(ctx, d, res, entities, src, q)
+	if safe, ok := r.retrySafe(d, src, q, err); ok {
+		if err = r.replaceOne(ctx, d, res, entities, src, safe); err == nil {
+			r.countCastFailures(ctx, d, res, src)
+		}
+	}
 	if err != nil {
 		res.Status, res.Error = "error", err.Error()
-		return
+	}
+}
+
+// replaceOne is calculateOne with statement q.
+func (r *run) replaceOne(ctx context.Context, d *Definition, res *AttributeResult, entities int64, src source, q string) error {
+	tx, err := r.conn.Begin(ctx)
+	if err != nil {
+		return err
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
 	del := "DELETE FROM customer_attributes WHERE attribute_id = $1 AND entity_id IN (SELECT entity_id FROM attr_due)"
@@ -430,8 +445,7 @@ func (r *run) calculateOne(ctx context.Context, d *Definition, res *AttributeRes
 		err = tx.Commit()
 	}
 	if err != nil {
-		res.Status, res.Error = "error", err.Error()
-		return
+		return err
 	}
 	res.Rows += n
 	res.Entities += entities
@@ -441,6 +455,7 @@ func (r *run) calculateOne(ctx context.Context, d *Definition, res *AttributeRes
 		// Counted again at the end of the run.
 		r.recount = append(r.recount, d.ID)
 	}
+	return nil
 }
 
 // calculateChunk calculates the attributes for a chunk of due entities:
@@ -461,7 +476,15 @@ func (r *run) calculateChunk(ctx context.Context, defs []*Definition, results ma
 			continue
 		}
 		began := time.Now()
-		_, err := r.conn.ExecContext(ctx, "INSERT INTO attr_new SELECT entity_id, $1, value FROM ("+queries[d.ID]+") r", d.ID)
+		insert := "INSERT INTO attr_new SELECT entity_id, $1, value FROM (%s) r"
+		_, err := r.conn.ExecContext(ctx, fmt.Sprintf(insert, queries[d.ID]), d.ID)
+		// One that fails on a value that does not convert runs again with
+		// safe casts (safecast.go).
+		if safe, ok := r.retrySafe(d, chunkEntities, queries[d.ID], err); ok {
+			if _, err = r.conn.ExecContext(ctx, fmt.Sprintf(insert, safe), d.ID); err == nil {
+				r.countCastFailures(ctx, d, res, chunkEntities)
+			}
+		}
 		res.DurationMS += float64(time.Since(began).Microseconds()) / 1000
 		if err != nil {
 			res.Status, res.Error = "error", err.Error()
@@ -598,8 +621,12 @@ func (r *run) saveState(ctx context.Context, defs []*Definition, results map[str
 		if _, err := tx.ExecContext(ctx, "DELETE FROM attribute_state WHERE attribute_id = $1", d.ID); err != nil {
 			return fmt.Errorf("attributes: save state: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO attribute_state (attribute_id, hash, status, error, entities, value_rows, duration_ms, finished_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, d.ID, hash, res.Status, errText, res.Entities, res.Rows, res.DurationMS, r.e.opts.Now().UTC()); err != nil {
+		var failures, failureEvent any
+		if res.CastFailures > 0 {
+			failures, failureEvent = res.CastFailures, res.CastFailureEventID
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO attribute_state (attribute_id, hash, status, error, entities, value_rows, duration_ms, finished_at, cast_failures, cast_failure_event_id)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, d.ID, hash, res.Status, errText, res.Entities, res.Rows, res.DurationMS, r.e.opts.Now().UTC(), failures, failureEvent); err != nil {
 			return fmt.Errorf("attributes: save state: %w", err)
 		}
 	}

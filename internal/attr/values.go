@@ -17,6 +17,11 @@ type Info struct {
 	Entities   int64      `json:"last_run_entities"`
 	DurationMS float64    `json:"last_run_duration_ms"`
 	FinishedAt *time.Time `json:"last_run_finished_at"`
+	// CastFailures counts the events of the last run whose value did not
+	// convert in a cast of the attribute's expressions (they counted as
+	// NULL); CastFailureEventID is one of them.
+	CastFailures       int64  `json:"cast_failures,omitempty"`
+	CastFailureEventID string `json:"cast_failure_event_id,omitempty"`
 }
 
 // JSONValues turns an entity's stored values (attribute -> text values)

@@ -95,6 +95,9 @@ func newAttributesListCmd() *cobra.Command {
 				if a.Error != "" {
 					status += ": " + a.Error
 				}
+				if a.CastFailures > 0 {
+					status += fmt.Sprintf(" (values that did not convert, counted as NULL: %d, e.g. event %s)", a.CastFailures, a.CastFailureEventID)
+				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", a.ID, a.Type, a.DataType, a.Customers, lastRun(a), status)
 			}
 			return tw.Flush()

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -94,5 +95,38 @@ func TestQuickstartHelpDataDefault(t *testing.T) {
 	help := out.String()
 	if strings.Contains(help, server.DataDefault) || !strings.Contains(help, "default a new temporary directory") {
 		t.Errorf("--data help:\n%s", help)
+	}
+}
+
+// weft attributes list shows the values that did not convert in an
+// attribute's casts, with an example event.
+func TestAttributesListShowsCastFailures(t *testing.T) {
+	s := startServer(t)
+	dir := t.TempDir()
+	cfg, events := filepath.Join(dir, "weft.yaml"), filepath.Join(dir, "events.ndjson")
+	yaml := worked.Config + "  - {id: spent_text, type: sum, value: \"(payload->>'total')::numeric\"}\n"
+	lines := append(slices.Clone(worked.Events),
+		worked.Record("bad1", "eshop/purchase", "2024-01-06T10:00", `{"email":"jane@example.com","total":"12,50"}`))
+	if err := os.WriteFile(cfg, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(events, []byte(strings.Join(lines, "\n")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"apply", "-f", cfg}, {"ingest", events}} {
+		if out, code := weft(t, s, args...); code != 0 {
+			t.Fatalf("weft %s: %s", strings.Join(args, " "), out)
+		}
+	}
+	if _, err := s.Pipeline.Stitch(context.Background(), false); err != nil {
+		t.Fatal(err)
+	}
+	if out, code := weft(t, s, "attributes", "calculate"); code != 0 {
+		t.Fatalf("attributes calculate: %s", out)
+	}
+	out, _ := weft(t, s, "attributes", "list")
+	if !regexp.MustCompile(`(?m)^spent_text .*ok \(values that did not convert, counted as NULL: 1, e\.g\. event bad1\)$`).MatchString(out) ||
+		regexp.MustCompile(`(?m)^purchases_custom .*did not convert`).MatchString(out) {
+		t.Fatalf("attributes list:\n%s", out)
 	}
 }

@@ -47,7 +47,7 @@ type differential struct {
 	db      *store.DB
 }
 
-func openDifferential(f *testing.F) []differential {
+func openDifferential(f testing.TB) []differential {
 	f.Helper()
 	ctx := context.Background()
 	var out []differential
@@ -275,4 +275,67 @@ func FuzzJSONArrayElementsOnce(f *testing.F) {
 			return q(expr), q(rw), true
 		})
 	})
+}
+
+// safeCastSeeds are expressions with casts over the payloads; ev2's total
+// ("12,50") does not convert to a number.
+var safeCastSeeds = []string{
+	"(payload->>'total')::numeric",
+	"CAST(payload->>'total' AS DOUBLE PRECISION) * 2",
+	"(payload->>'total')::numeric(10,2)",
+	"coalesce((payload->>'total')::float, -1)",
+	"CAST(CAST(payload->>'n' AS TEXT) AS DECIMAL)",
+	"((payload->>'n')::numeric)::text",
+	"(payload->>'email')::text",
+	"'2026-01-0' || CAST(length(id) AS TEXT)",
+	"CAST('2026-01-0' || CAST(length(id) AS TEXT) AS DATE)",
+	"('2026-01-01 10:00:0' || CAST(length(id) AS TEXT))::timestamp",
+	"(payload->>'a' = 'x')::int",
+	"length(id)::bool",
+	"'12'::int + length(id)",
+	"(length(id) > 2)::integer",
+	"CAST(payload->>'total' AS INTEGER) /* a::int */ -- b::int",
+	"(payload->'n')::numeric",
+	"case when payload->>'a' = 'x' then (payload->>'total')::numeric end",
+}
+
+// FuzzSafeCasts: on data that converts, expressions give the same rows
+// with the backend's safe casts (SafeCasts with Capabilities.SafeCast) as
+// written.
+func FuzzSafeCasts(f *testing.F) {
+	for _, e := range safeCastSeeds {
+		f.Add(e)
+	}
+	ds := openDifferential(f)
+	f.Fuzz(func(t *testing.T, expr string) {
+		check(t, ds, func(d differential) (string, string, bool) {
+			rw, _ := sqlrewrite.SafeCasts(expr, d.db.Capabilities().SafeCast)
+			q := func(e string) string { return "SELECT id, CAST((" + e + ") AS TEXT) FROM fz_events WHERE id <> 'ev2'" }
+			return q(expr), q(rw), true
+		})
+	})
+}
+
+// TestSafeCastsOnBadData: the rewrite runs where the original fails on a
+// value that does not convert, that value NULL, and its failure condition
+// finds that event alone.
+func TestSafeCastsOnBadData(t *testing.T) {
+	ctx := context.Background()
+	for _, d := range openDifferential(t) {
+		caps := d.db.Capabilities()
+		for _, expr := range []string{"(payload->>'total')::numeric", "CAST(payload->>'total' AS DOUBLE PRECISION) * 2"} {
+			_, err := d.db.ExecContext(ctx, "SELECT CAST(("+expr+") AS TEXT) FROM fz_events")
+			if !caps.ConversionError(err) {
+				t.Errorf("%s: %s: %v, want a conversion error", d.backend, expr, err)
+			}
+			rw, failed := sqlrewrite.SafeCasts(expr, caps.SafeCast)
+			if len(failed) != 1 {
+				t.Fatalf("%s: %s: %q %q", d.backend, expr, rw, failed)
+			}
+			got, err := rows(d.db, "SELECT id FROM fz_events WHERE ("+rw+") IS NULL AND "+failed[0])
+			if err != nil || !slices.Equal(got, []string{"\x00ev2"}) {
+				t.Errorf("%s: %s: failed where %q, %v", d.backend, rw, got, err)
+			}
+		}
+	}
 }

@@ -23,6 +23,13 @@
 //     over every entity instead of once per entity in a LATERAL join (on
 //     both engines).
 //
+// SafeCasts is of another kind: it does not make a statement faster but
+// lets it finish. A cast the user wrote (x::numeric, CAST(x AS DATE))
+// becomes the backend's safe form (store.Capabilities.SafeCast), NULL for
+// a value that does not convert, and the conditions it returns find the
+// rows where that happened. The attribute engine uses it only after a
+// statement failed on a conversion, so the fast path is as written.
+//
 // Each rewrite recognises its pattern conservatively: anything it does not
 // read with certainty is left as written.
 package sqlrewrite

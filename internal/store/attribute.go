@@ -18,6 +18,11 @@ type AttributeState struct {
 	DurationMS float64   `json:"duration_ms"`
 	FinishedAt time.Time `json:"finished_at"`
 	Customers  int64     `json:"customers"`
+	// CastFailures counts the events whose value did not convert in a
+	// cast of the attribute's expressions in its last run: they counted
+	// as NULL. CastFailureEventID is one of them.
+	CastFailures       int64  `json:"cast_failures,omitempty"`
+	CastFailureEventID string `json:"cast_failure_event_id,omitempty"`
 }
 
 // ValueCount is how many customers have one value of an attribute.
@@ -52,7 +57,7 @@ func (db *DB) AttributeStates(ctx context.Context) ([]AttributeState, error) {
 	var out []AttributeState
 	err := db.each(ctx, "AttributeStates", func(rows *sql.Rows) error {
 		var s AttributeState
-		err := rows.Scan(&s.ID, &s.Status, &s.Error, &s.Entities, &s.ValueRows, &s.DurationMS, &s.FinishedAt, &s.Customers)
+		err := rows.Scan(&s.ID, &s.Status, &s.Error, &s.Entities, &s.ValueRows, &s.DurationMS, &s.FinishedAt, &s.Customers, &s.CastFailures, &s.CastFailureEventID)
 		s.FinishedAt = s.FinishedAt.UTC()
 		out = append(out, s)
 		return err

@@ -44,6 +44,16 @@ type Capabilities interface {
 	// value, which pick one row per group without the sort that
 	// DISTINCT ON costs.
 	ArgMinMax() bool
+
+	// SafeCast is the form of a cast of operand to typ that gives NULL for
+	// a value that does not convert (sqlrewrite.SafeCasts), or false for a
+	// type it leaves as written (sqlrewrite.CastFamily names those it
+	// handles).
+	SafeCast(operand, typ string) (string, bool)
+
+	// ConversionError reports whether err is a statement's failure on a
+	// value that did not convert to a type.
+	ConversionError(err error) bool
 }
 
 // ChunkReplace are the statements of Capabilities.ChunkValuesReplace.

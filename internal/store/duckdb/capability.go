@@ -1,6 +1,8 @@
 package duckdb
 
 import (
+	"strings"
+
 	"github.com/weftdata/weft/internal/sqlrewrite"
 	"github.com/weftdata/weft/internal/store"
 )
@@ -52,3 +54,16 @@ func (b *backend) JSONArrayElementsOnce(expr string) string {
 }
 
 func (b *backend) ArgMinMax() bool { return true }
+
+// SafeCast is TRY_CAST.
+func (b *backend) SafeCast(operand, typ string) (string, bool) {
+	if sqlrewrite.CastFamily(typ) == "" {
+		return "", false
+	}
+	return "TRY_CAST(" + operand + " AS " + typ + ")", true
+}
+
+// ConversionError: DuckDB's errors carry their kind as text only.
+func (b *backend) ConversionError(err error) bool {
+	return err != nil && (strings.Contains(err.Error(), "Conversion Error") || strings.Contains(err.Error(), "Could not convert"))
+}

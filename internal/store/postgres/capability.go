@@ -1,6 +1,14 @@
 package postgres
 
-import "github.com/weftdata/weft/internal/store"
+import (
+	"errors"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/weftdata/weft/internal/sqlrewrite"
+	"github.com/weftdata/weft/internal/store"
+)
 
 // PostgreSQL serves several processes at once.
 func (b *backend) SingleWriter() bool { return false }
@@ -32,3 +40,28 @@ func (b *backend) JSONArrayElementsOnce(expr string) string { return expr }
 
 // ArgMinMax: PostgreSQL has no arg_min/arg_max; DISTINCT ON picks the row.
 func (b *backend) ArgMinMax() bool { return false }
+
+// SafeCast calls weft_try_cast (migration 020): PostgreSQL has no
+// TRY_CAST. A type modifier (numeric(10,2)) is applied by a cast after it.
+func (b *backend) SafeCast(operand, typ string) (string, bool) {
+	if sqlrewrite.CastFamily(typ) == "" {
+		return "", false
+	}
+	safe := "weft_try_cast(" + operand + ", CAST(NULL AS " + typ + "))"
+	if strings.Contains(typ, "(") {
+		safe = "CAST(" + safe + " AS " + typ + ")"
+	}
+	return safe, true
+}
+
+// conversionCodes are the SQLSTATEs of a value that does not convert to a
+// type: invalid text representation, out of range, datetime format and
+// overflow, invalid character value for cast.
+var conversionCodes = map[string]bool{"22P02": true, "22003": true, "22007": true, "22008": true, "22018": true}
+
+// ConversionError reports the data exceptions (SQLSTATE class 22) of a
+// cast; others, such as a division by zero, stay errors.
+func (b *backend) ConversionError(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && conversionCodes[pe.Code]
+}

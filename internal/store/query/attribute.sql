@@ -7,7 +7,7 @@ ORDER BY entity_id, attribute_id, value
 
 -- name: AttributeStates
 SELECT s.attribute_id, s.status, coalesce(s.error, ''), s.entities, s.value_rows, s.duration_ms, s.finished_at,
-       coalesce(c.customers_count, 0)
+       coalesce(c.customers_count, 0), coalesce(s.cast_failures, 0), coalesce(s.cast_failure_event_id, '')
 FROM attribute_state s LEFT JOIN attribute_customers_cache c ON c.attribute_id = s.attribute_id
 ORDER BY s.attribute_id
 

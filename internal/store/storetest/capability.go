@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"reflect"
+	"strconv"
 	"testing"
 
 	"github.com/weftdata/weft/internal/store"
@@ -16,6 +17,7 @@ var capabilityTests = []test{
 	{"JSONExtractOnce", testJSONExtractOnce},
 	{"JSONArrayElementsOnce", testJSONArrayElementsOnce},
 	{"ArgMinMax", testArgMinMax},
+	{"SafeCast", testSafeCast},
 }
 
 // openDB opens a fresh store of the backend as the façade.
@@ -222,5 +224,52 @@ func testArgMinMax(t *testing.T, b Backend) {
 		FROM (SELECT 'x' AS v, 2 AS k UNION ALL SELECT 'y', 1 UNION ALL SELECT 'z', NULL) t`)
 	if !reflect.DeepEqual(got, []string{"y x"}) {
 		t.Fatalf("got %v", got)
+	}
+}
+
+// testSafeCast: the safe form of a cast converts what converts and gives
+// NULL for what does not, where the cast itself fails with an error that
+// ConversionError recognises; a cast to a type it does not handle is left
+// to the caller, and other errors are no conversion errors.
+func testSafeCast(t *testing.T, b Backend) {
+	s := openDB(t, b)
+	caps := s.Capabilities()
+	cases := []struct{ value, typ, want string }{
+		{"'12.5'", "numeric", "12.5"}, {"'12,50'", "numeric", "NULL"}, {"'7'", "integer", "7"},
+		{"'99999999999'", "integer", "NULL"}, {"'1e3'", "double precision", "1000"}, {"'x'", "double precision", "NULL"},
+		{"'true'", "boolean", "true"}, {"'maybe'", "boolean", "NULL"}, {"'2026-02-03'", "date", "2026-02-03"},
+		{"'2026-02-30'", "date", "NULL"}, {"'2026-02-03 04:05:06'", "timestamp", "2026-02-03 04:05:06"},
+		{"'yesterday-ish'", "timestamp", "NULL"}, {"NULL", "numeric", "NULL"},
+	}
+	for _, c := range cases {
+		safe, ok := caps.SafeCast(c.value, c.typ)
+		if !ok {
+			t.Fatalf("SafeCast(%s, %s) refused", c.value, c.typ)
+		}
+		got := column(t, s, "SELECT CAST(("+safe+") AS TEXT)")
+		if len(got) == 1 && got[0] != c.want {
+			// 12.500 and 12.5, 1000.0 and 1000 are the same number.
+			g, errg := strconv.ParseFloat(got[0], 64)
+			w, errw := strconv.ParseFloat(c.want, 64)
+			if errg == nil && errw == nil && g == w {
+				got = []string{c.want}
+			}
+		}
+		if !reflect.DeepEqual(got, []string{c.want}) {
+			t.Errorf("%s: got %v, want %s", safe, got, c.want)
+		}
+		if c.want == "NULL" && c.value != "NULL" {
+			_, err := s.ExecContext(context.Background(), "SELECT CAST(CAST("+c.value+" AS TEXT) AS "+c.typ+")")
+			if err == nil || !caps.ConversionError(err) {
+				t.Errorf("CAST(%s AS %s): %v, want a conversion error", c.value, c.typ, err)
+			}
+		}
+	}
+	if _, ok := caps.SafeCast("'x'", "text"); ok {
+		t.Errorf("SafeCast rewrote a cast to text")
+	}
+	_, err := s.ExecContext(context.Background(), "SELECT no_such_column FROM event_log")
+	if err == nil || caps.ConversionError(err) {
+		t.Errorf("an unknown column: %v, reported as a conversion error", err)
 	}
 }

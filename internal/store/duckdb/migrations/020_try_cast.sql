@@ -1,0 +1,2 @@
+-- PostgreSQL gets a safe cast function here; DuckDB has TRY_CAST.
+SELECT 1;
