@@ -17,10 +17,10 @@ type Options struct {
 
 // DB implements Store with shared SQL over a Backend.
 type DB struct {
-	sql     *sql.DB
-	backend Backend
-	q       queries
-	now     func() time.Time
+	executor // the pool with the named queries
+	sql      *sql.DB
+	backend  Backend
+	now      func() time.Time
 
 	// appendMu serializes appends within the process; see the package doc.
 	appendMu sync.Mutex
@@ -46,7 +46,7 @@ func open(ctx context.Context, b Backend, opts *Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load %s queries: %w", b.Name(), err)
 	}
-	db := &DB{sql: b.SQL(), backend: b, q: q, now: time.Now, knownTypes: map[EventTypeKey]struct{}{}}
+	db := &DB{executor: executor{b.SQL(), q}, sql: b.SQL(), backend: b, now: time.Now, knownTypes: map[EventTypeKey]struct{}{}}
 	if opts != nil && opts.Now != nil {
 		db.now = opts.Now
 	}
@@ -59,11 +59,6 @@ func open(ctx context.Context, b Backend, opts *Options) (*DB, error) {
 // Dialect names the backend, for display only (/healthz, bench output):
 // callers ask Capabilities, never compare it.
 func (db *DB) Dialect() string { return db.backend.Name() }
-
-// Query returns the named query of internal/store/query/*.sql, with the
-// backend's override if it has one. An unknown name panics: it is a
-// programming error.
-func (db *DB) Query(name string) string { return db.q.get(name) }
 
 // Close closes the backend.
 func (db *DB) Close() error { return db.backend.Close() }

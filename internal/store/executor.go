@@ -35,27 +35,31 @@ type ExecutorTx interface {
 	Rollback() error
 }
 
+// runner is what *sql.DB, *sql.Conn and *sql.Tx have in common.
+type runner interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// executor is the Executor of DB, Conn and Tx: their runner with the
+// store's named queries.
+type executor struct {
+	runner
+	q queries
+}
+
+func (e executor) Query(name string) string { return e.q.get(name) }
+
 // Tx is a transaction begun by DB.Begin or Conn.Begin.
 type Tx struct {
+	executor
 	tx *sql.Tx
-	q  queries
 }
 
 var _ ExecutorTx = (*Tx)(nil)
 
-func (t *Tx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return t.tx.ExecContext(ctx, query, args...)
-}
-
-func (t *Tx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return t.tx.QueryContext(ctx, query, args...)
-}
-
-func (t *Tx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	return t.tx.QueryRowContext(ctx, query, args...)
-}
-
-func (t *Tx) Query(name string) string { return t.q.get(name) }
+func newTx(tx *sql.Tx, q queries) *Tx { return &Tx{executor{tx, q}, tx} }
 
 // Commit commits the transaction.
 func (t *Tx) Commit() error { return t.tx.Commit() }
@@ -67,25 +71,11 @@ func (t *Tx) Rollback() error { return t.tx.Rollback() }
 // Conn is one connection of the pool, for work that keeps temporary tables
 // between statements. Close returns it to the pool.
 type Conn struct {
+	executor
 	conn *sql.Conn
-	q    queries
 }
 
 var _ Executor = (*Conn)(nil)
-
-func (c *Conn) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return c.conn.ExecContext(ctx, query, args...)
-}
-
-func (c *Conn) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return c.conn.QueryContext(ctx, query, args...)
-}
-
-func (c *Conn) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	return c.conn.QueryRowContext(ctx, query, args...)
-}
-
-func (c *Conn) Query(name string) string { return c.q.get(name) }
 
 // Begin starts a transaction on the connection.
 func (c *Conn) Begin(ctx context.Context) (*Tx, error) {
@@ -93,7 +83,7 @@ func (c *Conn) Begin(ctx context.Context) (*Tx, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Tx{tx: tx, q: c.q}, nil
+	return newTx(tx, c.q), nil
 }
 
 // Close returns the connection to the pool.
@@ -101,25 +91,13 @@ func (c *Conn) Close() error { return c.conn.Close() }
 
 var _ Executor = (*DB)(nil)
 
-func (db *DB) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return db.sql.ExecContext(ctx, query, args...)
-}
-
-func (db *DB) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return db.sql.QueryContext(ctx, query, args...)
-}
-
-func (db *DB) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	return db.sql.QueryRowContext(ctx, query, args...)
-}
-
 // Begin starts a transaction on a connection of the pool.
 func (db *DB) Begin(ctx context.Context) (*Tx, error) {
 	tx, err := db.sql.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
-	return &Tx{tx: tx, q: db.q}, nil
+	return newTx(tx, db.q), nil
 }
 
 // Conn takes one connection of the pool; the caller closes it.
@@ -128,7 +106,7 @@ func (db *DB) Conn(ctx context.Context) (*Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Conn{conn: c, q: db.q}, nil
+	return &Conn{executor{c, db.q}, c}, nil
 }
 
 // InTx runs fn in a transaction: committed when fn returns nil, rolled
