@@ -34,11 +34,11 @@ type removedInfo struct {
 
 func (rs *recordStore) routes(mux *routeMux) {
 	base := "/v1/" + rs.name
-	mux.HandleFunc("GET "+base, rs.list)
-	mux.HandleFunc("GET "+base+"/{key}", rs.get)
-	mux.HandleFunc("PUT "+base+"/{key}", rs.put)
-	mux.HandleFunc("PATCH "+base+"/{key}", rs.patch)
-	mux.HandleFunc("DELETE "+base+"/{key}", rs.delete)
+	mux.Route(scopeAdmin, "GET "+base, rs.list)
+	mux.Route(scopeAdmin, "GET "+base+"/{key}", rs.get)
+	mux.Route(scopeAdmin, "PUT "+base+"/{key}", rs.put)
+	mux.Route(scopeAdmin, "PATCH "+base+"/{key}", rs.patch)
+	mux.Route(scopeAdmin, "DELETE "+base+"/{key}", rs.delete)
 }
 
 // list is GET /v1/{store}: keys with their field names, never values.

@@ -103,43 +103,43 @@ func newHandler(cfg Config) (http.Handler, []route) {
 	}
 
 	mux := newRouteMux()
-	mux.HandleFunc("GET /healthz", h.healthz)
-	mux.Handle("GET /metrics", h.metrics.handler())
+	mux.Route(scopePublic, "GET /healthz", h.healthz)
+	mux.Route(scopeRead, "GET /metrics", h.metrics.handler().ServeHTTP)
 	if h.delivery != nil {
-		mux.Handle("POST /deliver", h.requireKey(h.deliveryKeys, http.HandlerFunc(h.deliver)))
-		mux.Handle("POST /log", h.requireKey(h.deliveryKeys, http.HandlerFunc(h.logRequest)))
+		mux.Route(scopeDelivery, "POST /deliver", h.requireKey(h.deliveryKeys, http.HandlerFunc(h.deliver)).ServeHTTP)
+		mux.Route(scopeDelivery, "POST /log", h.requireKey(h.deliveryKeys, http.HandlerFunc(h.logRequest)).ServeHTTP)
 	}
 
 	v1 := newRouteMux()
-	v1.HandleFunc("GET /v1/openapi.json", h.openAPI)
-	v1.HandleFunc("POST /v1/events", h.eventsIngest)
-	v1.HandleFunc("GET /v1/events", h.eventsList)
-	v1.HandleFunc("GET /v1/event-types", h.eventTypesList)
-	v1.HandleFunc("POST /v1/event-types", h.eventTypesRegister)
-	v1.HandleFunc("GET /v1/sources", h.sourcesList)
-	v1.HandleFunc("GET /v1/stats", h.stats)
-	v1.HandleFunc("GET /v1/config", h.configGet)
-	v1.HandleFunc("PUT /v1/config", h.configPut)
-	v1.HandleFunc("POST /v1/stitching/run", h.stitchingRun)
-	v1.HandleFunc("GET /v1/entities", h.entitiesList)
-	v1.HandleFunc("GET /v1/entities/{id}", h.entityGet)
-	v1.HandleFunc("GET /v1/entities/{id}/events", h.entityEvents)
-	v1.HandleFunc("GET /v1/entities/{id}/merges", h.entityMerges)
-	v1.HandleFunc("GET /v1/attributes", h.attributesList)
-	v1.HandleFunc("GET /v1/attributes/{id}/values", h.attributeValues)
-	v1.HandleFunc("POST /v1/attributes/run", h.attributesRun)
-	v1.HandleFunc("GET /v1/jobs", h.jobsList)
-	v1.HandleFunc("POST /v1/jobs/{job}/runs", h.jobTrigger)
-	v1.HandleFunc("GET /v1/jobs/runs", h.jobRunsList)
-	v1.HandleFunc("GET /v1/jobs/runs/{id}", h.jobRunGet)
-	v1.HandleFunc("GET /v1/jobs/runs/{id}/logs", h.jobRunLogs)
-	v1.HandleFunc("POST /v1/jobs/runs/{id}/terminate", h.jobRunTerminate)
-	v1.HandleFunc("GET /v1/notifications", h.notificationsList)
-	v1.HandleFunc("GET /v1/objects", h.objectsTypes)
-	v1.HandleFunc("POST /v1/objects/{type}", h.objectsUpsert)
-	v1.HandleFunc("GET /v1/objects/{type}", h.objectsList)
-	v1.HandleFunc("POST /v1/graphql", h.graphQL)
-	v1.HandleFunc("GET /v1/graphql", h.graphQL)
+	v1.Route(scopeRead, "GET /v1/openapi.json", h.openAPI)
+	v1.Route(scopeIngest, "POST /v1/events", h.eventsIngest)
+	v1.Route(scopeRead, "GET /v1/events", h.eventsList)
+	v1.Route(scopeRead, "GET /v1/event-types", h.eventTypesList)
+	v1.Route(scopeAdmin, "POST /v1/event-types", h.eventTypesRegister)
+	v1.Route(scopeRead, "GET /v1/sources", h.sourcesList)
+	v1.Route(scopeRead, "GET /v1/stats", h.stats)
+	v1.Route(scopeAdmin, "GET /v1/config", h.configGet)
+	v1.Route(scopeAdmin, "PUT /v1/config", h.configPut)
+	v1.Route(scopeJobs, "POST /v1/stitching/run", h.stitchingRun)
+	v1.Route(scopeRead, "GET /v1/entities", h.entitiesList)
+	v1.Route(scopeRead, "GET /v1/entities/{id}", h.entityGet)
+	v1.Route(scopeRead, "GET /v1/entities/{id}/events", h.entityEvents)
+	v1.Route(scopeRead, "GET /v1/entities/{id}/merges", h.entityMerges)
+	v1.Route(scopeRead, "GET /v1/attributes", h.attributesList)
+	v1.Route(scopeRead, "GET /v1/attributes/{id}/values", h.attributeValues)
+	v1.Route(scopeJobs, "POST /v1/attributes/run", h.attributesRun)
+	v1.Route(scopeRead, "GET /v1/jobs", h.jobsList)
+	v1.Route(scopeJobs, "POST /v1/jobs/{job}/runs", h.jobTrigger)
+	v1.Route(scopeRead, "GET /v1/jobs/runs", h.jobRunsList)
+	v1.Route(scopeRead, "GET /v1/jobs/runs/{id}", h.jobRunGet)
+	v1.Route(scopeRead, "GET /v1/jobs/runs/{id}/logs", h.jobRunLogs)
+	v1.Route(scopeJobs, "POST /v1/jobs/runs/{id}/terminate", h.jobRunTerminate)
+	v1.Route(scopeRead, "GET /v1/notifications", h.notificationsList)
+	v1.Route(scopeRead, "GET /v1/objects", h.objectsTypes)
+	v1.Route(scopeIngest, "POST /v1/objects/{type}", h.objectsUpsert)
+	v1.Route(scopeRead, "GET /v1/objects/{type}", h.objectsList)
+	v1.Route(scopeRead, "POST /v1/graphql", h.graphQL)
+	v1.Route(scopeRead, "GET /v1/graphql", h.graphQL)
 	if cfg.Settings != nil {
 		(&recordStore{h: h, store: cfg.Settings, name: "settings", readable: true}).routes(v1)
 	}
@@ -147,21 +147,21 @@ func newHandler(cfg Config) (http.Handler, []route) {
 		(&recordStore{h: h, store: cfg.Secrets, name: "secrets"}).routes(v1)
 	}
 	if cfg.Plugins != nil {
-		v1.HandleFunc("GET /v1/properties", h.propertiesList)
-		v1.HandleFunc("GET /v1/plugins", h.pluginsList)
-		v1.HandleFunc("POST /v1/plugins/{name}/runs", h.pluginRunCreate)
-		v1.HandleFunc("POST /v1/plugins/{name}/manifest", h.pluginManifest)
-		v1.HandleFunc("GET /v1/plugins/runs", h.pluginRunsList)
-		v1.HandleFunc("GET /v1/plugins/runs/{id}", h.pluginRunGet)
+		v1.Route(scopeRead, "GET /v1/properties", h.propertiesList)
+		v1.Route(scopeRead, "GET /v1/plugins", h.pluginsList)
+		v1.Route(scopeJobs, "POST /v1/plugins/{name}/runs", h.pluginRunCreate)
+		v1.Route(scopeAdmin, "POST /v1/plugins/{name}/manifest", h.pluginManifest)
+		v1.Route(scopeRead, "GET /v1/plugins/runs", h.pluginRunsList)
+		v1.Route(scopeRead, "GET /v1/plugins/runs/{id}", h.pluginRunGet)
 		if h.deployer != nil {
-			v1.HandleFunc("POST /v1/plugins/{name}/predict", h.pluginPredict)
+			v1.Route(scopeDelivery, "POST /v1/plugins/{name}/predict", h.pluginPredict)
 		}
 	}
 	v1.HandleFunc("/v1/", h.notFound)
 	mux.Handle("/v1/", h.requireKey(func() [][]byte { return h.keys }, v1))
 	if h.plugins != nil && h.deployer != nil {
 		// The spec's route (§10) for one deployment, with the API keys.
-		mux.Handle("POST /api/plugins/{name}/deployments/{id}/predict", h.requireKey(func() [][]byte { return h.keys }, http.HandlerFunc(h.deploymentPredict)))
+		mux.Route(scopeDelivery, "POST /api/plugins/{name}/deployments/{id}/predict", h.requireKey(func() [][]byte { return h.keys }, http.HandlerFunc(h.deploymentPredict)).ServeHTTP)
 	}
 	mux.HandleFunc("/", h.notFound)
 
@@ -181,11 +181,15 @@ func newHandler(cfg Config) (http.Handler, []route) {
 }
 
 // route is one entry of the route table: a method and a path pattern as
-// http.ServeMux reads them ("/v1/entities/{id}").
-type route struct{ method, path string }
+// http.ServeMux reads them ("/v1/entities/{id}"), and the scope a key
+// needs to call it.
+type route struct {
+	method, path string
+	scope        scope
+}
 
 // routeMux is a ServeMux that keeps the table of the routes registered on
-// it with a method; the catch-alls ("/v1/", "/") are not routes.
+// it; the catch-alls ("/v1/", "/") are not routes.
 type routeMux struct {
 	*http.ServeMux
 	routes []route
@@ -193,26 +197,26 @@ type routeMux struct {
 
 func newRouteMux() *routeMux { return &routeMux{ServeMux: http.NewServeMux()} }
 
-func (m *routeMux) Handle(pattern string, h http.Handler) {
-	if method, path, ok := strings.Cut(pattern, " "); ok {
-		m.routes = append(m.routes, route{method, path})
+// Route registers a route, a method and a path, with the scope a key needs
+// to call it.
+func (m *routeMux) Route(s scope, pattern string, f http.HandlerFunc) {
+	method, path, ok := strings.Cut(pattern, " ")
+	if !ok {
+		panic("api: route " + pattern + " has no method")
 	}
-	m.ServeMux.Handle(pattern, h)
-}
-
-func (m *routeMux) HandleFunc(pattern string, f func(http.ResponseWriter, *http.Request)) {
-	m.Handle(pattern, http.HandlerFunc(f))
+	m.routes = append(m.routes, route{method, path, s})
+	m.ServeMux.Handle(pattern, f)
 }
 
 // pluginURLRoutes are the signed plugin URLs (internal/plugin, sign.go),
 // which pluginURLs serves before the mux sees them; {path...} is the file
 // path the plugin appends.
 var pluginURLRoutes = []route{
-	{http.MethodGet, plugin.PathPrefix + plugin.KindUploadURL + "/{run}/{stage}/{exp}/{sig}/{path...}"},
-	{http.MethodPut, plugin.PathPrefix + plugin.KindPut + "/{run}/{stage}/{exp}/{sig}/{path...}"},
-	{http.MethodGet, plugin.PathPrefix + plugin.KindFiles + "/{run}/{stage}/{exp}/{sig}/{path...}"},
-	{http.MethodHead, plugin.PathPrefix + plugin.KindFiles + "/{run}/{stage}/{exp}/{sig}/{path...}"},
-	{http.MethodGet, plugin.PathPrefix + plugin.KindData + "/{run}/{key}/{exp}/{sig}"},
+	{http.MethodGet, plugin.PathPrefix + plugin.KindUploadURL + "/{run}/{stage}/{exp}/{sig}/{path...}", scopeSigned},
+	{http.MethodPut, plugin.PathPrefix + plugin.KindPut + "/{run}/{stage}/{exp}/{sig}/{path...}", scopeSigned},
+	{http.MethodGet, plugin.PathPrefix + plugin.KindFiles + "/{run}/{stage}/{exp}/{sig}/{path...}", scopeSigned},
+	{http.MethodHead, plugin.PathPrefix + plugin.KindFiles + "/{run}/{stage}/{exp}/{sig}/{path...}", scopeSigned},
+	{http.MethodGet, plugin.PathPrefix + plugin.KindData + "/{run}/{key}/{exp}/{sig}", scopeSigned},
 }
 
 func (h *handler) notFound(w http.ResponseWriter, r *http.Request) {
