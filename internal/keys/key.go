@@ -1,0 +1,138 @@
+package keys
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// The scopes a key can grant.
+const (
+	ScopeIngest   = "ingest"
+	ScopeRead     = "read"
+	ScopeDelivery = "delivery"
+	ScopeJobs     = "jobs"
+	ScopeAdmin    = "admin"
+)
+
+// Scopes are the scopes a key can grant, in the order they are listed.
+var Scopes = []string{ScopeIngest, ScopeRead, ScopeDelivery, ScopeJobs, ScopeAdmin}
+
+// The names of the keys that are not stored, as the audit trail and
+// handlers see them: the bootstrap keys of the command line, the open API
+// (no key configured at all) and delivery.api_keys of weft.yaml. A stored
+// key cannot take one of them.
+const (
+	NameBootstrap   = "bootstrap"
+	NameOpen        = "open"
+	NameDeliveryKey = "delivery.api_keys"
+)
+
+// Prefix starts every key, so that a key found in a log or a repository
+// is recognised (and secret scanners can be taught it).
+const Prefix = "weft_"
+
+// MaxNameLen bounds a key's name.
+const MaxNameLen = 100
+
+var (
+	// ErrInvalid is a key request that cannot be granted: an empty name,
+	// an unknown scope, sources without the ingest scope.
+	ErrInvalid = errors.New("invalid key")
+	// ErrNameTaken is a name a live key already has.
+	ErrNameTaken = errors.New("key name taken")
+)
+
+// Key is a key as listed: never the key itself.
+type Key struct {
+	ID     string   `json:"id"`
+	Name   string   `json:"name"`
+	Scopes []string `json:"scopes"`
+	// Sources, when not empty, are the only sources the key may ingest
+	// events of.
+	Sources []string `json:"sources"`
+	// Prefix is the first characters of the key.
+	Prefix     string     `json:"prefix"`
+	CreatedAt  time.Time  `json:"created_at"`
+	LastUsedAt *time.Time `json:"last_used_at"`
+}
+
+// Allows reports whether the key grants the scope; admin grants every
+// scope.
+func (k *Key) Allows(scope string) bool {
+	return slices.Contains(k.Scopes, ScopeAdmin) || slices.Contains(k.Scopes, scope)
+}
+
+// AllowsSource reports whether the key may ingest events of the source.
+func (k *Key) AllowsSource(source string) bool {
+	return len(k.Sources) == 0 || slices.Contains(k.Sources, source)
+}
+
+// CreateParams are what a key is created with.
+type CreateParams struct {
+	Name    string   `json:"name"`
+	Scopes  []string `json:"scopes"`
+	Sources []string `json:"sources"`
+}
+
+// normalize checks the parameters and returns them trimmed, with scopes
+// and sources sorted and without repeats. Errors wrap ErrInvalid.
+func (p CreateParams) normalize() (CreateParams, error) {
+	p.Name = strings.TrimSpace(p.Name)
+	switch {
+	case p.Name == "":
+		return p, fmt.Errorf("%w: name is empty", ErrInvalid)
+	case len(p.Name) > MaxNameLen:
+		return p, fmt.Errorf("%w: name is %d bytes, over %d", ErrInvalid, len(p.Name), MaxNameLen)
+	case p.Name == NameBootstrap || p.Name == NameOpen || p.Name == NameDeliveryKey:
+		return p, fmt.Errorf("%w: name %q is reserved for the keys that are not stored", ErrInvalid, p.Name)
+	case len(p.Scopes) == 0:
+		return p, fmt.Errorf("%w: scopes is empty: give one or more of %s", ErrInvalid, strings.Join(Scopes, ", "))
+	}
+	for _, s := range p.Scopes {
+		if !slices.Contains(Scopes, s) {
+			return p, fmt.Errorf("%w: unknown scope %q: the scopes are %s", ErrInvalid, s, strings.Join(Scopes, ", "))
+		}
+	}
+	p.Scopes = sortedSet(p.Scopes)
+	if len(p.Sources) == 0 {
+		p.Sources = []string{}
+		return p, nil
+	}
+	switch {
+	case !slices.Contains(p.Scopes, ScopeIngest):
+		return p, fmt.Errorf("%w: sources limit the ingest scope: add scope ingest or leave sources out", ErrInvalid)
+	case slices.Contains(p.Scopes, ScopeAdmin):
+		return p, fmt.Errorf("%w: an admin key ingests every source: leave sources out or drop scope admin", ErrInvalid)
+	}
+	for _, s := range p.Sources {
+		if strings.TrimSpace(s) == "" {
+			return p, fmt.Errorf("%w: sources holds an empty source id", ErrInvalid)
+		}
+	}
+	p.Sources = sortedSet(p.Sources)
+	return p, nil
+}
+
+func sortedSet(in []string) []string {
+	out := slices.Clone(in)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+type contextKey struct{}
+
+// WithKey returns a context carrying the key a request authenticated as.
+func WithKey(ctx context.Context, k *Key) context.Context {
+	return context.WithValue(ctx, contextKey{}, k)
+}
+
+// FromContext is the key the request authenticated as; nil outside an
+// authenticated route.
+func FromContext(ctx context.Context) *Key {
+	k, _ := ctx.Value(contextKey{}).(*Key)
+	return k
+}
