@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/weftdata/weft/internal/audit"
 	"github.com/weftdata/weft/internal/config"
 	"github.com/weftdata/weft/internal/pipeline"
 )
@@ -36,6 +37,7 @@ func (h *handler) configPut(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
+	audit.Summarize(r.Context(), "applied config version %d", applied.Version)
 	writeJSON(w, http.StatusOK, applied)
 }
 

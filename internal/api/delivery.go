@@ -76,19 +76,6 @@ func acceptsGzip(r *http.Request) bool {
 	return false
 }
 
-// deliveryKeys are delivery.api_keys, else the server's API keys.
-func (h *handler) deliveryKeys() [][]byte {
-	keys := h.delivery.APIKeys()
-	if len(keys) == 0 {
-		return h.keys
-	}
-	out := make([][]byte, len(keys))
-	for i, k := range keys {
-		out[i] = []byte(k)
-	}
-	return out
-}
-
 // deliveryError maps the errors of package delivery.
 func deliveryError(err error) (int, string, bool) {
 	var reqErr *delivery.RequestError

@@ -39,6 +39,7 @@ func (h *handler) eventsIngest(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
+	keepAllowedSources(r, batch)
 	res, err := h.ingester.Ingest(r.Context(), batch)
 	if err != nil {
 		h.writeError(w, r, err)

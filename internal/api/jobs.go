@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/weftdata/weft/internal/audit"
 	"github.com/weftdata/weft/internal/jobrunner"
 	"github.com/weftdata/weft/internal/store"
 )
@@ -90,6 +91,7 @@ func (h *handler) jobTrigger(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
+	audit.Summarize(r.Context(), "job %s: run %s", run.Job, run.ID)
 	writeJSON(w, http.StatusAccepted, run)
 }
 

@@ -1,15 +1,16 @@
 package api
 
 import (
-	"crypto/subtle"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
 	"strings"
 
+	"github.com/weftdata/weft/internal/audit"
 	"github.com/weftdata/weft/internal/delivery"
 	"github.com/weftdata/weft/internal/event"
+	"github.com/weftdata/weft/internal/keys"
 	"github.com/weftdata/weft/internal/kv"
 	"github.com/weftdata/weft/internal/pipeline"
 	"github.com/weftdata/weft/internal/plugin"
@@ -26,8 +27,15 @@ type Config struct {
 	Ingester *event.Ingester
 	// Pipeline applies configs and runs stitching.
 	Pipeline *pipeline.Pipeline
-	// APIKeys, when not empty, are required in x-api-key on every /v1 call.
+	// Keys are the API keys, stored and bootstrap, that routes check
+	// against their scope (see scope.go). Default: the key store of Store
+	// with APIKeys as bootstrap keys.
+	Keys *keys.Keyring
+	// APIKeys are the bootstrap (admin) keys when Keys is nil.
 	APIKeys []string
+	// Audit, when set, records every change asked of the API. Default:
+	// the audit trail of Store.
+	Audit *audit.Log
 	// MaxBodyBytes bounds request bodies. Default MaxBodyBytesDefault.
 	MaxBodyBytes int64
 	// MaxConcurrentIngest bounds the ingest requests decoded at once; more
@@ -45,10 +53,14 @@ type Config struct {
 	// their deployments' status.
 	Deployer *plugin.Deployer
 	// Delivery, when set, serves the Delivery API (POST /deliver) and the
-	// Metrics API (POST /log), with the keys of delivery.api_keys, else
-	// APIKeys.
+	// Metrics API (POST /log), which take the keys of delivery.api_keys
+	// too (see authorize).
 	Delivery *delivery.Service
 	Logger   *slog.Logger
+
+	// metrics, set by NewHandlerWithMetrics, are served apart from the
+	// API instead of at GET /metrics.
+	metrics *metrics
 }
 
 // MaxConcurrentIngestDefault is the default of Config.MaxConcurrentIngest.
@@ -58,7 +70,8 @@ type handler struct {
 	store     store.Store
 	ingester  *event.Ingester
 	pipeline  *pipeline.Pipeline
-	keys      [][]byte
+	keyring   *keys.Keyring
+	audit     *audit.Log
 	maxBody   int64
 	ingestSem chan struct{}
 	plugins   *plugin.Service
@@ -86,7 +99,12 @@ func newHandler(cfg Config) (http.Handler, []route) {
 		delivery: cfg.Delivery,
 		maxBody:  cfg.MaxBodyBytes,
 		log:      cfg.Logger,
-		metrics:  newMetrics(),
+		metrics:  cfg.metrics,
+		keyring:  cfg.Keys,
+		audit:    cfg.Audit,
+	}
+	if h.metrics == nil {
+		h.metrics = newMetrics()
 	}
 	if h.maxBody <= 0 {
 		h.maxBody = MaxBodyBytesDefault
@@ -98,19 +116,19 @@ func newHandler(cfg Config) (http.Handler, []route) {
 	if h.log == nil {
 		h.log = slog.Default()
 	}
-	for _, k := range cfg.APIKeys {
-		h.keys = append(h.keys, []byte(k))
-	}
+	h.defaultKeysAndAudit(cfg)
 
-	mux := newRouteMux()
+	mux := newRouteMux(h.guard)
 	mux.Route(scopePublic, "GET /healthz", h.healthz)
-	mux.Route(scopeRead, "GET /metrics", h.metrics.handler().ServeHTTP)
+	if cfg.metrics == nil {
+		mux.Route(scopeRead, "GET /metrics", h.metrics.handler().ServeHTTP)
+	}
 	if h.delivery != nil {
-		mux.Route(scopeDelivery, "POST /deliver", h.requireKey(h.deliveryKeys, http.HandlerFunc(h.deliver)).ServeHTTP)
-		mux.Route(scopeDelivery, "POST /log", h.requireKey(h.deliveryKeys, http.HandlerFunc(h.logRequest)).ServeHTTP)
+		mux.Route(scopeDelivery, "POST /deliver", h.deliver)
+		mux.Route(scopeDelivery, "POST /log", h.logRequest)
 	}
 
-	v1 := newRouteMux()
+	v1 := newRouteMux(h.guard)
 	v1.Route(scopeRead, "GET /v1/openapi.json", h.openAPI)
 	v1.Route(scopeIngest, "POST /v1/events", h.eventsIngest)
 	v1.Route(scopeRead, "GET /v1/events", h.eventsList)
@@ -157,11 +175,13 @@ func newHandler(cfg Config) (http.Handler, []route) {
 			v1.Route(scopeDelivery, "POST /v1/plugins/{name}/predict", h.pluginPredict)
 		}
 	}
-	v1.HandleFunc("/v1/", h.notFound)
-	mux.Handle("/v1/", h.requireKey(func() [][]byte { return h.keys }, v1))
+	h.keyRoutes(v1)
+	h.auditRoutes(v1)
+	v1.HandleFunc("/v1/", h.requireAnyKey(h.notFound))
+	mux.Handle("/v1/", v1)
 	if h.plugins != nil && h.deployer != nil {
-		// The spec's route (§10) for one deployment, with the API keys.
-		mux.Route(scopeDelivery, "POST /api/plugins/{name}/deployments/{id}/predict", h.requireKey(func() [][]byte { return h.keys }, http.HandlerFunc(h.deploymentPredict)).ServeHTTP)
+		// The spec's route (§10) for one deployment.
+		mux.Route(scopeDelivery, "POST /api/plugins/{name}/deployments/{id}/predict", h.deploymentPredict)
 	}
 	mux.HandleFunc("/", h.notFound)
 
@@ -189,13 +209,17 @@ type route struct {
 }
 
 // routeMux is a ServeMux that keeps the table of the routes registered on
-// it; the catch-alls ("/v1/", "/") are not routes.
+// it, each guarded by the key check of its scope; the catch-alls ("/v1/",
+// "/") are not routes.
 type routeMux struct {
 	*http.ServeMux
 	routes []route
+	guard  func(route, http.Handler) http.Handler
 }
 
-func newRouteMux() *routeMux { return &routeMux{ServeMux: http.NewServeMux()} }
+func newRouteMux(guard func(route, http.Handler) http.Handler) *routeMux {
+	return &routeMux{ServeMux: http.NewServeMux(), guard: guard}
+}
 
 // Route registers a route, a method and a path, with the scope a key needs
 // to call it.
@@ -204,8 +228,9 @@ func (m *routeMux) Route(s scope, pattern string, f http.HandlerFunc) {
 	if !ok {
 		panic("api: route " + pattern + " has no method")
 	}
-	m.routes = append(m.routes, route{method, path, s})
-	m.ServeMux.Handle(pattern, f)
+	rt := route{method, path, s}
+	m.routes = append(m.routes, rt)
+	m.ServeMux.Handle(pattern, m.guard(rt, f))
 }
 
 // pluginURLRoutes are the signed plugin URLs (internal/plugin, sign.go),
@@ -223,30 +248,6 @@ func (h *handler) notFound(w http.ResponseWriter, r *http.Request) {
 	h.writeError(w, r, &Error{http.StatusNotFound, "not_found", "no route for " + r.Method + " " + r.URL.Path})
 }
 
-// requireKey checks x-api-key against the keys of the moment; none means
-// open.
-func (h *handler) requireKey(keys func() [][]byte, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		accepted := keys()
-		if len(accepted) == 0 {
-			next.ServeHTTP(w, r)
-			return
-		}
-		got := []byte(r.Header.Get("x-api-key"))
-		for _, k := range accepted {
-			if subtle.ConstantTimeCompare(got, k) == 1 {
-				next.ServeHTTP(w, r)
-				return
-			}
-		}
-		msg := "missing x-api-key header"
-		if len(got) > 0 {
-			msg = "invalid x-api-key"
-		}
-		h.writeError(w, r, &Error{http.StatusUnauthorized, "unauthorized", msg})
-	})
-}
-
 func (h *handler) recoverPanics(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() {
@@ -261,6 +262,7 @@ func (h *handler) recoverPanics(next http.Handler) http.Handler {
 	})
 }
 
+// healthz is GET /healthz, open to anyone: it says nothing but its status.
 func (h *handler) healthz(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "store": h.store.Dialect()})
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }

@@ -1,5 +1,7 @@
 package api
 
+import "github.com/weftdata/weft/internal/keys"
+
 // scope is what a key must be allowed to do to call a route. Every route
 // of the table declares one; the test of the route table fails on a route
 // without.
@@ -13,15 +15,15 @@ const (
 	// expiring URLs of plugin runs.
 	scopeSigned scope = "signed"
 	// scopeIngest writes events and objects.
-	scopeIngest scope = "ingest"
-	// scopeRead reads events, profiles, attributes, objects, runs and the
-	// metrics.
-	scopeRead scope = "read"
+	scopeIngest scope = keys.ScopeIngest
+	// scopeRead reads events, profiles, attributes, objects, runs, the
+	// metrics (unless served on --metrics-addr) and the API's description.
+	scopeRead scope = keys.ScopeRead
 	// scopeDelivery serves /deliver, /log and plugin predictions.
-	scopeDelivery scope = "delivery"
+	scopeDelivery scope = keys.ScopeDelivery
 	// scopeJobs triggers and terminates runs.
-	scopeJobs scope = "jobs"
-	// scopeAdmin is everything: config, keys, secrets, settings, privacy
-	// requests.
-	scopeAdmin scope = "admin"
+	scopeJobs scope = keys.ScopeJobs
+	// scopeAdmin is everything: config, keys, the audit trail, secrets,
+	// settings, privacy requests. An admin key may call every route.
+	scopeAdmin scope = keys.ScopeAdmin
 )

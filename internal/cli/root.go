@@ -32,6 +32,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		if unauthorized(err) {
 			fmt.Fprintln(stderr, "hint: the server requires an API key: pass --api-key KEY or set WEFT_API_KEY")
 		}
+		if forbidden(err) {
+			fmt.Fprintln(stderr, "hint: the API key lacks the scope named above: use a key that grants it (weft keys list shows each key's scopes)")
+		}
 		var exit *exitError
 		if errors.As(err, &exit) {
 			return exit.code
@@ -45,6 +48,12 @@ func Main(args []string, stdout, stderr io.Writer) int {
 func unauthorized(err error) bool {
 	var apiErr *client.APIError
 	return errors.As(err, &apiErr) && apiErr.Status == http.StatusUnauthorized
+}
+
+// forbidden says the server refused the key for lack of a scope.
+func forbidden(err error) bool {
+	var apiErr *client.APIError
+	return errors.As(err, &apiErr) && apiErr.Status == http.StatusForbidden
 }
 
 type exitError struct {
@@ -82,6 +91,8 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 		newNotificationsCmd(),
 		newSettingsCmd(),
 		newSecretsCmd(),
+		newKeysCmd(),
+		newAuditCmd(),
 	)
 	return root
 }

@@ -16,10 +16,12 @@ import (
 
 	"github.com/weftdata/weft/internal/api"
 	"github.com/weftdata/weft/internal/attr"
+	"github.com/weftdata/weft/internal/audit"
 	"github.com/weftdata/weft/internal/config"
 	"github.com/weftdata/weft/internal/delivery"
 	"github.com/weftdata/weft/internal/event"
 	"github.com/weftdata/weft/internal/jobrunner"
+	"github.com/weftdata/weft/internal/keys"
 	"github.com/weftdata/weft/internal/kv"
 	"github.com/weftdata/weft/internal/pipeline"
 	"github.com/weftdata/weft/internal/plugin"
@@ -44,9 +46,14 @@ type Config struct {
 	DB string
 	// DataDir holds the embedded database. Default DataDefault.
 	DataDir string
-	// APIKeys, when set, are required on every /v1 call. Without them the
-	// server refuses to listen beyond loopback.
+	// APIKeys are the bootstrap keys: admin keys, beside those of the key
+	// store (weft keys). Without them the server refuses to listen beyond
+	// loopback.
 	APIKeys []string
+	// MetricsAddr, when set, is the listen address of GET /metrics, which
+	// then needs no key and is not served on Addr (there it needs a key
+	// with the read scope).
+	MetricsAddr string
 	// StrictCatalog rejects events of unregistered types.
 	StrictCatalog bool
 	// MaxBodyBytes bounds request bodies. Default api.MaxBodyBytesDefault.
@@ -112,6 +119,9 @@ func (c Config) Validate() error {
 		if k == "" {
 			return errors.New("--api-key: empty key")
 		}
+	}
+	if c.MetricsAddr != "" && c.MetricsAddr == c.Addr && !strings.HasSuffix(c.Addr, ":0") {
+		return fmt.Errorf("--metrics-addr %q is --addr: give the metrics a listen address of their own", c.MetricsAddr)
 	}
 	if len(c.APIKeys) == 0 {
 		loopback, err := isLoopback(c.Addr)
@@ -185,6 +195,8 @@ type Server struct {
 	Settings *kv.Store
 	Secrets  *kv.Store
 	Plugins  *plugin.Service
+	// Keys are the API keys: the key store and the bootstrap keys.
+	Keys *keys.Keyring
 	// Ranker ranks delivery requests from its in-memory state, refreshed
 	// in the background with the pipeline's stages.
 	Ranker *rank.Ranker
@@ -197,6 +209,8 @@ type Server struct {
 
 	shutdownOnce sync.Once
 	shutdownErr  error
+
+	metrics *metricsServer // GET /metrics on MetricsAddr; nil without one
 }
 
 // Start validates the configuration, opens the store, and starts serving.
@@ -276,11 +290,13 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	deployOpts.Declared = inForce.PluginNames
 	deployOpts.RunLog = pipe.Jobs().RunLog
 	deployer := plugins.NewDeployer(deployOpts)
-	handler := api.NewHandler(api.Config{
+	keyring := keys.New(st, &keys.Options{Bootstrap: cfg.APIKeys, Logger: cfg.Logger})
+	apiCfg := api.Config{
 		Store:        st,
 		Pipeline:     pipe,
 		Ingester:     ingester,
-		APIKeys:      cfg.APIKeys,
+		Keys:         keyring,
+		Audit:        audit.New(st, nil),
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		Settings:     settings,
 		Secrets:      secrets,
@@ -288,7 +304,21 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		Deployer:     deployer,
 		Delivery:     deliverySvc,
 		Logger:       cfg.Logger,
-	})
+	}
+	var (
+		handler http.Handler
+		metrics *metricsServer
+	)
+	if cfg.MetricsAddr == "" {
+		handler = api.NewHandler(apiCfg)
+	} else {
+		var metricsHandler http.Handler
+		handler, metricsHandler = api.NewHandlerWithMetrics(apiCfg)
+		if metrics, err = listenMetrics(cfg, metricsHandler); err != nil {
+			return nil, err
+		}
+		opened.push(metrics.close)
+	}
 	s := &Server{
 		cfg:      cfg,
 		Store:    st,
@@ -298,7 +328,9 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		Secrets:  secrets,
 		Plugins:  plugins,
 		Ranker:   ranker,
+		Keys:     keyring,
 		ln:       ln,
+		metrics:  metrics,
 		http: &http.Server{
 			Handler:           handler,
 			ReadHeaderTimeout: 10 * time.Second,
@@ -328,6 +360,10 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		backend = "postgres " + redact(cfg.DB)
 	}
 	cfg.Logger.Info("weft serving", "addr", s.Addr(), "store", backend, "strict_catalog", cfg.StrictCatalog, "api_keys", len(cfg.APIKeys), "secret_key", secretKey != nil)
+	if metrics != nil {
+		cfg.Logger.Info("weft serving metrics", "metrics_addr", metrics.addr())
+	}
+	warnOpen(ctx, cfg.Logger, keyring)
 	if secretKey == nil {
 		cfg.Logger.Warn("no secret key: secrets cannot be written; set WEFT_SECRET_KEY or --secret-key-file (weft secrets keygen prints a key)")
 	}
@@ -362,6 +398,9 @@ func (s *Server) Shutdown() error {
 		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 		defer cancel()
 		err := s.http.Shutdown(ctx)
+		if s.metrics != nil {
+			err = errors.Join(err, s.metrics.shutdown(ctx))
+		}
 		// A pass cut short rolls back; the next start redoes it.
 		s.stopLoop()
 		<-s.loopDone
