@@ -77,7 +77,13 @@ type response struct {
 
 func (s *testServer) do(t *testing.T, method, path string, header map[string]string, body []byte) response {
 	t.Helper()
-	req, err := http.NewRequest(method, s.URL+path, bytes.NewReader(body))
+	return send(t, method, s.URL+path, header, body)
+}
+
+// send sends a request to an absolute URL.
+func send(t *testing.T, method, url string, header map[string]string, body []byte) response {
+	t.Helper()
+	req, err := http.NewRequest(method, url, bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,32 +8,19 @@ import (
 	"time"
 
 	"github.com/weftdata/weft/internal/api"
+	"github.com/weftdata/weft/internal/audit"
+	"github.com/weftdata/weft/internal/client"
 	"github.com/weftdata/weft/internal/kv"
 )
 
-// auditEntry is an entry as GET /v1/audit answers it.
-type auditEntry struct {
-	ID        int64     `json:"id"`
-	At        time.Time `json:"at"`
-	KeyID     string    `json:"key_id"`
-	KeyName   string    `json:"key_name"`
-	RequestID string    `json:"request_id"`
-	Action    string    `json:"action"`
-	Method    string    `json:"method"`
-	Route     string    `json:"route"`
-	Path      string    `json:"path"`
-	Status    int       `json:"status"`
-	Summary   string    `json:"summary"`
-}
-
-func (s *testServer) audit(t *testing.T, key, query string) []auditEntry {
+func (s *testServer) audit(t *testing.T, key, query string) []audit.Entry {
 	t.Helper()
 	r := s.do(t, "GET", "/v1/audit?"+query, withKey(key), nil)
 	if r.status != 200 {
 		t.Fatalf("GET /v1/audit?%s: %d %s", query, r.status, r.body)
 	}
 	return decode[struct {
-		Entries []auditEntry `json:"entries"`
+		Entries []audit.Entry `json:"entries"`
 	}](t, r).Entries
 }
 
@@ -60,29 +47,29 @@ func TestAuditTrail(t *testing.T) {
 				t.Fatalf("apply: %d %s", r.status, r.body)
 			}
 			r := call("POST", "/v1/keys", "boot", "req-ops", `{"name":"ops","scopes":["admin"]}`)
-			ops := decode[apiKey](t, r)
-			reader := decode[apiKey](t, call("POST", "/v1/keys", ops.Key, "req-reader", `{"name":"reader","scopes":["read"]}`))
-			if r := call("PUT", "/v1/secrets/crm", ops.Key, "req-secret", `{"token":"s3cr3t-value"}`); r.status != 200 {
+			ops := decode[client.CreatedKey](t, r)
+			reader := decode[client.CreatedKey](t, call("POST", "/v1/keys", ops.Secret, "req-reader", `{"name":"reader","scopes":["read"]}`))
+			if r := call("PUT", "/v1/secrets/crm", ops.Secret, "req-secret", `{"token":"s3cr3t-value"}`); r.status != 200 {
 				t.Fatalf("secret: %d %s", r.status, r.body)
 			}
 			afterSecret := time.Now().UTC()
 			time.Sleep(10 * time.Millisecond)
-			call("PUT", "/v1/config", "", "req-nokey", "{}")                       // 401
-			call("DELETE", "/v1/keys/"+ops.ID, reader.Key, "req-forbidden", "")    // 403
-			call("POST", "/v1/keys", ops.Key, "req-bad", `{"name":"x","scopes":[`) // 400
-			if r := call("POST", "/v1/stitching/run", ops.Key, "req-stitch", ""); r.status != 200 {
+			call("PUT", "/v1/config", "", "req-nokey", "{}")                          // 401
+			call("DELETE", "/v1/keys/"+ops.ID, reader.Secret, "req-forbidden", "")    // 403
+			call("POST", "/v1/keys", ops.Secret, "req-bad", `{"name":"x","scopes":[`) // 400
+			if r := call("POST", "/v1/stitching/run", ops.Secret, "req-stitch", ""); r.status != 200 {
 				t.Fatalf("stitching: %d %s", r.status, r.body)
 			}
-			if r := call("DELETE", "/v1/keys/"+reader.ID, ops.Key, "req-revoke", ""); r.status != 200 {
+			if r := call("DELETE", "/v1/keys/"+reader.ID, ops.Secret, "req-revoke", ""); r.status != 200 {
 				t.Fatalf("revoke: %d %s", r.status, r.body)
 			}
 			// Reads and ingestion are not changes of the trail's kind.
-			call("GET", "/v1/config", ops.Key, "req-read", "")
-			call("GET", "/v1/keys", ops.Key, "req-read", "")
-			call("POST", "/v1/events", ops.Key, "req-ingest", rec("a", "x", 0, "{}"))
-			call("POST", "/v1/graphql", ops.Key, "req-graphql", `{"query":"{ _types }"}`)
+			call("GET", "/v1/config", ops.Secret, "req-read", "")
+			call("GET", "/v1/keys", ops.Secret, "req-read", "")
+			call("POST", "/v1/events", ops.Secret, "req-ingest", rec("a", "x", 0, "{}"))
+			call("POST", "/v1/graphql", ops.Secret, "req-graphql", `{"query":"{ _types }"}`)
 
-			entries := s.audit(t, ops.Key, "")
+			entries := s.audit(t, ops.Secret, "")
 			want := []struct {
 				requestID, key, action, route string
 				status                        int
@@ -109,7 +96,7 @@ func TestAuditTrail(t *testing.T) {
 				if e.At.IsZero() || time.Since(e.At) > time.Minute || e.ID == 0 {
 					t.Errorf("entry %d has no time or id: %+v", i, e)
 				}
-				for _, secret := range []string{ops.Key, reader.Key, "s3cr3t-value"} {
+				for _, secret := range []string{ops.Secret, reader.Secret, "s3cr3t-value"} {
 					if strings.Contains(e.Summary, secret) {
 						t.Errorf("entry %d shows a secret: %q", i, e.Summary)
 					}
@@ -120,20 +107,20 @@ func TestAuditTrail(t *testing.T) {
 			}
 
 			// Filters.
-			if got := s.audit(t, ops.Key, "action=keys.create"); len(got) != 3 || got[0].RequestID != "req-bad" {
+			if got := s.audit(t, ops.Secret, "action=keys.create"); len(got) != 3 || got[0].RequestID != "req-bad" {
 				t.Errorf("action filter: %+v", got)
 			}
-			since := s.audit(t, ops.Key, "since="+url.QueryEscape(afterSecret.Format(time.RFC3339Nano)))
+			since := s.audit(t, ops.Secret, "since="+url.QueryEscape(afterSecret.Format(time.RFC3339Nano)))
 			if len(since) != 5 || since[4].RequestID != "req-nokey" {
 				t.Errorf("since filter: %d entries %+v", len(since), since)
 			}
-			if got := s.audit(t, ops.Key, "limit=2"); len(got) != 2 || got[1].RequestID != "req-stitch" {
+			if got := s.audit(t, ops.Secret, "limit=2"); len(got) != 2 || got[1].RequestID != "req-stitch" {
 				t.Errorf("limit: %+v", got)
 			}
-			expectError(t, s.do(t, "GET", "/v1/audit?since=yesterday", withKey(ops.Key), nil), 400, "bad_request", "since must be an RFC 3339 time")
-			expectError(t, s.do(t, "GET", "/v1/audit?limit=0", withKey(ops.Key), nil), 400, "bad_request", "limit must be an integer from 1 to 1000")
-			jobsKey := decode[apiKey](t, call("POST", "/v1/keys", ops.Key, "req-jobs", `{"name":"jobs","scopes":["jobs","read"]}`))
-			expectError(t, s.do(t, "GET", "/v1/audit", withKey(jobsKey.Key), nil), 403, "forbidden", `scope "admin"`)
+			expectError(t, s.do(t, "GET", "/v1/audit?since=yesterday", withKey(ops.Secret), nil), 400, "bad_request", "since must be an RFC 3339 time")
+			expectError(t, s.do(t, "GET", "/v1/audit?limit=0", withKey(ops.Secret), nil), 400, "bad_request", "limit must be an integer from 1 to 1000")
+			jobsKey := decode[client.CreatedKey](t, call("POST", "/v1/keys", ops.Secret, "req-jobs", `{"name":"jobs","scopes":["jobs","read"]}`))
+			expectError(t, s.do(t, "GET", "/v1/audit", withKey(jobsKey.Secret), nil), 403, "forbidden", `scope "admin"`)
 		})
 	}
 }

@@ -9,33 +9,21 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/weftdata/weft/internal/api"
+	"github.com/weftdata/weft/internal/client"
 )
-
-// apiKey is a key as the API answers it.
-type apiKey struct {
-	ID         string     `json:"id"`
-	Name       string     `json:"name"`
-	Scopes     []string   `json:"scopes"`
-	Sources    []string   `json:"sources"`
-	Prefix     string     `json:"prefix"`
-	CreatedAt  time.Time  `json:"created_at"`
-	LastUsedAt *time.Time `json:"last_used_at"`
-	Key        string     `json:"key"`
-}
 
 func withKey(key string) map[string]string { return map[string]string{"x-api-key": key} }
 
 // newKey creates a key with the admin key (or none, on an open API).
-func (s *testServer) newKey(t *testing.T, admin, body string) apiKey {
+func (s *testServer) newKey(t *testing.T, admin, body string) client.CreatedKey {
 	t.Helper()
 	r := s.do(t, "POST", "/v1/keys", withKey(admin), []byte(body))
 	if r.status != http.StatusCreated {
 		t.Fatalf("POST /v1/keys %s: %d %s", body, r.status, r.body)
 	}
-	return decode[apiKey](t, r)
+	return decode[client.CreatedKey](t, r)
 }
 
 func TestKeysAPI(t *testing.T) {
@@ -47,14 +35,14 @@ func TestKeysAPI(t *testing.T) {
 				t.Fatalf("open API: %d %s", r.status, r.body)
 			}
 			ops := s.newKey(t, "", `{"name":"ops","scopes":["admin"]}`)
-			if !strings.HasPrefix(ops.Key, "weft_") || !strings.HasPrefix(ops.Key, ops.Prefix) || ops.ID == "" || ops.Name != "ops" ||
+			if !strings.HasPrefix(ops.Secret, "weft_") || !strings.HasPrefix(ops.Secret, ops.Prefix) || ops.ID == "" || ops.Name != "ops" ||
 				len(ops.Scopes) != 1 || ops.Scopes[0] != "admin" || ops.Sources == nil || ops.CreatedAt.IsZero() || ops.LastUsedAt != nil {
 				t.Fatalf("created %+v", ops)
 			}
 			// The first key closes the API.
 			expectError(t, s.do(t, "GET", "/v1/stats", nil, nil), 401, "unauthorized", "missing x-api-key")
-			expectError(t, s.do(t, "GET", "/v1/stats", withKey(ops.Key[:len(ops.Key)-1]), nil), 401, "unauthorized", "invalid x-api-key")
-			if r := s.do(t, "GET", "/v1/stats", withKey(ops.Key), nil); r.status != 200 {
+			expectError(t, s.do(t, "GET", "/v1/stats", withKey(ops.Secret[:len(ops.Secret)-1]), nil), 401, "unauthorized", "invalid x-api-key")
+			if r := s.do(t, "GET", "/v1/stats", withKey(ops.Secret), nil); r.status != 200 {
 				t.Fatalf("with the admin key: %d %s", r.status, r.body)
 			}
 
@@ -76,27 +64,27 @@ func TestKeysAPI(t *testing.T) {
 				{"two objects", `{"name":"a","scopes":["read"]} {}`, 400, "invalid_body", "nothing after it"},
 			} {
 				t.Run(c.name, func(t *testing.T) {
-					expectError(t, s.do(t, "POST", "/v1/keys", withKey(ops.Key), []byte(c.body)), c.status, c.code, c.msg)
+					expectError(t, s.do(t, "POST", "/v1/keys", withKey(ops.Secret), []byte(c.body)), c.status, c.code, c.msg)
 				})
 			}
 
-			reader := s.newKey(t, ops.Key, `{"name":"reader","scopes":["read"]}`)
-			if r := s.do(t, "GET", "/v1/events", withKey(reader.Key), nil); r.status != 200 {
+			reader := s.newKey(t, ops.Secret, `{"name":"reader","scopes":["read"]}`)
+			if r := s.do(t, "GET", "/v1/events", withKey(reader.Secret), nil); r.status != 200 {
 				t.Fatalf("read key on a read route: %d %s", r.status, r.body)
 			}
-			expectError(t, s.do(t, "PUT", "/v1/config", withKey(reader.Key), []byte("{}")), 403, "forbidden", `key "reader" lacks scope "admin", which PUT /v1/config needs`)
-			expectError(t, s.do(t, "GET", "/v1/keys", withKey(reader.Key), nil), 403, "forbidden", `scope "admin"`)
-			expectError(t, s.do(t, "POST", "/v1/events", withKey(reader.Key), []byte(rec("a", "x", 0, "{}"))), 403, "forbidden", `scope "ingest"`)
+			expectError(t, s.do(t, "PUT", "/v1/config", withKey(reader.Secret), []byte("{}")), 403, "forbidden", `key "reader" lacks scope "admin", which PUT /v1/config needs`)
+			expectError(t, s.do(t, "GET", "/v1/keys", withKey(reader.Secret), nil), 403, "forbidden", `scope "admin"`)
+			expectError(t, s.do(t, "POST", "/v1/events", withKey(reader.Secret), []byte(rec("a", "x", 0, "{}"))), 403, "forbidden", `scope "ingest"`)
 
 			// The list: never the key nor its hash; last use once used.
-			r := s.do(t, "GET", "/v1/keys", withKey(ops.Key), nil)
+			r := s.do(t, "GET", "/v1/keys", withKey(ops.Secret), nil)
 			list := decode[struct {
-				Keys []apiKey `json:"keys"`
+				Keys []client.CreatedKey `json:"keys"`
 			}](t, r).Keys
 			if len(list) != 2 || list[0].Name != "ops" || list[1].Name != "reader" || list[0].LastUsedAt == nil || list[1].Prefix != reader.Prefix {
 				t.Errorf("list %+v", list)
 			}
-			for _, k := range []string{ops.Key, reader.Key} {
+			for _, k := range []string{ops.Secret, reader.Secret} {
 				h := sha256.Sum256([]byte(k))
 				if strings.Contains(string(r.body), k) || strings.Contains(string(r.body), hex.EncodeToString(h[:])) || strings.Contains(string(r.body), `"hash"`) || strings.Contains(string(r.body), `"key"`) {
 					t.Fatalf("GET /v1/keys shows a key or its hash: %s", r.body)
@@ -104,15 +92,15 @@ func TestKeysAPI(t *testing.T) {
 			}
 
 			// Revoked: refused at once.
-			expectError(t, s.do(t, "DELETE", "/v1/keys/nope", withKey(ops.Key), nil), 404, "not_found", `no live key with id "nope"`)
-			r = s.do(t, "DELETE", "/v1/keys/"+reader.ID, withKey(ops.Key), nil)
-			if got := decode[apiKey](t, r); r.status != 200 || got.ID != reader.ID || got.Name != "reader" || got.Key != "" {
+			expectError(t, s.do(t, "DELETE", "/v1/keys/nope", withKey(ops.Secret), nil), 404, "not_found", `no live key with id "nope"`)
+			r = s.do(t, "DELETE", "/v1/keys/"+reader.ID, withKey(ops.Secret), nil)
+			if got := decode[client.CreatedKey](t, r); r.status != 200 || got.ID != reader.ID || got.Name != "reader" || got.Secret != "" {
 				t.Fatalf("revoke: %d %s", r.status, r.body)
 			}
-			expectError(t, s.do(t, "GET", "/v1/events", withKey(reader.Key), nil), 401, "unauthorized", "invalid x-api-key")
-			expectError(t, s.do(t, "DELETE", "/v1/keys/"+reader.ID, withKey(ops.Key), nil), 404, "not_found", "no live key")
+			expectError(t, s.do(t, "GET", "/v1/events", withKey(reader.Secret), nil), 401, "unauthorized", "invalid x-api-key")
+			expectError(t, s.do(t, "DELETE", "/v1/keys/"+reader.ID, withKey(ops.Secret), nil), 404, "not_found", "no live key")
 			// Its name is free again.
-			s.newKey(t, ops.Key, `{"name":"reader","scopes":["read"]}`)
+			s.newKey(t, ops.Secret, `{"name":"reader","scopes":["read"]}`)
 		})
 	}
 }
@@ -131,7 +119,7 @@ func TestIngestKeySources(t *testing.T) {
 				`{"id":"e3","source_id":"pos","type":"sale","version":"1-0-0","event_time":1767323045000,"payload":{}}`,
 				`{"id":"e4","source_id":"web","type":"page_view","version":"1-0-0","event_time":"soon","payload":{}}`,
 			}, "\n")
-			r := s.do(t, "POST", "/v1/events", withKey(web.Key), []byte(body))
+			r := s.do(t, "POST", "/v1/events", withKey(web.Secret), []byte(body))
 			res := decode[ingestResult](t, r)
 			if r.status != 200 || res.Accepted != 2 || len(res.Rejected) != 2 {
 				t.Fatalf("ingest with a web and pos key: %d %s", r.status, r.body)
@@ -145,11 +133,11 @@ func TestIngestKeySources(t *testing.T) {
 			if st := s.stats(t); st.Events != 2 {
 				t.Errorf("%d events stored, want 2", st.Events)
 			}
-			expectError(t, s.do(t, "POST", "/v1/objects/stores", map[string]string{"x-api-key": web.Key, "Content-Type": "application/json"}, []byte(`[{"id":"s1"}]`)),
+			expectError(t, s.do(t, "POST", "/v1/objects/stores", map[string]string{"x-api-key": web.Secret, "Content-Type": "application/json"}, []byte(`[{"id":"s1"}]`)),
 				403, "forbidden", `key "web shop" may ingest events of sources pos, web only`)
 			// An unlimited ingest key takes every source.
 			all := s.newKey(t, "boot", `{"name":"all","scopes":["ingest"]}`)
-			r = s.do(t, "POST", "/v1/events", withKey(all.Key), []byte(`{"id":"e5","source_id":"crm","type":"page_view","version":"1-0-0","event_time":1767323045000,"payload":{}}`))
+			r = s.do(t, "POST", "/v1/events", withKey(all.Secret), []byte(`{"id":"e5","source_id":"crm","type":"page_view","version":"1-0-0","event_time":1767323045000,"payload":{}}`))
 			if res := decode[ingestResult](t, r); res.Accepted != 1 {
 				t.Errorf("unlimited ingest key: %s", r.body)
 			}
@@ -164,8 +152,8 @@ func TestMetricsAndHealthz(t *testing.T) {
 	reader := s.newKey(t, "boot", `{"name":"prometheus","scopes":["read"]}`)
 	ingest := s.newKey(t, "boot", `{"name":"ingest","scopes":["ingest"]}`)
 	expectError(t, s.do(t, "GET", "/metrics", nil, nil), 401, "unauthorized", "missing x-api-key")
-	expectError(t, s.do(t, "GET", "/metrics", withKey(ingest.Key), nil), 403, "forbidden", `scope "read"`)
-	if r := s.do(t, "GET", "/metrics", withKey(reader.Key), nil); r.status != 200 || !strings.Contains(string(r.body), "weft_http_request_duration_seconds") {
+	expectError(t, s.do(t, "GET", "/metrics", withKey(ingest.Secret), nil), 403, "forbidden", `scope "read"`)
+	if r := s.do(t, "GET", "/metrics", withKey(reader.Secret), nil); r.status != 200 || !strings.Contains(string(r.body), "weft_http_request_duration_seconds") {
 		t.Errorf("metrics with a read key: %d", r.status)
 	}
 	r := s.do(t, "GET", "/healthz", nil, nil)
@@ -174,7 +162,7 @@ func TestMetricsAndHealthz(t *testing.T) {
 	}
 	// An unknown /v1 route tells a client without a key nothing.
 	expectError(t, s.do(t, "GET", "/v1/nope", nil, nil), 401, "unauthorized", "missing x-api-key")
-	expectError(t, s.do(t, "GET", "/v1/nope", withKey(ingest.Key), nil), 404, "not_found", "no route")
+	expectError(t, s.do(t, "GET", "/v1/nope", withKey(ingest.Secret), nil), 404, "not_found", "no route")
 }
 
 // TestMetricsApart: with the metrics served apart, the API has no
@@ -201,8 +189,8 @@ func TestDeliveryConfigKeysAndStoredKeys(t *testing.T) {
 	s := newDeliveryServer(t, "duckdb", "delivery:\n  api_keys: [dk]\n", api.Config{APIKeys: []string{"sk"}})
 	stored := s.newKey(t, "sk", `{"name":"sdk","scopes":["delivery"]}`)
 	body := []byte(`{"insertion":[{"contentId":"a"}]}`)
-	parseStrict(t, s.do(t, "POST", "/deliver", withKey(stored.Key), body))
+	parseStrict(t, s.do(t, "POST", "/deliver", withKey(stored.Secret), body))
 	parseStrict(t, s.do(t, "POST", "/deliver", withKey("dk"), body))
 	expectError(t, s.do(t, "GET", "/v1/stats", withKey("dk"), nil), 401, "unauthorized", "invalid x-api-key")
-	expectError(t, s.do(t, "GET", "/v1/stats", withKey(stored.Key), nil), 403, "forbidden", `scope "read"`)
+	expectError(t, s.do(t, "GET", "/v1/stats", withKey(stored.Secret), nil), 403, "forbidden", `scope "read"`)
 }

@@ -216,23 +216,11 @@ func jsonList(s []string) string {
 
 func fetchWithKey(t *testing.T, method, url, key string, body []byte) response {
 	t.Helper()
-	req, err := http.NewRequest(method, url, strings.NewReader(string(body)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	var header map[string]string
 	if key != "" {
-		req.Header.Set("x-api-key", key)
+		header = map[string]string{"x-api-key": key}
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return response{status: resp.StatusCode, body: data, header: resp.Header}
+	return send(t, method, url, header, body)
 }
 
 // call sends an empty request and returns the status and, for an error,

@@ -4,7 +4,6 @@ import (
 	"context"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,24 +14,12 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 func TestLog(t *testing.T) {
 	for _, backend := range dbtest.Backends {
 		t.Run(backend, func(t *testing.T) {
 			ctx := context.Background()
-			c := &clock{t: time.Date(2026, 5, 1, 8, 0, 0, 0, time.UTC)}
-			l := audit.New(dbtest.Open(t, backend), &audit.Options{Now: c.Now})
+			now := time.Date(2026, 5, 1, 8, 0, 0, 0, time.UTC)
+			l := audit.New(dbtest.Open(t, backend), &audit.Options{Now: func() time.Time { return now }})
 			if got, err := l.List(ctx, audit.ListParams{}); err != nil || len(got) != 0 {
 				t.Fatalf("empty trail: %+v, %v", got, err)
 			}
@@ -46,7 +33,7 @@ func TestLog(t *testing.T) {
 				if err := l.Record(ctx, e); err != nil {
 					t.Fatal(err)
 				}
-				c.Add(time.Minute)
+				now = now.Add(time.Minute)
 			}
 			all, err := l.List(ctx, audit.ListParams{})
 			if err != nil || len(all) != 3 {

@@ -6,7 +6,6 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,26 +17,13 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
-// clock is a settable clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 func TestKeyring(t *testing.T) {
 	for _, backend := range dbtest.Backends {
 		t.Run(backend, func(t *testing.T) {
 			ctx := context.Background()
 			db := dbtest.Open(t, backend)
-			c := &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
-			ring := keys.New(db, &keys.Options{Bootstrap: []string{"boot-1"}, Now: c.Now})
+			now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+			ring := keys.New(db, &keys.Options{Bootstrap: []string{"boot-1"}, Now: func() time.Time { return now }})
 
 			k, secret, err := ring.Create(ctx, keys.CreateParams{Name: " web shop ", Scopes: []string{"ingest", "read", "ingest"}, Sources: []string{"web", "app", "web"}})
 			if err != nil {
@@ -67,23 +53,23 @@ func TestKeyring(t *testing.T) {
 			// Last use: written on the first check, then at most once per
 			// TouchDefault.
 			list, err := ring.List(ctx)
-			if err != nil || len(list) != 1 || list[0].LastUsedAt == nil || !list[0].LastUsedAt.Equal(c.Now()) {
+			if err != nil || len(list) != 1 || list[0].LastUsedAt == nil || !list[0].LastUsedAt.Equal(now) {
 				t.Fatalf("list after a check: %+v, %v", list, err)
 			}
 			first := *list[0].LastUsedAt
-			c.Add(30 * time.Second)
+			now = now.Add(30 * time.Second)
 			if _, err := ring.Check(ctx, secret); err != nil {
 				t.Fatal(err)
 			}
 			if list, _ = ring.List(ctx); !list[0].LastUsedAt.Equal(first) {
 				t.Errorf("last use rewritten within a minute: %v", list[0].LastUsedAt)
 			}
-			c.Add(31 * time.Second)
+			now = now.Add(31 * time.Second)
 			if _, err := ring.Check(ctx, secret); err != nil {
 				t.Fatal(err)
 			}
-			if list, _ = ring.List(ctx); !list[0].LastUsedAt.Equal(c.Now()) {
-				t.Errorf("last use %v after a minute, want %v", list[0].LastUsedAt, c.Now())
+			if list, _ = ring.List(ctx); !list[0].LastUsedAt.Equal(now) {
+				t.Errorf("last use %v after a minute, want %v", list[0].LastUsedAt, now)
 			}
 
 			// A name is unique among live keys.
@@ -125,8 +111,8 @@ func TestKeyring(t *testing.T) {
 func TestKeyringOtherProcess(t *testing.T) {
 	ctx := context.Background()
 	db := dbtest.Open(t, "postgres")
-	c := &clock{t: time.Now()}
-	ours := keys.New(db, &keys.Options{Now: c.Now})
+	now := time.Now()
+	ours := keys.New(db, &keys.Options{Now: func() time.Time { return now }})
 	theirs := keys.New(db, nil)
 	if ok, err := ours.Configured(ctx); ok || err != nil {
 		t.Fatalf("configured with no key: %v, %v", ok, err)
@@ -135,7 +121,7 @@ func TestKeyringOtherProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.Add(keys.RefreshDefault)
+	now = now.Add(keys.RefreshDefault)
 	if ok, err := ours.Configured(ctx); !ok || err != nil {
 		t.Errorf("configured after another process created a key: %v, %v", ok, err)
 	}
@@ -145,7 +131,7 @@ func TestKeyringOtherProcess(t *testing.T) {
 	if _, err := theirs.Revoke(ctx, k.ID); err != nil {
 		t.Fatal(err)
 	}
-	c.Add(keys.RefreshDefault)
+	now = now.Add(keys.RefreshDefault)
 	if got, _ := ours.Check(ctx, secret); got != nil {
 		t.Error("a key revoked by another process is accepted after the refresh")
 	}
