@@ -145,10 +145,11 @@ func (r *Keyring) Check(ctx context.Context, presented string) (*Key, error) {
 	// Both lists are compared in full: which one matched takes no
 	// different time.
 	stored, boot := match(live, h), match(r.bootstrap, h)
-	if boot != nil {
-		return boot, nil
-	}
-	if stored == nil {
+	switch {
+	case boot != nil:
+		k := *boot // the caller's own copy
+		return &k, nil
+	case stored == nil:
 		return nil, nil
 	}
 	r.touchKey(ctx, stored.ID)
