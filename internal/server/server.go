@@ -81,7 +81,15 @@ type Config struct {
 	// Deploy tunes the deployments of deployable plugins (Declared and
 	// RunLog are filled in by Start).
 	Deploy plugin.DeployOptions
-	Logger *slog.Logger
+	// The operator boundary (boundary.go): PluginCommands and the lines of
+	// PluginCommandsFile are the plugin commands allowed (patterns of
+	// plugin.Commands); with neither, those of ConfigFile's plugins.
+	// ImportFolders are the folders file:// import sources may read;
+	// default <DataDir>/imports.
+	PluginCommands     []string
+	PluginCommandsFile string
+	ImportFolders      []string
+	Logger             *slog.Logger
 }
 
 func (c Config) withDefaults() Config {
@@ -211,6 +219,9 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := cfg.boundary(secretKey); err != nil {
+		return nil, err
+	}
 	var opened cleanup
 	defer func() {
 		if err != nil {
@@ -222,6 +233,9 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		return nil, err
 	}
 	opened.push(st.Close)
+	for _, w := range st.Warnings() {
+		cfg.Logger.Warn(w)
+	}
 	// A strict catalog refuses unregistered types: the Delivery and
 	// Metrics APIs' own are registered, or /log would refuse every record.
 	if cfg.StrictCatalog {
