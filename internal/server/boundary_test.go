@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	_ "github.com/weftdata/weft/internal/blobimport" // the blob_import job
 	"github.com/weftdata/weft/internal/store/pgtest"
 )
 
