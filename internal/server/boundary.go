@@ -3,9 +3,11 @@ package server
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -124,4 +126,20 @@ func serverKey(dataDir string, secretKey []byte) ([]byte, error) {
 		return nil, fmt.Errorf("server key file: %w", err)
 	}
 	return kv.ReadSecretKeyFile(path)
+}
+
+// warnCommands warns of the plugins of the config in force (applied
+// before this server's allowlist, or by another process) whose commands
+// the operator did not allow: their runs fail until the command is
+// allowed or the config changes.
+func warnCommands(ctx context.Context, c configSource, plugins *plugin.Service, log *slog.Logger) {
+	cfg, err := c.Current(ctx)
+	if err != nil || cfg == nil {
+		return
+	}
+	for i := range cfg.Plugins {
+		if err := plugins.CheckCommand(&cfg.Plugins[i]); err != nil {
+			log.Warn("the config in force names a plugin command this server does not allow: its runs fail until it is allowed", "error", err)
+		}
+	}
 }

@@ -191,3 +191,21 @@ func TestServerKeyFile(t *testing.T) {
 		t.Fatal("the secret key is not the server key")
 	}
 }
+
+// TestPluginCommandsStoredConfig: a config in force whose command the
+// server now started does not allow is warned of at start.
+func TestPluginCommandsStoredConfig(t *testing.T) {
+	dir := t.TempDir()
+	s := startBoundary(t, "duckdb", Config{DataDir: dir, PluginCommands: []string{"*"}}, nil)
+	if status, body := do(t, http.MethodPut, s.URL()+"/v1/config", pluginConfig("old", "/bin/old-plugin")); status != http.StatusOK {
+		t.Fatalf("PUT: %d %s", status, body)
+	}
+	if err := s.Shutdown(); err != nil {
+		t.Fatal(err)
+	}
+	var log bytes.Buffer
+	startBoundary(t, "duckdb", Config{DataDir: dir, PluginCommands: []string{"/opt/*"}}, &log)
+	if !strings.Contains(log.String(), "level=WARN") || !strings.Contains(log.String(), `plugin old: command \"/bin/old-plugin\" is not allowed`) {
+		t.Fatalf("no warning of the stored config's command:\n%s", log.String())
+	}
+}

@@ -271,6 +271,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	// Every consumer of the configuration in force reads it from one
 	// source: the pipeline's, current on read and pushed on change.
 	inForce := configSource{pipe}
+	warnCommands(ctx, inForce, plugins, cfg.Logger)
 	ranker := rank.New(rank.Options{DB: st, Logger: cfg.Logger, Delivery: func(ctx context.Context) (*rank.Delivery, error) {
 		c, err := inForce.Current(ctx)
 		if c == nil {
