@@ -24,6 +24,27 @@ type Env struct {
 	// Events appends to the event log; Objects upserts custom objects.
 	Events  Events
 	Objects Objects
+	// Folders are the local folders whose files jobs may read (file://
+	// sources), given by the operator at start (weft serve
+	// --import-folder); a source outside them is refused. Nil allows any
+	// folder: a runtime without an operator (tests); the server always
+	// sets it.
+	Folders []string
+}
+
+type envKey struct{}
+
+// WithEnv returns ctx carrying env, for ParamsValidator.ValidateParams,
+// which the runtime calls with it so that a job can check parameters
+// against the environment (a source folder against Folders).
+func WithEnv(ctx context.Context, env *Env) context.Context {
+	return context.WithValue(ctx, envKey{}, env)
+}
+
+// EnvFrom is the Env that WithEnv put in ctx, or nil.
+func EnvFrom(ctx context.Context) *Env {
+	env, _ := ctx.Value(envKey{}).(*Env)
+	return env
 }
 
 // Record is a JSON object as stored in KV, Settings and Secrets.

@@ -151,6 +151,21 @@ func TestPluginDeploy(t *testing.T) {
 			if d.Port == 0 || d.PID == 0 || d.Restarts != 0 || d.Plugin != "scorer" {
 				t.Fatalf("deployment %+v", d)
 			}
+			// Only Weft, which holds the deployment's token, may call it.
+			for _, auth := range []string{"", "Bearer wrong"} {
+				req, _ := http.NewRequest(http.MethodPost, fmt.Sprintf("http://127.0.0.1:%d/status_check", d.Port), strings.NewReader("{}"))
+				if auth != "" {
+					req.Header.Set("Authorization", auth)
+				}
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusUnauthorized {
+					t.Fatalf("a call of the deployed server with Authorization %q: %s, want 401", auth, resp.Status)
+				}
+			}
 			var state struct {
 				Best       int `json:"best"`
 				Variations []struct {

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"fmt"
 	"time"
+
+	"github.com/weftdata/weft/internal/store"
 )
 
 // ContextResult is one context query's part of a run.
@@ -61,7 +63,10 @@ func (r *run) refreshContext(ctx context.Context, c Context, now time.Time) (Con
 		return res, nil
 	}
 	var v sql.NullString
-	if err := r.conn.QueryRowContext(ctx, "SELECT CAST(v AS TEXT) FROM ("+c.Query+") q(v) LIMIT 1", nil...).Scan(&v); err != nil && err != sql.ErrNoRows {
+	err = store.RunConfigSQL(ctx, r.conn, r.e.caps, true, func(x store.Executor) error {
+		return x.QueryRowContext(ctx, "SELECT CAST(v AS TEXT) FROM ("+c.Query+") q(v) LIMIT 1", nil...).Scan(&v)
+	})
+	if err != nil && err != sql.ErrNoRows {
 		res.Error = err.Error()
 		_, uerr := r.exec(ctx, "record context error", r.conn.Query("AttrContextError"), c.Key, c.Query, res.Error)
 		return res, uerr

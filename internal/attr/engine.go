@@ -38,6 +38,7 @@ type Options struct {
 // for a run's temporary tables, and what the backend can do.
 type DB interface {
 	store.Executor
+	Begin(ctx context.Context) (*store.Tx, error)
 	Conn(ctx context.Context) (*store.Conn, error)
 	Capabilities() store.Capabilities
 }
@@ -93,13 +94,29 @@ func (e *Engine) Definitions() []Definition { return e.defs }
 // ValidateSQL runs every enabled definition and every context query over no
 // rows, so that a bad expression is refused, naming its attribute, before
 // any run.
+//
+// Every expression is first held to what SQL from the config may do
+// (store.CheckConfigSQL), and the statements run confined, as they do in
+// a run.
 func (e *Engine) ValidateSQL(ctx context.Context) error {
 	check := func(q string) error {
-		rows, err := e.db.QueryContext(ctx, "SELECT * FROM ("+q+") v LIMIT 0")
-		if err == nil {
-			err = rows.Close()
+		return store.RunConfigSQL(ctx, e.db, e.caps, true, func(x store.Executor) error {
+			rows, err := x.QueryContext(ctx, "SELECT * FROM ("+q+") v LIMIT 0")
+			if err == nil {
+				err = rows.Close()
+			}
+			return err
+		})
+	}
+	for _, c := range e.contexts {
+		if err := store.CheckConfigSQL(c.Query); err != nil {
+			return &DefinitionError{ID: c.Key, Field: "query", ctx: true, Err: err}
 		}
-		return err
+	}
+	for i := range e.defs {
+		if field, err := e.defs[i].checkSQL(); err != nil {
+			return &DefinitionError{ID: e.defs[i].ID, Field: field, Err: err}
+		}
 	}
 	for _, c := range e.contexts {
 		if err := check(c.Query); err != nil {
@@ -116,6 +133,18 @@ func (e *Engine) ValidateSQL(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// checkSQL holds each SQL field of the definition to what SQL from the
+// config may do, and names the first that does more.
+func (d *Definition) checkSQL() (string, error) {
+	for _, f := range []struct{ name, sql string }{{"value", d.Value}, {"weight", d.Weight}, {"filter", d.Filter},
+		{"outer_value", d.OuterValue}, {"outer_weight", d.OuterWeight}, {"outer_filter", d.OuterFilter}, {"query", d.Query}} {
+		if err := store.CheckConfigSQL(f.sql); err != nil {
+			return f.name, err
+		}
+	}
+	return "", nil
 }
 
 // hash fingerprints a definition: a change recalculates every entity.

@@ -44,6 +44,26 @@ func (r *run) exec(ctx context.Context, what, q string, args ...any) (int64, err
 	return n, nil
 }
 
+// execConfined is exec for a statement that holds SQL from the config or
+// makes a temporary table such SQL reads or writes: it runs confined
+// (store.RunConfigSQL), and on PostgreSQL the tables it makes belong to
+// the restricted role, which Weft's role is a member of.
+func (r *run) execConfined(ctx context.Context, what, q string, args ...any) (int64, error) {
+	var n int64
+	err := store.RunConfigSQL(ctx, r.conn, r.e.caps, false, func(x store.Executor) error {
+		res, err := x.ExecContext(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		n, _ = res.RowsAffected()
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("attributes: %s: %w", what, err)
+	}
+	return n, nil
+}
+
 // idList is a SQL list of validated ids (no quotes in them).
 func idList(defs []*Definition) string {
 	ids := make([]string, len(defs))
@@ -55,7 +75,7 @@ func idList(defs []*Definition) string {
 
 // prepare creates attr_due and applies from_scratch and recalculate_all.
 func (r *run) prepare(ctx context.Context, defs []*Definition, ro RunOptions) error {
-	if _, err := r.exec(ctx, "create attr_due", r.conn.Query("AttrDueCreate")); err != nil {
+	if _, err := r.execConfined(ctx, "create attr_due", r.conn.Query("AttrDueCreate")); err != nil {
 		return err
 	}
 	if len(defs) == 0 {
@@ -287,7 +307,7 @@ func (r *run) copyEvents(ctx context.Context) error {
 	if _, err := r.exec(ctx, "drop attr_events", r.conn.Query("AttrEventsDrop")); err != nil {
 		return err
 	}
-	if _, err := r.exec(ctx, "copy the chunk's events", copyChunkEvents); err != nil {
+	if _, err := r.execConfined(ctx, "copy the chunk's events", copyChunkEvents); err != nil {
 		return err
 	}
 	// Custom queries look up each entity's events: an engine that does
@@ -328,7 +348,7 @@ func (r *run) stage(ctx context.Context, defs []*Definition, results map[string]
 		done := r.timer(phase)
 		_, err := r.conn.ExecContext(ctx, "DROP TABLE IF EXISTS "+st.name)
 		if err == nil {
-			_, err = r.conn.ExecContext(ctx, st.sql)
+			_, err = r.execConfined(ctx, "stage", st.sql)
 		}
 		done()
 		if err != nil {
@@ -348,7 +368,7 @@ func (r *run) stage(ctx context.Context, defs []*Definition, results map[string]
 			done := r.timer("stage_custom_base")
 			_, err = r.conn.ExecContext(ctx, "DROP TABLE IF EXISTS "+baseStage)
 			if err == nil {
-				_, err = r.conn.ExecContext(ctx, fill)
+				_, err = r.execConfined(ctx, "stage custom base", fill)
 			}
 			if err == nil {
 				made = append(made, &stage{name: baseStage})
@@ -434,7 +454,16 @@ func (r *run) replaceOne(ctx context.Context, d *Definition, res *AttributeResul
 	var n int64
 	for i, s := range steps {
 		var sr sql.Result
-		if sr, err = tx.ExecContext(ctx, s.q, s.args...); err != nil {
+		if i == 1 {
+			// The statement with the definition's SQL.
+			err = store.RunConfigSQLIn(ctx, tx, r.e.caps, func() error {
+				sr, err = tx.ExecContext(ctx, s.q, s.args...)
+				return err
+			})
+		} else {
+			sr, err = tx.ExecContext(ctx, s.q, s.args...)
+		}
+		if err != nil {
 			break
 		}
 		if i == 3 {
@@ -464,10 +493,11 @@ func (r *run) replaceOne(ctx context.Context, d *Definition, res *AttributeResul
 // replaces the old values of the attributes that succeeded, reading the
 // value table once. The rows deleted and inserted are the caches' delta.
 func (r *run) calculateChunk(ctx context.Context, defs []*Definition, results map[string]*AttributeResult, entities int64, queries map[string]string) error {
-	for _, q := range []string{"DROP TABLE IF EXISTS attr_new", "CREATE TEMP TABLE attr_new (entity_id TEXT, attribute_id TEXT, value TEXT)"} {
-		if _, err := r.exec(ctx, "prepare attr_new", q); err != nil {
-			return err
-		}
+	if _, err := r.exec(ctx, "prepare attr_new", "DROP TABLE IF EXISTS attr_new"); err != nil {
+		return err
+	}
+	if _, err := r.execConfined(ctx, "prepare attr_new", "CREATE TEMP TABLE attr_new (entity_id TEXT, attribute_id TEXT, value TEXT)"); err != nil {
+		return err
 	}
 	var ok []*Definition
 	for _, d := range defs {
@@ -477,11 +507,11 @@ func (r *run) calculateChunk(ctx context.Context, defs []*Definition, results ma
 		}
 		began := time.Now()
 		insert := "INSERT INTO attr_new SELECT entity_id, $1, value FROM (%s) r"
-		_, err := r.conn.ExecContext(ctx, fmt.Sprintf(insert, queries[d.ID]), d.ID)
+		_, err := r.execConfined(ctx, "calculate", fmt.Sprintf(insert, queries[d.ID]), d.ID)
 		// One that fails on a value that does not convert runs again with
 		// safe casts (safecast.go).
 		if safe, ok := r.retrySafe(d, chunkEntities, queries[d.ID], err); ok {
-			if _, err = r.conn.ExecContext(ctx, fmt.Sprintf(insert, safe), d.ID); err == nil {
+			if _, err = r.execConfined(ctx, "calculate", fmt.Sprintf(insert, safe), d.ID); err == nil {
 				r.countCastFailures(ctx, d, res, chunkEntities)
 			}
 		}
@@ -682,7 +712,7 @@ func (r *run) updateView(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	for _, q := range []string{tx.Query("AttrViewDrop"), view} {
+	for _, q := range append([]string{tx.Query("AttrViewDrop"), view}, r.e.caps.GrantConfigSQLRead("pivoted_customer_attributes")...) {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return false, fmt.Errorf("attributes: pivoted view: %w", err)
 		}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/weftdata/weft/internal/sqlrewrite"
+	"github.com/weftdata/weft/internal/store"
 )
 
 // Values that do not convert: a cast the user wrote in an attribute's
@@ -95,7 +96,10 @@ func (r *run) countCastFailures(ctx context.Context, d *Definition, res *Attribu
 	var n int64
 	var example sql.NullString
 	// A count that fails leaves the attribute calculated, without it.
-	if err := r.conn.QueryRowContext(ctx, q).Scan(&n, &example); err != nil || n == 0 {
+	err := store.RunConfigSQL(ctx, r.conn, r.e.caps, true, func(x store.Executor) error {
+		return x.QueryRowContext(ctx, q).Scan(&n, &example)
+	})
+	if err != nil || n == 0 {
 		return
 	}
 	res.CastFailures += n

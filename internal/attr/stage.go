@@ -87,11 +87,14 @@ func (d *Definition) weighted() bool {
 // WHERE clause: the probe binds them there over no rows.
 func (r *run) scalar(ctx context.Context, d *Definition, src source) bool {
 	q := "SELECT 1 FROM (" + baseSelect(src) + ") base WHERE ((" + d.Value + ") IS NULL OR CAST((" + or(d.Weight, "1") + ") AS DOUBLE PRECISION) IS NULL) AND 1 = 0 LIMIT 0"
-	rows, err := r.conn.QueryContext(ctx, q)
-	if err != nil {
-		return false
-	}
-	return rows.Close() == nil
+	err := store.RunConfigSQL(ctx, r.conn, r.e.caps, true, func(x store.Executor) error {
+		rows, err := x.QueryContext(ctx, q)
+		if err != nil {
+			return err
+		}
+		return rows.Close()
+	})
+	return err == nil
 }
 
 // stagedTV is the typed value of a simple definition computed from the

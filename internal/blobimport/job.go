@@ -95,8 +95,11 @@ var (
 // ValidateParams checks parameters when a configuration declaring the job
 // is applied or a run is triggered; Prepare checks them again and opens
 // the source.
-func (j *Job) ValidateParams(_ context.Context, a Args) error {
-	_, err := ParseParams(a)
+func (j *Job) ValidateParams(ctx context.Context, a Args) error {
+	p, err := ParseParams(a)
+	if err == nil {
+		err = checkFolder(job.EnvFrom(ctx), p)
+	}
 	return err
 }
 
@@ -144,7 +147,7 @@ func checkEnv(env *job.Env, p *Params) error {
 	case p.ObjectType != "" && env.Objects == nil:
 		return errors.New("blob_import into objects needs the object store (Env.Objects)")
 	}
-	return nil
+	return checkFolder(env, p)
 }
 
 // Perform lists the files after the cursor, imports one file, or ends the

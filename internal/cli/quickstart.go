@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -10,6 +11,7 @@ import (
 	"github.com/weftdata/weft/internal/bench"
 	"github.com/weftdata/weft/internal/client"
 	"github.com/weftdata/weft/internal/demo"
+	"github.com/weftdata/weft/internal/plugin"
 	"github.com/weftdata/weft/internal/server"
 )
 
@@ -32,6 +34,18 @@ ingestion API, prints what happened and where to look, and keeps serving until C
 			if _, err := f.useTempDataDir(cmd, "weft-quickstart-"); err != nil {
 				return err
 			}
+			// The demo's import folder and plugin command are the
+			// operator's to allow: this command is the operator here.
+			dir, err := storesDir(f.cfg)
+			if err != nil {
+				return err
+			}
+			exe, err := os.Executable()
+			if err != nil {
+				return err
+			}
+			f.cfg.ImportFolders = append(f.cfg.ImportFolders, dir)
+			f.cfg.PluginCommands = append(f.cfg.PluginCommands, plugin.EscapePattern(plugin.CommandLine(demoPluginCommand(exe))))
 			s, cfg, err := f.start(cmd)
 			if err != nil {
 				return err
@@ -47,11 +61,6 @@ ingestion API, prints what happened and where to look, and keeps serving until C
 				key = cfg.APIKeys[0]
 			}
 			c := client.New(s.URL(), key)
-			dir, err := storesDir(cfg)
-			if err != nil {
-				s.Shutdown()
-				return err
-			}
 			plugins, err := demoPluginConfig()
 			if err != nil {
 				s.Shutdown()

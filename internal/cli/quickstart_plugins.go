@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -56,13 +57,25 @@ func demoPluginConfig() (string, error) {
 # this weft binary; it writes conversion_likelihood on every customer.
 plugins:
   - name: %s
-    command: [%q, example-plugin, %s]
+    command: %s
     goal: {event: shop/purchase/1-0-0}
     features: [{attribute: page_views}, {attribute: devices}, {attribute: favorite_page_category}, {attribute: newsletter}]
     variables:
       - {name: iterations, optional: true}
       - {name: max_batch_size, optional: true}
-`, demoPlugin, exe, demoPlugin), nil
+`, demoPlugin, quoteList(demoPluginCommand(exe))), nil
+}
+
+// demoPluginCommand is the example plugin's command: this binary.
+func demoPluginCommand(exe string) []string { return []string{exe, "example-plugin", demoPlugin} }
+
+// quoteList is a YAML flow list of double-quoted strings.
+func quoteList(items []string) string {
+	q := make([]string, len(items))
+	for i, it := range items {
+		q[i] = strconv.Quote(it)
+	}
+	return "[" + strings.Join(q, ", ") + "]"
 }
 
 // pluginDemo runs the example plugin and prints its outcome and a few

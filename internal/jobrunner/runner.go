@@ -223,7 +223,7 @@ func (r *Runner) Trigger(ctx context.Context, name string, params map[string]any
 		return nil, &ParamsError{Job: name, Err: err}
 	}
 	info, _ := r.Lookup(s.Kind)
-	if err := info.ValidateParams(ctx, p); err != nil {
+	if err := info.ValidateParams(job.WithEnv(ctx, &r.opts.Env), p); err != nil {
 		return nil, &ParamsError{Job: name, Err: err}
 	}
 	run, err := r.insert(ctx, s, p, trigger, r.now(), store.RunPending)

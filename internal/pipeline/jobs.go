@@ -134,7 +134,7 @@ func (p *Pipeline) schedule(name string, j config.Job) (jobrunner.Schedule, erro
 	}
 	params, err := json.Marshal(orEmpty(j.Parameters))
 	if err == nil {
-		err = info.ValidateParams(context.Background(), params)
+		err = info.ValidateParams(job.WithEnv(context.Background(), &p.opts.Jobs.Env), params)
 	}
 	if err != nil {
 		return s, &config.Error{Field: "jobs." + name + ".parameters", Err: err}

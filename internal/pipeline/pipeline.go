@@ -97,6 +97,15 @@ func (p *Pipeline) newEngines(ctx context.Context, cfg *config.Config, check boo
 		return nil, &config.Error{Err: err}
 	}
 	if check {
+		// What runs programs is the operator's to allow, not the config's.
+		for i := range cfg.Plugins {
+			if p.opts.Plugins == nil {
+				break
+			}
+			if err := p.opts.Plugins.CheckCommand(&cfg.Plugins[i]); err != nil {
+				return nil, &config.Error{Field: "plugins[" + cfg.Plugins[i].Name + "].command", Err: err}
+			}
+		}
 		if err := se.ValidateSQL(ctx); err != nil {
 			return nil, config.StitchingError(err)
 		}

@@ -340,6 +340,7 @@ func (d *Deployer) Predict(ctx context.Context, plugin, run string, body []byte)
 		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
+	p.authorize(req)
 	resp, err := d.client.Do(req)
 	if err != nil {
 		cancel()

@@ -3,6 +3,8 @@ package plugin
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -29,15 +32,41 @@ type deployment struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 
+	// token authenticates Weft's calls to the server (DeployTokenEnv):
+	// made per deployment, known only to Weft and the server's process.
+	token string
+
 	mu   sync.Mutex
 	st   DeploymentStatus
 	base string // http://127.0.0.1:<port> while deployed
 }
 
+// The deployed server's environment names the loopback address to listen
+// on and the token every call of Weft's carries, as "Authorization:
+// Bearer <token>"; a server must answer 401 to a call without it, so that
+// nothing else on the machine (another user, a browser page reaching
+// 127.0.0.1) can use the model.
+const (
+	DeployHostEnv  = "HOST"
+	DeployTokenEnv = "PLUGIN_DEPLOY_TOKEN"
+)
+
+// newToken makes a deployment's token.
+func newToken() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // never fails
+	return hex.EncodeToString(b)
+}
+
+// authorize adds the deployment's token to a call of its server.
+func (p *deployment) authorize(req *http.Request) {
+	req.Header.Set("Authorization", "Bearer "+p.token)
+}
+
 func (d *Deployer) newDeployment(l Deployable) *deployment {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &deployment{d: d, plugin: l.Plugin, run: l.Run, spec: l.Spec, log: d.opts.RunLog(l.Run).With("stage", "deploy"),
-		ctx: ctx, cancel: cancel, done: make(chan struct{}),
+		ctx: ctx, cancel: cancel, done: make(chan struct{}), token: newToken(),
 		st: DeploymentStatus{Plugin: l.Plugin, Run: l.Run, Status: DeployDeploying, Explain: l.Spec.HTTP.Explain}}
 }
 
@@ -129,7 +158,8 @@ func (p *deployment) serveOnce(ctx context.Context, healthy *bool) error {
 	pctx, kill := context.WithCancel(ctx)
 	defer kill()
 	cmd := exec.CommandContext(pctx, "/bin/sh", "-c", cmdline)
-	isolate(cmd, dir, []string{"PLUGIN_MANIFEST=manifest.json", fmt.Sprintf("PORT=%d", port)})
+	isolate(cmd, dir, []string{"PLUGIN_MANIFEST=manifest.json", fmt.Sprintf("PORT=%d", port),
+		DeployHostEnv + "=127.0.0.1", DeployTokenEnv + "=" + p.token})
 	out := &outputLog{log: p.log.With("plugin", p.plugin), left: MaxOutputBytesDefault}
 	stdout, stderr := out.writer("stdout", nil), out.writer("stderr", &out.tail)
 	cmd.Stdout, cmd.Stderr = stdout, stderr
@@ -185,6 +215,9 @@ func (p *deployment) serveOnce(ctx context.Context, healthy *bool) error {
 		case <-tick.C:
 		}
 	}
+	if at := reachableBeyondLoopback(port); at != "" {
+		return fmt.Errorf("the server also listens on %s: a deployed server must listen on 127.0.0.1 only ($%s), where only Weft calls it", at, DeployHostEnv)
+	}
 	*healthy = true
 	p.mu.Lock()
 	p.base = base
@@ -227,6 +260,7 @@ func (p *deployment) check(ctx context.Context, base string) error {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
+	p.authorize(req)
 	resp, err := p.d.client.Do(req)
 	if err != nil {
 		return err
@@ -237,6 +271,27 @@ func (p *deployment) check(ctx context.Context, base string) error {
 		return fmt.Errorf("POST %s answered %s", p.spec.HTTP.StatusPath, resp.Status)
 	}
 	return nil
+}
+
+// reachableBeyondLoopback returns an address of this machine other than
+// loopback where something accepts connections on port, or "".
+func reachableBeyondLoopback(port int) string {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return ""
+	}
+	for _, a := range addrs {
+		ipn, ok := a.(*net.IPNet)
+		if !ok || ipn.IP.IsLoopback() || ipn.IP.IsLinkLocalUnicast() {
+			continue
+		}
+		at := net.JoinHostPort(ipn.IP.String(), strconv.Itoa(port))
+		if c, err := net.DialTimeout("tcp", at, 200*time.Millisecond); err == nil {
+			c.Close()
+			return at
+		}
+	}
+	return ""
 }
 
 // freePort asks the system for a free loopback port.

@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -49,6 +50,13 @@ type Options struct {
 	// Now is the clock of expiries and of the cleanup. Default time.Now.
 	Now func() time.Time
 	Log *slog.Logger
+	// ServerKey is the key, kept outside the database, that the URL
+	// signing key is derived from (with a salt stored in plugin_keys).
+	// Nil: a random key of this process, so URLs do not outlive it (tests).
+	ServerKey []byte
+	// Commands are the plugin commands the operator allows at start;
+	// none by default.
+	Commands Commands
 }
 
 // Service signs plugin URLs and serves what they point at: storage,
@@ -104,7 +112,14 @@ func Open(ctx context.Context, db DB, opts Options) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("plugin storage: %w", err)
 	}
-	key, err := loadKey(ctx, db, opts.Now().UTC())
+	if opts.ServerKey == nil {
+		opts.ServerKey = make([]byte, 32)
+		if _, err := rand.Read(opts.ServerKey); err != nil {
+			b.Close()
+			return nil, err
+		}
+	}
+	key, err := loadKey(ctx, db, opts.ServerKey, opts.Now().UTC())
 	if err != nil {
 		b.Close()
 		return nil, err

@@ -158,29 +158,40 @@ func escapePath(p string) string {
 	return strings.Join(segs, "/")
 }
 
-// loadKey reads the signing key, making it on first use. Two processes
-// racing both insert with ON CONFLICT DO NOTHING and read the winner.
-func loadKey(ctx context.Context, db store.Executor, now time.Time) ([]byte, error) {
-	var hexKey string
-	err := db.QueryRowContext(ctx, db.Query("PluginKeyGet")).Scan(&hexKey)
+// loadKey returns the signing key: derived from serverKey, which lives
+// outside the database, and the random salt in plugin_keys, made on first
+// use (two processes racing both insert with ON CONFLICT DO NOTHING and
+// read the winner). The row alone signs nothing, so SQL that reads it (a
+// context query, say) cannot forge URLs. A row written before keys were
+// derived (the key itself, in hex) serves as the salt: the key changes
+// once, and the URLs given out before it stop working.
+func loadKey(ctx context.Context, db store.Executor, serverKey []byte, now time.Time) ([]byte, error) {
+	var salt string
+	err := db.QueryRowContext(ctx, db.Query("PluginKeyGet")).Scan(&salt)
 	if errors.Is(err, sql.ErrNoRows) {
 		fresh := make([]byte, 32)
 		if _, err := rand.Read(fresh); err != nil {
 			return nil, err
 		}
 		if _, err := db.ExecContext(ctx, db.Query("PluginKeyInsert"), hex.EncodeToString(fresh), now); err != nil {
-			return nil, fmt.Errorf("store plugin URL key: %w", err)
+			return nil, fmt.Errorf("store plugin URL key salt: %w", err)
 		}
-		err = db.QueryRowContext(ctx, db.Query("PluginKeyGet")).Scan(&hexKey)
+		err = db.QueryRowContext(ctx, db.Query("PluginKeyGet")).Scan(&salt)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read plugin URL key: %w", err)
+		return nil, fmt.Errorf("read plugin URL key salt: %w", err)
 	}
-	key, err := hex.DecodeString(hexKey)
-	if err != nil || len(key) != 32 {
-		return nil, errors.New("plugin_keys holds a malformed key: delete the row to make a new one (every plugin URL given out stops working)")
+	if salt == "" {
+		return nil, errors.New("plugin_keys holds an empty salt: delete the row to make a new one (every plugin URL given out stops working)")
 	}
-	return key, nil
+	return deriveKey(serverKey, salt), nil
+}
+
+// deriveKey is the signing key of a salt under the server key.
+func deriveKey(serverKey []byte, salt string) []byte {
+	m := hmac.New(sha256.New, serverKey)
+	m.Write([]byte("weft-plugin-url-key-v2\x00" + salt))
+	return m.Sum(nil)
 }
 
 // URL returns the absolute signed URL of a token (a prefix for

@@ -488,6 +488,11 @@ func Metadata(def *plugin.Definition, datasets map[string]any) map[string]any {
 // exec runs one stage process in a fresh directory.
 func (j *Job) exec(ctx context.Context, def *plugin.Definition, scope string, m *plugin.Manifest) (*plugin.Results, error) {
 	svc, run := j.d.Plugins, j.inv.RunID
+	// A config stored before the operator's allowlist (or by another
+	// process) is held to it here too.
+	if err := svc.CheckCommand(def); err != nil {
+		return nil, fmt.Errorf("stage %s: %w", scope, err)
+	}
 	dir, err := os.MkdirTemp(j.d.WorkDir, "weft-plugin-"+scope+"-")
 	if err != nil {
 		return nil, fmt.Errorf("stage %s: working directory: %w", scope, err)

@@ -67,7 +67,8 @@ func newRunner(t *testing.T, backend string) *runner {
 	t.Helper()
 	ctx := context.Background()
 	db := dbtest.Open(t, backend)
-	svc, err := plugin.Open(ctx, db, plugin.Options{BaseURL: "http://127.0.0.1:1", StorageURL: "file://" + filepath.ToSlash(t.TempDir())})
+	svc, err := plugin.Open(ctx, db, plugin.Options{BaseURL: "http://127.0.0.1:1", StorageURL: "file://" + filepath.ToSlash(t.TempDir()),
+		Commands: plugin.Commands{Patterns: []string{"*"}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -88,7 +88,15 @@ type Config struct {
 	// Deploy tunes the deployments of deployable plugins (Declared and
 	// RunLog are filled in by Start).
 	Deploy plugin.DeployOptions
-	Logger *slog.Logger
+	// The operator boundary (boundary.go): PluginCommands and the lines of
+	// PluginCommandsFile are the plugin commands allowed (patterns of
+	// plugin.Commands); with neither, those of ConfigFile's plugins.
+	// ImportFolders are the folders file:// import sources may read;
+	// default <DataDir>/imports.
+	PluginCommands     []string
+	PluginCommandsFile string
+	ImportFolders      []string
+	Logger             *slog.Logger
 }
 
 func (c Config) withDefaults() Config {
@@ -225,6 +233,9 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := cfg.boundary(secretKey); err != nil {
+		return nil, err
+	}
 	var opened cleanup
 	defer func() {
 		if err != nil {
@@ -236,6 +247,9 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		return nil, err
 	}
 	opened.push(st.Close)
+	for _, w := range st.Warnings() {
+		cfg.Logger.Warn(w)
+	}
 	// A strict catalog refuses unregistered types: the Delivery and
 	// Metrics APIs' own are registered, or /log would refuse every record.
 	if cfg.StrictCatalog {
@@ -271,6 +285,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	// Every consumer of the configuration in force reads it from one
 	// source: the pipeline's, current on read and pushed on change.
 	inForce := configSource{pipe}
+	warnCommands(ctx, inForce, plugins, cfg.Logger)
 	ranker := rank.New(rank.Options{DB: st, Logger: cfg.Logger, Delivery: func(ctx context.Context) (*rank.Delivery, error) {
 		c, err := inForce.Current(ctx)
 		if c == nil {

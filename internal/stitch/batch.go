@@ -135,8 +135,7 @@ func (e *Engine) read(ctx context.Context, lo int64, size int) (*batch, error) {
 	}
 	// (event, key) pairs as the query returns them, grouped by event below.
 	var pairEv, pairKey []int32
-	err = scanPacked(ctx, e.db, "SELECT string_agg(concat(seq, chr(30), rule, chr(30), "+escapeSQL("v")+"), chr(31)) FROM (\n"+
-		e.extractSQL()+"\n) x GROUP BY seq - seq % 65536", []any{b.lo, b.hi}, 3, func(f []string) error {
+	pair := func(f []string) error {
 		seq, err := strconv.ParseInt(f[0], 10, 64)
 		if err != nil {
 			return err
@@ -163,6 +162,10 @@ func (e *Engine) read(ctx context.Context, lo int64, size int) (*batch, error) {
 		}
 		pairEv, pairKey = append(pairEv, int32(i)), append(pairKey, ix)
 		return nil
+	}
+	err = e.confined(ctx, func(x store.Executor) error {
+		return scanPacked(ctx, x, "SELECT string_agg(concat(seq, chr(30), rule, chr(30), "+escapeSQL("v")+"), chr(31)) FROM (\n"+
+			e.extractSQL()+"\n) x GROUP BY seq - seq % 65536", []any{b.lo, b.hi}, 3, pair)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("evaluate stitching rules: %w", err)

@@ -33,6 +33,7 @@ var ErrConcurrentPass = errors.New("another stitching pass ran at the same time;
 type DB interface {
 	store.Executor
 	Begin(ctx context.Context) (*store.Tx, error)
+	Capabilities() store.Capabilities
 }
 
 // Engine runs stitching passes over a store's database.
@@ -134,17 +135,32 @@ func (e *Engine) extractSQL() string {
 
 // ValidateSQL runs every rule's expression against the engine over no rows,
 // so that a bad expression is refused, naming its rule, before any pass.
+// Each is first held to what SQL from the config may do
+// (store.CheckConfigSQL), and runs confined, as in a pass.
 func (e *Engine) ValidateSQL(ctx context.Context) error {
 	for i, r := range e.rules {
-		rows, err := e.db.QueryContext(ctx, r.sql(i), 0, 0)
+		err := store.CheckConfigSQL(r.expr)
 		if err == nil {
-			err = rows.Close()
+			err = e.confined(ctx, func(x store.Executor) error {
+				rows, err := x.QueryContext(ctx, r.sql(i), 0, 0)
+				if err == nil {
+					err = rows.Close()
+				}
+				return err
+			})
 		}
 		if err != nil {
 			return &RuleError{Index: i, Rule: e.cfg.Rules[i], Err: err}
 		}
 	}
 	return nil
+}
+
+// confined runs fn's reads, which hold the rules' SQL from the config,
+// confined (store.RunConfigSQL): read only, as the restricted role on
+// PostgreSQL.
+func (e *Engine) confined(ctx context.Context, fn func(store.Executor) error) error {
+	return store.RunConfigSQL(ctx, e.db, e.db.Capabilities(), true, fn)
 }
 
 // Result counts what stitching did.

@@ -54,6 +54,21 @@ type Capabilities interface {
 	// ConversionError reports whether err is a statement's failure on a
 	// value that did not convert to a type.
 	ConversionError(err error) bool
+
+	// ConfineConfigSQL returns the statements that, run first in a
+	// transaction, confine the rest of it to what SQL from the config
+	// may do (configsql.go): a restricted role, and with readOnly a
+	// read-only transaction. None where the engine confines every
+	// statement from the start (DuckDB: external access off and the
+	// configuration locked at open).
+	ConfineConfigSQL(readOnly bool) []string
+	// UnconfineConfigSQL returns the statements that give a transaction
+	// confined with ConfineConfigSQL(false) back to Weft's own role.
+	UnconfineConfigSQL() []string
+	// GrantConfigSQLRead returns the statements that let config SQL read a
+	// table or view Weft has just (re)created, such as
+	// pivoted_customer_attributes.
+	GrantConfigSQLRead(table string) []string
 }
 
 // ChunkReplace are the statements of Capabilities.ChunkValuesReplace.

@@ -28,6 +28,19 @@
 // writer, the entity key, a chunk's value replacement, index after copy,
 // the JSON rewrites, arg_min/arg_max), never by comparing Dialect.
 //
+// # SQL from the config
+//
+// SQL written in the config (stitching expressions, attribute expressions
+// and custom queries, context queries) reads customer data only:
+// CheckConfigSQL refuses at apply what such SQL has no business doing, and
+// the stages run it through RunConfigSQL (or RunConfigSQLIn inside a
+// transaction), which confines it as the backend can
+// (Capabilities.ConfineConfigSQL): DuckDB is opened with external access
+// off and its configuration locked; PostgreSQL runs it as a restricted
+// role, read only where it only reads (postgres/sandbox.go). Secrets and
+// signing keys are never stored as plain values, so what DuckDB, which
+// has no roles, lets such SQL read of Weft's own tables is harmless.
+//
 // # Event log
 //
 // The log, table event_log, is append-only. Every row gets a seq from one sequence,

@@ -67,3 +67,12 @@ func (b *backend) SafeCast(operand, typ string) (string, bool) {
 func (b *backend) ConversionError(err error) bool {
 	return err != nil && (strings.Contains(err.Error(), "Conversion Error") || strings.Contains(err.Error(), "Could not convert"))
 }
+
+// ConfineConfigSQL needs nothing per statement: the database is opened
+// with external access off and its configuration locked (newBackend), and
+// DuckDB has no roles to switch to.
+func (b *backend) ConfineConfigSQL(readOnly bool) []string { return nil }
+
+func (b *backend) UnconfineConfigSQL() []string { return nil }
+
+func (b *backend) GrantConfigSQLRead(table string) []string { return nil }

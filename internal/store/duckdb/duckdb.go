@@ -67,6 +67,11 @@ func newBackend(path string) (*backend, error) {
 		// stall ingestion; commits are durable through the WAL either way, so
 		// checkpoint rarely (DuckDB's default is 16 MB).
 		"checkpoint_threshold": {"256MB"},
+		// SQL from the config reads customer data only (store.CheckConfigSQL):
+		// no file, network or extension access for any statement. Weft's own
+		// need none: imports and exports go through Go, and the extensions
+		// it uses (json, icu) are built in.
+		"enable_external_access": {"false"},
 	}.Encode()
 	connector, err := duckdbdriver.NewConnector(dsn, initConn)
 	if err != nil {
@@ -74,6 +79,9 @@ func newBackend(path string) (*backend, error) {
 	}
 	db := sql.OpenDB(connector)
 	bulk, err := db.Conn(context.Background())
+	if err == nil {
+		err = lockSettings(bulk)
+	}
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open duckdb %s: %w", path, err)
@@ -81,15 +89,25 @@ func newBackend(path string) (*backend, error) {
 	return &backend{connector: connector, db: db, bulk: bulk}, nil
 }
 
+// lockSettings makes Weft's settings for every connection and then locks
+// the configuration, so that no statement (SQL from the config included)
+// can SET external access back on, or change anything else.
+func lockSettings(conn *sql.Conn) error {
+	for _, q := range []string{"SET GLOBAL TimeZone = 'UTC'", "SET GLOBAL lock_configuration = true"} {
+		if _, err := conn.ExecContext(context.Background(), q); err != nil {
+			return fmt.Errorf("%s: %w", q, err)
+		}
+	}
+	return nil
+}
+
 //go:embed macros.sql
 var macros string
 
-// initConn prepares every new connection: UTC, and the macros that stand in
-// for PostgreSQL's JSON functions.
+// initConn prepares every new connection: the macros that stand in for
+// PostgreSQL's JSON functions. The time zone, UTC, is set for all of them
+// once (lockSettings).
 func initConn(execer driver.ExecerContext) error {
-	if _, err := execer.ExecContext(context.Background(), "SET TimeZone = 'UTC'", nil); err != nil {
-		return err
-	}
 	if _, err := execer.ExecContext(context.Background(), macros, nil); err != nil {
 		return fmt.Errorf("install macros: %w", err)
 	}

@@ -37,11 +37,24 @@ func Open(ctx context.Context, url string, opts *store.Options) (*store.DB, erro
 		db.Close()
 		return nil, fmt.Errorf("connect to postgres %s@%s:%d/%s: %w", cfg.User, cfg.Host, cfg.Port, cfg.Database, err)
 	}
-	return store.Open(ctx, &backend{db: db}, opts)
+	b := &backend{db: db}
+	st, err := store.Open(ctx, b, opts)
+	if err != nil {
+		return nil, err
+	}
+	// After the migrations: the role is granted reads of their tables.
+	if b.sandbox, err = setUpSandbox(ctx, db); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return st, nil
 }
 
 type backend struct {
 	db *sql.DB
+	// sandbox is the role config SQL runs as (sandbox.go), set once the
+	// store is migrated.
+	sandbox *sandbox
 }
 
 func (b *backend) Name() string          { return "postgres" }

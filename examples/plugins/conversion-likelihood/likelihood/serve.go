@@ -5,6 +5,7 @@ package likelihood
 
 import (
 	"context"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -145,12 +146,15 @@ func serve(args []string) int {
 		}
 		answer(w, http.StatusOK, map[string]any{"score": round(model.Score(Row{Values: vals, Now: now}), 6), "model": about})
 	})
+	// Weft sends the token it gave the server in its environment on every
+	// call; anything else on the machine gets a 401.
+	handler := requireToken(os.Getenv("PLUGIN_DEPLOY_TOKEN"), mux)
 	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(*port)))
 	if err != nil {
 		logf("serve: %v", err)
 		return 1
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()
 		shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -180,4 +184,21 @@ func answer(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(v) //nolint:errcheck // the client went away
+}
+
+// requireToken answers 401 to a request without "Authorization: Bearer
+// <token>". Without a token (a server started by hand) it lets every
+// request through: it listens on 127.0.0.1 only.
+func requireToken(token string, next http.Handler) http.Handler {
+	if token == "" {
+		return next
+	}
+	want := []byte("Bearer " + token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+			answer(w, http.StatusUnauthorized, map[string]any{"error": "missing or wrong deploy token: only the Weft server that started this one may call it"})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
