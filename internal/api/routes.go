@@ -13,6 +13,7 @@ import (
 	"github.com/weftdata/weft/internal/kv"
 	"github.com/weftdata/weft/internal/pipeline"
 	"github.com/weftdata/weft/internal/plugin"
+	"github.com/weftdata/weft/internal/privacy"
 	"github.com/weftdata/weft/internal/store"
 )
 
@@ -48,7 +49,9 @@ type Config struct {
 	// Metrics API (POST /log), with the keys of delivery.api_keys, else
 	// APIKeys.
 	Delivery *delivery.Service
-	Logger   *slog.Logger
+	// Privacy, when set, serves the OpenDSR processor under /v1/privacy/.
+	Privacy *privacy.Service
+	Logger  *slog.Logger
 }
 
 // MaxConcurrentIngestDefault is the default of Config.MaxConcurrentIngest.
@@ -64,6 +67,7 @@ type handler struct {
 	plugins   *plugin.Service
 	deployer  *plugin.Deployer
 	delivery  *delivery.Service
+	privacy   *privacy.Service
 	log       *slog.Logger
 	metrics   *metrics
 }
@@ -84,6 +88,7 @@ func newHandler(cfg Config) (http.Handler, []route) {
 		plugins:  cfg.Plugins,
 		deployer: cfg.Deployer,
 		delivery: cfg.Delivery,
+		privacy:  cfg.Privacy,
 		maxBody:  cfg.MaxBodyBytes,
 		log:      cfg.Logger,
 		metrics:  newMetrics(),
@@ -157,6 +162,7 @@ func newHandler(cfg Config) (http.Handler, []route) {
 			v1.Route(scopeDelivery, "POST /v1/plugins/{name}/predict", h.pluginPredict)
 		}
 	}
+	h.privacyRoutes(mux, v1)
 	v1.HandleFunc("/v1/", h.notFound)
 	mux.Handle("/v1/", h.requireKey(func() [][]byte { return h.keys }, v1))
 	if h.plugins != nil && h.deployer != nil {

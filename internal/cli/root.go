@@ -82,6 +82,7 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 		newNotificationsCmd(),
 		newSettingsCmd(),
 		newSecretsCmd(),
+		newPrivacyCmd(),
 	)
 	return root
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/weftdata/weft/internal/jobrunner"
 	"github.com/weftdata/weft/internal/pipeline"
 	"github.com/weftdata/weft/internal/plugin"
+	"github.com/weftdata/weft/internal/privacy"
 	"github.com/weftdata/weft/internal/server"
 	"github.com/weftdata/weft/internal/stitch"
 )
@@ -57,6 +58,8 @@ func (f *serverFlags) register(fs *pflag.FlagSet) {
 	fs.DurationVar(&f.cfg.Deploy.StartTimeout, "plugin-deploy-start-timeout", envDuration("WEFT_PLUGIN_DEPLOY_START_TIMEOUT", plugin.DeployStartTimeoutDefault), "how long a deployed plugin's server may take to answer 200 on its statusPath (env WEFT_PLUGIN_DEPLOY_START_TIMEOUT)")
 	fs.DurationVar(&f.cfg.Deploy.CheckInterval, "plugin-deploy-check-interval", envDuration("WEFT_PLUGIN_DEPLOY_CHECK_INTERVAL", plugin.DeployCheckIntervalDefault), fmt.Sprintf("how often a deployed plugin's statusPath is checked; %d failures in a row restart the server (env WEFT_PLUGIN_DEPLOY_CHECK_INTERVAL)", plugin.DeployMaxFailuresDefault))
 	fs.IntVar(&f.cfg.Deploy.MaxRestarts, "plugin-deploy-max-restarts", int(envInt64("WEFT_PLUGIN_DEPLOY_MAX_RESTARTS", plugin.DeployMaxRestartsDefault)), "restarts of a deployed plugin's server before its deployment is deploy_failed (env WEFT_PLUGIN_DEPLOY_MAX_RESTARTS)")
+	fs.StringVar(&f.cfg.PrivacyExports, "privacy-exports", env("WEFT_PRIVACY_EXPORTS", ""), "folder privacy access and portability exports are written to: file:///dir, s3://bucket/prefix, azblob://container/prefix; default <data>/privacy-exports (env WEFT_PRIVACY_EXPORTS)")
+	fs.DurationVar(&f.cfg.PrivacyURLTTL, "privacy-url-ttl", envDuration("WEFT_PRIVACY_URL_TTL", privacy.URLTTLDefault), "validity of the signed download URLs of privacy exports (env WEFT_PRIVACY_URL_TTL)")
 	fs.IntVar(&f.gcPercent, "gc-percent", int(envInt64("WEFT_GC_PERCENT", gcPercentDefault)), "Go garbage collector target: collect when the heap grew by this percent of the live heap; the GOGC environment variable, when set, wins (env WEFT_GC_PERCENT)")
 	fs.StringVar(&f.logLevel, "log-level", env("WEFT_LOG_LEVEL", "info"), "debug, info, warn or error (env WEFT_LOG_LEVEL)")
 	fs.StringVar(&f.logFormat, "log-format", env("WEFT_LOG_FORMAT", "text"), "text or json (env WEFT_LOG_FORMAT)")
