@@ -563,7 +563,9 @@ func TestBadRequests(t *testing.T) {
 			}
 			for _, c := range cases {
 				code, _, body := s.do(t, "POST", "/v1/privacy/requests", c.body)
-				var e struct{ Error struct{ Code, Message string } }
+				var e struct {
+					Error struct{ Code, Message string }
+				}
 				json.Unmarshal(body, &e)
 				if code != 400 || e.Error.Code != c.code || !strings.Contains(e.Error.Message, c.msg) {
 					t.Errorf("%s: %d %s, want 400 %s with %q", c.name, code, body, c.code, c.msg)
