@@ -21,16 +21,17 @@ import (
 	"github.com/weftdata/weft/internal/store/dbtest"
 )
 
-// privacyPeople are the events of two people: ann (8 events) and bob (3).
+// privacyPeople are the events of two people, as a JSON array: ann (8
+// events) and bob (3).
 func privacyPeople() []byte {
-	var b bytes.Buffer
+	var evs []string
 	for i := range 8 {
-		fmt.Fprintf(&b, `{"id":"ann-%d","source_id":"shop","type":"order","version":"1-0-0","event_time":%d,"payload":{"email":"ann@example.org","marker":"ann-marker"}}`+"\n", i, 1767323045000+i)
+		evs = append(evs, fmt.Sprintf(`{"id":"ann-%d","source_id":"shop","type":"order","version":"1-0-0","event_time":%d,"payload":{"email":"ann@example.org","marker":"ann-marker"}}`, i, 1767323045000+i))
 	}
 	for i := range 3 {
-		fmt.Fprintf(&b, `{"id":"bob-%d","source_id":"shop","type":"order","version":"1-0-0","event_time":%d,"payload":{"email":"bob@example.org","marker":"bob-marker"}}`+"\n", i, 1767323046000+i)
+		evs = append(evs, fmt.Sprintf(`{"id":"bob-%d","source_id":"shop","type":"order","version":"1-0-0","event_time":%d,"payload":{"email":"bob@example.org","marker":"bob-marker"}}`, i, 1767323046000+i))
 	}
-	return b.Bytes()
+	return []byte("[" + strings.Join(evs, ",") + "]")
 }
 
 // holdingReceiver is a controller's callback endpoint that holds every
