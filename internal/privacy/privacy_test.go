@@ -179,6 +179,9 @@ type receiver struct {
 	bad       []string
 	hold      string
 	release   chan struct{}
+	// failFirst makes the first callback of that status answer 503.
+	failFirst string
+	refused   int
 }
 
 func newReceiver(t *testing.T, cert func() *x509.Certificate) *receiver {
@@ -214,6 +217,13 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 	}
 	r.mu.Lock()
 	hold, release := r.hold, r.release
+	if r.failFirst != "" && cb.RequestStatus == r.failFirst {
+		r.failFirst = ""
+		r.refused++
+		r.mu.Unlock()
+		w.WriteHeader(http.StatusServiceUnavailable)
+		return
+	}
 	r.mu.Unlock()
 	if hold != "" && cb.RequestStatus == hold {
 		<-release
@@ -343,7 +353,7 @@ func TestOpenDSRRoundTrip(t *testing.T) {
 			if err := verify(cert, h, body); code != 200 || err != nil {
 				t.Fatalf("status answer: %d %v", code, err)
 			}
-			if st.ResultsCount == nil || *st.ResultsCount != 1 || st.Result == nil || st.Result.Events == nil || *st.Result.Events != annEvents {
+			if st.ResultsCount == nil || *st.ResultsCount != 1 || st.Result == nil || st.Result.Entities != 2 || st.Result.Events == nil || *st.Result.Events != annEvents {
 				t.Fatalf("status: %+v", st)
 			}
 			rcv.mu.Lock()
@@ -469,7 +479,8 @@ func (s *testServer) checkExport(t *testing.T, st privacy.Status, who string) pr
 
 // TestCancel cancels a request while it waits behind another, whose
 // in_progress callback the controller holds: the pending one is cancelled
-// (and called back so), the running one cannot be.
+// (and called back so, after a first attempt the controller refuses), the
+// running one cannot be.
 func TestCancel(t *testing.T) {
 	for _, backend := range dbtest.Backends {
 		t.Run(backend, func(t *testing.T) {
@@ -478,6 +489,7 @@ func TestCancel(t *testing.T) {
 			cert := s.certificate(t)
 			rcv := newReceiver(t, func() *x509.Certificate { return cert })
 			rcv.hold = privacy.StatusInProgress
+			rcv.failFirst = privacy.StatusCancelled
 
 			first, second := newID(10), newID(11)
 			for _, id := range []string{first, second} {
@@ -507,6 +519,11 @@ func TestCancel(t *testing.T) {
 			s.waitStatus(t, first, privacy.StatusCompleted)
 			rcv.waitCallbacks(t, first, privacy.StatusInProgress, privacy.StatusCompleted)
 			rcv.waitCallbacks(t, second, privacy.StatusCancelled)
+			rcv.mu.Lock()
+			if rcv.refused != 1 {
+				t.Errorf("the refused callback was refused %d times, want once, then retried", rcv.refused)
+			}
+			rcv.mu.Unlock()
 			if st := s.waitStatus(t, second, privacy.StatusCancelled); st.Result != nil || st.ResultsURL != "" || st.CompletedTime == "" {
 				t.Errorf("cancelled request: %+v", st)
 			}
@@ -575,7 +592,10 @@ func TestBadRequests(t *testing.T) {
 				}
 			}
 			// Extensions and the other versions' fields are accepted.
-			ok := good(set("extensions", map[string]any{"example-processor.com": map[string]any{"custom": 1}}))
+			ok := good(func(m map[string]any) {
+				m["extensions"] = map[string]any{"example-processor.com": map[string]any{"custom": 1}}
+				m["regulation"], m["property_id"] = "gdpr", "123456"
+			})
 			if code, _, body := s.do(t, "POST", "/v1/privacy/requests", ok); code != 201 {
 				t.Fatalf("with extensions: %d %s", code, body)
 			}
