@@ -304,6 +304,22 @@ func serverConfig(backend string) server.Config {
 	return cfg
 }
 
+// setup starts a server of the backend with its controller's callback
+// receiver, which verifies callbacks with the certificate discovery names.
+func setup(t *testing.T, backend string) (*testServer, *x509.Certificate, *receiver) {
+	s := startServer(t, backend, serverConfig(backend))
+	cert := s.certificate(t)
+	return s, cert, newReceiver(t, func() *x509.Certificate { return cert })
+}
+
+// create submits a request and fails the test unless it is created.
+func (s *testServer) create(t *testing.T, body []byte) {
+	t.Helper()
+	if code, _, answer := s.do(t, "POST", "/v1/privacy/requests", body); code != 201 {
+		t.Fatalf("create: %d %s", code, answer)
+	}
+}
+
 // TestOpenDSRRoundTrip submits access and portability requests through
 // real HTTP, verifies every answer and callback against the certificate
 // discovery names, and reads the exports: the person's data and nothing
@@ -312,9 +328,7 @@ func TestOpenDSRRoundTrip(t *testing.T) {
 	for _, backend := range dbtest.Backends {
 		t.Run(backend, func(t *testing.T) {
 			t.Parallel()
-			s := startServer(t, backend, serverConfig(backend))
-			cert := s.certificate(t)
-			rcv := newReceiver(t, func() *x509.Certificate { return cert })
+			s, cert, rcv := setup(t, backend)
 
 			// Discovery: the categories in force, raw and sha256.
 			_, _, body := s.do(t, "GET", "/v1/privacy/discovery", nil)
@@ -373,17 +387,13 @@ func TestOpenDSRRoundTrip(t *testing.T) {
 			sum := sha256.Sum256([]byte("bob@example.org"))
 			id2 := newID(2)
 			ids := []privacy.Identity{{Type: "email", Value: strings.ToUpper(hex.EncodeToString(sum[:])), Format: privacy.FormatSHA256}}
-			if code, _, body := s.do(t, "POST", "/v1/privacy/requests", requestBody(id2, privacy.TypePortability, ids)); code != 201 {
-				t.Fatalf("create: %d %s", code, body)
-			}
+			s.create(t, requestBody(id2, privacy.TypePortability, ids))
 			st2 := s.waitStatus(t, id2, privacy.StatusCompleted)
 			s.checkExport(t, st2, "bob")
 
 			// Nobody holds the identity: completed, nothing found.
 			id3 := newID(3)
-			if code, _, body := s.do(t, "POST", "/v1/privacy/requests", requestBody(id3, privacy.TypeAccess, email("nobody@example.org"))); code != 201 {
-				t.Fatalf("create: %d %s", code, body)
-			}
+			s.create(t, requestBody(id3, privacy.TypeAccess, email("nobody@example.org")))
 			if st3 := s.waitStatus(t, id3, privacy.StatusCompleted); *st3.ResultsCount != 0 || *st3.Result.Events != 0 {
 				t.Errorf("nobody's export: %+v", st3)
 			}
@@ -485,17 +495,13 @@ func TestCancel(t *testing.T) {
 	for _, backend := range dbtest.Backends {
 		t.Run(backend, func(t *testing.T) {
 			t.Parallel()
-			s := startServer(t, backend, serverConfig(backend))
-			cert := s.certificate(t)
-			rcv := newReceiver(t, func() *x509.Certificate { return cert })
+			s, cert, rcv := setup(t, backend)
 			rcv.hold = privacy.StatusInProgress
 			rcv.failFirst = privacy.StatusCancelled
 
 			first, second := newID(10), newID(11)
 			for _, id := range []string{first, second} {
-				if code, _, body := s.do(t, "POST", "/v1/privacy/requests", requestBody(id, privacy.TypeAccess, email("ann@example.org"), rcv.URL)); code != 201 {
-					t.Fatalf("create: %d %s", code, body)
-				}
+				s.create(t, requestBody(id, privacy.TypeAccess, email("ann@example.org"), rcv.URL))
 			}
 			s.waitStatus(t, first, privacy.StatusInProgress)
 			code, h, body := s.do(t, "DELETE", "/v1/privacy/requests/"+second, nil)
@@ -621,13 +627,9 @@ func TestErasure(t *testing.T) {
 			if _, err := erasure.Erase(context.Background(), dbtest.Open(t, backend), nil); errors.Is(err, erasure.ErrNotImplemented) {
 				t.Skip("erasure lands with s8-erasure")
 			}
-			s := startServer(t, backend, serverConfig(backend))
-			cert := s.certificate(t)
-			rcv := newReceiver(t, func() *x509.Certificate { return cert })
+			s, _, rcv := setup(t, backend)
 			id := newID(20)
-			if code, _, body := s.do(t, "POST", "/v1/privacy/requests", requestBody(id, privacy.TypeErasure, email("ann@example.org"), rcv.URL)); code != 201 {
-				t.Fatalf("create: %d %s", code, body)
-			}
+			s.create(t, requestBody(id, privacy.TypeErasure, email("ann@example.org"), rcv.URL))
 			st := s.waitStatus(t, id, privacy.StatusCompleted)
 			rcv.waitCallbacks(t, id, privacy.StatusInProgress, privacy.StatusCompleted)
 			if st.Result == nil || st.Result.Erased == nil || st.Result.Erased.Events != annEvents || st.Result.Entities != 2 || st.ResultsURL != "" {
