@@ -3,6 +3,7 @@ package privacy
 import (
 	"bufio"
 	"context"
+	"database/sql"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -10,6 +11,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -217,4 +220,51 @@ func ContentType(file string) string {
 		return ""
 	}
 	return contentType(file)
+}
+
+// forgetExports deletes the exports of the access and portability
+// requests about any of the entities being erased and blanks those
+// requests' identity values: after an erasure no export URL serves the
+// person and no request names them. Their downloads answer ErrNoExport.
+func (s *Service) forgetExports(ctx context.Context, erased []string, log *slog.Logger) error {
+	db := s.opts.DB
+	gone := map[string]bool{}
+	for _, e := range erased {
+		gone[e] = true
+	}
+	var ids []string
+	err := eachRow(ctx, db, db.Query("PrivacyRequestsExported"), func(rows *sql.Rows) error {
+		var id, entities string
+		if err := rows.Scan(&id, &entities); err != nil {
+			return err
+		}
+		var el entityList
+		if err := json.Unmarshal([]byte(entities), &el); err != nil {
+			return fmt.Errorf("privacy request %s: entities: %w", id, err)
+		}
+		if slices.ContainsFunc(el.All, func(e string) bool { return gone[e] }) {
+			ids = append(ids, id)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("find the exports of erased entities: %w", err)
+	}
+	for _, id := range ids {
+		r, err := getRecord(ctx, db, id)
+		if err != nil {
+			return err
+		}
+		for _, f := range []string{DocumentFile, EventsFile} {
+			if err := s.exports.Delete(ctx, id+"/"+f); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
+				return fmt.Errorf("delete export %s/%s: %w", id, f, err)
+			}
+		}
+		blank, _ := json.Marshal(blankValues(r.Identities))
+		if _, err := exec(ctx, db, db.Query("PrivacyRequestForget"), id, string(blank), s.now()); err != nil {
+			return err
+		}
+		log.Info("privacy export of an erased person deleted", "subject_request_id", id)
+	}
+	return nil
 }

@@ -125,10 +125,7 @@ func (s *Service) start(ctx context.Context, r *record, log *slog.Logger) (bool,
 	}
 	ids := r.Identities
 	if r.Type == TypeErasure {
-		ids = make([]Identity, len(r.Identities))
-		for i, id := range r.Identities {
-			ids[i] = Identity{Type: id.Type, Format: id.Format}
-		}
+		ids = blankValues(r.Identities)
 	}
 	entities, _ := json.Marshal(entityList{Live: live, All: all})
 	idsJSON, _ := json.Marshal(ids)
@@ -139,6 +136,15 @@ func (s *Service) start(ctx context.Context, r *record, log *slog.Logger) (bool,
 	log.Info("privacy request started", "subject_request_id", r.ID, "type", r.Type, "entities_found", len(live), "entities", len(all))
 	r.Live, r.All, r.Identities = live, all, ids
 	return true, nil
+}
+
+// blankValues are identities without their values.
+func blankValues(ids []Identity) []Identity {
+	out := make([]Identity, len(ids))
+	for i, id := range ids {
+		out[i] = Identity{Type: id.Type, Format: id.Format}
+	}
+	return out
 }
 
 // entityList is what privacy_requests.entities holds: the live entities
@@ -227,6 +233,11 @@ func (s *Service) fulfil(ctx context.Context, r *record, log *slog.Logger) error
 	case r.Type == TypeErasure && len(r.All) == 0:
 		res.Erased = &erasure.Result{} // nobody to forget
 	case r.Type == TypeErasure:
+		// The exports about the person go first: the erasure's physical
+		// purge then covers the rows this blanks.
+		if err := s.forgetExports(ctx, r.All, log); err != nil {
+			return err
+		}
 		erased, err := erasure.Erase(ctx, s.opts.DB, r.All)
 		if err != nil {
 			return fmt.Errorf("erase %d entities: %w", len(r.All), err)

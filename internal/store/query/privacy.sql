@@ -66,3 +66,11 @@ SELECT certificate, sealed_key FROM privacy_keys WHERE id = 1
 -- name: PrivacyKeyInsert
 INSERT INTO privacy_keys (id, certificate, sealed_key, created_at) VALUES (1, $1, $2, CAST($3 AS TIMESTAMPTZ))
 ON CONFLICT (id) DO NOTHING
+
+-- name: PrivacyRequestsExported
+-- The access and portability requests that started, with their entities.
+SELECT id, entities FROM privacy_requests WHERE type <> 'erasure' AND entities IS NOT NULL
+
+-- name: PrivacyRequestForget
+-- Blanks the identity values of a request about a person being erased.
+UPDATE privacy_requests SET identities = $2, updated_at = CAST($3 AS TIMESTAMPTZ) WHERE id = $1
