@@ -631,7 +631,7 @@ func TestErasure(t *testing.T) {
 			// An export made before the erasure goes with it.
 			before := newID(21)
 			s.create(t, requestBody(before, privacy.TypeAccess, email("ann@example.org")))
-			exported := s.waitStatus(t, before, privacy.StatusCompleted)
+			s.waitStatus(t, before, privacy.StatusCompleted)
 			id := newID(20)
 			s.create(t, requestBody(id, privacy.TypeErasure, email("ann@example.org"), rcv.URL))
 			st := s.waitStatus(t, id, privacy.StatusCompleted)
@@ -640,6 +640,7 @@ func TestErasure(t *testing.T) {
 				t.Errorf("erasure status: %+v", st)
 			}
 			s.checkErased(t)
+			exported := s.waitStatus(t, before, privacy.StatusCompleted) // fresh URLs
 			for _, u := range []string{exported.ResultsURL, exported.EventsURL} {
 				if code, _, body := s.do(t, "GET", u, nil); code != 404 || !strings.Contains(string(body), "this export no longer exists") {
 					t.Errorf("an export of the erased person: %d %s", code, body)
