@@ -11,6 +11,7 @@ import (
 	"github.com/weftdata/weft/internal/delivery"
 	"github.com/weftdata/weft/internal/kv"
 	"github.com/weftdata/weft/internal/plugin"
+	"github.com/weftdata/weft/internal/privacy"
 )
 
 // openAPIDoc is the part of the OpenAPI document the tests read.
@@ -36,7 +37,7 @@ func everyRoute() []route {
 	_, routes := newHandler(Config{
 		Settings: new(kv.Store), Secrets: new(kv.Store),
 		Plugins: new(plugin.Service), Deployer: new(plugin.Deployer),
-		Delivery: new(delivery.Service),
+		Delivery: new(delivery.Service), Privacy: new(privacy.Service),
 	})
 	return routes
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/weftdata/weft/internal/kv"
 	"github.com/weftdata/weft/internal/pipeline"
 	"github.com/weftdata/weft/internal/plugin"
+	"github.com/weftdata/weft/internal/privacy"
 	"github.com/weftdata/weft/internal/store"
 )
 
@@ -56,7 +57,9 @@ type Config struct {
 	// Metrics API (POST /log), which take the keys of delivery.api_keys
 	// too (see authorize).
 	Delivery *delivery.Service
-	Logger   *slog.Logger
+	// Privacy, when set, serves the OpenDSR processor under /v1/privacy/.
+	Privacy *privacy.Service
+	Logger  *slog.Logger
 
 	// metrics, set by NewHandlerWithMetrics, are served apart from the
 	// API instead of at GET /metrics.
@@ -77,6 +80,7 @@ type handler struct {
 	plugins   *plugin.Service
 	deployer  *plugin.Deployer
 	delivery  *delivery.Service
+	privacy   *privacy.Service
 	log       *slog.Logger
 	metrics   *metrics
 }
@@ -97,6 +101,7 @@ func newHandler(cfg Config) (http.Handler, []route) {
 		plugins:  cfg.Plugins,
 		deployer: cfg.Deployer,
 		delivery: cfg.Delivery,
+		privacy:  cfg.Privacy,
 		maxBody:  cfg.MaxBodyBytes,
 		log:      cfg.Logger,
 		metrics:  cfg.metrics,
@@ -176,6 +181,7 @@ func newHandler(cfg Config) (http.Handler, []route) {
 		}
 	}
 	h.keyRoutes(v1)
+	h.privacyRoutes(mux, v1)
 	h.auditRoutes(v1)
 	v1.HandleFunc("/v1/", h.requireAnyKey(h.notFound))
 	mux.Handle("/v1/", v1)

@@ -93,6 +93,7 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 		newSecretsCmd(),
 		newKeysCmd(),
 		newAuditCmd(),
+		newPrivacyCmd(),
 	)
 	return root
 }

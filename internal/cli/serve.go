@@ -14,6 +14,7 @@ import (
 	"github.com/weftdata/weft/internal/jobrunner"
 	"github.com/weftdata/weft/internal/pipeline"
 	"github.com/weftdata/weft/internal/plugin"
+	"github.com/weftdata/weft/internal/privacy"
 	"github.com/weftdata/weft/internal/server"
 	"github.com/weftdata/weft/internal/stitch"
 )
@@ -61,6 +62,8 @@ func (f *serverFlags) register(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&f.cfg.PluginCommands, "plugin-command", envList("WEFT_PLUGIN_COMMANDS"), "a plugin command the config may name, as a pattern over its argv joined by spaces (* any text, ? one character, \\ escapes); repeat for several; default: the commands of the plugins in --config (env WEFT_PLUGIN_COMMANDS, comma-separated)")
 	fs.StringVar(&f.cfg.PluginCommandsFile, "plugin-commands-file", env("WEFT_PLUGIN_COMMANDS_FILE", ""), "file of --plugin-command patterns, one a line (# starts a comment) (env WEFT_PLUGIN_COMMANDS_FILE)")
 	fs.StringArrayVar(&f.cfg.ImportFolders, "import-folder", envList("WEFT_IMPORT_FOLDERS"), "a folder file:// import sources may read, sub-folders included; repeat for several; default <data>/imports (env WEFT_IMPORT_FOLDERS, comma-separated)")
+	fs.StringVar(&f.cfg.PrivacyExports, "privacy-exports", env("WEFT_PRIVACY_EXPORTS", ""), "folder privacy access and portability exports are written to: file:///dir, s3://bucket/prefix, azblob://container/prefix; default <data>/privacy-exports (env WEFT_PRIVACY_EXPORTS)")
+	fs.DurationVar(&f.cfg.PrivacyURLTTL, "privacy-url-ttl", envDuration("WEFT_PRIVACY_URL_TTL", privacy.URLTTLDefault), "validity of the signed download URLs of privacy exports (env WEFT_PRIVACY_URL_TTL)")
 	fs.IntVar(&f.gcPercent, "gc-percent", int(envInt64("WEFT_GC_PERCENT", gcPercentDefault)), "Go garbage collector target: collect when the heap grew by this percent of the live heap; the GOGC environment variable, when set, wins (env WEFT_GC_PERCENT)")
 	fs.StringVar(&f.logLevel, "log-level", env("WEFT_LOG_LEVEL", "info"), "debug, info, warn or error (env WEFT_LOG_LEVEL)")
 	fs.StringVar(&f.logFormat, "log-format", env("WEFT_LOG_FORMAT", "text"), "text or json (env WEFT_LOG_FORMAT)")

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -25,6 +26,7 @@ import (
 	"github.com/weftdata/weft/internal/kv"
 	"github.com/weftdata/weft/internal/pipeline"
 	"github.com/weftdata/weft/internal/plugin"
+	"github.com/weftdata/weft/internal/privacy"
 	"github.com/weftdata/weft/internal/rank"
 	"github.com/weftdata/weft/internal/store"
 	"github.com/weftdata/weft/internal/store/duckdb"
@@ -96,7 +98,14 @@ type Config struct {
 	PluginCommands     []string
 	PluginCommandsFile string
 	ImportFolders      []string
-	Logger             *slog.Logger
+	// PrivacyExports is the folder (file://, s3://, azblob://) privacy
+	// access and portability exports are written to. Default
+	// file://<DataDir>/privacy-exports.
+	PrivacyExports string
+	// PrivacyURLTTL is how long an export URL handed out stays valid.
+	// Default privacy.URLTTLDefault.
+	PrivacyURLTTL time.Duration
+	Logger        *slog.Logger
 }
 
 func (c Config) withDefaults() Config {
@@ -205,6 +214,8 @@ type Server struct {
 	Plugins  *plugin.Service
 	// Keys are the API keys: the key store and the bootstrap keys.
 	Keys *keys.Keyring
+	// Privacy is the OpenDSR processor.
+	Privacy *privacy.Service
 	// Ranker ranks delivery requests from its in-memory state, refreshed
 	// in the background with the pipeline's stages.
 	Ranker *rank.Ranker
@@ -273,8 +284,16 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		return nil, err
 	}
 	opened.push(plugins.Close)
-	ingester := event.NewIngester(st, &event.IngesterOpts{StrictCatalog: cfg.StrictCatalog})
 	var pipe *pipeline.Pipeline
+	privacySvc, err := openPrivacy(ctx, st, cfg, secretKey, ln.Addr().String(), func(ctx context.Context) ([]string, error) {
+		return configSource{pipe}.Categories(ctx)
+	})
+	if err != nil {
+		return nil, err
+	}
+	opened.push(privacySvc.Close)
+	cfg.Jobs.Builtin = append(cfg.Jobs.Builtin, privacySvc.JobInfo())
+	ingester := event.NewIngester(st, &event.IngesterOpts{StrictCatalog: cfg.StrictCatalog})
 	// Jobs append events as POST /v1/events does, and wake stitching.
 	cfg.Jobs.Env.Events = &event.Writer{In: ingester, Appended: func(int) { pipe.EventsArrived() }}
 	cfg.Jobs.Env.KV, cfg.Jobs.Env.Settings, cfg.Jobs.Env.Secrets = kvStore, settings, secrets
@@ -282,6 +301,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
+	privacySvc.SetTrigger(pipe.Jobs())
 	// Every consumer of the configuration in force reads it from one
 	// source: the pipeline's, current on read and pushed on change.
 	inForce := configSource{pipe}
@@ -318,6 +338,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		Plugins:      plugins,
 		Deployer:     deployer,
 		Delivery:     deliverySvc,
+		Privacy:      privacySvc,
 		Logger:       cfg.Logger,
 	}
 	var (
@@ -342,6 +363,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		Settings: settings,
 		Secrets:  secrets,
 		Plugins:  plugins,
+		Privacy:  privacySvc,
 		Ranker:   ranker,
 		Keys:     keyring,
 		ln:       ln,
@@ -370,6 +392,10 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		pipe.Run(loopCtx)
 		background.Wait()
 	}()
+	// Requests stored before a stop are taken up again.
+	if err := privacySvc.Wake(ctx); err != nil {
+		cfg.Logger.Error("privacy: resume requests", "error", err)
+	}
 	backend := "duckdb " + cfg.DataDir
 	if cfg.DB != "" {
 		backend = "postgres " + redact(cfg.DB)
@@ -419,7 +445,7 @@ func (s *Server) Shutdown() error {
 		// A pass cut short rolls back; the next start redoes it.
 		s.stopLoop()
 		<-s.loopDone
-		s.shutdownErr = errors.Join(err, s.Plugins.Close(), s.Store.Close())
+		s.shutdownErr = errors.Join(err, s.Plugins.Close(), s.Privacy.Close(), s.Store.Close())
 	})
 	return s.shutdownErr
 }
@@ -444,6 +470,29 @@ func openPlugins(ctx context.Context, st *store.DB, cfg Config, addr string) (*p
 		opts.Retention = cmp.Or(cfg.Jobs.Retention, jobrunner.RetentionDefault) // as finished runs are kept
 	}
 	return plugin.Open(ctx, st, opts)
+}
+
+// openPrivacy opens the OpenDSR processor with its defaults filled in: the
+// key pair sealed in the database under the secret key, else in a file of
+// the data directory; exports in the data directory unless PrivacyExports
+// says otherwise.
+func openPrivacy(ctx context.Context, st *store.DB, cfg Config, secretKey []byte, addr string, categories func(context.Context) ([]string, error)) (*privacy.Service, error) {
+	opts := privacy.Options{DB: st, BaseURL: cmp.Or(cfg.Plugins.BaseURL, "http://"+addr), SecretKey: secretKey,
+		ExportURL: cfg.PrivacyExports, URLTTL: cfg.PrivacyURLTTL, Categories: categories, Logger: cfg.Logger}
+	if secretKey == nil {
+		opts.KeyDir = filepath.Join(cfg.DataDir, "privacy-key")
+	}
+	if opts.ExportURL == "" {
+		dir, err := filepath.Abs(filepath.Join(cfg.DataDir, "privacy-exports"))
+		if err != nil {
+			return nil, err
+		}
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("privacy export folder: %w", err)
+		}
+		opts.ExportURL = "file://" + filepath.ToSlash(dir)
+	}
+	return privacy.Open(ctx, opts)
 }
 
 // cleanup is a stack of releases of what Start has opened so far.
@@ -479,6 +528,25 @@ func (c configSource) Refresh(ctx context.Context) error {
 
 // Watch calls fn with the configuration in force and with every later one.
 func (c configSource) Watch(fn func(*config.Config)) { c.pipe.Watch(fn) }
+
+// Categories are the identifier categories of the stitching rules in
+// force, sorted: the identity types privacy requests may name.
+func (c configSource) Categories(ctx context.Context) ([]string, error) {
+	cfg, err := c.Current(ctx)
+	if err != nil || cfg == nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, r := range cfg.EffectiveStitching().Rules {
+		if !seen[r.Identifier] {
+			seen[r.Identifier] = true
+			out = append(out, r.Identifier)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
 
 // PluginNames are the names of the plugins declared in force.
 func (c configSource) PluginNames(ctx context.Context) ([]string, error) {
