@@ -1,6 +1,7 @@
 package main_test
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -52,10 +53,31 @@ func TestStockBinaryServesACustomBuildsStore(t *testing.T) {
 			stop(p)
 
 			p, base = serve(bin)
-			if _, _, body := httpDo(t, "GET", base+"/v1/jobs", "", nil); strings.Contains(string(body), `"job":"counting"`) {
-				t.Errorf("the stock binary schedules a job it lacks: %s", body)
+			// The job is listed, disabled, with the reason; it does not run.
+			var list struct {
+				Jobs []struct {
+					Job, Kind, Disabled string
+					Enabled             bool
+					NextRunAt           *time.Time `json:"next_run_at"`
+				}
 			}
-			if status, _, body := httpDo(t, "POST", base+"/v1/jobs/counting/runs", "", []byte(`{}`)); status != 404 {
+			_, _, body := httpDo(t, "GET", base+"/v1/jobs", "", nil)
+			if err := json.Unmarshal(body, &list); err != nil {
+				t.Fatal(err)
+			}
+			found := false
+			for _, j := range list.Jobs {
+				if j.Job == "counting" {
+					found = true
+					if j.Kind != "slow_count" || j.Enabled || j.NextRunAt != nil || !strings.Contains(j.Disabled, `no job named "slow_count" is built into this weft binary`) {
+						t.Errorf("the stock binary schedules a job it lacks: %s", body)
+					}
+				}
+			}
+			if !found {
+				t.Errorf("the disabled job is not listed: %s", body)
+			}
+			if status, _, body := httpDo(t, "POST", base+"/v1/jobs/counting/runs", "", []byte(`{}`)); status != 404 || !strings.Contains(string(body), "job_disabled") {
 				t.Errorf("trigger of the disabled job: %d %s", status, body)
 			}
 			stop(p)
@@ -64,7 +86,7 @@ func TestStockBinaryServesACustomBuildsStore(t *testing.T) {
 			}
 
 			p, base = serve(bin, "--config", fixed)
-			_, _, body := httpDo(t, "GET", base+"/v1/config", "", nil)
+			_, _, body = httpDo(t, "GET", base+"/v1/config", "", nil)
 			if !strings.Contains(string(body), "visits") || strings.Contains(string(body), "slow_count") {
 				t.Fatalf("--config did not replace the stored config: %s", body)
 			}

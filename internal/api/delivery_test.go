@@ -19,6 +19,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/weftdata/weft/internal/api"
+	"github.com/weftdata/weft/internal/consent"
 	"github.com/weftdata/weft/internal/delivery"
 	"github.com/weftdata/weft/internal/delivery/deliverytest"
 	"github.com/weftdata/weft/internal/event"
@@ -29,7 +30,8 @@ import (
 
 type deliveryServer struct {
 	*testServer
-	pipe *pipeline.Pipeline
+	pipe   *pipeline.Pipeline
+	ranker *rank.Ranker
 }
 
 // newDeliveryServer serves the API with the Delivery and Metrics APIs,
@@ -56,6 +58,12 @@ func newDeliveryServer(t *testing.T, backend, doc string, cfg api.Config) *deliv
 			return nil, err
 		}
 		return &c.Delivery, err
+	}, Consent: func(ctx context.Context) (consent.Config, error) {
+		_, c, err := pipe.Config(ctx)
+		if c == nil {
+			return nil, err
+		}
+		return c.Consent, err
 	}})
 	if err := ranker.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
@@ -67,7 +75,7 @@ func newDeliveryServer(t *testing.T, backend, doc string, cfg api.Config) *deliv
 	go func() { defer close(done); svc.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
 	cfg.Pipeline, cfg.Ingester, cfg.Delivery = pipe, in, svc
-	return &deliveryServer{testServer: newServerOn(t, st, cfg), pipe: pipe}
+	return &deliveryServer{testServer: newServerOn(t, st, cfg), pipe: pipe, ranker: ranker}
 }
 
 // goRequest is a request as the Go SDK builds it.

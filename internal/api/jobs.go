@@ -55,6 +55,7 @@ func (h *handler) jobsList(w http.ResponseWriter, r *http.Request) {
 		Kind       string         `json:"kind"`
 		Cron       string         `json:"cron,omitempty"`
 		Enabled    bool           `json:"enabled"`
+		Disabled   string         `json:"disabled,omitempty"` // why it cannot run: its kind is not in this binary
 		NextRunAt  *time.Time     `json:"next_run_at,omitempty"`
 		Parameters map[string]any `json:"parameters,omitempty"`
 	}
@@ -65,7 +66,7 @@ func (h *handler) jobsList(w http.ResponseWriter, r *http.Request) {
 	jobs := []declared{}
 	now := time.Now()
 	for _, s := range runner.Schedules() {
-		d := declared{Job: s.Job, Kind: s.Kind, Enabled: s.Enabled, Parameters: s.Parameters}
+		d := declared{Job: s.Job, Kind: s.Kind, Enabled: s.Enabled, Disabled: s.Disabled, Parameters: s.Parameters}
 		if s.Cron != nil {
 			d.Cron = s.Cron.String()
 			if s.Enabled {
@@ -212,6 +213,8 @@ func jobError(err error) (int, string, bool) {
 		return http.StatusBadRequest, "invalid_parameters", true
 	case errors.Is(err, jobrunner.ErrUnknownJob):
 		return http.StatusNotFound, "not_found", true
+	case errors.Is(err, jobrunner.ErrJobDisabled):
+		return http.StatusNotFound, "job_disabled", true // this binary has no such job
 	}
 	return 0, "", false
 }

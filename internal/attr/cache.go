@@ -123,21 +123,15 @@ func countChanges(ctx context.Context, tx store.Executor, old string, ds deltas)
 func (r *run) updateCaches(ctx context.Context, recount []string) error {
 	now := r.e.opts.Now().UTC().Truncate(time.Microsecond)
 	if len(recount) > 0 {
-		in := quoteList(recount)
 		for _, s := range []struct {
 			what, q string
 			args    []any
 		}{
-			{"clear customers cache", "DELETE FROM attribute_customers_cache WHERE attribute_id IN (" + in + ")", nil},
-			{"count customers", `INSERT INTO attribute_customers_cache (attribute_id, customers_count, modified)
-				SELECT attribute_id, count(DISTINCT entity_id), CAST($1 AS TIMESTAMPTZ) FROM customer_attributes
-				WHERE attribute_id IN (` + in + `) GROUP BY attribute_id`, []any{now}},
-			{"clear values cache", "DELETE FROM attribute_values_counts WHERE attribute_id IN (" + in + ")", nil},
-			{"count values", `INSERT INTO attribute_values_counts (attribute_id, value, count, modified)
-				SELECT attribute_id, value, count(*), CAST($1 AS TIMESTAMPTZ) FROM customer_attributes
-				WHERE attribute_id IN (` + in + `) GROUP BY attribute_id, value`, []any{now}},
+			{"count customers", "AttrCustomersRecount", []any{recount, now}},
+			{"clear values cache", "AttrValueCountsRecountClear", []any{recount}},
+			{"count values", "AttrValueCountsRecount", []any{recount, now}},
 		} {
-			if _, err := r.exec(ctx, s.what, s.q, s.args...); err != nil {
+			if _, err := r.exec(ctx, s.what, r.conn.Query(s.q), s.args...); err != nil {
 				return err
 			}
 		}
@@ -164,8 +158,7 @@ func (r *run) updateCaches(ctx context.Context, recount []string) error {
 		}
 	}
 	for id, n := range customers {
-		if _, err := r.exec(ctx, "update customers cache",
-			"UPDATE attribute_customers_cache SET customers_count = customers_count + $2, modified = $3 WHERE attribute_id = $1", id, n, now); err != nil {
+		if _, err := r.exec(ctx, "update customers cache", r.conn.Query("AttrCustomersAdd"), id, n, now); err != nil {
 			return err
 		}
 	}
@@ -179,19 +172,12 @@ func (r *run) applyValueDeltas(ctx context.Context, ids, values []string, change
 		what, q string
 		args    []any
 	}{
-		{"drop delta table", "DROP TABLE IF EXISTS attr_delta", nil},
-		{"load deltas", `CREATE TEMP TABLE attr_delta AS
-			SELECT d.attribute_id, d.value, coalesce(c.count, 0) + d.change AS count
-			FROM (SELECT unnest(CAST($1 AS TEXT[])) AS attribute_id, unnest(CAST($2 AS TEXT[])) AS value,
-			             unnest(CAST($3 AS BIGINT[])) AS change) d
-			LEFT JOIN attribute_values_counts c ON c.attribute_id = d.attribute_id AND c.value = d.value`,
-			[]any{ids, values, changes}},
-		{"drop old counts", `DELETE FROM attribute_values_counts WHERE EXISTS (SELECT 1 FROM attr_delta d
-			WHERE d.attribute_id = attribute_values_counts.attribute_id AND d.value = attribute_values_counts.value)`, nil},
-		{"store new counts", `INSERT INTO attribute_values_counts (attribute_id, value, count, modified)
-			SELECT attribute_id, value, count, CAST($1 AS TIMESTAMPTZ) FROM attr_delta WHERE count > 0`, []any{now}},
+		{"drop delta table", "AttrDeltaDrop", nil},
+		{"load deltas", "AttrDeltaLoad", []any{ids, values, changes}},
+		{"drop old counts", "AttrValueCountsDeltaClear", nil},
+		{"store new counts", "AttrValueCountsDeltaStore", []any{now}},
 	} {
-		if _, err := r.exec(ctx, s.what, s.q, s.args...); err != nil {
+		if _, err := r.exec(ctx, s.what, r.conn.Query(s.q), s.args...); err != nil {
 			return fmt.Errorf("%w (%d value changes)", err, len(ids))
 		}
 	}

@@ -228,6 +228,12 @@ func (e *Engine) Run(ctx context.Context, ro RunOptions) (*RunResult, error) {
 	if err != nil {
 		return nil, fmt.Errorf("attributes: %w", err)
 	}
+	// A run that changed values and failed before writing the caches
+	// (its retry finds nothing due) left them stale: count them again.
+	if err := r.conn.QueryRowContext(ctx, r.conn.Query("AttrCachesStaleGet")).Scan(&r.stale); err != nil {
+		return nil, fmt.Errorf("attributes: %w", err)
+	}
+	stale := r.stale
 	full, incremental, err := r.split(ctx, defs)
 	if err != nil {
 		return nil, err
@@ -260,9 +266,6 @@ func (e *Engine) Run(ctx context.Context, ro RunOptions) (*RunResult, error) {
 	for _, d := range defs {
 		res.Attributes = append(res.Attributes, *results[d.ID])
 	}
-	if err := r.saveState(ctx, defs, results); err != nil {
-		return nil, err
-	}
 	done := r.timer("view")
 	viewChanged, err := r.updateView(ctx)
 	done()
@@ -271,9 +274,9 @@ func (e *Engine) Run(ctx context.Context, ro RunOptions) (*RunResult, error) {
 	}
 	// With nothing calculated and the attribute set unchanged, the
 	// values and caches are as they were: a quiet run costs little.
-	if res.DueEntities > 0 || len(full) > 0 || viewChanged || ro.FromScratch {
+	if res.DueEntities > 0 || len(full) > 0 || viewChanged || ro.FromScratch || stale {
 		done := r.timer("cleanup")
-		err := r.cleanup(ctx, rebuilt || ro.FromScratch, ro.FromScratch, viewChanged)
+		err := r.cleanup(ctx, rebuilt || ro.FromScratch || stale, ro.FromScratch, viewChanged)
 		done()
 		if err != nil {
 			return nil, err
@@ -284,6 +287,9 @@ func (e *Engine) Run(ctx context.Context, ro RunOptions) (*RunResult, error) {
 		if err != nil {
 			return nil, err
 		}
+	}
+	if err := r.saveState(ctx, defs, results); err != nil {
+		return nil, err
 	}
 	res.DurationMS = float64(time.Since(began).Microseconds()) / 1000
 	return res, nil

@@ -27,6 +27,8 @@ type run struct {
 	// counted are the attributes whose caches were counted from their new
 	// values as they replaced all the old ones.
 	counted []string
+	// stale says the run marked the caches stale (changing).
+	stale bool
 }
 
 // timer starts timing a phase; calling what it returns stops it.
@@ -87,7 +89,9 @@ func (r *run) prepare(ctx context.Context, defs []*Definition, ro RunOptions) er
 	case ro.FromScratch:
 		steps = append(steps,
 			[2]string{"clear values", "DELETE FROM customer_attributes WHERE " + in},
-			[2]string{"clear state", "DELETE FROM attribute_state WHERE " + in})
+			// The state stays (saveState writes it again, never deleting
+			// a key: see AttrStateSave); the hash is forgotten.
+			[2]string{"forget state", "UPDATE attribute_state SET hash = NULL WHERE " + in})
 		if !r.only {
 			steps = append(steps, [2]string{"refresh contexts", "UPDATE context SET modified = NULL"})
 		}
@@ -96,11 +100,30 @@ func (r *run) prepare(ctx context.Context, defs []*Definition, ro RunOptions) er
 		// it, replacing values one chunk at a time.
 		steps = append(steps, [2]string{"recalculate all", "UPDATE attribute_state SET hash = NULL WHERE " + in})
 	}
+	if len(steps) > 0 {
+		if err := r.changing(ctx); err != nil {
+			return err
+		}
+	}
 	for _, s := range steps {
 		if _, err := r.exec(ctx, s[0], s[1]); err != nil {
 			return err
 		}
 	}
+	return nil
+}
+
+// changing records, before the run's first change of values, that the
+// caches do not count them yet (attribute_meta.caches_stale, cleared by
+// saveState): should the run fail before, the next one counts them again.
+func (r *run) changing(ctx context.Context) error {
+	if r.stale {
+		return nil
+	}
+	if _, err := r.exec(ctx, "mark the caches stale", r.conn.Query("AttrCachesStaleSet"), true); err != nil {
+		return err
+	}
+	r.stale = true
 	return nil
 }
 
@@ -112,6 +135,9 @@ func (r *run) prepare(ctx context.Context, defs []*Definition, ro RunOptions) er
 // After a run from scratch of every attribute there is nothing to look
 // for: every value was calculated again, for live entities only.
 func (r *run) cleanup(ctx context.Context, everything, fromScratch, attributesChanged bool) error {
+	if err := r.changing(ctx); err != nil {
+		return err
+	}
 	var steps [][2]string
 	if fromScratch && !r.only {
 		for i := range r.e.defs {
@@ -424,9 +450,12 @@ func (r *run) replaceOne(ctx context.Context, d *Definition, res *AttributeResul
 		del = "DELETE FROM customer_attributes WHERE attribute_id = $1"
 	}
 	now := r.e.opts.Now().UTC().Truncate(time.Microsecond)
-	customers := "count(DISTINCT entity_id)"
+	customers := "AttrCustomersFromEntities"
 	if !d.Multiple() {
-		customers = "count(*)" // one value per entity
+		customers = "AttrCustomersFromRows" // one value per entity
+	}
+	if err := r.changing(ctx); err != nil {
+		return err
 	}
 	steps := []struct {
 		q    string
@@ -443,12 +472,9 @@ func (r *run) replaceOne(ctx context.Context, d *Definition, res *AttributeResul
 			q    string
 			args []any
 		}{
-			{"DELETE FROM attribute_customers_cache WHERE attribute_id = $1", []any{d.ID}},
-			{`INSERT INTO attribute_customers_cache (attribute_id, customers_count, modified)
-				SELECT $1, ` + customers + `, CAST($2 AS TIMESTAMPTZ) FROM attr_res HAVING count(*) > 0`, []any{d.ID, now}},
-			{"DELETE FROM attribute_values_counts WHERE attribute_id = $1", []any{d.ID}},
-			{`INSERT INTO attribute_values_counts (attribute_id, value, count, modified)
-				SELECT $1, value, count(*), CAST($2 AS TIMESTAMPTZ) FROM attr_res GROUP BY value`, []any{d.ID, now}},
+			{r.conn.Query(customers), []any{d.ID, now}},
+			{r.conn.Query("AttrValueCountsClear"), []any{d.ID}},
+			{r.conn.Query("AttrValueCountsFromRes"), []any{d.ID, now}},
 		}...)
 	}
 	var n int64
@@ -528,6 +554,9 @@ func (r *run) calculateChunk(ctx context.Context, defs []*Definition, results ma
 	}
 	done := r.timer("replace_values")
 	defer done()
+	if err := r.changing(ctx); err != nil {
+		return err
+	}
 	tx, err := r.conn.Begin(ctx)
 	if err != nil {
 		return err
@@ -628,6 +657,9 @@ func (r *run) checkKeys(ctx context.Context) error {
 // saveState records the run of each attribute it calculated; one that
 // succeeded stores the definition's hash, so the next runs are
 // incremental, and one that failed forgets it, so the next is full again.
+// It is the run's last write: a run that fails before it keeps the old
+// hashes, so that its retry calculates every entity again for the new or
+// changed attributes instead of finding nothing due.
 func (r *run) saveState(ctx context.Context, defs []*Definition, results map[string]*AttributeResult) error {
 	done := r.timer("save_state")
 	defer done()
@@ -648,15 +680,18 @@ func (r *run) saveState(ctx context.Context, defs []*Definition, results map[str
 		} else {
 			errText = res.Error
 		}
-		if _, err := tx.ExecContext(ctx, "DELETE FROM attribute_state WHERE attribute_id = $1", d.ID); err != nil {
-			return fmt.Errorf("attributes: save state: %w", err)
-		}
 		var failures, failureEvent any
 		if res.CastFailures > 0 {
 			failures, failureEvent = res.CastFailures, res.CastFailureEventID
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO attribute_state (attribute_id, hash, status, error, entities, value_rows, duration_ms, finished_at, cast_failures, cast_failure_event_id)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, d.ID, hash, res.Status, errText, res.Entities, res.Rows, res.DurationMS, r.e.opts.Now().UTC(), failures, failureEvent); err != nil {
+		if _, err := tx.ExecContext(ctx, tx.Query("AttrStateSave"), d.ID, hash, res.Status, errText, res.Entities, res.Rows,
+			res.DurationMS, r.e.opts.Now().UTC(), failures, failureEvent); err != nil {
+			return fmt.Errorf("attributes: save state: %w", err)
+		}
+	}
+	// The caches are written: a later run need not count them again.
+	if r.stale {
+		if _, err := tx.ExecContext(ctx, tx.Query("AttrCachesStaleSet"), false); err != nil {
 			return fmt.Errorf("attributes: save state: %w", err)
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/weftdata/weft/internal/attr"
+	"github.com/weftdata/weft/internal/consent"
 	"github.com/weftdata/weft/internal/object"
 	"github.com/weftdata/weft/internal/plugin"
 	"github.com/weftdata/weft/internal/quartz"
@@ -42,6 +43,11 @@ type Config struct {
 	Plugins []plugin.Definition `json:"plugins,omitempty" yaml:"plugins,omitempty"`
 	// Delivery configures the Delivery and Metrics APIs and how they rank.
 	Delivery rank.Delivery `json:"delivery,omitzero" yaml:"delivery,omitempty"`
+	// Consent names, per purpose (personalization, marketing, analytics,
+	// or another), the bool attribute that holds the customer's consent;
+	// stages processing profiles for a purpose leave out those without it
+	// (package consent).
+	Consent consent.Config `json:"consent,omitempty" yaml:"consent,omitempty"`
 }
 
 // Job declares a job: which registered job runs it, when, and with what
@@ -176,7 +182,10 @@ func (c *Config) Validate() error {
 	if err := validateJobs(c.Jobs); err != nil {
 		return err
 	}
-	if err := validatePlugins(c.Plugins, c.Attributes); err != nil {
+	if err := validateConsent(c.Consent, c.Attributes); err != nil {
+		return err
+	}
+	if err := validatePlugins(c.Plugins, c.Attributes, c.Consent); err != nil {
 		return err
 	}
 	attrs := make(map[string]bool, len(c.Attributes))

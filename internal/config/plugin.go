@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/weftdata/weft/internal/attr"
+	"github.com/weftdata/weft/internal/consent"
 	"github.com/weftdata/weft/internal/plugin"
 	"github.com/weftdata/weft/internal/quartz"
 )
@@ -120,7 +121,7 @@ func (c *Config) Plugin(name string) (*plugin.Definition, bool) {
 	return nil, false
 }
 
-func validatePlugins(ps []plugin.Definition, attrs []attr.Definition) error {
+func validatePlugins(ps []plugin.Definition, attrs []attr.Definition, consents consent.Config) error {
 	known := map[string]*attr.Definition{}
 	for i := range attrs {
 		known[attrs[i].ID] = &attrs[i]
@@ -144,6 +145,9 @@ func validatePlugins(ps []plugin.Definition, attrs []attr.Definition) error {
 			return at("command", "is required: the program and its arguments, as [\"python3\", \"main.py\"]")
 		}
 		seen[p.Name] = true
+		if p.Purpose != "" && consents.Filter(p.Purpose) == nil {
+			return at("purpose", "consent names no attribute for purpose %q: declare consent.%s.attribute, or leave purpose out (the default, %s, restricts the dataset only when consent names it)", p.Purpose, p.Purpose, consent.Analytics)
+		}
 		if p.Goal != nil {
 			if fld, err := validateGoal(p.Goal, known); err != nil {
 				if fld != "" {

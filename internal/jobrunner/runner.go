@@ -71,6 +71,10 @@ type Schedule struct {
 	Cron       *quartz.Schedule // nil: triggered only
 	Parameters map[string]any
 	Enabled    bool
+	// Disabled says why a declared job cannot run at all (its kind is not
+	// built into this binary); Enabled is then false and triggers are
+	// refused with ErrJobDisabled.
+	Disabled string
 }
 
 // Runner runs jobs.
@@ -196,6 +200,10 @@ func (r *Runner) Kinds() []job.Info {
 // registered.
 var ErrUnknownJob = errors.New("unknown job")
 
+// ErrJobDisabled is a trigger of a declared job that cannot run
+// (Schedule.Disabled).
+var ErrJobDisabled = errors.New("job disabled")
+
 // ParamsError is a trigger whose parameters the job refuses.
 type ParamsError struct {
 	Job string
@@ -217,6 +225,9 @@ func (r *Runner) Trigger(ctx context.Context, name string, params map[string]any
 			return nil, fmt.Errorf("%w %q: declare it under jobs: in weft.yaml or register it (known: %s)", ErrUnknownJob, name, r.KindNames())
 		}
 		s = Schedule{Job: name, Kind: name}
+	}
+	if s.Disabled != "" {
+		return nil, fmt.Errorf("%w: %s: %s", ErrJobDisabled, name, s.Disabled)
 	}
 	p, err := json.Marshal(merge(s.Parameters, params))
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/weftdata/weft/internal/attr"
+	"github.com/weftdata/weft/internal/consent"
 	"github.com/weftdata/weft/internal/store"
 )
 
@@ -36,6 +37,10 @@ type Dataset struct {
 	// goal at data_now are calculated with them (without one, the current
 	// values are read).
 	Attributes []attr.Definition `json:"attributes,omitempty"`
+	// Consent leaves out the users without consent for the plugin's
+	// purpose, as they are when the dataset is read (a withdrawal counts
+	// at once); nil keeps everyone.
+	Consent *consent.Filter `json:"consent,omitempty"`
 }
 
 // Feature is one column after the fixed ones: an attribute or a plugin
@@ -128,13 +133,16 @@ func (s *Service) DatasetDelete(ctx context.Context, run, key string) error {
 }
 
 // DatasetSize counts a dataset's users (fullDatasetSize): its fixed
-// users with cut-offs, or the live customer entities.
+// users with cut-offs, or the live customer entities, with consent for
+// its purpose.
 func (s *Service) DatasetSize(ctx context.Context, run string, d *Dataset) (int64, error) {
-	if !d.cutoff() {
-		return s.UserCount(ctx)
+	q, args := s.db.Query("PluginUserCount"), []any{}
+	if d.cutoff() {
+		q, args = s.db.Query("PluginDatasetUsersCount"), []any{run, d.Key}
 	}
+	q += d.consented(&args, "e.id")
 	var n int64
-	err := s.db.QueryRowContext(ctx, s.db.Query("PluginDatasetUsersCount"), run, d.Key).Scan(&n)
+	err := s.db.QueryRowContext(ctx, q, args...).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("count the users of dataset %s of run %s: %w", d.Key, run, err)
 	}

@@ -143,7 +143,7 @@ func (s *Service) materialize(ctx context.Context, tx store.Executor, run string
 		q := `INSERT INTO plugin_dataset_users (run_id, key, entity_id, base_at, moment_at)
 SELECT $1, $2, b.entity_id, b.base_at, b.base_at + CAST($3 AS INTERVAL)
 FROM ` + firstEvents + ` b LEFT JOIN ` + goalTimes("$4", "$5", "$6", "$7") + ` g ON g.entity_id = b.entity_id
-WHERE NOT ($8 AND g.t IS NOT NULL AND g.t <= b.base_at + CAST($3 AS INTERVAL))`
+WHERE NOT ($8 AND g.t IS NOT NULL AND g.t <= b.base_at + CAST($3 AS INTERVAL))` + d.consented(&args, "b.entity_id")
 		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 			return fmt.Errorf("dataset %s: users at the moment: %w", d.Key, err)
 		}
@@ -191,12 +191,14 @@ func insertValues(ctx context.Context, tx store.Executor, d *Dataset, slot int, 
 // 5th percentile).
 func percentileSeconds(ctx context.Context, tx store.Executor, d *Dataset) (float64, error) {
 	frac := strconv.FormatFloat((100-d.Moment.Percent)/100, 'f', -1, 64) // validated: a plain number
+	args := append(d.goalArgs(), d.Now)
 	q := `SELECT count(*), percentile_disc(` + frac + `) WITHIN GROUP (ORDER BY
   CAST(extract(epoch FROM g.t) - extract(epoch FROM b.base_at) AS DOUBLE PRECISION))
-FROM ` + firstEvents + ` b JOIN ` + goalTimes("$1", "$2", "$3", "$4") + ` g ON g.entity_id = b.entity_id`
+FROM ` + firstEvents + ` b JOIN ` + goalTimes("$1", "$2", "$3", "$4") + ` g ON g.entity_id = b.entity_id
+WHERE TRUE` + d.consented(&args, "b.entity_id")
 	var n int64
 	var secs sql.NullFloat64
-	if err := tx.QueryRowContext(ctx, q, append(d.goalArgs(), d.Now)...).Scan(&n, &secs); err != nil {
+	if err := tx.QueryRowContext(ctx, q, args...).Scan(&n, &secs); err != nil {
 		return 0, fmt.Errorf("dataset %s: percentile moment: %w", d.Key, err)
 	}
 	if n == 0 || !secs.Valid {

@@ -37,13 +37,13 @@ func datasetQuery(run string, d *Dataset) (string, []any) {
 		fmt.Fprintf(&b, `WITH u AS (
   SELECT e.id, e.created_at, weft_unit_hash($1 || e.id) AS r, du.base_at, du.moment_at
   FROM plugin_dataset_users du JOIN entities e ON e.id = du.entity_id AND e.merged_into IS NULL
-  WHERE du.run_id = %s AND du.key = %s
-)`, arg(run), arg(d.Key))
+  WHERE du.run_id = %s AND du.key = %s%s
+)`, arg(run), arg(d.Key), d.consented(&args, "e.id"))
 	} else {
 		fmt.Fprintf(&b, `WITH u AS (
-  SELECT id, created_at, weft_unit_hash($1 || id) AS r, created_at AS base_at, CAST(%s AS TIMESTAMPTZ) AS moment_at
-  FROM entities WHERE merged_into IS NULL
-)`, arg(d.Now))
+  SELECT e.id, e.created_at, weft_unit_hash($1 || e.id) AS r, e.created_at AS base_at, CAST(%s AS TIMESTAMPTZ) AS moment_at
+  FROM entities e WHERE e.merged_into IS NULL%s
+)`, arg(d.Now), d.consented(&args, "e.id"))
 	}
 	goal, goalValue := "CAST(NULL AS TIMESTAMPTZ)", "CAST(NULL AS TEXT)"
 	switch g := d.Goal; {
@@ -97,4 +97,16 @@ func aggregated(multiple bool, value, cond, col string) string {
 		return fmt.Sprintf("string_agg(%s, chr(31) ORDER BY %s) FILTER (WHERE %s) AS %s", value, value, cond, col)
 	}
 	return fmt.Sprintf("max(%s) FILTER (WHERE %s) AS %s", value, cond, col)
+}
+
+// consented is the condition that leaves out the users (entity ids in
+// column) without consent for the dataset's purpose, " AND ..." with its
+// arguments added to args; empty for a dataset without a consent filter.
+func (d *Dataset) consented(args *[]any, column string) string {
+	if d.Consent == nil {
+		return ""
+	}
+	cond, more := d.Consent.In(column, len(*args)+1)
+	*args = append(*args, more...)
+	return " AND " + cond
 }

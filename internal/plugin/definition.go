@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/weftdata/weft/internal/consent"
 )
 
 // Definition declares an external plugin program (weft.yaml's plugins,
@@ -46,6 +48,19 @@ type Definition struct {
 	StageTimeout string `json:"stage_timeout,omitempty" yaml:"stage_timeout,omitempty"`
 	// Schedule is a Quartz cron expression in UTC; empty: run on demand.
 	Schedule string `json:"schedule,omitempty" yaml:"schedule,omitempty"`
+	// Purpose is what the plugin processes profiles for (a purpose of
+	// weft.yaml's consent section): its datasets leave out the profiles
+	// without consent for it. Default analytics, which restricts nothing
+	// unless the consent section names it.
+	Purpose string `json:"purpose,omitempty" yaml:"purpose,omitempty"`
+}
+
+// PurposeOrDefault is Purpose, or consent.Analytics.
+func (d *Definition) PurposeOrDefault() string {
+	if d.Purpose != "" {
+		return d.Purpose
+	}
+	return consent.Analytics
 }
 
 // GoalSpec is a binary goal: whether the customer did an event type,

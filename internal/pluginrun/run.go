@@ -286,7 +286,8 @@ func startTime(name string, props []plugin.Property) time.Time {
 // definitions of its attributes; property features name the published
 // properties props resolves them to.
 func initialDataset(cfg *config.Config, def *plugin.Definition, now time.Time, props []plugin.Property) *plugin.Dataset {
-	d := &plugin.Dataset{Key: "initial", Seed: def.Name, Now: now, Features: features(cfg, def, props), Goal: datasetGoal(cfg, def)}
+	d := &plugin.Dataset{Key: "initial", Seed: def.Name, Now: now, Features: features(cfg, def, props), Goal: datasetGoal(cfg, def),
+		Consent: cfg.Consent.Filter(def.PurposeOrDefault())}
 	switch def.Moment {
 	case plugin.Moment0Sec:
 		d.Moment = &plugin.Moment{Type: plugin.MomentSince}

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/weftdata/weft/internal/consent"
 	"github.com/weftdata/weft/internal/plugin"
 )
 
@@ -28,6 +29,10 @@ type Options struct {
 	// force (pipeline.Pipeline's); nil, or a nil result, means all
 	// defaults. It is called by refreshes only, never on the request path.
 	Delivery func(context.Context) (*Delivery, error)
+	// Consent returns the consent section of the configuration in force;
+	// nil, or a section without personalization, ranks every user with
+	// the personal rules. Called by refreshes only.
+	Consent func(context.Context) (consent.Config, error)
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 	// Now is the clock (default time.Now).
@@ -165,7 +170,14 @@ func (r *Ranker) Refresh(ctx context.Context) error {
 		p, ok := plugin.ResolveProperty(ref, props)
 		return p.ID, ok
 	})
-	us, err := loadUsers(ctx, r.opts.DB, d.UserIDCategory(), d.AnonUserIDCategory(), src, limit-eng.bytes)
+	var consents consent.Config
+	if r.opts.Consent != nil {
+		if consents, err = r.opts.Consent(ctx); err != nil {
+			return fmt.Errorf("read the configuration: %w", err)
+		}
+	}
+	us, err := loadUsers(ctx, r.opts.DB, d.UserIDCategory(), d.AnonUserIDCategory(), src, limit-eng.bytes,
+		consents.Filter(consent.Personalization))
 	if err != nil {
 		return err
 	}

@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/promotedai/schema/generated/go/proto/common"
+
+	"github.com/weftdata/weft/internal/consent"
 )
 
 // users finds a request's user: the userId and anonUserId identifiers of
@@ -93,9 +96,21 @@ type userRow struct {
 }
 
 // loadUsers reads the users, most recently modified first, until the next
-// one would take the state over budget bytes.
-func loadUsers(ctx context.Context, db DB, userCat, anonCat string, src *sources, budget int64) (*users, error) {
-	rows, err := db.QueryContext(ctx, db.Query("RankUsers"), userCat, anonCat, src.attrs, src.props)
+// one would take the state over budget bytes. With a personalization
+// consent filter, the users without consent are not read: the personal
+// rules never see them (they rank as users Weft does not know), and they
+// take none of the budget.
+func loadUsers(ctx context.Context, db DB, userCat, anonCat string, src *sources, budget int64, personalization *consent.Filter) (*users, error) {
+	q, args := db.Query("RankUsers"), []any{userCat, anonCat, src.attrs, src.props}
+	if personalization != nil {
+		cond, more := personalization.In("e.id", len(args)+1)
+		live := "\nWHERE e.merged_into IS NULL\n"
+		if strings.Count(q, live) != 1 { // the statement changed: never rank without the filter
+			return nil, fmt.Errorf("read users: RankUsers needs one line %q to add the consent condition to", strings.TrimSpace(live))
+		}
+		q, args = strings.Replace(q, live, strings.TrimSuffix(live, "\n")+" AND "+cond+"\n", 1), append(args, more...)
+	}
+	rows, err := db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read users: %w", err)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/weftdata/weft/internal/attr"
 	"github.com/weftdata/weft/internal/audit"
 	"github.com/weftdata/weft/internal/config"
+	"github.com/weftdata/weft/internal/consent"
 	"github.com/weftdata/weft/internal/delivery"
 	"github.com/weftdata/weft/internal/event"
 	"github.com/weftdata/weft/internal/jobrunner"
@@ -312,7 +313,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 			return nil, err
 		}
 		return &c.Delivery, err
-	}})
+	}, Consent: inForce.Consent})
 	deliverySvc := delivery.New(delivery.Options{
 		Ingester: ingester,
 		Ranker:   ranker,
@@ -524,6 +525,15 @@ func (c configSource) Current(ctx context.Context) (*config.Config, error) {
 func (c configSource) Refresh(ctx context.Context) error {
 	_, err := c.Current(ctx)
 	return err
+}
+
+// Consent is the consent section of the configuration in force.
+func (c configSource) Consent(ctx context.Context) (consent.Config, error) {
+	cfg, err := c.Current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return cfg.Consent, nil
 }
 
 // Watch calls fn with the configuration in force and with every later one.

@@ -176,8 +176,17 @@ def parse_time(s):
     return t
 
 
+def scalar(v):
+    """The one element of a one-element array (a feature holding one value
+    per user may come as [x]), else v itself."""
+    while isinstance(v, list) and len(v) == 1:
+        v = v[0]
+    return v
+
+
 def number(v):
     """A float, or None for null, empty and unreadable values."""
+    v = scalar(v)
     if v is None or isinstance(v, bool):
         return None if v is None else float(v)
     if isinstance(v, (int, float)):
@@ -193,6 +202,7 @@ def number(v):
 
 def recency_days(v, now):
     """Days since the last activity: a date's age before now, or a number of days."""
+    v = scalar(v)
     f = number(v)
     if f is not None:
         return f

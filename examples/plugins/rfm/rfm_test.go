@@ -219,3 +219,52 @@ func TestRFMFailures(t *testing.T) {
 		}
 	})
 }
+
+// TestRFMOneElementArrays: a feature holding one value per user may come
+// as a one-element array ([4]); the plugin reads it as the value, so every
+// user gets the segment the scalars give them.
+func TestRFMOneElementArrays(t *testing.T) {
+	py := python(t)
+	segmentsOf := func(wrap bool) map[string]any {
+		srv := plugintest.NewServer(t)
+		ds, _ := dataset(500)
+		if wrap {
+			for _, u := range ds.Users {
+				for k, v := range u.Features {
+					if v != nil {
+						u.Features[k] = []any{v}
+					}
+				}
+			}
+		}
+		srv.SetDataset("initial", ds)
+		run := srv.RunStage(t, py, nil, srv.InitialManifest(nil), "initial")
+		if run.ExitCode != 0 || run.StatusCode() != "success" {
+			t.Fatalf("initial (wrapped %v): exit %d, results %s\nstderr: %s", wrap, run.ExitCode, run.RawJSON, run.Stderr)
+		}
+		options := run.Results["batches"].(map[string]any)["options"].(map[string]any)
+		run = srv.RunStage(t, py, nil, srv.BatchManifest("initial", 0, 1, "batch-0", options, nil), "batch-0")
+		if run.ExitCode != 0 || run.StatusCode() != "success" {
+			t.Fatalf("batch (wrapped %v): exit %d, results %s\nstderr: %s", wrap, run.ExitCode, run.RawJSON, run.Stderr)
+		}
+		up, ok := srv.File("batch-0", "data.json")
+		if !ok {
+			t.Fatal("no data.json")
+		}
+		_, byUser := plugintest.CheckDataJSON(t, up)
+		out := map[string]any{}
+		for id, v := range byUser {
+			out[id] = v[0]
+		}
+		return out
+	}
+	scalars, arrays := segmentsOf(false), segmentsOf(true)
+	if len(scalars) != 500 || len(arrays) != 500 {
+		t.Fatalf("%d and %d users", len(scalars), len(arrays))
+	}
+	for id, seg := range scalars {
+		if arrays[id] != seg {
+			t.Errorf("user %s: %v from one-element arrays, %v from scalars", id, arrays[id], seg)
+		}
+	}
+}

@@ -80,3 +80,91 @@ UPDATE attribute_meta SET view_fingerprint = $1 WHERE id = 1
 
 -- name: AttrViewDrop
 DROP VIEW IF EXISTS pivoted_customer_attributes
+
+-- The caches and the state are written by upserts, never by deleting a
+-- key and inserting it again: DuckDB refuses to insert a key whose delete
+-- an older transaction of another connection (the job runner's poll, an
+-- API read) may still see ("Duplicate key"), until that one ends. Only
+-- the rows that must go (removed attributes) are deleted.
+
+-- name: AttrStateSave
+INSERT INTO attribute_state (attribute_id, hash, status, error, entities, value_rows, duration_ms, finished_at, cast_failures, cast_failure_event_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+ON CONFLICT (attribute_id) DO UPDATE SET hash = excluded.hash, status = excluded.status, error = excluded.error,
+    entities = excluded.entities, value_rows = excluded.value_rows, duration_ms = excluded.duration_ms,
+    finished_at = excluded.finished_at, cast_failures = excluded.cast_failures,
+    cast_failure_event_id = excluded.cast_failure_event_id
+
+-- name: AttrCustomersFromRows
+-- The customers of attribute $1 from attr_res, the new values of every
+-- entity, of an attribute with one value per entity (a row is a customer).
+INSERT INTO attribute_customers_cache (attribute_id, customers_count, modified)
+SELECT $1, count(*), CAST($2 AS TIMESTAMPTZ) FROM attr_res
+ON CONFLICT (attribute_id) DO UPDATE SET customers_count = excluded.customers_count, modified = excluded.modified
+
+-- name: AttrCustomersFromEntities
+-- AttrCustomersFromRows for an attribute that may hold several values.
+INSERT INTO attribute_customers_cache (attribute_id, customers_count, modified)
+SELECT $1, count(DISTINCT entity_id), CAST($2 AS TIMESTAMPTZ) FROM attr_res
+ON CONFLICT (attribute_id) DO UPDATE SET customers_count = excluded.customers_count, modified = excluded.modified
+
+-- name: AttrValueCountsClear
+DELETE FROM attribute_values_counts WHERE attribute_id = $1
+
+-- name: AttrValueCountsFromRes
+INSERT INTO attribute_values_counts (attribute_id, value, count, modified)
+SELECT $1, value, count(*), CAST($2 AS TIMESTAMPTZ) FROM attr_res GROUP BY value
+
+-- name: AttrCustomersRecount
+-- The customers of the attributes $1 (an array) counted from their values;
+-- 0 for one without values.
+INSERT INTO attribute_customers_cache (attribute_id, customers_count, modified)
+SELECT r.id, coalesce(c.n, 0), CAST($2 AS TIMESTAMPTZ)
+FROM (SELECT unnest(CAST($1 AS TEXT[])) AS id) r
+LEFT JOIN (SELECT attribute_id, count(DISTINCT entity_id) AS n FROM customer_attributes
+           WHERE attribute_id IN (SELECT unnest(CAST($1 AS TEXT[]))) GROUP BY attribute_id) c ON c.attribute_id = r.id
+ON CONFLICT (attribute_id) DO UPDATE SET customers_count = excluded.customers_count, modified = excluded.modified
+
+-- name: AttrValueCountsRecountClear
+DELETE FROM attribute_values_counts WHERE attribute_id IN (SELECT unnest(CAST($1 AS TEXT[])))
+
+-- name: AttrValueCountsRecount
+INSERT INTO attribute_values_counts (attribute_id, value, count, modified)
+SELECT attribute_id, value, count(*), CAST($2 AS TIMESTAMPTZ) FROM customer_attributes
+WHERE attribute_id IN (SELECT unnest(CAST($1 AS TEXT[]))) GROUP BY attribute_id, value
+
+-- name: AttrCustomersAdd
+-- Adds $2 to the customers of attribute $1 (a run's delta).
+INSERT INTO attribute_customers_cache (attribute_id, customers_count, modified) VALUES ($1, $2, $3)
+ON CONFLICT (attribute_id) DO UPDATE SET customers_count = attribute_customers_cache.customers_count + excluded.customers_count,
+    modified = excluded.modified
+
+-- name: AttrCachesStaleGet
+-- Whether a run changed values and ended before its caches and state were
+-- written: the next run counts the caches again.
+SELECT coalesce(caches_stale, FALSE) FROM attribute_meta WHERE id = 1
+
+-- name: AttrCachesStaleSet
+UPDATE attribute_meta SET caches_stale = $1 WHERE id = 1
+
+-- The value counts have no key (nothing refuses to insert a pair again):
+-- the changed pairs are deleted and inserted with their new counts.
+
+-- name: AttrDeltaDrop
+DROP TABLE IF EXISTS attr_delta
+
+-- name: AttrDeltaLoad
+-- The new counts of the (attribute $1, value $2) pairs changed by $3.
+CREATE TEMP TABLE attr_delta AS
+SELECT d.attribute_id, d.value, coalesce(c.count, 0) + d.change AS count
+FROM (SELECT unnest(CAST($1 AS TEXT[])) AS attribute_id, unnest(CAST($2 AS TEXT[])) AS value,
+             unnest(CAST($3 AS BIGINT[])) AS change) d
+LEFT JOIN attribute_values_counts c ON c.attribute_id = d.attribute_id AND c.value = d.value
+
+-- name: AttrValueCountsDeltaClear
+DELETE FROM attribute_values_counts WHERE EXISTS (SELECT 1 FROM attr_delta d
+    WHERE d.attribute_id = attribute_values_counts.attribute_id AND d.value = attribute_values_counts.value)
+
+-- name: AttrValueCountsDeltaStore
+INSERT INTO attribute_values_counts (attribute_id, value, count, modified)
+SELECT attribute_id, value, count, CAST($1 AS TIMESTAMPTZ) FROM attr_delta WHERE count > 0

@@ -27,7 +27,8 @@ ON CONFLICT (run_id, key) DO NOTHING
 SELECT spec FROM plugin_datasets WHERE run_id = $1 AND key = $2
 
 -- name: PluginUserCount
-SELECT count(*) FROM entities WHERE merged_into IS NULL
+-- Ends with its condition on e: a dataset's consent filter is appended.
+SELECT count(*) FROM entities e WHERE e.merged_into IS NULL
 
 -- name: PluginStagingDeleteBatch
 DELETE FROM plugin_property_staging WHERE run_id = $1 AND batch = $2
@@ -177,6 +178,7 @@ DELETE FROM plugin_runs WHERE run_id IN (SELECT unnest(CAST($1 AS TEXT[])))
 SELECT count(*) FROM plugin_datasets WHERE run_id = $1 AND key = $2
 
 -- name: PluginDatasetUsersCount
+-- Ends with its condition on e: a dataset's consent filter is appended.
 SELECT count(*) FROM plugin_dataset_users u JOIN entities e ON e.id = u.entity_id AND e.merged_into IS NULL
 WHERE u.run_id = $1 AND u.key = $2
 

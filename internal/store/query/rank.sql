@@ -27,7 +27,9 @@ SELECT id, plugin, name, published_at FROM plugin_properties
 -- most recently modified first, one row per identifier (kind 0, 1) and per
 -- value of the attributes $3 (kind 2) and plugin properties $4 (kind 3)
 -- the rules read. The reader stops at its byte cap, so the order decides
--- who is kept.
+-- who is kept. With personalization consent configured, package rank adds
+-- the consent condition to the WHERE clause's first line (the live
+-- entities).
 SELECT e.id, x.kind, x.key, x.value
 FROM entities e JOIN (
     SELECT entity_id, 0 AS kind, '' AS key, value FROM identifiers WHERE category = $1
