@@ -92,7 +92,7 @@ func (w *logWriter) write(ctx context.Context, batch []store.EventInsert) []stor
 	if len(batch) == 0 {
 		return batch
 	}
-	res, err := w.in.Ingest(ctx, &event.Batch{Events: batch, Index: make([]int, len(batch)), Records: len(batch)})
+	res, err := w.in.Ingest(ctx, &event.Batch{Events: batch, Records: len(batch)})
 	if err != nil {
 		w.dropped.Add(int64(len(batch)))
 		w.log.Error("write delivery logs", "events", len(batch), "error", err)

@@ -175,12 +175,14 @@ func (s *Service) Log(ctx context.Context, body []byte) error {
 	if len(events) == 0 {
 		return nil
 	}
-	res, err := s.opts.Ingester.Ingest(ctx, &event.Batch{Events: events, Index: make([]int, len(events)), Records: len(events)})
+	// Without Index, a rejection's index is the position in events.
+	res, err := s.opts.Ingester.Ingest(ctx, &event.Batch{Events: events, Records: len(events)})
 	if err != nil {
 		return err
 	}
 	if len(res.Rejected) > 0 {
-		return fieldError("body", "%d records refused: %v", len(res.Rejected), res.Rejected[0])
+		first := res.Rejected[0]
+		return fieldError("body", "%d records refused, the others stored; the first, a %s: %v", len(res.Rejected), events[first.Index].Type, first)
 	}
 	if res.Accepted > 0 && s.opts.Appended != nil {
 		s.opts.Appended(res.Accepted)

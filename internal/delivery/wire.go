@@ -12,6 +12,8 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/weftdata/weft/internal/clip"
 )
 
 // RequestError is a body that cannot be used: Field is the path of the
@@ -215,12 +217,12 @@ func checkEnum(v any, ed protoreflect.EnumDescriptor, path string) error {
 	switch x := v.(type) {
 	case string:
 		if ed.Values().ByName(protoreflect.Name(x)) == nil {
-			return fieldError(path, "%q is not a value of %s", x, ed.Name())
+			return fieldError(path, "%s is not a value of %s", clip.Quote(x), ed.Name())
 		}
 		return nil
 	case json.Number:
 		if n, err := strconv.ParseInt(string(x), 10, 32); err != nil || n < math.MinInt32 {
-			return fieldError(path, "%s is not a value of %s", x, ed.Name())
+			return fieldError(path, "%s is not a value of %s", clip.String(string(x)), ed.Name())
 		}
 		return nil
 	}
@@ -237,7 +239,7 @@ func checkFloat(v any, path string) error {
 		return nil
 	}
 	if _, err := strconv.ParseFloat(s, 64); err != nil {
-		return fieldError(path, "%q is not a number", s)
+		return fieldError(path, "%s is not a number", clip.Quote(s))
 	}
 	return nil
 }
@@ -269,7 +271,7 @@ func checkInt(v any, k protoreflect.Kind, path string) error {
 		if unsigned {
 			sign = "a non-negative integer"
 		}
-		return fieldError(path, "want %s of %d bits, got %s", sign, bits, s)
+		return fieldError(path, "want %s of %d bits, got %s", sign, bits, clip.String(s))
 	}
 	return nil
 }

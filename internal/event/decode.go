@@ -9,6 +9,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/weftdata/weft/internal/clip"
 	"github.com/weftdata/weft/internal/store"
 )
 
@@ -96,13 +97,13 @@ func Sniff(br *bufio.Reader) Format {
 }
 
 func decodeArray(r io.Reader) (*Batch, error) {
-	dec := json.NewDecoder(r)
+	dec := json.NewDecoder(fullReader{r})
 	tok, err := dec.Token()
 	if err != nil {
 		return nil, readErr(err, "expected a JSON array")
 	}
 	if d, ok := tok.(json.Delim); !ok || d != '[' {
-		return nil, fmt.Errorf("%w: expected a JSON array, got %v", ErrNotJSON, tok)
+		return nil, fmt.Errorf("%w: expected a JSON array, got %s", ErrNotJSON, clip.String(fmt.Sprint(tok)))
 	}
 	b := &Batch{}
 	var raw json.RawMessage
@@ -119,6 +120,26 @@ func decodeArray(r io.Reader) (*Batch, error) {
 		return nil, fmt.Errorf("%w: data after the JSON array", ErrNotJSON)
 	}
 	return b, nil
+}
+
+// fullReader fills each buffer it is given, unless the body ends first.
+// json.Decoder skips the blanks between tokens without consuming them: each
+// refill rescans every blank since the last token, and it refills with what
+// one Read returns (32 KiB at most from a gzip reader), so an array of
+// blank space decoded in quadratic time (80 MiB of spaces: 50 s). Filled
+// buffers double at each refill, and the rescans add up to twice the blanks.
+type fullReader struct{ r io.Reader }
+
+func (f fullReader) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		m, err := f.r.Read(p[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // NDJSONLineMax bounds one NDJSON line; the request size limit usually

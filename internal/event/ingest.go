@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/weftdata/weft/internal/store"
 )
@@ -46,10 +48,10 @@ type Result struct {
 // duplicates. An error means nothing of the batch was appended.
 func (in *Ingester) Ingest(ctx context.Context, b *Batch) (*Result, error) {
 	res := &Result{Rejected: b.Rejected}
-	events := b.Events
+	events, index := storable(b, res)
 	if in.strict {
 		var err error
-		if events, err = in.checkCatalog(ctx, b, res); err != nil {
+		if events, err = in.checkCatalog(ctx, events, index, res); err != nil {
 			return nil, err
 		}
 	}
@@ -84,19 +86,70 @@ func dedupe(events []store.EventInsert) ([]store.EventInsert, int) {
 	return out, len(events) - len(out)
 }
 
-// checkCatalog rejects the batch's events whose type is not in the catalog
-// and returns the others.
-func (in *Ingester) checkCatalog(ctx context.Context, b *Batch, res *Result) ([]store.EventInsert, error) {
-	if err := in.refreshIfUnknown(ctx, b.Events); err != nil {
+// storable rejects the batch's events that a backend could not store, and
+// returns the others with their request positions (b.Index, or the
+// positions in b.Events when it has none). Records decoded from a request
+// were checked already, but events reach the log by other paths too (the
+// Metrics API, delivery logs, jobs), and one event the database refuses
+// would fail its whole batch.
+func storable(b *Batch, res *Result) ([]store.EventInsert, []int) {
+	index := b.Index
+	if len(index) != len(b.Events) {
+		index = make([]int, len(b.Events))
+		for i := range index {
+			index[i] = i
+		}
+	}
+	var kept []store.EventInsert
+	var keptIndex []int
+	for i := range b.Events {
+		rerr := checkStorable(&b.Events[i])
+		if rerr == nil {
+			if kept != nil {
+				kept, keptIndex = append(kept, b.Events[i]), append(keptIndex, index[i])
+			}
+			continue
+		}
+		if kept == nil { // the first refusal: copy the events before it
+			kept, keptIndex = append([]store.EventInsert{}, b.Events[:i]...), append([]int{}, index[:i]...)
+		}
+		rerr.Index = index[i]
+		res.Rejected = append(res.Rejected, rerr)
+	}
+	if kept == nil {
+		return b.Events, index // the usual case: all storable, no copy
+	}
+	return kept, keptIndex
+}
+
+// checkStorable applies the rules of POST /v1/events that keep an event
+// storable on both backends.
+func checkStorable(e *store.EventInsert) *RecordError {
+	if err := ValidateEventType(e.EventTypeKey); err != nil {
+		return err
+	}
+	if e.ID == "" || len(e.ID) > IDMaxLen || strings.IndexByte(e.ID, 0) >= 0 || !utf8.ValidString(e.ID) {
+		return &RecordError{Field: "id", Reason: fmt.Sprintf("must be 1 to %d bytes of UTF-8 without NUL characters", IDMaxLen)}
+	}
+	if err := storableJSON(e.Payload); err != nil {
+		return &RecordError{Field: "payload", Reason: err.Error()}
+	}
+	return nil
+}
+
+// checkCatalog rejects the events whose type is not in the catalog and
+// returns the others; index holds their request positions.
+func (in *Ingester) checkCatalog(ctx context.Context, events []store.EventInsert, index []int, res *Result) ([]store.EventInsert, error) {
+	if err := in.refreshIfUnknown(ctx, events); err != nil {
 		return nil, err
 	}
 	in.mu.RLock()
 	defer in.mu.RUnlock()
-	kept := b.Events[:0:0]
-	for i, e := range b.Events {
+	kept := events[:0:0]
+	for i, e := range events {
 		if id := e.EventTypeKey.ID(); !in.known[id] {
 			res.Rejected = append(res.Rejected, &RecordError{
-				Index:  b.Index[i],
+				Index:  index[i],
 				Field:  "type",
 				Reason: fmt.Sprintf("unknown event type %q: the catalog is strict, register it first (POST /v1/event-types)", id),
 			})

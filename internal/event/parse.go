@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+
+	"github.com/weftdata/weft/internal/clip"
 )
 
 // parseRecord reads one record from data, which must already be known to
@@ -79,7 +81,7 @@ func (w *wireRecord) set(index int, key string, val []byte) *RecordError {
 	case "payload":
 		w.Payload = bytes.Clone(val)
 	default:
-		return &RecordError{Index: index, Field: key, Reason: "unknown field (a record has id, source_id, type, version, event_time and payload)"}
+		return &RecordError{Index: index, Field: clip.String(key), Reason: "unknown field (a record has id, source_id, type, version, event_time and payload)"}
 	}
 	return nil
 }

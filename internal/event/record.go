@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/weftdata/weft/internal/clip"
 	"github.com/weftdata/weft/internal/store"
 )
 
@@ -37,7 +38,7 @@ func (e *RecordError) MarshalJSON() ([]byte, error) {
 		Index int    `json:"index"`
 		Field string `json:"field,omitempty"`
 		Error string `json:"error"`
-	}{e.Index, e.Field, e.Error()})
+	}{e.Index, clip.String(e.Field), clip.Max(e.Error(), clip.MessageMax)})
 }
 
 // wireRecord is one record as clients send it. Unknown fields are refused.
@@ -151,7 +152,7 @@ func epochSeconds(raw json.RawMessage) string {
 		return ""
 	}
 	asSeconds := time.UnixMilli(int64(math.Round(v * 1000))).UTC().Format(time.RFC3339)
-	return fmt.Sprintf("%s looks like epoch seconds (%s); event_time takes epoch milliseconds (%.0f) or an RFC 3339 string", raw, asSeconds, v*1000)
+	return fmt.Sprintf("%s looks like epoch seconds (%s); event_time takes epoch milliseconds (%.0f) or an RFC 3339 string", clip.String(string(raw)), asSeconds, v*1000)
 }
 
 // ValidateEventType checks the parts of an event type key: each required,
@@ -169,7 +170,7 @@ func ValidateEventType(k store.EventTypeKey) *RecordError {
 			return &RecordError{Field: f.name, Reason: "required"}
 		}
 		if !f.part.valid(f.value) {
-			return &RecordError{Field: f.name, Reason: fmt.Sprintf("%q must be %s", f.value, f.part.desc)}
+			return &RecordError{Field: f.name, Reason: fmt.Sprintf("%s must be %s", clip.Quote(f.value), f.part.desc)}
 		}
 	}
 	return nil
@@ -192,16 +193,16 @@ func parseTime(raw json.RawMessage) (time.Time, error) {
 		var err error
 		if t, err = time.Parse(time.RFC3339Nano, s); err != nil {
 			if t, err = time.Parse("2006-01-02 15:04:05.999999999", s); err != nil {
-				return t, fmt.Errorf("%q is neither RFC 3339 (2006-01-02T15:04:05Z) nor epoch milliseconds", s)
+				return t, fmt.Errorf("%s is neither RFC 3339 (2006-01-02T15:04:05Z) nor epoch milliseconds", clip.Quote(s))
 			}
 		}
 	case c == '-' || (c >= '0' && c <= '9'):
 		ms, err := strconv.ParseFloat(string(raw), 64)
 		if err != nil || math.IsInf(ms, 0) {
-			return t, fmt.Errorf("%s is not a number of epoch milliseconds", raw)
+			return t, fmt.Errorf("%s is not a number of epoch milliseconds", clip.String(string(raw)))
 		}
 		if ms < float64(minTime.UnixMilli()) || ms > float64(maxTime.UnixMilli()) {
-			return t, fmt.Errorf("%s epoch milliseconds is outside years 1 to 9999", raw)
+			return t, fmt.Errorf("%s epoch milliseconds is outside years 1 to 9999", clip.String(string(raw)))
 		}
 		whole := math.Floor(ms)
 		t = time.UnixMilli(int64(whole)).Add(time.Duration(math.Round((ms-whole)*1000)) * time.Microsecond)
@@ -226,35 +227,155 @@ func checkPayload(raw json.RawMessage) (json.RawMessage, error) {
 	if raw[0] != '{' {
 		return nil, fmt.Errorf("must be a JSON object, got %s", jsonKind(raw))
 	}
-	if !utf8.Valid(raw) {
-		return nil, errors.New("not valid UTF-8")
-	}
-	if hasNULEscape(raw) {
-		// PostgreSQL's jsonb cannot hold U+0000; refuse it on every backend
-		// so that what is accepted does not depend on the backend.
-		return nil, errors.New(`contains \u0000, which cannot be stored`)
+	if err := storableJSON(raw); err != nil {
+		return nil, err
 	}
 	return raw, nil
 }
 
-// hasNULEscape reports whether a JSON text holds the escape \u0000 (a
-// backslash that is not itself escaped, followed by u0000).
-func hasNULEscape(raw []byte) bool {
-	for i := 0; ; {
-		j := bytes.Index(raw[i:], []byte(`u0000`))
-		if j < 0 {
-			return false
+// storableJSON refuses JSON text that one backend or the other cannot
+// store, so that what is accepted does not depend on the backend: text
+// that is not UTF-8, the escape \u0000 (PostgreSQL's jsonb cannot hold
+// U+0000) and UTF-16 surrogates escaped alone (neither engine's JSON
+// takes them; one such string used to fail the whole request).
+func storableJSON(raw []byte) error {
+	if !utf8.Valid(raw) {
+		return errors.New("not valid UTF-8")
+	}
+	if err := checkEscapes(raw); err != nil {
+		return err
+	}
+	return checkNumbers(raw)
+}
+
+// PostgreSQL's jsonb holds numbers as numeric, which refuses exponents
+// beyond some 131,000 and literals of 131,000 digits or more (1e1000000
+// failed a whole batch); DuckDB keeps them as text. Bounds far below
+// those, and above any real measure, keep both alike.
+const (
+	numberMax   = 1000 // bytes of a number literal
+	exponentMax = 1000 // magnitude of its exponent
+)
+
+// checkNumbers refuses number literals beyond numberMax or exponentMax.
+// Most payloads are shorter than numberMax and have no exponent of four
+// digits, which a quick look tells; the others are read token by token.
+func checkNumbers(raw []byte) error {
+	if len(raw) <= numberMax && !mayHaveBigExponent(raw) {
+		return nil
+	}
+	for i := 0; i < len(raw); {
+		switch c := raw[i]; {
+		case c == '"':
+			i = skipString(raw, i)
+		case c == '-' || c >= '0' && c <= '9':
+			j := skipValue(raw, i)
+			if err := checkNumber(raw[i:j]); err != nil {
+				return err
+			}
+			i = j
+		default:
+			i++
 		}
-		j += i
-		n := 0
-		for k := j - 1; k >= 0 && raw[k] == '\\'; k-- {
-			n++
+	}
+	return nil
+}
+
+// mayHaveBigExponent: an e or E followed by a sign or not and four digits
+// or more, in a string or not.
+func mayHaveBigExponent(raw []byte) bool {
+	for i := 0; i < len(raw); i++ {
+		if c := raw[i]; c != 'e' && c != 'E' {
+			continue
 		}
-		if n%2 == 1 {
+		j := i + 1
+		if j < len(raw) && (raw[j] == '+' || raw[j] == '-') {
+			j++
+		}
+		k := j
+		for k < len(raw) && raw[k] >= '0' && raw[k] <= '9' {
+			k++
+		}
+		if k-j >= 4 {
 			return true
 		}
-		i = j + 1
 	}
+	return false
+}
+
+func checkNumber(lit []byte) error {
+	if len(lit) > numberMax {
+		return fmt.Errorf("has a number of %d characters, more than the %d that can be stored", len(lit), numberMax)
+	}
+	e := bytes.IndexAny(lit, "eE")
+	if e < 0 {
+		return nil
+	}
+	exp, err := strconv.Atoi(strings.TrimPrefix(string(lit[e+1:]), "+"))
+	if err != nil || exp > exponentMax || exp < -exponentMax {
+		return fmt.Errorf("has the number %s, whose exponent is beyond ±%d, which cannot be stored", clip.String(string(lit)), exponentMax)
+	}
+	return nil
+}
+
+// checkEscapes reads the \u escapes of a JSON text. Backslashes occur
+// only in strings, and each one starts an escape, so reading from one
+// backslash to the next skips escaped backslashes as it should.
+func checkEscapes(raw []byte) error {
+	i := bytes.IndexByte(raw, '\\')
+	for i >= 0 && i+1 < len(raw) {
+		step := 2
+		if raw[i+1] == 'u' {
+			step = 6
+			r, _ := hex4(raw, i+2)
+			switch {
+			case r == 0:
+				return errors.New(`contains \u0000, which cannot be stored`)
+			case r >= 0xDC00 && r <= 0xDFFF:
+				return loneSurrogate(raw[i : i+6])
+			case r >= 0xD800 && r <= 0xDBFF:
+				if lo, ok := hex4(raw, i+8); !ok || raw[i+6] != '\\' || raw[i+7] != 'u' || lo < 0xDC00 || lo > 0xDFFF {
+					return loneSurrogate(raw[i : i+6])
+				}
+				step = 12
+			}
+		}
+		if i+step >= len(raw) {
+			return nil
+		}
+		next := bytes.IndexByte(raw[i+step:], '\\')
+		if next < 0 {
+			return nil
+		}
+		i += step + next
+	}
+	return nil
+}
+
+func loneSurrogate(esc []byte) error {
+	return fmt.Errorf(`contains %s, half of a UTF-16 surrogate pair without the other half, which cannot be stored`, esc)
+}
+
+// hex4 reads the 4 hex digits at raw[i:]; ok is false when there are
+// none (-1 is returned then, which no check matches).
+func hex4(raw []byte, i int) (rune, bool) {
+	if i+4 > len(raw) {
+		return -1, false
+	}
+	var r rune
+	for _, c := range raw[i : i+4] {
+		switch {
+		case c >= '0' && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return -1, false
+		}
+	}
+	return r, true
 }
 
 func jsonKind(raw []byte) string {

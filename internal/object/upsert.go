@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/weftdata/weft/internal/clip"
 	"github.com/weftdata/weft/job"
 )
 
@@ -161,7 +162,7 @@ func (t *table) row(i int, rec map[string]any) (*row, *Rejection) {
 	for _, name := range names {
 		j, ok := t.index[name]
 		if !ok {
-			return nil, &Rejection{Index: i, Field: name, Error: fmt.Sprintf("unknown field of %s (fields: %s)", t.Name, strings.Join(t.fieldNames(), ", "))}
+			return nil, &Rejection{Index: i, Field: clip.String(name), Error: fmt.Sprintf("unknown field of %s (fields: %s)", t.Name, strings.Join(t.fieldNames(), ", "))}
 		}
 		v, err := coerce(t.Fields[j].Type, rec[name])
 		if err != nil {
