@@ -42,6 +42,9 @@ type Config struct {
 	Plugins []plugin.Definition `json:"plugins,omitempty" yaml:"plugins,omitempty"`
 	// Delivery configures the Delivery and Metrics APIs and how they rank.
 	Delivery rank.Delivery `json:"delivery,omitzero" yaml:"delivery,omitempty"`
+	// Retention deletes each source's events older than a period, daily
+	// (the built-in job retention).
+	Retention []Retention `json:"retention,omitempty" yaml:"retention,omitempty"`
 }
 
 // Job declares a job: which registered job runs it, when, and with what
@@ -177,6 +180,9 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if err := validatePlugins(c.Plugins, c.Attributes); err != nil {
+		return err
+	}
+	if err := validateRetention(c.Retention); err != nil {
 		return err
 	}
 	attrs := make(map[string]bool, len(c.Attributes))

@@ -54,6 +54,11 @@ type Capabilities interface {
 	// ConversionError reports whether err is a statement's failure on a
 	// value that did not convert to a type.
 	ConversionError(err error) bool
+
+	// Reclaim returns the statements, run in order outside a transaction,
+	// that make the bytes of the rows deleted from tables physically gone
+	// from the database's files (package erasure says within what bound).
+	Reclaim(tables []string) []string
 }
 
 // ChunkReplace are the statements of Capabilities.ChunkValuesReplace.

@@ -67,3 +67,6 @@ func (b *backend) SafeCast(operand, typ string) (string, bool) {
 func (b *backend) ConversionError(err error) bool {
 	return err != nil && (strings.Contains(err.Error(), "Conversion Error") || strings.Contains(err.Error(), "Could not convert"))
 }
+
+// Reclaim: see reclaim.go.
+func (b *backend) Reclaim(tables []string) []string { return reclaim(tables) }
