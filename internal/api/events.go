@@ -47,6 +47,7 @@ func (h *handler) eventsIngest(w http.ResponseWriter, r *http.Request) {
 	}
 	h.metrics.ingested.Add(float64(res.Accepted))
 	h.metrics.duplicates.Add(float64(res.Duplicates))
+	h.metrics.suppressed.Add(float64(res.Suppressed))
 	h.metrics.rejected.Add(float64(len(res.Rejected)))
 	if res.Accepted > 0 && h.pipeline != nil {
 		h.pipeline.EventsArrived()

@@ -16,6 +16,7 @@ type metrics struct {
 	ingested   prometheus.Counter
 	rejected   prometheus.Counter
 	duplicates prometheus.Counter
+	suppressed prometheus.Counter
 	latency    *prometheus.HistogramVec
 }
 
@@ -31,13 +32,16 @@ func newMetrics() *metrics {
 		duplicates: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "weft_events_duplicate_total", Help: "Events whose id was already in the log or earlier in the request.",
 		}),
+		suppressed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "weft_events_suppressed_total", Help: "Events dropped at ingest because they carry an identifier of an erased person.",
+		}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "weft_http_request_duration_seconds",
 			Help:    "HTTP request latency by route, method and status code.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}, []string{"route", "method", "code"}),
 	}
-	m.registry.MustRegister(m.ingested, m.rejected, m.duplicates, m.latency,
+	m.registry.MustRegister(m.ingested, m.rejected, m.duplicates, m.suppressed, m.latency,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -48,6 +48,9 @@ type Config struct {
 	// stages processing profiles for a purpose leave out those without it
 	// (package consent).
 	Consent consent.Config `json:"consent,omitempty" yaml:"consent,omitempty"`
+	// Retention deletes each source's events older than a period, daily
+	// (the built-in job retention).
+	Retention []Retention `json:"retention,omitempty" yaml:"retention,omitempty"`
 }
 
 // Job declares a job: which registered job runs it, when, and with what
@@ -186,6 +189,9 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if err := validatePlugins(c.Plugins, c.Attributes, c.Consent); err != nil {
+		return err
+	}
+	if err := validateRetention(c.Retention); err != nil {
 		return err
 	}
 	attrs := make(map[string]bool, len(c.Attributes))

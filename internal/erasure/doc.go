@@ -5,4 +5,72 @@
 // identifiers on the suppression list, and makes sure the raw values are
 // physically gone from the database files. The privacy requests
 // (internal/privacy) and the retention job call it.
+//
+// # What Erase deletes, table by table
+//
+// The entities given, the entity each was merged into and every entity
+// merged into those (to a fixed point), are erased:
+//
+//   - event_log: their events (found through entity_events; delivery logs
+//     are events of source delivery, stitched by the delivery rules), and
+//     events after the stitching watermark whose identifiers are
+//     suppressed (they arrived before the erasure and are not stitched yet);
+//     customer_events is a view of it.
+//   - entity_events, identifiers, entities, stitch_merges (as survivor or
+//     loser), stitch_audit (rows whose first event was theirs: refused
+//     values of their events).
+//   - customer_attributes, with attribute_values_counts and
+//     attribute_customers_cache counted down in the same transaction, as
+//     the attribute engine counts them (one per value row; one customer
+//     per entity with a value), so GET /v1/attributes/{id}/values stays
+//     right; pivoted_customer_attributes is a view of it.
+//   - attribute_state.cast_failure_event_id when it names one of their
+//     events.
+//   - plugin_property_values (with plugin_properties.entities counted
+//     down), plugin_property_staging, plugin_dataset_users,
+//     plugin_dataset_values.
+//
+// Left alone, because they hold nothing about a person: sources,
+// event_types, configs, context (aggregates over everyone), attribute_meta,
+// stitch_state (its pass_token changes, so a stitching engine reloads its
+// resident index, which held the erased identifiers), job_runs, job_logs,
+// job_schedules, notifications (Weft writes no identifier values there),
+// kv_records (job code's own records: Weft keys none by entity), plugin_keys,
+// plugin_stages, plugin_datasets (definitions, not rows), plugin_runs,
+// the object tables (custom objects are not keyed by entity), and the
+// erasure tables themselves. Segment memberships will join the list when
+// segments exist.
+//
+// # Idempotent and crash-safe
+//
+// The closure of the entities is recorded in erasure_pending before
+// anything is deleted. Each chunk of ChunkEntities entities is erased in
+// one transaction, its entity rows last, so a chunk is either wholly done
+// or not at all. The pending rows go only after the deleted bytes are
+// physically gone. A crash anywhere leaves the pending rows, and the next
+// Erase (with any entities, or none) finishes them. An entity already
+// erased is simply not found again.
+//
+// # The suppression list
+//
+// Each identifier of an erased entity goes on suppressed_identifiers as
+// the hex SHA-256 of the installation's salt, the category, a colon and
+// the value (suppress.go says why the salt lives beside the list). At
+// ingest, the ingester's Suppress option (Suppressor.DropQuery) runs the
+// stitching rules in force over the staged batch, in the append's own
+// transaction, and drops the events whose identifiers hash into the list:
+// one small query per batch while the list is empty, set-based otherwise.
+// Dropped events are not errors: the answer counts them ("suppressed") and
+// weft_events_suppressed_total counts them. Since every way into the log
+// (the events API, the tracking protocol, jobs, delivery logs) goes
+// through the ingester, stitching never sees an erased identifier again.
+//
+// # Retention
+//
+// Retain deletes, per source of weft.yaml's retention section, the events
+// whose event_time is older than the period, with their entity_events,
+// marks their entities' attributes due, and reclaims the space as Erase
+// does. Identifiers and entities stay (a returning person is the same
+// person, and a later erasure still finds them). The built-in job
+// retention runs it daily.
 package erasure

@@ -13,8 +13,9 @@ import (
 
 // Ingester appends decoded batches to the log.
 type Ingester struct {
-	store  store.Store
-	strict bool
+	store    store.Store
+	strict   bool
+	suppress func(ctx context.Context) (string, error)
 
 	mu    sync.RWMutex
 	known map[string]bool // event type ids known to be in the catalog
@@ -25,21 +26,29 @@ type IngesterOpts struct {
 	// StrictCatalog rejects records whose event type is not registered,
 	// instead of registering it on first ingest.
 	StrictCatalog bool
+	// Suppress returns the query of the staged events to drop because
+	// they carry a suppressed identifier (store.EventAppendManyParams.Drop),
+	// or "" when nothing is suppressed; called once per batch
+	// (erasure.Suppressor.DropQuery). Nil drops nothing.
+	Suppress func(ctx context.Context) (string, error)
 }
 
 // NewIngester returns an Ingester over s; opts may be nil.
 func NewIngester(s store.Store, opts *IngesterOpts) *Ingester {
 	in := &Ingester{store: s, known: map[string]bool{}}
 	if opts != nil {
-		in.strict = opts.StrictCatalog
+		in.strict, in.suppress = opts.StrictCatalog, opts.Suppress
 	}
 	return in
 }
 
 // Result is what happened to a batch.
 type Result struct {
-	Accepted   int            `json:"accepted"`
-	Duplicates int            `json:"duplicates"`
+	Accepted   int `json:"accepted"`
+	Duplicates int `json:"duplicates"`
+	// Suppressed counts the events dropped because they carry an
+	// identifier of an erased person: not errors, and not stored.
+	Suppressed int            `json:"suppressed,omitempty"`
 	Rejected   []*RecordError `json:"rejected"`
 }
 
@@ -58,12 +67,19 @@ func (in *Ingester) Ingest(ctx context.Context, b *Batch) (*Result, error) {
 	events, dups := dedupe(events)
 	res.Duplicates = dups
 	if len(events) > 0 {
-		out, err := in.store.EventAppendMany(ctx, &store.EventAppendManyParams{Events: events})
+		params := &store.EventAppendManyParams{Events: events}
+		if in.suppress != nil {
+			var err error
+			if params.Drop, err = in.suppress(ctx); err != nil {
+				return nil, fmt.Errorf("read the suppression list: %w", err)
+			}
+		}
+		out, err := in.store.EventAppendMany(ctx, params)
 		if err != nil {
 			return nil, err
 		}
-		res.Accepted = out.Inserted
-		res.Duplicates += len(events) - out.Inserted
+		res.Accepted, res.Suppressed = out.Inserted, out.Dropped
+		res.Duplicates += len(events) - out.Inserted - out.Dropped
 	}
 	if res.Rejected == nil {
 		res.Rejected = []*RecordError{}

@@ -115,7 +115,7 @@ func (p *Pipeline) schedules(cfg *config.Config) ([]jobrunner.Schedule, error) {
 		}
 	}
 	if p.opts.StitchInterval >= 0 {
-		for name, cron := range map[string]string{StitchingJob: stitchingCronDefault, AttributesJob: attributesCronDefault} {
+		for name, cron := range map[string]string{StitchingJob: stitchingCronDefault, AttributesJob: attributesCronDefault, RetentionJob: retentionCronDefault} {
 			if _, declared := cfg.Jobs[name]; !declared {
 				s, _ := p.schedule(name, config.Job{Cron: cron})
 				out = append(out, s)
@@ -162,6 +162,7 @@ func (p *Pipeline) builtinJobs() []job.Info {
 			func() *stitchingJob { return &stitchingJob{p: p} }),
 		job.Typed[attr.RunOptions, *attr.RunResult](AttributesJob, "calculate the attributes of the entities that are due",
 			func() *attributesJob { return &attributesJob{p: p} }),
+		p.retentionInfo(),
 	}
 	if p.opts.Plugins != nil {
 		out = append(out, pluginrun.Info(&pluginrun.Deps{Plugins: p.opts.Plugins, WorkDir: p.opts.PluginWorkDir,

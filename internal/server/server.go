@@ -21,6 +21,7 @@ import (
 	"github.com/weftdata/weft/internal/config"
 	"github.com/weftdata/weft/internal/consent"
 	"github.com/weftdata/weft/internal/delivery"
+	"github.com/weftdata/weft/internal/erasure"
 	"github.com/weftdata/weft/internal/event"
 	"github.com/weftdata/weft/internal/jobrunner"
 	"github.com/weftdata/weft/internal/keys"
@@ -29,6 +30,7 @@ import (
 	"github.com/weftdata/weft/internal/plugin"
 	"github.com/weftdata/weft/internal/privacy"
 	"github.com/weftdata/weft/internal/rank"
+	"github.com/weftdata/weft/internal/stitch"
 	"github.com/weftdata/weft/internal/store"
 	"github.com/weftdata/weft/internal/store/duckdb"
 	"github.com/weftdata/weft/internal/store/postgres"
@@ -294,7 +296,9 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 	opened.push(privacySvc.Close)
 	cfg.Jobs.Builtin = append(cfg.Jobs.Builtin, privacySvc.JobInfo())
-	ingester := event.NewIngester(st, &event.IngesterOpts{StrictCatalog: cfg.StrictCatalog})
+	// Events carrying an erased person's identifiers are dropped at ingest.
+	suppressor := erasure.NewSuppressor(st, func(ctx context.Context) (stitch.Config, error) { return pipe.StitchingRules(ctx) })
+	ingester := event.NewIngester(st, &event.IngesterOpts{StrictCatalog: cfg.StrictCatalog, Suppress: suppressor.DropQuery})
 	// Jobs append events as POST /v1/events does, and wake stitching.
 	cfg.Jobs.Env.Events = &event.Writer{In: ingester, Appended: func(int) { pipe.EventsArrived() }}
 	cfg.Jobs.Env.KV, cfg.Jobs.Env.Settings, cfg.Jobs.Env.Secrets = kvStore, settings, secrets

@@ -114,15 +114,8 @@ func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'
 // ruleSQL is one rule's part of the extraction query: every non-NULL value
 // its expression yields for the events of its type with seq in ($1, $2].
 func (r compiledRule) sql(i int) string {
-	where := "source_id = " + quote(r.event.source)
-	if r.event.typ != anyType {
-		where += " AND type = " + quote(r.event.typ)
-	}
-	if r.event.version != "" {
-		where += " AND version = " + quote(r.event.version)
-	}
 	return fmt.Sprintf("SELECT seq, %d AS rule, CAST(v AS TEXT) AS v FROM (SELECT seq, (%s) AS v FROM event_log WHERE seq > $1 AND seq <= $2 AND %s) r%d WHERE v IS NOT NULL",
-		i, r.expr, where, i)
+		i, r.expr, r.event.condition(), i)
 }
 
 func (e *Engine) extractSQL() string {

@@ -69,6 +69,10 @@ type Capabilities interface {
 	// table or view Weft has just (re)created, such as
 	// pivoted_customer_attributes.
 	GrantConfigSQLRead(table string) []string
+	// Reclaim returns the statements, run in order outside a transaction,
+	// that make the bytes of the rows deleted from tables physically gone
+	// from the database's files (package erasure says within what bound).
+	Reclaim(tables []string) []string
 }
 
 // ChunkReplace are the statements of Capabilities.ChunkValuesReplace.

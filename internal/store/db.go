@@ -125,3 +125,15 @@ func (db *DB) each(ctx context.Context, name string, fn func(*sql.Rows) error, a
 	}
 	return rows.Err()
 }
+
+// idleConnsDefault is database/sql's default of idle connections kept.
+const idleConnsDefault = 2
+
+// ReleaseIdle closes the pool's idle connections, and with them the
+// temporary tables they hold: stages keep scratch copies of customer data
+// there between runs (the attribute engine's chunk tables), which an
+// erasure must not leave behind. Connections in use are not touched.
+func (db *DB) ReleaseIdle() {
+	db.sql.SetMaxIdleConns(0)
+	db.sql.SetMaxIdleConns(idleConnsDefault)
+}

@@ -15,25 +15,25 @@ func (db *DB) EventAppendMany(ctx context.Context, params *EventAppendManyParams
 	db.appendMu.Lock()
 	defer db.appendMu.Unlock()
 	newTypes := db.unknownTypes(params.Events)
-	inserted, err := db.appendEvents(ctx, params.Events, newTypes)
+	res, err := db.appendEvents(ctx, params, newTypes)
 	if err != nil {
 		return nil, fmt.Errorf("append %d events: %w", len(params.Events), err)
 	}
 	for _, k := range newTypes {
 		db.knownTypes[k] = struct{}{}
 	}
-	return &EventAppendManyResult{Inserted: int(inserted)}, nil
+	return res, nil
 }
 
 // appendEvents runs one append transaction.
-func (db *DB) appendEvents(ctx context.Context, events []EventInsert, newTypes []EventTypeKey) (int64, error) {
+func (db *DB) appendEvents(ctx context.Context, params *EventAppendManyParams, newTypes []EventTypeKey) (*EventAppendManyResult, error) {
 	now := db.nowUTC()
-	var inserted int64
+	res := &EventAppendManyResult{}
 	err := db.backend.Bulk(ctx, func(tx BulkTx) error {
 		if _, err := tx.Exec(ctx, db.q.get("EventAppendLock")); err != nil {
 			return fmt.Errorf("lock event log: %w", err)
 		}
-		if err := tx.LoadEvents(ctx, events); err != nil {
+		if err := tx.LoadEvents(ctx, params.Events); err != nil {
 			return fmt.Errorf("stage events: %w", err)
 		}
 		if len(newTypes) > 0 {
@@ -44,14 +44,23 @@ func (db *DB) appendEvents(ctx context.Context, events []EventInsert, newTypes [
 				return fmt.Errorf("register event types: %w", err)
 			}
 		}
+		// The catalog statements ran first: the process now counts the
+		// batch's types as known, dropped events' types included.
+		if params.Drop != "" {
+			n, err := tx.Exec(ctx, "DELETE FROM event_staging WHERE id IN ("+params.Drop+")")
+			if err != nil {
+				return fmt.Errorf("drop suppressed events: %w", err)
+			}
+			res.Dropped = int(n)
+		}
 		n, err := tx.Exec(ctx, db.q.get("EventInsertFromStaging"), now)
 		if err != nil {
 			return fmt.Errorf("insert events: %w", err)
 		}
-		inserted = n
+		res.Inserted = int(n)
 		return nil
 	})
-	return inserted, err
+	return res, err
 }
 
 // unknownTypes lists the batch's event types that this process has not yet

@@ -123,12 +123,18 @@ type Event struct {
 // within the call; the caller (package event) removes repeats first.
 type EventAppendManyParams struct {
 	Events []EventInsert
+	// Drop, when not empty, is a query of the ids of staged events (table
+	// event_staging, as LoadEvents fills it) that are not appended: the
+	// events that carry a suppressed identifier (package erasure).
+	Drop string
 }
 
 // EventAppendManyResult says how many events were new.
 type EventAppendManyResult struct {
 	// Inserted counts the events that were not in the log before.
 	Inserted int
+	// Dropped counts the staged events that Drop selected.
+	Dropped int
 }
 
 // EventListLimitMax bounds one page of EventList.

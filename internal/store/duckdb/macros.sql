@@ -47,3 +47,8 @@ CREATE OR REPLACE TEMP MACRO weft_to_datetime(t) AS TRY_CAST(trim(t) AS TIMESTAM
 -- 014). Plugin datasets order and range users by it.
 CREATE OR REPLACE TEMP MACRO weft_unit_hash(s) AS
     CAST(('0x' || substr(md5(s), 1, 13)) AS BIGINT) / 4503599627370496.0;
+
+-- weft_sha256(text): the hex SHA-256 of the text, equal to PostgreSQL's
+-- function of the same name (migration 022): the suppression list's hashes
+-- (package erasure).
+CREATE OR REPLACE TEMP MACRO weft_sha256(s) AS sha256(s);

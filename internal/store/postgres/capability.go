@@ -65,3 +65,24 @@ func (b *backend) ConversionError(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && conversionCodes[pe.Code]
 }
+
+// Reclaim rewrites the tables with VACUUM FULL. A plain VACUUM frees the
+// deleted rows' space for reuse but leaves their bytes in the pages until
+// new rows overwrite them; VACUUM FULL copies the live rows into new files
+// and rebuilds the indexes, and the old files are truncated when it
+// commits. It holds an ACCESS EXCLUSIVE lock on each table while it runs
+// (ingestion waits for event_log's) and costs time in proportion to the
+// table's size. ANALYZE replaces the columns' statistics, whose most
+// common values and histograms in pg_statistic hold sample values, and
+// pg_statistic is rewritten too: only a superuser may, so for other roles
+// PostgreSQL skips it with a warning, and the old statistics' bytes stay
+// until autovacuum prunes them and new rows overwrite them. The WAL keeps
+// the rows' original inserts until its segments are recycled (package
+// erasure documents the bound).
+func (b *backend) Reclaim(tables []string) []string {
+	out := make([]string, 0, len(tables)+1)
+	for _, t := range tables {
+		out = append(out, "VACUUM (FULL, ANALYZE) "+t)
+	}
+	return append(out, "VACUUM FULL pg_catalog.pg_statistic")
+}

@@ -1,0 +1,45 @@
+package erasure
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/weftdata/weft/internal/store"
+)
+
+// erasedTables are the tables an erasure deletes from (the package doc
+// lists every table and why the others are left alone).
+var erasedTables = []string{
+	"event_log", "entity_events", "identifiers", "entities", "stitch_merges", "stitch_audit",
+	"customer_attributes", "attribute_values_counts", "attribute_customers_cache", "attribute_state",
+	"plugin_properties", "plugin_property_values", "plugin_property_staging",
+	"plugin_dataset_users", "plugin_dataset_values",
+}
+
+// reclaim makes the bytes of the rows deleted from tables physically gone
+// from the database's files (store.Capabilities.Reclaim). The statements
+// run on one connection (they may span a transaction); a failure rolls
+// back what is open.
+func reclaim(ctx context.Context, db *store.DB, tables []string) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	for _, q := range db.Capabilities().Reclaim(tables) {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			_, _ = conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+			return fmt.Errorf("reclaim the deleted rows' space: %s: %w", firstLine(q), err)
+		}
+	}
+	return nil
+}
+
+func firstLine(q string) string {
+	for i, c := range q {
+		if c == '\n' {
+			return q[:i]
+		}
+	}
+	return q
+}
