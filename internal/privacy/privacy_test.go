@@ -12,7 +12,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -624,9 +623,6 @@ func TestErasure(t *testing.T) {
 	for _, backend := range dbtest.Backends {
 		t.Run(backend, func(t *testing.T) {
 			t.Parallel()
-			if _, err := erasure.Erase(context.Background(), dbtest.Open(t, backend), nil); errors.Is(err, erasure.ErrNotImplemented) {
-				t.Skip("erasure lands with s8-erasure")
-			}
 			s, _, rcv := setup(t, backend)
 			// An export made before the erasure goes with it.
 			before := newID(21)
