@@ -2,9 +2,7 @@ package main_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/weftdata/weft/internal/erasure"
 	"github.com/weftdata/weft/internal/privacy"
 	"github.com/weftdata/weft/internal/store/dbtest"
 )
@@ -95,11 +92,6 @@ func TestPrivacyResumesAfterKill(t *testing.T) {
 	for _, backend := range dbtest.Backends {
 		for _, typ := range []string{privacy.TypeAccess, privacy.TypeErasure} {
 			t.Run(backend+"/"+typ, func(t *testing.T) {
-				if typ == privacy.TypeErasure {
-					if _, err := erasure.Erase(context.Background(), dbtest.Open(t, backend), nil); errors.Is(err, erasure.ErrNotImplemented) {
-						t.Skip("erasure lands with s8-erasure")
-					}
-				}
 				addr := freeAddr(t)
 				base := "http://" + addr
 				// A short lease: on PostgreSQL the killed worker's run is

@@ -22,7 +22,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/weftdata/weft/internal/erasure"
 	"github.com/weftdata/weft/internal/kv"
 	"github.com/weftdata/weft/internal/privacy"
 	"github.com/weftdata/weft/internal/server"
