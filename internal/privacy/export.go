@@ -3,9 +3,9 @@ package privacy
 import (
 	"bufio"
 	"context"
-	"database/sql"
 	"crypto/hmac"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"errors"

@@ -232,5 +232,5 @@ func truncate(s string) string {
 	if len(s) <= max {
 		return s
 	}
-	return s[:max] + "..."
+	return strings.ToValidUTF8(s[:max], "") + "..."
 }
