@@ -51,7 +51,7 @@ func TestBlobImportResumesAfterKill(t *testing.T) {
 
 			addr := freeAddr(t)
 			url := "http://" + addr
-			args := append(serveArgs(t, backend, addr), "--job-lease", "2s", "--stitch-interval", "-1s")
+			args := append(serveArgs(t, backend, addr), "--job-lease", "2s", "--stitch-interval", "-1s", "--import-folder", dir)
 			srv := start(t, args...)
 			waitHealthy(t, url, srv)
 			c := client.New(url, "")

@@ -183,8 +183,9 @@ func httpDo(t *testing.T, method, url, key string, body []byte) (int, http.Heade
 func serveArgs(t *testing.T, backend, addr string) []string {
 	args := []string{"serve", "--addr", addr, "--log-level", "warn"}
 	if backend == "postgres" {
-		// Plugin storage defaults to ./weft-data beside a PostgreSQL store.
-		return append(args, "--db", pgtest.URL(t), "--plugin-storage", "file://"+filepath.ToSlash(t.TempDir()))
+		// Plugin storage and the server key default to ./weft-data beside a
+		// PostgreSQL store.
+		return append(args, "--db", pgtest.URL(t), "--data", t.TempDir(), "--plugin-storage", "file://"+filepath.ToSlash(t.TempDir()))
 	}
 	return append(args, "--data", t.TempDir())
 }

@@ -49,7 +49,8 @@ func (r *run) exec(ctx context.Context, what, q string, args ...any) (int64, err
 // execConfined is exec for a statement that holds SQL from the config or
 // makes a temporary table such SQL reads or writes: it runs confined
 // (store.RunConfigSQL), and on PostgreSQL the tables it makes belong to
-// the restricted role, which Weft's role is a member of.
+// the restricted role, which Weft's role is a member of. With what empty
+// the error is the statement's own, as an attribute's result shows it.
 func (r *run) execConfined(ctx context.Context, what, q string, args ...any) (int64, error) {
 	var n int64
 	err := store.RunConfigSQL(ctx, r.conn, r.e.caps, false, func(x store.Executor) error {
@@ -60,10 +61,10 @@ func (r *run) execConfined(ctx context.Context, what, q string, args ...any) (in
 		n, _ = res.RowsAffected()
 		return nil
 	})
-	if err != nil {
+	if err != nil && what != "" {
 		return 0, fmt.Errorf("attributes: %s: %w", what, err)
 	}
-	return n, nil
+	return n, err
 }
 
 // idList is a SQL list of validated ids (no quotes in them).
@@ -374,7 +375,7 @@ func (r *run) stage(ctx context.Context, defs []*Definition, results map[string]
 		done := r.timer(phase)
 		_, err := r.conn.ExecContext(ctx, "DROP TABLE IF EXISTS "+st.name)
 		if err == nil {
-			_, err = r.execConfined(ctx, "stage", st.sql)
+			_, err = r.execConfined(ctx, "", st.sql)
 		}
 		done()
 		if err != nil {
@@ -394,7 +395,7 @@ func (r *run) stage(ctx context.Context, defs []*Definition, results map[string]
 			done := r.timer("stage_custom_base")
 			_, err = r.conn.ExecContext(ctx, "DROP TABLE IF EXISTS "+baseStage)
 			if err == nil {
-				_, err = r.execConfined(ctx, "stage custom base", fill)
+				_, err = r.execConfined(ctx, "", fill)
 			}
 			if err == nil {
 				made = append(made, &stage{name: baseStage})
@@ -533,11 +534,11 @@ func (r *run) calculateChunk(ctx context.Context, defs []*Definition, results ma
 		}
 		began := time.Now()
 		insert := "INSERT INTO attr_new SELECT entity_id, $1, value FROM (%s) r"
-		_, err := r.execConfined(ctx, "calculate", fmt.Sprintf(insert, queries[d.ID]), d.ID)
+		_, err := r.execConfined(ctx, "", fmt.Sprintf(insert, queries[d.ID]), d.ID)
 		// One that fails on a value that does not convert runs again with
 		// safe casts (safecast.go).
 		if safe, ok := r.retrySafe(d, chunkEntities, queries[d.ID], err); ok {
-			if _, err = r.execConfined(ctx, "calculate", fmt.Sprintf(insert, safe), d.ID); err == nil {
+			if _, err = r.execConfined(ctx, "", fmt.Sprintf(insert, safe), d.ID); err == nil {
 				r.countCastFailures(ctx, d, res, chunkEntities)
 			}
 		}
