@@ -106,6 +106,9 @@ func predict(t *testing.T, url, body string, out any) {
 // it, a server that exits or fails its status checks is restarted, a
 // newer run replaces the deployment, one that never gets healthy is
 // deploy_failed with its stderr, and the servers stop with weft.
+// deployStartTimeout is TestPluginDeploy's --plugin-deploy-start-timeout.
+const deployStartTimeout = "20s"
+
 func TestPluginDeploy(t *testing.T) {
 	py := python(t)
 	cl := buildLikelihood(t)
@@ -126,8 +129,11 @@ func TestPluginDeploy(t *testing.T) {
 `, cl, py, script)
 	for _, backend := range []string{"duckdb", "postgres"} {
 		t.Run(backend, func(t *testing.T) {
+			// The start timeout is what a loaded 2-core machine needs to
+			// start a Python server (4s was not); the server that never
+			// answers takes that long to fail.
 			args, base, srv := pluginServer(t, backend, 400, plugins, "--plugin-deploy-check-interval", "300ms",
-				"--plugin-deploy-start-timeout", "4s", "--plugin-deploy-max-restarts", "3")
+				"--plugin-deploy-start-timeout", deployStartTimeout, "--plugin-deploy-max-restarts", "3")
 
 			// Nothing deployed yet: 503, from the API and the CLI.
 			status, _, raw := httpDo(t, http.MethodPost, base+"/v1/plugins/scorer/predict", "", []byte(`{}`))
@@ -297,7 +303,7 @@ func TestPluginDeploy(t *testing.T) {
 			}
 			never := strings.SplitN(out, "\n", 2)[0]
 			f := waitDeployment(t, base, never, "deploy_failed", func(x *deployment) bool { return x.Status == "deploy_failed" })
-			if !strings.Contains(f.LastError, "POST /status did not answer 200 within 4s") || !strings.Contains(f.LastError, "no model here, not listening") || f.Restarts != 0 {
+			if !strings.Contains(f.LastError, "POST /status did not answer 200 within "+deployStartTimeout) || !strings.Contains(f.LastError, "no model here, not listening") || f.Restarts != 0 {
 				t.Fatalf("never healthy: %+v", f)
 			}
 			predict(t, base+"/v1/plugins/echo/predict", `{}`, &echo)

@@ -63,9 +63,7 @@ func TestRunBesideOldReader(t *testing.T) {
 	for _, backend := range dbtest.Backends {
 		t.Run(backend, func(t *testing.T) {
 			t.Parallel()
-			f := newFixture(t, backend, conflictYAML)
-			ingest(t, f.s, rec("p1", "purchase", 1, `{"email":"a@x","total":"10"}`), rec("p2", "purchase", 2, `{"email":"b@x","total":"7"}`))
-			f.run(t, attr.RunOptions{})
+			f := conflictFixture(t, backend)
 			for _, ro := range []attr.RunOptions{{RecalculateAll: true}, {FromScratch: true}, {}} {
 				f.clock.t = f.clock.t.Add(time.Hour)
 				ingest(t, f.s, rec("p"+f.clock.t.Format("150405"), "purchase", 3, `{"email":"c@x","total":"1"}`))
@@ -97,9 +95,7 @@ func TestRunFailedRetryKeepsWork(t *testing.T) {
 	for _, backend := range dbtest.Backends {
 		t.Run(backend, func(t *testing.T) {
 			t.Parallel()
-			f := newFixture(t, backend, conflictYAML)
-			ingest(t, f.s, rec("p1", "purchase", 1, `{"email":"a@x","total":"10"}`), rec("p2", "purchase", 2, `{"email":"b@x","total":"7"}`))
-			f.run(t, attr.RunOptions{})
+			f := conflictFixture(t, backend)
 			end := holdReader(t, f.s)
 			f.attr = engine(t, f, strings.Replace(conflictYAML, ordersLine, "", 1))
 			f.run(t, attr.RunOptions{}) // removes orders: its state and caches go
@@ -132,6 +128,16 @@ func TestRunFailedRetryKeepsWork(t *testing.T) {
 			}
 		})
 	}
+}
+
+// conflictFixture is a store of conflictYAML with two customers, their
+// attributes calculated once.
+func conflictFixture(t *testing.T, backend string) *fixture {
+	t.Helper()
+	f := newFixture(t, backend, conflictYAML)
+	ingest(t, f.s, rec("p1", "purchase", 1, `{"email":"a@x","total":"10"}`), rec("p2", "purchase", 2, `{"email":"b@x","total":"7"}`))
+	f.run(t, attr.RunOptions{})
+	return f
 }
 
 // engine is an attribute engine over the fixture's store for a weft.yaml.

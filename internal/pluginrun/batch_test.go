@@ -37,6 +37,10 @@ plugins:
     command: [%[1]q, %[2]q]
   - name: everyone
     command: [%[1]q, %[2]q]
+  - name: first_days
+    purpose: marketing
+    moment: 0_sec
+    command: [%[1]q, %[2]q]
 `
 
 // serveURLs serves the plugin service's signed URLs (/plugin/...) as the
@@ -212,6 +216,19 @@ func TestRunBatches(t *testing.T) {
 				if !slices.Equal(scored, c.users) {
 					t.Errorf("%s: scored %v, want %v", c.plugin, scored, c.users)
 				}
+			}
+			// A dataset at each user's first moment fixes its users when
+			// made: those with consent only.
+			st, err := r.info.New().Prepare(ctx, r.invocation("run-moment", `{"plugin": "first_days"}`), nil, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s := r.state(st); s.Datasets["initial"] != int64(len(consenting)) {
+				t.Errorf("first_days: initial dataset of %d users, want %d", s.Datasets["initial"], len(consenting))
+			}
+			var fixed int
+			if err := db.QueryRowContext(ctx, "SELECT count(*) FROM plugin_dataset_users WHERE run_id = 'run-moment'").Scan(&fixed); err != nil || fixed != len(consenting) {
+				t.Errorf("first_days: %d users fixed (%v), want %d", fixed, err, len(consenting))
 			}
 		})
 	}

@@ -140,9 +140,9 @@ delivery:
 			Properties: &cm.Properties{StructField: &cm.Properties_Struct{Struct: props}}})
 	}
 	// The ranking state is reloaded every delivery.refresh: ask until it
-	// knows u1.
+	// knows u1 (a loaded machine may take a while).
 	var resp *delivery.DeliveryResponse
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(3 * time.Minute); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		if resp, err = c.Deliver(&delivery.DeliveryRequest{Request: req}); err != nil {
 			log.Fatal(err)
 		}
