@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/weftdata/weft/internal/attr"
+	"github.com/weftdata/weft/internal/clip"
 	"github.com/weftdata/weft/internal/pipeline"
 	"github.com/weftdata/weft/internal/store"
 )
@@ -81,7 +82,7 @@ func (h *handler) attributeValues(w http.ResponseWriter, r *http.Request) {
 	}
 	def := findAttribute(cfg.Attributes, id)
 	if def == nil {
-		h.writeError(w, r, &Error{http.StatusNotFound, "not_found", fmt.Sprintf("no attribute %q in the config in force", id)})
+		h.writeError(w, r, &Error{http.StatusNotFound, "not_found", fmt.Sprintf("no attribute %s in the config in force", clip.Quote(id))})
 		return
 	}
 	limit, err := intParam(r.URL.Query().Get("limit"), 100, 1, attr.ValuesCacheTop, "limit")
@@ -124,7 +125,7 @@ func (h *handler) attributesRun(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, id := range ro.Only {
 		if def := findAttribute(cfg.Attributes, id); def == nil || !def.IsEnabled() {
-			h.writeError(w, r, badRequest(fmt.Sprintf("only: %v: %q", attr.ErrUnknownAttribute, id)))
+			h.writeError(w, r, badRequest(fmt.Sprintf("only: %v: %s", attr.ErrUnknownAttribute, clip.Quote(id))))
 			return
 		}
 	}

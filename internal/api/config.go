@@ -1,8 +1,10 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -27,7 +29,7 @@ func (h *handler) configPut(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	applied, err := h.pipeline.Apply(r.Context(), data)
+	applied, err := h.apply(r, data)
 	var cfgErr *config.Error
 	if errors.As(err, &cfgErr) {
 		h.writeError(w, r, &Error{http.StatusBadRequest, "invalid_config", "config rejected, nothing changed: " + cfgErr.Error()})
@@ -39,6 +41,21 @@ func (h *handler) configPut(w http.ResponseWriter, r *http.Request) {
 	}
 	audit.Summarize(r.Context(), "applied config version %d", applied.Version)
 	writeJSON(w, http.StatusOK, applied)
+}
+
+// apply puts a document in force. One read back from GET /v1/config has
+// its keys and secrets masked: those keep the values in force.
+func (h *handler) apply(r *http.Request, data []byte) (*pipeline.Applied, error) {
+	if bytes.Contains(data, []byte(config.MaskPrefix)) {
+		stored, _, err := h.pipeline.Config(r.Context())
+		if err != nil {
+			return nil, err
+		}
+		if data, err = config.Unmask(data, []byte(stored.Body)); err != nil {
+			return nil, err
+		}
+	}
+	return h.pipeline.Apply(r.Context(), data)
 }
 
 // configGet is GET /v1/config: the configuration in force, as JSON, or as
@@ -54,12 +71,24 @@ func (h *handler) configGet(w http.ResponseWriter, r *http.Request) {
 	if stored.Version > 0 {
 		w.Header().Set("Last-Modified", stored.AppliedAt.Format(http.TimeFormat))
 	}
+	// Keys and secrets are masked (config.Mask); a PUT of the masked
+	// document keeps them.
 	if acceptsYAML(r) && stored.Version > 0 {
+		doc, err := config.MaskDocument([]byte(stored.Body))
+		if err != nil {
+			h.writeError(w, r, fmt.Errorf("mask the config in force: %w", err))
+			return
+		}
 		w.Header().Set("Content-Type", "application/yaml")
-		_, _ = io.WriteString(w, stored.Body)
+		_, _ = w.Write(doc)
 		return
 	}
-	writeJSON(w, http.StatusOK, json.RawMessage(cfg.JSON()))
+	doc, err := config.MaskJSON(cfg.JSON())
+	if err != nil {
+		h.writeError(w, r, fmt.Errorf("mask the config in force: %w", err))
+		return
+	}
+	writeJSON(w, http.StatusOK, json.RawMessage(doc))
 }
 
 func acceptsYAML(r *http.Request) bool {

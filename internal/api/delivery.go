@@ -19,7 +19,12 @@ const IntrospectionHeader = "x-weft-introspection"
 // deliver is POST /deliver, the Delivery API (package delivery).
 func (h *handler) deliver(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	body, err := h.readBody(w, r)
+	if !h.admit(w, r) {
+		return
+	}
+	defer h.deliverGate.leave()
+	body, release, err := h.readGated(w, r, h.deliverGate)
+	defer release()
 	if err != nil {
 		h.writeError(w, r, err)
 		return
@@ -47,7 +52,12 @@ func (h *handler) deliver(w http.ResponseWriter, r *http.Request) {
 // logRequest is POST /log, the Metrics API: 200 with {} once the records
 // are durable.
 func (h *handler) logRequest(w http.ResponseWriter, r *http.Request) {
-	body, err := h.readBody(w, r)
+	if !h.admit(w, r) {
+		return
+	}
+	defer h.deliverGate.leave()
+	body, release, err := h.readGated(w, r, h.deliverGate)
+	defer release()
 	if err != nil {
 		h.writeError(w, r, err)
 		return

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/weftdata/weft/internal/clip"
 	"github.com/weftdata/weft/internal/store"
 )
 
@@ -30,7 +31,7 @@ func (h *handler) writeEntity(w http.ResponseWriter, r *http.Request, e *store.E
 
 func entityErr(err error, id string) error {
 	if err == store.ErrNotFound {
-		return &Error{http.StatusNotFound, "not_found", fmt.Sprintf("no entity %q", id)}
+		return &Error{http.StatusNotFound, "not_found", fmt.Sprintf("no entity %s", clip.Quote(id))}
 	}
 	return err
 }
@@ -70,12 +71,12 @@ func (h *handler) entitiesList(w http.ResponseWriter, r *http.Request) {
 func (h *handler) entityByIdentifier(w http.ResponseWriter, r *http.Request, ident string) {
 	cat, val, ok := strings.Cut(ident, ":")
 	if !ok || cat == "" {
-		h.writeError(w, r, badRequest(fmt.Sprintf("identifier %q must be category:value, e.g. stitching_email:jane@example.com", ident)))
+		h.writeError(w, r, badRequest(fmt.Sprintf("identifier %s must be category:value, e.g. stitching_email:jane@example.com", clip.Quote(ident))))
 		return
 	}
 	id, err := h.store.EntityFind(r.Context(), cat, val)
 	if err == store.ErrNotFound {
-		h.writeError(w, r, &Error{http.StatusNotFound, "not_found", fmt.Sprintf("no entity holds identifier %s:%s", cat, val)})
+		h.writeError(w, r, &Error{http.StatusNotFound, "not_found", fmt.Sprintf("no entity holds identifier %s", clip.String(cat+":"+val))})
 		return
 	}
 	if err != nil {

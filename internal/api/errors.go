@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/weftdata/weft/internal/clip"
 	"github.com/weftdata/weft/internal/store"
 )
 
@@ -75,12 +76,18 @@ func classify(err error) (int, string, string) {
 // id: server faults at error level, client mistakes at debug.
 func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status, code, msg := classify(err)
+	// Messages quote what the client sent; whatever a message builder
+	// forgot to clip, the answer stays small.
+	msg = clip.Max(msg, clip.MessageMax)
 	level := slog.LevelDebug
 	if status >= 500 {
 		level = slog.LevelError
 	}
 	id := requestID(r.Context())
 	h.log.Log(r.Context(), level, "request failed", "method", r.Method, "path", r.URL.Path, "status", status, "request_id", id, "error", err)
+	if code == "busy" {
+		w.Header().Set("Retry-After", retryAfter)
+	}
 	var body errorBody
 	body.Error.Code, body.Error.Message, body.Error.RequestID = code, msg, id
 	writeJSON(w, status, body)

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/weftdata/weft/internal/clip"
 	"github.com/weftdata/weft/internal/event"
 	"github.com/weftdata/weft/internal/store"
 )
@@ -68,7 +69,7 @@ func (h *handler) requestBody(w http.ResponseWriter, r *http.Request) (io.ReadCl
 		}
 		return http.MaxBytesReader(nil, gzipReader{zr}, h.maxBody), nil
 	default:
-		return nil, &Error{http.StatusUnsupportedMediaType, "unsupported_encoding", fmt.Sprintf("Content-Encoding %q is not supported (use gzip or none)", enc)}
+		return nil, &Error{http.StatusUnsupportedMediaType, "unsupported_encoding", fmt.Sprintf("Content-Encoding %s is not supported (use gzip or none)", clip.Quote(enc))}
 	}
 }
 
@@ -79,7 +80,7 @@ func bodyFormat(r *http.Request) (event.Format, error) {
 	}
 	mt, _, err := mime.ParseMediaType(ct)
 	if err != nil {
-		return 0, badRequest("bad Content-Type: " + err.Error())
+		return 0, badRequest("bad Content-Type " + clip.Quote(ct) + ": " + err.Error())
 	}
 	switch mt {
 	case "application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines":
@@ -90,7 +91,7 @@ func bodyFormat(r *http.Request) (event.Format, error) {
 		return event.FormatAuto, nil
 	}
 	return 0, &Error{http.StatusUnsupportedMediaType, "unsupported_media_type",
-		fmt.Sprintf("Content-Type %q is not supported: send application/json (an array) or application/x-ndjson", mt)}
+		fmt.Sprintf("Content-Type %s is not supported: send application/json (an array) or application/x-ndjson", clip.Quote(mt))}
 }
 
 // eventsListResponse is a page of the log.
@@ -141,7 +142,7 @@ func intParam(s string, def, lo, hi int64, name string) (int64, error) {
 	}
 	v, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || v < lo || v > hi {
-		return 0, badRequest(fmt.Sprintf("%s must be an integer from %d to %d, got %q", name, lo, hi, s))
+		return 0, badRequest(fmt.Sprintf("%s must be an integer from %d to %d, got %s", name, lo, hi, clip.Quote(s)))
 	}
 	return v, nil
 }
@@ -161,7 +162,8 @@ func (g gzipReader) Close() error { return g.zr.Close() }
 
 func gzipError(err error) error {
 	var tooLarge *http.MaxBytesError
-	if errors.As(err, &tooLarge) {
+	var apiErr *Error // such as the body's read timeout
+	if errors.As(err, &tooLarge) || errors.As(err, &apiErr) {
 		return err
 	}
 	return badRequest("Content-Encoding is gzip but the body is not valid gzip data: " + err.Error())

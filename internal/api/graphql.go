@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 
@@ -20,6 +21,13 @@ func (h *handler) graphQL(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := h.pipeline.Objects().GraphQL(r.Context(), &req)
+	var limit *object.QueryLimitError
+	if errors.As(err, &limit) {
+		h.log.Debug("graphql query over a limit", "limit", limit.Limit, "request_id", requestID(r.Context()))
+		writeJSON(w, http.StatusBadRequest, map[string]any{"errors": []map[string]any{{"message": limit.Error(),
+			"extensions": map[string]any{"code": "QUERY_TOO_COMPLEX", "limit": limit.Limit, "max": limit.Max}}}})
+		return
+	}
 	if err != nil {
 		h.log.Error("graphql failed", "request_id", requestID(r.Context()), "error", err)
 		writeJSON(w, http.StatusInternalServerError, map[string]any{"errors": []map[string]string{{"message": internalMessage}}})

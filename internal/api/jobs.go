@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/weftdata/weft/internal/audit"
+	"github.com/weftdata/weft/internal/clip"
 	"github.com/weftdata/weft/internal/jobrunner"
 	"github.com/weftdata/weft/internal/store"
 )
@@ -103,7 +104,7 @@ func (h *handler) jobRunsList(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	status := strings.ToLower(q.Get("status"))
 	if status != "" && !slices.Contains(runStatuses, status) {
-		h.writeError(w, r, badRequest(fmt.Sprintf("status %q is not one of %s", q.Get("status"), strings.Join(runStatuses, ", "))))
+		h.writeError(w, r, badRequest(fmt.Sprintf("status %s is not one of %s", clip.Quote(q.Get("status")), strings.Join(runStatuses, ", "))))
 		return
 	}
 	limit, err := intParam(q.Get("limit"), 50, 1, 1000, "limit")
@@ -142,7 +143,7 @@ func (h *handler) jobRunLogs(w http.ResponseWriter, r *http.Request) {
 	if l := strings.ToLower(q.Get("level")); l != "" {
 		level = slices.Index(store.LogLevels, l)
 		if level < 0 {
-			h.writeError(w, r, badRequest(fmt.Sprintf("level %q is not one of %s", q.Get("level"), strings.Join(store.LogLevels, ", "))))
+			h.writeError(w, r, badRequest(fmt.Sprintf("level %s is not one of %s", clip.Quote(q.Get("level")), strings.Join(store.LogLevels, ", "))))
 			return
 		}
 	}
@@ -189,7 +190,7 @@ func (h *handler) notificationsList(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	level := strings.ToLower(q.Get("level"))
 	if level != "" && !slices.Contains(notificationLevels, level) {
-		h.writeError(w, r, badRequest(fmt.Sprintf("level %q is not one of %s", q.Get("level"), strings.Join(notificationLevels, ", "))))
+		h.writeError(w, r, badRequest(fmt.Sprintf("level %s is not one of %s", clip.Quote(q.Get("level")), strings.Join(notificationLevels, ", "))))
 		return
 	}
 	limit, err := intParam(q.Get("limit"), 50, 1, 1000, "limit")

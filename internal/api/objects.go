@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 
+	"github.com/weftdata/weft/internal/clip"
 	"github.com/weftdata/weft/internal/object"
 )
 
@@ -133,7 +134,7 @@ func (h *handler) objectsList(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case name == "first" || name == "after":
 		case len(vals) != 1:
-			h.writeError(w, r, badRequest(fmt.Sprintf("the filter %s is given %d times; give it once", name, len(vals))))
+			h.writeError(w, r, badRequest(fmt.Sprintf("the filter %s is given %d times; give it once", clip.String(name), len(vals))))
 			return
 		default:
 			p.Equal[name] = vals[0]

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/weftdata/weft/internal/clip"
 	"github.com/weftdata/weft/internal/config"
 	"github.com/weftdata/weft/internal/plugin"
 	"github.com/weftdata/weft/internal/pluginrun"
@@ -69,7 +70,7 @@ func (h *handler) pluginDeclared(w http.ResponseWriter, r *http.Request) (*confi
 		return nil, false
 	}
 	if _, ok := cfg.Plugin(r.PathValue("name")); !ok {
-		h.writeError(w, r, &Error{http.StatusNotFound, "not_found", "no plugin " + r.PathValue("name") + " is declared under plugins: in weft.yaml"})
+		h.writeError(w, r, &Error{http.StatusNotFound, "not_found", "no plugin " + clip.String(r.PathValue("name")) + " is declared under plugins: in weft.yaml"})
 		return nil, false
 	}
 	return cfg, true

@@ -6,8 +6,10 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"github.com/weftdata/weft/internal/audit"
+	"github.com/weftdata/weft/internal/clip"
 	"github.com/weftdata/weft/internal/delivery"
 	"github.com/weftdata/weft/internal/event"
 	"github.com/weftdata/weft/internal/keys"
@@ -43,6 +45,17 @@ type Config struct {
 	// wait their turn. With MaxBodyBytes it bounds the memory ingestion
 	// takes, however many clients send. Default MaxConcurrentIngestDefault.
 	MaxConcurrentIngest int
+	// MaxConcurrentDeliver bounds the requests of the Delivery and Metrics
+	// APIs served at once, and DeliverBodyBudget the bytes their bodies
+	// hold together (after gzip decoding); a request beyond either is
+	// answered 503 with Retry-After. Defaults MaxConcurrentDeliverDefault
+	// and MaxBodyBytes.
+	MaxConcurrentDeliver int
+	DeliverBodyBudget    int64
+	// BodyReadTimeout bounds each wait for more of a request body: a body
+	// that stops arriving for this long ends its request with 408. Default
+	// BodyReadTimeoutDefault; negative: no limit.
+	BodyReadTimeout time.Duration
 	// Settings and Secrets, when set, are served under /v1/settings and
 	// /v1/secrets (secrets without their values).
 	Settings *kv.Store
@@ -83,6 +96,9 @@ type handler struct {
 	privacy   *privacy.Service
 	log       *slog.Logger
 	metrics   *metrics
+
+	// deliverGate admits the requests of /deliver and /log.
+	deliverGate *gate
 }
 
 // NewHandler returns the HTTP API.
@@ -118,6 +134,16 @@ func newHandler(cfg Config) (http.Handler, []route) {
 		cfg.MaxConcurrentIngest = MaxConcurrentIngestDefault
 	}
 	h.ingestSem = make(chan struct{}, cfg.MaxConcurrentIngest)
+	if cfg.MaxConcurrentDeliver <= 0 {
+		cfg.MaxConcurrentDeliver = MaxConcurrentDeliverDefault
+	}
+	if cfg.DeliverBodyBudget <= 0 {
+		cfg.DeliverBodyBudget = h.maxBody
+	}
+	h.deliverGate = newGate(cfg.MaxConcurrentDeliver, cfg.DeliverBodyBudget)
+	if cfg.BodyReadTimeout == 0 {
+		cfg.BodyReadTimeout = BodyReadTimeoutDefault
+	}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
@@ -203,7 +229,7 @@ func newHandler(cfg Config) (http.Handler, []route) {
 			mux.ServeHTTP(w, r)
 		})
 	}
-	return withRequestID(h.metrics.instrument(h.recoverPanics(root))), routes
+	return withRequestID(h.metrics.instrument(h.recoverPanics(bodyDeadlines(root, cfg.BodyReadTimeout)))), routes
 }
 
 // route is one entry of the route table: a method and a path pattern as
@@ -251,7 +277,7 @@ var pluginURLRoutes = []route{
 }
 
 func (h *handler) notFound(w http.ResponseWriter, r *http.Request) {
-	h.writeError(w, r, &Error{http.StatusNotFound, "not_found", "no route for " + r.Method + " " + r.URL.Path})
+	h.writeError(w, r, &Error{http.StatusNotFound, "not_found", "no route for " + clip.String(r.Method+" "+r.URL.Path)})
 }
 
 func (h *handler) recoverPanics(next http.Handler) http.Handler {

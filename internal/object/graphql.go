@@ -13,7 +13,6 @@ import (
 	"github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
-	"github.com/vektah/gqlparser/v2/parser"
 	"github.com/vektah/gqlparser/v2/validator"
 )
 
@@ -129,9 +128,10 @@ type GraphQLResponse struct {
 	Errors gqlerror.List `json:"errors,omitempty"`
 }
 
-// GraphQL answers a query over the types in force. The error is for the
-// store failing to say which types are in force; everything else is in
-// the response.
+// GraphQL answers a query over the types in force. The error is a
+// *QueryLimitError for a query over a limit (see GraphQLDepthMax and the
+// others), else the store failing to say which types are in force;
+// everything else is in the response.
 func (s *Store) GraphQL(ctx context.Context, req *GraphQLRequest) (*GraphQLResponse, error) {
 	sch, err := s.schema(ctx)
 	if err != nil {
@@ -144,9 +144,16 @@ func (s *Store) GraphQL(ctx context.Context, req *GraphQLRequest) (*GraphQLRespo
 	if strings.TrimSpace(req.Query) == "" {
 		return &GraphQLResponse{Errors: gqlerror.List{gqlerror.Errorf("the request has no query")}}, nil
 	}
-	doc, err := parser.ParseQuery(&ast.Source{Input: req.Query})
+	doc, err := parseQuery(req.Query)
+	var limit *QueryLimitError
+	if errors.As(err, &limit) {
+		return nil, err
+	}
 	if err != nil {
 		return failed("GRAPHQL_PARSE_FAILED", err), nil
+	}
+	if err := checkLimits(gs, doc, req.Variables); err != nil {
+		return nil, err
 	}
 	if errs := validator.ValidateWithRules(gs, doc, nil); len(errs) > 0 {
 		for _, e := range errs {

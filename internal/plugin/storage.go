@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"syscall"
 	"unicode/utf8"
 
 	"gocloud.dev/blob"
@@ -31,8 +32,12 @@ func (e *PathError) Error() string {
 	return fmt.Sprintf("file path %q: %s (paths are relative to the stage, as in model.pkl or models/v1.pkl)", e.Path, e.Reason)
 }
 
+// attrsSuffix ends the names fileblob keeps file metadata in.
+const attrsSuffix = ".attrs"
+
 // ValidatePath checks a plugin file path: relative, with no empty, "." or
-// ".." segments, no backslashes or control characters, at most 1024 bytes.
+// ".." segments nor segments ending in .attrs, no backslashes or control
+// characters, at most 1024 bytes.
 func ValidatePath(p string) error {
 	switch {
 	case p == "":
@@ -57,6 +62,12 @@ func ValidatePath(p string) error {
 			return &PathError{p, "has an empty segment (// or a trailing /)"}
 		case ".", "..":
 			return &PathError{p, fmt.Sprintf("has a %q segment", seg)}
+		}
+		// The file storage (gocloud's fileblob) keeps each file's metadata
+		// beside it in <name>.attrs and refuses such names; refused on
+		// every storage, so paths mean the same wherever files are kept.
+		if strings.HasSuffix(seg, attrsSuffix) {
+			return &PathError{p, fmt.Sprintf("has a segment ending in %s, which the file storage keeps for its own use", attrsSuffix)}
 		}
 	}
 	return nil
@@ -99,7 +110,7 @@ func put(ctx context.Context, b *blob.Bucket, key string, body io.Reader, limit 
 // open reads a stage's file.
 func open(ctx context.Context, b *blob.Bucket, key string) (*blob.Reader, error) {
 	r, err := b.NewReader(ctx, key, nil)
-	if gcerrors.Code(err) == gcerrors.NotFound {
+	if gcerrors.Code(err) == gcerrors.NotFound || pathConflict(err) { // a/b when a is a file
 		return nil, store.ErrNotFound
 	}
 	if err != nil {
@@ -129,7 +140,19 @@ func (s *Service) Put(ctx context.Context, t Token, path string, body io.Reader,
 	if err := s.requireRunning(ctx, t); err != nil {
 		return 0, err
 	}
-	return put(ctx, s.bucket, objectKey(t.Run, t.Scope, path), body, s.opts.MaxFileBytes)
+	n, err := put(ctx, s.bucket, objectKey(t.Run, t.Scope, path), body, s.opts.MaxFileBytes)
+	if pathConflict(err) {
+		return 0, &PathError{path, "is a folder of other files, or a file is where its folder would be"}
+	}
+	return n, err
+}
+
+// pathConflict tells a path the file storage cannot use because a file
+// and a folder would share a name (model, then model/v1) from a fault of
+// the storage.
+func pathConflict(err error) bool {
+	return errors.Is(err, syscall.ENOTDIR) || errors.Is(err, syscall.EISDIR) ||
+		errors.Is(err, syscall.EEXIST) || errors.Is(err, syscall.ENOTEMPTY)
 }
 
 // Open reads a stage's file (any stage, from any stage); ErrNotFound if

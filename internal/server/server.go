@@ -41,6 +41,11 @@ const (
 	AddrDefault            = "127.0.0.1:7700"
 	DataDefault            = "./weft-data"
 	ShutdownTimeoutDefault = 30 * time.Second
+	// ReadHeaderTimeoutDefault bounds the reading of a request's headers.
+	ReadHeaderTimeoutDefault = 10 * time.Second
+	// IdleTimeoutDefault bounds how long a kept-alive connection may wait
+	// for its next request.
+	IdleTimeoutDefault = 2 * time.Minute
 )
 
 // Config is the process configuration. Zero values take the defaults.
@@ -66,6 +71,16 @@ type Config struct {
 	// ShutdownTimeout bounds how long in-flight requests may take to finish
 	// at shutdown. Default ShutdownTimeoutDefault.
 	ShutdownTimeout time.Duration
+	// ReadHeaderTimeout bounds the reading of a request's headers. Default
+	// ReadHeaderTimeoutDefault.
+	ReadHeaderTimeout time.Duration
+	// BodyReadTimeout bounds each wait for more of a request's body (not
+	// the whole body, so a large upload that is slow but moving goes
+	// through). Default api.BodyReadTimeoutDefault; negative: no limit.
+	BodyReadTimeout time.Duration
+	// IdleTimeout bounds how long a kept-alive connection may wait for its
+	// next request. Default IdleTimeoutDefault.
+	IdleTimeout time.Duration
 	// StitchInterval is how soon after events arrive stitching runs;
 	// negative means only on demand. Default pipeline.StitchIntervalDefault.
 	StitchInterval time.Duration
@@ -120,6 +135,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ShutdownTimeout <= 0 {
 		c.ShutdownTimeout = ShutdownTimeoutDefault
+	}
+	if c.ReadHeaderTimeout <= 0 {
+		c.ReadHeaderTimeout = ReadHeaderTimeoutDefault
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = IdleTimeoutDefault
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -345,6 +366,8 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		Delivery:     deliverySvc,
 		Privacy:      privacySvc,
 		Logger:       cfg.Logger,
+
+		BodyReadTimeout: cfg.BodyReadTimeout,
 	}
 	var (
 		handler http.Handler
@@ -375,8 +398,8 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		metrics:  metrics,
 		http: &http.Server{
 			Handler:           handler,
-			ReadHeaderTimeout: 10 * time.Second,
-			IdleTimeout:       2 * time.Minute,
+			ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+			IdleTimeout:       cfg.IdleTimeout,
 			ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 		},
 		done: make(chan error, 1),
