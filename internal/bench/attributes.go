@@ -113,12 +113,7 @@ func phases(ms map[string]float64) string {
 }
 
 func (o *AttributesOpts) withDefaults() {
-	if o.Events <= 0 {
-		o.Events = 10_000_000
-	}
-	if o.Customers <= 0 {
-		o.Customers = 1_000_000
-	}
+	storeDefaults(&o.Events, &o.Customers, &o.Seed, &o.Progress)
 	if o.Dirty == 0 {
 		o.Dirty = 10_000
 	}
@@ -128,11 +123,22 @@ func (o *AttributesOpts) withDefaults() {
 	if o.Sample <= 0 {
 		o.Sample = 100
 	}
-	if o.Seed == 0 {
-		o.Seed = 1
+}
+
+// storeDefaults fills in the demo store's defaults: 10,000,000 events of
+// 1,000,000 customers, seed 1, no progress reports.
+func storeDefaults(events, customers *int, seed *uint64, progress *func(string)) {
+	if *events <= 0 {
+		*events = 10_000_000
 	}
-	if o.Progress == nil {
-		o.Progress = func(string) {}
+	if *customers <= 0 {
+		*customers = 1_000_000
+	}
+	if *seed == 0 {
+		*seed = 1
+	}
+	if *progress == nil {
+		*progress = func(string) {}
 	}
 }
 
@@ -222,20 +228,8 @@ func ensureStitched(ctx context.Context, db *store.DB, cfg stitch.Config, progre
 // touch gives n live entities activity at the time at (as new events or
 // merges would) and returns their ids.
 func touch(ctx context.Context, db *store.DB, n int, at time.Time) ([]string, error) {
-	var ids []string
-	rows, err := db.QueryContext(ctx, "SELECT id FROM entities WHERE merged_into IS NULL ORDER BY md5(id) LIMIT $1", n)
+	ids, err := somePeople(ctx, db, n)
 	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	_, err = db.ExecContext(ctx, "UPDATE entities SET modified_at = $1 WHERE id IN (SELECT unnest(CAST($2 AS TEXT[])))", at, ids)

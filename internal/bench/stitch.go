@@ -208,6 +208,11 @@ func ensureLoaded(ctx context.Context, db *store.DB, demoOpts demo.Options, n in
 // the API would, without HTTP, and returns how many were new. Records are
 // encoded and decoded in a goroutine while the previous batch is appended.
 func Load(ctx context.Context, s store.Store, events iter.Seq[demo.Event]) (int, error) {
+	return loadWith(ctx, event.NewIngester(s, nil), events)
+}
+
+// loadWith is Load through the ingester in.
+func loadWith(ctx context.Context, in *event.Ingester, events iter.Seq[demo.Event]) (int, error) {
 	const batchSize = 20_000
 	batches := make(chan *event.Batch, 1)
 	errc := make(chan error, 1)
@@ -247,7 +252,6 @@ func Load(ctx context.Context, s store.Store, events iter.Seq[demo.Event]) (int,
 			flush()
 		}
 	}()
-	in := event.NewIngester(s, nil)
 	total := 0
 	for b := range batches {
 		res, err := in.Ingest(ctx, b)

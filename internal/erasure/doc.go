@@ -51,6 +51,40 @@
 // Erase (with any entities, or none) finishes them. An entity already
 // erased is simply not found again.
 //
+// # Physically gone
+//
+// After the deletions, the tables an erasure touched are reclaimed
+// (store.Capabilities.Reclaim), before Erase returns:
+//
+//   - DuckDB: a DELETE and a CHECKPOINT leave the deleted rows' bytes in
+//     their row groups, and freed blocks keep their old content. Each
+//     touched table is rewritten in one transaction (its old row groups
+//     are then deleted whole and dropped by the CHECKPOINT), and the free
+//     blocks are overwritten by a scratch table of hashes, which is then
+//     dropped; a last CHECKPOINT empties the WAL. Bound: none left in the
+//     database file or its WAL when Erase returns. Cost: a copy of each
+//     touched table and of the free space, so it grows with the store,
+//     not with the people erased; batching erasures shares it.
+//   - PostgreSQL: VACUUM (FULL, ANALYZE) of each touched table writes new
+//     files and truncates the old ones when it commits; ANALYZE replaces
+//     the statistics (pg_statistic holds sample values), and pg_statistic
+//     itself is rewritten when Weft connects as a superuser (otherwise
+//     PostgreSQL skips it with a warning, and its old rows stay until
+//     autovacuum and new rows overwrite them). VACUUM FULL holds an ACCESS
+//     EXCLUSIVE lock: ingestion waits while event_log is rewritten. The
+//     WAL (pg_wal) keeps the original inserts until its segments are
+//     recycled after later checkpoints and overwritten by new WAL (at most
+//     max_wal_size of WAL later, by default 1 GB), and WAL archives or
+//     replicas keep what they received: that part is the operator's.
+//   - Temporary tables: stages keep scratch copies of customer data in
+//     temporary tables of their connections (the attribute engine's chunk
+//     tables); Erase first closes the pool's idle connections, which drops
+//     them (store.DB.ReleaseIdle). A connection in use by a stage running
+//     at that moment keeps its scratch until the stage's next run.
+//
+// The tests scan the DuckDB file and WAL, and PostgreSQL's base/<database
+// oid> and global directories, for an erased e-mail.
+//
 // # The suppression list
 //
 // Each identifier of an erased entity goes on suppressed_identifiers as

@@ -85,17 +85,21 @@ func Erase(ctx context.Context, db *store.DB, entities []string) (Result, error)
 	if err != nil {
 		return res, fmt.Errorf("find the entities to erase: %w", err)
 	}
+	touched := map[string]bool{}
 	if n > 0 {
-		if err := eraseChunks(ctx, conn, salt, &res); err != nil {
+		if err := eraseChunks(ctx, conn, salt, &res, touched); err != nil {
 			return res, err
 		}
 	}
 	if res.Unstitched, err = sweepUnstitched(ctx, db, salt); err != nil {
 		return res, err
 	}
+	if res.Unstitched > 0 {
+		touched["event_log"] = true
+	}
 	reclaimStart := time.Now()
-	if n > 0 || res.Unstitched > 0 {
-		if err := reclaim(ctx, db, erasedTables); err != nil {
+	if len(touched) > 0 || n > 0 {
+		if err := reclaim(ctx, db, reclaimTables(touched, res.Entities < n)); err != nil {
 			return res, err
 		}
 	}
@@ -134,7 +138,7 @@ func closure(ctx context.Context, conn *store.Conn) (int64, error) {
 }
 
 // eraseChunks erases erase_set, ChunkEntities entities a transaction.
-func eraseChunks(ctx context.Context, conn *store.Conn, salt string, res *Result) error {
+func eraseChunks(ctx context.Context, conn *store.Conn, salt string, res *Result, touched map[string]bool) error {
 	after := ""
 	for {
 		if _, err := conn.ExecContext(ctx, conn.Query("ErasureChunkClear")); err != nil {
@@ -150,7 +154,7 @@ func eraseChunks(ctx context.Context, conn *store.Conn, salt string, res *Result
 		if last == "" {
 			return nil
 		}
-		if err := eraseChunk(ctx, conn, salt, res); err != nil {
+		if err := eraseChunk(ctx, conn, salt, res, touched); err != nil {
 			return fmt.Errorf("erase entities after %q: %w", after, err)
 		}
 		afterChunk()
@@ -158,15 +162,17 @@ func eraseChunks(ctx context.Context, conn *store.Conn, salt string, res *Result
 	}
 }
 
-// step is one statement of a chunk and the count it adds to.
+// step is one statement of a chunk, the count it adds to, and the table
+// it deletes from or updates, which must then be reclaimed ("" for none).
 type step struct {
 	query string
 	args  []any
 	count *int64
+	table string
 }
 
 // eraseChunk erases the entities of erase_chunk in one transaction.
-func eraseChunk(ctx context.Context, conn *store.Conn, salt string, res *Result) error {
+func eraseChunk(ctx context.Context, conn *store.Conn, salt string, res *Result, touched map[string]bool) error {
 	tx, err := conn.Begin(ctx)
 	if err != nil {
 		return err
@@ -183,26 +189,26 @@ func eraseChunk(ctx context.Context, conn *store.Conn, salt string, res *Result)
 	t := now()
 	var ignored int64
 	steps := []step{
-		{"ErasureSuppress", []any{salt, t}, &res.Suppressed},
-		{"ErasureCastFailures", nil, &ignored},
-		{"ErasureValueCounts", []any{t}, &ignored},
-		{"ErasureValueCountsZero", nil, &ignored},
-		{"ErasureCustomerCounts", []any{t}, &ignored},
-		{"ErasureAttributeValues", nil, &res.AttributeValues},
-		{"ErasurePropertyCounts", nil, &ignored},
-		{"ErasurePropertyValues", nil, &res.Properties},
-		{"ErasurePropertyStaging", nil, &res.PluginRows},
-		{"ErasureDatasetUsers", nil, &res.PluginRows},
-		{"ErasureDatasetValues", nil, &res.PluginRows},
-		{"ErasureAudit", nil, &ignored},
-		{"ErasureEvents", nil, &ignored},
-		{"ErasureEntityEvents", nil, &ignored},
-		{"ErasureIdentifiers", nil, &res.Identifiers},
-		{"ErasureMerges", nil, &ignored},
-		{"ErasureEntities", nil, &ignored},
-		{"ErasureStitchToken", []any{rand.Int64()}, &ignored},
+		{"ErasureSuppress", []any{salt, t}, &res.Suppressed, ""},
+		{"ErasureCastFailures", nil, &ignored, "attribute_state"},
+		{"ErasureValueCounts", []any{t}, &ignored, "attribute_values_counts"},
+		{"ErasureValueCountsZero", nil, &ignored, "attribute_values_counts"},
+		{"ErasureCustomerCounts", []any{t}, &ignored, "attribute_customers_cache"},
+		{"ErasureAttributeValues", nil, &res.AttributeValues, "customer_attributes"},
+		{"ErasurePropertyCounts", nil, &ignored, "plugin_properties"},
+		{"ErasurePropertyValues", nil, &res.Properties, "plugin_property_values"},
+		{"ErasurePropertyStaging", nil, &res.PluginRows, "plugin_property_staging"},
+		{"ErasureDatasetUsers", nil, &res.PluginRows, "plugin_dataset_users"},
+		{"ErasureDatasetValues", nil, &res.PluginRows, "plugin_dataset_values"},
+		{"ErasureAudit", nil, &ignored, "stitch_audit"},
+		{"ErasureEvents", nil, &ignored, "event_log"},
+		{"ErasureEntityEvents", nil, &ignored, "entity_events"},
+		{"ErasureIdentifiers", nil, &res.Identifiers, "identifiers"},
+		{"ErasureMerges", nil, &ignored, "stitch_merges"},
+		{"ErasureEntities", nil, &ignored, "entities"},
+		{"ErasureStitchToken", []any{rand.Int64()}, &ignored, ""},
 	}
-	if err := run(ctx, tx, steps); err != nil {
+	if err := run(ctx, tx, steps, touched); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
@@ -214,8 +220,9 @@ func eraseChunk(ctx context.Context, conn *store.Conn, salt string, res *Result)
 	return nil
 }
 
-// run runs steps in order, adding the rows each affected to its count.
-func run(ctx context.Context, e store.Executor, steps []step) error {
+// run runs steps in order, adding the rows each affected to its count
+// and the tables of those that affected rows to touched.
+func run(ctx context.Context, e store.Executor, steps []step, touched map[string]bool) error {
 	for _, s := range steps {
 		r, err := e.ExecContext(ctx, e.Query(s.query), s.args...)
 		if err != nil {
@@ -226,6 +233,9 @@ func run(ctx context.Context, e store.Executor, steps []step) error {
 			return fmt.Errorf("%s: %w", s.query, err)
 		}
 		*s.count += n
+		if n > 0 && s.table != "" {
+			touched[s.table] = true
+		}
 	}
 	return nil
 }
@@ -237,3 +247,16 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 // errNoSalt is a suppression list without its salt: the state row is
 // missing, which only a damaged database has.
 var errNoSalt = errors.New("erasure_state has no row")
+
+// reclaimTables are the tables to reclaim: those the erasure touched, or
+// all it may touch when some of its entities were erased by an earlier
+// call that did not finish (which tables that one touched is not known).
+func reclaimTables(touched map[string]bool, resumed bool) []string {
+	var out []string
+	for _, t := range erasedTables {
+		if resumed || touched[t] {
+			out = append(out, t)
+		}
+	}
+	return out
+}

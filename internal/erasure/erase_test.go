@@ -397,13 +397,8 @@ func TestEraseResume(t *testing.T) {
 			if err == nil || ctx.Err() == nil {
 				t.Fatalf("interrupted erasure: %v, want cancelled", err)
 			}
-			var pending, left int
-			if err := f.db.QueryRowContext(context.Background(), "SELECT count(*) FROM erasure_pending").Scan(&pending); err != nil {
-				t.Fatal(err)
-			}
-			if err := f.db.QueryRowContext(context.Background(), "SELECT count(*) FROM entities WHERE id IN ($1, $2)", f.aliceIDs[0], f.aliceIDs[1]).Scan(&left); err != nil {
-				t.Fatal(err)
-			}
+			pending := countRows(t, f, "SELECT count(*) FROM erasure_pending")
+			left := countRows(t, f, "SELECT count(*) FROM entities WHERE id IN ($1, $2)", f.aliceIDs[0], f.aliceIDs[1])
 			if pending != 2 || left != 1 {
 				t.Fatalf("after the interruption: %d pending, %d of alice's entities left; want 2 and 1", pending, left)
 			}

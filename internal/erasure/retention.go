@@ -105,13 +105,13 @@ func retainWindow(ctx context.Context, conn *store.Conn, args []any) (events, en
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
 	var ignored int64
 	err = run(ctx, tx, []step{
-		{"RetentionSeqsClear", nil, &ignored},
-		{"RetentionSeqsLoad", args, &ignored},
-		{"RetentionMarkEntities", []any{now()}, &entities},
-		{"RetentionCastFailures", nil, &ignored},
-		{"RetentionEntityEvents", nil, &ignored},
-		{"RetentionEvents", nil, &events},
-	})
+		{"RetentionSeqsClear", nil, &ignored, ""},
+		{"RetentionSeqsLoad", args, &ignored, ""},
+		{"RetentionMarkEntities", []any{now()}, &entities, ""},
+		{"RetentionCastFailures", nil, &ignored, ""},
+		{"RetentionEntityEvents", nil, &ignored, ""},
+		{"RetentionEvents", nil, &events, ""},
+	}, map[string]bool{})
 	if err != nil {
 		return 0, 0, err
 	}

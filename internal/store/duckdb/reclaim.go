@@ -12,10 +12,10 @@ package duckdb
 // So Reclaim rewrites each table: in one transaction its rows are copied
 // aside, deleted and inserted again, which leaves every old row group
 // deleted whole (the tables erasure rewrites have no index); the
-// CHECKPOINT drops them; then a scratch table of random numbers, half as
-// large again as the free space, is written and dropped, so that every
-// free block is overwritten (DuckDB fills the free list before it grows
-// the file), and a last CHECKPOINT empties the WAL. The cost is a copy of
+// CHECKPOINT drops them; then a scratch table of hashes stored
+// uncompressed, a twentieth larger than the free space, is written and
+// dropped, so that every free block is overwritten (DuckDB fills the free
+// list before it grows the file), and a last CHECKPOINT empties the WAL. The cost is a copy of
 // each table and of the free space; the tables keep their insertion
 // order, so seq ranges stay cheap to read.
 
@@ -39,9 +39,19 @@ func reclaim(tables []string) []string {
 	}
 	return append(out, "CHECKPOINT",
 		"DROP TABLE IF EXISTS weft_scrub",
-		`CREATE TABLE weft_scrub AS SELECT random() AS a, random() AS b FROM range(9223372036854775807)
-		 LIMIT (SELECT CAST(free_blocks * block_size * 3 / 32 AS BIGINT) + 1024 FROM pragma_database_size())`,
+		scrubDDL,
+		scrubFill,
 		"CHECKPOINT",
 		"DROP TABLE weft_scrub",
 		"CHECKPOINT")
 }
+
+// The scratch table's columns are stored as they are, so its size is
+// known: 16 bytes a row (random numbers would make DuckDB analyze them for
+// a compression that does not pay, and take longer).
+const (
+	scrubDDL = `CREATE TABLE weft_scrub (a UBIGINT USING COMPRESSION 'uncompressed', b UBIGINT USING COMPRESSION 'uncompressed')`
+	// LIMIT takes a subquery where range() takes only constants.
+	scrubFill = `INSERT INTO weft_scrub SELECT hash(i), hash(-i) FROM range(9223372036854775807) r(i)
+		LIMIT (SELECT CAST(free_blocks * block_size * 21 / 320 AS BIGINT) + 1024 FROM pragma_database_size())`
+)

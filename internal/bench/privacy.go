@@ -1,0 +1,257 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/weftdata/weft/internal/attr"
+	"github.com/weftdata/weft/internal/config"
+	"github.com/weftdata/weft/internal/demo"
+	"github.com/weftdata/weft/internal/erasure"
+	"github.com/weftdata/weft/internal/event"
+	"github.com/weftdata/weft/internal/stitch"
+	"github.com/weftdata/weft/internal/store"
+)
+
+// PrivacyOpts describe a privacy benchmark.
+type PrivacyOpts struct {
+	// DB is the store: empty, or holding exactly Events events of an
+	// earlier load with the same options (stitched or not).
+	DB *store.DB
+	// Events and Customers size the log. Defaults 10,000,000 and 1,000,000.
+	Events    int
+	Customers int
+	// Erase is how many people one Erase call erases. Default 1,000.
+	Erase int
+	// Suppressed is how many identifiers the suppression list holds for
+	// the second ingest figure. Default 100,000.
+	Suppressed int
+	// Ingest is how many events each ingest round appends. Default 200,000.
+	Ingest int
+	// Rounds of ingest with and without the list, alternated. Default 3.
+	Rounds int
+	// Seed of the demo data. Default 1.
+	Seed uint64
+	// Prepare loads, stitches and calculates the store, and stops: copies
+	// of it make repeated runs quick.
+	Prepare  bool
+	Progress func(string)
+}
+
+func (o *PrivacyOpts) withDefaults() {
+	storeDefaults(&o.Events, &o.Customers, &o.Seed, &o.Progress)
+	if o.Erase <= 0 {
+		o.Erase = 1000
+	}
+	if o.Suppressed <= 0 {
+		o.Suppressed = 100_000
+	}
+	if o.Ingest <= 0 {
+		o.Ingest = 200_000
+	}
+	if o.Rounds <= 0 {
+		o.Rounds = 3
+	}
+}
+
+// PrivacyReport is what a privacy benchmark measured.
+type PrivacyReport struct {
+	Backend    string
+	Events     int
+	Entities   int64
+	LoadTime   time.Duration
+	StitchTime time.Duration
+	AttrTime   time.Duration
+
+	People    int
+	EraseTime time.Duration
+	Erased    erasure.Result
+
+	Suppressed int64
+	// Events/s of each ingest round, without and with the list.
+	Without, With []float64
+
+	PeakRSSBytes int64
+}
+
+func (r *PrivacyReport) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %d events, %d live entities\n", r.Backend, r.Events, r.Entities)
+	for _, s := range []struct {
+		what string
+		d    time.Duration
+	}{{"loaded", r.LoadTime}, {"stitched", r.StitchTime}, {"attributes calculated", r.AttrTime}} {
+		if s.d > 0 {
+			fmt.Fprintf(&b, "%s in %s\n", s.what, s.d.Round(time.Millisecond))
+		}
+	}
+	if r.People == 0 {
+		return b.String()
+	}
+	e := r.Erased
+	fmt.Fprintf(&b, "erase %d people in one call: %s (reclaim %.0f ms)\n", r.People, r.EraseTime.Round(time.Millisecond), e.ReclaimMS)
+	fmt.Fprintf(&b, "  %d entities, %d events (%d delivery logs), %d identifiers suppressed, %d attribute values, %d properties\n",
+		e.Entities, e.Events, e.DeliveryLogs, e.Suppressed, e.AttributeValues, e.Properties)
+	without, with := median(r.Without), median(r.With)
+	fmt.Fprintf(&b, "ingest without suppressed identifiers: %.0f events/s (rounds %s)\n", without, rates(r.Without))
+	fmt.Fprintf(&b, "ingest with %d suppressed identifiers: %.0f events/s (rounds %s), %+.1f%%\n",
+		r.Suppressed, with, rates(r.With), 100*(with-without)/without)
+	fmt.Fprintf(&b, "peak RSS %d MB\n", r.PeakRSSBytes>>20)
+	return b.String()
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+func rates(xs []float64) string {
+	parts := make([]string, len(xs))
+	for i, x := range xs {
+		parts[i] = fmt.Sprintf("%.0f", x)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// Privacy loads, stitches and calculates the demo store (unless it holds
+// the events already), times one Erase of Erase people, then times ingest
+// rounds of Ingest new events through an ingester that drops suppressed
+// identifiers, alternately with an empty list and one of Suppressed
+// identifiers.
+func Privacy(ctx context.Context, opts PrivacyOpts) (*PrivacyReport, error) {
+	opts.withDefaults()
+	cfg, err := config.Parse(demo.Config)
+	if err != nil {
+		return nil, err
+	}
+	r := &PrivacyReport{Backend: opts.DB.Dialect(), Events: opts.Events}
+	demoOpts := demo.Options{Seed: opts.Seed, Customers: opts.Customers, EventsPerCustomer: float64(opts.Events) / float64(opts.Customers)}
+	if _, r.LoadTime, err = ensureLoaded(ctx, opts.DB, demoOpts, opts.Events, opts.Progress); err != nil {
+		return nil, err
+	}
+	if r.StitchTime, err = ensureStitched(ctx, opts.DB, cfg.Stitching, opts.Progress); err != nil {
+		return nil, err
+	}
+	if r.AttrTime, err = ensureCalculated(ctx, opts.DB, cfg, opts.Progress); err != nil {
+		return nil, err
+	}
+	if err := opts.DB.QueryRowContext(ctx, "SELECT count(*) FROM entities WHERE merged_into IS NULL").Scan(&r.Entities); err != nil {
+		return nil, err
+	}
+	if opts.Prepare {
+		return r, nil
+	}
+
+	people, err := somePeople(ctx, opts.DB, opts.Erase)
+	if err != nil {
+		return nil, err
+	}
+	opts.Progress(fmt.Sprintf("erasing %d people", len(people)))
+	start := time.Now()
+	if r.Erased, err = erasure.Erase(ctx, opts.DB, people); err != nil {
+		return nil, err
+	}
+	r.EraseTime, r.People = time.Since(start), len(people)
+
+	if err := ingestRounds(ctx, opts, cfg.Stitching, r); err != nil {
+		return nil, err
+	}
+	r.PeakRSSBytes = peakRSS()
+	return r, nil
+}
+
+// ensureCalculated calculates the attributes unless some were.
+func ensureCalculated(ctx context.Context, db *store.DB, cfg *config.Config, progress func(string)) (time.Duration, error) {
+	var any int
+	err := db.QueryRowContext(ctx, "SELECT count(*) FROM (SELECT 1 FROM customer_attributes LIMIT 1) x").Scan(&any)
+	if err != nil || any > 0 {
+		return 0, err
+	}
+	eng, err := attr.New(db, cfg.Attributes, cfg.Context, nil)
+	if err != nil {
+		return 0, err
+	}
+	progress("calculating the attributes")
+	start := time.Now()
+	_, err = eng.Run(ctx, attr.RunOptions{FromScratch: true})
+	return time.Since(start), err
+}
+
+// somePeople picks n live entities, spread over the log.
+func somePeople(ctx context.Context, db *store.DB, n int) ([]string, error) {
+	rows, err := db.QueryContext(ctx, "SELECT id FROM entities WHERE merged_into IS NULL ORDER BY md5(id) LIMIT $1", n)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// ingestRounds times ingest rounds alternately without and with a list of
+// opts.Suppressed identifiers; the list is moved aside between rounds.
+func ingestRounds(ctx context.Context, opts PrivacyOpts, rules stitch.Config, r *PrivacyReport) error {
+	db := opts.DB
+	sup := erasure.NewSuppressor(db, func(context.Context) (stitch.Config, error) { return rules, nil })
+	in := event.NewIngester(db, &event.IngesterOpts{Suppress: sup.DropQuery})
+	for _, q := range []string{
+		"CREATE TABLE bench_suppressed AS SELECT * FROM suppressed_identifiers",
+		fmt.Sprintf(`INSERT INTO bench_suppressed SELECT weft_sha256('bench' || CAST(i AS TEXT)), 'bench', CURRENT_TIMESTAMP
+			FROM generate_series(1, %d) g(i)`, max(0, opts.Suppressed-int(r.Erased.Suppressed))),
+		"DELETE FROM suppressed_identifiers",
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("prepare the suppression list: %w", err)
+		}
+	}
+	defer db.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS bench_suppressed") //nolint:errcheck // best effort
+	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM bench_suppressed").Scan(&r.Suppressed); err != nil {
+		return err
+	}
+	round := uint64(0)
+	ingest := func() (float64, error) {
+		round++
+		events := demo.Stream(demo.Options{Seed: opts.Seed + 1000 + round, Customers: max(opts.Ingest/10, 1), EventsPerCustomer: 10}, opts.Ingest)
+		start := time.Now()
+		n, err := loadWith(ctx, in, events)
+		if err != nil {
+			return 0, err
+		}
+		return float64(n) / time.Since(start).Seconds(), nil
+	}
+	for i := 0; i < opts.Rounds; i++ {
+		opts.Progress(fmt.Sprintf("ingest round %d of %d", i+1, opts.Rounds))
+		without, err := ingest()
+		if err != nil {
+			return err
+		}
+		if _, err := db.ExecContext(ctx, "INSERT INTO suppressed_identifiers SELECT * FROM bench_suppressed"); err != nil {
+			return err
+		}
+		with, err := ingest()
+		if err != nil {
+			return err
+		}
+		if _, err := db.ExecContext(ctx, "DELETE FROM suppressed_identifiers"); err != nil {
+			return err
+		}
+		r.Without, r.With = append(r.Without, without), append(r.With, with)
+	}
+	// The erased people's identifiers stay suppressed.
+	_, err := db.ExecContext(ctx, "INSERT INTO suppressed_identifiers SELECT * FROM bench_suppressed WHERE category <> 'bench'")
+	return err
+}
