@@ -95,7 +95,7 @@ func batchRunner(t *testing.T, backend string) (r *runner, db *store.DB, consent
 	var h http.Handler
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
 	svc, err := plugin.Open(ctx, db, plugin.Options{BaseURL: "http://" + srv.Listener.Addr().String(),
-		StorageURL: "file://" + filepath.ToSlash(t.TempDir())})
+		StorageURL: "file://" + filepath.ToSlash(t.TempDir()), Commands: plugin.Commands{Patterns: []string{"*"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
