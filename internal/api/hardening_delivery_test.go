@@ -69,7 +69,7 @@ func TestDeliverNULUserKeepsOtherLogs(t *testing.T) {
 					t.Fatalf("deliver for %q: %d %s", u, r.status, r.body)
 				}
 			}
-			logs := waitForEvents(t, s.store, "delivery_log", 5)
+			waitForEvents(t, s.store, "delivery_log", 5)
 			time.Sleep(500 * time.Millisecond) // more than a flush: nothing else comes
 			logs, err := s.store.EventList(context.Background(), &store.EventListParams{SourceID: "delivery", Type: "delivery_log", Limit: 100})
 			if err != nil {

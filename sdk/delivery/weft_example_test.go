@@ -130,19 +130,18 @@ delivery:
 		log.Fatal(err)
 	}
 	defer c.Close()
-	req := &pb.Request{UserInfo: &cm.UserInfo{UserId: "u1"}}
-	for _, p := range []struct{ id, category string }{{"p1", "shoes"}, {"p2", "bags"}, {"p3", "socks"}} {
-		props, err := structpb.NewStruct(map[string]any{"category": p.category})
-		if err != nil {
-			log.Fatal(err)
-		}
-		req.Insertion = append(req.Insertion, &pb.Insertion{ContentId: p.id,
-			Properties: &cm.Properties{StructField: &cm.Properties_Struct{Struct: props}}})
-	}
 	// The ranking state is reloaded every delivery.refresh: ask until it
-	// knows u1 (a loaded machine may take a while).
+	// knows u1 (a loaded machine may take a while). Each ask is a page view
+	// of its own, with a paging id of its own: the same request with the
+	// same paging key is served the ranking it got first, for paging.ttl.
 	var resp *delivery.DeliveryResponse
-	for deadline := time.Now().Add(3 * time.Minute); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	deadline := time.Now().Add(3 * time.Minute)
+	for view := 0; time.Now().Before(deadline); view++ {
+		if view > 0 {
+			time.Sleep(50 * time.Millisecond)
+		}
+		req := categoryRequest("u1")
+		req.Paging = &pb.Paging{PagingId: fmt.Sprintf("view-%d", view)}
 		if resp, err = c.Deliver(&delivery.DeliveryRequest{Request: req}); err != nil {
 			log.Fatal(err)
 		}
@@ -157,4 +156,19 @@ delivery:
 	// 0 p2
 	// 1 p1
 	// 2 p3
+}
+
+// categoryRequest asks to rank three products of different categories for
+// the user.
+func categoryRequest(user string) *pb.Request {
+	req := &pb.Request{UserInfo: &cm.UserInfo{UserId: user}}
+	for _, p := range []struct{ id, category string }{{"p1", "shoes"}, {"p2", "bags"}, {"p3", "socks"}} {
+		props, err := structpb.NewStruct(map[string]any{"category": p.category})
+		if err != nil {
+			log.Fatal(err)
+		}
+		req.Insertion = append(req.Insertion, &pb.Insertion{ContentId: p.id,
+			Properties: &cm.Properties{StructField: &cm.Properties_Struct{Struct: props}}})
+	}
+	return req
 }
