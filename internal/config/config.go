@@ -17,10 +17,12 @@ import (
 
 	"github.com/weftdata/weft/internal/attr"
 	"github.com/weftdata/weft/internal/consent"
+	"github.com/weftdata/weft/internal/destination"
 	"github.com/weftdata/weft/internal/object"
 	"github.com/weftdata/weft/internal/plugin"
 	"github.com/weftdata/weft/internal/quartz"
 	"github.com/weftdata/weft/internal/rank"
+	"github.com/weftdata/weft/internal/segment"
 	"github.com/weftdata/weft/internal/stitch"
 )
 
@@ -51,6 +53,12 @@ type Config struct {
 	// Retention deletes each source's events older than a period, daily
 	// (the built-in job retention).
 	Retention []Retention `json:"retention,omitempty" yaml:"retention,omitempty"`
+	// Segments are audiences over profiles (package segment), computed by
+	// the segments job.
+	Segments []segment.Definition `json:"segments,omitempty" yaml:"segments,omitempty"`
+	// Destinations carry segment changes and profiles to other systems
+	// (package destination); each runs as the job destination:<id>.
+	Destinations []destination.Definition `json:"destinations,omitempty" yaml:"destinations,omitempty"`
 }
 
 // Job declares a job: which registered job runs it, when, and with what
