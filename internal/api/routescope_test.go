@@ -81,6 +81,7 @@ var routeScopes = map[string]string{
 	"GET /v1/keys":                                 "admin",
 	"DELETE /v1/keys/{id}":                         "admin",
 	"GET /v1/audit":                                "admin",
+	"POST /v1/segments/preview":                    "read",
 	"GET /v1/privacy/discovery":                    "admin",
 	"POST /v1/privacy/requests":                    "admin",
 	"GET /v1/privacy/requests/{id}":                "admin",

@@ -16,7 +16,7 @@ func newBenchCmd() *cobra.Command {
 		Use:   "bench",
 		Short: "Measure Weft's engines at realistic sizes",
 	}
-	cmd.AddCommand(newBenchIngestCmd(), newBenchStitchCmd(), newBenchAttributesCmd(), newBenchJobsCmd(), newBenchPluginsCmd(), newBenchDeliveryCmd(), newBenchDeliveryLoadCmd(), newBenchPrivacyCmd())
+	cmd.AddCommand(newBenchIngestCmd(), newBenchStitchCmd(), newBenchAttributesCmd(), newBenchJobsCmd(), newBenchPluginsCmd(), newBenchDeliveryCmd(), newBenchDeliveryLoadCmd(), newBenchPrivacyCmd(), newBenchSegmentsCmd())
 	return cmd
 }
 

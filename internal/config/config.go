@@ -202,6 +202,9 @@ func (c *Config) Validate() error {
 	if err := validateRetention(c.Retention); err != nil {
 		return err
 	}
+	if err := c.validateSegments(); err != nil {
+		return err
+	}
 	attrs := make(map[string]bool, len(c.Attributes))
 	for _, a := range c.Attributes {
 		attrs[a.ID] = true
@@ -248,6 +251,9 @@ func (c *Config) JSON() string {
 func (c *Config) EffectiveStitching() stitch.Config {
 	st := c.Stitching
 	st.Rules = append(slices.Clip(c.Stitching.Rules), deliveryStitchingRules(&c.Delivery)...)
+	if len(c.Segments) > 0 {
+		st.Rules = append(st.Rules, segment.StitchingRules(st.Rules)...)
+	}
 	return st
 }
 

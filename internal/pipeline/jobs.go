@@ -122,6 +122,7 @@ func (p *Pipeline) schedules(cfg *config.Config) ([]jobrunner.Schedule, error) {
 			}
 		}
 	}
+	out = append(out, p.segmentsSchedule(cfg)...)
 	return out, nil
 }
 
@@ -163,6 +164,7 @@ func (p *Pipeline) builtinJobs() []job.Info {
 		job.Typed[attr.RunOptions, *attr.RunResult](AttributesJob, "calculate the attributes of the entities that are due",
 			func() *attributesJob { return &attributesJob{p: p} }),
 		p.retentionInfo(),
+		p.segmentsInfo(),
 	}
 	if p.opts.Plugins != nil {
 		out = append(out, pluginrun.Info(&pluginrun.Deps{Plugins: p.opts.Plugins, WorkDir: p.opts.PluginWorkDir,
@@ -256,6 +258,9 @@ func (j *attributesJob) Perform(ctx context.Context, st **attr.RunResult) (bool,
 	}
 	if res.DueEntities > 0 {
 		log.Info("attributes calculated", "entities", res.DueEntities, "attributes", len(res.Attributes), "ms", res.DurationMS)
+	}
+	if err := j.p.segmentsAfterAttributes(ctx); err != nil {
+		log.Error("segments not triggered", "error", err)
 	}
 	*st = res
 	return true, nil

@@ -15,6 +15,7 @@ import (
 	"github.com/weftdata/weft/internal/jobrunner"
 	"github.com/weftdata/weft/internal/object"
 	"github.com/weftdata/weft/internal/plugin"
+	"github.com/weftdata/weft/internal/segment"
 	"github.com/weftdata/weft/internal/stitch"
 	"github.com/weftdata/weft/internal/store"
 )
@@ -40,6 +41,8 @@ type Options struct {
 	// PluginWorkDir holds the working directories of plugin stages
 	// (default the system's temporary directory).
 	PluginWorkDir string
+	// Segments tune the segment engine (its clock).
+	Segments segment.Options
 	// StrictCatalog refuses a config naming event types the catalog does
 	// not know; without it Apply warns (Applied.Warnings).
 	StrictCatalog bool
@@ -111,6 +114,9 @@ func (p *Pipeline) newEngines(ctx context.Context, cfg *config.Config, check boo
 		}
 		if err := ae.ValidateSQL(ctx); err != nil {
 			return nil, &config.Error{Err: err}
+		}
+		if err := p.checkSegments(ctx, cfg); err != nil {
+			return nil, err
 		}
 	}
 	return &engines{stitch: se, attr: ae, objects: objects}, nil

@@ -1,0 +1,501 @@
+package segment
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/weftdata/weft/internal/attr"
+	"github.com/weftdata/weft/internal/plugin"
+)
+
+// A condition tree compiles to one query of entity ids (column
+// entity_id) by set algebra, the same SQL on both engines: a leaf is a
+// SELECT of the entities it holds for, all is INTERSECT, any is UNION, not
+// is EXCEPT from the live entities; the result is intersected with the
+// live entities. Set operations run as hash (or sort) operations on both
+// engines whatever their size, where NOT IN or OR over subqueries would
+// fall back to per-row plans on PostgreSQL. Membership of another segment
+// is that segment's condition inlined, so the order segments are computed
+// in never matters. Values are SQL literals made here from validated
+// values (numbers formatted, strings quoted); only where and sum.field are
+// SQL from the config, which runs confined (store.RunConfigSQL).
+
+// compiler compiles condition trees for one run.
+type compiler struct {
+	env      *Env
+	segments map[string]*Definition
+	now      time.Time
+	// props resolves property references to published properties.
+	props []plugin.Property
+	// cand, when set, is a table of entity ids (column entity_id) the
+	// query is limited to.
+	cand string
+	// propValues is the table of property values the query reads.
+	propValues string
+	n          int
+}
+
+func newCompiler(env *Env, defs []Definition, props []plugin.Property, now time.Time) *compiler {
+	c := &compiler{env: env, segments: map[string]*Definition{}, now: now.UTC(), props: props, propValues: "plugin_property_values"}
+	for i := range defs {
+		c.segments[defs[i].ID] = &defs[i]
+	}
+	return c
+}
+
+// query is the query of the entity ids of the live entities (of c.cand,
+// when set) for which the condition holds.
+func (c *compiler) query(cond *Condition) (string, error) {
+	tree, err := c.node(cond)
+	if err != nil {
+		return "", err
+	}
+	return c.intersect(c.universe(), tree), nil
+}
+
+// restrict limits a column to the candidates, if any.
+func (c *compiler) restrict(col string) string {
+	if c.cand == "" {
+		return ""
+	}
+	return " AND " + col + " IN (SELECT entity_id FROM " + c.cand + ")"
+}
+
+// universe is the live entities (of the candidates).
+func (c *compiler) universe() string {
+	return "SELECT id AS entity_id FROM entities WHERE merged_into IS NULL" + c.restrict("id")
+}
+
+func (c *compiler) alias() string {
+	c.n++
+	return "q" + strconv.Itoa(c.n)
+}
+
+// operand wraps a query as a plain SELECT, an operand of a set operation.
+func (c *compiler) operand(q string) string {
+	return "SELECT entity_id FROM (" + q + ") " + c.alias()
+}
+
+func (c *compiler) setOp(op string, qs ...string) string {
+	parts := make([]string, len(qs))
+	for i, q := range qs {
+		parts[i] = c.operand(q)
+	}
+	return strings.Join(parts, "\n"+op+"\n")
+}
+
+func (c *compiler) intersect(qs ...string) string { return c.setOp("INTERSECT", qs...) }
+
+func (c *compiler) except(a, b string) string { return c.setOp("EXCEPT", a, b) }
+
+func (c *compiler) node(n *Condition) (string, error) {
+	switch n.kind() {
+	case "all", "any":
+		list, op := n.All, "INTERSECT"
+		if n.Any != nil {
+			list, op = n.Any, "UNION"
+		}
+		qs := make([]string, len(list))
+		for i := range list {
+			q, err := c.node(&list[i])
+			if err != nil {
+				return "", err
+			}
+			qs[i] = q
+		}
+		if len(qs) == 1 {
+			return qs[0], nil
+		}
+		return c.setOp(op, qs...), nil
+	case "not":
+		q, err := c.node(n.Not)
+		if err != nil {
+			return "", err
+		}
+		return c.except(c.universe(), q), nil
+	case "attribute":
+		return c.attribute(n)
+	case "property":
+		return c.property(n)
+	case "event":
+		return c.event(n)
+	case "identifier":
+		return "SELECT entity_id FROM identifiers WHERE category = " + quote(n.Identifier) + c.restrict("entity_id"), nil
+	case "segment":
+		d := c.segments[n.Segment]
+		if d == nil {
+			return "", fmt.Errorf("unknown segment %q", n.Segment)
+		}
+		return c.node(&d.Condition)
+	}
+	return "", fmt.Errorf("a condition needs exactly one kind, has %v", n.kinds())
+}
+
+// castSQL is the stored text value (column value) as the data type.
+func castSQL(dataType string) string {
+	switch dataType {
+	case attr.DataInt:
+		return "weft_to_int(value)"
+	case attr.DataFloat:
+		return "weft_to_float(value)"
+	case attr.DataBool:
+		return "weft_to_bool(value)"
+	case attr.DataDate:
+		return "weft_to_date(value)"
+	case attr.DataDatetime:
+		return "weft_to_datetime(value)"
+	}
+	return "value"
+}
+
+func (c *compiler) attribute(n *Condition) (string, error) {
+	d := c.env.attrs[n.Attribute]
+	if d == nil {
+		return "", fmt.Errorf("unknown attribute %q", n.Attribute)
+	}
+	base := "SELECT entity_id FROM customer_attributes WHERE attribute_id = " + quote(n.Attribute) + c.restrict("entity_id")
+	dt := d.ResultType()
+	return c.compare(n, base, castSQL(dt), dt, d.Type == attr.TypeList, func(v value) string { return v.sql(c.now) })
+}
+
+// compare is the query of a comparison over rows of base (one per value;
+// an entity holds when one of its values does), x being the typed value.
+func (c *compiler) compare(n *Condition, base, x, dataType string, list bool, lit func(value) string) (string, error) {
+	one := func(raw any) (string, error) {
+		v, err := literal(raw, dataType)
+		if err != nil {
+			return "", err
+		}
+		return lit(v), nil
+	}
+	where := func(cond string) string { return base + " AND " + cond }
+	switch n.Op {
+	case OpIsSet:
+		return base, nil
+	case OpIsNotSet:
+		return c.except(c.universe(), base), nil
+	case OpEq, OpNe:
+		l, err := one(n.Value)
+		if err != nil {
+			return "", err
+		}
+		eq := where(x + " = " + l)
+		if n.Op == OpNe {
+			// Set, and no value equal: for a list, none of its elements.
+			return c.except(base, eq), nil
+		}
+		return eq, nil
+	case OpLt, OpLe, OpGt, OpGe:
+		l, err := one(n.Value)
+		if err != nil {
+			return "", err
+		}
+		return where(x + " " + n.Op + " " + l), nil
+	case OpIn, OpBetween:
+		list, _ := n.Value.([]any)
+		lits := make([]string, len(list))
+		for i, raw := range list {
+			l, err := one(raw)
+			if err != nil {
+				return "", err
+			}
+			lits[i] = l
+		}
+		if n.Op == OpBetween {
+			if len(lits) != 2 {
+				return "", fmt.Errorf("between needs two values")
+			}
+			return where(x + " BETWEEN " + lits[0] + " AND " + lits[1]), nil
+		}
+		return where(x + " IN (" + strings.Join(lits, ", ") + ")"), nil
+	case OpContains:
+		l, err := one(n.Value)
+		if err != nil {
+			return "", err
+		}
+		if list {
+			return where(x + " = " + l), nil
+		}
+		return where("strpos(" + x + ", " + l + ") > 0"), nil
+	}
+	return "", fmt.Errorf("unknown operator %q", n.Op)
+}
+
+// resolve finds the published property a reference names, if any.
+func (c *compiler) resolve(ref string) (plugin.Property, bool) {
+	return plugin.ResolveProperty(ref, c.props)
+}
+
+func (c *compiler) property(n *Condition) (string, error) {
+	want := propertyTypeOf(n.Value)
+	p, ok := c.resolve(n.Property)
+	id := n.Property // names no property: no entity has a value
+	if ok {
+		id = p.ID
+		have := map[string]string{plugin.TypeNumber: attr.DataFloat, plugin.TypeBoolean: attr.DataBool, plugin.TypeText: attr.DataString}[p.Type]
+		if n.Value != nil && have != "" && have != want {
+			return "", fmt.Errorf("property %s holds %s values; the condition compares %s", p.ID, p.Type, typeName(want))
+		}
+		if have != "" {
+			want = have
+		}
+	}
+	base := "SELECT entity_id FROM " + c.propValues + " WHERE property_id = " + quote(id) + " AND value <> 'null'" + c.restrict("entity_id")
+	x, lit := castSQL(want), func(v value) string { return v.sql(c.now) }
+	if want == attr.DataString {
+		// Text values are stored as their JSON.
+		lit = func(v value) string {
+			if n.Op == OpContains {
+				return quote(strings.Trim(jsonText(v.s), `"`))
+			}
+			return quote(jsonText(v.s))
+		}
+	}
+	return c.compare(n, base, x, want, false, lit)
+}
+
+func typeName(dataType string) string {
+	return map[string]string{attr.DataFloat: "a number", attr.DataBool: "a boolean", attr.DataString: "text"}[dataType]
+}
+
+// window is the SQL condition of an event condition's window.
+func (c *compiler) window(n *Condition) string {
+	if n.Last != "" {
+		d, _ := parseDuration(n.Last)
+		return "ev.event_time >= " + timestampSQL(c.now.Add(-d))
+	}
+	from, _ := parseMoment(n.Between[0])
+	to, _ := parseMoment(n.Between[1])
+	w := "ev.event_time >= " + timestampSQL(from.at(c.now))
+	if to.dateOnly {
+		// A date as the end is the whole day.
+		return w + " AND ev.event_time < " + timestampSQL(to.at(c.now).AddDate(0, 0, 1))
+	}
+	return w + " AND ev.event_time <= " + timestampSQL(to.at(c.now))
+}
+
+// eventFilter is the condition on event_log ev of an event condition's
+// event type.
+func eventFilter(n *Condition) string {
+	r, _ := parseEventRef(n.Event)
+	f := "ev.source_id = " + quote(r.source) + " AND ev.type = " + quote(r.typ)
+	if r.version != "" {
+		f += " AND ev.version = " + quote(r.version)
+	}
+	return f
+}
+
+// eventsFrom is the join of the entities' events.
+const eventsFrom = "entity_events ee JOIN event_log ev ON ev.seq = ee.event_seq"
+
+func (c *compiler) event(n *Condition) (string, error) {
+	cmp, dataType, agg := n.Count, attr.DataInt, "count(*)"
+	if n.Sum != nil {
+		cmp, dataType = n.Sum, attr.DataFloat
+		agg = "coalesce(sum(CAST((" + n.Sum.Field + ") AS DOUBLE PRECISION)), 0)"
+	}
+	test, zero, err := counted(cmp, dataType, agg, c.now)
+	if err != nil {
+		return "", err
+	}
+	where := eventFilter(n) + " AND " + c.window(n)
+	if n.Where != "" {
+		where += " AND (" + n.Where + ")"
+	}
+	q := "SELECT ee.entity_id FROM " + eventsFrom + " WHERE " + where + c.restrict("ee.entity_id") + " GROUP BY ee.entity_id HAVING "
+	if zero {
+		// Entities without a matching event count (or sum) 0, which
+		// holds: all but those whose events make it fail.
+		return c.except(c.universe(), q+"NOT ("+test+")"), nil
+	}
+	return q + test, nil
+}
+
+// counted is the test of an aggregate against a comparison, and whether it
+// holds for 0 (no event).
+func counted(cmp *Comparison, dataType, agg string, now time.Time) (string, bool, error) {
+	num := func(raw any) (value, error) { return literal(raw, dataType) }
+	asFloat := func(v value) float64 {
+		if dataType == attr.DataInt {
+			return float64(v.i)
+		}
+		return v.f
+	}
+	if cmp.Op == OpBetween {
+		list, _ := cmp.Value.([]any)
+		if len(list) != 2 {
+			return "", false, fmt.Errorf("between needs two numbers")
+		}
+		lo, err := num(list[0])
+		if err != nil {
+			return "", false, err
+		}
+		hi, err := num(list[1])
+		if err != nil {
+			return "", false, err
+		}
+		return agg + " BETWEEN " + lo.sql(now) + " AND " + hi.sql(now), asFloat(lo) <= 0 && 0 <= asFloat(hi), nil
+	}
+	v, err := num(cmp.Value)
+	if err != nil {
+		return "", false, err
+	}
+	op := cmp.Op
+	if op == OpNe {
+		op = "<>"
+	}
+	return agg + " " + op + " " + v.sql(now), holds(cmp.Op, 0, asFloat(v)), nil
+}
+
+// holds compares two numbers with an operator.
+func holds(op string, a, b float64) bool {
+	switch op {
+	case OpEq:
+		return a == b
+	case OpNe:
+		return a != b
+	case OpLt:
+		return a < b
+	case OpLe:
+		return a <= b
+	case OpGt:
+		return a > b
+	case OpGe:
+		return a >= b
+	}
+	return false
+}
+
+// movers is the query of the entities for which a relative bound of the
+// condition moved over one of their events or values between the runs at
+// prev and c.now ("" when the condition has no relative bound): an
+// incremental run evaluates them again.
+func (c *compiler) movers(cond *Condition, prev time.Time) string {
+	var qs []string
+	seen := map[string]bool{}
+	var visit func(n *Condition)
+	visit = func(n *Condition) {
+		n.walk(func(x *Condition) {
+			switch {
+			case x.Segment != "":
+				if d := c.segments[x.Segment]; d != nil && !seen[x.Segment] {
+					seen[x.Segment] = true
+					visit(&d.Condition)
+				}
+			case x.Event != "":
+				for _, off := range eventOffsets(x) {
+					qs = append(qs, "SELECT ee.entity_id FROM "+eventsFrom+" WHERE "+eventFilter(x)+
+						" AND ev.event_time >= "+timestampSQL(prev.Add(off))+" AND ev.event_time <= "+timestampSQL(c.now.Add(off)))
+				}
+			case x.Attribute != "":
+				d := c.env.attrs[x.Attribute]
+				if d == nil {
+					return
+				}
+				dt := d.ResultType()
+				if dt != attr.DataDate && dt != attr.DataDatetime {
+					return
+				}
+				for _, off := range valueOffsets(x) {
+					// A day either side covers the dates' truncation.
+					lo, hi := prev.Add(off).AddDate(0, 0, -1), c.now.Add(off).AddDate(0, 0, 1)
+					qs = append(qs, "SELECT entity_id FROM customer_attributes WHERE attribute_id = "+quote(x.Attribute)+
+						" AND weft_to_datetime(value) BETWEEN "+timestampSQL(lo)+" AND "+timestampSQL(hi))
+				}
+			}
+		})
+	}
+	visit(cond)
+	return strings.Join(qs, "\nUNION\n")
+}
+
+// eventOffsets are the relative bounds of an event condition's window.
+func eventOffsets(n *Condition) []time.Duration {
+	if n.Last != "" {
+		d, _ := parseDuration(n.Last)
+		return []time.Duration{-d}
+	}
+	var out []time.Duration
+	for _, s := range n.Between {
+		if m, err := parseMoment(s); err == nil && m.relative {
+			out = append(out, m.offset)
+		}
+	}
+	return out
+}
+
+// valueOffsets are the relative dates among a condition's values.
+func valueOffsets(n *Condition) []time.Duration {
+	var out []time.Duration
+	add := func(x any) {
+		if s, ok := x.(string); ok {
+			if m, err := parseMoment(s); err == nil && m.relative {
+				out = append(out, m.offset)
+			}
+		}
+	}
+	if list, ok := n.Value.([]any); ok {
+		for _, x := range list {
+			add(x)
+		}
+	} else {
+		add(n.Value)
+	}
+	return out
+}
+
+// usesProperties lists the property references of a condition, the
+// segments it refers to included.
+func (c *compiler) usesProperties(cond *Condition) []string {
+	var out []string
+	seen := map[string]bool{}
+	var visit func(n *Condition)
+	visit = func(n *Condition) {
+		n.walk(func(x *Condition) {
+			if x.Property != "" {
+				out = append(out, x.Property)
+			}
+			if d := c.segments[x.Segment]; d != nil && !seen[x.Segment] {
+				seen[x.Segment] = true
+				visit(&d.Condition)
+			}
+		})
+	}
+	visit(cond)
+	return out
+}
+
+// hash fingerprints what a segment's members depend on besides the data:
+// its condition with the segments it refers to inlined, and the data types
+// of the attributes it reads. A new hash computes the segment fully.
+func (c *compiler) hash(d *Definition) string {
+	type attrType struct{ Type, DataType string }
+	doc := struct {
+		Condition Condition
+		Segments  map[string]Condition
+		Attrs     map[string]attrType
+	}{Condition: d.Condition, Segments: map[string]Condition{}, Attrs: map[string]attrType{}}
+	var visit func(n *Condition)
+	visit = func(n *Condition) {
+		n.walk(func(x *Condition) {
+			if a := c.env.attrs[x.Attribute]; a != nil {
+				doc.Attrs[a.ID] = attrType{a.Type, a.ResultType()}
+			}
+			if s := c.segments[x.Segment]; s != nil {
+				if _, ok := doc.Segments[s.ID]; !ok {
+					doc.Segments[s.ID] = s.Condition
+					visit(&s.Condition)
+				}
+			}
+		})
+	}
+	visit(&d.Condition)
+	b, _ := json.Marshal(doc)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
+}

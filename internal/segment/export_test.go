@@ -1,0 +1,36 @@
+package segment
+
+import (
+	"time"
+
+	"github.com/weftdata/weft/internal/attr"
+)
+
+// What the external tests (package segment_test, which imports config)
+// use of the package's insides.
+var (
+	PropertiesOf   = properties
+	PropertyTypeOf = propertyTypeOf
+	ParseDuration  = parseDuration
+	Holds          = holds
+)
+
+// MomentAt is a date of a condition at now, and whether it is a date
+// without a time.
+func MomentAt(s string, now time.Time) (time.Time, bool, error) {
+	m, err := parseMoment(s)
+	return m.at(now), m.dateOnly, err
+}
+
+// EventRef splits source/type[/version].
+func EventRef(s string) (source, typ, version string, err error) {
+	r, err := parseEventRef(s)
+	return r.source, r.typ, r.version, err
+}
+
+// Attribute is the definition of an attribute conditions may name.
+func (e *Env) Attribute(id string) *attr.Definition { return e.attrs[id] }
+
+// Defs are the engine's segments; Env what they may name.
+func (e *Engine) Defs() []Definition { return e.defs }
+func (e *Engine) Env() *Env          { return e.env }

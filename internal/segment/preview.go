@@ -1,0 +1,98 @@
+package segment
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/weftdata/weft/internal/store"
+)
+
+// PreviewSampleSize is how many members a preview returns.
+const PreviewSampleSize = 20
+
+// Preview is a condition tree's members now, without saving anything.
+type Preview struct {
+	Count int64
+	// Sample are up to PreviewSampleSize member ids, in id order.
+	Sample []string
+}
+
+// Preview computes the members of a condition tree that is not saved (it
+// may refer to the config's segments): how many, and a sample. A bad tree
+// is an *Error whose Segment is "preview".
+func (e *Engine) Preview(ctx context.Context, cond *Condition) (*Preview, error) {
+	if err := ValidateCondition(cond, e.defs, e.env); err != nil {
+		return nil, err
+	}
+	props, err := properties(ctx, e.db)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := e.db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	r := &run{e: e, conn: conn, props: props}
+	comp := newCompiler(e.env, e.defs, props, e.opts.Now())
+	if err := r.loadProperties(ctx, comp, cond); err != nil {
+		return nil, err
+	}
+	q, err := comp.query(cond)
+	if err != nil {
+		return nil, &Error{Segment: "preview", Path: "condition", Err: err}
+	}
+	out := &Preview{Sample: []string{}}
+	err = store.RunConfigSQL(ctx, conn, e.caps, true, func(x store.Executor) error {
+		if err := x.QueryRowContext(ctx, "SELECT count(*) FROM ("+q+") m").Scan(&out.Count); err != nil {
+			return err
+		}
+		rows, err := x.QueryContext(ctx, fmt.Sprintf("SELECT entity_id FROM (%s) m ORDER BY entity_id LIMIT %d", q, PreviewSampleSize))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			out.Sample = append(out.Sample, id)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("preview: %w", err)
+	}
+	return out, nil
+}
+
+// loadProperties copies the values of the properties a condition reads
+// into seg_props, which the members' query then reads.
+func (r *run) loadProperties(ctx context.Context, comp *compiler, cond *Condition) error {
+	refs := comp.usesProperties(cond)
+	if len(refs) == 0 {
+		return nil
+	}
+	var ids []string
+	for _, ref := range refs {
+		if p, ok := comp.resolve(ref); ok {
+			ids = append(ids, p.ID)
+		}
+	}
+	err := store.RunConfigSQL(ctx, r.conn, r.e.caps, false, func(x store.Executor) error {
+		_, err := x.ExecContext(ctx, x.Query("SegmentPropsCreate"))
+		return err
+	})
+	if err == nil {
+		_, err = r.conn.ExecContext(ctx, r.conn.Query("SegmentPropsClear"))
+	}
+	if err == nil && len(ids) > 0 {
+		_, err = r.conn.ExecContext(ctx, r.conn.Query("SegmentPropsFill"), ids)
+	}
+	if err != nil {
+		return fmt.Errorf("segments: read plugin properties: %w", err)
+	}
+	comp.propValues = "seg_props"
+	return nil
+}

@@ -1,0 +1,354 @@
+package segment
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/weftdata/weft/internal/plugin"
+	"github.com/weftdata/weft/internal/store"
+)
+
+// EventSource is the source of the events the segments job appends:
+// segment_entered and segment_exited, version 1.
+const EventSource = "weft"
+
+// Event types of membership changes.
+const (
+	EventEntered = "segment_entered"
+	EventExited  = "segment_exited"
+)
+
+// MarginDefault is how far before the previous run's time an incremental
+// run looks for changed inputs: a stitching or attribute transaction that
+// began before that run and committed after it is still seen.
+const MarginDefault = 5 * time.Minute
+
+// Options tune an Engine.
+type Options struct {
+	// Now is the clock (default time.Now): the run's time, which relative
+	// windows and dates are measured from.
+	Now func() time.Time
+	// Margin is MarginDefault when zero.
+	Margin time.Duration
+}
+
+// Engine computes the members of a config's segments.
+type Engine struct {
+	db   *store.DB
+	caps store.Capabilities
+	defs []Definition
+	env  *Env
+	opts Options
+}
+
+// New returns the engine of a config's segments, validated already.
+func New(db *store.DB, defs []Definition, env *Env, opts *Options) *Engine {
+	e := &Engine{db: db, caps: db.Capabilities(), defs: defs, env: env}
+	if opts != nil {
+		e.opts = *opts
+	}
+	if e.opts.Now == nil {
+		e.opts.Now = time.Now
+	}
+	if e.opts.Margin == 0 {
+		e.opts.Margin = MarginDefault
+	}
+	return e
+}
+
+// RunOptions are the segments job's parameters.
+type RunOptions struct {
+	// Full computes every segment over all entities, as after a change
+	// of definition.
+	Full bool `json:"full,omitempty"`
+	// Segments limits the run to these segments (default all).
+	Segments []string `json:"segments,omitempty"`
+}
+
+// RunResult is what a run of the segments job did.
+type RunResult struct {
+	RunID      string          `json:"run_id"`
+	Segments   []SegmentResult `json:"segments"`
+	DurationMS float64         `json:"duration_ms"`
+}
+
+// SegmentResult is one segment's part of a run (a row of segment_runs).
+type SegmentResult struct {
+	ID         string  `json:"id"`
+	Full       bool    `json:"full"`
+	Candidates int64   `json:"candidates,omitempty"`
+	Size       int64   `json:"size"`
+	Entered    int64   `json:"entered"`
+	Exited     int64   `json:"exited"`
+	Status     string  `json:"status"`
+	Error      string  `json:"error,omitempty"`
+	DurationMS float64 `json:"duration_ms"`
+}
+
+// state is a segment's row of segment_state.
+type state struct {
+	hash string
+	at   time.Time
+}
+
+// Run computes the segments: fully those whose definition changed (or all
+// with ro.Full), incrementally the others. Each segment's changes, members,
+// events, run row and state are written in one transaction, so a run
+// killed at any point and run again gives the same state, without
+// repeated changes. A segment that fails is recorded with its error and
+// the others go on.
+func (e *Engine) Run(ctx context.Context, runID string, ro RunOptions) (*RunResult, error) {
+	began := time.Now()
+	now := e.opts.Now().UTC().Truncate(time.Microsecond)
+	res := &RunResult{RunID: runID, Segments: []SegmentResult{}}
+	for _, id := range ro.Segments {
+		if !slices.ContainsFunc(e.defs, func(d Definition) bool { return d.ID == id }) {
+			return nil, fmt.Errorf("segments: unknown segment %q", id)
+		}
+	}
+	if len(e.defs) == 0 {
+		return res, nil
+	}
+	props, err := properties(ctx, e.db)
+	if err != nil {
+		return nil, err
+	}
+	states, err := e.states(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := e.db.EventTypeRegisterMany(ctx, []store.EventTypeKey{
+		{SourceID: EventSource, Type: EventEntered, Version: "1"}, {SourceID: EventSource, Type: EventExited, Version: "1"}}); err != nil {
+		return nil, fmt.Errorf("segments: register event types: %w", err)
+	}
+	conn, err := e.db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	r := &run{e: e, conn: conn, now: now, runID: runID, props: props}
+	if err := r.createTemp(ctx); err != nil {
+		return nil, err
+	}
+	for i := range e.defs {
+		d := &e.defs[i]
+		if len(ro.Segments) > 0 && !slices.Contains(ro.Segments, d.ID) {
+			continue
+		}
+		st, ok := states[d.ID]
+		sr := r.segment(ctx, d, st, ok && !ro.Full)
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		res.Segments = append(res.Segments, sr)
+	}
+	res.DurationMS = ms(time.Since(began))
+	return res, nil
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func (e *Engine) states(ctx context.Context) (map[string]state, error) {
+	rows, err := e.db.QueryContext(ctx, e.db.Query("SegmentStateList"))
+	if err != nil {
+		return nil, fmt.Errorf("segments: read state: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]state{}
+	for rows.Next() {
+		var id string
+		var s state
+		if err := rows.Scan(&id, &s.hash, &s.at); err != nil {
+			return nil, err
+		}
+		out[id] = s
+	}
+	return out, rows.Err()
+}
+
+// properties lists the published plugin properties.
+func properties(ctx context.Context, x store.Executor) ([]plugin.Property, error) {
+	rows, err := x.QueryContext(ctx, x.Query("PluginPropertyList"))
+	if err != nil {
+		return nil, fmt.Errorf("segments: list plugin properties: %w", err)
+	}
+	defer rows.Close()
+	var out []plugin.Property
+	for rows.Next() {
+		var p plugin.Property
+		if err := rows.Scan(&p.ID, &p.Plugin, &p.RunID, &p.Name, &p.Category, &p.Type, &p.Entities, &p.PublishedAt); err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// run is one Engine.Run on one connection (the temporary tables seg_cand,
+// seg_new and seg_diff are of that connection).
+type run struct {
+	e     *Engine
+	conn  *store.Conn
+	now   time.Time
+	runID string
+	props []plugin.Property
+}
+
+// createTemp makes the temporary tables; seg_cand confined, as the
+// members' query (config SQL) reads it.
+func (r *run) createTemp(ctx context.Context) error {
+	err := store.RunConfigSQL(ctx, r.conn, r.e.caps, false, func(x store.Executor) error {
+		_, err := x.ExecContext(ctx, x.Query("SegmentTempCreate"))
+		return err
+	})
+	if err == nil {
+		_, err = r.conn.ExecContext(ctx, r.conn.Query("SegmentDiffCreate"))
+	}
+	if err != nil {
+		return fmt.Errorf("segments: create temporary tables: %w", err)
+	}
+	return nil
+}
+
+// segment computes one segment and writes what changed.
+func (r *run) segment(ctx context.Context, d *Definition, st state, incremental bool) SegmentResult {
+	began := time.Now()
+	comp := newCompiler(r.e.env, r.e.defs, r.props, r.now)
+	hash := comp.hash(d)
+	since := st.at.Add(-r.e.opts.Margin)
+	if incremental && st.hash != hash {
+		incremental = false
+	}
+	// A property published since: its values all changed.
+	for _, ref := range comp.usesProperties(&d.Condition) {
+		if p, ok := comp.resolve(ref); ok && !p.PublishedAt.Before(since) {
+			incremental = false
+		}
+	}
+	sr := SegmentResult{ID: d.ID, Full: !incremental, Status: "ok"}
+	err := r.compute(ctx, comp, d, &sr, since)
+	if err == nil {
+		err = r.write(ctx, d, &sr, hash, began)
+	}
+	if err != nil {
+		sr.Status, sr.Error = "error", err.Error()
+		sr.DurationMS = ms(time.Since(began))
+		// The failure is recorded; the members stay as they were.
+		if _, werr := r.e.db.ExecContext(ctx, r.e.db.Query("SegmentRunInsert"), d.ID, r.runID, sr.Full, sr.Size, int64(0), int64(0),
+			sr.Status, sr.Error, sr.DurationMS, time.Now().UTC()); werr != nil && ctx.Err() == nil {
+			sr.Error += "; recording the failure: " + werr.Error()
+		}
+	}
+	return sr
+}
+
+// compute fills seg_new with the members (of the candidates, in an
+// incremental run) and seg_diff with the changes.
+func (r *run) compute(ctx context.Context, comp *compiler, d *Definition, sr *SegmentResult, since time.Time) error {
+	exec := func(what, q string, args ...any) error {
+		if _, err := r.conn.ExecContext(ctx, q, args...); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		return nil
+	}
+	if err := exec("clear candidates", r.conn.Query("SegmentCandClear")); err != nil {
+		return err
+	}
+	if !sr.Full {
+		if err := exec("changed entities", r.conn.Query("SegmentCandidatesChanged"), since); err != nil {
+			return err
+		}
+		if err := exec("gone members", r.conn.Query("SegmentCandidatesGone"), d.ID); err != nil {
+			return err
+		}
+		if movers := comp.movers(&d.Condition, since); movers != "" {
+			if err := exec("windows moved", "INSERT INTO seg_cand (entity_id) "+movers); err != nil {
+				return err
+			}
+		}
+		if err := r.conn.QueryRowContext(ctx, r.conn.Query("SegmentCandidatesCount")).Scan(&sr.Candidates); err != nil {
+			return fmt.Errorf("count candidates: %w", err)
+		}
+		comp.cand = "seg_cand"
+	}
+	if err := r.loadProperties(ctx, comp, &d.Condition); err != nil {
+		return err
+	}
+	q, err := comp.query(&d.Condition)
+	if err != nil {
+		return err
+	}
+	err = store.RunConfigSQL(ctx, r.conn, r.e.caps, false, func(x store.Executor) error {
+		if _, err := x.ExecContext(ctx, "DROP TABLE IF EXISTS seg_new"); err != nil {
+			return err
+		}
+		_, err := x.ExecContext(ctx, "CREATE TEMP TABLE seg_new AS "+q)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("members: %w", err)
+	}
+	if err := exec("clear changes", r.conn.Query("SegmentDiffClear")); err != nil {
+		return err
+	}
+	if err := exec("entered", r.conn.Query("SegmentDiffEntered"), d.ID); err != nil {
+		return err
+	}
+	exited := "SegmentDiffExitedAll"
+	if !sr.Full {
+		exited = "SegmentDiffExitedCandidates"
+	}
+	return exec("exited", r.conn.Query(exited), d.ID)
+}
+
+// write records the changes in seg_diff in one transaction: the change
+// rows, the members, the events, the run's row and the segment's state.
+func (r *run) write(ctx context.Context, d *Definition, sr *SegmentResult, hash string, began time.Time) error {
+	return r.e.db.EventAppendIn(ctx, r.conn, func(tx store.ExecutorTx) error {
+		step := func(what, name string, args ...any) (int64, error) {
+			res, err := tx.ExecContext(ctx, tx.Query(name), args...)
+			if err != nil {
+				return 0, fmt.Errorf("%s: %w", what, err)
+			}
+			n, _ := res.RowsAffected()
+			return n, nil
+		}
+		var maxSeq int64
+		if err := tx.QueryRowContext(ctx, tx.Query("SegmentChangesMaxSeq")).Scan(&maxSeq); err != nil {
+			return fmt.Errorf("read changes: %w", err)
+		}
+		if _, err := step("record changes", "SegmentChangesInsert", d.ID, r.now, r.runID); err != nil {
+			return err
+		}
+		exited, err := step("end memberships", "SegmentMembersExit", d.ID)
+		if err != nil {
+			return err
+		}
+		entered, err := step("begin memberships", "SegmentMembersEnter", d.ID, r.now)
+		if err != nil {
+			return err
+		}
+		if entered+exited > 0 {
+			if _, err := step("append events", "SegmentEventsAppend", maxSeq, time.Now().UTC(), r.e.env.categoryList()); err != nil {
+				return err
+			}
+		}
+		sr.Entered, sr.Exited = entered, exited
+		if err := tx.QueryRowContext(ctx, tx.Query("SegmentMembersCount"), d.ID).Scan(&sr.Size); err != nil {
+			return fmt.Errorf("count members: %w", err)
+		}
+		sr.DurationMS = ms(time.Since(began))
+		if _, err := step("record run", "SegmentRunInsert", d.ID, r.runID, sr.Full, sr.Size, sr.Entered, sr.Exited, "ok",
+			sql.NullString{}, sr.DurationMS, time.Now().UTC()); err != nil {
+			return err
+		}
+		_, err = step("save state", "SegmentStateSave", d.ID, hash, r.now, r.runID)
+		return err
+	})
+}
+
+// categoryList is the identifier categories, sorted.
+func (e *Env) categoryList() []string { return sortedKeys(e.categories) }

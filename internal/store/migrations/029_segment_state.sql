@@ -1,0 +1,9 @@
+-- Segments (package segment): per segment, the definition its members were
+-- last computed with (a new hash computes it fully) and the time of the
+-- run that computed them (an incremental run looks at what changed since).
+CREATE TABLE segment_state (
+    segment_id   TEXT PRIMARY KEY,
+    hash         TEXT NOT NULL,
+    evaluated_at TIMESTAMPTZ NOT NULL,
+    run_id       TEXT NOT NULL
+);

@@ -1,0 +1,109 @@
+-- Segments (package segment): the fixed statements of the segments job.
+-- The query of a segment's members is built from its condition there.
+-- seg_new holds the members a run computed (of seg_cand, the candidates,
+-- in an incremental run), seg_diff the changes it found.
+
+-- name: SegmentStateList
+SELECT segment_id, hash, evaluated_at FROM segment_state
+
+-- name: SegmentStateSave
+INSERT INTO segment_state (segment_id, hash, evaluated_at, run_id) VALUES ($1, $2, CAST($3 AS TIMESTAMPTZ), $4)
+ON CONFLICT (segment_id) DO UPDATE SET hash = excluded.hash, evaluated_at = excluded.evaluated_at, run_id = excluded.run_id
+
+-- name: SegmentTempCreate
+CREATE TEMP TABLE IF NOT EXISTS seg_cand (entity_id TEXT NOT NULL)
+
+-- name: SegmentDiffCreate
+CREATE TEMP TABLE IF NOT EXISTS seg_diff (entity_id TEXT NOT NULL, change TEXT NOT NULL)
+
+-- name: SegmentCandClear
+DELETE FROM seg_cand
+
+-- name: SegmentDiffClear
+DELETE FROM seg_diff
+
+-- name: SegmentCandidatesChanged
+-- Entities whose inputs changed since $1: events, merges (losers
+-- included: their memberships end) and attribute calculations.
+INSERT INTO seg_cand (entity_id)
+SELECT id FROM entities WHERE modified_at >= CAST($1 AS TIMESTAMPTZ) OR attributes_calculated_at >= CAST($1 AS TIMESTAMPTZ)
+
+-- name: SegmentCandidatesGone
+-- Members of segment $1 whose entity is gone (erased).
+INSERT INTO seg_cand (entity_id)
+SELECT m.entity_id FROM segment_members m WHERE m.segment_id = $1
+AND NOT EXISTS (SELECT 1 FROM entities e WHERE e.id = m.entity_id)
+
+-- name: SegmentCandidatesCount
+SELECT count(*) FROM seg_cand
+
+-- name: SegmentDiffEntered
+INSERT INTO seg_diff (entity_id, change)
+SELECT DISTINCT n.entity_id, 'entered' FROM seg_new n
+WHERE NOT EXISTS (SELECT 1 FROM segment_members m WHERE m.segment_id = $1 AND m.entity_id = n.entity_id)
+
+-- name: SegmentDiffExitedAll
+INSERT INTO seg_diff (entity_id, change)
+SELECT m.entity_id, 'exited' FROM segment_members m
+WHERE m.segment_id = $1 AND NOT EXISTS (SELECT 1 FROM seg_new n WHERE n.entity_id = m.entity_id)
+
+-- name: SegmentDiffExitedCandidates
+INSERT INTO seg_diff (entity_id, change)
+SELECT m.entity_id, 'exited' FROM segment_members m
+WHERE m.segment_id = $1 AND m.entity_id IN (SELECT entity_id FROM seg_cand)
+AND NOT EXISTS (SELECT 1 FROM seg_new n WHERE n.entity_id = m.entity_id)
+
+-- name: SegmentChangesMaxSeq
+SELECT coalesce(max(seq), 0) FROM segment_changes
+
+-- name: SegmentChangesInsert
+INSERT INTO segment_changes (segment_id, entity_id, change, changed_at, run_id)
+SELECT $1, entity_id, change, CAST($2 AS TIMESTAMPTZ), $3 FROM seg_diff ORDER BY change, entity_id
+
+-- name: SegmentMembersExit
+DELETE FROM segment_members WHERE segment_id = $1
+AND entity_id IN (SELECT entity_id FROM seg_diff WHERE change = 'exited')
+
+-- name: SegmentMembersEnter
+INSERT INTO segment_members (segment_id, entity_id, entered_at)
+SELECT $1, entity_id, CAST($2 AS TIMESTAMPTZ) FROM seg_diff WHERE change = 'entered'
+
+-- name: SegmentMembersCount
+SELECT count(*) FROM segment_members WHERE segment_id = $1
+
+-- name: SegmentEventsAppend
+-- The changes of the run after seq $1 as events of source weft, for the
+-- live entities with an identifier of a category of $3: the payload names
+-- the entity's oldest identifier, which the derived stitching rules
+-- (segment.StitchingRules) read, so that stitching gives the event to
+-- the entity.
+INSERT INTO event_log (id, source_id, type, version, event_time, payload, created_at)
+SELECT 'weft-segment-' || CAST(c.seq AS TEXT), 'weft', 'segment_' || c.change, '1', c.changed_at,
+       CAST('{"segment_id":' || CAST(to_json(c.segment_id) AS TEXT) || ',"entity_id":' || CAST(to_json(c.entity_id) AS TEXT)
+            || ',"run_id":' || CAST(to_json(c.run_id) AS TEXT) || ',"identifier_category":' || CAST(to_json(i.category) AS TEXT)
+            || ',"identifier_value":' || CAST(to_json(i.value) AS TEXT) || '}' AS JSON),
+       CAST($2 AS TIMESTAMPTZ)
+FROM segment_changes c
+JOIN entities e ON e.id = c.entity_id AND e.merged_into IS NULL
+JOIN (SELECT entity_id, category, value FROM (
+          SELECT entity_id, category, value, row_number() OVER (PARTITION BY entity_id ORDER BY first_seq, category, value) AS rn
+          FROM identifiers WHERE entity_id IN (SELECT entity_id FROM seg_diff) AND category IN (SELECT unnest(CAST($3 AS TEXT[])))) r
+      WHERE rn = 1) i ON i.entity_id = c.entity_id
+WHERE c.seq > $1
+ORDER BY c.seq
+
+-- name: SegmentRunInsert
+INSERT INTO segment_runs (segment_id, run_id, full_run, size, entered, exited, status, error, duration_ms, finished_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, CAST($10 AS TIMESTAMPTZ))
+
+-- name: SegmentPropsCreate
+CREATE TEMP TABLE IF NOT EXISTS seg_props (property_id TEXT NOT NULL, entity_id TEXT NOT NULL, value TEXT NOT NULL)
+
+-- name: SegmentPropsClear
+DELETE FROM seg_props
+
+-- name: SegmentPropsFill
+-- The values of the properties a condition reads, where config SQL can
+-- read them (the restricted role of PostgreSQL reads no plugin tables).
+INSERT INTO seg_props (property_id, entity_id, value)
+SELECT property_id, entity_id, value FROM plugin_property_values WHERE property_id IN (SELECT unnest(CAST($1 AS TEXT[])))
