@@ -85,6 +85,7 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 		newStitchCmd(),
 		newProfilesCmd(),
 		newAttributesCmd(),
+		newSegmentsCmd(),
 		newJobsCmd(),
 		newPluginsCmd(),
 		newExamplePluginCmd(),
