@@ -183,10 +183,14 @@ func (h *handler) segmentMembers(w http.ResponseWriter, r *http.Request) {
 }
 
 // memberAttributes are the definitions of ?attributes=a,b (the parameter
-// may also be repeated), in the order asked; an unknown one is a 400.
+// may also be repeated; empty, it asks for none), in the order asked; an
+// unknown one is a 400.
 func memberAttributes(defs []attr.Definition, params []string) ([]attr.Definition, error) {
 	var out []attr.Definition
 	for _, p := range params {
+		if p == "" {
+			continue
+		}
 		for _, id := range strings.Split(p, ",") {
 			def := findAttribute(defs, id)
 			if def == nil {

@@ -271,14 +271,17 @@ func TestSegmentMembers(t *testing.T) {
 				}
 			}
 
-			// The default page; without attributes, an empty object.
-			r := f.do(t, "GET", "/v1/segments/big_spenders/members", nil, nil)
-			page := decode[membersAnswer](t, r)
-			if r.status != 200 || len(page.Members) != 2 || page.Next != nil || !strings.Contains(string(r.body), `"attributes":{}`) {
-				t.Errorf("big_spenders members: %d %s", r.status, r.body)
+			// The default page; without attributes (or with none), an
+			// empty object.
+			for _, q := range []string{"", "?attributes="} {
+				r := f.do(t, "GET", "/v1/segments/big_spenders/members"+q, nil, nil)
+				page := decode[membersAnswer](t, r)
+				if r.status != 200 || len(page.Members) != 2 || page.Next != nil || !strings.Contains(string(r.body), `"attributes":{}`) {
+					t.Errorf("big_spenders members%s: %d %s", q, r.status, r.body)
+				}
 			}
 			// The parameter repeated; values typed (an int here).
-			r = f.do(t, "GET", "/v1/segments/buyers/members?attributes=orders&attributes=spend&limit=1", nil, nil)
+			r := f.do(t, "GET", "/v1/segments/buyers/members?attributes=orders&attributes=spend&limit=1", nil, nil)
 			if page := decode[membersAnswer](t, r); len(page.Members) != 1 || page.Members[0].Attributes["orders"] != 1.0 || len(page.Members[0].Attributes) != 2 {
 				t.Errorf("orders: %s", r.body)
 			}
