@@ -28,20 +28,20 @@ func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
 var backends = dbtest.Backends
 
-func openStore(t *testing.T, backend string) *store.DB { return dbtest.Open(t, backend) }
+func openStore(t testing.TB, backend string) *store.DB { return dbtest.Open(t, backend) }
 
 type testServer struct {
 	*httptest.Server
 	store *store.DB
 }
 
-func newServer(t *testing.T, backend string, cfg api.Config) *testServer {
+func newServer(t testing.TB, backend string, cfg api.Config) *testServer {
 	t.Helper()
 	return newServerOn(t, openStore(t, backend), cfg)
 }
 
 // newServerOn serves the API over a store the test opened.
-func newServerOn(t *testing.T, st *store.DB, cfg api.Config) *testServer {
+func newServerOn(t testing.TB, st *store.DB, cfg api.Config) *testServer {
 	t.Helper()
 	cfg.Store = st
 	if cfg.Ingester == nil {
@@ -75,13 +75,13 @@ type response struct {
 	header http.Header
 }
 
-func (s *testServer) do(t *testing.T, method, path string, header map[string]string, body []byte) response {
+func (s *testServer) do(t testing.TB, method, path string, header map[string]string, body []byte) response {
 	t.Helper()
 	return send(t, method, s.URL+path, header, body)
 }
 
 // send sends a request to an absolute URL.
-func send(t *testing.T, method, url string, header map[string]string, body []byte) response {
+func send(t testing.TB, method, url string, header map[string]string, body []byte) response {
 	t.Helper()
 	req, err := http.NewRequest(method, url, bytes.NewReader(body))
 	if err != nil {
@@ -102,7 +102,7 @@ func send(t *testing.T, method, url string, header map[string]string, body []byt
 	return response{status: resp.StatusCode, body: data, header: resp.Header}
 }
 
-func decode[T any](t *testing.T, r response) T {
+func decode[T any](t testing.TB, r response) T {
 	t.Helper()
 	var v T
 	if err := json.Unmarshal(r.body, &v); err != nil {

@@ -11,7 +11,8 @@ import (
 	"github.com/weftdata/weft/internal/store"
 )
 
-// withAttributes fills in the calculated attributes of entities.
+// withAttributes fills in the calculated attributes of entities, their
+// plugin properties and their segments.
 func (h *handler) withAttributes(r *http.Request, es []store.Entity) error {
 	if len(es) == 0 {
 		return nil
@@ -39,7 +40,7 @@ func (h *handler) withAttributes(r *http.Request, es []store.Entity) error {
 			es[i].Properties = map[string]json.RawMessage{}
 		}
 	}
-	return nil
+	return h.segmentsOfConfig(r, cfg, es)
 }
 
 // attributesList is GET /v1/attributes.

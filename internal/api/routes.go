@@ -207,6 +207,7 @@ func newHandler(cfg Config) (http.Handler, []route) {
 		}
 	}
 	h.keyRoutes(v1)
+	h.segmentRoutes(v1)
 	h.privacyRoutes(mux, v1)
 	h.auditRoutes(v1)
 	h.segmentPreviewRoutes(v1)

@@ -160,6 +160,7 @@ func printProfile(w io.Writer, e *store.Entity, merges []store.Merge, page *clie
 		fmt.Fprintf(w, "    %s: %s\n", c, strings.Join(e.Identifiers[c], ", "))
 	}
 	printAttributes(w, e.Attributes)
+	fmt.Fprintf(w, "  segments:    %s\n", orNone(strings.Join(e.Segments, ", ")))
 	fmt.Fprintf(w, "  merges:      %d\n", len(merges))
 	for _, m := range merges {
 		fmt.Fprintf(w, "    %s  %s absorbed %s through %s=%s (event seq %d)\n",

@@ -209,7 +209,7 @@ func (c *Config) Validate() error {
 	for _, a := range c.Attributes {
 		attrs[a.ID] = true
 	}
-	return validateDelivery(&c.Delivery, attrs)
+	return validateDelivery(&c.Delivery, attrs, c.Segments)
 }
 
 // unknownIdentifier is the one stitching error the derived rules may cure:

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/weftdata/weft/internal/rank"
+	"github.com/weftdata/weft/internal/segment"
 	"github.com/weftdata/weft/internal/stitch"
 )
 
@@ -21,7 +22,7 @@ var useCaseNames = map[string]bool{
 
 var itemPath = regexp.MustCompile(`^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$`)
 
-func validateDelivery(d *rank.Delivery, attrs map[string]bool) error {
+func validateDelivery(d *rank.Delivery, attrs map[string]bool, segments []segment.Definition) error {
 	at := func(field string, format string, args ...any) error {
 		return &Error{Field: "delivery." + field, Err: fmt.Errorf(format, args...)}
 	}
@@ -44,11 +45,15 @@ func validateDelivery(d *rank.Delivery, attrs map[string]bool) error {
 	if err := validateIdentifiers(d); err != nil {
 		return err
 	}
+	segs := make(map[string]bool, len(segments))
+	for _, s := range segments {
+		segs[s.ID] = true
+	}
 	for _, n := range sortedKeys(d.UseCases) {
 		if !useCaseNames[n] {
 			return at("use_cases."+n, "unknown use case; give a delivery.UseCase name (SEARCH, FEED, ...) or default")
 		}
-		if err := validateUseCase(d.UseCases[n], attrs); err != nil {
+		if err := validateUseCase(d.UseCases[n], attrs, segs); err != nil {
 			return at("use_cases."+n+err.field, "%s", err.msg)
 		}
 	}
@@ -67,7 +72,7 @@ func validateIdentifiers(d *rank.Delivery) error {
 // useCaseError is a use case's fault: a field below it and a message.
 type useCaseError struct{ field, msg string }
 
-func validateUseCase(u rank.UseCase, attrs map[string]bool) *useCaseError {
+func validateUseCase(u rank.UseCase, attrs, segs map[string]bool) *useCaseError {
 	fail := func(field, format string, args ...any) *useCaseError {
 		return &useCaseError{field: field, msg: fmt.Sprintf(format, args...)}
 	}
@@ -93,8 +98,10 @@ func validateUseCase(u rank.UseCase, attrs map[string]bool) *useCaseError {
 		switch {
 		case !itemPath.MatchString(r.Item):
 			return fail(field+".item", "%q is not a property path (names joined by dots)", r.Item)
-		case (r.Attribute == "") == (r.Property == ""):
-			return fail(field, "give exactly one of attribute and property")
+		case countSet(r.Attribute, r.Property, r.Segment) != 1:
+			return fail(field, "give exactly one of attribute and property (or a segment)")
+		case r.Segment != "" && !segs[r.Segment]:
+			return fail(field+".segment", "%q is not a declared segment", r.Segment)
 		case r.Attribute != "" && !attrs[r.Attribute]:
 			return fail(field+".attribute", "%q is not a declared attribute", r.Attribute)
 		case r.Property != "" && !propertyRef.MatchString(r.Property):
@@ -104,8 +111,44 @@ func validateUseCase(u rank.UseCase, attrs map[string]bool) *useCaseError {
 		case r.Weight != nil && !finite(*r.Weight):
 			return fail(field+".weight", "must be a finite number")
 		}
+		if err := validateFilter(r, field); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// validateFilter checks a rule's filter: segment rules only, keep or drop,
+// an equal match, no weight.
+func validateFilter(r rank.Rule, field string) *useCaseError {
+	if r.Filter == "" {
+		return nil
+	}
+	msg := ""
+	switch {
+	case r.Filter != rank.FilterKeep && r.Filter != rank.FilterDrop:
+		msg = fmt.Sprintf("%q is not a filter (keep, drop)", r.Filter)
+	case r.Segment == "":
+		msg = "only a segment rule filters"
+	case r.Match == rank.MatchScale:
+		msg = "a filter keeps or drops the insertions whose item is true: it has no scale match"
+	case r.Weight != nil:
+		msg = "a filter keeps or drops insertions: it has no weight"
+	default:
+		return nil
+	}
+	return &useCaseError{field: field + ".filter", msg: msg}
+}
+
+// countSet counts the values that are not empty.
+func countSet(values ...string) int {
+	n := 0
+	for _, v := range values {
+		if v != "" {
+			n++
+		}
+	}
+	return n
 }
 
 func finite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }

@@ -103,12 +103,22 @@ func (s *Service) rank(req *pb.Request) []rank.Scored {
 
 // rankedContent lists the content ids best first, each once (the first
 // insertion of a content wins), and maps them to their insertion. Indexes
-// a Ranker left out follow in request order, so nothing is lost.
+// a Ranker left out follow in request order, so nothing is lost; those it
+// filtered (a segment filter rule) are not served.
 func rankedContent(ins []*pb.Insertion, scored []rank.Scored) ([]string, map[string]*pb.Insertion) {
 	ranked := make([]string, 0, len(ins))
 	byContent := make(map[string]*pb.Insertion, len(ins))
+	var filtered []bool // by index; nil when nothing is
+	for _, sc := range scored {
+		if sc.Filtered && sc.Index >= 0 && sc.Index < len(ins) {
+			if filtered == nil {
+				filtered = make([]bool, len(ins))
+			}
+			filtered[sc.Index] = true
+		}
+	}
 	add := func(i int) {
-		if i < 0 || i >= len(ins) {
+		if i < 0 || i >= len(ins) || filtered != nil && filtered[i] {
 			return
 		}
 		if c := ins[i].GetContentId(); byContent[c] == nil {

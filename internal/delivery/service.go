@@ -17,8 +17,9 @@ import (
 )
 
 // Ranker orders the insertions of a request for its user: best first,
-// one rank.Scored per insertion (Index into ins), the same answer for the
-// same inputs. It must not wait on the database. *rank.Ranker is one.
+// one rank.Scored per insertion (Index into ins; Filtered ones are not
+// served), the same answer for the same inputs. It must not wait on the
+// database. *rank.Ranker is one.
 type Ranker interface {
 	Rank(req *pb.Request, ins []*pb.Insertion) []rank.Scored
 }

@@ -29,6 +29,10 @@
 //   - plugin_property_values (with plugin_properties.entities counted
 //     down), plugin_property_staging, plugin_dataset_users,
 //     plugin_dataset_values.
+//   - segment_members and segment_changes: their memberships and the
+//     record of their entering and leaving segments, including changes no
+//     destination has sent yet (an erased person is sent nowhere).
+//     segment_runs holds counts only and stays.
 //
 // Left alone, because they hold nothing about a person: sources,
 // event_types, configs, context (aggregates over everyone), attribute_meta,
@@ -37,9 +41,8 @@
 // job_schedules, notifications (Weft writes no identifier values there),
 // kv_records (job code's own records: Weft keys none by entity), plugin_keys,
 // plugin_stages, plugin_datasets (definitions, not rows), plugin_runs,
-// the object tables (custom objects are not keyed by entity), and the
-// erasure tables themselves. Segment memberships will join the list when
-// segments exist.
+// the object tables (custom objects are not keyed by entity), segment_runs
+// and destination_cursors, and the erasure tables themselves.
 //
 // # Idempotent and crash-safe
 //

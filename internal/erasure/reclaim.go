@@ -14,6 +14,7 @@ var erasedTables = []string{
 	"customer_attributes", "attribute_values_counts", "attribute_customers_cache", "attribute_state",
 	"plugin_properties", "plugin_property_values", "plugin_property_staging",
 	"plugin_dataset_users", "plugin_dataset_values",
+	"segment_members", "segment_changes",
 }
 
 // reclaim makes the bytes of the rows deleted from tables physically gone

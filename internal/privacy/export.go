@@ -130,6 +130,10 @@ func (s *Service) export(ctx context.Context, r *record, live []string) (int64, 
 	if err != nil {
 		return 0, err
 	}
+	segs, err := db.SegmentsOf(ctx, live)
+	if err != nil {
+		return 0, err
+	}
 	w, err := s.exports.NewWriter(ctx, r.ID+"/"+EventsFile, &blob.WriterOptions{ContentType: "application/x-ndjson"})
 	if err != nil {
 		return 0, fmt.Errorf("write export: %w", err)
@@ -146,6 +150,11 @@ func (s *Service) export(ctx context.Context, r *record, live []string) (int64, 
 			p.Attributes[k] = v
 		}
 		p.Properties = props[id]
+		// Every segment held, in force or not: what Weft holds of them.
+		p.Segments = segs[id]
+		if p.Segments == nil {
+			p.Segments = []string{}
+		}
 		doc.Profiles = append(doc.Profiles, p)
 		doc.EventsCount += n
 	}

@@ -53,8 +53,8 @@ type UseCase struct {
 	// weight takes CUSTOM_ACTION_TYPE's; any other action type not listed
 	// weighs 1, except the undoing ones (ActionTypesUndoing), which weigh 0.
 	ActionWeights map[string]float64 `json:"action_weights,omitempty" yaml:"action_weights,omitempty"`
-	// Rules match insertion properties to the user's attributes and
-	// plugin properties.
+	// Rules match insertion properties to the user's attributes, plugin
+	// properties and segments; segment rules may filter instead.
 	Rules []Rule `json:"rules,omitempty" yaml:"rules,omitempty"`
 }
 
@@ -71,6 +71,14 @@ const (
 	// MatchScale adds weight × the user's number × the insertion's number
 	// (true counts 1): an affinity, such as price_sensitivity × discount.
 	MatchScale = "scale"
+)
+
+// Segment rule filters: what happens to the insertions whose item is true.
+const (
+	// FilterKeep serves them to the segment's members only.
+	FilterKeep = "keep"
+	// FilterDrop serves them to everyone but the segment's members.
+	FilterDrop = "drop"
 )
 
 // Defaults of a use case.
@@ -90,7 +98,7 @@ func (u *UseCase) EngagementPriorOrDefault() float64 {
 // matches what Weft knows of the user.
 type Rule struct {
 	// Name labels the rule in introspection data (default
-	// <item>=<attribute or property>).
+	// <item>=<attribute, property or segment>).
 	Name string `json:"name,omitempty" yaml:"name,omitempty"`
 	// Item is the insertion property (a dotted path into properties).
 	Item string `json:"item" yaml:"item"`
@@ -100,18 +108,26 @@ type Rule struct {
 	// published run's property of that name.
 	Attribute string `json:"attribute,omitempty" yaml:"attribute,omitempty"`
 	Property  string `json:"property,omitempty" yaml:"property,omitempty"`
+	// Segment, instead of Attribute or Property, is the id of a segment:
+	// the user's value is true for its members (and 1 for a scale rule);
+	// non-members have none. An equal rule adds its weight to the
+	// insertions whose item is true (or 1) when the user is a member.
+	Segment string `json:"segment,omitempty" yaml:"segment,omitempty"`
+	// Filter makes a segment rule a filter (FilterKeep or FilterDrop) of
+	// the insertions whose item is true (or 1), instead of a score.
+	Filter string `json:"filter,omitempty" yaml:"filter,omitempty"`
 	// Match is equal (default) or scale; see MatchEqual and MatchScale.
 	Match string `json:"match,omitempty" yaml:"match,omitempty"`
 	// Weight of a match (default 1).
 	Weight *float64 `json:"weight,omitempty" yaml:"weight,omitempty"`
 }
 
-// Label is Name, or the default <item>=<attribute or property>.
+// Label is Name, or the default <item>=<attribute, property or segment>.
 func (r *Rule) Label() string {
 	if r.Name != "" {
 		return r.Name
 	}
-	return r.Item + "=" + r.Attribute + r.Property
+	return r.Item + "=" + r.Attribute + r.Property + r.Segment
 }
 
 // WeightOrDefault is Weight, or 1.

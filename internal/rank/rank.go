@@ -19,7 +19,7 @@ func (r *Ranker) Rank(req *delivery.Request, ins []*delivery.Insertion) []Scored
 	s := r.snap.Load()
 	uc := s.useCases.of(req.GetUseCase())
 	var user *profile
-	if !req.GetDisablePersonalization() && len(uc.rules) > 0 {
+	if !req.GetDisablePersonalization() && (len(uc.rules) > 0 || len(uc.filters) > 0) {
 		user = s.users.find(req.GetUserInfo())
 	}
 	out := make([]Scored, len(ins))
@@ -38,7 +38,8 @@ func (r *Ranker) Rank(req *delivery.Request, ins []*delivery.Insertion) []Scored
 			p.Rules = ruleScores[i*n : (i+1)*n : (i+1)*n]
 			p.Personalization = uc.personalization * uc.personalize(in, user, p.Rules)
 		}
-		out[i] = Scored{Index: i, Score: p.Retrieval + p.Engagement + p.Personalization, Parts: p}
+		out[i] = Scored{Index: i, Score: p.Retrieval + p.Engagement + p.Personalization, Parts: p,
+			Filtered: uc.filtered(in, user)}
 	}
 	sortScored(out)
 	return out
@@ -175,6 +176,27 @@ func (uc *useCase) personalize(in *delivery.Insertion, user *profile, scores []R
 		sum += v
 	}
 	return sum
+}
+
+// filtered says whether a filter rule leaves the insertion out: one whose
+// item is true (or 1) is kept for the segment's members only (keep), or
+// for everyone but them (drop). Without a user (unknown, or
+// personalization disabled) no one is a member.
+func (uc *useCase) filtered(in *delivery.Insertion, user *profile) bool {
+	if len(uc.filters) == 0 {
+		return false
+	}
+	props := in.GetProperties().GetStruct()
+	for j := range uc.filters {
+		f := &uc.filters[j]
+		if v := lookup(props, f.path); v == nil || !matches(v, &memberValues) {
+			continue
+		}
+		if member := user != nil && len(user.slots[f.slot].text) > 0; member == f.drop {
+			return true
+		}
+	}
+	return false
 }
 
 // lookup follows a dotted path into an insertion's properties.

@@ -2,11 +2,14 @@ package rank
 
 // Scored is one insertion's score: Index is its place in the request's
 // insertions, Parts what the score is made of (shown as introspection
-// data when the request asks for it).
+// data when the request asks for it), Filtered whether it is served.
 type Scored struct {
 	Index int
 	Score float64
 	Parts Parts
+	// Filtered says a segment filter rule leaves the insertion out: it
+	// is not served.
+	Filtered bool
 }
 
 // Parts are the weighted parts of a score; Score is their sum.

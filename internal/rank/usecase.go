@@ -19,6 +19,9 @@ type useCase struct {
 	actionWeights []float64
 	globalRate    float64
 	rules         []rule
+	// filters are the segment rules with a filter: they leave insertions
+	// out instead of scoring them.
+	filters []rule
 }
 
 // rule is a Rule with its path split and its source resolved.
@@ -28,6 +31,8 @@ type rule struct {
 	slot   int // in profile.slots; -1: a property no run has published
 	scale  bool
 	weight float64
+	// drop is a filter rule's kind: drop (true) or keep.
+	drop bool
 }
 
 // useCases are the compiled use cases by delivery.UseCase value.
@@ -58,7 +63,7 @@ func compileUseCases(d *Delivery, eng *engagement, src *sources, resolved map[st
 func (u useCases) propertyKeys() map[string]bool {
 	keys := map[string]bool{}
 	for _, uc := range u {
-		for _, r := range uc.rules {
+		for _, r := range slices.Concat(uc.rules, uc.filters) {
 			keys[r.path[0]] = true
 		}
 	}
@@ -88,10 +93,20 @@ func compileUseCase(c UseCase, eng *engagement, src *sources, resolved map[strin
 	for _, r := range c.Rules {
 		cr := rule{label: r.Label(), path: strings.Split(r.Item, "."), slot: -1,
 			scale: r.Match == MatchScale, weight: r.WeightOrDefault()}
-		if r.Attribute != "" {
+		switch {
+		case r.Attribute != "":
 			cr.slot = src.attrSlot[r.Attribute]
-		} else if id, ok := resolved[r.Property]; ok {
-			cr.slot = src.propSlot[id]
+		case r.Segment != "":
+			cr.slot = src.segSlot[r.Segment]
+		default:
+			if id, ok := resolved[r.Property]; ok {
+				cr.slot = src.propSlot[id]
+			}
+		}
+		if r.Filter != "" {
+			cr.drop = r.Filter == FilterDrop
+			uc.filters = append(uc.filters, cr)
+			continue
 		}
 		uc.rules = append(uc.rules, cr)
 	}
@@ -120,13 +135,17 @@ func actionWeight(weights map[string]float64, name string) float64 {
 // referenced collects the sources of every rule, resolving property
 // references; it returns the references no published property answers.
 func referenced(d *Delivery, resolve func(string) (string, bool)) (*sources, map[string]string, []string) {
-	src := &sources{attrSlot: map[string]int{}, propSlot: map[string]int{}}
+	src := newSources()
 	resolved := map[string]string{}
 	var missing []string
 	for _, name := range slices.Sorted(maps.Keys(d.UseCases)) {
 		for _, r := range d.UseCases[name].Rules {
 			if r.Attribute != "" {
-				src.add(r.Attribute, false)
+				src.add(r.Attribute, kindAttribute)
+				continue
+			}
+			if r.Segment != "" {
+				src.add(r.Segment, kindSegment)
 				continue
 			}
 			id, ok := resolved[r.Property]
@@ -139,7 +158,7 @@ func referenced(d *Delivery, resolve func(string) (string, bool)) (*sources, map
 				}
 				resolved[r.Property] = id
 			}
-			src.add(id, true)
+			src.add(id, kindProperty)
 		}
 	}
 	return src, resolved, missing

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/promotedai/schema/generated/go/proto/common"
 
@@ -55,20 +54,28 @@ func (u *users) find(info *common.UserInfo) *profile {
 	return nil
 }
 
-// sources are the attributes and properties the rules read, each given a
-// slot of profile.slots.
+// sources are the attributes, properties and segments the rules read,
+// each given a slot of profile.slots.
 type sources struct {
-	attrs, props       []string
-	attrSlot, propSlot map[string]int
+	attrs, props, segs          []string
+	attrSlot, propSlot, segSlot map[string]int
 }
 
-func (s *sources) slots() int { return len(s.attrs) + len(s.props) }
+func newSources() *sources {
+	return &sources{attrSlot: map[string]int{}, propSlot: map[string]int{}, segSlot: map[string]int{}}
+}
 
-// add gives an attribute (or a resolved property id) a slot.
-func (s *sources) add(id string, property bool) int {
+func (s *sources) slots() int { return len(s.attrs) + len(s.props) + len(s.segs) }
+
+// add gives an attribute, a resolved property id or a segment (kind
+// kindAttribute, kindProperty or kindSegment) a slot.
+func (s *sources) add(id string, kind int) int {
 	ids, slot := &s.attrs, s.attrSlot
-	if property {
+	switch kind {
+	case kindProperty:
 		ids, slot = &s.props, s.propSlot
+	case kindSegment:
+		ids, slot = &s.segs, s.segSlot
 	}
 	if i, ok := slot[id]; ok {
 		return i
@@ -85,6 +92,7 @@ const (
 	kindAnonID
 	kindAttribute
 	kindProperty
+	kindSegment
 )
 
 // userRow is one row of RankUsers.
@@ -101,15 +109,13 @@ type userRow struct {
 // rules never see them (they rank as users Weft does not know), and they
 // take none of the budget.
 func loadUsers(ctx context.Context, db DB, userCat, anonCat string, src *sources, budget int64, personalization *consent.Filter) (*users, error) {
-	q, args := db.Query("RankUsers"), []any{userCat, anonCat, src.attrs, src.props}
+	// Without a filter, the consenting of the attribute '' (which no
+	// attribute is) with missing granted: every live entity.
+	consenting := []any{"", true}
 	if personalization != nil {
-		cond, more := personalization.In("e.id", len(args)+1)
-		live := "\nWHERE e.merged_into IS NULL\n"
-		if strings.Count(q, live) != 1 { // the statement changed: never rank without the filter
-			return nil, fmt.Errorf("read users: RankUsers needs one line %q to add the consent condition to", strings.TrimSpace(live))
-		}
-		q, args = strings.Replace(q, live, strings.TrimSuffix(live, "\n")+" AND "+cond+"\n", 1), append(args, more...)
+		consenting = personalization.Args()
 	}
+	q, args := db.Query("RankUsers"), append([]any{userCat, anonCat, src.attrs, src.props, src.segs}, consenting...)
 	rows, err := db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read users: %w", err)
@@ -164,6 +170,8 @@ func (b *userBuilder) add(r userRow) bool {
 		b.value(b.src.attrSlot[r.key], r.value, false)
 	case kindProperty:
 		b.value(b.src.propSlot[r.key], r.value, true)
+	case kindSegment:
+		b.member(b.src.segSlot[r.key])
 	}
 	return true
 }
@@ -199,6 +207,17 @@ func (b *userBuilder) value(slot int, raw string, isJSON bool) {
 	}
 	vs.text = append(vs.text, text)
 	b.curBytes += stringBytes(text)
+}
+
+// memberValues are a segment's values for its members: true, and 1 for
+// scale rules. Non-members have none.
+var memberValues = values{text: []string{"true"}, nums: []float64{1}}
+
+// member gives a segment's slot the values of a member.
+func (b *userBuilder) member(slot int) {
+	vs := &b.cur.slots[slot]
+	// Shared and never changed: the slot holds no bytes of its own.
+	*vs = memberValues
 }
 
 // done returns the users, their profiles copied to a slice of their exact

@@ -29,6 +29,10 @@ type Entity struct {
 	// (<plugin>/<run time>/<name>); the API fills them in (see
 	// PropertyValuesOf).
 	Properties map[string]json.RawMessage `json:"properties"`
+	// Segments are the ids of the segments of the config in force the
+	// entity is a member of, sorted; the API fills them in (see
+	// SegmentsOf).
+	Segments []string `json:"segments"`
 }
 
 // Merge is one entry of the merge log.

@@ -54,6 +54,14 @@ type Store interface {
 	// PropertyValuesOf reads entities' published plugin properties: entity
 	// id → property id → the value as JSON.
 	PropertyValuesOf(ctx context.Context, ids []string) (map[string]map[string]json.RawMessage, error)
+	// SegmentStates reads segments' sizes and last runs.
+	SegmentStates(ctx context.Context, ids []string) (map[string]*SegmentState, error)
+	// SegmentRunList reads a segment's runs, newest first.
+	SegmentRunList(ctx context.Context, id string, limit int) ([]SegmentRun, error)
+	// SegmentMemberList pages through a segment's members by entity id.
+	SegmentMemberList(ctx context.Context, params *SegmentMemberListParams) ([]SegmentMember, error)
+	// SegmentsOf reads the segments of entities: entity id → segment ids.
+	SegmentsOf(ctx context.Context, ids []string) (map[string][]string, error)
 	// AttributeStates lists the attributes' last runs.
 	AttributeStates(ctx context.Context) ([]AttributeState, error)
 	// AttributeValueCounts reads an attribute's value distribution.

@@ -107,6 +107,14 @@ WHERE d.property_id = plugin_properties.id
 -- name: ErasurePropertyValues
 DELETE FROM plugin_property_values WHERE entity_id IN (SELECT entity_id FROM erase_chunk)
 
+-- name: ErasureSegmentMembers
+DELETE FROM segment_members WHERE entity_id IN (SELECT entity_id FROM erase_chunk)
+
+-- name: ErasureSegmentChanges
+-- Changes no destination has sent yet go too: an erased person is sent
+-- nowhere.
+DELETE FROM segment_changes WHERE entity_id IN (SELECT entity_id FROM erase_chunk)
+
 -- name: ErasurePropertyStaging
 DELETE FROM plugin_property_staging WHERE entity_id IN (SELECT entity_id FROM erase_chunk)
 

@@ -24,12 +24,14 @@ SELECT id, plugin, name, published_at FROM plugin_properties
 
 -- name: RankUsers
 -- Every live entity holding a userId ($1) or anonUserId ($2) identifier,
--- most recently modified first, one row per identifier (kind 0, 1) and per
+-- most recently modified first, one row per identifier (kind 0, 1), per
 -- value of the attributes $3 (kind 2) and plugin properties $4 (kind 3)
--- the rules read. The reader stops at its byte cap, so the order decides
--- who is kept. With personalization consent configured, package rank adds
--- the consent condition to the WHERE clause's first line (the live
--- entities).
+-- the rules read, and per membership of the segments $5 (kind 4). The
+-- reader stops at its byte cap, so the order decides who is kept. Only
+-- entities with the personalization consent are read: weft_consenting($6,
+-- $7) of the consent section's attribute, or, without one, of the
+-- attribute '' with missing granted, which no attribute is: every live
+-- entity.
 SELECT e.id, x.kind, x.key, x.value
 FROM entities e JOIN (
     SELECT entity_id, 0 AS kind, '' AS key, value FROM identifiers WHERE category = $1
@@ -41,7 +43,11 @@ FROM entities e JOIN (
     UNION ALL
     SELECT entity_id, 3, property_id, value FROM plugin_property_values
     WHERE property_id IN (SELECT unnest(CAST($4 AS TEXT[])))
+    UNION ALL
+    SELECT entity_id, 4, segment_id, '' FROM segment_members
+    WHERE segment_id IN (SELECT unnest(CAST($5 AS TEXT[])))
 ) x ON x.entity_id = e.id
 WHERE e.merged_into IS NULL
   AND e.id IN (SELECT entity_id FROM identifiers WHERE category IN ($1, $2))
+  AND e.id IN (SELECT entity_id FROM weft_consenting($6, CAST($7 AS BOOLEAN)))
 ORDER BY e.modified_at DESC, e.id, x.kind, x.key, x.value
