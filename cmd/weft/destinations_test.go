@@ -95,7 +95,7 @@ func TestWebhookSurvivesKill(t *testing.T) {
 				for range n {
 					seg := []string{"vip", "lapsed", "other"}[rng.IntN(3)]
 					ent := fmt.Sprintf("e%d", rng.IntN(200))
-					if rng.IntN(50) == 0 {
+					if rng.IntN(120) == 0 {
 						ent = "poison"
 					}
 					var seq int64

@@ -40,7 +40,8 @@ func ChangesKey(destination string, cursor, last int64) string {
 
 // changesBatch sends the next batch of segment changes: the one in flight
 // when a crash interrupted it, else the next batch_size changes after the
-// cursor, whose end is committed before the first request.
+// cursor. The end of a partial batch is committed before the first
+// request, so that a resend covers the same changes under the same key.
 func (j *webhookJob) changesBatch(ctx context.Context, st *WebhookState) (bool, error) {
 	db, id := j.deps.DB, j.def.ID
 	var cursor int64
@@ -61,8 +62,13 @@ func (j *webhookJob) changesBatch(ctx context.Context, st *WebhookState) (bool, 
 		if n == 0 {
 			return true, nil
 		}
-		if _, err := db.ExecContext(ctx, db.Query("DestinationPendingSet"), id, last, j.deps.now()); err != nil {
-			return false, fmt.Errorf("record the batch in flight: %w", err)
+		// A full batch is found again after a crash: no change can appear
+		// before its last seq (seq order is commit order). A partial one
+		// could grow, so its end is recorded before it is sent.
+		if n < j.def.batchSize() {
+			if _, err := db.ExecContext(ctx, db.Query("DestinationPendingSet"), id, last, j.deps.now()); err != nil {
+				return false, fmt.Errorf("record the batch in flight: %w", err)
+			}
 		}
 	}
 	changes, skipped, err := j.readChanges(ctx, cursor, last)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -258,38 +259,46 @@ func TestWebhookDeliversThroughFailures(t *testing.T) {
 
 // TestWebhookResendCarriesSameKey: a batch whose attempts all failed is
 // sent again by the next run under the same key, covering the same
-// changes, though more changes arrived since.
+// changes, though more changes arrived since: a partial batch (its end
+// recorded before it was sent) and a full one (found again as it was).
 func TestWebhookResendCarriesSameKey(t *testing.T) {
 	for _, backend := range dbtest.Backends {
-		t.Run(backend, func(t *testing.T) {
-			f := newFixture(t, backend)
-			f.addChanges("vip", 1)
-			recv := webhooktest.Start(webhooktest.Options{Key: hmacKey, Fail500: 1})
-			t.Cleanup(recv.Close)
-			d := webhook("crm", recv.URL, "vip")
-			d.BatchSize, d.MaxAttempts = 40, 2
-			f.defs = []destination.Definition{d}
-			if _, err := f.run("crm"); err == nil || !strings.Contains(err.Error(), "2 attempts failed, the last: 500") {
-				t.Fatalf("run against a failing receiver: %v", err)
-			}
-			cursor, pending := f.cursor("crm")
-			if cursor != 0 || pending == nil {
-				t.Fatalf("cursor %d, in flight %v: want 0 and the batch", cursor, pending)
-			}
-			f.addChanges("vip", 1) // 60 more, which would fill the batch now
-			recv.SetOptions(webhooktest.Options{})
-			if _, err := f.run("crm"); err != nil {
-				t.Fatal(err)
-			}
-			key := destination.ChangesKey("crm", 0, *pending)
-			keys := recv.Keys()
-			if keys[key] != 1 {
-				t.Fatalf("key %s taken %d times; keys %v", key, keys[key], keys)
-			}
-			if len(recv.Changes()) != 2*customers || len(keys) != 3 {
-				t.Fatalf("%d changes in %d batches, want %d in 3", len(recv.Changes()), len(keys), 2*customers)
-			}
-		})
+		for _, c := range []struct {
+			name        string
+			batch, keys int
+			recorded    bool
+		}{{"partial", 100, 2, true}, {"full", 40, 3, false}} {
+			t.Run(backend+"/"+c.name, func(t *testing.T) {
+				f := newFixture(t, backend)
+				f.addChanges("vip", 1)
+				first := f.changes("vip")
+				recv := webhooktest.Start(webhooktest.Options{Key: hmacKey, Fail500: 1})
+				t.Cleanup(recv.Close)
+				d := webhook("crm", recv.URL, "vip")
+				d.BatchSize, d.MaxAttempts = c.batch, 2
+				f.defs = []destination.Definition{d}
+				if _, err := f.run("crm"); err == nil || !strings.Contains(err.Error(), "2 attempts failed, the last: 500") {
+					t.Fatalf("run against a failing receiver: %v", err)
+				}
+				if cursor, pending := f.cursor("crm"); cursor != 0 || (pending != nil) != c.recorded {
+					t.Fatalf("cursor %d, in flight %v: want 0, recorded %v", cursor, pending, c.recorded)
+				}
+				seqs := slices.Sorted(maps.Keys(first))
+				key := destination.ChangesKey("crm", 0, seqs[min(c.batch, len(seqs))-1])
+				f.addChanges("vip", 1) // 60 more, which would make the batch longer
+				recv.SetOptions(webhooktest.Options{})
+				if _, err := f.run("crm"); err != nil {
+					t.Fatal(err)
+				}
+				keys := recv.Keys()
+				if keys[key] != 1 {
+					t.Fatalf("key %s taken %d times; keys %v", key, keys[key], keys)
+				}
+				if len(recv.Changes()) != 2*customers || len(keys) != c.keys {
+					t.Fatalf("%d changes in %d batches, want %d in %d", len(recv.Changes()), len(keys), 2*customers, c.keys)
+				}
+			})
+		}
 	}
 }
 
