@@ -7,7 +7,7 @@ import (
 	"github.com/weftdata/weft/internal/api"
 )
 
-const segmentsYAML = `stitching:
+const previewYAML = `stitching:
   rules:
     - {identifier: email, event: web/purchase, value_expression: "payload->>'email'"}
 attributes:
@@ -31,7 +31,7 @@ func TestSegmentsConfigAndPreview(t *testing.T) {
 		t.Run(backend, func(t *testing.T) {
 			t.Parallel()
 			s := newServer(t, backend, api.Config{})
-			if r := s.do(t, "PUT", "/v1/config", nil, []byte(segmentsYAML)); r.status != 200 {
+			if r := s.do(t, "PUT", "/v1/config", nil, []byte(previewYAML)); r.status != 200 {
 				t.Fatalf("apply: %s", r.body)
 			}
 			before := s.do(t, "GET", "/v1/config", nil, nil)
@@ -52,13 +52,13 @@ func TestSegmentsConfigAndPreview(t *testing.T) {
 					`segments[big].condition.all[0].property: no plugin "scorer" is declared and no property "scorer/score" was published`},
 			}
 			for _, b := range bad {
-				if !strings.Contains(segmentsYAML, b.from) {
+				if !strings.Contains(previewYAML, b.from) {
 					t.Fatalf("%q is not in the config", b.from)
 				}
 				if backend == "duckdb" && strings.Contains(b.to, "plugin_keys") {
 					continue // DuckDB config SQL may read every table but secrets; PostgreSQL's role reads customer data only
 				}
-				doc := strings.Replace(segmentsYAML, b.from, b.to, 1)
+				doc := strings.Replace(previewYAML, b.from, b.to, 1)
 				expectError(t, s.do(t, "PUT", "/v1/config", nil, []byte(doc)), 400, "invalid_config", b.want)
 			}
 			if after := s.do(t, "GET", "/v1/config", nil, nil); string(after.body) != string(before.body) {

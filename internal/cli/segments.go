@@ -14,8 +14,8 @@ import (
 )
 
 func newSegmentsCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "segments", Short: "List segments, their size history and their members"}
-	cmd.AddCommand(newSegmentsListCmd(), newSegmentsShowCmd(), newSegmentsMembersCmd())
+	cmd := &cobra.Command{Use: "segments", Short: "List segments, their size history and their members; preview condition trees"}
+	cmd.AddCommand(newSegmentsListCmd(), newSegmentsShowCmd(), newSegmentsMembersCmd(), newSegmentsPreviewCmd())
 	return cmd
 }
 
