@@ -49,6 +49,10 @@ func WeftYAML(root string) ([]byte, error) {
 type yamlRef struct {
 	docs     *sourceDocs
 	examples map[string]reflect.Value
+	// sectioned are the struct types whose sections are being written
+	// (the current one and those holding it), at their path: a type that
+	// holds itself (a segment's condition tree) is written once.
+	sectioned map[reflect.Type]string
 }
 
 // field is one weft.yaml key of a struct.
@@ -80,6 +84,11 @@ func (r *yamlRef) section(b *bytes.Buffer, t reflect.Type, path string) error {
 	if err != nil {
 		return err
 	}
+	if r.sectioned == nil {
+		r.sectioned = map[reflect.Type]string{}
+	}
+	r.sectioned[t] = path
+	defer delete(r.sectioned, t)
 	title := "`" + path + "`"
 	if path == "" {
 		title = "Top level"
@@ -98,7 +107,12 @@ func (r *yamlRef) section(b *bytes.Buffer, t reflect.Type, path string) error {
 	for _, f := range yamlFields(t) {
 		fpath := join(path, f.name)
 		typ, inner, innerPath := r.typeName(f.sf.Type, fpath)
-		if inner != nil {
+		if at, done := r.sectioned[inner]; done && inner != nil {
+			// The tree's own type: its fields are those of the section
+			// written at its first path, and so are its examples.
+			typ = strings.Replace(typ, HeadingAnchor("`"+innerPath+"`"), HeadingAnchor("`"+at+"`"), 1)
+			fpath, inner = at, nil
+		} else if inner != nil {
 			later = append(later, nested{inner, innerPath})
 		}
 		doc := td.fields[f.sf.Name]
