@@ -44,8 +44,8 @@ func TestSegmentsConfigAndPreview(t *testing.T) {
 				{`- {attribute: orders, op: ">=", value: 1}`, `- {not: {segment: big}}`, `segments[buyers].condition: segments refer to each other in a cycle: buyers -> big -> buyers`},
 				// Found only by the database: the SQL does not run.
 				{`payload->>'total' <> '0'`, `payload->>'total' <> `, `segments[buyers].condition.all[1].where: `},
-				{`(payload->>'total')::numeric`, `no_such_column + 1`, `segments[buyers].condition.all[1].sum.field: `},
-				{`(payload->>'total')::numeric`, `(SELECT count(*) FROM plugin_keys)`, `segments[buyers].condition.all[1].sum.field: `},
+				{`field: "(payload->>'total')::numeric"`, `field: "no_such_column + 1"`, `segments[buyers].condition.all[1].sum.field: `},
+				{`field: "(payload->>'total')::numeric"`, `field: "(SELECT count(*) FROM plugin_keys)"`, `segments[buyers].condition.all[1].sum.field: `},
 				{`{segment: buyers}`, `{property: scorer/20260101T000000Z/score, op: ">", value: 0.5}`,
 					`segments[big].condition.all[0].property: no published property "scorer/20260101T000000Z/score"`},
 				{`{segment: buyers}`, `{property: scorer/score, op: ">", value: 0.5}`,

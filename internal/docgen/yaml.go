@@ -32,7 +32,7 @@ func WeftYAML(root string) ([]byte, error) {
 	}
 	examples := map[string]reflect.Value{}
 	collectExamples(reflect.ValueOf(*example), "", examples)
-	r := &yamlRef{docs: docs, examples: examples, uses: map[reflect.Type][]string{}}
+	r := &yamlRef{docs: docs, examples: examples}
 	var b bytes.Buffer
 	b.WriteString("# `weft.yaml` reference\n\n")
 	b.WriteString(generatedNote)
@@ -49,10 +49,10 @@ func WeftYAML(root string) ([]byte, error) {
 type yamlRef struct {
 	docs     *sourceDocs
 	examples map[string]reflect.Value
-	// uses holds every path a struct type is found at; its section is
-	// written once, at the first, and the others link there (a condition
-	// tree holds conditions). An example at any of them documents a field.
-	uses map[reflect.Type][]string
+	// sectioned are the struct types whose sections are being written
+	// (the current one and those holding it), at their path: a type that
+	// holds itself (a segment's condition tree) is written once.
+	sectioned map[reflect.Type]string
 }
 
 // field is one weft.yaml key of a struct.
@@ -84,6 +84,11 @@ func (r *yamlRef) section(b *bytes.Buffer, t reflect.Type, path string) error {
 	if err != nil {
 		return err
 	}
+	if r.sectioned == nil {
+		r.sectioned = map[reflect.Type]string{}
+	}
+	r.sectioned[t] = path
+	defer delete(r.sectioned, t)
 	title := "`" + path + "`"
 	if path == "" {
 		title = "Top level"
@@ -102,12 +107,13 @@ func (r *yamlRef) section(b *bytes.Buffer, t reflect.Type, path string) error {
 	for _, f := range yamlFields(t) {
 		fpath := join(path, f.name)
 		typ, inner, innerPath := r.typeName(f.sf.Type, fpath)
-		if inner != nil {
-			if len(r.uses[inner]) == 0 {
-				later = append(later, nested{inner, innerPath})
-			}
-			r.uses[inner] = append(r.uses[inner], innerPath)
-			typ = strings.Replace(typ, HeadingAnchor("`"+innerPath+"`"), HeadingAnchor("`"+r.uses[inner][0]+"`"), 1)
+		if at, done := r.sectioned[inner]; done && inner != nil {
+			// The tree's own type: its fields are those of the section
+			// written at its first path, and so are its examples.
+			typ = strings.Replace(typ, HeadingAnchor("`"+innerPath+"`"), HeadingAnchor("`"+at+"`"), 1)
+			fpath, inner = at, nil
+		} else if inner != nil {
+			later = append(later, nested{inner, innerPath})
 		}
 		doc := td.fields[f.sf.Name]
 		if doc == "" && inner != nil {
@@ -118,7 +124,7 @@ func (r *yamlRef) section(b *bytes.Buffer, t reflect.Type, path string) error {
 			}
 			doc = innerDoc.doc
 		}
-		ex, ok := r.example(t, path, f.name)
+		ex, ok := r.examples[fpath]
 		if !ok {
 			missing = append(missing, fpath)
 		}
@@ -133,20 +139,6 @@ func (r *yamlRef) section(b *bytes.Buffer, t reflect.Type, path string) error {
 		}
 	}
 	return nil
-}
-
-// example finds the example of field name of struct type t documented at
-// path, or at another path t is found at.
-func (r *yamlRef) example(t reflect.Type, path, name string) (reflect.Value, bool) {
-	if ex, ok := r.examples[join(path, name)]; ok {
-		return ex, true
-	}
-	for _, p := range r.uses[t] {
-		if ex, ok := r.examples[join(p, name)]; ok {
-			return ex, true
-		}
-	}
-	return reflect.Value{}, false
 }
 
 func join(path, name string) string {

@@ -74,7 +74,7 @@ func (r *run) checkNode(ctx context.Context, comp *compiler, n *Condition, path 
 	case n.Event != "":
 		if n.Where != "" {
 			probe := *n
-			probe.Sum, probe.Count = nil, &Comparison{Op: OpGe, Value: 1}
+			probe.Sum, probe.Count = nil, &Count{Op: OpGe, Value: 1}
 			if err := r.probe(ctx, comp, &probe); err != nil {
 				return &pathError{path + ".where", err}
 			}

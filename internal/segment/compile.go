@@ -294,7 +294,7 @@ func eventFilter(n *Condition) string {
 const eventsFrom = "entity_events ee JOIN event_log ev ON ev.seq = ee.event_seq"
 
 func (c *compiler) event(n *Condition) (string, error) {
-	cmp, dataType, agg := n.Count, attr.DataInt, "count(*)"
+	cmp, dataType, agg := n.Count.comparison(), attr.DataInt, "count(*)"
 	if n.Sum != nil {
 		cmp, dataType = n.Sum, attr.DataFloat
 		agg = "coalesce(sum(CAST((" + n.Sum.Field + ") AS DOUBLE PRECISION)), 0)"
@@ -498,4 +498,13 @@ func (c *compiler) hash(d *Definition) string {
 	b, _ := json.Marshal(doc)
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:16])
+}
+
+// comparison is the count's test as a Comparison without a field (nil
+// for no count).
+func (c *Count) comparison() *Comparison {
+	if c == nil {
+		return nil
+	}
+	return &Comparison{Op: c.Op, Value: c.Value}
 }

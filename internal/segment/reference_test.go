@@ -312,9 +312,11 @@ func (r *reference) event(c *Condition, e *refEntity) bool {
 			sum += *res.field
 		}
 	}
-	cmp, agg := c.Count, count
-	if c.Sum != nil {
-		cmp, agg = c.Sum, sum
+	op, value, agg := "", any(nil), count
+	if c.Count != nil {
+		op, value = c.Count.Op, c.Count.Value
+	} else {
+		op, value, agg = c.Sum.Op, c.Sum.Value, sum
 	}
 	num := func(x any) float64 {
 		switch n := x.(type) {
@@ -326,11 +328,11 @@ func (r *reference) event(c *Condition, e *refEntity) bool {
 		r.t.Fatalf("reference: number %v", x)
 		return 0
 	}
-	if cmp.Op == OpBetween {
-		l := cmp.Value.([]any)
+	if op == OpBetween {
+		l := value.([]any)
 		return num(l[0]) <= agg && agg <= num(l[1])
 	}
-	return Holds(cmp.Op, agg, num(cmp.Value))
+	return Holds(op, agg, num(value))
 }
 
 // perEvent evaluates where and field on one event with a plain query.

@@ -92,7 +92,13 @@ type SegmentResult struct {
 type state struct {
 	hash string
 	at   time.Time
+	snap snapshot
 }
+
+// snapshot is the entities' count and greatest created_seq at a run's
+// start: fewer entities of at most that created_seq later means some were
+// erased since.
+type snapshot struct{ count, maxSeq int64 }
 
 // Run computes the segments: fully those whose definition changed (or all
 // with ro.Full), incrementally the others. Each segment's changes, members,
@@ -133,6 +139,9 @@ func (e *Engine) Run(ctx context.Context, runID string, ro RunOptions) (*RunResu
 	if err := r.createTemp(ctx); err != nil {
 		return nil, err
 	}
+	if err := conn.QueryRowContext(ctx, conn.Query("SegmentEntitySnapshot")).Scan(&r.snap.count, &r.snap.maxSeq); err != nil {
+		return nil, fmt.Errorf("segments: count entities: %w", err)
+	}
 	for i := range e.defs {
 		d := &e.defs[i]
 		if len(ro.Segments) > 0 && !slices.Contains(ro.Segments, d.ID) {
@@ -161,7 +170,7 @@ func (e *Engine) states(ctx context.Context) (map[string]state, error) {
 	for rows.Next() {
 		var id string
 		var s state
-		if err := rows.Scan(&id, &s.hash, &s.at); err != nil {
+		if err := rows.Scan(&id, &s.hash, &s.at, &s.snap.count, &s.snap.maxSeq); err != nil {
 			return nil, err
 		}
 		out[id] = s
@@ -195,6 +204,11 @@ type run struct {
 	now   time.Time
 	runID string
 	props []plugin.Property
+	snap  snapshot
+	// changed is what seg_changed holds: the entities changed since
+	// (and the gone members, with gone), for the segments whose last run
+	// had the same time and snapshot (usually all).
+	changed *state
 }
 
 // createTemp makes the temporary tables; seg_cand confined, as the
@@ -204,8 +218,10 @@ func (r *run) createTemp(ctx context.Context) error {
 		_, err := x.ExecContext(ctx, x.Query("SegmentTempCreate"))
 		return err
 	})
-	if err == nil {
-		_, err = r.conn.ExecContext(ctx, r.conn.Query("SegmentDiffCreate"))
+	for _, q := range []string{"SegmentDiffCreate", "SegmentChangedCreate"} {
+		if err == nil {
+			_, err = r.conn.ExecContext(ctx, r.conn.Query(q))
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("segments: create temporary tables: %w", err)
@@ -229,7 +245,13 @@ func (r *run) segment(ctx context.Context, d *Definition, st state, incremental 
 		}
 	}
 	sr := SegmentResult{ID: d.ID, Full: !incremental, Status: "ok"}
-	err := r.compute(ctx, comp, d, &sr, since)
+	var err error
+	if incremental {
+		err = r.findChanged(ctx, st, since)
+	}
+	if err == nil {
+		err = r.compute(ctx, comp, d, &sr, since)
+	}
 	if err == nil {
 		err = r.write(ctx, d, &sr, hash, began)
 	}
@@ -258,10 +280,7 @@ func (r *run) compute(ctx context.Context, comp *compiler, d *Definition, sr *Se
 		return err
 	}
 	if !sr.Full {
-		if err := exec("changed entities", r.conn.Query("SegmentCandidatesChanged"), since); err != nil {
-			return err
-		}
-		if err := exec("gone members", r.conn.Query("SegmentCandidatesGone"), d.ID); err != nil {
+		if err := exec("changed entities", r.conn.Query("SegmentCandidatesFromChanged")); err != nil {
 			return err
 		}
 		if movers := comp.movers(&d.Condition, since); movers != "" {
@@ -302,6 +321,33 @@ func (r *run) compute(ctx context.Context, comp *compiler, d *Definition, sr *Se
 		exited = "SegmentDiffExitedCandidates"
 	}
 	return exec("exited", r.conn.Query(exited), d.ID)
+}
+
+// findChanged fills seg_changed with the entities whose inputs changed
+// since, and the members whose entity is gone when some entity was
+// erased since the run of st, unless it holds them already.
+func (r *run) findChanged(ctx context.Context, st state, since time.Time) error {
+	if r.changed != nil && r.changed.at.Equal(st.at) && r.changed.snap == st.snap {
+		return nil
+	}
+	r.changed = nil
+	if _, err := r.conn.ExecContext(ctx, r.conn.Query("SegmentChangedClear")); err != nil {
+		return fmt.Errorf("clear changed entities: %w", err)
+	}
+	if _, err := r.conn.ExecContext(ctx, r.conn.Query("SegmentCandidatesChanged"), since); err != nil {
+		return fmt.Errorf("changed entities: %w", err)
+	}
+	var still int64
+	if err := r.conn.QueryRowContext(ctx, r.conn.Query("SegmentEntitiesUpTo"), st.snap.maxSeq).Scan(&still); err != nil {
+		return fmt.Errorf("count entities: %w", err)
+	}
+	if still < st.snap.count {
+		if _, err := r.conn.ExecContext(ctx, r.conn.Query("SegmentCandidatesGone")); err != nil {
+			return fmt.Errorf("gone members: %w", err)
+		}
+	}
+	r.changed = &st
+	return nil
 }
 
 // write records the changes in seg_diff in one transaction: the change
@@ -345,7 +391,7 @@ func (r *run) write(ctx context.Context, d *Definition, sr *SegmentResult, hash 
 			sql.NullString{}, sr.DurationMS, time.Now().UTC()); err != nil {
 			return err
 		}
-		_, err = step("save state", "SegmentStateSave", d.ID, hash, r.now, r.runID)
+		_, err = step("save state", "SegmentStateSave", d.ID, hash, r.now, r.runID, r.snap.count, r.snap.maxSeq)
 		return err
 	})
 }

@@ -45,10 +45,10 @@ type Condition struct {
 	Between []string `json:"between,omitempty" yaml:"between,omitempty"`
 	// Where is a SQL condition on the event's payload.
 	Where string `json:"where,omitempty" yaml:"where,omitempty"`
-	// Count compares the number of events with a number.
-	Count *Comparison `json:"count,omitempty" yaml:"count,omitempty"`
 	// Sum compares the sum of a payload field with a number.
 	Sum *Comparison `json:"sum,omitempty" yaml:"sum,omitempty"`
+	// Count compares the number of events with a number.
+	Count *Count `json:"count,omitempty" yaml:"count,omitempty"`
 
 	// Identifier is true for entities with an identifier of the category.
 	Identifier string `json:"identifier,omitempty" yaml:"identifier,omitempty"`
@@ -56,10 +56,18 @@ type Condition struct {
 	Segment string `json:"segment,omitempty" yaml:"segment,omitempty"`
 }
 
-// Comparison compares an event count or sum with a number.
+// Comparison compares the sum of an expression over events with a number.
 type Comparison struct {
-	// Field is the SQL expression summed (Sum only).
+	// Field is the SQL expression summed.
 	Field string `json:"field,omitempty" yaml:"field,omitempty"`
+	// Op is =, !=, <, <=, >, >= or between.
+	Op string `json:"op" yaml:"op"`
+	// Value is the number (two for between).
+	Value any `json:"value" yaml:"value"`
+}
+
+// Count compares a number of events with a number.
+type Count struct {
 	// Op is =, !=, <, <=, >, >= or between.
 	Op string `json:"op" yaml:"op"`
 	// Value is the number (two for between).

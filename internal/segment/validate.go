@@ -368,10 +368,7 @@ func (v *validator) event(c *Condition, path string) error {
 	case c.Count == nil && c.Sum == nil:
 		return v.fail(path+".count", "an event condition needs count: {op, value} or sum: {field, op, value}")
 	case c.Count != nil:
-		if c.Count.Field != "" {
-			return v.fail(path+".count.field", "count takes no field (sum does)")
-		}
-		return v.counts(c.Count, path+".count", attr.DataInt)
+		return v.counts(c.Count.comparison(), path+".count", attr.DataInt)
 	}
 	if strings.TrimSpace(c.Sum.Field) == "" {
 		return v.fail(path+".sum.field", "is required: SQL over the event, such as (payload->>'total')::numeric")

@@ -4,17 +4,34 @@
 -- in an incremental run), seg_diff the changes it found.
 
 -- name: SegmentStateList
-SELECT segment_id, hash, evaluated_at FROM segment_state
+SELECT segment_id, hash, evaluated_at, entity_count, max_created_seq FROM segment_state
 
 -- name: SegmentStateSave
-INSERT INTO segment_state (segment_id, hash, evaluated_at, run_id) VALUES ($1, $2, CAST($3 AS TIMESTAMPTZ), $4)
-ON CONFLICT (segment_id) DO UPDATE SET hash = excluded.hash, evaluated_at = excluded.evaluated_at, run_id = excluded.run_id
+INSERT INTO segment_state (segment_id, hash, evaluated_at, run_id, entity_count, max_created_seq)
+VALUES ($1, $2, CAST($3 AS TIMESTAMPTZ), $4, $5, $6)
+ON CONFLICT (segment_id) DO UPDATE SET hash = excluded.hash, evaluated_at = excluded.evaluated_at, run_id = excluded.run_id,
+    entity_count = excluded.entity_count, max_created_seq = excluded.max_created_seq
+
+-- name: SegmentEntitySnapshot
+SELECT count(*), coalesce(max(created_seq), 0) FROM entities
+
+-- name: SegmentEntitiesUpTo
+SELECT count(*) FROM entities WHERE created_seq <= $1
 
 -- name: SegmentTempCreate
 CREATE TEMP TABLE IF NOT EXISTS seg_cand (entity_id TEXT NOT NULL)
 
 -- name: SegmentDiffCreate
 CREATE TEMP TABLE IF NOT EXISTS seg_diff (entity_id TEXT NOT NULL, change TEXT NOT NULL)
+
+-- name: SegmentChangedCreate
+CREATE TEMP TABLE IF NOT EXISTS seg_changed (entity_id TEXT NOT NULL)
+
+-- name: SegmentChangedClear
+DELETE FROM seg_changed
+
+-- name: SegmentCandidatesFromChanged
+INSERT INTO seg_cand (entity_id) SELECT entity_id FROM seg_changed
 
 -- name: SegmentCandClear
 DELETE FROM seg_cand
@@ -25,14 +42,14 @@ DELETE FROM seg_diff
 -- name: SegmentCandidatesChanged
 -- Entities whose inputs changed since $1: events, merges (losers
 -- included: their memberships end) and attribute calculations.
-INSERT INTO seg_cand (entity_id)
+INSERT INTO seg_changed (entity_id)
 SELECT id FROM entities WHERE modified_at >= CAST($1 AS TIMESTAMPTZ) OR attributes_calculated_at >= CAST($1 AS TIMESTAMPTZ)
 
 -- name: SegmentCandidatesGone
--- Members of segment $1 whose entity is gone (erased).
-INSERT INTO seg_cand (entity_id)
-SELECT m.entity_id FROM segment_members m WHERE m.segment_id = $1
-AND NOT EXISTS (SELECT 1 FROM entities e WHERE e.id = m.entity_id)
+-- Members whose entity is gone (erased).
+INSERT INTO seg_changed (entity_id)
+SELECT DISTINCT m.entity_id FROM segment_members m
+WHERE NOT EXISTS (SELECT 1 FROM entities e WHERE e.id = m.entity_id)
 
 -- name: SegmentCandidatesCount
 SELECT count(*) FROM seg_cand
