@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/weftdata/weft/internal/api"
+	"github.com/weftdata/weft/internal/store"
 )
 
 // segmentsYAML has three segments over a spend attribute: segment
@@ -116,18 +117,6 @@ func newSegmentFixtureYAML(t testing.TB, backend, yaml string) *segmentFixture {
 	return f
 }
 
-type segmentRunAnswer struct {
-	RunID      string    `json:"run_id"`
-	FinishedAt time.Time `json:"finished_at"`
-	FullRun    bool      `json:"full_run"`
-	Size       int64     `json:"size"`
-	Entered    int64     `json:"entered"`
-	Exited     int64     `json:"exited"`
-	DurationMS float64   `json:"duration_ms"`
-	Status     string    `json:"status"`
-	Error      string    `json:"error"`
-}
-
 type segmentAnswer struct {
 	ID          string             `json:"id"`
 	Name        string             `json:"name"`
@@ -135,8 +124,8 @@ type segmentAnswer struct {
 	Condition   map[string]any     `json:"condition"`
 	Size        int64              `json:"size"`
 	Status      string             `json:"status"`
-	LastRun     *segmentRunAnswer  `json:"last_run"`
-	History     []segmentRunAnswer `json:"history"`
+	LastRun     *store.SegmentRun  `json:"last_run"`
+	History     []store.SegmentRun `json:"history"`
 }
 
 func TestSegmentsList(t *testing.T) {
@@ -183,7 +172,7 @@ func TestSegmentGet(t *testing.T) {
 				t.Fatalf("GET big_spenders: %d %s", r.status, r.body)
 			}
 			base := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
-			want := []segmentRunAnswer{
+			want := []store.SegmentRun{
 				{RunID: "r2", FinishedAt: base.Add(time.Hour), Size: 2, DurationMS: 12.5, Status: "error", Error: "the where of big_spenders failed"},
 				{RunID: "r1", FinishedAt: base, FullRun: true, Size: 2, Entered: 2, DurationMS: 12.5, Status: "ok"},
 			}

@@ -380,6 +380,9 @@ func TestOpenDSRRoundTrip(t *testing.T) {
 			if len(doc.Profiles) != 1 || len(doc.Profiles[0].MergedEntities) != 1 || len(doc.Profiles[0].Identifiers["cookie"]) != 2 {
 				t.Errorf("ann's profile, built of two entities through her email: %+v", doc.Profiles)
 			}
+			if len(doc.Profiles) == 1 && doc.Profiles[0].Segments == nil {
+				t.Error("ann's profile has no segments list (want [] when she is a member of none)")
+			}
 
 			// Portability by the SHA-256 of the email finds the same person.
 			sum := sha256.Sum256([]byte("bob@example.org"))

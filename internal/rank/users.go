@@ -109,13 +109,10 @@ type userRow struct {
 // rules never see them (they rank as users Weft does not know), and they
 // take none of the budget.
 func loadUsers(ctx context.Context, db DB, userCat, anonCat string, src *sources, budget int64, personalization *consent.Filter) (*users, error) {
-	// Without a filter, the consenting of the attribute '' (which no
-	// attribute is) with missing granted: every live entity.
-	consenting := []any{"", true}
+	q, args := db.Query("RankUsers"), []any{userCat, anonCat, src.attrs, src.props, src.segs}
 	if personalization != nil {
-		consenting = personalization.Args()
+		q, args = db.Query("RankUsersConsenting"), append(args, personalization.Args()...)
 	}
-	q, args := db.Query("RankUsers"), append([]any{userCat, anonCat, src.attrs, src.props, src.segs}, consenting...)
 	rows, err := db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read users: %w", err)

@@ -27,11 +27,34 @@ SELECT id, plugin, name, published_at FROM plugin_properties
 -- most recently modified first, one row per identifier (kind 0, 1), per
 -- value of the attributes $3 (kind 2) and plugin properties $4 (kind 3)
 -- the rules read, and per membership of the segments $5 (kind 4). The
--- reader stops at its byte cap, so the order decides who is kept. Only
--- entities with the personalization consent are read: weft_consenting($6,
--- $7) of the consent section's attribute, or, without one, of the
--- attribute '' with missing granted, which no attribute is: every live
--- entity.
+-- reader stops at its byte cap, so the order decides who is kept.
+-- RankUsersConsenting is the same statement for the entities with the
+-- personalization consent only: keep the two alike.
+SELECT e.id, x.kind, x.key, x.value
+FROM entities e JOIN (
+    SELECT entity_id, 0 AS kind, '' AS key, value FROM identifiers WHERE category = $1
+    UNION ALL
+    SELECT entity_id, 1, '', value FROM identifiers WHERE category = $2
+    UNION ALL
+    SELECT entity_id, 2, attribute_id, value FROM customer_attributes
+    WHERE attribute_id IN (SELECT unnest(CAST($3 AS TEXT[])))
+    UNION ALL
+    SELECT entity_id, 3, property_id, value FROM plugin_property_values
+    WHERE property_id IN (SELECT unnest(CAST($4 AS TEXT[])))
+    UNION ALL
+    SELECT entity_id, 4, segment_id, '' FROM segment_members
+    WHERE segment_id IN (SELECT unnest(CAST($5 AS TEXT[])))
+) x ON x.entity_id = e.id
+WHERE e.merged_into IS NULL
+  AND e.id IN (SELECT entity_id FROM identifiers WHERE category IN ($1, $2))
+ORDER BY e.modified_at DESC, e.id, x.kind, x.key, x.value
+
+-- name: RankUsersConsenting
+-- RankUsers for the entities that have the personalization consent held
+-- by the attribute $6 (missing granted: $7), a second statement rather
+-- than a condition that holds for everyone without a filter: the planners
+-- then keep the semi-join they choose for one, and scan nothing more
+-- without.
 SELECT e.id, x.kind, x.key, x.value
 FROM entities e JOIN (
     SELECT entity_id, 0 AS kind, '' AS key, value FROM identifiers WHERE category = $1
