@@ -103,6 +103,8 @@ type webhookJob struct {
 	def  *Definition
 	cfg  *InForce
 	send *sender
+	// win is the changes read ahead (webhooks of segments).
+	win *window
 }
 
 var (
