@@ -32,7 +32,7 @@ func WeftYAML(root string) ([]byte, error) {
 	}
 	examples := map[string]reflect.Value{}
 	collectExamples(reflect.ValueOf(*example), "", examples)
-	r := &yamlRef{docs: docs, examples: examples}
+	r := &yamlRef{docs: docs, examples: examples, uses: map[reflect.Type][]string{}}
 	var b bytes.Buffer
 	b.WriteString("# `weft.yaml` reference\n\n")
 	b.WriteString(generatedNote)
@@ -49,6 +49,10 @@ func WeftYAML(root string) ([]byte, error) {
 type yamlRef struct {
 	docs     *sourceDocs
 	examples map[string]reflect.Value
+	// uses holds every path a struct type is found at; its section is
+	// written once, at the first, and the others link there (a condition
+	// tree holds conditions). An example at any of them documents a field.
+	uses map[reflect.Type][]string
 }
 
 // field is one weft.yaml key of a struct.
@@ -99,7 +103,11 @@ func (r *yamlRef) section(b *bytes.Buffer, t reflect.Type, path string) error {
 		fpath := join(path, f.name)
 		typ, inner, innerPath := r.typeName(f.sf.Type, fpath)
 		if inner != nil {
-			later = append(later, nested{inner, innerPath})
+			if len(r.uses[inner]) == 0 {
+				later = append(later, nested{inner, innerPath})
+			}
+			r.uses[inner] = append(r.uses[inner], innerPath)
+			typ = strings.Replace(typ, HeadingAnchor("`"+innerPath+"`"), HeadingAnchor("`"+r.uses[inner][0]+"`"), 1)
 		}
 		doc := td.fields[f.sf.Name]
 		if doc == "" && inner != nil {
@@ -110,7 +118,7 @@ func (r *yamlRef) section(b *bytes.Buffer, t reflect.Type, path string) error {
 			}
 			doc = innerDoc.doc
 		}
-		ex, ok := r.examples[fpath]
+		ex, ok := r.example(t, path, f.name)
 		if !ok {
 			missing = append(missing, fpath)
 		}
@@ -125,6 +133,20 @@ func (r *yamlRef) section(b *bytes.Buffer, t reflect.Type, path string) error {
 		}
 	}
 	return nil
+}
+
+// example finds the example of field name of struct type t documented at
+// path, or at another path t is found at.
+func (r *yamlRef) example(t reflect.Type, path, name string) (reflect.Value, bool) {
+	if ex, ok := r.examples[join(path, name)]; ok {
+		return ex, true
+	}
+	for _, p := range r.uses[t] {
+		if ex, ok := r.examples[join(p, name)]; ok {
+			return ex, true
+		}
+	}
+	return reflect.Value{}, false
 }
 
 func join(path, name string) string {
