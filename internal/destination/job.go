@@ -138,6 +138,9 @@ func (j *webhookJob) Prepare(ctx context.Context, inv *job.Invocation, p Params,
 	return false, nil
 }
 
+// errNoKey is a secret without its key field.
+var errNoKey = errors.New("has no field " + SecretField + " (the HMAC key)")
+
 // secretKey reads the HMAC key of a webhook from the secrets.
 func secretKey(ctx context.Context, secrets job.Store, d *Definition) ([]byte, error) {
 	if secrets == nil {
