@@ -2,13 +2,16 @@ package bench
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/weftdata/weft/internal/config"
 	"github.com/weftdata/weft/internal/demo"
 	"github.com/weftdata/weft/internal/destination"
 	"github.com/weftdata/weft/internal/destination/webhooktest"
+	"github.com/weftdata/weft/internal/jobrunner"
 	"github.com/weftdata/weft/internal/kv"
 	"github.com/weftdata/weft/internal/store"
 	"github.com/weftdata/weft/job"
@@ -115,7 +118,7 @@ func Webhook(ctx context.Context, opts WebhookOpts) (*WebhookReport, error) {
 	}}
 	opts.Progress("delivering")
 	start := time.Now()
-	st, err := webhooktest.Run(ctx, deps, secrets, def.ID)
+	st, err := runJob(ctx, db, deps, secrets, def.ID)
 	r.Time = time.Since(start)
 	if err != nil {
 		return nil, err
@@ -125,6 +128,38 @@ func Webhook(ctx context.Context, opts WebhookOpts) (*WebhookReport, error) {
 	}
 	r.Requests = st.Requests
 	return r, nil
+}
+
+// runJob runs the destination's job in the job runtime, as weft serve
+// does (a checkpoint stored after each batch), and waits for it to end.
+func runJob(ctx context.Context, db *store.DB, deps *destination.Deps, secrets job.Store, id string) (*destination.WebhookState, error) {
+	runner := jobrunner.New(db, jobrunner.Options{Builtin: []job.Info{destination.WebhookInfo(deps)},
+		Env: job.Env{Secrets: secrets}, Exclusive: db.Capabilities().SingleWriter(), Log: slog.New(slog.DiscardHandler)})
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		runner.Run(ctx)
+	}()
+	defer func() { cancel(); <-done }()
+	run, err := runner.Trigger(ctx, destination.Kind(destination.TypeWebhook), map[string]any{"destination": id}, "bench")
+	if err != nil {
+		return nil, err
+	}
+	if run, err = runner.Wait(ctx, run.ID); err != nil {
+		return nil, err
+	}
+	if run.Status != store.RunComplete {
+		return nil, fmt.Errorf("the run ended %s: %v", run.Status, run.Errors)
+	}
+	var cp struct {
+		State destination.WebhookState `json:"state"`
+	}
+	if err := json.Unmarshal(run.Checkpoint, &cp); err != nil {
+		return nil, err
+	}
+	return &cp.State, nil
 }
 
 // recordChanges appends n changes of the segment bench: the live

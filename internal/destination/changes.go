@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strconv"
 	"time"
 
@@ -38,10 +39,28 @@ func ChangesKey(destination string, cursor, last int64) string {
 	return destination + ":" + strconv.FormatInt(cursor+1, 10) + "-" + strconv.FormatInt(last, 10)
 }
 
+// windowRows is about how many changes one read covers: the changes and
+// the identifiers and attributes of their entities are read in one query
+// each for several batches, scans that the batches share.
+const windowRows = 10_000
+
+// window is the changes read after a cursor, in seq order, with the
+// profiles of their entities (those without consent missing).
+type window struct {
+	after    int64
+	changes  []Change
+	profiles map[string]*Profile
+	// full says the read returned as many changes as it asked for: more
+	// may follow its last.
+	full bool
+}
+
 // changesBatch sends the next batch of segment changes: the one in flight
 // when a crash interrupted it, else the next batch_size changes after the
 // cursor. The end of a partial batch is committed before the first
-// request, so that a resend covers the same changes under the same key.
+// request, so that a resend covers the same changes under the same key;
+// a full batch is found again as it was (no change can appear before its
+// last seq: seq order is commit order).
 func (j *webhookJob) changesBatch(ctx context.Context, st *WebhookState) (bool, error) {
 	db, id := j.deps.DB, j.def.ID
 	var cursor int64
@@ -53,37 +72,46 @@ func (j *webhookJob) changesBatch(ctx context.Context, st *WebhookState) (bool, 
 		return false, fmt.Errorf("read the batch in flight: %w", err)
 	}
 	st.Cursor = cursor
-	last := pending.Int64
-	if !pending.Valid || last <= cursor {
-		var n int
-		if err := db.QueryRowContext(ctx, db.Query("DestinationChangesNext"), cursor, j.def.Segments, j.def.batchSize()).Scan(&last, &n); err != nil {
-			return false, fmt.Errorf("find the next batch: %w", err)
+	var batch []Change
+	var profiles map[string]*Profile
+	inFlight := pending.Valid && pending.Int64 > cursor
+	if inFlight {
+		w, err := j.readChanges(ctx, "DestinationChanges", cursor, pending.Int64, j.def.Segments)
+		if err != nil {
+			return false, err
 		}
-		if n == 0 {
-			return true, nil
+		batch, profiles = w.changes, w.profiles
+	} else {
+		var err error
+		if batch, profiles, err = j.nextBatch(ctx, cursor); err != nil || len(batch) == 0 {
+			return len(batch) == 0, err
 		}
-		// A full batch is found again after a crash: no change can appear
-		// before its last seq (seq order is commit order). A partial one
-		// could grow, so its end is recorded before it is sent.
-		if n < j.def.batchSize() {
-			if _, err := db.ExecContext(ctx, db.Query("DestinationPendingSet"), id, last, j.deps.now()); err != nil {
+		if len(batch) < j.def.batchSize() {
+			inFlight = true
+			if _, err := db.ExecContext(ctx, db.Query("DestinationPendingSet"), id, batch[len(batch)-1].Seq, j.deps.now()); err != nil {
 				return false, fmt.Errorf("record the batch in flight: %w", err)
 			}
 		}
 	}
-	changes, skipped, err := j.readChanges(ctx, cursor, last)
-	if err != nil {
-		return false, err
+	if len(batch) == 0 { // the changes in flight are gone (segments changed)
+		return false, db.InTx(ctx, func(tx store.ExecutorTx) error { return j.advance(ctx, tx, pending.Int64, true) })
 	}
-	advance := func(tx store.ExecutorTx) error { return j.advance(ctx, tx, last) }
-	st.Skipped += int64(skipped)
+	last := batch[len(batch)-1].Seq
+	advance := func(tx store.ExecutorTx) error { return j.advance(ctx, tx, last, inFlight) }
+	changes := make([]Change, 0, len(batch))
+	for _, c := range batch {
+		if p := profiles[c.EntityID]; p != nil {
+			c.Identifiers, c.Attributes = p.Identifiers, p.Attributes
+			changes = append(changes, c)
+		}
+	}
+	st.Skipped += int64(len(batch) - len(changes))
 	if len(changes) > 0 {
 		body, err := json.Marshal(ChangesBody{Changes: changes})
 		if err != nil {
 			return false, err
 		}
-		err = j.deliver(ctx, st, ChangesKey(id, cursor, last), len(changes), body, advance)
-		if err != nil {
+		if err := j.deliver(ctx, st, ChangesKey(id, cursor, last), len(changes), body, advance); err != nil {
 			return false, err
 		}
 	} else if err := db.InTx(ctx, advance); err != nil {
@@ -93,11 +121,35 @@ func (j *webhookJob) changesBatch(ctx context.Context, st *WebhookState) (bool, 
 	return false, nil
 }
 
+// nextBatch is the next batch_size changes after the cursor, from the
+// window read last or a new one.
+func (j *webhookJob) nextBatch(ctx context.Context, cursor int64) ([]Change, map[string]*Profile, error) {
+	size := j.def.batchSize()
+	for fresh := false; ; fresh = true {
+		if w := j.win; w != nil && w.after <= cursor {
+			rest := w.changes[sort.Search(len(w.changes), func(i int) bool { return w.changes[i].Seq > cursor }):]
+			if len(rest) >= size || (!w.full && len(rest) > 0) || fresh {
+				return rest[:min(size, len(rest))], w.profiles, nil
+			}
+		}
+		limit := max(size, windowRows/size*size)
+		w, err := j.readChanges(ctx, "DestinationChangesAfter", cursor, j.def.Segments, limit)
+		if err != nil {
+			return nil, nil, err
+		}
+		w.after, w.full = cursor, len(w.changes) == limit
+		j.win = w
+	}
+}
+
 // advance moves the cursor to last and ends the batch in flight.
-func (j *webhookJob) advance(ctx context.Context, tx store.ExecutorTx, last int64) error {
+func (j *webhookJob) advance(ctx context.Context, tx store.ExecutorTx, last int64, inFlight bool) error {
 	now := j.deps.now()
 	if _, err := tx.ExecContext(ctx, tx.Query("DestinationCursorSet"), j.def.ID, last, now); err != nil {
 		return fmt.Errorf("move the cursor: %w", err)
+	}
+	if !inFlight {
+		return nil
 	}
 	if _, err := tx.ExecContext(ctx, tx.Query("DestinationPendingSet"), j.def.ID, nil, now); err != nil {
 		return fmt.Errorf("end the batch in flight: %w", err)
@@ -105,49 +157,39 @@ func (j *webhookJob) advance(ctx context.Context, tx store.ExecutorTx, last int6
 	return nil
 }
 
-// readChanges reads the changes of the destination's segments after
-// cursor up to last, those of profiles without consent left out (and
-// counted), with the chosen identifiers and attributes.
-func (j *webhookJob) readChanges(ctx context.Context, cursor, last int64) ([]Change, int, error) {
+// readChanges reads changes of the destination's segments (a named query
+// of seq, segment_id, entity_id, change, changed_at) and the chosen
+// identifiers and attributes of their entities with consent.
+func (j *webhookJob) readChanges(ctx context.Context, query string, args ...any) (*window, error) {
 	db := j.deps.DB
-	rows, err := db.QueryContext(ctx, db.Query("DestinationChanges"), cursor, last, j.def.Segments)
+	rows, err := db.QueryContext(ctx, db.Query(query), args...)
 	if err != nil {
-		return nil, 0, fmt.Errorf("read segment changes: %w", err)
+		return nil, fmt.Errorf("read segment changes: %w", err)
 	}
-	var all []Change
+	w := &window{}
 	for rows.Next() {
 		var c Change
 		if err := rows.Scan(&c.Seq, &c.Segment, &c.EntityID, &c.Change, &c.Time); err != nil {
 			rows.Close()
-			return nil, 0, fmt.Errorf("read segment changes: %w", err)
+			return nil, fmt.Errorf("read segment changes: %w", err)
 		}
 		c.Time = c.Time.UTC()
-		all = append(all, c)
+		w.changes = append(w.changes, c)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, 0, fmt.Errorf("read segment changes: %w", err)
+		return nil, fmt.Errorf("read segment changes: %w", err)
 	}
-	ids := make([]string, 0, len(all))
-	seen := make(map[string]bool, len(all))
-	for _, c := range all {
+	ids := make([]string, 0, len(w.changes))
+	seen := make(map[string]bool, len(w.changes))
+	for _, c := range w.changes {
 		if !seen[c.EntityID] {
 			seen[c.EntityID] = true
 			ids = append(ids, c.EntityID)
 		}
 	}
-	p, err := j.loadProfiles(ctx, ids)
-	if err != nil {
-		return nil, 0, err
-	}
-	out := all[:0]
-	for _, c := range all {
-		if prof, ok := p[c.EntityID]; ok {
-			c.Identifiers, c.Attributes = prof.Identifiers, prof.Attributes
-			out = append(out, c)
-		}
-	}
-	return out, len(all) - len(out), nil
+	w.profiles, err = j.loadProfiles(ctx, ids)
+	return w, err
 }
 
 // Profile is a profile as a webhook without segments sends it.

@@ -19,10 +19,13 @@
 //
 // A run sends a batch per Perform until nothing is left. For a webhook
 // of segments, a batch is up to batch_size changes of its segments after
-// the cursor (destination_cursors), in seq order; its last seq is
-// committed before the first request (destination_state), so that a
-// resend after a crash covers the same changes under the same
-// idempotency key (<id>:<first seq>-<last seq>). The cursor moves to the
+// the cursor (destination_cursors), in seq order, read ahead with the
+// identifiers and attributes of their entities in windows of about
+// 10,000 changes (one scan of each table per window). A resend after a
+// crash covers the same changes under the same idempotency key
+// (<id>:<first seq>-<last seq>): a full batch is found again as it was
+// (seq order is commit order), and the end of a partial one is committed
+// before its first request (destination_state). The cursor moves to the
 // batch's end only after a 2xx, or after a refusal recorded as a dead
 // letter in the same transaction: a SIGKILL at any point loses nothing,
 // and at worst sends a batch again under its key.

@@ -103,6 +103,8 @@ type webhookJob struct {
 	def  *Definition
 	cfg  *InForce
 	send *sender
+	// win is the changes read ahead (webhooks of segments).
+	win *window
 }
 
 var (
@@ -135,6 +137,9 @@ func (j *webhookJob) Prepare(ctx context.Context, inv *job.Invocation, p Params,
 	st.Destination = def.ID
 	return false, nil
 }
+
+// errNoKey is a secret without its key field.
+var errNoKey = errors.New("has no field " + SecretField + " (the HMAC key)")
 
 // secretKey reads the HMAC key of a webhook from the secrets.
 func secretKey(ctx context.Context, secrets job.Store, d *Definition) ([]byte, error) {

@@ -3,7 +3,6 @@ package destination
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -185,6 +184,3 @@ func retryAfter(v string, now time.Time) time.Duration {
 	}
 	return 0
 }
-
-// errNoKey is a secret without its key field.
-var errNoKey = errors.New("has no field " + SecretField + " (the HMAC key)")

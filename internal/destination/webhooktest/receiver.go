@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -202,33 +203,21 @@ func (r *Receiver) take(key string, body []byte) error {
 func (r *Receiver) Changes() map[int64]destination.Change {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	out := make(map[int64]destination.Change, len(r.changes))
-	for k, v := range r.changes {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(r.changes)
 }
 
 // Profiles are the profiles taken, the last per entity.
 func (r *Receiver) Profiles() map[string]destination.Profile {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	out := make(map[string]destination.Profile, len(r.profiles))
-	for k, v := range r.profiles {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(r.profiles)
 }
 
 // Keys are the idempotency keys taken, with how often each was.
 func (r *Receiver) Keys() map[string]int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	out := make(map[string]int, len(r.taken))
-	for k, v := range r.taken {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(r.taken)
 }
 
 // Stats count the requests so far.

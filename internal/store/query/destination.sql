@@ -16,14 +16,11 @@ SELECT max(pending_to) FROM destination_state WHERE destination_id = $1
 INSERT INTO destination_state (destination_id, pending_to, updated_at) VALUES ($1, CAST($2 AS BIGINT), CAST($3 AS TIMESTAMPTZ))
 ON CONFLICT (destination_id) DO UPDATE SET pending_to = excluded.pending_to, updated_at = excluded.updated_at
 
--- name: DestinationChangesNext
--- The last seq and the size of the next batch: at most $3 changes of the
--- segments $2 after the cursor $1.
-SELECT coalesce(max(seq), 0), count(*) FROM (
-    SELECT seq FROM segment_changes
-    WHERE seq > $1 AND segment_id IN (SELECT unnest(CAST($2 AS TEXT[])))
-    ORDER BY seq LIMIT $3
-) b
+-- name: DestinationChangesAfter
+-- The first $3 changes of the segments $2 after the cursor $1.
+SELECT seq, segment_id, entity_id, change, changed_at FROM segment_changes
+WHERE seq > $1 AND segment_id IN (SELECT unnest(CAST($2 AS TEXT[])))
+ORDER BY seq LIMIT $3
 
 -- name: DestinationChanges
 SELECT seq, segment_id, entity_id, change, changed_at FROM segment_changes
