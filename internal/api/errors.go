@@ -39,7 +39,7 @@ type errorMapper func(err error) (status int, code string, ok bool)
 
 // resourceErrors are the mappers classify asks in turn, before the errors
 // every resource shares (store.ErrNotFound, a client gone away).
-var resourceErrors = []errorMapper{deliveryError, eventError, jobError, pluginError, recordError}
+var resourceErrors = []errorMapper{deliveryError, eventError, jobError, pluginError, recordError, destinationError}
 
 // internalMessage is all a client learns of a server fault: the detail,
 // which may hold SQL text or file paths, goes to the log under the

@@ -209,6 +209,7 @@ func newHandler(cfg Config) (http.Handler, []route) {
 	h.keyRoutes(v1)
 	h.privacyRoutes(mux, v1)
 	h.auditRoutes(v1)
+	h.destinationRoutes(v1)
 	v1.HandleFunc("/v1/", h.requireAnyKey(h.notFound))
 	mux.Handle("/v1/", v1)
 	if h.plugins != nil && h.deployer != nil {

@@ -87,6 +87,12 @@ var routeScopes = map[string]string{
 	"DELETE /v1/privacy/requests/{id}":             "admin",
 	"GET /privacy/certificate.pem":                 "public",
 	"GET /privacy/exports/{id}/{file}/{exp}/{sig}": "signed",
+
+	// Destinations (package destination).
+	"GET /v1/destinations":                           "read",
+	"GET /v1/destinations/{id}":                      "read",
+	"GET /v1/destinations/{id}/dead-letters":         "read",
+	"POST /v1/destinations/{id}/dead-letters/replay": "jobs",
 }
 
 // principal is who calls: no key, a wrong key, or a key with scopes.

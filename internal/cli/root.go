@@ -94,6 +94,7 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 		newKeysCmd(),
 		newAuditCmd(),
 		newPrivacyCmd(),
+		newDestinationsCmd(),
 	)
 	return root
 }

@@ -202,6 +202,9 @@ func (c *Config) Validate() error {
 	if err := validateRetention(c.Retention); err != nil {
 		return err
 	}
+	if err := validateDestinations(c); err != nil {
+		return err
+	}
 	attrs := make(map[string]bool, len(c.Attributes))
 	for _, a := range c.Attributes {
 		attrs[a.ID] = true

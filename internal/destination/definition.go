@@ -29,6 +29,13 @@ type Definition struct {
 	Secret string `json:"secret,omitempty" yaml:"secret,omitempty"`
 	// BatchSize (webhook) is the most changes per request.
 	BatchSize int `json:"batch_size,omitempty" yaml:"batch_size,omitempty"`
+	// RateLimit (webhook) is the most requests per second (0: no limit).
+	RateLimit float64 `json:"rate_limit,omitempty" yaml:"rate_limit,omitempty"`
+	// Timeout (webhook) bounds each request, a Go duration (default 10s).
+	Timeout string `json:"timeout,omitempty" yaml:"timeout,omitempty"`
+	// MaxAttempts (webhook) is how often one batch is sent in a run before
+	// the run ends in error (default 8); the next run sends it again.
+	MaxAttempts int `json:"max_attempts,omitempty" yaml:"max_attempts,omitempty"`
 
 	// Target (file_export) is the folder written to: file://, s3://,
 	// azblob://.

@@ -114,6 +114,11 @@ func (p *Pipeline) schedules(cfg *config.Config) ([]jobrunner.Schedule, error) {
 			out = append(out, s)
 		}
 	}
+	ds, err := p.destinationSchedules(cfg)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, ds...)
 	if p.opts.StitchInterval >= 0 {
 		for name, cron := range map[string]string{StitchingJob: stitchingCronDefault, AttributesJob: attributesCronDefault, RetentionJob: retentionCronDefault} {
 			if _, declared := cfg.Jobs[name]; !declared {
@@ -164,6 +169,7 @@ func (p *Pipeline) builtinJobs() []job.Info {
 			func() *attributesJob { return &attributesJob{p: p} }),
 		p.retentionInfo(),
 	}
+	out = append(out, p.destinationJobs()...)
 	if p.opts.Plugins != nil {
 		out = append(out, pluginrun.Info(&pluginrun.Deps{Plugins: p.opts.Plugins, WorkDir: p.opts.PluginWorkDir,
 			Config: func(ctx context.Context) (*config.Config, error) {

@@ -218,6 +218,9 @@ func (p *Pipeline) Apply(ctx context.Context, body []byte) (*Applied, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := p.checkDestinations(ctx, cfg); err != nil {
+		return nil, err
+	}
 	old, err := p.current(ctx)
 	if err != nil {
 		return nil, err

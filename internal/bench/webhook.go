@@ -1,0 +1,147 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/weftdata/weft/internal/config"
+	"github.com/weftdata/weft/internal/demo"
+	"github.com/weftdata/weft/internal/destination"
+	"github.com/weftdata/weft/internal/destination/webhooktest"
+	"github.com/weftdata/weft/internal/kv"
+	"github.com/weftdata/weft/internal/store"
+	"github.com/weftdata/weft/job"
+)
+
+// WebhookOpts describe a webhook delivery benchmark.
+type WebhookOpts struct {
+	// DB is the store: empty, or holding exactly Events demo events of an
+	// earlier load with the same options.
+	DB *store.DB
+	// Events and Customers size the demo log. Defaults 200,000 and
+	// 20,000.
+	Events    int
+	Customers int
+	// Changes is how many membership changes are delivered. Default
+	// 100,000.
+	Changes int
+	// BatchSize is the destination's batch_size. Default 500.
+	BatchSize int
+	Seed      uint64
+	Progress  func(string)
+}
+
+func (o *WebhookOpts) withDefaults() {
+	if o.Events <= 0 {
+		o.Events = 200_000
+	}
+	if o.Customers <= 0 {
+		o.Customers = o.Events / 10
+	}
+	storeDefaults(&o.Events, &o.Customers, &o.Seed, &o.Progress)
+	if o.Changes <= 0 {
+		o.Changes = 100_000
+	}
+	if o.BatchSize <= 0 {
+		o.BatchSize = destination.BatchSizeDefault
+	}
+}
+
+// WebhookReport is what a webhook benchmark measured.
+type WebhookReport struct {
+	Backend   string
+	Entities  int64
+	Changes   int
+	BatchSize int
+	Requests  int64
+	// Time is the delivery of every change, from the first read of the
+	// cursor to the last commit.
+	Time time.Duration
+}
+
+// PerSecond is the delivery rate in changes per second.
+func (r *WebhookReport) PerSecond() float64 { return float64(r.Changes) / r.Time.Seconds() }
+
+func (r *WebhookReport) String() string {
+	return fmt.Sprintf("%s: %d membership changes of %d entities to a local receiver in %d requests of up to %d (3 attributes, 2 identifier categories each): %s, %.0f changes/s",
+		r.Backend, r.Changes, r.Entities, r.Requests, r.BatchSize, r.Time.Round(time.Millisecond), r.PerSecond())
+}
+
+// Webhook loads, stitches and calculates the demo store (unless it holds
+// the events already), records Changes segment membership changes
+// spread over its live entities, and times one run of a webhook
+// destination delivering all of them, signed, with identifiers and
+// attributes, to a local receiver.
+func Webhook(ctx context.Context, opts WebhookOpts) (*WebhookReport, error) {
+	opts.withDefaults()
+	cfg, err := config.Parse(demo.Config)
+	if err != nil {
+		return nil, err
+	}
+	db := opts.DB
+	demoOpts := demo.Options{Seed: opts.Seed, Customers: opts.Customers, EventsPerCustomer: float64(opts.Events) / float64(opts.Customers)}
+	if _, _, err := ensureLoaded(ctx, db, demoOpts, opts.Events, opts.Progress); err != nil {
+		return nil, err
+	}
+	if _, err := ensureStitched(ctx, db, cfg.Stitching, opts.Progress); err != nil {
+		return nil, err
+	}
+	if _, err := ensureCalculated(ctx, db, cfg, opts.Progress); err != nil {
+		return nil, err
+	}
+	r := &WebhookReport{Backend: db.Dialect(), Changes: opts.Changes, BatchSize: opts.BatchSize}
+	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM entities WHERE merged_into IS NULL").Scan(&r.Entities); err != nil {
+		return nil, err
+	}
+	opts.Progress(fmt.Sprintf("recording %d membership changes", opts.Changes))
+	if err := recordChanges(ctx, db, opts.Changes); err != nil {
+		return nil, err
+	}
+	key := []byte("bench-key-0123456789abcdef012345")
+	recv := webhooktest.Start(webhooktest.Options{Key: key})
+	defer recv.Close()
+	secrets, err := kv.NewSecrets(db, key, nil)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := secrets.Put(ctx, "bench_hook_key", job.Record{destination.SecretField: string(key)}); err != nil {
+		return nil, err
+	}
+	def := destination.Definition{ID: "bench_hook", Type: destination.TypeWebhook, URL: recv.URL, Segments: []string{"bench"},
+		Attributes: []string{"total_spend", "orders", "city"}, Identifiers: []string{"email", "crm_id"}, Secret: "bench_hook_key", BatchSize: opts.BatchSize}
+	deps := &destination.Deps{DB: db, Config: func(context.Context) (*destination.InForce, error) {
+		return &destination.InForce{Destinations: []destination.Definition{def}, Attributes: cfg.Attributes}, nil
+	}}
+	opts.Progress("delivering")
+	start := time.Now()
+	st, err := webhooktest.Run(ctx, deps, secrets, def.ID)
+	r.Time = time.Since(start)
+	if err != nil {
+		return nil, err
+	}
+	if got := len(recv.Changes()); got != opts.Changes || st.Sent != int64(opts.Changes) {
+		return nil, fmt.Errorf("the receiver took %d changes (%d sent), want %d", got, st.Sent, opts.Changes)
+	}
+	r.Requests = st.Requests
+	return r, nil
+}
+
+// recordChanges appends n changes of the segment bench: the live
+// entities entering, then exiting, and so on, set-based.
+func recordChanges(ctx context.Context, db *store.DB, n int) error {
+	for round := 0; n > 0; round++ {
+		res, err := db.ExecContext(ctx, `INSERT INTO segment_changes (segment_id, entity_id, change, changed_at, run_id)
+			SELECT 'bench', id, $1, CAST($2 AS TIMESTAMPTZ), $3 FROM entities WHERE merged_into IS NULL ORDER BY id LIMIT $4`,
+			[]string{"entered", "exited"}[round%2], time.Now().UTC(), fmt.Sprintf("bench-%d", round), n)
+		if err != nil {
+			return fmt.Errorf("record changes: %w", err)
+		}
+		added, err := res.RowsAffected()
+		if err != nil || added == 0 {
+			return fmt.Errorf("record changes: %d added (%v)", added, err)
+		}
+		n -= int(added)
+	}
+	return nil
+}
