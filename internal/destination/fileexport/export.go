@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -78,6 +79,10 @@ func newSpec(d *destination.Definition, attrs []attr.Definition) (*spec, error) 
 	return s, nil
 }
 
+// scalar: an attribute with one value at most, which the attribute
+// engine stores as one row per profile (no grouping needed).
+func (c *column) scalar() bool { return c.group == groupAttributes && c.single && !c.list }
+
 func findAttr(attrs []attr.Definition, id string) *attr.Definition {
 	for i := range attrs {
 		if attrs[i].ID == id {
@@ -88,19 +93,22 @@ func findAttr(attrs []attr.Definition, id string) *attr.Definition {
 }
 
 // query is the one statement of an export: the population (a segment's
-// members or changes, or every live entity) joined to the chosen values
-// and grouped per row. Each column gives its smallest value and, when it
-// has several, all of them as a JSON array of text: the text values are
-// typed in Go, the same way on both engines.
+// members or changes, the queued changed profiles, or every live entity)
+// joined to one grouped subquery per chosen column. Each column gives its
+// smallest value and, when it has several, all of them as a JSON array of
+// text: the text values are typed in Go, the same way on both engines.
+// A subquery per column, each reading only its attribute's or category's
+// rows, was several times faster on both engines than one join of every
+// value with a FILTER per column.
 func (s *spec) query() (string, []any) {
 	b := &sqlBuilder{}
-	var sel []string
-	for i := range s.cols {
-		cond := b.cond(&s.cols[i])
-		sel = append(sel, "min(v.value) FILTER (WHERE "+cond+")",
-			"CASE WHEN count(v.value) FILTER (WHERE "+cond+") > 1 THEN CAST(to_json(array_agg(v.value ORDER BY v.value) FILTER (WHERE "+cond+")) AS TEXT) END")
-	}
-	return b.statement(s, sel), b.args
+	return b.statement(s, func(c *column, src string) (string, []string) {
+		if c.scalar() {
+			return "SELECT entity_id, value AS v, CAST(NULL AS TEXT) AS l " + src, []string{"v", "l"}
+		}
+		return "SELECT entity_id, min(value) AS v, CASE WHEN count(*) > 1 THEN CAST(to_json(array_agg(value)) AS TEXT) END AS l " +
+			src + " GROUP BY entity_id", []string{"v", "l"}
+	}, nil), b.args
 }
 
 // typedQuery is the statement for an engine that writes Parquet itself
@@ -109,29 +117,20 @@ func (s *spec) query() (string, []any) {
 // literals (COPY takes no parameters; ids are [a-z0-9_] and quoted).
 func (s *spec) typedQuery() string {
 	b := &sqlBuilder{inline: true}
-	var ids, attrs []string
-	for i := range s.cols {
-		c := &s.cols[i]
-		cond := b.cond(c)
-		field := `"` + c.name + `" := `
-		if c.group == groupIdentifiers {
-			ids = append(ids, field+"array_agg(v.value ORDER BY v.value) FILTER (WHERE "+cond+")")
-			continue
+	return b.statement(s, func(c *column, src string) (string, []string) {
+		if c.scalar() {
+			return "SELECT entity_id, " + typed(c.dataType, "value") + " AS v " + src, []string{"v"}
 		}
-		if c.single && !c.list {
-			attrs = append(attrs, field+typed(c.dataType, "min(v.value) FILTER (WHERE "+cond+")"))
-		} else {
-			attrs = append(attrs, field+"array_agg("+typed(c.dataType, "v.value")+" ORDER BY v.value) FILTER (WHERE "+cond+")")
+		return "SELECT entity_id, list_sort(array_agg(" + typed(c.dataType, "value") + ")) AS v " + src + " GROUP BY entity_id", []string{"v"}
+	}, func(refs map[string][]string) []string {
+		var out []string
+		for _, group := range []string{groupIdentifiers, groupAttributes} {
+			if len(refs[group]) > 0 {
+				out = append(out, "struct_pack("+strings.Join(refs[group], ", ")+") AS "+group)
+			}
 		}
-	}
-	var sel []string
-	if len(ids) > 0 {
-		sel = append(sel, "struct_pack("+strings.Join(ids, ", ")+") AS identifiers")
-	}
-	if len(attrs) > 0 {
-		sel = append(sel, "struct_pack("+strings.Join(attrs, ", ")+") AS attributes")
-	}
-	return b.statement(s, sel)
+		return out
+	})
 }
 
 // typed converts a text value as the attribute engine reads its data
@@ -165,78 +164,71 @@ func (b *sqlBuilder) arg(v any) string {
 	return "$" + strconv.Itoa(len(b.args))
 }
 
-// cond selects a column's rows of vals.
-func (b *sqlBuilder) cond(c *column) string {
-	kind := "'a'"
-	if c.group == groupIdentifiers {
-		kind = "'i'"
-	}
-	return "v.kind = " + kind + " AND v.name = " + b.arg(c.name)
-}
-
-// statement is the whole statement around the select list sel.
-func (b *sqlBuilder) statement(s *spec, sel []string) string {
-	var pop, keys, order string
+// statement is the whole statement: the population p joined to a
+// subquery c<i> per column, which sub builds from the column and its
+// source (FROM ... WHERE) and whose output columns it names. Without
+// structs, the select list holds each column's outputs in order; with
+// it, structs makes the select list from the outputs as "name" := c<i>.x
+// per group.
+func (b *sqlBuilder) statement(s *spec, sub func(c *column, src string) (string, []string), structs func(map[string][]string) []string) string {
+	var pop, order string
 	switch {
 	case s.changes:
 		pop = "SELECT c.seq, c.entity_id, c.change, c.changed_at FROM segment_changes c WHERE c.segment_id = " +
 			b.arg(s.segment) + " AND c.seq > " + b.arg(s.from) + " AND c.seq <= " + b.arg(s.to)
-		keys, order = "p.entity_id, p.seq, p.change, p.changed_at", "p.seq"
+		order = "p.seq"
 	case s.profiles:
 		pop = "SELECT q.entity_id FROM destination_profile_queue q WHERE q.destination_id = " + b.arg(s.destination)
-		keys, order = "p.entity_id", "p.entity_id"
+		order = "p.entity_id"
 	case s.segment != "":
 		pop = "SELECT m.entity_id FROM segment_members m WHERE m.segment_id = " + b.arg(s.segment)
-		keys, order = "p.entity_id", "p.entity_id"
+		order = "p.entity_id"
 	default:
 		pop = "SELECT e.id AS entity_id FROM entities e WHERE e.merged_into IS NULL"
-		keys, order = "p.entity_id", "p.entity_id"
+		order = "p.entity_id"
 	}
-	var attrs, cats []string
-	for _, c := range s.cols {
-		if c.group == groupIdentifiers {
-			cats = append(cats, b.arg(c.name))
-		} else {
-			attrs = append(attrs, b.arg(c.name))
-		}
-	}
-	var parts []string
-	if len(attrs) > 0 {
-		parts = append(parts, "SELECT entity_id, 'a' AS kind, attribute_id AS name, value FROM customer_attributes WHERE attribute_id IN ("+strings.Join(attrs, ", ")+")")
-	}
-	if len(cats) > 0 {
-		parts = append(parts, "SELECT entity_id, 'i' AS kind, category AS name, value FROM identifiers WHERE category IN ("+strings.Join(cats, ", ")+")")
-	}
-	var q strings.Builder
-	q.WriteString("WITH pop AS (" + pop + ")")
-	if len(parts) > 0 {
-		q.WriteString(", vals AS (" + strings.Join(parts, " UNION ALL ") + ")")
-	}
-	q.WriteString(" SELECT p.entity_id")
+	ctes := []string{"pop AS (" + pop + ")"}
+	sel := []string{"p.entity_id"}
 	if s.changes {
-		q.WriteString(", p.change, p.changed_at")
+		sel = append(sel, "p.change", "p.changed_at")
 	}
-	for _, e := range sel {
-		q.WriteString(", " + e)
-	}
-	q.WriteString(" FROM pop p")
-	if len(parts) > 0 {
-		q.WriteString(" LEFT JOIN vals v ON v.entity_id = p.entity_id")
-	}
-	if s.consent != "" {
-		// As consent.Filter.In says, with the attribute written in
-		// when the statement takes no parameters.
-		f := &consent.Filter{Attribute: s.consent}
-		if b.inline {
-			q.WriteString(" WHERE p.entity_id IN (SELECT entity_id FROM weft_consenting(" + b.arg(s.consent) + ", FALSE))")
-		} else {
-			cond, cargs := f.In("p.entity_id", len(b.args)+1)
-			b.args = append(b.args, cargs...)
-			q.WriteString(" WHERE " + cond)
+	var joins strings.Builder
+	refs := map[string][]string{}
+	for i := range s.cols {
+		c := &s.cols[i]
+		src := "FROM customer_attributes WHERE attribute_id = "
+		if c.group == groupIdentifiers {
+			src = "FROM identifiers WHERE category = "
+		}
+		src += b.arg(c.name)
+		alias := "c" + strconv.Itoa(i)
+		q, outs := sub(c, src)
+		ctes = append(ctes, alias+" AS ("+q+")")
+		joins.WriteString(" LEFT JOIN " + alias + " ON " + alias + ".entity_id = p.entity_id")
+		for _, o := range outs {
+			if structs == nil {
+				sel = append(sel, alias+"."+o)
+			} else {
+				refs[c.group] = append(refs[c.group], `"`+c.name+`" := `+alias+"."+o)
+			}
 		}
 	}
-	q.WriteString(" GROUP BY " + keys + " ORDER BY " + order)
-	return q.String()
+	if structs != nil {
+		sel = append(sel, structs(refs)...)
+	}
+	q := "WITH " + strings.Join(ctes, ", ") + " SELECT " + strings.Join(sel, ", ") + " FROM pop p" + joins.String()
+	if s.consent != "" {
+		// As consent.Filter.In says, with the attribute written in when
+		// the statement takes no parameters.
+		if b.inline {
+			q += " WHERE p.entity_id IN (SELECT entity_id FROM weft_consenting(" + b.arg(s.consent) + ", FALSE))"
+		} else {
+			cond, cargs := (&consent.Filter{Attribute: s.consent}).In("p.entity_id", len(b.args)+1)
+			b.args = append(b.args, cargs...)
+			q += " WHERE " + cond
+		}
+	}
+	return q + " ORDER BY " + order
 }
 
 // record is one row of an export.
@@ -287,6 +279,7 @@ func (s *spec) run(ctx context.Context, db store.Executor, enc encoder) (int64, 
 				if err := json.Unmarshal([]byte(lists[i].String), &r.values[i]); err != nil {
 					return n, fmt.Errorf("read the values of %s %s: %w", s.cols[i].group, s.cols[i].name, err)
 				}
+				slices.Sort(r.values[i])
 			case mins[i].Valid:
 				r.values[i] = append(r.values[i][:0], mins[i].String)
 			default:
