@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/weftdata/weft/internal/client"
+	"github.com/weftdata/weft/internal/destination/fileexport/fileexporttest"
 	"github.com/weftdata/weft/internal/store"
 	"github.com/weftdata/weft/internal/store/duckdb"
 	"github.com/weftdata/weft/internal/store/pgtest"
@@ -23,42 +24,11 @@ import (
 // that writing the file takes long enough to be killed in the middle.
 const killProfiles = 300_000
 
-// seedProfiles writes n live profiles with an e-mail and five int
-// attributes straight into a store, set-based, as stitching and the
-// attribute engine would have.
-func seedProfiles(t *testing.T, db *store.DB, n int) {
-	t.Helper()
-	ctx := context.Background()
-	now := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-	for _, q := range []struct {
-		sql  string
-		args []any
-	}{
-		{"INSERT INTO entities (id, created_seq, created_at, modified_at) SELECT 'e' || CAST(i AS TEXT), i, $2, $2 FROM generate_series(1, $1) AS g(i)", []any{n, now}},
-		{"INSERT INTO identifiers (category, value, entity_id, first_seq) SELECT 'email', 'p' || CAST(i AS TEXT) || '@example.com', 'e' || CAST(i AS TEXT), i FROM generate_series(1, $1) AS g(i)", []any{n}},
-		{"INSERT INTO customer_attributes (entity_id, attribute_id, value, calculated_at) SELECT 'e' || CAST(i AS TEXT), 'a' || CAST(k AS TEXT), CAST(i * k AS TEXT), $2 FROM generate_series(1, $1) AS g(i), generate_series(1, 5) AS h(k)", []any{n, now}},
-	} {
-		if _, err := db.ExecContext(ctx, q.sql, q.args...); err != nil {
-			t.Fatalf("%s: %v", q.sql, err)
-		}
-	}
-}
-
-// exportConfig declares the five attributes and a CSV export of every
-// profile to target.
+// exportConfig declares a CSV export of every profile, with the
+// attributes fileexporttest.Seed writes, to target.
 func exportConfig(target string) string {
-	return fmt.Sprintf(`stitching:
-  rules:
-    - {identifier: email, event: crm/update, value_expression: "payload->>'email'"}
-attributes:
-  - {id: a1, type: last, data_type: int, value: "payload->>'a1'"}
-  - {id: a2, type: last, data_type: int, value: "payload->>'a2'"}
-  - {id: a3, type: last, data_type: int, value: "payload->>'a3'"}
-  - {id: a4, type: last, data_type: int, value: "payload->>'a4'"}
-  - {id: a5, type: last, data_type: int, value: "payload->>'a5'"}
-destinations:
-  - {id: everyone, type: file_export, target: %q, format: csv, identifiers: [email], attributes: [a1, a2, a3, a4, a5]}
-`, target)
+	return fileexporttest.Config + fmt.Sprintf("destinations:\n  - {id: everyone, type: file_export, target: %q, format: csv, identifiers: [email], attributes: %s}\n",
+		target, fileexporttest.Attributes)
 }
 
 // visible lists the files of dir a reader sees (not hidden ones).
@@ -101,7 +71,9 @@ func TestFileExportKilled(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			seedProfiles(t, db, killProfiles)
+			if err := fileexporttest.Seed(ctx, db, killProfiles); err != nil {
+				t.Fatal(err)
+			}
 			db.Close()
 			target := "file://" + filepath.ToSlash(filepath.Join(exports, "out"))
 			cfgPath := filepath.Join(t.TempDir(), "weft.yaml")
@@ -172,10 +144,10 @@ func TestFileExportKilled(t *testing.T) {
 				t.Fatal(err)
 			}
 			lines := bytes.Split(bytes.TrimSuffix(file, []byte("\n")), []byte("\n"))
-			if len(lines) != killProfiles+1 || string(lines[0]) != "entity_id,identifiers.email,attributes.a1,attributes.a2,attributes.a3,attributes.a4,attributes.a5" {
+			if len(lines) != killProfiles+1 || string(lines[0]) != "entity_id,identifiers.email,attributes.spend,attributes.visits,attributes.vip,attributes.first_seen,attributes.last_seen" {
 				t.Fatalf("the file has %d lines, starting %q", len(lines), lines[0])
 			}
-			if want := "e1,p1@example.com,1,2,3,4,5"; string(lines[1]) != want {
+			if want := fileexporttest.Row(1); string(lines[1]) != want {
 				t.Fatalf("first row %q, want %q", lines[1], want)
 			}
 		})

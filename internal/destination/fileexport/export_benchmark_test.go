@@ -9,8 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/weftdata/weft/internal/config"
 	"github.com/weftdata/weft/internal/destination/fileexport"
-	"github.com/weftdata/weft/internal/store"
+	"github.com/weftdata/weft/internal/destination/fileexport/fileexporttest"
 	"github.com/weftdata/weft/internal/store/dbtest"
 )
 
@@ -27,30 +28,6 @@ func benchProfiles(b *testing.B) int {
 	return 100_000
 }
 
-// seed writes n live profiles with an e-mail and the five attributes
-// spend, visits, vip, first_seen and last_seen, set-based.
-func seed(b *testing.B, db *store.DB, n int) {
-	b.Helper()
-	ctx := context.Background()
-	now := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-	for _, q := range []struct {
-		sql  string
-		args []any
-	}{
-		{"INSERT INTO entities (id, created_seq, created_at, modified_at) SELECT 'e' || CAST(i AS TEXT), i, $2, $2 FROM generate_series(1, $1) AS g(i)", []any{n, now}},
-		{"INSERT INTO identifiers (category, value, entity_id, first_seq) SELECT 'email', 'p' || CAST(i AS TEXT) || '@example.com', 'e' || CAST(i AS TEXT), i FROM generate_series(1, $1) AS g(i)", []any{n}},
-		{`INSERT INTO customer_attributes (entity_id, attribute_id, value, calculated_at)
-		  SELECT 'e' || CAST(i AS TEXT), a.id, CASE a.id WHEN 'spend' THEN CAST(i % 1000 AS TEXT) || '.25' WHEN 'visits' THEN CAST(i % 97 AS TEXT)
-		      WHEN 'vip' THEN CASE WHEN i % 2 = 0 THEN 'true' ELSE 'false' END WHEN 'first_seen' THEN '2026-01-15'
-		      ELSE '2026-02-01 10:00:00+00' END, $2
-		  FROM generate_series(1, $1) AS g(i), (SELECT 'spend' AS id UNION ALL SELECT 'visits' UNION ALL SELECT 'vip' UNION ALL SELECT 'first_seen' UNION ALL SELECT 'last_seen') a`, []any{n, now}},
-	} {
-		if _, err := db.ExecContext(ctx, q.sql, q.args...); err != nil {
-			b.Fatalf("%s: %v", q.sql, err)
-		}
-	}
-}
-
 // BenchmarkExport exports every profile with an identifier and five
 // attributes to a local folder, in each format, on both backends (on
 // DuckDB Parquet with the engine's writer and with the Go writer):
@@ -62,7 +39,9 @@ func BenchmarkExport(b *testing.B) {
 		b.Run(backend, func(b *testing.B) {
 			db := dbtest.Open(b, backend)
 			start := time.Now()
-			seed(b, db, n)
+			if err := fileexporttest.Seed(context.Background(), db, n); err != nil {
+				b.Fatal(err)
+			}
 			b.Logf("%s: %d profiles seeded in %s", backend, n, time.Since(start).Round(time.Millisecond))
 			dir := b.TempDir()
 			cases := []struct {
@@ -77,10 +56,12 @@ func BenchmarkExport(b *testing.B) {
 			}
 			for _, c := range cases {
 				b.Run(fmt.Sprintf("%s/%d", c.name, n), func(b *testing.B) {
-					h := &harness{t: nil, db: db}
-					cfg := fmt.Sprintf("  - {id: bench, type: file_export, target: %q, format: %s, identifiers: [email], attributes: [spend, visits, vip, first_seen, last_seen]}\n",
-						"file://"+filepath.ToSlash(dir), c.format)
-					h.cfg = parseConfig(b, cfg)
+					cfg, err := config.Parse([]byte(fileexporttest.Config + fmt.Sprintf("destinations:\n  - {id: bench, type: file_export, target: %q, format: %s, identifiers: [email], attributes: %s}\n",
+						"file://"+filepath.ToSlash(dir), c.format, fileexporttest.Attributes)))
+					if err != nil {
+						b.Fatal(err)
+					}
+					h := &harness{db: db, cfg: cfg}
 					restore := fileexport.SetEngineParquet(c.engine)
 					defer restore()
 					var st fileexport.State

@@ -240,6 +240,27 @@ func (h *harness) tryRun(id string) (fileexport.State, error) {
 	return job.StateOf[fileexport.State](status)
 }
 
+// runDying runs the destination's job until its file is written, not
+// further: a run that dies before it records what it wrote.
+func (h *harness) runDying(id string) fileexport.State {
+	h.t.Helper()
+	ctx := context.Background()
+	j := fileexport.Info(h.deps()).New()
+	defer j.(io.Closer).Close()
+	status, err := j.Prepare(ctx, h.invocation(id), nil, false)
+	if err == nil {
+		status, err = j.Perform(ctx, status)
+	}
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	st, err := job.StateOf[fileexport.State](status)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return st
+}
+
 // expected is the record of a person as a file holds it: identifiers and
 // attributes typed, a list where the format says so (Parquet: always for
 // identifiers and list attributes).
@@ -622,19 +643,7 @@ func TestChanges(t *testing.T) {
 			ctx := context.Background()
 			more := []change{{"e00002", "entered", t0.Add(time.Hour)}, {"e00000", "exited", t0.Add(2 * time.Hour)}}
 			recordChanges(t, db, more)
-			j := fileexport.Info(h.deps()).New()
-			status, err := j.Prepare(ctx, h.invocation("moves"), nil, false)
-			if err == nil {
-				status, err = j.Perform(ctx, status)
-			}
-			j.(io.Closer).Close()
-			if err != nil {
-				t.Fatal(err)
-			}
-			died, err := job.StateOf[fileexport.State](status)
-			if err != nil {
-				t.Fatal(err)
-			}
+			died := h.runDying("moves")
 			check(died, more)
 			again := h.run("moves")
 			check(again, more)
@@ -810,16 +819,7 @@ func TestProfileChanges(t *testing.T) {
 			}
 			ps[1].attributes["spend"] = []string{"99.5"}
 			ps[3].attributes["tags"] = []string{"z"}
-			j := fileexport.Info(h.deps()).New()
-			status, err := j.Prepare(ctx, h.invocation("changed"), nil, false)
-			if err == nil {
-				status, err = j.Perform(ctx, status) // written, not recorded: the run dies
-			}
-			j.(io.Closer).Close()
-			if err != nil {
-				t.Fatal(err)
-			}
-			died, _ := job.StateOf[fileexport.State](status)
+			died := h.runDying("changed")
 			check(died, want("e00001", "e00003"))
 			check(h.run("changed"), want("e00001", "e00003"))
 			before := list("changed/")
