@@ -22,6 +22,9 @@ type Deps struct {
 	HTTP *http.Client
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// ExportFolders are the local folders file:// targets of file exports
+	// may write to (weft serve --export-folder); nil allows any (tests).
+	ExportFolders []string
 }
 
 // InForce is what destinations need of the configuration in force.

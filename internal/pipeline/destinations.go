@@ -20,7 +20,7 @@ const webhookCronDefault = "0 * * * * ?"
 
 // destinationDeps are what the destination jobs and their API read.
 func (p *Pipeline) destinationDeps() *destination.Deps {
-	return &destination.Deps{DB: p.db, Config: func(ctx context.Context) (*destination.InForce, error) {
+	return &destination.Deps{DB: p.db, ExportFolders: p.opts.ExportFolders, Config: func(ctx context.Context) (*destination.InForce, error) {
 		_, cfg, err := p.Config(ctx)
 		if err != nil {
 			return nil, err

@@ -46,6 +46,9 @@ type Options struct {
 	// StrictCatalog refuses a config naming event types the catalog does
 	// not know; without it Apply warns (Applied.Warnings).
 	StrictCatalog bool
+	// ExportFolders are the local folders file:// targets of file exports
+	// may write to (weft serve --export-folder); nil allows any (tests).
+	ExportFolders []string
 	Logger        *slog.Logger
 }
 
@@ -225,6 +228,9 @@ func (p *Pipeline) Apply(ctx context.Context, body []byte) (*Applied, error) {
 		return nil, err
 	}
 	if err := p.checkDestinations(ctx, cfg); err != nil {
+		return nil, err
+	}
+	if err := p.checkExportTargets(cfg); err != nil {
 		return nil, err
 	}
 	old, err := p.current(ctx)

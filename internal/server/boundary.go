@@ -26,26 +26,25 @@ const ServerKeyFile = "server.key"
 // import sources may read when no --import-folder is given.
 const ImportFolderDefault = "imports"
 
+// ExportFolderDefault is the folder under the data directory that
+// file:// targets of file exports may write to when no --export-folder is
+// given.
+const ExportFolderDefault = "exports"
+
 // boundary fills in what the operator decides at start and an API call
-// cannot: the plugin commands allowed, the folders imports read, and the
-// key plugin URLs are signed under.
+// cannot: the plugin commands allowed, the folders imports read and
+// exports write, and the key plugin URLs are signed under.
 func (c *Config) boundary(secretKey []byte) error {
 	cmds, err := c.pluginCommands()
 	if err != nil {
 		return err
 	}
 	c.Plugins.Commands = cmds
-	folders := c.ImportFolders
-	if len(folders) == 0 {
-		folders = []string{filepath.Join(c.DataDir, ImportFolderDefault)}
+	if c.Jobs.Env.Folders, err = c.folders("--import-folder", c.ImportFolders, ImportFolderDefault); err != nil {
+		return err
 	}
-	c.Jobs.Env.Folders = nil
-	for _, f := range folders {
-		abs, err := filepath.Abs(f)
-		if err != nil {
-			return fmt.Errorf("--import-folder %s: %w", f, err)
-		}
-		c.Jobs.Env.Folders = append(c.Jobs.Env.Folders, abs)
+	if c.exportFolders, err = c.folders("--export-folder", c.ExportFolders, ExportFolderDefault); err != nil {
+		return err
 	}
 	if c.Plugins.ServerKey == nil {
 		if c.Plugins.ServerKey, err = serverKey(c.DataDir, secretKey); err != nil {
@@ -53,6 +52,23 @@ func (c *Config) boundary(secretKey []byte) error {
 		}
 	}
 	return nil
+}
+
+// folders are the absolute paths of the folders of a flag, or the
+// default folder under the data directory.
+func (c *Config) folders(flag string, given []string, def string) ([]string, error) {
+	if len(given) == 0 {
+		given = []string{filepath.Join(c.DataDir, def)}
+	}
+	out := make([]string, 0, len(given))
+	for _, f := range given {
+		abs, err := filepath.Abs(f)
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: %w", flag, f, err)
+		}
+		out = append(out, abs)
+	}
+	return out, nil
 }
 
 // pluginCommands are the patterns of --plugin-command and

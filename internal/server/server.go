@@ -112,10 +112,13 @@ type Config struct {
 	// PluginCommandsFile are the plugin commands allowed (patterns of
 	// plugin.Commands); with neither, those of ConfigFile's plugins.
 	// ImportFolders are the folders file:// import sources may read;
-	// default <DataDir>/imports.
+	// default <DataDir>/imports. ExportFolders are the folders file://
+	// targets of file exports may write to; default <DataDir>/exports.
 	PluginCommands     []string
 	PluginCommandsFile string
 	ImportFolders      []string
+	ExportFolders      []string
+	exportFolders      []string // ExportFolders made absolute, with the default
 	// PrivacyExports is the folder (file://, s3://, azblob://) privacy
 	// access and portability exports are written to. Default
 	// file://<DataDir>/privacy-exports.
@@ -602,7 +605,7 @@ func (c configSource) PluginNames(ctx context.Context) ([]string, error) {
 func startPipeline(ctx context.Context, st *store.DB, cfg Config, plugins *plugin.Service) (*pipeline.Pipeline, error) {
 	pipe, err := pipeline.New(ctx, st, pipeline.Options{
 		StitchInterval: cfg.StitchInterval, StitchBatch: cfg.StitchBatch, Attributes: cfg.Attributes, Jobs: cfg.Jobs,
-		Plugins: plugins, StrictCatalog: cfg.StrictCatalog, Logger: cfg.Logger})
+		Plugins: plugins, StrictCatalog: cfg.StrictCatalog, Logger: cfg.Logger, ExportFolders: cfg.exportFolders})
 	if err != nil {
 		return nil, err
 	}

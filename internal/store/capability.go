@@ -69,6 +69,11 @@ type Capabilities interface {
 	// table or view Weft has just (re)created, such as
 	// pivoted_customer_attributes.
 	GrantConfigSQLRead(table string) []string
+	// ExportFolder is the folder of this machine (ending in a separator)
+	// into which the engine's own COPY ... TO may write files, such as
+	// Parquet, for Weft to pass on; "" when the engine writes none that
+	// Weft could read (PostgreSQL: its server may be another machine).
+	ExportFolder() string
 	// Reclaim returns the statements, run in order outside a transaction,
 	// that make the bytes of the rows deleted from tables physically gone
 	// from the database's files (package erasure says within what bound).

@@ -25,6 +25,12 @@ var migrations embed.FS
 // FileName is the database file inside the data directory.
 const FileName = "weft.duckdb"
 
+// ExportDirName is the folder of the data directory where the engine's
+// own writers (COPY ... TO (FORMAT parquet), for file exports) may write:
+// the one folder its sandbox allows. Files there live as long as the
+// export that wrote them.
+const ExportDirName = "engine-exports"
+
 // Open opens (creating if needed) the DuckDB store in dataDir and migrates it.
 func Open(ctx context.Context, dataDir string, opts *store.Options) (*store.DB, error) {
 	if err := os.MkdirAll(dataDir, 0o755); err != nil {
@@ -53,6 +59,8 @@ type backend struct {
 	// lives as long as it does.
 	bulk *sql.Conn
 
+	exportDir string // ExportFolder
+
 	mu sync.Mutex // serializes Bulk
 	// ids holds the hashes of every id in event_log, loaded at open
 	// (and again after a failed commit); nil before.
@@ -60,6 +68,14 @@ type backend struct {
 }
 
 func newBackend(path string) (*backend, error) {
+	exportDir, err := filepath.Abs(filepath.Join(filepath.Dir(path), ExportDirName))
+	if err == nil {
+		err = os.MkdirAll(exportDir, 0o700)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create the engine's export folder: %w", err)
+	}
+	exportDir += string(filepath.Separator)
 	dsn := path + "?" + url.Values{
 		"autoinstall_known_extensions": {"false"},
 		"autoload_known_extensions":    {"false"},
@@ -67,11 +83,6 @@ func newBackend(path string) (*backend, error) {
 		// stall ingestion; commits are durable through the WAL either way, so
 		// checkpoint rarely (DuckDB's default is 16 MB).
 		"checkpoint_threshold": {"256MB"},
-		// SQL from the config reads customer data only (store.CheckConfigSQL):
-		// no file, network or extension access for any statement. Weft's own
-		// need none: imports and exports go through Go, and the extensions
-		// it uses (json, icu) are built in.
-		"enable_external_access": {"false"},
 	}.Encode()
 	connector, err := duckdbdriver.NewConnector(dsn, initConn)
 	if err != nil {
@@ -80,20 +91,33 @@ func newBackend(path string) (*backend, error) {
 	db := sql.OpenDB(connector)
 	bulk, err := db.Conn(context.Background())
 	if err == nil {
-		err = lockSettings(bulk)
+		err = lockSettings(bulk, exportDir)
 	}
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open duckdb %s: %w", path, err)
 	}
-	return &backend{connector: connector, db: db, bulk: bulk}, nil
+	return &backend{connector: connector, db: db, bulk: bulk, exportDir: exportDir}, nil
 }
 
 // lockSettings makes Weft's settings for every connection and then locks
 // the configuration, so that no statement (SQL from the config included)
 // can SET external access back on, or change anything else.
-func lockSettings(conn *sql.Conn) error {
-	for _, q := range []string{"SET GLOBAL TimeZone = 'UTC'", "SET GLOBAL lock_configuration = true"} {
+//
+// SQL from the config reads customer data only (store.CheckConfigSQL): no
+// file, network or extension access for any statement. Weft's own need
+// none (imports and exports go through Go, and the extensions it uses,
+// json and icu, are built in) but for one folder, the engine's export
+// folder, where COPY writes Parquet for file exports: it holds nothing
+// but those files while they are copied to their target, and config SQL
+// cannot name COPY or read_parquet. DuckDB takes allowed_directories only
+// by SET, before external access is turned off; nothing but Weft runs on
+// the connection until then.
+func lockSettings(conn *sql.Conn, exportDir string) error {
+	for _, q := range []string{"SET GLOBAL TimeZone = 'UTC'",
+		"SET GLOBAL allowed_directories = ['" + strings.ReplaceAll(exportDir, "'", "''") + "']",
+		"SET GLOBAL enable_external_access = false",
+		"SET GLOBAL lock_configuration = true"} {
 		if _, err := conn.ExecContext(context.Background(), q); err != nil {
 			return fmt.Errorf("%s: %w", q, err)
 		}

@@ -66,6 +66,10 @@ func (b *backend) ConversionError(err error) bool {
 	return errors.As(err, &pe) && conversionCodes[pe.Code]
 }
 
+// ExportFolder: PostgreSQL has no Parquet writer, and its server's files
+// may be on another machine.
+func (b *backend) ExportFolder() string { return "" }
+
 // Reclaim rewrites the tables with VACUUM FULL. A plain VACUUM frees the
 // deleted rows' space for reuse but leaves their bytes in the pages until
 // new rows overwrite them; VACUUM FULL copies the live rows into new files
