@@ -1,5 +1,7 @@
 package store
 
+import "context"
+
 // Capabilities are what differs between the engines, asked by the callers
 // instead of comparing dialect names (river's SupportsListener and
 // SQLFragmentColumnIn are the model). Each backend has one implementation;
@@ -69,10 +71,11 @@ type Capabilities interface {
 	// table or view Weft has just (re)created, such as
 	// pivoted_customer_attributes.
 	GrantConfigSQLRead(table string) []string
-	// Reclaim returns the statements, run in order outside a transaction,
-	// that make the bytes of the rows deleted from tables physically gone
-	// from the database's files (package erasure says within what bound).
-	Reclaim(tables []string) []string
+	// Reclaim makes the bytes of the rows deleted from tables physically
+	// gone from the database's files (package erasure says within what
+	// bound). It runs its statements on conn, one connection, outside a
+	// transaction, and rolls back what it leaves open when it fails.
+	Reclaim(ctx context.Context, conn Executor, tables []string) error
 }
 
 // ChunkReplace are the statements of Capabilities.ChunkValuesReplace.

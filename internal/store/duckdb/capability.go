@@ -76,6 +76,3 @@ func (b *backend) ConfineConfigSQL(readOnly bool) []string { return nil }
 func (b *backend) UnconfineConfigSQL() []string { return nil }
 
 func (b *backend) GrantConfigSQLRead(table string) []string { return nil }
-
-// Reclaim: see reclaim.go.
-func (b *backend) Reclaim(tables []string) []string { return reclaim(tables) }
