@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/weftdata/weft/internal/client"
+	"github.com/weftdata/weft/internal/roundtrip"
 	"github.com/weftdata/weft/internal/store/pgtest"
 )
 
@@ -158,26 +159,12 @@ func waitHealthy(t *testing.T, base string, p *proc) {
 // when body is, and returns the answer.
 func httpDo(t *testing.T, method, url, key string, body []byte) (int, http.Header, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(method, url, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
+	contentType := ""
 	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		contentType = "application/json"
 	}
-	if key != "" {
-		req.Header.Set("x-api-key", key)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	out, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, resp.Header, out
+	a := roundtrip.Do(t, method, url, body, "Content-Type", contentType, "x-api-key", key)
+	return a.Status, a.Header, a.Body
 }
 
 func serveArgs(t *testing.T, backend, addr string) []string {

@@ -19,6 +19,7 @@ import (
 	"github.com/weftdata/weft/internal/event"
 	"github.com/weftdata/weft/internal/jobrunner"
 	"github.com/weftdata/weft/internal/pipeline"
+	"github.com/weftdata/weft/internal/roundtrip"
 	"github.com/weftdata/weft/internal/store"
 	"github.com/weftdata/weft/internal/store/dbtest"
 	"github.com/weftdata/weft/internal/store/pgtest"
@@ -83,23 +84,12 @@ func (s *testServer) do(t testing.TB, method, path string, header map[string]str
 // send sends a request to an absolute URL.
 func send(t testing.TB, method, url string, header map[string]string, body []byte) response {
 	t.Helper()
-	req, err := http.NewRequest(method, url, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
+	var pairs []string
 	for k, v := range header {
-		req.Header.Set(k, v)
+		pairs = append(pairs, k, v)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return response{status: resp.StatusCode, body: data, header: resp.Header}
+	a := roundtrip.Do(t, method, url, body, pairs...)
+	return response{status: a.Status, body: a.Body, header: a.Header}
 }
 
 func decode[T any](t testing.TB, r response) T {

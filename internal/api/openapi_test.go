@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"sort"
@@ -167,5 +168,59 @@ func TestOpenAPIServed(t *testing.T) {
 	}
 	if rec.Body.String() != string(openAPIDocument) {
 		t.Error("GET /v1/openapi.json does not answer internal/api/openapi.json")
+	}
+}
+
+// TestOpenAPIHardeningAnswers checks that the document names the answers
+// of the limits on hostile input where they apply: 408 on every route
+// that reads a body (--body-read-timeout applies to all), 503 with
+// Retry-After on the gated Delivery and Metrics APIs, and GraphQL's
+// QUERY_TOO_COMPLEX.
+func TestOpenAPIHardeningAnswers(t *testing.T) {
+	readOpenAPI(t)
+	var doc struct {
+		Paths      map[string]map[string]map[string]any `json:"paths"`
+		Components struct {
+			Responses map[string]map[string]any `json:"responses"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(openAPIDocument, &doc); err != nil {
+		t.Fatal(err)
+	}
+	// answer is an operation's answer with a status, its $ref followed.
+	answer := func(path, method, status string) map[string]any {
+		responses, _ := doc.Paths[path][method]["responses"].(map[string]any)
+		a, _ := responses[status].(map[string]any)
+		if ref, ok := a["$ref"].(string); ok {
+			a = doc.Components.Responses[strings.TrimPrefix(ref, "#/components/responses/")]
+		}
+		return a
+	}
+	bodies := 0
+	for path, ops := range doc.Paths {
+		for m, o := range ops {
+			if o["requestBody"] == nil {
+				continue
+			}
+			bodies++
+			if a := answer(path, m, "408"); !strings.Contains(fmt.Sprint(a["description"]), "body_timeout") {
+				t.Errorf("%s %s reads a body but does not document its 408 body_timeout answer", m, path)
+			}
+		}
+	}
+	if bodies < 20 {
+		t.Errorf("only %d operations with a request body: is requestBody still how the document names them?", bodies)
+	}
+	for _, path := range []string{"/deliver", "/log"} {
+		a := answer(path, "post", "503")
+		headers, _ := a["headers"].(map[string]any)
+		if !strings.Contains(fmt.Sprint(a["description"]), "busy") || headers["Retry-After"] == nil {
+			t.Errorf("POST %s does not document its 503 busy answer with Retry-After: %v", path, a)
+		}
+	}
+	for _, m := range []string{"get", "post"} {
+		if a := answer("/v1/graphql", m, "400"); !strings.Contains(fmt.Sprint(a["description"]), "QUERY_TOO_COMPLEX") {
+			t.Errorf("%s /v1/graphql does not document the 400 QUERY_TOO_COMPLEX answer", m)
+		}
 	}
 }

@@ -64,20 +64,7 @@ func newPluginServer(t *testing.T, backend string, opts plugin.Options) *pluginS
 // fetch sends a request to an absolute URL.
 func fetch(t *testing.T, method, url string, body []byte) response {
 	t.Helper()
-	req, err := http.NewRequest(method, url, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return response{status: resp.StatusCode, body: b, header: resp.Header}
+	return send(t, method, url, nil, body)
 }
 
 func TestPluginStorage(t *testing.T) {

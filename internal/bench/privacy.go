@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -43,18 +44,10 @@ type PrivacyOpts struct {
 
 func (o *PrivacyOpts) withDefaults() {
 	storeDefaults(&o.Events, &o.Customers, &o.Seed, &o.Progress)
-	if o.Erase <= 0 {
-		o.Erase = 1000
-	}
-	if o.Suppressed <= 0 {
-		o.Suppressed = 100_000
-	}
-	if o.Ingest <= 0 {
-		o.Ingest = 200_000
-	}
-	if o.Rounds <= 0 {
-		o.Rounds = 3
-	}
+	o.Erase = cmp.Or(max(o.Erase, 0), 1000)
+	o.Suppressed = cmp.Or(max(o.Suppressed, 0), 100_000)
+	o.Ingest = cmp.Or(max(o.Ingest, 0), 200_000)
+	o.Rounds = cmp.Or(max(o.Rounds, 0), 3)
 }
 
 // PrivacyReport is what a privacy benchmark measured.
@@ -208,17 +201,29 @@ func ingestRounds(ctx context.Context, opts PrivacyOpts, rules stitch.Config, r 
 	db := opts.DB
 	sup := erasure.NewSuppressor(db, func(context.Context) (stitch.Config, error) { return rules, nil })
 	in := event.NewIngester(db, &event.IngesterOpts{Suppress: sup.DropQuery})
+	// change changes the list as an erasure does: its version moves with it.
+	change := func(q string) error {
+		return db.InTx(ctx, func(tx store.ExecutorTx) error {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, tx.Query("ErasureListMoved"))
+			return err
+		})
+	}
 	for _, q := range []string{
 		"CREATE TABLE bench_suppressed AS SELECT * FROM suppressed_identifiers",
 		fmt.Sprintf(`INSERT INTO bench_suppressed SELECT weft_sha256('bench' || CAST(i AS TEXT)), 'bench', CURRENT_TIMESTAMP
 			FROM generate_series(1, %d) g(i)`, max(0, opts.Suppressed-int(r.Erased.Suppressed))),
-		"DELETE FROM suppressed_identifiers",
 	} {
 		if _, err := db.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("prepare the suppression list: %w", err)
 		}
 	}
 	defer db.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS bench_suppressed") //nolint:errcheck // best effort
+	if err := change("DELETE FROM suppressed_identifiers"); err != nil {
+		return fmt.Errorf("prepare the suppression list: %w", err)
+	}
 	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM bench_suppressed").Scan(&r.Suppressed); err != nil {
 		return err
 	}
@@ -239,19 +244,18 @@ func ingestRounds(ctx context.Context, opts PrivacyOpts, rules stitch.Config, r 
 		if err != nil {
 			return err
 		}
-		if _, err := db.ExecContext(ctx, "INSERT INTO suppressed_identifiers SELECT * FROM bench_suppressed"); err != nil {
+		if err := change("INSERT INTO suppressed_identifiers SELECT * FROM bench_suppressed"); err != nil {
 			return err
 		}
 		with, err := ingest()
 		if err != nil {
 			return err
 		}
-		if _, err := db.ExecContext(ctx, "DELETE FROM suppressed_identifiers"); err != nil {
+		if err := change("DELETE FROM suppressed_identifiers"); err != nil {
 			return err
 		}
 		r.Without, r.With = append(r.Without, without), append(r.With, with)
 	}
 	// The erased people's identifiers stay suppressed.
-	_, err := db.ExecContext(ctx, "INSERT INTO suppressed_identifiers SELECT * FROM bench_suppressed WHERE category <> 'bench'")
-	return err
+	return change("INSERT INTO suppressed_identifiers SELECT * FROM bench_suppressed WHERE category <> 'bench'")
 }

@@ -25,20 +25,10 @@ func (c *Client) TriggerJob(ctx context.Context, name string, params map[string]
 
 // JobRuns lists runs, newest first; empty filters match all.
 func (c *Client) JobRuns(ctx context.Context, job, status string, limit int) ([]store.JobRun, error) {
-	q := url.Values{}
-	if job != "" {
-		q.Set("job", job)
-	}
-	if status != "" {
-		q.Set("status", status)
-	}
-	if limit > 0 {
-		q.Set("limit", strconv.Itoa(limit))
-	}
 	var out struct {
 		Runs []store.JobRun `json:"runs"`
 	}
-	err := c.do(ctx, http.MethodGet, "/v1/jobs/runs?"+q.Encode(), nil, nil, &out)
+	err := c.list(ctx, "/v1/jobs/runs", limit, &out, "job", job, "status", status)
 	return out.Runs, err
 }
 
@@ -75,19 +65,9 @@ func (c *Client) TerminateRun(ctx context.Context, id string) (*store.JobRun, er
 
 // Notifications lists the activity log, newest first.
 func (c *Client) Notifications(ctx context.Context, level, job string, limit int) ([]store.Notification, error) {
-	q := url.Values{}
-	if level != "" {
-		q.Set("level", level)
-	}
-	if job != "" {
-		q.Set("job", job)
-	}
-	if limit > 0 {
-		q.Set("limit", strconv.Itoa(limit))
-	}
 	var out struct {
 		Notifications []store.Notification `json:"notifications"`
 	}
-	err := c.do(ctx, http.MethodGet, "/v1/notifications?"+q.Encode(), nil, nil, &out)
+	err := c.list(ctx, "/v1/notifications", limit, &out, "level", level, "job", job)
 	return out.Notifications, err
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"strconv"
 	"time"
 
 	"github.com/weftdata/weft/internal/audit"
@@ -53,19 +52,13 @@ func (c *Client) RevokeKey(ctx context.Context, id string) (*keys.Key, error) {
 // Audit lists audit entries, newest first (GET /v1/audit); zero values
 // select all.
 func (c *Client) Audit(ctx context.Context, since time.Time, action string, limit int) ([]audit.Entry, error) {
-	q := url.Values{}
-	if !since.IsZero() {
-		q.Set("since", since.UTC().Format(time.RFC3339Nano))
-	}
-	if action != "" {
-		q.Set("action", action)
-	}
-	if limit > 0 {
-		q.Set("limit", strconv.Itoa(limit))
-	}
 	var out struct {
 		Entries []audit.Entry `json:"entries"`
 	}
-	err := c.do(ctx, http.MethodGet, "/v1/audit?"+q.Encode(), nil, nil, &out)
+	sinceParam := ""
+	if !since.IsZero() {
+		sinceParam = since.UTC().Format(time.RFC3339Nano)
+	}
+	err := c.list(ctx, "/v1/audit", limit, &out, "since", sinceParam, "action", action)
 	return out.Entries, err
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"strconv"
 	"time"
 
 	"github.com/weftdata/weft/internal/plugin"
@@ -48,17 +47,10 @@ func (c *Client) RunPlugin(ctx context.Context, name string, inputParams map[str
 // PluginRuns lists runs of the declared plugins (of one when plugin is
 // set), newest first.
 func (c *Client) PluginRuns(ctx context.Context, plugin string, limit int) ([]store.JobRun, error) {
-	q := url.Values{}
-	if plugin != "" {
-		q.Set("plugin", plugin)
-	}
-	if limit > 0 {
-		q.Set("limit", strconv.Itoa(limit))
-	}
 	var out struct {
 		Runs []store.JobRun `json:"runs"`
 	}
-	err := c.do(ctx, http.MethodGet, "/v1/plugins/runs?"+q.Encode(), nil, nil, &out)
+	err := c.list(ctx, "/v1/plugins/runs", limit, &out, "plugin", plugin)
 	return out.Runs, err
 }
 

@@ -44,6 +44,13 @@
 // the object tables (custom objects are not keyed by entity), segment_runs
 // and destination_cursors, and the erasure tables themselves.
 //
+// # Stitching waits
+//
+// Erase holds the stitching lock alone (store.DB.LockStitching) from start
+// to end, and stitching passes hold it shared: a pass that had read the
+// log and the identifier index before the deletions would otherwise write
+// the person's mappings and identifiers back after them.
+//
 // # Idempotent and crash-safe
 //
 // The closure of the entities is recorded in erasure_pending before
@@ -60,14 +67,18 @@
 // (store.Capabilities.Reclaim), before Erase returns:
 //
 //   - DuckDB: a DELETE and a CHECKPOINT leave the deleted rows' bytes in
-//     their row groups, and freed blocks keep their old content. Each
-//     touched table is rewritten in one transaction (its old row groups
-//     are then deleted whole and dropped by the CHECKPOINT), and the free
-//     blocks are overwritten by a scratch table of hashes, which is then
-//     dropped; a last CHECKPOINT empties the WAL. Bound: none left in the
-//     database file or its WAL when Erase returns. Cost: a copy of each
-//     touched table and of the free space, so it grows with the store,
-//     not with the people erased; batching erasures shares it.
+//     their row groups, and freed blocks keep their old content. In each
+//     touched table, the row groups holding deleted rows (found from
+//     pragma_storage_info against the live rows of each group) have their
+//     live rows moved to the end of the table in one transaction, so the
+//     CHECKPOINT drops them whole; then the free blocks are overwritten by
+//     a scratch table of hashes, which is then dropped; a last CHECKPOINT
+//     empties the WAL. Bound: none left in the database file or its WAL
+//     when Erase returns. Cost: a copy of the row groups the deleted rows
+//     were spread over, and a write of the free space: a few people's
+//     events spread over the whole log touch most of its row groups, so
+//     batching erasures shares the cost; retention, whose old events sit
+//     at the start of the log, rewrites only the groups it emptied partly.
 //   - PostgreSQL: VACUUM (FULL, ANALYZE) of each touched table writes new
 //     files and truncates the old ones when it commits; ANALYZE replaces
 //     the statistics (pg_statistic holds sample values), and pg_statistic
@@ -93,10 +104,17 @@
 // Each identifier of an erased entity goes on suppressed_identifiers as
 // the hex SHA-256 of the installation's salt, the category, a colon and
 // the value (suppress.go says why the salt lives beside the list). At
-// ingest, the ingester's Suppress option (Suppressor.DropQuery) runs the
-// stitching rules in force over the staged batch, in the append's own
-// transaction, and drops the events whose identifiers hash into the list:
-// one small query per batch while the list is empty, set-based otherwise.
+// ingest, the ingester's Suppress option (Suppressor.DropQuery) drops the
+// events whose identifiers hash into the list. It keeps the list in memory,
+// reloaded when erasure_state.list_version moves (every erasure moves it
+// in the transaction that adds to the list), and evaluates the rules of
+// plain forms in Go (prefilter.go): a batch certainly clean appends with
+// one small read of the version inside its transaction; any other batch,
+// or one appended after the list moved, runs the stitching rules in force
+// over the staged batch in SQL, in the append's own transaction. The rules
+// are config SQL: on PostgreSQL they run as the restricted role
+// (store.DB.EventDeleteIdentified, store.Drop), as the sweep of unstitched
+// events does. Staleness: none (see Suppressor).
 // Dropped events are not errors: the answer counts them ("suppressed") and
 // weft_events_suppressed_total counts them. Since every way into the log
 // (the events API, the tracking protocol, jobs, delivery logs) goes

@@ -58,6 +58,16 @@ var (
 func Erase(ctx context.Context, db *store.DB, entities []string) (Result, error) {
 	start := time.Now()
 	var res Result
+	// No stitching pass may run meanwhile: one that read the log and the
+	// identifiers before the deletions would write the person back. The
+	// idle connections go first, so that the lock is held on a new one,
+	// not on one that keeps a stage's scratch tables (below).
+	db.ReleaseIdle()
+	unlock, err := db.LockStitching(ctx, true)
+	if err != nil {
+		return res, err
+	}
+	defer unlock()
 	// Scratch copies other stages keep in temporary tables of idle
 	// connections go with the connections; first, so that the server
 	// processes have ended (and dropped them) before the reclaim.
@@ -190,6 +200,7 @@ func eraseChunk(ctx context.Context, conn *store.Conn, salt string, res *Result,
 	var ignored int64
 	steps := []step{
 		{"ErasureSuppress", []any{salt, t}, &res.Suppressed, ""},
+		{"ErasureListMoved", nil, &ignored, ""},
 		{"ErasureCastFailures", nil, &ignored, "attribute_state"},
 		{"ErasureValueCounts", []any{t}, &ignored, "attribute_values_counts"},
 		{"ErasureValueCountsZero", nil, &ignored, "attribute_values_counts"},

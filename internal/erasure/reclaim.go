@@ -18,29 +18,16 @@ var erasedTables = []string{
 }
 
 // reclaim makes the bytes of the rows deleted from tables physically gone
-// from the database's files (store.Capabilities.Reclaim). The statements
-// run on one connection (they may span a transaction); a failure rolls
-// back what is open.
+// from the database's files (store.Capabilities.Reclaim), on one
+// connection.
 func reclaim(ctx context.Context, db *store.DB, tables []string) error {
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	for _, q := range db.Capabilities().Reclaim(tables) {
-		if _, err := conn.ExecContext(ctx, q); err != nil {
-			_, _ = conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
-			return fmt.Errorf("reclaim the deleted rows' space: %s: %w", firstLine(q), err)
-		}
+	if err := db.Capabilities().Reclaim(ctx, conn, tables); err != nil {
+		return fmt.Errorf("reclaim the deleted rows' space: %w", err)
 	}
 	return nil
-}
-
-func firstLine(q string) string {
-	for i, c := range q {
-		if c == '\n' {
-			return q[:i]
-		}
-	}
-	return q
 }

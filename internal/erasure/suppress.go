@@ -3,11 +3,13 @@ package erasure
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/weftdata/weft/internal/config"
 	"github.com/weftdata/weft/internal/stitch"
@@ -23,7 +25,9 @@ import (
 // list of known addresses once for every Weft installation. Someone who
 // can read the whole database can still test a guessed value against the
 // list (the salt is beside it); the list never tells them values they did
-// not guess.
+// not guess. (The ingest prefilter, prefilter.go, hashes in Go the values
+// of the batch it checks: values a client has just sent, not read from the
+// database.)
 
 // ensureSalt returns the installation's salt, making it on first use.
 func ensureSalt(ctx context.Context, db store.Executor) (string, error) {
@@ -54,17 +58,16 @@ func readSalt(ctx context.Context, db store.Executor) (string, error) {
 	return salt, nil
 }
 
-// suppressedSQL is a query of the ids of the rows of from (as
-// stitch.Config.IdentifiersSQL takes it) that carry a suppressed
-// identifier under the rules, or "" when there are no rules. The salt is
-// hex, so it is safe as a literal.
-func suppressedSQL(rules stitch.Config, from, salt string) (string, error) {
+// suppressed selects the rows of from (as stitch.Config.IdentifiersSQL
+// takes it) that carry a suppressed identifier under the rules, or is nil
+// when there are no rules. The salt is hex, so it is safe as a literal.
+func suppressed(rules stitch.Config, from, salt string) (*store.Drop, error) {
 	ids, err := rules.IdentifiersSQL(from)
 	if err != nil || ids == "" {
-		return "", err
+		return nil, err
 	}
-	return "SELECT r.id FROM (" + ids + ") r WHERE weft_sha256('" + salt +
-		"' || r.category || ':' || r.value) IN (SELECT hash FROM suppressed_identifiers)", nil
+	return &store.Drop{Identifiers: ids,
+		Match: "weft_sha256('" + salt + "' || r.category || ':' || r.value) IN (SELECT hash FROM suppressed_identifiers)"}, nil
 }
 
 // stagedEvents is event_staging (package store) as the rules read
@@ -76,10 +79,25 @@ type RulesFunc func(ctx context.Context) (stitch.Config, error)
 
 // Suppressor finds the events of an ingest batch that carry a suppressed
 // identifier: DropQuery is the ingester's Suppress option
-// (event.IngesterOpts).
+// (event.IngesterOpts). It keeps the list in memory (prefilter.go),
+// reloaded when its version moves: every erasure that adds to the list
+// moves erasure_state.list_version in the same transaction.
+//
+// Staleness: none. The version is read again inside each append's
+// transaction (store.Drop.Unless): a batch found clean against an older
+// list is checked in SQL instead. An erasure's sweep of unstitched events
+// waits for the appends in progress (store.DB.EventDeleteIdentified), so
+// an append that began before the list grew is swept after it commits.
 type Suppressor struct {
 	db    store.Executor
 	rules RulesFunc
+
+	mu         sync.Mutex
+	version    int64
+	hashes     map[[sha256.Size]byte]struct{}
+	asciiLower *bool // whether the database's lower() is ASCII's, once asked
+	ruleKey    string
+	compiled   []goRule
 }
 
 // NewSuppressor returns a Suppressor over db; rules gives the stitching
@@ -88,24 +106,119 @@ func NewSuppressor(db store.Executor, rules RulesFunc) *Suppressor {
 	return &Suppressor{db: db, rules: rules}
 }
 
-// DropQuery returns the query of the staged events to drop, or "" when
-// the suppression list is empty. It costs one small query per batch while
-// the list is empty; otherwise the rules run over the staged batch in the
-// append's transaction, set-based.
-func (s *Suppressor) DropQuery(ctx context.Context) (string, error) {
+// DropQuery returns what selects the staged events (the batch events) to
+// drop, or nil when nothing was ever suppressed. A batch found clean in
+// memory is dropped from only if the list moved meanwhile; otherwise the
+// rules run over the staged batch in the append's transaction, set-based.
+func (s *Suppressor) DropQuery(ctx context.Context, events []store.EventInsert) (*store.Drop, error) {
 	var salt string
-	var any bool
-	if err := s.db.QueryRowContext(ctx, s.db.Query("ErasureSuppressionAny")).Scan(&salt, &any); err != nil {
-		return "", err
+	var version int64
+	if err := s.db.QueryRowContext(ctx, s.db.Query("ErasureSuppressionState")).Scan(&salt, &version); err != nil {
+		return nil, err
 	}
-	if !any || salt == "" {
-		return "", nil
+	if salt == "" {
+		return nil, nil
 	}
 	rules, err := s.rules(ctx)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	return suppressedSQL(rules, stagedEvents, salt)
+	d, err := suppressed(rules, stagedEvents, salt)
+	if err != nil || d == nil {
+		return d, err
+	}
+	clean, err := s.clean(ctx, rules, salt, version, events)
+	if err != nil {
+		return nil, err
+	}
+	if clean {
+		d.Unless, d.Seen = s.db.Query("ErasureListVersion"), version
+	}
+	return d, nil
+}
+
+// clean says whether the batch certainly carries no identifier of the
+// list at version (false when Go cannot tell).
+func (s *Suppressor) clean(ctx context.Context, rules stitch.Config, salt string, version int64, events []store.EventInsert) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.load(ctx, rules, version); err != nil {
+		return false, err
+	}
+	if len(s.hashes) == 0 {
+		return true, nil
+	}
+	h := sha256.New()
+	var sum [sha256.Size]byte
+	for i := range events {
+		e := &events[i]
+		for j := range s.compiled {
+			r := &s.compiled[j]
+			if !r.applies(e.EventTypeKey) {
+				continue
+			}
+			if r.expr == nil {
+				return false, nil
+			}
+			v, null, exact := r.expr.eval(e.Payload, *s.asciiLower)
+			if !exact {
+				return false, nil
+			}
+			if null {
+				continue
+			}
+			h.Reset()
+			h.Write([]byte(salt))
+			h.Write([]byte(r.category))
+			h.Write([]byte{':'})
+			h.Write([]byte(v))
+			if _, hit := s.hashes[[sha256.Size]byte(h.Sum(sum[:0]))]; hit {
+				return false, nil
+			}
+		}
+	}
+	return true, nil
+}
+
+// load brings the list in memory to version, and the compiled rules to
+// rules.
+func (s *Suppressor) load(ctx context.Context, rules stitch.Config, version int64) error {
+	if s.asciiLower == nil {
+		var lowered string
+		if err := s.db.QueryRowContext(ctx, "SELECT lower('ABCDEFGHIJKLMNOPQRSTUVWXYZ')").Scan(&lowered); err != nil {
+			return err
+		}
+		ascii := lowered == "abcdefghijklmnopqrstuvwxyz"
+		s.asciiLower = &ascii
+	}
+	if key := fmt.Sprint(rules.Rules); key != s.ruleKey {
+		s.ruleKey, s.compiled = key, compileRules(rules)
+	}
+	if s.hashes != nil && s.version == version {
+		return nil
+	}
+	hashes := map[[sha256.Size]byte]struct{}{}
+	rows, err := s.db.QueryContext(ctx, s.db.Query("ErasureSuppressedHashes"))
+	if err != nil {
+		return fmt.Errorf("read the suppression list: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var hexHash string
+		if err := rows.Scan(&hexHash); err != nil {
+			return err
+		}
+		var b [sha256.Size]byte
+		if _, err := hex.Decode(b[:], []byte(hexHash)); err != nil {
+			return fmt.Errorf("suppression list: hash %q: %w", hexHash, err)
+		}
+		hashes[b] = struct{}{}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	s.hashes, s.version = hashes, version
+	return nil
 }
 
 // sweepUnstitched deletes the events after the stitching watermark that
@@ -121,16 +234,15 @@ func sweepUnstitched(ctx context.Context, db *store.DB, salt string) (int64, err
 	if err := db.QueryRowContext(ctx, db.Query("ErasureWatermark")).Scan(&wm); err != nil {
 		return 0, fmt.Errorf("read the stitching watermark: %w", err)
 	}
-	from := fmt.Sprintf("(SELECT * FROM event_log WHERE seq > %d)", wm)
-	q, err := suppressedSQL(rules, from, salt)
-	if err != nil || q == "" {
+	d, err := suppressed(rules, fmt.Sprintf("(SELECT * FROM event_log WHERE seq > %d)", wm), salt)
+	if err != nil || d == nil {
 		return 0, err
 	}
-	r, err := db.ExecContext(ctx, fmt.Sprintf("DELETE FROM event_log WHERE seq > %d AND id IN (%s)", wm, q))
+	n, err := db.EventDeleteIdentified(ctx, fmt.Sprintf("seq > %d", wm), d)
 	if err != nil {
 		return 0, fmt.Errorf("delete unstitched events of erased identifiers: %w", err)
 	}
-	return r.RowsAffected()
+	return n, nil
 }
 
 // rulesInForce reads the stitching rules of the configuration in force

@@ -15,7 +15,7 @@ import (
 type Ingester struct {
 	store    store.Store
 	strict   bool
-	suppress func(ctx context.Context) (string, error)
+	suppress func(ctx context.Context, events []store.EventInsert) (*store.Drop, error)
 
 	mu    sync.RWMutex
 	known map[string]bool // event type ids known to be in the catalog
@@ -26,11 +26,12 @@ type IngesterOpts struct {
 	// StrictCatalog rejects records whose event type is not registered,
 	// instead of registering it on first ingest.
 	StrictCatalog bool
-	// Suppress returns the query of the staged events to drop because
-	// they carry a suppressed identifier (store.EventAppendManyParams.Drop),
-	// or "" when nothing is suppressed; called once per batch
+	// Suppress returns what selects the batch's staged events to drop
+	// because they carry a suppressed identifier
+	// (store.EventAppendManyParams.Drop), or nil when nothing is
+	// suppressed; called once per batch with its events
 	// (erasure.Suppressor.DropQuery). Nil drops nothing.
-	Suppress func(ctx context.Context) (string, error)
+	Suppress func(ctx context.Context, events []store.EventInsert) (*store.Drop, error)
 }
 
 // NewIngester returns an Ingester over s; opts may be nil.
@@ -70,7 +71,7 @@ func (in *Ingester) Ingest(ctx context.Context, b *Batch) (*Result, error) {
 		params := &store.EventAppendManyParams{Events: events}
 		if in.suppress != nil {
 			var err error
-			if params.Drop, err = in.suppress(ctx); err != nil {
+			if params.Drop, err = in.suppress(ctx, events); err != nil {
 				return nil, fmt.Errorf("read the suppression list: %w", err)
 			}
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/weftdata/weft/internal/jobrunner"
 	"github.com/weftdata/weft/internal/plugin"
 	"github.com/weftdata/weft/internal/pluginrun"
+	"github.com/weftdata/weft/internal/privacy"
 	"github.com/weftdata/weft/internal/quartz"
 	"github.com/weftdata/weft/internal/store"
 	"github.com/weftdata/weft/job"
@@ -123,6 +124,14 @@ func (p *Pipeline) schedules(cfg *config.Config) ([]jobrunner.Schedule, error) {
 		for name, cron := range map[string]string{StitchingJob: stitchingCronDefault, AttributesJob: attributesCronDefault, RetentionJob: retentionCronDefault} {
 			if _, declared := cfg.Jobs[name]; !declared {
 				s, _ := p.schedule(name, config.Job{Cron: cron})
+				out = append(out, s)
+			}
+		}
+		// The privacy processor, where this process has it, runs daily
+		// too: each run sweeps the exports past their retention.
+		if _, declared := cfg.Jobs[privacy.JobKind]; !declared {
+			if _, ok := p.jobs.Lookup(privacy.JobKind); ok {
+				s, _ := p.schedule(privacy.JobKind, config.Job{Cron: privacyCronDefault})
 				out = append(out, s)
 			}
 		}

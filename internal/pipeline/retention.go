@@ -18,6 +18,11 @@ const RetentionJob = "retention"
 // whole hours at least, and each run rewrites what it deleted from.
 const retentionCronDefault = "0 15 3 * * ?"
 
+// privacyCronDefault runs the privacy_requests job (package privacy) daily
+// besides when requests arrive, so that exports past their retention go
+// even when no request comes.
+const privacyCronDefault = "0 45 3 * * ?"
+
 // retentionParams are the retention job's parameters (none).
 type retentionParams struct{}
 

@@ -65,8 +65,10 @@ type DeployOptions struct {
 	// system's temporary directory).
 	WorkDir string
 	// Declared lists the plugins of the configuration in force: only
-	// those are deployed, the others' deployments stop. Required.
-	Declared func(ctx context.Context) ([]string, error)
+	// those are deployed, the others' deployments stop, and a run is
+	// deployed only while its plugin's command in force is allowed
+	// (Options.Commands). Required.
+	Declared func(ctx context.Context) ([]Definition, error)
 	// RunLog is the log of a run, which gets the server's stdout and
 	// stderr (info, with stream and plugin) and the deployment's events.
 	// Default Log.
@@ -204,13 +206,17 @@ func (d *Deployer) Sync(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	names, err := d.opts.Declared(ctx)
+	defs, err := d.opts.Declared(ctx)
 	if err != nil {
 		return err
 	}
 	declared := map[string]bool{}
-	for _, n := range names {
-		declared[n] = true
+	refused := map[string]error{}
+	for i := range defs {
+		declared[defs[i].Name] = true
+		// The run was made by a command allowed then; it is served by
+		// this process only if the command in force is allowed now.
+		refused[defs[i].Name] = d.svc.CheckCommand(&defs[i])
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -229,6 +235,10 @@ func (d *Deployer) Sync(ctx context.Context) error {
 		}
 		p := d.newDeployment(l)
 		d.runs[l.Run], d.latest[l.Plugin] = p, p
+		if err := refused[l.Plugin]; err != nil {
+			p.refuse(err)
+			continue
+		}
 		d.wg.Go(func() { p.supervise(ctx) })
 	}
 	for plugin, p := range d.latest {

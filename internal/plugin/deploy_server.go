@@ -88,6 +88,13 @@ func (p *deployment) update(f func(st *DeploymentStatus)) {
 	f(&p.st)
 }
 
+// refuse ends a deployment that may not start: deploy_failed, with why.
+func (p *deployment) refuse(err error) {
+	p.update(func(st *DeploymentStatus) { st.Status, st.LastError = DeployFailed, "not started: "+err.Error() })
+	p.log.Error("deployment refused", "plugin", p.plugin, "error", err)
+	close(p.done)
+}
+
 // stop ends the deployment and waits for its server to be gone.
 func (p *deployment) stop() {
 	p.cancel()

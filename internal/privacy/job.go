@@ -49,6 +49,9 @@ func (j *processJob) Prepare(_ context.Context, inv *job.Invocation, _ jobParams
 func (j *processJob) Perform(ctx context.Context, st *jobState) (bool, error) {
 	r, err := nextRecord(ctx, j.s.opts.DB, j.failed)
 	if errors.Is(err, store.ErrNotFound) {
+		if err := j.s.sweepExports(ctx, j.log); err != nil {
+			return false, err
+		}
 		return true, j.failures()
 	}
 	if err != nil {

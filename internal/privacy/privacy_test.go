@@ -24,6 +24,7 @@ import (
 
 	"github.com/weftdata/weft/internal/kv"
 	"github.com/weftdata/weft/internal/privacy"
+	"github.com/weftdata/weft/internal/roundtrip"
 	"github.com/weftdata/weft/internal/server"
 	"github.com/weftdata/weft/internal/store/dbtest"
 	"github.com/weftdata/weft/internal/store/pgtest"
@@ -99,20 +100,8 @@ func (s *testServer) do(t *testing.T, method, path string, body []byte) (int, ht
 	if strings.HasPrefix(path, "/") {
 		u = s.base + path
 	}
-	req, err := http.NewRequest(method, u, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	out, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, resp.Header, out
+	a := roundtrip.Do(t, method, u, body)
+	return a.Status, a.Header, a.Body
 }
 
 // certificate fetches the processor certificate the way a controller does:

@@ -63,6 +63,10 @@ type Options struct {
 	ExpectedCompletion time.Duration
 	// URLTTL defaults to URLTTLDefault.
 	URLTTL time.Duration
+	// ExportRetention is how long export files are kept after they are
+	// written (retention.go). Default ExportRetentionDefault; negative
+	// keeps them for good.
+	ExportRetention time.Duration
 	// CallbackAttempts, CallbackBackoff and CallbackTimeout tune status
 	// callbacks; zero values take the defaults.
 	CallbackAttempts int
@@ -109,6 +113,7 @@ func Open(ctx context.Context, opts Options) (*Service, error) {
 	opts.ControllerID = or(opts.ControllerID, ControllerIDDefault)
 	opts.ExpectedCompletion = or(opts.ExpectedCompletion, ExpectedCompletionDefault)
 	opts.URLTTL = or(opts.URLTTL, URLTTLDefault)
+	opts.ExportRetention = or(opts.ExportRetention, ExportRetentionDefault)
 	opts.CallbackAttempts = or(opts.CallbackAttempts, CallbackAttemptsDefault)
 	opts.CallbackBackoff = or(opts.CallbackBackoff, CallbackBackoffDefault)
 	opts.CallbackTimeout = or(opts.CallbackTimeout, CallbackTimeoutDefault)

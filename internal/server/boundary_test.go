@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,8 +12,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	_ "github.com/weftdata/weft/internal/blobimport" // the blob_import job
+	"github.com/weftdata/weft/internal/roundtrip"
 	"github.com/weftdata/weft/internal/store/pgtest"
 )
 
@@ -41,17 +44,8 @@ func startBoundary(t *testing.T, backend string, cfg Config, log io.Writer) *Ser
 
 func do(t *testing.T, method, url, body string) (int, string) {
 	t.Helper()
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	a := roundtrip.Do(t, method, url, []byte(body))
+	return a.Status, string(a.Body)
 }
 
 func pluginConfig(name string, command ...string) string {
@@ -208,4 +202,66 @@ func TestPluginCommandsStoredConfig(t *testing.T) {
 	if !strings.Contains(log.String(), "level=WARN") || !strings.Contains(log.String(), `plugin old: command \"/bin/old-plugin\" is not allowed`) {
 		t.Fatalf("no warning of the stored config's command:\n%s", log.String())
 	}
+}
+
+// TestDeployRechecksCommand: a stored successful run is deployed only
+// while its plugin's command in force is allowed. A server that allows it
+// starts the run's server; one started later with an allowlist that does
+// not allow it leaves the run undeployed (deploy_failed, naming the rule)
+// and starts nothing.
+func TestDeployRechecksCommand(t *testing.T) {
+	dir := t.TempDir()
+	marker := filepath.Join(t.TempDir(), "started")
+	s := startBoundary(t, "duckdb", Config{DataDir: dir, PluginCommands: []string{"*"}}, nil)
+	if status, body := do(t, http.MethodPut, s.URL()+"/v1/config", pluginConfig("old", "/bin/old-plugin")); status != http.StatusOK {
+		t.Fatalf("PUT: %d %s", status, body)
+	}
+	spec := fmt.Sprintf(`{"http":{"statusPath":"/status","requestPath":"/predict","startServerCmd":"touch %s; exec sleep 60"},"folders":{}}`, marker)
+	if _, err := s.Store.ExecContext(context.Background(), `INSERT INTO plugin_runs (run_id, plugin, status, ended_at, deploy)
+		VALUES ('run-old', 'old', 'succeeded', CURRENT_TIMESTAMP, $1)`, spec); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the allowed run's server to start", func() bool { _, err := os.Stat(marker); return err == nil })
+	if err := s.Shutdown(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(marker); err != nil {
+		t.Fatal(err)
+	}
+
+	s = startBoundary(t, "duckdb", Config{DataDir: dir, PluginCommands: []string{"/opt/*"}}, nil)
+	var last string
+	waitFor(t, "the run's deployment to be refused", func() bool {
+		var v struct {
+			Plugins []struct {
+				Name       string `json:"name"`
+				Deployment *struct {
+					Status    string `json:"status"`
+					LastError string `json:"last_error"`
+				} `json:"deployment"`
+			} `json:"plugins"`
+		}
+		status, body := do(t, http.MethodGet, s.URL()+"/v1/plugins", "")
+		last = body
+		if status != http.StatusOK || json.Unmarshal([]byte(body), &v) != nil || len(v.Plugins) != 1 || v.Plugins[0].Deployment == nil {
+			return false
+		}
+		d := v.Plugins[0].Deployment
+		return d.Status == "deploy_failed" && strings.Contains(d.LastError, "not started") && strings.Contains(d.LastError, "--plugin-command")
+	})
+	time.Sleep(time.Second) // what a start would have done by now
+	if _, err := os.Stat(marker); err == nil {
+		t.Fatalf("the refused run's server was started; GET /v1/plugins: %s", last)
+	}
+}
+
+// waitFor polls ok for up to 20 s.
+func waitFor(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if ok() {
+			return
+		}
+	}
+	t.Fatalf("timed out waiting for %s", what)
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/weftdata/weft/internal/roundtrip"
 )
 
 // syncBuffer is a log sink for a server's goroutines.
@@ -31,20 +33,8 @@ func (s *syncBuffer) String() string {
 
 func get(t *testing.T, url, key string) (int, string) {
 	t.Helper()
-	req, err := http.NewRequest("GET", url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if key != "" {
-		req.Header.Set("x-api-key", key)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	a := roundtrip.Do(t, http.MethodGet, url, nil, "x-api-key", key)
+	return a.Status, string(a.Body)
 }
 
 // TestMetricsAddr: with --metrics-addr the metrics are served there, with

@@ -126,7 +126,12 @@ type Config struct {
 	// PrivacyURLTTL is how long an export URL handed out stays valid.
 	// Default privacy.URLTTLDefault.
 	PrivacyURLTTL time.Duration
-	Logger        *slog.Logger
+	// PrivacyExportRetention is how long privacy exports are kept after
+	// they are written. Default privacy.ExportRetentionDefault; negative
+	// keeps them for good.
+	PrivacyExportRetention time.Duration
+
+	Logger *slog.Logger
 }
 
 func (c Config) withDefaults() Config {
@@ -351,7 +356,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	})
 	inForce.Watch(deliverySvc.SetConfig)
 	deployOpts := cfg.Deploy
-	deployOpts.Declared = inForce.PluginNames
+	deployOpts.Declared = inForce.Plugins
 	deployOpts.RunLog = pipe.Jobs().RunLog
 	deployer := plugins.NewDeployer(deployOpts)
 	keyring := keys.New(st, &keys.Options{Bootstrap: cfg.APIKeys, Logger: cfg.Logger})
@@ -509,7 +514,8 @@ func openPlugins(ctx context.Context, st *store.DB, cfg Config, addr string) (*p
 // says otherwise.
 func openPrivacy(ctx context.Context, st *store.DB, cfg Config, secretKey []byte, addr string, categories func(context.Context) ([]string, error)) (*privacy.Service, error) {
 	opts := privacy.Options{DB: st, BaseURL: cmp.Or(cfg.Plugins.BaseURL, "http://"+addr), SecretKey: secretKey,
-		ExportURL: cfg.PrivacyExports, URLTTL: cfg.PrivacyURLTTL, Categories: categories, Logger: cfg.Logger}
+		ExportURL: cfg.PrivacyExports, URLTTL: cfg.PrivacyURLTTL, ExportRetention: cfg.PrivacyExportRetention,
+		Categories: categories, Logger: cfg.Logger}
 	if secretKey == nil {
 		opts.KeyDir = filepath.Join(cfg.DataDir, "privacy-key")
 	}
@@ -588,17 +594,13 @@ func (c configSource) Categories(ctx context.Context) ([]string, error) {
 	return out, nil
 }
 
-// PluginNames are the names of the plugins declared in force.
-func (c configSource) PluginNames(ctx context.Context) ([]string, error) {
+// Plugins are the plugins declared in force.
+func (c configSource) Plugins(ctx context.Context) ([]plugin.Definition, error) {
 	cfg, err := c.Current(ctx)
-	if err != nil {
+	if err != nil || cfg == nil {
 		return nil, err
 	}
-	names := make([]string, len(cfg.Plugins))
-	for i, p := range cfg.Plugins {
-		names[i] = p.Name
-	}
-	return names, nil
+	return cfg.Plugins, nil
 }
 
 // startPipeline loads the configuration in force and applies ConfigFile.

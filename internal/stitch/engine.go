@@ -34,6 +34,9 @@ type DB interface {
 	store.Executor
 	Begin(ctx context.Context) (*store.Tx, error)
 	Capabilities() store.Capabilities
+	// LockStitching is held, shared, for a Run and a reset: an erasure
+	// (package erasure) takes it alone.
+	LockStitching(ctx context.Context, exclusive bool) (func(), error)
 }
 
 // Engine runs stitching passes over a store's database.
@@ -178,6 +181,11 @@ func (e *Engine) Run(ctx context.Context, batchSize int) (*Result, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	total := &Result{}
+	unlock, err := e.db.LockStitching(ctx, false)
+	if err != nil {
+		return total, err
+	}
+	defer unlock()
 	wm, token, err := e.state(ctx)
 	if err != nil {
 		return total, fmt.Errorf("read watermark: %w", err)
@@ -248,6 +256,11 @@ func (e *Engine) Rebuild(ctx context.Context, batchSize int) (*Result, error) {
 
 func (e *Engine) reset(ctx context.Context) error {
 	e.idx = nil
+	unlock, err := e.db.LockStitching(ctx, false)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	tx, err := e.db.Begin(ctx)
 	if err != nil {
 		return err

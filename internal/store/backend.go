@@ -33,6 +33,8 @@ type Backend interface {
 type BulkTx interface {
 	// Exec runs one statement and returns the rows it affected.
 	Exec(ctx context.Context, query string, args ...any) (int64, error)
+	// Int runs a query of one integer (NULL reads as 0).
+	Int(ctx context.Context, query string, args ...any) (int64, error)
 	// LoadEvents fills event_staging(id, source_id, type, version,
 	// event_time, payload) with the events, in order. A backend without a
 	// unique index on event_log.id must leave out the events whose id

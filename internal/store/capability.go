@@ -1,5 +1,7 @@
 package store
 
+import "context"
+
 // Capabilities are what differs between the engines, asked by the callers
 // instead of comparing dialect names (river's SupportsListener and
 // SQLFragmentColumnIn are the model). Each backend has one implementation;
@@ -74,10 +76,11 @@ type Capabilities interface {
 	// Parquet, for Weft to pass on; "" when the engine writes none that
 	// Weft could read (PostgreSQL: its server may be another machine).
 	ExportFolder() string
-	// Reclaim returns the statements, run in order outside a transaction,
-	// that make the bytes of the rows deleted from tables physically gone
-	// from the database's files (package erasure says within what bound).
-	Reclaim(tables []string) []string
+	// Reclaim makes the bytes of the rows deleted from tables physically
+	// gone from the database's files (package erasure says within what
+	// bound). It runs its statements on conn, one connection, outside a
+	// transaction, and rolls back what it leaves open when it fails.
+	Reclaim(ctx context.Context, conn Executor, tables []string) error
 }
 
 // ChunkReplace are the statements of Capabilities.ChunkValuesReplace.

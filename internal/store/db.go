@@ -26,6 +26,8 @@ type DB struct {
 	appendMu sync.Mutex
 	// knownTypes are event types known to be in the catalog (appendMu).
 	knownTypes map[EventTypeKey]struct{}
+	// stitchMu is LockStitching in one process (stitchlock.go).
+	stitchMu sync.RWMutex
 }
 
 var _ Store = (*DB)(nil)

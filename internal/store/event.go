@@ -46,12 +46,22 @@ func (db *DB) appendEvents(ctx context.Context, params *EventAppendManyParams, n
 		}
 		// The catalog statements ran first: the process now counts the
 		// batch's types as known, dropped events' types included.
-		if params.Drop != "" {
-			n, err := tx.Exec(ctx, "DELETE FROM event_staging WHERE id IN ("+params.Drop+")")
-			if err != nil {
-				return fmt.Errorf("drop suppressed events: %w", err)
+		if d := params.Drop; d != nil {
+			skip := false
+			if d.Unless != "" {
+				seen, err := tx.Int(ctx, d.Unless)
+				if err != nil {
+					return fmt.Errorf("drop suppressed events: %w", err)
+				}
+				skip = seen == d.Seen
 			}
-			res.Dropped = int(n)
+			if !skip {
+				n, err := db.deleteIdentified(ctx, tx.Exec, "event_staging", "", d)
+				if err != nil {
+					return fmt.Errorf("drop suppressed events: %w", err)
+				}
+				res.Dropped = int(n)
+			}
 		}
 		n, err := tx.Exec(ctx, db.q.get("EventInsertFromStaging"), now)
 		if err != nil {

@@ -131,10 +131,27 @@ type Event struct {
 // within the call; the caller (package event) removes repeats first.
 type EventAppendManyParams struct {
 	Events []EventInsert
-	// Drop, when not empty, is a query of the ids of staged events (table
-	// event_staging, as LoadEvents fills it) that are not appended: the
-	// events that carry a suppressed identifier (package erasure).
-	Drop string
+	// Drop, when set, selects the staged events (table event_staging, as
+	// LoadEvents fills it) that are not appended: the events that carry a
+	// suppressed identifier (package erasure).
+	Drop *Drop
+}
+
+// Drop selects rows by the identifiers they carry (DeleteIdentified).
+type Drop struct {
+	// Identifiers is a query of the rows' (id, category, value): the
+	// stitching rules, SQL from the config, run confined
+	// (Capabilities.ConfineConfigSQL).
+	Identifiers string
+	// Match is Weft's own condition on r.category and r.value (a row of
+	// Identifiers) that selects the rows to delete, run as Weft's role.
+	Match string
+	// Unless, when not empty, is a query of one integer run in the
+	// append's transaction first: when it answers Seen, nothing is
+	// dropped and Identifiers does not run (the caller checked the batch
+	// against that state of what Match reads, and found nothing).
+	Unless string
+	Seen   int64
 }
 
 // EventAppendManyResult says how many events were new.

@@ -80,6 +80,3 @@ func (b *backend) GrantConfigSQLRead(table string) []string { return nil }
 // ExportFolder is the engine-exports folder of the data directory, the one
 // folder the sandbox lets statements touch (newBackend).
 func (b *backend) ExportFolder() string { return b.exportDir }
-
-// Reclaim: see reclaim.go.
-func (b *backend) Reclaim(tables []string) []string { return reclaim(tables) }

@@ -251,6 +251,32 @@ func (tx *bulkTx) Exec(ctx context.Context, query string, args ...any) (int64, e
 	return res.RowsAffected()
 }
 
+func (tx *bulkTx) Int(ctx context.Context, query string, args ...any) (int64, error) {
+	named := make([]driver.NamedValue, len(args))
+	for i, a := range args {
+		named[i] = driver.NamedValue{Ordinal: i + 1, Value: a}
+	}
+	rows, err := tx.conn.(driver.QueryerContext).QueryContext(ctx, query, named)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	dest := make([]driver.Value, 1)
+	if err := rows.Next(dest); err != nil {
+		return 0, err
+	}
+	switch v := dest[0].(type) {
+	case nil:
+		return 0, nil
+	case int64:
+		return v, nil
+	case int32:
+		return int64(v), nil
+	default:
+		return 0, fmt.Errorf("%s: got %T, want an integer", query, v)
+	}
+}
+
 // LoadEvents stages the events whose ids are not in the log yet. An id
 // whose hash is in the id set is looked up in the table, so a hash
 // collision never drops an event.

@@ -1,5 +1,13 @@
 package duckdb
 
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/weftdata/weft/internal/store"
+)
+
 // Deleted rows are not physically gone from a DuckDB file after a
 // CHECKPOINT (measured on 1.4.5): a row group keeps a deleted row's bytes
 // until it is rewritten, which the checkpoint does only for row groups
@@ -9,41 +17,137 @@ package duckdb
 // is written over it. Small segments share blocks, so an UPDATE of the
 // values before the DELETE is not enough either.
 //
-// So Reclaim rewrites each table: in one transaction its rows are copied
-// aside, deleted and inserted again, which leaves every old row group
+// So Reclaim rewrites the row groups that hold deleted rows, and only
+// those: their live rows are copied to the end of the table and the
+// originals deleted, in one transaction, which leaves each such row group
 // deleted whole (the tables erasure rewrites have no index); the
-// CHECKPOINT drops them; then a scratch table of hashes stored
-// uncompressed, a twentieth larger than the free space, is written and
-// dropped, so that every free block is overwritten (DuckDB fills the free
-// list before it grows the file), and a last CHECKPOINT empties the WAL. The cost is a copy of
-// each table and of the free space; the tables keep their insertion
-// order, so seq ranges stay cheap to read.
+// CHECKPOINT drops them. Row groups without a deleted row keep their
+// blocks, so the cost follows the row groups the deleted rows were spread
+// over, not the table: a retention pass (old events, at the start of the
+// log) rewrites the few row groups it emptied partly, an erasure of people
+// whose events are spread over the whole log rewrites most of it. Which
+// row groups hold deleted rows is read from the layout (pragma_storage_info
+// counts the rows a row group stores, deleted ones included) against the
+// live rows of each group's rowid range, in the rewrite's transaction, so
+// rowids cannot move under it (a checkpoint renumbers them only when no
+// transaction is open).
+//
+// Then a scratch table of hashes stored uncompressed, a twentieth larger
+// than the free space, is written and dropped, so that every free block is
+// overwritten (DuckDB fills the free list before it grows the file), and a
+// last CHECKPOINT empties the WAL. The moved rows are at the end of the
+// table: seq ranges stay cheap to read (zone maps) except for the
+// rewritten rows' row groups, whose seqs are spread.
 
 // indexed are the tables with an index (a primary key): DuckDB does not
 // drop their deleted row groups, so a copy would not help. They hold
 // counts and metadata, never identifier values.
 var indexed = map[string]bool{"attribute_customers_cache": true, "attribute_state": true, "plugin_properties": true}
 
-func reclaim(tables []string) []string {
-	var out []string
+// Reclaim rewrites the row groups of tables that hold deleted rows, then
+// scrubs the free blocks (see above). It runs on one connection.
+func (b *backend) Reclaim(ctx context.Context, conn store.Executor, tables []string) error {
 	for _, t := range tables {
 		if indexed[t] {
 			continue
 		}
-		out = append(out, "BEGIN TRANSACTION",
-			"CREATE TEMP TABLE weft_reclaim AS SELECT * FROM "+t,
-			"DELETE FROM "+t,
-			"INSERT INTO "+t+" SELECT * FROM weft_reclaim",
-			"DROP TABLE weft_reclaim",
-			"COMMIT")
+		if err := rewriteDeleted(ctx, conn, t); err != nil {
+			_, _ = conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+			return fmt.Errorf("rewrite the row groups of %s holding deleted rows: %w", t, err)
+		}
 	}
-	return append(out, "CHECKPOINT",
-		"DROP TABLE IF EXISTS weft_scrub",
-		scrubDDL,
-		scrubFill,
-		"CHECKPOINT",
-		"DROP TABLE weft_scrub",
-		"CHECKPOINT")
+	for _, q := range []string{"CHECKPOINT", "DROP TABLE IF EXISTS weft_scrub", scrubDDL, scrubFill, "CHECKPOINT",
+		"DROP TABLE weft_scrub", "CHECKPOINT"} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("scrub the free blocks: %s: %w", strings.Fields(q)[0], err)
+		}
+	}
+	return nil
+}
+
+// rewriteDeleted moves the live rows of the table's row groups that hold
+// deleted rows to the end of the table, in one transaction.
+func rewriteDeleted(ctx context.Context, conn store.Executor, table string) error {
+	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
+		return err
+	}
+	ranges, err := deletedRanges(ctx, conn, table)
+	if err != nil {
+		return err
+	}
+	if len(ranges) > 0 {
+		where := rowidIn(ranges)
+		// The copies get rowids of the transaction's own, above every
+		// stored one: the DELETE's ranges do not reach them.
+		for _, q := range []string{"INSERT INTO " + table + " SELECT * FROM " + table + " WHERE " + where,
+			"DELETE FROM " + table + " WHERE " + where} {
+			if _, err := conn.ExecContext(ctx, q); err != nil {
+				return err
+			}
+		}
+	}
+	_, err = conn.ExecContext(ctx, "COMMIT")
+	return err
+}
+
+// rowRange is the rowids [lo, hi) of one or more adjacent row groups.
+type rowRange struct{ lo, hi int64 }
+
+// deletedRanges are the rowid ranges of the table's row groups that store
+// more rows than they hold live ones, adjacent groups merged.
+func deletedRanges(ctx context.Context, conn store.Executor, table string) ([]rowRange, error) {
+	groups, err := rowGroups(ctx, conn, table)
+	if err != nil {
+		return nil, err
+	}
+	var out []rowRange
+	for _, g := range groups {
+		var live int64
+		if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM "+table+" WHERE rowid >= $1 AND rowid < $2", g.lo, g.hi).Scan(&live); err != nil {
+			return nil, fmt.Errorf("count the live rows of a row group: %w", err)
+		}
+		if live == g.hi-g.lo {
+			continue
+		}
+		if n := len(out); n > 0 && out[n-1].hi == g.lo {
+			out[n-1].hi = g.hi
+		} else {
+			out = append(out, g)
+		}
+	}
+	return out, nil
+}
+
+// rowGroups are the rowid ranges of the table's row groups, in order: a
+// row group's rows follow the previous one's, and its first column's data
+// segments count every row it stores.
+func rowGroups(ctx context.Context, conn store.Executor, table string) ([]rowRange, error) {
+	rows, err := conn.QueryContext(ctx, `SELECT sum(count) FROM pragma_storage_info('`+table+`')
+		WHERE column_id = 0 AND column_path = '[0]' GROUP BY row_group_id ORDER BY row_group_id`)
+	if err != nil {
+		return nil, fmt.Errorf("read the row groups: %w", err)
+	}
+	defer rows.Close()
+	var out []rowRange
+	var next int64
+	for rows.Next() {
+		var n int64
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		out = append(out, rowRange{next, next + n})
+		next += n
+	}
+	return out, rows.Err()
+}
+
+// rowidIn is the condition of the rows in ranges.
+func rowidIn(ranges []rowRange) string {
+	parts := make([]string, len(ranges))
+	for i, r := range ranges {
+		parts[i] = fmt.Sprintf("(rowid >= %d AND rowid < %d)", r.lo, r.hi)
+	}
+	return strings.Join(parts, " OR ")
 }
 
 // The scratch table's columns are stored as they are, so its size is

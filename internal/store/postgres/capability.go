@@ -1,7 +1,9 @@
 package postgres
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -83,10 +85,15 @@ func (b *backend) ExportFolder() string { return "" }
 // until autovacuum prunes them and new rows overwrite them. The WAL keeps
 // the rows' original inserts until its segments are recycled (package
 // erasure documents the bound).
-func (b *backend) Reclaim(tables []string) []string {
-	out := make([]string, 0, len(tables)+1)
+func (b *backend) Reclaim(ctx context.Context, conn store.Executor, tables []string) error {
+	stmts := make([]string, 0, len(tables)+1)
 	for _, t := range tables {
-		out = append(out, "VACUUM (FULL, ANALYZE) "+t)
+		stmts = append(stmts, "VACUUM (FULL, ANALYZE) "+t)
 	}
-	return append(out, "VACUUM FULL pg_catalog.pg_statistic")
+	for _, q := range append(stmts, "VACUUM FULL pg_catalog.pg_statistic") {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("%s: %w", q, err)
+		}
+	}
+	return nil
 }

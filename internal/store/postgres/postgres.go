@@ -67,6 +67,18 @@ const stagingDDL = `CREATE TEMP TABLE IF NOT EXISTS event_staging (
     id TEXT, source_id TEXT, type TEXT, version TEXT,
     event_time TIMESTAMPTZ, payload JSONB) ON COMMIT DELETE ROWS`
 
+// staging is the statement that makes the session's staging table if it
+// has none. The stitching rules that find suppressed events in it are
+// config SQL, which runs as the restricted role (sandbox.go): the role may
+// read the table, granted once, when it is made.
+func (b *backend) staging() string {
+	if b.sandbox == nil || b.sandbox.role == "" {
+		return stagingDDL
+	}
+	return `DO $$ BEGIN IF to_regclass('pg_temp.event_staging') IS NULL THEN ` + stagingDDL +
+		`; GRANT SELECT ON event_staging TO ` + b.sandbox.role + `; END IF; END $$`
+}
+
 // Bulk runs fn in a pgx transaction, which COPY needs, on a pooled
 // connection; the staging table empties itself at commit.
 func (b *backend) Bulk(ctx context.Context, fn func(store.BulkTx) error) error {
@@ -82,7 +94,7 @@ func (b *backend) Bulk(ctx context.Context, fn func(store.BulkTx) error) error {
 			return err
 		}
 		defer tx.Rollback(context.Background()) //nolint:errcheck // a no-op after Commit
-		if _, err := tx.Exec(ctx, stagingDDL); err != nil {
+		if _, err := tx.Exec(ctx, b.staging()); err != nil {
 			return err
 		}
 		if err := fn(bulkTx{tx}); err != nil {
@@ -99,6 +111,14 @@ type bulkTx struct{ tx pgx.Tx }
 func (b bulkTx) Exec(ctx context.Context, query string, args ...any) (int64, error) {
 	tag, err := b.tx.Exec(ctx, query, args...)
 	return tag.RowsAffected(), err
+}
+
+func (b bulkTx) Int(ctx context.Context, query string, args ...any) (int64, error) {
+	var n *int64
+	if err := b.tx.QueryRow(ctx, query, args...).Scan(&n); err != nil || n == nil {
+		return 0, err
+	}
+	return *n, nil
 }
 
 var stagingColumns = []string{"id", "source_id", "type", "version", "event_time", "payload"}

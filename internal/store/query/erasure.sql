@@ -9,8 +9,20 @@ SELECT coalesce(salt, '') FROM erasure_state WHERE id = 1
 -- name: ErasureSaltSet
 UPDATE erasure_state SET salt = $1 WHERE id = 1 AND salt IS NULL
 
--- name: ErasureSuppressionAny
-SELECT coalesce(salt, ''), EXISTS (SELECT 1 FROM suppressed_identifiers) FROM erasure_state WHERE id = 1
+-- name: ErasureSuppressionState
+-- The salt ('' before the first erasure) and the list's version.
+SELECT coalesce(salt, ''), coalesce(list_version, 0) FROM erasure_state WHERE id = 1
+
+-- name: ErasureListVersion
+SELECT coalesce(list_version, 0) FROM erasure_state WHERE id = 1
+
+-- name: ErasureListMoved
+-- Every change of suppressed_identifiers moves the version (package
+-- erasure, Suppressor), in the transaction of the change.
+UPDATE erasure_state SET list_version = coalesce(list_version, 0) + 1 WHERE id = 1
+
+-- name: ErasureSuppressedHashes
+SELECT hash FROM suppressed_identifiers
 
 -- name: ErasurePendingAdd
 INSERT INTO erasure_pending (entity_id, requested_at)

@@ -59,3 +59,11 @@ SELECT
     (SELECT count(*) FROM event_types),
     (SELECT count(*) FROM sources),
     (SELECT coalesce(max(seq), 0) FROM event_log)
+
+-- name: IdentifiedRowsCreate
+-- The identifiers config SQL found for DB.DeleteIdentified (confined
+-- engines only): made by the restricted role, which writes it.
+CREATE TEMP TABLE IF NOT EXISTS identified_rows (id TEXT, category TEXT, value TEXT)
+
+-- name: IdentifiedRowsClear
+DELETE FROM identified_rows

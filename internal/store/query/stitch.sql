@@ -40,3 +40,18 @@ DELETE FROM stitch_merges
 
 -- name: StitchResetAudit
 DELETE FROM stitch_audit
+
+-- name: StitchingLockShared
+-- An erasure and stitching passes are serialized in process by
+-- DB.LockStitching; PostgreSQL overrides these four to serialize them
+-- across processes too.
+SELECT 1
+
+-- name: StitchingUnlockShared
+SELECT 1
+
+-- name: StitchingLock
+SELECT 1
+
+-- name: StitchingUnlock
+SELECT 1
