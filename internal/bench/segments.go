@@ -63,7 +63,7 @@ func (r *SegmentsReport) String() string {
 	}
 	fmt.Fprintf(&b, "full computation: %s\n", r.Full.Round(time.Millisecond))
 	for _, s := range r.FullSegments {
-		fmt.Fprintf(&b, "  %-16s %9d members %8.0f ms  %s\n", s.ID, s.Size, s.DurationMS, s.Status)
+		fmt.Fprintf(&b, "  %-16s %9d members %8.0f ms  %s; %s\n", s.ID, s.Size, s.DurationMS, s.Status, phases(s.PhasesMS))
 	}
 	if r.IncrementalSegments != nil {
 		var cand int64
@@ -72,7 +72,7 @@ func (r *SegmentsReport) String() string {
 		}
 		fmt.Fprintf(&b, "incremental after %d changed entities: %s (up to %d candidates a segment)\n", r.Changed, r.Incremental.Round(time.Millisecond), cand)
 		for _, s := range r.IncrementalSegments {
-			fmt.Fprintf(&b, "  %-16s %6d entered %6d exited %8.0f ms  %s\n", s.ID, s.Entered, s.Exited, s.DurationMS, s.Status)
+			fmt.Fprintf(&b, "  %-16s %6d entered %6d exited %8.0f ms  %s; %s\n", s.ID, s.Entered, s.Exited, s.DurationMS, s.Status, phases(s.PhasesMS))
 		}
 	}
 	fmt.Fprintf(&b, "preview of a 3-condition tree: %s (%d members, median of 5)\n", r.Preview.Round(time.Millisecond), r.PreviewCount)
@@ -120,6 +120,14 @@ func Segments(ctx context.Context, opts SegmentsOpts) (*SegmentsReport, error) {
 		return nil, err
 	}
 	demoOpts := demo.Options{Seed: opts.Seed, Customers: opts.Customers, EventsPerCustomer: float64(opts.Events) / float64(opts.Customers)}
+	// The membership events of an earlier run on the store go first: the
+	// store then holds the demo events only.
+	for _, q := range []string{"DELETE FROM entity_events WHERE event_seq IN (SELECT seq FROM event_log WHERE source_id = 'weft')",
+		"DELETE FROM event_log WHERE source_id = 'weft'"} {
+		if _, err := opts.DB.ExecContext(ctx, q); err != nil {
+			return nil, err
+		}
+	}
 	if _, r.LoadTime, err = ensureLoaded(ctx, opts.DB, demoOpts, opts.Events, opts.Progress); err != nil {
 		return nil, err
 	}

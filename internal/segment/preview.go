@@ -43,18 +43,16 @@ func (e *Engine) Preview(ctx context.Context, cond *Condition) (*Preview, error)
 		return nil, &Error{Segment: "preview", Path: "condition", Err: err}
 	}
 	out := &Preview{Sample: []string{}}
+	// One pass: the count over all members beside the first ones.
 	err = store.RunConfigSQL(ctx, conn, e.caps, true, func(x store.Executor) error {
-		if err := x.QueryRowContext(ctx, "SELECT count(*) FROM ("+q+") m").Scan(&out.Count); err != nil {
-			return err
-		}
-		rows, err := x.QueryContext(ctx, fmt.Sprintf("SELECT entity_id FROM (%s) m ORDER BY entity_id LIMIT %d", q, PreviewSampleSize))
+		rows, err := x.QueryContext(ctx, fmt.Sprintf("SELECT entity_id, count(*) OVER () FROM (%s) m ORDER BY entity_id LIMIT %d", q, PreviewSampleSize))
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		for rows.Next() {
 			var id string
-			if err := rows.Scan(&id); err != nil {
+			if err := rows.Scan(&id, &out.Count); err != nil {
 				return err
 			}
 			out.Sample = append(out.Sample, id)

@@ -86,6 +86,19 @@ type SegmentResult struct {
 	Status     string  `json:"status"`
 	Error      string  `json:"error,omitempty"`
 	DurationMS float64 `json:"duration_ms"`
+	// PhasesMS adds up the time of the parts of the segment's run.
+	PhasesMS map[string]float64 `json:"phases_ms,omitempty"`
+}
+
+// timer starts timing a phase of sr; calling what it returns stops it.
+func (sr *SegmentResult) timer(phase string) func() {
+	began := time.Now()
+	return func() {
+		if sr.PhasesMS == nil {
+			sr.PhasesMS = map[string]float64{}
+		}
+		sr.PhasesMS[phase] += ms(time.Since(began))
+	}
 }
 
 // state is a segment's row of segment_state.
@@ -279,6 +292,7 @@ func (r *run) compute(ctx context.Context, comp *compiler, d *Definition, sr *Se
 	if err := exec("clear candidates", r.conn.Query("SegmentCandClear")); err != nil {
 		return err
 	}
+	stop := sr.timer("candidates")
 	if !sr.Full {
 		if err := exec("changed entities", r.conn.Query("SegmentCandidatesFromChanged")); err != nil {
 			return err
@@ -296,10 +310,12 @@ func (r *run) compute(ctx context.Context, comp *compiler, d *Definition, sr *Se
 	if err := r.loadProperties(ctx, comp, &d.Condition); err != nil {
 		return err
 	}
+	stop()
 	q, err := comp.query(&d.Condition)
 	if err != nil {
 		return err
 	}
+	stop = sr.timer("members")
 	err = store.RunConfigSQL(ctx, r.conn, r.e.caps, false, func(x store.Executor) error {
 		if _, err := x.ExecContext(ctx, "DROP TABLE IF EXISTS seg_new"); err != nil {
 			return err
@@ -307,9 +323,11 @@ func (r *run) compute(ctx context.Context, comp *compiler, d *Definition, sr *Se
 		_, err := x.ExecContext(ctx, "CREATE TEMP TABLE seg_new AS "+q)
 		return err
 	})
+	stop()
 	if err != nil {
 		return fmt.Errorf("members: %w", err)
 	}
+	defer sr.timer("diff")()
 	if err := exec("clear changes", r.conn.Query("SegmentDiffClear")); err != nil {
 		return err
 	}
@@ -355,6 +373,7 @@ func (r *run) findChanged(ctx context.Context, st state, since time.Time) error 
 func (r *run) write(ctx context.Context, d *Definition, sr *SegmentResult, hash string, began time.Time) error {
 	return r.e.db.EventAppendIn(ctx, r.conn, func(tx store.ExecutorTx) error {
 		step := func(what, name string, args ...any) (int64, error) {
+			defer sr.timer(what)()
 			res, err := tx.ExecContext(ctx, tx.Query(name), args...)
 			if err != nil {
 				return 0, fmt.Errorf("%s: %w", what, err)

@@ -75,7 +75,7 @@ SELECT coalesce(max(seq), 0) FROM segment_changes
 
 -- name: SegmentChangesInsert
 INSERT INTO segment_changes (segment_id, entity_id, change, changed_at, run_id)
-SELECT $1, entity_id, change, CAST($2 AS TIMESTAMPTZ), $3 FROM seg_diff ORDER BY change, entity_id
+SELECT $1, entity_id, change, CAST($2 AS TIMESTAMPTZ), $3 FROM seg_diff
 
 -- name: SegmentMembersExit
 DELETE FROM segment_members WHERE segment_id = $1
@@ -102,12 +102,10 @@ SELECT 'weft-segment-' || CAST(c.seq AS TEXT), 'weft', 'segment_' || c.change, '
        CAST($2 AS TIMESTAMPTZ)
 FROM segment_changes c
 JOIN entities e ON e.id = c.entity_id AND e.merged_into IS NULL
-JOIN (SELECT entity_id, category, value FROM (
-          SELECT entity_id, category, value, row_number() OVER (PARTITION BY entity_id ORDER BY first_seq, category, value) AS rn
-          FROM identifiers WHERE entity_id IN (SELECT entity_id FROM seg_diff) AND category IN (SELECT unnest(CAST($3 AS TEXT[])))) r
-      WHERE rn = 1) i ON i.entity_id = c.entity_id
+JOIN (SELECT entity_id, arg_min(category, (first_seq, category, value)) AS category, arg_min(value, (first_seq, category, value)) AS value
+      FROM identifiers WHERE entity_id IN (SELECT entity_id FROM seg_diff) AND category IN (SELECT unnest(CAST($3 AS TEXT[])))
+      GROUP BY entity_id) i ON i.entity_id = c.entity_id
 WHERE c.seq > $1
-ORDER BY c.seq
 
 -- name: SegmentRunInsert
 INSERT INTO segment_runs (segment_id, run_id, full_run, size, entered, exited, status, error, duration_ms, finished_at)
