@@ -22,9 +22,14 @@ func (h *handler) segmentRoutes(v1 *routeMux) {
 	v1.Route(scopeRead, "GET /v1/segments/{id}/members", h.segmentMembers)
 }
 
-// segmentInfo is a segment of the config in force as the API shows it.
+// segmentInfo is a segment of the config in force as the API shows it:
+// its definition (fields named, not the type embedded, so that a method
+// the type gains cannot change this answer), size and last run.
 type segmentInfo struct {
-	segment.Definition
+	ID          string            `json:"id"`
+	Name        string            `json:"name,omitempty"`
+	Description string            `json:"description,omitempty"`
+	Condition   segment.Condition `json:"condition"`
 	// Size is the current number of members.
 	Size int64 `json:"size"`
 	// Status is that of the last run: ok, error (with LastRun.Error), or
@@ -33,10 +38,8 @@ type segmentInfo struct {
 	LastRun *store.SegmentRun `json:"last_run"`
 }
 
-// Statuses of a segment.
-const (
-	segmentPending = "pending"
-)
+// segmentPending is the status of a segment before its first run.
+const segmentPending = "pending"
 
 // segmentInfos describes the segments defs from their states.
 func (h *handler) segmentInfos(r *http.Request, defs []segment.Definition) ([]segmentInfo, error) {
@@ -50,7 +53,7 @@ func (h *handler) segmentInfos(r *http.Request, defs []segment.Definition) ([]se
 	}
 	out := make([]segmentInfo, len(defs))
 	for i, d := range defs {
-		out[i] = segmentInfo{Definition: d, Status: segmentPending}
+		out[i] = segmentInfo{ID: d.ID, Name: d.Name, Description: d.Description, Condition: d.Condition, Status: segmentPending}
 		if st := states[d.ID]; st != nil {
 			out[i].Size, out[i].LastRun = st.Size, st.LastRun
 			if st.LastRun != nil {
