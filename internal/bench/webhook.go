@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"syscall"
 	"time"
 
 	"github.com/weftdata/weft/internal/config"
@@ -61,14 +62,19 @@ type WebhookReport struct {
 	// Time is the delivery of every change, from the first read of the
 	// cursor to the last commit.
 	Time time.Duration
+	// CPU is the processor time this process spent meanwhile (the job,
+	// the receiver, and DuckDB, which runs in it; not a PostgreSQL
+	// server's): on a busy machine, a bound of the rate on a free core.
+	CPU time.Duration
 }
 
 // PerSecond is the delivery rate in changes per second.
 func (r *WebhookReport) PerSecond() float64 { return float64(r.Changes) / r.Time.Seconds() }
 
 func (r *WebhookReport) String() string {
-	return fmt.Sprintf("%s: %d membership changes of %d entities to a local receiver in %d requests of up to %d (3 attributes, 2 identifier categories each): %s, %.0f changes/s",
-		r.Backend, r.Changes, r.Entities, r.Requests, r.BatchSize, r.Time.Round(time.Millisecond), r.PerSecond())
+	return fmt.Sprintf("%s: %d membership changes of %d entities to a local receiver in %d requests of up to %d (3 attributes, 2 identifier categories each): %s, %.0f changes/s; process CPU %s (%.0f changes per CPU second)",
+		r.Backend, r.Changes, r.Entities, r.Requests, r.BatchSize, r.Time.Round(time.Millisecond), r.PerSecond(),
+		r.CPU.Round(time.Millisecond), float64(r.Changes)/r.CPU.Seconds())
 }
 
 // Webhook loads, stitches and calculates the demo store (unless it holds
@@ -117,9 +123,9 @@ func Webhook(ctx context.Context, opts WebhookOpts) (*WebhookReport, error) {
 		return &destination.InForce{Destinations: []destination.Definition{def}, Attributes: cfg.Attributes}, nil
 	}}
 	opts.Progress("delivering")
-	start := time.Now()
+	start, cpu := time.Now(), processCPU()
 	st, err := runJob(ctx, db, deps, secrets, def.ID)
-	r.Time = time.Since(start)
+	r.Time, r.CPU = time.Since(start), processCPU()-cpu
 	if err != nil {
 		return nil, err
 	}
@@ -179,4 +185,13 @@ func recordChanges(ctx context.Context, db *store.DB, n int) error {
 		n -= int(added)
 	}
 	return nil
+}
+
+// processCPU is the user and system time of this process so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
