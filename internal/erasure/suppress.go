@@ -107,9 +107,10 @@ func NewSuppressor(db store.Executor, rules RulesFunc) *Suppressor {
 }
 
 // DropQuery returns what selects the staged events (the batch events) to
-// drop, or nil when nothing was ever suppressed. A batch found clean in
-// memory is dropped from only if the list moved meanwhile; otherwise the
-// rules run over the staged batch in the append's transaction, set-based.
+// drop, or nil when nothing was ever suppressed. When Go can tell which
+// events carry a listed identifier (none, usually), those are dropped by
+// id, unless the list moved meanwhile; otherwise the rules run over the
+// staged batch in the append's transaction, set-based.
 func (s *Suppressor) DropQuery(ctx context.Context, events []store.EventInsert) (*store.Drop, error) {
 	var salt string
 	var version int64
@@ -127,29 +128,31 @@ func (s *Suppressor) DropQuery(ctx context.Context, events []store.EventInsert) 
 	if err != nil || d == nil {
 		return d, err
 	}
-	clean, err := s.clean(ctx, rules, salt, version, events)
+	hits, certain, err := s.check(ctx, rules, salt, version, events)
 	if err != nil {
 		return nil, err
 	}
-	if clean {
-		d.Unless, d.Seen = s.db.Query("ErasureListVersion"), version
+	if certain {
+		d.Unless, d.Seen, d.IDs = s.db.Query("ErasureListVersion"), version, hits
 	}
 	return d, nil
 }
 
-// clean says whether the batch certainly carries no identifier of the
-// list at version (false when Go cannot tell).
-func (s *Suppressor) clean(ctx context.Context, rules stitch.Config, salt string, version int64, events []store.EventInsert) (bool, error) {
+// check returns the ids of the batch's events that carry an identifier
+// of the list at version, and whether that is certain (false when Go
+// cannot tell for some event).
+func (s *Suppressor) check(ctx context.Context, rules stitch.Config, salt string, version int64, events []store.EventInsert) ([]string, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.load(ctx, rules, version); err != nil {
-		return false, err
+		return nil, false, err
 	}
 	if len(s.hashes) == 0 {
-		return true, nil
+		return nil, true, nil
 	}
 	h := sha256.New()
 	var sum [sha256.Size]byte
+	var hits []string
 	for i := range events {
 		e := &events[i]
 		for j := range s.compiled {
@@ -158,11 +161,11 @@ func (s *Suppressor) clean(ctx context.Context, rules stitch.Config, salt string
 				continue
 			}
 			if r.expr == nil {
-				return false, nil
+				return nil, false, nil
 			}
 			v, null, exact := r.expr.eval(e.Payload, *s.asciiLower)
 			if !exact {
-				return false, nil
+				return nil, false, nil
 			}
 			if null {
 				continue
@@ -173,11 +176,12 @@ func (s *Suppressor) clean(ctx context.Context, rules stitch.Config, salt string
 			h.Write([]byte{':'})
 			h.Write([]byte(v))
 			if _, hit := s.hashes[[sha256.Size]byte(h.Sum(sum[:0]))]; hit {
-				return false, nil
+				hits = append(hits, e.ID)
+				break
 			}
 		}
 	}
-	return true, nil
+	return hits, true, nil
 }
 
 // load brings the list in memory to version, and the compiled rules to

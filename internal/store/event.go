@@ -55,13 +55,18 @@ func (db *DB) appendEvents(ctx context.Context, params *EventAppendManyParams, n
 				}
 				skip = seen == d.Seen
 			}
-			if !skip {
-				n, err := db.deleteIdentified(ctx, tx.Exec, "event_staging", "", d)
-				if err != nil {
-					return fmt.Errorf("drop suppressed events: %w", err)
-				}
-				res.Dropped = int(n)
+			var n int64
+			var err error
+			switch {
+			case !skip:
+				n, err = db.deleteIdentified(ctx, tx.Exec, "event_staging", "", d)
+			case len(d.IDs) > 0:
+				n, err = tx.Exec(ctx, "DELETE FROM event_staging WHERE id IN ("+quoteList(d.IDs)+")")
 			}
+			if err != nil {
+				return fmt.Errorf("drop suppressed events: %w", err)
+			}
+			res.Dropped = int(n)
 		}
 		n, err := tx.Exec(ctx, db.q.get("EventInsertFromStaging"), now)
 		if err != nil {

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 )
 
 // EventDeleteIdentified deletes the events of the log (with cond, when
@@ -61,4 +62,18 @@ func (db *DB) deleteIdentified(ctx context.Context, exec func(context.Context, s
 	// The values of the rows just deleted go too.
 	_, err = exec(ctx, db.q.get("IdentifiedRowsClear"))
 	return n, err
+}
+
+// quoteList is ids as SQL string literals, comma separated: event ids
+// hold no NUL (package event checks), and doubling quotes is the only
+// escape the literals need on both engines.
+func quoteList(ids []string) string {
+	var b strings.Builder
+	for i, id := range ids {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("'" + strings.ReplaceAll(id, "'", "''") + "'")
+	}
+	return b.String()
 }

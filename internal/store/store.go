@@ -147,11 +147,12 @@ type Drop struct {
 	// Identifiers) that selects the rows to delete, run as Weft's role.
 	Match string
 	// Unless, when not empty, is a query of one integer run in the
-	// append's transaction first: when it answers Seen, nothing is
-	// dropped and Identifiers does not run (the caller checked the batch
-	// against that state of what Match reads, and found nothing).
+	// append's transaction first: when it answers Seen, Identifiers does
+	// not run and the rows dropped are those of IDs (the caller checked
+	// the batch against that state of what Match reads, and found those).
 	Unless string
 	Seen   int64
+	IDs    []string
 }
 
 // EventAppendManyResult says how many events were new.
