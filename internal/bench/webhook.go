@@ -153,8 +153,19 @@ func runJob(ctx context.Context, db *store.DB, deps *destination.Deps, secrets j
 	if err != nil {
 		return nil, err
 	}
-	if run, err = runner.Wait(ctx, run.ID); err != nil {
-		return nil, err
+	// Polled seldom: runner.Wait's 20 ms would cost DuckDB more CPU than
+	// some of the batches.
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for !jobrunner.Finished(run.Status) {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-tick.C:
+		}
+		if run, err = db.JobRunGet(ctx, run.ID); err != nil {
+			return nil, err
+		}
 	}
 	if run.Status != store.RunComplete {
 		return nil, fmt.Errorf("the run ended %s: %v", run.Status, run.Errors)
