@@ -113,28 +113,32 @@ func call(s, name string) (string, bool) {
 		return "", false
 	}
 	// The opening parenthesis must close at the end, outside quotes.
-	depth, quoted := 0, false
-	for i := 0; i < len(rest); i++ {
-		switch c := rest[i]; {
-		case c == '\'':
-			quoted = !quoted
-		case quoted:
-		case c == '(':
-			depth++
-		case c == ')':
-			depth--
-			if depth == 0 && i != len(rest)-1 {
-				return "", false
-			}
+	closed := true
+	balanced := scan(rest, func(i int, c byte, depth int) {
+		if c == ')' && depth == 0 && i != len(rest)-1 {
+			closed = false
 		}
-	}
-	return rest[1 : len(rest)-1], depth == 0 && !quoted
+	})
+	return rest[1 : len(rest)-1], closed && balanced
 }
 
 // splitArgs splits a call's arguments at top-level commas.
 func splitArgs(s string) []string {
 	var out []string
-	depth, quoted, start := 0, false, 0
+	start := 0
+	scan(s, func(i int, c byte, depth int) {
+		if c == ',' && depth == 0 {
+			out = append(out, s[start:i])
+			start = i + 1
+		}
+	})
+	return append(out, s[start:])
+}
+
+// scan calls visit with each byte of s outside quoted strings and the
+// parenthesis depth after it; it says whether s ends balanced.
+func scan(s string, visit func(i int, c byte, depth int)) bool {
+	depth, quoted := 0, false
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; {
 		case c == '\'':
@@ -144,12 +148,12 @@ func splitArgs(s string) []string {
 			depth++
 		case c == ')':
 			depth--
-		case c == ',' && depth == 0:
-			out = append(out, s[start:i])
-			start = i + 1
+			visit(i, c, depth)
+		default:
+			visit(i, c, depth)
 		}
 	}
-	return append(out, s[start:])
+	return depth == 0 && !quoted
 }
 
 // parsePath reads payload->'a'->>'b' (spaces allowed around arrows).

@@ -240,11 +240,7 @@ type bulkTx struct {
 }
 
 func (tx *bulkTx) Exec(ctx context.Context, query string, args ...any) (int64, error) {
-	named := make([]driver.NamedValue, len(args))
-	for i, a := range args {
-		named[i] = driver.NamedValue{Ordinal: i + 1, Value: a}
-	}
-	res, err := tx.conn.(driver.ExecerContext).ExecContext(ctx, query, named)
+	res, err := tx.conn.(driver.ExecerContext).ExecContext(ctx, query, namedValues(args))
 	if err != nil {
 		return 0, err
 	}
@@ -252,11 +248,7 @@ func (tx *bulkTx) Exec(ctx context.Context, query string, args ...any) (int64, e
 }
 
 func (tx *bulkTx) Int(ctx context.Context, query string, args ...any) (int64, error) {
-	named := make([]driver.NamedValue, len(args))
-	for i, a := range args {
-		named[i] = driver.NamedValue{Ordinal: i + 1, Value: a}
-	}
-	rows, err := tx.conn.(driver.QueryerContext).QueryContext(ctx, query, named)
+	rows, err := tx.conn.(driver.QueryerContext).QueryContext(ctx, query, namedValues(args))
 	if err != nil {
 		return 0, err
 	}
@@ -275,6 +267,15 @@ func (tx *bulkTx) Int(ctx context.Context, query string, args ...any) (int64, er
 	default:
 		return 0, fmt.Errorf("%s: got %T, want an integer", query, v)
 	}
+}
+
+// namedValues are args as the driver takes them.
+func namedValues(args []any) []driver.NamedValue {
+	named := make([]driver.NamedValue, len(args))
+	for i, a := range args {
+		named[i] = driver.NamedValue{Ordinal: i + 1, Value: a}
+	}
+	return named
 }
 
 // LoadEvents stages the events whose ids are not in the log yet. An id

@@ -15,15 +15,7 @@ import (
 // still be stored.
 func TestHashCollisionKeepsEvent(t *testing.T) {
 	ctx := context.Background()
-	b, err := newBackend(filepath.Join(t.TempDir(), FileName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := store.Open(ctx, b, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	b, s := openInternal(t)
 	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	appendOne := func(id string) int {
 		res, err := s.EventAppendMany(ctx, &store.EventAppendManyParams{Events: []store.EventInsert{storetest.Ev(id, "web", "page_view", at, `{}`)}})
@@ -50,4 +42,20 @@ func TestHashCollisionKeepsEvent(t *testing.T) {
 	if n := appendOne("o'brien"); n != 0 {
 		t.Fatal("duplicate with a quote in the id stored")
 	}
+}
+
+// openInternal opens a store over a new backend in a temporary folder,
+// closed when the test ends.
+func openInternal(t *testing.T) (*backend, *store.DB) {
+	t.Helper()
+	b, err := newBackend(filepath.Join(t.TempDir(), FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := store.Open(context.Background(), b, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return b, s
 }

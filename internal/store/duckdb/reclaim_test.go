@@ -3,11 +3,8 @@ package duckdb
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"testing"
-
-	"github.com/weftdata/weft/internal/store"
 )
 
 // TestReclaimRewritesOnlyDeleted: Reclaim rewrites the row groups that
@@ -15,15 +12,7 @@ import (
 // it, no row group stores a deleted row, and every live row is there once.
 func TestReclaimRewritesOnlyDeleted(t *testing.T) {
 	ctx := context.Background()
-	b, err := newBackend(filepath.Join(t.TempDir(), FileName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := store.Open(ctx, b, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	b, s := openInternal(t)
 	conn, err := s.Conn(ctx)
 	if err != nil {
 		t.Fatal(err)
