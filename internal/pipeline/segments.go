@@ -66,8 +66,12 @@ func (p *Pipeline) Segments(ctx context.Context, runID string, ro segment.RunOpt
 	for _, s := range res.Segments {
 		if s.Entered+s.Exited > 0 {
 			// Membership events were appended to the log: stitching
-			// gives them to their entities.
+			// gives them to their entities; the webhooks of segments
+			// send the changes now rather than at their next tick.
 			p.EventsArrived()
+			if err := p.TriggerDestinations(ctx, SegmentsJob); err != nil {
+				p.log.Error("jobs: trigger destinations", "error", err)
+			}
 			break
 		}
 	}
