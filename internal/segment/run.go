@@ -385,16 +385,19 @@ func (r *run) write(ctx context.Context, d *Definition, sr *SegmentResult, hash 
 		if err := tx.QueryRowContext(ctx, tx.Query("SegmentChangesMaxSeq")).Scan(&maxSeq); err != nil {
 			return fmt.Errorf("read changes: %w", err)
 		}
-		if _, err := step("record changes", "SegmentChangesInsert", d.ID, r.now, r.runID); err != nil {
-			return err
-		}
-		exited, err := step("end memberships", "SegmentMembersExit", d.ID)
+		changes, err := step("record changes", "SegmentChangesInsert", d.ID, r.now, r.runID)
 		if err != nil {
 			return err
 		}
-		entered, err := step("begin memberships", "SegmentMembersEnter", d.ID, r.now)
-		if err != nil {
-			return err
+		var entered, exited int64
+		if changes > 0 {
+			// Without changes the members' table is not touched.
+			if exited, err = step("end memberships", "SegmentMembersExit", d.ID); err != nil {
+				return err
+			}
+			if entered, err = step("begin memberships", "SegmentMembersEnter", d.ID, r.now); err != nil {
+				return err
+			}
 		}
 		if entered+exited > 0 {
 			if _, err := step("append events", "SegmentEventsAppend", maxSeq, time.Now().UTC(), r.e.env.categoryList()); err != nil {
