@@ -40,9 +40,12 @@ import (
 // rewritten rows' row groups, whose seqs are spread.
 
 // indexed are the tables with an index (a primary key): DuckDB does not
-// drop their deleted row groups, so a copy would not help. They hold
-// counts and metadata, never identifier values.
-var indexed = map[string]bool{"attribute_customers_cache": true, "attribute_state": true, "plugin_properties": true}
+// drop their deleted row groups, so a copy would not help (and a copy of
+// a keyed row beside its original breaks the key). They hold counts,
+// metadata and Weft's random entity ids (segment memberships and
+// changes), never identifier values or events.
+var indexed = map[string]bool{"attribute_customers_cache": true, "attribute_state": true, "plugin_properties": true,
+	"segment_members": true, "segment_changes": true}
 
 // Reclaim rewrites the row groups of tables that hold deleted rows, then
 // scrubs the free blocks (see above). It runs on one connection.
