@@ -11,8 +11,9 @@ import (
 )
 
 // TestSegmentsJob: with segments declared, an attribute run asks for a
-// segments run; the job computes the members, and stitching gives the
-// membership events to their entities.
+// segments run; the job computes the members, asks the webhooks of
+// segments for a run, and stitching gives the membership events to their
+// entities.
 func TestSegmentsJob(t *testing.T) {
 	for _, backend := range dbtest.Backends {
 		t.Run(backend, func(t *testing.T) {
@@ -21,6 +22,9 @@ func TestSegmentsJob(t *testing.T) {
 			doc := worked.Config + `segments:
   - {id: buyers, condition: {attribute: eshop_revenue_sum, op: ">", value: 0}}
   - {id: others, condition: {not: {segment: buyers}}}
+destinations:
+  - {id: crm, type: webhook, url: "http://127.0.0.1:9/hook", segments: [buyers], secret: k}
+  - {id: changed, type: webhook, url: "http://127.0.0.1:9/hook", attributes: [eshop_revenue_sum], secret: k}
 `
 			if _, err := p.Apply(ctx, []byte(doc)); err != nil {
 				t.Fatal(err)
@@ -47,6 +51,12 @@ func TestSegmentsJob(t *testing.T) {
 			}
 			if size != 3 {
 				t.Errorf("the two segments hold %d entities, want all 3", size)
+			}
+			if n := pendingRuns(t, db, "destination:crm"); n != 1 {
+				t.Errorf("%d runs of the webhook of segments waiting after memberships changed, want 1", n)
+			}
+			if n := pendingRuns(t, db, "destination:changed"); n != 0 {
+				t.Errorf("%d runs of the webhook of changed profiles waiting, want 0 (it runs on its schedule)", n)
 			}
 			s = p.start(t, StitchingJob)
 			s.mustPerform(s.mustPrepare(`{}`, nil))
