@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -11,8 +12,9 @@ import (
 
 func newBenchSegmentsCmd() *cobra.Command {
 	var (
-		f    serverFlags
-		opts bench.SegmentsOpts
+		f       serverFlags
+		opts    bench.SegmentsOpts
+		webhook bench.WebhookOpts
 	)
 	cmd := &cobra.Command{
 		Use:   "segments",
@@ -21,12 +23,29 @@ func newBenchSegmentsCmd() *cobra.Command {
 store (or --data, or --db), stitches them and calculates the demo attributes, unless the store
 holds all that; then it times a full computation of 10 segments of mixed conditions
 (attributes, events in windows with SQL filters and sums, identifiers, other segments), an
-incremental run after --changed entities changed, and the preview of a 3-condition tree.`,
+incremental run after --changed entities changed, and the preview of a 3-condition tree; and,
+before them, the delivery of --webhook-changes membership changes to a local webhook receiver.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runOnStore(cmd, &f, "weft-bench-segments-", func(db *store.DB, progress func(string)) (fmt.Stringer, error) {
+				var out reports
+				if webhook.Changes > 0 {
+					// First: the webhook benchmark wants the demo log as
+					// loaded, and segments append their events to it.
+					webhook.DB, webhook.Progress = db, progress
+					webhook.Events, webhook.Customers, webhook.Seed = opts.Events, opts.Customers, opts.Seed
+					hook, err := bench.Webhook(cmd.Context(), webhook)
+					if err != nil {
+						return nil, fmt.Errorf("webhook: %w", err)
+					}
+					out = append(out, hook)
+				}
 				opts.DB, opts.Progress = db, progress
-				return bench.Segments(cmd.Context(), opts)
+				segs, err := bench.Segments(cmd.Context(), opts)
+				if err != nil {
+					return nil, err
+				}
+				return append(reports{segs}, out...), nil
 			})
 		},
 	}
@@ -35,5 +54,19 @@ incremental run after --changed entities changed, and the preview of a 3-conditi
 	cmd.Flags().IntVar(&opts.Customers, "customers", 1_000_000, "customers the events come from")
 	cmd.Flags().IntVar(&opts.Changed, "changed", 10_000, "entities changed before the incremental run; -1 skips it")
 	cmd.Flags().Uint64Var(&opts.Seed, "seed", 1, "seed of the demo data")
+	cmd.Flags().IntVar(&webhook.Changes, "webhook-changes", 100_000, "membership changes delivered to a local webhook receiver; 0 skips it")
+	cmd.Flags().IntVar(&webhook.BatchSize, "webhook-batch-size", 500, "changes per webhook request")
 	return cmd
+}
+
+// reports prints several benchmarks' reports one after the other.
+type reports []fmt.Stringer
+
+func (rs reports) String() string {
+	var b strings.Builder
+	for _, r := range rs {
+		b.WriteString(strings.TrimSuffix(r.String(), "\n"))
+		b.WriteString("\n")
+	}
+	return strings.TrimSuffix(b.String(), "\n")
 }
