@@ -148,15 +148,15 @@ func (e *Engine) Run(ctx context.Context, runID string, ro RunOptions) (*RunResu
 		return nil, err
 	}
 	defer conn.Close()
-	r := &run{e: e, conn: conn, now: now, runID: runID, props: props}
+	r := &run{e: e, conn: conn, now: now, runID: runID, props: props, done: map[string]bool{}}
 	if err := r.createTemp(ctx); err != nil {
 		return nil, err
 	}
 	if err := conn.QueryRowContext(ctx, conn.Query("SegmentEntitySnapshot")).Scan(&r.snap.count, &r.snap.maxSeq); err != nil {
 		return nil, fmt.Errorf("segments: count entities: %w", err)
 	}
-	for i := range e.defs {
-		d := &e.defs[i]
+	results := map[string]SegmentResult{}
+	for _, d := range dependenciesFirst(e.defs) {
 		if len(ro.Segments) > 0 && !slices.Contains(ro.Segments, d.ID) {
 			continue
 		}
@@ -165,7 +165,16 @@ func (e *Engine) Run(ctx context.Context, runID string, ro RunOptions) (*RunResu
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		res.Segments = append(res.Segments, sr)
+		if sr.Status == "ok" {
+			r.done[d.ID] = true
+		}
+		results[d.ID] = sr
+	}
+	// The results in the config's order.
+	for _, d := range e.defs {
+		if sr, ok := results[d.ID]; ok {
+			res.Segments = append(res.Segments, sr)
+		}
 	}
 	res.DurationMS = ms(time.Since(began))
 	return res, nil
@@ -222,6 +231,13 @@ type run struct {
 	// (and the gone members, with gone), for the segments whose last run
 	// had the same time and snapshot (usually all).
 	changed *state
+	// done are the segments this run computed and wrote: segment_members
+	// holds their members now, which the segments referring to them read
+	// instead of computing them again.
+	done map[string]bool
+	// identAll is whether seg_ident holds the oldest identifier of every
+	// entity (filled once, when a segment's changes are many).
+	identAll bool
 }
 
 // createTemp makes the temporary tables; seg_cand confined, as the
@@ -231,7 +247,7 @@ func (r *run) createTemp(ctx context.Context) error {
 		_, err := x.ExecContext(ctx, x.Query("SegmentTempCreate"))
 		return err
 	})
-	for _, q := range []string{"SegmentDiffCreate", "SegmentChangedCreate"} {
+	for _, q := range []string{"SegmentDiffCreate", "SegmentChangedCreate", "SegmentIdentCreate", "SegmentIdentClear"} {
 		if err == nil {
 			_, err = r.conn.ExecContext(ctx, r.conn.Query(q))
 		}
@@ -246,6 +262,7 @@ func (r *run) createTemp(ctx context.Context) error {
 func (r *run) segment(ctx context.Context, d *Definition, st state, incremental bool) SegmentResult {
 	began := time.Now()
 	comp := newCompiler(r.e.env, r.e.defs, r.props, r.now)
+	comp.done = r.done
 	hash := comp.hash(d)
 	since := st.at.Add(-r.e.opts.Margin)
 	if incremental && st.hash != hash {
@@ -264,6 +281,9 @@ func (r *run) segment(ctx context.Context, d *Definition, st state, incremental 
 	}
 	if err == nil {
 		err = r.compute(ctx, comp, d, &sr, since)
+	}
+	if err == nil {
+		err = r.lookUpIdentifiers(ctx, &sr)
 	}
 	if err == nil {
 		err = r.write(ctx, d, &sr, hash, began)
@@ -400,7 +420,7 @@ func (r *run) write(ctx context.Context, d *Definition, sr *SegmentResult, hash 
 			}
 		}
 		if entered+exited > 0 {
-			if _, err := step("append events", "SegmentEventsAppend", maxSeq, time.Now().UTC(), r.e.env.categoryList()); err != nil {
+			if err := r.appendEvents(ctx, tx, sr, maxSeq); err != nil {
 				return err
 			}
 		}
@@ -416,6 +436,75 @@ func (r *run) write(ctx context.Context, d *Definition, sr *SegmentResult, hash 
 		_, err = step("save state", "SegmentStateSave", d.ID, hash, r.now, r.runID, r.snap.count, r.snap.maxSeq)
 		return err
 	})
+}
+
+// identAllFrom is the number of changes of one segment from which a run
+// looks up the oldest identifier of every entity once (one aggregate over
+// identifiers, no filter), rather than of the changed entities only: a
+// filter of hundreds of thousands of ids costs more than the whole.
+const identAllFrom = 20_000
+
+// lookUpIdentifiers fills seg_ident with the oldest identifier of every
+// entity, once a run, when the segment's changes are many: the events of
+// the changes then read them there.
+func (r *run) lookUpIdentifiers(ctx context.Context, sr *SegmentResult) error {
+	if r.identAll {
+		return nil
+	}
+	var changes int64
+	if err := r.conn.QueryRowContext(ctx, r.conn.Query("SegmentDiffCount")).Scan(&changes); err != nil {
+		return fmt.Errorf("count changes: %w", err)
+	}
+	if changes < identAllFrom {
+		return nil
+	}
+	defer sr.timer("look up identifiers")()
+	if _, err := r.conn.ExecContext(ctx, r.conn.Query("SegmentIdentFill"), r.e.env.categoryList()); err != nil {
+		return fmt.Errorf("look up identifiers: %w", err)
+	}
+	r.identAll = true
+	return nil
+}
+
+// appendEvents appends the segment's changes after seq maxSeq as events.
+func (r *run) appendEvents(ctx context.Context, tx store.ExecutorTx, sr *SegmentResult, maxSeq int64) error {
+	defer sr.timer("append events")()
+	q, args := tx.Query("SegmentEventsAppend"), []any{maxSeq, time.Now().UTC(), r.e.env.categoryList()}
+	if r.identAll {
+		q, args = tx.Query("SegmentEventsAppendIdent"), args[:2]
+	}
+	if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+		return fmt.Errorf("append events: %w", err)
+	}
+	return nil
+}
+
+// dependenciesFirst orders the definitions so that each comes after the
+// segments it refers to (validation refused cycles), else as declared.
+func dependenciesFirst(defs []Definition) []*Definition {
+	byID := make(map[string]*Definition, len(defs))
+	for i := range defs {
+		byID[defs[i].ID] = &defs[i]
+	}
+	out := make([]*Definition, 0, len(defs))
+	placed := map[string]bool{}
+	var place func(d *Definition)
+	place = func(d *Definition) {
+		if placed[d.ID] {
+			return
+		}
+		placed[d.ID] = true
+		for _, ref := range refs(&d.Condition) {
+			if x := byID[ref]; x != nil {
+				place(x)
+			}
+		}
+		out = append(out, d)
+	}
+	for i := range defs {
+		place(&defs[i])
+	}
+	return out
 }
 
 // categoryList is the identifier categories, sorted.

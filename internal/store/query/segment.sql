@@ -107,6 +107,36 @@ JOIN (SELECT entity_id, arg_min(category, (first_seq, category, value)) AS categ
       GROUP BY entity_id) i ON i.entity_id = c.entity_id
 WHERE c.seq > $1
 
+-- name: SegmentEventsAppendIdent
+-- SegmentEventsAppend when seg_ident holds the oldest identifier of every
+-- entity (a run with many changes): an entity merged away holds none.
+INSERT INTO event_log (id, source_id, type, version, event_time, payload, created_at)
+SELECT 'weft-segment-' || CAST(c.seq AS TEXT), 'weft', 'segment_' || c.change, '1', c.changed_at,
+       CAST('{"segment_id":' || CAST(to_json(c.segment_id) AS TEXT) || ',"entity_id":' || CAST(to_json(c.entity_id) AS TEXT)
+            || ',"run_id":' || CAST(to_json(c.run_id) AS TEXT) || ',"identifier_category":' || CAST(to_json(i.category) AS TEXT)
+            || ',"identifier_value":' || CAST(to_json(i.value) AS TEXT) || '}' AS JSON),
+       CAST($2 AS TIMESTAMPTZ)
+FROM segment_changes c
+JOIN seg_ident i ON i.entity_id = c.entity_id
+WHERE c.seq > $1
+
+-- name: SegmentIdentCreate
+CREATE TEMP TABLE IF NOT EXISTS seg_ident (entity_id TEXT NOT NULL, category TEXT NOT NULL, value TEXT NOT NULL)
+
+-- name: SegmentIdentClear
+DELETE FROM seg_ident
+
+-- name: SegmentIdentFill
+-- The oldest identifier of a category of $1 of every entity: one
+-- aggregate over identifiers, shared by the segments of a run.
+INSERT INTO seg_ident (entity_id, category, value)
+SELECT entity_id, arg_min(category, (first_seq, category, value)), arg_min(value, (first_seq, category, value))
+FROM identifiers WHERE category IN (SELECT unnest(CAST($1 AS TEXT[])))
+GROUP BY entity_id
+
+-- name: SegmentDiffCount
+SELECT count(*) FROM seg_diff
+
 -- name: SegmentRunInsert
 INSERT INTO segment_runs (segment_id, run_id, full_run, size, entered, exited, status, error, duration_ms, finished_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, CAST($10 AS TIMESTAMPTZ))

@@ -15,3 +15,9 @@ JOIN (SELECT DISTINCT ON (entity_id) entity_id, category, value
       FROM identifiers WHERE entity_id IN (SELECT entity_id FROM seg_diff) AND category IN (SELECT unnest(CAST($3 AS TEXT[])))
       ORDER BY entity_id, first_seq, category, value) i ON i.entity_id = c.entity_id
 WHERE c.seq > $1
+
+-- name: SegmentIdentFill
+INSERT INTO seg_ident (entity_id, category, value)
+SELECT DISTINCT ON (entity_id) entity_id, category, value
+FROM identifiers WHERE category IN (SELECT unnest(CAST($1 AS TEXT[])))
+ORDER BY entity_id, first_seq, category, value
