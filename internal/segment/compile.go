@@ -40,7 +40,18 @@ type compiler struct {
 	// done are the segments whose members segment_members holds as of
 	// this run: a reference to one reads them there.
 	done map[string]bool
-	n    int
+	// local reads the copies of the candidates' rows (local.go) instead
+	// of the whole tables.
+	local bool
+	n     int
+}
+
+// table is the table a query reads: the candidates' copy in local mode.
+func (c *compiler) table(name string) string {
+	if !c.local {
+		return name
+	}
+	return map[string]string{"entities": "seg_c_entities", "customer_attributes": "seg_c_attrs", "identifiers": "seg_c_idents"}[name]
 }
 
 func newCompiler(env *Env, defs []Definition, props []plugin.Property, now time.Time) *compiler {
@@ -71,7 +82,7 @@ func (c *compiler) restrict(col string) string {
 
 // universe is the live entities (of the candidates).
 func (c *compiler) universe() string {
-	return "SELECT id AS entity_id FROM entities WHERE merged_into IS NULL" + c.restrict("id")
+	return "SELECT id AS entity_id FROM " + c.table("entities") + " WHERE merged_into IS NULL" + c.restrict("id")
 }
 
 func (c *compiler) alias() string {
@@ -128,7 +139,7 @@ func (c *compiler) node(n *Condition) (string, error) {
 	case "event":
 		return c.event(n)
 	case "identifier":
-		return "SELECT entity_id FROM identifiers WHERE category = " + quote(n.Identifier) + c.restrict("entity_id"), nil
+		return "SELECT entity_id FROM " + c.table("identifiers") + " WHERE category = " + quote(n.Identifier) + c.restrict("entity_id"), nil
 	case "segment":
 		d := c.segments[n.Segment]
 		if d == nil {
@@ -164,7 +175,7 @@ func (c *compiler) attribute(n *Condition) (string, error) {
 	if d == nil {
 		return "", fmt.Errorf("unknown attribute %q", n.Attribute)
 	}
-	base := "SELECT entity_id FROM customer_attributes WHERE attribute_id = " + quote(n.Attribute) + c.restrict("entity_id")
+	base := "SELECT entity_id FROM " + c.table("customer_attributes") + " WHERE attribute_id = " + quote(n.Attribute) + c.restrict("entity_id")
 	dt := d.ResultType()
 	return c.compare(n, base, castSQL(dt), dt, d.Type == attr.TypeList, func(v value) string { return v.sql(c.now) })
 }
@@ -344,8 +355,16 @@ func (c *compiler) eventGroups(n *Condition) (string, string) {
 	if n.Where != "" {
 		v = "CASE WHEN (" + n.Where + ") THEN " + v + " END"
 	}
-	return "SELECT ce.entity_id FROM (SELECT entity_id, event_seq FROM entity_events WHERE TRUE" + c.restrict("entity_id") +
-		") ce JOIN event_log ev ON ev.seq = ce.event_seq WHERE " + filter + " GROUP BY ce.entity_id", v
+	if c.local && n.Where == "" && n.Sum == nil {
+		return "SELECT entity_id FROM seg_c_events ev WHERE " + filter + c.restrict("entity_id") + " GROUP BY entity_id", v
+	}
+	// ce has no column of the log's, which where may name unqualified.
+	ce := "SELECT entity_id, event_seq FROM entity_events WHERE TRUE"
+	if c.local {
+		ce = "SELECT entity_id, seq AS event_seq FROM seg_c_events WHERE TRUE"
+	}
+	return "SELECT ce.entity_id FROM (" + ce + c.restrict("entity_id") + ") ce JOIN event_log ev ON ev.seq = ce.event_seq WHERE " + filter +
+		" GROUP BY ce.entity_id", v
 }
 
 // counted is the test of an aggregate against a comparison, and whether it

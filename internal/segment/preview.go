@@ -2,6 +2,7 @@ package segment
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 
 	"github.com/weftdata/weft/internal/store"
@@ -43,19 +44,23 @@ func (e *Engine) Preview(ctx context.Context, cond *Condition) (*Preview, error)
 		return nil, &Error{Segment: "preview", Path: "condition", Err: err}
 	}
 	out := &Preview{Sample: []string{}}
-	// One pass: the count over all members beside the first ones.
+	// The members once, then their count and the first ones: a window
+	// count beside the order would carry every member through a sort.
 	err = store.RunConfigSQL(ctx, conn, e.caps, true, func(x store.Executor) error {
-		rows, err := x.QueryContext(ctx, fmt.Sprintf("SELECT entity_id, count(*) OVER () FROM (%s) m ORDER BY entity_id LIMIT %d", q, PreviewSampleSize))
+		rows, err := x.QueryContext(ctx, fmt.Sprintf("WITH m AS MATERIALIZED (%s) SELECT s.entity_id, c.n FROM (SELECT count(*) AS n FROM m) c "+
+			"LEFT JOIN (SELECT entity_id FROM m ORDER BY entity_id LIMIT %d) s ON TRUE ORDER BY s.entity_id", q, PreviewSampleSize))
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var id string
+			var id sql.NullString
 			if err := rows.Scan(&id, &out.Count); err != nil {
 				return err
 			}
-			out.Sample = append(out.Sample, id)
+			if id.Valid {
+				out.Sample = append(out.Sample, id.String)
+			}
 		}
 		return rows.Err()
 	})
@@ -86,7 +91,11 @@ func (r *run) loadProperties(ctx context.Context, comp *compiler, cond *Conditio
 		_, err = r.conn.ExecContext(ctx, r.conn.Query("SegmentPropsClear"))
 	}
 	if err == nil && len(ids) > 0 {
-		_, err = r.conn.ExecContext(ctx, r.conn.Query("SegmentPropsFill"), ids)
+		fill := "SegmentPropsFill"
+		if comp.local {
+			fill = "SegmentPropsFillCandidates"
+		}
+		_, err = r.conn.ExecContext(ctx, r.conn.Query(fill), ids)
 	}
 	if err != nil {
 		return fmt.Errorf("segments: read plugin properties: %w", err)

@@ -155,20 +155,25 @@ func (e *Engine) Run(ctx context.Context, runID string, ro RunOptions) (*RunResu
 	if err := conn.QueryRowContext(ctx, conn.Query("SegmentEntitySnapshot")).Scan(&r.snap.count, &r.snap.maxSeq); err != nil {
 		return nil, fmt.Errorf("segments: count entities: %w", err)
 	}
-	results := map[string]SegmentResult{}
+	var plans []*plan
 	for _, d := range dependenciesFirst(e.defs) {
 		if len(ro.Segments) > 0 && !slices.Contains(ro.Segments, d.ID) {
 			continue
 		}
 		st, ok := states[d.ID]
-		sr := r.segment(ctx, d, st, ok && !ro.Full)
+		plans = append(plans, r.plan(ctx, d, st, ok && !ro.Full))
+	}
+	r.copyCandidates(ctx, plans)
+	results := map[string]SegmentResult{}
+	for _, p := range plans {
+		sr := r.segment(ctx, p)
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
 		if sr.Status == "ok" {
-			r.done[d.ID] = true
+			r.done[p.d.ID] = true
 		}
-		results[d.ID] = sr
+		results[p.d.ID] = sr
 	}
 	// The results in the config's order.
 	for _, d := range e.defs {
@@ -244,10 +249,14 @@ type run struct {
 // members' query (config SQL) reads it.
 func (r *run) createTemp(ctx context.Context) error {
 	err := store.RunConfigSQL(ctx, r.conn, r.e.caps, false, func(x store.Executor) error {
-		_, err := x.ExecContext(ctx, x.Query("SegmentTempCreate"))
-		return err
+		for _, q := range []string{"SegmentTempCreate", "SegmentCandsCreate"} {
+			if _, err := x.ExecContext(ctx, x.Query(q)); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
-	for _, q := range []string{"SegmentDiffCreate", "SegmentChangedCreate", "SegmentIdentCreate", "SegmentIdentClear"} {
+	for _, q := range []string{"SegmentDiffCreate", "SegmentChangedCreate", "SegmentIdentCreate", "SegmentIdentClear", "SegmentCandsClear"} {
 		if err == nil {
 			_, err = r.conn.ExecContext(ctx, r.conn.Query(q))
 		}
@@ -258,39 +267,81 @@ func (r *run) createTemp(ctx context.Context) error {
 	return nil
 }
 
-// segment computes one segment and writes what changed.
-func (r *run) segment(ctx context.Context, d *Definition, st state, incremental bool) SegmentResult {
-	began := time.Now()
-	comp := newCompiler(r.e.env, r.e.defs, r.props, r.now)
-	comp.done = r.done
-	hash := comp.hash(d)
+// plan is one segment's part of a run, decided before any is computed.
+type plan struct {
+	d *Definition
+	// planned is how long deciding and finding candidates took.
+	planned     time.Duration
+	comp        *compiler
+	hash        string
+	began       time.Time
+	incremental bool
+	sr          SegmentResult
+	// err, when set, fails the segment before it is computed.
+	err error
+}
+
+// plan decides whether a segment runs incrementally and, if so, puts its
+// candidates in seg_cands: the entities whose inputs changed since its
+// last run and those a relative window moved over.
+func (r *run) plan(ctx context.Context, d *Definition, st state, incremental bool) *plan {
+	p := &plan{d: d, began: time.Now(), comp: newCompiler(r.e.env, r.e.defs, r.props, r.now)}
+	p.comp.done = r.done
+	p.hash = p.comp.hash(d)
 	since := st.at.Add(-r.e.opts.Margin)
-	if incremental && st.hash != hash {
+	if incremental && st.hash != p.hash {
 		incremental = false
 	}
 	// A property published since: its values all changed.
-	for _, ref := range comp.usesProperties(&d.Condition) {
-		if p, ok := comp.resolve(ref); ok && !p.PublishedAt.Before(since) {
+	for _, ref := range p.comp.usesProperties(&d.Condition) {
+		if pr, ok := p.comp.resolve(ref); ok && !pr.PublishedAt.Before(since) {
 			incremental = false
 		}
 	}
-	sr := SegmentResult{ID: d.ID, Full: !incremental, Status: "ok"}
-	var err error
+	p.incremental = incremental
+	p.sr = SegmentResult{ID: d.ID, Full: !incremental, Status: "ok"}
 	if incremental {
-		err = r.findChanged(ctx, st, since)
+		stop := p.sr.timer("candidates")
+		p.err = r.findChanged(ctx, st, since)
+		if p.err == nil {
+			p.err = r.addCandidates(ctx, p, since)
+		}
+		stop()
 	}
+	p.planned = time.Since(p.began)
+	return p
+}
+
+// addCandidates adds a segment's candidates to seg_cands.
+func (r *run) addCandidates(ctx context.Context, p *plan, since time.Time) error {
+	if _, err := r.conn.ExecContext(ctx, r.conn.Query("SegmentCandsFromChanged"), p.d.ID); err != nil {
+		return fmt.Errorf("changed entities: %w", err)
+	}
+	if movers := p.comp.movers(&p.d.Condition, since); movers != "" {
+		if _, err := r.conn.ExecContext(ctx, "INSERT INTO seg_cands (segment_id, entity_id) SELECT "+quote(p.d.ID)+", entity_id FROM ("+movers+") m"); err != nil {
+			return fmt.Errorf("windows moved: %w", err)
+		}
+	}
+	return nil
+}
+
+// segment computes one segment and writes what changed.
+func (r *run) segment(ctx context.Context, p *plan) SegmentResult {
+	d, sr, err := p.d, p.sr, p.err
+	// The segment's time: its planning and its own work, not the others'.
+	p.began = time.Now().Add(-p.planned - time.Duration(sr.PhasesMS["copy candidates"]*float64(time.Millisecond)))
 	if err == nil {
-		err = r.compute(ctx, comp, d, &sr, since)
+		err = r.compute(ctx, p.comp, d, &sr)
 	}
 	if err == nil {
 		err = r.lookUpIdentifiers(ctx, &sr)
 	}
 	if err == nil {
-		err = r.write(ctx, d, &sr, hash, began)
+		err = r.write(ctx, d, &sr, p.hash, p.began)
 	}
 	if err != nil {
 		sr.Status, sr.Error = "error", err.Error()
-		sr.DurationMS = ms(time.Since(began))
+		sr.DurationMS = ms(time.Since(p.began))
 		// The failure is recorded; the members stay as they were.
 		if _, werr := r.e.db.ExecContext(ctx, r.e.db.Query("SegmentRunInsert"), d.ID, r.runID, sr.Full, sr.Size, int64(0), int64(0),
 			sr.Status, sr.Error, sr.DurationMS, time.Now().UTC()); werr != nil && ctx.Err() == nil {
@@ -302,7 +353,7 @@ func (r *run) segment(ctx context.Context, d *Definition, st state, incremental 
 
 // compute fills seg_new with the members (of the candidates, in an
 // incremental run) and seg_diff with the changes.
-func (r *run) compute(ctx context.Context, comp *compiler, d *Definition, sr *SegmentResult, since time.Time) error {
+func (r *run) compute(ctx context.Context, comp *compiler, d *Definition, sr *SegmentResult) error {
 	exec := func(what, q string, args ...any) error {
 		if _, err := r.conn.ExecContext(ctx, q, args...); err != nil {
 			return fmt.Errorf("%s: %w", what, err)
@@ -314,18 +365,13 @@ func (r *run) compute(ctx context.Context, comp *compiler, d *Definition, sr *Se
 	}
 	stop := sr.timer("candidates")
 	if !sr.Full {
-		if err := exec("changed entities", r.conn.Query("SegmentCandidatesFromChanged")); err != nil {
+		if err := exec("candidates", r.conn.Query("SegmentCandFromCands"), d.ID); err != nil {
 			return err
-		}
-		if movers := comp.movers(&d.Condition, since); movers != "" {
-			if err := exec("windows moved", "INSERT INTO seg_cand (entity_id) "+movers); err != nil {
-				return err
-			}
 		}
 		if err := r.conn.QueryRowContext(ctx, r.conn.Query("SegmentCandidatesCount")).Scan(&sr.Candidates); err != nil {
 			return fmt.Errorf("count candidates: %w", err)
 		}
-		comp.cand = "seg_cand"
+		comp.cand, comp.local = "seg_cand", true
 	}
 	if err := r.loadProperties(ctx, comp, &d.Condition); err != nil {
 		return err
@@ -351,12 +397,12 @@ func (r *run) compute(ctx context.Context, comp *compiler, d *Definition, sr *Se
 	if err := exec("clear changes", r.conn.Query("SegmentDiffClear")); err != nil {
 		return err
 	}
-	if err := exec("entered", r.conn.Query("SegmentDiffEntered"), d.ID); err != nil {
-		return err
-	}
-	exited := "SegmentDiffExitedAll"
+	entered, exited := "SegmentDiffEntered", "SegmentDiffExitedAll"
 	if !sr.Full {
-		exited = "SegmentDiffExitedCandidates"
+		entered, exited = "SegmentDiffEnteredCandidates", "SegmentDiffExitedCandidates"
+	}
+	if err := exec("entered", r.conn.Query(entered), d.ID); err != nil {
+		return err
 	}
 	return exec("exited", r.conn.Query(exited), d.ID)
 }

@@ -30,8 +30,18 @@ CREATE TEMP TABLE IF NOT EXISTS seg_changed (entity_id TEXT NOT NULL)
 -- name: SegmentChangedClear
 DELETE FROM seg_changed
 
--- name: SegmentCandidatesFromChanged
-INSERT INTO seg_cand (entity_id) SELECT entity_id FROM seg_changed
+-- name: SegmentCandsCreate
+-- The candidates of every segment an incremental run computes.
+CREATE TEMP TABLE IF NOT EXISTS seg_cands (segment_id TEXT NOT NULL, entity_id TEXT NOT NULL)
+
+-- name: SegmentCandsClear
+DELETE FROM seg_cands
+
+-- name: SegmentCandsFromChanged
+INSERT INTO seg_cands (segment_id, entity_id) SELECT $1, entity_id FROM seg_changed
+
+-- name: SegmentCandFromCands
+INSERT INTO seg_cand (entity_id) SELECT DISTINCT entity_id FROM seg_cands WHERE segment_id = $1
 
 -- name: SegmentCandClear
 DELETE FROM seg_cand
@@ -64,9 +74,17 @@ INSERT INTO seg_diff (entity_id, change)
 SELECT m.entity_id, 'exited' FROM segment_members m
 WHERE m.segment_id = $1 AND NOT EXISTS (SELECT 1 FROM seg_new n WHERE n.entity_id = m.entity_id)
 
+-- name: SegmentDiffEnteredCandidates
+-- SegmentDiffEntered of an incremental run, over seg_c_members: the
+-- memberships of all candidates as the run began (a segment's own rows
+-- change only when it is written, after this).
+INSERT INTO seg_diff (entity_id, change)
+SELECT DISTINCT n.entity_id, 'entered' FROM seg_new n
+WHERE NOT EXISTS (SELECT 1 FROM seg_c_members m WHERE m.segment_id = $1 AND m.entity_id = n.entity_id)
+
 -- name: SegmentDiffExitedCandidates
 INSERT INTO seg_diff (entity_id, change)
-SELECT m.entity_id, 'exited' FROM segment_members m
+SELECT m.entity_id, 'exited' FROM seg_c_members m
 WHERE m.segment_id = $1 AND m.entity_id IN (SELECT entity_id FROM seg_cand)
 AND NOT EXISTS (SELECT 1 FROM seg_new n WHERE n.entity_id = m.entity_id)
 
@@ -152,3 +170,9 @@ DELETE FROM seg_props
 -- read them (the restricted role of PostgreSQL reads no plugin tables).
 INSERT INTO seg_props (property_id, entity_id, value)
 SELECT property_id, entity_id, value FROM plugin_property_values WHERE property_id IN (SELECT unnest(CAST($1 AS TEXT[])))
+
+-- name: SegmentPropsFillCandidates
+-- SegmentPropsFill of an incremental run: the candidates' values only.
+INSERT INTO seg_props (property_id, entity_id, value)
+SELECT property_id, entity_id, value FROM plugin_property_values WHERE property_id IN (SELECT unnest(CAST($1 AS TEXT[])))
+AND entity_id IN (SELECT entity_id FROM seg_c_ids)

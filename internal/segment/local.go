@@ -1,0 +1,124 @@
+package segment
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/weftdata/weft/internal/store"
+)
+
+// An incremental run evaluates each segment over its candidates only: a
+// few thousand entities of millions. Read from the whole tables, every
+// condition of every segment would scan them (tens of millions of
+// attribute values, the log) to keep a few rows. Instead the run copies
+// the candidates' rows once, into small temporary tables that every
+// segment's query then reads (the compiler's local mode):
+//
+//	seg_c_ids       the candidates of all segments
+//	seg_c_entities  their rows of entities
+//	seg_c_attrs     their attribute values
+//	seg_c_idents    their identifier categories
+//	seg_c_members   their memberships as the run began
+//	seg_c_events    their events of the types event conditions read,
+//	                without payloads (fetching those of a few events
+//	                costs as much as a scan of the log's payloads: the
+//	                conditions that read them join the log instead)
+//
+// The copies are made confined, as config SQL reads them.
+
+// localTables are the copies, in the order they are made.
+var localTables = []string{"seg_c_ids", "seg_c_entities", "seg_c_attrs", "seg_c_idents", "seg_c_members", "seg_c_events"}
+
+// copyCandidates copies the rows of the candidates of the plans that run
+// incrementally; on failure, those plans fail.
+func (r *run) copyCandidates(ctx context.Context, plans []*plan) {
+	var inc []*plan
+	for _, p := range plans {
+		if p.incremental && p.err == nil {
+			inc = append(inc, p)
+		}
+	}
+	if len(inc) == 0 {
+		return
+	}
+	began := time.Now()
+	stmts := r.copyStatements(inc)
+	err := store.RunConfigSQL(ctx, r.conn, r.e.caps, false, func(x store.Executor) error {
+		for _, q := range stmts {
+			if _, err := x.ExecContext(ctx, q); err != nil {
+				return fmt.Errorf("%s: %w", q, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		err = fmt.Errorf("copy the candidates' rows: %w", err)
+	}
+	for _, p := range inc {
+		p.err = err
+	}
+	// The copy is the first incremental segment's.
+	if inc[0].sr.PhasesMS == nil {
+		inc[0].sr.PhasesMS = map[string]float64{}
+	}
+	inc[0].sr.PhasesMS["copy candidates"] += ms(time.Since(began))
+}
+
+// copyStatements are the statements that make the copies.
+func (r *run) copyStatements(inc []*plan) []string {
+	ids := "SELECT entity_id FROM seg_c_ids"
+	stmts := make([]string, 0, 2*len(localTables))
+	for _, t := range localTables {
+		stmts = append(stmts, "DROP TABLE IF EXISTS "+t)
+	}
+	return append(stmts,
+		"CREATE TEMP TABLE seg_c_ids AS SELECT DISTINCT entity_id FROM seg_cands",
+		"CREATE TEMP TABLE seg_c_entities AS SELECT id, merged_into FROM entities WHERE id IN ("+ids+")",
+		"CREATE TEMP TABLE seg_c_attrs AS SELECT entity_id, attribute_id, value FROM customer_attributes WHERE entity_id IN ("+ids+")",
+		"CREATE TEMP TABLE seg_c_idents AS SELECT DISTINCT entity_id, category FROM identifiers WHERE entity_id IN ("+ids+")",
+		"CREATE TEMP TABLE seg_c_members AS SELECT segment_id, entity_id FROM segment_members WHERE entity_id IN ("+ids+")",
+		"CREATE TEMP TABLE seg_c_events AS SELECT ee.entity_id, ev.seq, ev.source_id, ev.type, ev.version, ev.event_time"+
+			" FROM (SELECT entity_id, event_seq FROM entity_events WHERE entity_id IN ("+ids+")) ee JOIN event_log ev ON ev.seq = ee.event_seq"+
+			" WHERE "+r.eventTypes(inc),
+	)
+}
+
+// eventTypes is the condition on event_log ev of the event types the
+// plans' event conditions read (FALSE for none).
+func (r *run) eventTypes(inc []*plan) string {
+	var filters []string
+	for _, p := range inc {
+		visitWithRefs(&p.d.Condition, p.comp.segments, func(n *Condition) {
+			if n.Event != "" {
+				if f := "(" + eventFilter(n) + ")"; !slices.Contains(filters, f) {
+					filters = append(filters, f)
+				}
+			}
+		})
+	}
+	if len(filters) == 0 {
+		return "FALSE"
+	}
+	slices.Sort(filters)
+	return strings.Join(filters, " OR ")
+}
+
+// visitWithRefs calls fn on every node of a condition and of the segments
+// it refers to, each segment once.
+func visitWithRefs(cond *Condition, segments map[string]*Definition, fn func(*Condition)) {
+	seen := map[string]bool{}
+	var visit func(c *Condition)
+	visit = func(c *Condition) {
+		c.walk(func(n *Condition) {
+			fn(n)
+			if d := segments[n.Segment]; d != nil && !seen[n.Segment] {
+				seen[n.Segment] = true
+				visit(&d.Condition)
+			}
+		})
+	}
+	visit(cond)
+}
