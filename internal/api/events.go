@@ -58,7 +58,13 @@ func (h *handler) eventsIngest(w http.ResponseWriter, r *http.Request) {
 
 // requestBody limits the body, before and after gzip decoding.
 func (h *handler) requestBody(w http.ResponseWriter, r *http.Request) (io.ReadCloser, error) {
-	body := http.MaxBytesReader(w, r.Body, h.maxBody)
+	return h.requestBodyMax(w, r, h.maxBody)
+}
+
+// requestBodyMax limits the body to max bytes, before and after gzip
+// decoding.
+func (h *handler) requestBodyMax(w http.ResponseWriter, r *http.Request, max int64) (io.ReadCloser, error) {
+	body := http.MaxBytesReader(w, r.Body, max)
 	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
 	case "", "identity":
 		return body, nil
@@ -67,7 +73,7 @@ func (h *handler) requestBody(w http.ResponseWriter, r *http.Request) (io.ReadCl
 		if err != nil {
 			return nil, gzipError(err)
 		}
-		return http.MaxBytesReader(nil, gzipReader{zr}, h.maxBody), nil
+		return http.MaxBytesReader(nil, gzipReader{zr}, max), nil
 	default:
 		return nil, &Error{http.StatusUnsupportedMediaType, "unsupported_encoding", fmt.Sprintf("Content-Encoding %s is not supported (use gzip or none)", clip.Quote(enc))}
 	}
