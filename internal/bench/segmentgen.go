@@ -10,8 +10,8 @@ import (
 // 3.x sends them: its envelope {"batch", "writeKey", "sentAt"}, and in each
 // message its messageId ("node-next-<ms>-<uuid>"), timestamp, context,
 // integrations and _metadata, with properties and traits of a size real
-// tracking has (about 700 bytes a message). Message i of a seed is always
-// the same message.
+// tracking has (about 700 bytes a message). Message i of a seed always
+// has the same messageId and content; only its timestamp follows the run.
 type segmentGen struct {
 	seed     uint64
 	writeKey []byte // as a JSON string
@@ -22,6 +22,9 @@ func newSegmentGen(seed uint64, writeKey string, base time.Time) *segmentGen {
 	wk, _ := json.Marshal(writeKey)
 	return &segmentGen{seed: seed, writeKey: wk, base: base.UTC().Truncate(time.Millisecond)}
 }
+
+// idEpoch is the time in the messageIds, in ms: 2026-01-01.
+const idEpoch = 1_767_225_600_000
 
 // segmentUsers is how many people the messages are about.
 const segmentUsers = 50_000
@@ -105,8 +108,10 @@ func (g *segmentGen) message(b []byte, i int) []byte {
 		b = append(b, `"userId":"user-`...)
 		b = strconv.AppendUint(b, user, 10)
 	}
+	// The id's time is fixed by the seed, not the run, so that the same
+	// seed sends the same messages again.
 	b = append(b, `","messageId":"node-next-`...)
-	b = strconv.AppendInt(b, at.UnixMilli(), 10)
+	b = strconv.AppendInt(b, idEpoch+int64(g.seed%1000)*86_400_000+int64(i/1000), 10)
 	b = append(b, '-')
 	b = appendUUID(b, r1, r2)
 	return append(b, `","_metadata":{"nodeVersion":"v20.20.2","jsRuntime":"node"}}`...)

@@ -54,8 +54,13 @@ func TestSegmentGen(t *testing.T) {
 	if kinds["identify"] != 100 || kinds["page"] != 200 || kinds["track"] != 700 {
 		t.Errorf("kinds %v", kinds)
 	}
-	again := newSegmentGen(7, "k", time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)).message(nil, 123)
-	if string(again) != string(g.message(nil, 123)) {
-		t.Error("message 123 differs between two generators of one seed")
+	// Another run of the seed, later: the same message but for its time.
+	again := newSegmentGen(7, "k", time.Date(2026, 12, 7, 11, 0, 0, 0, time.UTC)).message(nil, 123)
+	first := g.message(nil, 123)
+	if string(again[len(`{"timestamp":"2026-12-07T11:00:00.000Z"`):]) != string(first[len(`{"timestamp":"2026-12-06T10:00:00.000Z"`):]) {
+		t.Errorf("message 123 differs between two runs of one seed:\n%s\n%s", first, again)
+	}
+	if string(again) == string(newSegmentGen(8, "k", time.Date(2026, 12, 7, 11, 0, 0, 0, time.UTC)).message(nil, 123)) {
+		t.Error("message 123 is the same for seeds 7 and 8")
 	}
 }

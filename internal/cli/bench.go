@@ -27,6 +27,7 @@ func newBenchIngestCmd() *cobra.Command {
 		opts     bench.IngestOpts
 		protocol string
 		writeKey string
+		profile  string
 	)
 	cmd := &cobra.Command{
 		Use:   "ingest",
@@ -52,6 +53,13 @@ and the batch latencies.`,
 				}
 				defer stop()
 				opts.URL = s.URL()
+			}
+			if profile != "" {
+				stop, err := cpuProfile(profile)
+				if err != nil {
+					return err
+				}
+				defer stop()
 			}
 			var (
 				r   *bench.IngestReport
@@ -80,6 +88,7 @@ and the batch latencies.`,
 	cmd.Flags().IntVar(&opts.Parallel, "parallel", 2, "requests in flight")
 	cmd.Flags().Uint64Var(&opts.Seed, "seed", 1, "seed of the demo data")
 	cmd.Flags().StringVar(&protocol, "protocol", "weft", "what to send: weft (records to POST /v1/events) or segment (analytics-node batches to POST /v1/batch)")
+	cmd.Flags().StringVar(&profile, "cpu-profile", "", "write the CPU profile of this process (the client, and the server unless --server) while it sends to this file")
 	cmd.Flags().StringVar(&writeKey, "write-key", "web", "the write key of --protocol segment; a server without keys takes it as the source of the events")
 	return cmd
 }
