@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"testing"
 	"time"
 )
 
@@ -86,4 +87,15 @@ func Split(pkg string) (name, version string) {
 		return pkg, ""
 	}
 	return pkg[:i], pkg[i+1:]
+}
+
+// Unavailable skips the test for want of something it runs (a package, a
+// program), saying what; under CI=true it fails instead, since CI must run
+// every test.
+func Unavailable(t testing.TB, msg string) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("%s (CI must run this test)", msg)
+	}
+	t.Skipf("%s; skipping", msg)
 }

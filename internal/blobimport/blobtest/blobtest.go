@@ -133,11 +133,7 @@ func (s *Server) Bucket(t testing.TB, name string) *blob.Bucket {
 // unavailable skips the test, or fails it under CI.
 func unavailable(t testing.TB, format string, args ...any) {
 	t.Helper()
-	msg := fmt.Sprintf(format, args...)
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("blobtest: %s (CI must run this test)", msg)
-	}
-	t.Skipf("blobtest: %s; skipping", msg)
+	npmtest.Unavailable(t, "blobtest: "+fmt.Sprintf(format, args...))
 }
 
 // Azurite starts azurite-blob with in-memory storage, installing Azurite

@@ -3,7 +3,6 @@ package sdktest
 import (
 	_ "embed"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -56,9 +55,5 @@ func BrowserBundle(t testing.TB) string {
 // unavailable skips the test, or fails it under CI.
 func unavailable(t testing.TB, format string, args ...any) {
 	t.Helper()
-	msg := fmt.Sprintf(format, args...)
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("sdktest: %s (CI must run this test)", msg)
-	}
-	t.Skipf("sdktest: %s; skipping", msg)
+	npmtest.Unavailable(t, "sdktest: "+fmt.Sprintf(format, args...))
 }
