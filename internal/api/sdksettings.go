@@ -1,7 +1,9 @@
 package api
 
 import (
+	"errors"
 	"net/http"
+	"slices"
 
 	"github.com/weftdata/weft/internal/keys"
 )
@@ -45,19 +47,24 @@ func (h *handler) sdkSettings(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, sdkSettingsDoc(writeKey, r.Host+"/v1", protocol))
 }
 
-// isWriteKey reports whether the key may write Segment calls: a live key
-// with the ingest scope limited to one source. With no key configured at
-// all (the open mode) every value is.
+// isWriteKey reports whether the tracking calls take the key (see
+// writeKey): a live key with the ingest scope limited to one source, no
+// admin key; with no key configured at all (the open API), a value that
+// names a source.
 func (h *handler) isWriteKey(r *http.Request, writeKey string) (bool, error) {
-	configured, err := h.keyring.Configured(r.Context())
-	if err != nil || !configured {
-		return !configured, err
-	}
 	k, err := h.keyring.Check(r.Context(), writeKey)
-	if err != nil || k == nil {
+	if err != nil {
 		return false, err
 	}
-	return k.Allows(keys.ScopeIngest) && len(k.Sources) == 1, nil
+	if k == nil {
+		_, _, err := h.openWriteKey(r, writeKey)
+		var refused *Error
+		if errors.As(err, &refused) {
+			return false, nil
+		}
+		return err == nil, err
+	}
+	return k.Allows(keys.ScopeIngest) && len(k.Sources) == 1 && !slices.Contains(k.Scopes, keys.ScopeAdmin), nil
 }
 
 // sdkSettingsDoc is the settings document: the fields analytics-next

@@ -24,11 +24,12 @@ func TestSDKSettings(t *testing.T) {
 		t.Run(backend, func(t *testing.T) {
 			s := newServer(t, backend, api.Config{})
 			host := strings.TrimPrefix(s.URL, "http://")
-			// Open mode: no key anywhere, every value is a write key.
-			r := s.do(t, "GET", "/v1/projects/anything/settings", nil, nil)
-			if got := decode[sdkSettings](t, r); r.status != 200 || got.Integrations["Segment.io"].APIKey != "anything" {
+			// Open mode: no key anywhere, a write key names the source.
+			r := s.do(t, "GET", "/v1/projects/site/settings", nil, nil)
+			if got := decode[sdkSettings](t, r); r.status != 200 || got.Integrations["Segment.io"].APIKey != "site" {
 				t.Fatalf("open mode: %d %s", r.status, r.body)
 			}
+			expectError(t, s.do(t, "GET", "/v1/projects/no%20source!/settings", nil, nil), 404, "not_found", "no write key")
 
 			admin := s.newKey(t, "", `{"name":"ops","scopes":["admin"]}`)
 			web := s.newKey(t, admin.Secret, `{"name":"web","scopes":["ingest"],"sources":["web"]}`)
