@@ -286,16 +286,18 @@ func TestSegmentBrowserSDK(t *testing.T) {
 			t.Errorf("the %s after the reload does not carry the login: %s", last.Type, last.Payload)
 		}
 	}
-	settings := false
+	var settings, preflight, chunk bool
 	for _, r := range b.Requests() {
-		_, u, _ := strings.Cut(r, " ")
+		method, u, _ := strings.Cut(r, " ")
 		if !strings.HasPrefix(u, page+"/") && !strings.HasPrefix(u, base+"/") {
 			t.Errorf("a request left for elsewhere: %s", r)
 		}
 		settings = settings || u == base+"/v1/projects/"+writeKey+"/settings"
+		preflight = preflight || method == "OPTIONS" && strings.HasPrefix(u, base+"/v1/")
+		chunk = chunk || strings.HasPrefix(u, page+"/analytics-next/bundles/queryString.")
 	}
-	if !settings {
-		t.Errorf("the settings were not fetched from weft: %q", b.Requests())
+	if !settings || !preflight || !chunk {
+		t.Errorf("settings from weft %v, CORS preflight %v, lazy chunk from the site %v: %q", settings, preflight, chunk, b.Requests())
 	}
 	if f := b.Failed(); len(f) > 0 {
 		t.Errorf("requests failed: %q", f)
