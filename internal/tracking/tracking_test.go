@@ -152,6 +152,7 @@ func TestRefused(t *testing.T) {
 		{`{"type":"track","userId":"u"}`, "event", "required in a track call"},
 		{`{"type":"jump","userId":"u"}`, "type", `unknown call kind "jump"`},
 		{`{"userId":"u"}`, "type", "required in a batch"},
+		{`{"type":7,"userId":"u"}`, "type", "must be a string, got a number"},
 		{`{"type":"track","event":"x","userId":"u","properties":[1]}`, "properties", "must be an object, got an array"},
 		{`{"type":"identify","userId":"u","traits":"ann"}`, "traits", "must be an object, got a string"},
 		{`{"type":"identify","userId":"u","context":7}`, "context", "must be an object, got a number"},
