@@ -65,7 +65,7 @@ func Parse(data []byte, kind Kind) (*Body, error) {
 	}
 	b := &Body{kind: kind}
 	if kind != "" {
-		b.messages = [][]byte{data}
+		b.messages = [][]byte{bytes.TrimSpace(data)}
 		err := event.Members(data, func(key, value []byte) error {
 			if string(key) == "writeKey" {
 				b.WriteKey = stringValue(value)

@@ -230,7 +230,7 @@ func TestParseErrors(t *testing.T) {
 // TestKeysEscaped: keys with escapes are kept as keys, and what comes
 // out is valid JSON.
 func TestKeysEscaped(t *testing.T) {
-	payload, _, _, _ := mapOne(t, tracking.Track, `{"event":"x","userId":"u","pro\"ps\u00e9":{"a\nb":1},"\u0074ype":"identify"}`)
+	payload, _, _, _ := mapOne(t, tracking.Track, " \n\t"+`{"event":"x","userId":"u","pro\"ps\u00e9":{"a\nb":1},"\u0074ype":"identify"}`+"\n")
 	if payload["pro\"psé"] == nil || payload["type"] != "track" {
 		t.Errorf("payload %v", payload)
 	}
