@@ -235,3 +235,35 @@ func TestKeysEscaped(t *testing.T) {
 		t.Errorf("payload %v", payload)
 	}
 }
+
+// FuzzParseMap: whatever the body, no panic, and every payload mapped is
+// valid JSON that keeps the message's members.
+func FuzzParseMap(f *testing.F) {
+	for _, s := range []string{
+		`{"batch":[{"type":"track","event":"x","userId":"u","properties":{"a":[1,{"b":"\u00e9"}]}}],"sentAt":"2026-01-01T00:00:00Z"}`,
+		`{"batch":[{"type":"identify","anonymousId":7,"traits":{},"timestamp":"2026-01-01T00:00:00+02:00","k\"ey":null}]}`,
+		`{"batch":[{"type":"alias","previousId":"a","userId":"b","messageId":"m","writeKey":"w"}, 5, "x", {"type":"page"}]}`,
+		` {"batch" : [ {"type" : "group" , "groupId" : "g" , "userId" : "u" } ] } `,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		b, err := tracking.Parse(body, "")
+		if err != nil {
+			return
+		}
+		out := b.Map("site", received)
+		if len(out.Events)+len(out.Rejected) != b.Len() {
+			t.Fatalf("%d events and %d rejected of %d messages", len(out.Events), len(out.Rejected), b.Len())
+		}
+		for _, e := range out.Events {
+			var m map[string]any
+			if err := json.Unmarshal(e.Payload, &m); err != nil {
+				t.Fatalf("payload %s: %v", e.Payload, err)
+			}
+			if m["type"] == nil || m["messageId"] != e.ID || m["receivedAt"] == nil || m["writeKey"] != nil {
+				t.Fatalf("payload %s", e.Payload)
+			}
+		}
+	})
+}
