@@ -44,13 +44,10 @@ var trackingSuccess = map[string]bool{"success": true}
 func (h *handler) trackingCall(kind tracking.Kind) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Add("Vary", "Origin")
-		select {
-		case h.ingestSem <- struct{}{}:
-			defer func() { <-h.ingestSem }()
-		case <-r.Context().Done():
-			h.writeError(w, r, r.Context().Err())
+		if !h.ingestSlot(w, r) {
 			return
 		}
+		defer h.ingestDone()
 		data, err := h.trackingBody(w, r)
 		if err != nil {
 			h.writeError(w, r, err)
@@ -85,13 +82,7 @@ func (h *handler) trackingIngest(w http.ResponseWriter, r *http.Request, body *t
 		h.writeError(w, r, err)
 		return
 	}
-	h.metrics.ingested.Add(float64(res.Accepted))
-	h.metrics.duplicates.Add(float64(res.Duplicates))
-	h.metrics.suppressed.Add(float64(res.Suppressed))
-	h.metrics.rejected.Add(float64(len(res.Rejected)))
-	if res.Accepted > 0 && h.pipeline != nil {
-		h.pipeline.EventsArrived()
-	}
+	h.ingested(res)
 	if len(res.Rejected) == 0 {
 		writeJSON(w, http.StatusOK, trackingSuccess)
 		return

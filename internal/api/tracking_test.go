@@ -6,11 +6,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/weftdata/weft/internal/api"
+	"github.com/weftdata/weft/internal/demo"
 	"github.com/weftdata/weft/internal/store"
 )
 
@@ -301,45 +303,50 @@ func TestTrackingBodies(t *testing.T) {
 // TestTrackingCORS: preflights are answered; a call from a browser
 // origin is let through when the key allows the origin, else refused.
 func TestTrackingCORS(t *testing.T) {
-	s, key := trackingServer(t, "duckdb")
-	r := s.do(t, "OPTIONS", "/v1/batch", map[string]string{"Origin": "https://shop.example.com",
-		"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization,content-type"}, nil)
-	h := r.header
-	if r.status != 204 || h.Get("Access-Control-Allow-Origin") != "https://shop.example.com" || !strings.Contains(h.Get("Access-Control-Allow-Methods"), "POST") ||
-		h.Get("Access-Control-Allow-Headers") != "authorization,content-type" || h.Get("Access-Control-Max-Age") != "86400" {
-		t.Fatalf("preflight: %d %v", r.status, h)
+	for _, backend := range backends {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			s, key := trackingServer(t, backend)
+			r := s.do(t, "OPTIONS", "/v1/batch", map[string]string{"Origin": "https://shop.example.com",
+				"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization,content-type"}, nil)
+			h := r.header
+			if r.status != 204 || h.Get("Access-Control-Allow-Origin") != "https://shop.example.com" || !strings.Contains(h.Get("Access-Control-Allow-Methods"), "POST") ||
+				h.Get("Access-Control-Allow-Headers") != "authorization,content-type" || h.Get("Access-Control-Max-Age") != "86400" {
+				t.Fatalf("preflight: %d %v", r.status, h)
+			}
+			plain := func(origin string) map[string]string {
+				return map[string]string{"Content-Type": "text/plain", "Origin": origin}
+			}
+			body := func(k, id string) []byte {
+				return []byte(`{"anonymousId":"a1","messageId":"` + id + `","writeKey":"` + k + `"}`)
+			}
+			r = s.do(t, "POST", "/v1/p", plain("https://shop.example.com"), body(key, "p1"))
+			expectSuccess(t, r)
+			if r.header.Get("Access-Control-Allow-Origin") != "https://shop.example.com" || !strings.Contains(strings.Join(r.header.Values("Vary"), ","), "Origin") {
+				t.Errorf("allowed origin: %v", r.header)
+			}
+			r = s.do(t, "POST", "/v1/p", plain("https://evil.example.com"), body(key, "p2"))
+			expectError(t, r, 403, "origin_not_allowed", "allowed_origins")
+			if r.header.Get("Access-Control-Allow-Origin") != "" {
+				t.Errorf("refused origin got %q", r.header.Get("Access-Control-Allow-Origin"))
+			}
+			noOrigins := s.newKey(t, "boot", `{"name":"server","scopes":["ingest"],"sources":["site"]}`)
+			expectError(t, s.do(t, "POST", "/v1/p", plain("https://shop.example.com"), body(noOrigins.Secret, "p3")), 403, "origin_not_allowed", "allowed_origins")
+			expectSuccess(t, s.do(t, "POST", "/v1/p", map[string]string{"Content-Type": "text/plain"}, body(noOrigins.Secret, "p4")))
+			anyOrigin := s.newKey(t, "boot", `{"name":"any","scopes":["ingest"],"sources":["site"],"allowed_origins":["*"]}`)
+			expectSuccess(t, s.do(t, "POST", "/v1/p", plain("http://localhost:8080"), body(anyOrigin.Secret, "p5")))
+			if n := len(s.sourceEvents(t, "site")); n != 3 {
+				t.Errorf("%d events, want 3", n)
+			}
+			// Listed with the key; a bad origin is refused at creation.
+			r = s.do(t, "GET", "/v1/keys", withKey("boot"), nil)
+			if !strings.Contains(string(r.body), `"allowed_origins":["https://shop.example.com"]`) || !strings.Contains(string(r.body), `"allowed_origins":[]`) {
+				t.Errorf("GET /v1/keys: %s", r.body)
+			}
+			expectError(t, s.do(t, "POST", "/v1/keys", withKey("boot"), []byte(`{"name":"x","scopes":["ingest"],"sources":["site"],"allowed_origins":["https://x.io/path"]}`)),
+				400, "invalid_parameters", "scheme://host[:port]")
+		})
 	}
-	plain := func(origin string) map[string]string {
-		return map[string]string{"Content-Type": "text/plain", "Origin": origin}
-	}
-	body := func(k, id string) []byte {
-		return []byte(`{"anonymousId":"a1","messageId":"` + id + `","writeKey":"` + k + `"}`)
-	}
-	r = s.do(t, "POST", "/v1/p", plain("https://shop.example.com"), body(key, "p1"))
-	expectSuccess(t, r)
-	if r.header.Get("Access-Control-Allow-Origin") != "https://shop.example.com" || !strings.Contains(strings.Join(r.header.Values("Vary"), ","), "Origin") {
-		t.Errorf("allowed origin: %v", r.header)
-	}
-	r = s.do(t, "POST", "/v1/p", plain("https://evil.example.com"), body(key, "p2"))
-	expectError(t, r, 403, "origin_not_allowed", "allowed_origins")
-	if r.header.Get("Access-Control-Allow-Origin") != "" {
-		t.Errorf("refused origin got %q", r.header.Get("Access-Control-Allow-Origin"))
-	}
-	noOrigins := s.newKey(t, "boot", `{"name":"server","scopes":["ingest"],"sources":["site"]}`)
-	expectError(t, s.do(t, "POST", "/v1/p", plain("https://shop.example.com"), body(noOrigins.Secret, "p3")), 403, "origin_not_allowed", "allowed_origins")
-	expectSuccess(t, s.do(t, "POST", "/v1/p", map[string]string{"Content-Type": "text/plain"}, body(noOrigins.Secret, "p4")))
-	anyOrigin := s.newKey(t, "boot", `{"name":"any","scopes":["ingest"],"sources":["site"],"allowed_origins":["*"]}`)
-	expectSuccess(t, s.do(t, "POST", "/v1/p", plain("http://localhost:8080"), body(anyOrigin.Secret, "p5")))
-	if n := len(s.sourceEvents(t, "site")); n != 3 {
-		t.Errorf("%d events, want 3", n)
-	}
-	// Listed with the key; a bad origin is refused at creation.
-	r = s.do(t, "GET", "/v1/keys", withKey("boot"), nil)
-	if !strings.Contains(string(r.body), `"allowed_origins":["https://shop.example.com"]`) || !strings.Contains(string(r.body), `"allowed_origins":[]`) {
-		t.Errorf("GET /v1/keys: %s", r.body)
-	}
-	expectError(t, s.do(t, "POST", "/v1/keys", withKey("boot"), []byte(`{"name":"x","scopes":["ingest"],"sources":["site"],"allowed_origins":["https://x.io/path"]}`)),
-		400, "invalid_parameters", "scheme://host[:port]")
 }
 
 // TestTrackingSlowClient: a body that stops arriving ends with 408.
@@ -355,5 +362,67 @@ func TestTrackingSlowClient(t *testing.T) {
 	line, err := bufio.NewReader(conn).ReadString('\n')
 	if err != nil || !strings.HasPrefix(line, "HTTP/1.1 408") {
 		t.Errorf("stalled body: %q %v", line, err)
+	}
+}
+
+// TestTrackingStitching: with the demo weft.yaml, an anonymous page view,
+// then identify(userId, traits.email), then a track by userId are one
+// person; an alias joins previousId's entity to it. A track name with
+// spaces works as an attribute's type.
+func TestTrackingStitching(t *testing.T) {
+	cfg := strings.Replace(string(demo.Config), "\nattributes:\n", `
+attributes:
+  - {id: site_order_total, type: sum, data_type: float, sources: [site], types: ["Order Completed"], value: "(payload->'properties'->>'total')::numeric"}
+`, 1)
+	for _, backend := range backends {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			s, key := trackingServer(t, backend)
+			if r := s.do(t, "PUT", "/v1/config", withKey("boot"), []byte(cfg)); r.status != 200 {
+				t.Fatalf("apply: %d %s", r.status, r.body)
+			}
+			send := func(path, body string) { t.Helper(); expectSuccess(t, s.do(t, "POST", path, basic(key), []byte(body))) }
+			stitch := func() {
+				t.Helper()
+				for _, path := range []string{"/v1/stitching/run", "/v1/attributes/run"} {
+					if r := s.do(t, "POST", path, withKey("boot"), []byte(`{}`)); r.status != 200 {
+						t.Fatalf("%s: %d %s", path, r.status, r.body)
+					}
+				}
+			}
+			person := func(identifier string) (entity, map[string]any) {
+				t.Helper()
+				r := s.do(t, "GET", "/v1/entities?identifier="+identifier, withKey("boot"), nil)
+				if r.status != 200 {
+					t.Fatalf("%s: %d %s", identifier, r.status, r.body)
+				}
+				return decode[entity](t, r), decode[struct {
+					Attributes map[string]any `json:"attributes"`
+				}](t, r).Attributes
+			}
+			send("/v1/page", `{"anonymousId":"anon-1","properties":{"url":"https://x.io/"},"timestamp":"2026-01-02T03:00:00Z"}`)
+			send("/v1/identify", `{"anonymousId":"anon-1","userId":"u-1","traits":{"email":" Ann@X.io "},"timestamp":"2026-01-02T03:01:00Z"}`)
+			send("/v1/track", `{"userId":"u-1","event":"Order Completed","properties":{"total":12.5},"timestamp":"2026-01-02T03:02:00Z"}`)
+			send("/v1/page", `{"anonymousId":"anon-2","timestamp":"2026-01-02T03:03:00Z"}`)
+			stitch()
+			ann, attrs := person("user_id:u-1")
+			want := map[string][]string{"anonymous_id": {"anon-1"}, "user_id": {"u-1"}, "email": {"ann@x.io"}}
+			if !reflect.DeepEqual(ann.Identifiers, want) || ann.EventsCount != 3 {
+				t.Fatalf("ann: %+v", ann)
+			}
+			if attrs["site_order_total"] != 12.5 {
+				t.Errorf("site_order_total %v, want 12.5", attrs["site_order_total"])
+			}
+			if other, _ := person("anonymous_id:anon-2"); other.ID == ann.ID || other.EventsCount != 1 {
+				t.Fatalf("anon-2 before alias: %+v", other)
+			}
+			// Another device of hers: alias links its anonymousId to her.
+			send("/v1/alias", `{"previousId":"anon-2","userId":"u-1","timestamp":"2026-01-02T03:04:00Z"}`)
+			stitch()
+			ann, _ = person("anonymous_id:anon-2")
+			if ann.EventsCount != 5 || !reflect.DeepEqual(ann.Identifiers["anonymous_id"], []string{"anon-1", "anon-2"}) {
+				t.Errorf("after alias: %+v", ann)
+			}
+		})
 	}
 }

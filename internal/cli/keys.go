@@ -54,6 +54,9 @@ exactly one --source; --allowed-origin (repeatable) lets browsers at those origi
 			if len(k.Sources) > 0 {
 				sources = "; sources " + strings.Join(k.Sources, ", ")
 			}
+			if len(k.AllowedOrigins) > 0 {
+				sources += "; allowed origins " + strings.Join(k.AllowedOrigins, ", ")
+			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "Created key %s (id %s, scopes %s%s). Store it now: it is not shown again.\n", k.Name, k.ID, strings.Join(k.Scopes, ", "), sources)
 			_, err = fmt.Fprintln(cmd.OutOrStdout(), k.Secret)
 			return err

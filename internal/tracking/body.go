@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/weftdata/weft/internal/event"
+	"github.com/weftdata/weft/internal/store"
 )
 
 // Kind is the kind of a call, the type of its messages.
@@ -64,7 +65,7 @@ func Parse(data []byte, kind Kind) (*Body, error) {
 	}
 	b := &Body{kind: kind}
 	if kind != "" {
-		b.messages = [][]byte{data}
+		b.messages = [][]byte{bytes.TrimSpace(data)}
 		err := event.Members(data, func(key, value []byte) error {
 			if string(key) == "writeKey" {
 				b.WriteKey = stringValue(value)
@@ -146,7 +147,7 @@ func stringValue(raw []byte) string {
 // receivedAt: the good ones in Events, the others in Rejected, each with
 // its index in the batch (0 for a single call).
 func (b *Body) Map(source string, receivedAt time.Time) *event.Batch {
-	out := &event.Batch{Records: len(b.messages)}
+	out := &event.Batch{Records: len(b.messages), Events: make([]store.EventInsert, 0, len(b.messages)), Index: make([]int, 0, len(b.messages))}
 	m := mapper{source: source, receivedAt: receivedAt.UTC().Truncate(time.Microsecond), batchSentAt: b.sentAt}
 	m.received = m.receivedAt.Format(time.RFC3339Nano)
 	size := 0

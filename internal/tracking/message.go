@@ -25,15 +25,20 @@ type mapper struct {
 	receivedAt  time.Time
 	received    string // receivedAt as written in payloads
 	batchSentAt []byte
-	buf         []byte // the payloads of the batch, one after another
-	scratch     bytes.Buffer
+	// The batch's sentAt parsed, once read.
+	batchSentRead bool
+	batchSentAt0  time.Time
+	batchSentErr  error
+	buf           []byte // the payloads of the batch, one after another
+	scratch       bytes.Buffer
 }
 
 // fields are the members of a message that mapping reads.
 type fields struct {
-	typ, userID, anonymousID, event, groupID, previousID string
-	messageID                                            []byte // the raw string
-	timestamp, originalTimestamp, sentAt                 []byte
+	typ, event                               string
+	userID, anonymousID, groupID, previousID bool   // set and not empty
+	messageID                                []byte // the raw string
+	timestamp, originalTimestamp, sentAt     []byte
 }
 
 // message maps one message; kind is empty in a batch, where the message
@@ -90,10 +95,10 @@ func (m *mapper) finish(index int, raw []byte, kind Kind, f *fields, err error) 
 		return fail("", "%v", err)
 	}
 	if kind == "" {
-		switch k := Kind(f.typ); k {
-		case Identify, Track, Page, Screen, Group, Alias:
-			kind = k
-		case "":
+		kind = kindOf(f.typ)
+		switch {
+		case kind != "":
+		case f.typ == "":
 			return fail("type", "required in a batch: identify, track, page, screen, group or alias")
 		default:
 			return fail("type", "unknown call kind %s: identify, track, page, screen, group or alias", clip.Quote(f.typ))
@@ -139,6 +144,12 @@ func (e *fieldError) Error() string { return e.field + ": " + e.reason }
 func (f *fields) read(key, value []byte) error {
 	switch string(key) {
 	case "type":
+		if value[0] == '"' {
+			if k := kindOf(string(value[1 : len(value)-1])); k != "" {
+				f.typ = string(k) // no copy of the usual values
+				return nil
+			}
+		}
 		return str(&f.typ, key, value)
 	case "event":
 		return str(&f.event, key, value)
@@ -192,14 +203,39 @@ func str(dst *string, key, value []byte) error {
 	return nil
 }
 
-// id reads an id: a string, or a number (some SDKs send numeric user ids),
-// taken as written.
-func id(dst *string, key, value []byte) error {
-	if c := value[0]; c == '-' || c >= '0' && c <= '9' {
-		*dst = string(value)
-		return nil
+// id notes whether an id is set: a string not empty, or a number (some
+// SDKs send numeric user ids).
+func id(set *bool, key, value []byte) error {
+	switch c := value[0]; {
+	case c == '-' || c >= '0' && c <= '9':
+		*set = true
+	case c == '"':
+		*set = len(value) > 2
+	case c == 'n':
+		*set = false
+	default:
+		return &fieldError{string(key), "must be a string, got " + event.JSONKind(value)}
 	}
-	return str(dst, key, value)
+	return nil
+}
+
+// kindOf is the kind named s, empty when s names none.
+func kindOf(s string) Kind {
+	switch s {
+	case "identify":
+		return Identify
+	case "track":
+		return Track
+	case "page":
+		return Page
+	case "screen":
+		return Screen
+	case "group":
+		return Group
+	case "alias":
+		return Alias
+	}
+	return ""
 }
 
 // missing names the field a message of the kind lacks, and why.
@@ -207,13 +243,13 @@ func (f *fields) missing(kind Kind) (field, reason string) {
 	switch {
 	case kind == Track && f.event == "":
 		return "event", "required in a track call: the name of the event, such as \"Order Completed\""
-	case kind == Group && f.groupID == "":
+	case kind == Group && !f.groupID:
 		return "groupId", "required in a group call"
-	case kind == Alias && f.previousID == "":
+	case kind == Alias && !f.previousID:
 		return "previousId", "required in an alias call: the id to link to userId"
-	case kind == Alias && f.userID == "":
+	case kind == Alias && !f.userID:
 		return "userId", "required in an alias call"
-	case f.userID == "" && f.anonymousID == "":
+	case !f.userID && !f.anonymousID:
 		return "userId", "a message needs userId or anonymousId (neither is set)"
 	}
 	return "", ""
@@ -233,14 +269,16 @@ func (m *mapper) eventTime(f *fields) (time.Time, string, error) {
 	if err != nil {
 		return time.Time{}, clientField, err
 	}
-	sentField, sentRaw := "sentAt", f.sentAt
-	if sentRaw == nil {
-		sentRaw = m.batchSentAt
-	}
-	if sentRaw == nil {
+	sentField := "sentAt"
+	var sent time.Time
+	switch {
+	case f.sentAt != nil:
+		sent, err = parseTime(f.sentAt)
+	case m.batchSentAt != nil:
+		sent, err = m.batchSent()
+	default:
 		return client, "", nil
 	}
-	sent, err := parseTime(sentRaw)
 	if err != nil {
 		return time.Time{}, sentField, err
 	}
@@ -251,6 +289,15 @@ func (m *mapper) eventTime(f *fields) (time.Time, string, error) {
 		return time.Time{}, sentField, fmt.Errorf("corrects %s to %s, outside years 1 to 9999", clientField, at.Format(time.RFC3339))
 	}
 	return at, "", nil
+}
+
+// batchSent is the batch's sentAt, parsed once.
+func (m *mapper) batchSent() (time.Time, error) {
+	if !m.batchSentRead {
+		m.batchSentAt0, m.batchSentErr = parseTime(m.batchSentAt)
+		m.batchSentRead = true
+	}
+	return m.batchSentAt0, m.batchSentErr
 }
 
 // minTime and maxTime bound event times to what both engines store.

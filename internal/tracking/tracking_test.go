@@ -152,6 +152,7 @@ func TestRefused(t *testing.T) {
 		{`{"type":"track","userId":"u"}`, "event", "required in a track call"},
 		{`{"type":"jump","userId":"u"}`, "type", `unknown call kind "jump"`},
 		{`{"userId":"u"}`, "type", "required in a batch"},
+		{`{"type":7,"userId":"u"}`, "type", "must be a string, got a number"},
 		{`{"type":"track","event":"x","userId":"u","properties":[1]}`, "properties", "must be an object, got an array"},
 		{`{"type":"identify","userId":"u","traits":"ann"}`, "traits", "must be an object, got a string"},
 		{`{"type":"identify","userId":"u","context":7}`, "context", "must be an object, got a number"},
@@ -229,8 +230,40 @@ func TestParseErrors(t *testing.T) {
 // TestKeysEscaped: keys with escapes are kept as keys, and what comes
 // out is valid JSON.
 func TestKeysEscaped(t *testing.T) {
-	payload, _, _, _ := mapOne(t, tracking.Track, `{"event":"x","userId":"u","pro\"ps\u00e9":{"a\nb":1},"\u0074ype":"identify"}`)
+	payload, _, _, _ := mapOne(t, tracking.Track, " \n\t"+`{"event":"x","userId":"u","pro\"ps\u00e9":{"a\nb":1},"\u0074ype":"identify"}`+"\n")
 	if payload["pro\"psé"] == nil || payload["type"] != "track" {
 		t.Errorf("payload %v", payload)
 	}
+}
+
+// FuzzParseMap: whatever the body, no panic, and every payload mapped is
+// valid JSON that keeps the message's members.
+func FuzzParseMap(f *testing.F) {
+	for _, s := range []string{
+		`{"batch":[{"type":"track","event":"x","userId":"u","properties":{"a":[1,{"b":"\u00e9"}]}}],"sentAt":"2026-01-01T00:00:00Z"}`,
+		`{"batch":[{"type":"identify","anonymousId":7,"traits":{},"timestamp":"2026-01-01T00:00:00+02:00","k\"ey":null}]}`,
+		`{"batch":[{"type":"alias","previousId":"a","userId":"b","messageId":"m","writeKey":"w"}, 5, "x", {"type":"page"}]}`,
+		` {"batch" : [ {"type" : "group" , "groupId" : "g" , "userId" : "u" } ] } `,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		b, err := tracking.Parse(body, "")
+		if err != nil {
+			return
+		}
+		out := b.Map("site", received)
+		if len(out.Events)+len(out.Rejected) != b.Len() {
+			t.Fatalf("%d events and %d rejected of %d messages", len(out.Events), len(out.Rejected), b.Len())
+		}
+		for _, e := range out.Events {
+			var m map[string]any
+			if err := json.Unmarshal(e.Payload, &m); err != nil {
+				t.Fatalf("payload %s: %v", e.Payload, err)
+			}
+			if m["type"] == nil || m["messageId"] != e.ID || m["receivedAt"] == nil || m["writeKey"] != nil {
+				t.Fatalf("payload %s", e.Payload)
+			}
+		}
+	})
 }
