@@ -38,7 +38,7 @@ func (rt route) String() string { return rt.method + " " + rt.path }
 // the routes that change things, the audit trail. The handler finds the
 // key in its request's context (keys.FromContext).
 func (h *handler) guard(rt route, next http.Handler) http.Handler {
-	if rt.scope == scopePublic || rt.scope == scopeSigned {
+	if rt.scope == scopePublic || rt.scope == scopeSigned || writeKeyRoutes[rt.String()] {
 		return next
 	}
 	record := audited(rt)

@@ -17,13 +17,10 @@ import (
 
 // eventsIngest is POST /v1/events.
 func (h *handler) eventsIngest(w http.ResponseWriter, r *http.Request) {
-	select {
-	case h.ingestSem <- struct{}{}:
-		defer func() { <-h.ingestSem }()
-	case <-r.Context().Done():
-		h.writeError(w, r, r.Context().Err())
+	if !h.ingestSlot(w, r) {
 		return
 	}
+	defer h.ingestDone()
 	body, err := h.requestBody(w, r)
 	if err != nil {
 		h.writeError(w, r, err)
@@ -46,6 +43,26 @@ func (h *handler) eventsIngest(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
+	h.ingested(res)
+	writeJSON(w, http.StatusOK, res)
+}
+
+// ingestSlot waits for one of the ingest requests decoded at once; false
+// (answered) when the client went away first. ingestDone frees it.
+func (h *handler) ingestSlot(w http.ResponseWriter, r *http.Request) bool {
+	select {
+	case h.ingestSem <- struct{}{}:
+		return true
+	case <-r.Context().Done():
+		h.writeError(w, r, r.Context().Err())
+		return false
+	}
+}
+
+func (h *handler) ingestDone() { <-h.ingestSem }
+
+// ingested counts what an ingest did and wakes stitching for new events.
+func (h *handler) ingested(res *event.Result) {
 	h.metrics.ingested.Add(float64(res.Accepted))
 	h.metrics.duplicates.Add(float64(res.Duplicates))
 	h.metrics.suppressed.Add(float64(res.Suppressed))
@@ -53,12 +70,17 @@ func (h *handler) eventsIngest(w http.ResponseWriter, r *http.Request) {
 	if res.Accepted > 0 && h.pipeline != nil {
 		h.pipeline.EventsArrived()
 	}
-	writeJSON(w, http.StatusOK, res)
 }
 
 // requestBody limits the body, before and after gzip decoding.
 func (h *handler) requestBody(w http.ResponseWriter, r *http.Request) (io.ReadCloser, error) {
-	body := http.MaxBytesReader(w, r.Body, h.maxBody)
+	return h.requestBodyMax(w, r, h.maxBody)
+}
+
+// requestBodyMax limits the body to max bytes, before and after gzip
+// decoding.
+func (h *handler) requestBodyMax(w http.ResponseWriter, r *http.Request, max int64) (io.ReadCloser, error) {
+	body := http.MaxBytesReader(w, r.Body, max)
 	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
 	case "", "identity":
 		return body, nil
@@ -67,7 +89,7 @@ func (h *handler) requestBody(w http.ResponseWriter, r *http.Request) (io.ReadCl
 		if err != nil {
 			return nil, gzipError(err)
 		}
-		return http.MaxBytesReader(nil, gzipReader{zr}, h.maxBody), nil
+		return http.MaxBytesReader(nil, gzipReader{zr}, max), nil
 	default:
 		return nil, &Error{http.StatusUnsupportedMediaType, "unsupported_encoding", fmt.Sprintf("Content-Encoding %s is not supported (use gzip or none)", clip.Quote(enc))}
 	}

@@ -44,10 +44,14 @@ func (h *handler) keysCreate(w http.ResponseWriter, r *http.Request) {
 }
 
 func sourcesNote(k *keys.Key) string {
-	if len(k.Sources) == 0 {
-		return ""
+	note := ""
+	if len(k.Sources) > 0 {
+		note = "; sources " + strings.Join(k.Sources, ",")
 	}
-	return "; sources " + strings.Join(k.Sources, ",")
+	if len(k.AllowedOrigins) > 0 {
+		note += "; allowed origins " + strings.Join(k.AllowedOrigins, ",")
+	}
+	return note
 }
 
 // keysList is GET /v1/keys: the live keys, never the keys themselves.

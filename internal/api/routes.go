@@ -212,6 +212,8 @@ func newHandler(cfg Config) (http.Handler, []route) {
 	h.auditRoutes(v1)
 	h.segmentPreviewRoutes(v1)
 	h.destinationRoutes(v1)
+	h.trackingRoutes(v1)
+	h.sdkSettingsRoutes(v1)
 	v1.HandleFunc("/v1/", h.requireAnyKey(h.notFound))
 	mux.Handle("/v1/", v1)
 	if h.plugins != nil && h.deployer != nil {

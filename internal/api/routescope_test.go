@@ -22,6 +22,7 @@ import (
 // fails TestRouteScopes, and so does a row of no route.
 var routeScopes = map[string]string{
 	"GET /healthz":                                      "public",
+	"GET /v1/projects/{writeKey}/settings":              "public",
 	"GET /metrics":                                      "read",
 	"GET /v1/openapi.json":                              "read",
 	"POST /v1/events":                                   "ingest",
@@ -97,6 +98,37 @@ var routeScopes = map[string]string{
 	"GET /v1/destinations/{id}":                      "read",
 	"GET /v1/destinations/{id}/dead-letters":         "read",
 	"POST /v1/destinations/{id}/dead-letters/replay": "jobs",
+	// The Segment HTTP Tracking API (tracking.go): write keys, preflights.
+	"POST /v1/identify":    "ingest",
+	"OPTIONS /v1/identify": "public",
+	"POST /v1/i":           "ingest",
+	"OPTIONS /v1/i":        "public",
+	"POST /v1/track":       "ingest",
+	"OPTIONS /v1/track":    "public",
+	"POST /v1/t":           "ingest",
+	"OPTIONS /v1/t":        "public",
+	"POST /v1/page":        "ingest",
+	"OPTIONS /v1/page":     "public",
+	"POST /v1/p":           "ingest",
+	"OPTIONS /v1/p":        "public",
+	"POST /v1/screen":      "ingest",
+	"OPTIONS /v1/screen":   "public",
+	"POST /v1/s":           "ingest",
+	"OPTIONS /v1/s":        "public",
+	"POST /v1/group":       "ingest",
+	"OPTIONS /v1/group":    "public",
+	"POST /v1/g":           "ingest",
+	"OPTIONS /v1/g":        "public",
+	"POST /v1/alias":       "ingest",
+	"OPTIONS /v1/alias":    "public",
+	"POST /v1/a":           "ingest",
+	"OPTIONS /v1/a":        "public",
+	"POST /v1/batch":       "ingest",
+	"OPTIONS /v1/batch":    "public",
+	"POST /v1/b":           "ingest",
+	"OPTIONS /v1/b":        "public",
+	"POST /v1/import":      "ingest",
+	"OPTIONS /v1/import":   "public",
 }
 
 // principal is who calls: no key, a wrong key, or a key with scopes.
@@ -117,10 +149,19 @@ func (p principal) want(route, scope string) string {
 		return "401"
 	case !slices.Contains(p.scopes, "admin") && !slices.Contains(p.scopes, scope):
 		return "403"
-	case p.sources && scope == "ingest" && route != "POST /v1/events":
+	case p.sources && scope == "ingest" && route != "POST /v1/events" && !writeKeyRoute(route):
 		return "403" // objects belong to no source
+	case writeKeyRoute(route) && !p.sources:
+		return "403" // a write key has exactly one source: admin keys have none
 	}
 	return "ok"
+}
+
+// writeKeyRoute: the Segment tracking calls take write keys, ingest keys
+// limited to one source.
+func writeKeyRoute(route string) bool {
+	method, path, _ := strings.Cut(route, " ")
+	return method == "POST" && strings.HasPrefix(routeScopes["OPTIONS "+path], "public")
 }
 
 var pathParam = regexp.MustCompile(`\{[a-z]+(\.\.\.)?\}`)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"iter"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -32,6 +31,9 @@ type IngestOpts struct {
 
 // IngestReport is what an ingest benchmark measured.
 type IngestReport struct {
+	// Unit is what was sent: "events" (the default) or "messages" (the
+	// Segment protocol).
+	Unit         string
 	Events       int
 	Accepted     int
 	Duplicates   int
@@ -46,8 +48,12 @@ type IngestReport struct {
 }
 
 func (r *IngestReport) String() string {
-	return fmt.Sprintf("%d events in %s: %.0f events/s durable (accepted %d, duplicates %d, rejected %d); batch latency p50 %s p95 %s p99 %s max %s; peak RSS %d MiB",
-		r.Events, r.Elapsed.Round(time.Millisecond), r.EventsPerSec, r.Accepted, r.Duplicates, r.Rejected,
+	unit := r.Unit
+	if unit == "" {
+		unit = "events"
+	}
+	return fmt.Sprintf("%d %s in %s: %.0f %s/s durable (accepted %d, duplicates %d, rejected %d); batch latency p50 %s p95 %s p99 %s max %s; peak RSS %d MiB",
+		r.Events, unit, r.Elapsed.Round(time.Millisecond), r.EventsPerSec, unit, r.Accepted, r.Duplicates, r.Rejected,
 		r.P50.Round(time.Millisecond), r.P95.Round(time.Millisecond), r.P99.Round(time.Millisecond), r.Max.Round(time.Millisecond),
 		r.PeakRSSBytes>>20)
 }
@@ -80,11 +86,7 @@ func Ingest(ctx context.Context, opts IngestOpts) (*IngestReport, error) {
 		EventsPerSec: float64(sum.Records) / sum.Elapsed.Seconds(),
 		PeakRSSBytes: peakRSS(),
 	}
-	slices.Sort(latencies)
-	if n := len(latencies); n > 0 {
-		pct := func(p float64) time.Duration { return latencies[min(n-1, int(p*float64(n)))] }
-		r.P50, r.P95, r.P99, r.Max = pct(.50), pct(.95), pct(.99), latencies[n-1]
-	}
+	r.setPercentiles(latencies)
 	return r, nil
 }
 

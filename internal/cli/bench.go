@@ -22,16 +22,25 @@ func newBenchCmd() *cobra.Command {
 
 func newBenchIngestCmd() *cobra.Command {
 	var (
-		f      serverFlags
-		target string
-		opts   bench.IngestOpts
+		f        serverFlags
+		target   string
+		opts     bench.IngestOpts
+		protocol string
+		writeKey string
+		profile  string
 	)
 	cmd := &cobra.Command{
 		Use:   "ingest",
 		Short: "Send demo events through the HTTP API and report durable events/s",
 		Long: `bench ingest starts the platform in process on a fresh embedded store (or on --db), or uses a
 running one given with --server, and sends --events demo events in batches of --batch-size
-through POST /v1/events. Every event is durable when its batch is answered.`,
+through POST /v1/events. Every event is durable when its batch is answered.
+
+With --protocol segment it sends --events messages of the Segment tracking protocol instead,
+shaped as @segment/analytics-node sends them (its batch envelope, messageId, timestamps, context,
+properties of a realistic size), to POST /v1/batch with --write-key, in batches of 100 from 8
+clients at once unless --batch-size or --parallel say otherwise, and reports durable messages/s
+and the batch latencies.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -45,7 +54,25 @@ through POST /v1/events. Every event is durable when its batch is answered.`,
 				defer stop()
 				opts.URL = s.URL()
 			}
-			r, err := bench.Ingest(ctx, opts)
+			if profile != "" {
+				stop, err := cpuProfile(profile)
+				if err != nil {
+					return err
+				}
+				defer stop()
+			}
+			var (
+				r   *bench.IngestReport
+				err error
+			)
+			switch protocol {
+			case "weft":
+				r, err = bench.Ingest(ctx, opts)
+			case "segment":
+				r, err = bench.Segment(ctx, segmentOpts(cmd, opts, writeKey))
+			default:
+				return fmt.Errorf("--protocol %q: want weft or segment", protocol)
+			}
 			if err != nil {
 				return err
 			}
@@ -60,7 +87,24 @@ through POST /v1/events. Every event is durable when its batch is answered.`,
 	cmd.Flags().IntVar(&opts.BatchSize, "batch-size", 5000, "events per request")
 	cmd.Flags().IntVar(&opts.Parallel, "parallel", 2, "requests in flight")
 	cmd.Flags().Uint64Var(&opts.Seed, "seed", 1, "seed of the demo data")
+	cmd.Flags().StringVar(&protocol, "protocol", "weft", "what to send: weft (records to POST /v1/events) or segment (analytics-node batches to POST /v1/batch)")
+	cmd.Flags().StringVar(&profile, "cpu-profile", "", "write the CPU profile of this process (the client, and the server unless --server) while it sends to this file")
+	cmd.Flags().StringVar(&writeKey, "write-key", "web", "the write key of --protocol segment; a server without keys takes it as the source of the events")
 	return cmd
+}
+
+// segmentOpts are the options of a Segment protocol run: the ingest
+// options, with analytics-node's batch of 100 and 8 clients where the
+// flags were left alone.
+func segmentOpts(cmd *cobra.Command, o bench.IngestOpts, writeKey string) bench.SegmentOpts {
+	s := bench.SegmentOpts{URL: o.URL, APIKey: o.APIKey, WriteKey: writeKey, Messages: o.Events, Seed: o.Seed}
+	if cmd.Flags().Changed("batch-size") {
+		s.BatchSize = o.BatchSize
+	}
+	if cmd.Flags().Changed("parallel") {
+		s.Parallel = o.Parallel
+	}
+	return s
 }
 
 func newBenchStitchCmd() *cobra.Command {

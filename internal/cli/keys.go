@@ -37,7 +37,9 @@ func newKeysCreateCmd() *cobra.Command {
 		Use:   "create NAME --scope SCOPE...",
 		Short: "Create a key and print it, once: only its hash is kept",
 		Long: `create prints the new key alone on stdout (so KEY=$(weft keys create ...) works) and what
-it grants on stderr. --source (repeatable) limits an ingest key to events of those sources.`,
+it grants on stderr. --source (repeatable) limits an ingest key to events of those sources.
+A write key of the Segment tracking API (/v1/track, /v1/batch, ...) has scope ingest and
+exactly one --source; --allowed-origin (repeatable) lets browsers at those origins use it.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p.Name = args[0]
@@ -52,6 +54,9 @@ it grants on stderr. --source (repeatable) limits an ingest key to events of tho
 			if len(k.Sources) > 0 {
 				sources = "; sources " + strings.Join(k.Sources, ", ")
 			}
+			if len(k.AllowedOrigins) > 0 {
+				sources += "; allowed origins " + strings.Join(k.AllowedOrigins, ", ")
+			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "Created key %s (id %s, scopes %s%s). Store it now: it is not shown again.\n", k.Name, k.ID, strings.Join(k.Scopes, ", "), sources)
 			_, err = fmt.Fprintln(cmd.OutOrStdout(), k.Secret)
 			return err
@@ -60,6 +65,7 @@ it grants on stderr. --source (repeatable) limits an ingest key to events of tho
 	cf.register(cmd.Flags())
 	cmd.Flags().StringSliceVar(&p.Scopes, "scope", nil, "scope the key grants: "+strings.Join(keys.Scopes, ", ")+"; repeat or comma-separate")
 	cmd.Flags().StringSliceVar(&p.Sources, "source", nil, "with scope ingest: only events of this source; repeat or comma-separate")
+	cmd.Flags().StringArrayVar(&p.AllowedOrigins, "allowed-origin", nil, "browser origin (scheme://host[:port], or * for any) that may send events with the key (Segment tracking API); repeat")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the answer as JSON, key included")
 	return cmd
 }
@@ -82,10 +88,10 @@ func newKeysListCmd() *cobra.Command {
 				return writeJSONTo(cmd.OutOrStdout(), list)
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tNAME\tSCOPES\tSOURCES\tPREFIX\tCREATED\tLAST USED")
+			fmt.Fprintln(tw, "ID\tNAME\tSCOPES\tSOURCES\tORIGINS\tPREFIX\tCREATED\tLAST USED")
 			for _, k := range list {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Name, strings.Join(k.Scopes, ","), orDash(strings.Join(k.Sources, ",")),
-					k.Prefix+"...", k.CreatedAt.Format(time.RFC3339), stamp(k.LastUsedAt))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Name, strings.Join(k.Scopes, ","), orDash(strings.Join(k.Sources, ",")),
+					orDash(strings.Join(k.AllowedOrigins, ",")), k.Prefix+"...", k.CreatedAt.Format(time.RFC3339), stamp(k.LastUsedAt))
 			}
 			return tw.Flush()
 		},

@@ -3,6 +3,7 @@ package cli_test
 import (
 	"bytes"
 	"encoding/json"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -82,5 +83,42 @@ func TestKeysAndAuditCommands(t *testing.T) {
 	}
 	if out, code := weft(t, s, "audit", "--since", "last week", "--api-key", "boot"); code != 2 || !strings.Contains(out, "--since") {
 		t.Errorf("audit --since nonsense: exit %d:\n%s", code, out)
+	}
+}
+
+// TestKeysWriteKeyCommand: weft keys create makes a write key of the
+// Segment tracking API, with the browser origins it allows.
+func TestKeysWriteKeyCommand(t *testing.T) {
+	t.Setenv("WEFT_API_KEY", "")
+	t.Setenv("WEFT_API_KEYS", "")
+	s := startServer(t, "boot")
+	stdout, stderr, code := weftSplit(t, s, "keys", "create", "site", "--scope", "ingest", "--source", "site",
+		"--allowed-origin", "https://Shop.example.com", "--allowed-origin", "http://localhost:8080/", "--api-key", "boot")
+	key := strings.TrimSpace(stdout)
+	if code != 0 || !strings.Contains(stderr, "allowed origins http://localhost:8080, https://shop.example.com") {
+		t.Fatalf("keys create: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	if out, code := weft(t, s, "keys", "list", "--api-key", "boot"); code != 0 || !strings.Contains(out, "ORIGINS") || !strings.Contains(out, "http://localhost:8080,https://shop.example.com") {
+		t.Errorf("keys list: exit %d:\n%s", code, out)
+	}
+	send := func(origin string) int {
+		req, _ := http.NewRequest("POST", s.URL()+"/v1/track", strings.NewReader(`{"userId":"u","event":"Signed Up"}`))
+		req.SetBasicAuth(key, "")
+		req.Header.Set("Origin", origin)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := send("https://shop.example.com"); got != 200 {
+		t.Errorf("allowed origin: %d", got)
+	}
+	if got := send("https://elsewhere.example.com"); got != 403 {
+		t.Errorf("other origin: %d", got)
+	}
+	if out, code := weft(t, s, "keys", "create", "x", "--scope", "ingest", "--source", "site", "--allowed-origin", "shop.example.com", "--api-key", "boot"); code == 0 || !strings.Contains(out, "scheme://host[:port]") {
+		t.Errorf("bad origin: exit %d:\n%s", code, out)
 	}
 }

@@ -15,7 +15,7 @@ func TestParseYAMLAndJSONAlike(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(y.Stitching.Rules) != 7 || y.Stitching.Identifiers["email"].MaxPerEntity != 1 {
+	if len(y.Stitching.Rules) != 12 || y.Stitching.Identifiers["email"].MaxPerEntity != 1 {
 		t.Fatalf("demo config parsed as %+v", y.Stitching)
 	}
 	j, err := config.Parse([]byte(y.JSON()))

@@ -152,3 +152,68 @@ func skipString(data []byte, i int) int {
 	}
 	return i
 }
+
+// Members calls f with each member of the JSON object data, in order: the
+// key, unescaped, and the value's bytes. data must be valid JSON (checked
+// with json.Valid) holding an object; f's error stops the walk. The key
+// is only valid during the call. Tracking calls (package tracking) read
+// their messages with it, without building maps.
+func Members(data []byte, f func(key []byte, value []byte) error) error {
+	i := skipSpace(data, 0)
+	if i >= len(data) || data[i] != '{' {
+		return fmt.Errorf("must be a JSON object, got %s", JSONKind(data[i:]))
+	}
+	for i = skipSpace(data, i+1); i < len(data) && data[i] != '}'; {
+		end := skipValue(data, i)
+		key := data[i+1 : end-1]
+		if bytes.IndexByte(key, '\\') >= 0 {
+			s, err := unquote(data[i:end])
+			if err != nil {
+				return err
+			}
+			key = []byte(s)
+		}
+		i = skipSpace(data, skipSpace(data, end)+1) // past the colon
+		end = skipValue(data, i)
+		if err := f(key, data[i:end]); err != nil {
+			return err
+		}
+		if i = skipSpace(data, end); i < len(data) && data[i] == ',' {
+			i = skipSpace(data, i+1)
+		}
+	}
+	return nil
+}
+
+// Elements calls f with each element of the JSON array data, in order;
+// data must be valid JSON holding an array.
+func Elements(data []byte, f func(index int, value []byte) error) error {
+	i := skipSpace(data, 0)
+	if i >= len(data) || data[i] != '[' {
+		return fmt.Errorf("must be a JSON array, got %s", JSONKind(data[i:]))
+	}
+	for n, i := 0, skipSpace(data, i+1); i < len(data) && data[i] != ']'; n++ {
+		end := skipValue(data, i)
+		if err := f(n, data[i:end]); err != nil {
+			return err
+		}
+		if i = skipSpace(data, end); i < len(data) && data[i] == ',' {
+			i = skipSpace(data, i+1)
+		}
+	}
+	return nil
+}
+
+// JSONKind names the kind of the JSON value that starts raw ("an object",
+// "a string", ...), for messages.
+func JSONKind(raw []byte) string {
+	if len(raw) == 0 {
+		return "nothing"
+	}
+	return jsonKind(raw)
+}
+
+// StorableJSON refuses JSON text one backend or the other cannot store
+// (see storableJSON), so that other ingest paths refuse it field by field
+// with the same reasons.
+func StorableJSON(raw []byte) error { return storableJSON(raw) }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/weftdata/weft/internal/clip"
@@ -59,12 +60,20 @@ const IDMaxLen = 256
 var (
 	namePart    = part{max: 128, extra: "_.:-", desc: "1 to 128 letters, digits, _ . : or -"}
 	versionPart = part{max: 32, extra: "_.-", desc: "1 to 32 letters, digits, _ . or - (e.g. 1-0-0)"}
+	// typePart is relaxed for the event names of tracking SDKs, which
+	// have spaces ("Order Completed"): printable text without the
+	// characters that references to types (source/type in stitching
+	// rules, segments, attributes) or SQL quoting would trip on.
+	typePart = part{max: 128, printable: `/'"\`, desc: "1 to 128 bytes of printable UTF-8 without / ' \" or \\, neither * alone nor starting or ending with a space"}
 )
 
 type part struct {
 	max   int
 	extra string
 	desc  string
+	// printable, when set, takes any printable text but these characters
+	// instead of letters, digits and extra.
+	printable string
 }
 
 // valid is a hand-written check, several times faster than a regexp on the
@@ -73,11 +82,38 @@ func (p part) valid(s string) bool {
 	if len(s) == 0 || len(s) > p.max {
 		return false
 	}
+	if p.printable != "" {
+		return p.validPrintable(s)
+	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') && (c < '0' || c > '9') && strings.IndexByte(p.extra, c) < 0 {
 			return false
 		}
+	}
+	return true
+}
+
+// validPrintable: printable runes (unicode.IsPrint: the space is the
+// only blank) but p.printable, no space at either end, not "*" (every
+// type, in a stitching rule's reference).
+func (p part) validPrintable(s string) bool {
+	if s == "*" || s[0] == ' ' || s[len(s)-1] == ' ' {
+		return false
+	}
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c < 0x20 || c == 0x7f || strings.IndexByte(p.printable, c) >= 0 {
+				return false
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError || !unicode.IsPrint(r) {
+			return false
+		}
+		i += size
 	}
 	return true
 }
@@ -163,7 +199,7 @@ func ValidateEventType(k store.EventTypeKey) *RecordError {
 		part        part
 	}{
 		{"source_id", k.SourceID, namePart},
-		{"type", k.Type, namePart},
+		{"type", k.Type, typePart},
 		{"version", k.Version, versionPart},
 	} {
 		if f.value == "" {

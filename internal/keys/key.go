@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -54,6 +55,10 @@ type Key struct {
 	// Sources, when not empty, are the only sources the key may ingest
 	// events of.
 	Sources []string `json:"sources"`
+	// AllowedOrigins are the browser origins (scheme://host[:port]) that
+	// may send events with the key, as a write key of the Segment
+	// tracking API; "*" allows any. Empty: no browser origin.
+	AllowedOrigins []string `json:"allowed_origins"`
 	// Prefix is the first characters of the key.
 	Prefix     string     `json:"prefix"`
 	CreatedAt  time.Time  `json:"created_at"`
@@ -71,11 +76,27 @@ func (k *Key) AllowsSource(source string) bool {
 	return len(k.Sources) == 0 || slices.Contains(k.Sources, source)
 }
 
+// AllowsOrigin reports whether a browser at origin (the Origin header of
+// a request) may use the key.
+func (k *Key) AllowsOrigin(origin string) bool {
+	origin = normalOrigin(origin)
+	for _, o := range k.AllowedOrigins {
+		if o == AnyOrigin || o == origin {
+			return true
+		}
+	}
+	return false
+}
+
+// AnyOrigin in AllowedOrigins allows every origin.
+const AnyOrigin = "*"
+
 // CreateParams are what a key is created with.
 type CreateParams struct {
-	Name    string   `json:"name"`
-	Scopes  []string `json:"scopes"`
-	Sources []string `json:"sources"`
+	Name           string   `json:"name"`
+	Scopes         []string `json:"scopes"`
+	Sources        []string `json:"sources"`
+	AllowedOrigins []string `json:"allowed_origins,omitempty"`
 }
 
 // normalize checks the parameters and returns them trimmed, with scopes
@@ -98,6 +119,10 @@ func (p CreateParams) normalize() (CreateParams, error) {
 		}
 	}
 	p.Scopes = sortedSet(p.Scopes)
+	var err error
+	if p.AllowedOrigins, err = normalOrigins(p.AllowedOrigins); err != nil {
+		return p, err
+	}
 	if len(p.Sources) == 0 {
 		p.Sources = []string{}
 		return p, nil
@@ -135,4 +160,29 @@ func WithKey(ctx context.Context, k *Key) context.Context {
 func FromContext(ctx context.Context) *Key {
 	k, _ := ctx.Value(contextKey{}).(*Key)
 	return k
+}
+
+// normalOrigins checks allowed origins and returns them lower case,
+// sorted, without repeats. Errors wrap ErrInvalid.
+func normalOrigins(in []string) ([]string, error) {
+	out := make([]string, 0, len(in))
+	for _, o := range in {
+		if o == AnyOrigin {
+			out = append(out, o)
+			continue
+		}
+		n := normalOrigin(o)
+		u, err := url.Parse(n)
+		if err != nil || u.Scheme == "" || u.Host == "" || u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+			return nil, fmt.Errorf("%w: allowed origin %q must be scheme://host[:port] (such as https://shop.example.com), or * for any", ErrInvalid, o)
+		}
+		out = append(out, n)
+	}
+	return sortedSet(out), nil
+}
+
+// normalOrigin is an origin as compared: lower case, without a trailing
+// slash.
+func normalOrigin(o string) string {
+	return strings.ToLower(strings.TrimSuffix(strings.TrimSpace(o), "/"))
 }

@@ -99,7 +99,7 @@ func New(db store.Executor, opts *Options) *Keyring {
 		r.log = slog.Default()
 	}
 	for _, k := range o.Bootstrap {
-		r.bootstrap = append(r.bootstrap, entry{Hash(k), &Key{Name: NameBootstrap, Scopes: []string{ScopeAdmin}, Sources: []string{}}})
+		r.bootstrap = append(r.bootstrap, entry{Hash(k), &Key{Name: NameBootstrap, Scopes: []string{ScopeAdmin}, Sources: []string{}, AllowedOrigins: []string{}}})
 	}
 	return r
 }
@@ -221,15 +221,16 @@ func (r *Keyring) load(ctx context.Context) ([]entry, error) {
 }
 
 // scanKey reads id, name, hash, prefix, scopes, sources, created_at,
-// last_used_at.
+// last_used_at, allowed_origins.
 func scanKey(row interface{ Scan(...any) error }) (entry, error) {
 	var (
 		k               Key
 		hash            string
 		scopes, sources string
 		lastUsed        sql.NullTime
+		origins         sql.NullString
 	)
-	if err := row.Scan(&k.ID, &k.Name, &hash, &k.Prefix, &scopes, &sources, &k.CreatedAt, &lastUsed); err != nil {
+	if err := row.Scan(&k.ID, &k.Name, &hash, &k.Prefix, &scopes, &sources, &k.CreatedAt, &lastUsed, &origins); err != nil {
 		return entry{}, err
 	}
 	var e entry
@@ -243,6 +244,12 @@ func scanKey(row interface{ Scan(...any) error }) (entry, error) {
 	}
 	if err := json.Unmarshal([]byte(sources), &k.Sources); err != nil {
 		return entry{}, fmt.Errorf("key %s: sources: %w", k.ID, err)
+	}
+	k.AllowedOrigins = []string{}
+	if origins.Valid {
+		if err := json.Unmarshal([]byte(origins.String), &k.AllowedOrigins); err != nil {
+			return entry{}, fmt.Errorf("key %s: allowed_origins: %w", k.ID, err)
+		}
 	}
 	k.CreatedAt = k.CreatedAt.UTC()
 	if lastUsed.Valid {
@@ -295,10 +302,11 @@ func (r *Keyring) Create(ctx context.Context, p CreateParams) (*Key, string, err
 	_, _ = rand.Read(raw[:]) // crypto/rand.Read never fails
 	secret := Prefix + base64.RawURLEncoding.EncodeToString(raw[:])
 	h := Hash(secret)
-	k := &Key{ID: newID(), Name: p.Name, Scopes: p.Scopes, Sources: p.Sources, Prefix: secret[:prefixLen], CreatedAt: r.nowUTC()}
+	k := &Key{ID: newID(), Name: p.Name, Scopes: p.Scopes, Sources: p.Sources, AllowedOrigins: p.AllowedOrigins, Prefix: secret[:prefixLen], CreatedAt: r.nowUTC()}
 	scopes, _ := json.Marshal(k.Scopes)
 	sources, _ := json.Marshal(k.Sources)
-	res, err := r.db.ExecContext(ctx, r.db.Query("KeyInsert"), k.ID, k.Name, hex.EncodeToString(h[:]), k.Prefix, string(scopes), string(sources), k.CreatedAt)
+	origins, _ := json.Marshal(k.AllowedOrigins)
+	res, err := r.db.ExecContext(ctx, r.db.Query("KeyInsert"), k.ID, k.Name, hex.EncodeToString(h[:]), k.Prefix, string(scopes), string(sources), k.CreatedAt, string(origins))
 	if err != nil {
 		return nil, "", fmt.Errorf("create key %q: %w", k.Name, err)
 	}

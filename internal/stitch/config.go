@@ -63,8 +63,11 @@ func parseEvent(s string) (eventRef, error) {
 	if len(parts) < 2 || len(parts) > 3 {
 		return eventRef{}, fmt.Errorf("event %q must be source/type or source/type/version", s)
 	}
-	for _, p := range parts {
-		if p == "" || strings.ContainsAny(p, "'\"\\ ") {
+	for i, p := range parts {
+		// The type may hold inner spaces (event names of tracking SDKs,
+		// "Order Completed"); sources and versions hold none.
+		spaced := strings.Contains(p, " ") && (i != 1 || p != strings.TrimSpace(p))
+		if p == "" || strings.ContainsAny(p, "'\"\\") || spaced {
 			return eventRef{}, fmt.Errorf("event %q has an empty or invalid part", s)
 		}
 	}

@@ -13,9 +13,7 @@
 package blobtest
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -24,7 +22,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -33,6 +30,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/weftdata/weft/internal/bucket"
+	"github.com/weftdata/weft/internal/npmtest"
 	"gocloud.dev/blob"
 	_ "gocloud.dev/blob/azureblob" // azblob://
 	_ "gocloud.dev/blob/s3blob"    // s3://
@@ -135,11 +133,7 @@ func (s *Server) Bucket(t testing.TB, name string) *blob.Bucket {
 // unavailable skips the test, or fails it under CI.
 func unavailable(t testing.TB, format string, args ...any) {
 	t.Helper()
-	msg := fmt.Sprintf(format, args...)
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("blobtest: %s (CI must run this test)", msg)
-	}
-	t.Skipf("blobtest: %s; skipping", msg)
+	npmtest.Unavailable(t, "blobtest: "+fmt.Sprintf(format, args...))
 }
 
 // Azurite starts azurite-blob with in-memory storage, installing Azurite
@@ -180,52 +174,15 @@ func S3(t testing.TB) *Server {
 	}
 }
 
-var installMu sync.Mutex
-
-// installNPM returns the path of a package's command, running npm
-// install once per cache directory (guarded by a lock file against other
-// test processes).
+// installNPM returns the path of a package's command, installing the
+// package on first use.
 func installNPM(pkg, command string) (string, error) {
-	installMu.Lock()
-	defer installMu.Unlock()
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		cache = os.TempDir()
-	}
-	dir := filepath.Join(cache, "weft-test", strings.Split(pkg, "@")[0])
-	bin := filepath.Join(dir, "node_modules", ".bin", command)
-	if _, err := os.Stat(bin); err == nil {
-		return bin, nil
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
-	}
-	lock, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	name, _ := npmtest.Split(pkg)
+	dir, err := npmtest.Install(name, pkg)
 	if err != nil {
 		return "", err
 	}
-	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		return "", err
-	}
-	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
-	if _, err := os.Stat(bin); err == nil {
-		return bin, nil // another process installed it meanwhile
-	}
-	npm, err := exec.LookPath("npm")
-	if err != nil {
-		return "", errors.New("npm is not on PATH")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, npm, "install", "--prefix", dir, "--no-audit", "--no-fund", "--loglevel=error", pkg)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("npm install %s: %v: %s", pkg, err, bytes.TrimSpace(out))
-	}
-	if _, err := os.Stat(bin); err != nil {
-		return "", err
-	}
-	return bin, nil
+	return filepath.Join(dir, "node_modules", ".bin", command), nil
 }
 
 func freePort(t testing.TB) int {
