@@ -7,6 +7,7 @@ import (
 	"mime"
 	"net/http"
 	"slices"
+	"sort"
 	"strings"
 	"time"
 
@@ -31,8 +32,9 @@ var writeKeyRoutes = func() map[string]bool {
 // trackingRoutes registers the Segment HTTP Tracking API: each call and
 // its CORS preflight.
 func (h *handler) trackingRoutes(v1 *routeMux) {
+	group := &appendGroup{in: h.ingester, ingested: h.ingested}
 	for _, p := range tracking.Paths {
-		v1.Route(scopeIngest, http.MethodPost+" "+p.Path, h.trackingCall(p.Kind))
+		v1.Route(scopeIngest, http.MethodPost+" "+p.Path, h.trackingCall(p.Kind, group))
 		v1.Route(scopePublic, http.MethodOptions+" "+p.Path, h.trackingPreflight)
 	}
 }
@@ -41,7 +43,7 @@ func (h *handler) trackingRoutes(v1 *routeMux) {
 var trackingSuccess = map[string]bool{"success": true}
 
 // trackingCall serves a call of the kind, or a batch when kind is empty.
-func (h *handler) trackingCall(kind tracking.Kind) http.HandlerFunc {
+func (h *handler) trackingCall(kind tracking.Kind, group *appendGroup) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Add("Vary", "Origin")
 		if !h.ingestSlot(w, r) {
@@ -69,25 +71,30 @@ func (h *handler) trackingCall(kind tracking.Kind) http.HandlerFunc {
 			h.writeError(w, r, err)
 			return
 		}
-		h.trackingIngest(w, r, body, source)
+		h.trackingIngest(w, r, body, source, group)
 	}
 }
 
 // trackingIngest appends the body's messages: 200 {"success": true} when
 // all are stored, else 400 naming each message refused, the others kept.
-func (h *handler) trackingIngest(w http.ResponseWriter, r *http.Request, body *tracking.Body, source string) {
+func (h *handler) trackingIngest(w http.ResponseWriter, r *http.Request, body *tracking.Body, source string, group *appendGroup) {
 	batch := body.Map(source, time.Now())
-	res, err := h.ingester.Ingest(r.Context(), batch)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
+	rejected := batch.Rejected
+	h.metrics.rejected.Add(float64(len(rejected)))
+	if len(batch.Events) > 0 {
+		more, err := group.ingest(r.Context(), batch)
+		if err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+		rejected = append(rejected, more...)
 	}
-	h.ingested(res)
-	if len(res.Rejected) == 0 {
+	if len(rejected) == 0 {
 		writeJSON(w, http.StatusOK, trackingSuccess)
 		return
 	}
-	writeJSON(w, http.StatusBadRequest, rejectedMessages(r, body.Len(), res))
+	sort.Slice(rejected, func(i, j int) bool { return rejected[i].Index < rejected[j].Index })
+	writeJSON(w, http.StatusBadRequest, rejectedMessages(r, body.Len(), rejected))
 }
 
 // trackingRejection is the 400 of a call with refused messages: the
@@ -95,19 +102,20 @@ func (h *handler) trackingIngest(w http.ResponseWriter, r *http.Request, body *t
 type trackingRejection struct {
 	Success bool `json:"success"`
 	errorBody
-	// Stored counts the messages stored now or before (duplicates).
+	// Stored counts the messages not refused: stored now, or before (a
+	// retry), or dropped as an erased person's.
 	Stored   int                  `json:"stored"`
 	Rejected []*event.RecordError `json:"rejected"`
 }
 
-func rejectedMessages(r *http.Request, total int, res *event.Result) trackingRejection {
-	out := trackingRejection{Stored: res.Accepted + res.Duplicates + res.Suppressed, Rejected: res.Rejected}
-	first := res.Rejected[0]
+func rejectedMessages(r *http.Request, total int, rejected []*event.RecordError) trackingRejection {
+	out := trackingRejection{Stored: total - len(rejected), Rejected: rejected}
+	first := rejected[0]
 	msg := fmt.Sprintf("message %d: %s", first.Index, first.Error())
-	if more := len(res.Rejected) - 1; more > 0 {
+	if more := len(rejected) - 1; more > 0 {
 		msg += fmt.Sprintf(" (and %d more messages refused)", more)
 	}
-	msg += fmt.Sprintf("; the other %d of %d messages were stored", total-len(res.Rejected), total)
+	msg += fmt.Sprintf("; the other %d of %d messages were stored", total-len(rejected), total)
 	out.Error.Code, out.Error.Message, out.Error.RequestID = "invalid_message", clip.Max(msg, clip.MessageMax), requestID(r.Context())
 	return out
 }

@@ -8,11 +8,13 @@ import (
 	"net"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/weftdata/weft/internal/api"
 	"github.com/weftdata/weft/internal/demo"
+	"github.com/weftdata/weft/internal/event"
 	"github.com/weftdata/weft/internal/store"
 )
 
@@ -422,6 +424,75 @@ attributes:
 			ann, _ = person("anonymous_id:anon-2")
 			if ann.EventsCount != 5 || !reflect.DeepEqual(ann.Identifiers["anonymous_id"], []string{"anon-1", "anon-2"}) {
 				t.Errorf("after alias: %+v", ann)
+			}
+		})
+	}
+}
+
+// TestTrackingConcurrentCalls: calls at the same time are appended
+// together; each is answered with its own refusals, at its own indexes
+// (here the strict catalog's, which the ingester makes), and every good
+// message is stored once.
+func TestTrackingConcurrentCalls(t *testing.T) {
+	for _, backend := range backends {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			st := openStore(t, backend)
+			s := newServerOn(t, st, api.Config{APIKeys: []string{"boot"}, Ingester: event.NewIngester(st, &event.IngesterOpts{StrictCatalog: true}),
+				MaxConcurrentIngest: 16})
+			key := s.newKey(t, "boot", `{"name":"site","scopes":["ingest"],"sources":["site"]}`).Secret
+			if r := s.do(t, "POST", "/v1/event-types", withKey("boot"), []byte(`[{"source_id":"site","type":"Known","version":"1"}]`)); r.status != 200 {
+				t.Fatalf("register: %d %s", r.status, r.body)
+			}
+			const callers, calls, size = 12, 4, 20
+			var wg sync.WaitGroup
+			for c := range callers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for n := range calls {
+						var msgs []string
+						for i := range size {
+							name := "Known"
+							if (i+c+n)%7 == 0 {
+								name = "Unknown"
+							}
+							msgs = append(msgs, fmt.Sprintf(`{"type":"track","messageId":"c%d-n%d-%d","userId":"u","event":%q}`, c, n, i, name))
+						}
+						r := s.do(t, "POST", "/v1/batch", basic(key), []byte(`{"batch":[`+strings.Join(msgs, ",")+`]}`))
+						a := decode[trackingAnswer](t, r)
+						var want []int
+						for i := range size {
+							if (i+c+n)%7 == 0 {
+								want = append(want, i)
+							}
+						}
+						var got []int
+						for _, rej := range a.Rejected {
+							got = append(got, rej.Index)
+							if rej.Field != "type" || !strings.Contains(rej.Error, "Unknown") {
+								t.Errorf("caller %d call %d: %+v", c, n, rej)
+							}
+						}
+						if r.status != 400 || !reflect.DeepEqual(got, want) || a.Stored != size-len(want) {
+							t.Errorf("caller %d call %d: %d %s, want refusals at %v", c, n, r.status, r.body, want)
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			want := 0
+			for c := range callers {
+				for n := range calls {
+					for i := range size {
+						if (i+c+n)%7 != 0 {
+							want++
+						}
+					}
+				}
+			}
+			if got := len(s.sourceEvents(t, "site")); got != want {
+				t.Errorf("%d events stored, want %d", got, want)
 			}
 		})
 	}
