@@ -97,6 +97,9 @@ var routeScopes = map[string]string{
 	"GET /v1/destinations/{id}":                      "read",
 	"GET /v1/destinations/{id}/dead-letters":         "read",
 	"POST /v1/destinations/{id}/dead-letters/replay": "jobs",
+
+	// Tracking plans (package trackplan).
+	"GET /v1/tracking-plan/violations": "read",
 }
 
 // principal is who calls: no key, a wrong key, or a key with scopes.
