@@ -48,5 +48,5 @@ ORDER BY event_type, rule, mode
 SELECT event_type, rule, event_id, source_id, mode, event_time, recorded_at, message, instance_path
 FROM tracking_plan_examples
 WHERE ($1 = '' OR event_type = $1 OR starts_with(event_type, $1 || '/')) AND recorded_at >= CAST($2 AS TIMESTAMPTZ)
-ORDER BY recorded_at DESC, event_type, rule, event_id
+ORDER BY recorded_at DESC, event_id DESC, event_type, rule
 LIMIT $3
