@@ -25,6 +25,7 @@ func newBenchIngestCmd() *cobra.Command {
 		f      serverFlags
 		target string
 		opts   bench.IngestOpts
+		plan   trackingPlanFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "ingest",
@@ -37,6 +38,11 @@ through POST /v1/events. Every event is durable when its batch is answered.`,
 			ctx := cmd.Context()
 			out := cmd.OutOrStdout()
 			opts.URL = target
+			config, err := plan.config()
+			if err != nil {
+				return &exitError{code: 2, err: err}
+			}
+			opts.Config = config
 			if target == "" {
 				s, _, stop, err := f.startBench(cmd, "weft-bench-")
 				if err != nil {
@@ -60,6 +66,7 @@ through POST /v1/events. Every event is durable when its batch is answered.`,
 	cmd.Flags().IntVar(&opts.BatchSize, "batch-size", 5000, "events per request")
 	cmd.Flags().IntVar(&opts.Parallel, "parallel", 2, "requests in flight")
 	cmd.Flags().Uint64Var(&opts.Seed, "seed", 1, "seed of the demo data")
+	plan.register(cmd.Flags())
 	return cmd
 }
 

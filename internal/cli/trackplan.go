@@ -2,10 +2,14 @@ package cli
 
 import (
 	"fmt"
+	"os"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/weftdata/weft/internal/bench"
 )
 
 func newTrackingPlanCmd() *cobra.Command {
@@ -63,4 +67,30 @@ days; examples hold no payload value. It needs a read key.`,
 	cmd.Flags().IntVar(&limit, "limit", 100, "at most this many examples (up to 1000)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the counts and examples as JSON")
 	return cmd
+}
+
+// trackingPlanFlags are weft bench ingest's --tracking-plan and
+// --tracking-plan-mode.
+type trackingPlanFlags struct{ plan, mode string }
+
+func (f *trackingPlanFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&f.plan, "tracking-plan", "", `a weft.yaml with a tracking plan to apply before sending (it replaces the server's configuration), or "demo" for a schema per demo event type`)
+	fs.StringVar(&f.mode, "tracking-plan-mode", "reject", "the mode of every source of the demo tracking plan: reject or flag")
+}
+
+// config is the weft.yaml to apply: nil, a file's, or the demo plan.
+func (f *trackingPlanFlags) config() ([]byte, error) {
+	switch {
+	case f.plan == "":
+		return nil, nil
+	case f.plan == "demo" && (f.mode == "reject" || f.mode == "flag"):
+		return []byte(bench.DemoTrackingPlan(f.mode)), nil
+	case f.plan == "demo":
+		return nil, fmt.Errorf("--tracking-plan-mode %q: want reject or flag", f.mode)
+	}
+	body, err := os.ReadFile(f.plan)
+	if err != nil {
+		return nil, fmt.Errorf("--tracking-plan: %w", err)
+	}
+	return body, nil
 }

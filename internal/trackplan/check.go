@@ -1,7 +1,6 @@
 package trackplan
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -85,13 +84,14 @@ func (c *Checker) Check(ctx context.Context, events []store.EventInsert) ([]*eve
 	}
 	var found []Violation
 	var refused []*event.RecordError
+	d := &decoder{keys: map[string]string{}}
 	for i := range events {
 		e := &events[i]
 		mode, ok := p.modes[e.SourceID]
 		if !ok {
 			continue
 		}
-		vs := p.check(e, mode)
+		vs := p.check(d, e, mode)
 		if len(vs) == 0 {
 			continue
 		}
@@ -128,19 +128,19 @@ func (p *Plan) schemaOf(k store.EventTypeKey) *jsonschema.Schema {
 }
 
 // check validates one event's payload against its type's schema.
-func (p *Plan) check(e *store.EventInsert, mode Mode) []Violation {
+func (p *Plan) check(d *decoder, e *store.EventInsert, mode Mode) []Violation {
 	sch := p.schemaOf(e.EventTypeKey)
 	if sch == nil {
 		return nil
 	}
-	if tooDeep(e.Payload) {
+	doc, err := d.decode(e.Payload)
+	if errors.Is(err, errTooDeep) {
 		// A recursive schema walks every level, and the library's cost
 		// grows with the square of the depth: 5,000 levels took seconds.
 		return []Violation{{Event: e, Mode: mode, Rule: "/", Message: fmt.Sprintf("nested deeper than %d levels: not checked", DepthMax)}}
 	}
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(e.Payload))
-	if err != nil { // the ingester stored only valid JSON objects
-		return []Violation{{Event: e, Mode: mode, Rule: "", Message: "the payload is not JSON"}}
+	if err != nil { // the ingester stores only valid JSON
+		return []Violation{{Event: e, Mode: mode, Rule: "/", Message: "the payload is not JSON"}}
 	}
 	err = sch.Validate(doc)
 	if err == nil {
@@ -167,29 +167,6 @@ func (p *Plan) check(e *store.EventInsert, mode Mode) []Violation {
 
 // DepthMax bounds the nesting of the payloads checked: deeper ones fail.
 const DepthMax = 64
-
-// tooDeep reports whether raw, valid JSON, nests objects and arrays
-// deeper than DepthMax.
-func tooDeep(raw []byte) bool {
-	depth := 0
-	for i := 0; i < len(raw); i++ {
-		switch raw[i] {
-		case '"':
-			for i++; i < len(raw) && raw[i] != '"'; i++ {
-				if raw[i] == '\\' {
-					i++
-				}
-			}
-		case '{', '[':
-			if depth++; depth > DepthMax {
-				return true
-			}
-		case '}', ']':
-			depth--
-		}
-	}
-	return false
-}
 
 // leaves are the errors that say what failed: the innermost ones, except
 // that the alternatives of anyOf and oneOf count as one.

@@ -32,7 +32,7 @@ func TestCheckRawHostile(t *testing.T) {
 	} {
 		e := store.EventInsert{ID: "e", EventTypeKey: store.EventTypeKey{SourceID: "shop", Type: "purchase", Version: "1"}, EventTime: time.Now(), Payload: json.RawMessage(c.payload)}
 		var got []string
-		for _, v := range p.check(&e, ModeReject) {
+		for _, v := range p.check(&decoder{keys: map[string]string{}}, &e, ModeReject) {
 			path := v.Path
 			if path == "" {
 				path = "/"
