@@ -97,16 +97,9 @@ func (d *decoder) literal(lit string) error {
 }
 
 func (d *decoder) object() (any, error) {
-	if d.depth++; d.depth > DepthMax {
-		return nil, errTooDeep
-	}
-	d.i++ // {
 	m := make(map[string]any, 8)
-	d.space()
-	if d.i < len(d.b) && d.b[d.i] == '}' {
-		d.i++
-		d.depth--
-		return m, nil
+	if empty, err := d.open('}'); empty || err != nil {
+		return m, err
 	}
 	for {
 		d.space()
@@ -127,33 +120,16 @@ func (d *decoder) object() (any, error) {
 			return nil, err
 		}
 		m[k] = v
-		d.space()
-		if d.i >= len(d.b) {
-			return nil, errSyntax
+		if done, err := d.next('}'); done || err != nil {
+			return m, err
 		}
-		d.i++
-		switch d.b[d.i-1] {
-		case ',':
-			continue
-		case '}':
-			d.depth--
-			return m, nil
-		}
-		return nil, errSyntax
 	}
 }
 
 func (d *decoder) array() (any, error) {
-	if d.depth++; d.depth > DepthMax {
-		return nil, errTooDeep
-	}
-	d.i++ // [
 	a := make([]any, 0, 4)
-	d.space()
-	if d.i < len(d.b) && d.b[d.i] == ']' {
-		d.i++
-		d.depth--
-		return a, nil
+	if empty, err := d.open(']'); empty || err != nil {
+		return a, err
 	}
 	for {
 		v, err := d.value()
@@ -161,20 +137,43 @@ func (d *decoder) array() (any, error) {
 			return nil, err
 		}
 		a = append(a, v)
-		d.space()
-		if d.i >= len(d.b) {
-			return nil, errSyntax
+		if done, err := d.next(']'); done || err != nil {
+			return a, err
 		}
-		d.i++
-		switch d.b[d.i-1] {
-		case ',':
-			continue
-		case ']':
-			d.depth--
-			return a, nil
-		}
-		return nil, errSyntax
 	}
+}
+
+// open enters the object or array at d.i, reporting whether it is empty
+// (and then already left).
+func (d *decoder) open(end byte) (bool, error) {
+	if d.depth++; d.depth > DepthMax {
+		return false, errTooDeep
+	}
+	d.i++
+	d.space()
+	if d.i < len(d.b) && d.b[d.i] == end {
+		d.i++
+		d.depth--
+		return true, nil
+	}
+	return false, nil
+}
+
+// next reads the comma before the next member, or the end.
+func (d *decoder) next(end byte) (bool, error) {
+	d.space()
+	if d.i >= len(d.b) {
+		return false, errSyntax
+	}
+	d.i++
+	switch d.b[d.i-1] {
+	case ',':
+		return false, nil
+	case end:
+		d.depth--
+		return true, nil
+	}
+	return false, errSyntax
 }
 
 // rawString returns the bytes of the string at d.i, quotes included, and
