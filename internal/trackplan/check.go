@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -84,20 +85,13 @@ func (c *Checker) Check(ctx context.Context, events []store.EventInsert) ([]*eve
 	}
 	var found []Violation
 	var refused []*event.RecordError
-	d := &decoder{keys: map[string]string{}}
-	for i := range events {
-		e := &events[i]
-		mode, ok := p.modes[e.SourceID]
-		if !ok {
-			continue
-		}
-		vs := p.check(d, e, mode)
+	for i, vs := range p.checkAll(events) {
 		if len(vs) == 0 {
 			continue
 		}
 		found = append(found, vs...)
-		if mode == ModeReject {
-			refused = append(refused, &event.RecordError{Index: i, Field: "payload", Reason: rejection(e, vs[0])})
+		if vs[0].Mode == ModeReject {
+			refused = append(refused, &event.RecordError{Index: i, Field: "payload", Reason: rejection(&events[i], vs[0])})
 		}
 	}
 	if len(found) == 0 {
@@ -107,6 +101,40 @@ func (c *Checker) Check(ctx context.Context, events []store.EventInsert) ([]*eve
 		return nil, fmt.Errorf("record tracking plan violations: %w", err)
 	}
 	return refused, nil
+}
+
+// chunkMin is the fewest events worth a goroutine of their own.
+const chunkMin = 64
+
+// checkAll checks the events whose source has a mode, spreading a large
+// batch over the processors: the check costs about as much as the rest of
+// ingest, and a batch's append leaves processors idle.
+func (p *Plan) checkAll(events []store.EventInsert) [][]Violation {
+	out := make([][]Violation, len(events))
+	checkRange := func(lo, hi int) {
+		d := &decoder{keys: map[string]string{}}
+		for i := lo; i < hi; i++ {
+			if mode, ok := p.modes[events[i].SourceID]; ok {
+				out[i] = p.check(d, &events[i], mode)
+			}
+		}
+	}
+	workers := min(runtime.GOMAXPROCS(0), len(events)/chunkMin)
+	if workers <= 1 {
+		checkRange(0, len(events))
+		return out
+	}
+	var wg sync.WaitGroup
+	size := (len(events) + workers - 1) / workers
+	for lo := 0; lo < len(events); lo += size {
+		wg.Add(1)
+		go func(lo, hi int) {
+			defer wg.Done()
+			checkRange(lo, hi)
+		}(lo, min(lo+size, len(events)))
+	}
+	wg.Wait()
+	return out
 }
 
 // rejection is the reason an event is refused.
