@@ -18,6 +18,7 @@ import (
 	"github.com/weftdata/weft/internal/plugin"
 	"github.com/weftdata/weft/internal/privacy"
 	"github.com/weftdata/weft/internal/store"
+	"github.com/weftdata/weft/internal/trackplan"
 )
 
 // MaxBodyBytesDefault is the default request body limit, before and after
@@ -74,6 +75,10 @@ type Config struct {
 	Privacy *privacy.Service
 	Logger  *slog.Logger
 
+	// TrackingPlan, when set, is the ingester's tracking plan check: its
+	// counter is exported with the API's metrics.
+	TrackingPlan *trackplan.Checker
+
 	// metrics, set by NewHandlerWithMetrics, are served apart from the
 	// API instead of at GET /metrics.
 	metrics *metrics
@@ -94,6 +99,7 @@ type handler struct {
 	deployer  *plugin.Deployer
 	delivery  *delivery.Service
 	privacy   *privacy.Service
+	trackplan *trackplan.Checker
 	log       *slog.Logger
 	metrics   *metrics
 
@@ -124,6 +130,7 @@ func newHandler(cfg Config) (http.Handler, []route) {
 		keyring:  cfg.Keys,
 		audit:    cfg.Audit,
 	}
+	h.trackplan = cfg.TrackingPlan
 	if h.metrics == nil {
 		h.metrics = newMetrics()
 	}
@@ -214,6 +221,7 @@ func newHandler(cfg Config) (http.Handler, []route) {
 	h.destinationRoutes(v1)
 	h.trackingRoutes(v1)
 	h.sdkSettingsRoutes(v1)
+	h.trackingPlanRoutes(v1)
 	v1.HandleFunc("/v1/", h.requireAnyKey(h.notFound))
 	mux.Handle("/v1/", v1)
 	if h.plugins != nil && h.deployer != nil {

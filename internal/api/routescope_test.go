@@ -129,6 +129,9 @@ var routeScopes = map[string]string{
 	"OPTIONS /v1/b":        "public",
 	"POST /v1/import":      "ingest",
 	"OPTIONS /v1/import":   "public",
+
+	// Tracking plans (package trackplan).
+	"GET /v1/tracking-plan/violations": "read",
 }
 
 // principal is who calls: no key, a wrong key, or a key with scopes.

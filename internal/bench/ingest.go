@@ -27,6 +27,9 @@ type IngestOpts struct {
 	// Seed of the demo data; use a new one to send events the server has
 	// not seen. Default 1.
 	Seed uint64
+	// Config, when set, is a weft.yaml applied (PUT /v1/config) before
+	// the events are sent: a tracking plan, say (DemoTrackingPlan).
+	Config []byte
 }
 
 // IngestReport is what an ingest benchmark measured.
@@ -69,6 +72,11 @@ func Ingest(ctx context.Context, opts IngestOpts) (*IngestReport, error) {
 	}
 	var latencies []time.Duration
 	c := client.New(opts.URL, opts.APIKey)
+	if opts.Config != nil {
+		if _, err := c.ApplyConfig(ctx, opts.Config); err != nil {
+			return nil, fmt.Errorf("apply the configuration: %w", err)
+		}
+	}
 	sum, err := c.IngestStream(ctx, DemoRecords(demo.Stream(demo.Options{Seed: opts.Seed}, opts.Events)), client.IngestOpts{
 		BatchSize: opts.BatchSize,
 		Parallel:  opts.Parallel,

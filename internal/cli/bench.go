@@ -28,6 +28,7 @@ func newBenchIngestCmd() *cobra.Command {
 		protocol string
 		writeKey string
 		profile  string
+		plan     trackingPlanFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "ingest",
@@ -46,6 +47,11 @@ and the batch latencies.`,
 			ctx := cmd.Context()
 			out := cmd.OutOrStdout()
 			opts.URL = target
+			config, err := plan.config()
+			if err != nil {
+				return &exitError{code: 2, err: err}
+			}
+			opts.Config = config
 			if target == "" {
 				s, _, stop, err := f.startBench(cmd, "weft-bench-")
 				if err != nil {
@@ -61,10 +67,7 @@ and the batch latencies.`,
 				}
 				defer stop()
 			}
-			var (
-				r   *bench.IngestReport
-				err error
-			)
+			var r *bench.IngestReport
 			switch protocol {
 			case "weft":
 				r, err = bench.Ingest(ctx, opts)
@@ -90,6 +93,7 @@ and the batch latencies.`,
 	cmd.Flags().StringVar(&protocol, "protocol", "weft", "what to send: weft (records to POST /v1/events) or segment (analytics-node batches to POST /v1/batch)")
 	cmd.Flags().StringVar(&profile, "cpu-profile", "", "write the CPU profile of this process (the client, and the server unless --server) while it sends to this file")
 	cmd.Flags().StringVar(&writeKey, "write-key", "web", "the write key of --protocol segment; a server without keys takes it as the source of the events")
+	plan.register(cmd.Flags())
 	return cmd
 }
 

@@ -96,6 +96,7 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 		newAuditCmd(),
 		newPrivacyCmd(),
 		newDestinationsCmd(),
+		newTrackingPlanCmd(),
 	)
 	return root
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/weftdata/weft/internal/rank"
 	"github.com/weftdata/weft/internal/segment"
 	"github.com/weftdata/weft/internal/stitch"
+	"github.com/weftdata/weft/internal/trackplan"
 )
 
 // Config is weft.yaml.
@@ -59,6 +60,9 @@ type Config struct {
 	// Destinations carry segment changes and profiles to other systems
 	// (package destination); each runs as the job destination:<id>.
 	Destinations []destination.Definition `json:"destinations,omitempty" yaml:"destinations,omitempty"`
+	// TrackingPlan checks events at ingest against a JSON Schema per
+	// event type, in a mode per source (package trackplan).
+	TrackingPlan trackplan.Config `json:"tracking_plan,omitzero" yaml:"tracking_plan,omitempty"`
 }
 
 // Job declares a job: which registered job runs it, when, and with what
@@ -207,6 +211,9 @@ func (c *Config) Validate() error {
 	}
 	if err := validateDestinations(c); err != nil {
 		return err
+	}
+	if err := trackplan.Validate(c.TrackingPlan); err != nil {
+		return &Error{Err: err}
 	}
 	attrs := make(map[string]bool, len(c.Attributes))
 	for _, a := range c.Attributes {

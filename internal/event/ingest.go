@@ -16,6 +16,7 @@ type Ingester struct {
 	store    store.Store
 	strict   bool
 	suppress func(ctx context.Context, events []store.EventInsert) (*store.Drop, error)
+	check    func(ctx context.Context, events []store.EventInsert) ([]*RecordError, error)
 
 	mu    sync.RWMutex
 	known map[string]bool // event type ids known to be in the catalog
@@ -32,13 +33,18 @@ type IngesterOpts struct {
 	// suppressed; called once per batch with its events
 	// (erasure.Suppressor.DropQuery). Nil drops nothing.
 	Suppress func(ctx context.Context, events []store.EventInsert) (*store.Drop, error)
+	// Check applies the tracking plan (trackplan.Checker.Check), once per
+	// batch with its storable events: it records the violations and
+	// returns the events refused, each with Index its position in events.
+	// Nil checks nothing.
+	Check func(ctx context.Context, events []store.EventInsert) ([]*RecordError, error)
 }
 
 // NewIngester returns an Ingester over s; opts may be nil.
 func NewIngester(s store.Store, opts *IngesterOpts) *Ingester {
 	in := &Ingester{store: s, known: map[string]bool{}}
 	if opts != nil {
-		in.strict, in.suppress = opts.StrictCatalog, opts.Suppress
+		in.strict, in.suppress, in.check = opts.StrictCatalog, opts.Suppress, opts.Check
 	}
 	return in
 }
@@ -61,7 +67,13 @@ func (in *Ingester) Ingest(ctx context.Context, b *Batch) (*Result, error) {
 	events, index := storable(b, res)
 	if in.strict {
 		var err error
-		if events, err = in.checkCatalog(ctx, events, index, res); err != nil {
+		if events, index, err = in.checkCatalog(ctx, events, index, res); err != nil {
+			return nil, err
+		}
+	}
+	if in.check != nil && len(events) > 0 {
+		var err error
+		if events, err = in.applyCheck(ctx, events, index, res); err != nil {
 			return nil, err
 		}
 	}
@@ -154,15 +166,38 @@ func checkStorable(e *store.EventInsert) *RecordError {
 	return nil
 }
 
+// applyCheck rejects the events the tracking plan refuses and returns the
+// others; index holds their request positions.
+func (in *Ingester) applyCheck(ctx context.Context, events []store.EventInsert, index []int, res *Result) ([]store.EventInsert, error) {
+	refused, err := in.check(ctx, events)
+	if err != nil || len(refused) == 0 {
+		return events, err
+	}
+	out := make(map[int]bool, len(refused))
+	for _, r := range refused {
+		out[r.Index] = true
+		r.Index = index[r.Index]
+		res.Rejected = append(res.Rejected, r)
+	}
+	kept := make([]store.EventInsert, 0, len(events)-len(refused))
+	for i, e := range events {
+		if !out[i] {
+			kept = append(kept, e)
+		}
+	}
+	return kept, nil
+}
+
 // checkCatalog rejects the events whose type is not in the catalog and
-// returns the others; index holds their request positions.
-func (in *Ingester) checkCatalog(ctx context.Context, events []store.EventInsert, index []int, res *Result) ([]store.EventInsert, error) {
+// returns the others with their request positions; index holds the
+// positions of events.
+func (in *Ingester) checkCatalog(ctx context.Context, events []store.EventInsert, index []int, res *Result) ([]store.EventInsert, []int, error) {
 	if err := in.refreshIfUnknown(ctx, events); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	in.mu.RLock()
 	defer in.mu.RUnlock()
-	kept := events[:0:0]
+	kept, keptIndex := events[:0:0], index[:0:0]
 	for i, e := range events {
 		if id := e.EventTypeKey.ID(); !in.known[id] {
 			res.Rejected = append(res.Rejected, &RecordError{
@@ -172,9 +207,9 @@ func (in *Ingester) checkCatalog(ctx context.Context, events []store.EventInsert
 			})
 			continue
 		}
-		kept = append(kept, e)
+		kept, keptIndex = append(kept, e), append(keptIndex, index[i])
 	}
-	return kept, nil
+	return kept, keptIndex, nil
 }
 
 // refreshIfUnknown reloads the catalog when the batch has a type the cache

@@ -34,6 +34,7 @@ import (
 	"github.com/weftdata/weft/internal/store"
 	"github.com/weftdata/weft/internal/store/duckdb"
 	"github.com/weftdata/weft/internal/store/postgres"
+	"github.com/weftdata/weft/internal/trackplan"
 )
 
 // Defaults of the process configuration.
@@ -327,7 +328,9 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	cfg.Jobs.Builtin = append(cfg.Jobs.Builtin, privacySvc.JobInfo())
 	// Events carrying an erased person's identifiers are dropped at ingest.
 	suppressor := erasure.NewSuppressor(st, func(ctx context.Context) (stitch.Config, error) { return pipe.StitchingRules(ctx) })
-	ingester := event.NewIngester(st, &event.IngesterOpts{StrictCatalog: cfg.StrictCatalog, Suppress: suppressor.DropQuery})
+	// Every path that appends events is checked against the tracking plan.
+	checker := trackplan.NewChecker(st, cfg.Logger)
+	ingester := event.NewIngester(st, &event.IngesterOpts{StrictCatalog: cfg.StrictCatalog, Suppress: suppressor.DropQuery, Check: checker.Check})
 	// Jobs append events as POST /v1/events does, and wake stitching.
 	cfg.Jobs.Env.Events = &event.Writer{In: ingester, Appended: func(int) { pipe.EventsArrived() }}
 	cfg.Jobs.Env.KV, cfg.Jobs.Env.Settings, cfg.Jobs.Env.Secrets = kvStore, settings, secrets
@@ -335,6 +338,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
+	pipe.Watch(func(c *config.Config) { checker.SetConfig(c.TrackingPlan) })
 	privacySvc.SetTrigger(pipe.Jobs())
 	// Every consumer of the configuration in force reads it from one
 	// source: the pipeline's, current on read and pushed on change.
@@ -373,6 +377,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		Deployer:     deployer,
 		Delivery:     deliverySvc,
 		Privacy:      privacySvc,
+		TrackingPlan: checker,
 		Logger:       cfg.Logger,
 
 		BodyReadTimeout: cfg.BodyReadTimeout,
