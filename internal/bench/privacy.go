@@ -64,14 +64,18 @@ type PrivacyReport struct {
 	People    int
 	EraseTime time.Duration
 	// EraseCPU is the CPU time the process spent erasing (DuckDB's
-	// threads included): on a machine shared with other work it says
-	// more than EraseTime.
+	// threads included; a PostgreSQL server's work is not): on a machine
+	// shared with other work it says more than EraseTime.
 	EraseCPU time.Duration
 	Erased   erasure.Result
 
 	Suppressed int64
 	// Events/s of each ingest round, without and with the list.
 	Without, With []float64
+	// CPU microseconds per event of each round, without and with the list
+	// (this process's, as EraseCPU): steadier than events/s on a machine
+	// shared with other work.
+	WithoutCPU, WithCPU []float64
 	// Returning is how many events of each round came from erased people
 	// (one in returnEvery); Dropped how many of them the rounds with the
 	// list dropped, in all.
@@ -103,9 +107,10 @@ func (r *PrivacyReport) String() string {
 	fmt.Fprintf(&b, "  %d entities, %d events (%d delivery logs), %d identifiers suppressed, %d attribute values, %d properties\n",
 		e.Entities, e.Events, e.DeliveryLogs, e.Suppressed, e.AttributeValues, e.Properties)
 	without, with := median(r.Without), median(r.With)
-	fmt.Fprintf(&b, "ingest without suppressed identifiers: %.0f events/s (rounds %s)\n", without, rates(r.Without))
-	fmt.Fprintf(&b, "ingest with %d suppressed identifiers: %.0f events/s (rounds %s), %+.1f%%\n",
-		r.Suppressed, with, rates(r.With), 100*(with-without)/without)
+	fmt.Fprintf(&b, "ingest without suppressed identifiers: %.0f events/s (rounds %s), %.1f µs of CPU an event\n",
+		without, rates(r.Without), median(r.WithoutCPU))
+	fmt.Fprintf(&b, "ingest with %d suppressed identifiers: %.0f events/s (rounds %s), %+.1f%%; %.1f µs of CPU an event\n",
+		r.Suppressed, with, rates(r.With), 100*(with-without)/without, median(r.WithCPU))
 	fmt.Fprintf(&b, "  new people, and %d events a round of erased people coming back: %d dropped; batches checked in Go %d, by the rules in SQL %d\n",
 		r.Returning, r.Dropped, r.InGo, r.InSQL)
 	fmt.Fprintf(&b, "peak RSS %d MB\n", r.PeakRSSBytes>>20)
@@ -312,25 +317,27 @@ func ingestRounds(ctx context.Context, opts PrivacyOpts, rules stitch.Config, re
 		return err
 	}
 	round := uint64(0)
-	ingest := func() (float64, int, error) {
+	// ingest returns the round's events/s, CPU µs an event, and drops.
+	ingest := func() (float64, float64, int, error) {
 		round++
 		// At most opts.Ingest customers a round: each round's are new.
 		fresh := demo.Options{Seed: opts.Seed + 1000 + round, Customers: max(opts.Ingest/10, 1), EventsPerCustomer: 10,
 			FirstCustomer: opts.Customers + int(round)*opts.Ingest}
 		events := withReturning(demo.Stream(fresh, opts.Ingest), returning, round)
-		start := time.Now()
+		start, cpu := time.Now(), processCPU()
 		n, dropped, err := loadWith(ctx, in, events)
 		if err != nil {
-			return 0, 0, err
+			return 0, 0, 0, err
 		}
-		return float64(n+dropped) / time.Since(start).Seconds(), dropped, nil
+		all := float64(n + dropped)
+		return all / time.Since(start).Seconds(), float64((processCPU() - cpu).Microseconds()) / all, dropped, nil
 	}
 	if len(returning) > 0 {
 		r.Returning = opts.Ingest / returnEvery
 	}
 	for i := 0; i < opts.Rounds; i++ {
 		opts.Progress(fmt.Sprintf("ingest round %d of %d", i+1, opts.Rounds))
-		without, _, err := ingest()
+		without, withoutCPU, _, err := ingest()
 		if err != nil {
 			return err
 		}
@@ -338,7 +345,7 @@ func ingestRounds(ctx context.Context, opts PrivacyOpts, rules stitch.Config, re
 			return err
 		}
 		goBefore, sqlBefore := sup.Decisions()
-		with, dropped, err := ingest()
+		with, withCPU, dropped, err := ingest()
 		if err != nil {
 			return err
 		}
@@ -348,6 +355,7 @@ func ingestRounds(ctx context.Context, opts PrivacyOpts, rules stitch.Config, re
 			return err
 		}
 		r.Without, r.With = append(r.Without, without), append(r.With, with)
+		r.WithoutCPU, r.WithCPU = append(r.WithoutCPU, withoutCPU), append(r.WithCPU, withCPU)
 	}
 	// The erased people's identifiers stay suppressed.
 	return change("INSERT INTO suppressed_identifiers SELECT * FROM bench_suppressed WHERE category <> 'bench'")

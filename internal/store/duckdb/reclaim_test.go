@@ -12,23 +12,31 @@ import (
 	"github.com/weftdata/weft/internal/store"
 )
 
-// TestReclaimRewritesOnlyDeleted: Reclaim rewrites the row groups that
-// hold deleted rows and leaves the others' blocks where they are; after
-// it, no row group stores a deleted row, and every live row is there once.
-func TestReclaimRewritesOnlyDeleted(t *testing.T) {
+// reclaimConn opens a store and one connection to it, with a function
+// that runs a statement on it or fails the test.
+func reclaimConn(t *testing.T) (*backend, *store.Conn, func(string)) {
+	t.Helper()
 	ctx := context.Background()
 	b, s := openInternal(t)
 	conn, err := s.Conn(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
-	exec := func(q string) {
+	t.Cleanup(func() { conn.Close() })
+	return b, conn, func(q string) {
 		t.Helper()
 		if _, err := conn.ExecContext(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
+}
+
+// TestReclaimRewritesOnlyDeleted: Reclaim rewrites the row groups that
+// hold deleted rows and leaves the others' blocks where they are; after
+// it, no row group stores a deleted row, and every live row is there once.
+func TestReclaimRewritesOnlyDeleted(t *testing.T) {
+	ctx := context.Background()
+	b, conn, exec := reclaimConn(t)
 	// Four row groups of 122,880 rows, the last one partly filled.
 	exec(`CREATE TABLE reclaimed AS SELECT i, 'person-' || i AS v FROM range(400000) r(i)`)
 	exec("CHECKPOINT")
@@ -108,18 +116,7 @@ func TestReclaimMovesInSteps(t *testing.T) {
 	defer func(n int64) { moveRows = n }(moveRows)
 	moveRows = 122_880
 	ctx := context.Background()
-	b, s := openInternal(t)
-	conn, err := s.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	exec := func(q string) {
-		t.Helper()
-		if _, err := conn.ExecContext(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
+	b, conn, exec := reclaimConn(t)
 	// Values stored as they are, so that a scan of the file finds them.
 	exec(`CREATE TABLE reclaimed (i BIGINT, v TEXT USING COMPRESSION 'uncompressed')`)
 	exec(`INSERT INTO reclaimed SELECT i, 'person-' || i || '@example.com' FROM range(600000) r(i)`)
