@@ -3,7 +3,9 @@ package bench
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
+	"iter"
 	"slices"
 	"strings"
 	"time"
@@ -61,11 +63,26 @@ type PrivacyReport struct {
 
 	People    int
 	EraseTime time.Duration
-	Erased    erasure.Result
+	// EraseCPU is the CPU time the process spent erasing (DuckDB's
+	// threads included; a PostgreSQL server's work is not): on a machine
+	// shared with other work it says more than EraseTime.
+	EraseCPU time.Duration
+	Erased   erasure.Result
 
 	Suppressed int64
 	// Events/s of each ingest round, without and with the list.
 	Without, With []float64
+	// CPU microseconds per event of each round, without and with the list
+	// (this process's, as EraseCPU): steadier than events/s on a machine
+	// shared with other work.
+	WithoutCPU, WithCPU []float64
+	// Returning is how many events of each round came from erased people
+	// (one in returnEvery); Dropped how many of them the rounds with the
+	// list dropped, in all.
+	Returning, Dropped int
+	// InGo and InSQL count the batches of the rounds with the list that
+	// the suppressor checked in Go and those it left to the rules in SQL.
+	InGo, InSQL int64
 
 	PeakRSSBytes int64
 }
@@ -85,13 +102,17 @@ func (r *PrivacyReport) String() string {
 		return b.String()
 	}
 	e := r.Erased
-	fmt.Fprintf(&b, "erase %d people in one call: %s (reclaim %.0f ms)\n", r.People, r.EraseTime.Round(time.Millisecond), e.ReclaimMS)
+	fmt.Fprintf(&b, "erase %d people in one call: %s (reclaim %.0f ms), %s of CPU\n", r.People, r.EraseTime.Round(time.Millisecond), e.ReclaimMS,
+		r.EraseCPU.Round(time.Millisecond))
 	fmt.Fprintf(&b, "  %d entities, %d events (%d delivery logs), %d identifiers suppressed, %d attribute values, %d properties\n",
 		e.Entities, e.Events, e.DeliveryLogs, e.Suppressed, e.AttributeValues, e.Properties)
 	without, with := median(r.Without), median(r.With)
-	fmt.Fprintf(&b, "ingest without suppressed identifiers: %.0f events/s (rounds %s)\n", without, rates(r.Without))
-	fmt.Fprintf(&b, "ingest with %d suppressed identifiers: %.0f events/s (rounds %s), %+.1f%%\n",
-		r.Suppressed, with, rates(r.With), 100*(with-without)/without)
+	fmt.Fprintf(&b, "ingest without suppressed identifiers: %.0f events/s (rounds %s), %.1f µs of CPU an event\n",
+		without, rates(r.Without), median(r.WithoutCPU))
+	fmt.Fprintf(&b, "ingest with %d suppressed identifiers: %.0f events/s (rounds %s), %+.1f%%; %.1f µs of CPU an event\n",
+		r.Suppressed, with, rates(r.With), 100*(with-without)/without, median(r.WithCPU))
+	fmt.Fprintf(&b, "  new people, and %d events a round of erased people coming back: %d dropped; batches checked in Go %d, by the rules in SQL %d\n",
+		r.Returning, r.Dropped, r.InGo, r.InSQL)
 	fmt.Fprintf(&b, "peak RSS %d MB\n", r.PeakRSSBytes>>20)
 	return b.String()
 }
@@ -146,14 +167,18 @@ func Privacy(ctx context.Context, opts PrivacyOpts) (*PrivacyReport, error) {
 	if err != nil {
 		return nil, err
 	}
+	returning, err := identifiersOf(ctx, opts.DB, people)
+	if err != nil {
+		return nil, err
+	}
 	opts.Progress(fmt.Sprintf("erasing %d people", len(people)))
-	start := time.Now()
+	start, cpu := time.Now(), processCPU()
 	if r.Erased, err = erasure.Erase(ctx, opts.DB, people); err != nil {
 		return nil, err
 	}
-	r.EraseTime, r.People = time.Since(start), len(people)
+	r.EraseTime, r.EraseCPU, r.People = time.Since(start), processCPU()-cpu, len(people)
 
-	if err := ingestRounds(ctx, opts, cfg.Stitching, r); err != nil {
+	if err := ingestRounds(ctx, opts, cfg.Stitching, returning, r); err != nil {
 		return nil, err
 	}
 	r.PeakRSSBytes = peakRSS()
@@ -195,9 +220,73 @@ func somePeople(ctx context.Context, db *store.DB, n int) ([]string, error) {
 	return ids, rows.Err()
 }
 
+// identifier is one identifier of an erased person.
+type identifier struct{ category, value string }
+
+// identifiersOf are the identifiers of the people.
+func identifiersOf(ctx context.Context, db *store.DB, people []string) ([]identifier, error) {
+	rows, err := db.QueryContext(ctx, `SELECT category, value FROM identifiers
+		WHERE entity_id IN (SELECT unnest(CAST($1 AS TEXT[]))) ORDER BY category, value`, people)
+	if err != nil {
+		return nil, fmt.Errorf("read the identifiers of the people to erase: %w", err)
+	}
+	defer rows.Close()
+	var out []identifier
+	for rows.Next() {
+		var id identifier
+		if err := rows.Scan(&id.category, &id.value); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+// returnEvery: one event in returnEvery of an ingest round comes from an
+// erased person coming back; the others are new people's. Suppressed
+// people rarely return, but a batch of 20,000 events still holds a few.
+const returnEvery = 1000
+
+// withReturning puts an event of one of the erased people's identifiers
+// after every returnEvery events.
+func withReturning(events iter.Seq[demo.Event], ids []identifier, round uint64) iter.Seq[demo.Event] {
+	return func(yield func(demo.Event) bool) {
+		n := 0
+		for e := range events {
+			if !yield(e) {
+				return
+			}
+			if n++; n%returnEvery != 0 || len(ids) == 0 {
+				continue
+			}
+			k := n / returnEvery
+			if !yield(returningEvent(ids[k%len(ids)], fmt.Sprintf("returning-%d-%d", round, k), e.EventTime)) {
+				return
+			}
+		}
+	}
+}
+
+// returningEvent is an event carrying the identifier under the demo's
+// stitching rules: a page view for a cookie, a form for an e-mail, a CRM
+// update for the rest (a CRM id).
+func returningEvent(id identifier, eventID string, at time.Time) demo.Event {
+	e := demo.Event{ID: eventID, SourceID: "crm", Type: "customer_update", Version: "1-0-0", EventTime: at}
+	switch id.category {
+	case "cookie_id":
+		e.SourceID, e.Type = "web", "page_view"
+	case "email":
+		e.SourceID, e.Type = "web", "form_submit"
+	}
+	e.Payload, _ = json.Marshal(map[string]string{id.category: id.value})
+	return e
+}
+
 // ingestRounds times ingest rounds alternately without and with a list of
 // opts.Suppressed identifiers; the list is moved aside between rounds.
-func ingestRounds(ctx context.Context, opts PrivacyOpts, rules stitch.Config, r *PrivacyReport) error {
+// Each round's events are new people's (past the store's customers), with
+// one in returnEvery from the people erased (returning).
+func ingestRounds(ctx context.Context, opts PrivacyOpts, rules stitch.Config, returning []identifier, r *PrivacyReport) error {
 	db := opts.DB
 	sup := erasure.NewSuppressor(db, func(context.Context) (stitch.Config, error) { return rules, nil })
 	in := event.NewIngester(db, &event.IngesterOpts{Suppress: sup.DropQuery})
@@ -228,33 +317,45 @@ func ingestRounds(ctx context.Context, opts PrivacyOpts, rules stitch.Config, r 
 		return err
 	}
 	round := uint64(0)
-	ingest := func() (float64, error) {
+	// ingest returns the round's events/s, CPU µs an event, and drops.
+	ingest := func() (float64, float64, int, error) {
 		round++
-		events := demo.Stream(demo.Options{Seed: opts.Seed + 1000 + round, Customers: max(opts.Ingest/10, 1), EventsPerCustomer: 10}, opts.Ingest)
-		start := time.Now()
-		n, err := loadWith(ctx, in, events)
+		// At most opts.Ingest customers a round: each round's are new.
+		fresh := demo.Options{Seed: opts.Seed + 1000 + round, Customers: max(opts.Ingest/10, 1), EventsPerCustomer: 10,
+			FirstCustomer: opts.Customers + int(round)*opts.Ingest}
+		events := withReturning(demo.Stream(fresh, opts.Ingest), returning, round)
+		start, cpu := time.Now(), processCPU()
+		n, dropped, err := loadWith(ctx, in, events)
 		if err != nil {
-			return 0, err
+			return 0, 0, 0, err
 		}
-		return float64(n) / time.Since(start).Seconds(), nil
+		all := float64(n + dropped)
+		return all / time.Since(start).Seconds(), float64((processCPU() - cpu).Microseconds()) / all, dropped, nil
+	}
+	if len(returning) > 0 {
+		r.Returning = opts.Ingest / returnEvery
 	}
 	for i := 0; i < opts.Rounds; i++ {
 		opts.Progress(fmt.Sprintf("ingest round %d of %d", i+1, opts.Rounds))
-		without, err := ingest()
+		without, withoutCPU, _, err := ingest()
 		if err != nil {
 			return err
 		}
 		if err := change("INSERT INTO suppressed_identifiers SELECT * FROM bench_suppressed"); err != nil {
 			return err
 		}
-		with, err := ingest()
+		goBefore, sqlBefore := sup.Decisions()
+		with, withCPU, dropped, err := ingest()
 		if err != nil {
 			return err
 		}
+		inGo, inSQL := sup.Decisions()
+		r.InGo, r.InSQL, r.Dropped = r.InGo+inGo-goBefore, r.InSQL+inSQL-sqlBefore, r.Dropped+dropped
 		if err := change("DELETE FROM suppressed_identifiers"); err != nil {
 			return err
 		}
 		r.Without, r.With = append(r.Without, without), append(r.With, with)
+		r.WithoutCPU, r.WithCPU = append(r.WithoutCPU, withoutCPU), append(r.WithCPU, withCPU)
 	}
 	// The erased people's identifiers stay suppressed.
 	return change("INSERT INTO suppressed_identifiers SELECT * FROM bench_suppressed WHERE category <> 'bench'")

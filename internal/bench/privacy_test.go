@@ -27,6 +27,12 @@ func TestPrivacySmoke(t *testing.T) {
 				r.Suppressed != 5_000 || len(r.With) != 1 || r.With[0] <= 0 || r.Without[0] <= 0 {
 				t.Fatalf("report %s", r)
 			}
+			// The rounds bring new people and a few erased ones back: those,
+			// and only those, are dropped, decided in Go without the rules'
+			// SQL.
+			if r.Returning != 2 || r.Dropped != r.Returning || r.InGo < 1 || r.InSQL != 0 || r.WithCPU[0] <= 0 || r.WithoutCPU[0] <= 0 {
+				t.Errorf("returning %d, dropped %d, batches in Go %d, in SQL %d, CPU an event %v %v; want 2, 2, at least 1, 0, some", r.Returning, r.Dropped, r.InGo, r.InSQL, r.WithoutCPU, r.WithCPU)
+			}
 			var left int64
 			if err := db.QueryRowContext(ctx, "SELECT count(*) FROM suppressed_identifiers").Scan(&left); err != nil || left != r.Erased.Suppressed {
 				t.Errorf("%d identifiers suppressed after the benchmark, want the erased people's %d (%v)", left, r.Erased.Suppressed, err)

@@ -208,11 +208,13 @@ func ensureLoaded(ctx context.Context, db *store.DB, demoOpts demo.Options, n in
 // the API would, without HTTP, and returns how many were new. Records are
 // encoded and decoded in a goroutine while the previous batch is appended.
 func Load(ctx context.Context, s store.Store, events iter.Seq[demo.Event]) (int, error) {
-	return loadWith(ctx, event.NewIngester(s, nil), events)
+	n, _, err := loadWith(ctx, event.NewIngester(s, nil), events)
+	return n, err
 }
 
-// loadWith is Load through the ingester in.
-func loadWith(ctx context.Context, in *event.Ingester, events iter.Seq[demo.Event]) (int, error) {
+// loadWith is Load through the ingester in; it also returns how many
+// events the ingester dropped as suppressed.
+func loadWith(ctx context.Context, in *event.Ingester, events iter.Seq[demo.Event]) (int, int, error) {
 	const batchSize = 20_000
 	batches := make(chan *event.Batch, 1)
 	errc := make(chan error, 1)
@@ -252,20 +254,20 @@ func loadWith(ctx context.Context, in *event.Ingester, events iter.Seq[demo.Even
 			flush()
 		}
 	}()
-	total := 0
+	total, dropped := 0, 0
 	for b := range batches {
 		res, err := in.Ingest(ctx, b)
 		if err != nil {
-			return total, err
+			return total, dropped, err
 		}
-		total += res.Accepted
+		total, dropped = total+res.Accepted, dropped+res.Suppressed
 	}
 	select {
 	case err := <-errc:
-		return total, err
+		return total, dropped, err
 	default:
 	}
-	return total, ctx.Err()
+	return total, dropped, ctx.Err()
 }
 
 // heapSampler records the most Go heap in use, sampled every 50 ms.

@@ -26,6 +26,10 @@ type Options struct {
 	// submits, purchases and CRM updates stay as they are, about 3.8 on
 	// average). 0 keeps the generator's own mix, about 20 events a customer.
 	EventsPerCustomer float64
+	// FirstCustomer is the index of the first customer whose events are
+	// generated (0 by default): a stream starting past a store's customers
+	// brings new people only.
+	FirstCustomer int
 }
 
 // CustomersDefault is the default number of customers.
@@ -119,7 +123,7 @@ func stream(opts Options, customers int) iter.Seq[Event] {
 				last = min(last, customers)
 			}
 			for c := first; c < last; c++ {
-				buf = generateCustomer(opts, c, buf)
+				buf = generateCustomer(opts, opts.FirstCustomer+c, buf)
 			}
 			// Sort positions, not the events themselves: far less copying.
 			order = order[:0]

@@ -206,3 +206,26 @@ func TestRevisits(t *testing.T) {
 		}
 	}
 }
+
+// TestFirstCustomer: a stream from FirstCustomer on starts with the
+// customers from there (the first chunk of 256, interleaved in time), with
+// the identities CustomerAt gives them.
+func TestFirstCustomer(t *testing.T) {
+	opts := demo.Options{Customers: 100, FirstCustomer: 5000}
+	seen := map[int]bool{}
+	for e := range demo.Stream(opts, 2000) {
+		if e.Customer < 5000 || e.Customer >= 5000+256 {
+			t.Fatalf("customer %d in the first 2,000 events of a stream from 5000", e.Customer)
+		}
+		if !seen[e.Customer] {
+			seen[e.Customer] = true
+			c := demo.CustomerAt(opts, e.Customer)
+			if c.CRMID != "" && !strings.Contains(string(e.Payload), c.CRMID) && e.Type == "customer_update" {
+				t.Errorf("customer %d's CRM update does not carry %s: %s", e.Customer, c.CRMID, e.Payload)
+			}
+		}
+	}
+	if len(seen) < 50 {
+		t.Errorf("%d customers in 2,000 events", len(seen))
+	}
+}

@@ -63,8 +63,13 @@
 //
 // # Physically gone
 //
-// After the deletions, the tables an erasure touched are reclaimed
-// (store.Capabilities.Reclaim), before Erase returns:
+// After the deletions, the tables an erasure touched whose rows hold
+// personal data (event payloads, identifier values, attribute, property
+// and plugin values: reclaimedTables) are reclaimed
+// (store.Capabilities.Reclaim), before Erase returns. The tables of
+// Weft's own ids, counts and times (entity_events, entities, the caches'
+// counts, segment memberships) keep their deleted rows' bytes until the
+// database reuses the space (reclaim.go says why):
 //
 //   - DuckDB: a DELETE and a CHECKPOINT leave the deleted rows' bytes in
 //     their row groups, and freed blocks keep their old content. In each

@@ -266,7 +266,7 @@ var errNoSalt = errors.New("erasure_state has no row")
 // call that did not finish (which tables that one touched is not known).
 func reclaimTables(touched map[string]bool, resumed bool) []string {
 	var out []string
-	for _, t := range erasedTables {
+	for _, t := range reclaimedTables {
 		if resumed || touched[t] {
 			out = append(out, t)
 		}

@@ -7,15 +7,28 @@ import (
 	"github.com/weftdata/weft/internal/store"
 )
 
-// erasedTables are the tables an erasure deletes from (the package doc
-// lists every table and why the others are left alone).
-var erasedTables = []string{
-	"event_log", "entity_events", "identifiers", "entities", "stitch_merges", "stitch_audit",
-	"customer_attributes", "attribute_values_counts", "attribute_customers_cache", "attribute_state",
-	"plugin_properties", "plugin_property_values", "plugin_property_staging",
+// reclaimedTables are the tables an erasure deletes from whose rows hold
+// what a person gave or what was learnt about them (event payloads,
+// identifier values, attribute, property and plugin values): the bytes of
+// their deleted rows are made physically gone. The package doc lists every
+// table and why the others are left alone.
+var reclaimedTables = []string{
+	"event_log", "identifiers", "stitch_merges", "stitch_audit",
+	"customer_attributes", "attribute_values_counts",
+	"plugin_property_values", "plugin_property_staging",
 	"plugin_dataset_users", "plugin_dataset_values",
-	"segment_members", "segment_changes",
 }
+
+// The erasure also deletes from tables whose rows hold only Weft's own
+// ids, counts and times: entity_events (event seqs and entity ids),
+// entities (entity ids, seqs, times, counts of identifiers per category),
+// attribute_customers_cache and plugin_properties (counts),
+// attribute_state (an event id), segment_members and segment_changes
+// (entity and segment ids, times). Their deleted rows are not reclaimed:
+// an entity id is the MD5 of the id of the entity's first event, a
+// pseudonym that names no one once the person's events, identifiers and
+// values are gone, and rewriting entity_events (one row per event) cost
+// nearly as much as rewriting the events.
 
 // reclaim makes the bytes of the rows deleted from tables physically gone
 // from the database's files (store.Capabilities.Reclaim), on one

@@ -21,7 +21,13 @@ import (
 // those: their live rows are copied to the end of the table and the
 // originals deleted, in one transaction, which leaves each such row group
 // deleted whole (the tables erasure rewrites have no index); the
-// CHECKPOINT drops them. Row groups without a deleted row keep their
+// CHECKPOINT drops them. It moves moveRows rows at a time, with a
+// CHECKPOINT after each move: the blocks a move frees are where the next
+// move's copies are written (DuckDB fills the free list before it grows
+// the file), so the copies themselves overwrite most of the freed blocks,
+// and the scrub below is left with about one move's worth instead of the
+// whole of what was moved (measured at 1M events: the scrub wrote about as
+// much as the move of event_log, and the file grew by the table's size). Row groups without a deleted row keep their
 // blocks, so the cost follows the row groups the deleted rows were spread
 // over, not the table: a retention pass (old events, at the start of the
 // log) rewrites the few row groups it emptied partly, an erasure of people
@@ -68,15 +74,40 @@ func (b *backend) Reclaim(ctx context.Context, conn store.Executor, tables []str
 	return nil
 }
 
+// moveRows bounds the rows one move copies: about eight row groups
+// (a variable for the tests).
+var moveRows int64 = 8 * 122_880
+
 // rewriteDeleted moves the live rows of the table's row groups that hold
-// deleted rows to the end of the table, in one transaction.
+// deleted rows to the end of the table, moveRows at a time, each move in
+// one transaction and followed by a CHECKPOINT, which drops the row groups
+// it left deleted whole and puts their blocks on the free list.
 func rewriteDeleted(ctx context.Context, conn store.Executor, table string) error {
-	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
-		return err
+	// A moved group is left with no live rows, so it is never picked
+	// again; the bound only guards against a layout that does not behave
+	// so (then the final CHECKPOINT drops what the moves left).
+	for range 1000 {
+		moved, err := moveSome(ctx, conn, table)
+		if err != nil || !moved {
+			return err
+		}
+		if _, err := conn.ExecContext(ctx, "CHECKPOINT"); err != nil {
+			return err
+		}
 	}
-	ranges, err := deletedRanges(ctx, conn, table)
+	return nil
+}
+
+// moveSome moves the live rows of the first row groups holding deleted
+// rows, up to about moveRows stored rows, in one transaction, and reports
+// whether there were any.
+func moveSome(ctx context.Context, conn store.Executor, table string) (bool, error) {
+	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
+		return false, err
+	}
+	ranges, err := deletedRanges(ctx, conn, table, moveRows)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if len(ranges) > 0 {
 		where := rowidIn(ranges)
@@ -85,33 +116,39 @@ func rewriteDeleted(ctx context.Context, conn store.Executor, table string) erro
 		for _, q := range []string{"INSERT INTO " + table + " SELECT * FROM " + table + " WHERE " + where,
 			"DELETE FROM " + table + " WHERE " + where} {
 			if _, err := conn.ExecContext(ctx, q); err != nil {
-				return err
+				return false, err
 			}
 		}
 	}
 	_, err = conn.ExecContext(ctx, "COMMIT")
-	return err
+	return len(ranges) > 0, err
 }
 
 // rowRange is the rowids [lo, hi) of one or more adjacent row groups.
 type rowRange struct{ lo, hi int64 }
 
-// deletedRanges are the rowid ranges of the table's row groups that store
-// more rows than they hold live ones, adjacent groups merged.
-func deletedRanges(ctx context.Context, conn store.Executor, table string) ([]rowRange, error) {
+// deletedRanges are the rowid ranges of the table's first row groups
+// that store more rows than they hold live ones, and hold some, up to
+// about limit stored rows, adjacent groups merged. A group with no live
+// row is left out: there is nothing to move, the CHECKPOINT drops it.
+func deletedRanges(ctx context.Context, conn store.Executor, table string, limit int64) ([]rowRange, error) {
 	groups, err := rowGroups(ctx, conn, table)
 	if err != nil {
 		return nil, err
 	}
 	var out []rowRange
 	for _, g := range groups {
+		if limit <= 0 {
+			break
+		}
 		var live int64
 		if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM "+table+" WHERE rowid >= $1 AND rowid < $2", g.lo, g.hi).Scan(&live); err != nil {
 			return nil, fmt.Errorf("count the live rows of a row group: %w", err)
 		}
-		if live == g.hi-g.lo {
+		if live == g.hi-g.lo || live == 0 {
 			continue
 		}
+		limit -= g.hi - g.lo
 		if n := len(out); n > 0 && out[n-1].hi == g.lo {
 			out[n-1].hi = g.hi
 		} else {
