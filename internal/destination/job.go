@@ -71,8 +71,8 @@ func (d *Deps) resolve(ctx context.Context, p Params, typ string) (*Definition, 
 }
 
 // WebhookInfo is the job kind destination_webhook: one run sends what
-// is pending for one webhook (parameter destination), a batch per
-// Perform, and completes when nothing is left.
+// is pending for one webhook (parameter destination), the batches of
+// about a second per Perform, and completes when nothing is left.
 func WebhookInfo(deps *Deps) job.Info {
 	return job.Typed[Params, WebhookState](Kind(TypeWebhook), "send a webhook destination's segment changes or changed profiles (parameter destination)",
 		func() *webhookJob { return &webhookJob{deps: deps} })
