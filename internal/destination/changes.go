@@ -3,13 +3,11 @@ package destination
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strconv"
 	"time"
 
-	"github.com/weftdata/weft/internal/attr"
 	"github.com/weftdata/weft/internal/consent"
 	"github.com/weftdata/weft/internal/store"
 )
@@ -41,18 +39,29 @@ func ChangesKey(destination string, cursor, last int64) string {
 
 // windowRows is about how many changes one read covers: the changes and
 // the identifiers and attributes of their entities are read in one query
-// each for several batches, scans that the batches share.
-const windowRows = 10_000
+// each for many batches, scans that the batches share (a read costs
+// about as much for 10,000 changes as for 50,000 on DuckDB).
+var windowRows = 50_000
 
 // window is the changes read after a cursor, in seq order, with the
-// profiles of their entities (those without consent missing).
+// values of their entities' profiles (appendValues; those without
+// consent missing).
 type window struct {
 	after    int64
 	changes  []Change
-	profiles map[string]*Profile
+	profiles map[string][]byte
 	// full says the read returned as many changes as it asked for: more
 	// may follow its last.
 	full bool
+}
+
+// position is where a webhook of segments stands: the cursor and the end
+// of the batch in flight. It is read at the run's first batch and kept
+// since, as it is committed: runs of a destination never overlap, so no
+// one else moves it meanwhile.
+type position struct {
+	cursor  int64
+	pending sql.NullInt64
 }
 
 // changesBatch sends the next batch of segment changes: the one in flight
@@ -63,17 +72,17 @@ type window struct {
 // last seq: seq order is commit order).
 func (j *webhookJob) changesBatch(ctx context.Context, st *WebhookState) (bool, error) {
 	db, id := j.deps.DB, j.def.ID
-	var cursor int64
-	var pending sql.NullInt64
-	if err := db.QueryRowContext(ctx, db.Query("DestinationCursorGet"), id).Scan(&cursor); err != nil {
-		return false, fmt.Errorf("read the cursor: %w", err)
+	if j.pos == nil {
+		var p position
+		if err := db.QueryRowContext(ctx, db.Query("DestinationPosition"), id).Scan(&p.cursor, &p.pending); err != nil {
+			return false, fmt.Errorf("read the cursor: %w", err)
+		}
+		j.pos = &p
 	}
-	if err := db.QueryRowContext(ctx, db.Query("DestinationPendingGet"), id).Scan(&pending); err != nil {
-		return false, fmt.Errorf("read the batch in flight: %w", err)
-	}
+	cursor, pending := j.pos.cursor, j.pos.pending
 	st.Cursor = cursor
 	var batch []Change
-	var profiles map[string]*Profile
+	var profiles map[string][]byte
 	inFlight := pending.Valid && pending.Int64 > cursor
 	if inFlight {
 		w, err := j.readChanges(ctx, "DestinationChanges", cursor, pending.Int64, j.def.Segments)
@@ -88,42 +97,55 @@ func (j *webhookJob) changesBatch(ctx context.Context, st *WebhookState) (bool, 
 		}
 		if len(batch) < j.def.batchSize() {
 			inFlight = true
-			if _, err := db.ExecContext(ctx, db.Query("DestinationPendingSet"), id, batch[len(batch)-1].Seq, j.deps.now()); err != nil {
+			end := batch[len(batch)-1].Seq
+			if _, err := db.ExecContext(ctx, db.Query("DestinationPendingSet"), id, end, j.deps.now()); err != nil {
 				return false, fmt.Errorf("record the batch in flight: %w", err)
 			}
+			j.pos.pending = sql.NullInt64{Int64: end, Valid: true}
 		}
 	}
 	if len(batch) == 0 { // the changes in flight are gone (segments changed)
-		return false, db.InTx(ctx, func(tx store.ExecutorTx) error { return j.advance(ctx, tx, pending.Int64, true) })
+		return false, j.commit(ctx, pending.Int64, true)
 	}
 	last := batch[len(batch)-1].Seq
-	advance := func(tx store.ExecutorTx) error { return j.advance(ctx, tx, last, inFlight) }
-	changes := make([]Change, 0, len(batch))
-	for _, c := range batch {
-		if p := profiles[c.EntityID]; p != nil {
-			c.Identifiers, c.Attributes = p.Identifiers, p.Attributes
-			changes = append(changes, c)
-		}
-	}
-	st.Skipped += int64(len(batch) - len(changes))
-	if len(changes) > 0 {
-		body, err := json.Marshal(ChangesBody{Changes: changes})
+	body, sent := j.changesBody(batch, profiles)
+	st.Skipped += int64(len(batch) - sent)
+	if sent > 0 {
+		err := j.deliver(ctx, st, ChangesKey(id, cursor, last), sent, body, func(tx store.ExecutorTx) error { return j.advance(ctx, tx, last, inFlight) })
 		if err != nil {
 			return false, err
 		}
-		if err := j.deliver(ctx, st, ChangesKey(id, cursor, last), len(changes), body, advance); err != nil {
-			return false, err
-		}
-	} else if err := db.InTx(ctx, advance); err != nil {
+		j.moved(last, inFlight)
+	} else if err := j.commit(ctx, last, inFlight); err != nil {
 		return false, err
 	}
+	j.body = body[:0]
 	st.Cursor = last
 	return false, nil
 }
 
+// changesBody is the body of a batch: its changes of profiles with
+// consent (those in profiles), and how many those are.
+func (j *webhookJob) changesBody(batch []Change, profiles map[string][]byte) ([]byte, int) {
+	b := append(j.body[:0], `{"changes":[`...)
+	n := 0
+	for i := range batch {
+		vals, ok := profiles[batch[i].EntityID]
+		if !ok {
+			continue
+		}
+		if n > 0 {
+			b = append(b, ',')
+		}
+		b = appendChange(b, &batch[i], vals)
+		n++
+	}
+	return append(b, ']', '}'), n
+}
+
 // nextBatch is the next batch_size changes after the cursor, from the
 // window read last or a new one.
-func (j *webhookJob) nextBatch(ctx context.Context, cursor int64) ([]Change, map[string]*Profile, error) {
+func (j *webhookJob) nextBatch(ctx context.Context, cursor int64) ([]Change, map[string][]byte, error) {
 	size := j.def.batchSize()
 	for fresh := false; ; fresh = true {
 		if w := j.win; w != nil && w.after <= cursor {
@@ -132,6 +154,7 @@ func (j *webhookJob) nextBatch(ctx context.Context, cursor int64) ([]Change, map
 				return rest[:min(size, len(rest))], w.profiles, nil
 			}
 		}
+		j.win = nil // let the old window go before the new one is read
 		limit := max(size, windowRows/size*size)
 		w, err := j.readChanges(ctx, "DestinationChangesAfter", cursor, j.def.Segments, limit)
 		if err != nil {
@@ -142,10 +165,35 @@ func (j *webhookJob) nextBatch(ctx context.Context, cursor int64) ([]Change, map
 	}
 }
 
+// commit moves the cursor to last (advance) alone, in a transaction.
+func (j *webhookJob) commit(ctx context.Context, last int64, inFlight bool) error {
+	if err := j.deps.DB.InTx(ctx, func(tx store.ExecutorTx) error { return j.advance(ctx, tx, last, inFlight) }); err != nil {
+		return err
+	}
+	j.moved(last, inFlight)
+	return nil
+}
+
+// moved keeps the position a committed advance set.
+func (j *webhookJob) moved(last int64, inFlight bool) {
+	j.pos.cursor = last
+	if inFlight {
+		j.pos.pending = sql.NullInt64{}
+	}
+}
+
 // advance moves the cursor to last and ends the batch in flight.
 func (j *webhookJob) advance(ctx context.Context, tx store.ExecutorTx, last int64, inFlight bool) error {
 	now := j.deps.now()
-	if _, err := tx.ExecContext(ctx, tx.Query("DestinationCursorSet"), j.def.ID, last, now); err != nil {
+	res, err := tx.ExecContext(ctx, tx.Query("DestinationCursorMove"), j.def.ID, last, now)
+	var n int64
+	if err == nil {
+		n, err = res.RowsAffected()
+	}
+	if err == nil && n == 0 { // the first batch: no cursor yet
+		_, err = tx.ExecContext(ctx, tx.Query("DestinationCursorSet"), j.def.ID, last, now)
+	}
+	if err != nil {
 		return fmt.Errorf("move the cursor: %w", err)
 	}
 	if !inFlight {
@@ -166,7 +214,7 @@ func (j *webhookJob) readChanges(ctx context.Context, query string, args ...any)
 	if err != nil {
 		return nil, fmt.Errorf("read segment changes: %w", err)
 	}
-	w := &window{}
+	w := &window{changes: make([]Change, 0, windowRows)}
 	for rows.Next() {
 		var c Change
 		if err := rows.Scan(&c.Seq, &c.Segment, &c.EntityID, &c.Change, &c.Time); err != nil {
@@ -180,6 +228,9 @@ func (j *webhookJob) readChanges(ctx context.Context, query string, args ...any)
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read segment changes: %w", err)
 	}
+	if len(w.changes) == 0 {
+		return w, nil
+	}
 	ids := make([]string, 0, len(w.changes))
 	seen := make(map[string]bool, len(w.changes))
 	for _, c := range w.changes {
@@ -188,7 +239,10 @@ func (j *webhookJob) readChanges(ctx context.Context, query string, args ...any)
 			ids = append(ids, c.EntityID)
 		}
 	}
-	w.profiles, err = j.loadProfiles(ctx, ids)
+	// The changes read are those of the segments in (first-1, last]: the
+	// queries find their entities there rather than being sent the ids.
+	span := &seqRange{after: w.changes[0].Seq - 1, upto: w.changes[len(w.changes)-1].Seq, segments: j.def.Segments}
+	w.profiles, err = j.loadProfiles(ctx, scope{ids: ids, changes: span})
 	return w, err
 }
 
@@ -200,64 +254,97 @@ type Profile struct {
 	Attributes  map[string]any      `json:"attributes"`
 }
 
+// scope names the entities whose profiles are read.
+type scope struct {
+	ids []string
+	// changes, when set, says ids are the entities of these changes: the
+	// queries select them from segment_changes rather than being sent the
+	// ids, cheaper for the thousands of a window.
+	changes *seqRange
+}
+
+// seqRange is the changes of segments in the seq range (after, upto].
+type seqRange struct {
+	after, upto int64
+	segments    []string
+}
+
+// query is the named query name for the scope, with its arguments: pre,
+// the scope's, then post.
+func (s *scope) query(db store.Executor, name string, pre []any, post ...any) (string, []any) {
+	args := pre
+	if s.changes != nil {
+		name += "Changes"
+		args = append(args, s.changes.after, s.changes.upto, s.changes.segments)
+	} else {
+		args = append(args, s.ids)
+	}
+	return db.Query(name), append(args, post...)
+}
+
 // loadProfiles reads the chosen identifiers and attributes of entities,
-// set-based: one query each for the whole batch. Entities without
+// set-based: one query each for the whole scope, and writes them as the
+// end of a JSON object (appendValues), by entity. Entities without
 // consent (when the destination names a consent attribute) are left out.
-func (j *webhookJob) loadProfiles(ctx context.Context, ids []string) (map[string]*Profile, error) {
-	out := make(map[string]*Profile, len(ids))
-	allowed, err := j.consenting(ctx, ids)
+func (j *webhookJob) loadProfiles(ctx context.Context, s scope) (map[string][]byte, error) {
+	allowed, err := j.consenting(ctx, &s)
 	if err != nil {
 		return nil, err
 	}
-	for _, id := range ids {
+	vals := make(map[string]*profileValues, len(s.ids))
+	for _, id := range s.ids {
 		if allowed == nil || allowed[id] {
-			out[id] = &Profile{EntityID: id, Identifiers: map[string][]string{}, Attributes: map[string]any{}}
+			vals[id] = &profileValues{}
 		}
 	}
-	if len(out) == 0 {
+	out := make(map[string][]byte, len(vals))
+	if len(vals) == 0 {
 		return out, nil
 	}
 	db := j.deps.DB
 	if len(j.def.Identifiers) > 0 {
-		err := eachRow(ctx, db, "DestinationIdentifiersOf", func(ent, cat, v string) {
-			if p := out[ent]; p != nil {
-				p.Identifiers[cat] = append(p.Identifiers[cat], v)
+		q, args := s.query(db, "DestinationIdentifiersOf", nil, j.def.Identifiers)
+		err := eachRow(ctx, db, q, func(ent, cat, v string) {
+			if p := vals[ent]; p != nil {
+				p.identifiers = add(p.identifiers, cat, v)
 			}
-		}, ids, j.def.Identifiers)
+		}, args...)
 		if err != nil {
 			return nil, fmt.Errorf("read identifiers: %w", err)
 		}
 	}
 	if len(j.def.Attributes) > 0 {
-		raw := map[string]map[string][]string{}
-		err := eachRow(ctx, db, "DestinationAttributesOf", func(ent, a, v string) {
-			if raw[ent] == nil {
-				raw[ent] = map[string][]string{}
+		q, args := s.query(db, "DestinationAttributesOf", nil, j.def.Attributes)
+		err := eachRow(ctx, db, q, func(ent, a, v string) {
+			if p := vals[ent]; p != nil {
+				p.attributes = add(p.attributes, a, v)
 			}
-			raw[ent][a] = append(raw[ent][a], v)
-		}, ids, j.def.Attributes)
+		}, args...)
 		if err != nil {
 			return nil, fmt.Errorf("read attributes: %w", err)
 		}
-		for ent, vals := range raw {
-			if p := out[ent]; p != nil {
-				p.Attributes = attr.JSONValues(j.cfg.Attributes, vals)
-			}
+	}
+	for id, p := range vals {
+		b, err := appendValues(make([]byte, 0, 128), p, j.attrs)
+		if err != nil {
+			return nil, fmt.Errorf("entity %s: %w", id, err)
 		}
+		out[id] = b
 	}
 	return out, nil
 }
 
-// consenting is the set of ids with the destination's consent, or nil
-// when it names no consent attribute (everyone).
-func (j *webhookJob) consenting(ctx context.Context, ids []string) (map[string]bool, error) {
+// consenting is the set of the scope's entities with the destination's
+// consent, or nil when it names no consent attribute (everyone).
+func (j *webhookJob) consenting(ctx context.Context, s *scope) (map[string]bool, error) {
 	if j.def.Consent == "" {
 		return nil, nil
 	}
 	f := consent.Filter{Purpose: "destination:" + j.def.ID, Attribute: j.def.Consent}
 	out := map[string]bool{}
 	db := j.deps.DB
-	rows, err := db.QueryContext(ctx, db.Query("DestinationConsenting"), append(f.Args(), ids)...)
+	q, args := s.query(db, "DestinationConsenting", f.Args())
+	rows, err := db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read consent: %w", err)
 	}
@@ -272,9 +359,9 @@ func (j *webhookJob) consenting(ctx context.Context, ids []string) (map[string]b
 	return out, rows.Err()
 }
 
-// eachRow runs a named query of three text columns.
-func eachRow(ctx context.Context, db store.Executor, name string, fn func(a, b, c string), args ...any) error {
-	rows, err := db.QueryContext(ctx, db.Query(name), args...)
+// eachRow runs a query of three text columns.
+func eachRow(ctx context.Context, db store.Executor, query string, fn func(a, b, c string), args ...any) error {
+	rows, err := db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return err
 	}

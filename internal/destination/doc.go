@@ -17,11 +17,16 @@
 //
 // # Webhook
 //
-// A run sends a batch per Perform until nothing is left. For a webhook
-// of segments, a batch is up to batch_size changes of its segments after
-// the cursor (destination_cursors), in seq order, read ahead with the
-// identifiers and attributes of their entities in windows of about
-// 10,000 changes (one scan of each table per window). A resend after a
+// A run sends batches, one after the other (a Perform sends those of
+// about a second), until nothing is left; the dead letters asked to be
+// replayed when it started go first. For a webhook of segments, a batch
+// is up to batch_size changes of its segments after the cursor
+// (destination_cursors), in seq order, read ahead with the identifiers
+// and attributes of their entities in windows of about 50,000 changes
+// (one query of each table per window, which selects the entities by the
+// window's seq range). The position is read once per run and kept as it
+// is committed. Bodies are written as bytes, the same json.Marshal would
+// make, without reflection over maps. A resend after a
 // crash covers the same changes under the same idempotency key
 // (<id>:<first seq>-<last seq>): a full batch is found again as it was
 // (seq order is commit order), and the end of a partial one is committed

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/weftdata/weft/internal/attr"
@@ -70,8 +71,8 @@ func (d *Deps) resolve(ctx context.Context, p Params, typ string) (*Definition, 
 }
 
 // WebhookInfo is the job kind destination_webhook: one run sends what
-// is pending for one webhook (parameter destination), a batch per
-// Perform, and completes when nothing is left.
+// is pending for one webhook (parameter destination), the batches of
+// about a second per Perform, and completes when nothing is left.
 func WebhookInfo(deps *Deps) job.Info {
 	return job.Typed[Params, WebhookState](Kind(TypeWebhook), "send a webhook destination's segment changes or changed profiles (parameter destination)",
 		func() *webhookJob { return &webhookJob{deps: deps} })
@@ -106,8 +107,20 @@ type webhookJob struct {
 	def  *Definition
 	cfg  *InForce
 	send *sender
-	// win is the changes read ahead (webhooks of segments).
+	// attrs are the definitions of the attributes sent, by id.
+	attrs map[string]*attr.Definition
+	// win is the changes read ahead and pos the position (webhooks of
+	// segments).
 	win *window
+	pos *position
+	// body is the buffer of the last request's body, reused.
+	body []byte
+	// failed is the error of a batch that followed others in a Perform,
+	// for the next Perform to return.
+	failed error
+	// replaysDone says no dead letter asked to be replayed was left when
+	// the run started: a replay asked for later starts a run of its own.
+	replaysDone bool
 }
 
 var (
@@ -137,6 +150,12 @@ func (j *webhookJob) Prepare(ctx context.Context, inv *job.Invocation, p Params,
 		return false, job.Fail(err)
 	}
 	j.inv, j.def, j.cfg = inv, def, cfg
+	j.attrs = make(map[string]*attr.Definition, len(def.Attributes))
+	for i := range cfg.Attributes {
+		if d := &cfg.Attributes[i]; slices.Contains(def.Attributes, d.ID) {
+			j.attrs[d.ID] = d
+		}
+	}
 	st.Destination = def.ID
 	return false, nil
 }
@@ -160,17 +179,46 @@ func secretKey(ctx context.Context, secrets job.Store, d *Definition) ([]byte, e
 	return []byte(v), nil
 }
 
-// Perform sends one batch: a dead letter asked to be replayed first,
-// then the next segment changes or changed profiles.
+// performFor is how long a Perform goes on sending batches. The position
+// is committed with each batch; the runtime's checkpoint after a Perform
+// stores only the counts, and costs about as much as a batch's own
+// commit on DuckDB, so it is not paid for every batch.
+const performFor = time.Second
+
+// Perform sends batches for about performFor: the dead letters asked to
+// be replayed when the run started first (one per Perform), then the next
+// segment changes or changed profiles.
 func (j *webhookJob) Perform(ctx context.Context, st *WebhookState) (bool, error) {
-	replayed, err := j.replayOne(ctx, st)
-	if err != nil || replayed {
+	if err := j.failed; err != nil {
+		j.failed = nil
 		return false, err
 	}
-	if len(j.def.Segments) > 0 {
-		return j.changesBatch(ctx, st)
+	if !j.replaysDone {
+		replayed, err := j.replayOne(ctx, st)
+		if err != nil || replayed {
+			return false, err
+		}
+		j.replaysDone = true
 	}
-	return j.profilesBatch(ctx, st)
+	start := time.Now()
+	for n := 0; ; n++ {
+		var done bool
+		var err error
+		if len(j.def.Segments) > 0 {
+			done, err = j.changesBatch(ctx, st)
+		} else {
+			done, err = j.profilesBatch(ctx, st)
+		}
+		if err != nil && n > 0 {
+			// The batches sent before are counted in the checkpoint of
+			// this Perform; the next one reports the error.
+			j.failed = err
+			return false, nil
+		}
+		if err != nil || done || time.Since(start) >= performFor {
+			return done, err
+		}
+	}
 }
 
 // deliver sends a batch and records its end with commit, in one

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 
 	"github.com/weftdata/weft/internal/store"
@@ -51,18 +50,23 @@ func (j *webhookJob) profilesBatch(ctx context.Context, st *WebhookState) (bool,
 		st.Queued = true
 		return false, nil
 	}
-	profs, err := j.loadProfiles(ctx, ids)
+	profs, err := j.loadProfiles(ctx, scope{ids: ids})
 	if err != nil {
 		return false, err
 	}
 	now := j.deps.now()
-	body := ProfilesBody{Profiles: make([]Profile, 0, len(ids))}
+	b := append(j.body[:0], `{"profiles":[`...)
+	sent := 0
 	for _, id := range ids {
-		if p := profs[id]; p != nil {
-			p.Time = now
-			body.Profiles = append(body.Profiles, *p)
+		if vals, ok := profs[id]; ok {
+			if sent > 0 {
+				b = append(b, ',')
+			}
+			b = appendProfile(b, id, now, vals)
+			sent++
 		}
 	}
+	b = append(b, ']', '}')
 	db, id := j.deps.DB, j.def.ID
 	done := func(tx store.ExecutorTx) error {
 		if _, err := tx.ExecContext(ctx, tx.Query("DestinationProfilesSent"), id, ids, now); err != nil {
@@ -73,15 +77,15 @@ func (j *webhookJob) profilesBatch(ctx context.Context, st *WebhookState) (bool,
 		}
 		return nil
 	}
-	st.Skipped += int64(len(ids) - len(body.Profiles)) // consent withdrawn since queued
-	if len(body.Profiles) == 0 {
+	st.Skipped += int64(len(ids) - sent) // consent withdrawn since queued
+	if sent == 0 {
 		return false, db.InTx(ctx, done)
 	}
-	b, err := json.Marshal(body)
-	if err != nil {
+	if err := j.deliver(ctx, st, ProfilesKey(id, ids, hashes), sent, b, done); err != nil {
 		return false, err
 	}
-	return false, j.deliver(ctx, st, ProfilesKey(id, ids, hashes), len(body.Profiles), b, done)
+	j.body = b[:0]
+	return false, nil
 }
 
 // queued reads the first batch of the queue.

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -55,7 +56,11 @@ type Receiver struct {
 	// entity, the last taken.
 	changes  map[int64]destination.Change
 	profiles map[string]destination.Profile
-	stats    Stats
+	// bodies are those taken and not yet decoded into changes and
+	// profiles; order the seqs of the changes decoded, as taken.
+	bodies [][]byte
+	order  []int64
+	stats  Stats
 }
 
 // Stats count the requests by answer.
@@ -165,18 +170,24 @@ func (r *Receiver) count(fn func(*Stats)) {
 }
 
 // take records a body under its key; a key sent again must carry the
-// same items.
+// same items. Only the items are decoded here; the bodies taken are
+// decoded whole when asked for (Changes, Profiles), so that a benchmark
+// does not time the receiver's decoding beside the sender.
 func (r *Receiver) take(key string, body []byte) error {
 	var b struct {
-		destination.ChangesBody
-		destination.ProfilesBody
+		Changes []struct {
+			Seq int64 `json:"seq"`
+		} `json:"changes"`
+		Profiles []struct {
+			EntityID string `json:"entity_id"`
+		} `json:"profiles"`
 	}
 	if err := json.Unmarshal(body, &b); err != nil {
 		return err
 	}
 	var items []string
 	for _, c := range b.Changes {
-		items = append(items, fmt.Sprint(c.Seq))
+		items = append(items, strconv.FormatInt(c.Seq, 10))
 	}
 	for _, p := range b.Profiles {
 		items = append(items, p.EntityID)
@@ -190,26 +201,54 @@ func (r *Receiver) take(key string, body []byte) error {
 	r.keys[key] = items
 	r.taken[key]++
 	r.stats.Taken++
-	for _, c := range b.Changes {
-		r.changes[c.Seq] = c
-	}
-	for _, p := range b.Profiles {
-		r.profiles[p.EntityID] = p
-	}
+	r.bodies = append(r.bodies, body)
 	return nil
+}
+
+// decode decodes the bodies taken since the last call into changes and
+// profiles, in the order taken. The caller holds mu.
+func (r *Receiver) decode() {
+	for _, body := range r.bodies {
+		var b struct {
+			destination.ChangesBody
+			destination.ProfilesBody
+		}
+		if err := json.Unmarshal(body, &b); err != nil {
+			panic(fmt.Sprintf("webhooktest: a body taken does not decode: %v", err)) // take decoded it
+		}
+		for _, c := range b.Changes {
+			r.changes[c.Seq] = c
+			r.order = append(r.order, c.Seq)
+		}
+		for _, p := range b.Profiles {
+			r.profiles[p.EntityID] = p
+		}
+	}
+	r.bodies = nil
 }
 
 // Changes are the changes taken, by seq.
 func (r *Receiver) Changes() map[int64]destination.Change {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.decode()
 	return maps.Clone(r.changes)
+}
+
+// Order is the seqs of the changes taken, in the order the receiver took
+// them (a change sent again appears again).
+func (r *Receiver) Order() []int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.decode()
+	return slices.Clone(r.order)
 }
 
 // Profiles are the profiles taken, the last per entity.
 func (r *Receiver) Profiles() map[string]destination.Profile {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.decode()
 	return maps.Clone(r.profiles)
 }
 
@@ -233,4 +272,5 @@ func (r *Receiver) Reset() {
 	defer r.mu.Unlock()
 	r.keys, r.taken = map[string][]string{}, map[string]int{}
 	r.changes, r.profiles, r.stats = map[int64]destination.Change{}, map[string]destination.Profile{}, Stats{}
+	r.bodies, r.order = nil, nil
 }

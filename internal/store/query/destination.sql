@@ -8,8 +8,16 @@ SELECT coalesce(max(segment_seq), 0) FROM destination_cursors WHERE destination_
 INSERT INTO destination_cursors (destination_id, segment_seq, updated_at) VALUES ($1, $2, CAST($3 AS TIMESTAMPTZ))
 ON CONFLICT (destination_id) DO UPDATE SET segment_seq = excluded.segment_seq, updated_at = excluded.updated_at
 
--- name: DestinationPendingGet
-SELECT max(pending_to) FROM destination_state WHERE destination_id = $1
+-- name: DestinationPosition
+-- The cursor (0 before the first batch) and the end of the batch in flight
+-- (NULL: none), read at once.
+SELECT (SELECT coalesce(max(segment_seq), 0) FROM destination_cursors WHERE destination_id = $1),
+       (SELECT max(pending_to) FROM destination_state WHERE destination_id = $1)
+
+-- name: DestinationCursorMove
+-- The cursor of a destination that has one: on DuckDB a plain update costs
+-- a third of the upsert DestinationCursorSet.
+UPDATE destination_cursors SET segment_seq = $2, updated_at = CAST($3 AS TIMESTAMPTZ) WHERE destination_id = $1
 
 -- name: DestinationPendingSet
 -- $2 NULL: no batch in flight.
@@ -35,6 +43,29 @@ WHERE seq > $1 AND segment_id IN (SELECT unnest(CAST($2 AS TEXT[])))
 -- Of the entities $3, those with consent (weft_consenting, package consent).
 SELECT entity_id FROM weft_consenting($1, CAST($2 AS BOOLEAN))
 WHERE entity_id IN (SELECT unnest(CAST($3 AS TEXT[])))
+
+-- name: DestinationConsentingChanges
+-- Of the entities of the changes of segments $5 in the seq range ($3, $4],
+-- those with consent: the ids are not sent back to the engine.
+SELECT entity_id FROM weft_consenting($1, CAST($2 AS BOOLEAN))
+WHERE entity_id IN (SELECT entity_id FROM segment_changes
+    WHERE seq > $3 AND seq <= $4 AND segment_id IN (SELECT unnest(CAST($5 AS TEXT[]))))
+
+-- name: DestinationIdentifiersOfChanges
+-- DestinationIdentifiersOf for the entities of the changes of segments $3
+-- in the seq range ($1, $2].
+SELECT entity_id, category, value FROM identifiers
+WHERE entity_id IN (SELECT entity_id FROM segment_changes
+    WHERE seq > $1 AND seq <= $2 AND segment_id IN (SELECT unnest(CAST($3 AS TEXT[]))))
+  AND category IN (SELECT unnest(CAST($4 AS TEXT[])))
+ORDER BY entity_id, category, first_seq, value
+
+-- name: DestinationAttributesOfChanges
+SELECT entity_id, attribute_id, value FROM customer_attributes
+WHERE entity_id IN (SELECT entity_id FROM segment_changes
+    WHERE seq > $1 AND seq <= $2 AND segment_id IN (SELECT unnest(CAST($3 AS TEXT[]))))
+  AND attribute_id IN (SELECT unnest(CAST($4 AS TEXT[])))
+ORDER BY entity_id, attribute_id, value
 
 -- name: DestinationIdentifiersOf
 SELECT entity_id, category, value FROM identifiers
