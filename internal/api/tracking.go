@@ -32,7 +32,7 @@ var writeKeyRoutes = func() map[string]bool {
 // trackingRoutes registers the Segment HTTP Tracking API: each call and
 // its CORS preflight.
 func (h *handler) trackingRoutes(v1 *routeMux) {
-	group := &appendGroup{in: h.ingester, ingested: h.ingested}
+	group := newAppendGroup(h.ingester, h.ingested)
 	for _, p := range tracking.Paths {
 		v1.Route(scopeIngest, http.MethodPost+" "+p.Path, h.trackingCall(p.Kind, group))
 		v1.Route(scopePublic, http.MethodOptions+" "+p.Path, h.trackingPreflight)
@@ -49,36 +49,49 @@ func (h *handler) trackingCall(kind tracking.Kind, group *appendGroup) http.Hand
 		if !h.ingestSlot(w, r) {
 			return
 		}
-		defer h.ingestDone()
-		data, err := h.trackingBody(w, r)
+		// The slot bounds the bodies decoded at once; the mapped batch then
+		// waits for its append in the group, which bounds the calls waiting.
+		total, batch, err := func() (int, *event.Batch, error) {
+			defer h.ingestDone()
+			body, source, err := h.trackingRead(w, r, kind)
+			if err != nil {
+				return 0, nil, err
+			}
+			return body.Len(), body.Map(source, time.Now()), nil
+		}()
 		if err != nil {
 			h.writeError(w, r, err)
 			return
 		}
-		body, parseErr := tracking.Parse(data, kind)
-		bodyKey := ""
-		if parseErr == nil {
-			bodyKey = body.WriteKey
-		}
-		k, source, err := h.writeKey(r, bodyKey)
-		if err == nil {
-			err = allowOrigin(w, r, k)
-		}
-		if err == nil {
-			err = trackingError(parseErr)
-		}
-		if err != nil {
-			h.writeError(w, r, err)
-			return
-		}
-		h.trackingIngest(w, r, body, source, group)
+		h.trackingIngest(w, r, total, batch, group)
 	}
+}
+
+// trackingRead reads and authenticates a call: its body, and the source
+// of its write key.
+func (h *handler) trackingRead(w http.ResponseWriter, r *http.Request, kind tracking.Kind) (*tracking.Body, string, error) {
+	data, err := h.trackingBody(w, r)
+	if err != nil {
+		return nil, "", err
+	}
+	body, parseErr := tracking.Parse(data, kind)
+	bodyKey := ""
+	if parseErr == nil {
+		bodyKey = body.WriteKey
+	}
+	k, source, err := h.writeKey(r, bodyKey)
+	if err == nil {
+		err = allowOrigin(w, r, k)
+	}
+	if err == nil {
+		err = trackingError(parseErr)
+	}
+	return body, source, err
 }
 
 // trackingIngest appends the body's messages: 200 {"success": true} when
 // all are stored, else 400 naming each message refused, the others kept.
-func (h *handler) trackingIngest(w http.ResponseWriter, r *http.Request, body *tracking.Body, source string, group *appendGroup) {
-	batch := body.Map(source, time.Now())
+func (h *handler) trackingIngest(w http.ResponseWriter, r *http.Request, total int, batch *event.Batch, group *appendGroup) {
 	rejected := batch.Rejected
 	h.metrics.rejected.Add(float64(len(rejected)))
 	if len(batch.Events) > 0 {
@@ -94,7 +107,7 @@ func (h *handler) trackingIngest(w http.ResponseWriter, r *http.Request, body *t
 		return
 	}
 	sort.Slice(rejected, func(i, j int) bool { return rejected[i].Index < rejected[j].Index })
-	writeJSON(w, http.StatusBadRequest, rejectedMessages(r, body.Len(), rejected))
+	writeJSON(w, http.StatusBadRequest, rejectedMessages(r, total, rejected))
 }
 
 // trackingRejection is the 400 of a call with refused messages: the

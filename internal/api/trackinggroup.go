@@ -20,6 +20,9 @@ import (
 type appendGroup struct {
 	in       *event.Ingester
 	ingested func(*event.Result) // counts each append's result
+	// waiting bounds the calls waiting for an append, and so the memory
+	// their batches hold (500 KB bodies at most).
+	waiting chan struct{}
 
 	mu      sync.Mutex
 	pending []*groupCall
@@ -27,8 +30,15 @@ type appendGroup struct {
 }
 
 // groupEventsMax bounds the events of one append, so a crowd of callers
-// is served in several.
-const groupEventsMax = 5000
+// is served in several; groupCallsMax bounds the calls waiting.
+const (
+	groupEventsMax = 5000
+	groupCallsMax  = 64
+)
+
+func newAppendGroup(in *event.Ingester, ingested func(*event.Result)) *appendGroup {
+	return &appendGroup{in: in, ingested: ingested, waiting: make(chan struct{}, groupCallsMax)}
+}
 
 // groupCall is one call's batch waiting to be appended.
 type groupCall struct {
@@ -46,6 +56,12 @@ var errGroupFailed = errors.New("the append of this call failed")
 // ingest appends the call's batch, with those of other calls waiting at
 // the same time, and returns the ingester's rejections of its events.
 func (g *appendGroup) ingest(ctx context.Context, b *event.Batch) ([]*event.RecordError, error) {
+	select {
+	case g.waiting <- struct{}{}:
+		defer func() { <-g.waiting }()
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 	c := &groupCall{batch: b, done: make(chan struct{}), lead: make(chan struct{})}
 	g.mu.Lock()
 	g.pending = append(g.pending, c)
