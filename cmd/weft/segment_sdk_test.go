@@ -182,7 +182,38 @@ func TestSegmentNodeSDK(t *testing.T) {
 			if len(events) != len(run.Sent) {
 				t.Errorf("%d events stored of %d messages", len(events), len(run.Sent))
 			}
+			checkSegmentStitching(t, base, admin)
 		})
+	}
+}
+
+// checkSegmentStitching runs stitching and checks the people of the
+// journey: anon-1, user-1, ada@example.com and (by alias) anon-2 are one
+// entity; grace@example.com with anon-3 another.
+func checkSegmentStitching(t *testing.T, base, admin string) {
+	t.Helper()
+	ctx := context.Background()
+	c := client.New(base, admin)
+	if _, err := c.Stitch(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	entity := func(category, value string) string {
+		e, err := c.EntityByIdentifier(ctx, category, value)
+		if err != nil {
+			t.Errorf("entity of %s:%s: %v", category, value, err)
+			return ""
+		}
+		return e.ID
+	}
+	ada := entity("user_id", "user-1")
+	for _, id := range [][2]string{{"anonymous_id", "anon-1"}, {"email", "ada@example.com"}, {"anonymous_id", "anon-2"}} {
+		if got := entity(id[0], id[1]); got != ada {
+			t.Errorf("%s:%s is entity %s, user-1 is %s", id[0], id[1], got, ada)
+		}
+	}
+	grace := entity("email", "grace@example.com")
+	if grace == ada || entity("anonymous_id", "anon-3") != grace {
+		t.Errorf("grace: %s, anon-3: %s, ada: %s", grace, entity("anonymous_id", "anon-3"), ada)
 	}
 }
 
