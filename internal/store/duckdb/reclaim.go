@@ -2,8 +2,10 @@ package duckdb
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/weftdata/weft/internal/store"
 )
@@ -67,7 +69,11 @@ func (b *backend) Reclaim(ctx context.Context, conn store.Executor, tables []str
 	}
 	for _, q := range []string{"CHECKPOINT", "DROP TABLE IF EXISTS weft_scrub", scrubDDL, scrubFill, "CHECKPOINT",
 		"DROP TABLE weft_scrub", "CHECKPOINT"} {
-		if _, err := conn.ExecContext(ctx, q); err != nil {
+		exec := conn.ExecContext
+		if q == "CHECKPOINT" {
+			exec = checkpoint(conn)
+		}
+		if _, err := exec(ctx, q); err != nil {
 			return fmt.Errorf("scrub the free blocks: %s: %w", strings.Fields(q)[0], err)
 		}
 	}
@@ -91,11 +97,35 @@ func rewriteDeleted(ctx context.Context, conn store.Executor, table string) erro
 		if err != nil || !moved {
 			return err
 		}
-		if _, err := conn.ExecContext(ctx, "CHECKPOINT"); err != nil {
+		if _, err := checkpoint(conn)(ctx, "CHECKPOINT"); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// checkpointWait bounds how long a CHECKPOINT waits for the other write
+// transactions of the process (an ingest, a job) to end.
+const checkpointWait = 2 * time.Minute
+
+// checkpoint returns an exec of CHECKPOINT that tries again while other
+// write transactions are active: DuckDB refuses to checkpoint beside them,
+// and a server keeps writing while an erasure reclaims.
+func checkpoint(conn store.Executor) func(context.Context, string, ...any) (sql.Result, error) {
+	return func(ctx context.Context, q string, args ...any) (sql.Result, error) {
+		deadline := time.Now().Add(checkpointWait)
+		for wait := 10 * time.Millisecond; ; wait = min(2*wait, time.Second) {
+			res, err := conn.ExecContext(ctx, q, args...)
+			if err == nil || !strings.Contains(err.Error(), "other write transactions") || time.Now().After(deadline) {
+				return res, err
+			}
+			select {
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-time.After(wait):
+			}
+		}
+	}
 }
 
 // moveSome moves the live rows of the first row groups holding deleted
