@@ -413,8 +413,14 @@ func parseEventRef(s string) (eventRef, error) {
 	if len(parts) < 2 || len(parts) > 3 {
 		return eventRef{}, fmt.Errorf("%q must be source/type or source/type/version", s)
 	}
-	for _, p := range parts {
-		if p == "" || p == "*" || strings.ContainsAny(p, "'\"\\ ") {
+	for i, p := range parts {
+		// A type may hold inner spaces (the event names of tracking
+		// SDKs: "Order Completed"); a source or a version may not.
+		bad := "'\"\\ "
+		if i == 1 {
+			bad = "'\"\\"
+		}
+		if p == "" || p == "*" || strings.ContainsAny(p, bad) || strings.TrimSpace(p) != p {
 			return eventRef{}, fmt.Errorf("%q has an empty or invalid part", s)
 		}
 	}

@@ -56,6 +56,8 @@ func TestValidateErrors(t *testing.T) {
 		{"missing op", `- {id: vip, condition: {attribute: orders}}`, `segments[vip].condition.op: is required`},
 		{"bad property", `- {id: vip, condition: {property: "Bad Ref", op: ">", value: 1}}`, `segments[vip].condition.property: "Bad Ref" is not a property reference`},
 		{"bad event", `- {id: vip, condition: {event: shop, last: 30d, count: {op: ">", value: 1}}}`, `segments[vip].condition.event: "shop" must be source/type`},
+		{"space in a source", `- {id: vip, condition: {event: "my site/page", last: 3d, count: {op: ">", value: 1}}}`, `has an empty or invalid part`},
+		{"space around a type", `- {id: vip, condition: {event: "site/ page", last: 3d, count: {op: ">", value: 1}}}`, `has an empty or invalid part`},
 		{"no window", `- {id: vip, condition: {event: shop/purchase, count: {op: ">", value: 1}}}`, `segments[vip].condition.last: an event condition needs a window`},
 		{"two windows", `- {id: vip, condition: {event: shop/purchase, last: 3d, between: [-3d, -1d], count: {op: ">", value: 1}}}`, `segments[vip].condition.between: an event condition has last or between, not both`},
 		{"bad last", `- {id: vip, condition: {event: shop/purchase, last: 3m, count: {op: ">", value: 1}}}`, `segments[vip].condition.last: "3m" is not a duration`},
@@ -95,7 +97,7 @@ func TestValidateGood(t *testing.T) {
     {attribute: born, op: ">=", value: "-30d"}, {attribute: born, op: "<", value: "2026-01-31"}, {attribute: tags, op: contains, value: x},
     {attribute: plan, op: contains, value: pro}, {attribute: vip, op: "!=", value: false}, {attribute: plan, op: is_not_set},
     {event: shop/purchase/1, between: ["2026-01-01", "-12h"], where: "payload->>'c' = 'app'", sum: {field: "(payload->>'t')::numeric", op: between, value: [1, 9.5]}},
-    {event: shop/purchase, last: 8w, count: {op: "!=", value: 0}}, {property: p/x, op: ">", value: 0.5}, {property: p/20260101T000000Z/x, op: "=", value: text}]}}
+    {event: shop/purchase, last: 8w, count: {op: "!=", value: 0}}, {event: "site/Order Completed", last: 8w, count: {op: ">", value: 0}}, {property: p/x, op: ">", value: 0.5}, {property: p/20260101T000000Z/x, op: "=", value: text}]}}
 - {id: b, condition: {any: [{identifier: email}, {not: {attribute: orders, op: is_set}}]}}`
 	if _, err := config.Parse([]byte(head + indent(segs))); err != nil {
 		t.Fatal(err)
