@@ -151,7 +151,7 @@ const (
 )
 
 // errNoLoad refuses every reference outside the schema.
-var errNoLoad = errors.New("Weft loads no schema from files or the network: only references inside the schema itself (#/$defs/...) are allowed")
+var errNoLoad = errors.New("weft loads no schema from files or the network: only references inside the schema itself (#/$defs/...) are allowed")
 
 // noLoader is the compiler's URLLoader: it loads nothing.
 type noLoader struct{}

@@ -40,7 +40,7 @@ func TestValidateRefusesBadSchemas(t *testing.T) {
 		t.Fatal(err)
 	}
 	const place = "tracking_plan.events[shop/purchase].schema: "
-	noLoad := "Weft loads no schema from files or the network"
+	noLoad := "weft loads no schema from files or the network"
 	for _, c := range []struct{ name, schema, want string }{
 		{"unknown type", `{"type": "objekt"}`, place + "at '/type': value must be one of"},
 		{"minimum not a number", `{"properties": {"total": {"minimum": "zero"}}}`, place + "at '/properties/total/minimum': got string, want number"},
