@@ -428,40 +428,30 @@ func holds(op string, a, b float64) bool {
 // incremental run evaluates them again.
 func (c *compiler) movers(cond *Condition, prev time.Time) string {
 	var qs []string
-	seen := map[string]bool{}
-	var visit func(n *Condition)
-	visit = func(n *Condition) {
-		n.walk(func(x *Condition) {
-			switch {
-			case x.Segment != "":
-				if d := c.segments[x.Segment]; d != nil && !seen[x.Segment] {
-					seen[x.Segment] = true
-					visit(&d.Condition)
-				}
-			case x.Event != "":
-				for _, off := range eventOffsets(x) {
-					qs = append(qs, "SELECT ee.entity_id FROM "+eventsFrom+" WHERE "+eventFilter(x)+
-						" AND ev.event_time >= "+timestampSQL(prev.Add(off))+" AND ev.event_time <= "+timestampSQL(c.now.Add(off)))
-				}
-			case x.Attribute != "":
-				d := c.env.attrs[x.Attribute]
-				if d == nil {
-					return
-				}
-				dt := d.ResultType()
-				if dt != attr.DataDate && dt != attr.DataDatetime {
-					return
-				}
-				for _, off := range valueOffsets(x) {
-					// A day either side covers the dates' truncation.
-					lo, hi := prev.Add(off).AddDate(0, 0, -1), c.now.Add(off).AddDate(0, 0, 1)
-					qs = append(qs, "SELECT entity_id FROM customer_attributes WHERE attribute_id = "+quote(x.Attribute)+
-						" AND weft_to_datetime(value) BETWEEN "+timestampSQL(lo)+" AND "+timestampSQL(hi))
-				}
+	visitWithRefs(cond, c.segments, func(x *Condition) {
+		switch {
+		case x.Event != "":
+			for _, off := range eventOffsets(x) {
+				qs = append(qs, "SELECT ee.entity_id FROM "+eventsFrom+" WHERE "+eventFilter(x)+
+					" AND ev.event_time >= "+timestampSQL(prev.Add(off))+" AND ev.event_time <= "+timestampSQL(c.now.Add(off)))
 			}
-		})
-	}
-	visit(cond)
+		case x.Attribute != "":
+			d := c.env.attrs[x.Attribute]
+			if d == nil {
+				return
+			}
+			dt := d.ResultType()
+			if dt != attr.DataDate && dt != attr.DataDatetime {
+				return
+			}
+			for _, off := range valueOffsets(x) {
+				// A day either side covers the dates' truncation.
+				lo, hi := prev.Add(off).AddDate(0, 0, -1), c.now.Add(off).AddDate(0, 0, 1)
+				qs = append(qs, "SELECT entity_id FROM customer_attributes WHERE attribute_id = "+quote(x.Attribute)+
+					" AND weft_to_datetime(value) BETWEEN "+timestampSQL(lo)+" AND "+timestampSQL(hi))
+			}
+		}
+	})
 	return strings.Join(qs, "\nUNION\n")
 }
 
@@ -504,21 +494,29 @@ func valueOffsets(n *Condition) []time.Duration {
 // segments it refers to included.
 func (c *compiler) usesProperties(cond *Condition) []string {
 	var out []string
+	visitWithRefs(cond, c.segments, func(x *Condition) {
+		if x.Property != "" {
+			out = append(out, x.Property)
+		}
+	})
+	return out
+}
+
+// visitWithRefs calls fn on every node of a condition and of the segments
+// it refers to, each segment once.
+func visitWithRefs(cond *Condition, segments map[string]*Definition, fn func(*Condition)) {
 	seen := map[string]bool{}
-	var visit func(n *Condition)
-	visit = func(n *Condition) {
-		n.walk(func(x *Condition) {
-			if x.Property != "" {
-				out = append(out, x.Property)
-			}
-			if d := c.segments[x.Segment]; d != nil && !seen[x.Segment] {
-				seen[x.Segment] = true
+	var visit func(c *Condition)
+	visit = func(c *Condition) {
+		c.walk(func(n *Condition) {
+			fn(n)
+			if d := segments[n.Segment]; d != nil && !seen[n.Segment] {
+				seen[n.Segment] = true
 				visit(&d.Condition)
 			}
 		})
 	}
 	visit(cond)
-	return out
 }
 
 // hash fingerprints what a segment's members depend on besides the data:
@@ -531,21 +529,14 @@ func (c *compiler) hash(d *Definition) string {
 		Segments  map[string]Condition
 		Attrs     map[string]attrType
 	}{Condition: d.Condition, Segments: map[string]Condition{}, Attrs: map[string]attrType{}}
-	var visit func(n *Condition)
-	visit = func(n *Condition) {
-		n.walk(func(x *Condition) {
-			if a := c.env.attrs[x.Attribute]; a != nil {
-				doc.Attrs[a.ID] = attrType{a.Type, a.ResultType()}
-			}
-			if s := c.segments[x.Segment]; s != nil {
-				if _, ok := doc.Segments[s.ID]; !ok {
-					doc.Segments[s.ID] = s.Condition
-					visit(&s.Condition)
-				}
-			}
-		})
-	}
-	visit(&d.Condition)
+	visitWithRefs(&d.Condition, c.segments, func(x *Condition) {
+		if a := c.env.attrs[x.Attribute]; a != nil {
+			doc.Attrs[a.ID] = attrType{a.Type, a.ResultType()}
+		}
+		if s := c.segments[x.Segment]; s != nil {
+			doc.Segments[s.ID] = s.Condition
+		}
+	})
 	b, _ := json.Marshal(doc)
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:16])

@@ -105,20 +105,3 @@ func (r *run) eventTypes(inc []*plan) string {
 	slices.Sort(filters)
 	return strings.Join(filters, " OR ")
 }
-
-// visitWithRefs calls fn on every node of a condition and of the segments
-// it refers to, each segment once.
-func visitWithRefs(cond *Condition, segments map[string]*Definition, fn func(*Condition)) {
-	seen := map[string]bool{}
-	var visit func(c *Condition)
-	visit = func(c *Condition) {
-		c.walk(func(n *Condition) {
-			fn(n)
-			if d := segments[n.Segment]; d != nil && !seen[n.Segment] {
-				seen[n.Segment] = true
-				visit(&d.Condition)
-			}
-		})
-	}
-	visit(cond)
-}
