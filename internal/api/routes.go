@@ -75,6 +75,10 @@ type Config struct {
 	Privacy *privacy.Service
 	Logger  *slog.Logger
 
+	// Console, when set, is served under /console/ (internal/console): it
+	// checks its own sessions and keeps its own route table.
+	Console http.Handler
+
 	// TrackingPlan, when set, is the ingester's tracking plan check: its
 	// counter is exported with the API's metrics.
 	TrackingPlan *trackplan.Checker
@@ -227,6 +231,9 @@ func newHandler(cfg Config) (http.Handler, []route) {
 	if h.plugins != nil && h.deployer != nil {
 		// The spec's route (§10) for one deployment.
 		mux.Route(scopeDelivery, "POST /api/plugins/{name}/deployments/{id}/predict", h.deploymentPredict)
+	}
+	if cfg.Console != nil {
+		mux.Handle("/console/", cfg.Console)
 	}
 	mux.HandleFunc("/", h.notFound)
 

@@ -20,6 +20,7 @@ import (
 	"github.com/weftdata/weft/internal/audit"
 	"github.com/weftdata/weft/internal/config"
 	"github.com/weftdata/weft/internal/consent"
+	"github.com/weftdata/weft/internal/console"
 	"github.com/weftdata/weft/internal/delivery"
 	"github.com/weftdata/weft/internal/erasure"
 	"github.com/weftdata/weft/internal/event"
@@ -364,12 +365,13 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	deployOpts.RunLog = pipe.Jobs().RunLog
 	deployer := plugins.NewDeployer(deployOpts)
 	keyring := keys.New(st, &keys.Options{Bootstrap: cfg.APIKeys, Logger: cfg.Logger})
+	auditLog := audit.New(st, nil)
 	apiCfg := api.Config{
 		Store:        st,
 		Pipeline:     pipe,
 		Ingester:     ingester,
 		Keys:         keyring,
-		Audit:        audit.New(st, nil),
+		Audit:        auditLog,
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		Settings:     settings,
 		Secrets:      secrets,
@@ -381,6 +383,10 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		Logger:       cfg.Logger,
 
 		BodyReadTimeout: cfg.BodyReadTimeout,
+		Console: console.New(console.Config{
+			Store: st, Pipeline: pipe, Keys: keyring, Audit: auditLog,
+			Plugins: plugins, Delivery: deliverySvc, Logger: cfg.Logger,
+		}),
 	}
 	var (
 		handler http.Handler
