@@ -26,6 +26,7 @@ import (
 	"github.com/weftdata/weft/internal/client"
 	"github.com/weftdata/weft/internal/demo"
 	"github.com/weftdata/weft/internal/store"
+	"github.com/weftdata/weft/internal/browsertest"
 	"github.com/weftdata/weft/internal/tracking/sdktest"
 )
 
@@ -259,7 +260,7 @@ func shopSite(t *testing.T, writeKey *string, weft string) *httptest.Server {
 // CORS, and no request anywhere but the two; then a page of an origin the
 // write key does not allow, whose calls the browser refuses.
 func TestSegmentBrowserSDK(t *testing.T) {
-	b := sdktest.NewBrowser(t)
+	b := browsertest.NewBrowser(t)
 	base, admin, _ := segmentServer(t, "duckdb")
 	var writeKey string
 	site := shopSite(t, &writeKey, base)
@@ -359,7 +360,7 @@ func TestSegmentBrowserSDK(t *testing.T) {
 }
 
 // evalString evaluates a promise in the page and returns its string.
-func evalString(t *testing.T, b *sdktest.Browser, expr string) string {
+func evalString(t *testing.T, b *browsertest.Browser, expr string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(b.Ctx, 30*time.Second)
 	defer cancel()

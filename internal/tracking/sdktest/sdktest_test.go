@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/weftdata/weft/internal/browsertest"
 )
 
 // TestNodeSDK runs the pinned analytics-node: it loads and reports its
@@ -35,7 +37,7 @@ func TestBrowserBundle(t *testing.T) {
 	})
 	site := httptest.NewServer(mux)
 	defer site.Close()
-	b := NewBrowser(t)
+	b := browsertest.NewBrowser(t)
 	if err := b.Do(30*time.Second, chromedp.Navigate(site.URL), chromedp.WaitReady("#ok")); err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package sdktest
+package browsertest
 
 import (
 	"context"
@@ -12,6 +12,8 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+
+	"github.com/weftdata/weft/internal/npmtest"
 )
 
 // Browser is a headless Chromium tab that keeps the URL of every request
@@ -41,7 +43,7 @@ func NewBrowser(t testing.TB) *Browser {
 		}
 	}
 	if path == "" {
-		unavailable(t, "chromium is not on PATH (scripts/test installs Debian's package)")
+		npmtest.Unavailable(t, "browsertest: chromium is not on PATH (scripts/test installs Debian's package)")
 	}
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
 		chromedp.ExecPath(path),
@@ -67,10 +69,10 @@ func NewBrowser(t testing.TB) *Browser {
 	// The first Do starts the browser, which lives as long as its context:
 	// no timeout here.
 	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("sdktest: start chromium: %v", err)
+		t.Fatalf("browsertest: start chromium: %v", err)
 	}
 	if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
-		t.Fatalf("sdktest: enable network events: %v", err)
+		t.Fatalf("browsertest: enable network events: %v", err)
 	}
 	b.Ctx = ctx
 	return b
