@@ -50,6 +50,9 @@ type Body struct {
 	WriteKey string
 	kind     Kind // empty for a batch
 	sentAt   []byte
+	// shared are the batch's own context and integrations, which apply
+	// to every message of the batch (see mapper.shared).
+	shared   shared
 	messages [][]byte
 }
 
@@ -86,6 +89,16 @@ func Parse(data []byte, kind Kind) (*Body, error) {
 			b.WriteKey = stringValue(value)
 		case "sentAt":
 			b.sentAt = value
+		case "context", "integrations":
+			if value[0] != '{' && value[0] != 'n' {
+				return fmt.Errorf("%s must be an object, got %s", key, event.JSONKind(value))
+			}
+			if err := event.StorableJSON(value); err != nil {
+				return fmt.Errorf("%s %v", key, err)
+			}
+			if value[0] == '{' && len(bytes.TrimSpace(value[1:len(value)-1])) > 0 {
+				b.shared.set(string(key), value)
+			}
 		}
 		return nil
 	})
@@ -148,11 +161,11 @@ func stringValue(raw []byte) string {
 // its index in the batch (0 for a single call).
 func (b *Body) Map(source string, receivedAt time.Time) *event.Batch {
 	out := &event.Batch{Records: len(b.messages), Events: make([]store.EventInsert, 0, len(b.messages)), Index: make([]int, 0, len(b.messages))}
-	m := mapper{source: source, receivedAt: receivedAt.UTC().Truncate(time.Microsecond), batchSentAt: b.sentAt}
+	m := mapper{source: source, receivedAt: receivedAt.UTC().Truncate(time.Microsecond), batchSentAt: b.sentAt, shared: b.shared}
 	m.received = m.receivedAt.Format(time.RFC3339Nano)
 	size := 0
 	for _, raw := range b.messages {
-		size += len(raw) + extraBytes
+		size += len(raw) + extraBytes + len(b.shared.context) + len(b.shared.integrations)
 	}
 	m.buf = make([]byte, 0, size)
 	for i, raw := range b.messages {

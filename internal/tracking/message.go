@@ -31,6 +31,64 @@ type mapper struct {
 	batchSentErr  error
 	buf           []byte // the payloads of the batch, one after another
 	scratch       bytes.Buffer
+	shared        shared
+}
+
+// shared are the context and integrations of a batch envelope. As
+// Segment's batch call documents, they apply to every call of the batch:
+// a message without its own gets them, and one with its own gets the
+// members it lacks (its own win).
+type shared struct {
+	context, integrations []byte
+}
+
+func (s *shared) set(key string, value []byte) {
+	if key == "context" {
+		s.context = value
+	} else {
+		s.integrations = value
+	}
+}
+
+func (s *shared) get(key string) []byte {
+	switch key {
+	case "context":
+		return s.context
+	case "integrations":
+		return s.integrations
+	}
+	return nil
+}
+
+// appendMerged appends the object own with the members of batch it
+// lacks; a null own is batch.
+func appendMerged(buf, own, batch []byte) []byte {
+	if own[0] == 'n' {
+		return append(buf, batch...)
+	}
+	keys := map[string]bool{}
+	_ = event.Members(own, func(key, _ []byte) error {
+		keys[string(key)] = true
+		return nil
+	})
+	inner := bytes.TrimSpace(own[1 : len(own)-1])
+	buf = append(buf, '{')
+	buf = append(buf, inner...)
+	sep := len(inner) > 0
+	_ = event.Members(batch, func(key, value []byte) error {
+		if keys[string(key)] {
+			return nil
+		}
+		if sep {
+			buf = append(buf, ',')
+		}
+		sep = true
+		buf = appendString(buf, key)
+		buf = append(buf, ':')
+		buf = append(buf, value...)
+		return nil
+	})
+	return append(buf, '}')
 }
 
 // fields are the members of a message that mapping reads.
@@ -61,18 +119,34 @@ func (m *mapper) message(index int, raw []byte, kind Kind) (store.EventInsert, *
 	var f fields
 	start := len(m.buf)
 	m.buf = append(m.buf, '{')
+	var hasContext, hasIntegrations bool
 	err := event.Members(raw, func(key, value []byte) error {
 		if err := f.read(key, value); err != nil {
 			return err
 		}
-		if !dropped(string(key)) {
-			m.buf = appendString(m.buf, key)
-			m.buf = append(m.buf, ':')
-			m.buf = append(m.buf, value...)
-			m.buf = append(m.buf, ',')
+		if dropped(string(key)) {
+			return nil
 		}
+		m.buf = appendString(m.buf, key)
+		m.buf = append(m.buf, ':')
+		if batch := m.shared.get(string(key)); batch != nil {
+			hasContext = hasContext || string(key) == "context"
+			hasIntegrations = hasIntegrations || string(key) == "integrations"
+			m.buf = appendMerged(m.buf, value, batch)
+		} else {
+			m.buf = append(m.buf, value...)
+		}
+		m.buf = append(m.buf, ',')
 		return nil
 	})
+	if m.shared.context != nil && !hasContext {
+		m.buf = append(append(m.buf, `"context":`...), m.shared.context...)
+		m.buf = append(m.buf, ',')
+	}
+	if m.shared.integrations != nil && !hasIntegrations {
+		m.buf = append(append(m.buf, `"integrations":`...), m.shared.integrations...)
+		m.buf = append(m.buf, ',')
+	}
 	e, rerr := m.finish(index, raw, kind, &f, err)
 	if rerr != nil {
 		m.buf = m.buf[:start]

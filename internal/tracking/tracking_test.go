@@ -211,6 +211,9 @@ func TestParseErrors(t *testing.T) {
 		{`{"batch":{}}`, "", tracking.ErrMalformed, "must be a JSON array"},
 		{strings.Repeat("[", 20000) + strings.Repeat("]", 20000), tracking.Track, tracking.ErrMalformed, "invalid JSON"},
 		{`{"batch":[` + strings.Repeat(" ", tracking.BatchMax) + `]}`, "", tracking.ErrTooLarge, "over the 512000"},
+		{`{"batch":[],"context":[1]}`, "", tracking.ErrMalformed, "context must be an object, got an array"},
+		{`{"batch":[],"integrations":"all"}`, "", tracking.ErrMalformed, "integrations must be an object, got a string"},
+		{`{"batch":[],"context":{"ip":"\ud800"}}`, "", tracking.ErrMalformed, "context contains \\ud800"},
 	} {
 		_, err := tracking.Parse([]byte(c.body), c.kind)
 		if !errors.Is(err, c.want) || !strings.Contains(err.Error(), c.msg) {
@@ -266,4 +269,40 @@ func FuzzParseMap(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestBatchContext: the context and integrations of a batch envelope
+// apply to every message: a message without its own gets them, one with
+// its own keeps its members and gets those it lacks.
+func TestBatchContext(t *testing.T) {
+	body := `{"batch":[
+		{"type":"track","event":"A","userId":"u1"},
+		{"type":"track","event":"B","userId":"u2","context":{"ip":"10.0.0.2","app":{"name":"own"}},"integrations":null},
+		{"type":"track","event":"C","userId":"u3","context":{ }}
+	],"context":{"ip":"10.0.0.1","library":{"name":"batcher"}},"integrations":{"All":false}}`
+	b, err := tracking.Parse([]byte(body), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := b.Map("site", received)
+	if len(out.Rejected) > 0 || len(out.Events) != 3 {
+		t.Fatalf("rejected %v", out.Rejected)
+	}
+	want := []map[string]any{
+		{"ip": "10.0.0.1", "library": map[string]any{"name": "batcher"}},
+		{"ip": "10.0.0.2", "app": map[string]any{"name": "own"}, "library": map[string]any{"name": "batcher"}},
+		{"ip": "10.0.0.1", "library": map[string]any{"name": "batcher"}},
+	}
+	for i, e := range out.Events {
+		var p struct {
+			Context      map[string]any `json:"context"`
+			Integrations map[string]any `json:"integrations"`
+		}
+		if err := json.Unmarshal(e.Payload, &p); err != nil {
+			t.Fatalf("payload %s: %v", e.Payload, err)
+		}
+		if !reflect.DeepEqual(p.Context, want[i]) || !reflect.DeepEqual(p.Integrations, map[string]any{"All": false}) {
+			t.Errorf("message %d: context %v, integrations %v; payload %s", i, p.Context, p.Integrations, e.Payload)
+		}
+	}
 }
