@@ -102,6 +102,7 @@ func New(cfg Config) *Console {
 	c.authRoutes()
 	c.overviewRoutes()
 	c.jobRoutes()
+	c.pluginRoutes()
 	return c
 }
 
