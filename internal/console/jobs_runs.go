@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -122,6 +123,9 @@ func (c *Console) jobRuns(w http.ResponseWriter, r *http.Request, s *Session) {
 	for _, row := range c.jobRows(nil) {
 		d.Jobs = append(d.Jobs, row.Name)
 	}
+	if d.Job != "" && !slices.Contains(d.Jobs, d.Job) { // a job no longer declared
+		d.Jobs = append(d.Jobs, d.Job)
+	}
 	c.show(w, r, s, "jobs_runs", "Job runs", d)
 }
 
@@ -205,6 +209,8 @@ type followAnswer struct {
 	Status    string    `json:"status"`
 	Finished  bool      `json:"finished"`
 	Performs  int64     `json:"performs"`
+	Attempts  int       `json:"attempts"`
+	Started   string    `json:"started_at,omitempty"`
 	Duration  string    `json:"duration,omitempty"`
 	Completed string    `json:"completed_at,omitempty"`
 	Errors    []string  `json:"errors"`
@@ -237,7 +243,8 @@ func (c *Console) jobRunLog(w http.ResponseWriter, r *http.Request, s *Session) 
 		return
 	}
 	v := newRunView(run, time.Now())
-	a := followAnswer{Status: run.Status, Finished: v.Finished, Performs: run.Performs, Completed: formatTime(run.CompletedAt),
+	a := followAnswer{Status: run.Status, Finished: v.Finished, Performs: run.Performs, Attempts: run.Attempts,
+		Started: formatTime(run.StartedAt), Completed: formatTime(run.CompletedAt),
 		Errors: run.Errors, Lines: logLines(logs), More: len(logs) == logPageSize}
 	if run.StartedAt != nil {
 		a.Duration = formatDuration(v.Duration)

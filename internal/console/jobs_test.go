@@ -256,7 +256,7 @@ func TestJobRunFollowAndTerminate(t *testing.T) {
 			id := trigger(t, b, token, "console_test_steps", `{"steps": 3}`)
 			waitStatus(t, s, id, store.RunComplete)
 			all := follow(t, b, id, 0)
-			if !all.Finished || all.Status != "complete" || all.Performs != 3 || len(all.Lines) != 3 || all.Lines[2].Message != "step " || all.Lines[2].Fields != `{"n":3}` {
+			if !all.Finished || all.Status != "complete" || all.Performs != 3 || all.Attempts != 1 || len(all.Lines) != 3 || all.Lines[2].Message != "step " || all.Lines[2].Fields != `{"n":3}` {
 				t.Fatalf("follow from the start: %+v", all)
 			}
 			if later := follow(t, b, id, all.Lines[1].ID); len(later.Lines) != 1 || later.Lines[0].ID != all.Lines[2].ID {
@@ -331,6 +331,7 @@ type followAnswer struct {
 	Status   string
 	Finished bool
 	Performs int64
+	Attempts int
 	Errors   []string
 	Lines    []struct {
 		ID      int64

@@ -40,10 +40,11 @@ func callAPI(t *testing.T, s *server.Server, method, path, body string) []byte {
 	return out
 }
 
-// pageViews are n page views of n people, each with an email, as NDJSON.
-func pageViews(n int) string {
+// pageViews are page views of people from to to-1, each with an email,
+// as NDJSON.
+func pageViews(from, to int) string {
 	var b bytes.Buffer
-	for i := range n {
+	for i := from; i < to; i++ {
 		fmt.Fprintf(&b, `{"id":"pv%d","source_id":"web","type":"page_view","version":"1-0-0","event_time":%d,"payload":{"email":"p%d@example.org","url":"/"}}`+"\n", i, 1767323045000+i, i)
 	}
 	return b.String()
@@ -86,7 +87,7 @@ func TestPluginRunPage(t *testing.T) {
       - {name: r, spec: "float 0:1"}
     max_variations: 3
 `, command))
-			callAPI(t, s, "POST", "/v1/events", pageViews(5))
+			callAPI(t, s, "POST", "/v1/events", pageViews(0, 5))
 			callAPI(t, s, "POST", "/v1/stitching/run", "")
 
 			b := newBrowser(t, s.URL())

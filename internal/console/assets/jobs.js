@@ -67,6 +67,8 @@
     status.textContent = a.status;
     status.className = "status status-" + a.status;
     text("run-performs", String(a.performs));
+    text("run-attempts", String(a.attempts));
+    text("run-started", a.started_at);
     text("run-duration", a.duration);
     text("run-completed", a.completed_at);
     errors(a.errors);
