@@ -23,8 +23,9 @@ func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 const adminKey = "weft_console_test_admin_key"
 
 // startServer starts weft serve on a backend ("duckdb" or "postgres")
-// with the bootstrap key adminKey (none when open), stitching on demand.
-func startServer(t testing.TB, backend string, open bool) *server.Server {
+// with the bootstrap key adminKey (none when open), stitching on demand;
+// opts change the config further (plugin commands, ...).
+func startServer(t testing.TB, backend string, open bool, opts ...func(*server.Config)) *server.Server {
 	t.Helper()
 	cfg := server.Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), StitchInterval: -1,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
@@ -33,6 +34,9 @@ func startServer(t testing.TB, backend string, open bool) *server.Server {
 	}
 	if !open {
 		cfg.APIKeys = []string{adminKey}
+	}
+	for _, o := range opts {
+		o(&cfg)
 	}
 	s, err := server.Start(context.Background(), cfg)
 	if err != nil {

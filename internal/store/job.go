@@ -104,15 +104,7 @@ type JobRunListParams struct {
 
 // JobRunList lists runs, newest first.
 func (db *DB) JobRunList(ctx context.Context, p *JobRunListParams) ([]*JobRun, error) {
-	out := []*JobRun{}
-	err := db.each(ctx, "JobRunList", func(rows *sql.Rows) error {
-		r, err := scanJobRun(rows)
-		if err == nil {
-			out = append(out, r)
-		}
-		return err
-	}, p.Job, p.Status, p.Limit)
-	return out, err
+	return db.jobRuns(ctx, "JobRunList", p.Job, p.Status, p.Limit)
 }
 
 // JobRunActive returns the ids of the runs of a job that wait or run.

@@ -75,6 +75,10 @@ type Store interface {
 	JobLogList(ctx context.Context, runID string, afterID int64, minLevel, limit int) ([]JobLog, error)
 	// NotificationList lists the activity log, newest first.
 	NotificationList(ctx context.Context, level, job string, limit int) ([]Notification, error)
+	// JobRunPage pages through runs, newest first (the console's list).
+	JobRunPage(ctx context.Context, params *JobRunPageParams) ([]*JobRun, error)
+	// JobRunLatest returns the newest run of every job, by job.
+	JobRunLatest(ctx context.Context) (map[string]*JobRun, error)
 
 	// Stats counts what the store holds.
 	Stats(ctx context.Context) (*Stats, error)
