@@ -38,7 +38,7 @@ func (h *handler) configPut(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	audit.Summarize(r.Context(), "applied config version %d", applied.Version)
+	audit.Summarize(r.Context(), "applied config version %d", applied.Version) // the console reads the version back (console.appliedBy)
 	writeJSON(w, http.StatusOK, applied)
 }
 
