@@ -14,6 +14,7 @@ import (
 	"github.com/weftdata/weft/internal/audit"
 	"github.com/weftdata/weft/internal/config"
 	"github.com/weftdata/weft/internal/keys"
+	"github.com/weftdata/weft/internal/pipeline"
 	"github.com/weftdata/weft/internal/store"
 )
 
@@ -137,10 +138,15 @@ func (c *Console) checkPosted(w http.ResponseWriter, r *http.Request, s *Session
 	doc, err := c.cfg.Pipeline.Unmask(ctx, []byte(posted))
 	if err == nil {
 		if apply {
-			var version int64
-			if version, err = c.applyDoc(ctx, doc); err == nil {
-				http.Redirect(w, r, Prefix+"config?applied="+strconv.FormatInt(version, 10), http.StatusSeeOther)
+			var applied *pipeline.Applied
+			if applied, err = c.applyDoc(ctx, doc); err == nil && len(applied.Warnings) == 0 {
+				http.Redirect(w, r, Prefix+"config?applied="+strconv.FormatInt(applied.Version, 10), http.StatusSeeOther)
 				return
+			}
+			if err == nil { // applied, with warnings to show beside the new version
+				if v, err = c.inForce(ctx); err == nil {
+					v.Applied, warnings = applied.Version, applied.Warnings
+				}
 			}
 		} else {
 			warnings, err = c.cfg.Pipeline.Validate(ctx, doc)
@@ -152,7 +158,7 @@ func (c *Console) checkPosted(w http.ResponseWriter, r *http.Request, s *Session
 		return
 	}
 	for _, msg := range warnings {
-		v.Warnings = append(v.Warnings, locate([]byte(posted), msg)...)
+		v.Warnings = append(v.Warnings, locate([]byte(v.Doc), msg)...)
 	}
 	status := http.StatusOK
 	if err != nil {
@@ -164,13 +170,13 @@ func (c *Console) checkPosted(w http.ResponseWriter, r *http.Request, s *Session
 
 // applyDoc puts a document in force and names the version in the audit
 // entry, in the words of PUT /v1/config's.
-func (c *Console) applyDoc(ctx context.Context, doc []byte) (int64, error) {
+func (c *Console) applyDoc(ctx context.Context, doc []byte) (*pipeline.Applied, error) {
 	applied, err := c.cfg.Pipeline.Apply(ctx, doc)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	audit.Summarize(ctx, appliedSummary, applied.Version)
-	return applied.Version, nil
+	return applied, nil
 }
 
 // appliedSummary is the audit summary of an apply, the API's and the

@@ -1,9 +1,7 @@
 package console_test
 
 import (
-	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -47,17 +45,24 @@ const secretValue = "sk_live_0123456789abcdef"
 // putConfig applies a document through the API, as the bootstrap admin.
 func putConfig(t *testing.T, s *server.Server, doc string) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPut, s.URL()+"/v1/config", strings.NewReader(doc))
+	asAdmin(t, s, http.MethodPut, "/v1/config", "application/yaml", doc)
+}
+
+// asAdmin calls the API with the bootstrap key and fails unless it
+// answers 200.
+func asAdmin(t *testing.T, s *server.Server, method, path, contentType, body string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, s.URL()+path, strings.NewReader(body))
 	req.Header.Set("x-api-key", adminKey)
-	req.Header.Set("Content-Type", "application/yaml")
+	req.Header.Set("Content-Type", contentType)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	body, _ := io.ReadAll(resp.Body)
+	answer, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("PUT /v1/config: %d %s", resp.StatusCode, body)
+		t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, answer)
 	}
 }
 
@@ -265,6 +270,21 @@ func TestConfigEscapes(t *testing.T) {
 	if strings.Contains(page, "<script>alert") {
 		t.Errorf("the diff lets the document out:\n%s", page)
 	}
-	var buf bytes.Buffer
-	fmt.Fprint(&buf, page)
+}
+
+// An apply with warnings (an event type the catalog lacks) shows the new
+// version and the warnings at their lines.
+func TestConfigApplyWarns(t *testing.T) {
+	s := startServer(t, "duckdb", false)
+	putConfig(t, s, testConfig)
+	asAdmin(t, s, http.MethodPost, "/v1/event-types", "application/json", `[{"source_id": "web", "type": "signup", "version": "1-0-0"}]`)
+	b := newBrowser(t, s.URL())
+	token := b.signIn(adminKey)
+	_, doc := configInForce(t, s)
+	doc = strings.Replace(doc, "event: web/signup", "event: web/signpu", 1)
+	status, _, page := b.post("/console/config", url.Values{"csrf_token": {token}, "doc": {doc}})
+	if status != http.StatusOK {
+		t.Fatalf("apply with a warning: %d\n%s", status, page)
+	}
+	mustContain(t, page, "Version 2 applied.", "Version <strong>2</strong> in force", `data-line="5">line 5</a>: stitching.rules[0].event: event type web/signpu is not in the catalog`)
 }

@@ -107,7 +107,8 @@ func splitLines(s string) []string {
 const diffContext = 3
 
 // hunks keeps the changed lines with diffContext kept lines around them;
-// each longer run of kept lines becomes a gap.
+// each longer run of kept lines becomes a gap (a run of one stays: a gap
+// would take its room).
 func hunks(lines []diffLine) []diffLine {
 	near := make([]bool, len(lines))
 	for i, l := range lines {
@@ -119,20 +120,21 @@ func hunks(lines []diffLine) []diffLine {
 		}
 	}
 	var out []diffLine
-	gap := 0
-	for i, l := range lines {
-		if !near[i] {
-			gap++
-			continue
+	for i := 0; i < len(lines); {
+		j := i
+		for j < len(lines) && !near[j] {
+			j++
 		}
-		if gap > 0 {
-			out = append(out, diffLine{Gap: gap})
-			gap = 0
+		switch {
+		case j-i > 1:
+			out = append(out, diffLine{Gap: j - i})
+		case j-i == 1:
+			out = append(out, lines[i])
 		}
-		out = append(out, l)
-	}
-	if gap > 0 {
-		out = append(out, diffLine{Gap: gap})
+		if j < len(lines) {
+			out = append(out, lines[j])
+		}
+		i = j + 1
 	}
 	return out
 }
