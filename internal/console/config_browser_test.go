@@ -80,6 +80,10 @@ func editConfig(t *testing.T, b *browsertest.Browser, width, want int64) {
 	if got := configEval[string](t, b, `document.querySelector("#config-errors li").textContent`); !strings.HasPrefix(got, "line 16: segments[vip].condition.all[1].attribute") {
 		t.Errorf("the error says %q", got)
 	}
+	if w := configEval[int64](t, b, `document.documentElement.scrollWidth`); w > width {
+		t.Errorf("the config page is %d px wide in a %d px window", w, width)
+	}
+	configShot(t, b, fmt.Sprintf("config-error-%d.png", width))
 	// The error's link selects line 16; typing replaces it with the fix.
 	if err := b.Do(20*time.Second,
 		chromedp.Click(`#config-errors a[data-line="16"]`),
@@ -119,12 +123,19 @@ func editConfig(t *testing.T, b *browsertest.Browser, width, want int64) {
 	if w := configEval[int64](t, b, `document.documentElement.scrollWidth`); w > width {
 		t.Errorf("the diff page is %d px wide in a %d px window", w, width)
 	}
+	configShot(t, b, fmt.Sprintf("config-diff-%d.png", width))
+}
+
+// configShot takes a screenshot of the page and fails when it is blank
+// (one colour); WEFT_CONSOLE_SHOTS names a folder to keep it in.
+func configShot(t *testing.T, b *browsertest.Browser, name string) {
+	t.Helper()
 	shot, err := chromedp.Run(b.Ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if dir := os.Getenv("WEFT_CONSOLE_SHOTS"); dir != "" { // to look at them
-		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("config-diff-%d.png", width)), shot, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, name), shot, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -140,7 +151,7 @@ func editConfig(t *testing.T, b *browsertest.Browser, width, want int64) {
 		}
 	}
 	if blank {
-		t.Errorf("the screenshot at %d px is blank", width)
+		t.Errorf("the screenshot %s is blank", name)
 	}
 }
 
