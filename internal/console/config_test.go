@@ -49,8 +49,8 @@ func putConfig(t *testing.T, s *server.Server, doc string) {
 }
 
 // asAdmin calls the API with the bootstrap key and fails unless it
-// answers 200.
-func asAdmin(t *testing.T, s *server.Server, method, path, contentType, body string) {
+// answers 200; it returns the answer's header and body.
+func asAdmin(t *testing.T, s *server.Server, method, path, contentType, body string) (http.Header, string) {
 	t.Helper()
 	req, _ := http.NewRequest(method, s.URL()+path, strings.NewReader(body))
 	req.Header.Set("x-api-key", adminKey)
@@ -64,20 +64,14 @@ func asAdmin(t *testing.T, s *server.Server, method, path, contentType, body str
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, answer)
 	}
+	return resp.Header, string(answer)
 }
 
 // configInForce is GET /v1/config?format=yaml and its version header.
 func configInForce(t *testing.T, s *server.Server) (string, string) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, s.URL()+"/v1/config?format=yaml", nil)
-	req.Header.Set("x-api-key", adminKey)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	return resp.Header.Get("Weft-Config-Version"), string(body)
+	h, body := asAdmin(t, s, http.MethodGet, "/v1/config?format=yaml", "", "")
+	return h.Get("Weft-Config-Version"), body
 }
 
 var textareaRE = regexp.MustCompile(`(?s)<textarea id="config-doc"[^>]*>\n(.*?)</textarea>`)
