@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/weftdata/weft/internal/event"
 	"io"
 	"mime"
 	"net/http"
@@ -122,6 +123,12 @@ func (h *handler) decodeOptional(w http.ResponseWriter, r *http.Request, v any) 
 	}
 	if len(strings.TrimSpace(string(data))) == 0 {
 		return nil
+	}
+	// encoding/json would turn a lone UTF-16 surrogate into U+FFFD and
+	// store text the client never sent: refuse it, and \u0000, as event
+	// payloads are refused.
+	if err := event.StorableJSON(data); err != nil {
+		return badRequest("body " + err.Error())
 	}
 	dec := json.NewDecoder(strings.NewReader(string(data)))
 	dec.DisallowUnknownFields()

@@ -325,3 +325,23 @@ func TestStalledBodiesDoNotBlockIngest(t *testing.T) {
 		})
 	}
 }
+
+// TestSmallBodiesRefuseUnstorableText: the small JSON bodies of the job,
+// stitching and preview routes refuse a lone UTF-16 surrogate and \u0000
+// with a 400 naming it, instead of storing U+FFFD the client never sent;
+// the same body without it is taken.
+func TestSmallBodiesRefuseUnstorableText(t *testing.T) {
+	s := newServer(t, "duckdb", api.Config{})
+	for _, body := range []string{`{"note":"\ud800"}`, `{"note":"a\u0000b"}`, `{"n\udc00":1}`} {
+		r := s.do(t, "POST", "/v1/jobs/stitching/runs", nil, []byte(body))
+		if r.status != http.StatusBadRequest || !strings.Contains(string(r.body), `contains \\u`) {
+			t.Errorf("POST /v1/jobs/stitching/runs %s: %d %s, want 400 naming the escape", body, r.status, r.body)
+		}
+	}
+	if r := s.do(t, "POST", "/v1/stitching/run", nil, []byte(`{"from_scratch":"\udfff"}`)); r.status != http.StatusBadRequest {
+		t.Errorf("POST /v1/stitching/run with a lone surrogate: %d %s", r.status, r.body)
+	}
+	if r := s.do(t, "POST", "/v1/jobs/stitching/runs", nil, []byte(`{"from_scratch":false}`)); r.status >= 300 {
+		t.Errorf("POST /v1/jobs/stitching/runs with a good body: %d %s", r.status, r.body)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/promotedai/schema/generated/go/proto/common"
 
@@ -111,7 +112,8 @@ type userRow struct {
 func loadUsers(ctx context.Context, db DB, userCat, anonCat string, src *sources, budget int64, personalization *consent.Filter) (*users, error) {
 	q, args := db.Query("RankUsers"), []any{userCat, anonCat, src.attrs, src.props, src.segs}
 	if personalization != nil {
-		q, args = db.Query("RankUsersConsenting"), append(args, personalization.Args()...)
+		q = strings.Replace(q, "/* consenting */", db.Query("RankUsersConsenting"), 1)
+		args = append(args, personalization.Args()...)
 	}
 	rows, err := db.QueryContext(ctx, q, args...)
 	if err != nil {

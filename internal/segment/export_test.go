@@ -34,3 +34,11 @@ func (e *Env) Attribute(id string) *attr.Definition { return e.attrs[id] }
 // Defs are the engine's segments; Env what they may name.
 func (e *Engine) Defs() []Definition { return e.defs }
 func (e *Engine) Env() *Env          { return e.env }
+
+// SetIdentAllFrom sets from how many changes a run looks up the
+// identifiers of every entity, until the test ends.
+func SetIdentAllFrom(t interface{ Cleanup(func()) }, n int64) {
+	old := identAllFrom
+	identAllFrom = n
+	t.Cleanup(func() { identAllFrom = old })
+}

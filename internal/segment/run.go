@@ -488,7 +488,7 @@ func (r *run) write(ctx context.Context, d *Definition, sr *SegmentResult, hash 
 // looks up the oldest identifier of every entity once (one aggregate over
 // identifiers, no filter), rather than of the changed entities only: a
 // filter of hundreds of thousands of ids costs more than the whole.
-const identAllFrom = 20_000
+var identAllFrom int64 = 20_000
 
 // lookUpIdentifiers fills seg_ident with the oldest identifier of every
 // entity, once a run, when the segment's changes are many: the events of
@@ -505,7 +505,11 @@ func (r *run) lookUpIdentifiers(ctx context.Context, sr *SegmentResult) error {
 		return nil
 	}
 	defer sr.timer("look up identifiers")()
-	if _, err := r.conn.ExecContext(ctx, r.conn.Query("SegmentIdentFill"), r.e.env.categoryList()); err != nil {
+	// Rows of an earlier segment's few changes go first.
+	if _, err := r.conn.ExecContext(ctx, r.conn.Query("SegmentIdentClear")); err != nil {
+		return fmt.Errorf("look up identifiers: %w", err)
+	}
+	if _, err := r.conn.ExecContext(ctx, r.conn.Query("SegmentIdentFill"), r.e.env.categoryList(), true); err != nil {
 		return fmt.Errorf("look up identifiers: %w", err)
 	}
 	r.identAll = true
@@ -515,11 +519,17 @@ func (r *run) lookUpIdentifiers(ctx context.Context, sr *SegmentResult) error {
 // appendEvents appends the segment's changes after seq maxSeq as events.
 func (r *run) appendEvents(ctx context.Context, tx store.ExecutorTx, sr *SegmentResult, maxSeq int64) error {
 	defer sr.timer("append events")()
-	q, args := tx.Query("SegmentEventsAppend"), []any{maxSeq, time.Now().UTC(), r.e.env.categoryList()}
-	if r.identAll {
-		q, args = tx.Query("SegmentEventsAppendIdent"), args[:2]
+	if !r.identAll {
+		// A run of few changes looks up its changed entities' identifiers
+		// only.
+		if _, err := tx.ExecContext(ctx, tx.Query("SegmentIdentClear")); err != nil {
+			return fmt.Errorf("look up identifiers: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, tx.Query("SegmentIdentFill"), r.e.env.categoryList(), false); err != nil {
+			return fmt.Errorf("look up identifiers: %w", err)
+		}
 	}
-	if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+	if _, err := tx.ExecContext(ctx, tx.Query("SegmentEventsAppend"), maxSeq, time.Now().UTC()); err != nil {
 		return fmt.Errorf("append events: %w", err)
 	}
 	return nil

@@ -554,3 +554,58 @@ func TestDefinitionChange(t *testing.T) {
 		t.Errorf("an unknown segment: %v", err)
 	}
 }
+
+// TestNoMembershipEventsWhileErasing: an entity whose erasure has begun
+// (erasure_pending) gets no membership event, so its identifiers do not
+// come back into the log before the physical delete; the others get
+// theirs once each, whether the run looks up the identifiers of its
+// changed entities only or of every entity.
+func TestNoMembershipEventsWhileErasing(t *testing.T) {
+	for _, all := range []bool{false, true} {
+		for _, backend := range dbtest.Backends {
+			t.Run(fmt.Sprintf("%s/all=%v", backend, all), func(t *testing.T) {
+				if all {
+					SetIdentAllFrom(t, 1)
+				}
+				f := newFixture(t, backend, testYAML)
+				var lines []string
+				for i := range 30 {
+					lines = append(lines, f.person(i)...)
+				}
+				f.ingest(lines...)
+				f.pipeline()
+				f.properties()
+				ctx := context.Background()
+				erasing := f.ids("SELECT entity_id FROM identifiers WHERE category = 'email' AND value = 'p3@example.com'")
+				if len(erasing) != 1 {
+					t.Fatalf("entity of p3: %v", erasing)
+				}
+				if _, err := f.db.ExecContext(ctx, "INSERT INTO erasure_pending (entity_id, requested_at) VALUES ($1, $2)", erasing[0], f.now); err != nil {
+					t.Fatal(err)
+				}
+				f.run("one", RunOptions{})
+				var members, events, dup, theirs int
+				q := func(sql string, dest *int, args ...any) {
+					if err := f.db.QueryRowContext(ctx, sql, args...).Scan(dest); err != nil {
+						t.Fatal(err)
+					}
+				}
+				q("SELECT count(*) FROM segment_members", &members)
+				q("SELECT count(*) FROM event_log WHERE source_id = 'weft'", &events)
+				q("SELECT count(*) - count(DISTINCT id) FROM event_log WHERE source_id = 'weft'", &dup)
+				q("SELECT count(*) FROM event_log WHERE source_id = 'weft' AND (payload->>'entity_id') = $1", &theirs, erasing[0])
+				var erasingMember int
+				q("SELECT count(*) FROM segment_members WHERE entity_id = $1", &erasingMember, erasing[0])
+				if members == 0 || events == 0 || erasingMember == 0 {
+					t.Fatalf("members %d, events %d, memberships of the erasing entity %d: the fixture proves nothing", members, events, erasingMember)
+				}
+				if theirs != 0 || dup != 0 {
+					t.Errorf("membership events of the erasing entity %d (want 0), duplicate ids %d", theirs, dup)
+				}
+				if events != members-erasingMember {
+					t.Errorf("%d membership events for %d memberships of entities not being erased", events, members-erasingMember)
+				}
+			})
+		}
+	}
+}

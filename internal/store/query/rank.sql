@@ -28,8 +28,8 @@ SELECT id, plugin, name, published_at FROM plugin_properties
 -- value of the attributes $3 (kind 2) and plugin properties $4 (kind 3)
 -- the rules read, and per membership of the segments $5 (kind 4). The
 -- reader stops at its byte cap, so the order decides who is kept.
--- RankUsersConsenting is the same statement for the entities with the
--- personalization consent only: keep the two alike.
+-- With a personalization consent filter, RankUsersConsenting takes the
+-- place of the comment /* consenting */.
 SELECT e.id, x.kind, x.key, x.value
 FROM entities e JOIN (
     SELECT entity_id, 0 AS kind, '' AS key, value FROM identifiers WHERE category = $1
@@ -47,30 +47,14 @@ FROM entities e JOIN (
 ) x ON x.entity_id = e.id
 WHERE e.merged_into IS NULL
   AND e.id IN (SELECT entity_id FROM identifiers WHERE category IN ($1, $2))
+  /* consenting */
 ORDER BY e.modified_at DESC, e.id, x.kind, x.key, x.value
 
 -- name: RankUsersConsenting
--- RankUsers for the entities that have the personalization consent held
--- by the attribute $6 (missing granted: $7), a second statement rather
--- than a condition that holds for everyone without a filter: the planners
--- then keep the semi-join they choose for one, and scan nothing more
+-- The condition loadUsers puts in place of the comment consenting of
+-- RankUsers to read only the entities that have the personalization
+-- consent held by the attribute $6 (missing granted: $7): a condition
+-- added rather than one that holds for everyone without a filter, so the
+-- planners keep the semi-join they choose for one, and scan nothing more
 -- without.
-SELECT e.id, x.kind, x.key, x.value
-FROM entities e JOIN (
-    SELECT entity_id, 0 AS kind, '' AS key, value FROM identifiers WHERE category = $1
-    UNION ALL
-    SELECT entity_id, 1, '', value FROM identifiers WHERE category = $2
-    UNION ALL
-    SELECT entity_id, 2, attribute_id, value FROM customer_attributes
-    WHERE attribute_id IN (SELECT unnest(CAST($3 AS TEXT[])))
-    UNION ALL
-    SELECT entity_id, 3, property_id, value FROM plugin_property_values
-    WHERE property_id IN (SELECT unnest(CAST($4 AS TEXT[])))
-    UNION ALL
-    SELECT entity_id, 4, segment_id, '' FROM segment_members
-    WHERE segment_id IN (SELECT unnest(CAST($5 AS TEXT[])))
-) x ON x.entity_id = e.id
-WHERE e.merged_into IS NULL
-  AND e.id IN (SELECT entity_id FROM identifiers WHERE category IN ($1, $2))
-  AND e.id IN (SELECT entity_id FROM weft_consenting($6, CAST($7 AS BOOLEAN)))
-ORDER BY e.modified_at DESC, e.id, x.kind, x.key, x.value
+AND e.id IN (SELECT entity_id FROM weft_consenting($6, CAST($7 AS BOOLEAN)))

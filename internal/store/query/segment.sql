@@ -108,26 +108,13 @@ SELECT count(*) FROM segment_members WHERE segment_id = $1
 
 -- name: SegmentEventsAppend
 -- The changes of the run after seq $1 as events of source weft, for the
--- live entities with an identifier of a category of $3: the payload names
--- the entity's oldest identifier, which the derived stitching rules
+-- entities seg_ident holds (live ones with an identifier of a stitching
+-- category: an entity merged away holds none): the payload names the
+-- entity's oldest identifier, which the derived stitching rules
 -- (segment.StitchingRules) read, so that stitching gives the event to
--- the entity.
-INSERT INTO event_log (id, source_id, type, version, event_time, payload, created_at)
-SELECT 'weft-segment-' || CAST(c.seq AS TEXT), 'weft', 'segment_' || c.change, '1', c.changed_at,
-       CAST('{"segment_id":' || CAST(to_json(c.segment_id) AS TEXT) || ',"entity_id":' || CAST(to_json(c.entity_id) AS TEXT)
-            || ',"run_id":' || CAST(to_json(c.run_id) AS TEXT) || ',"identifier_category":' || CAST(to_json(i.category) AS TEXT)
-            || ',"identifier_value":' || CAST(to_json(i.value) AS TEXT) || '}' AS JSON),
-       CAST($2 AS TIMESTAMPTZ)
-FROM segment_changes c
-JOIN entities e ON e.id = c.entity_id AND e.merged_into IS NULL
-JOIN (SELECT entity_id, arg_min(category, (first_seq, category, value)) AS category, arg_min(value, (first_seq, category, value)) AS value
-      FROM identifiers WHERE entity_id IN (SELECT entity_id FROM seg_diff) AND category IN (SELECT unnest(CAST($3 AS TEXT[])))
-      GROUP BY entity_id) i ON i.entity_id = c.entity_id
-WHERE c.seq > $1
-
--- name: SegmentEventsAppendIdent
--- SegmentEventsAppend when seg_ident holds the oldest identifier of every
--- entity (a run with many changes): an entity merged away holds none.
+-- the entity. An entity being erased gets no event: its identifiers must
+-- not come back into the log between the start of its erasure and the
+-- physical delete.
 INSERT INTO event_log (id, source_id, type, version, event_time, payload, created_at)
 SELECT 'weft-segment-' || CAST(c.seq AS TEXT), 'weft', 'segment_' || c.change, '1', c.changed_at,
        CAST('{"segment_id":' || CAST(to_json(c.segment_id) AS TEXT) || ',"entity_id":' || CAST(to_json(c.entity_id) AS TEXT)
@@ -136,7 +123,7 @@ SELECT 'weft-segment-' || CAST(c.seq AS TEXT), 'weft', 'segment_' || c.change, '
        CAST($2 AS TIMESTAMPTZ)
 FROM segment_changes c
 JOIN seg_ident i ON i.entity_id = c.entity_id
-WHERE c.seq > $1
+WHERE c.seq > $1 AND c.entity_id NOT IN (SELECT entity_id FROM erasure_pending)
 
 -- name: SegmentIdentCreate
 CREATE TEMP TABLE IF NOT EXISTS seg_ident (entity_id TEXT NOT NULL, category TEXT NOT NULL, value TEXT NOT NULL)
@@ -145,11 +132,13 @@ CREATE TEMP TABLE IF NOT EXISTS seg_ident (entity_id TEXT NOT NULL, category TEX
 DELETE FROM seg_ident
 
 -- name: SegmentIdentFill
--- The oldest identifier of a category of $1 of every entity: one
--- aggregate over identifiers, shared by the segments of a run.
+-- The oldest identifier of a category of $1 of every entity ($2 true: one
+-- aggregate over identifiers, shared by the segments of a run), or of the
+-- entities of seg_diff only.
 INSERT INTO seg_ident (entity_id, category, value)
 SELECT entity_id, arg_min(category, (first_seq, category, value)), arg_min(value, (first_seq, category, value))
 FROM identifiers WHERE category IN (SELECT unnest(CAST($1 AS TEXT[])))
+  AND (CAST($2 AS BOOLEAN) OR entity_id IN (SELECT entity_id FROM seg_diff))
 GROUP BY entity_id
 
 -- name: SegmentDiffCount
