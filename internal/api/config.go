@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -40,21 +39,16 @@ func (h *handler) configPut(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	audit.Summarize(r.Context(), "applied config version %d", applied.Version)
+	audit.Summarize(r.Context(), "applied config version %d", applied.Version) // the console reads the version back (console.appliedBy)
 	writeJSON(w, http.StatusOK, applied)
 }
 
 // apply puts a document in force. One read back from GET /v1/config has
 // its keys and secrets masked: those keep the values in force.
 func (h *handler) apply(r *http.Request, data []byte) (*pipeline.Applied, error) {
-	if bytes.Contains(data, []byte(config.MaskPrefix)) {
-		stored, _, err := h.pipeline.Config(r.Context())
-		if err != nil {
-			return nil, err
-		}
-		if data, err = config.Unmask(data, []byte(stored.Body)); err != nil {
-			return nil, err
-		}
+	data, err := h.pipeline.Unmask(r.Context(), data)
+	if err != nil {
+		return nil, err
 	}
 	return h.pipeline.Apply(r.Context(), data)
 }

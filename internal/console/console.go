@@ -103,6 +103,7 @@ func New(cfg Config) *Console {
 	c.overviewRoutes()
 	c.jobRoutes()
 	c.pluginRoutes()
+	c.configRoutes()
 	return c
 }
 

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -211,28 +212,11 @@ type Applied struct {
 // declares but the old one stays in force, and applying again completes
 // the change.
 func (p *Pipeline) Apply(ctx context.Context, body []byte) (*Applied, error) {
-	cfg, err := config.Parse(body)
+	c, err := p.check(ctx, body)
 	if err != nil {
 		return nil, err
 	}
-	warnings, err := p.checkCatalog(ctx, cfg)
-	if err != nil {
-		return nil, err
-	}
-	eng, err := p.newEngines(ctx, cfg, true)
-	if err != nil {
-		return nil, err
-	}
-	sched, err := p.schedules(cfg)
-	if err != nil {
-		return nil, err
-	}
-	if err := p.checkDestinations(ctx, cfg); err != nil {
-		return nil, err
-	}
-	if err := p.checkExportTargets(cfg); err != nil {
-		return nil, err
-	}
+	cfg, eng, sched, warnings := c.cfg, c.engines, c.schedules, c.warnings
 	old, err := p.current(ctx)
 	if err != nil {
 		return nil, err
@@ -264,6 +248,74 @@ func (p *Pipeline) Apply(ctx context.Context, body []byte) (*Applied, error) {
 	}
 	return &Applied{Version: stored.Version, AppliedAt: stored.AppliedAt, StitchingRebuild: rebuild,
 		AttributesCalculating: calculating, Warnings: warnings}, nil
+}
+
+// checked is a document that passed every check of Apply but the object
+// tables' (which Apply's Sync and Validate's Plan run).
+type checked struct {
+	cfg       *config.Config
+	engines   *engines
+	schedules []jobrunner.Schedule
+	warnings  []string
+}
+
+// check runs the checks of Apply that change nothing: parsing, the
+// catalog, the engines' SQL, schedules, destinations and export targets.
+func (p *Pipeline) check(ctx context.Context, body []byte) (*checked, error) {
+	cfg, err := config.Parse(body)
+	if err != nil {
+		return nil, err
+	}
+	warnings, err := p.checkCatalog(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	eng, err := p.newEngines(ctx, cfg, true)
+	if err != nil {
+		return nil, err
+	}
+	sched, err := p.schedules(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.checkDestinations(ctx, cfg); err != nil {
+		return nil, err
+	}
+	if err := p.checkExportTargets(cfg); err != nil {
+		return nil, err
+	}
+	return &checked{cfg: cfg, engines: eng, schedules: sched, warnings: warnings}, nil
+}
+
+// Validate runs every check Apply runs on a document, the object tables'
+// included (planned, not run), and changes nothing: a dry run of Apply
+// (the console's validate button). It returns Apply's warnings; errors
+// are Apply's, a *config.Error naming the part at fault.
+func (p *Pipeline) Validate(ctx context.Context, body []byte) ([]string, error) {
+	c, err := p.check(ctx, body)
+	if err != nil {
+		return nil, err
+	}
+	var defErr *object.DefinitionError
+	if _, err := p.objects.Plan(ctx, c.engines.objects); errors.As(err, &defErr) {
+		return nil, &config.Error{Err: err}
+	} else if err != nil {
+		return nil, err
+	}
+	return c.warnings, nil
+}
+
+// Unmask returns a document to apply with the masked keys and secrets
+// (as GET /v1/config shows them) replaced by the values in force.
+func (p *Pipeline) Unmask(ctx context.Context, body []byte) ([]byte, error) {
+	if !bytes.Contains(body, []byte(config.MaskPrefix)) {
+		return body, nil
+	}
+	stored, _, err := p.Config(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return config.Unmask(body, []byte(stored.Body))
 }
 
 // setInUse puts a config in force and tells the watchers; p.mu is held.

@@ -35,6 +35,10 @@ type Store interface {
 	ConfigCurrent(ctx context.Context) (*StoredConfig, error)
 	// ConfigSave stores a new version of the configuration.
 	ConfigSave(ctx context.Context, body, normalized string) (*StoredConfig, error)
+	// ConfigVersionList pages through the applied configurations, newest
+	// first, without their bodies; ConfigVersionGet reads one.
+	ConfigVersionList(ctx context.Context, params ConfigVersionListParams) ([]StoredConfig, error)
+	ConfigVersionGet(ctx context.Context, version int64) (*StoredConfig, error)
 
 	// EntityGet returns a profile, following merges (see Entity.MergedFrom).
 	EntityGet(ctx context.Context, id string) (*Entity, error)

@@ -47,6 +47,7 @@ func Exercise(t *testing.T, b Backend) {
 		{"Capabilities", capabilityTests},
 		{"Executor", executorTests},
 		{"QueryNames", queryNameTests},
+		{"ConfigHistory", configHistoryTests},
 	}
 	for _, a := range areas {
 		t.Run(a.name, func(t *testing.T) {
