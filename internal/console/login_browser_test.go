@@ -159,4 +159,3 @@ func onlyLoopback(t *testing.T, b *browsertest.Browser) {
 		t.Errorf("requests failed: %q", f)
 	}
 }
-
