@@ -26,7 +26,7 @@ const (
 	figuresMaxAge       = 10 * time.Minute
 	// figuresWait is how long a page view waits for a count under way
 	// before it shows the last one (or says it is counting).
-	figuresWait = 200 * time.Millisecond
+	figuresWait = 150 * time.Millisecond
 	// figuresTimeout bounds a count.
 	figuresTimeout = 5 * time.Minute
 )

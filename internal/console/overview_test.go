@@ -165,7 +165,7 @@ func TestOverview(t *testing.T) {
 
 // overviewShowing reads the overview until it shows want: the figures are
 // counted in the background, and a page view waits for a count at most
-// 200 ms (longer on a loaded machine).
+// 150 ms (longer on a loaded machine).
 func overviewShowing(t testing.TB, b *browser, want string) string {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)

@@ -63,14 +63,7 @@ func (db *DB) EventCounts(ctx context.Context, p *EventCountsParams) (*EventCoun
 
 // JobRunLatest returns the last run of every job that has run, by job.
 func (db *DB) JobRunLatest(ctx context.Context) ([]*JobRun, error) {
-	out := []*JobRun{}
-	err := db.each(ctx, "JobRunLatest", func(rows *sql.Rows) error {
-		r, err := scanJobRun(rows)
-		if err == nil {
-			out = append(out, r)
-		}
-		return err
-	})
+	out, err := db.jobRuns(ctx, "JobRunLatest")
 	if err != nil {
 		return nil, fmt.Errorf("last job runs: %w", err)
 	}

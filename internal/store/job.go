@@ -104,14 +104,19 @@ type JobRunListParams struct {
 
 // JobRunList lists runs, newest first.
 func (db *DB) JobRunList(ctx context.Context, p *JobRunListParams) ([]*JobRun, error) {
+	return db.jobRuns(ctx, "JobRunList", p.Job, p.Status, p.Limit)
+}
+
+// jobRuns runs a named query of runs.
+func (db *DB) jobRuns(ctx context.Context, query string, args ...any) ([]*JobRun, error) {
 	out := []*JobRun{}
-	err := db.each(ctx, "JobRunList", func(rows *sql.Rows) error {
+	err := db.each(ctx, query, func(rows *sql.Rows) error {
 		r, err := scanJobRun(rows)
 		if err == nil {
 			out = append(out, r)
 		}
 		return err
-	}, p.Job, p.Status, p.Limit)
+	}, args...)
 	return out, err
 }
 
