@@ -294,6 +294,10 @@ func TestGracefulShutdown(t *testing.T) {
 	if !strings.Contains(srv.stderr.String(), "shutting down") {
 		t.Errorf("no shutdown log: %s", srv.stderr)
 	}
+	// The start is logged with the console's URL.
+	if !strings.Contains(srv.stderr.String(), "console=http://"+addr+"/console/") {
+		t.Errorf("the start log does not give the console's URL: %s", srv.stderr)
+	}
 }
 
 func TestServeRefusesOpenAddressWithoutKeys(t *testing.T) {
@@ -423,7 +427,7 @@ func TestQuickstart(t *testing.T) {
 	if st.StitchedSeq < demoEvents || stitched < 300 || st.Entities < stitched || st.Audit["max_per_entity"].Events == 0 {
 		t.Errorf("quickstart did not stitch the demo data: %+v", st)
 	}
-	for _, want := range []string{"Weft is running at " + base, "shop/purchase/1-0-0", "curl " + base + "/v1/stats",
+	for _, want := range []string{"Weft is running at " + base, "\nconsole: " + base + "/console/\n", "\n  " + base + "/console/ (the web console, in a browser)\n", "shop/purchase/1-0-0", "curl " + base + "/v1/stats",
 		"Ranked 16 demo products for the browser ck_", "through POST /deliver, the first page of 5:", "score ", " = retrieval ",
 		"page_category 0.50", "With disablePersonalization: SKU-", "curl -X POST " + base + "/deliver",
 		"Applied the demo weft.yaml", "customer entities (0 merges)", "pairwise precision 1.0000, recall 0.", "weft profiles get --server " + base + " email:",

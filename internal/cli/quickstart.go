@@ -10,6 +10,7 @@ import (
 	"github.com/weftdata/weft/internal/attr"
 	"github.com/weftdata/weft/internal/bench"
 	"github.com/weftdata/weft/internal/client"
+	"github.com/weftdata/weft/internal/console"
 	"github.com/weftdata/weft/internal/demo"
 	"github.com/weftdata/weft/internal/plugin"
 	"github.com/weftdata/weft/internal/server"
@@ -55,6 +56,7 @@ ingestion API, prints what happened and where to look, and keeps serving until C
 				storeDesc = "PostgreSQL"
 			}
 			fmt.Fprintf(out, "Weft is running at %s (%s).\n", s.URL(), storeDesc)
+			fmt.Fprintf(out, "console: %s%s\n", s.URL(), console.Prefix)
 			fmt.Fprintf(out, "Sending the demo dataset: %d customers, seed %d, through POST /v1/events ...\n", opts.Customers, opts.Seed)
 			key := ""
 			if len(cfg.APIKeys) > 0 {
@@ -106,6 +108,7 @@ ingestion API, prints what happened and where to look, and keeps serving until C
 			}
 			fmt.Fprintf(out, `
 Where to look:
+  %[1]s/console/ (the web console, in a browser)
   curl%[2]s %[1]s/v1/stats
   curl%[2]s '%[1]s/v1/events?limit=5'
   curl%[2]s '%[1]s/v1/events?source_id=shop&type=purchase&limit=3'

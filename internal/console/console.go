@@ -64,6 +64,8 @@ type Console struct {
 	// nav lists the pages in the navigation, in order.
 	nav   []navItem
 	pages map[string]*template.Template
+	// figures keeps the overview's counts.
+	figures *figures
 }
 
 // Route is one page or action of the console and the scope a session's

@@ -38,8 +38,13 @@ var funcs = template.FuncMap{
 	"time":     formatTime,
 	"duration": formatDuration,
 	"number":   formatNumber,
-	"query":    url.QueryEscape,
+	"query":    queryValue,
 }
+
+// queryValue escapes a value for a URL's query, as a template.URL: the
+// template escapes a plain string there again (a %3A would become
+// %253A). The escaped text is only letters, digits, - _ . ~ % and +.
+func queryValue(s string) template.URL { return template.URL(url.QueryEscape(s)) }
 
 // parsePages parses each page of templates/ with the layout and the
 // shared parts (files starting with "_"): page "x" is templates/x.html.

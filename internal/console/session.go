@@ -94,7 +94,7 @@ func (ss *sessions) expired(s *Session, now time.Time) bool {
 	return now.Sub(s.seen) > ss.idle || now.Sub(s.created) > ss.max
 }
 
-// get returns the live session of id and marks it used; expired is true
+// get returns a copy of the live session of id and marks it used; expired is true
 // when the session existed but ran out (and is now ended).
 func (ss *sessions) get(id string) (s *Session, expired bool) {
 	now := ss.now()
@@ -109,7 +109,10 @@ func (ss *sessions) get(id string) (s *Session, expired bool) {
 		return nil, true
 	}
 	s.seen = now
-	return s, false
+	// A copy: the caller sets Key to the key as checked now, while other
+	// requests of the session read theirs.
+	cp := *s
+	return &cp, false
 }
 
 func (ss *sessions) end(id string) {

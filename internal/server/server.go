@@ -447,7 +447,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if cfg.DB != "" {
 		backend = "postgres " + redact(cfg.DB)
 	}
-	cfg.Logger.Info("weft serving", "addr", s.Addr(), "store", backend, "strict_catalog", cfg.StrictCatalog, "api_keys", len(cfg.APIKeys), "secret_key", secretKey != nil)
+	cfg.Logger.Info("weft serving", "addr", s.Addr(), "console", s.URL()+console.Prefix, "store", backend, "strict_catalog", cfg.StrictCatalog, "api_keys", len(cfg.APIKeys), "secret_key", secretKey != nil)
 	if metrics != nil {
 		cfg.Logger.Info("weft serving metrics", "metrics_addr", metrics.addr())
 	}

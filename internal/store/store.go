@@ -86,6 +86,12 @@ type Store interface {
 
 	// Stats counts what the store holds.
 	Stats(ctx context.Context) (*Stats, error)
+	// EventCounts counts a seq range of the log per day and source and per
+	// event type (the console's overview).
+	EventCounts(ctx context.Context, params *EventCountsParams) (*EventCounts, error)
+	// StatsVersion changes when Stats would, and is cheap to read.
+	StatsVersion(ctx context.Context) (StatsVersion, error)
+	// JobRunLatest returns the last run of every job that has run.
 
 	// Close releases the database.
 	Close() error
