@@ -101,6 +101,8 @@ func New(cfg Config) *Console {
 	c.pages = parsePages()
 	c.authRoutes()
 	c.overviewRoutes()
+	c.attributeRoutes()
+	c.segmentRoutes()
 	return c
 }
 
