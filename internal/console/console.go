@@ -103,6 +103,7 @@ func New(cfg Config) *Console {
 	c.overviewRoutes()
 	c.attributeRoutes()
 	c.segmentRoutes()
+	c.deliveryRoutes()
 	return c
 }
 
