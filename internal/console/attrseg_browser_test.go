@@ -44,8 +44,11 @@ func TestAttrSegInBrowser(t *testing.T) {
 			t.Errorf("a request left 127.0.0.1: %s", r)
 		}
 	}
-	if f := b.Failed(); len(f) > 0 {
-		t.Errorf("failed requests: %q", f)
+	for _, f := range b.Failed() {
+		// The builder's script aborts a count when a newer one starts.
+		if !strings.Contains(f, "/console/segments/preview net::ERR_ABORTED") {
+			t.Errorf("failed request: %q", f)
+		}
 	}
 	for _, line := range b.Console() {
 		if strings.HasPrefix(line, "exception") || strings.Contains(line, "Content Security Policy") {

@@ -238,6 +238,10 @@ func (c *Console) preview(r *http.Request, b *builderData) int {
 	case errors.As(err, &segErr):
 		b.Error, b.Path = segErr.Error(), segErr.Path
 		return http.StatusBadRequest
+	case err != nil && r.Context().Err() != nil:
+		// The builder's script aborted it for a newer count.
+		b.Error = "The preview was cancelled."
+		return http.StatusServiceUnavailable
 	case err != nil:
 		c.log.Error("console: segment preview", "error", err)
 		b.Error = "The preview failed: " + err.Error()

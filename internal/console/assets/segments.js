@@ -13,6 +13,10 @@
   }
   var timer = null;
   var seq = 0;
+  // The request in flight: a new count aborts it, so that a preview
+  // that takes seconds (a big store) is not computed for every pause in
+  // the typing.
+  var inflight = null;
 
   function show(answer) {
     out.textContent = "";
@@ -48,9 +52,14 @@
 
   function count() {
     var mine = ++seq;
+    if (inflight) {
+      inflight.abort();
+    }
+    inflight = new AbortController();
     out.setAttribute("aria-busy", "true");
     fetch(form.action, {
       method: "POST",
+      signal: inflight.signal,
       body: new URLSearchParams(new FormData(form)),
       headers: { "Accept": "application/json" },
       credentials: "same-origin"
@@ -61,12 +70,13 @@
         show(answer);
       }
     }).catch(function (err) {
-      if (mine === seq) {
+      if (mine === seq && err.name !== "AbortError") {
         show({ error: "The count could not be fetched: " + err });
       }
     }).finally(function () {
       if (mine === seq) {
         out.removeAttribute("aria-busy");
+        inflight = null;
       }
     });
   }
