@@ -55,21 +55,7 @@ func (h *handler) attributesList(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	byID := map[string]store.AttributeState{}
-	for _, s := range states {
-		byID[s.ID] = s
-	}
-	out := []attr.Info{}
-	for _, d := range cfg.Attributes {
-		info := attr.Info{Definition: d, Enabled: d.IsEnabled(), DataType: d.ResultType(), Status: "never"}
-		if s, ok := byID[d.ID]; ok {
-			info.Customers, info.Status, info.Error = s.Customers, s.Status, s.Error
-			info.Entities, info.DurationMS, info.FinishedAt = s.Entities, s.DurationMS, &s.FinishedAt
-			info.CastFailures, info.CastFailureEventID = s.CastFailures, s.CastFailureEventID
-		}
-		out = append(out, info)
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"attributes": out})
+	writeJSON(w, http.StatusOK, map[string]any{"attributes": attr.Infos(cfg.Attributes, states)})
 }
 
 // attributeValues is GET /v1/attributes/{id}/values?limit=: the value

@@ -3,6 +3,8 @@ package attr
 import (
 	"strconv"
 	"time"
+
+	"github.com/weftdata/weft/internal/store"
 )
 
 // Info is a definition with its last run and how many customers have a
@@ -22,6 +24,26 @@ type Info struct {
 	// NULL); CastFailureEventID is one of them.
 	CastFailures       int64  `json:"cast_failures,omitempty"`
 	CastFailureEventID string `json:"cast_failure_event_id,omitempty"`
+}
+
+// Infos describes the definitions defs from the attributes' last runs:
+// the entries of GET /v1/attributes and of the console's attributes page.
+func Infos(defs []Definition, states []store.AttributeState) []Info {
+	byID := map[string]store.AttributeState{}
+	for _, s := range states {
+		byID[s.ID] = s
+	}
+	out := []Info{}
+	for _, d := range defs {
+		info := Info{Definition: d, Enabled: d.IsEnabled(), DataType: d.ResultType(), Status: "never"}
+		if s, ok := byID[d.ID]; ok {
+			info.Customers, info.Status, info.Error = s.Customers, s.Status, s.Error
+			info.Entities, info.DurationMS, info.FinishedAt = s.Entities, s.DurationMS, &s.FinishedAt
+			info.CastFailures, info.CastFailureEventID = s.CastFailures, s.CastFailureEventID
+		}
+		out = append(out, info)
+	}
+	return out
 }
 
 // JSONValues turns an entity's stored values (attribute -> text values)

@@ -10,7 +10,8 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
-	"go.yaml.in/yaml/v3"
+
+	"github.com/weftdata/weft/internal/segment"
 )
 
 func newSegmentsPreviewCmd() *cobra.Command {
@@ -75,14 +76,7 @@ func readCondition(in io.Reader) (json.RawMessage, error) {
 	if strings.TrimSpace(string(data)) == "" {
 		return nil, fmt.Errorf("no condition tree: give a file with -f or send it on stdin")
 	}
-	var doc any
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("the condition tree is not YAML or JSON: %w", err)
-	}
-	if m, ok := doc.(map[string]any); ok && len(m) == 1 && m["condition"] != nil {
-		doc = m["condition"]
-	}
-	return json.Marshal(doc)
+	return segment.TreeJSON(data)
 }
 
 // identifierList is category:value, ... in category order.

@@ -103,8 +103,11 @@ func New(cfg Config) *Console {
 	c.pages = parsePages()
 	c.authRoutes()
 	c.overviewRoutes()
+	c.attributeRoutes()
+	c.segmentRoutes()
 	c.jobRoutes()
 	c.pluginRoutes()
+	c.deliveryRoutes()
 	c.configRoutes()
 	return c
 }

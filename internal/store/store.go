@@ -70,6 +70,12 @@ type Store interface {
 	AttributeStates(ctx context.Context) ([]AttributeState, error)
 	// AttributeValueCounts reads an attribute's value distribution.
 	AttributeValueCounts(ctx context.Context, id string, limit int) (int64, []ValueCount, error)
+	// AttributeHistogram reads a numeric attribute's distribution in n
+	// buckets of equal width, from the values cache.
+	AttributeHistogram(ctx context.Context, id string, n int) ([]Bucket, error)
+	// SegmentRunHistory reads the last limit runs of each segment of ids,
+	// oldest first.
+	SegmentRunHistory(ctx context.Context, ids []string, limit int) (map[string][]SegmentRun, error)
 
 	// JobRunGet reads a run of a job.
 	JobRunGet(ctx context.Context, id string) (*JobRun, error)
