@@ -1,12 +1,8 @@
 package console_test
 
 import (
-	"bytes"
 	"fmt"
-	"image/png"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -67,14 +63,14 @@ func attrsegRound(t *testing.T, b *browsertest.Browser, width int64) {
 	); err != nil {
 		t.Fatalf("open the attribute amount: %v", err)
 	}
-	if n := attrsegEval[int64](t, b, `document.querySelectorAll("svg.chart .mark").length`); n != 20 {
+	if n := evaluate[int64](t, b, `document.querySelectorAll("svg.chart .mark").length`); n != 20 {
 		t.Errorf("the histogram of amount has %d marks, want 20", n)
 	}
-	if h := attrsegEval[float64](t, b, `document.querySelector("svg.chart").getBoundingClientRect().height`); h < 50 {
+	if h := evaluate[float64](t, b, `document.querySelector("svg.chart").getBoundingClientRect().height`); h < 50 {
 		t.Errorf("the histogram is %.0f px high", h)
 	}
 	attrsegWidth(t, b, width)
-	attrsegShot(t, b, fmt.Sprintf("attribute-%d.png", width))
+	screenshot(t, b, fmt.Sprintf("attribute-%d.png", width))
 
 	if err := b.Do(20*time.Second,
 		chromedp.Click(`nav a[href="/console/segments"]`),
@@ -103,14 +99,14 @@ func attrsegRound(t *testing.T, b *browsertest.Browser, width int64) {
 	}
 	attrsegWait(t, b, `(document.getElementById("preview-error") || {}).textContent`,
 		`segments[preview].condition.all[1].attribute: unknown attribute "spend"`)
-	if !attrsegEval[bool](t, b, `window.stayed === true`) {
+	if !evaluate[bool](t, b, `window.stayed === true`) {
 		t.Error("the page reloaded: the count did not come from the script")
 	}
-	if n := attrsegEval[int64](t, b, `document.querySelectorAll("svg.chart .mark").length`); n != 2 {
+	if n := evaluate[int64](t, b, `document.querySelectorAll("svg.chart .mark").length`); n != 2 {
 		t.Errorf("the size histories have %d marks, want 2 (one run of two segments)", n)
 	}
 	attrsegWidth(t, b, width)
-	attrsegShot(t, b, fmt.Sprintf("segments-%d.png", width))
+	screenshot(t, b, fmt.Sprintf("segments-%d.png", width))
 }
 
 // attrsegWait waits until expr gives want.
@@ -118,7 +114,7 @@ func attrsegWait(t *testing.T, b *browsertest.Browser, expr, want string) {
 	t.Helper()
 	var got string
 	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if got = attrsegEval[string](t, b, expr+` || ""`); got == want {
+		if got = evaluate[string](t, b, expr+` || ""`); got == want {
 			return
 		}
 	}
@@ -128,44 +124,7 @@ func attrsegWait(t *testing.T, b *browsertest.Browser, expr, want string) {
 // attrsegWidth fails when the page is wider than the window.
 func attrsegWidth(t *testing.T, b *browsertest.Browser, width int64) {
 	t.Helper()
-	if w := attrsegEval[int64](t, b, `document.documentElement.scrollWidth`); w > width {
+	if w := evaluate[int64](t, b, `document.documentElement.scrollWidth`); w > width {
 		t.Errorf("the page is %d px wide in a %d px window", w, width)
 	}
-}
-
-// attrsegShot takes a screenshot and fails when it is blank (one colour);
-// WEFT_CONSOLE_SHOTS names a folder to keep it in.
-func attrsegShot(t *testing.T, b *browsertest.Browser, name string) {
-	t.Helper()
-	shot, err := chromedp.Run(b.Ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if dir := os.Getenv("WEFT_CONSOLE_SHOTS"); dir != "" {
-		if err := os.WriteFile(filepath.Join(dir, name), shot, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	img, err := png.Decode(bytes.NewReader(shot))
-	if err != nil {
-		t.Fatal(err)
-	}
-	first, r := img.At(0, 0), img.Bounds()
-	for y := r.Min.Y; y < r.Max.Y; y += 4 {
-		for x := r.Min.X; x < r.Max.X; x += 4 {
-			if img.At(x, y) != first {
-				return
-			}
-		}
-	}
-	t.Errorf("the screenshot %s is blank", name)
-}
-
-func attrsegEval[T any](t *testing.T, b *browsertest.Browser, expr string) T {
-	t.Helper()
-	v, err := chromedp.Run(b.Ctx, chromedp.Evaluate[T](expr))
-	if err != nil {
-		t.Fatalf("%s: %v", expr, err)
-	}
-	return v
 }

@@ -1,12 +1,8 @@
 package console_test
 
 import (
-	"bytes"
 	"fmt"
-	"image/png"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -74,23 +70,23 @@ func editConfig(t *testing.T, b *browsertest.Browser, width, want int64) {
 	); err != nil {
 		t.Fatalf("validate an unknown attribute: %v", err)
 	}
-	if got := configEval[string](t, b, `document.querySelector(".config-gutter span.bad").textContent`); got != "16" {
+	if got := evaluate[string](t, b, `document.querySelector(".config-gutter span.bad").textContent`); got != "16" {
 		t.Errorf("the highlighted line is %q, want 16", got)
 	}
-	if got := configEval[string](t, b, `document.querySelector("#config-errors li").textContent`); !strings.HasPrefix(got, "line 16: segments[vip].condition.all[1].attribute") {
+	if got := evaluate[string](t, b, `document.querySelector("#config-errors li").textContent`); !strings.HasPrefix(got, "line 16: segments[vip].condition.all[1].attribute") {
 		t.Errorf("the error says %q", got)
 	}
-	if w := configEval[int64](t, b, `document.documentElement.scrollWidth`); w > width {
+	if w := evaluate[int64](t, b, `document.documentElement.scrollWidth`); w > width {
 		t.Errorf("the config page is %d px wide in a %d px window", w, width)
 	}
-	configShot(t, b, fmt.Sprintf("config-error-%d.png", width))
+	screenshot(t, b, fmt.Sprintf("config-error-%d.png", width))
 	// The error's link selects line 16; typing replaces it with the fix.
 	if err := b.Do(20*time.Second,
 		chromedp.Click(`#config-errors a[data-line="16"]`),
 	); err != nil {
 		t.Fatalf("follow the error's link: %v", err)
 	}
-	if got := configEval[string](t, b, `(() => { const d = document.getElementById("config-doc"); return d.value.slice(d.selectionStart, d.selectionEnd); })()`); got != "        - attribute: spendx" {
+	if got := evaluate[string](t, b, `(() => { const d = document.getElementById("config-doc"); return d.value.slice(d.selectionStart, d.selectionEnd); })()`); got != "        - attribute: spendx" {
 		t.Errorf("the link selected %q, not line 16", got)
 	}
 	if err := b.Do(20*time.Second,
@@ -105,7 +101,7 @@ func editConfig(t *testing.T, b *browsertest.Browser, width, want int64) {
 	); err != nil {
 		t.Fatalf("apply the fix: %v", err)
 	}
-	if got := configEval[string](t, b, `document.querySelector("main p[role=status]").textContent`); got != fmt.Sprintf("Version %d applied.", want) {
+	if got := evaluate[string](t, b, `document.querySelector("main p[role=status]").textContent`); got != fmt.Sprintf("Version %d applied.", want) {
 		t.Errorf("after apply the page says %q", got)
 	}
 	if err := b.Do(20*time.Second,
@@ -116,50 +112,12 @@ func editConfig(t *testing.T, b *browsertest.Browser, width, want int64) {
 	); err != nil {
 		t.Fatalf("open version %d in the history: %v", want, err)
 	}
-	rows := configEval[string](t, b, `Array.from(document.querySelectorAll("table.config-diff tr.added, table.config-diff tr.removed")).map(r => r.textContent.replace(/\s+/g, " ").trim()).join("|")`)
+	rows := evaluate[string](t, b, `Array.from(document.querySelectorAll("table.config-diff tr.added, table.config-diff tr.removed")).map(r => r.textContent.replace(/\s+/g, " ").trim()).join("|")`)
 	if !strings.Contains(rows, fmt.Sprintf("+ - {attribute: spend, op: \">\", value: %d}", width)) || strings.Count(rows, "|") != 1 {
 		t.Errorf("the diff of version %d: %q", want, rows)
 	}
-	if w := configEval[int64](t, b, `document.documentElement.scrollWidth`); w > width {
+	if w := evaluate[int64](t, b, `document.documentElement.scrollWidth`); w > width {
 		t.Errorf("the diff page is %d px wide in a %d px window", w, width)
 	}
-	configShot(t, b, fmt.Sprintf("config-diff-%d.png", width))
-}
-
-// configShot takes a screenshot of the page and fails when it is blank
-// (one colour); WEFT_CONSOLE_SHOTS names a folder to keep it in.
-func configShot(t *testing.T, b *browsertest.Browser, name string) {
-	t.Helper()
-	shot, err := chromedp.Run(b.Ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if dir := os.Getenv("WEFT_CONSOLE_SHOTS"); dir != "" { // to look at them
-		if err := os.WriteFile(filepath.Join(dir, name), shot, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	img, err := png.Decode(bytes.NewReader(shot))
-	if err != nil {
-		t.Fatal(err)
-	}
-	first, r := img.At(0, 0), img.Bounds()
-	blank := true
-	for y := r.Min.Y; y < r.Max.Y && blank; y += 4 {
-		for x := r.Min.X; x < r.Max.X && blank; x += 4 {
-			blank = img.At(x, y) == first
-		}
-	}
-	if blank {
-		t.Errorf("the screenshot %s is blank", name)
-	}
-}
-
-func configEval[T any](t *testing.T, b *browsertest.Browser, expr string) T {
-	t.Helper()
-	v, err := chromedp.Run(b.Ctx, chromedp.Evaluate[T](expr))
-	if err != nil {
-		t.Fatalf("%s: %v", expr, err)
-	}
-	return v
+	screenshot(t, b, fmt.Sprintf("config-diff-%d.png", width))
 }

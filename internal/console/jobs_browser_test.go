@@ -1,13 +1,9 @@
 package console_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"image/png"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -104,43 +100,5 @@ func followStitching(t *testing.T, b *browsertest.Browser, lock func(context.Con
 	if w := evaluate[int64](t, b, `document.documentElement.scrollWidth`); w > width {
 		t.Errorf("the run page is %d px wide in a %d px window", w, width)
 	}
-	shot, err := chromedp.Run(b.Ctx, chromedp.FullScreenshot(100)) // 100: PNG, below: JPEG
-	if err != nil {
-		t.Fatal(err)
-	}
-	if dir := os.Getenv("WEFT_CONSOLE_SHOTS"); dir != "" { // to look at them
-		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("jobs-run-%d.png", width)), shot, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if colours := pngColours(t, shot); colours < 2 {
-		t.Errorf("the screenshot at %d px is blank (%d colours)", width, colours)
-	}
-}
-
-func evaluate[T any](t *testing.T, b *browsertest.Browser, expr string) T {
-	t.Helper()
-	v, err := chromedp.Run(b.Ctx, chromedp.Evaluate[T](expr))
-	if err != nil {
-		t.Fatalf("%s: %v", expr, err)
-	}
-	return v
-}
-
-// pngColours counts the colours of a screenshot, up to 16.
-func pngColours(t *testing.T, shot []byte) int {
-	t.Helper()
-	img, err := png.Decode(bytes.NewReader(shot))
-	if err != nil {
-		t.Fatalf("screenshot: %v", err)
-	}
-	seen := map[[4]uint32]bool{}
-	r := img.Bounds()
-	for y := r.Min.Y; y < r.Max.Y && len(seen) < 16; y += 3 {
-		for x := r.Min.X; x < r.Max.X && len(seen) < 16; x += 3 {
-			c0, c1, c2, c3 := img.At(x, y).RGBA()
-			seen[[4]uint32{c0, c1, c2, c3}] = true
-		}
-	}
-	return len(seen)
+	screenshot(t, b, fmt.Sprintf("jobs-run-%d.png", width))
 }

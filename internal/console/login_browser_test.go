@@ -1,9 +1,6 @@
 package console_test
 
 import (
-	"bytes"
-	"image"
-	"image/png"
 	"net/url"
 	"strings"
 	"testing"
@@ -95,50 +92,11 @@ func signInWith(t *testing.T, b *browsertest.Browser, key, sel string) {
 	}
 }
 
-// run runs one action that returns a value.
-func run[T any](t *testing.T, b *browsertest.Browser, a chromedp.Action[T]) T {
-	t.Helper()
-	v, err := chromedp.Run(b.Ctx, a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
-}
-
 func checkA11y(t *testing.T, b *browsertest.Browser, page string) {
 	t.Helper()
 	if missing := run(t, b, chromedp.Evaluate[string](a11yBasics)); missing != "" {
 		t.Errorf("the %s lacks: %s", page, missing)
 	}
-}
-
-// screenshot takes a full screenshot (PNG: quality 100) and checks it is not blank (more
-// than one colour); it returns the PNG.
-func screenshot(t *testing.T, b *browsertest.Browser, what string) []byte {
-	t.Helper()
-	data := run(t, b, chromedp.FullScreenshot(100))
-	img, err := png.Decode(bytes.NewReader(data))
-	if err != nil {
-		t.Fatalf("screenshot at %s: %v", what, err)
-	}
-	if colours(img) < 2 {
-		t.Errorf("the screenshot at %s is blank", what)
-	}
-	return data
-}
-
-// colours counts the colours of an image, up to 2.
-func colours(img image.Image) int {
-	r := img.Bounds()
-	first := img.At(r.Min.X, r.Min.Y)
-	for y := r.Min.Y; y < r.Max.Y; y += 3 {
-		for x := r.Min.X; x < r.Max.X; x += 3 {
-			if img.At(x, y) != first {
-				return 2
-			}
-		}
-	}
-	return 1
 }
 
 // onlyLoopback fails on any request the browser made beyond 127.0.0.1.
