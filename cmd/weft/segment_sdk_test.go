@@ -23,10 +23,10 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/weftdata/weft/internal/browsertest"
 	"github.com/weftdata/weft/internal/client"
 	"github.com/weftdata/weft/internal/demo"
 	"github.com/weftdata/weft/internal/store"
-	"github.com/weftdata/weft/internal/browsertest"
 	"github.com/weftdata/weft/internal/tracking/sdktest"
 )
 

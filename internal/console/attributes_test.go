@@ -2,7 +2,6 @@ package console_test
 
 import (
 	"fmt"
-	"io"
 	"net/http"
 	"regexp"
 	"strings"
@@ -11,30 +10,6 @@ import (
 	"github.com/weftdata/weft/internal/server"
 	"github.com/weftdata/weft/internal/store/dbtest"
 )
-
-// attrsegAPI calls the server's HTTP API with the admin key and fails the
-// test unless it answers 200.
-func attrsegAPI(t testing.TB, s *server.Server, method, path, contentType, body string) string {
-	t.Helper()
-	req, err := http.NewRequest(method, s.URL()+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("x-api-key", adminKey)
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	out, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, out)
-	}
-	return string(out)
-}
 
 // attrsegEvent is an event of the test data: a signup of person i.
 func attrsegEvent(id, email string, ms int, payload string) string {
@@ -63,7 +38,7 @@ attributes:
 // and calculated.
 func attrsegData(t testing.TB, s *server.Server, extra string) {
 	t.Helper()
-	attrsegAPI(t, s, "PUT", "/v1/config", "application/yaml", attrsegConfig+extra)
+	api(t, s, "PUT", "/v1/config", "application/yaml", attrsegConfig+extra)
 	names := []string{"ann", "bob", attrsegHostile}
 	var events []string
 	for i := 0; i < 25; i++ {
@@ -71,9 +46,9 @@ func attrsegData(t testing.TB, s *server.Server, extra string) {
 		events = append(events, attrsegEvent(fmt.Sprintf("e%d", i), fmt.Sprintf("p%d@example.org", i), i, payload))
 	}
 	events = append(events, attrsegEvent("again", "p0@example.org", 100, `"name":"ann","amount":1`))
-	attrsegAPI(t, s, "POST", "/v1/events", "application/x-ndjson", strings.Join(events, "\n"))
-	attrsegAPI(t, s, "POST", "/v1/stitching/run", "application/json", "{}")
-	attrsegAPI(t, s, "POST", "/v1/attributes/run", "application/json", "{}")
+	api(t, s, "POST", "/v1/events", "application/x-ndjson", strings.Join(events, "\n"))
+	api(t, s, "POST", "/v1/stitching/run", "application/json", "{}")
+	api(t, s, "POST", "/v1/attributes/run", "application/json", "{}")
 }
 
 var markPattern = regexp.MustCompile(`class="mark"`)

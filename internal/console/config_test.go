@@ -2,7 +2,6 @@ package console_test
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -45,32 +44,13 @@ const secretValue = "sk_live_0123456789abcdef"
 // putConfig applies a document through the API, as the bootstrap admin.
 func putConfig(t *testing.T, s *server.Server, doc string) {
 	t.Helper()
-	asAdmin(t, s, http.MethodPut, "/v1/config", "application/yaml", doc)
-}
-
-// asAdmin calls the API with the bootstrap key and fails unless it
-// answers 200; it returns the answer's header and body.
-func asAdmin(t *testing.T, s *server.Server, method, path, contentType, body string) (http.Header, string) {
-	t.Helper()
-	req, _ := http.NewRequest(method, s.URL()+path, strings.NewReader(body))
-	req.Header.Set("x-api-key", adminKey)
-	req.Header.Set("Content-Type", contentType)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	answer, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, answer)
-	}
-	return resp.Header, string(answer)
+	api(t, s, http.MethodPut, "/v1/config", "application/yaml", doc)
 }
 
 // configInForce is GET /v1/config?format=yaml and its version header.
 func configInForce(t *testing.T, s *server.Server) (string, string) {
 	t.Helper()
-	h, body := asAdmin(t, s, http.MethodGet, "/v1/config?format=yaml", "", "")
+	h, body := apiHeader(t, s, http.MethodGet, "/v1/config?format=yaml", "", "")
 	return h.Get("Weft-Config-Version"), body
 }
 
@@ -271,7 +251,7 @@ func TestConfigEscapes(t *testing.T) {
 func TestConfigApplyWarns(t *testing.T) {
 	s := startServer(t, "duckdb", false)
 	putConfig(t, s, testConfig)
-	asAdmin(t, s, http.MethodPost, "/v1/event-types", "application/json", `[{"source_id": "web", "type": "signup", "version": "1-0-0"}]`)
+	api(t, s, http.MethodPost, "/v1/event-types", "application/json", `[{"source_id": "web", "type": "signup", "version": "1-0-0"}]`)
 	b := newBrowser(t, s.URL())
 	token := b.signIn(adminKey)
 	_, doc := configInForce(t, s)

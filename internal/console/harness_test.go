@@ -127,3 +127,34 @@ func mustContain(t testing.TB, page string, want ...string) {
 		}
 	}
 }
+
+// api calls the server's HTTP API with the admin key and fails the test
+// unless it answers 2xx; it returns the body.
+func api(t testing.TB, s *server.Server, method, path, contentType, body string) string {
+	t.Helper()
+	_, out := apiHeader(t, s, method, path, contentType, body)
+	return out
+}
+
+// apiHeader is api that returns the answer's header too.
+func apiHeader(t testing.TB, s *server.Server, method, path, contentType, body string) (http.Header, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, s.URL()+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("x-api-key", adminKey)
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := resp.Header
+	status, _, out := read(t, resp)
+	if status >= 300 {
+		t.Fatalf("%s %s: %d %s", method, path, status, out)
+	}
+	return h, out
+}

@@ -58,26 +58,6 @@ const overviewConfig = `stitching:
       value_expression: payload->>'email'
 `
 
-// api calls the server's HTTP API with the admin key.
-func api(t testing.TB, s *server.Server, method, path, contentType, body string) string {
-	t.Helper()
-	req, err := http.NewRequest(method, s.URL()+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("x-api-key", adminKey)
-	req.Header.Set("Content-Type", contentType)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	status, _, out := read(t, resp)
-	if status >= 300 {
-		t.Fatalf("%s %s: %d %s", method, path, status, out)
-	}
-	return out
-}
-
 // waitRun waits until a job's last run ended.
 func waitRun(t testing.TB, s *server.Server, name string) {
 	t.Helper()

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"os/exec"
@@ -18,27 +17,6 @@ import (
 	"github.com/weftdata/weft/internal/store"
 	"github.com/weftdata/weft/internal/store/dbtest"
 )
-
-// callAPI calls the server's HTTP API with the admin key and fails the
-// test unless it answers 2xx.
-func callAPI(t *testing.T, s *server.Server, method, path, body string) []byte {
-	t.Helper()
-	req, err := http.NewRequest(method, s.URL()+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("x-api-key", adminKey)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	out, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode/100 != 2 {
-		t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, out)
-	}
-	return out
-}
 
 // pageViews are page views of people from to to-1, each with an email,
 // as NDJSON.
@@ -74,7 +52,7 @@ func TestPluginRunPage(t *testing.T) {
 				c.PluginCommands = []string{plugin.EscapePattern(plugin.CommandLine(argv))}
 			})
 			command, _ := json.Marshal(argv)
-			callAPI(t, s, "PUT", "/v1/config", stitchByEmail+fmt.Sprintf(`plugins:
+			api(t, s, "PUT", "", "/v1/config", stitchByEmail+fmt.Sprintf(`plugins:
   - name: tuned
     command: %s
     variables:
@@ -87,8 +65,8 @@ func TestPluginRunPage(t *testing.T) {
       - {name: r, spec: "float 0:1"}
     max_variations: 3
 `, command))
-			callAPI(t, s, "POST", "/v1/events", pageViews(0, 5))
-			callAPI(t, s, "POST", "/v1/stitching/run", "")
+			api(t, s, "POST", "", "/v1/events", pageViews(0, 5))
+			api(t, s, "POST", "", "/v1/stitching/run", "")
 
 			b := newBrowser(t, s.URL())
 			token := b.signIn(adminKey)
