@@ -101,6 +101,7 @@ func New(cfg Config) *Console {
 	c.pages = parsePages()
 	c.authRoutes()
 	c.overviewRoutes()
+	c.profileRoutes()
 	return c
 }
 

@@ -1,0 +1,69 @@
+-- What the console's profile pages read beyond the profiles API
+-- (package console, profiles.go and identity.go). Every statement is
+-- bounded by one entity or a LIMIT.
+
+-- name: ProfileRecent
+-- The entities of the newest events: the event_seq key (PostgreSQL's
+-- primary key, DuckDB's zone maps: entity_events is written in seq order)
+-- keeps it from reading the whole table.
+SELECT x.id, x.created_at, x.modified_at FROM entities x
+JOIN (
+    SELECT entity_id, max(event_seq) AS last_seq FROM (
+        SELECT entity_id, event_seq FROM entity_events ORDER BY event_seq DESC LIMIT $2
+    ) n GROUP BY entity_id
+) r ON r.entity_id = x.id
+WHERE x.merged_into IS NULL
+ORDER BY r.last_seq DESC
+LIMIT $1
+
+-- name: ProfileByValue
+-- The entities holding a value in any of the categories.
+SELECT i.category, i.entity_id FROM identifiers i
+JOIN (SELECT unnest(CAST($1 AS TEXT[])) AS category) c ON c.category = i.category
+WHERE i.value = $2
+ORDER BY i.category
+LIMIT $3
+
+-- name: ProfileTimeline
+-- One entity's events newest first, before a seq (keyset paging).
+SELECT e.seq, e.id, e.source_id, e.type, e.version, e.event_time, CAST(e.payload AS TEXT), e.created_at
+FROM entity_events m JOIN event_log e ON e.seq = m.event_seq
+WHERE m.entity_id = $1 AND m.event_seq < $2
+ORDER BY m.event_seq DESC
+LIMIT $3
+
+-- name: ProfileIdentifierLinks
+-- An entity's identifiers with the event that linked each first.
+SELECT category, value, first_seq FROM identifiers
+WHERE entity_id = $1
+ORDER BY first_seq, category, value
+LIMIT $2
+
+-- name: ProfileRefusedSeqs
+-- The entity's events that first carried a value the guard rails refused.
+SELECT DISTINCT a.first_event_seq FROM stitch_audit a
+JOIN entity_events m ON m.event_seq = a.first_event_seq
+WHERE m.entity_id = $1
+ORDER BY a.first_event_seq
+LIMIT $2
+
+-- name: ProfileEventsAt
+-- Events by seq, without their payloads.
+SELECT seq, id, source_id, type, version, event_time FROM event_log
+WHERE seq IN (SELECT unnest(CAST($1 AS BIGINT[])))
+ORDER BY seq
+
+-- ProfileEventRows: the rows of event_log the stitching rules read for
+-- the graph's events (stitch.Config.IdentifiersSQL's from).
+-- name: ProfileEventRows
+(SELECT * FROM event_log WHERE seq IN (SELECT unnest(CAST($1 AS BIGINT[]))))
+
+-- name: ProfileLinkStates
+-- For identifier values (category, value): the entity holding each, if
+-- any, and why the guard rails refused it, if they did.
+WITH k AS (
+    SELECT unnest(CAST($1 AS TEXT[])) AS category, unnest(CAST($2 AS TEXT[])) AS value
+)
+SELECT k.category, k.value, i.entity_id,
+    (SELECT min(a.reason) FROM stitch_audit a WHERE a.category = k.category AND a.value = k.value)
+FROM k LEFT JOIN identifiers i ON i.category = k.category AND i.value = k.value
