@@ -3,14 +3,14 @@
 -- bounded by one entity or a LIMIT.
 
 -- name: ProfileRecent
--- The entities of the newest events: the event_seq key (PostgreSQL's
--- primary key, DuckDB's zone maps: entity_events is written in seq order)
--- keeps it from reading the whole table.
+-- The entities of the newest events: a range of event_seq (PostgreSQL's
+-- primary key; DuckDB's zone maps, entity_events being written in seq
+-- order) keeps it from reading the whole table.
 SELECT x.id, x.created_at, x.modified_at FROM entities x
 JOIN (
-    SELECT entity_id, max(event_seq) AS last_seq FROM (
-        SELECT entity_id, event_seq FROM entity_events ORDER BY event_seq DESC LIMIT $2
-    ) n GROUP BY entity_id
+    SELECT entity_id, max(event_seq) AS last_seq FROM entity_events
+    WHERE event_seq > (SELECT max(event_seq) FROM entity_events) - $2
+    GROUP BY entity_id
 ) r ON r.entity_id = x.id
 WHERE x.merged_into IS NULL
 ORDER BY r.last_seq DESC
