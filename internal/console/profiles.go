@@ -17,7 +17,7 @@ import (
 // console's own queries of *store.DB (store/console_profiles.go).
 type profileStore interface {
 	store.Store
-	ProfileRecent(ctx context.Context, limit int) ([]store.Entity, error)
+	ProfileRecent(ctx context.Context, limit int) ([]string, error)
 	ProfileByValue(ctx context.Context, categories []string, value string, limit int) ([]store.ValueHolder, error)
 	ProfileTimeline(ctx context.Context, p *store.ProfileTimelineParams) ([]store.Event, error)
 	ProfileIdentifierLinks(ctx context.Context, id string, limit int) ([]store.IdentifierLink, error)
@@ -60,7 +60,7 @@ type match struct {
 type searchView struct {
 	Query   string
 	Matches []match
-	Recent  []store.Entity
+	Recent  []string
 	// Searched: a query was given (and matched none or several).
 	Searched bool
 }

@@ -14,10 +14,26 @@ import (
 // at for their entities.
 const ProfileRecentScan = 500
 
-// ProfileRecent returns up to limit live entities of the newest events,
-// the most recently active first.
-func (db *DB) ProfileRecent(ctx context.Context, limit int) ([]Entity, error) {
-	return db.entities(ctx, db.q.get("ProfileRecent"), limit, ProfileRecentScan)
+// ProfileRecent returns the ids of up to limit live entities of the
+// newest ProfileRecentScan stitched events, the most recently active
+// first. Their profiles are not read: filling in 20 of them (identifiers,
+// event counts) took seconds on the 10M store.
+func (db *DB) ProfileRecent(ctx context.Context, limit int) ([]string, error) {
+	var wm int64
+	if err := db.sql.QueryRowContext(ctx, db.q.get("StitchWatermark")).Scan(&wm); err != nil {
+		return nil, fmt.Errorf("read the stitching watermark: %w", err)
+	}
+	var ids []string
+	err := db.each(ctx, "ProfileRecent", func(rows *sql.Rows) error {
+		var id string
+		err := rows.Scan(&id)
+		ids = append(ids, id)
+		return err
+	}, wm-ProfileRecentScan, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read the recent entities: %w", err)
+	}
+	return ids, nil
 }
 
 // ValueHolder is an entity holding an identifier value in a category.

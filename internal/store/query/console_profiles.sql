@@ -3,18 +3,16 @@
 -- bounded by one entity or a LIMIT.
 
 -- name: ProfileRecent
--- The entities of the newest events: a range of event_seq (PostgreSQL's
--- primary key; DuckDB's zone maps, entity_events being written in seq
--- order) keeps it from reading the whole table.
-SELECT x.id, x.created_at, x.modified_at FROM entities x
-JOIN (
-    SELECT entity_id, max(event_seq) AS last_seq FROM entity_events
-    WHERE event_seq > (SELECT max(event_seq) FROM entity_events) - $2
-    GROUP BY entity_id
-) r ON r.entity_id = x.id
-WHERE x.merged_into IS NULL
-ORDER BY r.last_seq DESC
-LIMIT $1
+-- The entities of the events after a seq, the most recent first: a
+-- constant range of event_seq (PostgreSQL's primary key; DuckDB's zone
+-- maps, entity_events being written in seq order) keeps it from reading
+-- the whole table. A subquery for the bound made DuckDB build its join on
+-- the whole of entities (5 to 10 s on the 10M store).
+SELECT entity_id FROM entity_events
+WHERE event_seq > $1
+GROUP BY entity_id
+ORDER BY max(event_seq) DESC
+LIMIT $2
 
 -- name: ProfileByValue
 -- The entities holding a value in any of the categories.
