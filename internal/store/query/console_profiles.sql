@@ -61,7 +61,13 @@ ORDER BY seq
 -- any, and why the guard rails refused it, if they did.
 WITH k AS (
     SELECT unnest(CAST($1 AS TEXT[])) AS category, unnest(CAST($2 AS TEXT[])) AS value
+), refused AS (
+    -- one pass over stitch_audit, which has no index
+    SELECT a.category, a.value, min(a.reason) AS reason FROM stitch_audit a
+    JOIN k ON a.category = k.category AND a.value = k.value
+    GROUP BY a.category, a.value
 )
-SELECT k.category, k.value, i.entity_id,
-    (SELECT min(a.reason) FROM stitch_audit a WHERE a.category = k.category AND a.value = k.value)
-FROM k LEFT JOIN identifiers i ON i.category = k.category AND i.value = k.value
+SELECT k.category, k.value, i.entity_id, r.reason
+FROM k
+LEFT JOIN identifiers i ON i.category = k.category AND i.value = k.value
+LEFT JOIN refused r ON r.category = k.category AND r.value = k.value
