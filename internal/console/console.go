@@ -103,6 +103,7 @@ func New(cfg Config) *Console {
 	c.pages = parsePages()
 	c.authRoutes()
 	c.overviewRoutes()
+	c.profileRoutes()
 	c.attributeRoutes()
 	c.segmentRoutes()
 	c.jobRoutes()
