@@ -1,8 +1,7 @@
 package console_test
 
 import (
-	"bytes"
-	"image"
+	"fmt"
 	_ "image/png" // screenshots are PNG
 	"strings"
 	"testing"
@@ -43,30 +42,24 @@ func TestProfilesInBrowser(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%d px: %v", width, err)
 		}
-		loc := profEval[string](t, bt, `location.pathname`)
+		loc := evaluate[string](t, bt, `location.pathname`)
 		if loc != "/console/profiles/"+ann {
 			t.Errorf("%d px: the search led to %s, want Ann's profile %s", width, loc, ann)
 		}
-		events := profEval[int](t, bt, `document.querySelectorAll("svg.graph .node.event").length`)
-		idents := profEval[int](t, bt, `document.querySelectorAll("svg.graph .node.identifier").length`)
-		edges := profEval[int](t, bt, `document.querySelectorAll("svg.graph line.edge").length`)
+		events := evaluate[int](t, bt, `document.querySelectorAll("svg.graph .node.event").length`)
+		idents := evaluate[int](t, bt, `document.querySelectorAll("svg.graph .node.identifier").length`)
+		edges := evaluate[int](t, bt, `document.querySelectorAll("svg.graph line.edge").length`)
 		if events != 3 || idents != 2 || edges != 4 {
 			t.Errorf("%d px: the graph drew %d events, %d identifiers, %d edges; want 3, 2, 4", width, events, idents, edges)
 		}
-		if attrs := profEval[int](t, bt, `document.querySelectorAll("tr.attr").length`); attrs != 4 {
+		if attrs := evaluate[int](t, bt, `document.querySelectorAll("tr.attr").length`); attrs != 4 {
 			t.Errorf("%d px: %d attributes shown, want 4", width, attrs)
 		}
 		// Nothing is wider than the window (tables scroll in their box).
-		if over := profEval[int](t, bt, `document.documentElement.scrollWidth - window.innerWidth`); over > 0 {
+		if over := evaluate[int](t, bt, `document.documentElement.scrollWidth - window.innerWidth`); over > 0 {
 			t.Errorf("%d px: the page is %d px wider than the window", width, over)
 		}
-		shot, err := chromedp.Run(bt.Ctx, chromedp.FullScreenshot(100)) // 100: PNG
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n := profColours(t, shot); n < 2 {
-			t.Errorf("%d px: the screenshot is blank (%d colours)", width, n)
-		}
+		screenshot(t, bt, fmt.Sprintf("profile-%d.png", width))
 	}
 	for _, r := range bt.Requests() {
 		if _, u, _ := strings.Cut(r, " "); !strings.HasPrefix(u, "http://127.0.0.1:") && !strings.HasPrefix(u, "data:") {
@@ -79,31 +72,4 @@ func TestProfilesInBrowser(t *testing.T) {
 	if c := bt.Console(); len(c) > 0 {
 		t.Errorf("console messages: %v", c)
 	}
-}
-
-func profEval[T any](t *testing.T, b *browsertest.Browser, expr string) T {
-	t.Helper()
-	v, err := chromedp.Run(b.Ctx, chromedp.Evaluate[T](expr))
-	if err != nil {
-		t.Fatalf("%s: %v", expr, err)
-	}
-	return v
-}
-
-// profColours counts the distinct colours of a screenshot, up to 16.
-func profColours(t *testing.T, shot []byte) int {
-	t.Helper()
-	img, _, err := image.Decode(bytes.NewReader(shot))
-	if err != nil {
-		t.Fatal(err)
-	}
-	seen := map[[4]uint32]bool{}
-	bounds := img.Bounds()
-	for y := bounds.Min.Y; y < bounds.Max.Y && len(seen) < 16; y += 3 {
-		for x := bounds.Min.X; x < bounds.Max.X && len(seen) < 16; x += 3 {
-			r, g, b, a := img.At(x, y).RGBA()
-			seen[[4]uint32{r, g, b, a}] = true
-		}
-	}
-	return len(seen)
 }

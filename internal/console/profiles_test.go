@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -37,32 +36,6 @@ attributes:
 // profHostile is a value that must render as text everywhere.
 const profHostile = "<script>alert(1)</script>"
 
-// profAPI calls the HTTP API with the admin key and fails unless it answers
-// 2xx; it returns the body.
-func profAPI(t testing.TB, s *server.Server, method, path, body string) []byte {
-	t.Helper()
-	req, err := http.NewRequest(method, s.URL()+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("x-api-key", adminKey)
-	if strings.HasPrefix(body, "[") || strings.HasPrefix(body, "{") {
-		req.Header.Set("Content-Type", "application/json")
-	} else if body != "" {
-		req.Header.Set("Content-Type", "application/yaml")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	out, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode/100 != 2 {
-		t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, out)
-	}
-	return out
-}
-
 // profEvent is one event of source web for POST /v1/events.
 type profEvent struct {
 	typ     string
@@ -82,8 +55,8 @@ func profIngest(t testing.TB, s *server.Server, events ...profEvent) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	profAPI(t, s, "POST", "/v1/events", string(body))
-	profAPI(t, s, "POST", "/v1/stitching/run", "{}")
+	api(t, s, "POST", "/v1/events", "application/json", string(body))
+	api(t, s, "POST", "/v1/stitching/run", "application/json", "{}")
 }
 
 var profT0 = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
@@ -94,7 +67,7 @@ func profAt(minutes int) time.Time { return profT0.Add(time.Duration(minutes) * 
 func profEntity(t testing.TB, s *server.Server, ident string) string {
 	t.Helper()
 	var e struct{ ID string }
-	if err := json.Unmarshal(profAPI(t, s, "GET", "/v1/entities?identifier="+url.QueryEscape(ident), ""), &e); err != nil {
+	if err := json.Unmarshal([]byte(api(t, s, "GET", "/v1/entities?identifier="+url.QueryEscape(ident), "", "")), &e); err != nil {
 		t.Fatal(err)
 	}
 	return e.ID
@@ -111,7 +84,7 @@ func profEntity(t testing.TB, s *server.Server, ident string) string {
 func profilesServer(t testing.TB, backend string) *server.Server {
 	t.Helper()
 	s := startServer(t, backend, false)
-	profAPI(t, s, "PUT", "/v1/config", profilesYAML)
+	api(t, s, "PUT", "/v1/config", "application/yaml", profilesYAML)
 	var events []profEvent
 	for i := range 120 {
 		events = append(events, profEvent{"page_view", profAt(100 + i), map[string]any{"cookie": "c9", "url": fmt.Sprintf("/cat/%d", i)}})
@@ -126,7 +99,7 @@ func profilesServer(t testing.TB, backend string) *server.Server {
 	)
 	profIngest(t, s, events...)
 	profIngest(t, s, profEvent{"form_submit", profAt(7), map[string]any{"cookie": "c2", "email": "bob@example.org"}})
-	profAPI(t, s, "POST", "/v1/attributes/run", "{}")
+	api(t, s, "POST", "/v1/attributes/run", "application/json", "{}")
 	return s
 }
 
@@ -300,7 +273,7 @@ func TestProfiles(t *testing.T) {
 
 func TestProfilesHostileIdentifier(t *testing.T) {
 	s := startServer(t, "duckdb", false)
-	profAPI(t, s, "PUT", "/v1/config", profilesYAML)
+	api(t, s, "PUT", "/v1/config", "application/yaml", profilesYAML)
 	profIngest(t, s, profEvent{"form_submit", profAt(1), map[string]any{"cookie": profHostile, "email": profHostile + "@x.org"}})
 	b := newBrowser(t, s.URL())
 	b.signIn(adminKey)
