@@ -19,7 +19,7 @@ import (
 // page loads, so that the run cannot end before the page shows it running.
 func TestJobsInBrowser(t *testing.T) {
 	s := startServer(t, "duckdb", false)
-	api(t, s, "PUT", "", "/v1/config", stitchByEmail)
+	api(t, s, "PUT", "/v1/config", "", stitchByEmail)
 	b := browsertest.NewBrowser(t)
 	base := s.URL()
 	if err := b.Do(30*time.Second,
@@ -33,7 +33,7 @@ func TestJobsInBrowser(t *testing.T) {
 	}
 	for i, width := range []int64{1280, 390} {
 		t.Run(fmt.Sprint(width), func(t *testing.T) {
-			api(t, s, "POST", "", "/v1/events", pageViews(i*5, i*5+5))
+			api(t, s, "POST", "/v1/events", "", pageViews(i*5, i*5+5))
 			followStitching(t, b, s.Store.LockStitching, width)
 		})
 	}

@@ -52,7 +52,7 @@ func TestPluginRunPage(t *testing.T) {
 				c.PluginCommands = []string{plugin.EscapePattern(plugin.CommandLine(argv))}
 			})
 			command, _ := json.Marshal(argv)
-			api(t, s, "PUT", "", "/v1/config", stitchByEmail+fmt.Sprintf(`plugins:
+			api(t, s, "PUT", "/v1/config", "", stitchByEmail+fmt.Sprintf(`plugins:
   - name: tuned
     command: %s
     variables:
@@ -65,8 +65,8 @@ func TestPluginRunPage(t *testing.T) {
       - {name: r, spec: "float 0:1"}
     max_variations: 3
 `, command))
-			api(t, s, "POST", "", "/v1/events", pageViews(0, 5))
-			api(t, s, "POST", "", "/v1/stitching/run", "")
+			api(t, s, "POST", "/v1/events", "", pageViews(0, 5))
+			api(t, s, "POST", "/v1/stitching/run", "", "")
 
 			b := newBrowser(t, s.URL())
 			token := b.signIn(adminKey)

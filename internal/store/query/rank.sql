@@ -29,7 +29,7 @@ SELECT id, plugin, name, published_at FROM plugin_properties
 -- the rules read, and per membership of the segments $5 (kind 4). The
 -- reader stops at its byte cap, so the order decides who is kept.
 -- With a personalization consent filter, RankUsersConsenting takes the
--- place of the comment /* consenting */.
+-- place of the block comment "consenting" of the WHERE clause.
 SELECT e.id, x.kind, x.key, x.value
 FROM entities e JOIN (
     SELECT entity_id, 0 AS kind, '' AS key, value FROM identifiers WHERE category = $1
