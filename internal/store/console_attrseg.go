@@ -53,7 +53,7 @@ func (db *DB) AttributeHistogram(ctx context.Context, id string, n int) ([]Bucke
 // oldest first: segment id -> runs. One query for every segment.
 func (db *DB) SegmentRunHistory(ctx context.Context, ids []string, limit int) (map[string][]SegmentRun, error) {
 	out := map[string][]SegmentRun{}
-	err := db.each(ctx, "ConsoleSegmentRunHistory", func(rows *sql.Rows) error {
+	err := db.each(ctx, "SegmentReadLastRuns", func(rows *sql.Rows) error {
 		var id string
 		run, err := scanSegmentRun(rows, &id)
 		if err == nil {

@@ -59,7 +59,7 @@ func (db *DB) SegmentStates(ctx context.Context, ids []string) (map[string]*Segm
 		run, err := scanSegmentRun(rows, &id)
 		state(id).LastRun = run
 		return err
-	}, ids)
+	}, ids, 1)
 	if err != nil {
 		return nil, fmt.Errorf("read segment runs: %w", err)
 	}

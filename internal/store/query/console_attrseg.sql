@@ -1,5 +1,5 @@
--- What the console's attributes and segments pages read beyond the API's
--- queries (package console).
+-- What the console's attributes page reads beyond the API's queries
+-- (package console); its segments pages read query/segmentread.sql.
 
 -- name: ConsoleAttributeHistogram
 -- The distribution of a numeric attribute in $2 buckets of equal width
@@ -16,15 +16,3 @@ SELECT CAST(coalesce(least(floor((v.x - r.lo) / nullif(r.hi - r.lo, 0) * $2), $2
 FROM v CROSS JOIN r
 GROUP BY 1
 ORDER BY 1
-
--- name: ConsoleSegmentRunHistory
--- The last $2 runs of each segment of $1, oldest first (the index
--- segment_runs_segment_idx serves the partition by segment).
-SELECT segment_id, run_id, finished_at, full_run, size, entered, exited, duration_ms, status, coalesce(error, '')
-FROM (
-    SELECT r.*, row_number() OVER (PARTITION BY segment_id ORDER BY finished_at DESC, run_id DESC) AS n
-    FROM segment_runs r
-    WHERE segment_id IN (SELECT unnest(CAST($1 AS TEXT[])))
-) x
-WHERE n <= $2
-ORDER BY segment_id, finished_at, run_id

@@ -8,14 +8,18 @@ WHERE segment_id IN (SELECT unnest(CAST($1 AS TEXT[])))
 GROUP BY segment_id
 
 -- name: SegmentReadLastRuns
--- The last run of each segment of $1 (ties of finished_at broken by run id).
+-- The last $2 runs of each segment of $1 (ties of finished_at broken by
+-- run id), oldest first: the last one for the segments API, a size
+-- history for the console (the index segment_runs_segment_idx serves the
+-- partition by segment).
 SELECT segment_id, run_id, finished_at, full_run, size, entered, exited, duration_ms, status, coalesce(error, '')
 FROM (
     SELECT r.*, row_number() OVER (PARTITION BY segment_id ORDER BY finished_at DESC, run_id DESC) AS n
     FROM segment_runs r
     WHERE segment_id IN (SELECT unnest(CAST($1 AS TEXT[])))
 ) x
-WHERE n = 1
+WHERE n <= $2
+ORDER BY segment_id, finished_at, run_id
 
 -- name: SegmentReadRuns
 -- A segment's runs, newest first.
