@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/weftdata/weft/internal/event"
 	"io"
 	"net/http"
 	"net/url"
@@ -151,6 +152,11 @@ func parseParameters(text string) (map[string]any, error) {
 	params, ok := v.(map[string]any)
 	if !ok {
 		return nil, fmt.Errorf("the parameters must be a JSON object like {\"name\": value}, not %s", jsonKind(v))
+	}
+	// encoding/json turned a lone UTF-16 surrogate into U+FFFD: refuse it,
+	// and \u0000, as the API refuses them.
+	if err := event.StorableJSON([]byte(text)); err != nil {
+		return nil, fmt.Errorf("the parameters %v", err)
 	}
 	return params, nil
 }

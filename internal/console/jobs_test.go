@@ -139,6 +139,8 @@ func TestJobsTrigger(t *testing.T) {
 				{`{"steps": 1} {}`, "must be one JSON object, but more follows at line 1, column 13"},
 				{`{"steps": "many"}`, "The job refused the parameters: parameter steps: must be a whole number, not string"},
 				{`{"stepz": 1}`, "parameter stepz: unknown parameter"},
+				{`{"steps": 1, "note": "\ud800"}`, `contains \ud800, half of a UTF-16 surrogate pair`},
+				{`{"steps": 1, "note": "a\u0000b"}`, `contains \u0000, which cannot be stored`},
 			}
 			for _, c := range bad {
 				status, _, page := b.post("/console/jobs/console_test_steps/runs", url.Values{"csrf_token": {token}, "parameters": {c.params}})
