@@ -35,6 +35,13 @@ type Identifier struct {
 	// MaxPerEntity is the most values of this category one entity may
 	// gather; a link that would exceed it is refused. 0 means no limit.
 	MaxPerEntity int `json:"max_per_entity,omitempty" yaml:"max_per_entity,omitempty"`
+	// Priority orders the categories for linking: links through a category
+	// of priority 1 are decided before those of priority 2, and so on;
+	// categories without one (0) come after every category that has one.
+	// The most trusted identifiers (a login id) go first, shared ones (a
+	// household's email) last, so that a shared one cannot join what the
+	// trusted ones keep apart.
+	Priority int `json:"priority,omitempty" yaml:"priority,omitempty"`
 }
 
 // RuleError names the rule at fault.
@@ -112,6 +119,9 @@ func (c *Config) Validate() error {
 		}
 		if id.MaxPerEntity < 0 {
 			return fmt.Errorf("identifiers.%s.max_per_entity must be 0 (no limit) or more", name)
+		}
+		if id.Priority < 0 {
+			return fmt.Errorf("identifiers.%s.priority must be 1 or more (1 is decided first), or 0 for after every category with one", name)
 		}
 	}
 	return nil
