@@ -22,6 +22,7 @@ type batch struct {
 	lo, hi int64
 	seqs   []int64  // sorted
 	ids    []string // per event
+	ats    []int64  // per event: event_time in microseconds
 	dense  bool     // seqs are lo+1..hi
 	// keys are the batch's identifiers (blocked ones left out), numbered
 	// by keyIx.
@@ -110,11 +111,12 @@ func (e *Engine) read(ctx context.Context, lo int64, size int) (*batch, error) {
 		}
 		slices.Sort(b.seqs)
 	}
-	// The ids name new entities (the MD5 of their first event's id). Read
-	// here, ahead of the pass, they cost the pass nothing.
+	// The ids and event times name entities (the MD5 of their first
+	// event's id). Read here, ahead of the pass, they cost the pass nothing.
 	b.ids = make([]string, len(b.seqs))
-	err = scanPacked(ctx, e.db, "SELECT string_agg(concat(seq, chr(30), "+escapeSQL("id")+"), chr(31)) FROM event_log WHERE seq > $1 AND seq <= $2 GROUP BY seq - seq % 65536",
-		[]any{b.lo, b.hi}, 2, func(f []string) error {
+	b.ats = make([]int64, len(b.seqs))
+	err = scanPacked(ctx, e.db, "SELECT string_agg(concat(seq, chr(30), "+eventTimeSQL+", chr(30), "+escapeSQL("id")+"), chr(31)) FROM event_log WHERE seq > $1 AND seq <= $2 GROUP BY seq - seq % 65536",
+		[]any{b.lo, b.hi}, 3, func(f []string) error {
 			seq, err := strconv.ParseInt(f[0], 10, 64)
 			if err != nil {
 				return err
@@ -123,7 +125,10 @@ func (e *Engine) read(ctx context.Context, lo int64, size int) (*batch, error) {
 			if i < 0 {
 				return fmt.Errorf("event %d is not in the batch", seq)
 			}
-			b.ids[i] = unescape(f[1])
+			if b.ats[i], err = strconv.ParseInt(f[1], 10, 64); err != nil {
+				return err
+			}
+			b.ids[i] = unescape(f[2])
 			return nil
 		})
 	if err != nil {
@@ -151,7 +156,7 @@ func (e *Engine) read(ctx context.Context, lo int64, size int) (*batch, error) {
 		k := identKey{e.rules[rule].cat, unescape(f[2])}
 		ix, ok := b.keyIx[k]
 		if !ok {
-			if bl := e.block[k.cat]; bl.values[k.value] || (bl.pattern != nil && bl.pattern.MatchString(k.value)) {
+			if e.isBlocked(k) {
 				b.audit1(auditKey{k.cat, k.value, "blocked"}, seq)
 				return nil
 			}
@@ -165,7 +170,7 @@ func (e *Engine) read(ctx context.Context, lo int64, size int) (*batch, error) {
 	}
 	err = e.confined(ctx, func(x store.Executor) error {
 		return scanPacked(ctx, x, "SELECT string_agg(concat(seq, chr(30), rule, chr(30), "+escapeSQL("v")+"), chr(31)) FROM (\n"+
-			e.extractSQL()+"\n) x GROUP BY seq - seq % 65536", []any{b.lo, b.hi}, 3, pair)
+			e.extractSQL(seqRange)+"\n) x GROUP BY seq - seq % 65536", []any{b.lo, b.hi}, 3, pair)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("evaluate stitching rules: %w", err)
@@ -203,6 +208,10 @@ func (e *Engine) read(ctx context.Context, lo int64, size int) (*batch, error) {
 	b.evKeys = b.evKeys[:w]
 	return b, nil
 }
+
+// eventTimeSQL is an event's event_time in microseconds, the same on both
+// backends.
+const eventTimeSQL = "CAST(floor(extract(epoch FROM event_time) * 1000000) AS BIGINT)"
 
 // scanPacked runs a query that returns packed rows (see pack.go): text
 // values of elements separated by 0x1f, each of n fields separated by 0x1e

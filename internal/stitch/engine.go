@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"regexp"
 	"strings"
 	"sync"
@@ -48,6 +49,8 @@ type Engine struct {
 	rules []compiledRule // in config order
 	block []blockRule    // per category
 	limit []int32        // per category, 0 = none
+	prio  []int          // per category: the order its links are decided in
+	cons  *constraints   // read at the start of each Run
 	now   func() time.Time
 	mu    sync.Mutex // one pass at a time in this process
 	// idx is the resident index of the stitching state (index.go), nil
@@ -97,6 +100,8 @@ func New(db DB, cfg Config, opts *Opts) (*Engine, error) {
 	}
 	e.block = make([]blockRule, len(e.cats))
 	e.limit = make([]int32, len(e.cats))
+	e.prio = make([]int, len(e.cats))
+	e.cons = &constraints{}
 	for i, c := range e.cats {
 		id := cfg.Identifiers[c]
 		b := blockRule{values: map[string]bool{}}
@@ -108,23 +113,30 @@ func New(db DB, cfg Config, opts *Opts) (*Engine, error) {
 		}
 		e.block[i] = b
 		e.limit[i] = int32(id.MaxPerEntity)
+		e.prio[i] = id.Priority
+		if id.Priority == 0 {
+			e.prio[i] = math.MaxInt
+		}
 	}
 	return e, nil
 }
 
 func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
+// seqRange selects the events of a batch: seq in ($1, $2].
+const seqRange = "seq > $1 AND seq <= $2"
+
 // ruleSQL is one rule's part of the extraction query: every non-NULL value
-// its expression yields for the events of its type with seq in ($1, $2].
-func (r compiledRule) sql(i int) string {
-	return fmt.Sprintf("SELECT seq, %d AS rule, CAST(v AS TEXT) AS v FROM (SELECT seq, (%s) AS v FROM event_log WHERE seq > $1 AND seq <= $2 AND %s) r%d WHERE v IS NOT NULL",
-		i, r.expr, r.event.condition(), i)
+// its expression yields for the events of its type that seqs selects.
+func (r compiledRule) sql(i int, seqs string) string {
+	return fmt.Sprintf("SELECT seq, %d AS rule, CAST(v AS TEXT) AS v FROM (SELECT seq, (%s) AS v FROM event_log WHERE %s AND %s) r%d WHERE v IS NOT NULL",
+		i, r.expr, seqs, r.event.condition(), i)
 }
 
-func (e *Engine) extractSQL() string {
+func (e *Engine) extractSQL(seqs string) string {
 	parts := make([]string, len(e.rules))
 	for i, r := range e.rules {
-		parts[i] = r.sql(i)
+		parts[i] = r.sql(i, seqs)
 	}
 	return strings.Join(parts, "\nUNION ALL\n")
 }
@@ -138,7 +150,7 @@ func (e *Engine) ValidateSQL(ctx context.Context) error {
 		err := store.CheckConfigSQL(r.expr)
 		if err == nil {
 			err = e.confined(ctx, func(x store.Executor) error {
-				rows, err := x.QueryContext(ctx, r.sql(i), 0, 0)
+				rows, err := x.QueryContext(ctx, r.sql(i, seqRange), 0, 0)
 				if err == nil {
 					err = rows.Close()
 				}
@@ -164,12 +176,14 @@ type Result struct {
 	EventsProcessed int `json:"events_processed"`
 	EntitiesCreated int `json:"entities_created"`
 	Merges          int `json:"merges"`
+	Splits          int `json:"splits"`
 }
 
 func (r *Result) add(o Result) {
 	r.EventsProcessed += o.EventsProcessed
 	r.EntitiesCreated += o.EntitiesCreated
 	r.Merges += o.Merges
+	r.Splits += o.Splits
 }
 
 // Run stitches every event after the watermark, batchSize events a pass
@@ -189,6 +203,9 @@ func (e *Engine) Run(ctx context.Context, batchSize int) (*Result, error) {
 	wm, token, err := e.state(ctx)
 	if err != nil {
 		return total, fmt.Errorf("read watermark: %w", err)
+	}
+	if e.cons, err = e.loadConstraints(ctx); err != nil {
+		return total, err
 	}
 	if err := e.ensureIndex(ctx, wm, token); err != nil {
 		return total, err
@@ -269,6 +286,7 @@ func (e *Engine) reset(ctx context.Context) error {
 	for _, q := range []string{
 		tx.Query("StitchResetEntityEvents"), tx.Query("StitchResetIdentifiers"), tx.Query("StitchResetEntities"),
 		tx.Query("StitchResetMerges"), tx.Query("StitchResetAudit"),
+		"DELETE FROM stitch_refused", "DELETE FROM stitch_splits",
 	} {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("reset stitching: %w", err)
@@ -316,7 +334,21 @@ func (e *Engine) pass(ctx context.Context, b *batch) (*Result, error) {
 			e.idx, e.noIndex = nil, true
 		}
 	}
-	return &Result{EventsProcessed: len(b.seqs), EntitiesCreated: len(plan.newEntities), Merges: len(plan.merges)}, nil
+	return plan.result(len(b.seqs)), nil
+}
+
+func (p *plan) result(events int) *Result {
+	res := &Result{EventsProcessed: events, EntitiesCreated: len(p.newEntities), Merges: len(p.merges)}
+	if rp := p.region; rp != nil {
+		for c, o := range rp.kept {
+			if o < 0 && !rp.revived[c] {
+				res.EntitiesCreated++
+			}
+		}
+		res.Merges += len(rp.merges)
+		res.Splits += len(rp.splits)
+	}
+	return res
 }
 
 // linkCompare orders an event's identifiers for linking: categories with a
@@ -357,4 +389,104 @@ func (e *Engine) keyHash(k identKey) int64 {
 func entityID(eventID string) string {
 	sum := md5.Sum([]byte(eventID))
 	return hex.EncodeToString(sum[:])
+}
+
+// Recluster re-clusters now the components that hold these entities (ids
+// of merged entities stand for their survivors), under the constraints in
+// stitch_constraints: call it after adding or removing one.
+func (e *Engine) Recluster(ctx context.Context, ids []string) (*Result, error) {
+	return e.ReclusterFor(ctx, ids, "")
+}
+
+// ReclusterFor is Recluster on behalf of a constraint, which the splits it
+// makes name.
+func (e *Engine) ReclusterFor(ctx context.Context, ids []string, constraint string) (*Result, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	unlock, err := e.db.LockStitching(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	wm, token, err := e.state(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read watermark: %w", err)
+	}
+	if e.cons, err = e.loadConstraints(ctx); err != nil {
+		return nil, err
+	}
+	if err := e.ensureIndex(ctx, wm, token); err != nil {
+		return nil, err
+	}
+	ents, err := e.liveEntities(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	// The region's entities are read from the tables: the index may hold
+	// identifiers a new constraint blocks.
+	e.idx = nil
+	b := &batch{lo: wm, hi: wm, audit: map[auditKey]*auditRow{}, keyIx: map[identKey]int32{}, evOff: []int32{0}}
+	all := make([]int32, len(ents))
+	for i := range all {
+		all[i] = int32(i)
+	}
+	p := &plan{}
+	if len(ents) > 0 {
+		// Every entity is re-clustered with its whole component.
+		for i := range ents {
+			ents[i].labeled = true
+		}
+		if p.region, err = e.recluster(ctx, b, nil, ents, all, constraint); err != nil {
+			return nil, err
+		}
+	}
+	if err := e.write(ctx, b, p, newToken()); err != nil {
+		return nil, err
+	}
+	return p.result(0), nil
+}
+
+// liveEntities reads the live entities these ids name, following merges.
+func (e *Engine) liveEntities(ctx context.Context, ids []string) ([]existingEntity, error) {
+	var out []existingEntity
+	seen := map[string]bool{}
+	for hop := 0; len(ids) > 0; hop++ {
+		if hop > 64 {
+			return nil, fmt.Errorf("entities %v: merged_into does not end", ids)
+		}
+		var list plainList
+		for _, id := range ids {
+			if !seen[id] {
+				seen[id] = true
+				list.add(id)
+			}
+		}
+		ids = nil
+		if list.n == 0 {
+			break
+		}
+		rows, err := e.db.QueryContext(ctx, `SELECT id, created_seq, `+firstAtSQL+`, component IS NOT NULL, coalesce(merged_into, '')
+			FROM entities WHERE id IN (SELECT `+plainListSQL("$1", "TEXT")+`)`, list.String())
+		if err != nil {
+			return nil, fmt.Errorf("read entities: %w", err)
+		}
+		for rows.Next() {
+			x := existingEntity{slot: -1}
+			var into string
+			if err := rows.Scan(&x.id, &x.createdSeq, &x.firstAt, &x.labeled, &into); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			if into != "" {
+				ids = append(ids, into)
+				continue
+			}
+			out = append(out, x)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("read entities: %w", err)
+		}
+	}
+	return out, nil
 }

@@ -44,12 +44,17 @@ type index struct {
 	ents   []indexEntity
 	counts []int32 // counts[slot*cats+c]
 	cats   int
+	// byID finds an entity's slot by its id; built on first use (a pass
+	// that re-clusters), then kept up to date.
+	byID map[[16]byte]int32
 }
 
 type indexEntity struct {
 	id         [16]byte // the md5 its hex id encodes
 	createdSeq int64
+	firstAt    int64 // its first event's event_time, in microseconds
 	mergedInto int32 // -1 if live
+	labeled    bool  // its component was cut
 }
 
 // errIndexFull: the arena would pass 4 GiB; the engine turns the index off.
@@ -153,7 +158,7 @@ func (x *index) live(slot int32) int32 {
 	return root
 }
 
-func (x *index) addEntity(id string, createdSeq int64, counts []int32) (int32, error) {
+func (x *index) addEntity(id string, createdSeq, firstAt int64, counts []int32) (int32, error) {
 	var ent indexEntity
 	if len(id) != 32 {
 		return 0, fmt.Errorf("entity id %q is not an md5", id)
@@ -161,16 +166,50 @@ func (x *index) addEntity(id string, createdSeq int64, counts []int32) (int32, e
 	if _, err := hex.Decode(ent.id[:], []byte(id)); err != nil {
 		return 0, fmt.Errorf("entity id %q is not an md5: %w", id, err)
 	}
-	ent.createdSeq, ent.mergedInto = createdSeq, -1
+	ent.createdSeq, ent.firstAt, ent.mergedInto = createdSeq, firstAt, -1
 	x.ents = append(x.ents, ent)
 	x.counts = append(x.counts, counts...)
-	return int32(len(x.ents) - 1), nil
+	slot := int32(len(x.ents) - 1)
+	if x.byID != nil {
+		x.byID[ent.id] = slot
+	}
+	return slot, nil
+}
+
+// slotOf is the slot of the entity with this id, or -1.
+func (x *index) slotOf(id string) int32 {
+	var key [16]byte
+	if len(id) != 32 {
+		return -1
+	}
+	if _, err := hex.Decode(key[:], []byte(id)); err != nil {
+		return -1
+	}
+	if x.byID == nil {
+		x.byID = make(map[[16]byte]int32, len(x.ents))
+		for slot, ent := range x.ents {
+			x.byID[ent.id] = int32(slot)
+		}
+	}
+	if slot, ok := x.byID[key]; ok {
+		return slot
+	}
+	return -1
+}
+
+// set records what a pass wrote of the live entity in slot.
+func (x *index) set(slot int32, createdSeq, firstAt int64, counts []int32, labeled bool) {
+	ent := &x.ents[slot]
+	ent.createdSeq, ent.firstAt, ent.labeled, ent.mergedInto = createdSeq, firstAt, labeled, -1
+	copy(x.counts[int(slot)*x.cats:], counts)
 }
 
 func (x *index) entity(slot int32) existingEntity {
 	return existingEntity{
 		id:         hex.EncodeToString(x.ents[slot].id[:]),
 		createdSeq: x.ents[slot].createdSeq,
+		firstAt:    x.ents[slot].firstAt,
+		labeled:    x.ents[slot].labeled,
 		counts:     append([]int32(nil), x.counts[int(slot)*x.cats:int(slot+1)*x.cats]...),
 		slot:       slot,
 	}
@@ -219,28 +258,34 @@ func (e *Engine) loadIndex(ctx context.Context) (*index, error) {
 	}
 	counts := make([]int32, len(e.cats))
 	bad := false
-	err := scanPacked(ctx, e.db, `SELECT string_agg(concat(id, chr(30), created_seq, chr(30), coalesce(merged_into, ''), chr(30), identifier_counts), chr(31))
-		FROM entities GROUP BY created_seq - created_seq % 65536`, nil, 4, func(f []string) error {
-		seq, err := strconv.ParseInt(f[1], 10, 64)
+	err := scanPacked(ctx, e.db, `SELECT string_agg(concat(created_seq, chr(30), `+firstAtSQL+`, chr(30), CASE WHEN component IS NULL THEN 0 ELSE 1 END, chr(30),
+		    id, chr(30), coalesce(merged_into, ''), chr(30), identifier_counts), chr(31))
+		FROM entities GROUP BY created_seq - created_seq % 65536`, nil, 6, func(f []string) error {
+		seq, err := strconv.ParseInt(f[0], 10, 64)
+		if err != nil {
+			return err
+		}
+		firstAt, err := strconv.ParseInt(f[1], 10, 64)
 		if err != nil {
 			return err
 		}
 		clear(counts)
-		if err := e.parseCounts(f[3], counts); err != nil {
+		if err := e.parseCounts(f[5], counts); err != nil {
 			return err
 		}
-		slot, err := idx.addEntity(f[0], seq, counts)
+		slot, err := idx.addEntity(f[3], seq, firstAt, counts)
 		if err != nil {
 			bad = true
 			return nil
 		}
+		idx.ents[slot].labeled = f[2] == "1"
 		byID[idx.ents[slot].id] = slot
-		if f[2] != "" {
+		if f[4] != "" {
 			m := struct {
 				slot int32
 				into [16]byte
 			}{slot: slot}
-			if _, err := hex.Decode(m.into[:], []byte(f[2])); err != nil || len(f[2]) != 32 {
+			if _, err := hex.Decode(m.into[:], []byte(f[4])); err != nil || len(f[4]) != 32 {
 				bad = true
 			}
 			merged = append(merged, m)
@@ -321,31 +366,96 @@ func (e *Engine) lookupIndex(b *batch, owner []int32) []existingEntity {
 func (x *index) apply(b *batch, p *plan, token int64) error {
 	newSlots := make([]int32, len(p.newEntities))
 	for j, n := range p.newEntities {
-		slot, err := x.addEntity(n.id, n.createdSeq, n.counts)
+		slot, err := x.addEntity(n.id, n.createdSeq, n.firstAt, n.counts)
 		if err != nil {
 			return err
 		}
 		newSlots[j] = slot
 	}
+	slotOf := func(ref int32) int32 {
+		if ref >= 0 {
+			return p.existing[ref].slot
+		}
+		return newSlots[-ref-1]
+	}
 	for _, t := range p.touched {
 		slot := p.existing[t.ix].slot
-		if t.survivorIx >= 0 {
-			x.ents[slot].mergedInto = p.existing[t.survivorIx].slot
+		if t.mergedInto != "" {
+			x.ents[slot].mergedInto = slotOf(t.survivor)
 			continue
 		}
 		copy(x.counts[int(slot)*x.cats:], t.counts)
 	}
 	for _, id := range p.identifiers {
-		slot := int32(0)
-		if id.ref >= 0 {
-			slot = p.existing[id.ref].slot
-		} else {
-			slot = newSlots[-id.ref-1]
+		if err := x.put(id.key, slotOf(id.ref)); err != nil {
+			return err
 		}
-		if err := x.put(id.key, slot); err != nil {
+	}
+	if p.region != nil {
+		if err := x.applyRegion(p.region); err != nil {
 			return err
 		}
 	}
 	x.watermark, x.token = b.hi, token
+	return nil
+}
+
+// applyRegion records the re-clustered components.
+func (x *index) applyRegion(rp *regionPlan) error {
+	r, c := rp.r, rp.c
+	slots := make([]int32, len(c.clusters))
+	for i, cl := range c.clusters {
+		first := r.events[cl.first]
+		slot := int32(-1)
+		switch {
+		case rp.kept[i] >= 0:
+			slot = rp.old[rp.kept[i]].slot
+		case rp.revived[i]:
+			slot = x.slotOf(rp.ids[i])
+		default:
+			s, err := x.addEntity(rp.ids[i], cl.minSeq, first.at, cl.counts)
+			if err != nil {
+				return err
+			}
+			slot = s
+		}
+		if slot < 0 {
+			return fmt.Errorf("entity %s is not in the index", rp.ids[i])
+		}
+		x.set(slot, cl.minSeq, first.at, cl.counts, cl.cut)
+		slots[i] = slot
+	}
+	for _, g := range rp.gone {
+		slot := rp.old[g.old].slot
+		if slot < 0 {
+			return fmt.Errorf("entity %s is not in the index", rp.old[g.old].id)
+		}
+		x.ents[slot].mergedInto = slots[g.into]
+		x.ents[slot].labeled = false
+	}
+	// An identifier every link of which was refused points at an entity
+	// whose event carries it: a pass that meets it again re-clusters that
+	// entity's component, which holds all its carriers.
+	carrier := make([]int32, len(r.keys))
+	for i := range carrier {
+		carrier[i] = -1
+	}
+	for _, f := range c.refused {
+		if carrier[f.key] < 0 {
+			carrier[f.key] = c.cluster[f.ev]
+		}
+	}
+	for k, key := range r.keys {
+		o := c.keyOwner[k]
+		if o < 0 {
+			o = carrier[k]
+		}
+		if o < 0 {
+			continue
+		}
+		if err := x.put(key, slots[o]); err != nil {
+			return err
+		}
+	}
 	return nil
 }

@@ -12,14 +12,17 @@ import (
 type existingEntity struct {
 	id         string
 	createdSeq int64
+	firstAt    int64   // its first event's event_time, in microseconds
 	counts     []int32 // identifier values per category
+	labeled    bool    // its component was cut: it is re-clustered with it
 	slot       int32   // in the engine's index, -1 without it
 }
 
-// older reports whether a survives a merge with b.
-func (a *existingEntity) older(b *existingEntity) bool {
-	if a.createdSeq != b.createdSeq {
-		return a.createdSeq < b.createdSeq
+// before reports whether a survives a merge with b: the entity whose
+// first event is the smaller by (event_time, entity id).
+func (a *existingEntity) before(b *existingEntity) bool {
+	if a.firstAt != b.firstAt {
+		return a.firstAt < b.firstAt
 	}
 	return a.id < b.id
 }
@@ -27,16 +30,20 @@ func (a *existingEntity) older(b *existingEntity) bool {
 // plan is what a pass writes.
 type plan struct {
 	existing    []existingEntity // the existing entities the batch touches
-	eventEntity []string         // per batch event
+	eventEntity []string         // per batch event; "" for those of the region
 	newEntities []newEntity
 	merges      []merge
 	touched     []touchedEntity // existing entities that got events, identifiers or merges
 	identifiers []newIdentifier
+	// region holds the components re-clustered from their events.
+	region *regionPlan
 }
 
 type newEntity struct {
 	id         string
 	createdSeq int64
+	firstAt    int64
+	firstID    string  // its first event's id
 	counts     []int32 // identifier values per category
 }
 
@@ -46,7 +53,7 @@ type touchedEntity struct {
 	createdSeq int64
 	counts     []int32 // the merged component's; nil for a loser
 	mergedInto string  // the survivor, for a loser
-	survivorIx int32   // the survivor's position in plan.existing
+	survivor   int32   // for a loser: plan.existing[survivor], or plan.newEntities[-survivor-1]
 }
 
 type merge struct {
@@ -64,7 +71,10 @@ type newIdentifier struct {
 	firstSeq int64
 }
 
-// resolve links the batch's events into entities.
+// resolve links the batch's events into entities. Components whose union
+// breaks no guard rail and meets no constraint or cut entity are joined
+// here, in one go; the others are re-clustered from their events
+// (recluster).
 func (e *Engine) resolve(ctx context.Context, b *batch) (*plan, error) {
 	// Number the nodes: events, then identifiers, then existing entities.
 	nEv, nKeys := len(b.seqs), len(b.keys)
@@ -74,117 +84,203 @@ func (e *Engine) resolve(ctx context.Context, b *batch) (*plan, error) {
 	}
 	base := nEv + nKeys
 	uf := newUnionFind(base+len(entities), len(e.cats))
-	rep := make([]int32, len(uf.parent)) // per root: the entity that would survive, or -1
-	for i := range rep {
-		rep[i] = -1
-	}
 	for i := range entities {
-		rep[base+i] = int32(i)
 		copy(uf.counts[(base+i)*uf.cats:], entities[i].counts)
 	}
 	for k, o := range owner {
 		n := int32(nEv + k)
 		if o >= 0 {
 			// Counted in the entity's counts already.
-			rep[uf.union(n, uf.find(int32(base)+o))] = o
+			uf.union(n, uf.find(int32(base)+o))
 		} else {
 			uf.counts[int(n)*uf.cats+b.keys[k].cat] = 1
 		}
 	}
-
-	p := &plan{existing: entities}
-	firstSeq := make([]int64, nKeys) // 0: never linked
-	lostAt := map[int32]merge{}      // loser -> the link that made it lose
 	for ev := range nEv {
 		for _, k := range b.eventKeys(ev) {
-			a, c := uf.find(int32(ev)), uf.find(int32(nEv)+k)
-			if a == c {
-				continue
+			uf.union(uf.find(int32(ev)), uf.find(int32(nEv)+k))
+		}
+	}
+	slow := e.slowRoots(b, uf, owner, entities)
+	p := &plan{existing: entities}
+	e.join(b, uf, owner, slow, p)
+	if len(slow) > 0 {
+		var evs []int32
+		for ev := range nEv {
+			if slow[uf.find(int32(ev))] {
+				evs = append(evs, int32(ev))
 			}
-			if uf.exceeds(a, c, e.limit) {
-				key := b.keys[k]
-				b.audit1(auditKey{key.cat, key.value, "max_per_entity"}, b.seqs[ev])
-				continue
+		}
+		var ents []int32
+		for i := range entities {
+			if slow[uf.find(int32(base+i))] {
+				ents = append(ents, int32(i))
 			}
-			ra, rc := rep[a], rep[c]
-			root := uf.union(a, c)
-			switch {
-			case ra >= 0 && rc >= 0:
-				win, lose := ra, rc
-				if entities[rc].older(&entities[ra]) {
-					win, lose = rc, ra
-				}
-				lostAt[lose] = merge{loserSeq: entities[lose].createdSeq, seq: b.seqs[ev], key: b.keys[k]}
-				rep[root] = win
-			case rc >= 0:
-				rep[root] = rc
-			default:
-				rep[root] = ra
-			}
-			if firstSeq[k] == 0 {
-				firstSeq[k] = b.seqs[ev]
+		}
+		if p.region, err = e.recluster(ctx, b, evs, entities, ents, ""); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// slowRoots are the components that are re-clustered from their events:
+// joined whole they would break a guard rail, or they hold a cut entity,
+// an identifier of a split or an event of a manual merge.
+func (e *Engine) slowRoots(b *batch, uf *unionFind, owner []int32, entities []existingEntity) map[int32]bool {
+	nEv, base := len(b.seqs), int32(len(b.seqs)+len(b.keys))
+	slow := map[int32]bool{}
+	for n := range uf.parent {
+		if uf.parent[n] == int32(n) && uf.over(int32(n), e.limit) {
+			slow[int32(n)] = true
+		}
+	}
+	for i := range entities {
+		if entities[i].labeled {
+			slow[uf.find(base+int32(i))] = true
+		}
+	}
+	for k, key := range b.keys {
+		if e.cons.constrained(key) {
+			slow[uf.find(int32(nEv+k))] = true
+		}
+	}
+	if len(e.cons.anchors) > 0 {
+		for ev, id := range b.ids {
+			if e.cons.anchors[id] {
+				slow[uf.find(int32(ev))] = true
 			}
 		}
 	}
+	return slow
+}
 
-	// Name every component that holds events. Event nodes come first and a
-	// union keeps the smaller node as root, so such a root is the
-	// component's first event.
-	newIx := make([]int32, nEv) // per new entity's first event: its position in p.newEntities
-	touched := make([]bool, len(entities))
-	p.eventEntity = make([]string, nEv)
+// join writes into p the components that are joined whole: each is one
+// entity, named by its first event by (event_time, entity id). An existing
+// entity whose first event is the component's keeps its id and the others
+// merge into it; when the first event is new, they all merge into a new
+// entity named by it.
+func (e *Engine) join(b *batch, uf *unionFind, owner []int32, slow map[int32]bool, p *plan) {
+	nEv, nKeys := len(b.seqs), len(b.keys)
+	base := int32(nEv + nKeys)
+	entities := p.existing
+	// Per root: the existing entity that would survive, the first new
+	// event, and the smallest seq (the created_seq of a new entity).
+	best := map[int32]int32{}
+	firstNew := map[int32]int32{}
+	minSeq := map[int32]int64{}
+	for i := range entities {
+		root := uf.find(base + int32(i))
+		if slow[root] {
+			continue
+		}
+		if w, ok := best[root]; !ok || entities[i].before(&entities[w]) {
+			best[root] = int32(i)
+		}
+		if s, ok := minSeq[root]; !ok || entities[i].createdSeq < s {
+			minSeq[root] = entities[i].createdSeq
+		}
+	}
 	for ev := range nEv {
 		root := uf.find(int32(ev))
-		if r := rep[root]; r >= 0 {
-			p.eventEntity[ev] = entities[r].id
-			touched[r] = true
+		if slow[root] {
 			continue
 		}
-		if int(root) == ev {
-			newIx[ev] = int32(len(p.newEntities))
-			p.newEntities = append(p.newEntities, newEntity{id: entityID(b.ids[ev]), createdSeq: b.seqs[ev], counts: slices.Clone(uf.rootCounts(root))})
+		if f, ok := firstNew[root]; !ok || b.eventBefore(ev, int(f)) {
+			firstNew[root] = int32(ev)
 		}
-		p.eventEntity[ev] = p.newEntities[newIx[root]].id
+		if s, ok := minSeq[root]; !ok || b.seqs[ev] < s {
+			minSeq[root] = b.seqs[ev]
+		}
 	}
-	survivor := make([]int32, len(entities)) // per loser; -1 for the others
-	for i := range survivor {
-		survivor[i] = -1
-	}
-	for lose, m := range lostAt {
-		survivor[lose] = rep[uf.find(int32(base)+lose)]
-		m.loser, m.survivor = entities[lose].id, entities[survivor[lose]].id
-		p.merges = append(p.merges, m)
-		touched[lose] = true
-	}
-	for i := range touched {
-		t := touchedEntity{ix: int32(i), id: entities[i].id, createdSeq: entities[i].createdSeq, survivorIx: survivor[i]}
-		switch {
-		case t.survivorIx >= 0:
-			t.mergedInto = entities[t.survivorIx].id
-		case touched[i]:
-			t.counts = slices.Clone(uf.rootCounts(uf.find(int32(base + i))))
-		default:
+	// Per root: the entity's reference (plan.existing[ref] or
+	// plan.newEntities[-ref-1]) and id.
+	ref := map[int32]int32{}
+	for root, f := range firstNew {
+		w, ok := best[root]
+		if ok && !b.newBefore(int(f), &entities[w]) {
+			ref[root] = w
 			continue
+		}
+		// A new entity: every existing one of the component merges into it.
+		createdSeq := minSeq[root]
+		ref[root] = int32(-len(p.newEntities) - 1)
+		p.newEntities = append(p.newEntities, newEntity{id: entityID(b.ids[f]), createdSeq: createdSeq, firstAt: b.ats[f],
+			firstID: b.ids[f], counts: slices.Clone(uf.rootCounts(root))})
+	}
+	idOf := func(r int32) string {
+		if r >= 0 {
+			return entities[r].id
+		}
+		return p.newEntities[-r-1].id
+	}
+	p.eventEntity = make([]string, nEv)
+	for ev := range nEv {
+		if root := uf.find(int32(ev)); !slow[root] {
+			p.eventEntity[ev] = idOf(ref[root])
+		}
+	}
+	// The losers, each with the first event and identifier that joined it.
+	lostAt := map[int32]merge{}
+	for ev := range nEv {
+		for _, k := range b.eventKeys(ev) {
+			o := owner[k]
+			if o < 0 || slow[uf.find(int32(ev))] {
+				continue
+			}
+			if _, ok := lostAt[o]; !ok && ref[uf.find(int32(ev))] != o {
+				lostAt[o] = merge{loser: entities[o].id, loserSeq: entities[o].createdSeq, seq: b.seqs[ev], key: b.keys[k]}
+			}
+		}
+	}
+	for i := range entities {
+		root := uf.find(base + int32(i))
+		if slow[root] {
+			continue
+		}
+		r := ref[root]
+		t := touchedEntity{ix: int32(i), id: entities[i].id, createdSeq: entities[i].createdSeq, survivor: -1}
+		if r == int32(i) {
+			t.counts = slices.Clone(uf.rootCounts(root))
+		} else {
+			m := lostAt[int32(i)]
+			m.survivor = idOf(r)
+			p.merges = append(p.merges, m)
+			t.mergedInto, t.survivor = m.survivor, r
 		}
 		p.touched = append(p.touched, t)
 	}
+	firstSeq := make([]int64, nKeys)
+	for ev := nEv - 1; ev >= 0; ev-- {
+		for _, k := range b.eventKeys(ev) {
+			firstSeq[k] = b.seqs[ev]
+		}
+	}
 	for k, o := range owner {
-		if o >= 0 {
+		root := uf.find(int32(nEv + k))
+		if o >= 0 || slow[root] {
 			continue
 		}
-		root := uf.find(int32(nEv + k))
-		id := newIdentifier{key: b.keys[k], hash: e.keyHash(b.keys[k]), firstSeq: firstSeq[k]}
-		switch r := rep[root]; {
-		case r >= 0:
-			id.entity, id.ref = entities[r].id, r
-		case int(root) < nEv:
-			id.entity, id.ref = p.newEntities[newIx[root]].id, -newIx[root]-1
-		default:
-			continue // linked to no event: every link was refused
-		}
-		p.identifiers = append(p.identifiers, id)
+		r := ref[root]
+		p.identifiers = append(p.identifiers, newIdentifier{key: b.keys[k], hash: e.keyHash(b.keys[k]), firstSeq: firstSeq[k], entity: idOf(r), ref: r})
 	}
-	return p, nil
+}
+
+// eventBefore orders two of the batch's events by (event_time, entity id).
+func (b *batch) eventBefore(i, j int) bool {
+	if b.ats[i] != b.ats[j] {
+		return b.ats[i] < b.ats[j]
+	}
+	return entityID(b.ids[i]) < entityID(b.ids[j])
+}
+
+// newBefore reports whether the batch's event i comes before the first
+// event of entity x.
+func (b *batch) newBefore(i int, x *existingEntity) bool {
+	if b.ats[i] != x.firstAt {
+		return b.ats[i] < x.firstAt
+	}
+	return entityID(b.ids[i]) < x.id
 }
 
 // lookup finds which of the batch's identifiers are in the identifier
@@ -238,10 +334,41 @@ func (e *Engine) lookup(ctx context.Context, b *batch) (owner []int32, entities 
 	if err := rows.Err(); err != nil {
 		return nil, nil, fmt.Errorf("look up identifiers: %w", err)
 	}
+	// An identifier none of whose links was accepted is in no entity:
+	// the entities whose events carry it are found by their refused links.
+	rows, err = e.db.QueryContext(ctx, `SELECT category, value, entity_id FROM stitch_refused
+		WHERE key_hash IN (SELECT `+plainListSQL("$1", "BIGINT")+`)`, hashes.String())
+	if err != nil {
+		return nil, nil, fmt.Errorf("look up refused identifiers: %w", err)
+	}
+	for rows.Next() {
+		var cat, val, ent string
+		if err := rows.Scan(&cat, &val, &ent); err != nil {
+			rows.Close()
+			return nil, nil, err
+		}
+		k, ok := b.keyIx[identKey{e.catIx[cat], val}]
+		if _, known := e.catIx[cat]; !known || !ok {
+			continue
+		}
+		if _, ok := held[k]; ok {
+			continue
+		}
+		held[k] = ent
+		if _, ok := index[ent]; !ok {
+			index[ent] = -1
+			list.add(ent)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("look up refused identifiers: %w", err)
+	}
 	if len(held) == 0 {
 		return owner, nil, nil
 	}
-	rows, err = e.db.QueryContext(ctx, `SELECT id, created_seq, identifier_counts FROM entities WHERE id IN (SELECT `+plainListSQL("$1", "TEXT")+`)`, list.String())
+	rows, err = e.db.QueryContext(ctx, `SELECT id, created_seq, identifier_counts, `+firstAtSQL+`, component IS NOT NULL
+		FROM entities WHERE id IN (SELECT `+plainListSQL("$1", "TEXT")+`)`, list.String())
 	if err != nil {
 		return nil, nil, fmt.Errorf("read entities: %w", err)
 	}
@@ -249,7 +376,7 @@ func (e *Engine) lookup(ctx context.Context, b *batch) (owner []int32, entities 
 	for rows.Next() {
 		x := existingEntity{counts: make([]int32, len(e.cats)), slot: -1}
 		var counts string
-		if err := rows.Scan(&x.id, &x.createdSeq, &counts); err != nil {
+		if err := rows.Scan(&x.id, &x.createdSeq, &counts, &x.firstAt, &x.labeled); err != nil {
 			return nil, nil, err
 		}
 		if err := e.parseCounts(counts, x.counts); err != nil {
@@ -268,6 +395,9 @@ func (e *Engine) lookup(ctx context.Context, b *batch) (owner []int32, entities 
 	}
 	return owner, entities, nil
 }
+
+// firstAtSQL is an entity's first_event_at in microseconds (0 if unknown).
+const firstAtSQL = "coalesce(CAST(floor(extract(epoch FROM first_event_at) * 1000000) AS BIGINT), 0)"
 
 // countsJSON is the identifier_counts of an entity: a JSON object of the
 // number of identifier values per category, zeros left out.

@@ -57,3 +57,14 @@ func (u *unionFind) union(a, b int32) int32 {
 	}
 	return a
 }
+
+// over reports whether the set of root has more values of a category than
+// its limit (0 is no limit).
+func (u *unionFind) over(root int32, limits []int32) bool {
+	for c, max := range limits {
+		if max > 0 && u.count(root, c) > max {
+			return true
+		}
+	}
+	return false
+}

@@ -34,15 +34,19 @@ func (e *Engine) write(ctx context.Context, b *batch, p *plan, token int64) erro
 		}
 		return nil
 	}
-	var ids, seqs, counts plainList
+	var ids, seqs, counts, ats plainList
+	var firstIDs textList
 	for _, n := range p.newEntities {
 		ids.add(n.id)
 		seqs.addInt(n.createdSeq)
 		counts.add(e.countsJSON(n.counts))
+		ats.addInt(n.firstAt)
+		firstIDs.add(n.firstID)
 	}
-	err = exec("create entities", len(p.newEntities), `INSERT INTO entities (id, created_seq, created_at, modified_at, identifier_counts)
-		SELECT `+plainListSQL("$1", "TEXT")+`, `+plainListSQL("$2", "BIGINT")+`, CAST($3 AS TIMESTAMPTZ), CAST($3 AS TIMESTAMPTZ), `+plainListSQL("$4", "TEXT"),
-		ids.String(), seqs.String(), now, counts.String())
+	err = exec("create entities", len(p.newEntities), `INSERT INTO entities (id, created_seq, created_at, modified_at, identifier_counts, first_event_at, first_event_id)
+		SELECT `+plainListSQL("$1", "TEXT")+`, `+plainListSQL("$2", "BIGINT")+`, CAST($3 AS TIMESTAMPTZ), CAST($3 AS TIMESTAMPTZ), `+plainListSQL("$4", "TEXT")+`,
+		       weft_micros_ts(`+plainListSQL("$5", "BIGINT")+`), `+textListSQL("$6"),
+		ids.String(), seqs.String(), now, counts.String(), ats.String(), firstIDs.String())
 	if err != nil {
 		return err
 	}
@@ -56,16 +60,22 @@ func (e *Engine) write(ctx context.Context, b *batch, p *plan, token int64) erro
 	// modified: an empty merged_into element leaves the column as it is.
 	// created_seq is unique, and an integer column is far cheaper for
 	// DuckDB to scan than the ids.
-	var touched, touchedCounts, mergedInto plainList
+	// created_seq is unique among live entities (a tombstone may share
+	// it), and an integer column is far cheaper for DuckDB to scan than
+	// the ids: it narrows, the id decides.
+	var touched, touchedIDs, touchedCounts, mergedInto plainList
 	for _, t := range p.touched {
 		touched.addInt(t.createdSeq)
+		touchedIDs.add(t.id)
 		touchedCounts.add(e.countsJSON(t.counts))
 		mergedInto.add(t.mergedInto)
 	}
 	if err := exec("update entities", len(p.touched), `UPDATE entities SET modified_at = CAST($4 AS TIMESTAMPTZ), identifier_counts = t.counts,
 		    merged_into = coalesce(nullif(t.merged_into, ''), entities.merged_into)
-		FROM (SELECT `+plainListSQL("$1", "BIGINT")+` AS created_seq, `+plainListSQL("$2", "TEXT")+` AS counts, `+plainListSQL("$3", "TEXT")+` AS merged_into) t
-		WHERE entities.created_seq = t.created_seq`, touched.String(), touchedCounts.String(), mergedInto.String(), now); err != nil {
+		FROM (SELECT `+plainListSQL("$1", "BIGINT")+` AS created_seq, `+plainListSQL("$2", "TEXT")+` AS counts, `+plainListSQL("$3", "TEXT")+` AS merged_into,
+		             `+plainListSQL("$5", "TEXT")+` AS id) t
+		WHERE entities.created_seq = t.created_seq AND entities.id = t.id AND entities.merged_into IS NULL`,
+		touched.String(), touchedCounts.String(), mergedInto.String(), now, touchedIDs.String()); err != nil {
 		return err
 	}
 	{
@@ -88,10 +98,12 @@ func (e *Engine) write(ctx context.Context, b *batch, p *plan, token int64) erro
 	{
 		var seqs, ents plainList
 		for i, seq := range b.seqs {
-			seqs.addInt(seq)
-			ents.add(p.eventEntity[i])
+			if p.eventEntity[i] != "" { // the region's are written with it
+				seqs.addInt(seq)
+				ents.add(p.eventEntity[i])
+			}
 		}
-		err := exec("map events", len(b.seqs), `INSERT INTO entity_events (event_seq, entity_id)
+		err := exec("map events", seqs.n, `INSERT INTO entity_events (event_seq, entity_id)
 			SELECT `+plainListSQL("$1", "BIGINT")+`, `+plainListSQL("$2", "TEXT"), seqs.String(), ents.String())
 		if err != nil {
 			return err
@@ -145,6 +157,11 @@ func (e *Engine) write(ctx context.Context, b *batch, p *plan, token int64) erro
 	for _, t := range []struct{ table, seq string }{{"entity_events", "event_seq"}, {"identifiers", "first_seq"}} {
 		if err := exec("move merged "+t.table, len(p.merges), `UPDATE `+t.table+` SET entity_id = m.survivor FROM `+mergeList+`
 			WHERE `+t.table+`.entity_id = m.loser AND `+t.table+`.`+t.seq+` >= $3`, losers.String(), survivors.String(), minSeq); err != nil {
+			return err
+		}
+	}
+	if p.region != nil {
+		if err := e.writeRegion(p.region, now, exec); err != nil {
 			return err
 		}
 	}

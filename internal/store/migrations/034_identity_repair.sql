@@ -53,3 +53,8 @@ CREATE TABLE stitch_constraints (
     created_by TEXT NOT NULL,
     created_at TIMESTAMPTZ NOT NULL
 );
+
+-- Entities stitched before: their first event by seq, until a rebuild
+-- names them by (event_time, id).
+UPDATE entities SET first_event_at = e.event_time, first_event_id = e.id
+    FROM event_log e WHERE e.seq = entities.created_seq;

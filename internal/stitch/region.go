@@ -1,0 +1,382 @@
+package stitch
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+
+	"github.com/weftdata/weft/internal/store"
+)
+
+// regionPlan is what a pass writes for the components it re-clustered
+// from their events.
+type regionPlan struct {
+	old     []existingEntity // the live entities of the region before
+	oldSeqs []int64          // the seqs of their events
+	r       *region
+	c       *clustering
+	batch   []int32  // the region's events that are the batch's: index in the batch (-1 for the old ones)
+	ids     []string // per cluster: its entity id
+	// kept[c] is the old entity (index in old) cluster c keeps the id of,
+	// or -1; revived[c] tells that its id names an entity merged away
+	// before, which lives again.
+	kept    []int32
+	revived []bool
+	gone    []goneEntity // old entities that are no longer live
+	merges  []merge
+	splits  []split
+}
+
+type goneEntity struct {
+	old  int32
+	into int32 // the cluster it points to now
+}
+
+type split struct {
+	entity     string
+	parts      []string
+	key        identKey
+	seq        int64
+	revealed   bool   // key and seq say which link revealed the conflict
+	constraint string // the manual constraint that made it, if any
+}
+
+// recluster re-clusters the components of the batch's events evs and of
+// the existing entities start[ents], with every entity cut from the same
+// components before. cause names the constraint that asked for it ("" for
+// a pass).
+func (e *Engine) recluster(ctx context.Context, b *batch, evs []int32, start []existingEntity, ents []int32, cause string) (*regionPlan, error) {
+	rp := &regionPlan{}
+	for _, i := range ents {
+		rp.old = append(rp.old, start[i])
+	}
+	if err := e.regionEntities(ctx, rp); err != nil {
+		return nil, err
+	}
+	r := &region{}
+	keyIx := map[identKey]int32{}
+	keyOf := func(k identKey) int32 {
+		ix, ok := keyIx[k]
+		if !ok {
+			ix = int32(len(r.keys))
+			keyIx[k] = ix
+			r.keys = append(r.keys, k)
+		}
+		return ix
+	}
+	oldOf, err := e.regionEvents(ctx, rp, r, keyOf)
+	if err != nil {
+		return nil, err
+	}
+	for range r.events {
+		rp.batch = append(rp.batch, -1)
+	}
+	for _, ev := range evs {
+		re := regionEvent{seq: b.seqs[ev], at: b.ats[ev], id: b.ids[ev]}
+		for _, k := range b.eventKeys(int(ev)) {
+			re.keys = append(re.keys, keyOf(b.keys[k]))
+		}
+		r.events = append(r.events, re)
+		rp.batch = append(rp.batch, ev)
+	}
+	e.constrain(r, keyIx)
+	rp.r = r
+	rp.c = e.cluster(r)
+	for _, f := range rp.c.refused {
+		if bi := rp.batch[f.ev]; bi >= 0 {
+			k := r.keys[f.key]
+			b.audit1(auditKey{k.cat, k.value, f.reason}, b.seqs[bi])
+		}
+	}
+	if err := e.diff(ctx, rp, oldOf, cause); err != nil {
+		return nil, err
+	}
+	return rp, nil
+}
+
+// regionEntities adds to rp.old the live entities cut from the same
+// components as those of rp.old.
+func (e *Engine) regionEntities(ctx context.Context, rp *regionPlan) error {
+	var labeled plainList
+	have := map[string]bool{}
+	for _, o := range rp.old {
+		have[o.id] = true
+		if o.labeled {
+			labeled.add(o.id)
+		}
+	}
+	if labeled.n == 0 {
+		return nil
+	}
+	rows, err := e.db.QueryContext(ctx, `SELECT id, created_seq, `+firstAtSQL+` FROM entities
+		WHERE merged_into IS NULL AND component IN (SELECT component FROM entities WHERE id IN (SELECT `+plainListSQL("$1", "TEXT")+`))`, labeled.String())
+	if err != nil {
+		return fmt.Errorf("read the entities of cut components: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		x := existingEntity{labeled: true, slot: -1}
+		if err := rows.Scan(&x.id, &x.createdSeq, &x.firstAt); err != nil {
+			return err
+		}
+		if have[x.id] {
+			continue
+		}
+		have[x.id] = true
+		if e.idx != nil {
+			x.slot = e.idx.slotOf(x.id)
+		}
+		rp.old = append(rp.old, x)
+	}
+	return rows.Err()
+}
+
+// regionEvents reads the events of rp.old, with their identifiers, into
+// r; oldOf tells, per event, its old entity (index in rp.old).
+func (e *Engine) regionEvents(ctx context.Context, rp *regionPlan, r *region, keyOf func(identKey) int32) ([]int32, error) {
+	var ids plainList
+	oldIx := map[string]int32{}
+	for i, o := range rp.old {
+		ids.add(o.id)
+		oldIx[o.id] = int32(i)
+	}
+	if ids.n == 0 {
+		return nil, nil
+	}
+	bySeq := map[int64]int32{}
+	var oldOf []int32
+	rows, err := e.db.QueryContext(ctx, `SELECT ee.event_seq, ee.entity_id, `+eventTimeSQL+`, ev.id
+		FROM entity_events ee JOIN event_log ev ON ev.seq = ee.event_seq
+		WHERE ee.entity_id IN (SELECT `+plainListSQL("$1", "TEXT")+`) ORDER BY ee.event_seq`, ids.String())
+	if err != nil {
+		return nil, fmt.Errorf("read the events of the region: %w", err)
+	}
+	var seqs plainList
+	for rows.Next() {
+		var re regionEvent
+		var ent string
+		if err := rows.Scan(&re.seq, &ent, &re.at, &re.id); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		bySeq[re.seq] = int32(len(r.events))
+		r.events = append(r.events, re)
+		oldOf = append(oldOf, oldIx[ent])
+		rp.oldSeqs = append(rp.oldSeqs, re.seq)
+		seqs.addInt(re.seq)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read the events of the region: %w", err)
+	}
+	if len(e.rules) == 0 || seqs.n == 0 {
+		return oldOf, nil
+	}
+	err = e.confined(ctx, func(x store.Executor) error {
+		return scanPacked(ctx, x, "SELECT string_agg(concat(seq, chr(30), rule, chr(30), "+escapeSQL("v")+"), chr(31)) FROM (\n"+
+			e.extractSQL("seq IN (SELECT "+plainListSQL("$1", "BIGINT")+")")+"\n) x GROUP BY seq - seq % 65536", []any{seqs.String()}, 3,
+			func(f []string) error {
+				seq, err := strconv.ParseInt(f[0], 10, 64)
+				if err != nil {
+					return err
+				}
+				rule, err := strconv.Atoi(f[1])
+				if err != nil || rule < 0 || rule >= len(e.rules) {
+					return fmt.Errorf("bad rule number %q", f[1])
+				}
+				ev, ok := bySeq[seq]
+				if !ok {
+					return fmt.Errorf("event %d is not in the region", seq)
+				}
+				k := identKey{e.rules[rule].cat, unescape(f[2])}
+				if e.isBlocked(k) {
+					return nil
+				}
+				ix := keyOf(identKey{k.cat, clone(k.value)})
+				if !slices.Contains(r.events[ev].keys, ix) {
+					r.events[ev].keys = append(r.events[ev].keys, ix)
+				}
+				return nil
+			})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("evaluate stitching rules on the region: %w", err)
+	}
+	return oldOf, nil
+}
+
+func clone(s string) string { return string([]byte(s)) }
+
+// constrain gives r the manual merges between its events and the split
+// sides of its identifiers.
+func (e *Engine) constrain(r *region, keyIx map[identKey]int32) {
+	c := e.cons
+	if len(c.anchors) > 0 {
+		byID := map[string]int32{}
+		for i := range r.events {
+			if c.anchors[r.events[i].id] {
+				byID[r.events[i].id] = int32(i)
+			}
+		}
+		for _, m := range c.merges {
+			first := int32(-1)
+			for _, id := range m.events {
+				ev, ok := byID[id]
+				switch {
+				case !ok:
+				case first < 0:
+					first = ev
+				default:
+					r.merges = append(r.merges, [2]int32{first, ev})
+				}
+			}
+		}
+	}
+	for k, sides := range c.sides {
+		if ix, ok := keyIx[k]; ok {
+			if r.sides == nil {
+				r.sides = map[int32][]splitSide{}
+			}
+			r.sides[ix] = sides
+		}
+	}
+	r.nSplits = len(c.splits)
+}
+
+// diff names the clusters and compares them with the old entities: which
+// keep their id, which merged into another, which split.
+func (e *Engine) diff(ctx context.Context, rp *regionPlan, oldOf []int32, cause string) error {
+	r, c := rp.r, rp.c
+	rp.ids = make([]string, len(c.clusters))
+	rp.kept = make([]int32, len(c.clusters))
+	rp.revived = make([]bool, len(c.clusters))
+	oldIx := map[string]int32{}
+	for i, o := range rp.old {
+		oldIx[o.id] = int32(i)
+	}
+	var unknown []int32
+	for i, cl := range c.clusters {
+		rp.ids[i] = entityID(r.events[cl.first].id)
+		rp.kept[i] = -1
+		if o, ok := oldIx[rp.ids[i]]; ok {
+			rp.kept[i] = o
+		} else {
+			unknown = append(unknown, int32(i))
+		}
+	}
+	if err := e.revive(ctx, rp, unknown); err != nil {
+		return err
+	}
+	// Per old entity: the clusters its events went to, and the cluster of
+	// the event that named it.
+	parts := make([][]int32, len(rp.old))
+	named := make([]int32, len(rp.old))
+	for i := range named {
+		named[i] = -1
+	}
+	for ev, o := range oldOf {
+		cl := c.cluster[ev]
+		if !slices.Contains(parts[o], cl) {
+			parts[o] = append(parts[o], cl)
+		}
+		if named[o] < 0 || entityID(r.events[ev].id) == rp.old[o].id {
+			named[o] = cl
+		}
+	}
+	for o, ps := range parts {
+		if len(ps) == 0 {
+			continue
+		}
+		into := named[o]
+		if rp.kept[into] != int32(o) {
+			rp.gone = append(rp.gone, goneEntity{old: int32(o), into: into})
+		}
+		if len(ps) == 1 {
+			if rp.kept[into] != int32(o) {
+				rp.merges = append(rp.merges, rp.mergeOf(int32(o), into))
+			}
+			continue
+		}
+		s := split{entity: rp.old[o].id, constraint: cause}
+		for _, p := range ps {
+			s.parts = append(s.parts, rp.ids[p])
+		}
+		slices.Sort(s.parts)
+		s.key, s.seq, s.revealed = rp.revealing(ps)
+		rp.splits = append(rp.splits, s)
+	}
+	return nil
+}
+
+// revive marks the clusters whose id names an entity merged away before.
+func (e *Engine) revive(ctx context.Context, rp *regionPlan, clusters []int32) error {
+	if len(clusters) == 0 {
+		return nil
+	}
+	if e.idx != nil {
+		for _, cl := range clusters {
+			rp.revived[cl] = e.idx.slotOf(rp.ids[cl]) >= 0
+		}
+		return nil
+	}
+	var ids plainList
+	byID := map[string]int32{}
+	for _, cl := range clusters {
+		ids.add(rp.ids[cl])
+		byID[rp.ids[cl]] = cl
+	}
+	rows, err := e.db.QueryContext(ctx, `SELECT id FROM entities WHERE id IN (SELECT `+plainListSQL("$1", "TEXT")+`)`, ids.String())
+	if err != nil {
+		return fmt.Errorf("find entities merged away: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return err
+		}
+		rp.revived[byID[id]] = true
+	}
+	return rows.Err()
+}
+
+// mergeOf is the merge of old entity o into cluster cl, with the first of
+// the batch's events in cl (or its first event) and its first identifier.
+func (rp *regionPlan) mergeOf(o, cl int32) merge {
+	m := merge{survivor: rp.ids[cl], loser: rp.old[o].id, loserSeq: rp.old[o].createdSeq}
+	ev := rp.c.clusters[cl].first
+	for i, bi := range rp.batch {
+		if bi >= 0 && rp.c.cluster[i] == cl {
+			ev = int32(i)
+			break
+		}
+	}
+	m.seq = rp.r.events[ev].seq
+	for _, k := range rp.r.events[ev].keys {
+		if rp.c.keyOwner[k] == cl {
+			m.key = rp.r.keys[k]
+			break
+		}
+	}
+	return m
+}
+
+// revealing is the refused link, among the clusters ps, that shows why
+// they are apart: one of the batch's events if any.
+func (rp *regionPlan) revealing(ps []int32) (identKey, int64, bool) {
+	found := -1
+	for i, f := range rp.c.refused {
+		if !slices.Contains(ps, rp.c.cluster[f.ev]) {
+			continue
+		}
+		if found < 0 || (rp.batch[f.ev] >= 0 && rp.batch[rp.c.refused[found].ev] < 0) {
+			found = i
+		}
+	}
+	if found < 0 {
+		return identKey{}, 0, false
+	}
+	f := rp.c.refused[found]
+	return rp.r.keys[f.key], rp.r.events[f.ev].seq, true
+}

@@ -1,0 +1,180 @@
+package stitch
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// execFunc runs one statement of a pass's transaction (none if n is 0).
+type execFunc func(what string, n int, query string, args ...any) error
+
+// writeRegion writes the re-clustered components: their events, identifiers
+// and refused links are replaced, their entities updated, created, revived
+// or retired, and merges and splits recorded.
+func (e *Engine) writeRegion(rp *regionPlan, now time.Time, exec execFunc) error {
+	r, c := rp.r, rp.c
+	var oldIDs, oldSeqs plainList
+	for _, o := range rp.old {
+		oldIDs.add(o.id)
+	}
+	for _, seq := range rp.oldSeqs {
+		oldSeqs.addInt(seq)
+	}
+	var evSeqs, evEnts plainList
+	for ev := range r.events {
+		evSeqs.addInt(r.events[ev].seq)
+		evEnts.add(rp.ids[c.cluster[ev]])
+	}
+	var kCats, kEnts, kSeqs, kHashes plainList
+	var kVals textList
+	for k, key := range r.keys {
+		if o := c.keyOwner[k]; o >= 0 {
+			kCats.add(e.cats[key.cat])
+			kVals.add(key.value)
+			kEnts.add(rp.ids[o])
+			kSeqs.addInt(c.keySeq[k])
+			kHashes.addInt(e.keyHash(key))
+		}
+	}
+	var fEnts, fSeqs, fCats, fReasons, fHashes plainList
+	var fVals textList
+	for _, f := range c.refused {
+		key := r.keys[f.key]
+		fEnts.add(rp.ids[c.cluster[f.ev]])
+		fSeqs.addInt(r.events[f.ev].seq)
+		fCats.add(e.cats[key.cat])
+		fVals.add(key.value)
+		fReasons.add(f.reason)
+		fHashes.addInt(e.keyHash(key))
+	}
+	ids := "(SELECT " + plainListSQL("$1", "TEXT") + ")"
+	steps := []struct {
+		what  string
+		n     int
+		query string
+		args  []any
+	}{
+		{"re-map events", oldSeqs.n, `DELETE FROM entity_events WHERE event_seq IN (SELECT ` + plainListSQL("$1", "BIGINT") + `)`, []any{oldSeqs.String()}},
+		{"re-map events", evSeqs.n, `INSERT INTO entity_events (event_seq, entity_id) SELECT ` + plainListSQL("$1", "BIGINT") + `, ` + plainListSQL("$2", "TEXT"),
+			[]any{evSeqs.String(), evEnts.String()}},
+		{"re-link identifiers", oldIDs.n, `DELETE FROM identifiers WHERE entity_id IN ` + ids, []any{oldIDs.String()}},
+		{"re-link identifiers", kCats.n, `INSERT INTO identifiers (category, value, entity_id, first_seq, key_hash)
+			SELECT ` + plainListSQL("$1", "TEXT") + `, ` + textListSQL("$2") + `, ` + plainListSQL("$3", "TEXT") + `, ` + plainListSQL("$4", "BIGINT") + `, ` + plainListSQL("$5", "BIGINT"),
+			[]any{kCats.String(), kVals.String(), kEnts.String(), kSeqs.String(), kHashes.String()}},
+		{"record refused links", oldIDs.n, `DELETE FROM stitch_refused WHERE entity_id IN ` + ids, []any{oldIDs.String()}},
+		{"record refused links", fEnts.n, `INSERT INTO stitch_refused (entity_id, event_seq, category, value, reason, key_hash)
+			SELECT ` + plainListSQL("$1", "TEXT") + `, ` + plainListSQL("$2", "BIGINT") + `, ` + plainListSQL("$3", "TEXT") + `, ` + textListSQL("$4") + `, ` +
+			plainListSQL("$5", "TEXT") + `, ` + plainListSQL("$6", "BIGINT"),
+			[]any{fEnts.String(), fSeqs.String(), fCats.String(), fVals.String(), fReasons.String(), fHashes.String()}},
+	}
+	for _, s := range steps {
+		if err := exec(s.what, s.n, s.query, s.args...); err != nil {
+			return err
+		}
+	}
+	if err := e.writeRegionEntities(rp, now, exec); err != nil {
+		return err
+	}
+	return e.writeRegionHistory(rp, now, exec)
+}
+
+// writeRegionEntities creates, updates, revives and retires the region's
+// entities.
+func (e *Engine) writeRegionEntities(rp *regionPlan, now time.Time, exec execFunc) error {
+	r, c := rp.r, rp.c
+	var nIDs, nSeqs, nCounts, nAts, nComps, uIDs, uSeqs, uCounts, uAts, uComps plainList
+	var nFirst, uFirst textList
+	for i, cl := range c.clusters {
+		comp := ""
+		if cl.cut {
+			comp = rp.ids[cl.component]
+		}
+		first := r.events[cl.first]
+		if rp.kept[i] < 0 && !rp.revived[i] {
+			nIDs.add(rp.ids[i])
+			nSeqs.addInt(cl.minSeq)
+			nCounts.add(e.countsJSON(cl.counts))
+			nAts.addInt(first.at)
+			nFirst.add(first.id)
+			nComps.add(comp)
+			continue
+		}
+		uIDs.add(rp.ids[i])
+		uSeqs.addInt(cl.minSeq)
+		uCounts.add(e.countsJSON(cl.counts))
+		uAts.addInt(first.at)
+		uFirst.add(first.id)
+		uComps.add(comp)
+	}
+	var gIDs, gInto plainList
+	for _, g := range rp.gone {
+		gIDs.add(rp.old[g.old].id)
+		gInto.add(rp.ids[g.into])
+	}
+	if err := exec("create entities", nIDs.n, `INSERT INTO entities (id, created_seq, created_at, modified_at, identifier_counts, first_event_at, first_event_id, component)
+		SELECT `+plainListSQL("$1", "TEXT")+`, `+plainListSQL("$2", "BIGINT")+`, CAST($3 AS TIMESTAMPTZ), CAST($3 AS TIMESTAMPTZ), `+plainListSQL("$4", "TEXT")+`,
+		       weft_micros_ts(`+plainListSQL("$5", "BIGINT")+`), `+textListSQL("$6")+`, nullif(`+plainListSQL("$7", "TEXT")+`, '')`,
+		nIDs.String(), nSeqs.String(), now, nCounts.String(), nAts.String(), nFirst.String(), nComps.String()); err != nil {
+		return err
+	}
+	if err := exec("update entities", uIDs.n, `UPDATE entities SET merged_into = NULL, created_seq = t.created_seq, modified_at = CAST($3 AS TIMESTAMPTZ),
+		    identifier_counts = t.counts, first_event_at = weft_micros_ts(t.first_at), first_event_id = t.first_id, component = nullif(t.component, '')
+		FROM (SELECT `+plainListSQL("$1", "TEXT")+` AS id, `+plainListSQL("$2", "BIGINT")+` AS created_seq, `+plainListSQL("$4", "TEXT")+` AS counts,
+		             `+plainListSQL("$5", "BIGINT")+` AS first_at, `+textListSQL("$6")+` AS first_id, `+plainListSQL("$7", "TEXT")+` AS component) t
+		WHERE entities.id = t.id`,
+		uIDs.String(), uSeqs.String(), now, uCounts.String(), uAts.String(), uFirst.String(), uComps.String()); err != nil {
+		return err
+	}
+	return exec("retire entities", gIDs.n, `UPDATE entities SET merged_into = t.target, modified_at = CAST($3 AS TIMESTAMPTZ), component = NULL
+		FROM (SELECT `+plainListSQL("$1", "TEXT")+` AS id, `+plainListSQL("$2", "TEXT")+` AS target) t WHERE entities.id = t.id`,
+		gIDs.String(), gInto.String(), now)
+}
+
+// writeRegionHistory records the region's merges and splits, and drops
+// the plugin properties of the entities that split: they describe the
+// whole, not its parts, until the next plugin run.
+func (e *Engine) writeRegionHistory(rp *regionPlan, now time.Time, exec execFunc) error {
+	var surv, lose, cats, seqs plainList
+	var vals textList
+	for _, m := range rp.merges {
+		surv.add(m.survivor)
+		lose.add(m.loser)
+		cats.add(e.cats[m.key.cat])
+		vals.add(m.key.value)
+		seqs.addInt(m.seq)
+	}
+	if err := exec("log merges", surv.n, `INSERT INTO stitch_merges (survivor, loser, event_seq, category, value, merged_at)
+		SELECT `+plainListSQL("$1", "TEXT")+`, `+plainListSQL("$2", "TEXT")+`, `+plainListSQL("$3", "BIGINT")+`,
+		       `+plainListSQL("$4", "TEXT")+`, `+textListSQL("$5")+`, CAST($6 AS TIMESTAMPTZ)`,
+		surv.String(), lose.String(), seqs.String(), cats.String(), vals.String(), now); err != nil {
+		return err
+	}
+	var sEnts, sParts, sCats, sSeqs, sCons plainList
+	var sVals textList
+	for _, s := range rp.splits {
+		parts, err := json.Marshal(s.parts)
+		if err != nil {
+			return err
+		}
+		sEnts.add(s.entity)
+		sParts.add(string(parts))
+		if s.revealed {
+			sCats.add(e.cats[s.key.cat])
+			sVals.add(s.key.value)
+			sSeqs.addInt(s.seq)
+		} else {
+			sCats.add("")
+			sVals.add("")
+			sSeqs.addInt(0)
+		}
+		sCons.add(s.constraint)
+	}
+	if err := exec("log splits", sEnts.n, `INSERT INTO stitch_splits (entity_id, parts, category, value, event_seq, constraint_id, split_at)
+		SELECT `+plainListSQL("$1", "TEXT")+`, `+plainListSQL("$2", "TEXT")+`, nullif(`+plainListSQL("$3", "TEXT")+`, ''), nullif(`+textListSQL("$4")+`, ''),
+		       nullif(`+plainListSQL("$5", "BIGINT")+`, 0), nullif(`+plainListSQL("$6", "TEXT")+`, ''), CAST($7 AS TIMESTAMPTZ)`,
+		sEnts.String(), sParts.String(), sCats.String(), sVals.String(), sSeqs.String(), sCons.String(), now); err != nil {
+		return err
+	}
+	return exec("drop the plugin properties of split entities", sEnts.n,
+		`DELETE FROM plugin_property_values WHERE entity_id IN (SELECT `+plainListSQL("$1", "TEXT")+`)`, sEnts.String())
+}
