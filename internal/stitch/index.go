@@ -385,6 +385,7 @@ func (x *index) apply(b *batch, p *plan, token int64) error {
 			continue
 		}
 		copy(x.counts[int(slot)*x.cats:], t.counts)
+		x.ents[slot].createdSeq = t.newSeq
 	}
 	for _, id := range p.identifiers {
 		if err := x.put(id.key, slotOf(id.ref)); err != nil {

@@ -51,6 +51,7 @@ type touchedEntity struct {
 	ix         int32 // in plan.existing
 	id         string
 	createdSeq int64
+	newSeq     int64   // its created_seq after the pass
 	counts     []int32 // the merged component's; nil for a loser
 	mergedInto string  // the survivor, for a loser
 	survivor   int32   // for a loser: plan.existing[survivor], or plan.newEntities[-survivor-1]
@@ -239,9 +240,11 @@ func (e *Engine) join(b *batch, uf *unionFind, owner []int32, slow map[int32]boo
 			continue
 		}
 		r := ref[root]
-		t := touchedEntity{ix: int32(i), id: entities[i].id, createdSeq: entities[i].createdSeq, survivor: -1}
+		t := touchedEntity{ix: int32(i), id: entities[i].id, createdSeq: entities[i].createdSeq, newSeq: entities[i].createdSeq, survivor: -1}
 		if r == int32(i) {
-			t.counts = slices.Clone(uf.rootCounts(root))
+			// A survivor younger by seq than a loser takes its created_seq:
+			// the smallest seq of the entity's events.
+			t.counts, t.newSeq = slices.Clone(uf.rootCounts(root)), minSeq[root]
 		} else {
 			m := lostAt[int32(i)]
 			m.survivor = idOf(r)

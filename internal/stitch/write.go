@@ -63,19 +63,20 @@ func (e *Engine) write(ctx context.Context, b *batch, p *plan, token int64) erro
 	// created_seq is unique among live entities (a tombstone may share
 	// it), and an integer column is far cheaper for DuckDB to scan than
 	// the ids: it narrows, the id decides.
-	var touched, touchedIDs, touchedCounts, mergedInto plainList
+	var touched, touchedIDs, touchedCounts, mergedInto, newSeqs plainList
 	for _, t := range p.touched {
 		touched.addInt(t.createdSeq)
+		newSeqs.addInt(t.newSeq)
 		touchedIDs.add(t.id)
 		touchedCounts.add(e.countsJSON(t.counts))
 		mergedInto.add(t.mergedInto)
 	}
 	if err := exec("update entities", len(p.touched), `UPDATE entities SET modified_at = CAST($4 AS TIMESTAMPTZ), identifier_counts = t.counts,
-		    merged_into = coalesce(nullif(t.merged_into, ''), entities.merged_into)
+		    merged_into = coalesce(nullif(t.merged_into, ''), entities.merged_into), created_seq = t.new_seq
 		FROM (SELECT `+plainListSQL("$1", "BIGINT")+` AS created_seq, `+plainListSQL("$2", "TEXT")+` AS counts, `+plainListSQL("$3", "TEXT")+` AS merged_into,
-		             `+plainListSQL("$5", "TEXT")+` AS id) t
+		             `+plainListSQL("$5", "TEXT")+` AS id, `+plainListSQL("$6", "BIGINT")+` AS new_seq) t
 		WHERE entities.created_seq = t.created_seq AND entities.id = t.id AND entities.merged_into IS NULL`,
-		touched.String(), touchedCounts.String(), mergedInto.String(), now, touchedIDs.String()); err != nil {
+		touched.String(), touchedCounts.String(), mergedInto.String(), now, touchedIDs.String(), newSeqs.String()); err != nil {
 		return err
 	}
 	{
