@@ -270,7 +270,13 @@ func (c *Config) EffectiveStitching() stitch.Config {
 // StitchingHash fingerprints the effective stitching rules: entities built
 // under another fingerprint must be rebuilt.
 func (c *Config) StitchingHash() string {
-	b, err := json.Marshal(c.EffectiveStitching())
+	// The engine's version is part of it: entities stitched by an engine
+	// that decided otherwise (before order-independent stitching, version
+	// 2) are rebuilt by the first run of this one.
+	b, err := json.Marshal(struct {
+		Engine int
+		stitch.Config
+	}{stitch.EngineVersion, c.EffectiveStitching()})
 	if err != nil {
 		panic(err)
 	}

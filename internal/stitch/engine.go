@@ -16,6 +16,11 @@ import (
 	"github.com/weftdata/weft/internal/store"
 )
 
+// EngineVersion changes when the engine decides entities otherwise: a
+// store whose entities an older version built is stitched again from
+// scratch (config.StitchingHash holds it).
+const EngineVersion = 2
+
 // BatchSizeDefault is how many events one pass of Run takes.
 const BatchSizeDefault = 50_000
 
@@ -62,6 +67,10 @@ type Engine struct {
 	hashMask uint64
 	// beforeWrite, when set (tests), runs between a pass's resolve and write.
 	beforeWrite func()
+	// deferCut, during a rebuild, joins cut components whole and lists
+	// their entities in deferred, to re-cluster them all at its end.
+	deferCut bool
+	deferred []string
 }
 
 type compiledRule struct {
@@ -264,12 +273,38 @@ func (e *Engine) Rebuild(ctx context.Context, batchSize int) (*Result, error) {
 	}
 	e.mu.Lock()
 	err := e.reset(ctx)
+	e.deferCut, e.deferred = true, nil
 	e.mu.Unlock()
 	if err != nil {
 		return nil, err
 	}
-	return e.Run(ctx, batchSize)
+	res, err := e.Run(ctx, batchSize)
+	e.mu.Lock()
+	deferred := e.deferred
+	e.deferCut, e.deferred = false, nil
+	e.mu.Unlock()
+	if err != nil {
+		return res, err
+	}
+	// The cut components, re-clustered from their events in one go
+	// rather than at every pass that touched them: the partition is the
+	// same, the log is read once.
+	for len(deferred) > 0 {
+		n := min(len(deferred), reclusterChunk)
+		more, err := e.Recluster(ctx, deferred[:n])
+		if err != nil {
+			return res, err
+		}
+		res.EntitiesCreated += more.EntitiesCreated
+		res.Merges += more.Merges
+		res.Splits += more.Splits
+		deferred = deferred[n:]
+	}
+	return res, nil
 }
+
+// reclusterChunk is how many entities a rebuild re-clusters at once.
+const reclusterChunk = 50_000
 
 func (e *Engine) reset(ctx context.Context) error {
 	e.idx = nil
@@ -316,7 +351,16 @@ func (e *Engine) Watermark(ctx context.Context) (int64, error) {
 
 // pass stitches a batch.
 func (e *Engine) pass(ctx context.Context, b *batch) (*Result, error) {
+	if trace {
+		defer traceSince(time.Now(), "pass", len(b.seqs))
+		t := time.Now()
+		defer func() { traceSince(t, "resolve+write", 0) }()
+	}
+	start := time.Now()
 	plan, err := e.resolve(ctx, b)
+	if trace {
+		traceSince(start, "resolve", len(b.seqs))
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 )
@@ -104,6 +105,17 @@ func (e *Engine) resolve(ctx context.Context, b *batch) (*plan, error) {
 	}
 	slow := e.slowRoots(b, uf, owner, entities)
 	p := &plan{existing: entities}
+	if e.deferCut {
+		// A rebuild joins them whole for now and re-clusters them all at
+		// its end (Rebuild).
+		e.join(b, uf, owner, nil, p)
+		for root := range slow {
+			if ev := firstEvent(uf, root, nEv); ev >= 0 {
+				e.deferred = append(e.deferred, p.eventEntity[ev])
+			}
+		}
+		return p, nil
+	}
 	e.join(b, uf, owner, slow, p)
 	if len(slow) > 0 {
 		var evs []int32
@@ -123,6 +135,16 @@ func (e *Engine) resolve(ctx context.Context, b *batch) (*plan, error) {
 		}
 	}
 	return p, nil
+}
+
+// firstEvent is the first event of root's set: a union keeps the smaller
+// node as root, and events are numbered first, so it is root itself when
+// the set holds events (-1 if it holds none).
+func firstEvent(uf *unionFind, root int32, nEv int) int {
+	if int(root) < nEv {
+		return int(root)
+	}
+	return -1
 }
 
 // slowRoots are the components that are re-clustered from their events:
@@ -167,46 +189,48 @@ func (e *Engine) join(b *batch, uf *unionFind, owner []int32, slow map[int32]boo
 	entities := p.existing
 	// Per root: the existing entity that would survive, the first new
 	// event, and the smallest seq (the created_seq of a new entity).
-	best := map[int32]int32{}
-	firstNew := map[int32]int32{}
-	minSeq := map[int32]int64{}
+	nodes := len(uf.parent)
+	best, firstNew, ref := make([]int32, nodes), make([]int32, nodes), make([]int32, nodes)
+	minSeq := make([]int64, nodes)
+	for i := range nodes {
+		best[i], firstNew[i], minSeq[i] = -1, -1, math.MaxInt64
+	}
 	for i := range entities {
 		root := uf.find(base + int32(i))
 		if slow[root] {
 			continue
 		}
-		if w, ok := best[root]; !ok || entities[i].before(&entities[w]) {
+		if w := best[root]; w < 0 || entities[i].before(&entities[w]) {
 			best[root] = int32(i)
 		}
-		if s, ok := minSeq[root]; !ok || entities[i].createdSeq < s {
-			minSeq[root] = entities[i].createdSeq
-		}
+		minSeq[root] = min(minSeq[root], entities[i].createdSeq)
 	}
+	var roots []int32 // with events, in the order of their first event
 	for ev := range nEv {
 		root := uf.find(int32(ev))
 		if slow[root] {
 			continue
 		}
-		if f, ok := firstNew[root]; !ok || b.eventBefore(ev, int(f)) {
+		switch f := firstNew[root]; {
+		case f < 0:
+			roots = append(roots, root)
+			firstNew[root] = int32(ev)
+		case b.eventBefore(ev, int(f)):
 			firstNew[root] = int32(ev)
 		}
-		if s, ok := minSeq[root]; !ok || b.seqs[ev] < s {
-			minSeq[root] = b.seqs[ev]
-		}
+		minSeq[root] = min(minSeq[root], b.seqs[ev])
 	}
 	// Per root: the entity's reference (plan.existing[ref] or
-	// plan.newEntities[-ref-1]) and id.
-	ref := map[int32]int32{}
-	for root, f := range firstNew {
-		w, ok := best[root]
-		if ok && !b.newBefore(int(f), &entities[w]) {
+	// plan.newEntities[-ref-1]).
+	for _, root := range roots {
+		f, w := firstNew[root], best[root]
+		if w >= 0 && !b.newBefore(int(f), &entities[w]) {
 			ref[root] = w
 			continue
 		}
 		// A new entity: every existing one of the component merges into it.
-		createdSeq := minSeq[root]
 		ref[root] = int32(-len(p.newEntities) - 1)
-		p.newEntities = append(p.newEntities, newEntity{id: entityID(b.ids[f]), createdSeq: createdSeq, firstAt: b.ats[f],
+		p.newEntities = append(p.newEntities, newEntity{id: entityID(b.ids[f]), createdSeq: minSeq[root], firstAt: b.ats[f],
 			firstID: b.ids[f], counts: slices.Clone(uf.rootCounts(root))})
 	}
 	idOf := func(r int32) string {

@@ -3,6 +3,7 @@ package stitch
 import (
 	"context"
 	"fmt"
+	"os"
 	"time"
 )
 
@@ -28,6 +29,9 @@ func (e *Engine) write(ctx context.Context, b *batch, p *plan, token int64) erro
 	exec := func(what string, n int, query string, args ...any) error {
 		if n == 0 {
 			return nil
+		}
+		if trace {
+			defer traceSince(time.Now(), what, n)
 		}
 		if _, err := tx.ExecContext(ctx, query, args...); err != nil {
 			return fmt.Errorf("stitch %d..%d: %s: %w", b.lo+1, b.hi, what, err)
@@ -167,4 +171,10 @@ func (e *Engine) write(ctx context.Context, b *batch, p *plan, token int64) erro
 		}
 	}
 	return tx.Commit()
+}
+
+var trace = os.Getenv("WEFT_STITCH_TRACE") != ""
+
+func traceSince(t time.Time, what string, n int) {
+	fmt.Fprintf(os.Stderr, "stitch trace: %-40s %8d rows %8.1f ms\n", what, n, float64(time.Since(t).Microseconds())/1000)
 }
