@@ -81,10 +81,19 @@ func (db *DB) StitchConstraintAdd(ctx context.Context, p *StitchConstraintAddPar
 		return nil, fmt.Errorf("add stitching constraint: %w", err)
 	}
 	c := &StitchConstraint{ID: newConstraintID(), Kind: p.Kind, Spec: spec, CreatedBy: p.CreatedBy, CreatedAt: db.nowUTC()}
-	if _, err := db.sql.ExecContext(ctx, db.q.get("StitchConstraintInsert"), c.ID, c.Kind, string(spec), c.CreatedBy, c.CreatedAt); err != nil {
-		return nil, fmt.Errorf("add stitching constraint: %w", err)
+	if err := db.StitchConstraintPut(ctx, c); err != nil {
+		return nil, err
 	}
 	return c, nil
+}
+
+// StitchConstraintPut stores a constraint as it is: what StitchConstraintAdd
+// made, or one StitchConstraintDelete removed and the caller puts back.
+func (db *DB) StitchConstraintPut(ctx context.Context, c *StitchConstraint) error {
+	if _, err := db.sql.ExecContext(ctx, db.q.get("StitchConstraintInsert"), c.ID, c.Kind, string(c.Spec), c.CreatedBy, c.CreatedAt); err != nil {
+		return fmt.Errorf("store stitching constraint %s: %w", c.ID, err)
+	}
+	return nil
 }
 
 // newConstraintID is a constraint's id: 16 hex characters, random, as

@@ -89,6 +89,13 @@ func testStitchConstraintAddListGetDelete(t *testing.T, b Backend) {
 	if list, _ := s.StitchConstraintList(ctx); len(list) != 2 {
 		t.Errorf("after delete: %v", list)
 	}
+	// Put back as it was (what a failed removal does).
+	if err := s.StitchConstraintPut(ctx, gone); err != nil {
+		t.Fatal(err)
+	}
+	if back, err := s.StitchConstraintGet(ctx, gone.ID); err != nil || !reflect.DeepEqual(back, gone) {
+		t.Errorf("put back: %+v %v, want %+v", back, err, gone)
+	}
 }
 
 // testStitchConstraintLookups: what the API reads to build and answer
