@@ -42,6 +42,18 @@ const repairYAML = `stitching:
 type repairServer struct {
 	*testServer
 	ops string // the ops key
+	// The live entities of Ann, Bob and Cy, and Cy's merged-away one.
+	ann, bob, cy, cyMerged string
+}
+
+// eachRepairServer runs fn on a repairServer of each backend, in parallel.
+func eachRepairServer(t *testing.T, fn func(t *testing.T, s *repairServer)) {
+	for _, backend := range backends {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			fn(t, newRepairServer(t, backend))
+		})
+	}
 }
 
 func newRepairServer(t *testing.T, backend string) *repairServer {
@@ -71,6 +83,8 @@ func newRepairServer(t *testing.T, backend string) *repairServer {
 		t.Fatalf("ingest: %d %s", r.status, r.body)
 	}
 	s.stitch(t, false)
+	s.ann, s.bob, s.cy = s.holder(t, "cookie:c1"), s.holder(t, "cookie:c3"), s.holder(t, "cookie:c8")
+	s.cyMerged = s.mergedAway(t, s.cy)
 	return s
 }
 
@@ -139,146 +153,134 @@ func (s *repairServer) constraints(t *testing.T) []store.StitchConstraint {
 // TestRepairBadRequests: every bad request to the repair routes gets its
 // precise 4xx, and changes nothing.
 func TestRepairBadRequests(t *testing.T) {
-	for _, backend := range backends {
-		t.Run(backend, func(t *testing.T) {
-			t.Parallel()
-			s := newRepairServer(t, backend)
-			ann, bob := s.holder(t, "cookie:c1"), s.holder(t, "cookie:c3")
-			cy := s.holder(t, "cookie:c8")
-			cyOther := s.mergedAway(t, cy)
-			split := "/v1/entities/" + ann + "/split"
-			for _, c := range []struct {
-				method, path, body string
-				status             int
-				code, msg          string
-			}{
-				// Split.
-				{"POST", "/v1/entities/nope/split", `{"identifiers":["cookie:c1"]}`, 404, "not_found", `no entity "nope"`},
-				{"POST", split, `{"identifiers":[]}`, 400, "bad_request", "identifiers is empty"},
-				{"POST", split, `{}`, 400, "bad_request", "identifiers is empty"},
-				{"POST", split, ``, 400, "invalid_body", "body is empty"},
-				{"POST", split, `{"identifier":["cookie:c1"]}`, 400, "invalid_body", `unknown field "identifier"`},
-				{"POST", split, `{"identifiers":["c1"]}`, 400, "bad_request", `identifiers[0]: "c1" must be category:value`},
-				{"POST", split, `{"identifiers":["cookie:c1", 7]}`, 400, "bad_request", `identifiers[1]: must be "category:value" or {"category"`},
-				{"POST", split, `{"identifiers":[{"category":"cookie","val":"c1"}]}`, 400, "bad_request", `identifiers[0]: must be`},
-				{"POST", split, `{"identifiers":["cookie:"]}`, 400, "bad_request", "identifiers[0]: value is empty"},
-				{"POST", split, `{"identifiers":["cookie:c1\u0000"]}`, 400, "bad_request", `identifiers[0]: holds \u0000`},
-				{"POST", split, `{"identifiers":["cookie:c1","cookie:c3"]}`, 422, "unprocessable", "identifiers[1]: entity " + ann + " does not hold identifier cookie:c3"},
-				{"POST", split, `{"identifiers":[{"category":"email","value":"bob@x.io"}]}`, 422, "unprocessable", "does not hold identifier email:bob@x.io"},
-				{"POST", split, `{"identifiers":["cookie:c1","cookie:c2",{"category":"email","value":"ann@x.io"},"cookie:c1"]}`, 400, "bad_request",
-					"identifiers name all 3 identifiers of entity " + ann + ": keep one at least"},
-				{"POST", "/v1/entities/" + bob + "/split", `{"identifiers":["cookie:c3","email:bob@x.io"]}`, 400, "bad_request", "all 2 identifiers"},
-				// Merge.
-				{"POST", "/v1/entities/merge", `{"ids":[]}`, 400, "bad_request", "ids names 0 entities: a merge needs two at least"},
-				{"POST", "/v1/entities/merge", `{"ids":["` + ann + `"]}`, 400, "bad_request", "ids names 1 entities"},
-				{"POST", "/v1/entities/merge", `{"ids":["` + ann + `","` + ann + `"]}`, 400, "bad_request", "names entity \"" + ann + "\" twice: merging an entity with itself"},
-				{"POST", "/v1/entities/merge", `{"ids":["` + ann + `","nope"]}`, 404, "not_found", `no entity "nope"`},
-				{"POST", "/v1/entities/merge", `{"ids":["` + cy + `","` + cyOther + `"]}`, 400, "bad_request", "are one entity already"},
-				{"POST", "/v1/entities/merge", `{"entities":["a","b"]}`, 400, "invalid_body", `unknown field "entities"`},
-				// Block.
-				{"POST", "/v1/identifiers/block", `{"category":"phone","value":"1"}`, 400, "bad_request", `unknown category "phone": the stitching rules read anon_user_id, cookie, email, login, user_id`},
-				{"POST", "/v1/identifiers/block", `{"category":"email","value":""}`, 400, "bad_request", "value is empty"},
-				{"POST", "/v1/identifiers/block", `{"category":"","value":"x"}`, 400, "bad_request", "category is empty"},
-				{"POST", "/v1/identifiers/block", `{"category":"email","value":"a","why":"junk"}`, 400, "invalid_body", `unknown field "why"`},
-				// Removal.
-				{"DELETE", "/v1/identity/constraints/nope", ``, 404, "not_found", `no identity constraint "nope"`},
-			} {
-				expectError(t, s.post(t, c.method, c.path, c.body), c.status, c.code, c.msg)
+	eachRepairServer(t, func(t *testing.T, s *repairServer) {
+		ann, bob, cy, cyOther := s.ann, s.bob, s.cy, s.cyMerged
+		split := "/v1/entities/" + ann + "/split"
+		for _, c := range []struct {
+			method, path, body string
+			status             int
+			code, msg          string
+		}{
+			// Split.
+			{"POST", "/v1/entities/nope/split", `{"identifiers":["cookie:c1"]}`, 404, "not_found", `no entity "nope"`},
+			{"POST", split, `{"identifiers":[]}`, 400, "bad_request", "identifiers is empty"},
+			{"POST", split, `{}`, 400, "bad_request", "identifiers is empty"},
+			{"POST", split, ``, 400, "invalid_body", "body is empty"},
+			{"POST", split, `{"identifier":["cookie:c1"]}`, 400, "invalid_body", `unknown field "identifier"`},
+			{"POST", split, `{"identifiers":["c1"]}`, 400, "bad_request", `identifiers[0]: "c1" must be category:value`},
+			{"POST", split, `{"identifiers":["cookie:c1", 7]}`, 400, "bad_request", `identifiers[1]: must be "category:value" or {"category"`},
+			{"POST", split, `{"identifiers":[{"category":"cookie","val":"c1"}]}`, 400, "bad_request", `identifiers[0]: must be`},
+			{"POST", split, `{"identifiers":["cookie:"]}`, 400, "bad_request", "identifiers[0]: value is empty"},
+			{"POST", split, `{"identifiers":["cookie:c1\u0000"]}`, 400, "bad_request", `identifiers[0]: holds \u0000`},
+			{"POST", split, `{"identifiers":["cookie:c1","cookie:c3"]}`, 422, "unprocessable", "identifiers[1]: entity " + ann + " does not hold identifier cookie:c3"},
+			{"POST", split, `{"identifiers":[{"category":"email","value":"bob@x.io"}]}`, 422, "unprocessable", "does not hold identifier email:bob@x.io"},
+			{"POST", split, `{"identifiers":["cookie:c1","cookie:c2",{"category":"email","value":"ann@x.io"},"cookie:c1"]}`, 400, "bad_request",
+				"identifiers name all 3 identifiers of entity " + ann + ": keep one at least"},
+			{"POST", "/v1/entities/" + bob + "/split", `{"identifiers":["cookie:c3","email:bob@x.io"]}`, 400, "bad_request", "all 2 identifiers"},
+			// Merge.
+			{"POST", "/v1/entities/merge", `{"ids":[]}`, 400, "bad_request", "ids names 0 entities: a merge needs two at least"},
+			{"POST", "/v1/entities/merge", `{"ids":["` + ann + `"]}`, 400, "bad_request", "ids names 1 entities"},
+			{"POST", "/v1/entities/merge", `{"ids":["` + ann + `","` + ann + `"]}`, 400, "bad_request", "names entity \"" + ann + "\" twice: merging an entity with itself"},
+			{"POST", "/v1/entities/merge", `{"ids":["` + ann + `","nope"]}`, 404, "not_found", `no entity "nope"`},
+			{"POST", "/v1/entities/merge", `{"ids":["` + cy + `","` + cyOther + `"]}`, 400, "bad_request", "are one entity already"},
+			{"POST", "/v1/entities/merge", `{"entities":["a","b"]}`, 400, "invalid_body", `unknown field "entities"`},
+			// Block.
+			{"POST", "/v1/identifiers/block", `{"category":"phone","value":"1"}`, 400, "bad_request", `unknown category "phone": the stitching rules read anon_user_id, cookie, email, login, user_id`},
+			{"POST", "/v1/identifiers/block", `{"category":"email","value":""}`, 400, "bad_request", "value is empty"},
+			{"POST", "/v1/identifiers/block", `{"category":"","value":"x"}`, 400, "bad_request", "category is empty"},
+			{"POST", "/v1/identifiers/block", `{"category":"email","value":"a","why":"junk"}`, 400, "invalid_body", `unknown field "why"`},
+			// Removal.
+			{"DELETE", "/v1/identity/constraints/nope", ``, 404, "not_found", `no identity constraint "nope"`},
+		} {
+			expectError(t, s.post(t, c.method, c.path, c.body), c.status, c.code, c.msg)
+		}
+		if list := s.constraints(t); len(list) != 0 {
+			t.Errorf("bad requests stored constraints: %+v", list)
+		}
+		// The refusal of an identifier not held is audited without its value.
+		entries := s.audit(t, s.ops, "action=entities.split")
+		if len(entries) != 14 {
+			t.Fatalf("%d entities.split entries, want 14: %+v", len(entries), entries)
+		}
+		for _, e := range entries {
+			if e.KeyName != "ops" || e.Status < 400 || strings.Contains(e.Summary, "bob@x.io") {
+				t.Errorf("audit entry %+v", e)
 			}
-			if list := s.constraints(t); len(list) != 0 {
-				t.Errorf("bad requests stored constraints: %+v", list)
-			}
-			// The refusal of an identifier not held is audited without its value.
-			entries := s.audit(t, s.ops, "action=entities.split")
-			if len(entries) != 14 {
-				t.Fatalf("%d entities.split entries, want 14: %+v", len(entries), entries)
-			}
-			for _, e := range entries {
-				if e.KeyName != "ops" || e.Status < 400 || strings.Contains(e.Summary, "bob@x.io") {
-					t.Errorf("audit entry %+v", e)
-				}
-			}
-		})
-	}
+		}
+	})
 }
 
 // TestRepairConstraints: split, merge and block store constraints with
 // the key's name, listed newest first, audited, refused twice for a
 // block, and removable.
 func TestRepairConstraints(t *testing.T) {
-	for _, backend := range backends {
-		t.Run(backend, func(t *testing.T) {
-			t.Parallel()
-			s := newRepairServer(t, backend)
-			ann, bob := s.holder(t, "cookie:c1"), s.holder(t, "cookie:c3")
-			cy := s.holder(t, "cookie:c8")
-			merged := s.mergedAway(t, cy)
+	eachRepairServer(t, func(t *testing.T, s *repairServer) {
+		ann, bob, cy, merged := s.ann, s.bob, s.cy, s.cyMerged
 
-			split := s.repair(t, "POST", "/v1/entities/"+ann+"/split", `{"identifiers":["cookie:c2"]}`)
-			var spec store.SplitSpec
-			if err := json.Unmarshal(split.Constraint.Spec, &spec); err != nil {
-				t.Fatal(err)
-			}
-			want := store.SplitSpec{Entity: ann, Identifiers: []store.Identifier{{Category: "cookie", Value: "c2"}},
-				ApartFrom: []store.Identifier{{Category: "cookie", Value: "c1"}, {Category: "email", Value: "ann@x.io"}}}
-			if split.Constraint.Kind != "split" || split.Constraint.CreatedBy != "ops" || len(split.Constraint.ID) != 16 || split.Result == nil ||
-				split.Split == nil || len(split.Split.Identifiers) == 0 || len(split.Split.ApartFrom) == 0 || !equalJSON(t, spec, want) {
-				t.Fatalf("split: %+v %s", split, split.Constraint.Spec)
-			}
+		split := s.repair(t, "POST", "/v1/entities/"+ann+"/split", `{"identifiers":["cookie:c2"]}`)
+		var spec store.SplitSpec
+		if err := json.Unmarshal(split.Constraint.Spec, &spec); err != nil {
+			t.Fatal(err)
+		}
+		want := store.SplitSpec{Entity: ann, Identifiers: []store.Identifier{{Category: "cookie", Value: "c2"}},
+			ApartFrom: []store.Identifier{{Category: "cookie", Value: "c1"}, {Category: "email", Value: "ann@x.io"}}}
+		if split.Constraint.Kind != "split" || split.Constraint.CreatedBy != "ops" || len(split.Constraint.ID) != 16 || split.Result == nil ||
+			split.Split == nil || len(split.Split.Identifiers) == 0 || len(split.Split.ApartFrom) == 0 || !equalJSON(t, spec, want) {
+			t.Fatalf("split: %+v %s", split, split.Constraint.Spec)
+		}
 
-			// A merged-away id resolves to its survivor; the merge names
-			// each entity by its first event.
-			merge := s.repair(t, "POST", "/v1/entities/merge", `{"ids":["`+bob+`","`+merged+`"]}`)
-			var mspec store.MergeSpec
-			if err := json.Unmarshal(merge.Constraint.Spec, &mspec); err != nil {
-				t.Fatal(err)
-			}
-			if !equalJSON(t, mspec, store.MergeSpec{Entities: []string{bob, cy}, Events: []string{"e3", "e8"}}) || merge.EntityID == "" || len(merge.Entities) == 0 {
-				t.Fatalf("merge: %+v %s", merge, merge.Constraint.Spec)
-			}
+		// A merged-away id resolves to its survivor; the merge names
+		// each entity by its first event.
+		merge := s.repair(t, "POST", "/v1/entities/merge", `{"ids":["`+bob+`","`+merged+`"]}`)
+		var mspec store.MergeSpec
+		if err := json.Unmarshal(merge.Constraint.Spec, &mspec); err != nil {
+			t.Fatal(err)
+		}
+		if !equalJSON(t, mspec, store.MergeSpec{Entities: []string{bob, cy}, Events: []string{"e3", "e8"}}) || merge.EntityID == "" || len(merge.Entities) == 0 {
+			t.Fatalf("merge: %+v %s", merge, merge.Constraint.Spec)
+		}
 
-			block := s.repair(t, "POST", "/v1/identifiers/block", `{"category":"email","value":"home@x.io"}`)
-			if string(block.Constraint.Spec) != `{"category":"email","value":"home@x.io"}` || len(block.Entities) != 1 {
-				t.Fatalf("block: %+v", block)
-			}
-			expectError(t, s.post(t, "POST", "/v1/identifiers/block", `{"category":"email","value":"home@x.io"}`), 409, "conflict",
-				"this value of category email is blocked already, by constraint "+block.Constraint.ID)
+		block := s.repair(t, "POST", "/v1/identifiers/block", `{"category":"email","value":"home@x.io"}`)
+		if string(block.Constraint.Spec) != `{"category":"email","value":"home@x.io"}` || len(block.Entities) != 1 {
+			t.Fatalf("block: %+v", block)
+		}
+		expectError(t, s.post(t, "POST", "/v1/identifiers/block", `{"category":"email","value":"home@x.io"}`), 409, "conflict",
+			"this value of category email is blocked already, by constraint "+block.Constraint.ID)
 
-			list := s.constraints(t)
-			if len(list) != 3 || list[0].ID != block.Constraint.ID || list[1].ID != merge.Constraint.ID || list[2].ID != split.Constraint.ID {
-				t.Fatalf("constraints, newest first: %+v", list)
+		list := s.constraints(t)
+		if len(list) != 3 || list[0].ID != block.Constraint.ID || list[1].ID != merge.Constraint.ID || list[2].ID != split.Constraint.ID {
+			t.Fatalf("constraints, newest first: %+v", list)
+		}
+		for _, c := range list {
+			if c.CreatedBy != "ops" || c.CreatedAt.IsZero() {
+				t.Errorf("constraint %+v", c)
 			}
-			for _, c := range list {
-				if c.CreatedBy != "ops" || c.CreatedAt.IsZero() {
-					t.Errorf("constraint %+v", c)
-				}
-			}
+		}
 
-			removed := s.repair(t, "DELETE", "/v1/identity/constraints/"+split.Constraint.ID, "")
-			if removed.Constraint.ID != split.Constraint.ID || removed.Constraint.Kind != "split" || len(removed.Entities) == 0 {
-				t.Fatalf("remove: %+v", removed)
-			}
-			expectError(t, s.post(t, "DELETE", "/v1/identity/constraints/"+split.Constraint.ID, ""), 404, "not_found", "no identity constraint")
-			if list := s.constraints(t); len(list) != 2 || list[0].ID != block.Constraint.ID {
-				t.Fatalf("after removal: %+v", list)
-			}
+		removed := s.repair(t, "DELETE", "/v1/identity/constraints/"+split.Constraint.ID, "")
+		if removed.Constraint.ID != split.Constraint.ID || removed.Constraint.Kind != "split" || len(removed.Entities) == 0 {
+			t.Fatalf("remove: %+v", removed)
+		}
+		expectError(t, s.post(t, "DELETE", "/v1/identity/constraints/"+split.Constraint.ID, ""), 404, "not_found", "no identity constraint")
+		if list := s.constraints(t); len(list) != 2 || list[0].ID != block.Constraint.ID {
+			t.Fatalf("after removal: %+v", list)
+		}
 
-			// Every manual action is in the audit trail with the key's name,
-			// and no identifier value.
-			for action, summary := range map[string]string{
-				"entities.split":              "split entity " + ann + ": 1 identifiers (cookie) kept apart from its 2 others; constraint " + split.Constraint.ID,
-				"entities.merge":              "merged entities " + bob + ", " + cy + "; constraint " + merge.Constraint.ID,
-				"identifiers.block":           "blocked a value of category email, held by 1 entities; constraint " + block.Constraint.ID,
-				"identity.constraints.remove": "removed split constraint " + split.Constraint.ID + " (added by ops)",
-			} {
-				entries := s.audit(t, s.ops, "action="+action)
-				if len(entries) == 0 || entries[len(entries)-1].KeyName != "ops" || entries[len(entries)-1].Status != 200 ||
-					!strings.HasPrefix(entries[len(entries)-1].Summary, summary) || strings.Contains(entries[len(entries)-1].Summary, "@") {
-					t.Errorf("audit of %s: %+v, want a first entry by ops: %s", action, entries, summary)
-				}
+		// Every manual action is in the audit trail with the key's name,
+		// and no identifier value.
+		for action, summary := range map[string]string{
+			"entities.split":              "split entity " + ann + ": 1 identifiers (cookie) kept apart from its 2 others; constraint " + split.Constraint.ID,
+			"entities.merge":              "merged entities " + bob + ", " + cy + "; constraint " + merge.Constraint.ID,
+			"identifiers.block":           "blocked a value of category email, held by 1 entities; constraint " + block.Constraint.ID,
+			"identity.constraints.remove": "removed split constraint " + split.Constraint.ID + " (added by ops)",
+		} {
+			entries := s.audit(t, s.ops, "action="+action)
+			if len(entries) == 0 || entries[len(entries)-1].KeyName != "ops" || entries[len(entries)-1].Status != 200 ||
+				!strings.HasPrefix(entries[len(entries)-1].Summary, summary) || strings.Contains(entries[len(entries)-1].Summary, "@") {
+				t.Errorf("audit of %s: %+v, want a first entry by ops: %s", action, entries, summary)
 			}
-		})
-	}
+		}
+	})
 }
 
 func equalJSON(t *testing.T, a, b any) bool {
@@ -299,57 +301,53 @@ func equalJSON(t *testing.T, a, b any) bool {
 // constraint undoes it. This needs the step 12 engine (Engine.Recluster
 // and constraints honoured by passes).
 func TestRepairHonoured(t *testing.T) {
-	for _, backend := range backends {
-		t.Run(backend, func(t *testing.T) {
-			t.Parallel()
-			s := newRepairServer(t, backend)
-			ann, bob := s.holder(t, "cookie:c1"), s.holder(t, "cookie:c3")
-			apart := func(when string, a, b string) {
-				t.Helper()
-				if x, y := s.holder(t, a), s.holder(t, b); x == y {
-					t.Errorf("%s: %s and %s are both in %s, want them apart", when, a, b, x)
-				}
+	eachRepairServer(t, func(t *testing.T, s *repairServer) {
+		ann, bob := s.ann, s.bob
+		apart := func(when string, a, b string) {
+			t.Helper()
+			if x, y := s.holder(t, a), s.holder(t, b); x == y {
+				t.Errorf("%s: %s and %s are both in %s, want them apart", when, a, b, x)
 			}
-			together := func(when string, a, b string) {
-				t.Helper()
-				if x, y := s.holder(t, a), s.holder(t, b); x != y {
-					t.Errorf("%s: %s is in %s and %s in %s, want one entity", when, a, x, b, y)
-				}
+		}
+		together := func(when string, a, b string) {
+			t.Helper()
+			if x, y := s.holder(t, a), s.holder(t, b); x != y {
+				t.Errorf("%s: %s is in %s and %s in %s, want one entity", when, a, x, b, y)
 			}
+		}
 
-			split := s.repair(t, "POST", "/v1/entities/"+ann+"/split", `{"identifiers":["cookie:c2"]}`)
-			if len(split.Split.Identifiers) != 1 || len(split.Split.ApartFrom) != 1 || split.Split.Identifiers[0] == split.Split.ApartFrom[0] {
-				t.Errorf("split answer: %+v", split.Split)
-			}
-			merge := s.repair(t, "POST", "/v1/entities/merge", `{"ids":["`+ann+`","`+bob+`"]}`)
-			if len(merge.Entities) != 1 || merge.Entities[0] != merge.EntityID {
-				t.Errorf("merge answer: %+v", merge)
-			}
-			block := s.repair(t, "POST", "/v1/identifiers/block", `{"category":"email","value":"home@x.io"}`)
-			if len(block.Splits) != 1 {
-				t.Errorf("block answer: %+v", block)
-			}
-			check := func(when string) {
-				t.Helper()
-				apart(when, "cookie:c2", "cookie:c1")
-				together(when, "cookie:c1", "cookie:c3")
-				apart(when, "cookie:c6", "cookie:c7")
-			}
-			check("after the repairs")
-			if r := s.do(t, "POST", "/v1/events", withKey("boot"), []byte(form("e20", 20000, `"cookie":"c2","email":"ann@x.io"`))); r.status != 200 {
-				t.Fatalf("ingest: %d %s", r.status, r.body)
-			}
-			s.stitch(t, false)
-			check("after a pass with an event carrying both sides of the split")
-			s.stitch(t, true)
-			check("after a rebuild")
+		split := s.repair(t, "POST", "/v1/entities/"+ann+"/split", `{"identifiers":["cookie:c2"]}`)
+		if len(split.Split.Identifiers) != 1 || len(split.Split.ApartFrom) != 1 || split.Split.Identifiers[0] == split.Split.ApartFrom[0] {
+			t.Errorf("split answer: %+v", split.Split)
+		}
+		merge := s.repair(t, "POST", "/v1/entities/merge", `{"ids":["`+ann+`","`+bob+`"]}`)
+		if len(merge.Entities) != 1 || merge.Entities[0] != merge.EntityID {
+			t.Errorf("merge answer: %+v", merge)
+		}
+		block := s.repair(t, "POST", "/v1/identifiers/block", `{"category":"email","value":"home@x.io"}`)
+		if len(block.Splits) != 1 {
+			t.Errorf("block answer: %+v", block)
+		}
+		check := func(when string) {
+			t.Helper()
+			apart(when, "cookie:c2", "cookie:c1")
+			together(when, "cookie:c1", "cookie:c3")
+			apart(when, "cookie:c6", "cookie:c7")
+		}
+		check("after the repairs")
+		if r := s.do(t, "POST", "/v1/events", withKey("boot"), []byte(form("e20", 20000, `"cookie":"c2","email":"ann@x.io"`))); r.status != 200 {
+			t.Fatalf("ingest: %d %s", r.status, r.body)
+		}
+		s.stitch(t, false)
+		check("after a pass with an event carrying both sides of the split")
+		s.stitch(t, true)
+		check("after a rebuild")
 
-			for _, c := range []api.Repair{split, merge, block} {
-				s.repair(t, "DELETE", "/v1/identity/constraints/"+c.Constraint.ID, "")
-			}
-			together("without the split", "cookie:c2", "cookie:c1")
-			apart("without the merge", "cookie:c1", "cookie:c3")
-			together("without the block", "cookie:c6", "cookie:c7")
-		})
-	}
+		for _, c := range []api.Repair{split, merge, block} {
+			s.repair(t, "DELETE", "/v1/identity/constraints/"+c.Constraint.ID, "")
+		}
+		together("without the split", "cookie:c2", "cookie:c1")
+		apart("without the merge", "cookie:c1", "cookie:c3")
+		together("without the block", "cookie:c6", "cookie:c7")
+	})
 }
