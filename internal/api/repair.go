@@ -466,45 +466,39 @@ func (h *handler) unconstrain(_ http.ResponseWriter, r *http.Request) (*Repair, 
 // or carrying its identifiers, or holding its events, and the parts of
 // the splits it made.
 func touched(ctx context.Context, db *store.DB, c *store.StitchConstraint) ([]string, error) {
+	// The kinds' specs share no field: one value reads any of them.
+	var spec struct {
+		store.Identifier
+		store.MergeSpec
+		store.SplitSpec
+	}
+	if err := json.Unmarshal(c.Spec, &spec); err != nil {
+		return nil, fmt.Errorf("constraint %s: %w", c.ID, err)
+	}
 	var ids []string
+	var idents []store.Identifier
 	switch c.Kind {
 	case store.ConstraintSplit:
-		var s store.SplitSpec
-		if err := json.Unmarshal(c.Spec, &s); err != nil {
-			return nil, fmt.Errorf("constraint %s: %w", c.ID, err)
-		}
-		held, err := holderIDs(ctx, db, append(slices.Clip(s.Identifiers), s.ApartFrom...), true)
-		if err != nil {
-			return nil, err
-		}
-		ids = append(held, s.Entity)
-	case store.ConstraintMerge:
-		var m store.MergeSpec
-		if err := json.Unmarshal(c.Spec, &m); err != nil {
-			return nil, fmt.Errorf("constraint %s: %w", c.ID, err)
-		}
-		in, err := db.EventEntities(ctx, m.Events)
-		if err != nil {
-			return nil, err
-		}
-		for _, id := range in {
-			ids = append(ids, id)
-		}
+		idents = append(slices.Clip(spec.Identifiers), spec.ApartFrom...)
+		ids = append(ids, spec.Entity)
 	case store.ConstraintBlock:
-		var b store.Identifier
-		if err := json.Unmarshal(c.Spec, &b); err != nil {
-			return nil, fmt.Errorf("constraint %s: %w", c.ID, err)
-		}
-		held, err := holderIDs(ctx, db, []store.Identifier{b}, true)
+		idents = []store.Identifier{spec.Identifier}
+	case store.ConstraintMerge:
+		in, err := db.EventEntities(ctx, spec.Events)
 		if err != nil {
 			return nil, err
 		}
-		ids = held
+		ids = slices.AppendSeq(ids, maps.Values(in))
+	}
+	held, err := holderIDs(ctx, db, idents, true)
+	if err != nil {
+		return nil, err
 	}
 	splits, err := db.StitchConstraintSplits(ctx, c.ID)
 	if err != nil {
 		return nil, err
 	}
+	ids = append(ids, held...)
 	for _, s := range splits {
 		ids = append(append(ids, s.EntityID), s.Parts...)
 	}

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -264,6 +265,26 @@ func TestRepairConstraints(t *testing.T) {
 		expectError(t, s.post(t, "DELETE", "/v1/identity/constraints/"+split.Constraint.ID, ""), 404, "not_found", "no identity constraint")
 		if list := s.constraints(t); len(list) != 2 || list[0].ID != block.Constraint.ID {
 			t.Fatalf("after removal: %+v", list)
+		}
+		// Removing re-clusters the entities that hold what the constraint
+		// names.
+		for _, c := range []struct {
+			id     string
+			idents []string
+		}{{block.Constraint.ID, []string{"cookie:c6", "cookie:c7"}}, {merge.Constraint.ID, []string{"cookie:c3", "cookie:c8"}}} {
+			var holders []string
+			for _, ident := range c.idents {
+				holders = append(holders, s.holder(t, ident))
+			}
+			removed := s.repair(t, "DELETE", "/v1/identity/constraints/"+c.id, "")
+			for _, h := range holders {
+				if !slices.Contains(removed.Entities, h) {
+					t.Errorf("removing %s re-clustered %v, not %s (holding one of %v)", c.id, removed.Entities, h, c.idents)
+				}
+			}
+		}
+		if list := s.constraints(t); len(list) != 0 {
+			t.Fatalf("after removing all: %+v", list)
 		}
 
 		// Every manual action is in the audit trail with the key's name,
