@@ -35,6 +35,12 @@ var auditActions = map[string]string{
 	"POST /v1/plugins/{name}/manifest":  "plugins.manifest",
 	"POST /v1/keys":                     "keys.create",
 	"DELETE /v1/keys/{id}":              "keys.revoke",
+
+	// Identity repaired by hand (repair.go).
+	"POST /v1/entities/{id}/split":         "entities.split",
+	"POST /v1/entities/merge":              "entities.merge",
+	"POST /v1/identifiers/block":           "identifiers.block",
+	"DELETE /v1/identity/constraints/{id}": "identity.constraints.remove",
 }
 
 // auditVerbs are the verbs of derived action names.

@@ -221,6 +221,7 @@ func newHandler(cfg Config) (http.Handler, []route) {
 	h.segmentRoutes(v1)
 	h.privacyRoutes(mux, v1)
 	h.auditRoutes(v1)
+	h.repairRoutes(v1)
 	h.segmentPreviewRoutes(v1)
 	h.destinationRoutes(v1)
 	h.trackingRoutes(v1)

@@ -84,6 +84,8 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 		newApplyCmd(),
 		newStitchCmd(),
 		newProfilesCmd(),
+		newIdentifiersCmd(),
+		newIdentityCmd(),
 		newAttributesCmd(),
 		newSegmentsCmd(),
 		newJobsCmd(),

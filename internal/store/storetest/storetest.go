@@ -48,6 +48,7 @@ func Exercise(t *testing.T, b Backend) {
 		{"Executor", executorTests},
 		{"QueryNames", queryNameTests},
 		{"ConfigHistory", configHistoryTests},
+		{"StitchConstraints", stitchConstraintTests},
 	}
 	for _, a := range areas {
 		t.Run(a.name, func(t *testing.T) {
