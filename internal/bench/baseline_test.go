@@ -1,0 +1,149 @@
+package bench_test
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/weftdata/weft/internal/bench"
+	"github.com/weftdata/weft/internal/demo"
+	"github.com/weftdata/weft/internal/stitch"
+	"github.com/weftdata/weft/internal/store"
+	"github.com/weftdata/weft/internal/store/dbtest"
+)
+
+// unguarded is the demo's stitching config without max_per_entity: no
+// guard rail can refuse a link, so Weft's partition is the components of
+// the link graph, which the SQL baseline computes too.
+func unguarded() stitch.Config {
+	cfg := bench.DemoStitchConfig
+	cfg.Identifiers = maps.Clone(cfg.Identifiers)
+	for cat, id := range cfg.Identifiers {
+		id.MaxPerEntity = 0
+		cfg.Identifiers[cat] = id
+	}
+	return cfg
+}
+
+// TestSQLBaselineEqualsWeft checks, on both backends, that the SQL
+// baseline partitions a demo store as Weft's rebuild does when no guard
+// rail is set, blocked values and patterns included.
+func TestSQLBaselineEqualsWeft(t *testing.T) {
+	cfg := unguarded()
+	for _, backend := range dbtest.Backends {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			db := dbtest.Open(t, backend)
+			if _, err := bench.Load(ctx, db, demo.Events(demo.Options{Customers: 300})); err != nil {
+				t.Fatal(err)
+			}
+			// Two contacts with the blocked crm_id "000" (blocked_pattern
+			// ^0+$), and two with the blocked email "none": never joined.
+			dbtest.Ingest(t, db,
+				`{"id":"z1","source_id":"crm","type":"customer_update","version":"1-0-0","event_time":"2026-02-01T00:00:00Z","payload":{"crm_id":"000","email":"z1@example.org"}}`,
+				`{"id":"z2","source_id":"crm","type":"customer_update","version":"1-0-0","event_time":"2026-02-01T00:00:01Z","payload":{"crm_id":"000","email":"z2@example.org"}}`,
+				`{"id":"z3","source_id":"crm","type":"customer_update","version":"1-0-0","event_time":"2026-02-01T00:00:02Z","payload":{"crm_id":"CRM-Z3","email":" None"}}`,
+				`{"id":"z4","source_id":"crm","type":"customer_update","version":"1-0-0","event_time":"2026-02-01T00:00:03Z","payload":{"crm_id":"CRM-Z4","email":"none"}}`)
+			eng, err := stitch.New(db, cfg, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := eng.Rebuild(ctx, 0); err != nil {
+				t.Fatal(err)
+			}
+			weft := groups(t, db, "SELECT event_seq, entity_id FROM entity_events")
+
+			labels := map[int64][]int64{}
+			r, err := bench.SQLBaseline(ctx, bench.BaselineOpts{DB: db, Config: cfg, Labels: func(seq, label int64) error {
+				labels[label] = append(labels[label], seq)
+				return nil
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%+v", r)
+			baseline := canonical(slices.Collect(maps.Values(labels)))
+			if !slices.Equal(weft, baseline) {
+				t.Fatalf("partitions differ: Weft %d entities, baseline %d", len(weft), len(baseline))
+			}
+			if r.Entities != int64(len(baseline)) || r.Rounds < 2 || r.Bridges == 0 || r.Identifiers == 0 || r.Time <= 0 {
+				t.Errorf("report %+v for %d entities", r, len(baseline))
+			}
+			// The partition is not trivial: most events share an entity.
+			var events int
+			if err := db.QueryRowContext(ctx, "SELECT count(*) FROM event_log").Scan(&events); err != nil {
+				t.Fatal(err)
+			}
+			if len(baseline) > events/4 {
+				t.Errorf("%d entities of %d events", len(baseline), events)
+			}
+			// The blocked values joined nothing.
+			for _, pair := range [][2]string{{"z1", "z2"}, {"z3", "z4"}} {
+				if a, b := seqOf(t, db, pair[0]), seqOf(t, db, pair[1]); sameGroup(labels, a, b) {
+					t.Errorf("%s and %s were joined through a blocked value", pair[0], pair[1])
+				}
+			}
+		})
+	}
+}
+
+// groups reads (seq, group) rows into a canonical partition.
+func groups(t *testing.T, db store.Executor, query string) []string {
+	t.Helper()
+	rows, err := db.QueryContext(context.Background(), query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	byGroup := map[string][]int64{}
+	for rows.Next() {
+		var seq int64
+		var g string
+		if err := rows.Scan(&seq, &g); err != nil {
+			t.Fatal(err)
+		}
+		byGroup[g] = append(byGroup[g], seq)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return canonical(slices.Collect(maps.Values(byGroup)))
+}
+
+// canonical is a partition as sorted strings of sorted seqs, sorted: two
+// partitions are equal as sets of sets when these are.
+func canonical(sets [][]int64) []string {
+	out := make([]string, len(sets))
+	for i, s := range sets {
+		slices.Sort(s)
+		var b strings.Builder
+		for _, seq := range s {
+			fmt.Fprintf(&b, "%d,", seq)
+		}
+		out[i] = b.String()
+	}
+	slices.Sort(out)
+	return out
+}
+
+func seqOf(t *testing.T, db store.Executor, id string) int64 {
+	t.Helper()
+	var seq int64
+	if err := db.QueryRowContext(context.Background(), "SELECT seq FROM event_log WHERE id = $1", id).Scan(&seq); err != nil {
+		t.Fatal(err)
+	}
+	return seq
+}
+
+func sameGroup(labels map[int64][]int64, a, b int64) bool {
+	for _, seqs := range labels {
+		if slices.Contains(seqs, a) {
+			return slices.Contains(seqs, b)
+		}
+	}
+	return false
+}
