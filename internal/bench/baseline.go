@@ -109,9 +109,9 @@ func SQLBaseline(ctx context.Context, opts BaselineOpts) (*BaselineReport, error
 	resetPeakRSS()
 
 	for q, dst := range map[string]*int64{
-		"SELECT count(*) FROM bl_edge":                   &r.Identifiers,
-		"SELECT count(DISTINCT seq) FROM bl_bridge":      &r.Bridges,
-		conn.Query("StitchBaselineEntities"):             &r.Entities,
+		"SELECT count(*) FROM bl_edge":              &r.Identifiers,
+		"SELECT count(DISTINCT seq) FROM bl_bridge": &r.Bridges,
+		conn.Query("StitchBaselineEntities"):        &r.Entities,
 	} {
 		if err := conn.QueryRowContext(ctx, q).Scan(dst); err != nil {
 			return nil, fmt.Errorf("baseline: count: %w", err)
