@@ -73,8 +73,11 @@ SELECT b.seq, min(l.l) FROM bl_bridge b JOIN bl_label l ON l.k = b.k GROUP BY b.
 UNION ALL
 SELECT e.seq, e.seq FROM event_log e WHERE e.seq <= $1 AND NOT EXISTS (SELECT 1 FROM bl_event v WHERE v.seq = e.seq)
 
--- name: StitchBaselineEntities
-SELECT count(DISTINCT label) FROM bl_result
+-- name: StitchBaselineCounts
+-- The (event, identifier) rows, the events with two identifiers or more,
+-- the entities.
+SELECT (SELECT count(*) FROM bl_edge), (SELECT count(DISTINCT seq) FROM bl_bridge),
+       (SELECT count(DISTINCT label) FROM bl_result)
 
 -- name: StitchBaselineRead
 SELECT seq, label FROM bl_result
