@@ -154,14 +154,8 @@ func sameGroup(labels map[int64][]int64, a, b int64) bool {
 func TestStitchBaselineAndSplitPass(t *testing.T) {
 	for _, backend := range dbtest.Backends {
 		t.Run(backend, func(t *testing.T) {
-			t.Parallel()
-			db := dbtest.Open(t, backend)
-			r, err := bench.Stitch(context.Background(), bench.StitchOpts{DB: db, Events: 20_000, Customers: 2_000,
+			db, r := stitchBench(t, backend, bench.StitchOpts{Events: 20_000, Customers: 2_000,
 				Incremental: 1_000, SplitPass: 1_000, Baseline: "sql"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Log(r)
 			bl := r.Baseline
 			// Without guard rails the baseline joins at least what Weft joins.
 			if bl == nil || bl.Time <= 0 || bl.Rounds < 2 || bl.Entities <= 0 || bl.Entities > r.Entities || bl.Identifiers < 20_000 {
@@ -189,17 +183,24 @@ func TestStitchBaselineAndSplitPass(t *testing.T) {
 func TestStitchSplitScenario(t *testing.T) {
 	for _, backend := range dbtest.Backends {
 		t.Run(backend, func(t *testing.T) {
-			t.Parallel()
-			db := dbtest.Open(t, backend)
-			r, err := bench.Stitch(context.Background(), bench.StitchOpts{DB: db, Events: 2_000, Customers: 200,
-				Incremental: -1, SplitPass: 1_000})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Log(r)
+			_, r := stitchBench(t, backend, bench.StitchOpts{Events: 2_000, Customers: 200, Incremental: -1, SplitPass: 1_000})
 			if r.SplitTriggers != 10 || r.SplitsApart != r.SplitTriggers {
 				t.Fatalf("%d of %d pairs apart after the pass with splits", r.SplitsApart, r.SplitTriggers)
 			}
 		})
 	}
+}
+
+// stitchBench runs the stitching benchmark on a fresh store of the backend,
+// in parallel with the other backend's run.
+func stitchBench(t *testing.T, backend string, opts bench.StitchOpts) (*store.DB, *bench.StitchReport) {
+	t.Helper()
+	t.Parallel()
+	opts.DB = dbtest.Open(t, backend)
+	r, err := bench.Stitch(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log(r)
+	return opts.DB, r
 }
