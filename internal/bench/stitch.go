@@ -154,7 +154,11 @@ func (o *StitchOpts) withDefaults() {
 
 // Stitch loads demo events into the store through the ingester (no HTTP),
 // times a full rebuild with the demo rules, then appends Incremental events
-// of returning customers and times the one pass that stitches them.
+// of returning customers and times the one pass that stitches them. With
+// SplitPass it then times a pass in which 1% of the events split an entity
+// (splits.go); with Baseline "sql", last, it times the SQL baseline
+// (SQLBaseline) over the events the rebuild stitched, in the same store.
+// Every pass uses StitchConfig.
 func Stitch(ctx context.Context, opts StitchOpts) (*StitchReport, error) {
 	opts.withDefaults()
 	if opts.Baseline != "" && opts.Baseline != "sql" {
