@@ -112,13 +112,17 @@ func DemoRecords(events iter.Seq[demo.Event]) iter.Seq2[client.Record, error] {
 }
 
 // peakRSS reads VmHWM from /proc/self/status (Linux).
-func peakRSS() int64 {
+func peakRSS() int64 { return procStatus("VmHWM:") }
+
+// procStatus is a size in bytes of /proc/self/status, the line with this
+// prefix (Linux; 0 elsewhere).
+func procStatus(prefix string) int64 {
 	data, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		return 0
 	}
 	for _, line := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+		if v, ok := strings.CutPrefix(line, prefix); ok {
 			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
 			return kb << 10
 		}

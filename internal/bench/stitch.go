@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"iter"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/weftdata/weft/internal/config"
@@ -44,6 +45,14 @@ type StitchOpts struct {
 	BatchSize int
 	// Seed of the demo data. Default 1.
 	Seed uint64
+	// SplitPass is the size of a second timed incremental pass, 1% of whose
+	// events split an entity that a shared email joined (splits.go); 0 or
+	// -1 skips it.
+	SplitPass int
+	// Baseline, "sql", also stitches the rebuild's events the
+	// warehouse-native way (SQLBaseline) on the same store, after Weft's
+	// passes, for comparison; "" skips it.
+	Baseline string
 	// LoadOnly stops after loading, so that copies of the store can be
 	// stitched several times.
 	LoadOnly bool
@@ -64,6 +73,15 @@ type StitchReport struct {
 	Incremental       stitch.Result
 	IncrementalTime   time.Duration
 	IncrementalPerSec float64
+	// The incremental pass with splits (SplitPass): its time, what the
+	// engine reported, how many of its events should split an entity and
+	// how many pairs of customers were apart after it.
+	SplitPassTime   time.Duration
+	SplitPassResult stitch.Result
+	SplitTriggers   int
+	SplitsApart     int
+	// Baseline is the SQL baseline's run, nil without one.
+	Baseline *BaselineReport
 	// RestartTime is the first Run of a new engine (as after a restart)
 	// with nothing to stitch: loading the engine's index from the tables.
 	RestartTime time.Duration
@@ -83,7 +101,8 @@ func (r *StitchReport) String() string {
 	if r.RebuildTime == 0 {
 		return fmt.Sprintf("%d events (%s)", r.Events, load)
 	}
-	return fmt.Sprintf(`%d events (%s)
+	var b strings.Builder
+	fmt.Fprintf(&b, `%d events (%s)
 rebuild: %s, %.0f events/s; %d entities, %d merges
 incremental pass of %d events: %s, %.0f events/s; %d new entities, %d merges
 first run of a new engine (index load): %s
@@ -94,6 +113,22 @@ peak RSS %d MiB, peak Go heap %d MiB`,
 		r.Incremental.EntitiesCreated, r.Incremental.Merges,
 		r.RestartTime.Round(time.Millisecond),
 		r.PeakRSSBytes>>20, r.PeakHeapBytes>>20)
+	if r.SplitTriggers > 0 {
+		fmt.Fprintf(&b, "\nincremental with splits: %d events, %d of them splitting an entity: %s; %d pairs apart after it; result %+v",
+			r.SplitPassResult.EventsProcessed, r.SplitTriggers, r.SplitPassTime.Round(time.Microsecond*100), r.SplitsApart, r.SplitPassResult)
+	}
+	if bl := r.Baseline; bl != nil {
+		fmt.Fprintf(&b, "\nSQL baseline (min-label propagation, no guard rails) over the rebuild's events: %s, %d rounds; %d entities, %d identifiers, %d events with two or more",
+			bl.Time.Round(time.Millisecond), bl.Rounds, bl.Entities, bl.Identifiers, bl.Bridges)
+		fmt.Fprintf(&b, "\n  rules %s, tables %s, rounds %s, events' labels %s",
+			bl.RulesTime.Round(time.Millisecond), bl.TablesTime.Round(time.Millisecond), bl.RoundsTime.Round(time.Millisecond), bl.ResultTime.Round(time.Millisecond))
+		fmt.Fprintf(&b, "\nbaseline peak RSS %d MiB (%d MiB at its start; this process: DuckDB when embedded, not a PostgreSQL server)", bl.PeakRSSBytes>>20, bl.StartRSSBytes>>20)
+		fmt.Fprintf(&b, "\nWeft's rebuild is %.2fx as fast as the baseline", bl.Time.Seconds()/r.RebuildTime.Seconds())
+		if r.IncrementalTime > 0 {
+			fmt.Fprintf(&b, "; its incremental pass %.0fx as fast as the baseline's full recomputation", bl.Time.Seconds()/r.IncrementalTime.Seconds())
+		}
+	}
+	return b.String()
 }
 
 func (o *StitchOpts) withDefaults() {
@@ -109,6 +144,9 @@ func (o *StitchOpts) withDefaults() {
 	if o.Seed == 0 {
 		o.Seed = 1
 	}
+	if o.SplitPass < 0 {
+		o.SplitPass = 0
+	}
 	if o.Progress == nil {
 		o.Progress = func(string) {}
 	}
@@ -116,9 +154,16 @@ func (o *StitchOpts) withDefaults() {
 
 // Stitch loads demo events into the store through the ingester (no HTTP),
 // times a full rebuild with the demo rules, then appends Incremental events
-// of returning customers and times the one pass that stitches them.
+// of returning customers and times the one pass that stitches them. With
+// SplitPass it then times a pass in which 1% of the events split an entity
+// (splits.go); with Baseline "sql", last, it times the SQL baseline
+// (SQLBaseline) over the events the rebuild stitched, in the same store.
+// Every pass uses StitchConfig.
 func Stitch(ctx context.Context, opts StitchOpts) (*StitchReport, error) {
 	opts.withDefaults()
+	if opts.Baseline != "" && opts.Baseline != "sql" {
+		return nil, fmt.Errorf("baseline %q: want sql, or none", opts.Baseline)
+	}
 	demoOpts := demo.Options{Seed: opts.Seed, Customers: opts.Customers, EventsPerCustomer: float64(opts.Events) / float64(opts.Customers)}
 	r := &StitchReport{Events: opts.Events}
 	var err error
@@ -129,7 +174,7 @@ func Stitch(ctx context.Context, opts StitchOpts) (*StitchReport, error) {
 	if opts.LoadOnly {
 		return r, nil
 	}
-	eng, err := stitch.New(opts.DB, DemoStitchConfig, nil)
+	eng, err := stitch.New(opts.DB, StitchConfig, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -144,6 +189,10 @@ func Stitch(ctx context.Context, opts StitchOpts) (*StitchReport, error) {
 	r.RebuildTime = time.Since(start)
 	r.Rebuild = *res
 	r.RebuildPerSec = float64(res.EventsProcessed) / r.RebuildTime.Seconds()
+	rebuilt, err := eng.Watermark(ctx)
+	if err != nil {
+		return nil, err
+	}
 	if err := opts.DB.QueryRowContext(ctx, "SELECT count(*) FROM entities WHERE merged_into IS NULL").Scan(&r.Entities); err != nil {
 		return nil, err
 	}
@@ -163,11 +212,16 @@ func Stitch(ctx context.Context, opts StitchOpts) (*StitchReport, error) {
 		r.Incremental = *res
 		r.IncrementalPerSec = float64(res.EventsProcessed) / r.IncrementalTime.Seconds()
 	}
+	if opts.SplitPass > 0 {
+		if err := runSplitScenario(ctx, eng, opts, demoOpts, r); err != nil {
+			return nil, err
+		}
+	}
 	r.PeakHeapBytes = heap.stop()
 	r.PeakRSSBytes = peakRSS()
 
 	opts.Progress("first run of a new engine")
-	fresh, err := stitch.New(opts.DB, DemoStitchConfig, nil)
+	fresh, err := stitch.New(opts.DB, StitchConfig, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -176,6 +230,13 @@ func Stitch(ctx context.Context, opts StitchOpts) (*StitchReport, error) {
 		return nil, fmt.Errorf("restart: %w", err)
 	}
 	r.RestartTime = time.Since(start)
+
+	if opts.Baseline == "sql" {
+		opts.Progress("SQL baseline")
+		if r.Baseline, err = SQLBaseline(ctx, BaselineOpts{DB: opts.DB, Config: StitchConfig, MaxSeq: rebuilt}); err != nil {
+			return nil, err
+		}
+	}
 	return r, nil
 }
 

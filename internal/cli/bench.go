@@ -121,9 +121,18 @@ func newBenchStitchCmd() *cobra.Command {
 		Short: "Load demo events into a store and time a stitching rebuild and an incremental pass",
 		Long: `bench stitch loads --events demo events of --customers customers straight into a fresh
 embedded store (or --data, or the PostgreSQL database --db) through the ingester, without HTTP,
-and times a full rebuild with the demo stitching rules (cookie_id, email, crm_id; email guarded).
-It then appends --incremental events of returning customers and times the one pass that
-stitches them. A store that already holds exactly --events events is used as it is, so
+and times a full rebuild with the demo stitching rules (cookie_id, email, crm_id; email and
+crm_id guarded; priorities crm_id 1, cookie_id 2, email 3). It then appends --incremental events
+of returning customers and times the one pass that stitches them, then a pass of --split-pass
+events, 1% of which split an entity that a shared email joined (a second crm_id logs in on one
+of its devices).
+
+With --baseline sql it also stitches the rebuild's events the warehouse-native way, as dbt
+identity packages and SQL-only CDPs do, in the same engine on the same store: the rules as
+identifier edges, then min-label propagation until no label changes, without guard rails. It
+prints both times, the rounds, the baseline's peak memory and how many times faster Weft is.
+
+A store that already holds exactly --events events is used as it is, so
 --load-only once and copies of the data directory make repeated runs quick.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -138,6 +147,8 @@ stitches them. A store that already holds exactly --events events is used as it 
 	cmd.Flags().IntVar(&opts.Customers, "customers", 1_000_000, "customers the events come from")
 	cmd.Flags().IntVar(&opts.Incremental, "incremental", 10_000, "events of the timed incremental pass; -1 skips it")
 	cmd.Flags().IntVar(&opts.BatchSize, "batch-size", 0, "events a rebuild pass takes; 0 is the engine's default")
+	cmd.Flags().IntVar(&opts.SplitPass, "split-pass", 10_000, "events of the timed incremental pass with splits (1% of them split an entity); -1 skips it")
+	cmd.Flags().StringVar(&opts.Baseline, "baseline", "", "sql: also time the warehouse-native SQL baseline (min-label propagation) on the same store")
 	cmd.Flags().Uint64Var(&opts.Seed, "seed", 1, "seed of the demo data")
 	cmd.Flags().BoolVar(&opts.LoadOnly, "load-only", false, "load the events into --data or --db and stop, to stitch copies of the store later")
 	return cmd
