@@ -91,7 +91,7 @@ func (h *handler) constrain(ctx context.Context, db *store.DB, kind string, spec
 	if err != nil {
 		return nil, err
 	}
-	res, err := h.pipeline.Recluster(ctx, ids)
+	res, err := h.pipeline.Recluster(ctx, ids, c.ID)
 	if err != nil {
 		if _, undo := db.StitchConstraintDelete(context.WithoutCancel(ctx), c.ID); undo != nil {
 			err = errors.Join(err, undo)
@@ -444,14 +444,14 @@ func (h *handler) unconstrain(_ http.ResponseWriter, r *http.Request) (*Repair, 
 	if err != nil {
 		return nil, err
 	}
-	ids, err := touched(ctx, db, c)
+	ids, err := h.touched(ctx, db, c)
 	if err != nil {
 		return nil, err
 	}
 	if c, err = db.StitchConstraintDelete(ctx, id); err != nil {
 		return nil, err
 	}
-	res, err := h.pipeline.Recluster(ctx, ids)
+	res, err := h.pipeline.Recluster(ctx, ids, "")
 	if err != nil {
 		if undo := db.StitchConstraintPut(context.WithoutCancel(ctx), c); undo != nil {
 			err = errors.Join(err, undo)
@@ -465,7 +465,7 @@ func (h *handler) unconstrain(_ http.ResponseWriter, r *http.Request) (*Repair, 
 // touched returns the live entities a constraint concerns: those holding
 // or carrying its identifiers, or holding its events, and the parts of
 // the splits it made.
-func touched(ctx context.Context, db *store.DB, c *store.StitchConstraint) ([]string, error) {
+func (h *handler) touched(ctx context.Context, db *store.DB, c *store.StitchConstraint) ([]string, error) {
 	// The kinds' specs share no field: one value reads any of them.
 	var spec struct {
 		store.Identifier
@@ -483,6 +483,13 @@ func touched(ctx context.Context, db *store.DB, c *store.StitchConstraint) ([]st
 		ids = append(ids, spec.Entity)
 	case store.ConstraintBlock:
 		idents = []store.Identifier{spec.Identifier}
+		// A blocked value is held by no entity: the rules find the
+		// entities whose events carry it.
+		carriers, err := h.pipeline.Carriers(ctx, spec.Category, spec.Value)
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, carriers...)
 	case store.ConstraintMerge:
 		in, err := db.EventEntities(ctx, spec.Events)
 		if err != nil {

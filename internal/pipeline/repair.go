@@ -11,20 +11,14 @@ import (
 // repair (jobs list shows it).
 const reclusterTrigger = "identity_repair"
 
-// reclusterer is the stitching engine's Recluster (step 12): re-cluster
-// now the components holding entities, under the constraints stored in
-// stitch_constraints.
-type reclusterer interface {
-	Recluster(ctx context.Context, entityIDs []string) (*stitch.Result, error)
-}
-
 // Recluster re-clusters the components holding the entities (live ids)
 // under the stored constraints, after an operator added or removed one
 // (POST /v1/entities/{id}/split, ...), with the engine of the config in
-// force; then the attributes of what changed are due. When the stitching
+// force; then the attributes of what changed are due. constraint, when
+// set, is the constraint added: the splits it makes name it. When the stitching
 // rules changed since the entities were built, it rebuilds them instead,
 // which honours the constraints too.
-func (p *Pipeline) Recluster(ctx context.Context, entityIDs []string) (*stitch.Result, error) {
+func (p *Pipeline) Recluster(ctx context.Context, entityIDs []string, constraint string) (*stitch.Result, error) {
 	p.runMu.Lock()
 	defer p.runMu.Unlock()
 	f, err := p.current(ctx)
@@ -45,7 +39,7 @@ func (p *Pipeline) Recluster(ctx context.Context, entityIDs []string) (*stitch.R
 	case len(entityIDs) == 0:
 		return &stitch.Result{}, nil
 	default:
-		res, err = p.recluster(ctx, f.engines.stitch, entityIDs)
+		res, err = f.engines.stitch.ReclusterFor(ctx, entityIDs, constraint)
 	}
 	if err != nil {
 		return res, fmt.Errorf("re-cluster %d entities: %w", len(entityIDs), err)
@@ -60,12 +54,12 @@ func (p *Pipeline) Recluster(ctx context.Context, entityIDs []string) (*stitch.R
 	return res, nil
 }
 
-// recluster calls the engine's Recluster. Until the engine has one (the
-// integration of step 12), an incremental pass stands in: it honours no
-// constraint, so the entities stay as they are.
-func (p *Pipeline) recluster(ctx context.Context, e *stitch.Engine, ids []string) (*stitch.Result, error) {
-	if r, ok := any(e).(reclusterer); ok {
-		return r.Recluster(ctx, ids)
+// Carriers lists the live entities whose events carry the identifier by
+// the stitching rules in force, blocked or not.
+func (p *Pipeline) Carriers(ctx context.Context, category, value string) ([]string, error) {
+	f, err := p.current(ctx)
+	if err != nil {
+		return nil, err
 	}
-	return e.Run(ctx, p.opts.StitchBatch)
+	return f.engines.stitch.Carriers(ctx, category, value)
 }

@@ -16,14 +16,14 @@ func TestRecluster(t *testing.T) {
 		t.Run(backend, func(t *testing.T) {
 			ctx := context.Background()
 			p, db := newPipeline(t, backend)
-			res, err := p.Recluster(ctx, []string{"nobody"})
+			res, err := p.Recluster(ctx, []string{"nobody"}, "")
 			if err != nil || res.EventsProcessed != len(worked.Events) || res.EntitiesCreated != 3 {
 				t.Fatalf("re-cluster before the first pass under the rules in force: %+v %v, want a rebuild", res, err)
 			}
 			if n := pendingRuns(t, db, AttributesJob); n != 1 {
 				t.Fatalf("%d attribute runs waiting, want 1", n)
 			}
-			if res, err := p.Recluster(ctx, nil); err != nil || res.EventsProcessed != 0 || res.EntitiesCreated != 0 || res.Merges != 0 {
+			if res, err := p.Recluster(ctx, nil, ""); err != nil || res.EventsProcessed != 0 || res.EntitiesCreated != 0 || res.Merges != 0 {
 				t.Fatalf("re-cluster of no entity: %+v %v", res, err)
 			}
 		})

@@ -534,3 +534,41 @@ func (e *Engine) liveEntities(ctx context.Context, ids []string) ([]existingEnti
 	}
 	return out, nil
 }
+
+// Carriers lists the live entities whose events carry the identifier by
+// the rules, blocked or not: what removing a block must re-cluster. It
+// reads the events of the category's rules, the whole log: a manual
+// action's cost, not a pass's.
+func (e *Engine) Carriers(ctx context.Context, category, value string) ([]string, error) {
+	c, ok := e.catIx[category]
+	if !ok {
+		return nil, nil
+	}
+	var parts []string
+	for i, r := range e.rules {
+		if r.cat == c {
+			parts = append(parts, r.sql(i, "TRUE"))
+		}
+	}
+	var out []string
+	err := e.confined(ctx, func(x store.Executor) error {
+		rows, err := x.QueryContext(ctx, `SELECT DISTINCT ee.entity_id FROM (`+strings.Join(parts, "\nUNION ALL\n")+`) x
+			JOIN entity_events ee ON ee.event_seq = x.seq WHERE x.v = $1`, value)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			out = append(out, id)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("find the entities carrying %s: %w", category, err)
+	}
+	return out, nil
+}
