@@ -70,8 +70,9 @@ func eventBefore(a, b *regionEvent) bool {
 // cluster partitions the region. Each component of the link graph whose
 // union breaks no guard rail and meets no constraint is one cluster; the
 // others are decided link by link in a fixed order (manual merges first,
-// then by the priority of the identifier's category, the category, the
-// value and the event's (event_time, entity id)), each link refused when
+// then those of identifiers a split moves, then by the priority of the
+// identifier's category, the category, the value and the event's
+// (event_time, entity id)), each link refused when
 // it would break a max_per_entity guard rail or a split constraint.
 func (e *Engine) cluster(r *region) *clustering {
 	nEv, nKeys := len(r.events), len(r.keys)
@@ -160,7 +161,25 @@ func (e *Engine) cluster(r *region) *clustering {
 
 type link struct{ ev, key int32 }
 
+// moved reports whether key k is on the moved side (0) of a split.
+func (r *region) moved(k int32) bool {
+	for _, sd := range r.sides[k] {
+		if sd.side == 0 {
+			return true
+		}
+	}
+	return false
+}
+
 func (e *Engine) linkOrder(r *region, x, y link) int {
+	// The links of a split's moved identifiers come first: an event that
+	// carries one goes with them.
+	if mx, my := r.moved(x.key), r.moved(y.key); mx != my {
+		if mx {
+			return -1
+		}
+		return 1
+	}
 	kx, ky := r.keys[x.key], r.keys[y.key]
 	if c := cmp.Compare(e.prio[kx.cat], e.prio[ky.cat]); c != 0 {
 		return c
