@@ -83,7 +83,6 @@ func (e *Engine) writeRegion(rp *regionPlan, now time.Time, exec execFunc) error
 func (e *Engine) writeRegionEntities(rp *regionPlan, now time.Time, exec execFunc) error {
 	r, c := rp.r, rp.c
 	var nIDs, nSeqs, nCounts, nAts, nComps, uIDs, uSeqs, uCounts, uAts, uComps plainList
-	var nFirst, uFirst textList
 	for i, cl := range c.clusters {
 		comp := ""
 		if cl.cut {
@@ -95,7 +94,6 @@ func (e *Engine) writeRegionEntities(rp *regionPlan, now time.Time, exec execFun
 			nSeqs.addInt(cl.minSeq)
 			nCounts.add(e.countsJSON(cl.counts))
 			nAts.addInt(first.at)
-			nFirst.add(first.id)
 			nComps.add(comp)
 			continue
 		}
@@ -103,7 +101,6 @@ func (e *Engine) writeRegionEntities(rp *regionPlan, now time.Time, exec execFun
 		uSeqs.addInt(cl.minSeq)
 		uCounts.add(e.countsJSON(cl.counts))
 		uAts.addInt(first.at)
-		uFirst.add(first.id)
 		uComps.add(comp)
 	}
 	var gIDs, gInto plainList
@@ -111,18 +108,18 @@ func (e *Engine) writeRegionEntities(rp *regionPlan, now time.Time, exec execFun
 		gIDs.add(rp.old[g.old].id)
 		gInto.add(rp.ids[g.into])
 	}
-	if err := exec("create entities", nIDs.n, `INSERT INTO entities (id, created_seq, created_at, modified_at, identifier_counts, first_event_at, first_event_id, component)
+	if err := exec("create entities", nIDs.n, `INSERT INTO entities (id, created_seq, created_at, modified_at, identifier_counts, first_event_us, component)
 		SELECT `+plainListSQL("$1", "TEXT")+`, `+plainListSQL("$2", "BIGINT")+`, CAST($3 AS TIMESTAMPTZ), CAST($3 AS TIMESTAMPTZ), `+plainListSQL("$4", "TEXT")+`,
-		       weft_micros_ts(`+plainListSQL("$5", "BIGINT")+`), `+textListSQL("$6")+`, nullif(`+plainListSQL("$7", "TEXT")+`, '')`,
-		nIDs.String(), nSeqs.String(), now, nCounts.String(), nAts.String(), nFirst.String(), nComps.String()); err != nil {
+		       `+plainListSQL("$5", "BIGINT")+`, nullif(`+plainListSQL("$6", "TEXT")+`, '')`,
+		nIDs.String(), nSeqs.String(), now, nCounts.String(), nAts.String(), nComps.String()); err != nil {
 		return err
 	}
 	if err := exec("update entities", uIDs.n, `UPDATE entities SET merged_into = NULL, created_seq = t.created_seq, modified_at = CAST($3 AS TIMESTAMPTZ),
-		    identifier_counts = t.counts, first_event_at = weft_micros_ts(t.first_at), first_event_id = t.first_id, component = nullif(t.component, '')
+		    identifier_counts = t.counts, first_event_us = t.first_us, component = nullif(t.component, '')
 		FROM (SELECT `+plainListSQL("$1", "TEXT")+` AS id, `+plainListSQL("$2", "BIGINT")+` AS created_seq, `+plainListSQL("$4", "TEXT")+` AS counts,
-		             `+plainListSQL("$5", "BIGINT")+` AS first_at, `+textListSQL("$6")+` AS first_id, `+plainListSQL("$7", "TEXT")+` AS component) t
+		             `+plainListSQL("$5", "BIGINT")+` AS first_us, `+plainListSQL("$6", "TEXT")+` AS component) t
 		WHERE entities.id = t.id`,
-		uIDs.String(), uSeqs.String(), now, uCounts.String(), uAts.String(), uFirst.String(), uComps.String()); err != nil {
+		uIDs.String(), uSeqs.String(), now, uCounts.String(), uAts.String(), uComps.String()); err != nil {
 		return err
 	}
 	return exec("retire entities", gIDs.n, `UPDATE entities SET merged_into = t.target, modified_at = CAST($3 AS TIMESTAMPTZ), component = NULL

@@ -44,7 +44,6 @@ type newEntity struct {
 	id         string
 	createdSeq int64
 	firstAt    int64
-	firstID    string  // its first event's id
 	counts     []int32 // identifier values per category
 }
 
@@ -231,7 +230,7 @@ func (e *Engine) join(b *batch, uf *unionFind, owner []int32, slow map[int32]boo
 		// A new entity: every existing one of the component merges into it.
 		ref[root] = int32(-len(p.newEntities) - 1)
 		p.newEntities = append(p.newEntities, newEntity{id: entityID(b.ids[f]), createdSeq: minSeq[root], firstAt: b.ats[f],
-			firstID: b.ids[f], counts: slices.Clone(uf.rootCounts(root))})
+			counts: slices.Clone(uf.rootCounts(root))})
 	}
 	idOf := func(r int32) string {
 		if r >= 0 {
@@ -423,8 +422,8 @@ func (e *Engine) lookup(ctx context.Context, b *batch) (owner []int32, entities 
 	return owner, entities, nil
 }
 
-// firstAtSQL is an entity's first_event_at in microseconds (0 if unknown).
-const firstAtSQL = "coalesce(CAST(floor(extract(epoch FROM first_event_at) * 1000000) AS BIGINT), 0)"
+// firstAtSQL is an entity's first_event_us (0 if unknown).
+const firstAtSQL = "coalesce(first_event_us, 0)"
 
 // countsJSON is the identifier_counts of an entity: a JSON object of the
 // number of identifier values per category, zeros left out.

@@ -39,18 +39,16 @@ func (e *Engine) write(ctx context.Context, b *batch, p *plan, token int64) erro
 		return nil
 	}
 	var ids, seqs, counts, ats plainList
-	var firstIDs textList
 	for _, n := range p.newEntities {
 		ids.add(n.id)
 		seqs.addInt(n.createdSeq)
 		counts.add(e.countsJSON(n.counts))
 		ats.addInt(n.firstAt)
-		firstIDs.add(n.firstID)
 	}
-	err = exec("create entities", len(p.newEntities), `INSERT INTO entities (id, created_seq, created_at, modified_at, identifier_counts, first_event_at, first_event_id)
+	err = exec("create entities", len(p.newEntities), `INSERT INTO entities (id, created_seq, created_at, modified_at, identifier_counts, first_event_us)
 		SELECT `+plainListSQL("$1", "TEXT")+`, `+plainListSQL("$2", "BIGINT")+`, CAST($3 AS TIMESTAMPTZ), CAST($3 AS TIMESTAMPTZ), `+plainListSQL("$4", "TEXT")+`,
-		       weft_micros_ts(`+plainListSQL("$5", "BIGINT")+`), `+textListSQL("$6"),
-		ids.String(), seqs.String(), now, counts.String(), ats.String(), firstIDs.String())
+		       `+plainListSQL("$5", "BIGINT"),
+		ids.String(), seqs.String(), now, counts.String(), ats.String())
 	if err != nil {
 		return err
 	}
@@ -62,8 +60,6 @@ func (e *Engine) write(ctx context.Context, b *batch, p *plan, token int64) erro
 	mergeList := `(SELECT ` + plainListSQL("$1", "TEXT") + ` AS loser, ` + plainListSQL("$2", "TEXT") + ` AS survivor) m`
 	// One statement (one scan of entities on DuckDB) for the merged and the
 	// modified: an empty merged_into element leaves the column as it is.
-	// created_seq is unique, and an integer column is far cheaper for
-	// DuckDB to scan than the ids.
 	// created_seq is unique among live entities (a tombstone may share
 	// it), and an integer column is far cheaper for DuckDB to scan than
 	// the ids: it narrows, the id decides.

@@ -52,7 +52,3 @@ CREATE OR REPLACE TEMP MACRO weft_unit_hash(s) AS
 -- function of the same name (migration 022): the suppression list's hashes
 -- (package erasure).
 CREATE OR REPLACE TEMP MACRO weft_sha256(s) AS sha256(s);
-
--- weft_micros_ts(us): the timestamp us microseconds after the epoch
--- (PostgreSQL: a function of migration 035).
-CREATE OR REPLACE TEMP MACRO weft_micros_ts(us) AS make_timestamptz(CAST(us AS BIGINT));

@@ -1,15 +1,17 @@
 -- Identity that repairs itself (package stitch, step 12): order-independent
 -- stitching, splits, and the constraints an operator adds by hand.
 
--- An entity's first event by (event_time, id): the deterministic rule that
--- names a component (its id is the MD5 of that event's id) and decides
--- which entity survives a merge, whatever order the events arrived in.
+-- An entity's first event is its smallest by (event_time, entity id): the
+-- deterministic rule that names a component (its id is the MD5 of that
+-- event's id) and decides which entity survives a merge, whatever order the
+-- events arrived in. first_event_us is that event's event_time in
+-- microseconds since 1970 (an integer: DuckDB writes it far faster than a
+-- TIMESTAMPTZ, and survivors are compared in Go).
 -- component is shared by the entities of one component of the link graph
 -- that the guard rails or a manual split cut in parts (NULL when the
 -- entity is a whole component): a pass that touches one of them
 -- re-clusters them all.
-ALTER TABLE entities ADD COLUMN first_event_at TIMESTAMPTZ;
-ALTER TABLE entities ADD COLUMN first_event_id TEXT;
+ALTER TABLE entities ADD COLUMN first_event_us BIGINT;
 ALTER TABLE entities ADD COLUMN component TEXT;
 
 -- Every refused link: the event (and the entity it is in) that carries an
@@ -56,5 +58,5 @@ CREATE TABLE stitch_constraints (
 
 -- Entities stitched before: their first event by seq, until a rebuild
 -- names them by (event_time, id).
-UPDATE entities SET first_event_at = e.event_time, first_event_id = e.id
+UPDATE entities SET first_event_us = CAST(floor(extract(epoch FROM e.event_time) * 1000000) AS BIGINT)
     FROM event_log e WHERE e.seq = entities.created_seq;

@@ -8,8 +8,3 @@ CREATE INDEX entities_component_idx ON entities (component) WHERE component IS N
 CREATE INDEX stitch_refused_key_hash_idx ON stitch_refused (key_hash);
 CREATE INDEX stitch_refused_entity_idx ON stitch_refused (entity_id);
 
--- weft_micros_ts(us): the timestamp us microseconds after the epoch
--- (DuckDB: a temporary macro of macros.sql).
-CREATE FUNCTION weft_micros_ts(us BIGINT) RETURNS TIMESTAMPTZ LANGUAGE SQL IMMUTABLE AS $$
-    SELECT TIMESTAMPTZ 'epoch' + us * INTERVAL '1 microsecond'
-$$;
