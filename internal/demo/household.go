@@ -4,6 +4,8 @@ import (
 	_ "embed"
 	"fmt"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -28,12 +30,11 @@ const (
 	householdPairs = HouseholdShare * loginShare / (1 - HouseholdShare*(1-loginShare))
 	// emailShare of the customers who never log in leave an email.
 	emailShare = 0.5
-	// signupShare of the other devices of a customer with an email see a
-	// newsletter sign-up too (the first always does).
-	signupShare = 1.0
 	// junkShare of the customers with an email also type a junk address
 	// that no rule blocks into a form.
-	junkShare = 0.03
+	junkShare = 0.015
+	// loggedShare of the page views after a login carry the login id.
+	loggedShare = 0.5
 )
 
 // junkEmails are addresses people type to get past a form; no blocked
@@ -52,8 +53,10 @@ const junkBlock = 400
 var HouseholdConfig []byte
 
 // Households generates the household population of issue 18 and returns
-// its events in a shuffled arrival order, with the truth: event id ->
-// customer.
+// its events in their arrival order, with the truth: event id -> customer.
+// Events arrive roughly in time order, each up to maxDelay late, so that
+// arrival is shuffled as a live feed's is, and sign-ups mostly arrive
+// before the logins of the same customer.
 //
 // Each customer browses the shop (web/page_view with a cookie_id).
 // loginShare of them log in, from one to three devices: after their login
@@ -78,8 +81,19 @@ func Households(opts HouseholdOptions) ([]Event, map[string]int) {
 	for i := range opts.Customers {
 		events = householdCustomer(opts, i, events)
 	}
+	// Events arrive in time order, each late by up to maxDelay: sign-ups
+	// mostly before logins, but out of order.
 	r := rand.New(rand.NewPCG(opts.Seed, 0x5417f1ed))
-	r.Shuffle(len(events), func(a, b int) { events[a], events[b] = events[b], events[a] })
+	arrival := make(map[string]time.Time, len(events))
+	for _, e := range events {
+		arrival[e.ID] = e.EventTime.Add(time.Duration(r.Int64N(int64(maxDelay))))
+	}
+	slices.SortFunc(events, func(a, b Event) int {
+		if c := arrival[a.ID].Compare(arrival[b.ID]); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
 	truth := make(map[string]int, len(events))
 	for _, e := range events {
 		truth[e.ID] = e.Customer
@@ -91,6 +105,9 @@ func Households(opts HouseholdOptions) ([]Event, map[string]int) {
 var householdStart = time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 
 const householdSpan = 60 * 24 * time.Hour
+
+// maxDelay is how late an event may arrive.
+const maxDelay = 3 * 24 * time.Hour
 
 // inHousehold reports whether customers 2k and 2k+1 form a household; it
 // depends on the seed and the pair only, so both members agree.
@@ -139,18 +156,19 @@ func householdCustomer(opts HouseholdOptions, i int, buf []Event) []Event {
 	}
 	firstSeen := time.Duration(r.Int64N(int64(householdSpan / 2)))
 	login := firstSeen + householdSpan/10 + time.Duration(r.Int64N(int64(householdSpan/4)))
-	before := func() time.Time { return householdStart.Add(firstSeen + time.Duration(r.Int64N(int64(login-firstSeen)))) }
-	after := func() time.Time { return householdStart.Add(login + time.Duration(r.Int64N(int64(householdSpan-login)))) }
+	before := func() time.Time {
+		return householdStart.Add(firstSeen + time.Duration(r.Int64N(int64(login-firstSeen))))
+	}
+	after := func() time.Time {
+		return householdStart.Add(login + time.Duration(r.Int64N(int64(householdSpan-login))))
+	}
 	for _, ck := range c.Cookies {
 		for k := 1 + r.IntN(3); k > 0; k-- {
 			add("web", "page_view", before(), householdPageView(ck, ""))
 		}
 	}
 	if c.Email != "" {
-		for k, device := range c.Cookies {
-			if k > 0 && r.Float64() >= signupShare {
-				continue
-			}
+		for _, device := range c.Cookies {
 			email := g.messy(c.Email)
 			if p, ok := g.placeholder(); ok {
 				email = p
@@ -165,8 +183,14 @@ func householdCustomer(opts HouseholdOptions, i int, buf []Event) []Event {
 		return buf
 	}
 	for _, ck := range c.Cookies {
-		for k := 1 + r.IntN(3); k > 0; k-- {
-			add("web", "page_view", after(), householdPageView(ck, c.CRMID))
+		for k := range 1 + r.IntN(3) {
+			// The shop sends the login id with the first page view after
+			// the login and then with some only.
+			login := c.CRMID
+			if k > 0 && r.Float64() >= loggedShare {
+				login = ""
+			}
+			add("web", "page_view", after(), householdPageView(ck, login))
 		}
 	}
 	for k := r.IntN(3); k > 0; k-- {
