@@ -1,0 +1,4 @@
+package identitytest
+
+// runKilledChild is the child process of TestKilledSplit (placeholder).
+func runKilledChild() {}
