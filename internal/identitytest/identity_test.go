@@ -90,29 +90,64 @@ func entityOf(t testing.TB, s *store.DB) map[string]string {
 }
 
 // diff describes how partition b differs from a ("" if equal): how many
-// events sit elsewhere, with one example.
+// events sit in another entity than in a, with one example, and how many
+// of those only because their entity has another id.
 func diff(a, b map[string]string) string {
-	n, example := 0, ""
+	moved, example := 0, ""
 	for id, ent := range a {
 		if b[id] != ent {
-			if n == 0 {
-				example = id + " in " + ent + ", not " + b[id]
+			if moved == 0 {
+				example = fmt.Sprintf("%s in %s, not %q", id, ent, b[id])
 			}
-			n++
+			moved++
 		}
 	}
 	for id := range b {
 		if _, ok := a[id]; !ok {
-			if n == 0 {
+			if moved == 0 {
 				example = id + " only in the second"
 			}
+			moved++
+		}
+	}
+	if moved == 0 {
+		return ""
+	}
+	renamed := moved - regrouped(a, b)
+	return fmt.Sprintf("%d events in another entity (e.g. %s); %d of them in the same group of events under another id", moved, example, renamed)
+}
+
+// regrouped counts the events whose group of events (ids aside) differs
+// between a and b: each group is named by its smallest event id.
+func regrouped(a, b map[string]string) int {
+	ca, cb := canonical(a), canonical(b)
+	n := 0
+	for id, g := range ca {
+		if cb[id] != g {
 			n++
 		}
 	}
-	if n == 0 {
-		return ""
+	for id := range cb {
+		if _, ok := ca[id]; !ok {
+			n++
+		}
 	}
-	return fmt.Sprintf("%d events differ (e.g. %s)", n, example)
+	return n
+}
+
+// canonical names every event's entity by the entity's smallest event id.
+func canonical(entityOf map[string]string) map[string]string {
+	least := map[string]string{}
+	for id, ent := range entityOf {
+		if l, ok := least[ent]; !ok || id < l {
+			least[ent] = id
+		}
+	}
+	out := make(map[string]string, len(entityOf))
+	for id, ent := range entityOf {
+		out[id] = least[ent]
+	}
+	return out
 }
 
 // md5Hex is an entity id: the MD5 of its first event's id.
