@@ -10,7 +10,7 @@ import (
 	"github.com/weftdata/weft/internal/store/dbtest"
 )
 
-var households = flag.Int("households", 3000, "customers of TestHouseholdQuality's population")
+var households = flag.Int("households", 5000, "customers of TestHouseholdQuality's population")
 
 // Issue 18's targets for the household population.
 const (
