@@ -3,7 +3,6 @@ package identitytest
 import (
 	"context"
 	"flag"
-	"fmt"
 	"testing"
 
 	"github.com/weftdata/weft/internal/demo"
@@ -59,5 +58,3 @@ func countEntities(entityOf map[string]string) int {
 	}
 	return len(seen)
 }
-
-var _ = fmt.Sprint
