@@ -9,7 +9,11 @@
 // one.
 //
 // It has no code outside its tests. The household test's size is the flag
-// -households (customers); at 20,000 it reproduces the issue's figures:
+// -households (customers, 5,000 by default):
 //
 //	go test ./internal/identitytest -run TestHouseholdQuality -households 20000 -v
+//
+// At 20,000 customers (186,726 events) the arrival-order engine of step 11
+// scored pairwise precision 0.954 and recall 0.977 there, the failure issue
+// 18 describes (0.953, 0.978); the scores hardly move with the size.
 package identitytest
