@@ -65,7 +65,7 @@ func openStore(ctx context.Context, where string) (*store.DB, error) {
 }
 
 // killDelays are how long after the child's start each kill comes.
-var killDelays = []time.Duration{0, 150 * time.Millisecond, 400 * time.Millisecond, 900 * time.Millisecond, 2 * time.Second}
+var killDelays = []time.Duration{0, 100 * time.Millisecond, 300 * time.Millisecond, 700 * time.Millisecond}
 
 // TestKilledSplit: the household population's first half (by arrival)
 // joins the devices of households through their shared emails; the
@@ -74,7 +74,7 @@ var killDelays = []time.Duration{0, 150 * time.Millisecond, 400 * time.Milliseco
 // several moments; a clean Run afterwards must give exactly the entities,
 // with the same ids, of the same passes on an undisturbed store.
 func TestKilledSplit(t *testing.T) {
-	events, _ := demo.Households(demo.HouseholdOptions{Customers: 1500, Seed: 21})
+	events, _ := demo.Households(demo.HouseholdOptions{Customers: 1000, Seed: 21})
 	records := lines(events)
 	half := len(records) / 2
 	for _, backend := range dbtest.Backends {
