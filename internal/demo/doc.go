@@ -17,6 +17,11 @@
 // this package, Config) keep both apart with max_per_entity: 1 on email and
 // crm_id.
 //
+// Households generates a second population, for issue 18's stitching
+// tests: households of logged-in customers sharing one email, which
+// stitching in arrival order glues together, with its own stitching config
+// (HouseholdConfig) that sets identifier priorities.
+//
 // The same seed always gives the same events in the same order, and every
 // event says which customer really produced it, so later stages (stitching,
 // attributes) can be scored against the truth. Customer i's events depend
