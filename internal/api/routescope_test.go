@@ -38,6 +38,8 @@ var routeScopes = map[string]string{
 	"GET /v1/entities/{id}":                             "read",
 	"GET /v1/entities/{id}/events":                      "read",
 	"GET /v1/entities/{id}/merges":                      "read",
+	"GET /v1/entities/{id}/history":                     "read",
+	"GET /v1/entities/{id}/graph":                       "read",
 	"GET /v1/attributes":                                "read",
 	"GET /v1/attributes/{id}/values":                    "read",
 	"POST /v1/attributes/run":                           "jobs",
