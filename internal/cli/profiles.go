@@ -134,6 +134,7 @@ func newProfilesCmd() *cobra.Command {
 	get.Flags().IntVar(&events, "events", 10, "how many of the profile's first events to show")
 	get.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of text")
 	cmd.AddCommand(get)
+	cmd.AddCommand(newProfilesGraphCmd())
 	return cmd
 }
 
