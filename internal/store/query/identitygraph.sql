@@ -2,10 +2,13 @@
 -- read: each bounded by one entity, a LIMIT, or the small split log.
 
 -- GraphEvents: the rows of event_log the stitching rules are evaluated
--- over for an entity's graph: its first events by seq, at most $2.
+-- over for an entity's graph: its first events by seq, at most $2. The
+-- bound is taken on entity_events alone: as a join ordered by seq,
+-- PostgreSQL scanned all of entity_events (170 ms on a 200k store,
+-- against 0.3 ms through the entity index).
 -- name: GraphEvents
-(SELECT e.* FROM entity_events m JOIN event_log e ON e.seq = m.event_seq
- WHERE m.entity_id = $1 ORDER BY m.event_seq LIMIT $2)
+(SELECT * FROM event_log
+ WHERE seq IN (SELECT event_seq FROM entity_events WHERE entity_id = $1 ORDER BY event_seq LIMIT $2))
 
 -- name: GraphRefused
 -- The links the engine refused in an entity's events (stitch_refused),
