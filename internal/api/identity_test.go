@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -298,6 +299,44 @@ func TestEntityHistoryAndSplits(t *testing.T) {
 				}
 				expectError(t, s.do(t, "GET", "/v1/entities/"+gone+"/graph", nil, nil), 404, "not_found", "split into "+ann+", "+bob)
 			})
+		})
+	}
+}
+
+// TestEntityGraphBounded: an entity with more identifiers than a graph
+// lists says it is truncated, and a chain still reaches identifiers
+// beyond the ones listed.
+func TestEntityGraphBounded(t *testing.T) {
+	for _, backend := range backends {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			s := newServer(t, backend, api.Config{})
+			if r := s.do(t, "PUT", "/v1/config", nil, []byte(identityYAML)); r.status != 200 {
+				t.Fatalf("apply: %d %s", r.status, r.body)
+			}
+			n := identitygraph.IdentifiersMax + 1 // events, each with a cookie of its own
+			lines := make([]string, n)
+			for i := range lines {
+				lines[i] = formSubmit("b"+strconv.Itoa(i), i, "k"+strconv.Itoa(i), "big@example.org")
+			}
+			if r := s.do(t, "POST", "/v1/events", nil, []byte(strings.Join(lines, "\n"))); decode[ingestResult](t, r).Accepted != n {
+				t.Fatalf("ingest: %.300s", r.body)
+			}
+			if r := s.do(t, "POST", "/v1/stitching/run", nil, nil); r.status != 200 {
+				t.Fatalf("stitch: %d %s", r.status, r.body)
+			}
+			big := entityOf(t, s, "email:big@example.org")
+			g := decode[identitygraph.Graph](t, s.do(t, "GET", "/v1/entities/"+big+"/graph", nil, nil))
+			if !g.Truncated || len(g.Identifiers) != identitygraph.IdentifiersMax || g.EventsCount != int64(n) || g.EventsRead != n ||
+				len(g.Links) != identitygraph.IdentifiersMax || g.Identifiers[1].Events.Count != n || len(g.Identifiers[1].Events.IDs) != identitygraph.EventIDsMax {
+				t.Errorf("graph of %d identifiers: truncated %v, %d identifiers, %d links, %d of %d events", n+1, g.Truncated, len(g.Identifiers), len(g.Links), g.EventsRead, g.EventsCount)
+			}
+			last := "cookie:k" + strconv.Itoa(n-1)
+			r := s.do(t, "GET", "/v1/entities/"+big+"/graph?from=cookie:k0&to="+last, nil, nil)
+			p := decode[identitygraph.Path](t, r)
+			if r.status != 200 || len(p.Steps) != 5 || p.Steps[2].Identifier.String() != "email:big@example.org" || p.Steps[4].Identifier.String() != last || p.Truncated {
+				t.Errorf("chain beyond the identifiers listed: %d %s", r.status, r.body)
+			}
 		})
 	}
 }

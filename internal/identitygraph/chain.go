@@ -42,7 +42,7 @@ type Step struct {
 // identifier. An identifier the entity does not hold is an
 // *NotInEntityError.
 func Chain(ctx context.Context, db Store, id string, eventsCount int64, rules stitch.Config, from, to Key) (*Path, error) {
-	r, err := read(ctx, db, id, rules)
+	r, err := read(ctx, db, id, rules, ChainIdentifiersMax)
 	if err != nil {
 		return nil, err
 	}
@@ -57,7 +57,7 @@ func Chain(ctx context.Context, db Store, id string, eventsCount int64, rules st
 }
 
 // holds says whether an identifier beyond the ones read is the entity's:
-// for an entity with more than IdentifiersMax of them.
+// for an entity with more than ChainIdentifiersMax of them.
 func holds(ctx context.Context, db Store, id string, k Key, r *reading) bool {
 	if !r.moreHeld {
 		return false
@@ -90,7 +90,7 @@ func (r *reading) search(from, to Key) []Step {
 			visited[seq] = true
 			for _, j := range bySeq[seq] {
 				next := Key{r.rows[j].Category, r.rows[j].Value}
-				if _, ok := prev[next]; !ok && r.isHeld[next] {
+				if _, ok := prev[next]; !ok && (r.isHeld[next] || next == to) {
 					prev[next] = i
 					queue = append(queue, next)
 				}

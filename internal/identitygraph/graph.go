@@ -19,6 +19,8 @@ const (
 	RefusedMax     = 200    // refused links listed
 	LinksMax       = 1_000  // links listed
 	EventIDsMax    = 3      // event ids given per identifier
+	// ChainIdentifiersMax bounds the identifiers a chain may pass through.
+	ChainIdentifiersMax = 100_000
 )
 
 // Graph is the identity graph of an entity.
@@ -89,7 +91,7 @@ type Refused struct {
 // Read builds the graph of a live entity with eventsCount events under the
 // rules in force.
 func Read(ctx context.Context, db Store, id string, eventsCount int64, rules stitch.Config) (*Graph, error) {
-	r, err := read(ctx, db, id, rules)
+	r, err := read(ctx, db, id, rules, IdentifiersMax)
 	if err != nil {
 		return nil, err
 	}
@@ -114,13 +116,15 @@ type reading struct {
 	rows     []store.GraphRow // by seq
 }
 
-func read(ctx context.Context, db Store, id string, rules stitch.Config) (*reading, error) {
-	links, err := db.ProfileIdentifierLinks(ctx, id, IdentifiersMax+1)
+// read reads up to identifiers identifiers of the entity and the rows of
+// its first EventsMax events.
+func read(ctx context.Context, db Store, id string, rules stitch.Config, identifiers int) (*reading, error) {
+	links, err := db.ProfileIdentifierLinks(ctx, id, identifiers+1)
 	if err != nil {
 		return nil, err
 	}
-	r := &reading{id: id, isHeld: map[Key]bool{}, moreHeld: len(links) > IdentifiersMax}
-	for _, l := range links[:min(len(links), IdentifiersMax)] {
+	r := &reading{id: id, isHeld: map[Key]bool{}, moreHeld: len(links) > identifiers}
+	for _, l := range links[:min(len(links), identifiers)] {
 		k := Key{l.Category, l.Value}
 		r.held = append(r.held, k)
 		r.isHeld[k] = true
