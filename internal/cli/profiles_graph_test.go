@@ -103,6 +103,28 @@ func TestProfilesGraphCommand(t *testing.T) {
 				t.Errorf("chain --json: exit %d, %v:\n%s", code, err, out)
 			}
 
+			// weft profiles get of an id that split prints its parts. The
+			// engine of this step cannot split yet: the test writes the row.
+			gone := strings.Repeat("a", 32)
+			if _, err := s.Store.ExecContext(context.Background(), `INSERT INTO stitch_splits (entity_id, parts, split_at) VALUES ($1, $2, CURRENT_TIMESTAMP)`,
+				gone, `["`+ann+`","`+bob+`"]`); err != nil {
+				t.Fatal(err)
+			}
+			out, code = weft(t, s, "profiles", "get", gone)
+			if code != 0 || !strings.Contains(out, "Entity "+gone+" split into "+ann+", "+bob+"; the profiles of its parts now:") ||
+				!strings.Contains(out, "Entity "+ann+"\n") || !strings.Contains(out, "Entity "+bob+"\n") || !strings.Contains(out, "email: ann@example.org") {
+				t.Errorf("profiles get of a split id: exit %d:\n%s", code, out)
+			}
+			out, code = weft(t, s, "profiles", "get", gone, "--json")
+			var split struct {
+				ID        string            `json:"id"`
+				SplitInto []string          `json:"split_into"`
+				Parts     []json.RawMessage `json:"parts"`
+			}
+			if err := json.Unmarshal([]byte(out), &split); code != 0 || err != nil || split.ID != gone || len(split.SplitInto) != 2 || len(split.Parts) != 2 {
+				t.Errorf("profiles get --json of a split id: exit %d, %v:\n%s", code, err, out)
+			}
+
 			for _, c := range []struct {
 				args []string
 				msg  string
