@@ -137,6 +137,27 @@ func TestEntityGraph(t *testing.T) {
 					t.Errorf("bob's graph: %+v", g)
 				}
 			})
+			t.Run("recorded refused link", func(t *testing.T) {
+				// A link the engine recorded as refused (stitch_refused),
+				// listed with its reason beside the ones the audit explains.
+				// The engine of this step does not write stitch_refused
+				// yet: the test writes the row.
+				_, err := s.store.ExecContext(context.Background(), `INSERT INTO stitch_refused (entity_id, event_seq, category, value, reason, key_hash)
+					SELECT $1, seq, 'cookie', 'c9', 'manual_split', 0 FROM event_log WHERE id = 'e5'`, bob)
+				if err != nil {
+					t.Fatal(err)
+				}
+				g := decode[identitygraph.Graph](t, s.do(t, "GET", "/v1/entities/"+bob+"/graph", nil, nil))
+				if len(g.Refused) != 2 {
+					t.Fatalf("refused %+v, want 2", g.Refused)
+				}
+				if x := g.Refused[0]; x.String() != "cookie:c9" || x.Reason != "manual_split" || x.Event == nil || x.Event.ID != "e5" || x.HeldBy != "" {
+					t.Errorf("recorded refusal %+v", x)
+				}
+				if x := g.Refused[1]; x.String() != "email:none" || x.Reason != "blocked" {
+					t.Errorf("audited refusal %+v", x)
+				}
+			})
 			t.Run("chain", func(t *testing.T) {
 				r := s.do(t, "GET", "/v1/entities/"+ann+"/graph?from=cookie:c1&to=cookie:c5", nil, nil)
 				p := decode[identitygraph.Path](t, r)

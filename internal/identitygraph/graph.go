@@ -253,7 +253,7 @@ func (g *Graph) refused(ctx context.Context, db Store, r *reading) error {
 	}
 	room := RefusedMax - len(g.Refused)
 	held := func(k Key) bool { return r.isHeld[k] || known[k] }
-	more, err := refusals(ctx, db, r.id, held, carried, room+IdentifiersMax, room+1)
+	more, err := refusals(ctx, db, r.id, held, carried, room+IdentifiersMax, room+1, nil)
 	if err != nil {
 		return err
 	}

@@ -65,6 +65,15 @@ func BuildSample(ctx context.Context, db Store, in SampleInput) (*Sample, error)
 	if err != nil {
 		return nil, err
 	}
+	recorded, err := db.GraphRefused(ctx, in.ID, SampleRefused)
+	if err != nil {
+		return nil, err
+	}
+	reasons := map[Key]string{}
+	for _, r := range recorded {
+		refusedSeqs = append(refusedSeqs, r.Seq)
+		reasons[Key{r.Category, r.Value}] = r.Reason
+	}
 	var seqs []int64
 	seen := map[int64]bool{}
 	add := func(s int64) {
@@ -93,7 +102,7 @@ func BuildSample(ctx context.Context, db Store, in SampleInput) (*Sample, error)
 	if err != nil {
 		return nil, err
 	}
-	if err := g.link(ctx, db, in, carried); err != nil {
+	if err := g.link(ctx, db, in, carried, reasons); err != nil {
 		return nil, err
 	}
 	g.MoreEvents = max(0, in.EventsCount-int64(len(g.Events)))
@@ -103,8 +112,9 @@ func BuildSample(ctx context.Context, db Store, in SampleInput) (*Sample, error)
 
 // link adds the identifier nodes and the edges: an identifier of the
 // entity is linked; a value carried by its events that it does not hold
-// was refused (or never linked), and the store says why.
-func (g *Sample) link(ctx context.Context, db Store, in SampleInput, carried []store.EventIdentifier) error {
+// was refused (or never linked), and the store says why (reasons: the
+// links the engine recorded as refused).
+func (g *Sample) link(ctx context.Context, db Store, in SampleInput, carried []store.EventIdentifier, reasons map[Key]string) error {
 	ident := map[Key]int{}
 	for _, l := range in.Links {
 		k := Key{l.Category, l.Value}
@@ -115,7 +125,8 @@ func (g *Sample) link(ctx context.Context, db Store, in SampleInput, carried []s
 	for i, c := range carried {
 		keys[i] = Key{c.Category, c.Value}
 	}
-	refused, err := refusals(ctx, db, in.ID, func(k Key) bool { _, ok := ident[k]; return ok }, keys, SampleRefused+SampleIdentifiers, SampleRefused)
+	held := func(k Key) bool { _, ok := ident[k]; return ok }
+	refused, err := refusals(ctx, db, in.ID, held, keys, SampleRefused+SampleIdentifiers, SampleRefused, reasons)
 	if err != nil {
 		return err
 	}
@@ -144,11 +155,12 @@ func (g *Sample) link(ctx context.Context, db Store, in SampleInput, carried []s
 const notLinked = "not linked"
 
 // refusals explains values an entity's events carry: those it does not
-// hold (held says which it does) were refused, and the store says why and
-// which entity holds each instead. It asks about the first ask distinct
-// values and answers at most n; a value the store finds held by the
-// entity itself (beyond the ones the caller knows) is skipped.
-func refusals(ctx context.Context, db Store, id string, held func(Key) bool, carried []Key, ask, n int) ([]Identifier, error) {
+// hold (held says which it does) were refused, and the store says why
+// (recorded, the engine's stitch_refused, or else the guard-rail audit)
+// and which entity holds each instead. It asks about the first ask
+// distinct values and answers at most n; a value the store finds held by
+// the entity itself (beyond the ones the caller knows) is skipped.
+func refusals(ctx context.Context, db Store, id string, held func(Key) bool, carried []Key, ask, n int, recorded map[Key]string) ([]Identifier, error) {
 	var cats, vals []string
 	asked := map[Key]bool{}
 	for _, k := range carried {
@@ -167,7 +179,10 @@ func refusals(ctx context.Context, db Store, id string, held func(Key) bool, car
 		if held(k) || s.EntityID == id || len(out) == n {
 			continue
 		}
-		reason := s.Refused
+		reason := recorded[k]
+		if reason == "" {
+			reason = s.Refused
+		}
 		if reason == "" {
 			reason = notLinked
 		}
