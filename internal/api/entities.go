@@ -9,8 +9,18 @@ import (
 	"github.com/weftdata/weft/internal/store"
 )
 
-// entityGet is GET /v1/entities/{id}.
+// entityGet is GET /v1/entities/{id}. A merged id answers with its
+// survivor (merged_from set), an id that split with its parts.
 func (h *handler) entityGet(w http.ResponseWriter, r *http.Request) {
+	db, res, err := h.resolve(r.Context(), r.PathValue("id"))
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	if res.Split != nil {
+		h.writeSplit(w, r, db, r.PathValue("id"), res.Split)
+		return
+	}
 	e, err := h.store.EntityGet(r.Context(), r.PathValue("id"))
 	if err != nil {
 		h.writeError(w, r, entityErr(err, r.PathValue("id")))
@@ -121,17 +131,13 @@ func (h *handler) entityEvents(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, page)
 }
 
-// entityMerges is GET /v1/entities/{id}/merges.
+// entityMerges is GET /v1/entities/{id}/merges: the merges, oldest
+// first, and the splits, newest first (GET .../history interleaves them).
 func (h *handler) entityMerges(w http.ResponseWriter, r *http.Request) {
-	live, err := h.store.EntityLive(r.Context(), r.PathValue("id"))
-	if err != nil {
-		h.writeError(w, r, entityErr(err, r.PathValue("id")))
-		return
-	}
-	merges, err := h.store.EntityMerges(r.Context(), live)
+	live, merges, splits, err := h.mergesAndSplits(r)
 	if err != nil {
 		h.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"entity_id": live, "merges": merges})
+	writeJSON(w, http.StatusOK, map[string]any{"entity_id": live, "merges": merges, "splits": splits})
 }

@@ -185,6 +185,8 @@ func newHandler(cfg Config) (http.Handler, []route) {
 	v1.Route(scopeRead, "GET /v1/entities/{id}", h.entityGet)
 	v1.Route(scopeRead, "GET /v1/entities/{id}/events", h.entityEvents)
 	v1.Route(scopeRead, "GET /v1/entities/{id}/merges", h.entityMerges)
+	v1.Route(scopeRead, "GET /v1/entities/{id}/history", h.entityHistory)
+	v1.Route(scopeRead, "GET /v1/entities/{id}/graph", h.entityGraph)
 	v1.Route(scopeRead, "GET /v1/attributes", h.attributesList)
 	v1.Route(scopeRead, "GET /v1/attributes/{id}/values", h.attributeValues)
 	v1.Route(scopeJobs, "POST /v1/attributes/run", h.attributesRun)

@@ -43,6 +43,8 @@ var routeScopes = map[string]string{
 	"POST /v1/identifiers/block":                        "admin",
 	"GET /v1/identity/constraints":                      "admin",
 	"DELETE /v1/identity/constraints/{id}":              "admin",
+	"GET /v1/entities/{id}/history":                     "read",
+	"GET /v1/entities/{id}/graph":                       "read",
 	"GET /v1/attributes":                                "read",
 	"GET /v1/attributes/{id}/values":                    "read",
 	"POST /v1/attributes/run":                           "jobs",

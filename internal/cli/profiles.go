@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -110,6 +111,10 @@ func newProfilesCmd() *cobra.Command {
 			} else {
 				e, err = c.Entity(ctx, args[0])
 			}
+			var split *client.SplitError
+			if errors.As(err, &split) {
+				return printSplit(cmd.OutOrStdout(), split, func(id string) ([]store.Merge, error) { return c.EntityMerges(ctx, id) }, asJSON)
+			}
 			if err != nil {
 				return err
 			}
@@ -135,6 +140,7 @@ func newProfilesCmd() *cobra.Command {
 	get.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of text")
 	cmd.AddCommand(get)
 	cmd.AddCommand(newProfilesSplitCmd(), newProfilesMergeCmd())
+	cmd.AddCommand(newProfilesGraphCmd())
 	return cmd
 }
 
@@ -174,4 +180,22 @@ func printProfile(w io.Writer, e *store.Entity, merges []store.Merge, page *clie
 	for _, ev := range page.Events {
 		fmt.Fprintf(w, "    %8d  %s  %s/%s/%s  %s\n", ev.Seq, ev.EventTime.Format(time.RFC3339), ev.SourceID, ev.Type, ev.Version, ev.ID)
 	}
+}
+
+// printSplit prints the answer for an id that split: the profiles of its
+// parts with their merges.
+func printSplit(w io.Writer, s *client.SplitError, mergesOf func(id string) ([]store.Merge, error), asJSON bool) error {
+	if asJSON {
+		return writeJSONTo(w, map[string]any{"id": s.ID, "split_into": s.SplitInto, "parts": s.Parts})
+	}
+	fmt.Fprintf(w, "Entity %s split into %s; the profiles of its parts now:\n", s.ID, strings.Join(s.SplitInto, ", "))
+	for i := range s.Parts {
+		merges, err := mergesOf(s.Parts[i].ID)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(w)
+		printProfile(w, &s.Parts[i], merges, nil)
+	}
+	return nil
 }

@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -36,13 +37,33 @@ func (c *Client) Stitch(ctx context.Context, fromScratch bool) (*pipeline.Stitch
 	return &out, nil
 }
 
-// Entity reads a profile by entity id.
+// Entity reads a profile by entity id. For an id that split it returns a
+// *SplitError with the profiles of the parts.
 func (c *Client) Entity(ctx context.Context, id string) (*store.Entity, error) {
-	var out store.Entity
+	var out struct {
+		store.Entity
+		SplitError
+	}
 	if err := c.do(ctx, http.MethodGet, "/v1/entities/"+url.PathEscape(id), nil, nil, &out); err != nil {
 		return nil, err
 	}
-	return &out, nil
+	if out.SplitInto != nil {
+		out.SplitError.ID = out.Entity.ID
+		return nil, &out.SplitError
+	}
+	return &out.Entity, nil
+}
+
+// SplitError is the answer for an id that split: the ids it split into
+// and the profiles of the live entities they are now.
+type SplitError struct {
+	ID        string         `json:"-"`
+	SplitInto []string       `json:"split_into"`
+	Parts     []store.Entity `json:"parts"`
+}
+
+func (e *SplitError) Error() string {
+	return fmt.Sprintf("entity %s split into %s", e.ID, strings.Join(e.SplitInto, ", "))
 }
 
 // EntityByIdentifier reads the profile holding category:value.

@@ -1,170 +1,21 @@
 package console
 
 import (
-	"context"
 	"fmt"
 	"html/template"
 	"math"
 	"strings"
 
-	"github.com/weftdata/weft/internal/stitch"
-	"github.com/weftdata/weft/internal/store"
+	"github.com/weftdata/weft/internal/identitygraph"
 )
 
-// The identity graph of a profile, drawn as SVG on the server: the
-// entity's events and identifiers, an edge where an event carries an
-// identifier under the stitching rules (the links that joined the
-// entity), and a dashed red edge where the guard rails refused the link
-// (stitch_audit: a blocked value, max_per_entity). Every node and edge
-// has a class a test counts: "node event", "node identifier", "edge",
-// "edge refused".
-
-// Bounds of the graph.
-const (
-	graphEvents      = 60  // event nodes at most
-	graphIdentifiers = 100 // identifier nodes of the entity at most
-	graphRefused     = 40  // refused values drawn at most
-)
-
-// graphInput is what the graph is built from, read by the profile page.
-type graphInput struct {
-	ID     string
-	Rules  stitch.Config
-	Links  []store.IdentifierLink // the entity's identifiers, at most graphIdentifiers
-	Merges []store.Merge
-	Newest []store.Event // the newest events, to fill up with
-	// EventsCount and IdentifiersCount are the entity's totals.
-	EventsCount, IdentifiersCount int64
-}
-
-// identKey is an identifier value of a category.
-type identKey struct{ Category, Value string }
-
-func (k identKey) String() string { return k.Category + ":" + k.Value }
-
-// graph is the identity graph before layout.
-type graph struct {
-	Events      []store.Event
-	Identifiers []graphIdent
-	Edges       []graphEdge
-	// MoreEvents and MoreIdentifiers say how many were left out.
-	MoreEvents, MoreIdentifiers int64
-}
-
-type graphIdent struct {
-	identKey
-	// Refused is the guard rail that refused the value ("" for the
-	// entity's own identifiers); Holder the entity holding it instead.
-	Refused, Holder string
-}
-
-type graphEdge struct {
-	Event int // index in Events
-	Ident int // index in Identifiers
-}
-
-// buildGraph chooses the events (those that linked an identifier first,
-// caused a merge or carried a refused value, then the newest) and
-// evaluates the rules over them for the edges.
-func buildGraph(ctx context.Context, db profileStore, in graphInput) (*graph, error) {
-	refusedSeqs, err := db.ProfileRefusedSeqs(ctx, in.ID, graphEvents)
-	if err != nil {
-		return nil, err
-	}
-	var seqs []int64
-	seen := map[int64]bool{}
-	add := func(s int64) {
-		if !seen[s] && len(seqs) < graphEvents {
-			seen[s] = true
-			seqs = append(seqs, s)
-		}
-	}
-	for _, l := range in.Links {
-		add(l.FirstSeq)
-	}
-	for _, m := range in.Merges {
-		add(m.EventSeq)
-	}
-	for _, s := range refusedSeqs {
-		add(s)
-	}
-	for _, e := range in.Newest {
-		add(e.Seq)
-	}
-	g := &graph{}
-	if g.Events, err = db.ProfileEventsAt(ctx, seqs); err != nil {
-		return nil, err
-	}
-	carried, err := db.ProfileEventIdentifiers(ctx, in.Rules.IdentifiersSQL, seqs)
-	if err != nil {
-		return nil, err
-	}
-	if err := g.link(ctx, db, in, carried); err != nil {
-		return nil, err
-	}
-	g.MoreEvents = max(0, in.EventsCount-int64(len(g.Events)))
-	g.MoreIdentifiers = max(0, in.IdentifiersCount-int64(len(in.Links)))
-	return g, nil
-}
-
-// link adds the identifier nodes and the edges: an identifier of the
-// entity is linked; a value carried by its events that it does not hold
-// was refused (or never linked), and the store says why.
-func (g *graph) link(ctx context.Context, db profileStore, in graphInput, carried []store.EventIdentifier) error {
-	ident := map[identKey]int{}
-	for _, l := range in.Links {
-		k := identKey{l.Category, l.Value}
-		ident[k] = len(g.Identifiers)
-		g.Identifiers = append(g.Identifiers, graphIdent{identKey: k})
-	}
-	var cats, vals []string
-	asked := map[identKey]bool{}
-	for _, c := range carried {
-		k := identKey{c.Category, c.Value}
-		if _, ok := ident[k]; !ok && !asked[k] && len(cats) < graphRefused+graphIdentifiers {
-			asked[k] = true
-			cats, vals = append(cats, c.Category), append(vals, c.Value)
-		}
-	}
-	states, err := db.ProfileLinkStates(ctx, cats, vals)
-	if err != nil {
-		return err
-	}
-	refused := 0
-	for _, s := range states {
-		k := identKey{s.Category, s.Value}
-		if _, ok := ident[k]; ok {
-			continue
-		}
-		if s.EntityID == in.ID { // its own, beyond the identifiers drawn
-			continue
-		}
-		if refused == graphRefused {
-			continue
-		}
-		refused++
-		reason := s.Refused
-		if reason == "" {
-			reason = "not linked"
-		}
-		ident[k] = len(g.Identifiers)
-		g.Identifiers = append(g.Identifiers, graphIdent{identKey: k, Refused: reason, Holder: s.EntityID})
-	}
-	eventAt := map[string]int{}
-	for i, e := range g.Events {
-		eventAt[e.ID] = i
-	}
-	done := map[graphEdge]bool{}
-	for _, c := range carried {
-		i, ok := ident[identKey{c.Category, c.Value}]
-		ev, evOK := eventAt[c.EventID]
-		if ok && evOK && !done[graphEdge{ev, i}] {
-			done[graphEdge{ev, i}] = true
-			g.Edges = append(g.Edges, graphEdge{ev, i})
-		}
-	}
-	return nil
-}
+// The identity graph of a profile (identitygraph.Sample), drawn as SVG on
+// the server: the entity's events and identifiers, an edge where an event
+// carries an identifier under the stitching rules (the links that joined
+// the entity), and a dashed red edge where the guard rails refused the
+// link (stitch_audit: a blocked value, max_per_entity). Every node and
+// edge has a class a test counts: "node event", "node identifier",
+// "edge", "edge refused".
 
 // Layout in SVG units: the identifiers in a middle column, the events in
 // a column either side, alternately. The SVG scales to its box.
@@ -177,8 +28,8 @@ const (
 	identLabelMax, eventMax  = 34, 16
 )
 
-// SVG draws the graph. title is its accessible name.
-func (g *graph) SVG(title string) template.HTML {
+// graphSVG draws the graph. title is its accessible name.
+func graphSVG(g *identitygraph.Sample, title string) template.HTML {
 	rows := math.Ceil(float64(len(g.Events)) / 2)
 	h := math.Max(rows*eventGap, float64(len(g.Identifiers))*identGap) + graphTop + graphBottomPad
 	identTop := graphTop + (h-graphTop-graphBottomPad-float64(len(g.Identifiers))*identGap)/2

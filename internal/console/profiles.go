@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/weftdata/weft/internal/identitygraph"
 	"github.com/weftdata/weft/internal/keys"
 	"github.com/weftdata/weft/internal/stitch"
 	"github.com/weftdata/weft/internal/store"
@@ -20,11 +21,7 @@ type profileStore interface {
 	ProfileRecent(ctx context.Context, limit int) ([]string, error)
 	ProfileByValue(ctx context.Context, categories []string, value string, limit int) ([]store.ValueHolder, error)
 	ProfileTimeline(ctx context.Context, p *store.ProfileTimelineParams) ([]store.Event, error)
-	ProfileIdentifierLinks(ctx context.Context, id string, limit int) ([]store.IdentifierLink, error)
-	ProfileRefusedSeqs(ctx context.Context, id string, limit int) ([]int64, error)
-	ProfileEventsAt(ctx context.Context, seqs []int64) ([]store.Event, error)
-	ProfileEventIdentifiers(ctx context.Context, rules func(from string) (string, error), seqs []int64) ([]store.EventIdentifier, error)
-	ProfileLinkStates(ctx context.Context, categories, values []string) ([]store.LinkState, error)
+	identitygraph.Store
 }
 
 // Bounds of the profile pages.

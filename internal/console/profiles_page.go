@@ -15,6 +15,7 @@ import (
 
 	"github.com/weftdata/weft/internal/attr"
 	"github.com/weftdata/weft/internal/config"
+	"github.com/weftdata/weft/internal/identitygraph"
 	"github.com/weftdata/weft/internal/plugin"
 	"github.com/weftdata/weft/internal/store"
 )
@@ -136,7 +137,7 @@ func (c *Console) readProfile(ctx context.Context, db profileStore, e *store.Ent
 	if err != nil {
 		return nil, err
 	}
-	links, err := db.ProfileIdentifierLinks(ctx, e.ID, graphIdentifiers)
+	links, err := db.ProfileIdentifierLinks(ctx, e.ID, identitygraph.SampleIdentifiers)
 	if err != nil {
 		return nil, err
 	}
@@ -144,12 +145,12 @@ func (c *Console) readProfile(ctx context.Context, db profileStore, e *store.Ent
 	for _, vals := range e.Identifiers {
 		total += int64(len(vals))
 	}
-	g, err := buildGraph(ctx, db, graphInput{ID: e.ID, Rules: cfg.EffectiveStitching(), Links: links, Merges: merges,
+	g, err := identitygraph.BuildSample(ctx, db, identitygraph.SampleInput{ID: e.ID, Rules: cfg.EffectiveStitching(), Links: links, Merges: merges,
 		Newest: newest, EventsCount: e.EventsCount, IdentifiersCount: total})
 	if err != nil {
 		return nil, fmt.Errorf("identity graph: %w", err)
 	}
-	v.Graph = g.SVG("Identity graph of " + e.ID)
+	v.Graph = graphSVG(g, "Identity graph of "+e.ID)
 	v.GraphNote = graphNote{Events: len(g.Events), Identifiers: len(g.Identifiers), MoreEvents: g.MoreEvents, MoreIdentifiers: g.MoreIdentifiers}
 	for _, id := range g.Identifiers {
 		if id.Refused != "" {
@@ -165,13 +166,13 @@ func (c *Console) readProfile(ctx context.Context, db profileStore, e *store.Ent
 // fills up with: on the first page, one query serves both.
 func timeline(ctx context.Context, db profileStore, id string, before int64) (page, newest []store.Event, err error) {
 	if before == 0 {
-		newest, err = db.ProfileTimeline(ctx, &store.ProfileTimelineParams{ID: id, Limit: max(timelinePage, graphEvents) + 1})
-		return newest[:min(len(newest), timelinePage+1)], newest[:min(len(newest), graphEvents)], err
+		newest, err = db.ProfileTimeline(ctx, &store.ProfileTimelineParams{ID: id, Limit: max(timelinePage, identitygraph.SampleEvents) + 1})
+		return newest[:min(len(newest), timelinePage+1)], newest[:min(len(newest), identitygraph.SampleEvents)], err
 	}
 	if page, err = db.ProfileTimeline(ctx, &store.ProfileTimelineParams{ID: id, BeforeSeq: before, Limit: timelinePage + 1}); err != nil {
 		return nil, nil, err
 	}
-	newest, err = db.ProfileTimeline(ctx, &store.ProfileTimelineParams{ID: id, Limit: graphEvents})
+	newest, err = db.ProfileTimeline(ctx, &store.ProfileTimelineParams{ID: id, Limit: identitygraph.SampleEvents})
 	return page, newest, err
 }
 
