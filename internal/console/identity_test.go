@@ -9,9 +9,8 @@ import (
 )
 
 // TestProfileGraphRecordedRefusal: a refused link the engine recorded
-// (stitch_refused) is drawn with its reason, over the guard-rail audit's.
-// The engine of this step does not write stitch_refused yet: the test
-// writes the row.
+// (stitch_refused) is drawn with its reason, over the guard-rail audit's:
+// the test rewrites the recorded reason to tell them apart.
 func TestProfileGraphRecordedRefusal(t *testing.T) {
 	for _, backend := range dbtest.Backends {
 		t.Run(backend, func(t *testing.T) {
@@ -19,10 +18,13 @@ func TestProfileGraphRecordedRefusal(t *testing.T) {
 			b := newBrowser(t, s.URL())
 			b.signIn(adminKey)
 			ann, other := profEntity(t, s, "email:ann@example.org"), profEntity(t, s, "email:ann2@example.org")
-			_, err := s.Store.ExecContext(context.Background(), `INSERT INTO stitch_refused (entity_id, event_seq, category, value, reason, key_hash)
-				SELECT entity_id, event_seq, 'cookie', 'c1', 'manual_split', 0 FROM entity_events WHERE entity_id = $1`, other)
+			res, err := s.Store.ExecContext(context.Background(), `UPDATE stitch_refused SET reason = 'manual_split'
+				WHERE entity_id = $1 AND category = 'cookie' AND value = 'c1' AND reason = 'max_per_entity'`, other)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if n, _ := res.RowsAffected(); n != 1 {
+				t.Fatalf("the engine recorded %d refused links of cookie:c1 for %s, want 1", n, other)
 			}
 			status, _, page := b.get("/console/profiles/" + other)
 			if status != http.StatusOK {

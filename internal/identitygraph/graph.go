@@ -233,6 +233,23 @@ func (g *Graph) refused(ctx context.Context, db Store, r *reading) error {
 		return err
 	}
 	known := map[Key]bool{}
+	var keys []Key
+	for _, x := range recorded {
+		if k := (Key{x.Category, x.Value}); !known[k] {
+			known[k] = true
+			keys = append(keys, k)
+		}
+	}
+	// Who holds the values recorded refused, as for the others below.
+	holders := map[Key]string{}
+	found, err := refusals(ctx, db, r.id, func(k Key) bool { return r.isHeld[k] }, keys, len(keys), len(keys), nil)
+	if err != nil {
+		return err
+	}
+	for _, f := range found {
+		holders[f.Key] = f.Holder
+	}
+	clear(known)
 	for _, x := range recorded {
 		k := Key{x.Category, x.Value}
 		if known[k] {
@@ -240,7 +257,7 @@ func (g *Graph) refused(ctx context.Context, db Store, r *reading) error {
 		}
 		known[k] = true
 		e := EventRef{ID: x.EventID, Seq: x.Seq, Type: x.Type, Time: x.EventTime}
-		g.Refused = append(g.Refused, Refused{Key: k, Reason: x.Reason, Event: &e})
+		g.Refused = append(g.Refused, Refused{Key: k, Reason: x.Reason, Event: &e, HeldBy: holders[k]})
 	}
 	first := map[Key]store.GraphRow{}
 	var carried []Key

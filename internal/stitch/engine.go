@@ -291,7 +291,7 @@ func (e *Engine) Rebuild(ctx context.Context, batchSize int) (*Result, error) {
 	// same, the log is read once.
 	for len(deferred) > 0 {
 		n := min(len(deferred), reclusterChunk)
-		more, err := e.Recluster(ctx, deferred[:n])
+		more, err := e.recluster1(ctx, deferred[:n], "", false)
 		if err != nil {
 			return res, err
 		}
@@ -445,6 +445,12 @@ func (e *Engine) Recluster(ctx context.Context, ids []string) (*Result, error) {
 // ReclusterFor is Recluster on behalf of a constraint, which the splits it
 // makes name.
 func (e *Engine) ReclusterFor(ctx context.Context, ids []string, constraint string) (*Result, error) {
+	return e.recluster1(ctx, ids, constraint, true)
+}
+
+// recluster1 is Recluster; without history, it records no merges or splits
+// (a rebuild's: the entities it re-clusters were whole only for a moment).
+func (e *Engine) recluster1(ctx context.Context, ids []string, constraint string, history bool) (*Result, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	unlock, err := e.db.LockStitching(ctx, false)
@@ -482,6 +488,9 @@ func (e *Engine) ReclusterFor(ctx context.Context, ids []string, constraint stri
 		}
 		if p.region, err = e.recluster(ctx, b, nil, ents, all, constraint); err != nil {
 			return nil, err
+		}
+		if !history {
+			p.region.merges, p.region.splits = nil, nil
 		}
 	}
 	if err := e.write(ctx, b, p, newToken()); err != nil {

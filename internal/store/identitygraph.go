@@ -138,9 +138,10 @@ type EntityResolved struct {
 }
 
 // EntityResolve follows an id through merges (as EntityLive does) and
-// splits: an entity that split and kept none of its events is no longer
-// live, whether the engine removed its row or left it empty, and resolves
-// to its newest split. ErrNotFound if the id never existed.
+// splits: an entity that split and kept none of its events (the engine
+// points its merged_into at the part that holds its first event) resolves
+// to its newest split, whose parts answer for it. ErrNotFound if the id
+// never existed.
 func (db *DB) EntityResolve(ctx context.Context, id string) (*EntityResolved, error) {
 	for range mergeChainMax {
 		var into sql.NullString
@@ -148,9 +149,8 @@ func (db *DB) EntityResolve(ctx context.Context, id string) (*EntityResolved, er
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return nil, fmt.Errorf("read entity %s: %w", id, err)
 		}
-		if into.Valid {
-			id = into.String
-			continue
+		if err == nil && !into.Valid {
+			return &EntityResolved{Live: id}, nil
 		}
 		s, serr := db.entitySplitOf(ctx, id)
 		switch {
@@ -161,7 +161,7 @@ func (db *DB) EntityResolve(ctx context.Context, id string) (*EntityResolved, er
 		case errors.Is(err, sql.ErrNoRows):
 			return nil, ErrNotFound
 		}
-		return &EntityResolved{Live: id}, nil
+		id = into.String
 	}
 	return nil, fmt.Errorf("entity %s: merge chain longer than %d", id, mergeChainMax)
 }
