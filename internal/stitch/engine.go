@@ -472,9 +472,17 @@ func (e *Engine) recluster1(ctx context.Context, ids []string, constraint string
 	if err != nil {
 		return nil, err
 	}
-	// The region's entities are read from the tables: the index may hold
-	// identifiers a new constraint blocks.
-	e.idx = nil
+	if history {
+		// After an operator's change, the index may hold identifiers a new
+		// constraint blocks: it is loaded again by the next pass. A
+		// rebuild's constraints are those its passes had.
+		e.idx = nil
+	}
+	if e.idx != nil {
+		for i := range ents {
+			ents[i].slot = e.idx.slotOf(ents[i].id)
+		}
+	}
 	b := &batch{lo: wm, hi: wm, audit: map[auditKey]*auditRow{}, keyIx: map[identKey]int32{}, evOff: []int32{0}}
 	all := make([]int32, len(ents))
 	for i := range all {
@@ -493,8 +501,13 @@ func (e *Engine) recluster1(ctx context.Context, ids []string, constraint string
 			p.region.merges, p.region.splits = nil, nil
 		}
 	}
-	if err := e.write(ctx, b, p, newToken()); err != nil {
+	token = newToken()
+	if err := e.write(ctx, b, p, token); err != nil {
+		e.idx = nil
 		return nil, err
+	}
+	if e.idx != nil && e.idx.apply(b, p, token) != nil {
+		e.idx, e.noIndex = nil, true
 	}
 	return p.result(0), nil
 }
