@@ -498,7 +498,14 @@ func (e *Engine) recluster1(ctx context.Context, ids []string, constraint string
 			return nil, err
 		}
 		if !history {
+			// A rebuild decides these links here for the first time: its
+			// audit counts their refusals, as a pass counts its own.
 			p.region.merges, p.region.splits = nil, nil
+			rp := p.region
+			for _, f := range rp.c.refused {
+				k := rp.r.keys[f.key]
+				b.audit1(auditKey{k.cat, k.value, f.reason}, rp.r.events[f.ev].seq)
+			}
 		}
 	}
 	token = newToken()
