@@ -353,8 +353,6 @@ func (e *Engine) Watermark(ctx context.Context) (int64, error) {
 func (e *Engine) pass(ctx context.Context, b *batch) (*Result, error) {
 	if trace {
 		defer traceSince(time.Now(), "pass", len(b.seqs))
-		t := time.Now()
-		defer func() { traceSince(t, "resolve+write", 0) }()
 	}
 	start := time.Now()
 	plan, err := e.resolve(ctx, b)

@@ -131,19 +131,7 @@ func (e *Engine) writeRegionEntities(rp *regionPlan, now time.Time, exec execFun
 // the plugin properties of the entities that split: they describe the
 // whole, not its parts, until the next plugin run.
 func (e *Engine) writeRegionHistory(rp *regionPlan, now time.Time, exec execFunc) error {
-	var surv, lose, cats, seqs plainList
-	var vals textList
-	for _, m := range rp.merges {
-		surv.add(m.survivor)
-		lose.add(m.loser)
-		cats.add(e.cats[m.key.cat])
-		vals.add(m.key.value)
-		seqs.addInt(m.seq)
-	}
-	if err := exec("log merges", surv.n, `INSERT INTO stitch_merges (survivor, loser, event_seq, category, value, merged_at)
-		SELECT `+plainListSQL("$1", "TEXT")+`, `+plainListSQL("$2", "TEXT")+`, `+plainListSQL("$3", "BIGINT")+`,
-		       `+plainListSQL("$4", "TEXT")+`, `+textListSQL("$5")+`, CAST($6 AS TIMESTAMPTZ)`,
-		surv.String(), lose.String(), seqs.String(), cats.String(), vals.String(), now); err != nil {
+	if err := e.logMerges(rp.merges, now, exec); err != nil {
 		return err
 	}
 	var sEnts, sParts, sCats, sSeqs, sCons plainList

@@ -32,17 +32,6 @@ func (u *unionFind) rootCounts(root int32) []int32 {
 	return u.counts[int(root)*u.cats : int(root+1)*u.cats]
 }
 
-// exceeds reports whether joining the sets of roots a and b would give any
-// category more values than its limit (0 is no limit).
-func (u *unionFind) exceeds(a, b int32, limits []int32) bool {
-	for c, max := range limits {
-		if max > 0 && u.count(a, c)+u.count(b, c) > max {
-			return true
-		}
-	}
-	return false
-}
-
 // union joins the sets of roots a and b and returns the new root.
 func (u *unionFind) union(a, b int32) int32 {
 	if a == b {

@@ -110,23 +110,8 @@ func (e *Engine) write(ctx context.Context, b *batch, p *plan, token int64) erro
 			return err
 		}
 	}
-	{
-		var surv, lose, cats, seqs plainList
-		var vals textList
-		for _, m := range p.merges {
-			surv.add(m.survivor)
-			lose.add(m.loser)
-			cats.add(e.cats[m.key.cat])
-			vals.add(m.key.value)
-			seqs.addInt(m.seq)
-		}
-		err := exec("log merges", len(p.merges), `INSERT INTO stitch_merges (survivor, loser, event_seq, category, value, merged_at)
-			SELECT `+plainListSQL("$1", "TEXT")+`, `+plainListSQL("$2", "TEXT")+`, `+plainListSQL("$3", "BIGINT")+`,
-			       `+plainListSQL("$4", "TEXT")+`, `+textListSQL("$5")+`, CAST($6 AS TIMESTAMPTZ)`,
-			surv.String(), lose.String(), seqs.String(), cats.String(), vals.String(), now)
-		if err != nil {
-			return err
-		}
+	if err := e.logMerges(p.merges, now, exec); err != nil {
+		return err
 	}
 	{
 		var cats, reasons, events, seqs plainList
@@ -169,8 +154,28 @@ func (e *Engine) write(ctx context.Context, b *batch, p *plan, token int64) erro
 	return tx.Commit()
 }
 
+// trace, set by the environment variable WEFT_STITCH_TRACE, prints the
+// time of each pass and of each of its statements to stderr: how the
+// figures of BENCHMARKS.md were taken apart.
 var trace = os.Getenv("WEFT_STITCH_TRACE") != ""
 
 func traceSince(t time.Time, what string, n int) {
 	fmt.Fprintf(os.Stderr, "stitch trace: %-40s %8d rows %8.1f ms\n", what, n, float64(time.Since(t).Microseconds())/1000)
+}
+
+// logMerges records merges in stitch_merges.
+func (e *Engine) logMerges(merges []merge, now time.Time, exec execFunc) error {
+	var surv, lose, cats, seqs plainList
+	var vals textList
+	for _, m := range merges {
+		surv.add(m.survivor)
+		lose.add(m.loser)
+		cats.add(e.cats[m.key.cat])
+		vals.add(m.key.value)
+		seqs.addInt(m.seq)
+	}
+	return exec("log merges", len(merges), `INSERT INTO stitch_merges (survivor, loser, event_seq, category, value, merged_at)
+		SELECT `+plainListSQL("$1", "TEXT")+`, `+plainListSQL("$2", "TEXT")+`, `+plainListSQL("$3", "BIGINT")+`,
+		       `+plainListSQL("$4", "TEXT")+`, `+textListSQL("$5")+`, CAST($6 AS TIMESTAMPTZ)`,
+		surv.String(), lose.String(), seqs.String(), cats.String(), vals.String(), now)
 }
