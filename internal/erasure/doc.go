@@ -18,7 +18,10 @@
 //     customer_events is a view of it.
 //   - entity_events, identifiers, entities, stitch_merges (as survivor or
 //     loser), stitch_audit (rows whose first event was theirs: refused
-//     values of their events).
+//     values of their events), stitch_refused (their refused links),
+//     stitch_splits (as the entity, a part, or revealed by their event) and
+//     stitch_constraints (naming their entity, an event or an identifier of
+//     theirs, found by text in the spec).
 //   - customer_attributes, with attribute_values_counts and
 //     attribute_customers_cache counted down in the same transaction, as
 //     the attribute engine counts them (one per value row; one customer

@@ -122,6 +122,12 @@ func newFixtureOn(t *testing.T, db *store.DB) *fixture {
 		`INSERT INTO plugin_property_staging VALUES ('run2', 1, 1, 'score', '` + f.aliceIDs[1] + `', '0.8'), ('run2', 1, 2, 'score', '` + f.bobID + `', '0.2')`,
 		`INSERT INTO plugin_dataset_users VALUES ('run2', 'd', '` + f.aliceID + `', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP), ('run2', 'd', '` + f.bobID + `', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)`,
 		`INSERT INTO plugin_dataset_values VALUES ('run2', 'd', 0, '` + f.aliceID + `', '` + f.alice + `'), ('run2', 'd', 0, '` + f.bobID + `', '` + f.bob + `')`,
+		// What identity repair keeps about her: a refused link, a split
+		// and the constraints an operator added.
+		`INSERT INTO stitch_refused SELECT '` + f.aliceID + `', min(event_seq), 'email', '` + f.alice + `', 'max_per_entity', 0 FROM entity_events WHERE entity_id = '` + f.aliceID + `'`,
+		`INSERT INTO stitch_splits VALUES ('` + f.aliceIDs[1] + `', '["` + f.aliceID + `"]', 'email', '` + f.alice + `', NULL, NULL, CURRENT_TIMESTAMP)`,
+		`INSERT INTO stitch_constraints VALUES ('c1', 'block', '{"category":"email","value":"` + f.alice + `"}', 'ops', CURRENT_TIMESTAMP),
+		    ('c2', 'split', '{"entity":"` + f.aliceID + `","identifiers":[{"category":"cookie_id","value":"ck-alice-1"}]}', 'ops', CURRENT_TIMESTAMP)`,
 	} {
 		if _, err := db.ExecContext(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)

@@ -14,6 +14,7 @@ import (
 // table and why the others are left alone.
 var reclaimedTables = []string{
 	"event_log", "identifiers", "stitch_merges", "stitch_audit",
+	"stitch_refused", "stitch_splits", "stitch_constraints",
 	"customer_attributes", "attribute_values_counts",
 	"plugin_property_values", "plugin_property_staging",
 	"plugin_dataset_users", "plugin_dataset_values",

@@ -48,8 +48,12 @@ CREATE TABLE stitch_splits (
 --   merge: {"entities": [ids at the time], "events": [the first event id of each]}
 --   split: {"entity": id, "identifiers": [{"category", "value"}, ...],
 --           "apart_from": [{"category", "value"}, ...]}
+-- No primary key: its rows may name a person (a blocked e-mail), and an
+-- erasure must be able to make their bytes physically gone, which DuckDB
+-- cannot do for a keyed table (package erasure, reclaim.go); ids are 16
+-- random hex characters.
 CREATE TABLE stitch_constraints (
-    id         TEXT PRIMARY KEY,
+    id         TEXT NOT NULL,
     kind       TEXT NOT NULL,
     spec       TEXT NOT NULL,
     created_by TEXT NOT NULL,

@@ -145,6 +145,29 @@ WHERE seq IN (SELECT event_seq FROM entity_events WHERE entity_id IN (SELECT ent
 DELETE FROM stitch_audit
 WHERE first_event_seq IN (SELECT event_seq FROM entity_events WHERE entity_id IN (SELECT entity_id FROM erase_chunk))
 
+-- name: ErasureRefused
+-- The links stitching refused on their events (they hold identifier values).
+DELETE FROM stitch_refused
+WHERE entity_id IN (SELECT entity_id FROM erase_chunk)
+   OR event_seq IN (SELECT event_seq FROM entity_events WHERE entity_id IN (SELECT entity_id FROM erase_chunk))
+
+-- name: ErasureSplits
+-- Their splits: as the entity or a part, or revealed by one of their events.
+DELETE FROM stitch_splits
+WHERE entity_id IN (SELECT entity_id FROM erase_chunk)
+   OR event_seq IN (SELECT event_seq FROM entity_events WHERE entity_id IN (SELECT entity_id FROM erase_chunk))
+   OR EXISTS (SELECT 1 FROM erase_chunk c WHERE strpos(stitch_splits.parts, c.entity_id) > 0)
+
+-- name: ErasureConstraints
+-- The constraints that name them: an entity, one of their events, or an
+-- identifier they hold (a block of their e-mail).
+DELETE FROM stitch_constraints
+WHERE EXISTS (SELECT 1 FROM erase_chunk c WHERE strpos(stitch_constraints.spec, c.entity_id) > 0)
+   OR EXISTS (SELECT 1 FROM identifiers i WHERE i.entity_id IN (SELECT entity_id FROM erase_chunk)
+              AND strpos(stitch_constraints.spec, i.value) > 0)
+   OR EXISTS (SELECT 1 FROM event_log e JOIN entity_events m ON m.event_seq = e.seq
+              WHERE m.entity_id IN (SELECT entity_id FROM erase_chunk) AND strpos(stitch_constraints.spec, e.id) > 0)
+
 -- name: ErasureEvents
 DELETE FROM event_log
 WHERE seq IN (SELECT event_seq FROM entity_events WHERE entity_id IN (SELECT entity_id FROM erase_chunk))
