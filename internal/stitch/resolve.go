@@ -328,72 +328,20 @@ func (e *Engine) lookup(ctx context.Context, b *batch) (owner []int32, entities 
 	for _, k := range b.keys {
 		hashes.addInt(e.keyHash(k))
 	}
-	rows, err := e.db.QueryContext(ctx, `SELECT category, value, entity_id FROM identifiers
-		WHERE key_hash IN (SELECT `+plainListSQL("$1", "BIGINT")+`)`, hashes.String())
-	if err != nil {
-		return nil, nil, fmt.Errorf("look up identifiers: %w", err)
-	}
 	held := map[int32]string{} // key -> entity id
 	index := map[string]int32{}
 	var list plainList
-	for rows.Next() {
-		var cat, val, ent string
-		if err := rows.Scan(&cat, &val, &ent); err != nil {
-			rows.Close()
-			return nil, nil, err
-		}
-		c, ok := e.catIx[cat]
-		if !ok {
-			continue
-		}
-		k, ok := b.keyIx[identKey{c, val}]
-		if !ok {
-			continue // another identifier with the same hash
-		}
-		held[k] = ent
-		if _, ok := index[ent]; !ok {
-			index[ent] = -1
-			list.add(ent)
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, nil, fmt.Errorf("look up identifiers: %w", err)
-	}
 	// An identifier none of whose links was accepted is in no entity:
 	// the entities whose events carry it are found by their refused links.
-	rows, err = e.db.QueryContext(ctx, `SELECT category, value, entity_id FROM stitch_refused
-		WHERE key_hash IN (SELECT `+plainListSQL("$1", "BIGINT")+`)`, hashes.String())
-	if err != nil {
-		return nil, nil, fmt.Errorf("look up refused identifiers: %w", err)
-	}
-	for rows.Next() {
-		var cat, val, ent string
-		if err := rows.Scan(&cat, &val, &ent); err != nil {
-			rows.Close()
+	for _, table := range []string{"identifiers", "stitch_refused"} {
+		if err := e.holders(ctx, table, hashes.String(), b, held, index, &list); err != nil {
 			return nil, nil, err
 		}
-		k, ok := b.keyIx[identKey{e.catIx[cat], val}]
-		if _, known := e.catIx[cat]; !known || !ok {
-			continue
-		}
-		if _, ok := held[k]; ok {
-			continue
-		}
-		held[k] = ent
-		if _, ok := index[ent]; !ok {
-			index[ent] = -1
-			list.add(ent)
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, nil, fmt.Errorf("look up refused identifiers: %w", err)
 	}
 	if len(held) == 0 {
 		return owner, nil, nil
 	}
-	rows, err = e.db.QueryContext(ctx, `SELECT id, created_seq, identifier_counts, `+firstAtSQL+`, component IS NOT NULL
+	rows, err := e.db.QueryContext(ctx, `SELECT id, created_seq, identifier_counts, `+firstAtSQL+`, component IS NOT NULL
 		FROM entities WHERE id IN (SELECT `+plainListSQL("$1", "TEXT")+`)`, list.String())
 	if err != nil {
 		return nil, nil, fmt.Errorf("read entities: %w", err)
@@ -424,6 +372,44 @@ func (e *Engine) lookup(ctx context.Context, b *batch) (owner []int32, entities 
 
 // firstAtSQL is an entity's first_event_us (0 if unknown).
 const firstAtSQL = "coalesce(first_event_us, 0)"
+
+// holders reads the entities that hold (or, in stitch_refused, carry) the
+// batch's identifiers narrowed by key hashes into held (key -> entity; a
+// key held already keeps its entity), listing each entity once.
+func (e *Engine) holders(ctx context.Context, table, hashes string, b *batch, held map[int32]string, index map[string]int32, list *plainList) error {
+	rows, err := e.db.QueryContext(ctx, `SELECT category, value, entity_id FROM `+table+`
+		WHERE key_hash IN (SELECT `+plainListSQL("$1", "BIGINT")+`)`, hashes)
+	if err != nil {
+		return fmt.Errorf("look up identifiers in %s: %w", table, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var cat, val, ent string
+		if err := rows.Scan(&cat, &val, &ent); err != nil {
+			return err
+		}
+		c, ok := e.catIx[cat]
+		if !ok {
+			continue
+		}
+		k, ok := b.keyIx[identKey{c, val}]
+		if !ok {
+			continue // another identifier with the same hash
+		}
+		if _, ok := held[k]; ok {
+			continue
+		}
+		held[k] = ent
+		if _, ok := index[ent]; !ok {
+			index[ent] = -1
+			list.add(ent)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("look up identifiers in %s: %w", table, err)
+	}
+	return nil
+}
 
 // countsJSON is the identifier_counts of an entity: a JSON object of the
 // number of identifier values per category, zeros left out.
