@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/weftdata/weft/internal/audit"
+	"github.com/weftdata/weft/internal/event"
 	"github.com/weftdata/weft/internal/keys"
 )
 
@@ -100,6 +101,11 @@ func (h *handler) decodeStrict(w http.ResponseWriter, r *http.Request, v any) er
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
 		return &Error{http.StatusBadRequest, "invalid_body", "body is empty: send a JSON object"}
+	}
+	// A lone UTF-16 surrogate would become U+FFFD, text the client never
+	// sent (a key's name, an identifier to split off): refused, as \u0000.
+	if err := event.StorableJSON(data); err != nil {
+		return &Error{http.StatusBadRequest, "invalid_body", "body " + err.Error()}
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()

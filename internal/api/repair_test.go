@@ -172,7 +172,8 @@ func TestRepairBadRequests(t *testing.T) {
 			{"POST", split, `{"identifiers":["cookie:c1", 7]}`, 400, "bad_request", `identifiers[1]: must be "category:value" or {"category"`},
 			{"POST", split, `{"identifiers":[{"category":"cookie","val":"c1"}]}`, 400, "bad_request", `identifiers[0]: must be`},
 			{"POST", split, `{"identifiers":["cookie:"]}`, 400, "bad_request", "identifiers[0]: value is empty"},
-			{"POST", split, `{"identifiers":["cookie:c1\u0000"]}`, 400, "bad_request", `identifiers[0]: holds \u0000`},
+			{"POST", split, `{"identifiers":["cookie:c1\u0000"]}`, 400, "invalid_body", `\u0000`},
+			{"POST", split, `{"identifiers":["cookie:c1\ud800"]}`, 400, "invalid_body", `surrogate`},
 			{"POST", split, `{"identifiers":["cookie:c1","cookie:c3"]}`, 422, "unprocessable", "identifiers[1]: entity " + ann + " does not hold identifier cookie:c3"},
 			{"POST", split, `{"identifiers":[{"category":"email","value":"bob@x.io"}]}`, 422, "unprocessable", "does not hold identifier email:bob@x.io"},
 			{"POST", split, `{"identifiers":["cookie:c1","cookie:c2",{"category":"email","value":"ann@x.io"},"cookie:c1"]}`, 400, "bad_request",
@@ -200,8 +201,8 @@ func TestRepairBadRequests(t *testing.T) {
 		}
 		// The refusal of an identifier not held is audited without its value.
 		entries := s.audit(t, s.ops, "action=entities.split")
-		if len(entries) != 14 {
-			t.Fatalf("%d entities.split entries, want 14: %+v", len(entries), entries)
+		if len(entries) != 15 {
+			t.Fatalf("%d entities.split entries, want 15: %+v", len(entries), entries)
 		}
 		for _, e := range entries {
 			if e.KeyName != "ops" || e.Status < 400 || strings.Contains(e.Summary, "bob@x.io") {
