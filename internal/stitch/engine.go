@@ -463,18 +463,17 @@ func (e *Engine) recluster1(ctx context.Context, ids []string, constraint string
 	if e.cons, err = e.loadConstraints(ctx); err != nil {
 		return nil, err
 	}
-	if err := e.ensureIndex(ctx, wm, token); err != nil {
-		return nil, err
-	}
-	ents, err := e.liveEntities(ctx, ids)
-	if err != nil {
-		return nil, err
-	}
 	if history {
 		// After an operator's change, the index may hold identifiers a new
 		// constraint blocks: it is loaded again by the next pass. A
 		// rebuild's constraints are those its passes had.
 		e.idx = nil
+	} else if err := e.ensureIndex(ctx, wm, token); err != nil {
+		return nil, err
+	}
+	ents, err := e.liveEntities(ctx, ids)
+	if err != nil {
+		return nil, err
 	}
 	if e.idx != nil {
 		for i := range ents {
