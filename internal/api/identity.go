@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/weftdata/weft/internal/clip"
 	"github.com/weftdata/weft/internal/identitygraph"
@@ -174,6 +175,9 @@ func chainParams(from, to string, asked bool) (f, t identitygraph.Key, chain boo
 }
 
 func keyParam(name, s string) (identitygraph.Key, error) {
+	if strings.ContainsRune(s, 0) || !utf8.ValidString(s) {
+		return identitygraph.Key{}, badRequest(fmt.Sprintf("%s holds \\u0000 or bytes that are not UTF-8, which no identifier holds", name))
+	}
 	cat, val, ok := strings.Cut(s, ":")
 	if !ok || cat == "" || val == "" {
 		return identitygraph.Key{}, badRequest(fmt.Sprintf("%s %s must be an identifier category:value, e.g. email:jane@example.com (from and to go together)",

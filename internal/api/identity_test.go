@@ -197,6 +197,8 @@ func TestEntityGraph(t *testing.T) {
 				expectError(t, s.do(t, "GET", g+"from=c1&to=cookie:c2", nil, nil), 400, "bad_request", `from "c1" must be an identifier category:value`)
 				expectError(t, s.do(t, "GET", g+"from=cookie:c1&to=:c2", nil, nil), 400, "bad_request", `to ":c2" must be`)
 				expectError(t, s.do(t, "GET", g+"from=cookie:c1", nil, nil), 400, "bad_request", `to "" must be`)
+				expectError(t, s.do(t, "GET", g+"from=cookie:c1%00&to=cookie:c2", nil, nil), 400, "bad_request", `from holds \u0000`)
+				expectError(t, s.do(t, "GET", g+"from=cookie:c1&to=cookie:%ff", nil, nil), 400, "bad_request", `not UTF-8`)
 				expectError(t, s.do(t, "GET", g+"from=cookie:c1&to=cookie:c3", nil, nil), 404, "not_found", "identifier cookie:c3 is not in entity "+ann)
 				expectError(t, s.do(t, "GET", g+"from=email:other@example.org&to=cookie:c1", nil, nil), 404, "not_found",
 					"identifier email:other@example.org is not in entity "+ann)
