@@ -310,6 +310,19 @@ func TestPluginDatasetMoments(t *testing.T) {
 			if _, err := s.plugins.DatasetGet(ctx, "p-none", "initial"); !errors.Is(err, store.ErrNotFound) {
 				t.Errorf("a failed dataset is stored: %v", err)
 			}
+			// The same dataset asked for by several requests at once: one
+			// is made, none fails.
+			errs := make(chan error, 4)
+			for range 4 {
+				go func() {
+					errs <- s.plugins.DatasetCreate(ctx, "p-concurrent", &plugin.Dataset{Key: "initial", Seed: "s", Now: now})
+				}()
+			}
+			for range 4 {
+				if err := <-errs; err != nil {
+					t.Errorf("concurrent creation: %v", err)
+				}
+			}
 			// The attribute goal at data_now: X's revenue on 01-04 16:00
 			// was 120.50, though it is 200 now.
 			for _, c := range []struct {

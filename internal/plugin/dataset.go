@@ -67,6 +67,8 @@ func (s *Service) DatasetCreate(ctx context.Context, run string, d *Dataset) err
 	if !nameRE.MatchString(run) || !nameRE.MatchString(d.Key) {
 		return fmt.Errorf("dataset %q of run %q: bad name", d.Key, run)
 	}
+	s.datasets.Lock()
+	defer s.datasets.Unlock()
 	tx, err := s.db.Begin(ctx)
 	if err != nil {
 		return err
@@ -87,9 +89,22 @@ func (s *Service) DatasetCreate(ctx context.Context, run string, d *Dataset) err
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, s.db.Query("PluginDatasetInsert"), run, d.Key, string(spec), s.now()); err != nil {
+		// Another process made it meanwhile (two servers on one
+		// PostgreSQL): the first one stored wins, as a second creation
+		// keeps the first.
+		if tx.Rollback() == nil && s.datasetExists(ctx, run, d.Key) {
+			return nil
+		}
 		return fmt.Errorf("store dataset %s of run %s: %w", d.Key, run, err)
 	}
 	return tx.Commit()
+}
+
+// datasetExists reports whether the run's dataset is stored.
+func (s *Service) datasetExists(ctx context.Context, run, key string) bool {
+	var n int
+	err := s.db.QueryRowContext(ctx, s.db.Query("PluginDatasetExists"), run, key).Scan(&n)
+	return err == nil && n > 0
 }
 
 // DatasetGet reads a stored dataset definition; ErrNotFound if none.

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"gocloud.dev/blob"
@@ -67,6 +68,10 @@ type Service struct {
 	base   string
 	sign   *signer
 	bucket *blob.Bucket
+	// datasets serializes DatasetCreate in this process: two requests for
+	// one dataset (a manifest asked for while a stage reads it) would both
+	// find none and make it twice.
+	datasets sync.Mutex
 }
 
 // DB is what the service needs from the store (a *store.DB).
