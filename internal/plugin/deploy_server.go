@@ -228,13 +228,17 @@ func (p *deployment) serveOnce(ctx context.Context, healthy *bool) error {
 	*healthy = true
 	p.mu.Lock()
 	p.base = base
-	p.st.Status = DeployDeployed
 	p.mu.Unlock()
-	p.log.Info("deployed", "plugin", p.plugin, "port", port)
 	if !p.d.promote(p) {
 		p.cancel() // a newer run was deployed meanwhile
 		return ctx.Err()
 	}
+	// Deployed only once it serves the plugin's predictions: a client that
+	// sees the status may predict at once.
+	p.mu.Lock()
+	p.st.Status = DeployDeployed
+	p.mu.Unlock()
+	p.log.Info("deployed", "plugin", p.plugin, "port", port)
 
 	tick.Reset(opts.CheckInterval)
 	failures := 0
