@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/weftdata/weft/internal/store"
 )
@@ -59,6 +60,7 @@ func (e *Engine) recluster(ctx context.Context, b *batch, evs []int32, start []e
 	keyOf := func(k identKey) int32 {
 		ix, ok := keyIx[k]
 		if !ok {
+			k.value = strings.Clone(k.value) // it may point into a packed row
 			ix = int32(len(r.keys))
 			keyIx[k] = ix
 			r.keys = append(r.keys, k)
@@ -193,7 +195,7 @@ func (e *Engine) regionEvents(ctx context.Context, rp *regionPlan, r *region, ke
 				if e.isBlocked(k) {
 					return nil
 				}
-				ix := keyOf(identKey{k.cat, clone(k.value)})
+				ix := keyOf(k)
 				if !slices.Contains(r.events[ev].keys, ix) {
 					r.events[ev].keys = append(r.events[ev].keys, ix)
 				}
@@ -205,8 +207,6 @@ func (e *Engine) regionEvents(ctx context.Context, rp *regionPlan, r *region, ke
 	}
 	return oldOf, nil
 }
-
-func clone(s string) string { return string([]byte(s)) }
 
 // constrain gives r the manual merges between its events and the split
 // sides of its identifiers.
