@@ -33,6 +33,16 @@ type batch struct {
 	evOff  []int32
 	evKeys []int32
 	audit  map[auditKey]*auditRow
+	// amb marks the keys earlier passes found ambiguous (ambiguous.go);
+	// nil if none is.
+	amb []bool
+}
+
+func (b *batch) markAmbiguous(k int32) {
+	if b.amb == nil {
+		b.amb = make([]bool, len(b.keys))
+	}
+	b.amb[k] = true
 }
 
 func (b *batch) eventKeys(i int) []int32 { return b.evKeys[b.evOff[i]:b.evOff[i+1]] }

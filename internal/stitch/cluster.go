@@ -20,6 +20,10 @@ type region struct {
 	sides map[int32][]splitSide
 	// nSplits is how many split constraints the sides name.
 	nSplits int
+	// amb marks the ambiguous identifiers (ambiguous.go); newAmb lists
+	// those the region made ambiguous, all of whose carriers it holds.
+	amb    []bool
+	newAmb []int32
 }
 
 type regionEvent struct {
@@ -75,6 +79,7 @@ func eventBefore(a, b *regionEvent) bool {
 // (event_time, entity id)), each link refused when
 // it would break a max_per_entity guard rail or a split constraint.
 func (e *Engine) cluster(r *region) *clustering {
+	ambiguous := e.disambiguate(r)
 	nEv, nKeys := len(r.events), len(r.keys)
 	// The components, every link taken.
 	whole := newUnionFind(nEv+nKeys, len(e.cats))
@@ -156,6 +161,7 @@ func (e *Engine) cluster(r *region) *clustering {
 		}
 	}
 	e.name(r, whole, parts, cut, res)
+	res.refused = append(res.refused, ambiguous...)
 	return res
 }
 

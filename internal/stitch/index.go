@@ -47,6 +47,9 @@ type index struct {
 	// byID finds an entity's slot by its id; built on first use (a pass
 	// that re-clusters), then kept up to date.
 	byID map[[16]byte]int32
+	// amb holds the ambiguous identifiers (ambiguous.go); one whose links
+	// all were refused has slot -1 in the table.
+	amb map[identKey]bool
 }
 
 type indexEntity struct {
@@ -62,7 +65,7 @@ var errIndexFull = errors.New("stitching index full")
 
 func newIndex(cats int, mask uint64) *index {
 	const size = 1 << 16
-	return &index{cats: cats, seed: maphash.MakeSeed(), mask: mask,
+	return &index{cats: cats, seed: maphash.MakeSeed(), mask: mask, amb: map[identKey]bool{},
 		hashes: make([]uint64, size), refs: make([]uint32, size), slots: make([]int32, size)}
 }
 
@@ -337,7 +340,27 @@ func (e *Engine) loadIndex(ctx context.Context) (*index, error) {
 		e.noIndex = true
 		return nil, nil
 	}
+	if err := e.loadAmbiguous(ctx, idx); err != nil {
+		return nil, err
+	}
 	return idx, nil
+}
+
+// loadAmbiguous reads the ambiguous identifiers into idx.
+func (e *Engine) loadAmbiguous(ctx context.Context, idx *index) error {
+	return scanPacked(ctx, e.db, `SELECT string_agg(concat(category, chr(30), `+escapeSQL("value")+`), chr(31))
+		FROM (SELECT DISTINCT category, value FROM stitch_refused WHERE reason = '`+reasonAmbiguous+`') a`, nil, 2, func(f []string) error {
+		c, known := e.catIx[f[0]]
+		if !known {
+			return nil
+		}
+		k := identKey{c, unescape(f[1])}
+		idx.amb[k] = true
+		if _, ok := idx.get(k); !ok {
+			return idx.put(k, -1)
+		}
+		return nil
+	})
 }
 
 // lookupIndex is lookup through the index: no query.
@@ -346,8 +369,11 @@ func (e *Engine) lookupIndex(b *batch, owner []int32) []existingEntity {
 	var entities []existingEntity
 	bySlot := map[int32]int32{}
 	for k, key := range b.keys {
+		if idx.amb[key] {
+			b.markAmbiguous(int32(k))
+		}
 		slot, ok := idx.get(key)
-		if !ok {
+		if !ok || slot < 0 {
 			continue
 		}
 		slot = idx.live(slot)
@@ -446,9 +472,17 @@ func (x *index) applyRegion(rp *regionPlan) error {
 			carrier[f.key] = c.cluster[f.ev]
 		}
 	}
+	for _, k := range r.newAmb {
+		// Its carriers are not its holders. It was held in the region (it
+		// linked all its carriers): a holder it keeps is put below.
+		x.amb[r.keys[k]] = true
+		if err := x.put(r.keys[k], -1); err != nil {
+			return err
+		}
+	}
 	for k, key := range r.keys {
 		o := c.keyOwner[k]
-		if o < 0 {
+		if o < 0 && !r.amb[k] {
 			o = carrier[k]
 		}
 		if o < 0 {

@@ -83,6 +83,9 @@ func (e *Engine) recluster(ctx context.Context, b *batch, evs []int32, start []e
 		rp.batch = append(rp.batch, ev)
 	}
 	e.constrain(r, keyIx)
+	if err := e.knownAmbiguous(ctx, r); err != nil {
+		return nil, err
+	}
 	rp.r = r
 	rp.c = e.cluster(r)
 	for _, f := range rp.c.refused {

@@ -38,6 +38,10 @@ type plan struct {
 	identifiers []newIdentifier
 	// region holds the components re-clustered from their events.
 	region *regionPlan
+	// links are the identifiers each of the batch's events links
+	// through; refused, the links refused as ambiguous (ambiguous.go).
+	links   func(ev int) []int32
+	refused []link
 }
 
 type newEntity struct {
@@ -83,6 +87,7 @@ func (e *Engine) resolve(ctx context.Context, b *batch) (*plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	links, ambiguous := batchLinks(b, b.amb)
 	base := nEv + nKeys
 	uf := newUnionFind(base+len(entities), len(e.cats))
 	for i := range entities {
@@ -98,12 +103,20 @@ func (e *Engine) resolve(ctx context.Context, b *batch) (*plan, error) {
 		}
 	}
 	for ev := range nEv {
-		for _, k := range b.eventKeys(ev) {
+		for _, k := range links(ev) {
 			uf.union(uf.find(int32(ev)), uf.find(int32(nEv)+k))
 		}
 	}
 	slow := e.slowRoots(b, uf, owner, entities)
-	p := &plan{existing: entities}
+	p := &plan{existing: entities, links: links}
+	for _, l := range ambiguous {
+		// Those of the region are refused by its clustering.
+		if !slow[uf.find(l.ev)] {
+			p.refused = append(p.refused, l)
+			k := b.keys[l.key]
+			b.audit1(auditKey{k.cat, k.value, reasonAmbiguous}, b.seqs[l.ev])
+		}
+	}
 	if e.deferCut {
 		// A rebuild joins them whole for now and re-clusters them all at
 		// its end (Rebuild).
@@ -247,7 +260,7 @@ func (e *Engine) join(b *batch, uf *unionFind, owner []int32, slow map[int32]boo
 	// The losers, each with the first event and identifier that joined it.
 	lostAt := map[int32]merge{}
 	for ev := range nEv {
-		for _, k := range b.eventKeys(ev) {
+		for _, k := range p.links(ev) {
 			o := owner[k]
 			if o < 0 || slow[uf.find(int32(ev))] {
 				continue
@@ -259,7 +272,9 @@ func (e *Engine) join(b *batch, uf *unionFind, owner []int32, slow map[int32]boo
 	}
 	for i := range entities {
 		root := uf.find(base + int32(i))
-		if slow[root] {
+		if slow[root] || firstEvent(uf, root, nEv) < 0 {
+			// Re-clustered, or untouched: it holds an identifier only
+			// ambiguous links of the batch carry.
 			continue
 		}
 		r := ref[root]
@@ -278,13 +293,15 @@ func (e *Engine) join(b *batch, uf *unionFind, owner []int32, slow map[int32]boo
 	}
 	firstSeq := make([]int64, nKeys)
 	for ev := nEv - 1; ev >= 0; ev-- {
-		for _, k := range b.eventKeys(ev) {
+		for _, k := range p.links(ev) {
 			firstSeq[k] = b.seqs[ev]
 		}
 	}
 	for k, o := range owner {
 		root := uf.find(int32(nEv + k))
-		if o >= 0 || slow[root] {
+		if o >= 0 || slow[root] || firstEvent(uf, root, nEv) < 0 {
+			// Held already, re-clustered, or linked to nothing (every
+			// link refused as ambiguous).
 			continue
 		}
 		r := ref[root]
@@ -375,17 +392,22 @@ const firstAtSQL = "coalesce(first_event_us, 0)"
 
 // holders reads the entities that hold (or, in stitch_refused, carry) the
 // batch's identifiers narrowed by key hashes into held (key -> entity; a
-// key held already keeps its entity), listing each entity once.
+// key held already keeps its entity), listing each entity once. An
+// identifier refused as ambiguous is marked in b, not held by its carriers.
 func (e *Engine) holders(ctx context.Context, table, hashes string, b *batch, held map[int32]string, index map[string]int32, list *plainList) error {
-	rows, err := e.db.QueryContext(ctx, `SELECT category, value, entity_id FROM `+table+`
+	reason := "''"
+	if table == "stitch_refused" {
+		reason = "reason"
+	}
+	rows, err := e.db.QueryContext(ctx, `SELECT category, value, entity_id, `+reason+` FROM `+table+`
 		WHERE key_hash IN (SELECT `+plainListSQL("$1", "BIGINT")+`)`, hashes)
 	if err != nil {
 		return fmt.Errorf("look up identifiers in %s: %w", table, err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var cat, val, ent string
-		if err := rows.Scan(&cat, &val, &ent); err != nil {
+		var cat, val, ent, why string
+		if err := rows.Scan(&cat, &val, &ent, &why); err != nil {
 			return err
 		}
 		c, ok := e.catIx[cat]
@@ -395,6 +417,10 @@ func (e *Engine) holders(ctx context.Context, table, hashes string, b *batch, he
 		k, ok := b.keyIx[identKey{c, val}]
 		if !ok {
 			continue // another identifier with the same hash
+		}
+		if why == reasonAmbiguous {
+			b.markAmbiguous(k)
+			continue
 		}
 		if _, ok := held[k]; ok {
 			continue

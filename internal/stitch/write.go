@@ -113,6 +113,9 @@ func (e *Engine) write(ctx context.Context, b *batch, p *plan, token int64) erro
 	if err := e.logMerges(p.merges, now, exec); err != nil {
 		return err
 	}
+	if err := e.writeRefused(b, p, exec); err != nil {
+		return err
+	}
 	{
 		var cats, reasons, events, seqs plainList
 		var vals textList
@@ -140,7 +143,7 @@ func (e *Engine) write(ctx context.Context, b *batch, p *plan, token int64) erro
 			minSeq = m.loserSeq
 		}
 	}
-	for _, t := range []struct{ table, seq string }{{"entity_events", "event_seq"}, {"identifiers", "first_seq"}} {
+	for _, t := range []struct{ table, seq string }{{"entity_events", "event_seq"}, {"identifiers", "first_seq"}, {"stitch_refused", "event_seq"}} {
 		if err := exec("move merged "+t.table, len(p.merges), `UPDATE `+t.table+` SET entity_id = m.survivor FROM `+mergeList+`
 			WHERE `+t.table+`.entity_id = m.loser AND `+t.table+`.`+t.seq+` >= $3`, losers.String(), survivors.String(), minSeq); err != nil {
 			return err
@@ -152,6 +155,24 @@ func (e *Engine) write(ctx context.Context, b *batch, p *plan, token int64) erro
 		}
 	}
 	return tx.Commit()
+}
+
+// writeRefused records the links of the batch's events refused as
+// ambiguous outside the region.
+func (e *Engine) writeRefused(b *batch, p *plan, exec execFunc) error {
+	var ents, seqs, cats, hashes plainList
+	var vals textList
+	for _, l := range p.refused {
+		key := b.keys[l.key]
+		ents.add(p.eventEntity[l.ev])
+		seqs.addInt(b.seqs[l.ev])
+		cats.add(e.cats[key.cat])
+		vals.add(key.value)
+		hashes.addInt(e.keyHash(key))
+	}
+	return exec("record refused links", ents.n, `INSERT INTO stitch_refused (entity_id, event_seq, category, value, reason, key_hash)
+		SELECT `+plainListSQL("$1", "TEXT")+`, `+plainListSQL("$2", "BIGINT")+`, `+plainListSQL("$3", "TEXT")+`, `+textListSQL("$4")+`, '`+reasonAmbiguous+`', `+
+		plainListSQL("$5", "BIGINT"), ents.String(), seqs.String(), cats.String(), vals.String(), hashes.String())
 }
 
 // trace, set by the environment variable WEFT_STITCH_TRACE, prints the
