@@ -182,12 +182,14 @@ func stitchDemo(cmd *cobra.Command, c *client.Client, s *server.Server, opts dem
 		return "", err
 	}
 	precision, recall := demo.PairScores(entityOf, demo.Truth(demo.Events(opts)))
-	refused := st.Audit["max_per_entity"]
+	refused, ambiguous := st.Audit["max_per_entity"], st.Audit["ambiguous"]
 	fmt.Fprintf(out, `Stitched the log (this pass: %d events in %.0f ms) into %d customer entities (%d merges).
 Against the generator's truth (%d customers, a fifth of them anonymous browsers who never
 link their devices), pairwise precision %.4f, recall %.4f. Guard rails refused %d links
-through %d shared values (households sharing an email, shop tablets sharing a cookie).
-`, res.EventsProcessed, res.DurationMS, st.Entities, st.Merges, opts.Customers, precision, recall, refused.Events, refused.Values)
+through %d shared values (households sharing an email), and %d links through %d ambiguous
+identifiers (shop tablets' cookies, on which many customers sign in).
+`, res.EventsProcessed, res.DurationMS, st.Entities, st.Merges, opts.Customers, precision, recall, refused.Events, refused.Values,
+		ambiguous.Events, ambiguous.Values)
 	for i := range opts.Customers {
 		if cust := demo.CustomerAt(opts, i); cust.CRMID != "" && !cust.Household {
 			return "email:" + cust.Email, nil

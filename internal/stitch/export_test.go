@@ -9,3 +9,7 @@ func NarrowKeyHash(e *Engine, bits uint) { e.hashMask = 1<<bits - 1 }
 
 // BeforeWrite makes e call f between each pass's resolve and write.
 func BeforeWrite(e *Engine, f func()) { e.beforeWrite = f }
+
+// CarriedUsed is how many events' identifiers re-clusterings took from
+// the index instead of reading them from the log again.
+func CarriedUsed(e *Engine) int { return e.carriedUsed }

@@ -50,6 +50,9 @@ type index struct {
 	// amb holds the ambiguous identifiers (ambiguous.go); one whose links
 	// all were refused has slot -1 in the table.
 	amb map[identKey]bool
+	// carried holds the identifiers of the events its passes read; nil
+	// when it was loaded from tables that hold entities.
+	carried *carriedKeys
 }
 
 type indexEntity struct {
@@ -91,6 +94,15 @@ func (x *index) keyAt(ref uint32, k identKey) bool {
 
 // get returns the entity slot holding k.
 func (x *index) get(k identKey) (int32, bool) {
+	i, ok := x.find(k)
+	if !ok {
+		return 0, false
+	}
+	return x.slots[i], true
+}
+
+// find is k's position in the table.
+func (x *index) find(k identKey) (uint64, bool) {
 	u := x.hash(k)
 	mask := uint64(len(x.hashes) - 1)
 	for i := u & mask; ; i = (i + 1) & mask {
@@ -99,7 +111,7 @@ func (x *index) get(k identKey) (int32, bool) {
 			return 0, false
 		case u:
 			if x.keyAt(x.refs[i], k) {
-				return x.slots[i], true
+				return i, true
 			}
 		}
 	}
@@ -342,6 +354,10 @@ func (e *Engine) loadIndex(ctx context.Context) (*index, error) {
 	}
 	if err := e.loadAmbiguous(ctx, idx); err != nil {
 		return nil, err
+	}
+	if len(idx.ents) == 0 {
+		// Nothing stitched yet: the passes to come read every event.
+		idx.carried = &carriedKeys{}
 	}
 	return idx, nil
 }

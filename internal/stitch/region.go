@@ -175,7 +175,7 @@ func (e *Engine) regionEvents(ctx context.Context, rp *regionPlan, r *region, ke
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read the events of the region: %w", err)
 	}
-	if len(e.rules) == 0 || seqs.n == 0 {
+	if len(e.rules) == 0 || seqs.n == 0 || e.carriedKeys(r, keyOf) {
 		return oldOf, nil
 	}
 	err = e.confined(ctx, func(x store.Executor) error {
@@ -209,6 +209,30 @@ func (e *Engine) regionEvents(ctx context.Context, rp *regionPlan, r *region, ke
 		return nil, fmt.Errorf("evaluate stitching rules on the region: %w", err)
 	}
 	return oldOf, nil
+}
+
+// carriedKeys gives r's events their identifiers from the index
+// (carried.go); false (and nothing given) if it lacks those of some event.
+func (e *Engine) carriedKeys(r *region, keyOf func(identKey) int32) bool {
+	if e.idx == nil || e.idx.carried == nil {
+		return false
+	}
+	x := e.idx
+	for i := range r.events {
+		if !x.carried.has(r.events[i].seq) {
+			return false
+		}
+	}
+	for i := range r.events {
+		ev := &r.events[i]
+		x.carried.keys(x, ev.seq, func(k identKey) {
+			if !e.isBlocked(k) {
+				ev.keys = append(ev.keys, keyOf(k))
+			}
+		})
+	}
+	e.carriedUsed += len(r.events)
+	return true
 }
 
 // constrain gives r the manual merges between its events and the split
