@@ -137,7 +137,7 @@ func (s Set[T]) member() string {
 // MarshalJSON stores the set as {"$numberSet": [...]} or
 // {"$stringSet": [...]}.
 func (s Set[T]) MarshalJSON() ([]byte, error) {
-	return json.Marshal(map[string][]T{s.member(): s.Values()})
+	return json.Marshal(map[string][]T{s.member(): append([]T{}, s.Values()...)})
 }
 
 // DecodeSet returns the Set a value decoded from JSON stands for, when it
