@@ -27,6 +27,15 @@ func New(db store.Executor, opts *Options) *KV {
 	return &KV{Store: *newStore(db, StoreKV, nil, opts)}
 }
 
+// ForJob is the kv store of one job, its Env.KV: its records are apart
+// from the shared store's (the one New returns, Env.SharedKV) and from
+// every other job's.
+func (kv *KV) ForJob(name string) *KV {
+	view := *kv
+	view.name = StoreKV + ":" + name
+	return &view
+}
+
 // WithTTL is the store whose writes make the records they write expire
 // ttl from the write; a ttl of 0 or less gives the store whose writes
 // keep the expiry.
