@@ -61,8 +61,8 @@ type Options struct {
 	// JobKV, when set, is the Env.KV of a job's runs, by the job's
 	// (declared) name: each job's own records.
 	JobKV func(job string) job.KV
-	Now func() time.Time
-	Log *slog.Logger
+	Now   func() time.Time
+	Log   *slog.Logger
 }
 
 // Schedule is a job as declared in weft.yaml (or built in).
