@@ -58,11 +58,12 @@ type Options struct {
 	// Env supplies the stores and writers shared by every run; the runner
 	// adds the per-run Log and Notify.
 	Env job.Env
+	Now func() time.Time
+	Log *slog.Logger
+
 	// JobKV, when set, is the Env.KV of a job's runs, by the job's
 	// (declared) name: each job's own records.
 	JobKV func(job string) job.KV
-	Now   func() time.Time
-	Log   *slog.Logger
 }
 
 // Schedule is a job as declared in weft.yaml (or built in).
