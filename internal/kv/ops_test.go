@@ -320,3 +320,27 @@ func TestConcurrentListAndSetOps(t *testing.T) {
 		}
 	})
 }
+
+// TestConcurrentPatchUpdaters: N parallel patch updaters adding 1, through
+// two stores and with and without a ttl, give +N.
+func TestConcurrentPatchUpdaters(t *testing.T) {
+	eachBackend(t, func(t *testing.T, db *store.DB) {
+		const n = 30
+		stores := []job.KV{kv.New(db, nil), kv.New(db, nil).WithTTL(time.Hour)}
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				_, err := stores[i%2].PatchTTL(ctx(), "k", func(p job.Record, _ *time.Duration) (job.Record, error) {
+					n, _ := p["n"].(float64)
+					p["n"] = n + 1
+					return p, nil
+				})
+				if err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		equal(t, "after parallel patches", must[job.Record](t)(stores[0].Get(ctx(), "k")), rec("n", float64(n)))
+	})
+}
