@@ -228,11 +228,18 @@ func (kv *KV) insert(ctx context.Context, key string, values map[string][]any, a
 // A missing key or field gives none and creates nothing; a field holding
 // something else than a list is job.ErrNotList.
 func (kv *KV) Shift(ctx context.Context, key, field string, n int) ([]any, error) {
-	out, err := kv.ShiftMulti(ctx, key, map[string]int{field: n})
-	if len(out[field]) == 0 {
-		return nil, err
+	return oneField(field)(kv.ShiftMulti(ctx, key, map[string]int{field: n}))
+}
+
+// oneField picks a field's values from the answer of a Multi form: none
+// as nil, as Shift always answered.
+func oneField(field string) func(map[string][]any, error) ([]any, error) {
+	return func(out map[string][]any, err error) ([]any, error) {
+		if err != nil || len(out[field]) == 0 {
+			return nil, err
+		}
+		return out[field], nil
 	}
-	return out[field], err
 }
 
 // ShiftMulti shifts up to counts[field] values from each field in one
@@ -260,11 +267,7 @@ func (kv *KV) ShiftMulti(ctx context.Context, key string, counts map[string]int)
 // Peek returns up to n values from the front of a list field without
 // removing them; errors as for Shift.
 func (kv *KV) Peek(ctx context.Context, key, field string, n int) ([]any, error) {
-	out, err := kv.PeekMulti(ctx, key, map[string]int{field: n})
-	if len(out[field]) == 0 {
-		return nil, err
-	}
-	return out[field], err
+	return oneField(field)(kv.PeekMulti(ctx, key, map[string]int{field: n}))
 }
 
 // PeekMulti peeks at several list fields of one read.
