@@ -31,8 +31,21 @@
 // github.com/weftdata/weft/cmd) is a weft binary that can run them; jobs
 // are scheduled and triggered like the built-in ones.
 //
-// The runtime hands every run an Env: a key-value store for cursors and
+// The runtime hands every run an Env: key-value stores for cursors and
 // state (KV), settings and encrypted secrets (Store), notifications for
 // the activity log, a logger whose lines are stored with the run, and
 // writers for events and custom objects. Batcher groups writes.
+//
+// # Key-value stores
+//
+// Env.KV is the job's own store: its records are apart from every other
+// job's, by the job's name (its name under jobs: in weft.yaml, or its kind
+// when triggered by kind), as OCP keeps an app's records apart per
+// install; two jobs of one kind keep separate state. Env.SharedKV is one
+// store shared by every job of the deployment, as OCP's sharedKvStore is
+// shared by the installs of an app: for what outlives a job's name, such
+// as blob_import's cursor, keyed by source and target. Both have the
+// whole KV contract: records that expire (WithTTL on any write,
+// PatchTTL, Expire), counters, lists, and number and string sets (Set),
+// each in a single and a Multi form.
 package job

@@ -6,13 +6,14 @@ import (
 	"errors"
 	"log/slog"
 	"maps"
-	"time"
 )
 
 // Env holds the services of a run.
 type Env struct {
 	// KV holds a job's state between runs: cursors, caches, lists.
 	KV KV
+	// SharedKV is the kv store every job shares (see package doc).
+	SharedKV KV
 	// Settings and Secrets are configuration records set by operators;
 	// secrets are encrypted at rest.
 	Settings Store
@@ -80,24 +81,6 @@ type Store interface {
 	// returns what was removed.
 	Delete(ctx context.Context, key string, fields ...string) (Record, error)
 	Exists(ctx context.Context, key string) (bool, error)
-}
-
-// KV is the job key-value store: a Store whose records can expire, with
-// atomic counters and lists.
-type KV interface {
-	Store
-	// Expire makes the record expire ttl from now (a ttl of 0 keeps it
-	// for ever); an expired record reads as missing. Writes keep the
-	// expiry a record has. It reports whether the key exists.
-	Expire(ctx context.Context, key string, ttl time.Duration) (bool, error)
-	// Increment adds amount to a numeric field (missing counts as 0) and
-	// returns the new value.
-	Increment(ctx context.Context, key, field string, amount float64) (float64, error)
-	// Append adds values at the end of a list field, creating it.
-	Append(ctx context.Context, key, field string, values ...any) error
-	// Shift removes and returns up to n values from the front of a list
-	// field; a missing key or field gives none and creates nothing.
-	Shift(ctx context.Context, key, field string, n int) ([]any, error)
 }
 
 // Merge is a Patch update that sets the fields of partial and keeps the

@@ -102,10 +102,10 @@ func BlobImport(ctx context.Context, opts BlobImportOpts) (*BlobImportReport, er
 	}
 	var note job.Notification
 	env := &job.Env{
-		KV:     kv.New(opts.DB, nil),
-		Events: &event.Writer{In: event.NewIngester(opts.DB, nil)},
-		Notify: notifier(func(n job.Notification) { note = n }),
-		Log:    slog.New(slog.DiscardHandler),
+		SharedKV: kv.New(opts.DB, nil),
+		Events:   &event.Writer{In: event.NewIngester(opts.DB, nil)},
+		Notify:   notifier(func(n job.Notification) { note = n }),
+		Log:      slog.New(slog.DiscardHandler),
 	}
 	info, ok := job.Lookup(blobimport.Name)
 	if !ok {

@@ -69,7 +69,7 @@ func TestTerminatedImportClosesBucket(t *testing.T) {
 			closed := make(chan *blob.Bucket, 1)
 			events := &heldEvents{Events: &event.Writer{In: event.NewIngester(db, nil)}, appending: make(chan struct{}, 1)}
 			r := jobrunner.New(db, jobrunner.Options{Worker: "test", Poll: 10 * time.Millisecond,
-				Env: job.Env{KV: kv.New(db, nil), Events: events},
+				Env: job.Env{SharedKV: kv.New(db, nil), Events: events},
 				Builtin: []job.Info{job.Typed[Args, State]("import_probe", "", func() *closeProbe {
 					return &closeProbe{Job: new(Job), closed: closed}
 				})}})

@@ -52,9 +52,11 @@
 // left out) modified after the cursor and imports them oldest first, files
 // modified at the same time in the byte order of their names: the order
 // is (modification time, name). The cursor is the last file imported, as
-// {mod_time, name}, stored in the kv store under CursorKey(source,
-// target): "blob_import:" and a hash of the source URL (query parameters
-// sorted) and the target. Another source URL or target starts from the
+// {mod_time, name}, stored in the shared kv store (Env.SharedKV) under
+// CursorKey(source, target): "blob_import:" and a hash of the source URL
+// (query parameters sorted) and the target, so that every job importing a
+// source into a target shares its cursor, whatever its name. Another
+// source URL or target starts from the
 // beginning; so does deleting the key. The cursor only moves forward: it is
 // written with a compare-and-swap that keeps a later stored cursor, so a
 // run never undoes the progress of another. A second run right after a

@@ -127,7 +127,7 @@ func (j *Job) Prepare(ctx context.Context, inv *job.Invocation, a Args, st *Stat
 		j.log().Info("resuming the run", "resuming", true, "phase", st.Phase, "files_done", st.FilesDone, "files_left", len(st.Files))
 		return false, nil
 	}
-	c, err := readCursor(ctx, inv.KV, j.cursorKey)
+	c, err := readCursor(ctx, inv.SharedKV, j.cursorKey)
 	if err != nil {
 		return false, err
 	}
@@ -140,8 +140,8 @@ func (j *Job) Prepare(ctx context.Context, inv *job.Invocation, a Args, st *Stat
 // checkEnv makes sure the runtime provides what the run needs.
 func checkEnv(env *job.Env, p *Params) error {
 	switch {
-	case env == nil || env.KV == nil:
-		return errors.New("blob_import needs the kv store (Env.KV) for its cursor")
+	case env == nil || env.SharedKV == nil:
+		return errors.New("blob_import needs the shared kv store (Env.SharedKV) for its cursor")
 	case p.ObjectType == "" && env.Events == nil:
 		return errors.New("blob_import into events needs the event writer (Env.Events)")
 	case p.ObjectType != "" && env.Objects == nil:
@@ -183,7 +183,7 @@ func (j *Job) Perform(ctx context.Context, st *State) (bool, error) {
 			}
 			return false, err
 		}
-		if err := advanceCursor(ctx, j.inv.KV, j.cursorKey, j.params, f); err != nil {
+		if err := advanceCursor(ctx, j.inv.SharedKV, j.cursorKey, j.params, f); err != nil {
 			return false, err
 		}
 		st.Files = st.Files[1:]

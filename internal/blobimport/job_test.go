@@ -47,8 +47,8 @@ func newHarness(t *testing.T, backend string) *harness {
 	db := dbtest.Open(t, backend)
 	h := &harness{t: t, db: db}
 	h.env = &job.Env{
-		KV:     kv.New(db, nil),
-		Events: &event.Writer{In: event.NewIngester(db, nil)},
+		SharedKV: kv.New(db, nil),
+		Events:   &event.Writer{In: event.NewIngester(db, nil)},
 		Notify: notifyFunc(func(_ context.Context, n job.Notification) error {
 			h.mu.Lock()
 			defer h.mu.Unlock()
@@ -183,7 +183,7 @@ func (h *harness) events() int64 {
 
 func (h *harness) cursor(params map[string]any) blobimport.Cursor {
 	h.t.Helper()
-	rec, err := h.env.KV.Get(context.Background(), blobimport.CursorKey(params["source"].(string), params["target"].(string)))
+	rec, err := h.env.SharedKV.Get(context.Background(), blobimport.CursorKey(params["source"].(string), params["target"].(string)))
 	if err != nil {
 		h.t.Fatal(err)
 	}

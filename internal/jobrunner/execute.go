@@ -81,6 +81,9 @@ func (a *attempt) drive(ctx context.Context) error {
 	env := r.opts.Env
 	env.Log = r.runLogger(run)
 	env.Notify = &notifier{r: r, run: run}
+	if r.opts.JobKV != nil {
+		env.KV = r.opts.JobKV(run.Job)
+	}
 	inv := &job.Invocation{RunID: run.ID, Job: run.Job, ScheduledAt: run.ScheduledAt, Parameters: params, Attempt: run.Attempts, Env: &env}
 
 	var last *job.Status

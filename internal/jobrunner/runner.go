@@ -60,6 +60,10 @@ type Options struct {
 	Env job.Env
 	Now func() time.Time
 	Log *slog.Logger
+
+	// JobKV, when set, is the Env.KV of a job's runs, by the job's
+	// (declared) name: each job's own records.
+	JobKV func(job string) job.KV
 }
 
 // Schedule is a job as declared in weft.yaml (or built in).

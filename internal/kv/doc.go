@@ -23,12 +23,33 @@
 // concurrent Increments from goroutines give +N without retries; a Patch
 // update function must therefore not write the key it is patching.
 //
+// # Scopes
+//
+// New returns the shared kv store (store "kv", job.Env.SharedKV); ForJob
+// the store of one job (store "kv:<job>", its job.Env.KV), which the job
+// runtime hands each run of the job.
+//
 // # Expiry
 //
-// KV.Expire gives a record an absolute expiry. An expired record reads as
-// missing and is deleted by the next read of it, or by DeleteExpired; a
-// write to an expired key starts a new record without expiry. Writes to a
-// live record keep its expiry.
+// KV.Expire gives a record an absolute expiry, and so does every write of
+// the store WithTTL returns (now plus its ttl) and a PatchTTL update that
+// sets a ttl. An expired record reads as missing and is deleted by the
+// next read of it, or by DeleteExpired, which the built-in job kv_sweep
+// (SweepInfo) runs hourly; a write to an expired key starts a new record
+// without expiry. Other writes to a live record keep its expiry.
+//
+// # Lists and sets
+//
+// Lists are JSON arrays. Sets (job.NumberSet, job.StringSet) are stored
+// as a JSON object with one member, "$numberSet" or "$stringSet", holding
+// the sorted values, and read back as sets; an object of that shape put
+// by job code reads back as a set too. A number set refuses NaN and
+// infinities, a string set strings that are not UTF-8, which JSON could
+// not store as given. A list or set operation on a field of another type
+// fails (job.ErrNotList, job.ErrNotSet) and writes nothing, for every
+// field of a Multi form; so does an increment of a field that is not a
+// number. Every Multi form is one read and one compare-and-swap write of
+// the record, whatever the number of fields.
 //
 // # Secrets
 //

@@ -53,6 +53,9 @@ type Store struct {
 	name string
 	seal *sealer // secrets only
 	now  func() time.Time
+	// ttl, when positive, is the time to live every write gives the
+	// record it writes (KV.WithTTL); else writes keep the expiry.
+	ttl time.Duration
 }
 
 var _ job.Store = (*Store)(nil)
@@ -155,6 +158,11 @@ func decode(storeName, key string, data []byte) (job.Record, error) {
 	}
 	if rec == nil {
 		rec = job.Record{}
+	}
+	for f, v := range rec {
+		if set, ok := job.DecodeSet(v); ok {
+			rec[f] = set
+		}
 	}
 	return rec, nil
 }
@@ -287,6 +295,13 @@ var errNoChange = errors.New("no change")
 // record's version is still the one read, else starts over. It returns the
 // record as it was before the write.
 func (s *Store) mutate(ctx context.Context, key string, fn func(cur job.Record) (job.Record, error)) (job.Record, error) {
+	return s.mutateExpiry(ctx, key, func(cur job.Record, _ *sql.NullTime) (job.Record, error) { return fn(cur) })
+}
+
+// mutateExpiry is mutate whose fn also gets the expiry the write gives
+// the record, to change at will: now plus the store's ttl, else the
+// record's own.
+func (s *Store) mutateExpiry(ctx context.Context, key string, fn func(cur job.Record, expires *sql.NullTime) (job.Record, error)) (job.Record, error) {
 	if err := s.checkKey(key); err != nil {
 		return nil, err
 	}
@@ -309,14 +324,18 @@ func (s *Store) mutate(ctx context.Context, key string, fn func(cur job.Record) 
 				return nil, err
 			}
 		}
-		next, err := fn(cur)
+		expires := prev.expires
+		if s.ttl > 0 {
+			expires = sql.NullTime{Time: s.now().UTC().Add(s.ttl), Valid: true}
+		}
+		next, err := fn(cur, &expires)
 		if errors.Is(err, errNoChange) {
 			return prev.rec, nil
 		}
 		if err != nil {
 			return nil, err
 		}
-		swapped, err := s.swap(ctx, key, prev, next)
+		swapped, err := s.swap(ctx, key, prev, next, expires)
 		if err != nil {
 			return nil, err
 		}
@@ -332,9 +351,9 @@ func (s *Store) mutate(ctx context.Context, key string, fn func(cur job.Record) 
 	}
 }
 
-// swap writes next in place of prev if the version is unchanged, and
-// reports whether it did.
-func (s *Store) swap(ctx context.Context, key string, prev row, next job.Record) (bool, error) {
+// swap writes next, expiring at expires, in place of prev if the version
+// is unchanged, and reports whether it did.
+func (s *Store) swap(ctx context.Context, key string, prev row, next job.Record, expires sql.NullTime) (bool, error) {
 	now := s.now().UTC()
 	var (
 		res sql.Result
@@ -351,9 +370,9 @@ func (s *Store) swap(ctx context.Context, key string, prev row, next job.Record)
 			return false, encErr
 		}
 		if prev.version == 0 {
-			res, err = s.db.ExecContext(ctx, s.db.Query("KVInsert"), s.name, key, val, newVersion(), now)
+			res, err = s.db.ExecContext(ctx, s.db.Query("KVInsert"), s.name, key, val, newVersion(), now, expires)
 		} else {
-			res, err = s.db.ExecContext(ctx, s.db.Query("KVUpdate"), s.name, key, val, newVersion(), now, prev.version, prev.expires)
+			res, err = s.db.ExecContext(ctx, s.db.Query("KVUpdate"), s.name, key, val, newVersion(), now, prev.version, expires)
 		}
 	}
 	if isConflict(err) || (prev.version == 0 && isDuplicate(err)) {

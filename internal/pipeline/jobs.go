@@ -11,6 +11,7 @@ import (
 	"github.com/weftdata/weft/internal/attr"
 	"github.com/weftdata/weft/internal/config"
 	"github.com/weftdata/weft/internal/jobrunner"
+	"github.com/weftdata/weft/internal/kv"
 	"github.com/weftdata/weft/internal/plugin"
 	"github.com/weftdata/weft/internal/pluginrun"
 	"github.com/weftdata/weft/internal/privacy"
@@ -121,7 +122,7 @@ func (p *Pipeline) schedules(cfg *config.Config) ([]jobrunner.Schedule, error) {
 	}
 	out = append(out, ds...)
 	if p.opts.StitchInterval >= 0 {
-		for name, cron := range map[string]string{StitchingJob: stitchingCronDefault, AttributesJob: attributesCronDefault, RetentionJob: retentionCronDefault} {
+		for name, cron := range map[string]string{StitchingJob: stitchingCronDefault, AttributesJob: attributesCronDefault, RetentionJob: retentionCronDefault, kv.SweepJob: kv.SweepCronDefault} {
 			if _, declared := cfg.Jobs[name]; !declared {
 				s, _ := p.schedule(name, config.Job{Cron: cron})
 				out = append(out, s)
@@ -179,6 +180,7 @@ func (p *Pipeline) builtinJobs() []job.Info {
 			func() *attributesJob { return &attributesJob{p: p} }),
 		p.retentionInfo(),
 		p.segmentsInfo(),
+		kv.SweepInfo(kv.New(p.db, nil)),
 	}
 	out = append(out, p.destinationJobs()...)
 	if p.opts.Plugins != nil {

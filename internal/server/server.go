@@ -36,6 +36,7 @@ import (
 	"github.com/weftdata/weft/internal/store/duckdb"
 	"github.com/weftdata/weft/internal/store/postgres"
 	"github.com/weftdata/weft/internal/trackplan"
+	"github.com/weftdata/weft/job"
 )
 
 // Defaults of the process configuration.
@@ -335,6 +336,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	// Jobs append events as POST /v1/events does, and wake stitching.
 	cfg.Jobs.Env.Events = &event.Writer{In: ingester, Appended: func(int) { pipe.EventsArrived() }}
 	cfg.Jobs.Env.KV, cfg.Jobs.Env.Settings, cfg.Jobs.Env.Secrets = kvStore, settings, secrets
+	cfg.Jobs.Env.SharedKV, cfg.Jobs.JobKV = kvStore, func(name string) job.KV { return kvStore.ForJob(name) }
 	pipe, err = startPipeline(ctx, st, cfg, plugins)
 	if err != nil {
 		return nil, err

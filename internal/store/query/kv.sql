@@ -5,12 +5,13 @@
 SELECT value, version, expires_at FROM kv_records WHERE store = $1 AND key = $2
 
 -- name: KVInsert
+-- $6 is the expiry (NULL: none).
 INSERT INTO kv_records (store, key, value, version, expires_at, updated_at)
-VALUES ($1, $2, $3, $4, NULL, CAST($5 AS TIMESTAMPTZ))
+VALUES ($1, $2, $3, $4, CAST($6 AS TIMESTAMPTZ), CAST($5 AS TIMESTAMPTZ))
 ON CONFLICT (store, key) DO NOTHING
 
 -- name: KVUpdate
--- $6 is the version read; $7 the expiry to keep (NULL when it had passed).
+-- $6 is the version read; $7 the expiry to write (NULL: none).
 UPDATE kv_records
 SET value = $3, version = $4, updated_at = CAST($5 AS TIMESTAMPTZ), expires_at = CAST($7 AS TIMESTAMPTZ)
 WHERE store = $1 AND key = $2 AND version = $6
