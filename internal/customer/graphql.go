@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/weftdata/weft/internal/attr"
 	"github.com/weftdata/weft/internal/clip"
@@ -79,6 +80,9 @@ func inputErrorf(format string, args ...any) error {
 func (g *GraphQL) customer(ctx context.Context, ident string) (any, error) {
 	cat, val, isIdent := strings.Cut(ident, ":")
 	switch {
+	case strings.ContainsRune(ident, 0) || !utf8.ValidString(ident):
+		// PostgreSQL refuses NUL in text: a caller's mistake, not a fault.
+		return nil, inputErrorf("identifier %s holds a NUL character or invalid UTF-8", clip.Quote(ident))
 	case strings.TrimSpace(ident) == "":
 		return nil, inputErrorf("identifier is empty: pass category:value (categories: %s) or an entity id", g.categoryList())
 	case isIdent && !slices.Contains(g.categories, cat):
@@ -232,7 +236,7 @@ func encodeCursor(kind, pos string) string {
 func decodeCursor(kind, s string) (string, error) {
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	pos, ok := strings.CutPrefix(string(b), kind+":")
-	if err != nil || !ok || pos == "" {
+	if err != nil || !ok || pos == "" || strings.ContainsRune(pos, 0) || !utf8.ValidString(pos) {
 		return "", inputErrorf("after %s is not a cursor of %ss: pass an end cursor or edge cursor from an earlier page", clip.Quote(s), kind)
 	}
 	return pos, nil
