@@ -70,23 +70,20 @@ func (h *handler) customerGraphQL(ctx context.Context) (object.GraphQLExtension,
 
 // resolveLive resolves an entity id as profile reads do: to its survivor,
 // or to the live entities the parts of a split are now.
-func (h *handler) resolveLive(ctx context.Context, id string) (string, []string, error) {
+func (h *handler) resolveLive(ctx context.Context, id string) (*customer.Resolved, error) {
 	db, err := h.identityDB()
 	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	res, err := db.EntityResolve(ctx, id)
 	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	if res.Split == nil {
-		return res.Live, nil, nil
+		return &customer.Resolved{Live: res.Live}, nil
 	}
 	parts, err := h.liveParts(ctx, db, res.Split.Parts, splitPartsDepth)
-	if parts == nil {
-		parts = []string{}
-	}
-	return "", parts, err
+	return &customer.Resolved{SplitInto: res.Split.Parts, Parts: parts}, err
 }
 
 func (h *handler) graphQLRequest(w http.ResponseWriter, r *http.Request, req *object.GraphQLRequest) error {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/weftdata/weft/internal/api"
 	"github.com/weftdata/weft/internal/store"
@@ -440,6 +441,42 @@ func TestGraphQLCustomerReferencesApply(t *testing.T) {
 				t.Fatalf("apply: %d %s", r.status, r.body)
 			}
 			s.gqlData(t, `{ customer(identifier: "email:x") { attributes { spend } } orders { edges { node { buyer_customer { id } } } } }`, nil)
+		})
+	}
+}
+
+// TestGraphQLCustomerResolves: customer(identifier:) with an id merged
+// away answers its survivor with merged_from, and with an id that split
+// its parts, as GET /v1/entities/{id} does.
+func TestGraphQLCustomerResolves(t *testing.T) {
+	for _, backend := range backends {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			s, ann, bob := identityServer(t, backend)
+			merges, err := s.store.EntityMerges(context.Background(), ann)
+			if err != nil || len(merges) == 0 {
+				t.Fatalf("ann has no merge: %v %v", merges, err)
+			}
+			loser := merges[0].Loser
+			gone := strings.Repeat("a", 32)
+			splitRow(t, s, gone, `["`+ann+`", "`+bob+`"]`, time.Now().UTC().Add(time.Hour))
+			q := `query($id: String!) { customer(identifier: $id) { id merged_from split_into events_count parts { id events_count identifiers(category: "cookie") { value } } } }`
+			c := s.gqlData(t, q, map[string]any{"id": loser})["customer"]
+			if at(c, "id") != ann || at(c, "merged_from") != loser || at(c, "events_count") != 4.0 || at(c, "split_into") != nil {
+				t.Errorf("merged id: %v", c)
+			}
+			c = s.gqlData(t, q, map[string]any{"id": gone})["customer"]
+			parts := []string{ann, bob}
+			slices.Sort(parts)
+			if at(c, "id") != gone || !reflect.DeepEqual(at(c, "split_into"), []any{ann, bob}) || at(c, "events_count") != nil ||
+				at(c, "parts", 0, "id") != parts[0] || at(c, "parts", 1, "id") != parts[1] {
+				t.Errorf("split id: %v", c)
+			}
+			for _, p := range at(c, "parts").([]any) {
+				if p := p.(map[string]any); p["id"] == bob && at(p, "identifiers", 0, "value") != "c3" {
+					t.Errorf("bob's cookies: %v", p)
+				}
+			}
 		})
 	}
 }

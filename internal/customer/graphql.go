@@ -29,10 +29,17 @@ type DB interface {
 }
 
 // ResolveFunc says what an entity id stands for now, as profile reads
-// resolve it: the live entity it is or was merged into, or, for an id
-// that split, the live entities its parts are now (parts set, live
-// empty); store.ErrNotFound for an id that never existed.
-type ResolveFunc func(ctx context.Context, id string) (live string, parts []string, err error)
+// resolve it; store.ErrNotFound for an id that never existed.
+type ResolveFunc func(ctx context.Context, id string) (*Resolved, error)
+
+// Resolved is an entity id resolved: the live entity it is or was merged
+// into, or, for an id that split, the parts it split into and the live
+// entities those are now.
+type Resolved struct {
+	Live      string
+	SplitInto []string
+	Parts     []string
+}
 
 // Params are what a GraphQL reads besides the database: the config in
 // force.
@@ -93,21 +100,21 @@ func (g *GraphQL) customer(ctx context.Context, ident string) (any, error) {
 		found, err := g.Customers(ctx, cat, []string{val})
 		return found[val], err
 	}
-	live, parts, err := g.resolve(ctx, ident)
+	res, err := g.resolve(ctx, ident)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	if parts != nil {
-		return g.split(ctx, ident, parts)
+	if res.SplitInto != nil {
+		return g.split(ctx, ident, res)
 	}
-	nodes, err := g.nodes(ctx, []string{live})
+	nodes, err := g.nodes(ctx, []string{res.Live})
 	if err != nil || len(nodes) == 0 {
 		return nil, err
 	}
-	if live != ident {
+	if res.Live != ident {
 		nodes[0]["merged_from"] = ident
 	}
 	return nodes[0], nil
@@ -121,13 +128,13 @@ func (g *GraphQL) categoryList() string {
 }
 
 // split is the Customer of an id that split: its parts.
-func (g *GraphQL) split(ctx context.Context, id string, parts []string) (any, error) {
-	nodes, err := g.nodes(ctx, parts)
+func (g *GraphQL) split(ctx context.Context, id string, res *Resolved) (any, error) {
+	nodes, err := g.nodes(ctx, res.Parts)
 	if err != nil {
 		return nil, err
 	}
-	into := make([]any, len(parts))
-	for i, p := range parts {
+	into := make([]any, len(res.SplitInto))
+	for i, p := range res.SplitInto {
 		into[i] = p
 	}
 	list := make([]any, len(nodes))
