@@ -441,6 +441,17 @@ func TestGraphQLCustomerReferencesApply(t *testing.T) {
 				t.Fatalf("apply: %d %s", r.status, r.body)
 			}
 			s.gqlData(t, `{ customer(identifier: "email:x") { attributes { spend } } orders { edges { node { buyer_customer { id } } } } }`, nil)
+
+			// An object type named customers keeps its query field; customer
+			// still answers.
+			if r := s.applyConfig(t, stitchYAML+"objects:\n  - name: customers\n    fields:\n      - {name: customer_id, type: string, primary: true}\n"); r.status != 200 {
+				t.Fatalf("apply: %d %s", r.status, r.body)
+			}
+			s.do(t, "POST", "/v1/objects/customers", jsonHeader, []byte(`[{"customer_id":"c1"}]`))
+			d := s.gqlData(t, `{ customers { edges { node { customer_id } } } customer(identifier: "email:x") { id } }`, nil)
+			if at(d, "customers", "edges", 0, "node", "customer_id") != "c1" {
+				t.Errorf("object type customers: %v", d)
+			}
 		})
 	}
 }
