@@ -483,6 +483,16 @@ func TestGraphQLCustomerResolves(t *testing.T) {
 				at(c, "parts", 0, "id") != parts[0] || at(c, "parts", 1, "id") != parts[1] {
 				t.Errorf("split id: %v", c)
 			}
+			// An identifier row naming an entity merged away (EntityFind
+			// follows merges from such rows too) resolves to the survivor,
+			// in a query with a live one.
+			if _, err := s.store.ExecContext(context.Background(), `UPDATE identifiers SET entity_id = $1 WHERE category = 'cookie' AND value = 'c5'`, loser); err != nil {
+				t.Fatal(err)
+			}
+			d := s.gqlData(t, `{ a: customer(identifier: "cookie:c1") { id } b: customer(identifier: "cookie:c5") { id merged_from } }`, nil)
+			if at(d, "a", "id") != ann || at(d, "b", "id") != ann || at(d, "b", "merged_from") != nil {
+				t.Errorf("by cookie: %v", d)
+			}
 			for _, p := range at(c, "parts").([]any) {
 				if p := p.(map[string]any); p["id"] == bob && at(p, "identifiers", 0, "value") != "c3" {
 					t.Errorf("bob's cookies: %v", p)
