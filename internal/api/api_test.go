@@ -44,7 +44,9 @@ func newServer(t testing.TB, backend string, cfg api.Config) *testServer {
 // newServerOn serves the API over a store the test opened.
 func newServerOn(t testing.TB, st *store.DB, cfg api.Config) *testServer {
 	t.Helper()
-	cfg.Store = st
+	if cfg.Store == nil { // a test may wrap st
+		cfg.Store = st
+	}
 	if cfg.Ingester == nil {
 		cfg.Ingester = event.NewIngester(st, nil)
 	}

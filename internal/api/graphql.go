@@ -1,11 +1,13 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
 
+	"github.com/weftdata/weft/internal/customer"
 	"github.com/weftdata/weft/internal/object"
 )
 
@@ -20,7 +22,13 @@ func (h *handler) graphQL(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, status, map[string]any{"errors": []map[string]string{{"message": msg}}})
 		return
 	}
-	res, err := h.pipeline.Objects().GraphQL(r.Context(), &req)
+	ext, err := h.customerGraphQL(r.Context())
+	if err != nil {
+		h.log.Error("graphql failed", "request_id", requestID(r.Context()), "error", err)
+		writeJSON(w, http.StatusInternalServerError, map[string]any{"errors": []map[string]string{{"message": internalMessage}}})
+		return
+	}
+	res, err := h.pipeline.Objects().GraphQLWith(r.Context(), &req, ext)
 	var limit *object.QueryLimitError
 	if errors.As(err, &limit) {
 		h.log.Debug("graphql query over a limit", "limit", limit.Limit, "request_id", requestID(r.Context()))
@@ -39,6 +47,43 @@ func (h *handler) graphQL(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, res)
+}
+
+// customerGraphQL is the customers' part of the schema under the config
+// in force; nil when the store cannot read customers.
+func (h *handler) customerGraphQL(ctx context.Context) (object.GraphQLExtension, error) {
+	db, ok := h.store.(customer.DB)
+	if !ok {
+		return nil, nil
+	}
+	_, cfg, err := h.pipeline.Config(ctx)
+	if err != nil {
+		return nil, err
+	}
+	segments := make([]string, len(cfg.Segments))
+	for i, s := range cfg.Segments {
+		segments[i] = s.ID
+	}
+	return customer.New(db, customer.Params{Attributes: cfg.Attributes, Segments: segments,
+		Categories: cfg.IdentifierCategories(), Resolve: h.resolveLive}), nil
+}
+
+// resolveLive resolves an entity id as profile reads do: to its survivor,
+// or to the live entities the parts of a split are now.
+func (h *handler) resolveLive(ctx context.Context, id string) (*customer.Resolved, error) {
+	db, err := h.identityDB()
+	if err != nil {
+		return nil, err
+	}
+	res, err := db.EntityResolve(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if res.Split == nil {
+		return &customer.Resolved{Live: res.Live}, nil
+	}
+	parts, err := h.liveParts(ctx, db, res.Split.Parts, splitPartsDepth)
+	return &customer.Resolved{SplitInto: res.Split.Parts, Parts: parts}, err
 }
 
 func (h *handler) graphQLRequest(w http.ResponseWriter, r *http.Request, req *object.GraphQLRequest) error {

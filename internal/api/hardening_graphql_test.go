@@ -2,7 +2,6 @@ package api_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -24,22 +23,7 @@ func TestGraphQLCostLimits(t *testing.T) {
 				t.Fatalf("apply: %d %s", r.status, r.body)
 			}
 			s.do(t, "POST", "/v1/objects/ocp_quickstart_offline_stores", jsonHeader, []byte(`[{"ocp_quickstart_offline_store_id":"s1"}]`))
-			type answer struct {
-				Data   map[string]any `json:"data"`
-				Errors []struct {
-					Message    string         `json:"message"`
-					Extensions map[string]any `json:"extensions"`
-				} `json:"errors"`
-			}
-			query := func(q string, vars map[string]any) (int, answer) {
-				body, _ := json.Marshal(map[string]any{"query": q, "variables": vars})
-				r := s.do(t, "POST", "/v1/graphql", jsonHeader, body)
-				var a answer
-				if err := json.Unmarshal(r.body, &a); err != nil {
-					t.Fatalf("%d %.300s", r.status, r.body)
-				}
-				return r.status, a
-			}
+			query := func(q string, vars map[string]any) (int, gqlAnswer) { return s.graphQL(t, q, vars) }
 			over := func(limit, q string, vars map[string]any) {
 				t.Helper()
 				status, a := query(q, vars)

@@ -53,7 +53,12 @@ func newSegmentFixture(t *testing.T, backend string) *segmentFixture {
 // has the segments of segmentsYAML.
 func newSegmentFixtureYAML(t testing.TB, backend, yaml string) *segmentFixture {
 	t.Helper()
-	s := newServer(t, backend, api.Config{})
+	return segmentFixtureOn(t, newServer(t, backend, api.Config{}), yaml)
+}
+
+// segmentFixtureOn is newSegmentFixtureYAML on a server the test made.
+func segmentFixtureOn(t testing.TB, s *testServer, yaml string) *segmentFixture {
+	t.Helper()
 	if r := s.do(t, "PUT", "/v1/config", nil, []byte(yaml)); r.status != 200 {
 		t.Fatalf("apply: %d %s", r.status, r.body)
 	}

@@ -194,6 +194,9 @@ func (c *Config) Validate() error {
 	if err := object.Validate(c.Objects); err != nil {
 		return &Error{Err: err}
 	}
+	if err := object.ValidateReferences(c.Objects, c.IdentifierCategories()); err != nil {
+		return &Error{Err: err}
+	}
 	if err := validateJobs(c.Jobs); err != nil {
 		return err
 	}
@@ -265,6 +268,17 @@ func (c *Config) EffectiveStitching() stitch.Config {
 		st.Rules = append(st.Rules, segment.StitchingRules(st.Rules)...)
 	}
 	return st
+}
+
+// IdentifierCategories lists the categories the effective stitching rules
+// read, sorted: those a customer can be looked up by.
+func (c *Config) IdentifierCategories() []string {
+	var out []string
+	for _, r := range c.EffectiveStitching().Rules {
+		out = append(out, r.Identifier)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // StitchingHash fingerprints the effective stitching rules: entities built

@@ -36,4 +36,13 @@
 // answers GraphQL queries over the same pages: the schema (Schema.SDL) has
 // a query field per type, Relay-style (first, after, edges { cursor node
 // }, pageInfo), with introspection.
+//
+// # Extensions and customer references
+//
+// Store.GraphQLWith adds a GraphQLExtension's query fields to the schema
+// (package customer adds customer and customers); the limits apply to
+// them too. A string field declared with customer: <category> holds
+// customers' identifiers of that stitching category: with an extension,
+// the node type gets a field <name>_customer resolving each value to its
+// Customer, one Customers call per field and page.
 package object

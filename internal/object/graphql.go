@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 	"sync"
@@ -16,19 +17,62 @@ import (
 	"github.com/vektah/gqlparser/v2/validator"
 )
 
-// graphQLSchema is a Schema's GraphQL schema, built once on first use.
+// graphQLSchema is a Schema's GraphQL schemas, built on first use: the
+// object types' alone, and with the latest extension's SDL (which follows
+// the same config, so it rarely changes while the Schema is in force).
 type graphQLSchema struct {
-	once   sync.Once
+	mu     sync.Mutex
+	ext    string // the extension SDL schema was built with
 	schema *ast.Schema
 	err    error
+	built  bool
 }
 
 // GraphQL returns the schema's GraphQL schema.
-func (s *Schema) GraphQL() (*ast.Schema, error) {
-	s.gql.once.Do(func() {
-		s.gql.schema, s.gql.err = gqlparser.LoadSchema(&ast.Source{Name: "objects.graphql", Input: s.SDL()})
-	})
-	return s.gql.schema, s.gql.err
+func (s *Schema) GraphQL() (*ast.Schema, error) { return s.graphQL(nil) }
+
+// graphQL returns the GraphQL schema of the types and of ext (nil: none).
+func (s *Schema) graphQL(ext GraphQLExtension) (*ast.Schema, error) {
+	extSDL := ""
+	if ext != nil {
+		taken := make(map[string]bool, len(s.byName))
+		for n := range s.byName {
+			taken[n] = true
+		}
+		extSDL = ext.SDL(taken)
+	}
+	g := s.gql
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.built && g.ext == extSDL {
+		return g.schema, g.err
+	}
+	sources := []*ast.Source{{Name: "objects.graphql", Input: s.sdl(ext != nil)}}
+	if ext != nil {
+		sources = append(sources, &ast.Source{Name: "extension.graphql", Input: extSDL})
+	}
+	g.schema, g.err = gqlparser.LoadSchema(sources...)
+	g.ext, g.built = extSDL, true
+	return g.schema, g.err
+}
+
+// GraphQLExtension adds query fields to the GraphQL schema of the object
+// types (package customer adds the customers), and resolves the fields
+// that reference customers (Field.Customer).
+type GraphQLExtension interface {
+	// SDL is GraphQL schema text: its types, a type Customer, and its
+	// query fields in "extend type Query { ... }", leaving out those
+	// taken by object types (their query fields keep answering as
+	// before). The schema is rebuilt when it changes.
+	SDL(taken map[string]bool) string
+	// Root returns the values of its query fields for one request
+	// (Resolvers, most often); a field an object type answers keeps the
+	// object type's.
+	Root(ctx context.Context) map[string]any
+	// Customers returns the Customer values of the customers holding
+	// identifiers of one category, value → customer, values no customer
+	// holds left out; it is called once per field of a page.
+	Customers(ctx context.Context, category string, values []string) (map[string]any, error)
 }
 
 var graphQLTypes = map[string]string{
@@ -42,7 +86,11 @@ var graphQLTypes = map[string]string{
 // name returning a Relay connection (<name>Connection, <name>Edge, and the
 // node type <name>), with first, after and an equality argument per
 // primary field.
-func (s *Schema) SDL() string {
+func (s *Schema) SDL() string { return s.sdl(false) }
+
+// sdl is SDL, with the fields resolving customer references when
+// customers is set (an extension declares type Customer).
+func (s *Schema) sdl(customers bool) string {
 	var b strings.Builder
 	b.WriteString(`"An ISO-8601 date and time in UTC, with up to microseconds."
 scalar Timestamp
@@ -92,6 +140,9 @@ type Query {
 				nonNull = "!"
 			}
 			fmt.Fprintf(&b, "  %s: %s%s\n", f.Name, graphQLTypes[f.Type], nonNull)
+			if customers && f.Customer != "" {
+				fmt.Fprintf(&b, "  %s\n  %s%s: Customer\n", quote("The customer whose "+f.Customer+" identifier is "+f.Name+"."), f.Name, CustomerSuffix)
+			}
 		}
 		b.WriteString("}\n")
 	}
@@ -133,11 +184,17 @@ type GraphQLResponse struct {
 // others), else the store failing to say which types are in force;
 // everything else is in the response.
 func (s *Store) GraphQL(ctx context.Context, req *GraphQLRequest) (*GraphQLResponse, error) {
+	return s.GraphQLWith(ctx, req, nil)
+}
+
+// GraphQLWith is GraphQL over the types in force and the query fields of
+// ext (nil: none).
+func (s *Store) GraphQLWith(ctx context.Context, req *GraphQLRequest, ext GraphQLExtension) (*GraphQLResponse, error) {
 	sch, err := s.schema(ctx)
 	if err != nil {
 		return nil, err
 	}
-	gs, err := sch.GraphQL()
+	gs, err := sch.graphQL(ext)
 	if err != nil {
 		return nil, fmt.Errorf("graphql schema of the object types: %w", err)
 	}
@@ -169,7 +226,7 @@ func (s *Store) GraphQL(ctx context.Context, req *GraphQLRequest) (*GraphQLRespo
 	if err != nil {
 		return failed("BAD_USER_INPUT", err), nil
 	}
-	x := &executor{ctx: ctx, store: s, schema: gs, doc: doc, vars: vars}
+	x := &executor{ctx: ctx, store: s, schema: gs, doc: doc, vars: vars, ext: ext}
 	data := x.selectObject(gs.Query, op.SelectionSet, x.root(sch), nil)
 	return &GraphQLResponse{Data: data, Errors: x.errs}, nil
 }
@@ -197,11 +254,11 @@ func operation(doc *ast.QueryDocument, name string) (*ast.OperationDefinition, e
 	return doc.Operations[0], nil
 }
 
-// resolver computes a field's value from its arguments.
-type resolver func(args map[string]any) (any, error)
+// Resolver computes a field's value from its arguments.
+type Resolver func(args map[string]any) (any, error)
 
 // executor walks a selection set over a tree of values: map[string]any
-// for objects (a value may be a resolver), []any for lists, and scalars.
+// for objects (a value may be a Resolver), []any for lists, and scalars.
 type executor struct {
 	ctx    context.Context
 	store  *Store
@@ -209,19 +266,23 @@ type executor struct {
 	doc    *ast.QueryDocument
 	vars   map[string]any
 	errs   gqlerror.List
+	ext    GraphQLExtension // nil: none
 }
 
 func (x *executor) root(sch *Schema) map[string]any {
 	names := make([]any, len(sch.types))
 	root := map[string]any{"_types": names}
+	if x.ext != nil {
+		maps.Copy(root, x.ext.Root(x.ctx))
+	}
 	for i := range sch.types {
 		t := sch.byName[sch.types[i].Name]
 		names[i] = t.Name
-		root[t.Name] = resolver(func(args map[string]any) (any, error) { return x.connection(t, args) })
+		root[t.Name] = Resolver(func(args map[string]any) (any, error) { return x.connection(t, args) })
 	}
 	in := &introspection{schema: x.schema, types: map[string]map[string]any{}}
-	root["__schema"] = resolver(func(map[string]any) (any, error) { return in.schemaValue(), nil })
-	root["__type"] = resolver(func(args map[string]any) (any, error) {
+	root["__schema"] = Resolver(func(map[string]any) (any, error) { return in.schemaValue(), nil })
+	root["__type"] = Resolver(func(args map[string]any) (any, error) {
 		name, _ := args["name"].(string)
 		if x.schema.Types[name] == nil {
 			return nil, nil
@@ -233,14 +294,11 @@ func (x *executor) root(sch *Schema) map[string]any {
 
 // connection runs a page query for the query field of a type.
 func (x *executor) connection(t *table, args map[string]any) (any, error) {
-	p := ListParams{First: FirstDefault, Equal: map[string]string{}}
-	if v, ok := args["first"]; ok && v != nil {
-		n, ok := intArg(v)
-		if !ok {
-			return nil, fmt.Errorf("first must be an integer, got %v", v)
-		}
-		p.First = n
+	first, err := FirstArg(args)
+	if err != nil {
+		return nil, err
 	}
+	p := ListParams{First: first, Equal: map[string]string{}}
 	p.After, _ = args["after"].(string)
 	for _, j := range t.primary {
 		if v, ok := args[t.Fields[j].Name].(string); ok {
@@ -259,12 +317,67 @@ func (x *executor) connection(t *table, args map[string]any) (any, error) {
 		}
 		edges[i] = map[string]any{"cursor": r.cursor, "node": node}
 	}
+	x.references(t, page.Records, edges)
 	info := map[string]any{"hasNextPage": page.HasNextPage, "hasPreviousPage": false, "startCursor": nil, "endCursor": nil}
 	if len(page.Records) > 0 {
 		info["startCursor"] = page.Records[0].cursor
 		info["endCursor"] = page.EndCursor
 	}
 	return map[string]any{"edges": edges, "pageInfo": info}, nil
+}
+
+// references sets, in the nodes of edges, the fields resolving the
+// customer references of records: one Customers call per field of the
+// page, made when the field is first selected.
+func (x *executor) references(t *table, records []Record, edges []any) {
+	if x.ext == nil {
+		return
+	}
+	for j, f := range t.Fields {
+		if f.Customer == "" {
+			continue
+		}
+		var values []string
+		for _, r := range records {
+			if v, ok := r.values[j].(string); ok {
+				values = append(values, v)
+			}
+		}
+		var found map[string]any
+		var loadErr error
+		loaded := false
+		for i, r := range records {
+			v, ok := r.values[j].(string)
+			if !ok {
+				continue
+			}
+			edges[i].(map[string]any)["node"].(map[string]any)[f.Name+CustomerSuffix] = Resolver(func(map[string]any) (any, error) {
+				if !loaded {
+					found, loadErr = x.ext.Customers(x.ctx, f.Customer, values)
+					loaded = true
+				}
+				return found[v], loadErr
+			})
+		}
+	}
+}
+
+// FirstArg is the page size a connection field's first argument asks
+// for: FirstDefault when unset, an *InputError when not from 0 to
+// FirstMax.
+func FirstArg(args map[string]any) (int, error) {
+	v, ok := args["first"]
+	if !ok || v == nil {
+		return FirstDefault, nil
+	}
+	n, ok := intArg(v)
+	if !ok {
+		return 0, fmt.Errorf("first must be an integer, got %v", v)
+	}
+	if n < 0 || n > FirstMax {
+		return 0, inputErrorf("first must be from 0 to %d, got %d", FirstMax, n)
+	}
+	return n, nil
 }
 
 func intArg(v any) (int, bool) {
@@ -348,7 +461,7 @@ func (x *executor) selectObject(def *ast.Definition, set ast.SelectionSet, src m
 
 // resolve calls a resolver; its error becomes a field error and null.
 func (x *executor) resolve(f *ast.Field, v any, path ast.Path) (out any) {
-	r, ok := v.(resolver)
+	r, ok := v.(Resolver)
 	if !ok {
 		return v
 	}
@@ -501,7 +614,7 @@ func (in *introspection) named(name string) map[string]any {
 	in.types[name] = m
 	if def.Kind == ast.Object || def.Kind == ast.Interface {
 		m["interfaces"] = []any{}
-		m["fields"] = resolver(func(map[string]any) (any, error) {
+		m["fields"] = Resolver(func(map[string]any) (any, error) {
 			var out []any
 			for _, f := range def.Fields {
 				if strings.HasPrefix(f.Name, "__") {
@@ -514,7 +627,7 @@ func (in *introspection) named(name string) map[string]any {
 		})
 	}
 	if def.Kind == ast.Enum {
-		m["enumValues"] = resolver(func(map[string]any) (any, error) {
+		m["enumValues"] = Resolver(func(map[string]any) (any, error) {
 			out := make([]any, len(def.EnumValues))
 			for i, v := range def.EnumValues {
 				out[i] = map[string]any{"name": v.Name, "description": nilIfEmpty(v.Description), "isDeprecated": false, "deprecationReason": nil}

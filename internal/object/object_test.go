@@ -374,6 +374,11 @@ func TestValidate(t *testing.T) {
 		{"vector", []object.Type{withField(object.Field{Name: "emb", Type: "vector"})}, "objects[0].fields[5] (emb): type vector is not supported"},
 		{"primary number", []object.Type{visits, withField(object.Field{Name: "code", Type: "number", Primary: true})}, "objects[1].fields[5] (code): a primary field must be of type string, not number"},
 		{"primary named first", []object.Type{withField(object.Field{Name: "first", Type: "string", Primary: true})}, `a primary field cannot be named "first"`},
+		{"customer on a number", []object.Type{withField(object.Field{Name: "buyer", Type: "number", Customer: "email"})},
+			"objects[0].fields[5] (buyer): a field referencing customers (customer: email) must be of type string, not number"},
+		{"customer field taken", []object.Type{{Name: "orders", Fields: []object.Field{{Name: "order_id", Type: "string", Primary: true},
+			{Name: "buyer", Type: "string", Customer: "email"}, {Name: "buyer_customer", Type: "string"}}}},
+			`objects[0].fields[1] (buyer): references customers, and GraphQL resolves it in a field "buyer_customer", which is also the name of a declared field`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			want := c.want
@@ -383,6 +388,20 @@ func TestValidate(t *testing.T) {
 				t.Errorf("error %v, want a DefinitionError with %q", err, want)
 			}
 		})
+	}
+	// Categories are checked against the stitching rules' (package config
+	// passes them).
+	refs := []object.Type{withField(object.Field{Name: "buyer", Type: "string", Customer: "emial"})}
+	if err := object.ValidateReferences(refs, []string{"cookie", "email"}); err == nil ||
+		err.Error() != `objects[0].fields[5] (buyer): customer "emial" is not an identifier category (the stitching rules read cookie, email)` {
+		t.Errorf("unknown category: %v", err)
+	}
+	if err := object.ValidateReferences(refs, nil); err == nil || !strings.HasSuffix(err.Error(), "(no stitching rule reads any)") {
+		t.Errorf("no categories: %v", err)
+	}
+	refs[0].Fields[5].Customer = "email"
+	if err := object.ValidateReferences(refs, []string{"cookie", "email"}); err != nil {
+		t.Error(err)
 	}
 	// A field that is not primary may be called first.
 	if _, err := object.NewSchema([]object.Type{withField(object.Field{Name: "first", Type: "string"})}); err != nil {

@@ -48,7 +48,16 @@ type Field struct {
 	Primary     bool   `json:"primary,omitempty" yaml:"primary,omitempty"`
 	DisplayName string `json:"display_name,omitempty" yaml:"display_name,omitempty"`
 	Description string `json:"description,omitempty" yaml:"description,omitempty"`
+	// Customer, on a string field, names an identifier category (a
+	// category of the stitching rules): the field's values are customers'
+	// identifiers, and GraphQL resolves each to its customer in the field
+	// <name>_customer beside it.
+	Customer string `json:"customer,omitempty" yaml:"customer,omitempty"`
 }
+
+// CustomerSuffix ends the name of the GraphQL field that resolves a field
+// referencing customers (Field.Customer).
+const CustomerSuffix = "_customer"
 
 var namePattern = regexp.MustCompile(`^[a-z][a-z0-9_]{1,61}$`)
 
@@ -128,8 +137,35 @@ func (t *Type) validateFields(i int) error {
 			return fail("a primary field must be of type string, not %s", f.Type)
 		case f.Primary && slices.Contains(reservedPrimary, f.Name):
 			return fail("a primary field cannot be named %q: primary fields are filter parameters beside the paging parameters %s", f.Name, strings.Join(reservedPrimary, " and "))
+		case f.Customer != "" && f.Type != FieldString:
+			return fail("a field referencing customers (customer: %s) must be of type string, not %s", f.Customer, f.Type)
 		}
 		names[f.Name] = true
+	}
+	for j, f := range t.Fields {
+		if ref := f.Name + CustomerSuffix; f.Customer != "" && names[ref] {
+			return &DefinitionError{Type: i, Field: j, Name: f.Name, Err: fmt.Errorf(
+				"references customers, and GraphQL resolves it in a field %q, which is also the name of a declared field: rename one of them", ref)}
+		}
+	}
+	return nil
+}
+
+// ValidateReferences checks that the fields referencing customers name
+// one of categories, the identifier categories of the stitching rules.
+func ValidateReferences(types []Type, categories []string) error {
+	for i, t := range types {
+		for j, f := range t.Fields {
+			if f.Customer == "" || slices.Contains(categories, f.Customer) {
+				continue
+			}
+			known := "no stitching rule reads any"
+			if len(categories) > 0 {
+				known = "the stitching rules read " + strings.Join(categories, ", ")
+			}
+			return &DefinitionError{Type: i, Field: j, Name: f.Name, Err: fmt.Errorf(
+				"customer %q is not an identifier category (%s)", f.Customer, known)}
+		}
 	}
 	return nil
 }
