@@ -2,7 +2,9 @@ package config
 
 import (
 	"fmt"
+	"slices"
 
+	"github.com/weftdata/weft/internal/rank"
 	"github.com/weftdata/weft/internal/stitch"
 )
 
@@ -39,4 +41,28 @@ func ruleName(rules []stitch.Rule, i, written int) string {
 		return fmt.Sprintf("stitching.rules[%d] (%s from %s)", i, rules[i].Identifier, rules[i].Event)
 	}
 	return fmt.Sprintf("the rule derived from the config (%s from %s)", rules[i].Identifier, rules[i].Event)
+}
+
+// With delivery.pseudonymize_user_id, package delivery stores the
+// delivery events of a user with their userInfo.userId replaced by its
+// pseudonym, also in the field PseudonymField, and appends once per user
+// an event of type PseudonymEventType that holds the userId and its
+// pseudonym: the link, made at write time, between the pseudonymised
+// events and the user's events of other sources.
+const (
+	PseudonymField     = "userIdPseudonym"
+	PseudonymEventType = "user_pseudonym"
+)
+
+// pseudonymRules are the delivery rules (user id first) when userIds are
+// pseudonymised: the user id category reads the userId of the link
+// events and of events stored before, never a pseudonym, and the
+// pseudonym category (rank.UserIDPseudonymCategory) reads the pseudonym
+// of both the pseudonymised events and the link events.
+func pseudonymRules(rules []stitch.Rule) []stitch.Rule {
+	out := slices.Clone(rules)
+	out[0].ValueExpression = "CASE WHEN type = '" + PseudonymEventType + "' OR (payload->>'" + PseudonymField + "') IS NULL THEN " +
+		rules[0].ValueExpression + " END"
+	return append(out, stitch.Rule{Identifier: rank.UserIDPseudonymCategory, Event: rules[0].Event,
+		ValueExpression: "payload->>'" + PseudonymField + "'"})
 }

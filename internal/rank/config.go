@@ -26,7 +26,17 @@ type Delivery struct {
 	// UseCases rank by use case name (SEARCH, FEED, ... as in the
 	// delivery.UseCase enum); "default" ranks the others.
 	UseCases map[string]UseCase `json:"use_cases,omitempty" yaml:"use_cases,omitempty"`
+	// PseudonymizeUserID stores every delivery event with
+	// userInfo.userId replaced by a keyed hash of it (the pseudonym; the
+	// key is the server's, never the config's), as Promoted's long-term
+	// logs keep it; package delivery documents how stitching still links
+	// them.
+	PseudonymizeUserID bool `json:"pseudonymize_user_id,omitempty" yaml:"pseudonymize_user_id,omitempty"`
 }
+
+// UserIDPseudonymCategory is the stitching category of the pseudonyms of
+// userInfo.userId (Delivery.PseudonymizeUserID).
+const UserIDPseudonymCategory = "user_id_pseudonym"
 
 // Identifiers name stitching categories.
 type Identifiers struct {
