@@ -26,11 +26,11 @@ type Delivery struct {
 	// UseCases rank by use case name (SEARCH, FEED, ... as in the
 	// delivery.UseCase enum); "default" ranks the others.
 	UseCases map[string]UseCase `json:"use_cases,omitempty" yaml:"use_cases,omitempty"`
-	// PseudonymizeUserID stores every delivery event with
-	// userInfo.userId replaced by a keyed hash of it (the pseudonym; the
-	// key is the server's, never the config's), as Promoted's long-term
-	// logs keep it; package delivery documents how stitching still links
-	// them.
+	// PseudonymizeUserID stores delivery events with userInfo.userId
+	// replaced by a keyed hash of it, as Promoted's long-term logs keep
+	// it. The key derives from the server's secret key, never from the
+	// config; one link event per user (type user_pseudonym) keeps them
+	// stitched to the user's other events.
 	PseudonymizeUserID bool `json:"pseudonymize_user_id,omitempty" yaml:"pseudonymize_user_id,omitempty"`
 }
 
