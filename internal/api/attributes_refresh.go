@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/weftdata/weft/internal/audit"
@@ -10,17 +11,13 @@ import (
 // context query runs now, whatever the age of its value (Meiro's "UPDATE
 // context SET modified = NULL"). The body is empty or {}.
 func (h *handler) attributesRefreshContext(w http.ResponseWriter, r *http.Request) {
-	if err := h.decodeOptional(w, r, &struct{}{}); err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	res, err := h.pipeline.RefreshContexts(r.Context())
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	audit.Summarize(r.Context(), "refreshed %d context queries (%d failed) in %.0f ms", res.Refreshed, res.Failed, res.DurationMS)
-	writeJSON(w, http.StatusOK, res)
+	h.force(w, r, func(ctx context.Context) (any, error) {
+		res, err := h.pipeline.RefreshContexts(ctx)
+		if err == nil {
+			audit.Summarize(ctx, "refreshed %d context queries (%d failed) in %.0f ms", res.Refreshed, res.Failed, res.DurationMS)
+		}
+		return res, err
+	})
 }
 
 // attributesRefreshCaches is POST /v1/attributes/refresh-caches: the
@@ -28,15 +25,26 @@ func (h *handler) attributesRefreshContext(w http.ResponseWriter, r *http.Reques
 // again from the values ("How to force cache update"). The body is empty
 // or {}.
 func (h *handler) attributesRefreshCaches(w http.ResponseWriter, r *http.Request) {
+	h.force(w, r, func(ctx context.Context) (any, error) {
+		res, err := h.pipeline.RefreshCaches(ctx)
+		if err == nil {
+			audit.Summarize(ctx, "recounted the caches of %d attributes in %.0f ms", len(res.Attributes), res.DurationMS)
+		}
+		return res, err
+	})
+}
+
+// force runs a force operation of a body-less route and answers with its
+// result.
+func (h *handler) force(w http.ResponseWriter, r *http.Request, op func(context.Context) (any, error)) {
 	if err := h.decodeOptional(w, r, &struct{}{}); err != nil {
 		h.writeError(w, r, err)
 		return
 	}
-	res, err := h.pipeline.RefreshCaches(r.Context())
+	res, err := op(r.Context())
 	if err != nil {
 		h.writeError(w, r, err)
 		return
 	}
-	audit.Summarize(r.Context(), "recounted the caches of %d attributes in %.0f ms", len(res.Attributes), res.DurationMS)
 	writeJSON(w, http.StatusOK, res)
 }

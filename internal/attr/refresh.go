@@ -18,36 +18,6 @@ type ContextRefresh struct {
 	DurationMS float64         `json:"duration_ms"`
 }
 
-// RefreshContexts runs every context query now, whatever the age of its
-// value. A failing query keeps its old value and reports its error, as in
-// a run; the values reach the attributes at their next calculation.
-func (e *Engine) RefreshContexts(ctx context.Context) (*ContextRefresh, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	began := time.Now()
-	conn, err := e.db.Conn(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer conn.Close()
-	r := &run{e: e, conn: conn, forceContexts: true}
-	res := &ContextRefresh{Contexts: []ContextResult{}}
-	contexts, err := r.refreshContexts(ctx)
-	if err != nil {
-		return nil, err
-	}
-	for _, c := range contexts {
-		if c.Error != "" {
-			res.Failed++
-		} else {
-			res.Refreshed++
-		}
-		res.Contexts = append(res.Contexts, c)
-	}
-	res.DurationMS = float64(time.Since(began).Microseconds()) / 1000
-	return res, nil
-}
-
 // CacheRefresh reports RefreshCaches: per attribute, the customers with a
 // value and the distinct values counted.
 type CacheRefresh struct {
@@ -62,32 +32,78 @@ type CacheCount struct {
 	Values    int64  `json:"values"`
 }
 
+// RefreshContexts runs every context query now, whatever the age of its
+// value. A failing query keeps its old value and reports its error, as in
+// a run; the values reach the attributes at their next calculation.
+func (e *Engine) RefreshContexts(ctx context.Context) (*ContextRefresh, error) {
+	res := &ContextRefresh{Contexts: []ContextResult{}}
+	err := e.force(ctx, &res.DurationMS, func(r *run) error {
+		r.forceContexts = true
+		contexts, err := r.refreshContexts(ctx)
+		for _, c := range contexts {
+			if c.Error != "" {
+				res.Failed++
+			} else {
+				res.Refreshed++
+			}
+			res.Contexts = append(res.Contexts, c)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
 // RefreshCaches counts the caches of every enabled attribute again from
 // its values (customers with a value, and the value distribution), rather
 // than from the changes runs add up.
 func (e *Engine) RefreshCaches(ctx context.Context) (*CacheRefresh, error) {
+	res := &CacheRefresh{Attributes: []CacheCount{}}
+	err := e.force(ctx, &res.DurationMS, func(r *run) error {
+		defs, err := e.selected(nil)
+		if err != nil {
+			return err
+		}
+		ids := make([]string, len(defs))
+		for i, d := range defs {
+			ids[i] = d.ID
+		}
+		if err := r.updateCaches(ctx, ids); err != nil {
+			return err
+		}
+		res.Attributes, err = r.cacheCounts(ctx, ids)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// force runs a force operation under the engine's lock, on a connection
+// of its own, and times it.
+func (e *Engine) force(ctx context.Context, durationMS *float64, op func(*run) error) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	began := time.Now()
-	defs, err := e.selected(nil)
-	if err != nil {
-		return nil, err
-	}
 	conn, err := e.db.Conn(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer conn.Close()
-	r := &run{e: e, conn: conn, deltas: deltas{}}
-	ids := make([]string, len(defs))
-	for i, d := range defs {
-		ids[i] = d.ID
+	if err := op(&run{e: e, conn: conn, deltas: deltas{}}); err != nil {
+		return err
 	}
-	if err := r.updateCaches(ctx, ids); err != nil {
-		return nil, err
-	}
-	res := &CacheRefresh{Attributes: []CacheCount{}}
-	rows, err := conn.QueryContext(ctx, conn.Query("AttrCachesCounted"), ids)
+	*durationMS = float64(time.Since(began).Microseconds()) / 1000
+	return nil
+}
+
+// cacheCounts reads the caches of the attributes ids.
+func (r *run) cacheCounts(ctx context.Context, ids []string) ([]CacheCount, error) {
+	out := []CacheCount{}
+	rows, err := r.conn.QueryContext(ctx, r.conn.Query("AttrCachesCounted"), ids)
 	if err != nil {
 		return nil, fmt.Errorf("attributes: read the recounted caches: %w", err)
 	}
@@ -97,11 +113,10 @@ func (e *Engine) RefreshCaches(ctx context.Context) (*CacheRefresh, error) {
 		if err := rows.Scan(&c.ID, &c.Customers, &c.Values); err != nil {
 			return nil, fmt.Errorf("attributes: read the recounted caches: %w", err)
 		}
-		res.Attributes = append(res.Attributes, c)
+		out = append(out, c)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("attributes: read the recounted caches: %w", err)
 	}
-	res.DurationMS = float64(time.Since(began).Microseconds()) / 1000
-	return res, nil
+	return out, nil
 }

@@ -143,18 +143,19 @@ func (c *Client) CalculateAttributes(ctx context.Context, ro attr.RunOptions) (*
 // RefreshContexts runs every context query now
 // (POST /v1/attributes/refresh-context).
 func (c *Client) RefreshContexts(ctx context.Context) (*attr.ContextRefresh, error) {
-	var out attr.ContextRefresh
-	if err := c.do(ctx, http.MethodPost, "/v1/attributes/refresh-context", nil, nil, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return post[attr.ContextRefresh](ctx, c, "/v1/attributes/refresh-context")
 }
 
 // RefreshCaches counts the attribute caches again
 // (POST /v1/attributes/refresh-caches).
 func (c *Client) RefreshCaches(ctx context.Context) (*attr.CacheRefresh, error) {
-	var out attr.CacheRefresh
-	if err := c.do(ctx, http.MethodPost, "/v1/attributes/refresh-caches", nil, nil, &out); err != nil {
+	return post[attr.CacheRefresh](ctx, c, "/v1/attributes/refresh-caches")
+}
+
+// post sends a POST without a body and decodes the answer.
+func post[T any](ctx context.Context, c *Client, path string) (*T, error) {
+	var out T
+	if err := c.do(ctx, http.MethodPost, path, nil, nil, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil

@@ -42,23 +42,24 @@ func (p *Pipeline) forward(ctx context.Context, old, cfg *config.Config) (bool, 
 // RefreshContexts runs every context query of the config in force now
 // (attr.Engine.RefreshContexts).
 func (p *Pipeline) RefreshContexts(ctx context.Context) (*attr.ContextRefresh, error) {
-	p.runMu.Lock()
-	defer p.runMu.Unlock()
-	f, err := p.current(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return f.engines.attr.RefreshContexts(ctx)
+	return withAttributes(ctx, p, (*attr.Engine).RefreshContexts)
 }
 
 // RefreshCaches counts the attribute caches again from the values
 // (attr.Engine.RefreshCaches).
 func (p *Pipeline) RefreshCaches(ctx context.Context) (*attr.CacheRefresh, error) {
+	return withAttributes(ctx, p, (*attr.Engine).RefreshCaches)
+}
+
+// withAttributes runs op on the attribute engine in force, as a run of
+// the attributes (p.runMu held).
+func withAttributes[T any](ctx context.Context, p *Pipeline, op func(*attr.Engine, context.Context) (T, error)) (T, error) {
 	p.runMu.Lock()
 	defer p.runMu.Unlock()
 	f, err := p.current(ctx)
 	if err != nil {
-		return nil, err
+		var zero T
+		return zero, err
 	}
-	return f.engines.attr.RefreshCaches(ctx)
+	return op(f.engines.attr, ctx)
 }
