@@ -41,6 +41,10 @@ var auditActions = map[string]string{
 	"POST /v1/entities/merge":              "entities.merge",
 	"POST /v1/identifiers/block":           "identifiers.block",
 	"DELETE /v1/identity/constraints/{id}": "identity.constraints.remove",
+
+	// Meiro's force operations (attributes_refresh.go).
+	"POST /v1/attributes/refresh-context": "attributes.refresh_context",
+	"POST /v1/attributes/refresh-caches":  "attributes.refresh_caches",
 }
 
 // auditVerbs are the verbs of derived action names.

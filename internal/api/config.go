@@ -29,7 +29,12 @@ func (h *handler) configPut(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	applied, err := h.apply(r, data)
+	ao, err := applyOptions(r)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	applied, err := h.apply(r, data, ao)
 	var cfgErr *config.Error
 	if errors.As(err, &cfgErr) {
 		h.writeError(w, r, &Error{http.StatusBadRequest, "invalid_config", "config rejected, nothing changed: " + cfgErr.Error()})
@@ -39,18 +44,18 @@ func (h *handler) configPut(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	audit.Summarize(r.Context(), "applied config version %d", applied.Version) // the console reads the version back (console.appliedBy)
+	audit.Summarize(r.Context(), "applied config version %d%s", applied.Version, forwardNote(applied)) // the console reads the version back (console.appliedBy)
 	writeJSON(w, http.StatusOK, applied)
 }
 
 // apply puts a document in force. One read back from GET /v1/config has
 // its keys and secrets masked: those keep the values in force.
-func (h *handler) apply(r *http.Request, data []byte) (*pipeline.Applied, error) {
+func (h *handler) apply(r *http.Request, data []byte, ao pipeline.ApplyOptions) (*pipeline.Applied, error) {
 	data, err := h.pipeline.Unmask(r.Context(), data)
 	if err != nil {
 		return nil, err
 	}
-	return h.pipeline.Apply(r.Context(), data)
+	return h.pipeline.ApplyWith(r.Context(), data, ao)
 }
 
 // configGet is GET /v1/config: the configuration in force, as JSON, or as

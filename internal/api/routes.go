@@ -190,6 +190,8 @@ func newHandler(cfg Config) (http.Handler, []route) {
 	v1.Route(scopeRead, "GET /v1/attributes", h.attributesList)
 	v1.Route(scopeRead, "GET /v1/attributes/{id}/values", h.attributeValues)
 	v1.Route(scopeJobs, "POST /v1/attributes/run", h.attributesRun)
+	v1.Route(scopeAdmin, "POST /v1/attributes/refresh-context", h.attributesRefreshContext)
+	v1.Route(scopeAdmin, "POST /v1/attributes/refresh-caches", h.attributesRefreshCaches)
 	v1.Route(scopeRead, "GET /v1/jobs", h.jobsList)
 	v1.Route(scopeJobs, "POST /v1/jobs/{job}/runs", h.jobTrigger)
 	v1.Route(scopeRead, "GET /v1/jobs/runs", h.jobRunsList)

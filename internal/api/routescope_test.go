@@ -48,6 +48,8 @@ var routeScopes = map[string]string{
 	"GET /v1/attributes":                                "read",
 	"GET /v1/attributes/{id}/values":                    "read",
 	"POST /v1/attributes/run":                           "jobs",
+	"POST /v1/attributes/refresh-context":               "admin",
+	"POST /v1/attributes/refresh-caches":                "admin",
 	"GET /v1/segments":                                  "read",
 	"GET /v1/segments/{id}":                             "read",
 	"GET /v1/segments/{id}/members":                     "read",

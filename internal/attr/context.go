@@ -58,7 +58,7 @@ func (r *run) refreshContext(ctx context.Context, c Context, now time.Time) (Con
 		}
 	case err != nil:
 		return res, fmt.Errorf("attributes: read context %s: %w", c.Key, err)
-	case query == c.Query && modified.Valid && now.Sub(modified.Time) < r.e.opts.ContextTTL:
+	case !r.forceContexts && query == c.Query && modified.Valid && now.Sub(modified.Time) < r.e.opts.ContextTTL:
 		res.Value = value.String
 		return res, nil
 	}

@@ -29,6 +29,9 @@ type run struct {
 	counted []string
 	// stale says the run marked the caches stale (changing).
 	stale bool
+	// forceContexts runs every context query, whatever its age
+	// (RefreshContexts).
+	forceContexts bool
 }
 
 // timer starts timing a phase; calling what it returns stops it.

@@ -15,7 +15,8 @@ import (
 
 func newAttributesCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "attributes", Short: "Calculate and inspect customer attributes"}
-	cmd.AddCommand(newAttributesCalculateCmd(), newAttributesListCmd(), newAttributesValuesCmd())
+	cmd.AddCommand(newAttributesCalculateCmd(), newAttributesListCmd(), newAttributesValuesCmd(),
+		newAttributesRefreshContextCmd(), newAttributesRefreshCachesCmd())
 	return cmd
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/weftdata/weft/internal/client"
+	"github.com/weftdata/weft/internal/pipeline"
 	"github.com/weftdata/weft/internal/store"
 )
 
@@ -19,25 +20,32 @@ func newApplyCmd() *cobra.Command {
 	var (
 		cf   clientFlags
 		file string
+		ao   pipeline.ApplyOptions
 	)
 	cmd := &cobra.Command{
 		Use:   "apply -f weft.yaml",
 		Short: "Validate a weft.yaml against the running platform and put it in force",
 		Long: `apply sends the document (YAML or JSON; - for stdin) to PUT /v1/config. The server checks
 all of it, running every SQL expression against its engine, and either puts the whole
-document in force or rejects it with an error naming the rule at fault, changing nothing.`,
+document in force or rejects it with an error naming the rule at fault, changing nothing.
+Changed stitching rules rebuild the entities from the whole log on the next pass; with
+--forward-only they apply to the events stitched from now on, and earlier events are not
+linked again under them (as Meiro CPS does).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			body, err := readFileOrStdin(cmd.InOrStdin(), file)
 			if err != nil {
 				return err
 			}
-			res, err := cf.client().ApplyConfig(cmd.Context(), body)
+			res, err := cf.client().ApplyConfigWith(cmd.Context(), body, ao)
 			if err != nil {
 				return err
 			}
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "Applied %s as config version %d.\n", file, res.Version)
+			if res.StitchingForward {
+				fmt.Fprintln(out, "The stitching rules changed: they apply to the events stitched from now on; earlier events are not linked again (weft stitch --from-scratch rebuilds).")
+			}
 			if res.StitchingRebuild {
 				fmt.Fprintln(out, "The stitching rules changed: entities are rebuilt from the whole log on the next pass (or now: weft stitch).")
 			}
@@ -52,6 +60,7 @@ document in force or rejects it with an error naming the rule at fault, changing
 	}
 	cf.register(cmd.Flags())
 	cmd.Flags().StringVarP(&file, "file", "f", "weft.yaml", "the document to apply; - reads stdin")
+	cmd.Flags().BoolVar(&ao.StitchingForward, "forward-only", false, "changed stitching rules apply to the events stitched from now on, without a rebuild (earlier events are not re-linked)")
 	return cmd
 }
 

@@ -16,12 +16,22 @@ import (
 
 // ApplyConfig sends a weft.yaml document (YAML or JSON) to PUT /v1/config.
 func (c *Client) ApplyConfig(ctx context.Context, body []byte) (*pipeline.Applied, error) {
+	return c.ApplyConfigWith(ctx, body, pipeline.ApplyOptions{})
+}
+
+// ApplyConfigWith is ApplyConfig with options: StitchingForward sends
+// ?stitching=forward.
+func (c *Client) ApplyConfigWith(ctx context.Context, body []byte, ao pipeline.ApplyOptions) (*pipeline.Applied, error) {
 	ct := "application/yaml"
 	if t := strings.TrimSpace(string(body)); strings.HasPrefix(t, "{") {
 		ct = "application/json"
 	}
+	path := "/v1/config"
+	if ao.StitchingForward {
+		path += "?stitching=forward"
+	}
 	var out pipeline.Applied
-	if err := c.do(ctx, http.MethodPut, "/v1/config", http.Header{"Content-Type": {ct}}, body, &out); err != nil {
+	if err := c.do(ctx, http.MethodPut, path, http.Header{"Content-Type": {ct}}, body, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -125,6 +135,27 @@ func (c *Client) CalculateAttributes(ctx context.Context, ro attr.RunOptions) (*
 	body, _ := json.Marshal(ro)
 	var out attr.RunResult
 	if err := c.do(ctx, http.MethodPost, "/v1/attributes/run", http.Header{"Content-Type": {"application/json"}}, body, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// RefreshContexts runs every context query now
+// (POST /v1/attributes/refresh-context).
+func (c *Client) RefreshContexts(ctx context.Context) (*attr.ContextRefresh, error) {
+	return post[attr.ContextRefresh](ctx, c, "/v1/attributes/refresh-context")
+}
+
+// RefreshCaches counts the attribute caches again
+// (POST /v1/attributes/refresh-caches).
+func (c *Client) RefreshCaches(ctx context.Context) (*attr.CacheRefresh, error) {
+	return post[attr.CacheRefresh](ctx, c, "/v1/attributes/refresh-caches")
+}
+
+// post sends a POST without a body and decodes the answer.
+func post[T any](ctx context.Context, c *Client, path string) (*T, error) {
+	var out T
+	if err := c.do(ctx, http.MethodPost, path, nil, nil, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil

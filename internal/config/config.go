@@ -188,6 +188,9 @@ func (c *Config) Validate() error {
 	if err := st.Validate(); err != nil {
 		return StitchingError(err)
 	}
+	if err := checkDuplicateRules(st.Rules, len(c.Stitching.Rules)); err != nil {
+		return err
+	}
 	if err := attr.Validate(c.Attributes, c.Context); err != nil {
 		return &Error{Err: err}
 	}

@@ -184,8 +184,12 @@ func deliveryStitchingRules(d *rank.Delivery) []stitch.Rule {
 	value := func(field string) string {
 		return "COALESCE(payload->'userInfo'->>'" + field + "', payload->'request'->'userInfo'->>'" + field + "')"
 	}
-	return []stitch.Rule{
+	rules := []stitch.Rule{
 		{Identifier: d.UserIDCategory(), Event: event, ValueExpression: value("userId")},
 		{Identifier: d.AnonUserIDCategory(), Event: event, ValueExpression: value("anonUserId")},
 	}
+	if d.PseudonymizeUserID {
+		return pseudonymRules(rules)
+	}
+	return rules
 }

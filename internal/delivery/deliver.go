@@ -198,6 +198,11 @@ func (s *Service) logDelivery(req *pb.Request, resp *pb.Response) {
 		SearchQuery: req.SearchQuery, Paging: req.Paging, Properties: req.Properties,
 		DisablePersonalization: req.DisablePersonalization,
 	}
+	// An internal user's (a tester's) log keeps every candidate, as
+	// Promoted's delivery logs do: worth its cost for the few such users.
+	if req.GetUserInfo().GetIsInternalUser() {
+		logged.Insertion = req.Insertion
+	}
 	lr := &ev.LogRequest{DeliveryLog: []*pb.DeliveryLog{{
 		PlatformId: req.GetPlatformId(),
 		Request:    logged,

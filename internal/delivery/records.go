@@ -51,18 +51,28 @@ func (s *Service) events(lr *ev.LogRequest, received time.Time) []store.EventIns
 		s.rememberServed(dl)
 	}
 	lrm := lr.ProtoReflect()
+	st := s.settings.Load()
 	var out []store.EventInsert
+	linked := map[string]bool{}
+	add := func(typ string, rm protoreflect.Message) {
+		e, mark := s.recordEvent(typ, rm, lrm, received, st)
+		out = append(out, e)
+		if mark.pseudonym != "" && !linked[mark.pseudonym] {
+			linked[mark.pseudonym] = true
+			out = append(out, linkEvent(mark, received))
+		}
+	}
 	for _, fd := range recordFields(lrm.Descriptor()) {
 		typ := string(fd.Name())
 		if !fd.IsList() {
 			if lrm.Has(fd) {
-				out = append(out, s.recordEvent(typ, lrm.Get(fd).Message(), lrm, received))
+				add(typ, lrm.Get(fd).Message())
 			}
 			continue
 		}
 		list := lrm.Get(fd).List()
 		for j := 0; j < list.Len(); j++ {
-			out = append(out, s.recordEvent(typ, list.Get(j).Message(), lrm, received))
+			add(typ, list.Get(j).Message())
 		}
 	}
 	return out
@@ -89,7 +99,7 @@ func EventTypes() []store.EventTypeKey {
 	for _, fd := range recordFields((&ev.LogRequest{}).ProtoReflect().Descriptor()) {
 		out = append(out, store.EventTypeKey{SourceID: config.DeliverySourceID, Type: string(fd.Name()), Version: EventVersion})
 	}
-	return out
+	return append(out, store.EventTypeKey{SourceID: config.DeliverySourceID, Type: config.PseudonymEventType, Version: EventVersion})
 }
 
 func isContextField(n protoreflect.Name) bool {
@@ -101,28 +111,35 @@ func isContextField(n protoreflect.Name) bool {
 	return false
 }
 
-func (s *Service) recordEvent(typ string, rm, lrm protoreflect.Message, received time.Time) store.EventInsert {
+func (s *Service) recordEvent(typ string, rm, lrm protoreflect.Message, received time.Time, st *settings) (store.EventInsert, userMark) {
 	fillContext(rm, lrm)
 	if typ == "impression" || typ == "action" {
 		s.fillContent(rm)
 	}
+	mark := s.recordUser(rm, st.pseudonymize)
 	raw, err := protojson.Marshal(rm.Interface())
 	if err != nil {
 		raw = []byte("{}") // only invalid UTF-8 fails, and parsing refused that
 	}
-	// protojson varies its white space on purpose; the canonical form makes
-	// the payload, and the hash of it, the same on every retry.
-	var payload bytes.Buffer
-	if err := event.Canonical(&payload, raw); err != nil {
-		payload.Reset()
-		payload.Write(raw)
-	}
+	payload := canonicalOf(withFields(raw, mark.fields()))
 	return store.EventInsert{
-		ID:           eventID(typ, rm, payload.Bytes()),
+		ID:           eventID(typ, rm, payload),
 		EventTypeKey: store.EventTypeKey{SourceID: config.DeliverySourceID, Type: typ, Version: EventVersion},
 		EventTime:    eventTime(rm, received),
-		Payload:      payload.Bytes(),
+		Payload:      payload,
+	}, mark
+}
+
+// canonicalOf is the canonical form of a JSON object (raw itself should
+// it not parse). protojson varies its white space on purpose; the
+// canonical form makes the payload, and the hash of it, the same on every
+// retry.
+func canonicalOf(raw []byte) []byte {
+	var payload bytes.Buffer
+	if err := event.Canonical(&payload, raw); err != nil {
+		return raw
 	}
+	return payload.Bytes()
 }
 
 // fillContext copies the LogRequest's platformId, userInfo, timing and

@@ -62,6 +62,10 @@ type Options struct {
 	// ServedInsertions bounds the insertionId to contentId map. Default
 	// ServedInsertionsDefault.
 	ServedInsertions int
+	// PseudonymKey is the key of the pseudonyms of userIds
+	// (delivery.pseudonymize_user_id; see PseudonymKey). Default: a
+	// random key of this process.
+	PseudonymKey []byte
 	// Now is the clock (tests move it). Default time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -84,6 +88,8 @@ type settings struct {
 	pagingTTL time.Duration
 	nonKey    map[string]bool
 	refresh   time.Duration
+	// pseudonymize replaces userIds with pseudonyms in the stored events.
+	pseudonymize bool
 }
 
 // New returns a Service with the default delivery config until SetConfig.
@@ -103,6 +109,9 @@ func New(opts Options) *Service {
 	if opts.ServedInsertions <= 0 {
 		opts.ServedInsertions = ServedInsertionsDefault
 	}
+	if opts.PseudonymKey == nil {
+		opts.PseudonymKey = randomKey()
+	}
 	s := &Service{
 		opts:   opts,
 		pager:  newPager(opts.PagingCacheBytes, opts.Now),
@@ -121,10 +130,11 @@ func New(opts Options) *Service {
 func (s *Service) SetConfig(cfg *config.Config) {
 	d := &cfg.Delivery
 	st := &settings{
-		keys:      d.APIKeys,
-		pagingTTL: d.PagingTTLOrDefault(),
-		nonKey:    make(map[string]bool, len(d.NonKeyProperties)),
-		refresh:   d.RefreshOrDefault(),
+		keys:         d.APIKeys,
+		pagingTTL:    d.PagingTTLOrDefault(),
+		nonKey:       make(map[string]bool, len(d.NonKeyProperties)),
+		refresh:      d.RefreshOrDefault(),
+		pseudonymize: d.PseudonymizeUserID,
 	}
 	for _, p := range d.NonKeyProperties {
 		st.nonKey[p] = true

@@ -196,6 +196,9 @@ type Applied struct {
 	// StitchingRebuild says the stitching rules changed, so the next pass
 	// rebuilds the entities from the whole log.
 	StitchingRebuild bool `json:"stitching_rebuild"`
+	// StitchingForward says the stitching rules changed and apply to the
+	// events stitched from now on only (ApplyOptions.StitchingForward).
+	StitchingForward bool `json:"stitching_forward,omitempty"`
 	// AttributesCalculating says attributes were added or changed, and a
 	// run of the attributes job calculating them was triggered.
 	AttributesCalculating bool `json:"attributes_calculating,omitempty"`
@@ -212,9 +215,20 @@ type Applied struct {
 // declares but the old one stays in force, and applying again completes
 // the change.
 func (p *Pipeline) Apply(ctx context.Context, body []byte) (*Applied, error) {
+	return p.ApplyWith(ctx, body, ApplyOptions{})
+}
+
+// ApplyWith is Apply with options (see ApplyOptions).
+func (p *Pipeline) ApplyWith(ctx context.Context, body []byte, ao ApplyOptions) (*Applied, error) {
 	c, err := p.check(ctx, body)
 	if err != nil {
 		return nil, err
+	}
+	if ao.StitchingForward {
+		// No stitching pass may start between putting the rules in force
+		// and recording them as built: it would rebuild.
+		p.runMu.Lock()
+		defer p.runMu.Unlock()
 	}
 	cfg, eng, sched, warnings := c.cfg, c.engines, c.schedules, c.warnings
 	old, err := p.current(ctx)
@@ -237,8 +251,18 @@ func (p *Pipeline) Apply(ctx context.Context, body []byte) (*Applied, error) {
 	p.jobs.SetSchedules(sched)
 	p.dirty.Store(true)
 	rebuild := old.cfg.StitchingHash() != cfg.StitchingHash()
+	forward := false
+	if rebuild && ao.StitchingForward {
+		if forward, err = p.forward(ctx, old.cfg, cfg); err != nil {
+			return nil, err
+		}
+		rebuild = !forward
+		if !forward {
+			warnings = append(warnings, ForwardPendingWarning)
+		}
+	}
 	p.log.Info("config applied", "version", stored.Version, "stitching_rules", len(cfg.Stitching.Rules),
-		"attributes", len(cfg.Attributes), "object_types", len(cfg.Objects), "stitching_rebuild", rebuild)
+		"attributes", len(cfg.Attributes), "object_types", len(cfg.Objects), "stitching_rebuild", rebuild, "stitching_forward", forward)
 	calculating, err := p.calculateNewAttributes(ctx, old.cfg.Attributes, cfg.Attributes)
 	if err != nil {
 		p.log.Error("config applied, but its new attributes wait for the next scheduled run", "error", err)
@@ -247,7 +271,7 @@ func (p *Pipeline) Apply(ctx context.Context, body []byte) (*Applied, error) {
 		p.log.Warn("config applied with a likely mistake", "warning", w)
 	}
 	return &Applied{Version: stored.Version, AppliedAt: stored.AppliedAt, StitchingRebuild: rebuild,
-		AttributesCalculating: calculating, Warnings: warnings}, nil
+		StitchingForward: forward, AttributesCalculating: calculating, Warnings: warnings}, nil
 }
 
 // checked is a document that passed every check of Apply but the object

@@ -26,7 +26,17 @@ type Delivery struct {
 	// UseCases rank by use case name (SEARCH, FEED, ... as in the
 	// delivery.UseCase enum); "default" ranks the others.
 	UseCases map[string]UseCase `json:"use_cases,omitempty" yaml:"use_cases,omitempty"`
+	// PseudonymizeUserID stores delivery events with userInfo.userId
+	// replaced by a keyed hash of it, as Promoted's long-term logs keep
+	// it. The key derives from the server's secret key, never from the
+	// config; one link event per user (type user_pseudonym) keeps them
+	// stitched to the user's other events.
+	PseudonymizeUserID bool `json:"pseudonymize_user_id,omitempty" yaml:"pseudonymize_user_id,omitempty"`
 }
+
+// UserIDPseudonymCategory is the stitching category of the pseudonyms of
+// userInfo.userId (Delivery.PseudonymizeUserID).
+const UserIDPseudonymCategory = "user_id_pseudonym"
 
 // Identifiers name stitching categories.
 type Identifiers struct {

@@ -360,6 +360,8 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		Reload:   inForce.Refresh,
 		Appended: func(int) { pipe.EventsArrived() },
 		Logger:   cfg.Logger,
+		// The operator's key, never the config's.
+		PseudonymKey: delivery.PseudonymKey(cfg.Plugins.ServerKey),
 	})
 	inForce.Watch(deliverySvc.SetConfig)
 	deployOpts := cfg.Deploy

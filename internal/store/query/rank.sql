@@ -7,7 +7,8 @@ SELECT coalesce(max(seq), 0) FROM event_log
 -- Delivery impressions and actions logged after the watermark $1 up to $2,
 -- counted per content, event type and action type. A custom action counts
 -- under its own name; protojson leaves out an enum at its zero value, so a
--- missing actionType is UNKNOWN_ACTION_TYPE.
+-- missing actionType is UNKNOWN_ACTION_TYPE. Internal users' records
+-- (marked internalUser, or with userInfo.isInternalUser) do not count.
 SELECT payload->>'contentId', type,
        CASE WHEN type = 'impression' THEN ''
             WHEN payload->>'actionType' = 'CUSTOM_ACTION_TYPE' AND coalesce(payload->>'customActionType', '') <> ''
@@ -17,6 +18,7 @@ SELECT payload->>'contentId', type,
 FROM event_log
 WHERE seq > $1 AND seq <= $2 AND source_id = 'delivery' AND type IN ('impression', 'action')
   AND coalesce(payload->>'contentId', '') <> ''
+  AND (payload->>'internalUser') IS NULL AND coalesce(payload->'userInfo'->>'isInternalUser', 'false') <> 'true'
 GROUP BY 1, 2, 3
 
 -- name: RankPropertyList
