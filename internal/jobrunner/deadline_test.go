@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -132,10 +133,10 @@ func TestPerformIgnoringItsDeadline(t *testing.T) {
 		t.Run(backend, func(t *testing.T) {
 			s := &script{}
 			late := make(chan struct{})
-			first := true
+			var first atomic.Bool
+			first.Store(true)
 			s.step = func(ctx context.Context, n int) (int, error) {
-				if n == 1 && first {
-					first = false
+				if n == 1 && first.CompareAndSwap(true, false) {
 					time.Sleep(600 * time.Millisecond) // ignores ctx
 					close(late)
 					return 99, nil
@@ -270,12 +271,12 @@ func (i *interruptedBy) get() error {
 // job.Interruptible until interrupted, records the error and returns a
 // state of 99 anyway: the runtime must discard it.
 func interruptibleAt1(entered chan<- struct{}, got *interruptedBy) func(ctx context.Context, n int) (int, error) {
-	once := true
+	var once atomic.Bool
+	once.Store(true)
 	return func(ctx context.Context, n int) (int, error) {
-		if n != 1 || !once {
+		if n != 1 || !once.CompareAndSwap(true, false) {
 			return n + 1, nil
 		}
-		once = false
 		err := job.Interruptible(ctx, func(ctx context.Context) error {
 			close(entered)
 			<-ctx.Done()
