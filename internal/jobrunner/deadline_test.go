@@ -287,6 +287,18 @@ func interruptibleAt1(entered chan<- struct{}, got *interruptedBy) func(ctx cont
 	}
 }
 
+// interruptibleFixture is a runner (not started) with the job "wait",
+// whose second Perform waits in interruptible work: entered is closed
+// when it does, got holds what job.Interruptible returned.
+func interruptibleFixture(t *testing.T, backend string, opts Options) (*script, *fixture, chan struct{}, *interruptedBy) {
+	s := &script{}
+	entered := make(chan struct{})
+	got := &interruptedBy{}
+	s.step = interruptibleAt1(entered, got)
+	opts.Builtin = []job.Info{s.info("wait", 0)}
+	return s, newFixture(t, backend, opts), entered, got
+}
+
 // TestInterruptibleShutdown: a runner stopped while a Perform is in
 // interruptible work; the next runner resumes the run with the state the
 // Perform was called with.
@@ -294,11 +306,7 @@ func TestInterruptibleShutdown(t *testing.T) {
 	for _, backend := range dbtest.Backends {
 		t.Run(backend, func(t *testing.T) {
 			ctx := context.Background()
-			s := &script{}
-			entered := make(chan struct{})
-			got := &interruptedBy{}
-			s.step = interruptibleAt1(entered, got)
-			f := newFixture(t, backend, Options{Builtin: []job.Info{s.info("wait", 0)}})
+			s, f, entered, got := interruptibleFixture(t, backend, Options{})
 			runCtx, stop := context.WithCancel(ctx)
 			stopped := make(chan struct{})
 			go func() { defer close(stopped); f.r.Run(runCtx) }()
@@ -340,11 +348,7 @@ func TestInterruptibleLeaseLost(t *testing.T) {
 	for _, backend := range dbtest.Backends {
 		t.Run(backend, func(t *testing.T) {
 			ctx := context.Background()
-			s := &script{}
-			entered := make(chan struct{})
-			got := &interruptedBy{}
-			s.step = interruptibleAt1(entered, got)
-			f := newFixture(t, backend, Options{Concurrency: 1, Builtin: []job.Info{s.info("wait", 0)}})
+			s, f, entered, got := interruptibleFixture(t, backend, Options{Concurrency: 1})
 			f.start(t)
 			run, err := f.r.Trigger(ctx, "wait", nil, "manual")
 			if err != nil {
