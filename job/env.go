@@ -31,6 +31,8 @@ type Env struct {
 	// folder: a runtime without an operator (tests); the server always
 	// sets it.
 	Folders []string
+	// Jobs triggers runs of other jobs and reads them (OCP's jobs API).
+	Jobs JobControl
 }
 
 type envKey struct{}

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"sort"
 	"sync"
+	"time"
 )
 
 // Info describes a kind of job for the registry.
@@ -24,7 +25,18 @@ type Info struct {
 	// ParamsValidator. Nil: a job that is a ParamsValidator of raw JSON
 	// checks them, else anything is accepted.
 	Params func(ctx context.Context, params json.RawMessage) error
+	// PerformTimeout is the longest one Perform of the job may take
+	// outside Interruptible work before the runtime cancels it and
+	// resumes the run from the Status the Perform was given: 0 takes the
+	// runtime's default (60 s, as OCP), NoPerformTimeout none. weft.yaml
+	// (jobs.<name>.perform_timeout) overrides it.
+	PerformTimeout time.Duration
 }
+
+// NoPerformTimeout, as Info.PerformTimeout, lets a job's Performs take as
+// long as they need: for jobs whose unit of work grows with the data,
+// such as importing one file.
+const NoPerformTimeout time.Duration = -1
 
 // ValidateParams checks parameters as Params says.
 func (i Info) ValidateParams(ctx context.Context, params json.RawMessage) error {

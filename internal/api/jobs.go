@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -99,7 +101,8 @@ func (h *handler) jobTrigger(w http.ResponseWriter, r *http.Request) {
 
 var runStatuses = []string{store.RunPending, store.RunScheduled, store.RunRunning, store.RunComplete, store.RunError, store.RunTerminated}
 
-// jobRunsList is GET /v1/jobs/runs?job=&status=&limit=, newest first.
+// jobRunsList is GET /v1/jobs/runs?job=&status=&since=&until=&limit=,
+// newest first; since and until bound the runs' creation time.
 func (h *handler) jobRunsList(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	status := strings.ToLower(q.Get("status"))
@@ -112,7 +115,12 @@ func (h *handler) jobRunsList(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	runs, err := h.store.JobRunList(r.Context(), &store.JobRunListParams{Job: q.Get("job"), Status: status, Limit: int(limit)})
+	since, until, err := timeRangeParams(q)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	runs, err := h.store.JobRunList(r.Context(), &store.JobRunListParams{Job: q.Get("job"), Status: status, Since: since, Until: until, Limit: int(limit)})
 	if err != nil {
 		h.writeError(w, r, err)
 		return
@@ -130,35 +138,86 @@ func (h *handler) jobRunGet(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, run)
 }
 
-// jobRunLogs is GET /v1/jobs/runs/{id}/logs?level=&after=&limit=: the
-// run's log lines in order; after is the last id seen (for following).
+// jobRunLogs is GET /v1/jobs/runs/{id}/logs?level=&after=&limit=&grep=&since=&until=:
+// the run's log lines in order; after is the last id seen (for following),
+// grep a regular expression (Go's syntax) that a line's message or its
+// fields as JSON must match, since and until bound the lines' time.
 func (h *handler) jobRunLogs(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	if _, err := h.store.JobRunGet(r.Context(), id); err != nil {
 		h.writeError(w, r, err)
 		return
 	}
-	q := r.URL.Query()
-	level := 0
+	p, err := logSearchParams(r.URL.Query())
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	p.RunID = id
+	logs, err := h.store.JobLogSearch(r.Context(), p)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"logs": logs})
+}
+
+// grepMaxLen bounds a log search's pattern.
+const grepMaxLen = 1000
+
+// logSearchParams reads the query of jobRunLogs.
+func logSearchParams(q url.Values) (*store.JobLogSearchParams, error) {
+	p := &store.JobLogSearchParams{}
 	if l := strings.ToLower(q.Get("level")); l != "" {
-		level = slices.Index(store.LogLevels, l)
-		if level < 0 {
-			h.writeError(w, r, badRequest(fmt.Sprintf("level %s is not one of %s", clip.Quote(q.Get("level")), strings.Join(store.LogLevels, ", "))))
-			return
+		p.MinLevel = slices.Index(store.LogLevels, l)
+		if p.MinLevel < 0 {
+			return nil, badRequest(fmt.Sprintf("level %s is not one of %s", clip.Quote(q.Get("level")), strings.Join(store.LogLevels, ", ")))
 		}
 	}
-	after, err := intParam(q.Get("after"), 0, 0, 1<<62, "after")
-	if err == nil {
-		var limit int64
-		if limit, err = intParam(q.Get("limit"), 1000, 1, 10000, "limit"); err == nil {
-			var logs []store.JobLog
-			if logs, err = h.store.JobLogList(r.Context(), id, after, level, int(limit)); err == nil {
-				writeJSON(w, http.StatusOK, map[string]any{"logs": logs})
-				return
-			}
+	var err error
+	if p.AfterID, err = intParam(q.Get("after"), 0, 0, 1<<62, "after"); err != nil {
+		return nil, err
+	}
+	limit, err := intParam(q.Get("limit"), 1000, 1, 10000, "limit")
+	if err != nil {
+		return nil, err
+	}
+	p.Limit = int(limit)
+	if p.Since, p.Until, err = timeRangeParams(q); err != nil {
+		return nil, err
+	}
+	if pattern := q.Get("grep"); pattern != "" {
+		if len(pattern) > grepMaxLen {
+			return nil, badRequest(fmt.Sprintf("grep is %d bytes long; at most %d", len(pattern), grepMaxLen))
+		}
+		re, err := regexp.Compile(pattern)
+		if err != nil {
+			return nil, badRequest(fmt.Sprintf("grep %s is not a regular expression: %v", clip.Quote(pattern), err))
+		}
+		p.Match = func(l *store.JobLog) bool { return re.MatchString(l.Message) || re.Match(l.Fields) }
+	}
+	return p, nil
+}
+
+// timeRangeParams reads since and until, RFC 3339 times, and checks that
+// since comes first.
+func timeRangeParams(q url.Values) (since, until time.Time, err error) {
+	for _, t := range []struct {
+		name string
+		to   *time.Time
+	}{{"since", &since}, {"until", &until}} {
+		s := q.Get(t.name)
+		if s == "" {
+			continue
+		}
+		if *t.to, err = time.Parse(time.RFC3339Nano, s); err != nil {
+			return since, until, badRequest(fmt.Sprintf("%s must be an RFC 3339 time such as 2026-01-02T15:04:05Z, got %s", t.name, clip.Quote(s)))
 		}
 	}
-	h.writeError(w, r, err)
+	if !since.IsZero() && !until.IsZero() && !since.Before(until) {
+		return since, until, badRequest(fmt.Sprintf("since (%s) must be before until (%s)", since.Format(time.RFC3339Nano), until.Format(time.RFC3339Nano)))
+	}
+	return since, until, nil
 }
 
 // jobRunTerminate is POST /v1/jobs/runs/{id}/terminate: a waiting run ends

@@ -33,9 +33,13 @@ const (
 )
 
 func init() {
-	job.Register(job.Typed[Args, State](Name,
+	info := job.Typed[Args, State](Name,
 		"Import new files of a folder in blob storage (file, S3, Azure) into the event log or a custom object type",
-		func() *Job { return new(Job) }))
+		func() *Job { return new(Job) })
+	// A Perform imports a whole file, however large: OCP's 60 s would
+	// cancel big files for ever.
+	info.PerformTimeout = job.NoPerformTimeout
+	job.Register(info)
 }
 
 // Phase is a step of the job's state machine.

@@ -51,21 +51,5 @@ the answer's status, refused attempts included. It needs an admin key.`,
 	return cmd
 }
 
-// parseSince reads --since: empty, a duration back from now, or an RFC
-// 3339 time.
-func parseSince(s string, now time.Time) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	if d, err := time.ParseDuration(s); err == nil {
-		if d < 0 {
-			return time.Time{}, fmt.Errorf("--since %q: give a positive duration back from now", s)
-		}
-		return now.Add(-d), nil
-	}
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("--since %q: want a duration (24h) or an RFC 3339 time (2026-01-02T15:04:05Z)", s)
-	}
-	return t, nil
-}
+// parseSince reads --since as parseWhen does.
+func parseSince(s string, now time.Time) (time.Time, error) { return parseWhen("--since", s, now) }

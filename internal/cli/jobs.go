@@ -25,17 +25,22 @@ func newJobsCmd() *cobra.Command {
 
 func newJobsListCmd() *cobra.Command {
 	var (
-		cf          clientFlags
-		job, status string
-		limit       int
-		asJSON      bool
+		cf           clientFlags
+		job, status  string
+		since, until string
+		limit        int
+		asJSON       bool
 	)
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List runs, newest first",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			runs, err := cf.client().JobRuns(cmd.Context(), job, status, limit)
+			f := client.JobRunFilter{Job: job, Status: status, Limit: limit}
+			if err := parseRange(&f.Since, &f.Until, since, until); err != nil {
+				return err
+			}
+			runs, err := cf.client().JobRuns(cmd.Context(), f)
 			if err != nil {
 				return err
 			}
@@ -50,8 +55,33 @@ func newJobsListCmd() *cobra.Command {
 	cmd.Flags().StringVar(&job, "job", "", "only runs of this job")
 	cmd.Flags().StringVar(&status, "status", "", "only runs in this status: pending, scheduled, running, complete, error, terminated")
 	cmd.Flags().IntVar(&limit, "limit", 50, "at most this many runs")
+	rangeFlags(cmd, &since, &until, "runs created")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the runs as JSON")
 	return cmd
+}
+
+// rangeFlags declares --since and --until for what (runs created, lines
+// logged).
+func rangeFlags(cmd *cobra.Command, since, until *string, what string) {
+	cmd.Flags().StringVar(since, "since", "", "only "+what+" from then on: a duration back from now (90m, 24h, 7d, 2w) or an RFC 3339 time")
+	cmd.Flags().StringVar(until, "until", "", "only "+what+" before then: a duration back from now (2h, 1d) or an RFC 3339 time")
+}
+
+// parseRange reads --since and --until (parseWhen), at one now, and
+// checks their order; a bad one is a usage error (exit 2).
+func parseRange(from, to *time.Time, since, until string) error {
+	now := time.Now()
+	var err error
+	if *from, err = parseWhen("--since", since, now); err == nil {
+		*to, err = parseWhen("--until", until, now)
+	}
+	if err == nil && !from.IsZero() && !to.IsZero() && !from.Before(*to) {
+		err = fmt.Errorf("--since (%s) must be before --until (%s)", from.Format(time.RFC3339), to.Format(time.RFC3339))
+	}
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	return nil
 }
 
 func printRuns(w io.Writer, runs []store.JobRun) {
@@ -195,25 +225,31 @@ func newJobsShowCmd() *cobra.Command {
 
 func newJobsLogsCmd() *cobra.Command {
 	var (
-		cf     clientFlags
-		level  string
-		follow bool
+		cf           clientFlags
+		level, grep  string
+		since, until string
+		follow       bool
 	)
 	cmd := &cobra.Command{
 		Use:   "logs <run-id>",
 		Short: "Print a run's log lines in order (--follow until the run ends)",
-		Args:  cobra.ExactArgs(1),
+		Long: "Print a run's log lines in order, as `ocp app logs --jobId` does: --level keeps a level and above, --grep the lines whose message " +
+			"or fields match a regular expression (Go's syntax; (?i) ignores case), --since and --until a time range.",
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, id := cf.client(), args[0]
-			var after int64
+			f := client.JobLogFilter{Level: strings.ToLower(level), Grep: grep}
+			if err := parseRange(&f.Since, &f.Until, since, until); err != nil {
+				return err
+			}
 			for {
-				logs, err := c.JobLogs(cmd.Context(), id, strings.ToLower(level), after)
+				logs, err := c.JobLogs(cmd.Context(), id, f)
 				if err != nil {
 					return err
 				}
 				for _, l := range logs {
 					fmt.Fprintf(cmd.OutOrStdout(), "%s %-5s %s%s\n", l.At.Format(time.RFC3339Nano), strings.ToUpper(l.Level), l.Message, fields(l.Fields))
-					after = l.ID
+					f.After = l.ID
 				}
 				if !follow || len(logs) > 0 {
 					if !follow {
@@ -238,6 +274,8 @@ func newJobsLogsCmd() *cobra.Command {
 	}
 	cf.register(cmd.Flags())
 	cmd.Flags().StringVar(&level, "level", "", "only lines at this level or above: debug, info, warn, error")
+	cmd.Flags().StringVar(&grep, "grep", "", "only lines whose message or fields match this regular expression")
+	rangeFlags(cmd, &since, &until, "lines logged")
 	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing new lines until the run ends")
 	return cmd
 }

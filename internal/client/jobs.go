@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/weftdata/weft/internal/store"
 )
@@ -23,13 +24,29 @@ func (c *Client) TriggerJob(ctx context.Context, name string, params map[string]
 	return &run, nil
 }
 
-// JobRuns lists runs, newest first; empty filters match all.
-func (c *Client) JobRuns(ctx context.Context, job, status string, limit int) ([]store.JobRun, error) {
+// JobRunFilter selects runs; zero fields match all.
+type JobRunFilter struct {
+	Job, Status string
+	// Since and Until bound the runs' creation: Since <= created < Until.
+	Since, Until time.Time
+	Limit        int
+}
+
+// JobRuns lists runs, newest first.
+func (c *Client) JobRuns(ctx context.Context, f JobRunFilter) ([]store.JobRun, error) {
 	var out struct {
 		Runs []store.JobRun `json:"runs"`
 	}
-	err := c.list(ctx, "/v1/jobs/runs", limit, &out, "job", job, "status", status)
+	err := c.list(ctx, "/v1/jobs/runs", f.Limit, &out, "job", f.Job, "status", f.Status, "since", stamp(f.Since), "until", stamp(f.Until))
 	return out.Runs, err
+}
+
+// stamp writes a time as the API reads it; "" for the zero time.
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
 }
 
 // JobRun reads one run.
@@ -41,11 +58,24 @@ func (c *Client) JobRun(ctx context.Context, id string) (*store.JobRun, error) {
 	return &run, nil
 }
 
-// JobLogs reads a run's log lines after a line id at level or above.
-func (c *Client) JobLogs(ctx context.Context, id, level string, after int64) ([]store.JobLog, error) {
-	q := url.Values{"after": {strconv.FormatInt(after, 10)}}
-	if level != "" {
-		q.Set("level", level)
+// JobLogFilter selects log lines of a run; zero fields match all.
+type JobLogFilter struct {
+	// Level is the lowest level shown; After the last line id seen.
+	Level string
+	After int64
+	// Grep is a regular expression the message or the fields match.
+	Grep string
+	// Since and Until bound the lines' time: Since <= at < Until.
+	Since, Until time.Time
+}
+
+// JobLogs reads a run's log lines in order.
+func (c *Client) JobLogs(ctx context.Context, id string, f JobLogFilter) ([]store.JobLog, error) {
+	q := url.Values{"after": {strconv.FormatInt(f.After, 10)}}
+	for k, v := range map[string]string{"level": f.Level, "grep": f.Grep, "since": stamp(f.Since), "until": stamp(f.Until)} {
+		if v != "" {
+			q.Set(k, v)
+		}
 	}
 	var out struct {
 		Logs []store.JobLog `json:"logs"`

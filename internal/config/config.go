@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -80,6 +81,22 @@ type Job struct {
 	Parameters map[string]any `json:"parameters,omitempty" yaml:"parameters,omitempty"`
 	// Enabled (default true) turns the schedule off without deleting it.
 	Enabled *bool `json:"enabled,omitempty" yaml:"enabled,omitempty"`
+	// PerformTimeout is the longest one Perform may run ("90s", "5m"), or
+	// "none"; empty takes the job's own or the server's default (60 s).
+	PerformTimeout string `json:"perform_timeout,omitempty" yaml:"perform_timeout,omitempty"`
+}
+
+// PerformDeadline is PerformTimeout as a duration: 0 when unset, -1 for
+// "none" (and for a value Validate refuses).
+func (j Job) PerformDeadline() time.Duration {
+	if j.PerformTimeout == "" {
+		return 0
+	}
+	d, err := time.ParseDuration(j.PerformTimeout)
+	if err != nil || d <= 0 {
+		return -1
+	}
+	return d
 }
 
 // Kind is the registered job that runs a declared one.
@@ -129,6 +146,11 @@ func validateJobs(jobs map[string]Job) error {
 		if j.Cron != "" {
 			if _, err := quartz.Parse(j.Cron); err != nil {
 				return &Error{Field: "jobs." + name + ".cron", Err: err}
+			}
+		}
+		if t := j.PerformTimeout; t != "" && t != "none" {
+			if d, err := time.ParseDuration(t); err != nil || d <= 0 {
+				return &Error{Field: "jobs." + name + ".perform_timeout", Err: fmt.Errorf("%q must be a positive duration, as 90s or 5m, or none", t)}
 			}
 		}
 	}

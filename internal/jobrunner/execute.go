@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"runtime/debug"
 	"strconv"
 	"sync"
@@ -27,6 +28,9 @@ type attempt struct {
 	// watcher (terminate or stall); empty if it was not.
 	stopMu  sync.Mutex
 	stopWhy string
+	// last is the checkpoint stored last: what a new instance resumes
+	// from after a Perform overran its deadline.
+	last *job.Status
 }
 
 // execute drives a claimed run to its end, a retry, or a stop.
@@ -37,15 +41,15 @@ func (r *Runner) execute(parent context.Context, run *store.JobRun) {
 		a.finish(parent, store.RunTerminated, *run.TerminateRequested)
 		return
 	}
-	ctx, cancel := context.WithCancel(parent)
-	defer cancel()
+	ctx, cancel := context.WithCancelCause(parent)
+	defer cancel(nil)
 	watchDone := make(chan struct{})
 	go func() {
 		defer close(watchDone)
 		a.watch(ctx, cancel)
 	}()
 	err := a.drive(ctx)
-	cancel()
+	cancel(nil)
 	<-watchDone
 
 	switch {
@@ -67,7 +71,10 @@ func (r *Runner) execute(parent context.Context, run *store.JobRun) {
 	}
 }
 
-// drive calls Prepare and Perform, storing each checkpoint.
+// drive calls Prepare and Perform, storing each checkpoint. A Perform
+// that overruns its deadline costs the job instance: a new one resumes
+// from the last checkpoint, until Options.PerformOverruns in a row end
+// the run.
 func (a *attempt) drive(ctx context.Context) error {
 	r, run := a.r, a.run
 	info, ok := r.Lookup(run.Kind)
@@ -84,25 +91,47 @@ func (a *attempt) drive(ctx context.Context) error {
 	if r.opts.JobKV != nil {
 		env.KV = r.opts.JobKV(run.Job)
 	}
+	env.Jobs = &control{r: r, parent: run}
 	inv := &job.Invocation{RunID: run.ID, Job: run.Job, ScheduledAt: run.ScheduledAt, Parameters: params, Attempt: run.Attempts, Env: &env}
 
-	var last *job.Status
 	if run.Checkpoint != nil {
-		last = &job.Status{}
-		if err := json.Unmarshal(run.Checkpoint, last); err != nil {
+		a.last = &job.Status{}
+		if err := json.Unmarshal(run.Checkpoint, a.last); err != nil {
 			return fmt.Errorf("checkpoint: %w", err)
 		}
 	}
-	j := info.New()
-	if c, ok := j.(job.Closer); ok {
-		// However the run ends, this instance is done: drive returns for
-		// every end (complete, error, terminate, lost lease, shutdown).
-		defer func() {
-			if err := c.Close(); err != nil {
-				env.Log.Error("jobs: close the job", "error", err)
-			}
-		}()
+	limit := r.performTimeout(run, info)
+	for overruns := 0; ; {
+		err := a.incarnation(ctx, info, inv, limit)
+		if !errors.Is(err, errOverrun) {
+			return err
+		}
+		overruns++
+		if overruns >= r.opts.PerformOverruns {
+			env.Log.Error("jobs: the run is terminated: its Perform overran its deadline too often", "perform_timeout", limit, "in_a_row", overruns)
+			a.stop(fmt.Sprintf("perform %d exceeded its deadline of %s %d times in a row", a.run.Performs+1, limit, overruns), nil)
+			return err
+		}
+		env.Log.Warn("jobs: a Perform ran past its deadline and was cancelled; the run resumes from its last checkpoint",
+			"perform", a.run.Performs+1, "perform_timeout", limit, "in_a_row", overruns, "of", r.opts.PerformOverruns)
 	}
+}
+
+// incarnation runs one instance of the job: Prepare (resuming from the
+// last checkpoint if there is one), then Performs until one completes.
+func (a *attempt) incarnation(ctx context.Context, info job.Info, inv *job.Invocation, limit time.Duration) (err error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	j := info.New()
+	abandoned := false
+	// However the instance ends, it is done: closed now, or when the
+	// Perform it was abandoned in returns.
+	defer func() {
+		if !abandoned {
+			closeJob(j, inv.Log)
+		}
+	}()
+	last := a.last
 	st, err := call(func() (*job.Status, error) { return j.Prepare(ctx, inv, last, last != nil) })
 	if err != nil {
 		return fmt.Errorf("prepare: %w", err)
@@ -112,10 +141,11 @@ func (a *attempt) drive(ctx context.Context) error {
 		return err
 	}
 	for !st.Complete {
-		if err := ctx.Err(); err != nil {
-			return err
+		if ctx.Err() != nil {
+			return context.Cause(ctx)
 		}
-		next, err := call(func() (*job.Status, error) { return j.Perform(ctx, st) })
+		var next *job.Status
+		next, abandoned, err = perform(ctx, cancel, j, st, limit, inv.Log)
 		if err != nil {
 			return fmt.Errorf("perform %d: %w", a.run.Performs+1, err)
 		}
@@ -126,6 +156,15 @@ func (a *attempt) drive(ctx context.Context) error {
 		st = next
 	}
 	return nil
+}
+
+// closeJob closes an instance that holds resources.
+func closeJob(j job.Job, log *slog.Logger) {
+	if c, ok := j.(job.Closer); ok {
+		if err := c.Close(); err != nil {
+			log.Error("jobs: close the job", "error", err)
+		}
+	}
 }
 
 // call runs a job method, turning a panic into an error and checking the
@@ -146,11 +185,16 @@ func call(fn func() (*job.Status, error)) (st *job.Status, err error) {
 // checkpoint stores a status after Prepare (performs 0) or a Perform and
 // returns its state as JSON, which tells the next checkpoint whether the
 // state changed.
-func (a *attempt) checkpoint(ctx context.Context, st *job.Status, performs int, prevState []byte) ([]byte, error) {
+func (a *attempt) checkpoint(ctx context.Context, st *job.Status, performs int, prevState []byte) (_ []byte, err error) {
 	state, err := storedState(st.State)
 	if err != nil {
 		return nil, err
 	}
+	defer func() {
+		if err == nil {
+			a.last = &job.Status{State: state, Complete: st.Complete}
+		}
+	}()
 	// The next Perform gets the state as stored, so that a fresh run sees
 	// what a resumed one would.
 	st.State = state
@@ -191,7 +235,7 @@ func (a *attempt) write(ctx context.Context, fn func(context.Context) error) err
 
 // watch renews the lease and stops the run when it is terminated or
 // stalls, until ctx ends.
-func (a *attempt) watch(ctx context.Context, cancel context.CancelFunc) {
+func (a *attempt) watch(ctx context.Context, cancel context.CancelCauseFunc) {
 	r := a.r
 	every := r.opts.Lease / 3
 	tick := time.NewTicker(min(every, time.Second))
@@ -204,8 +248,14 @@ func (a *attempt) watch(ctx context.Context, cancel context.CancelFunc) {
 		case <-tick.C:
 		}
 		reason, changed, err := r.db.JobRunControl(ctx, a.run.ID, r.opts.Worker)
+		if errors.Is(err, store.ErrLeaseLost) {
+			// Whatever the Perform does now is lost: stop it (work in
+			// job.Interruptible at once), the new holder resumes the run.
+			cancel(fmt.Errorf("%w: %w", job.ErrInterrupted, err))
+			return
+		}
 		if err != nil {
-			continue // the next checkpoint reports a lost lease
+			continue // a passing failure of the database: ask again
 		}
 		switch {
 		case reason != nil:
@@ -224,11 +274,15 @@ func (a *attempt) watch(ctx context.Context, cancel context.CancelFunc) {
 	}
 }
 
-func (a *attempt) stop(why string, cancel context.CancelFunc) {
+// stop ends the run as terminated for why, cancelling its context if
+// cancel is not nil.
+func (a *attempt) stop(why string, cancel context.CancelCauseFunc) {
 	a.stopMu.Lock()
 	a.stopWhy = why
 	a.stopMu.Unlock()
-	cancel()
+	if cancel != nil {
+		cancel(fmt.Errorf("%w: %s", job.ErrInterrupted, why))
+	}
 }
 
 func (a *attempt) why() string {

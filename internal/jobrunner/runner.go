@@ -27,6 +27,9 @@ const (
 	PollDefault        = time.Second
 	RetentionDefault   = 7 * 24 * time.Hour
 	ConcurrencyDefault = 4
+	// PerformTimeoutDefault is OCP's limit on one Perform.
+	PerformTimeoutDefault  = 60 * time.Second
+	PerformOverrunsDefault = 3
 )
 
 // Options tune a Runner; zero values take the defaults.
@@ -48,6 +51,14 @@ type Options struct {
 	Retention time.Duration
 	// Concurrency is how many runs (of different jobs) run at once.
 	Concurrency int
+	// PerformTimeout is the default deadline of one Perform of the jobs
+	// of package job's registry (job.Info.PerformTimeout and weft.yaml
+	// override it); a Perform past it is cancelled and the run resumes
+	// from its last checkpoint. Negative: none.
+	PerformTimeout time.Duration
+	// PerformOverruns is how many Performs in a row may overrun their
+	// deadline before the run ends terminated.
+	PerformOverruns int
 	// Exclusive says this process alone uses the database (DuckDB), so a
 	// run held by another worker name belonged to a process that is gone
 	// and can be resumed at start without waiting for its lease.
@@ -79,6 +90,9 @@ type Schedule struct {
 	// built into this binary); Enabled is then false and triggers are
 	// refused with ErrJobDisabled.
 	Disabled string
+	// PerformTimeout, when not 0, is the deadline of one Perform of the
+	// job (weft.yaml's perform_timeout), negative for none.
+	PerformTimeout time.Duration
 }
 
 // Runner runs jobs.
@@ -106,6 +120,12 @@ func New(db *store.DB, opts Options) *Runner {
 	opts.Retention = orDefault(opts.Retention, RetentionDefault)
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = ConcurrencyDefault
+	}
+	if opts.PerformTimeout == 0 {
+		opts.PerformTimeout = PerformTimeoutDefault
+	}
+	if opts.PerformOverruns <= 0 {
+		opts.PerformOverruns = PerformOverrunsDefault
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -202,7 +222,7 @@ func (r *Runner) Kinds() []job.Info {
 
 // ErrUnknownJob is a trigger of a job that is neither declared nor
 // registered.
-var ErrUnknownJob = errors.New("unknown job")
+var ErrUnknownJob = job.ErrUnknownJob
 
 // ErrJobDisabled is a trigger of a declared job that cannot run
 // (Schedule.Disabled).

@@ -143,7 +143,7 @@ func (p *Pipeline) schedules(cfg *config.Config) ([]jobrunner.Schedule, error) {
 
 func (p *Pipeline) schedule(name string, j config.Job) (jobrunner.Schedule, error) {
 	kind := j.Kind(name)
-	s := jobrunner.Schedule{Job: name, Kind: kind, Parameters: j.Parameters, Enabled: j.IsEnabled()}
+	s := jobrunner.Schedule{Job: name, Kind: kind, Parameters: j.Parameters, Enabled: j.IsEnabled(), PerformTimeout: j.PerformDeadline()}
 	info, ok := p.jobs.Lookup(kind)
 	if !ok {
 		return s, &config.Error{Field: "jobs." + name, Err: fmt.Errorf("no job named %q is built into this weft binary (known: %s)", kind, p.jobs.KindNames())}

@@ -95,16 +95,20 @@ func (db *DB) JobRunGet(ctx context.Context, id string) (*JobRun, error) {
 	return r, err
 }
 
-// JobRunListParams filter a list of runs; empty strings match all.
+// JobRunListParams filter a list of runs; empty strings and zero times
+// match all.
 type JobRunListParams struct {
 	Job    string
 	Status string
-	Limit  int
+	// Since and Until bound the runs' creation: Since <= created < Until.
+	Since, Until time.Time
+	Limit        int
 }
 
 // JobRunList lists runs, newest first.
 func (db *DB) JobRunList(ctx context.Context, p *JobRunListParams) ([]*JobRun, error) {
-	return db.jobRuns(ctx, "JobRunList", p.Job, p.Status, p.Limit)
+	since, until := timeRange(p.Since, p.Until)
+	return db.jobRuns(ctx, "JobRunList", p.Job, p.Status, since, until, p.Limit)
 }
 
 // JobRunActive returns the ids of the runs of a job that wait or run.
@@ -261,18 +265,7 @@ var LogLevels = []string{"debug", "info", "warn", "error"}
 // JobLogList reads a run's log lines after a line id, at minLevel (an
 // index into LogLevels) or above.
 func (db *DB) JobLogList(ctx context.Context, runID string, afterID int64, minLevel, limit int) ([]JobLog, error) {
-	out := []JobLog{}
-	err := db.each(ctx, "JobLogList", func(rows *sql.Rows) error {
-		var l JobLog
-		var fields string
-		if err := rows.Scan(&l.ID, &l.At, &l.Level, &l.Message, &fields); err != nil {
-			return err
-		}
-		l.At, l.Fields = l.At.UTC(), json.RawMessage(fields)
-		out = append(out, l)
-		return nil
-	}, runID, afterID, minLevel, limit)
-	return out, err
+	return db.JobLogSearch(ctx, &JobLogSearchParams{RunID: runID, AfterID: afterID, MinLevel: minLevel, Limit: limit})
 }
 
 // JobScheduleList returns the last tick each scheduled job fired for.

@@ -83,6 +83,8 @@ type Store interface {
 	JobRunList(ctx context.Context, params *JobRunListParams) ([]*JobRun, error)
 	// JobLogList reads a run's log lines after a line id, at a minimum level.
 	JobLogList(ctx context.Context, runID string, afterID int64, minLevel, limit int) ([]JobLog, error)
+	// JobLogSearch reads a run's log lines in order, filtered by time and a match.
+	JobLogSearch(ctx context.Context, params *JobLogSearchParams) ([]JobLog, error)
 	// NotificationList lists the activity log, newest first.
 	NotificationList(ctx context.Context, level, job string, limit int) ([]Notification, error)
 	// JobRunPage pages through runs, newest first (the console's list).

@@ -91,8 +91,9 @@ SELECT id, job, kind, params, status, trigger, checkpoint, performs, attempts, e
        worker, lease_until, terminate_requested
 FROM job_runs
 WHERE ($1 = '' OR job = $1) AND ($2 = '' OR status = $2)
+  AND created_at >= CAST($3 AS TIMESTAMPTZ) AND created_at < CAST($4 AS TIMESTAMPTZ)
 ORDER BY created_at DESC, id DESC
-LIMIT $3
+LIMIT $5
 
 -- name: JobRunPrune
 DELETE FROM job_runs WHERE completed_at < CAST($1 AS TIMESTAMPTZ)
@@ -105,11 +106,13 @@ INSERT INTO job_logs (run_id, logged_at, level, message, fields)
 VALUES ($1, CAST($2 AS TIMESTAMPTZ), $3, $4, $5)
 
 -- name: JobLogList
+-- A run's lines after a line id, at a level or above, logged in [$4, $5).
 SELECT id, logged_at, level, message, fields FROM job_logs
 WHERE run_id = $1 AND id > $2
   AND CASE level WHEN 'debug' THEN 0 WHEN 'info' THEN 1 WHEN 'warn' THEN 2 ELSE 3 END >= $3
+  AND logged_at >= CAST($4 AS TIMESTAMPTZ) AND logged_at < CAST($5 AS TIMESTAMPTZ)
 ORDER BY id
-LIMIT $4
+LIMIT $6
 
 -- name: JobScheduleList
 SELECT job, last_tick FROM job_schedules
