@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/weftdata/weft/internal/store"
 )
@@ -52,8 +53,12 @@ func (e *Engine) recluster(ctx context.Context, b *batch, evs []int32, start []e
 	for _, i := range ents {
 		rp.old = append(rp.old, start[i])
 	}
+	t0 := time.Now()
 	if err := e.regionEntities(ctx, rp); err != nil {
 		return nil, err
+	}
+	if trace {
+		traceSince(t0, "region: entities of cut components", len(rp.old))
 	}
 	r := &region{}
 	keyIx := map[identKey]int32{}
@@ -67,9 +72,13 @@ func (e *Engine) recluster(ctx context.Context, b *batch, evs []int32, start []e
 		}
 		return ix
 	}
+	t0 = time.Now()
 	oldOf, err := e.regionEvents(ctx, rp, r, keyOf)
 	if err != nil {
 		return nil, err
+	}
+	if trace {
+		traceSince(t0, "region: events and identifiers", len(r.events))
 	}
 	for range r.events {
 		rp.batch = append(rp.batch, -1)
