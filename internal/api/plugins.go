@@ -133,18 +133,15 @@ func (h *handler) pluginRun(r *http.Request, run *store.JobRun) (*PluginRun, err
 	}
 	json.Unmarshal(run.Params, &params) //nolint:errcheck // shown as stored
 	out.Plugin = params.Plugin
-	var cp job.Status
-	if len(run.Checkpoint) > 0 && json.Unmarshal(run.Checkpoint, &cp) == nil && len(cp.State) > 0 {
-		if s, err := job.StateOf[pluginrun.State](&cp); err == nil {
-			out.Phase, out.InputParams, out.Stages, out.Batches = s.Phase, s.InputParams, s.Stages, s.Batches
-			out.Failure, out.Datasets, out.Moments = s.Failure, s.Datasets, s.Moments
-			out.Variations, out.Best, out.GridSize = s.Variations, s.Best, s.GridSize
-			if s.Published != nil {
-				out.Published = s.Published
-			}
-			if len(s.Stages) > 0 {
-				out.Data = s.Stages[0].Data
-			}
+	if s, ok := runState(run); ok {
+		out.Phase, out.InputParams, out.Stages, out.Batches = s.Phase, s.InputParams, s.Stages, s.Batches
+		out.Failure, out.Datasets, out.Moments = s.Failure, s.Datasets, s.Moments
+		out.Variations, out.Best, out.GridSize = s.Variations, s.Best, s.GridSize
+		if s.Published != nil {
+			out.Published = s.Published
+		}
+		if len(s.Stages) > 0 {
+			out.Data = s.Stages[0].Data
 		}
 	}
 	rows, err := h.plugins.StageList(r.Context(), run.ID)
@@ -156,6 +153,17 @@ func (h *handler) pluginRun(r *http.Request, run *store.JobRun) (*PluginRun, err
 		out.Deployment = h.deployer.RunStatus(run.ID)
 	}
 	return out, nil
+}
+
+// runState is a plugin run's state as its checkpoint holds it; false
+// before its first checkpoint.
+func runState(run *store.JobRun) (*pluginrun.State, bool) {
+	var cp job.Status
+	if len(run.Checkpoint) == 0 || json.Unmarshal(run.Checkpoint, &cp) != nil || len(cp.State) == 0 {
+		return nil, false
+	}
+	s, err := job.StateOf[pluginrun.State](&cp)
+	return &s, err == nil
 }
 
 // pluginRunGet is GET /v1/plugins/runs/{id}: the job run with its stages,
@@ -210,7 +218,7 @@ func (h *handler) pluginRunsList(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"runs": runs})
 }
 
-// pluginManifest is POST /v1/plugins/{name}/manifest?stage=initial|batch
+// pluginManifest is POST /v1/plugins/{name}/manifest?stage=initial|batch|report
 // with {"inputParams": {...}, "results": <initial results.json>} (both
 // optional): a development manifest with fresh signed URLs.
 func (h *handler) pluginManifest(w http.ResponseWriter, r *http.Request) {
@@ -227,6 +235,15 @@ func (h *handler) pluginManifest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	stage := r.URL.Query().Get("stage")
+	if def, _ := cfg.Plugin(r.PathValue("name")); stage == plugin.ReportKey || stage == "" && def.IsReport() {
+		m, err := pluginrun.ReportManifest(r.Context(), h.plugins, cfg, pluginrun.ReportManifestParams{Plugin: def.Name, Answers: body.InputParams})
+		if err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, m)
+		return
+	}
 	if stage == "" {
 		stage = "initial"
 	}
