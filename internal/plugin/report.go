@@ -209,7 +209,7 @@ func (r *ReportSpec) validateShape() error {
 		fld := fmt.Sprintf("report.values[%d]", i)
 		switch {
 		case v == ValueUsers && r.Format != FormatTimeseries:
-			return fieldErr(fld, "users (distinct users) is a value of timeseries reports only: a %s report's points are single %s", r.Format, strings.TrimSuffix(r.Format, "s"))
+			return fieldErr(fld, "users (distinct users) is a value of timeseries reports only: each point of format %s is one %s", r.Format, strings.TrimSuffix(r.Format, "s"))
 		case v != ValueEvents && v != ValueUsers && !sumValue.MatchString(v):
 			return fieldErr(fld, "%q must be events, users or sum(payload.<field>)", v)
 		case slices.Index(r.Values, v) != i:
