@@ -126,8 +126,10 @@ func TestReportPluginEndToEnd(t *testing.T) {
 			for _, c := range []struct {
 				body, want string
 			}{
-				{`{"inputParams": {"forecast_periods": "\ud800"}}`, `forecast_periods: \"\ufffd\" is not a number`},
-				{`{"inputParams": {"x\u0000": 1}}`, "unknown variable"},
+				{`{"inputParams": {"forecast_periods": "\ud800"}}`, "half of a UTF-16 surrogate pair without the other half"},
+				{`{"inputParams": {"x\u0000": 1}}`, `which cannot be stored`},
+				{`{"inputParams": {"forecast_periods": "many"}}`, `forecast_periods: \"many\" is not a number`},
+				{`{"inputParams": {"x": 1}}`, `unknown variable \"x\"`},
 				{`{"inputParams": {"forecast_periods": 1e999}}`, ""},
 				{strings.Repeat(`{"a":`, 100000) + "1" + strings.Repeat("}", 100000), ""},
 			} {

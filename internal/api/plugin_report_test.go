@@ -194,3 +194,37 @@ func TestPluginReportDataset(t *testing.T) {
 		})
 	}
 }
+
+// TestPluginReportApply: a report plugin's declaration goes in with the
+// config (PUT /v1/config) and is listed with its defaults; bad ones,
+// hostile JSON included, are refused with the field that is wrong.
+func TestPluginReportApply(t *testing.T) {
+	for _, backend := range backends {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			s := newPluginServer(t, backend, plugin.Options{})
+			ok := `{"plugins": [{"name": "r", "kind": "report", "command": ["x"], "report": {"format": "timeseries", "events": ["web/page_view/1-0-0"]}}]}`
+			if r := s.do(t, "PUT", "/v1/config", nil, []byte(ok)); r.status != 200 {
+				t.Fatalf("apply: %d %s", r.status, r.body)
+			}
+			list := decode[struct {
+				Plugins []plugin.Definition `json:"plugins"`
+			}](t, s.do(t, "GET", "/v1/plugins", nil, nil))
+			if len(list.Plugins) != 1 || !list.Plugins[0].IsReport() || list.Plugins[0].Report.TimeUnit != "day" ||
+				!reflect.DeepEqual(list.Plugins[0].Report.Values, []string{"events"}) || list.Plugins[0].Report.DateRanges[0].LastDays != 30 {
+				t.Fatalf("listed: %+v", list.Plugins)
+			}
+			for body, want := range map[string]string{
+				`{"plugins": [{"name": "r", "kind": "report", "command": ["x"], "report": {"format": "pie", "events": ["a/b/1"]}}]}`:                                                `plugins[0].report.format: "pie" must be one of timeseries, users, events`,
+				`{"plugins": [{"name": "r", "kind": "report", "command": ["x"], "report": {"format": "users", "events": ["a/b/\u0000"]}}]}`:                                         "plugins[0].report.events[0]",
+				`{"plugins": [{"name": "r", "kind": "report", "command": ["x"], "report": {"format": "users", "events": ["a/b/1"], "group_by": ["\ud800"]}}]}`:                      "found invalid Unicode character escape code",
+				`{"plugins": [{"name": "r", "kind": "report", "command": ["x"], "report": {"format": "users", "events": ["a/b/1"], "date_ranges": [{"last_days": 1e300}]}}]}`:       "cannot unmarshal !!float \x601e300\x60 into int",
+				`{"plugins": [{"name": "r", "kind": "report", "command": ["x"], "report": {"format": "users", "events": ["a/b/1"], "date_ranges": [{"last_days": 99999999999}]}}]}`: "plugins[0].report.date_ranges[0]: last_days is 99999999999",
+				`{"plugins": [{"name": "r", "kind": "report", "command": ["x"], "report": {"format": "users", "events": ["` + strings.Repeat("a/b/c\", \"", 100) + `a/b/c"]}}]}`:    "plugins[0].report.events: must list 1 to 100 event types",
+				`{"plugins": [{"name": "r", "kind": "report", "command": ["x"], "report": ` + strings.Repeat("[", 5000) + strings.Repeat("]", 5000) + `}]}`:                         "",
+			} {
+				expectError(t, s.do(t, "PUT", "/v1/config", nil, []byte(body)), 400, "invalid_config", want)
+			}
+		})
+	}
+}

@@ -100,7 +100,7 @@ type ReportInput struct {
 var (
 	payloadPath = regexp.MustCompile(`^payload(\.[A-Za-z_][A-Za-z0-9_]{0,63}){1,8}$`)
 	sumValue    = regexp.MustCompile(`^sum\((payload(?:\.[A-Za-z_][A-Za-z0-9_]{0,63}){1,8})\)$`)
-	eventType   = regexp.MustCompile(`^[^/\s]+/[^/\s]+/[^/\s]+$`)
+	eventType   = regexp.MustCompile(`^[^/\s\p{Cc}]+/[^/\s\p{Cc}]+/[^/\s\p{Cc}]+$`)
 	inputName   = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
 )
 

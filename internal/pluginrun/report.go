@@ -66,6 +66,9 @@ func reportManifest(svc *plugin.Service, run string, ttl time.Duration, s *State
 type ReportManifestParams struct {
 	Plugin  string
 	Answers map[string]any
+	// Run is the run the report and the URLs belong to; default
+	// DevRun(Plugin).
+	Run string
 }
 
 // ErrNotReport is a report manifest asked of a plugin that is not a
@@ -74,7 +77,7 @@ var ErrNotReport = fmt.Errorf("%w: report plugins have one manifest (stage repor
 
 // ReportManifest makes a working manifest of a report plugin, for running
 // it by hand (the spec's §13 get_manifest without a stage): the report
-// made afresh at now under the development run DevRun(plugin), URLs
+// made afresh at now under p.Run (default the development run), URLs
 // valid for the development TTL, and uploads open for its stage.
 func ReportManifest(ctx context.Context, svc *plugin.Service, cfg *config.Config, p ReportManifestParams) (*plugin.ReportManifest, error) {
 	def, ok := cfg.Plugin(p.Plugin)
@@ -88,7 +91,10 @@ func ReportManifest(ctx context.Context, svc *plugin.Service, cfg *config.Config
 	if err != nil {
 		return nil, fmt.Errorf("%w: plugin %s: %w", ErrInvalidInput, def.Name, err)
 	}
-	run, now := DevRun(def.Name), time.Now().UTC().Truncate(time.Second)
+	run, now := p.Run, time.Now().UTC().Truncate(time.Second)
+	if run == "" {
+		run = DevRun(def.Name)
+	}
 	if err := svc.DatasetDelete(ctx, run, plugin.ReportKey); err != nil {
 		return nil, err
 	}
