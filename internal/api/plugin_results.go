@@ -29,15 +29,11 @@ type PluginResults struct {
 // results of a succeeded run; 409 no_results while it runs or when it
 // failed (with the stage and its status's title).
 func (h *handler) pluginResults(w http.ResponseWriter, r *http.Request) {
-	run, err := h.store.JobRunGet(r.Context(), r.PathValue("id"))
-	if err == nil && run.Kind != pluginrun.Kind {
-		err = &Error{http.StatusNotFound, "not_found", "run " + run.ID + " is a " + run.Kind + " run, not a plugin run"}
+	run, err := h.pluginJobRun(r)
+	var out *PluginResults
+	if err == nil {
+		out, err = pluginResultsOf(run)
 	}
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	out, err := pluginResultsOf(run)
 	if err != nil {
 		h.writeError(w, r, err)
 		return

@@ -166,18 +166,24 @@ func runState(run *store.JobRun) (*pluginrun.State, bool) {
 	return &s, err == nil
 }
 
-// pluginRunGet is GET /v1/plugins/runs/{id}: the job run with its stages,
-// batches, status and the initial results' data.
-func (h *handler) pluginRunGet(w http.ResponseWriter, r *http.Request) {
+// pluginJobRun is the plugin run {id}: 404 for none, or a run of
+// another kind.
+func (h *handler) pluginJobRun(r *http.Request) (*store.JobRun, error) {
 	run, err := h.store.JobRunGet(r.Context(), r.PathValue("id"))
 	if err == nil && run.Kind != pluginrun.Kind {
 		err = &Error{http.StatusNotFound, "not_found", "run " + run.ID + " is a " + run.Kind + " run, not a plugin run"}
 	}
-	if err != nil {
-		h.writeError(w, r, err)
-		return
+	return run, err
+}
+
+// pluginRunGet is GET /v1/plugins/runs/{id}: the job run with its stages,
+// batches, status and the initial results' data.
+func (h *handler) pluginRunGet(w http.ResponseWriter, r *http.Request) {
+	run, err := h.pluginJobRun(r)
+	var out *PluginRun
+	if err == nil {
+		out, err = h.pluginRun(r, run)
 	}
-	out, err := h.pluginRun(r, run)
 	if err != nil {
 		h.writeError(w, r, err)
 		return
