@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/weftdata/weft/internal/config"
+	"github.com/weftdata/weft/internal/consent"
 	"github.com/weftdata/weft/internal/plugin"
 )
 
@@ -92,10 +93,10 @@ func TestPluginReportDataset(t *testing.T) {
 			t.Parallel()
 			s, x := workedPluginServer(t, backend)
 			ctx := context.Background()
-			serve := func(t *testing.T, run, report string) reportDoc {
+			serve := func(t *testing.T, run, report string, filter ...*consent.Filter) reportDoc {
 				t.Helper()
 				def := reportSpec(t, report)
-				if err := s.plugins.DatasetCreate(ctx, run, plugin.ReportDataset(def, datasetNow, nil)); err != nil {
+				if err := s.plugins.DatasetCreate(ctx, run, plugin.ReportDataset(def, datasetNow, append(filter, nil)[0])); err != nil {
 					t.Fatal(err)
 				}
 				r := fetch(t, "GET", s.plugins.URL(plugin.KindData, run, plugin.ReportKey, s.plugins.TTL(false)), nil)
@@ -184,6 +185,14 @@ func TestPluginReportDataset(t *testing.T) {
 			}
 			if c := doc.Context; c.DataFormat != "events" || !reflect.DeepEqual(c.GroupBy, []string{"Event → ID", "User → ID", "payload.currency"}) {
 				t.Errorf("events context: %+v", c)
+			}
+
+			// Consent: users without it are left out. Read as a bool, X's
+			// first name ("Jane") is not true, so of missing_granted's
+			// users only Y, who has none, is in.
+			doc = serve(t, "r-consent", `{format: users, `+both+`, `+days+`}`, &consent.Filter{Purpose: consent.Analytics, Attribute: "crm_first_name_last", MissingGranted: true})
+			if len(doc.Data) != 1 || *doc.Data[0].GroupBy[0] == x || points(doc.Data)[0] != "2024-01-06T08:00:00Z|"+*doc.Data[0].GroupBy[0]+"|0|1" {
+				t.Errorf("users with consent: %q", points(doc.Data))
 			}
 
 			// A range outside the events: no points, still a document.
