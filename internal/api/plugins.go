@@ -133,18 +133,15 @@ func (h *handler) pluginRun(r *http.Request, run *store.JobRun) (*PluginRun, err
 	}
 	json.Unmarshal(run.Params, &params) //nolint:errcheck // shown as stored
 	out.Plugin = params.Plugin
-	var cp job.Status
-	if len(run.Checkpoint) > 0 && json.Unmarshal(run.Checkpoint, &cp) == nil && len(cp.State) > 0 {
-		if s, err := job.StateOf[pluginrun.State](&cp); err == nil {
-			out.Phase, out.InputParams, out.Stages, out.Batches = s.Phase, s.InputParams, s.Stages, s.Batches
-			out.Failure, out.Datasets, out.Moments = s.Failure, s.Datasets, s.Moments
-			out.Variations, out.Best, out.GridSize = s.Variations, s.Best, s.GridSize
-			if s.Published != nil {
-				out.Published = s.Published
-			}
-			if len(s.Stages) > 0 {
-				out.Data = s.Stages[0].Data
-			}
+	if s, ok := runState(run); ok {
+		out.Phase, out.InputParams, out.Stages, out.Batches = s.Phase, s.InputParams, s.Stages, s.Batches
+		out.Failure, out.Datasets, out.Moments = s.Failure, s.Datasets, s.Moments
+		out.Variations, out.Best, out.GridSize = s.Variations, s.Best, s.GridSize
+		if s.Published != nil {
+			out.Published = s.Published
+		}
+		if len(s.Stages) > 0 {
+			out.Data = s.Stages[0].Data
 		}
 	}
 	rows, err := h.plugins.StageList(r.Context(), run.ID)
@@ -158,18 +155,35 @@ func (h *handler) pluginRun(r *http.Request, run *store.JobRun) (*PluginRun, err
 	return out, nil
 }
 
-// pluginRunGet is GET /v1/plugins/runs/{id}: the job run with its stages,
-// batches, status and the initial results' data.
-func (h *handler) pluginRunGet(w http.ResponseWriter, r *http.Request) {
+// runState is a plugin run's state as its checkpoint holds it; false
+// before its first checkpoint.
+func runState(run *store.JobRun) (*pluginrun.State, bool) {
+	var cp job.Status
+	if len(run.Checkpoint) == 0 || json.Unmarshal(run.Checkpoint, &cp) != nil || len(cp.State) == 0 {
+		return nil, false
+	}
+	s, err := job.StateOf[pluginrun.State](&cp)
+	return &s, err == nil
+}
+
+// pluginJobRun is the plugin run {id}: 404 for none, or a run of
+// another kind.
+func (h *handler) pluginJobRun(r *http.Request) (*store.JobRun, error) {
 	run, err := h.store.JobRunGet(r.Context(), r.PathValue("id"))
 	if err == nil && run.Kind != pluginrun.Kind {
 		err = &Error{http.StatusNotFound, "not_found", "run " + run.ID + " is a " + run.Kind + " run, not a plugin run"}
 	}
-	if err != nil {
-		h.writeError(w, r, err)
-		return
+	return run, err
+}
+
+// pluginRunGet is GET /v1/plugins/runs/{id}: the job run with its stages,
+// batches, status and the initial results' data.
+func (h *handler) pluginRunGet(w http.ResponseWriter, r *http.Request) {
+	run, err := h.pluginJobRun(r)
+	var out *PluginRun
+	if err == nil {
+		out, err = h.pluginRun(r, run)
 	}
-	out, err := h.pluginRun(r, run)
 	if err != nil {
 		h.writeError(w, r, err)
 		return
@@ -210,7 +224,7 @@ func (h *handler) pluginRunsList(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"runs": runs})
 }
 
-// pluginManifest is POST /v1/plugins/{name}/manifest?stage=initial|batch
+// pluginManifest is POST /v1/plugins/{name}/manifest?stage=initial|batch|report
 // with {"inputParams": {...}, "results": <initial results.json>} (both
 // optional): a development manifest with fresh signed URLs.
 func (h *handler) pluginManifest(w http.ResponseWriter, r *http.Request) {
@@ -227,6 +241,15 @@ func (h *handler) pluginManifest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	stage := r.URL.Query().Get("stage")
+	if def, _ := cfg.Plugin(r.PathValue("name")); stage == plugin.ReportKey || stage == "" && def.IsReport() {
+		m, err := pluginrun.ReportManifest(r.Context(), h.plugins, cfg, pluginrun.ReportManifestParams{Plugin: def.Name, Answers: body.InputParams})
+		if err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, m)
+		return
+	}
 	if stage == "" {
 		stage = "initial"
 	}

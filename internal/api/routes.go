@@ -217,6 +217,7 @@ func newHandler(cfg Config) (http.Handler, []route) {
 		v1.Route(scopeAdmin, "POST /v1/plugins/{name}/manifest", h.pluginManifest)
 		v1.Route(scopeRead, "GET /v1/plugins/runs", h.pluginRunsList)
 		v1.Route(scopeRead, "GET /v1/plugins/runs/{id}", h.pluginRunGet)
+		v1.Route(scopeRead, "GET /v1/plugins/runs/{id}/results", h.pluginResults)
 		if h.deployer != nil {
 			v1.Route(scopeDelivery, "POST /v1/plugins/{name}/predict", h.pluginPredict)
 		}

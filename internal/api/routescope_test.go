@@ -81,6 +81,7 @@ var routeScopes = map[string]string{
 	"POST /v1/plugins/{name}/manifest":                  "admin",
 	"GET /v1/plugins/runs":                              "read",
 	"GET /v1/plugins/runs/{id}":                         "read",
+	"GET /v1/plugins/runs/{id}/results":                 "read",
 	"POST /v1/plugins/{name}/predict":                   "delivery",
 	"POST /api/plugins/{name}/deployments/{id}/predict": "delivery",
 	"GET /plugin/upload-url/{run}/{stage}/{exp}/{sig}/{path...}": "signed",

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -235,7 +236,8 @@ func newPluginsManifestCmd() *cobra.Command {
 		Long: "Print a working manifest for running a plugin by hand: fresh datasets, signed URLs valid for --plugin-dev-url-ttl " +
 			"(8h), and uploads open for the stage. The batch manifest covers the first batch of users and downloads from the " +
 			"initial stage of the same development run; --results results.json (of your initial stage) gives it that " +
-			"stage's batches options and maxBatchSize.",
+			"stage's batches options and maxBatchSize. A report plugin has one manifest, of stage report, whose dataUrl " +
+			"serves its report made afresh.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			in, err := parseParams("", params)
@@ -252,15 +254,19 @@ func newPluginsManifestCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var v any
-			if err := json.Unmarshal(m, &v); err != nil {
+			// Indented as it came: decoding would turn inputParams' 4.0
+			// into 4, which a Python plugin reads as an int.
+			var out bytes.Buffer
+			if err := json.Indent(&out, m, "", "  "); err != nil {
 				return err
 			}
-			return writeJSONTo(cmd.OutOrStdout(), v)
+			out.WriteByte('\n')
+			_, err = out.WriteTo(cmd.OutOrStdout())
+			return err
 		},
 	}
 	cf.register(cmd.Flags())
-	cmd.Flags().StringVar(&stage, "stage", "initial", "initial or batch")
+	cmd.Flags().StringVar(&stage, "stage", "", "initial or batch (default initial), or report for a report plugin (its default)")
 	cmd.Flags().StringArrayVar(&params, "param", nil, "a variable's answer as key=value (repeatable)")
 	cmd.Flags().StringVar(&results, "results", "", "the initial stage's results.json, for the batch manifest's options")
 	return cmd

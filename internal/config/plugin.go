@@ -145,6 +145,13 @@ func validatePlugins(ps []plugin.Definition, attrs []attr.Definition, consents c
 			return at("command", "is required: the program and its arguments, as [\"python3\", \"main.py\"]")
 		}
 		seen[p.Name] = true
+		if err := p.ValidateKind(); err != nil {
+			var fe *plugin.FieldError
+			if errors.As(err, &fe) {
+				return at(fe.Field, "%w", fe.Err)
+			}
+			return at("", "%w", err)
+		}
 		if p.Purpose != "" && consents.Filter(p.Purpose) == nil {
 			return at("purpose", "consent names no attribute for purpose %q: declare consent.%s.attribute, or leave purpose out (the default, %s, restricts the dataset only when consent names it)", p.Purpose, p.Purpose, consent.Analytics)
 		}

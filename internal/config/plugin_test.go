@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/weftdata/weft/internal/config"
 	"github.com/weftdata/weft/internal/plugin"
@@ -290,6 +291,105 @@ func TestPluginHyperParameterErrors(t *testing.T) {
 		{ok + "    hyperparameters: [{name: b, spec: \"float 1:2\", steps: -1}]\n", "plugins[0].hyperparameters[0].steps: steps -1 must be from 1 to 100 (leave it out to draw values of a range at random)"},
 		{ok + "    max_variations: 101\n", "plugins[0].max_variations: 101 must be from 1 to 100"},
 		{ok + "    parallel_variations: 17\n", "plugins[0].parallel_variations: 17 must be from 1 to 16 (default 2)"},
+	} {
+		_, err := config.Parse([]byte(c.doc))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: error %v, want %q", c.doc, err, c.want)
+		}
+	}
+}
+
+// TestParseReportPlugins: a report plugin's declaration with its
+// defaults filled in, and a JSON round trip (the plugins API's form).
+func TestParseReportPlugins(t *testing.T) {
+	c, err := config.Parse([]byte(`plugins:
+  - name: forecast
+    kind: report
+    command: [x]
+    variables: [{name: forecast_periods, default: 7}]
+    report:
+      format: timeseries
+      events: [shop/purchase/1-0-0]
+      group_by: [event_type, payload.address.country]
+      values: [events, users, sum(payload.total)]
+      inputs: [{name: forecast_value, value_index: 2}, {name: country, group_by_index: 1}]
+  - name: ab
+    kind: report
+    command: [x]
+    report: {format: users, events: [a/b/1], date_ranges: [{last_days: 7}, {from: "2024-01-01", to: "2024-01-31"}]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := c.Plugins[0]
+	if !f.IsReport() || f.Report.TimeUnit != "day" || len(f.Report.DateRanges) != 1 || f.Report.DateRanges[0].LastDays != 30 {
+		t.Fatalf("defaults: %+v", f.Report)
+	}
+	in := f.Report.InputData()
+	if !reflect.DeepEqual(in, map[string]any{"forecast_value": map[string]any{"type": "number", "valueIndex": 2},
+		"country": map[string]any{"type": "text", "groupByIndex": 1}}) {
+		t.Fatalf("inputData: %v", in)
+	}
+	ab := c.Plugins[1]
+	if ab.Report.TimeUnit != "" || !reflect.DeepEqual(ab.Report.Values, []string{"events"}) {
+		t.Fatalf("users defaults: %+v", ab.Report)
+	}
+	// The last 7 days are today and the 6 before; dates are whole days.
+	ps := ab.Report.Periods(time.Date(2026, 12, 6, 20, 30, 0, 0, time.UTC))
+	if ps[0].From != time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC) || ps[0].To != time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC) ||
+		ps[0].Label != "Last 7 days: Nov 30, 2026 - Dec 6, 2026" || ps[1].To != time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC) ||
+		ps[1].Label != "Jan 1, 2024 - Jan 31, 2024" {
+		t.Fatalf("periods: %+v", ps)
+	}
+	j, err := config.Parse([]byte(c.JSON()))
+	if err != nil || !reflect.DeepEqual(j.Plugins[0].Report, f.Report) || j.Plugins[0].Kind != "report" {
+		t.Fatalf("JSON round trip: %v %+v", err, j)
+	}
+	if c.Plugins[0].Report == nil || (&plugin.Definition{}).IsReport() {
+		t.Fatal("an intelligence plugin is not a report plugin")
+	}
+}
+
+// TestParseReportPluginErrors: bad report declarations are refused at
+// apply, naming the field.
+func TestParseReportPluginErrors(t *testing.T) {
+	head := "plugins:\n  - name: p\n    command: [x]\n"
+	rep := head + "    kind: report\n"
+	ev := "events: [a/b/1]"
+	for _, c := range []struct{ doc, want string }{
+		{head + "    kind: chart\n", `plugins[0].kind: "chart" must be intelligence (the default) or report`},
+		{head + "    report: {format: users, " + ev + "}\n", "plugins[0].report: only plugins of kind report declare a report"},
+		{rep, "plugins[0].report: is required for kind report"},
+		{rep + "    goal: {event: a/b/1}\n    report: {format: users, " + ev + "}\n", "plugins[0].goal: belongs to intelligence plugins"},
+		{rep + "    features: [{property: x}]\n    report: {format: users, " + ev + "}\n", "plugins[0].features: belongs to intelligence plugins"},
+		{rep + "    hyperparameters: [{name: h, spec: \"integer 1,2\"}]\n    report: {format: users, " + ev + "}\n", "plugins[0].hyperparameters: belongs to intelligence plugins"},
+		{rep + "    moment: latest\n    report: {format: users, " + ev + "}\n", "plugins[0].moment: belongs to intelligence plugins"},
+		{rep + "    report: {format: funnel, " + ev + "}\n", `plugins[0].report.format: "funnel" must be one of timeseries, users, events`},
+		{rep + "    report: {format: users}\n", "plugins[0].report.events: must list 1 to 100 event types"},
+		{rep + "    report: {format: users, events: [purchase]}\n", `plugins[0].report.events[0]: "purchase" must be an event type, source/type/version`},
+		{rep + "    report: {format: users, time_unit: day, " + ev + "}\n", "plugins[0].report.time_unit: only a timeseries report has a time unit"},
+		{rep + "    report: {format: timeseries, time_unit: year, " + ev + "}\n", `plugins[0].report.time_unit: "year" must be one of hour, day, week, month`},
+		{rep + "    report: {format: users, group_by: [event_type], " + ev + "}\n", "plugins[0].report.group_by: a users report is grouped by User → ID only"},
+		{rep + "    report: {format: timeseries, group_by: [country], " + ev + "}\n", `plugins[0].report.group_by[0]: "country" must be event_type or payload.<field>`},
+		{rep + "    report: {format: timeseries, group_by: [\"payload.a'b\"], " + ev + "}\n", `plugins[0].report.group_by[0]: "payload.a'b" must be event_type or payload.<field>`},
+		{rep + "    report: {format: timeseries, group_by: [event_type, event_type], " + ev + "}\n", `plugins[0].report.group_by[1]: "event_type" is listed twice`},
+		{rep + "    report: {format: timeseries, group_by: [event_type, payload.a, payload.b, payload.c, payload.d, payload.e], " + ev + "}\n", "plugins[0].report.group_by: has 6 entries: at most 5"},
+		{rep + "    report: {format: events, values: [users], " + ev + "}\n", "plugins[0].report.values[0]: users (distinct users) is a value of timeseries reports only: each point of format events is one event"},
+		{rep + "    report: {format: timeseries, values: [avg(payload.x)], " + ev + "}\n", `plugins[0].report.values[0]: "avg(payload.x)" must be events, users or sum(payload.<field>)`},
+		{rep + "    report: {format: timeseries, values: [sum(payload.x), sum(payload.x)], " + ev + "}\n", `plugins[0].report.values[1]: "sum(payload.x)" is listed twice`},
+		{rep + "    report: {format: users, date_ranges: [{last_days: 0, from: 2024-01-01}], " + ev + "}\n", "plugins[0].report.date_ranges[0]: give last_days, or both from and to"},
+		{rep + "    report: {format: users, date_ranges: [{last_days: 3, from: \"2024-01-01\", to: \"2024-01-02\"}], " + ev + "}\n", "plugins[0].report.date_ranges[0]: give either last_days or from and to, not both"},
+		{rep + "    report: {format: users, date_ranges: [{last_days: 4000}], " + ev + "}\n", "plugins[0].report.date_ranges[0]: last_days is 4000: it must be from 1 to 3660"},
+		{rep + "    report: {format: users, date_ranges: [{last_days: -1}], " + ev + "}\n", "plugins[0].report.date_ranges[0]: last_days is -1"},
+		{rep + "    report: {format: users, date_ranges: [{from: \"2024-02-30\", to: \"2024-03-01\"}], " + ev + "}\n", `plugins[0].report.date_ranges[0]: from "2024-02-30" is not a date (YYYY-MM-DD)`},
+		{rep + "    report: {format: users, date_ranges: [{from: \"2024-03-02\", to: \"2024-03-01\"}], " + ev + "}\n", "plugins[0].report.date_ranges[0]: to 2024-03-01 is before from 2024-03-02"},
+		{rep + "    report: {format: users, date_ranges: [" + strings.Repeat("{last_days: 1}, ", 10) + "{last_days: 2}], " + ev + "}\n", "plugins[0].report.date_ranges: has 11 ranges: at most 10"},
+		{rep + "    report: {format: users, inputs: [{name: v}], " + ev + "}\n", "plugins[0].report.inputs[0]: give exactly one of value_index and group_by_index"},
+		{rep + "    report: {format: users, inputs: [{name: v, value_index: 1}], " + ev + "}\n", "plugins[0].report.inputs[0].value_index: 1 is not an index of values (the report has 1)"},
+		{rep + "    report: {format: events, inputs: [{name: v, group_by_index: 2}], " + ev + "}\n", "plugins[0].report.inputs[0].group_by_index: 2 is not an index of a point's groupBy (it has 2)"},
+		{rep + "    report: {format: users, inputs: [{name: v-1, value_index: 0}], " + ev + "}\n", `plugins[0].report.inputs[0].name: "v-1" must be letters, digits and _`},
+		{rep + "    report: {format: users, inputs: [{name: v, value_index: 0}, {name: v, group_by_index: 0}], " + ev + "}\n", `plugins[0].report.inputs[1].name: "v" is declared twice`},
+		{rep + "    report: {format: users, chart: bar, " + ev + "}\n", "field chart not found"},
 	} {
 		_, err := config.Parse([]byte(c.doc))
 		if err == nil || !strings.Contains(err.Error(), c.want) {

@@ -41,6 +41,9 @@ type Dataset struct {
 	// purpose, as they are when the dataset is read (a withdrawal counts
 	// at once); nil keeps everyone.
 	Consent *consent.Filter `json:"consent,omitempty"`
+	// Report, on a report plugin's dataset (ReportKey), makes the data
+	// URL serve the report document instead of rows of users.
+	Report *Report `json:"report,omitempty"`
 }
 
 // Feature is one column after the fixed ones: an attribute or a plugin

@@ -17,11 +17,15 @@ import (
 
 // WriteDataset streams the dataset of a data URL as JSON: metadata.columns
 // then data, one row per live customer entity in the range, ordered by
-// random. Memory stays bounded: rows go out as they are read.
+// random; a report's, the report document (writeReport). Memory stays
+// bounded: rows go out as they are read.
 func (s *Service) WriteDataset(ctx context.Context, t Token, rg Range, out io.Writer) (int64, error) {
 	d, err := s.DatasetGet(ctx, t.Run, t.Scope)
 	if err != nil {
 		return 0, err
+	}
+	if d.Report != nil { // the range parameters select users: a report has none
+		return writeReport(ctx, s.db, d, out)
 	}
 	return writeDataset(ctx, s.db, t.Run, d, rg, out)
 }

@@ -19,6 +19,11 @@ type Definition struct {
 	// API, the CLI and the ids of the properties it publishes.
 	Name        string `json:"name" yaml:"name"`
 	Description string `json:"description,omitempty" yaml:"description,omitempty"`
+	// Kind is intelligence (the default: datasets of users, stages,
+	// batches) or report (one report over the event log, see Report).
+	Kind string `json:"kind,omitempty" yaml:"kind,omitempty"`
+	// Report declares a report plugin's report (kind report only).
+	Report *ReportSpec `json:"report,omitempty" yaml:"report,omitempty"`
 	// Command is the argv; Weft appends manifest.json and results.json
 	// and runs it in a fresh working directory per stage. A relative
 	// program name is looked up on PATH.

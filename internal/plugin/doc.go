@@ -35,5 +35,7 @@
 // dataset*.go make and serve datasets (goal, moment, range, query,
 // writing); property*.go parse data.json, stage, publish and resolve
 // properties; exec*.go run a stage's process and read its results;
-// deploy*.go run deployed servers; cleanup.go prunes ended runs.
+// deploy*.go run deployed servers; cleanup.go prunes ended runs;
+// report*.go are report plugins (kind report): their declaration, the
+// report document their data URL serves, and their results.
 package plugin

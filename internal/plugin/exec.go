@@ -41,6 +41,17 @@ type Manifest struct {
 	Options json.RawMessage `json:"options,omitempty"`
 }
 
+// ReportManifest is a report plugin's manifest (the spec's §12): one
+// report, no stages. DownloadURL and GetUploadURL are there, as in
+// Stormly, though a report plugin has no later stage to share files with.
+type ReportManifest struct {
+	DataURL      string         `json:"dataUrl"`
+	DownloadURL  string         `json:"downloadUrl"`
+	GetUploadURL string         `json:"getUploadUrl"`
+	InputData    map[string]any `json:"inputData"`
+	InputParams  Params         `json:"inputParams"`
+}
+
 // Params are a manifest's inputParams. Numbers are written with a
 // decimal point, 4.0 rather than 4: the spec says they are always floats,
 // and a Python plugin reads 4 as an int.
@@ -76,6 +87,9 @@ type ExecParams struct {
 	// Dir is a fresh, empty working directory for the stage.
 	Dir      string
 	Manifest *Manifest
+	// Report, when set instead of Manifest, is the manifest of a report
+	// plugin's stage (named ReportKey).
+	Report *ReportManifest
 	// Timeout kills the process group. Default StageTimeoutDefault.
 	Timeout time.Duration
 	// MaxOutputBytes caps what of stdout and stderr goes to Log; the
@@ -106,8 +120,12 @@ func Exec(ctx context.Context, p ExecParams) (*Results, error) {
 	if p.Log == nil {
 		p.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	stage := p.Manifest.Stage
-	manifest, err := json.MarshalIndent(p.Manifest, "", "  ")
+	var doc any = p.Report
+	stage := ReportKey
+	if p.Report == nil {
+		doc, stage = p.Manifest, p.Manifest.Stage
+	}
+	manifest, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {
 		return nil, err
 	}

@@ -43,6 +43,9 @@ func DevManifest(ctx context.Context, svc *plugin.Service, cfg *config.Config, p
 	if !ok {
 		return nil, fmt.Errorf("%w %q: declare it under plugins: in weft.yaml", ErrUnknownPlugin, p.Plugin)
 	}
+	if def.IsReport() {
+		return nil, fmt.Errorf("%w: plugin %s is a report plugin (ask for stage report)", ErrNotReport, def.Name)
+	}
 	if p.Stage != "initial" && p.Stage != "batch" {
 		return nil, fmt.Errorf("%w, not %q", ErrBadStage, p.Stage)
 	}

@@ -90,6 +90,8 @@ type State struct {
 	Variations []Variation `json:"variations,omitempty"`
 	GridSize   int         `json:"gridSize,omitempty"`
 	Best       *int        `json:"best,omitempty"`
+	// Report is a report plugin's report, its date ranges resolved.
+	Report *plugin.Report `json:"report,omitempty"`
 }
 
 // Variation is one run of the initial stage with one set of
@@ -145,6 +147,8 @@ type Stage struct {
 	Batches *plugin.Batches `json:"batches,omitempty"`
 	// HTTP is the results' http object (see deploy.go).
 	HTTP json.RawMessage `json:"http,omitempty"`
+	// Visualization is a report stage's js, jsx and helper.
+	Visualization *plugin.Visualization `json:"visualization,omitempty"`
 }
 
 // BatchState is the batch phase: the winning batches object and how far
@@ -234,6 +238,9 @@ func (j *Job) Prepare(ctx context.Context, inv *job.Invocation, p Params, s *Sta
 		return false, err
 	}
 	started := startTime(def.Name, props)
+	if def.IsReport() {
+		return false, j.prepareReport(ctx, cfg, def, in, started, s)
+	}
 	*s = State{Plugin: def.Name, Definition: *def, Started: started,
 		InputParams: in, Phase: PhaseInitial, Datasets: map[string]int64{},
 		Stages: []Stage{{Name: "initial", Status: "pending"}}}
@@ -488,6 +495,12 @@ func Metadata(def *plugin.Definition, datasets map[string]any) map[string]any {
 
 // exec runs one stage process in a fresh directory.
 func (j *Job) exec(ctx context.Context, def *plugin.Definition, scope string, m *plugin.Manifest) (*plugin.Results, error) {
+	return j.run(ctx, def, scope, plugin.ExecParams{Manifest: m})
+}
+
+// run runs one stage process with p's manifest in a fresh directory,
+// recording the stage's start and end.
+func (j *Job) run(ctx context.Context, def *plugin.Definition, scope string, p plugin.ExecParams) (*plugin.Results, error) {
 	svc, run := j.d.Plugins, j.inv.RunID
 	// A config stored before the operator's allowlist (or by another
 	// process) is held to it here too.
@@ -503,8 +516,8 @@ func (j *Job) exec(ctx context.Context, def *plugin.Definition, scope string, m 
 		return nil, err
 	}
 	log := j.inv.Log.With("plugin", def.Name, "stage", scope)
-	res, err := plugin.Exec(ctx, plugin.ExecParams{Command: def.Command, Dir: dir, Manifest: m,
-		Timeout: def.Timeout(), Log: log})
+	p.Command, p.Dir, p.Timeout, p.Log = def.Command, dir, def.Timeout(), log
+	res, err := plugin.Exec(ctx, p)
 	status := plugin.StatusSucceeded
 	if err != nil {
 		status = plugin.StatusFailed
@@ -520,6 +533,9 @@ func (j *Job) exec(ctx context.Context, def *plugin.Definition, scope string, m 
 
 // initial runs the initial stage, or its next variation.
 func (j *Job) initial(ctx context.Context, s *State) error {
+	if s.Definition.IsReport() {
+		return j.report(ctx, s)
+	}
 	if len(s.Variations) > 0 {
 		return j.variation(ctx, s)
 	}
