@@ -44,6 +44,10 @@ type Definition struct {
 	// ParallelVariations is how many variations run at once (default 2,
 	// at most 16).
 	ParallelVariations int `json:"parallel_variations,omitempty" yaml:"parallel_variations,omitempty"`
+	// ParallelBatches is how many batch stages of a run run at once
+	// (default 1, one after the other; at most 16). Their data.json are
+	// staged in batch order, so the run's result is the same.
+	ParallelBatches int `json:"parallel_batches,omitempty" yaml:"parallel_batches,omitempty"`
 	// StageTimeout bounds each stage process (Go duration, default 1h).
 	StageTimeout string `json:"stage_timeout,omitempty" yaml:"stage_timeout,omitempty"`
 	// Schedule is a Quartz cron expression in UTC; empty: run on demand.
@@ -54,6 +58,9 @@ type Definition struct {
 	// unless the consent section names it.
 	Purpose string `json:"purpose,omitempty" yaml:"purpose,omitempty"`
 }
+
+// ParallelBatchesMax bounds Definition.ParallelBatches.
+const ParallelBatchesMax = 16
 
 // PurposeOrDefault is Purpose, or consent.Analytics.
 func (d *Definition) PurposeOrDefault() string {

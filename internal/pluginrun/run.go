@@ -828,14 +828,35 @@ func (j *Job) afterStages(ctx context.Context, s *State) error {
 // its storage folder); its manifest says "batch".
 func BatchScope(i int) string { return fmt.Sprintf("batch-%d", i) }
 
-// batch runs the next batch: the stage, then its data.json validated and
-// staged.
+// batch runs the next batches: up to the plugin's ParallelBatches
+// (default 1) stage processes at once, then their data.json validated
+// and staged in batch order, so that the run ends as a sequential one
+// does. A checkpoint follows each wave: a crash runs its batches again.
 func (j *Job) batch(ctx context.Context, s *State) error {
 	b := s.Batches
-	k := b.Done
-	scope := BatchScope(k)
-	rg := b.Ranges[k]
-	j.inv.Log.Info("batch starting", "batch", k, "of", len(b.Ranges), "range_start", rg.Start, "range_end", rg.End)
+	first := b.Done
+	last := min(first+max(s.Definition.ParallelBatches, 1), len(b.Ranges))
+	errs := make([]error, last-first)
+	var wg sync.WaitGroup
+	for k := first; k < last; k++ {
+		wg.Go(func() { errs[k-first] = j.batchStage(ctx, s, k) })
+	}
+	wg.Wait()
+	for k := first; k < last; k++ {
+		if errs[k-first] != nil {
+			return errs[k-first]
+		}
+		if err := j.stageBatch(ctx, s, k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// batchStage runs batch k's stage process.
+func (j *Job) batchStage(ctx context.Context, s *State, k int) error {
+	scope, rg := BatchScope(k), s.Batches.Ranges[k]
+	j.inv.Log.Info("batch starting", "batch", k, "of", len(s.Batches.Ranges), "range_start", rg.Start, "range_end", rg.End)
 	if _, err := j.exec(ctx, &s.Definition, scope, j.manifest(s, "batch", scope, &rg, k)); err != nil {
 		var sf *plugin.StageFailure
 		if errors.As(err, &sf) {
@@ -843,6 +864,12 @@ func (j *Job) batch(ctx context.Context, s *State) error {
 		}
 		return err
 	}
+	return nil
+}
+
+// stageBatch validates the data.json batch k uploaded and stages it.
+func (j *Job) stageBatch(ctx context.Context, s *State, k int) error {
+	b, scope := s.Batches, BatchScope(k)
 	svc := j.d.Plugins
 	f, err := svc.Open(ctx, plugin.Token{Kind: plugin.KindFiles, Run: j.inv.RunID, Scope: scope}, "data.json")
 	if errors.Is(err, store.ErrNotFound) {
