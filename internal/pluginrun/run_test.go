@@ -65,6 +65,12 @@ type runner struct {
 
 func newRunner(t *testing.T, backend string) *runner {
 	t.Helper()
+	return newRunnerYAML(t, backend, pluginsYAML)
+}
+
+// newRunnerYAML is a runner of the plugins a weft.yaml declares.
+func newRunnerYAML(t *testing.T, backend, doc string) *runner {
+	t.Helper()
 	ctx := context.Background()
 	db := dbtest.Open(t, backend)
 	svc, err := plugin.Open(ctx, db, plugin.Options{BaseURL: "http://127.0.0.1:1", StorageURL: "file://" + filepath.ToSlash(t.TempDir()),
@@ -73,7 +79,7 @@ func newRunner(t *testing.T, backend string) *runner {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { svc.Close() })
-	cfg, err := config.Parse([]byte(pluginsYAML))
+	cfg, err := config.Parse([]byte(doc))
 	if err != nil {
 		t.Fatal(err)
 	}
