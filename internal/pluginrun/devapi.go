@@ -20,8 +20,9 @@ import (
 // every server sees it; one being made is known to the server making it.
 type Dev struct {
 	svc *plugin.Service
-	// devBuildTimeout bounds the making of one dataset.
+	// timeout bounds the making of one dataset; build makes it (make).
 	timeout time.Duration
+	build   func(ctx context.Context, ds *plugin.Dataset) error
 
 	mu     sync.Mutex
 	builds map[string]*devBuild // by plugin
@@ -40,7 +41,9 @@ const devBuildTimeout = time.Hour
 
 // NewDev returns the development API's state over the plugin service.
 func NewDev(svc *plugin.Service) *Dev {
-	return &Dev{svc: svc, timeout: devBuildTimeout, builds: map[string]*devBuild{}}
+	d := &Dev{svc: svc, timeout: devBuildTimeout, builds: map[string]*devBuild{}}
+	d.build = d.make
+	return d
 }
 
 // Wait waits for the datasets being made.
@@ -105,7 +108,7 @@ func (d *Dev) PrepareInitial(ctx context.Context, cfg *config.Config, name, mome
 		defer close(b.done)
 		bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.timeout)
 		defer cancel()
-		b.err = d.make(bctx, ds)
+		b.err = d.build(bctx, ds)
 	}()
 	return DevDataset{Status: DevPreparing, Moment: moment, Message: "Dataset is being prepared"}, nil
 }
