@@ -278,7 +278,7 @@ func pluginError(err error) (int, string, bool) {
 		return http.StatusBadRequest, "bad_moment", true
 	case errors.Is(err, pluginrun.ErrDevStage):
 		return http.StatusBadRequest, "bad_stage", true
-	case errors.Is(err, pluginrun.ErrNotReport):
+	case errors.Is(err, pluginrun.ErrDevNotReport):
 		return http.StatusBadRequest, "not_report_plugin", true
 	case errors.Is(err, pluginrun.ErrUnknownPlugin):
 		return http.StatusNotFound, "not_found", true

@@ -167,29 +167,21 @@ func (d *Dev) Manifest(ctx context.Context, cfg *config.Config, name, stage stri
 	return devStageManifest(ctx, d.svc, s, stage, nil)
 }
 
-// ErrNotReport is a report manifest asked of an intelligence plugin.
-var ErrNotReport = errors.New("not a report plugin")
-
-// ReportManifest is a report plugin's manifest (spec §12): one data URL
-// (the report's result), no stages; downloadUrl and getUploadUrl are
-// there as Stormly's are, though report plugins do not use them.
-type ReportManifest struct {
-	DataURL      string         `json:"dataUrl"`
-	DownloadURL  string         `json:"downloadUrl"`
-	GetUploadURL string         `json:"getUploadUrl"`
-	InputData    map[string]any `json:"inputData"`
-	InputParams  map[string]any `json:"inputParams"`
-}
+// ErrDevNotReport is a report manifest asked of an intelligence plugin.
+var ErrDevNotReport = errors.New("not a report plugin")
 
 // ReportManifest is GET get_manifest (no stage): the manifest of a report
-// plugin's development run. Weft's plugins are all intelligence plugins
-// until report plugins are declared (spec §12): every plugin is refused
-// with ErrNotReport, naming get_manifest/initial instead.
-func (d *Dev) ReportManifest(_ context.Context, cfg *config.Config, name string) (*ReportManifest, error) {
+// plugin's development run (spec §12's shape: dataUrl, downloadUrl,
+// getUploadUrl, inputData, inputParams). Report plugins are not declared
+// on this branch: every plugin is refused with ErrDevNotReport, naming
+// get_manifest/initial instead. (At merge with report plugins: a report
+// plugin answers pluginrun.ReportManifest(ctx, d.svc, cfg,
+// ReportManifestParams{Plugin: name}).)
+func (d *Dev) ReportManifest(_ context.Context, cfg *config.Config, name string) (any, error) {
 	if _, err := declared(cfg, name); err != nil {
 		return nil, err
 	}
-	return nil, fmt.Errorf("%w: plugin %s is an intelligence plugin: its manifests are GET get_manifest/initial, get_manifest/batch and get_manifest/<stage>", ErrNotReport, name)
+	return nil, fmt.Errorf("%w: plugin %s is an intelligence plugin: its manifests are GET get_manifest/initial, get_manifest/batch and get_manifest/<stage>", ErrDevNotReport, name)
 }
 
 // UploadURL is GET upload_url/{plugin}/{stage}/{path}: the signed PUT URL
