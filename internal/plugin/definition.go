@@ -35,9 +35,11 @@ type Definition struct {
 	Moment string `json:"moment,omitempty" yaml:"moment,omitempty"`
 	// Variables are the plugin's inputParams with their defaults.
 	Variables []Variable `json:"variables,omitempty" yaml:"variables,omitempty"`
-	// HyperParameters are auto-optimized inputParams: the initial stage
-	// runs once per variation (see Variations), and the best-scoring
-	// one's results and files go on to the later stages.
+	// HyperParameters are auto-optimized inputParams: the initial stage,
+	// and the additional stages it asks for, run once per variation (see
+	// Variations); a variation's score is its last stage's that has one,
+	// and the best one's results and files go on to the batches and the
+	// deployment.
 	HyperParameters []HyperParameter `json:"hyperparameters,omitempty" yaml:"hyperparameters,omitempty"`
 	// MaxVariations caps the variations (default 10, at most 100).
 	MaxVariations int `json:"max_variations,omitempty" yaml:"max_variations,omitempty"`
