@@ -27,16 +27,16 @@ import (
 // survivor of a merge.
 func (s *pluginServer) workedProfiles(t *testing.T) {
 	t.Helper()
-	if r := s.do(t, "PUT", "/v1/config", nil, []byte(worked.Config)); r.status != 200 {
+	if r := s.do(t, "PUT", "/v1/config", s.header, []byte(worked.Config+s.extraConfig)); r.status != 200 {
 		t.Fatalf("apply: %s", r.body)
 	}
 	for _, events := range [][]string{append(append([]string{}, worked.Events[:6]...), worked.Events[7:]...), worked.Events[6:7]} {
-		if r := s.do(t, "POST", "/v1/events", nil, []byte(strings.Join(events, "\n"))); r.status != 200 {
+		if r := s.do(t, "POST", "/v1/events", s.header, []byte(strings.Join(events, "\n"))); r.status != 200 {
 			t.Fatalf("ingest: %s", r.body)
 		}
-		s.do(t, "POST", "/v1/stitching/run", nil, nil)
+		s.do(t, "POST", "/v1/stitching/run", s.header, nil)
 	}
-	if r := s.do(t, "POST", "/v1/attributes/run", nil, []byte(`{}`)); r.status != 200 {
+	if r := s.do(t, "POST", "/v1/attributes/run", s.header, []byte(`{}`)); r.status != 200 {
 		t.Fatalf("attributes: %s", r.body)
 	}
 }

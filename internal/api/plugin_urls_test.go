@@ -34,11 +34,22 @@ type pluginServer struct {
 	*testServer
 	plugins *plugin.Service
 	clock   *clock
+	// header goes with the requests of workedProfiles (a key), and
+	// extraConfig after the worked example's config (plugins).
+	header      map[string]string
+	extraConfig string
 }
 
 // newPluginServer serves the API with plugin URLs over a fresh store,
 // with plugin files in a temporary directory.
 func newPluginServer(t *testing.T, backend string, opts plugin.Options) *pluginServer {
+	t.Helper()
+	return newPluginServerWith(t, backend, opts, api.Config{})
+}
+
+// newPluginServerWith is newPluginServer with more of the API's
+// configuration (keys).
+func newPluginServerWith(t *testing.T, backend string, opts plugin.Options, cfg api.Config) *pluginServer {
 	t.Helper()
 	st := openStore(t, backend)
 	var h http.Handler
@@ -52,7 +63,8 @@ func newPluginServer(t *testing.T, backend string, opts plugin.Options) *pluginS
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { svc.Close() })
-	ts := newServerOn(t, st, api.Config{Plugins: svc, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	cfg.Plugins, cfg.Logger = svc, slog.New(slog.NewTextHandler(io.Discard, nil))
+	ts := newServerOn(t, st, cfg)
 	ts.Server.Close()
 	h = ts.Server.Config.Handler
 	srv.Start()

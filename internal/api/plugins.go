@@ -297,6 +297,12 @@ func pluginError(err error) (int, string, bool) {
 		return http.StatusBadRequest, input.Code, true
 	case errors.Is(err, pluginrun.ErrBadStage), errors.Is(err, pluginrun.ErrInvalidInput):
 		return http.StatusBadRequest, "bad_request", true
+	case errors.Is(err, pluginrun.ErrBadMoment):
+		return http.StatusBadRequest, "bad_moment", true
+	case errors.Is(err, pluginrun.ErrDevStage):
+		return http.StatusBadRequest, "bad_stage", true
+	case errors.Is(err, pluginrun.ErrDevNotReport):
+		return http.StatusBadRequest, "not_report_plugin", true
 	case errors.Is(err, pluginrun.ErrUnknownPlugin):
 		return http.StatusNotFound, "not_found", true
 	}

@@ -234,6 +234,10 @@ func newHandler(cfg Config) (http.Handler, []route) {
 	h.trackingPlanRoutes(v1)
 	v1.HandleFunc("/v1/", h.requireAnyKey(h.notFound))
 	mux.Handle("/v1/", v1)
+	var devRoutes []route // the local-development API (plugin_dev.go)
+	if h.plugins != nil {
+		devRoutes = h.developerRoutes(mux)
+	}
 	if h.plugins != nil && h.deployer != nil {
 		// The spec's route (§10) for one deployment.
 		mux.Route(scopeDelivery, "POST /api/plugins/{name}/deployments/{id}/predict", h.deploymentPredict)
@@ -243,7 +247,7 @@ func newHandler(cfg Config) (http.Handler, []route) {
 	}
 	mux.HandleFunc("/", h.notFound)
 
-	routes := append(mux.routes, v1.routes...)
+	routes := append(append(mux.routes, v1.routes...), devRoutes...)
 	var root http.Handler = mux
 	if h.plugins != nil {
 		routes = append(routes, pluginURLRoutes...)

@@ -84,6 +84,11 @@ var routeScopes = map[string]string{
 	"GET /v1/plugins/runs/{id}/results":                 "read",
 	"POST /v1/plugins/{name}/predict":                   "delivery",
 	"POST /api/plugins/{name}/deployments/{id}/predict": "delivery",
+	// Stormly's local-development API (plugin_dev.go).
+	"POST /api/developer/initial_dataset/{moment}":               "admin",
+	"GET /api/developer/get_manifest":                            "admin",
+	"GET /api/developer/get_manifest/{stage}":                    "admin",
+	"GET /api/developer/upload_url/{dataset}/{stage}/{path...}":  "admin",
 	"GET /plugin/upload-url/{run}/{stage}/{exp}/{sig}/{path...}": "signed",
 	"PUT /plugin/put/{run}/{stage}/{exp}/{sig}/{path...}":        "signed",
 	"GET /plugin/files/{run}/{stage}/{exp}/{sig}/{path...}":      "signed",

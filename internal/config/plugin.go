@@ -229,6 +229,9 @@ func validatePlugins(ps []plugin.Definition, attrs []attr.Definition, consents c
 				return at("stage_timeout", "%q must be a positive Go duration, as 30m or 2h", p.StageTimeout)
 			}
 		}
+		if p.ParallelBatches < 0 || p.ParallelBatches > plugin.ParallelBatchesMax {
+			return at("parallel_batches", "%d must be from 1 to %d (default 1: one batch after the other)", p.ParallelBatches, plugin.ParallelBatchesMax)
+		}
 		if p.Schedule != "" {
 			if _, err := quartz.Parse(p.Schedule); err != nil {
 				return at("schedule", "%v", err)

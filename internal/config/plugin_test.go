@@ -291,6 +291,8 @@ func TestPluginHyperParameterErrors(t *testing.T) {
 		{ok + "    hyperparameters: [{name: b, spec: \"float 1:2\", steps: -1}]\n", "plugins[0].hyperparameters[0].steps: steps -1 must be from 1 to 100 (leave it out to draw values of a range at random)"},
 		{ok + "    max_variations: 101\n", "plugins[0].max_variations: 101 must be from 1 to 100"},
 		{ok + "    parallel_variations: 17\n", "plugins[0].parallel_variations: 17 must be from 1 to 16 (default 2)"},
+		{ok + "    parallel_batches: 17\n", "plugins[0].parallel_batches: 17 must be from 1 to 16 (default 1: one batch after the other)"},
+		{ok + "    parallel_batches: -1\n", "plugins[0].parallel_batches: -1 must be from 1 to 16"},
 	} {
 		_, err := config.Parse([]byte(c.doc))
 		if err == nil || !strings.Contains(err.Error(), c.want) {

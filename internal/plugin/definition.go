@@ -40,15 +40,21 @@ type Definition struct {
 	Moment string `json:"moment,omitempty" yaml:"moment,omitempty"`
 	// Variables are the plugin's inputParams with their defaults.
 	Variables []Variable `json:"variables,omitempty" yaml:"variables,omitempty"`
-	// HyperParameters are auto-optimized inputParams: the initial stage
-	// runs once per variation (see Variations), and the best-scoring
-	// one's results and files go on to the later stages.
+	// HyperParameters are auto-optimized inputParams: the initial stage,
+	// and the additional stages it asks for, run once per variation (see
+	// Variations); a variation's score is its last stage's that has one,
+	// and the best one's results and files go on to the batches and the
+	// deployment.
 	HyperParameters []HyperParameter `json:"hyperparameters,omitempty" yaml:"hyperparameters,omitempty"`
 	// MaxVariations caps the variations (default 10, at most 100).
 	MaxVariations int `json:"max_variations,omitempty" yaml:"max_variations,omitempty"`
 	// ParallelVariations is how many variations run at once (default 2,
 	// at most 16).
 	ParallelVariations int `json:"parallel_variations,omitempty" yaml:"parallel_variations,omitempty"`
+	// ParallelBatches is how many batch stages of a run run at once
+	// (default 1, one after the other; at most 16). Their data.json are
+	// staged in batch order, so the run's result is the same.
+	ParallelBatches int `json:"parallel_batches,omitempty" yaml:"parallel_batches,omitempty"`
 	// StageTimeout bounds each stage process (Go duration, default 1h).
 	StageTimeout string `json:"stage_timeout,omitempty" yaml:"stage_timeout,omitempty"`
 	// Schedule is a Quartz cron expression in UTC; empty: run on demand.
@@ -59,6 +65,9 @@ type Definition struct {
 	// unless the consent section names it.
 	Purpose string `json:"purpose,omitempty" yaml:"purpose,omitempty"`
 }
+
+// ParallelBatchesMax bounds Definition.ParallelBatches.
+const ParallelBatchesMax = 16
 
 // PurposeOrDefault is Purpose, or consent.Analytics.
 func (d *Definition) PurposeOrDefault() string {

@@ -74,6 +74,10 @@ type DeployOptions struct {
 	// Default Log.
 	RunLog func(run string) *slog.Logger
 	Log    *slog.Logger
+	// Failed, when set, is told of every deployment that ends
+	// deploy_failed (refused, never healthy, or past MaxRestarts), with
+	// the reason in LastError: the server sends an error notification.
+	Failed func(ctx context.Context, st DeploymentStatus)
 }
 
 // DeploymentStatus is a deployment as the API shows it.

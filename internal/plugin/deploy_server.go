@@ -93,6 +93,18 @@ func (p *deployment) refuse(err error) {
 	p.update(func(st *DeploymentStatus) { st.Status, st.LastError = DeployFailed, "not started: "+err.Error() })
 	p.log.Error("deployment refused", "plugin", p.plugin, "error", err)
 	close(p.done)
+	go p.failed()
+}
+
+// failed tells DeployOptions.Failed that the deployment ended
+// deploy_failed.
+func (p *deployment) failed() {
+	if p.d.opts.Failed == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), deployCheckTimeout)
+	defer cancel()
+	p.d.opts.Failed(ctx, p.status())
 }
 
 // stop ends the deployment and waits for its server to be gone.
@@ -131,6 +143,7 @@ func (p *deployment) supervise(parent context.Context) {
 			}
 			p.update(func(st *DeploymentStatus) { st.Status, st.LastError, st.PID = DeployFailed, msg, 0 })
 			p.log.Error("deployment failed", "plugin", p.plugin, "error", msg)
+			p.failed()
 			return
 		}
 		p.update(func(st *DeploymentStatus) {

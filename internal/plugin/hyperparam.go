@@ -11,8 +11,8 @@ import (
 )
 
 // HyperParameter is an auto-optimized inputParam (spec §11): the
-// run's initial stage runs once per variation, and the variation with
-// the highest score wins. Lists (and ranges with Steps) make a grid;
+// run's initial stage, with the stages it asks for, runs once per
+// variation, and the variation with the highest score wins. Lists (and ranges with Steps) make a grid;
 // ranges without Steps are drawn at random for each variation.
 type HyperParameter struct {
 	// Name is the inputParams key: letters, digits and _, not a variable's.

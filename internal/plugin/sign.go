@@ -197,8 +197,13 @@ func deriveKey(serverKey []byte, salt string) []byte {
 // URL returns the absolute signed URL of a token (a prefix for
 // upload-url and files, to which the plugin appends /<path>).
 func (s *Service) URL(kind, run, scope string, ttl time.Duration) string {
-	exp := s.opts.Now().Add(ttl).Truncate(time.Second)
-	return s.base + s.sign.path(Token{Kind: kind, Run: run, Scope: scope, Expires: exp}, "")
+	return s.base + s.sign.path(s.Token(kind, run, scope, ttl), "")
+}
+
+// Token is the token of a URL valid for ttl from now (the service's
+// clock).
+func (s *Service) Token(kind, run, scope string, ttl time.Duration) Token {
+	return Token{Kind: kind, Run: run, Scope: scope, Expires: s.opts.Now().Add(ttl).Truncate(time.Second)}
 }
 
 // Parse checks a plugin URL path (after PathPrefix) for the method: its

@@ -3,8 +3,12 @@ package pluginrun
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"log/slog"
 
 	"github.com/weftdata/weft/internal/plugin"
+	"github.com/weftdata/weft/internal/store"
+	"github.com/weftdata/weft/job"
 )
 
 // deployHTTP merges the http objects of the run's stages (initial, then
@@ -43,4 +47,32 @@ func (j *Job) recordDeployable(ctx context.Context, s *State) error {
 	}
 	j.inv.Log.Info("the run is deployable", "start_server_cmd", h.StartServerCmd, "status_path", h.StatusPath, "request_path", h.RequestPath)
 	return j.d.Plugins.RunDeployable(ctx, j.inv.RunID, spec)
+}
+
+// RunNotifier stores a notification of a run (jobrunner.Runner's Notify).
+type RunNotifier interface {
+	Notify(ctx context.Context, note job.Notification, run *store.JobRun) error
+}
+
+// RunGetter reads a job run (the store).
+type RunGetter interface {
+	JobRunGet(ctx context.Context, id string) (*store.JobRun, error)
+}
+
+// NotifyDeployFailed is plugin.DeployOptions.Failed: an error
+// notification in the activity log, under the plugin's activity as its
+// runs' are, naming the run and why its deployment failed. The
+// notification is linked to the run when the run is known.
+func NotifyDeployFailed(n RunNotifier, runs RunGetter, log *slog.Logger) func(context.Context, plugin.DeploymentStatus) {
+	return func(ctx context.Context, st plugin.DeploymentStatus) {
+		run, err := runs.JobRunGet(ctx, st.Run)
+		if err != nil {
+			run = nil // a run of another process's store, or gone: the notification stands alone
+		}
+		note := job.Notification{Level: job.LevelError, Activity: "Plugin " + st.Plugin, Title: "Plugin deployment failed",
+			Summary: fmt.Sprintf("the deployment of run %s failed: %s", st.Run, st.LastError)}
+		if err := n.Notify(ctx, note, run); err != nil {
+			log.Error("plugin deployment failed: no notification", "plugin", st.Plugin, "run", st.Run, "error", err)
+		}
+	}
 }

@@ -20,7 +20,6 @@ import (
 	"os"
 	"regexp"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -113,7 +112,16 @@ type Variation struct {
 	Stages    map[string]json.RawMessage `json:"stages,omitempty"`
 	HTTP      json.RawMessage            `json:"http,omitempty"`
 	Failure   *plugin.Status             `json:"failure,omitempty"`
+	// StageResults are the additional stages the variation's initial
+	// stage asked for, run with its values (spec §11: the
+	// hyper-parameters vary every stage), each under the scope
+	// VariationStageScope; the score is the last one's that has one.
+	StageResults []Stage `json:"stageResults,omitempty"`
 }
+
+// VariationStageScope is the scope (status row and storage folder) of
+// additional stage name of variation k.
+func VariationStageScope(name string, k int) string { return fmt.Sprintf("%s-v%d", name, k) }
 
 // Variation statuses besides plugin.StatusSucceeded and
 // plugin.StatusFailed.
@@ -130,8 +138,15 @@ func VariationScope(k int) string { return fmt.Sprintf("initial-v%d", k) }
 // scope is the storage folder of a stage: the winning variation's for
 // initial when there are variations.
 func (s *State) scope(stage string) string {
-	if stage == "initial" && s.Best != nil {
-		return s.Variations[*s.Best].Stage
+	if s.Best == nil {
+		return stage
+	}
+	v := &s.Variations[*s.Best]
+	if stage == "initial" {
+		return v.Stage
+	}
+	if slices.ContainsFunc(v.StageResults, func(st Stage) bool { return st.Name == stage }) {
+		return VariationStageScope(stage, v.Index)
 	}
 	return stage
 }
@@ -149,6 +164,9 @@ type Stage struct {
 	HTTP json.RawMessage `json:"http,omitempty"`
 	// Visualization is a report stage's js, jsx and helper.
 	Visualization *plugin.Visualization `json:"visualization,omitempty"`
+	// Score and StopEarly are the results' (a variation's stages).
+	Score     *float64 `json:"score,omitempty"`
+	StopEarly bool     `json:"stopEarly,omitempty"`
 }
 
 // BatchState is the batch phase: the winning batches object and how far
@@ -600,13 +618,13 @@ func (j *Job) variation(ctx context.Context, s *State) error {
 		return ctx.Err()
 	case d := <-j.done:
 		delete(j.running, d.index)
-		return j.variationFinished(s, d)
+		return j.variationFinished(ctx, s, d)
 	}
 }
 
 // variationFinished records a variation's results; a failed stage drops
 // the variation, and a stopEarly skips the ones not started yet.
-func (j *Job) variationFinished(s *State, d variationDone) error {
+func (j *Job) variationFinished(ctx context.Context, s *State, d variationDone) error {
 	v := &s.Variations[d.index]
 	var sf *plugin.StageFailure
 	if errors.As(d.err, &sf) {
@@ -619,6 +637,15 @@ func (j *Job) variationFinished(s *State, d variationDone) error {
 	}
 	v.Status, v.Data, v.Batches, v.Stages, v.HTTP = plugin.StatusSucceeded, d.res.Data, d.res.Batches, d.res.Stages, d.res.HTTP
 	v.Score, v.StopEarly = scoreOf(d.res.Raw)
+	if err := j.variationStages(ctx, s, v); err != nil {
+		var sf *plugin.StageFailure
+		if !errors.As(err, &sf) {
+			return err
+		}
+		v.Status, v.Failure, v.StageResults = plugin.StatusFailed, &sf.Status, nil
+		j.inv.Log.Warn("variation failed: dropped", "variation", v.Index, "error", sf.Error())
+		return nil
+	}
 	j.inv.Log.Info("variation done", "variation", v.Index, "score", v.Score, "stop_early", v.StopEarly)
 	if v.StopEarly {
 		for k := range s.Variations {
@@ -655,16 +682,27 @@ func (j *Job) best(ctx context.Context, s *State) error {
 		if w.Index == best || w.Status == VariationSkipped {
 			continue
 		}
-		n, err := j.d.Plugins.StageFilesDelete(ctx, j.inv.RunID, w.Stage)
-		files += n
-		if err != nil {
-			return err
+		scopes := []string{w.Stage}
+		for _, st := range w.StageResults {
+			scopes = append(scopes, VariationStageScope(st.Name, w.Index))
+		}
+		for _, scope := range scopes {
+			n, err := j.d.Plugins.StageFilesDelete(ctx, j.inv.RunID, scope)
+			files += n
+			if err != nil {
+				return err
+			}
 		}
 	}
 	j.inv.Log.Info("files of the other variations deleted", "files", files)
 	s.Best = &best
 	s.InputParams = withParams(s.InputParams, v.Params)
 	s.Stages[0].HTTP = v.HTTP
+	if len(v.StageResults) > 0 { // they ran with the variation
+		s.Stages[0] = Stage{Name: "initial", Status: plugin.StatusSucceeded, Data: v.Data, Batches: v.Batches, HTTP: v.HTTP}
+		s.Stages = append(s.Stages[:1], v.StageResults...)
+		return j.afterStages(ctx, s)
+	}
 	return j.afterInitial(ctx, s, v.Data, v.Batches, v.Stages)
 }
 
@@ -700,18 +738,11 @@ func scoreOf(raw json.RawMessage) (*float64, bool) {
 func (j *Job) afterInitial(ctx context.Context, s *State, data json.RawMessage, batches *plugin.Batches, stages map[string]json.RawMessage) error {
 	s.Stages[0] = Stage{Name: "initial", Status: plugin.StatusSucceeded, Data: data, Batches: batches, HTTP: s.Stages[0].HTTP}
 	if len(stages) > 0 {
-		names := make([]string, 0, len(stages))
-		for name := range stages {
-			names = append(names, name)
+		names, err := j.requestStages(ctx, s, stages)
+		if err != nil {
+			return err
 		}
-		sort.Strings(names)
 		for _, name := range names {
-			if !stageName.MatchString(name) || name == "initial" || name == "batch" || name == "deploy" {
-				return invalid("initial", fmt.Sprintf("stages.%s: stage names are letters, digits and _ (at most 64, starting with a letter), not initial, batch or deploy", name))
-			}
-			if err := j.requestDatasets(ctx, s, name, stages[name]); err != nil {
-				return err
-			}
 			s.Stages = append(s.Stages, Stage{Name: name, Status: "pending", Request: stages[name]})
 		}
 		s.Phase = PhaseStages
@@ -719,6 +750,22 @@ func (j *Job) afterInitial(ctx context.Context, s *State, data json.RawMessage, 
 		return nil
 	}
 	return j.afterStages(ctx, s)
+}
+
+// requestStages checks the names of the additional stages an initial
+// stage asked for and makes the datasets they ask for; it returns the
+// names in order.
+func (j *Job) requestStages(ctx context.Context, s *State, stages map[string]json.RawMessage) ([]string, error) {
+	names := slices.Sorted(maps.Keys(stages))
+	for _, name := range names {
+		if !stageName.MatchString(name) || name == "initial" || name == "batch" || name == "deploy" {
+			return nil, invalid("initial", fmt.Sprintf("stages.%s: stage names are letters, digits and _ (at most 64, starting with a letter), not initial, batch or deploy", name))
+		}
+		if err := j.requestDatasets(ctx, s, name, stages[name]); err != nil {
+			return nil, err
+		}
+	}
+	return names, nil
 }
 
 var stageName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,63}$`)
@@ -748,7 +795,7 @@ func (j *Job) requestDatasets(ctx context.Context, s *State, stage string, req j
 	eventGoal := initial.Goal != nil && initial.Goal.EventType != ""
 	for _, key := range slices.Sorted(maps.Keys(r.Datasets)) {
 		field := fmt.Sprintf("stages.%s.datasets.%s", stage, key)
-		if _, dup := s.Datasets[key]; dup || !stageName.MatchString(key) {
+		if !stageName.MatchString(key) || key == "initial" {
 			return invalid("initial", field+": a new dataset key (letters, digits, _), not initial or one already requested")
 		}
 		m := r.Datasets[key].Moment
@@ -757,6 +804,14 @@ func (j *Job) requestDatasets(ctx context.Context, s *State, stage string, req j
 		}
 		if err := m.Validate(field+".moment", eventGoal); err != nil {
 			return invalid("initial", err.Error())
+		}
+		if _, dup := s.Datasets[key]; dup {
+			// Asked for again (by another stage or variation): the one
+			// made serves, if at the same moment.
+			if prev, ok := s.Moments[key]; ok && !sameMoment(m, &prev) || !ok && m.Type != plugin.MomentLatest {
+				return invalid("initial", field+": dataset "+key+" was already requested at another moment")
+			}
+			continue
 		}
 		nd := *initial
 		nd.Key, nd.Now, nd.Moment = key, time.Now().UTC().Truncate(time.Second), m
@@ -771,21 +826,33 @@ func (j *Job) requestDatasets(ctx context.Context, s *State, stage string, req j
 
 // stages runs the pending additional stages in parallel.
 func (j *Job) stages(ctx context.Context, s *State) error {
+	var pending []*Stage
+	for i := range s.Stages {
+		if s.Stages[i].Status != plugin.StatusSucceeded {
+			pending = append(pending, &s.Stages[i])
+		}
+	}
+	err := j.runStages(ctx, &s.Definition, pending, func(name string) string { return name },
+		func(st *Stage) *plugin.Manifest { return j.manifest(s, st.Name, st.Name, nil, 0) })
+	if err != nil {
+		return err
+	}
+	return j.afterStages(ctx, s)
+}
+
+// runStages runs stages in parallel, each under its scope with its
+// manifest, and records their results in them; it returns the first
+// failure by name.
+func (j *Job) runStages(ctx context.Context, def *plugin.Definition, list []*Stage, scope func(string) string, manifest func(*Stage) *plugin.Manifest) error {
 	var (
 		wg   sync.WaitGroup
 		mu   sync.Mutex
 		errs = map[string]error{}
 	)
-	for i := range s.Stages {
-		st := &s.Stages[i]
-		if st.Status == plugin.StatusSucceeded {
-			continue
-		}
-		m := j.manifest(s, st.Name, st.Name, nil, 0)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			res, err := j.exec(ctx, &s.Definition, st.Name, m)
+	for _, st := range list {
+		m := manifest(st)
+		wg.Go(func() {
+			res, err := j.exec(ctx, def, scope(st.Name), m)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -796,15 +863,59 @@ func (j *Job) stages(ctx context.Context, s *State) error {
 				j.inv.Log.Warn("an additional stage asked for more stages: ignored (stages run initial, then one parallel layer)", "stage", st.Name)
 			}
 			st.Status, st.Data, st.Batches, st.HTTP = plugin.StatusSucceeded, res.Data, res.Batches, res.HTTP
-		}()
+			st.Score, st.StopEarly = scoreOf(res.Raw)
+		})
 	}
 	wg.Wait()
-	for _, st := range s.Stages { // the first failure by name
+	for _, st := range list {
 		if err := errs[st.Name]; err != nil {
 			return err
 		}
 	}
-	return j.afterStages(ctx, s)
+	return nil
+}
+
+// variationStages runs the additional stages a variation's initial stage
+// asked for, with the variation's values, in folders of its own: its
+// score becomes the last stage's (in order) that has one, and a stopEarly
+// of any of them stops the variations not started yet.
+func (j *Job) variationStages(ctx context.Context, s *State, v *Variation) error {
+	if len(v.Stages) == 0 {
+		return nil
+	}
+	names, err := j.requestStages(ctx, s, v.Stages)
+	if err != nil {
+		return err
+	}
+	ttl := j.d.Plugins.TTL(false)
+	downloads := map[string]string{"initial": j.d.Plugins.URL(plugin.KindFiles, j.inv.RunID, v.Stage, ttl)}
+	v.StageResults = nil
+	for _, name := range names {
+		v.StageResults = append(v.StageResults, Stage{Name: name, Status: "pending", Request: v.Stages[name]})
+		downloads[name] = j.d.Plugins.URL(plugin.KindFiles, j.inv.RunID, VariationStageScope(name, v.Index), ttl)
+	}
+	list := make([]*Stage, len(v.StageResults))
+	for i := range v.StageResults {
+		list[i] = &v.StageResults[i]
+	}
+	j.inv.Log.Info("variation stages starting", "variation", v.Index, "stages", names)
+	err = j.runStages(ctx, &s.Definition, list, func(name string) string { return VariationStageScope(name, v.Index) },
+		func(st *Stage) *plugin.Manifest {
+			m := j.manifest(s, st.Name, VariationStageScope(st.Name, v.Index), nil, 0)
+			m.InputParams, m.DownloadURLs = withParams(s.InputParams, v.Params), downloads
+			m.Metadata["variation"] = map[string]any{"index": v.Index, "count": len(s.Variations)}
+			return m
+		})
+	if err != nil {
+		return err
+	}
+	for _, st := range v.StageResults {
+		if st.Score != nil {
+			v.Score = st.Score
+		}
+		v.StopEarly = v.StopEarly || st.StopEarly
+	}
+	return nil
 }
 
 // afterStages picks the winning batches (the last stage in order that
@@ -844,14 +955,35 @@ func (j *Job) afterStages(ctx context.Context, s *State) error {
 // its storage folder); its manifest says "batch".
 func BatchScope(i int) string { return fmt.Sprintf("batch-%d", i) }
 
-// batch runs the next batch: the stage, then its data.json validated and
-// staged.
+// batch runs the next batches: up to the plugin's ParallelBatches
+// (default 1) stage processes at once, then their data.json validated
+// and staged in batch order, so that the run ends as a sequential one
+// does. A checkpoint follows each wave: a crash runs its batches again.
 func (j *Job) batch(ctx context.Context, s *State) error {
 	b := s.Batches
-	k := b.Done
-	scope := BatchScope(k)
-	rg := b.Ranges[k]
-	j.inv.Log.Info("batch starting", "batch", k, "of", len(b.Ranges), "range_start", rg.Start, "range_end", rg.End)
+	first := b.Done
+	last := min(first+max(s.Definition.ParallelBatches, 1), len(b.Ranges))
+	errs := make([]error, last-first)
+	var wg sync.WaitGroup
+	for k := first; k < last; k++ {
+		wg.Go(func() { errs[k-first] = j.batchStage(ctx, s, k) })
+	}
+	wg.Wait()
+	for k := first; k < last; k++ {
+		if errs[k-first] != nil {
+			return errs[k-first]
+		}
+		if err := j.stageBatch(ctx, s, k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// batchStage runs batch k's stage process.
+func (j *Job) batchStage(ctx context.Context, s *State, k int) error {
+	scope, rg := BatchScope(k), s.Batches.Ranges[k]
+	j.inv.Log.Info("batch starting", "batch", k, "of", len(s.Batches.Ranges), "range_start", rg.Start, "range_end", rg.End)
 	if _, err := j.exec(ctx, &s.Definition, scope, j.manifest(s, "batch", scope, &rg, k)); err != nil {
 		var sf *plugin.StageFailure
 		if errors.As(err, &sf) {
@@ -859,6 +991,12 @@ func (j *Job) batch(ctx context.Context, s *State) error {
 		}
 		return err
 	}
+	return nil
+}
+
+// stageBatch validates the data.json batch k uploaded and stages it.
+func (j *Job) stageBatch(ctx context.Context, s *State, k int) error {
+	b, scope := s.Batches, BatchScope(k)
 	svc := j.d.Plugins
 	f, err := svc.Open(ctx, plugin.Token{Kind: plugin.KindFiles, Run: j.inv.RunID, Scope: scope}, "data.json")
 	if errors.Is(err, store.ErrNotFound) {
@@ -950,4 +1088,16 @@ func (j *Job) publish(ctx context.Context, s *State) error {
 	}
 	return j.inv.Notify.Notify(ctx, job.Notification{Level: job.LevelSuccess, Activity: "Plugin " + s.Plugin,
 		Title: "Plugin run succeeded", Summary: summary})
+}
+
+// sameMoment says whether a requested moment is the one a dataset was
+// made at (a percentile's seconds are computed when it is made).
+func sameMoment(req, made *plugin.Moment) bool {
+	if req.Type != made.Type {
+		return false
+	}
+	if req.Type == plugin.MomentPercentile {
+		return req.Percent == made.Percent
+	}
+	return req.Seconds == made.Seconds
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/weftdata/weft/internal/kv"
 	"github.com/weftdata/weft/internal/pipeline"
 	"github.com/weftdata/weft/internal/plugin"
+	"github.com/weftdata/weft/internal/pluginrun"
 	"github.com/weftdata/weft/internal/privacy"
 	"github.com/weftdata/weft/internal/rank"
 	"github.com/weftdata/weft/internal/stitch"
@@ -367,6 +368,9 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	deployOpts := cfg.Deploy
 	deployOpts.Declared = inForce.Plugins
 	deployOpts.RunLog = pipe.Jobs().RunLog
+	if deployOpts.Failed == nil { // an error notification (pluginrun)
+		deployOpts.Failed = pluginrun.NotifyDeployFailed(pipe.Jobs(), st, cfg.Logger)
+	}
 	deployer := plugins.NewDeployer(deployOpts)
 	keyring := keys.New(st, &keys.Options{Bootstrap: cfg.APIKeys, Logger: cfg.Logger})
 	auditLog := audit.New(st, nil)
