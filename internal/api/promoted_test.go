@@ -11,6 +11,7 @@ import (
 	ev "github.com/promotedai/schema/generated/go/proto/event"
 
 	"github.com/weftdata/weft/internal/api"
+	"github.com/weftdata/weft/internal/erasure"
 	"github.com/weftdata/weft/internal/store"
 )
 
@@ -210,6 +211,19 @@ func TestPseudonymizeUserID(t *testing.T) {
 			if got.EventsCount != 7 || strings.Join(got.Identifiers["user_id"], ",") != "user-1" ||
 				strings.Join(got.Identifiers["user_id_pseudonym"], ",") != pseudonym {
 				t.Fatalf("the user's entity: %+v", got)
+			}
+
+			// Erasing the user takes the link event (the one place the
+			// userId sits beside its pseudonym) and the pseudonymised logs
+			// with it: they are in the user's entity.
+			if _, err := erasure.Erase(ctx, s.store, []string{ent}); err != nil {
+				t.Fatal(err)
+			}
+			for _, needle := range []string{"user-1", pseudonym} {
+				var n int
+				if err := s.store.QueryRowContext(ctx, `SELECT count(*) FROM event_log WHERE strpos(CAST(payload AS TEXT), $1) > 0 OR strpos(id, $1) > 0`, needle).Scan(&n); err != nil || n != 0 {
+					t.Fatalf("after the erasure, %d events still hold %q (%v)", n, needle, err)
+				}
 			}
 		})
 	}
