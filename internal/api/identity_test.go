@@ -30,8 +30,8 @@ const identityYAML = `stitching:
 
 // identityServer stitches ann (cookies c1, c2 and c5, which came as an
 // entity of its own and was merged in), bob (cookie c3, and a blocked
-// email) and a form with a second email on c2, whose cookie link the
-// guard rail refused.
+// email) and two forms with other emails on one cookie, c4, which is
+// therefore ambiguous: its links were refused (one email per entity).
 func identityServer(t *testing.T, backend string) (*testServer, string, string) {
 	t.Helper()
 	s := newServer(t, backend, api.Config{})
@@ -40,8 +40,9 @@ func identityServer(t *testing.T, backend string) (*testServer, string, string) 
 	}
 	batches := [][]string{
 		{formSubmit("e1", 1, "c1", "ann@example.org"), formSubmit("e2", 2, "c2", "ann@example.org"),
-			formSubmit("e3", 3, "c2", "other@example.org"), formSubmit("e4", 4, "c3", "bob@example.org"),
-			formSubmit("e5", 5, "c3", "none"), rec("e6", "form_submit", 6, `{"cookie":"c5"}`)},
+			formSubmit("e3", 3, "c4", "other@example.org"), formSubmit("e4", 4, "c3", "bob@example.org"),
+			formSubmit("e5", 5, "c3", "none"), rec("e6", "form_submit", 6, `{"cookie":"c5"}`),
+			formSubmit("e8", 8, "c4", "third@example.org")},
 		{formSubmit("e7", 7, "c5", "ann@example.org")},
 	}
 	for _, b := range batches {
@@ -120,14 +121,15 @@ func TestEntityGraph(t *testing.T) {
 				}
 			})
 			t.Run("refused link", func(t *testing.T) {
-				// The form with a second email on c2 is an entity of its
-				// own: its cookie link was refused (one email per entity).
+				// The forms with other emails on c4 are entities of their
+				// own: c4 is ambiguous (its events carry two emails, one is
+				// allowed), so its links were refused and nobody holds it.
 				other := entityOf(t, s, "email:other@example.org")
 				g := decode[identitygraph.Graph](t, s.do(t, "GET", "/v1/entities/"+other+"/graph", nil, nil))
 				if len(g.Identifiers) != 1 || len(g.Links) != 1 || len(g.Refused) != 1 {
 					t.Fatalf("graph of the second email: %+v", g)
 				}
-				if x := g.Refused[0]; x.String() != "cookie:c2" || x.Reason != "max_per_entity" || x.HeldBy != ann || x.Event == nil || x.Event.ID != "e3" {
+				if x := g.Refused[0]; x.String() != "cookie:c4" || x.Reason != "ambiguous" || x.HeldBy != "" || x.Event == nil || x.Event.ID != "e3" {
 					t.Errorf("refused %+v", x)
 				}
 			})

@@ -48,7 +48,9 @@ func TestProfilesGraphCommand(t *testing.T) {
 			lines := []string{
 				`{"id":"e1","source_id":"web","type":"form_submit","version":"1","event_time":"2026-01-02T10:01:00Z","payload":{"cookie":"c1","email":"ann@example.org"}}`,
 				`{"id":"e2","source_id":"web","type":"form_submit","version":"1","event_time":"2026-01-02T10:02:00Z","payload":{"cookie":"c2","email":"ann@example.org"}}`,
-				`{"id":"e3","source_id":"web","type":"form_submit","version":"1","event_time":"2026-01-02T10:03:00Z","payload":{"cookie":"c2","email":"bob@example.org"}}`,
+				`{"id":"e3","source_id":"web","type":"form_submit","version":"1","event_time":"2026-01-02T10:03:00Z","payload":{"cookie":"c4","email":"bob@example.org"}}`,
+				// c4 carries two emails (one is allowed): it is ambiguous.
+				`{"id":"e4","source_id":"web","type":"form_submit","version":"1","event_time":"2026-01-02T10:04:00Z","payload":{"cookie":"c4","email":"cat@example.org"}}`,
 			}
 			if err := os.WriteFile(yaml, []byte(graphCLIYAML), 0o644); err != nil {
 				t.Fatal(err)
@@ -81,7 +83,7 @@ func TestProfilesGraphCommand(t *testing.T) {
 				}
 			}
 			out, _ = weft(t, s, "profiles", "graph", bob)
-			if !strings.Contains(out, "cookie:c2  max_per_entity  e3 (form_submit, seq 3") || !strings.Contains(out, ann) {
+			if !strings.Contains(out, "cookie:c4  ambiguous  e3 (form_submit, seq 3") {
 				t.Errorf("bob's refused cookie:\n%s", out)
 			}
 			out, code = weft(t, s, "profiles", "graph", ann, "--json")

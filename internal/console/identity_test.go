@@ -17,21 +17,21 @@ func TestProfileGraphRecordedRefusal(t *testing.T) {
 			s := profilesServer(t, backend)
 			b := newBrowser(t, s.URL())
 			b.signIn(adminKey)
-			ann, other := profEntity(t, s, "email:ann@example.org"), profEntity(t, s, "email:ann2@example.org")
+			other := profEntity(t, s, "email:ann2@example.org")
 			res, err := s.Store.ExecContext(context.Background(), `UPDATE stitch_refused SET reason = 'manual_split'
-				WHERE entity_id = $1 AND category = 'cookie' AND value = 'c1' AND reason = 'max_per_entity'`, other)
+				WHERE entity_id = $1 AND category = 'cookie' AND value = 'c4' AND reason = 'ambiguous'`, other)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if n, _ := res.RowsAffected(); n != 1 {
-				t.Fatalf("the engine recorded %d refused links of cookie:c1 for %s, want 1", n, other)
+				t.Fatalf("the engine recorded %d refused links of cookie:c4 for %s, want 1", n, other)
 			}
 			status, _, page := b.get("/console/profiles/" + other)
 			if status != http.StatusOK {
 				t.Fatalf("profile: %d", status)
 			}
 			graphCounts(t, page, 1, 1, 1, 1, 1)
-			mustContain(t, page, "cookie:c1 (refused: manual_split; held by entity "+ann+")", "carries cookie:c1 (refused: manual_split)")
+			mustContain(t, page, "cookie:c4 (refused: manual_split)", "carries cookie:c4 (refused: manual_split)")
 		})
 	}
 }

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"testing"
+	"time"
 )
 
 var kvTests = []test{
@@ -26,13 +27,13 @@ func testKVCompareAndSwap(t *testing.T, b Backend) {
 		}
 		return n
 	}
-	if n := affected("KVInsert", "kv", "k", "v1", int64(1), fixedNow); n != 1 {
+	if n := affected("KVInsert", "kv", "k", "v1", int64(1), fixedNow, nil); n != 1 {
 		t.Fatalf("insert: %d rows", n)
 	}
-	if n := affected("KVInsert", "kv", "k", "v2", int64(2), fixedNow); n != 0 {
+	if n := affected("KVInsert", "kv", "k", "v2", int64(2), fixedNow, nil); n != 0 {
 		t.Fatalf("second insert of the key: %d rows", n)
 	}
-	if n := affected("KVInsert", "settings", "k", "other", int64(3), fixedNow); n != 1 {
+	if n := affected("KVInsert", "settings", "k", "other", int64(3), fixedNow, fixedNow.Add(time.Hour)); n != 1 {
 		t.Fatalf("same key in another store: %d rows", n)
 	}
 	if n := affected("KVUpdate", "kv", "k", "v2", int64(2), fixedNow, int64(9), nil); n != 0 {
@@ -47,8 +48,12 @@ func testKVCompareAndSwap(t *testing.T, b Backend) {
 	if err := s.QueryRowContext(ctx, s.Query("KVGet"), "kv", "k").Scan(&value, &version, &expires); err != nil {
 		t.Fatal(err)
 	}
-	if value != "v2" || version != 2 {
-		t.Fatalf("read %q %d", value, version)
+	if value != "v2" || version != 2 || expires != nil {
+		t.Fatalf("read %q %d, expires %v", value, version, expires)
+	}
+	// An insert with an expiry keeps it.
+	if err := s.QueryRowContext(ctx, s.Query("KVGet"), "settings", "k").Scan(&value, &version, &expires); err != nil || expires == nil {
+		t.Fatalf("an insert with an expiry: expires %v (%v)", expires, err)
 	}
 	if got := column(t, s, "SELECT key FROM ("+s.Query("KVList")+") l", "kv", fixedNow); len(got) != 1 || got[0] != "k" {
 		t.Fatalf("list %v", got)
