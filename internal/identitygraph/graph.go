@@ -83,7 +83,7 @@ type EventRef struct {
 
 // Refused is a value an event of the entity carries that the entity does
 // not hold: the guard rail or split that refused the link (max_per_entity,
-// manual_split, blocked; "not linked" when none is on record) and the
+// manual_split, ambiguous, blocked; "not linked" when none is on record) and the
 // entity holding the value instead, if any.
 type Refused struct {
 	Key
