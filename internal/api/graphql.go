@@ -82,7 +82,7 @@ func (h *handler) resolveLive(ctx context.Context, id string) (*customer.Resolve
 	if res.Split == nil {
 		return &customer.Resolved{Live: res.Live}, nil
 	}
-	parts, err := h.liveParts(ctx, db, res.Split.Parts, splitPartsDepth)
+	parts, err := db.SplitLiveParts(ctx, res.Split.Parts)
 	return &customer.Resolved{SplitInto: res.Split.Parts, Parts: parts}, err
 }
 

@@ -20,6 +20,7 @@ type identityStore interface {
 	identitygraph.Store
 	EntityResolve(ctx context.Context, id string) (*store.EntityResolved, error)
 	EntitySplits(ctx context.Context, id string) ([]store.Split, error)
+	SplitLiveParts(ctx context.Context, parts []string) ([]string, error)
 }
 
 func (h *handler) identityDB() (identityStore, error) {
@@ -52,13 +53,10 @@ type splitAnswer struct {
 	Parts     []store.Entity `json:"parts"`
 }
 
-// splitPartsDepth bounds how many splits of splits a read follows.
-const splitPartsDepth = 16
-
 // writeSplit answers a profile read of an id that split.
 func (h *handler) writeSplit(w http.ResponseWriter, r *http.Request, db identityStore, id string, s *store.Split) {
 	ans := splitAnswer{ID: id, SplitInto: s.Parts, Parts: []store.Entity{}}
-	live, err := h.liveParts(r.Context(), db, s.Parts, splitPartsDepth)
+	live, err := db.SplitLiveParts(r.Context(), s.Parts)
 	if err != nil {
 		h.writeError(w, r, err)
 		return
@@ -76,39 +74,6 @@ func (h *handler) writeSplit(w http.ResponseWriter, r *http.Request, db identity
 		return
 	}
 	writeJSON(w, http.StatusOK, ans)
-}
-
-// liveParts resolves the parts of a split to the live entities they are
-// now (merged since, or split again), sorted, each once.
-func (h *handler) liveParts(ctx context.Context, db identityStore, parts []string, depth int) ([]string, error) {
-	seen := map[string]bool{}
-	for _, p := range parts {
-		res, err := db.EntityResolve(ctx, p)
-		if errors.Is(err, store.ErrNotFound) {
-			continue // a part erased since
-		}
-		if err != nil {
-			return nil, err
-		}
-		more := []string{res.Live}
-		if res.Split != nil {
-			if depth == 0 {
-				return nil, fmt.Errorf("the parts of %s split more than %d times", p, splitPartsDepth)
-			}
-			if more, err = h.liveParts(ctx, db, res.Split.Parts, depth-1); err != nil {
-				return nil, err
-			}
-		}
-		for _, m := range more {
-			seen[m] = true
-		}
-	}
-	out := make([]string, 0, len(seen))
-	for p := range seen {
-		out = append(out, p)
-	}
-	sort.Strings(out)
-	return out, nil
 }
 
 // entityGraph is GET /v1/entities/{id}/graph, and with

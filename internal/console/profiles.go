@@ -21,6 +21,8 @@ type profileStore interface {
 	ProfileRecent(ctx context.Context, limit int) ([]string, error)
 	ProfileByValue(ctx context.Context, categories []string, value string, limit int) ([]store.ValueHolder, error)
 	ProfileTimeline(ctx context.Context, p *store.ProfileTimelineParams) ([]store.Event, error)
+	EntityResolve(ctx context.Context, id string) (*store.EntityResolved, error)
+	SplitLiveParts(ctx context.Context, parts []string) ([]string, error)
 	identitygraph.Store
 }
 

@@ -89,6 +89,11 @@ func (c *Console) profile(w http.ResponseWriter, r *http.Request, s *Session) {
 		return
 	}
 	if e.MergedFrom != "" {
+		// Not live: merged away, or split (the API's profile read
+		// answers with the parts then, and so does this page).
+		if c.splitProfile(w, r, s, db, id) {
+			return
+		}
 		http.Redirect(w, r, profilePath(e.ID)+"?from="+url.QueryEscape(id), http.StatusSeeOther)
 		return
 	}
@@ -325,4 +330,33 @@ func prettyJSON(raw []byte) string {
 		return string(raw)
 	}
 	return b.String()
+}
+
+// splitView is the page of an id that split: the split and the live
+// profiles its parts are now.
+type splitView struct {
+	ID    string
+	Split *store.Split
+	Live  []string
+}
+
+// splitProfile answers the page of an id that is not live if it split:
+// the split that ended it and the live profiles its parts are now. It
+// reports whether it answered.
+func (c *Console) splitProfile(w http.ResponseWriter, r *http.Request, s *Session, db profileStore, id string) bool {
+	res, err := db.EntityResolve(r.Context(), id)
+	if err == nil && res.Split == nil {
+		return false
+	}
+	if err != nil {
+		c.fail(w, r, s, http.StatusInternalServerError, "The profile could not be read: "+err.Error())
+		return true
+	}
+	live, err := db.SplitLiveParts(r.Context(), res.Split.Parts)
+	if err != nil {
+		c.fail(w, r, s, http.StatusInternalServerError, "The parts of the profile could not be read: "+err.Error())
+		return true
+	}
+	c.show(w, r, s, "profile_split", "Profile "+id+" split", &splitView{ID: id, Split: res.Split, Live: live})
+	return true
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 )
@@ -135,6 +136,43 @@ func (db *DB) EntitySplits(ctx context.Context, id string) ([]Split, error) {
 type EntityResolved struct {
 	Live  string
 	Split *Split
+}
+
+// splitPartsDepth bounds how many splits of splits SplitLiveParts follows.
+const splitPartsDepth = 16
+
+// SplitLiveParts resolves the parts of a split to the live entities they
+// are now (merged since, or split again), sorted, each once; a part
+// erased since is left out.
+func (db *DB) SplitLiveParts(ctx context.Context, parts []string) ([]string, error) {
+	seen := map[string]bool{}
+	if err := db.splitLiveParts(ctx, parts, splitPartsDepth, seen); err != nil {
+		return nil, err
+	}
+	return slices.Sorted(maps.Keys(seen)), nil
+}
+
+func (db *DB) splitLiveParts(ctx context.Context, parts []string, depth int, seen map[string]bool) error {
+	for _, p := range parts {
+		res, err := db.EntityResolve(ctx, p)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if res.Split == nil {
+			seen[res.Live] = true
+			continue
+		}
+		if depth == 0 {
+			return fmt.Errorf("the parts of %s split more than %d times", p, splitPartsDepth)
+		}
+		if err := db.splitLiveParts(ctx, res.Split.Parts, depth-1, seen); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // EntityResolve follows an id through merges (as EntityLive does) and
