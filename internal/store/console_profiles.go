@@ -117,6 +117,27 @@ func (db *DB) ProfileRefusedSeqs(ctx context.Context, id string, limit int) ([]i
 	return out, nil
 }
 
+// ProfileRefusedAmong returns up to limit of the seqs given (all the events
+// of an entity) whose events first carried a value the guard rails
+// refused: ProfileRefusedSeqs when the entity's events are known already,
+// reading the audit only.
+func (db *DB) ProfileRefusedAmong(ctx context.Context, seqs []int64, limit int) ([]int64, error) {
+	out := []int64{}
+	if len(seqs) == 0 {
+		return out, nil
+	}
+	err := db.each(ctx, "ProfileRefusedAmong", func(rows *sql.Rows) error {
+		var seq int64
+		err := rows.Scan(&seq)
+		out = append(out, seq)
+		return err
+	}, seqs, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read refused links of %d events: %w", len(seqs), err)
+	}
+	return out, nil
+}
+
 // ProfileEventsAt reads events by seq, without their payloads, in seq
 // order.
 func (db *DB) ProfileEventsAt(ctx context.Context, seqs []int64) ([]Event, error) {

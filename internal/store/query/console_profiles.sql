@@ -45,6 +45,14 @@ WHERE m.entity_id = $1
 ORDER BY a.first_event_seq
 LIMIT $2
 
+-- name: ProfileRefusedAmong
+-- ProfileRefusedSeqs among the seqs given: the audit alone, no search of
+-- the entity's events.
+SELECT DISTINCT first_event_seq FROM stitch_audit
+WHERE first_event_seq IN (SELECT unnest(CAST($1 AS BIGINT[])))
+ORDER BY first_event_seq
+LIMIT $2
+
 -- name: ProfileEventsAt
 -- Events by seq, without their payloads.
 SELECT seq, id, source_id, type, version, event_time FROM event_log

@@ -15,6 +15,34 @@ var profileTests = []test{
 	{"LookupsBeforeStitching", testProfileLookupsBeforeStitching},
 	{"LinkStatesByKeyHash", testProfileLinkStatesByKeyHash},
 	{"IdentifierLinksOfEntityGet", testProfileIdentifierLinks},
+	{"RefusedAmongKnownEvents", testProfileRefusedAmong},
+}
+
+// testProfileRefusedAmong: given all the seqs of an entity's events,
+// ProfileRefusedAmong answers what ProfileRefusedSeqs finds by the
+// entity, at every limit.
+func testProfileRefusedAmong(t *testing.T, b Backend) {
+	ctx := context.Background()
+	s := openDB(t, b)
+	exec(t, s, `INSERT INTO entity_events (event_seq, entity_id) VALUES (1, 'E1'), (2, 'E1'), (3, 'E1'), (4, 'E1'), (5, 'E2')`,
+		`INSERT INTO stitch_audit (category, value, reason, events, first_event_seq, recorded_at) VALUES
+		('email', 'a', 'blocked', 1, 4, CAST('2026-01-01 00:00:00+00' AS TIMESTAMPTZ)),
+		('email', 'b', 'blocked', 1, 2, CAST('2026-01-01 00:00:00+00' AS TIMESTAMPTZ)),
+		('cookie', 'c', 'max_per_entity', 2, 2, CAST('2026-01-01 00:00:00+00' AS TIMESTAMPTZ)),
+		('email', 'd', 'blocked', 1, 5, CAST('2026-01-01 00:00:00+00' AS TIMESTAMPTZ))`)
+	for _, limit := range []int{1, 2, 10} {
+		want, err := s.ProfileRefusedSeqs(ctx, "E1", limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.ProfileRefusedAmong(ctx, []int64{3, 1, 4, 2}, limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(want) == 0 || !slices.Equal(got, want) {
+			t.Errorf("limit %d: %v, want %v", limit, got, want)
+		}
+	}
 }
 
 // testProfileLinkStatesByKeyHash: the states of identifier values are
