@@ -142,10 +142,8 @@ func (c *Console) readProfile(ctx context.Context, db profileStore, e *store.Ent
 	if err != nil {
 		return nil, err
 	}
-	links, err := db.ProfileIdentifierLinks(ctx, e.ID, identitygraph.SampleIdentifiers)
-	if err != nil {
-		return nil, err
-	}
+	// The entity read them with its identifiers: no second read.
+	links := e.IdentifierLinks(identitygraph.SampleIdentifiers)
 	var total int64
 	for _, vals := range e.Identifiers {
 		total += int64(len(vals))

@@ -57,11 +57,27 @@ type Edge struct {
 	Ident int // index in Identifiers
 }
 
+// refusedSeqsOf reads the entity's events that first carried a value the
+// guard rails refused. When the newest events read are all of the
+// entity's (most entities), only the audit is read, for their seqs: the
+// entity's events need not be found again among every event (a scan of
+// 10M entity ids on DuckDB's 10M store, about 70 ms of CPU).
+func refusedSeqsOf(ctx context.Context, db Store, in SampleInput) ([]int64, error) {
+	if in.EventsCount > int64(len(in.Newest)) {
+		return db.ProfileRefusedSeqs(ctx, in.ID, SampleEvents)
+	}
+	seqs := make([]int64, len(in.Newest))
+	for i, e := range in.Newest {
+		seqs[i] = e.Seq
+	}
+	return db.ProfileRefusedAmong(ctx, seqs, SampleEvents)
+}
+
 // BuildSample chooses the events (those that linked an identifier first,
 // caused a merge or carried a refused value, then the newest) and
 // evaluates the rules over them for the edges.
 func BuildSample(ctx context.Context, db Store, in SampleInput) (*Sample, error) {
-	refusedSeqs, err := db.ProfileRefusedSeqs(ctx, in.ID, SampleEvents)
+	refusedSeqs, err := refusedSeqsOf(ctx, db, in)
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 type Store interface {
 	ProfileIdentifierLinks(ctx context.Context, id string, limit int) ([]store.IdentifierLink, error)
 	ProfileRefusedSeqs(ctx context.Context, id string, limit int) ([]int64, error)
+	ProfileRefusedAmong(ctx context.Context, seqs []int64, limit int) ([]int64, error)
 	ProfileEventsAt(ctx context.Context, seqs []int64) ([]store.Event, error)
 	ProfileEventIdentifiers(ctx context.Context, rules func(from string) (string, error), seqs []int64) ([]store.EventIdentifier, error)
 	ProfileLinkStates(ctx context.Context, categories, values []string) ([]store.LinkState, error)

@@ -419,20 +419,10 @@ func (e *Engine) linkCompare(a, b identKey) int {
 	return strings.Compare(a.value, b.value)
 }
 
-// keyHash is an identifier's key_hash: FNV-1a, 64 bits, of the category,
-// a zero byte and the value. It narrows look-ups; the values decide.
+// keyHash is an identifier's key_hash (store.IdentifierKeyHash). It
+// narrows look-ups; the values decide.
 func (e *Engine) keyHash(k identKey) int64 {
-	const offset, prime = 14695981039346656037, 1099511628211
-	h := uint64(offset)
-	cat := e.cats[k.cat]
-	for i := 0; i < len(cat); i++ {
-		h = (h ^ uint64(cat[i])) * prime
-	}
-	h *= prime // the zero byte
-	for i := 0; i < len(k.value); i++ {
-		h = (h ^ uint64(k.value[i])) * prime
-	}
-	return int64(h & e.hashMask)
+	return int64(uint64(store.IdentifierKeyHash(e.cats[k.cat], k.value)) & e.hashMask)
 }
 
 func entityID(eventID string) string {

@@ -117,6 +117,27 @@ func (db *DB) ProfileRefusedSeqs(ctx context.Context, id string, limit int) ([]i
 	return out, nil
 }
 
+// ProfileRefusedAmong returns up to limit of the seqs given (all the events
+// of an entity) whose events first carried a value the guard rails
+// refused: ProfileRefusedSeqs when the entity's events are known already,
+// reading the audit only.
+func (db *DB) ProfileRefusedAmong(ctx context.Context, seqs []int64, limit int) ([]int64, error) {
+	out := []int64{}
+	if len(seqs) == 0 {
+		return out, nil
+	}
+	err := db.each(ctx, "ProfileRefusedAmong", func(rows *sql.Rows) error {
+		var seq int64
+		err := rows.Scan(&seq)
+		out = append(out, seq)
+		return err
+	}, seqs, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read refused links of %d events: %w", len(seqs), err)
+	}
+	return out, nil
+}
+
 // ProfileEventsAt reads events by seq, without their payloads, in seq
 // order.
 func (db *DB) ProfileEventsAt(ctx context.Context, seqs []int64) ([]Event, error) {
@@ -188,11 +209,16 @@ type LinkState struct {
 }
 
 // ProfileLinkStates reads the state of identifier values, given as
-// parallel lists of categories and values.
+// parallel lists of categories and values. The identifiers are found by
+// their key_hash (IdentifierKeyHash), then by their values.
 func (db *DB) ProfileLinkStates(ctx context.Context, categories, values []string) ([]LinkState, error) {
 	var out []LinkState
 	if len(categories) == 0 {
 		return out, nil
+	}
+	hashes := make([]int64, len(categories))
+	for i := range categories {
+		hashes[i] = IdentifierKeyHash(categories[i], values[i])
 	}
 	err := db.each(ctx, "ProfileLinkStates", func(rows *sql.Rows) error {
 		var s LinkState
@@ -203,9 +229,28 @@ func (db *DB) ProfileLinkStates(ctx context.Context, categories, values []string
 		s.EntityID, s.Refused = ent.String, reason.String
 		out = append(out, s)
 		return nil
-	}, categories, values)
+	}, categories, values, hashes)
 	if err != nil {
 		return nil, fmt.Errorf("read the state of %d identifiers: %w", len(categories), err)
 	}
 	return out, nil
+}
+
+// IdentifierKeyHash is identifiers.key_hash (migration 008): FNV-1a, 64
+// bits, of the category, a zero byte and the value. The stitcher writes it
+// and looks identifiers up by it; so do the console's reads by (category,
+// value), which otherwise compare the strings of every identifier (0.25 s
+// of CPU on the 10M store, against milliseconds). It narrows only: the
+// values decide.
+func IdentifierKeyHash(category, value string) int64 {
+	const offset, prime = 14695981039346656037, 1099511628211
+	h := uint64(offset)
+	for i := 0; i < len(category); i++ {
+		h = (h ^ uint64(category[i])) * prime
+	}
+	h *= prime // the zero byte
+	for i := 0; i < len(value); i++ {
+		h = (h ^ uint64(value[i])) * prime
+	}
+	return int64(h)
 }

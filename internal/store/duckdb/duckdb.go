@@ -138,10 +138,16 @@ func initConn(execer driver.ExecerContext) error {
 	return nil
 }
 
-func (b *backend) Name() string          { return "duckdb" }
-func (b *backend) SQL() *sql.DB          { return b.db }
-func (b *backend) Migrations() fs.FS     { return migrations }
-func (b *backend) QueryOverrides() fs.FS { return nil }
+func (b *backend) Name() string      { return "duckdb" }
+func (b *backend) SQL() *sql.DB      { return b.db }
+func (b *backend) Migrations() fs.FS { return migrations }
+
+// overrides are the queries DuckDB runs differently from the shared ones.
+//
+//go:embed query/*.sql
+var overrides embed.FS
+
+func (b *backend) QueryOverrides() fs.FS { return overrides }
 
 func (b *backend) Close() error {
 	b.bulk.Close()

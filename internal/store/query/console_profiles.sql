@@ -45,6 +45,14 @@ WHERE m.entity_id = $1
 ORDER BY a.first_event_seq
 LIMIT $2
 
+-- name: ProfileRefusedAmong
+-- ProfileRefusedSeqs among the seqs given: the audit alone, no search of
+-- the entity's events.
+SELECT DISTINCT first_event_seq FROM stitch_audit
+WHERE first_event_seq IN (SELECT unnest(CAST($1 AS BIGINT[])))
+ORDER BY first_event_seq
+LIMIT $2
+
 -- name: ProfileEventsAt
 -- Events by seq, without their payloads.
 SELECT seq, id, source_id, type, version, event_time FROM event_log
@@ -57,17 +65,23 @@ ORDER BY seq
 (SELECT * FROM event_log WHERE seq IN (SELECT unnest(CAST($1 AS BIGINT[]))))
 
 -- name: ProfileLinkStates
--- For identifier values (category, value): the entity holding each, if
--- any, and why the guard rails refused it, if they did.
+-- For identifier values (category, value) with their key hashes $3
+-- (store.IdentifierKeyHash): the entity holding each, if any, and why the
+-- guard rails refused it, if they did. The held values are narrowed by
+-- key_hash first, an integer column (PostgreSQL's index; on DuckDB a scan
+-- of integers instead of a join on the strings of every identifier).
 WITH k AS (
     SELECT unnest(CAST($1 AS TEXT[])) AS category, unnest(CAST($2 AS TEXT[])) AS value
+), held AS (
+    SELECT i.category, i.value, i.entity_id FROM identifiers i
+    WHERE i.key_hash IN (SELECT unnest(CAST($3 AS BIGINT[])))
 ), refused AS (
     -- one pass over stitch_audit, which has no index
     SELECT a.category, a.value, min(a.reason) AS reason FROM stitch_audit a
     JOIN k ON a.category = k.category AND a.value = k.value
     GROUP BY a.category, a.value
 )
-SELECT k.category, k.value, i.entity_id, r.reason
+SELECT k.category, k.value, h.entity_id, r.reason
 FROM k
-LEFT JOIN identifiers i ON i.category = k.category AND i.value = k.value
+LEFT JOIN held h ON h.category = k.category AND h.value = k.value
 LEFT JOIN refused r ON r.category = k.category AND r.value = k.value

@@ -3,6 +3,10 @@
 -- name: EntityMergedInto
 SELECT merged_into FROM entities WHERE id = $1
 
+-- name: EntityRow
+-- An entity's row and whether it was merged (EntityGet).
+SELECT id, created_at, modified_at, merged_into FROM entities WHERE id = $1
+
 -- name: EntityByIdentifier
 SELECT entity_id FROM identifiers WHERE category = $1 AND value = $2
 
@@ -16,7 +20,7 @@ ORDER BY id
 LIMIT $2
 
 -- name: EntityIdentifiers
-SELECT entity_id, category, value FROM identifiers
+SELECT entity_id, category, value, first_seq FROM identifiers
 WHERE entity_id IN (SELECT unnest(CAST($1 AS TEXT[])))
 ORDER BY entity_id, category, first_seq, value
 
