@@ -37,6 +37,9 @@ type AttributesOpts struct {
 	// SkipFull skips the calculation from scratch when the store was
 	// calculated by an earlier run (for quick repeats of the rest).
 	SkipFull bool
+	// Baseline, "sql", also calculates the demo attributes the warehouse
+	// way (SQLAttributesBaseline) on the same store, last.
+	Baseline string
 	Progress func(string)
 }
 
@@ -62,7 +65,12 @@ type AttributesReport struct {
 	ReferenceSample time.Duration
 	Speedup         float64
 
+	// PeakRSSBytes is this process's peak resident memory before the
+	// baseline ran (DuckDB included).
 	PeakRSSBytes int64
+
+	// Baseline is the SQL baseline's run, nil without one.
+	Baseline *AttrBaselineReport
 }
 
 func (r *AttributesReport) String() string {
@@ -95,6 +103,15 @@ func (r *AttributesReport) String() string {
 			perEntity.Round(time.Microsecond), (perEntity * time.Duration(r.Compared)).Round(time.Second), r.Compared, r.Speedup)
 	}
 	fmt.Fprintf(&b, "peak RSS %d MiB", r.PeakRSSBytes>>20)
+	if bl := r.Baseline; bl != nil {
+		fmt.Fprintf(&b, "\n%s", bl)
+		if r.Full > 0 {
+			fmt.Fprintf(&b, "\nWeft's full calculation is %.2fx as fast as the baseline", bl.Time.Seconds()/r.Full.Seconds())
+		}
+		if r.IncrementalTime > 0 {
+			fmt.Fprintf(&b, "; its incremental run %.1fx as fast as the baseline's full recomputation", bl.Time.Seconds()/r.IncrementalTime.Seconds())
+		}
+	}
 	return b.String()
 }
 
@@ -148,6 +165,9 @@ func storeDefaults(events, customers *int, seed *uint64, progress *func(string))
 // per-entity reference path (attr.Reference) on Compared entities.
 func Attributes(ctx context.Context, opts AttributesOpts) (*AttributesReport, error) {
 	opts.withDefaults()
+	if opts.Baseline != "" && opts.Baseline != "sql" {
+		return nil, fmt.Errorf("baseline %q: want sql, or none", opts.Baseline)
+	}
 	cfg, err := config.Parse(demo.Config)
 	if err != nil {
 		return nil, err
@@ -206,6 +226,12 @@ func Attributes(ctx context.Context, opts AttributesOpts) (*AttributesReport, er
 		}
 	}
 	r.PeakRSSBytes = peakRSS()
+	if opts.Baseline == "sql" {
+		opts.Progress("SQL baseline")
+		if r.Baseline, err = SQLAttributesBaseline(ctx, AttrBaselineOpts{DB: opts.DB}); err != nil {
+			return nil, err
+		}
+	}
 	return r, nil
 }
 

@@ -3,8 +3,11 @@ package cli
 import (
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"runtime/debug"
+	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -17,6 +20,7 @@ import (
 	"github.com/weftdata/weft/internal/privacy"
 	"github.com/weftdata/weft/internal/server"
 	"github.com/weftdata/weft/internal/stitch"
+	"github.com/weftdata/weft/internal/store/duckdb"
 )
 
 // serverFlags are the flags of every command that runs the platform.
@@ -25,6 +29,8 @@ type serverFlags struct {
 	logLevel  string
 	logFormat string
 	gcPercent int
+	// goMemoryLimit is the Go heap's soft limit (--go-memory-limit).
+	goMemoryLimit string
 }
 
 // gcPercentDefault is Go's GOGC for the platform. The Delivery API
@@ -70,6 +76,9 @@ func (f *serverFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.cfg.PrivacyExports, "privacy-exports", env("WEFT_PRIVACY_EXPORTS", ""), "folder privacy access and portability exports are written to: file:///dir, s3://bucket/prefix, azblob://container/prefix; default <data>/privacy-exports (env WEFT_PRIVACY_EXPORTS)")
 	fs.DurationVar(&f.cfg.PrivacyURLTTL, "privacy-url-ttl", envDuration("WEFT_PRIVACY_URL_TTL", privacy.URLTTLDefault), "validity of the signed download URLs of privacy exports (env WEFT_PRIVACY_URL_TTL)")
 	fs.DurationVar(&f.cfg.PrivacyExportRetention, "privacy-export-retention", envDuration("WEFT_PRIVACY_EXPORT_RETENTION", privacy.ExportRetentionDefault), "how long privacy access and portability exports are kept after they are written; the privacy_requests job (also run daily) deletes older ones; negative: kept for good (env WEFT_PRIVACY_EXPORT_RETENTION)")
+	fs.StringVar(&f.cfg.DuckDB.MemoryLimit, "duckdb-memory-limit", env("WEFT_DUCKDB_MEMORY_LIMIT", duckdb.MemoryLimitDefault), "memory the embedded DuckDB may hold for its hash tables, sorts, temporary tables and cached blocks (its memory_limit: 2GB, 512MiB); past it, it spills to --duckdb-temp-directory (env WEFT_DUCKDB_MEMORY_LIMIT)")
+	fs.StringVar(&f.cfg.DuckDB.TempDirectory, "duckdb-temp-directory", env("WEFT_DUCKDB_TEMP_DIRECTORY", ""), "folder the embedded DuckDB spills to past --duckdb-memory-limit; default weft.duckdb.tmp in --data (env WEFT_DUCKDB_TEMP_DIRECTORY)")
+	fs.StringVar(&f.goMemoryLimit, "go-memory-limit", env("WEFT_GO_MEMORY_LIMIT", ""), "soft limit of the Go heap, as GOMEMLIMIT takes it (1GiB, 512MiB): the collector runs harder near it; empty: none; the GOMEMLIMIT environment variable, when set, wins (env WEFT_GO_MEMORY_LIMIT)")
 	fs.IntVar(&f.gcPercent, "gc-percent", int(envInt64("WEFT_GC_PERCENT", gcPercentDefault)), "Go garbage collector target: collect when the heap grew by this percent of the live heap; the GOGC environment variable, when set, wins (env WEFT_GC_PERCENT)")
 	fs.StringVar(&f.logLevel, "log-level", env("WEFT_LOG_LEVEL", "info"), "debug, info, warn or error (env WEFT_LOG_LEVEL)")
 	fs.StringVar(&f.logFormat, "log-format", env("WEFT_LOG_FORMAT", "text"), "text or json (env WEFT_LOG_FORMAT)")
@@ -84,6 +93,13 @@ func (f *serverFlags) config(cmd *cobra.Command) (server.Config, error) {
 	slog.SetDefault(logger)
 	if os.Getenv("GOGC") == "" && f.gcPercent > 0 {
 		debug.SetGCPercent(f.gcPercent)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" && f.goMemoryLimit != "" {
+		n, err := parseByteSize(f.goMemoryLimit)
+		if err != nil {
+			return server.Config{}, fmt.Errorf("--go-memory-limit: %w", err)
+		}
+		debug.SetMemoryLimit(n)
 	}
 	cfg := f.cfg
 	cfg.Logger = logger
@@ -144,4 +160,25 @@ func (f *serverFlags) useTempDataDir(cmd *cobra.Command, prefix string) (string,
 	}
 	f.cfg.DataDir = dir
 	return dir, nil
+}
+
+// parseByteSize reads a size as GOMEMLIMIT does: a whole number of bytes
+// with an optional unit B, KiB, MiB, GiB or TiB.
+func parseByteSize(s string) (int64, error) {
+	units := []struct {
+		suffix string
+		shift  uint
+	}{{"TiB", 40}, {"GiB", 30}, {"MiB", 20}, {"KiB", 10}, {"B", 0}}
+	num, shift := s, uint(0)
+	for _, u := range units {
+		if n, ok := strings.CutSuffix(s, u.suffix); ok {
+			num, shift = n, u.shift
+			break
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n <= 0 || n > math.MaxInt64>>shift {
+		return 0, fmt.Errorf("%q: want a positive size such as 1GiB or 512MiB", s)
+	}
+	return n << shift, nil
 }

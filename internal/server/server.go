@@ -60,6 +60,9 @@ type Config struct {
 	DB string
 	// DataDir holds the embedded database. Default DataDefault.
 	DataDir string
+	// DuckDB bounds the embedded database's memory (memory_limit, and the
+	// folder it spills to past it); zero values take its defaults.
+	DuckDB duckdb.Settings
 	// APIKeys are the bootstrap keys: admin keys, beside those of the key
 	// store (weft keys). Without them the server refuses to listen beyond
 	// loopback.
@@ -235,7 +238,7 @@ func OpenStore(ctx context.Context, c Config) (*store.DB, error) {
 		}
 		return db, nil
 	}
-	return duckdb.Open(ctx, c.DataDir, nil)
+	return duckdb.OpenWith(ctx, c.DataDir, nil, &c.DuckDB)
 }
 
 // Server is a running platform.

@@ -31,12 +31,18 @@ const FileName = "weft.duckdb"
 // export that wrote them.
 const ExportDirName = "engine-exports"
 
-// Open opens (creating if needed) the DuckDB store in dataDir and migrates it.
+// Open opens (creating if needed) the DuckDB store in dataDir and migrates
+// it, with the default Settings.
 func Open(ctx context.Context, dataDir string, opts *store.Options) (*store.DB, error) {
+	return OpenWith(ctx, dataDir, opts, nil)
+}
+
+// OpenWith is Open with the engine's memory settings (nil: the defaults).
+func OpenWith(ctx context.Context, dataDir string, opts *store.Options, settings *Settings) (*store.DB, error) {
 	if err := os.MkdirAll(dataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
-	b, err := newBackend(filepath.Join(dataDir, FileName))
+	b, err := newBackend(filepath.Join(dataDir, FileName), settings.WithDefaults(dataDir))
 	if err != nil {
 		return nil, err
 	}
@@ -67,7 +73,7 @@ type backend struct {
 	ids *idSet
 }
 
-func newBackend(path string) (*backend, error) {
+func newBackend(path string, settings Settings) (*backend, error) {
 	exportDir, err := filepath.Abs(filepath.Join(filepath.Dir(path), ExportDirName))
 	if err == nil {
 		err = os.MkdirAll(exportDir, 0o700)
@@ -76,15 +82,18 @@ func newBackend(path string) (*backend, error) {
 		return nil, fmt.Errorf("create the engine's export folder: %w", err)
 	}
 	exportDir += string(filepath.Separator)
-	dsn := path + "?" + url.Values{
+	dsn := url.Values{
 		"autoinstall_known_extensions": {"false"},
 		"autoload_known_extensions":    {"false"},
 		// Checkpoints run inside the commit that crosses the threshold and
 		// stall ingestion; commits are durable through the WAL either way, so
 		// checkpoint rarely (DuckDB's default is 16 MB).
 		"checkpoint_threshold": {"256MB"},
-	}.Encode()
-	connector, err := duckdbdriver.NewConnector(dsn, initConn)
+	}
+	if err := settings.dsn(dsn); err != nil {
+		return nil, err
+	}
+	connector, err := duckdbdriver.NewConnector(path+"?"+dsn.Encode(), initConn)
 	if err != nil {
 		return nil, fmt.Errorf("open duckdb %s: %w", path, err)
 	}

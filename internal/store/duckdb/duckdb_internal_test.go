@@ -48,7 +48,8 @@ func TestHashCollisionKeepsEvent(t *testing.T) {
 // closed when the test ends.
 func openInternal(t *testing.T) (*backend, *store.DB) {
 	t.Helper()
-	b, err := newBackend(filepath.Join(t.TempDir(), FileName))
+	dir := t.TempDir()
+	b, err := newBackend(filepath.Join(dir, FileName), (*Settings)(nil).WithDefaults(dir))
 	if err != nil {
 		t.Fatal(err)
 	}
