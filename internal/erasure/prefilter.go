@@ -261,7 +261,7 @@ func objectField(obj []byte, key string) (field []byte, found, exact bool) {
 		if end < 0 {
 			return nil, false, false
 		}
-		name, ok := jsonString(obj[i:end])
+		match, ok := keyIs(obj[i:end], key)
 		if !ok {
 			return nil, false, false
 		}
@@ -274,7 +274,7 @@ func objectField(obj []byte, key string) (field []byte, found, exact bool) {
 		if vend < 0 {
 			return nil, false, false
 		}
-		if name == key {
+		if match {
 			if found {
 				return nil, false, false
 			}
@@ -341,6 +341,22 @@ func skipValue(b []byte, i int) int {
 		j++
 	}
 	return j
+}
+
+// keyIs says whether the JSON string literal raw is key, and whether raw
+// is a valid literal. Without escapes (member names nearly always) it
+// compares the bytes in place: decoding every member name of every
+// payload into a new string cost the ingest check most of its garbage.
+func keyIs(raw []byte, key string) (match, ok bool) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return false, false
+	}
+	inner := raw[1 : len(raw)-1]
+	if bytes.IndexByte(inner, '\\') < 0 {
+		return string(inner) == key, true
+	}
+	name, ok := jsonString(raw)
+	return ok && name == key, ok
 }
 
 // jsonString decodes a JSON string literal.

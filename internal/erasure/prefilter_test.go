@@ -29,6 +29,7 @@ func TestPrefilterAgreesWithSQL(t *testing.T) {
 		`{"userInfo":{"anonUserId":null},"request":{"userInfo":{"userId":"u-3"}}}`,
 		`{ "cookie_id" : "spaced" , "email" : "B@Y.IO" }`,
 		`{"nested":{"email":"no"},"list":["email"],"cookie_id":"c-2"}`,
+		`{"em\u0061il":"Esc@X.io","cookie\"_id":"c-3","emai":"short","emaill":"long"}`,
 	}
 	rules := stitch.Config{Rules: []stitch.Rule{
 		{Identifier: "email", Event: "web/*", ValueExpression: "lower(trim(payload->>'email'))"},

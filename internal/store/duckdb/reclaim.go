@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -23,7 +24,7 @@ import (
 // those: their live rows are copied to the end of the table and the
 // originals deleted, in one transaction, which leaves each such row group
 // deleted whole (the tables erasure rewrites have no index); the
-// CHECKPOINT drops them. It moves moveRows rows at a time, with a
+// CHECKPOINT drops them. It moves moveRows rows (about 32 row groups) at a time, with a
 // CHECKPOINT after each move: the blocks a move frees are where the next
 // move's copies are written (DuckDB fills the free list before it grows
 // the file), so the copies themselves overwrite most of the freed blocks,
@@ -36,7 +37,8 @@ import (
 // whose events are spread over the whole log rewrites most of it. Which
 // row groups hold deleted rows is read from the layout (pragma_storage_info
 // counts the rows a row group stores, deleted ones included) against the
-// live rows of each group's rowid range, in the rewrite's transaction, so
+// live rows of each group's rowid range (counted in one scan), in the
+// rewrite's transaction, so
 // rowids cannot move under it (a checkpoint renumbers them only when no
 // transaction is open).
 //
@@ -80,9 +82,16 @@ func (b *backend) Reclaim(ctx context.Context, conn store.Executor, tables []str
 	return nil
 }
 
-// moveRows bounds the rows one move copies: about eight row groups
-// (a variable for the tests).
-var moveRows int64 = 8 * 122_880
+// moveRows bounds the rows one move copies: about 32 row groups (a
+// variable for the tests). Each move costs a CHECKPOINT, and its copies
+// end in a row group DuckDB's parallel insert leaves partly filled, which
+// a CHECKPOINT may merge with its neighbours by rewriting them. Erasing
+// 1,000 people (2026-12-07): at 1M events, moves of 32 row groups took 7
+// to 18% less CPU than moves of 8 and left the same file; at 10M, 54.5
+// and 56.6 s of CPU against 60.7 s, for a file 0.3 GB larger after it
+// (2.96 against 2.64 GB: the free space one move leaves, reused by later
+// writes).
+var moveRows int64 = 32 * 122_880
 
 // rewriteDeleted moves the live rows of the table's row groups that hold
 // deleted rows to the end of the table, moveRows at a time, each move in
@@ -163,19 +172,19 @@ type rowRange struct{ lo, hi int64 }
 // row is left out: there is nothing to move, the CHECKPOINT drops it.
 func deletedRanges(ctx context.Context, conn store.Executor, table string, limit int64) ([]rowRange, error) {
 	groups, err := rowGroups(ctx, conn, table)
+	if err != nil || len(groups) == 0 {
+		return nil, err
+	}
+	live, err := liveRows(ctx, conn, table, groups)
 	if err != nil {
 		return nil, err
 	}
 	var out []rowRange
-	for _, g := range groups {
+	for i, g := range groups {
 		if limit <= 0 {
 			break
 		}
-		var live int64
-		if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM "+table+" WHERE rowid >= $1 AND rowid < $2", g.lo, g.hi).Scan(&live); err != nil {
-			return nil, fmt.Errorf("count the live rows of a row group: %w", err)
-		}
-		if live == g.hi-g.lo || live == 0 {
+		if live[i] == g.hi-g.lo || live[i] == 0 {
 			continue
 		}
 		limit -= g.hi - g.lo
@@ -186,6 +195,38 @@ func deletedRanges(ctx context.Context, conn store.Executor, table string, limit
 		}
 	}
 	return out, nil
+}
+
+// liveRows counts the live rows of each group in one scan of the table's
+// rowids: histogram puts each rowid in the first bin whose bound is not
+// below it (a binary search). A count per group was a scan of the whole
+// table each, as DuckDB does not skip row groups by a rowid range: at 10M
+// events that was 10 of the 28 s of CPU the reclaim of
+// customer_attributes took. A group without live rows has no bin.
+func liveRows(ctx context.Context, conn store.Executor, table string, groups []rowRange) ([]int64, error) {
+	bounds := make([]string, len(groups))
+	index := make(map[int64]int, len(groups))
+	for i, g := range groups {
+		bounds[i] = strconv.FormatInt(g.hi-1, 10)
+		index[g.hi-1] = i
+	}
+	rows, err := conn.QueryContext(ctx, "SELECT unnest(map_keys(h)), unnest(map_values(h)) FROM (SELECT histogram(rowid, ["+
+		strings.Join(bounds, ", ")+"]) AS h FROM "+table+") x")
+	if err != nil {
+		return nil, fmt.Errorf("count the live rows of the row groups: %w", err)
+	}
+	defer rows.Close()
+	live := make([]int64, len(groups))
+	for rows.Next() {
+		var bound, n int64
+		if err := rows.Scan(&bound, &n); err != nil {
+			return nil, fmt.Errorf("count the live rows of the row groups: %w", err)
+		}
+		if i, ok := index[bound]; ok {
+			live[i] = n
+		}
+	}
+	return live, rows.Err()
 }
 
 // rowGroups are the rowid ranges of the table's row groups, in order: a

@@ -176,3 +176,39 @@ func TestReclaimMovesInSteps(t *testing.T) {
 		t.Errorf("after Reclaim, the row groups store %d rows for %d live ones, want %d", stored, live, 600000-len(erased))
 	}
 }
+
+// TestLiveRowsCountsEachGroup: the one-scan count of live rows per row
+// group gives what a count of each group's rowid range gives, for groups
+// left whole, partly deleted, deleted whole and partly filled.
+func TestLiveRowsCountsEachGroup(t *testing.T) {
+	ctx := context.Background()
+	_, conn, exec := reclaimConn(t)
+	exec(`CREATE TABLE counted AS SELECT i FROM range(500000) r(i)`)
+	exec("CHECKPOINT")
+	exec("DELETE FROM counted WHERE i % 1000 = 3 AND i < 122880") // group 0: partly
+	exec("DELETE FROM counted WHERE i >= 245760 AND i < 368640")  // group 2: whole
+	exec("DELETE FROM counted WHERE i = 499999")                  // the last, partly filled
+	groups, err := rowGroups(ctx, conn, "counted")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(groups) < 4 {
+		t.Fatalf("row groups %v: want at least 4", groups)
+	}
+	live, err := liveRows(ctx, conn, "counted", groups)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, g := range groups {
+		var want int64
+		if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM counted WHERE rowid >= $1 AND rowid < $2", g.lo, g.hi).Scan(&want); err != nil {
+			t.Fatal(err)
+		}
+		if live[i] != want {
+			t.Errorf("group %d %v: %d live rows, a count of its range gives %d", i, g, live[i], want)
+		}
+	}
+	if live[2] != 0 || live[0] != 122880-123 {
+		t.Errorf("live rows %v: want group 0 with 122757, group 2 with none", live)
+	}
+}
