@@ -118,6 +118,19 @@ func TestAppendEventsEqualsStaging(t *testing.T) {
 	if len(want) < 2800 || direct != 4 {
 		t.Fatalf("staged log holds %d events, want 2800 or more; %d batches of 6 appended directly, want 4", len(want), direct)
 	}
+	sent := map[string]string{} // the payload of each id's first event
+	for _, batch := range batches {
+		for _, e := range batch {
+			if _, ok := sent[e.ID]; !ok {
+				sent[e.ID] = string(e.Payload)
+			}
+		}
+	}
+	for _, r := range want {
+		if r.Payload != sent[r.ID] {
+			t.Fatalf("event %s: payload stored as %q, sent %q", r.ID, r.Payload, sent[r.ID])
+		}
+	}
 	if !reflect.DeepEqual(got, want) {
 		for i := range min(len(got), len(want)) {
 			if got[i] != want[i] {
