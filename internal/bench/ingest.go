@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"iter"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -48,6 +49,10 @@ type IngestReport struct {
 	// PeakRSSBytes is this process's peak resident memory (client and, when
 	// in process, server), 0 where unknown.
 	PeakRSSBytes int64
+	// CPU is this process's user and system time while it sent (client
+	// and, when in process, server): steadier than the wall clock on a
+	// machine that other work shares.
+	CPU time.Duration
 }
 
 func (r *IngestReport) String() string {
@@ -55,10 +60,53 @@ func (r *IngestReport) String() string {
 	if unit == "" {
 		unit = "events"
 	}
-	return fmt.Sprintf("%d %s in %s: %.0f %s/s durable (accepted %d, duplicates %d, rejected %d); batch latency p50 %s p95 %s p99 %s max %s; peak RSS %d MiB",
+	return fmt.Sprintf("%d %s in %s: %.0f %s/s durable (accepted %d, duplicates %d, rejected %d); batch latency p50 %s p95 %s p99 %s max %s; peak RSS %d MiB; CPU %s",
 		r.Events, unit, r.Elapsed.Round(time.Millisecond), r.EventsPerSec, unit, r.Accepted, r.Duplicates, r.Rejected,
 		r.P50.Round(time.Millisecond), r.P95.Round(time.Millisecond), r.P99.Round(time.Millisecond), r.Max.Round(time.Millisecond),
-		r.PeakRSSBytes>>20)
+		r.PeakRSSBytes>>20, r.CPU.Round(10*time.Millisecond))
+}
+
+// IngestSummary is the median, minimum and maximum of several runs of
+// one ingest benchmark (weft bench ingest --runs).
+type IngestSummary struct {
+	Unit string
+	Runs int
+	// EventsPerSec, P99 and CPU: each the median, min and max over the
+	// runs, taken separately.
+	EventsPerSec [3]float64
+	P99, CPU     [3]time.Duration
+}
+
+// SummarizeIngest sums up runs (at least one).
+func SummarizeIngest(runs []*IngestReport) *IngestSummary {
+	s := &IngestSummary{Unit: runs[0].Unit, Runs: len(runs)}
+	rates := make([]float64, len(runs))
+	p99s, cpus := make([]time.Duration, len(runs)), make([]time.Duration, len(runs))
+	for i, r := range runs {
+		rates[i], p99s[i], cpus[i] = r.EventsPerSec, r.P99, r.CPU
+	}
+	s.EventsPerSec, s.P99, s.CPU = spread(rates), spread(p99s), spread(cpus)
+	return s
+}
+
+// spread is the median, min and max of xs (the upper median of an even
+// count).
+func spread[T float64 | time.Duration](xs []T) [3]T {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return [3]T{s[len(s)/2], s[0], s[len(s)-1]}
+}
+
+func (s *IngestSummary) String() string {
+	unit := s.Unit
+	if unit == "" {
+		unit = "events"
+	}
+	ms := func(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
+	return fmt.Sprintf("median of %d runs: %.0f %s/s durable (min %.0f, max %.0f); batch latency p99 %s (min %s, max %s); CPU %s (min %s, max %s)",
+		s.Runs, s.EventsPerSec[0], unit, s.EventsPerSec[1], s.EventsPerSec[2],
+		ms(s.P99[0]), ms(s.P99[1]), ms(s.P99[2]),
+		s.CPU[0].Round(10*time.Millisecond), s.CPU[1].Round(10*time.Millisecond), s.CPU[2].Round(10*time.Millisecond))
 }
 
 // Ingest sends demo events to the server over HTTP, generating them on the
@@ -77,6 +125,7 @@ func Ingest(ctx context.Context, opts IngestOpts) (*IngestReport, error) {
 			return nil, fmt.Errorf("apply the configuration: %w", err)
 		}
 	}
+	cpu := processCPU()
 	sum, err := c.IngestStream(ctx, DemoRecords(demo.Stream(demo.Options{Seed: opts.Seed}, opts.Events)), client.IngestOpts{
 		BatchSize: opts.BatchSize,
 		Parallel:  opts.Parallel,
@@ -93,6 +142,7 @@ func Ingest(ctx context.Context, opts IngestOpts) (*IngestReport, error) {
 		Elapsed:      sum.Elapsed,
 		EventsPerSec: float64(sum.Records) / sum.Elapsed.Seconds(),
 		PeakRSSBytes: peakRSS(),
+		CPU:          processCPU() - cpu,
 	}
 	r.setPercentiles(latencies)
 	return r, nil

@@ -70,7 +70,7 @@ func Segment(ctx context.Context, opts SegmentOpts) (*IngestReport, error) {
 	)
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: opts.Parallel}}
 	auth := "Basic " + base64.StdEncoding.EncodeToString([]byte(opts.WriteKey+":"))
-	start := time.Now()
+	start, cpu := time.Now(), processCPU()
 	for range opts.Parallel {
 		wg.Go(func() {
 			g := newSegmentGen(opts.Seed, opts.WriteKey, start)
@@ -89,7 +89,7 @@ func Segment(ctx context.Context, opts SegmentOpts) (*IngestReport, error) {
 		})
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
+	elapsed, cpu := time.Since(start), processCPU()-cpu
 	if err := context.Cause(ctx); err != nil {
 		return nil, err
 	}
@@ -106,6 +106,7 @@ func Segment(ctx context.Context, opts SegmentOpts) (*IngestReport, error) {
 		Elapsed:      elapsed,
 		EventsPerSec: float64(opts.Messages) / elapsed.Seconds(),
 		PeakRSSBytes: peakRSS(),
+		CPU:          cpu,
 	}
 	r.setPercentiles(latencies)
 	return r, nil

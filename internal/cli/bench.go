@@ -29,6 +29,7 @@ func newBenchIngestCmd() *cobra.Command {
 		writeKey string
 		profile  string
 		plan     trackingPlanFlags
+		runs     int
 	)
 	cmd := &cobra.Command{
 		Use:   "ingest",
@@ -41,25 +42,25 @@ With --protocol segment it sends --events messages of the Segment tracking proto
 shaped as @segment/analytics-node sends them (its batch envelope, messageId, timestamps, context,
 properties of a realistic size), to POST /v1/batch with --write-key, in batches of 100 from 8
 clients at once unless --batch-size or --parallel say otherwise, and reports durable messages/s
-and the batch latencies.`,
+and the batch latencies.
+
+With --runs N it does all that N times, each on a fresh platform and store, and then prints the
+median, minimum and maximum of the events/s, of the p99 batch latency and of the process's CPU time
+(client and server): what BENCHMARKS.md reports.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
 			out := cmd.OutOrStdout()
-			opts.URL = target
+			if protocol != "weft" && protocol != "segment" {
+				return fmt.Errorf("--protocol %q: want weft or segment", protocol)
+			}
+			if runs < 1 {
+				return &exitError{code: 2, err: fmt.Errorf("--runs %d: want 1 or more", runs)}
+			}
 			config, err := plan.config()
 			if err != nil {
 				return &exitError{code: 2, err: err}
 			}
 			opts.Config = config
-			if target == "" {
-				s, _, stop, err := f.startBench(cmd, "weft-bench-")
-				if err != nil {
-					return err
-				}
-				defer stop()
-				opts.URL = s.URL()
-			}
 			if profile != "" {
 				stop, err := cpuProfile(profile)
 				if err != nil {
@@ -67,19 +68,28 @@ and the batch latencies.`,
 				}
 				defer stop()
 			}
-			var r *bench.IngestReport
-			switch protocol {
-			case "weft":
-				r, err = bench.Ingest(ctx, opts)
-			case "segment":
-				r, err = bench.Segment(ctx, segmentOpts(cmd, opts, writeKey))
-			default:
-				return fmt.Errorf("--protocol %q: want weft or segment", protocol)
+			// A store that outlives a run (--server, --data, --db) gets new
+			// events in each: run i sends those of seed --seed+i.
+			kept := target != "" || f.storeGiven(cmd)
+			var reports []*bench.IngestReport
+			for i := range runs {
+				o := opts
+				if kept {
+					o.Seed += uint64(i)
+				}
+				r, err := benchIngestRun(cmd, &f, target, o, protocol, writeKey)
+				if err != nil {
+					return err
+				}
+				if runs > 1 {
+					fmt.Fprintf(out, "run %d of %d: ", i+1, runs)
+				}
+				fmt.Fprintln(out, r)
+				reports = append(reports, r)
 			}
-			if err != nil {
-				return err
+			if runs > 1 {
+				fmt.Fprintln(out, bench.SummarizeIngest(reports))
 			}
-			fmt.Fprintln(out, r)
 			return nil
 		},
 	}
@@ -93,8 +103,27 @@ and the batch latencies.`,
 	cmd.Flags().StringVar(&protocol, "protocol", "weft", "what to send: weft (records to POST /v1/events) or segment (analytics-node batches to POST /v1/batch)")
 	cmd.Flags().StringVar(&profile, "cpu-profile", "", "write the CPU profile of this process (the client, and the server unless --server) while it sends to this file")
 	cmd.Flags().StringVar(&writeKey, "write-key", "web", "the write key of --protocol segment; a server without keys takes it as the source of the events")
+	cmd.Flags().IntVar(&runs, "runs", 1, "runs, each on a fresh platform and store unless --server, --data or --db name one (then run i sends the events of --seed+i); with more than one, the median, min and max of events/s, p99 batch latency and CPU follow")
 	plan.register(cmd.Flags())
 	return cmd
+}
+
+// benchIngestRun is one run of bench ingest: on target, or on a platform
+// started for it in process and stopped after.
+func benchIngestRun(cmd *cobra.Command, f *serverFlags, target string, opts bench.IngestOpts, protocol, writeKey string) (*bench.IngestReport, error) {
+	opts.URL = target
+	if target == "" {
+		s, _, stop, err := f.startBench(cmd, "weft-bench-")
+		if err != nil {
+			return nil, err
+		}
+		defer stop()
+		opts.URL = s.URL()
+	}
+	if protocol == "segment" {
+		return bench.Segment(cmd.Context(), segmentOpts(cmd, opts, writeKey))
+	}
+	return bench.Ingest(cmd.Context(), opts)
 }
 
 // segmentOpts are the options of a Segment protocol run: the ingest

@@ -147,11 +147,17 @@ func tempDataDirHelp(cmd *cobra.Command) {
 	fl.Usage = "data directory of the embedded store; default a new temporary directory (env WEFT_DATA)"
 }
 
+// storeGiven reports whether the flags name a store (--data, WEFT_DATA or
+// --db), which a benchmark then uses instead of a fresh one.
+func (f *serverFlags) storeGiven(cmd *cobra.Command) bool {
+	return cmd.Flags().Changed("data") || os.Getenv("WEFT_DATA") != "" || f.cfg.DB != ""
+}
+
 // useTempDataDir points the embedded store at a new temporary directory
 // unless the user chose a data directory or PostgreSQL. It returns the
 // directory, or "" when it left the choice alone.
 func (f *serverFlags) useTempDataDir(cmd *cobra.Command, prefix string) (string, error) {
-	if cmd.Flags().Changed("data") || os.Getenv("WEFT_DATA") != "" || f.cfg.DB != "" {
+	if f.storeGiven(cmd) {
 		return "", nil
 	}
 	dir, err := os.MkdirTemp("", prefix)

@@ -1,7 +1,9 @@
 package event
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -124,5 +126,42 @@ func TestDeriveIDIsCanonical(t *testing.T) {
 	const want = "2026-01-02T03:04:05.000000Z\nshop\npurchase\n" + `{"a":"<&>","b":[1,2.50,{"x":"é\n","y":1}]}`
 	if got := md5hex(want); got != a {
 		t.Errorf("id %s, want md5 of the documented input %s", a, got)
+	}
+}
+
+// The id derived while decoding (the payload known valid, its syntax not
+// checked again) is DeriveID's, for demo events and payloads with
+// escapes, nesting and white space.
+func TestDecodedIDIsDeriveID(t *testing.T) {
+	var body []byte
+	payloads := []string{`{"a": "\u00e9\"x\\", "b": [1, {"z": null, "y": 2.0}]}`, "{ \"k\" :\t\"v\" }",
+		`{"html":"<&>","e":"\ud83d\ude00"}`, `{"url":"https://x.example/p?q=1","n":-1.5e3,"t":true}`, `{}`}
+	for i := range 1500 {
+		id := ""
+		if i%3 == 0 {
+			id = fmt.Sprintf(`"id":"e-%d",`, i)
+		}
+		body = fmt.Appendf(body, `{%s"source_id":"web","type":"t%d","version":"1","event_time":"2026-01-02T03:04:%02d.678Z","payload":%s}`+"\n",
+			id, i%4, i%60, payloads[i%len(payloads)])
+	}
+	lines := bytes.Split(bytes.TrimSpace(body), []byte("\n"))
+	b, err := Decode(bytes.NewReader(body), FormatNDJSON)
+	if err != nil || len(b.Rejected) > 0 || len(b.Events) != len(lines) {
+		t.Fatalf("decode: %v %v", err, b.Rejected)
+	}
+	derived := 0
+	for i, e := range b.Events {
+		if bytes.Contains(lines[b.Index[i]], []byte(`"id":`)) {
+			continue
+		}
+		derived++
+		got := e.ID
+		e.ID = ""
+		if want := DeriveID(e); got != want {
+			t.Fatalf("record %d: decoded id %s, DeriveID %s", b.Index[i], got, want)
+		}
+	}
+	if derived < 1000 {
+		t.Fatalf("only %d of %d records had no id", derived, len(b.Events))
 	}
 }

@@ -14,7 +14,12 @@ import (
 
 // DeriveID computes the deterministic id of an event sent without one; see
 // the package documentation for the exact input.
-func DeriveID(e store.EventInsert) string {
+func DeriveID(e store.EventInsert) string { return deriveID(e, false) }
+
+// deriveID is DeriveID; valid says the payload is known to be valid JSON
+// (it came from a record checked whole), which spares Canonical a second
+// check of its syntax: a tenth of the decoding's CPU.
+func deriveID(e store.EventInsert, valid bool) string {
 	var buf bytes.Buffer
 	buf.Grow(len(e.Payload) + 96)
 	buf.WriteString(e.EventTime.UTC().Format("2006-01-02T15:04:05.000000Z"))
@@ -23,7 +28,7 @@ func DeriveID(e store.EventInsert) string {
 	buf.WriteByte('\n')
 	buf.WriteString(e.Type)
 	buf.WriteByte('\n')
-	if err := Canonical(&buf, e.Payload); err != nil {
+	if err := canonical(&buf, e.Payload, valid); err != nil {
 		// Payloads are validated before ids are derived; should one slip
 		// through, hash its bytes as they are.
 		buf.Write(e.Payload)
@@ -36,8 +41,12 @@ func DeriveID(e store.EventInsert) string {
 // bytewise, no white space, strings with minimal escaping, numbers as
 // written. It works on the bytes, without building maps, since every event
 // sent without an id goes through it.
-func Canonical(buf *bytes.Buffer, raw []byte) error {
-	if !json.Valid(raw) {
+func Canonical(buf *bytes.Buffer, raw []byte) error { return canonical(buf, raw, false) }
+
+// canonical is Canonical, which checks raw's syntax unless valid says it
+// is known to be valid JSON.
+func canonical(buf *bytes.Buffer, raw []byte, valid bool) error {
+	if !valid && !json.Valid(raw) {
 		return errors.New("invalid JSON")
 	}
 	i := skipSpace(raw, 0)

@@ -159,7 +159,9 @@ func (w *wireRecord) validate(index int) (store.EventInsert, *RecordError) {
 		}
 		e.ID = id
 	} else {
-		e.ID = DeriveID(e)
+		// The record was checked whole as JSON before it was parsed
+		// (Batch.addRaw's callers), its payload with it.
+		e.ID = deriveID(e, true)
 	}
 	// Checked last, so a record with another fault is refused for that one
 	// as before.
@@ -222,11 +224,10 @@ func parseTime(raw json.RawMessage) (time.Time, error) {
 	var t time.Time
 	switch c := raw[0]; {
 	case c == '"':
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
+		s, err := unquote(raw) // no reflection for the usual string without escapes
+		if err != nil {
 			return t, err
 		}
-		var err error
 		if t, err = time.Parse(time.RFC3339Nano, s); err != nil {
 			if t, err = time.Parse("2006-01-02 15:04:05.999999999", s); err != nil {
 				return t, fmt.Errorf("%s is neither RFC 3339 (2006-01-02T15:04:05Z) nor epoch milliseconds", clip.Quote(s))

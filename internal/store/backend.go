@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"io/fs"
+	"time"
 )
 
 // Backend is what an engine contributes to DB. Everything not here is shared.
@@ -40,4 +41,14 @@ type BulkTx interface {
 	// unique index on event_log.id must leave out the events whose id
 	// is already in the log.
 	LoadEvents(ctx context.Context, events []EventInsert) error
+}
+
+// EventAppender is a BulkTx that can also append events to event_log
+// without staging them, which DB uses for the batches that need nothing
+// of the staging table (no new source or event type, nothing to drop).
+// AppendEvents must store what LoadEvents followed by
+// EventInsertFromStaging would, in the same order, and return how many
+// events it inserted.
+type EventAppender interface {
+	AppendEvents(ctx context.Context, events []EventInsert, createdAt time.Time) (int, error)
 }

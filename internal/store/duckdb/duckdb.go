@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	duckdbdriver "github.com/duckdb/duckdb-go/v2"
 
@@ -71,6 +72,8 @@ type backend struct {
 	// ids holds the hashes of every id in event_log, loaded at open
 	// (and again after a failed commit); nil before.
 	ids *idSet
+	// staging is set once the bulk connection has its staging table.
+	staging bool
 }
 
 func newBackend(path string, settings Settings) (*backend, error) {
@@ -182,14 +185,17 @@ func (b *backend) Bulk(ctx context.Context, fn func(store.BulkTx) error) error {
 	return b.bulk.Raw(func(dc any) error {
 		conn := dc.(driver.Conn)
 		tx := &bulkTx{conn: conn, ids: b.ids}
-		if _, err := tx.Exec(ctx, stagingDDL); err != nil {
-			return err
+		if !b.staging { // once per connection: a statement less per append
+			if _, err := tx.Exec(ctx, stagingDDL); err != nil {
+				return err
+			}
+			b.staging = true
 		}
 		if _, err := tx.Exec(ctx, "BEGIN TRANSACTION"); err != nil {
 			return err
 		}
 		err := fn(tx)
-		if err == nil {
+		if err == nil && tx.loaded {
 			_, err = tx.Exec(ctx, "DELETE FROM event_staging")
 		}
 		if err != nil {
@@ -252,6 +258,7 @@ type bulkTx struct {
 	conn   driver.Conn
 	ids    *idSet
 	staged []uint64 // hashes of the ids staged in this transaction
+	loaded bool     // LoadEvents filled event_staging
 }
 
 func (tx *bulkTx) Exec(ctx context.Context, query string, args ...any) (int64, error) {
@@ -297,12 +304,62 @@ func namedValues(args []any) []driver.NamedValue {
 // whose hash is in the id set is looked up in the table, so a hash
 // collision never drops an event.
 //
-// Staged, not appended to event_log directly (which would save the copy):
-// the driver's appender json.Marshals whatever goes into a JSON column, so
-// a string becomes a JSON string and a json.RawMessage is compacted and
+// Staged, not appended to event_log through a table appender: the driver's
+// appender json.Marshals whatever goes into a JSON column, so a string
+// becomes a JSON string and a json.RawMessage is compacted and
 // HTML-escaped, changing the payload's text (measured and dropped on
-// 2026-12-06).
+// 2026-12-06). AppendEvents avoids both with a query appender.
 func (tx *bulkTx) LoadEvents(ctx context.Context, events []store.EventInsert) error {
+	app, err := duckdbdriver.NewAppenderFromConn(tx.conn, "", "event_staging")
+	if err != nil {
+		return err
+	}
+	tx.loaded = true
+	_, err = tx.appendNew(ctx, app, events)
+	return err
+}
+
+// eventAppendQuery inserts the rows of a query appender (appended_data,
+// columns col1 to col6 as LoadEvents stages them) into event_log, in the
+// order they were appended, as EventInsertFromStaging does from the
+// staging table. %s is created_at, a TIMESTAMPTZ literal: a query
+// appender takes no parameters.
+const eventAppendQuery = `INSERT INTO event_log (id, source_id, type, version, event_time, payload, created_at)
+SELECT col1, col2, col3, col4, col5, CAST(col6 AS JSON), TIMESTAMPTZ '%s' FROM appended_data`
+
+// AppendEvents appends the events whose ids are not in the log yet straight
+// to event_log (store.EventAppender): one pass over the rows, where staging
+// them writes a temporary table, reads it back and deletes it. The payload
+// goes in as VARCHAR and is cast in the query, which keeps its text as
+// sent and checks that it is JSON, as the staging path does.
+func (tx *bulkTx) AppendEvents(ctx context.Context, events []store.EventInsert, createdAt time.Time) (int, error) {
+	app, err := duckdbdriver.NewQueryAppender(tx.conn,
+		fmt.Sprintf(eventAppendQuery, createdAt.UTC().Format("2006-01-02 15:04:05.999999+00")), "", stagingTypes, nil)
+	if err != nil {
+		return 0, err
+	}
+	return tx.appendNew(ctx, app, events)
+}
+
+// stagingTypes are the column types of event_staging, for the query
+// appender of AppendEvents.
+var stagingTypes = func() []duckdbdriver.TypeInfo {
+	var out []duckdbdriver.TypeInfo
+	for _, t := range []duckdbdriver.Type{duckdbdriver.TYPE_VARCHAR, duckdbdriver.TYPE_VARCHAR, duckdbdriver.TYPE_VARCHAR,
+		duckdbdriver.TYPE_VARCHAR, duckdbdriver.TYPE_TIMESTAMP_TZ, duckdbdriver.TYPE_VARCHAR} {
+		info, err := duckdbdriver.NewTypeInfo(t)
+		if err != nil {
+			panic(err) // primitive types: cannot fail
+		}
+		out = append(out, info)
+	}
+	return out
+}()
+
+// appendNew appends to app, and closes it, the events whose ids are not in
+// the log yet, and returns how many. An id whose hash is in the id set is
+// looked up in the table, so a hash collision never drops an event.
+func (tx *bulkTx) appendNew(ctx context.Context, app *duckdbdriver.Appender, events []store.EventInsert) (int, error) {
 	hashes := make([]uint64, len(events))
 	var candidates []string
 	for i, e := range events {
@@ -313,25 +370,27 @@ func (tx *bulkTx) LoadEvents(ctx context.Context, events []store.EventInsert) er
 	}
 	existing, err := tx.existing(ctx, candidates)
 	if err != nil {
-		return err
-	}
-	app, err := duckdbdriver.NewAppenderFromConn(tx.conn, "", "event_staging")
-	if err != nil {
-		return err
+		app.Close()
+		return 0, err
 	}
 	seen := make(map[string]struct{}, len(events))
+	n := 0
 	for i, e := range events {
 		if _, dup := seen[e.ID]; dup || existing[e.ID] {
 			continue
 		}
 		seen[e.ID] = struct{}{}
-		if err := app.AppendRow(e.ID, e.SourceID, e.Type, e.Version, e.EventTime, string(e.Payload)); err != nil {
+		// The payload as []byte, which the driver copies into the vector
+		// as it is: string(e.Payload) cost a copy of every payload on the
+		// Go heap.
+		if err := app.AppendRow(e.ID, e.SourceID, e.Type, e.Version, e.EventTime, []byte(e.Payload)); err != nil {
 			app.Close()
-			return err
+			return 0, err
 		}
 		tx.staged = append(tx.staged, hashes[i])
+		n++
 	}
-	return app.Close()
+	return n, app.Close()
 }
 
 // existing returns which of the ids are in event_log.
