@@ -1,0 +1,122 @@
+package bench_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"runtime/debug"
+	"strconv"
+	"syscall"
+	"testing"
+
+	"github.com/weftdata/weft/internal/bench"
+	"github.com/weftdata/weft/internal/config"
+	"github.com/weftdata/weft/internal/demo"
+	"github.com/weftdata/weft/internal/stitch"
+	"github.com/weftdata/weft/internal/store/duckdb"
+)
+
+// The child process of TestRebuildMemoryBound: it rebuilds the stitching
+// of the store in WEFT_REBUILD_CHILD_DATA with DuckDB's memory_limit
+// WEFT_REBUILD_CHILD_DUCKDB and, when WEFT_REBUILD_CHILD_GO is set, that
+// soft limit of the Go heap (what --go-memory-limit sets).
+func init() {
+	dir := os.Getenv("WEFT_REBUILD_CHILD_DATA")
+	if dir == "" {
+		return
+	}
+	if err := rebuildChild(dir, os.Getenv("WEFT_REBUILD_CHILD_DUCKDB"), os.Getenv("WEFT_REBUILD_CHILD_GO")); err != nil {
+		os.Stderr.WriteString(err.Error() + "\n")
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
+func rebuildChild(dir, duckLimit, goLimit string) error {
+	if goLimit != "" {
+		n, err := strconv.ParseInt(goLimit, 10, 64)
+		if err != nil {
+			return err
+		}
+		debug.SetMemoryLimit(n)
+	}
+	// As weft serve and weft bench run: collect when the heap grew by 300%
+	// (--gc-percent's default).
+	debug.SetGCPercent(300)
+	ctx := context.Background()
+	db, err := duckdb.OpenWith(ctx, dir, nil, &duckdb.Settings{MemoryLimit: duckLimit})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	cfg, err := config.Parse(demo.Config)
+	if err != nil {
+		return err
+	}
+	eng, err := stitch.New(db, cfg.Stitching, nil)
+	if err != nil {
+		return err
+	}
+	_, err = eng.Rebuild(ctx, 0)
+	return err
+}
+
+// rebuildPeakRSS runs a rebuild in a child process and returns its peak
+// resident memory.
+func rebuildPeakRSS(t *testing.T, dir, duckLimit string, goLimit int64) int64 {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "WEFT_REBUILD_CHILD_DATA="+dir, "WEFT_REBUILD_CHILD_DUCKDB="+duckLimit, "WEFT_REBUILD_CHILD_GO=")
+	if goLimit > 0 {
+		cmd.Env[len(cmd.Env)-1] += strconv.FormatInt(goLimit, 10)
+	}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("rebuild (memory_limit %s, Go limit %d): %v\n%s", duckLimit, goLimit, err, out)
+	}
+	return cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss << 10 // KiB on Linux
+}
+
+// TestRebuildMemoryBound rebuilds the stitching of 2M demo events in a
+// child process twice: as Weft ran before step 14 (no bound: DuckDB's own
+// memory_limit, 80% of the machine, and the Go heap free to grow to four
+// times its live size) and with the settings that bound it
+// (--duckdb-memory-limit 1GB, --go-memory-limit 700MiB), and checks that
+// the bound holds the peak under what the unbounded run exceeds. At 2M
+// events the unbounded rebuild peaked at 2.1 GiB (Go heap 1.5 GiB, its
+// live part 0.4 GiB), the bounded one at 1.4 GiB.
+//
+// Loading 2M events and two rebuilds take one to two minutes, so it runs
+// in CI (CI=true) and when WEFT_REBUILD_MEMORY_TEST_EVENTS gives the size.
+func TestRebuildMemoryBound(t *testing.T) {
+	events := 2_000_000
+	if v := os.Getenv("WEFT_REBUILD_MEMORY_TEST_EVENTS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			t.Fatalf("WEFT_REBUILD_MEMORY_TEST_EVENTS=%q: want a number of events", v)
+		}
+		events = n
+	} else if os.Getenv("CI") != "true" {
+		t.Skip("runs in CI, or with WEFT_REBUILD_MEMORY_TEST_EVENTS=2000000: it loads that many demo events (a minute)")
+	}
+	const bound = 1800 << 20
+	ctx := context.Background()
+	dir := t.TempDir()
+	db, err := duckdb.Open(ctx, dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = bench.Stitch(ctx, bench.StitchOpts{DB: db, Events: events, Customers: events / 10, LoadOnly: true})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	unbounded := rebuildPeakRSS(t, dir, "64GB", 0)
+	bounded := rebuildPeakRSS(t, dir, "1GB", 700<<20)
+	t.Logf("%d events: rebuild peak RSS %d MiB unbounded, %d MiB bounded (bound %d MiB)", events, unbounded>>20, bounded>>20, bound>>20)
+	if unbounded <= bound {
+		t.Errorf("the unbounded rebuild stays under the bound (%d MiB): the test shows nothing at this size", unbounded>>20)
+	}
+	if bounded > bound {
+		t.Errorf("with --duckdb-memory-limit 1GB and --go-memory-limit 700MiB the rebuild reached %d MiB, over %d MiB", bounded>>20, bound>>20)
+	}
+}
