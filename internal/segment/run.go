@@ -285,7 +285,7 @@ type plan struct {
 // candidates in seg_cands: the entities whose inputs changed since its
 // last run and those a relative window moved over.
 func (r *run) plan(ctx context.Context, d *Definition, st state, incremental bool) *plan {
-	p := &plan{d: d, began: time.Now(), comp: newCompiler(r.e.env, r.e.defs, r.props, r.now)}
+	p := &plan{d: d, began: time.Now(), comp: newCompiler(r.e.caps, r.e.env, r.e.defs, r.props, r.now)}
 	p.comp.done = r.done
 	p.hash = p.comp.hash(d)
 	since := st.at.Add(-r.e.opts.Margin)

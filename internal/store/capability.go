@@ -47,6 +47,14 @@ type Capabilities interface {
 	// DISTINCT ON costs.
 	ArgMinMax() bool
 
+	// NotIn is the condition that column is not among the values of
+	// query's column sub (a column without NULLs), as an anti join: DuckDB
+	// plans NOT IN over a subquery as a hash anti (mark) join, cheaper
+	// than the delim join of a correlated NOT EXISTS; PostgreSQL runs
+	// NOT IN row by row once the subquery outgrows work_mem and plans
+	// NOT EXISTS as a hash anti join.
+	NotIn(column, query, sub string) string
+
 	// SafeCast is the form of a cast of operand to typ that gives NULL for
 	// a value that does not convert (sqlrewrite.SafeCasts), or false for a
 	// type it leaves as written (sqlrewrite.CastFamily names those it

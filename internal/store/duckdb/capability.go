@@ -55,6 +55,11 @@ func (b *backend) JSONArrayElementsOnce(expr string) string {
 
 func (b *backend) ArgMinMax() bool { return true }
 
+// NotIn is NOT IN: a hash mark join (the subquery's column has no NULLs).
+func (b *backend) NotIn(column, query, sub string) string {
+	return column + " NOT IN (SELECT " + sub + " FROM (" + query + ") ni)"
+}
+
 // SafeCast is TRY_CAST.
 func (b *backend) SafeCast(operand, typ string) (string, bool) {
 	if sqlrewrite.CastFamily(typ) == "" {

@@ -18,6 +18,7 @@ var capabilityTests = []test{
 	{"JSONArrayElementsOnce", testJSONArrayElementsOnce},
 	{"ArgMinMax", testArgMinMax},
 	{"SafeCast", testSafeCast},
+	{"NotIn", testNotIn},
 }
 
 // openDB opens a fresh store of the backend as the façade.
@@ -224,6 +225,22 @@ func testArgMinMax(t *testing.T, b Backend) {
 		FROM (SELECT 'x' AS v, 2 AS k UNION ALL SELECT 'y', 1 UNION ALL SELECT 'z', NULL) t`)
 	if !reflect.DeepEqual(got, []string{"y x"}) {
 		t.Fatalf("got %v", got)
+	}
+}
+
+// testNotIn: the anti join keeps the rows whose value the subquery does
+// not give, duplicates and all, and works on a column of the outer query
+// named as the subquery's is.
+func testNotIn(t *testing.T, b Backend) {
+	s := openDB(t, b)
+	sub := "SELECT 'b' AS v UNION ALL SELECT 'b' UNION ALL SELECT 'c'"
+	got := column(t, s, "SELECT t.v FROM (SELECT 'a' AS v UNION ALL SELECT 'b' UNION ALL SELECT 'd' UNION ALL SELECT 'a') t WHERE "+
+		s.Capabilities().NotIn("t.v", sub, "v")+" ORDER BY t.v")
+	if !reflect.DeepEqual(got, []string{"a", "a", "d"}) {
+		t.Fatalf("got %v", got)
+	}
+	if got := column(t, s, "SELECT CAST(count(*) AS TEXT) FROM (SELECT 'a' AS v) t WHERE "+s.Capabilities().NotIn("t.v", "SELECT 'x' AS v WHERE FALSE", "v")); !reflect.DeepEqual(got, []string{"1"}) {
+		t.Fatalf("against no rows: got %v", got)
 	}
 }
 
