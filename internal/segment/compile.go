@@ -15,27 +15,35 @@ import (
 )
 
 // A condition tree compiles to one query of entity ids (column
-// entity_id), the same SQL on both engines but for the anti join
-// (store.Capabilities.NotIn). A leaf is a SELECT of the entities it holds
-// for (an entity may appear several times); all is the first of its
-// conditions filtered by semi joins (IN) on the others and anti joins on
-// those under not; any is UNION ALL; a lone not is the live entities
-// filtered by an anti join. The whole is the live entities filtered by a
-// semi join on the tree (or, for all at the top, on its conditions), so
-// each entity appears once. Semi and anti joins hash one side and probe
-// the other: set operations (INTERSECT, EXCEPT, UNION) would hash both
-// sides again to remove duplicates, about twice the work on millions of
-// text ids; NOT IN and OR over subqueries would fall back to per-row plans
-// on PostgreSQL, which NotIn avoids. Membership of another segment is
-// that segment's condition inlined, so the order segments are computed in
-// never matters. Values are SQL literals made here from validated values
-// (numbers formatted, strings quoted); only where and sum.field are SQL
-// from the config, which runs confined (store.RunConfigSQL).
+// entity_id), in one of two forms (store.Capabilities.SetsByJoins). A
+// leaf is a SELECT of the entities it holds for (an entity may appear
+// several times).
+//   - By joins (DuckDB): all is the first of its conditions filtered by
+//     semi joins (IN) on the others and anti joins (NOT IN) on those under
+//     not; any is UNION ALL; a lone not is the live entities filtered by an
+//     anti join; the whole is the live entities filtered by a semi join on
+//     the tree (or, for all at the top, on its conditions), so each entity
+//     appears once. Semi and anti joins hash one side and probe the other:
+//     INTERSECT and EXCEPT would hash both sides again to remove
+//     duplicates, about twice the work on millions of text ids.
+//   - By set operations (PostgreSQL): all is INTERSECT, any is UNION, not
+//     is EXCEPT from the live entities, and the result is intersected with
+//     the live entities. Hashed set operations cost the same whatever the
+//     planner's estimates, where NOT IN or OR over subqueries would fall
+//     back to per-row plans, and joins over temporary tables without
+//     statistics to nested loops.
+//
+// Membership of another segment is that segment's condition inlined, so
+// the order segments are computed in never matters. Values are SQL
+// literals made here from validated values (numbers formatted, strings
+// quoted); only where and sum.field are SQL from the config, which runs
+// confined (store.RunConfigSQL).
 
 // compiler compiles condition trees for one run.
 type compiler struct {
-	// notIn is the backend's anti join (store.Capabilities.NotIn).
-	notIn    func(column, query, sub string) string
+	// joins compiles to semi and anti joins rather than set operations
+	// (store.Capabilities.SetsByJoins).
+	joins    bool
 	env      *Env
 	segments map[string]*Definition
 	now      time.Time
@@ -64,7 +72,7 @@ func (c *compiler) table(name string) string {
 }
 
 func newCompiler(caps store.Capabilities, env *Env, defs []Definition, props []plugin.Property, now time.Time) *compiler {
-	c := &compiler{notIn: caps.NotIn, env: env, segments: map[string]*Definition{}, now: now.UTC(), props: props, propValues: "plugin_property_values"}
+	c := &compiler{joins: caps.SetsByJoins(), env: env, segments: map[string]*Definition{}, now: now.UTC(), props: props, propValues: "plugin_property_values"}
 	for i := range defs {
 		c.segments[defs[i].ID] = &defs[i]
 	}
@@ -74,7 +82,7 @@ func newCompiler(caps store.Capabilities, env *Env, defs []Definition, props []p
 // query is the query of the entity ids of the live entities (of c.cand,
 // when set) for which the condition holds, each once.
 func (c *compiler) query(cond *Condition) (string, error) {
-	if cond.kind() == "all" {
+	if c.joins && cond.kind() == "all" {
 		// Its conditions filter the live entities directly.
 		pos, neg, err := c.operands(cond.All)
 		if err != nil {
@@ -82,16 +90,12 @@ func (c *compiler) query(cond *Condition) (string, error) {
 		}
 		return c.filter(c.universe(), pos, neg), nil
 	}
-	if cond.kind() == "not" {
-		q, err := c.node(cond.Not)
-		if err != nil {
-			return "", err
-		}
-		return c.filter(c.universe(), nil, []string{q}), nil
-	}
 	tree, err := c.node(cond)
 	if err != nil {
 		return "", err
+	}
+	if !c.joins {
+		return c.setOp("INTERSECT", c.universe(), tree), nil
 	}
 	return c.filter(c.universe(), []string{tree}, nil), nil
 }
@@ -115,7 +119,7 @@ func (c *compiler) alias() string {
 }
 
 // filter is the rows of q whose entity is in every query of in and in
-// none of notIn.
+// none of notIn, by semi and anti joins.
 func (c *compiler) filter(q string, in, notIn []string) string {
 	if len(in) == 0 && len(notIn) == 0 {
 		return q
@@ -127,9 +131,26 @@ func (c *compiler) filter(q string, in, notIn []string) string {
 		conds = append(conds, col+" IN (SELECT entity_id FROM ("+x+") "+c.alias()+")")
 	}
 	for _, x := range notIn {
-		conds = append(conds, c.notIn(col, x, "entity_id"))
+		conds = append(conds, col+" NOT IN (SELECT entity_id FROM ("+x+") "+c.alias()+")")
 	}
 	return "SELECT " + col + " FROM (" + q + ") " + a + " WHERE " + strings.Join(conds, "\nAND ")
+}
+
+// setOp joins queries by a set operation, each a plain SELECT.
+func (c *compiler) setOp(op string, qs ...string) string {
+	parts := make([]string, len(qs))
+	for i, q := range qs {
+		parts[i] = "SELECT entity_id FROM (" + q + ") " + c.alias()
+	}
+	return strings.Join(parts, "\n"+op+"\n")
+}
+
+// minus is the entities of a that are not in b.
+func (c *compiler) minus(a, b string) string {
+	if c.joins {
+		return c.filter(a, nil, []string{b})
+	}
+	return c.setOp("EXCEPT", a, b)
 }
 
 // operands compiles the conditions of an all: the queries they hold for
@@ -149,8 +170,15 @@ func (c *compiler) operands(list []Condition) (pos, neg []string, err error) {
 	return pos, neg, nil
 }
 
-// all is the entities of the first condition that hold for the others.
+// all is the entities for which every condition holds.
 func (c *compiler) all(list []Condition) (string, error) {
+	if !c.joins {
+		qs, err := c.nodes(list)
+		if err != nil {
+			return "", err
+		}
+		return c.setOp("INTERSECT", qs...), nil
+	}
 	pos, neg, err := c.operands(list)
 	if err != nil {
 		return "", err
@@ -158,7 +186,20 @@ func (c *compiler) all(list []Condition) (string, error) {
 	if len(pos) == 0 {
 		return c.filter(c.universe(), nil, neg), nil
 	}
+	// The first condition's entities filtered by the others.
 	return c.filter(pos[0], pos[1:], neg), nil
+}
+
+func (c *compiler) nodes(list []Condition) ([]string, error) {
+	qs := make([]string, len(list))
+	for i := range list {
+		q, err := c.node(&list[i])
+		if err != nil {
+			return nil, err
+		}
+		qs[i] = q
+	}
+	return qs, nil
 }
 
 func (c *compiler) node(n *Condition) (string, error) {
@@ -169,21 +210,24 @@ func (c *compiler) node(n *Condition) (string, error) {
 		}
 		return c.all(n.All)
 	case "any":
-		qs := make([]string, len(n.Any))
-		for i := range n.Any {
-			q, err := c.node(&n.Any[i])
-			if err != nil {
-				return "", err
-			}
-			qs[i] = "SELECT entity_id FROM (" + q + ") " + c.alias()
+		qs, err := c.nodes(n.Any)
+		if err != nil {
+			return "", err
 		}
-		return strings.Join(qs, "\nUNION ALL\n"), nil
+		if len(qs) == 1 {
+			return qs[0], nil
+		}
+		if c.joins {
+			// Duplicates do no harm to the semi join reading it.
+			return c.setOp("UNION ALL", qs...), nil
+		}
+		return c.setOp("UNION", qs...), nil
 	case "not":
 		q, err := c.node(n.Not)
 		if err != nil {
 			return "", err
 		}
-		return c.filter(c.universe(), nil, []string{q}), nil
+		return c.minus(c.universe(), q), nil
 	case "attribute":
 		return c.attribute(n)
 	case "property":
@@ -247,7 +291,7 @@ func (c *compiler) compare(n *Condition, base, x, dataType string, list bool, li
 	case OpIsSet:
 		return base, nil
 	case OpIsNotSet:
-		return c.filter(c.universe(), nil, []string{base}), nil
+		return c.minus(c.universe(), base), nil
 	case OpEq, OpNe:
 		l, err := one(n.Value)
 		if err != nil {
@@ -256,7 +300,7 @@ func (c *compiler) compare(n *Condition, base, x, dataType string, list bool, li
 		eq := where(x + " = " + l)
 		if n.Op == OpNe {
 			// Set, and no value equal: for a list, none of its elements.
-			return c.filter(base, nil, []string{eq}), nil
+			return c.minus(base, eq), nil
 		}
 		return eq, nil
 	case OpLt, OpLe, OpGt, OpGe:
@@ -376,7 +420,7 @@ func (c *compiler) event(n *Condition) (string, error) {
 	if zero {
 		// Entities without a matching event count (or sum) 0, which
 		// holds: all but those whose events make it fail.
-		return c.filter(c.universe(), nil, []string{q + "NOT (" + test + ")"}), nil
+		return c.minus(c.universe(), q+"NOT ("+test+")"), nil
 	}
 	return q + test, nil
 }

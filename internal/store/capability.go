@@ -47,13 +47,16 @@ type Capabilities interface {
 	// DISTINCT ON costs.
 	ArgMinMax() bool
 
-	// NotIn is the condition that column is not among the values of
-	// query's column sub (a column without NULLs), as an anti join: DuckDB
-	// plans NOT IN over a subquery as a hash anti (mark) join, cheaper
-	// than the delim join of a correlated NOT EXISTS; PostgreSQL runs
-	// NOT IN row by row once the subquery outgrows work_mem and plans
-	// NOT EXISTS as a hash anti join.
-	NotIn(column, query, sub string) string
+	// SetsByJoins reports that the engine evaluates a condition tree of
+	// sets of entity ids (package segment) faster as semi and anti joins
+	// (IN and NOT IN over subqueries) than as set operations (INTERSECT,
+	// EXCEPT, UNION), which hash both sides again to remove duplicates:
+	// DuckDB, where NOT IN is a hash mark join. PostgreSQL keeps the set
+	// operations: it runs NOT IN row by row once the subquery outgrows
+	// work_mem, and with the row counts of its estimates off (temporary
+	// tables without statistics) it picks nested loops for joins, where
+	// a hashed set operation costs the same whatever the estimates.
+	SetsByJoins() bool
 
 	// SafeCast is the form of a cast of operand to typ that gives NULL for
 	// a value that does not convert (sqlrewrite.SafeCasts), or false for a

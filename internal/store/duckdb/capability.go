@@ -55,10 +55,9 @@ func (b *backend) JSONArrayElementsOnce(expr string) string {
 
 func (b *backend) ArgMinMax() bool { return true }
 
-// NotIn is NOT IN: a hash mark join (the subquery's column has no NULLs).
-func (b *backend) NotIn(column, query, sub string) string {
-	return column + " NOT IN (SELECT " + sub + " FROM (" + query + ") ni)"
-}
+// SetsByJoins: NOT IN over a subquery is a hash mark join, cheaper than
+// EXCEPT (and than the delim join of a correlated NOT EXISTS).
+func (b *backend) SetsByJoins() bool { return true }
 
 // SafeCast is TRY_CAST.
 func (b *backend) SafeCast(operand, typ string) (string, bool) {
