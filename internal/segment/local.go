@@ -74,7 +74,7 @@ func (r *run) copyStatements(inc []*plan) []string {
 	for _, t := range localTables {
 		stmts = append(stmts, "DROP TABLE IF EXISTS "+t)
 	}
-	return append(stmts,
+	stmts = append(stmts,
 		"CREATE TEMP TABLE seg_c_ids AS SELECT DISTINCT entity_id FROM seg_cands",
 		"CREATE TEMP TABLE seg_c_entities AS SELECT id, merged_into FROM entities WHERE id IN ("+ids+")",
 		// Only the attributes and categories read: the values of an
@@ -88,6 +88,12 @@ func (r *run) copyStatements(inc []*plan) []string {
 			" FROM (SELECT entity_id, event_seq FROM entity_events WHERE entity_id IN ("+ids+")) ee JOIN event_log ev ON ev.seq = ee.event_seq"+
 			" WHERE "+r.eventTypes(inc),
 	)
+	// Statistics for the planner, where it needs them (run.statistics).
+	for _, t := range [][2]string{{"seg_c_ids", "entity_id"}, {"seg_c_entities", "id"}, {"seg_c_attrs", "entity_id"},
+		{"seg_c_idents", "entity_id"}, {"seg_c_members", "entity_id"}, {"seg_c_events", "entity_id"}} {
+		stmts = append(stmts, r.e.caps.IndexAfterCopy(t[0], t[1])...)
+	}
+	return stmts
 }
 
 // inList is the condition that col is one of the names key gives for the
