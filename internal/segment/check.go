@@ -30,7 +30,7 @@ func (e *Engine) Check(ctx context.Context) error {
 	if _, err := conn.ExecContext(ctx, conn.Query("SegmentCandClear")); err != nil {
 		return err
 	}
-	comp := newCompiler(e.env, e.defs, props, e.opts.Now())
+	comp := newCompiler(e.caps, e.env, e.defs, props, e.opts.Now())
 	comp.cand = "seg_cand"
 	for i := range e.defs {
 		d := &e.defs[i]

@@ -11,22 +11,39 @@ import (
 
 	"github.com/weftdata/weft/internal/attr"
 	"github.com/weftdata/weft/internal/plugin"
+	"github.com/weftdata/weft/internal/store"
 )
 
 // A condition tree compiles to one query of entity ids (column
-// entity_id) by set algebra, the same SQL on both engines: a leaf is a
-// SELECT of the entities it holds for, all is INTERSECT, any is UNION, not
-// is EXCEPT from the live entities; the result is intersected with the
-// live entities. Set operations run as hash (or sort) operations on both
-// engines whatever their size, where NOT IN or OR over subqueries would
-// fall back to per-row plans on PostgreSQL. Membership of another segment
-// is that segment's condition inlined, so the order segments are computed
-// in never matters. Values are SQL literals made here from validated
-// values (numbers formatted, strings quoted); only where and sum.field are
-// SQL from the config, which runs confined (store.RunConfigSQL).
+// entity_id), in one of two forms (store.Capabilities.SetsByJoins). A
+// leaf is a SELECT of the entities it holds for (an entity may appear
+// several times).
+//   - By joins (DuckDB): all is the first of its conditions filtered by
+//     semi joins (IN) on the others and anti joins (NOT IN) on those under
+//     not; any is UNION ALL; a lone not is the live entities filtered by an
+//     anti join; the whole is the live entities filtered by a semi join on
+//     the tree (or, for all at the top, on its conditions), so each entity
+//     appears once. Semi and anti joins hash one side and probe the other:
+//     INTERSECT and EXCEPT would hash both sides again to remove
+//     duplicates, about twice the work on millions of text ids.
+//   - By set operations (PostgreSQL): all is INTERSECT, any is UNION, not
+//     is EXCEPT from the live entities, and the result is intersected with
+//     the live entities. Hashed set operations cost the same whatever the
+//     planner's estimates, where NOT IN or OR over subqueries would fall
+//     back to per-row plans, and joins over temporary tables without
+//     statistics to nested loops.
+//
+// Membership of another segment is that segment's condition inlined, so
+// the order segments are computed in never matters. Values are SQL
+// literals made here from validated values (numbers formatted, strings
+// quoted); only where and sum.field are SQL from the config, which runs
+// confined (store.RunConfigSQL).
 
 // compiler compiles condition trees for one run.
 type compiler struct {
+	// joins compiles to semi and anti joins rather than set operations
+	// (store.Capabilities.SetsByJoins).
+	joins    bool
 	env      *Env
 	segments map[string]*Definition
 	now      time.Time
@@ -54,8 +71,8 @@ func (c *compiler) table(name string) string {
 	return map[string]string{"entities": "seg_c_entities", "customer_attributes": "seg_c_attrs", "identifiers": "seg_c_idents"}[name]
 }
 
-func newCompiler(env *Env, defs []Definition, props []plugin.Property, now time.Time) *compiler {
-	c := &compiler{env: env, segments: map[string]*Definition{}, now: now.UTC(), props: props, propValues: "plugin_property_values"}
+func newCompiler(caps store.Capabilities, env *Env, defs []Definition, props []plugin.Property, now time.Time) *compiler {
+	c := &compiler{joins: caps.SetsByJoins(), env: env, segments: map[string]*Definition{}, now: now.UTC(), props: props, propValues: "plugin_property_values"}
 	for i := range defs {
 		c.segments[defs[i].ID] = &defs[i]
 	}
@@ -63,13 +80,24 @@ func newCompiler(env *Env, defs []Definition, props []plugin.Property, now time.
 }
 
 // query is the query of the entity ids of the live entities (of c.cand,
-// when set) for which the condition holds.
+// when set) for which the condition holds, each once.
 func (c *compiler) query(cond *Condition) (string, error) {
+	if c.joins && cond.kind() == "all" {
+		// Its conditions filter the live entities directly.
+		pos, neg, err := c.operands(cond.All)
+		if err != nil {
+			return "", err
+		}
+		return c.filter(c.universe(), pos, neg), nil
+	}
 	tree, err := c.node(cond)
 	if err != nil {
 		return "", err
 	}
-	return c.intersect(c.universe(), tree), nil
+	if !c.joins {
+		return c.setOp("INTERSECT", c.universe(), tree), nil
+	}
+	return c.filter(c.universe(), []string{tree}, nil), nil
 }
 
 // restrict limits a column to the candidates, if any.
@@ -90,48 +118,116 @@ func (c *compiler) alias() string {
 	return "q" + strconv.Itoa(c.n)
 }
 
-// operand wraps a query as a plain SELECT, an operand of a set operation.
-func (c *compiler) operand(q string) string {
-	return "SELECT entity_id FROM (" + q + ") " + c.alias()
+// filter is the rows of q whose entity is in every query of in and in
+// none of notIn, by semi and anti joins.
+func (c *compiler) filter(q string, in, notIn []string) string {
+	if len(in) == 0 && len(notIn) == 0 {
+		return q
+	}
+	a := c.alias()
+	col := a + ".entity_id"
+	conds := make([]string, 0, len(in)+len(notIn))
+	for _, x := range in {
+		conds = append(conds, col+" IN (SELECT entity_id FROM ("+x+") "+c.alias()+")")
+	}
+	for _, x := range notIn {
+		conds = append(conds, col+" NOT IN (SELECT entity_id FROM ("+x+") "+c.alias()+")")
+	}
+	return "SELECT " + col + " FROM (" + q + ") " + a + " WHERE " + strings.Join(conds, "\nAND ")
 }
 
+// setOp joins queries by a set operation, each a plain SELECT.
 func (c *compiler) setOp(op string, qs ...string) string {
 	parts := make([]string, len(qs))
 	for i, q := range qs {
-		parts[i] = c.operand(q)
+		parts[i] = "SELECT entity_id FROM (" + q + ") " + c.alias()
 	}
 	return strings.Join(parts, "\n"+op+"\n")
 }
 
-func (c *compiler) intersect(qs ...string) string { return c.setOp("INTERSECT", qs...) }
+// minus is the entities of a that are not in b.
+func (c *compiler) minus(a, b string) string {
+	if c.joins {
+		return c.filter(a, nil, []string{b})
+	}
+	return c.setOp("EXCEPT", a, b)
+}
 
-func (c *compiler) except(a, b string) string { return c.setOp("EXCEPT", a, b) }
+// operands compiles the conditions of an all: the queries they hold for
+// and, for those under not, the queries they must not.
+func (c *compiler) operands(list []Condition) (pos, neg []string, err error) {
+	for i := range list {
+		n, target := &list[i], &pos
+		if n.kind() == "not" {
+			n, target = n.Not, &neg
+		}
+		q, err := c.node(n)
+		if err != nil {
+			return nil, nil, err
+		}
+		*target = append(*target, q)
+	}
+	return pos, neg, nil
+}
+
+// all is the entities for which every condition holds.
+func (c *compiler) all(list []Condition) (string, error) {
+	if !c.joins {
+		qs, err := c.nodes(list)
+		if err != nil {
+			return "", err
+		}
+		return c.setOp("INTERSECT", qs...), nil
+	}
+	pos, neg, err := c.operands(list)
+	if err != nil {
+		return "", err
+	}
+	if len(pos) == 0 {
+		return c.filter(c.universe(), nil, neg), nil
+	}
+	// The first condition's entities filtered by the others.
+	return c.filter(pos[0], pos[1:], neg), nil
+}
+
+func (c *compiler) nodes(list []Condition) ([]string, error) {
+	qs := make([]string, len(list))
+	for i := range list {
+		q, err := c.node(&list[i])
+		if err != nil {
+			return nil, err
+		}
+		qs[i] = q
+	}
+	return qs, nil
+}
 
 func (c *compiler) node(n *Condition) (string, error) {
 	switch n.kind() {
-	case "all", "any":
-		list, op := n.All, "INTERSECT"
-		if n.Any != nil {
-			list, op = n.Any, "UNION"
+	case "all":
+		if len(n.All) == 1 {
+			return c.node(&n.All[0])
 		}
-		qs := make([]string, len(list))
-		for i := range list {
-			q, err := c.node(&list[i])
-			if err != nil {
-				return "", err
-			}
-			qs[i] = q
+		return c.all(n.All)
+	case "any":
+		qs, err := c.nodes(n.Any)
+		if err != nil {
+			return "", err
 		}
 		if len(qs) == 1 {
 			return qs[0], nil
 		}
-		return c.setOp(op, qs...), nil
+		if c.joins {
+			// Duplicates do no harm to the semi join reading it.
+			return c.setOp("UNION ALL", qs...), nil
+		}
+		return c.setOp("UNION", qs...), nil
 	case "not":
 		q, err := c.node(n.Not)
 		if err != nil {
 			return "", err
 		}
-		return c.except(c.universe(), q), nil
+		return c.minus(c.universe(), q), nil
 	case "attribute":
 		return c.attribute(n)
 	case "property":
@@ -195,7 +291,7 @@ func (c *compiler) compare(n *Condition, base, x, dataType string, list bool, li
 	case OpIsSet:
 		return base, nil
 	case OpIsNotSet:
-		return c.except(c.universe(), base), nil
+		return c.minus(c.universe(), base), nil
 	case OpEq, OpNe:
 		l, err := one(n.Value)
 		if err != nil {
@@ -204,7 +300,7 @@ func (c *compiler) compare(n *Condition, base, x, dataType string, list bool, li
 		eq := where(x + " = " + l)
 		if n.Op == OpNe {
 			// Set, and no value equal: for a list, none of its elements.
-			return c.except(base, eq), nil
+			return c.minus(base, eq), nil
 		}
 		return eq, nil
 	case OpLt, OpLe, OpGt, OpGe:
@@ -324,7 +420,7 @@ func (c *compiler) event(n *Condition) (string, error) {
 	if zero {
 		// Entities without a matching event count (or sum) 0, which
 		// holds: all but those whose events make it fail.
-		return c.except(c.universe(), q+"NOT ("+test+")"), nil
+		return c.minus(c.universe(), q+"NOT ("+test+")"), nil
 	}
 	return q + test, nil
 }

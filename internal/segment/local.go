@@ -19,8 +19,8 @@ import (
 //
 //	seg_c_ids       the candidates of all segments
 //	seg_c_entities  their rows of entities
-//	seg_c_attrs     their attribute values
-//	seg_c_idents    their identifier categories
+//	seg_c_attrs     their values of the attributes conditions read
+//	seg_c_idents    their identifier categories conditions read
 //	seg_c_members   their memberships as the run began
 //	seg_c_events    their events of the types event conditions read,
 //	                without payloads (fetching those of a few events
@@ -74,16 +74,47 @@ func (r *run) copyStatements(inc []*plan) []string {
 	for _, t := range localTables {
 		stmts = append(stmts, "DROP TABLE IF EXISTS "+t)
 	}
-	return append(stmts,
+	stmts = append(stmts,
 		"CREATE TEMP TABLE seg_c_ids AS SELECT DISTINCT entity_id FROM seg_cands",
 		"CREATE TEMP TABLE seg_c_entities AS SELECT id, merged_into FROM entities WHERE id IN ("+ids+")",
-		"CREATE TEMP TABLE seg_c_attrs AS SELECT entity_id, attribute_id, value FROM customer_attributes WHERE entity_id IN ("+ids+")",
-		"CREATE TEMP TABLE seg_c_idents AS SELECT DISTINCT entity_id, category FROM identifiers WHERE entity_id IN ("+ids+")",
+		// Only the attributes and categories read: the values of an
+		// attribute lie together, so zone maps skip the others' rows.
+		"CREATE TEMP TABLE seg_c_attrs AS SELECT entity_id, attribute_id, value FROM customer_attributes WHERE "+
+			r.inList("attribute_id", inc, func(n *Condition) string { return n.Attribute })+" AND entity_id IN ("+ids+")",
+		"CREATE TEMP TABLE seg_c_idents AS SELECT DISTINCT entity_id, category FROM identifiers WHERE "+
+			r.inList("category", inc, func(n *Condition) string { return n.Identifier })+" AND entity_id IN ("+ids+")",
 		"CREATE TEMP TABLE seg_c_members AS SELECT segment_id, entity_id FROM segment_members WHERE entity_id IN ("+ids+")",
 		"CREATE TEMP TABLE seg_c_events AS SELECT ee.entity_id, ev.seq, ev.source_id, ev.type, ev.version, ev.event_time"+
 			" FROM (SELECT entity_id, event_seq FROM entity_events WHERE entity_id IN ("+ids+")) ee JOIN event_log ev ON ev.seq = ee.event_seq"+
 			" WHERE "+r.eventTypes(inc),
 	)
+	// Statistics for the planner, where it needs them (run.statistics).
+	for _, t := range [][2]string{{"seg_c_ids", "entity_id"}, {"seg_c_entities", "id"}, {"seg_c_attrs", "entity_id"},
+		{"seg_c_idents", "entity_id"}, {"seg_c_members", "entity_id"}, {"seg_c_events", "entity_id"}} {
+		stmts = append(stmts, r.e.caps.IndexAfterCopy(t[0], t[1])...)
+	}
+	return stmts
+}
+
+// inList is the condition that col is one of the names key gives for the
+// nodes of the plans' conditions (FALSE for none).
+func (r *run) inList(col string, inc []*plan, key func(*Condition) string) string {
+	var names []string
+	for _, p := range inc {
+		visitWithRefs(&p.d.Condition, p.comp.segments, func(n *Condition) {
+			if k := key(n); k != "" && !slices.Contains(names, k) {
+				names = append(names, k)
+			}
+		})
+	}
+	if len(names) == 0 {
+		return "FALSE"
+	}
+	slices.Sort(names)
+	for i, k := range names {
+		names[i] = quote(k)
+	}
+	return col + " IN (" + strings.Join(names, ", ") + ")"
 }
 
 // eventTypes is the condition on event_log ev of the event types the

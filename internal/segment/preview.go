@@ -35,7 +35,7 @@ func (e *Engine) Preview(ctx context.Context, cond *Condition) (*Preview, error)
 	}
 	defer conn.Close()
 	r := &run{e: e, conn: conn, props: props}
-	comp := newCompiler(e.env, e.defs, props, e.opts.Now())
+	comp := newCompiler(e.caps, e.env, e.defs, props, e.opts.Now())
 	if err := r.loadProperties(ctx, comp, cond); err != nil {
 		return nil, err
 	}

@@ -240,6 +240,8 @@ type run struct {
 	// holds their members now, which the segments referring to them read
 	// instead of computing them again.
 	done map[string]bool
+	// indexed are the temporary tables statistics made an index on.
+	indexed map[string]bool
 	// identAll is whether seg_ident holds the oldest identifier of every
 	// entity (filled once, when a segment's changes are many).
 	identAll bool
@@ -249,6 +251,11 @@ type run struct {
 // members' query (config SQL) reads it.
 func (r *run) createTemp(ctx context.Context) error {
 	err := store.RunConfigSQL(ctx, r.conn, r.e.caps, false, func(x store.Executor) error {
+		// seg_cand anew, without the index an earlier run on this
+		// connection may have made (run.statistics).
+		if _, err := x.ExecContext(ctx, "DROP TABLE IF EXISTS seg_cand"); err != nil {
+			return err
+		}
 		for _, q := range []string{"SegmentTempCreate", "SegmentCandsCreate"} {
 			if _, err := x.ExecContext(ctx, x.Query(q)); err != nil {
 				return err
@@ -285,7 +292,7 @@ type plan struct {
 // candidates in seg_cands: the entities whose inputs changed since its
 // last run and those a relative window moved over.
 func (r *run) plan(ctx context.Context, d *Definition, st state, incremental bool) *plan {
-	p := &plan{d: d, began: time.Now(), comp: newCompiler(r.e.env, r.e.defs, r.props, r.now)}
+	p := &plan{d: d, began: time.Now(), comp: newCompiler(r.e.caps, r.e.env, r.e.defs, r.props, r.now)}
 	p.comp.done = r.done
 	p.hash = p.comp.hash(d)
 	since := st.at.Add(-r.e.opts.Margin)
@@ -368,6 +375,9 @@ func (r *run) compute(ctx context.Context, comp *compiler, d *Definition, sr *Se
 		if err := exec("candidates", r.conn.Query("SegmentCandFromCands"), d.ID); err != nil {
 			return err
 		}
+		if err := r.statistics(ctx, "seg_cand"); err != nil {
+			return err
+		}
 		if err := r.conn.QueryRowContext(ctx, r.conn.Query("SegmentCandidatesCount")).Scan(&sr.Candidates); err != nil {
 			return fmt.Errorf("count candidates: %w", err)
 		}
@@ -405,6 +415,37 @@ func (r *run) compute(ctx context.Context, comp *compiler, d *Definition, sr *Se
 		return err
 	}
 	return exec("exited", r.conn.Query(exited), d.ID)
+}
+
+// statistics gives the planner the statistics of a temporary table just
+// filled, on an engine that needs them (store.Capabilities.IndexAfterCopy:
+// PostgreSQL never analyzes temporary tables by itself, and without
+// statistics it joins them by nested loops). Its index is made once.
+func (r *run) statistics(ctx context.Context, table string) error {
+	stmts := r.e.caps.IndexAfterCopy(table, "entity_id")
+	if len(stmts) == 0 {
+		return nil
+	}
+	if r.indexed == nil {
+		r.indexed = map[string]bool{}
+	}
+	if r.indexed[table] {
+		// The index is there: the statistics only.
+		stmts = stmts[len(stmts)-1:]
+	}
+	err := store.RunConfigSQL(ctx, r.conn, r.e.caps, false, func(x store.Executor) error {
+		for _, q := range stmts {
+			if _, err := x.ExecContext(ctx, q); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("statistics of %s: %w", table, err)
+	}
+	r.indexed[table] = true
+	return nil
 }
 
 // findChanged fills seg_changed with the entities whose inputs changed

@@ -47,6 +47,17 @@ type Capabilities interface {
 	// DISTINCT ON costs.
 	ArgMinMax() bool
 
+	// SetsByJoins reports that the engine evaluates a condition tree of
+	// sets of entity ids (package segment) faster as semi and anti joins
+	// (IN and NOT IN over subqueries) than as set operations (INTERSECT,
+	// EXCEPT, UNION), which hash both sides again to remove duplicates:
+	// DuckDB, where NOT IN is a hash mark join. PostgreSQL keeps the set
+	// operations: it runs NOT IN row by row once the subquery outgrows
+	// work_mem, and with the row counts of its estimates off (temporary
+	// tables without statistics) it picks nested loops for joins, where
+	// a hashed set operation costs the same whatever the estimates.
+	SetsByJoins() bool
+
 	// SafeCast is the form of a cast of operand to typ that gives NULL for
 	// a value that does not convert (sqlrewrite.SafeCasts), or false for a
 	// type it leaves as written (sqlrewrite.CastFamily names those it

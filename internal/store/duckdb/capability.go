@@ -55,6 +55,10 @@ func (b *backend) JSONArrayElementsOnce(expr string) string {
 
 func (b *backend) ArgMinMax() bool { return true }
 
+// SetsByJoins: NOT IN over a subquery is a hash mark join, cheaper than
+// EXCEPT (and than the delim join of a correlated NOT EXISTS).
+func (b *backend) SetsByJoins() bool { return true }
+
 // SafeCast is TRY_CAST.
 func (b *backend) SafeCast(operand, typ string) (string, bool) {
 	if sqlrewrite.CastFamily(typ) == "" {

@@ -43,6 +43,9 @@ func (b *backend) JSONArrayElementsOnce(expr string) string { return expr }
 // ArgMinMax: PostgreSQL has no arg_min/arg_max; DISTINCT ON picks the row.
 func (b *backend) ArgMinMax() bool { return false }
 
+// SetsByJoins: PostgreSQL keeps set operations (see the interface).
+func (b *backend) SetsByJoins() bool { return false }
+
 // SafeCast calls weft_try_cast (migration 020): PostgreSQL has no
 // TRY_CAST. A type modifier (numeric(10,2)) is applied by a cast after it.
 func (b *backend) SafeCast(operand, typ string) (string, bool) {

@@ -31,7 +31,8 @@ LIMIT $2
 
 -- name: SegmentReadMembers
 -- A page of a segment's members after the entity id $2, by entity id
--- (the index segment_members_segment_idx serves it).
+-- (PostgreSQL: the index segment_members_segment_idx serves it; DuckDB
+-- scans the segment's rows, which zone maps keep together).
 SELECT entity_id, entered_at FROM segment_members
 WHERE segment_id = $1 AND entity_id > $2
 ORDER BY entity_id

@@ -18,6 +18,7 @@ var capabilityTests = []test{
 	{"JSONArrayElementsOnce", testJSONArrayElementsOnce},
 	{"ArgMinMax", testArgMinMax},
 	{"SafeCast", testSafeCast},
+	{"SetsByJoins", testSetsByJoins},
 }
 
 // openDB opens a fresh store of the backend as the façade.
@@ -224,6 +225,25 @@ func testArgMinMax(t *testing.T, b Backend) {
 		FROM (SELECT 'x' AS v, 2 AS k UNION ALL SELECT 'y', 1 UNION ALL SELECT 'z', NULL) t`)
 	if !reflect.DeepEqual(got, []string{"y x"}) {
 		t.Fatalf("got %v", got)
+	}
+}
+
+// testSetsByJoins: where the engine evaluates sets by joins, NOT IN over
+// a subquery keeps the rows whose value the subquery does not give,
+// duplicates and all, and every row against no rows.
+func testSetsByJoins(t *testing.T, b Backend) {
+	s := openDB(t, b)
+	if !s.Capabilities().SetsByJoins() {
+		t.Logf("%s evaluates sets by set operations", s.Dialect())
+		return
+	}
+	got := column(t, s, `SELECT t.v FROM (SELECT 'a' AS v UNION ALL SELECT 'b' UNION ALL SELECT 'd' UNION ALL SELECT 'a') t
+		WHERE t.v NOT IN (SELECT v FROM (SELECT 'b' AS v UNION ALL SELECT 'b' UNION ALL SELECT 'c') x) ORDER BY t.v`)
+	if !reflect.DeepEqual(got, []string{"a", "a", "d"}) {
+		t.Fatalf("got %v", got)
+	}
+	if got := column(t, s, "SELECT CAST(count(*) AS TEXT) FROM (SELECT 'a' AS v) t WHERE t.v NOT IN (SELECT 'x' AS v WHERE FALSE)"); !reflect.DeepEqual(got, []string{"1"}) {
+		t.Fatalf("against no rows: got %v", got)
 	}
 }
 
