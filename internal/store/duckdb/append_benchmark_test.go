@@ -39,7 +39,8 @@ func BenchmarkEventAppend(b *testing.B) {
 			var wall, cpu, checkpoint, checkpointCPU time.Duration
 			for b.Loop() {
 				b.StopTimer()
-				be, err := newBackend(filepath.Join(b.TempDir(), FileName))
+				dir := b.TempDir()
+				be, err := newBackend(filepath.Join(dir, FileName), (*Settings)(nil).WithDefaults(dir))
 				if err != nil {
 					b.Fatal(err)
 				}

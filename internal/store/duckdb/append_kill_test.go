@@ -78,7 +78,7 @@ func TestAppendKilled(t *testing.T) {
 				t.Fatal(err)
 			}
 			acked, _ := strconv.Atoi(string(data))
-			b, err := newBackend(filepath.Join(dir, "store", FileName))
+			b, err := newBackend(filepath.Join(dir, "store", FileName), (*Settings)(nil).WithDefaults(filepath.Join(dir, "store")))
 			if err != nil {
 				t.Fatal(err)
 			}
