@@ -12,6 +12,7 @@ import (
 	"github.com/weftdata/weft/internal/bench"
 	"github.com/weftdata/weft/internal/config"
 	"github.com/weftdata/weft/internal/demo"
+	"github.com/weftdata/weft/internal/store"
 	"github.com/weftdata/weft/internal/store/duckdb"
 )
 
@@ -30,7 +31,9 @@ func init() {
 	os.Exit(0)
 }
 
-func calculateFromScratch(dir, limit string) error {
+// withDemoStore opens the store in dir with DuckDB's memory_limit and
+// calls fn with it and the demo config: the work of a memory test's child.
+func withDemoStore(dir, limit string, fn func(context.Context, *store.DB, *config.Config) error) error {
 	ctx := context.Background()
 	db, err := duckdb.OpenWith(ctx, dir, nil, &duckdb.Settings{MemoryLimit: limit})
 	if err != nil {
@@ -41,6 +44,16 @@ func calculateFromScratch(dir, limit string) error {
 	if err != nil {
 		return err
 	}
+	return fn(ctx, db, cfg)
+}
+
+func calculateFromScratch(dir, limit string) error {
+	return withDemoStore(dir, limit, func(ctx context.Context, db *store.DB, cfg *config.Config) error {
+		return calculate(ctx, db, cfg)
+	})
+}
+
+func calculate(ctx context.Context, db *store.DB, cfg *config.Config) error {
 	eng, err := attr.New(db, cfg.Attributes, cfg.Context, nil)
 	if err != nil {
 		return err

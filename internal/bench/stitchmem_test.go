@@ -11,8 +11,8 @@ import (
 
 	"github.com/weftdata/weft/internal/bench"
 	"github.com/weftdata/weft/internal/config"
-	"github.com/weftdata/weft/internal/demo"
 	"github.com/weftdata/weft/internal/stitch"
+	"github.com/weftdata/weft/internal/store"
 	"github.com/weftdata/weft/internal/store/duckdb"
 )
 
@@ -43,22 +43,14 @@ func rebuildChild(dir, duckLimit, goLimit string) error {
 	// As weft serve and weft bench run: collect when the heap grew by 300%
 	// (--gc-percent's default).
 	debug.SetGCPercent(300)
-	ctx := context.Background()
-	db, err := duckdb.OpenWith(ctx, dir, nil, &duckdb.Settings{MemoryLimit: duckLimit})
-	if err != nil {
+	return withDemoStore(dir, duckLimit, func(ctx context.Context, db *store.DB, cfg *config.Config) error {
+		eng, err := stitch.New(db, cfg.Stitching, nil)
+		if err != nil {
+			return err
+		}
+		_, err = eng.Rebuild(ctx, 0)
 		return err
-	}
-	defer db.Close()
-	cfg, err := config.Parse(demo.Config)
-	if err != nil {
-		return err
-	}
-	eng, err := stitch.New(db, cfg.Stitching, nil)
-	if err != nil {
-		return err
-	}
-	_, err = eng.Rebuild(ctx, 0)
-	return err
+	})
 }
 
 // rebuildPeakRSS runs a rebuild in a child process and returns its peak
