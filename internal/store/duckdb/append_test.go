@@ -56,7 +56,8 @@ func TestAppendEventsEqualsStaging(t *testing.T) {
 	now := func() time.Time { return clock }
 	direct := 0
 	open := func(staged bool) (*backend, *store.DB) {
-		b, err := newBackend(filepath.Join(t.TempDir(), FileName))
+		dir := t.TempDir()
+		b, err := newBackend(filepath.Join(dir, FileName), (*Settings)(nil).WithDefaults(dir))
 		if err != nil {
 			t.Fatal(err)
 		}
