@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/promotedai/schema/generated/go/proto/delivery"
 )
@@ -112,5 +113,21 @@ func TestPropertyKeys(t *testing.T) {
 	}
 	if keys := compileUseCases(&Delivery{}, newEngagement(), src, resolved).propertyKeys(); len(keys) != 0 {
 		t.Errorf("no rules: %v", keys)
+	}
+}
+
+// TestRefreshWait: the refresh waits delivery.refresh, or ten times as
+// long as the last refresh took when that is longer, so that reading
+// millions of users cannot keep a core busy between requests.
+func TestRefreshWait(t *testing.T) {
+	for _, c := range []struct{ refresh, took, want time.Duration }{
+		{30 * time.Second, 200 * time.Millisecond, 30 * time.Second},
+		{2 * time.Second, 150 * time.Millisecond, 2 * time.Second},
+		{2 * time.Second, 3 * time.Second, 30 * time.Second},
+		{time.Second, 0, time.Second},
+	} {
+		if got := refreshWait(c.refresh, c.took); got != c.want {
+			t.Errorf("refreshWait(%v, %v) = %v, want %v", c.refresh, c.took, got, c.want)
+		}
 	}
 }
