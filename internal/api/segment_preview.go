@@ -3,6 +3,8 @@ package api
 import (
 	"errors"
 	"net/http"
+	"slices"
+	"strings"
 
 	"github.com/weftdata/weft/internal/segment"
 	"github.com/weftdata/weft/internal/store"
@@ -53,18 +55,15 @@ func (h *handler) segmentPreview(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	es := make([]store.Entity, 0, len(p.Sample))
-	for _, id := range p.Sample {
-		e, err := h.store.EntityGet(r.Context(), id)
-		if errors.Is(err, store.ErrNotFound) {
-			continue // erased since
-		}
-		if err != nil {
-			h.writeError(w, r, err)
-			return
-		}
-		es = append(es, *e)
+	// The sample's profiles in one read per part, not one per member: a
+	// profile read by id scans the identifiers and the event mappings.
+	es, err := h.store.CustomerGet(r.Context(), p.Sample)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
 	}
+	// In the sample's order (by id); members erased since are left out.
+	slices.SortFunc(es, func(a, b store.Entity) int { return strings.Compare(a.ID, b.ID) })
 	if err := h.withAttributes(r, es); err != nil {
 		h.writeError(w, r, err)
 		return

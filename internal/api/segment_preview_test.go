@@ -101,6 +101,9 @@ func TestSegmentsConfigAndPreview(t *testing.T) {
 			if !emails["b@x"] || !emails["a@x"] {
 				t.Errorf("sample %+v", p.Sample)
 			}
+			if p.Sample[0].EntityID >= p.Sample[1].EntityID {
+				t.Errorf("the sample is not in id order: %+v", p.Sample)
+			}
 			expectError(t, s.do(t, "POST", "/v1/segments/preview", nil, []byte(`{"condition": {"any": [{"identifier": "email"}, {"attribute": "spend", "op": "is_set"}]}}`)),
 				400, "invalid_condition", `segments[preview].condition.any[1].attribute: unknown attribute "spend"`)
 			expectError(t, s.do(t, "POST", "/v1/segments/preview", nil, []byte(`{"condition": {"attribute": "orders", "op": ">", "value": 1.5}}`)),

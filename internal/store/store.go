@@ -42,6 +42,9 @@ type Store interface {
 
 	// EntityGet returns a profile, following merges (see Entity.MergedFrom).
 	EntityGet(ctx context.Context, id string) (*Entity, error)
+	// CustomerGet reads the profiles of entities by id, each part in one
+	// query for them all; ids that are not entities are left out.
+	CustomerGet(ctx context.Context, ids []string) ([]Entity, error)
 	// EntityLive returns the live entity id is or was merged into.
 	EntityLive(ctx context.Context, id string) (string, error)
 	// EntityFind returns the live entity holding an identifier.
