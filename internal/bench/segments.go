@@ -39,10 +39,14 @@ type SegmentsReport struct {
 
 	Full         time.Duration
 	FullSegments []segment.SegmentResult
+	// FullPhasesMS are the full run's parts that are no one segment's
+	// (the write of all of them).
+	FullPhasesMS map[string]float64
 
 	Changed             int
 	Incremental         time.Duration
 	IncrementalSegments []segment.SegmentResult
+	IncrementalPhasesMS map[string]float64
 
 	Preview      time.Duration // the median of 5
 	PreviewCount int64
@@ -65,6 +69,7 @@ func (r *SegmentsReport) String() string {
 	for _, s := range r.FullSegments {
 		fmt.Fprintf(&b, "  %-16s %9d members %8.0f ms  %s; %s\n", s.ID, s.Size, s.DurationMS, s.Status, phases(s.PhasesMS))
 	}
+	fmt.Fprintf(&b, "  written together: %s\n", phases(r.FullPhasesMS))
 	if r.IncrementalSegments != nil {
 		var cand int64
 		for _, s := range r.IncrementalSegments {
@@ -74,6 +79,7 @@ func (r *SegmentsReport) String() string {
 		for _, s := range r.IncrementalSegments {
 			fmt.Fprintf(&b, "  %-16s %6d entered %6d exited %8.0f ms  %s; %s\n", s.ID, s.Entered, s.Exited, s.DurationMS, s.Status, phases(s.PhasesMS))
 		}
+		fmt.Fprintf(&b, "  written together: %s\n", phases(r.IncrementalPhasesMS))
 	}
 	fmt.Fprintf(&b, "preview of a 3-condition tree: %s (%d members, median of 5)\n", r.Preview.Round(time.Millisecond), r.PreviewCount)
 	fmt.Fprintf(&b, "peak RSS %d MiB", r.PeakRSSBytes>>20)
@@ -158,7 +164,7 @@ func Segments(ctx context.Context, opts SegmentsOpts) (*SegmentsReport, error) {
 		}
 	}
 	eng := segment.New(opts.DB, cfg.Segments, cfg.SegmentEnv(), &segment.Options{Now: func() time.Time { return now }})
-	run := func(id string, ro segment.RunOptions) ([]segment.SegmentResult, time.Duration, error) {
+	run := func(id string, ro segment.RunOptions) (*segment.RunResult, time.Duration, error) {
 		start := time.Now()
 		res, err := eng.Run(ctx, id, ro)
 		if err != nil {
@@ -169,12 +175,14 @@ func Segments(ctx context.Context, opts SegmentsOpts) (*SegmentsReport, error) {
 				return nil, 0, fmt.Errorf("segment %s: %s", s.ID, s.Error)
 			}
 		}
-		return res.Segments, time.Since(start), nil
+		return res, time.Since(start), nil
 	}
 	opts.Progress("computing 10 segments fully")
-	if r.FullSegments, r.Full, err = run("bench-full", segment.RunOptions{}); err != nil {
+	full, d, err := run("bench-full", segment.RunOptions{})
+	if err != nil {
 		return nil, err
 	}
+	r.FullSegments, r.FullPhasesMS, r.Full = full.Segments, full.PhasesMS, d
 	if opts.Changed > 0 {
 		opts.Progress(fmt.Sprintf("incremental run after %d entities changed", opts.Changed))
 		now = now.Add(time.Minute)
@@ -184,9 +192,11 @@ func Segments(ctx context.Context, opts SegmentsOpts) (*SegmentsReport, error) {
 		r.Changed = opts.Changed
 		// Past the margin: only the changed entities are candidates.
 		now = now.Add(segment.MarginDefault + time.Minute)
-		if r.IncrementalSegments, r.Incremental, err = run("bench-incremental", segment.RunOptions{}); err != nil {
+		inc, d, err := run("bench-incremental", segment.RunOptions{})
+		if err != nil {
 			return nil, err
 		}
+		r.IncrementalSegments, r.IncrementalPhasesMS, r.Incremental = inc.Segments, inc.PhasesMS, d
 	}
 	opts.Progress("previews")
 	var times []float64
