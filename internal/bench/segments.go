@@ -38,6 +38,7 @@ type SegmentsReport struct {
 	AttributesTime time.Duration // 0 when the attributes were calculated already
 
 	Full         time.Duration
+	FullCPU      time.Duration // the process's CPU time (user+sys) during the run
 	FullSegments []segment.SegmentResult
 	// FullPhasesMS are the full run's parts that are no one segment's
 	// (the write of all of them).
@@ -45,6 +46,7 @@ type SegmentsReport struct {
 
 	Changed             int
 	Incremental         time.Duration
+	IncrementalCPU      time.Duration
 	IncrementalSegments []segment.SegmentResult
 	IncrementalPhasesMS map[string]float64
 
@@ -65,7 +67,7 @@ func (r *SegmentsReport) String() string {
 			fmt.Fprintf(&b, "%s in %s\n", x.what, x.d.Round(time.Millisecond))
 		}
 	}
-	fmt.Fprintf(&b, "full computation: %s\n", r.Full.Round(time.Millisecond))
+	fmt.Fprintf(&b, "full computation: %s (process CPU %s)\n", r.Full.Round(time.Millisecond), r.FullCPU.Round(time.Millisecond))
 	for _, s := range r.FullSegments {
 		fmt.Fprintf(&b, "  %-16s %9d members %8.0f ms  %s; %s\n", s.ID, s.Size, s.DurationMS, s.Status, phases(s.PhasesMS))
 	}
@@ -75,7 +77,8 @@ func (r *SegmentsReport) String() string {
 		for _, s := range r.IncrementalSegments {
 			cand = max(cand, s.Candidates)
 		}
-		fmt.Fprintf(&b, "incremental after %d changed entities: %s (up to %d candidates a segment)\n", r.Changed, r.Incremental.Round(time.Millisecond), cand)
+		fmt.Fprintf(&b, "incremental after %d changed entities: %s (process CPU %s; up to %d candidates a segment)\n", r.Changed,
+			r.Incremental.Round(time.Millisecond), r.IncrementalCPU.Round(time.Millisecond), cand)
 		for _, s := range r.IncrementalSegments {
 			fmt.Fprintf(&b, "  %-16s %6d entered %6d exited %8.0f ms  %s; %s\n", s.ID, s.Entered, s.Exited, s.DurationMS, s.Status, phases(s.PhasesMS))
 		}
@@ -164,8 +167,9 @@ func Segments(ctx context.Context, opts SegmentsOpts) (*SegmentsReport, error) {
 		}
 	}
 	eng := segment.New(opts.DB, cfg.Segments, cfg.SegmentEnv(), &segment.Options{Now: func() time.Time { return now }})
+	var cpu time.Duration // of the last run
 	run := func(id string, ro segment.RunOptions) (*segment.RunResult, time.Duration, error) {
-		start := time.Now()
+		start, cpu0 := time.Now(), processCPU()
 		res, err := eng.Run(ctx, id, ro)
 		if err != nil {
 			return nil, 0, err
@@ -175,6 +179,7 @@ func Segments(ctx context.Context, opts SegmentsOpts) (*SegmentsReport, error) {
 				return nil, 0, fmt.Errorf("segment %s: %s", s.ID, s.Error)
 			}
 		}
+		cpu = processCPU() - cpu0
 		return res, time.Since(start), nil
 	}
 	opts.Progress("computing 10 segments fully")
@@ -182,7 +187,7 @@ func Segments(ctx context.Context, opts SegmentsOpts) (*SegmentsReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.FullSegments, r.FullPhasesMS, r.Full = full.Segments, full.PhasesMS, d
+	r.FullSegments, r.FullPhasesMS, r.Full, r.FullCPU = full.Segments, full.PhasesMS, d, cpu
 	if opts.Changed > 0 {
 		opts.Progress(fmt.Sprintf("incremental run after %d entities changed", opts.Changed))
 		now = now.Add(time.Minute)
@@ -196,7 +201,7 @@ func Segments(ctx context.Context, opts SegmentsOpts) (*SegmentsReport, error) {
 		if err != nil {
 			return nil, err
 		}
-		r.IncrementalSegments, r.IncrementalPhasesMS, r.Incremental = inc.Segments, inc.PhasesMS, d
+		r.IncrementalSegments, r.IncrementalPhasesMS, r.Incremental, r.IncrementalCPU = inc.Segments, inc.PhasesMS, d, cpu
 	}
 	opts.Progress("previews")
 	var times []float64

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/weftdata/weft/internal/plugin"
@@ -269,6 +270,9 @@ type run struct {
 	// changes in seg_diff gives their members now, which the segments
 	// referring to them read instead of computing them again.
 	done map[string]bool
+	// movers numbers the queries of entities a window moved over that the
+	// run has put in seg_moved.
+	movers map[string]int
 	// indexed are the temporary tables statistics made an index on.
 	indexed map[string]bool
 }
@@ -293,7 +297,7 @@ func (r *run) createTemp(ctx context.Context) error {
 		}
 		return nil
 	})
-	for _, q := range []string{"SegmentChangedCreate", "SegmentIdentCreate", "SegmentIdentClear", "SegmentCandsClear"} {
+	for _, q := range []string{"SegmentChangedCreate", "SegmentIdentCreate", "SegmentIdentClear", "SegmentCandsClear", "SegmentMovedCreate", "SegmentMovedClear"} {
 		if err == nil {
 			_, err = r.conn.ExecContext(ctx, r.conn.Query(q))
 		}
@@ -355,11 +359,33 @@ func (r *run) addCandidates(ctx context.Context, p *plan, since time.Time) error
 		return fmt.Errorf("changed entities: %w", err)
 	}
 	if movers := p.comp.movers(&p.d.Condition, since); movers != "" {
-		if _, err := r.conn.ExecContext(ctx, "INSERT INTO seg_cands (segment_id, entity_id) SELECT "+quote(p.d.ID)+", entity_id FROM ("+movers+") m"); err != nil {
+		n, err := r.moved(ctx, movers)
+		if err != nil {
+			return fmt.Errorf("windows moved: %w", err)
+		}
+		if _, err := r.conn.ExecContext(ctx, r.conn.Query("SegmentCandsFromMoved"), p.d.ID, n); err != nil {
 			return fmt.Errorf("windows moved: %w", err)
 		}
 	}
 	return nil
+}
+
+// moved runs a query of the entities a window moved over, unless the run
+// has run it already (segments referring to the same segment or window:
+// each query scans the log), and returns its number in seg_moved.
+func (r *run) moved(ctx context.Context, movers string) (int, error) {
+	if n, ok := r.movers[movers]; ok {
+		return n, nil
+	}
+	if r.movers == nil {
+		r.movers = map[string]int{}
+	}
+	n := len(r.movers)
+	if _, err := r.conn.ExecContext(ctx, "INSERT INTO seg_moved (query_no, entity_id) SELECT "+strconv.Itoa(n)+", entity_id FROM ("+movers+") m"); err != nil {
+		return 0, err
+	}
+	r.movers[movers] = n
+	return n, nil
 }
 
 // segment computes one segment: its changes go to seg_diff.
@@ -393,7 +419,8 @@ func (r *run) fail(ctx context.Context, p *plan, err error) {
 }
 
 // compute fills seg_new with the members (of the candidates, in an
-// incremental run) and seg_diff with the changes.
+// incremental run) and seg_diff with the changes; a full run of a segment
+// without members puts them in seg_diff directly.
 func (r *run) compute(ctx context.Context, comp *compiler, d *Definition, sr *SegmentResult) error {
 	exec := func(what, q string, args ...any) error {
 		if _, err := r.conn.ExecContext(ctx, q, args...); err != nil {
@@ -424,6 +451,26 @@ func (r *run) compute(ctx context.Context, comp *compiler, d *Definition, sr *Se
 	q, err := comp.query(&d.Condition)
 	if err != nil {
 		return err
+	}
+	if sr.Full {
+		var has bool
+		if err := r.conn.QueryRowContext(ctx, r.conn.Query("SegmentMembersAny"), d.ID).Scan(&has); err != nil {
+			return fmt.Errorf("members: %w", err)
+		}
+		if !has {
+			// Its first computation: every member entered, and none
+			// exited. The members go to seg_diff straight away, without
+			// a copy in seg_new and a comparison with no members.
+			defer sr.timer("members")()
+			err := store.RunConfigSQL(ctx, r.conn, r.e.caps, false, func(x store.Executor) error {
+				_, err := x.ExecContext(ctx, "INSERT INTO seg_diff (segment_id, entity_id, change) SELECT "+quote(d.ID)+", n.entity_id, 'entered' FROM ("+q+") n")
+				return err
+			})
+			if err != nil {
+				return fmt.Errorf("members: %w", err)
+			}
+			return nil
+		}
 	}
 	stop = sr.timer("members")
 	err = store.RunConfigSQL(ctx, r.conn, r.e.caps, false, func(x store.Executor) error {

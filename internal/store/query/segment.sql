@@ -42,6 +42,16 @@ DELETE FROM seg_cands
 -- name: SegmentCandsFromChanged
 INSERT INTO seg_cands (segment_id, entity_id) SELECT $1, entity_id FROM seg_changed
 
+-- name: SegmentMovedCreate
+-- The entities a relative window moved over, by query (run.moved).
+CREATE TEMP TABLE IF NOT EXISTS seg_moved (query_no INTEGER NOT NULL, entity_id TEXT NOT NULL)
+
+-- name: SegmentMovedClear
+DELETE FROM seg_moved
+
+-- name: SegmentCandsFromMoved
+INSERT INTO seg_cands (segment_id, entity_id) SELECT $1, entity_id FROM seg_moved WHERE query_no = $2
+
 -- name: SegmentCandFromCands
 INSERT INTO seg_cand (entity_id) SELECT DISTINCT entity_id FROM seg_cands WHERE segment_id = $1
 
@@ -76,6 +86,9 @@ INSERT INTO seg_diff (segment_id, entity_id, change)
 SELECT CAST($1 AS TEXT), m.entity_id, 'exited' FROM segment_members m
 WHERE m.segment_id = $1 AND NOT EXISTS (SELECT 1 FROM seg_new n WHERE n.entity_id = m.entity_id)
 
+-- name: SegmentMembersAny
+SELECT EXISTS (SELECT 1 FROM segment_members WHERE segment_id = $1)
+
 -- name: SegmentDiffEnteredCandidates
 -- SegmentDiffEntered of an incremental run, over seg_c_members: the
 -- memberships of all candidates as the run began (segment_members
@@ -103,8 +116,13 @@ INSERT INTO segment_changes (segment_id, entity_id, change, changed_at, run_id)
 SELECT segment_id, entity_id, change, CAST($1 AS TIMESTAMPTZ), $2 FROM seg_diff
 
 -- name: SegmentMembersExit
+-- The entity test first: on DuckDB a hash semi join over the few exited
+-- ids keeps 1 of 10,000 rows for the pair test, which alone, as a join on
+-- both columns, scanned every member row (1.3 s of CPU for 100 exits of
+-- 4.7M members, 0.15 s with the entity test first).
 DELETE FROM segment_members
-WHERE EXISTS (SELECT 1 FROM seg_diff d WHERE d.change = 'exited'
+WHERE entity_id IN (SELECT entity_id FROM seg_diff WHERE change = 'exited')
+AND EXISTS (SELECT 1 FROM seg_diff d WHERE d.change = 'exited'
     AND d.segment_id = segment_members.segment_id AND d.entity_id = segment_members.entity_id)
 
 -- name: SegmentMembersEnter
