@@ -573,7 +573,18 @@ func (r *run) write(ctx context.Context, ps []*plan, res *RunResult) error {
 			return err
 		}
 	}
+	var written time.Time
+	defer func() {
+		// The commit's time: from the end of the transaction's statements.
+		if !written.IsZero() {
+			if res.PhasesMS == nil {
+				res.PhasesMS = map[string]float64{}
+			}
+			res.PhasesMS["commit"] += ms(time.Since(written))
+		}
+	}()
 	return r.e.db.EventAppendIn(ctx, r.conn, func(tx store.ExecutorTx) error {
+		defer func() { written = time.Now() }()
 		step := func(what, name string, args ...any) error {
 			defer res.timer(what)()
 			if _, err := tx.ExecContext(ctx, tx.Query(name), args...); err != nil {
