@@ -697,7 +697,11 @@ func (r *run) lookUpIdentifiers(ctx context.Context, res *RunResult, changes int
 	if _, err := r.conn.ExecContext(ctx, r.conn.Query("SegmentIdentClear")); err != nil {
 		return fmt.Errorf("look up identifiers: %w", err)
 	}
-	if _, err := r.conn.ExecContext(ctx, r.conn.Query("SegmentIdentFill"), r.e.env.categoryList(), changes >= identAllFrom); err != nil {
+	fill := "SegmentIdentFill"
+	if changes >= identAllFrom {
+		fill = "SegmentIdentFillAll"
+	}
+	if _, err := r.conn.ExecContext(ctx, r.conn.Query(fill), r.e.env.categoryList()); err != nil {
 		return fmt.Errorf("look up identifiers: %w", err)
 	}
 	return nil
