@@ -38,11 +38,17 @@ type SegmentsReport struct {
 	AttributesTime time.Duration // 0 when the attributes were calculated already
 
 	Full         time.Duration
+	FullCPU      time.Duration // the process's CPU time (user+sys) during the run
 	FullSegments []segment.SegmentResult
+	// FullPhasesMS are the full run's parts that are no one segment's
+	// (the write of all of them).
+	FullPhasesMS map[string]float64
 
 	Changed             int
 	Incremental         time.Duration
+	IncrementalCPU      time.Duration
 	IncrementalSegments []segment.SegmentResult
+	IncrementalPhasesMS map[string]float64
 
 	Preview      time.Duration // the median of 5
 	PreviewCount int64
@@ -61,19 +67,22 @@ func (r *SegmentsReport) String() string {
 			fmt.Fprintf(&b, "%s in %s\n", x.what, x.d.Round(time.Millisecond))
 		}
 	}
-	fmt.Fprintf(&b, "full computation: %s\n", r.Full.Round(time.Millisecond))
+	fmt.Fprintf(&b, "full computation: %s (process CPU %s)\n", r.Full.Round(time.Millisecond), r.FullCPU.Round(time.Millisecond))
 	for _, s := range r.FullSegments {
 		fmt.Fprintf(&b, "  %-16s %9d members %8.0f ms  %s; %s\n", s.ID, s.Size, s.DurationMS, s.Status, phases(s.PhasesMS))
 	}
+	fmt.Fprintf(&b, "  written together: %s\n", phases(r.FullPhasesMS))
 	if r.IncrementalSegments != nil {
 		var cand int64
 		for _, s := range r.IncrementalSegments {
 			cand = max(cand, s.Candidates)
 		}
-		fmt.Fprintf(&b, "incremental after %d changed entities: %s (up to %d candidates a segment)\n", r.Changed, r.Incremental.Round(time.Millisecond), cand)
+		fmt.Fprintf(&b, "incremental after %d changed entities: %s (process CPU %s; up to %d candidates a segment)\n", r.Changed,
+			r.Incremental.Round(time.Millisecond), r.IncrementalCPU.Round(time.Millisecond), cand)
 		for _, s := range r.IncrementalSegments {
 			fmt.Fprintf(&b, "  %-16s %6d entered %6d exited %8.0f ms  %s; %s\n", s.ID, s.Entered, s.Exited, s.DurationMS, s.Status, phases(s.PhasesMS))
 		}
+		fmt.Fprintf(&b, "  written together: %s\n", phases(r.IncrementalPhasesMS))
 	}
 	fmt.Fprintf(&b, "preview of a 3-condition tree: %s (%d members, median of 5)\n", r.Preview.Round(time.Millisecond), r.PreviewCount)
 	fmt.Fprintf(&b, "peak RSS %d MiB", r.PeakRSSBytes>>20)
@@ -158,8 +167,9 @@ func Segments(ctx context.Context, opts SegmentsOpts) (*SegmentsReport, error) {
 		}
 	}
 	eng := segment.New(opts.DB, cfg.Segments, cfg.SegmentEnv(), &segment.Options{Now: func() time.Time { return now }})
-	run := func(id string, ro segment.RunOptions) ([]segment.SegmentResult, time.Duration, error) {
-		start := time.Now()
+	var cpu time.Duration // of the last run
+	run := func(id string, ro segment.RunOptions) (*segment.RunResult, time.Duration, error) {
+		start, cpu0 := time.Now(), processCPU()
 		res, err := eng.Run(ctx, id, ro)
 		if err != nil {
 			return nil, 0, err
@@ -169,12 +179,15 @@ func Segments(ctx context.Context, opts SegmentsOpts) (*SegmentsReport, error) {
 				return nil, 0, fmt.Errorf("segment %s: %s", s.ID, s.Error)
 			}
 		}
-		return res.Segments, time.Since(start), nil
+		cpu = processCPU() - cpu0
+		return res, time.Since(start), nil
 	}
 	opts.Progress("computing 10 segments fully")
-	if r.FullSegments, r.Full, err = run("bench-full", segment.RunOptions{}); err != nil {
+	full, d, err := run("bench-full", segment.RunOptions{})
+	if err != nil {
 		return nil, err
 	}
+	r.FullSegments, r.FullPhasesMS, r.Full, r.FullCPU = full.Segments, full.PhasesMS, d, cpu
 	if opts.Changed > 0 {
 		opts.Progress(fmt.Sprintf("incremental run after %d entities changed", opts.Changed))
 		now = now.Add(time.Minute)
@@ -184,9 +197,11 @@ func Segments(ctx context.Context, opts SegmentsOpts) (*SegmentsReport, error) {
 		r.Changed = opts.Changed
 		// Past the margin: only the changed entities are candidates.
 		now = now.Add(segment.MarginDefault + time.Minute)
-		if r.IncrementalSegments, r.Incremental, err = run("bench-incremental", segment.RunOptions{}); err != nil {
+		inc, d, err := run("bench-incremental", segment.RunOptions{})
+		if err != nil {
 			return nil, err
 		}
+		r.IncrementalSegments, r.IncrementalPhasesMS, r.Incremental, r.IncrementalCPU = inc.Segments, inc.PhasesMS, d, cpu
 	}
 	opts.Progress("previews")
 	var times []float64

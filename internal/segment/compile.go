@@ -54,8 +54,8 @@ type compiler struct {
 	cand string
 	// propValues is the table of property values the query reads.
 	propValues string
-	// done are the segments whose members segment_members holds as of
-	// this run: a reference to one reads them there.
+	// done are the segments this run has computed: a reference to one
+	// reads its members (computedMembers) instead of its condition.
 	done map[string]bool
 	// local reads the copies of the candidates' rows (local.go) instead
 	// of the whole tables.
@@ -242,11 +242,23 @@ func (c *compiler) node(n *Condition) (string, error) {
 			return "", fmt.Errorf("unknown segment %q", n.Segment)
 		}
 		if c.done[n.Segment] {
-			return "SELECT entity_id FROM segment_members WHERE segment_id = " + quote(n.Segment) + c.restrict("entity_id"), nil
+			return c.computedMembers(n.Segment), nil
 		}
 		return c.node(&d.Condition)
 	}
 	return "", fmt.Errorf("a condition needs exactly one kind, has %v", n.kinds())
+}
+
+// computedMembers is the query of the members of a segment this run has
+// computed, as the run will leave them: those of segment_members less
+// those that exited, and those that entered (seg_diff holds its changes;
+// the run writes them all at its end).
+func (c *compiler) computedMembers(id string) string {
+	diff := func(change string) string {
+		return "SELECT entity_id FROM seg_diff WHERE segment_id = " + quote(id) + " AND change = '" + change + "'" + c.restrict("entity_id")
+	}
+	stayed := c.minus("SELECT entity_id FROM segment_members WHERE segment_id = "+quote(id)+c.restrict("entity_id"), diff("exited"))
+	return "SELECT entity_id FROM (" + stayed + ") " + c.alias() + "\nUNION ALL\n" + diff("entered")
 }
 
 // castSQL is the stored text value (column value) as the data type.

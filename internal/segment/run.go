@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/weftdata/weft/internal/plugin"
@@ -73,6 +74,20 @@ type RunResult struct {
 	RunID      string          `json:"run_id"`
 	Segments   []SegmentResult `json:"segments"`
 	DurationMS float64         `json:"duration_ms"`
+	// PhasesMS adds up the time of the parts of the run that are no one
+	// segment's: the write of every segment's changes, members and events.
+	PhasesMS map[string]float64 `json:"phases_ms,omitempty"`
+}
+
+// timer starts timing a phase of the run; calling what it returns stops it.
+func (res *RunResult) timer(phase string) func() {
+	began := time.Now()
+	return func() {
+		if res.PhasesMS == nil {
+			res.PhasesMS = map[string]float64{}
+		}
+		res.PhasesMS[phase] += ms(time.Since(began))
+	}
 }
 
 // SegmentResult is one segment's part of a run (a row of segment_runs).
@@ -114,11 +129,14 @@ type state struct {
 type snapshot struct{ count, maxSeq int64 }
 
 // Run computes the segments: fully those whose definition changed (or all
-// with ro.Full), incrementally the others. Each segment's changes, members,
-// events, run row and state are written in one transaction, so a run
-// killed at any point and run again gives the same state, without
-// repeated changes. A segment that fails is recorded with its error and
-// the others go on.
+// with ro.Full), incrementally the others. The changes of every segment
+// computed are written at the end, with the members, events, run rows and
+// states, in one transaction (one statement per table for all segments,
+// rather than one per segment: a full run writes millions of rows), so a
+// run killed at any point and run again gives the same state, without
+// repeated changes. A segment whose computation fails is recorded with its
+// error and the others go on; if the write fails, every segment of the run
+// is recorded with that error.
 func (e *Engine) Run(ctx context.Context, runID string, ro RunOptions) (*RunResult, error) {
 	began := time.Now()
 	now := e.opts.Now().UTC().Truncate(time.Microsecond)
@@ -164,16 +182,28 @@ func (e *Engine) Run(ctx context.Context, runID string, ro RunOptions) (*RunResu
 		plans = append(plans, r.plan(ctx, d, st, ok && !ro.Full))
 	}
 	r.copyCandidates(ctx, plans)
-	results := map[string]SegmentResult{}
+	var computed []*plan
 	for _, p := range plans {
-		sr := r.segment(ctx, p)
+		r.segment(ctx, p)
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		if sr.Status == "ok" {
+		if p.sr.Status == "ok" {
 			r.done[p.d.ID] = true
+			computed = append(computed, p)
 		}
-		results[p.d.ID] = sr
+	}
+	if err := r.write(ctx, computed, res); err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		for _, p := range computed {
+			r.fail(ctx, p, fmt.Errorf("write: %w", err))
+		}
+	}
+	results := map[string]SegmentResult{}
+	for _, p := range plans {
+		results[p.d.ID] = p.sr
 	}
 	// The results in the config's order.
 	for _, d := range e.defs {
@@ -236,15 +266,15 @@ type run struct {
 	// (and the gone members, with gone), for the segments whose last run
 	// had the same time and snapshot (usually all).
 	changed *state
-	// done are the segments this run computed and wrote: segment_members
-	// holds their members now, which the segments referring to them read
-	// instead of computing them again.
+	// done are the segments this run computed: segment_members with their
+	// changes in seg_diff gives their members now, which the segments
+	// referring to them read instead of computing them again.
 	done map[string]bool
+	// movers numbers the queries of entities a window moved over that the
+	// run has put in seg_moved.
+	movers map[string]int
 	// indexed are the temporary tables statistics made an index on.
 	indexed map[string]bool
-	// identAll is whether seg_ident holds the oldest identifier of every
-	// entity (filled once, when a segment's changes are many).
-	identAll bool
 }
 
 // createTemp makes the temporary tables; seg_cand confined, as the
@@ -252,18 +282,22 @@ type run struct {
 func (r *run) createTemp(ctx context.Context) error {
 	err := store.RunConfigSQL(ctx, r.conn, r.e.caps, false, func(x store.Executor) error {
 		// seg_cand anew, without the index an earlier run on this
-		// connection may have made (run.statistics).
-		if _, err := x.ExecContext(ctx, "DROP TABLE IF EXISTS seg_cand"); err != nil {
-			return err
+		// connection may have made (run.statistics); seg_diff anew, and
+		// made confined, as the members' query reads it (a segment's
+		// reference to one computed before it).
+		for _, t := range []string{"seg_cand", "seg_diff"} {
+			if _, err := x.ExecContext(ctx, "DROP TABLE IF EXISTS "+t); err != nil {
+				return err
+			}
 		}
-		for _, q := range []string{"SegmentTempCreate", "SegmentCandsCreate"} {
+		for _, q := range []string{"SegmentTempCreate", "SegmentCandsCreate", "SegmentDiffCreate"} {
 			if _, err := x.ExecContext(ctx, x.Query(q)); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
-	for _, q := range []string{"SegmentDiffCreate", "SegmentChangedCreate", "SegmentIdentCreate", "SegmentIdentClear", "SegmentCandsClear"} {
+	for _, q := range []string{"SegmentChangedCreate", "SegmentIdentCreate", "SegmentIdentClear", "SegmentCandsClear", "SegmentMovedCreate", "SegmentMovedClear"} {
 		if err == nil {
 			_, err = r.conn.ExecContext(ctx, r.conn.Query(q))
 		}
@@ -325,41 +359,68 @@ func (r *run) addCandidates(ctx context.Context, p *plan, since time.Time) error
 		return fmt.Errorf("changed entities: %w", err)
 	}
 	if movers := p.comp.movers(&p.d.Condition, since); movers != "" {
-		if _, err := r.conn.ExecContext(ctx, "INSERT INTO seg_cands (segment_id, entity_id) SELECT "+quote(p.d.ID)+", entity_id FROM ("+movers+") m"); err != nil {
+		n, err := r.moved(ctx, movers)
+		if err != nil {
+			return fmt.Errorf("windows moved: %w", err)
+		}
+		if _, err := r.conn.ExecContext(ctx, r.conn.Query("SegmentCandsFromMoved"), p.d.ID, n); err != nil {
 			return fmt.Errorf("windows moved: %w", err)
 		}
 	}
 	return nil
 }
 
-// segment computes one segment and writes what changed.
-func (r *run) segment(ctx context.Context, p *plan) SegmentResult {
-	d, sr, err := p.d, p.sr, p.err
+// moved runs a query of the entities a window moved over, unless the run
+// has run it already (segments referring to the same segment or window:
+// each query scans the log), and returns its number in seg_moved.
+func (r *run) moved(ctx context.Context, movers string) (int, error) {
+	if n, ok := r.movers[movers]; ok {
+		return n, nil
+	}
+	if r.movers == nil {
+		r.movers = map[string]int{}
+	}
+	n := len(r.movers)
+	if _, err := r.conn.ExecContext(ctx, "INSERT INTO seg_moved (query_no, entity_id) SELECT "+strconv.Itoa(n)+", entity_id FROM ("+movers+") m"); err != nil {
+		return 0, err
+	}
+	r.movers[movers] = n
+	return n, nil
+}
+
+// segment computes one segment: its changes go to seg_diff.
+func (r *run) segment(ctx context.Context, p *plan) {
 	// The segment's time: its planning and its own work, not the others'.
-	p.began = time.Now().Add(-p.planned - time.Duration(sr.PhasesMS["copy candidates"]*float64(time.Millisecond)))
+	p.began = time.Now().Add(-p.planned - time.Duration(p.sr.PhasesMS["copy candidates"]*float64(time.Millisecond)))
+	err := p.err
 	if err == nil {
-		err = r.compute(ctx, p.comp, d, &sr)
+		err = r.compute(ctx, p.comp, p.d, &p.sr)
 	}
-	if err == nil {
-		err = r.lookUpIdentifiers(ctx, &sr)
-	}
-	if err == nil {
-		err = r.write(ctx, d, &sr, p.hash, p.began)
-	}
+	p.sr.DurationMS = ms(time.Since(p.began))
 	if err != nil {
-		sr.Status, sr.Error = "error", err.Error()
-		sr.DurationMS = ms(time.Since(p.began))
-		// The failure is recorded; the members stay as they were.
-		if _, werr := r.e.db.ExecContext(ctx, r.e.db.Query("SegmentRunInsert"), d.ID, r.runID, sr.Full, sr.Size, int64(0), int64(0),
-			sr.Status, sr.Error, sr.DurationMS, time.Now().UTC()); werr != nil && ctx.Err() == nil {
-			sr.Error += "; recording the failure: " + werr.Error()
+		// What it found goes: the members stay as they were.
+		if _, derr := r.conn.ExecContext(ctx, r.conn.Query("SegmentDiffClear"), p.d.ID); derr != nil && ctx.Err() == nil {
+			err = fmt.Errorf("%w; dropping its changes: %v", err, derr)
 		}
+		r.fail(ctx, p, err)
 	}
-	return sr
+}
+
+// fail records a segment's failure in a run row of its own.
+func (r *run) fail(ctx context.Context, p *plan, err error) {
+	sr := &p.sr
+	sr.Status, sr.Error = "error", err.Error()
+	sr.Entered, sr.Exited = 0, 0
+	sr.DurationMS = ms(time.Since(p.began))
+	if _, werr := r.e.db.ExecContext(ctx, r.e.db.Query("SegmentRunInsert"), p.d.ID, r.runID, sr.Full, sr.Size, int64(0), int64(0),
+		sr.Status, sr.Error, sr.DurationMS, time.Now().UTC()); werr != nil && ctx.Err() == nil {
+		sr.Error += "; recording the failure: " + werr.Error()
+	}
 }
 
 // compute fills seg_new with the members (of the candidates, in an
-// incremental run) and seg_diff with the changes.
+// incremental run) and seg_diff with the changes; a full run of a segment
+// without members puts them in seg_diff directly.
 func (r *run) compute(ctx context.Context, comp *compiler, d *Definition, sr *SegmentResult) error {
 	exec := func(what, q string, args ...any) error {
 		if _, err := r.conn.ExecContext(ctx, q, args...); err != nil {
@@ -391,6 +452,26 @@ func (r *run) compute(ctx context.Context, comp *compiler, d *Definition, sr *Se
 	if err != nil {
 		return err
 	}
+	if sr.Full {
+		var has bool
+		if err := r.conn.QueryRowContext(ctx, r.conn.Query("SegmentMembersAny"), d.ID).Scan(&has); err != nil {
+			return fmt.Errorf("members: %w", err)
+		}
+		if !has {
+			// Its first computation: every member entered, and none
+			// exited. The members go to seg_diff straight away, without
+			// a copy in seg_new and a comparison with no members.
+			defer sr.timer("members")()
+			err := store.RunConfigSQL(ctx, r.conn, r.e.caps, false, func(x store.Executor) error {
+				_, err := x.ExecContext(ctx, "INSERT INTO seg_diff (segment_id, entity_id, change) SELECT "+quote(d.ID)+", n.entity_id, 'entered' FROM ("+q+") n")
+				return err
+			})
+			if err != nil {
+				return fmt.Errorf("members: %w", err)
+			}
+			return nil
+		}
+	}
 	stop = sr.timer("members")
 	err = store.RunConfigSQL(ctx, r.conn, r.e.caps, false, func(x store.Executor) error {
 		if _, err := x.ExecContext(ctx, "DROP TABLE IF EXISTS seg_new"); err != nil {
@@ -404,9 +485,6 @@ func (r *run) compute(ctx context.Context, comp *compiler, d *Definition, sr *Se
 		return fmt.Errorf("members: %w", err)
 	}
 	defer sr.timer("diff")()
-	if err := exec("clear changes", r.conn.Query("SegmentDiffClear")); err != nil {
-		return err
-	}
 	entered, exited := "SegmentDiffEntered", "SegmentDiffExitedAll"
 	if !sr.Full {
 		entered, exited = "SegmentDiffEnteredCandidates", "SegmentDiffExitedCandidates"
@@ -475,105 +553,205 @@ func (r *run) findChanged(ctx context.Context, st state, since time.Time) error 
 	return nil
 }
 
-// write records the changes in seg_diff in one transaction: the change
-// rows, the members, the events, the run's row and the segment's state.
-func (r *run) write(ctx context.Context, d *Definition, sr *SegmentResult, hash string, began time.Time) error {
-	return r.e.db.EventAppendIn(ctx, r.conn, func(tx store.ExecutorTx) error {
-		step := func(what, name string, args ...any) (int64, error) {
-			defer sr.timer(what)()
-			res, err := tx.ExecContext(ctx, tx.Query(name), args...)
-			if err != nil {
-				return 0, fmt.Errorf("%s: %w", what, err)
+// write records the changes of the segments computed, in seg_diff, in
+// one transaction: the change rows, the members, the events, and each
+// segment's run row and state.
+func (r *run) write(ctx context.Context, ps []*plan, res *RunResult) error {
+	if len(ps) == 0 {
+		return nil
+	}
+	counts, err := r.diffCounts(ctx)
+	if err != nil {
+		return err
+	}
+	var entered, exited int64
+	for _, c := range counts {
+		entered, exited = entered+c[0], exited+c[1]
+	}
+	if entered+exited > 0 {
+		if err := r.lookUpIdentifiers(ctx, res, entered+exited); err != nil {
+			return err
+		}
+	}
+	var written time.Time
+	defer func() {
+		// The commit's time: from the end of the transaction's statements.
+		if !written.IsZero() {
+			if res.PhasesMS == nil {
+				res.PhasesMS = map[string]float64{}
 			}
-			n, _ := res.RowsAffected()
-			return n, nil
+			res.PhasesMS["commit"] += ms(time.Since(written))
+		}
+	}()
+	return r.e.db.EventAppendIn(ctx, r.conn, func(tx store.ExecutorTx) error {
+		defer func() { written = time.Now() }()
+		step := func(what, name string, args ...any) error {
+			defer res.timer(what)()
+			if _, err := tx.ExecContext(ctx, tx.Query(name), args...); err != nil {
+				return fmt.Errorf("%s: %w", what, err)
+			}
+			return nil
 		}
 		var maxSeq int64
 		if err := tx.QueryRowContext(ctx, tx.Query("SegmentChangesMaxSeq")).Scan(&maxSeq); err != nil {
 			return fmt.Errorf("read changes: %w", err)
 		}
-		changes, err := step("record changes", "SegmentChangesInsert", d.ID, r.now, r.runID)
+		if entered+exited > 0 {
+			// Without changes the members' table is not touched.
+			if err := step("record changes", "SegmentChangesInsert", r.now, r.runID); err != nil {
+				return err
+			}
+			if exited > 0 {
+				if err := step("end memberships", "SegmentMembersExit"); err != nil {
+					return err
+				}
+			}
+			if entered > 0 {
+				if err := step("begin memberships", "SegmentMembersEnter", r.now); err != nil {
+					return err
+				}
+			}
+			if err := r.appendEvents(ctx, tx, res, maxSeq); err != nil {
+				return err
+			}
+		}
+		sizes, err := r.sizes(ctx, tx, ps)
 		if err != nil {
 			return err
 		}
-		var entered, exited int64
-		if changes > 0 {
-			// Without changes the members' table is not touched.
-			if exited, err = step("end memberships", "SegmentMembersExit", d.ID); err != nil {
-				return err
+		defer res.timer("record runs")()
+		for _, p := range ps {
+			sr := &p.sr
+			sr.Entered, sr.Exited, sr.Size = counts[p.d.ID][0], counts[p.d.ID][1], sizes[p.d.ID]
+			if _, err := tx.ExecContext(ctx, tx.Query("SegmentRunInsert"), p.d.ID, r.runID, sr.Full, sr.Size, sr.Entered, sr.Exited, "ok",
+				sql.NullString{}, sr.DurationMS, time.Now().UTC()); err != nil {
+				return fmt.Errorf("record run of %s: %w", p.d.ID, err)
 			}
-			if entered, err = step("begin memberships", "SegmentMembersEnter", d.ID, r.now); err != nil {
-				return err
-			}
-		}
-		if entered+exited > 0 {
-			if err := r.appendEvents(ctx, tx, sr, maxSeq); err != nil {
-				return err
+			if _, err := tx.ExecContext(ctx, tx.Query("SegmentStateSave"), p.d.ID, p.hash, r.now, r.runID, r.snap.count, r.snap.maxSeq); err != nil {
+				return fmt.Errorf("save state of %s: %w", p.d.ID, err)
 			}
 		}
-		sr.Entered, sr.Exited = entered, exited
-		if err := tx.QueryRowContext(ctx, tx.Query("SegmentMembersCount"), d.ID).Scan(&sr.Size); err != nil {
-			return fmt.Errorf("count members: %w", err)
-		}
-		sr.DurationMS = ms(time.Since(began))
-		if _, err := step("record run", "SegmentRunInsert", d.ID, r.runID, sr.Full, sr.Size, sr.Entered, sr.Exited, "ok",
-			sql.NullString{}, sr.DurationMS, time.Now().UTC()); err != nil {
-			return err
-		}
-		_, err = step("save state", "SegmentStateSave", d.ID, hash, r.now, r.runID, r.snap.count, r.snap.maxSeq)
-		return err
+		return nil
 	})
 }
 
-// identAllFrom is the number of changes of one segment from which a run
-// looks up the oldest identifier of every entity once (one aggregate over
-// identifiers, no filter), rather than of the changed entities only: a
-// filter of hundreds of thousands of ids costs more than the whole.
+// diffCounts are each segment's entered and exited entities in seg_diff.
+func (r *run) diffCounts(ctx context.Context) (map[string][2]int64, error) {
+	rows, err := r.conn.QueryContext(ctx, r.conn.Query("SegmentDiffCounts"))
+	if err != nil {
+		return nil, fmt.Errorf("count changes: %w", err)
+	}
+	defer rows.Close()
+	out := map[string][2]int64{}
+	for rows.Next() {
+		var id, change string
+		var n int64
+		if err := rows.Scan(&id, &change, &n); err != nil {
+			return nil, fmt.Errorf("count changes: %w", err)
+		}
+		c := out[id]
+		if change == "entered" {
+			c[0] = n
+		} else {
+			c[1] = n
+		}
+		out[id] = c
+	}
+	return out, rows.Err()
+}
+
+// sizes are the segments' member counts, as the write leaves them.
+func (r *run) sizes(ctx context.Context, tx store.ExecutorTx, ps []*plan) (map[string]int64, error) {
+	ids := make([]string, len(ps))
+	for i, p := range ps {
+		ids[i] = p.d.ID
+	}
+	rows, err := tx.QueryContext(ctx, tx.Query("SegmentMembersCounts"), ids)
+	if err != nil {
+		return nil, fmt.Errorf("count members: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var id string
+		var n int64
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, fmt.Errorf("count members: %w", err)
+		}
+		out[id] = n
+	}
+	return out, rows.Err()
+}
+
+// identAllFrom is the number of changes of a run from which it looks up
+// the oldest identifier of every entity (one aggregate over identifiers,
+// no filter) rather than of the changed entities only: a filter of
+// hundreds of thousands of ids costs more than the whole.
 var identAllFrom int64 = 20_000
 
-// lookUpIdentifiers fills seg_ident with the oldest identifier of every
-// entity, once a run, when the segment's changes are many: the events of
-// the changes then read them there.
-func (r *run) lookUpIdentifiers(ctx context.Context, sr *SegmentResult) error {
-	if r.identAll {
-		return nil
-	}
-	var changes int64
-	if err := r.conn.QueryRowContext(ctx, r.conn.Query("SegmentDiffCount")).Scan(&changes); err != nil {
-		return fmt.Errorf("count changes: %w", err)
-	}
-	if changes < identAllFrom {
-		return nil
-	}
-	defer sr.timer("look up identifiers")()
-	// Rows of an earlier segment's few changes go first.
+// lookUpIdentifiers fills seg_ident with the oldest identifier of the
+// entities of seg_diff (of every entity, when they are many), which the
+// events of the changes carry.
+func (r *run) lookUpIdentifiers(ctx context.Context, res *RunResult, changes int64) error {
+	defer res.timer("look up identifiers")()
 	if _, err := r.conn.ExecContext(ctx, r.conn.Query("SegmentIdentClear")); err != nil {
 		return fmt.Errorf("look up identifiers: %w", err)
 	}
-	if _, err := r.conn.ExecContext(ctx, r.conn.Query("SegmentIdentFill"), r.e.env.categoryList(), true); err != nil {
+	fill := "SegmentIdentFill"
+	if changes >= identAllFrom {
+		fill = "SegmentIdentFillAll"
+	}
+	if _, err := r.conn.ExecContext(ctx, r.conn.Query(fill), r.e.env.categoryList()); err != nil {
 		return fmt.Errorf("look up identifiers: %w", err)
 	}
-	r.identAll = true
 	return nil
 }
 
-// appendEvents appends the segment's changes after seq maxSeq as events.
-func (r *run) appendEvents(ctx context.Context, tx store.ExecutorTx, sr *SegmentResult, maxSeq int64) error {
-	defer sr.timer("append events")()
-	if !r.identAll {
-		// A run of few changes looks up its changed entities' identifiers
-		// only.
-		if _, err := tx.ExecContext(ctx, tx.Query("SegmentIdentClear")); err != nil {
-			return fmt.Errorf("look up identifiers: %w", err)
+// appendEvents appends the run's changes after seq maxSeq as events.
+// Where one writer appends to the log, their seqs are drawn first as one
+// range, so that the insert gives them itself (SegmentEventsAppendReserved).
+func (r *run) appendEvents(ctx context.Context, tx store.ExecutorTx, res *RunResult, maxSeq int64) error {
+	defer res.timer("append events")()
+	now := time.Now().UTC()
+	if r.e.caps.SingleWriter() {
+		offset, ok, err := reserveSeqs(ctx, tx, maxSeq)
+		if err != nil {
+			return fmt.Errorf("append events: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, tx.Query("SegmentIdentFill"), r.e.env.categoryList(), false); err != nil {
-			return fmt.Errorf("look up identifiers: %w", err)
+		if ok {
+			if _, err := tx.ExecContext(ctx, tx.Query("SegmentEventsAppendReserved"), maxSeq, now, offset); err != nil {
+				return fmt.Errorf("append events: %w", err)
+			}
+			return nil
 		}
 	}
-	if _, err := tx.ExecContext(ctx, tx.Query("SegmentEventsAppend"), maxSeq, time.Now().UTC()); err != nil {
+	if _, err := tx.ExecContext(ctx, tx.Query("SegmentEventsAppend"), maxSeq, now); err != nil {
 		return fmt.Errorf("append events: %w", err)
 	}
 	return nil
+}
+
+// reserveSeqs draws one event seq per change seq after maxSeq, and
+// returns what to add to a change's seq to get its event's; ok is false
+// when the values drawn are not one contiguous range (something else drew
+// meanwhile: the events then take theirs from the sequence one by one).
+func reserveSeqs(ctx context.Context, tx store.ExecutorTx, maxSeq int64) (offset int64, ok bool, err error) {
+	var lo, hi int64
+	if err := tx.QueryRowContext(ctx, tx.Query("SegmentChangesSeqRange"), maxSeq).Scan(&lo, &hi); err != nil {
+		return 0, false, err
+	}
+	n := hi - lo + 1
+	if n <= 0 {
+		return 0, false, nil
+	}
+	var first, last, count int64
+	if err := tx.QueryRowContext(ctx, tx.Query("EventSeqReserve"), n).Scan(&first, &last, &count); err != nil {
+		return 0, false, err
+	}
+	if count != n || last-first+1 != n {
+		return 0, false, nil
+	}
+	return first - lo, true, nil
 }
 
 // dependenciesFirst orders the definitions so that each comes after the

@@ -609,3 +609,43 @@ func TestNoMembershipEventsWhileErasing(t *testing.T) {
 		}
 	}
 }
+
+// TestMembershipEventSeqs: the membership events of a run, whose seqs a
+// single-writer engine draws as one range and gives itself, take seqs no
+// other event has, and the events appended after them come after them.
+func TestMembershipEventSeqs(t *testing.T) {
+	for _, backend := range dbtest.Backends {
+		t.Run(backend, func(t *testing.T) {
+			f := newFixture(t, backend, testYAML)
+			var lines []string
+			for i := range 20 {
+				lines = append(lines, f.person(i)...)
+			}
+			f.ingest(lines...)
+			f.pipeline()
+			f.run("one", RunOptions{})
+			f.ingest(f.person(20)...)
+			f.pipeline()
+			f.run("two", RunOptions{})
+			f.ingest(f.person(21)...)
+			ctx := context.Background()
+			q := func(sql string) int64 {
+				var n int64
+				if err := f.db.QueryRowContext(ctx, sql).Scan(&n); err != nil {
+					t.Fatal(err)
+				}
+				return n
+			}
+			if n := q("SELECT count(*) FROM event_log WHERE source_id = 'weft'"); n == 0 {
+				t.Fatal("no membership event: the test proves nothing")
+			}
+			if n := q("SELECT count(*) - count(DISTINCT seq) FROM event_log"); n != 0 {
+				t.Errorf("%d events share a seq", n)
+			}
+			if n := q(`SELECT count(*) FROM event_log WHERE source_id <> 'weft'
+				AND seq < (SELECT max(seq) FROM event_log WHERE source_id = 'weft') AND created_at > (SELECT max(created_at) FROM event_log WHERE source_id = 'weft')`); n != 0 {
+				t.Errorf("%d events appended after the membership events have a smaller seq", n)
+			}
+		})
+	}
+}

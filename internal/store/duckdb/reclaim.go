@@ -54,7 +54,8 @@ import (
 // a keyed row beside its original breaks the key). They hold counts,
 // metadata and Weft's random entity ids (segment memberships and
 // changes), never identifier values or events. segment_changes has had
-// no key since migration 036; it is left as before, for what it holds.
+// no key since migration 036, segment_members no index since 037; they are
+// left as before, for what they hold.
 var indexed = map[string]bool{"attribute_customers_cache": true, "attribute_state": true, "plugin_properties": true,
 	"segment_members": true, "segment_changes": true}
 

@@ -67,3 +67,10 @@ CREATE TEMP TABLE IF NOT EXISTS identified_rows (id TEXT, category TEXT, value T
 
 -- name: IdentifiedRowsClear
 DELETE FROM identified_rows
+
+-- name: EventSeqReserve
+-- Draws $1 values of the log's sequence (DuckDB: range), for statements
+-- that give their rows' seq themselves (segment.run.appendEvents): the
+-- first, the last and how many, a contiguous range when nothing else
+-- draws meanwhile, which the caller checks.
+SELECT coalesce(min(s), 0), coalesce(max(s), -1), count(*) FROM (SELECT nextval('customer_events_seq') AS s FROM range(CAST($1 AS BIGINT))) r

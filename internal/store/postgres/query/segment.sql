@@ -6,7 +6,13 @@
 INSERT INTO seg_ident (entity_id, category, value)
 SELECT DISTINCT ON (entity_id) entity_id, category, value
 FROM identifiers WHERE category IN (SELECT unnest(CAST($1 AS TEXT[])))
-  AND (CAST($2 AS BOOLEAN) OR entity_id IN (SELECT entity_id FROM seg_diff))
+  AND entity_id IN (SELECT entity_id FROM seg_diff)
+ORDER BY entity_id, first_seq, category, value
+
+-- name: SegmentIdentFillAll
+INSERT INTO seg_ident (entity_id, category, value)
+SELECT DISTINCT ON (entity_id) entity_id, category, value
+FROM identifiers WHERE category IN (SELECT unnest(CAST($1 AS TEXT[])))
 ORDER BY entity_id, first_seq, category, value
 
 -- name: SegmentEventsAppend
