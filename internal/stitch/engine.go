@@ -71,6 +71,11 @@ type Engine struct {
 	// their entities in deferred, to re-cluster them all at its end.
 	deferCut bool
 	deferred []string
+	// bulk, during a rebuild's passes, keeps what they would write, for
+	// one write at their end (bulk.go); nil otherwise. noBulk (tests)
+	// makes rebuilds write pass by pass.
+	bulk   *bulkState
+	noBulk bool
 	// carriedUsed counts the events whose identifiers a re-clustering
 	// took from the index (carried.go) rather than the log (tests).
 	carriedUsed int
@@ -206,6 +211,13 @@ func (e *Engine) Run(ctx context.Context, batchSize int) (*Result, error) {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	defer func() {
+		if e.bulk != nil {
+			// A rebuild's passes that failed: nothing of them was written,
+			// and the index holds them.
+			e.bulk, e.idx = nil, nil
+		}
+	}()
 	total := &Result{}
 	unlock, err := e.db.LockStitching(ctx, false)
 	if err != nil {
@@ -238,6 +250,10 @@ func (e *Engine) Run(ctx context.Context, batchSize int) (*Result, error) {
 			return total, r.err
 		}
 		if r.b == nil {
+			if err := e.flushBulk(ctx); err != nil {
+				e.idx = nil // the commit may or may not have happened
+				return total, err
+			}
 			return total, nil
 		}
 		var actx context.Context
@@ -277,6 +293,9 @@ func (e *Engine) Rebuild(ctx context.Context, batchSize int) (*Result, error) {
 	e.mu.Lock()
 	err := e.reset(ctx)
 	e.deferCut, e.deferred = true, nil
+	if err == nil && e.idx != nil && !e.noBulk {
+		e.bulk = &bulkState{token: newToken()}
+	}
 	e.mu.Unlock()
 	if err != nil {
 		return nil, err
@@ -369,6 +388,21 @@ func (e *Engine) pass(ctx context.Context, b *batch) (*Result, error) {
 	if e.beforeWrite != nil {
 		e.beforeWrite()
 	}
+	if s := e.bulk; s != nil {
+		if e.idx != nil && bulkOK(e.idx, plan) {
+			if err := s.pass(e.idx, b, plan, e.now().UTC().Truncate(time.Microsecond)); err != nil {
+				return nil, err
+			}
+			e.keepCarried(b)
+			return plan.result(len(b.seqs)), nil
+		}
+		// The index cannot take this pass: what the rebuild kept is
+		// written, and the passes from this one on write as Run's do.
+		if err := e.flushBulk(ctx); err != nil {
+			e.idx = nil
+			return nil, err
+		}
+	}
 	token := newToken()
 	if err := e.write(ctx, b, plan, token); err != nil {
 		e.idx = nil // the commit may or may not have happened
@@ -380,10 +414,15 @@ func (e *Engine) pass(ctx context.Context, b *batch) (*Result, error) {
 			e.idx, e.noIndex = nil, true
 		}
 	}
+	e.keepCarried(b)
+	return plan.result(len(b.seqs)), nil
+}
+
+// keepCarried records in the index the identifiers of b's events.
+func (e *Engine) keepCarried(b *batch) {
 	if x := e.idx; x != nil && x.carried != nil && !x.carried.keep(x, b) {
 		x.carried = nil
 	}
-	return plan.result(len(b.seqs)), nil
 }
 
 func (p *plan) result(events int) *Result {
