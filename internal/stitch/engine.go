@@ -213,9 +213,10 @@ func (e *Engine) Run(ctx context.Context, batchSize int) (*Result, error) {
 	defer e.mu.Unlock()
 	defer func() {
 		if e.bulk != nil {
-			// A rebuild's passes that failed: nothing of them was written,
-			// and the index holds them.
-			e.bulk, e.idx = nil, nil
+			// A rebuild's passes that failed: nothing of them was
+			// committed, and the index holds them.
+			e.dropBulk()
+			e.idx = nil
 		}
 	}()
 	total := &Result{}
@@ -250,7 +251,7 @@ func (e *Engine) Run(ctx context.Context, batchSize int) (*Result, error) {
 			return total, r.err
 		}
 		if r.b == nil {
-			if err := e.flushBulk(ctx); err != nil {
+			if err := e.finishBulk(ctx); err != nil {
 				e.idx = nil // the commit may or may not have happened
 				return total, err
 			}
@@ -294,7 +295,7 @@ func (e *Engine) Rebuild(ctx context.Context, batchSize int) (*Result, error) {
 	err := e.reset(ctx)
 	e.deferCut, e.deferred = true, nil
 	if err == nil && e.idx != nil && !e.noBulk {
-		e.bulk = &bulkState{token: newToken()}
+		e.bulk, err = e.startBulk(ctx)
 	}
 	e.mu.Unlock()
 	if err != nil {
@@ -390,15 +391,15 @@ func (e *Engine) pass(ctx context.Context, b *batch) (*Result, error) {
 	}
 	if s := e.bulk; s != nil {
 		if e.idx != nil && bulkOK(e.idx, plan) {
-			if err := s.pass(e.idx, b, plan, e.now().UTC().Truncate(time.Microsecond)); err != nil {
+			if err := e.bulkPass(ctx, s, b, plan, e.now().UTC().Truncate(time.Microsecond)); err != nil {
 				return nil, err
 			}
 			e.keepCarried(b)
 			return plan.result(len(b.seqs)), nil
 		}
-		// The index cannot take this pass: what the rebuild kept is
-		// written, and the passes from this one on write as Run's do.
-		if err := e.flushBulk(ctx); err != nil {
+		// The index cannot take this pass: the rebuild's passes so far
+		// are committed, and the passes from this one on write as Run's do.
+		if err := e.finishBulk(ctx); err != nil {
 			e.idx = nil
 			return nil, err
 		}
