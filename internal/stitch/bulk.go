@@ -92,13 +92,11 @@ func (e *Engine) dropBulk() {
 }
 
 // bulkStagingDDL are the temporary tables a rebuild's passes stage their
-// rows in: stitch_bulk_ids keeps every entity's id by its slot in the
-// index; the others hold one pass's rows.
+// rows in, one pass's at a time.
 var bulkStagingDDL = []string{
-	`CREATE TEMP TABLE stitch_bulk_ids (slot INTEGER NOT NULL, id TEXT NOT NULL)`,
-	`CREATE TEMP TABLE stitch_bulk_entities (slot INTEGER NOT NULL, id TEXT NOT NULL, created_seq BIGINT NOT NULL, counts TEXT NOT NULL, first_us BIGINT NOT NULL)`,
-	`CREATE TEMP TABLE stitch_bulk_events (seq BIGINT NOT NULL, slot INTEGER NOT NULL)`,
-	`CREATE TEMP TABLE stitch_bulk_identifiers (category TEXT NOT NULL, value TEXT NOT NULL, slot INTEGER NOT NULL, first_seq BIGINT NOT NULL, key_hash BIGINT NOT NULL)`,
+	`CREATE TEMP TABLE stitch_bulk_entities (id TEXT NOT NULL, created_seq BIGINT NOT NULL, counts TEXT NOT NULL, first_us BIGINT NOT NULL)`,
+	`CREATE TEMP TABLE stitch_bulk_events (seq BIGINT NOT NULL, entity_id TEXT NOT NULL)`,
+	`CREATE TEMP TABLE stitch_bulk_identifiers (category TEXT NOT NULL, value TEXT NOT NULL, entity_id TEXT NOT NULL, first_seq BIGINT NOT NULL, key_hash BIGINT NOT NULL)`,
 }
 
 // bulkOK reports whether the index can take the plan's identifiers
@@ -155,33 +153,31 @@ func (e *Engine) bulkPass(ctx context.Context, s *bulkState, b *batch, p *plan, 
 		s.refused = append(s.refused, bulkRefused{slot: slotOf(p.eventRef[l.ev]), seq: b.seqs[l.ev], key: b.keys[l.key]})
 	}
 	s.audit = append(s.audit, b.audit)
-	return e.bulkWrite(ctx, s, b, p, base, slotOf, now)
+	return e.bulkWrite(ctx, s, b, p, now)
 }
 
 // bulkWrite writes the pass's new entities, identifiers and event
 // mappings, each to its entity as the pass left it.
-func (e *Engine) bulkWrite(ctx context.Context, s *bulkState, b *batch, p *plan, base int32, slotOf func(int32) int32, now time.Time) error {
-	var slots, ids, seqs, counts, ats plainList
-	for j, n := range p.newEntities {
-		slots.addInt(int64(base) + int64(j))
+func (e *Engine) bulkWrite(ctx context.Context, s *bulkState, b *batch, p *plan, now time.Time) error {
+	var ids, seqs, counts, ats plainList
+	for _, n := range p.newEntities {
 		ids.add(n.id)
 		seqs.addInt(n.createdSeq)
 		counts.add(e.countsJSON(n.counts))
 		ats.addInt(n.firstAt)
 	}
-	var cats, kSlots, kSeqs, hashes plainList
-	var vals textList
+	var cats, kEnts, kSeqs, hashes plainList
 	for _, id := range p.identifiers {
 		cats.add(e.cats[id.key.cat])
-		vals.add(id.key.value)
-		kSlots.addInt(int64(slotOf(id.ref)))
+		kEnts.add(id.entity)
 		kSeqs.addInt(id.firstSeq)
 		hashes.addInt(id.hash)
 	}
-	var evSeqs, evSlots plainList
+	vals, valsSQL := packTexts(len(p.identifiers), func(i int) string { return p.identifiers[i].key.value })
+	var evSeqs, evEnts plainList
 	for ev, seq := range b.seqs {
 		evSeqs.addInt(seq)
-		evSlots.addInt(int64(slotOf(p.eventRef[ev])))
+		evEnts.add(p.eventEntity[ev])
 	}
 	steps := []struct {
 		what  string
@@ -189,23 +185,20 @@ func (e *Engine) bulkWrite(ctx context.Context, s *bulkState, b *batch, p *plan,
 		query string
 		args  []any
 	}{
-		{"stage entities", slots.n, `INSERT INTO stitch_bulk_entities (slot, id, created_seq, counts, first_us)
-			SELECT ` + plainListSQL("$1", "INTEGER") + `, ` + plainListSQL("$2", "TEXT") + `, ` + plainListSQL("$3", "BIGINT") + `, ` +
-			plainListSQL("$4", "TEXT") + `, ` + plainListSQL("$5", "BIGINT"),
-			[]any{slots.String(), ids.String(), seqs.String(), counts.String(), ats.String()}},
-		{"create entities", slots.n, `INSERT INTO entities (id, created_seq, created_at, modified_at, identifier_counts, first_event_us)
-			SELECT id, created_seq, CAST($1 AS TIMESTAMPTZ), CAST($1 AS TIMESTAMPTZ), counts, first_us FROM stitch_bulk_entities ORDER BY slot`, []any{now}},
-		{"keep entity ids", slots.n, `INSERT INTO stitch_bulk_ids (slot, id) SELECT slot, id FROM stitch_bulk_entities`, nil},
-		{"stage identifiers", cats.n, `INSERT INTO stitch_bulk_identifiers (category, value, slot, first_seq, key_hash)
-			SELECT ` + plainListSQL("$1", "TEXT") + `, ` + textListSQL("$2") + `, ` + plainListSQL("$3", "INTEGER") + `, ` + plainListSQL("$4", "BIGINT") + `, ` + plainListSQL("$5", "BIGINT"),
-			[]any{cats.String(), vals.String(), kSlots.String(), kSeqs.String(), hashes.String()}},
+		{"stage entities", ids.n, `INSERT INTO stitch_bulk_entities (id, created_seq, counts, first_us)
+			SELECT ` + plainListSQL("$1", "TEXT") + `, ` + plainListSQL("$2", "BIGINT") + `, ` + plainListSQL("$3", "TEXT") + `, ` + plainListSQL("$4", "BIGINT"),
+			[]any{ids.String(), seqs.String(), counts.String(), ats.String()}},
+		{"create entities", ids.n, `INSERT INTO entities (id, created_seq, created_at, modified_at, identifier_counts, first_event_us)
+			SELECT id, created_seq, CAST($1 AS TIMESTAMPTZ), CAST($1 AS TIMESTAMPTZ), counts, first_us FROM stitch_bulk_entities`, []any{now}},
+		{"stage identifiers", cats.n, `INSERT INTO stitch_bulk_identifiers (category, value, entity_id, first_seq, key_hash)
+			SELECT ` + plainListSQL("$1", "TEXT") + `, ` + valsSQL("$2") + `, ` + plainListSQL("$3", "TEXT") + `, ` + plainListSQL("$4", "BIGINT") + `, ` + plainListSQL("$5", "BIGINT"),
+			[]any{cats.String(), vals, kEnts.String(), kSeqs.String(), hashes.String()}},
 		{"add identifiers", cats.n, `INSERT INTO identifiers (category, value, entity_id, first_seq, key_hash)
-			SELECT i.category, i.value, s.id, i.first_seq, i.key_hash FROM stitch_bulk_identifiers i JOIN stitch_bulk_ids s ON s.slot = i.slot`, nil},
-		{"stage events", evSeqs.n, `INSERT INTO stitch_bulk_events (seq, slot) SELECT ` + plainListSQL("$1", "BIGINT") + `, ` + plainListSQL("$2", "INTEGER"),
-			[]any{evSeqs.String(), evSlots.String()}},
-		{"map events", evSeqs.n, `INSERT INTO entity_events (event_seq, entity_id)
-			SELECT v.seq, s.id FROM stitch_bulk_events v JOIN stitch_bulk_ids s ON s.slot = v.slot ORDER BY v.seq`, nil},
-		{"clear the staged entities", slots.n, `DELETE FROM stitch_bulk_entities`, nil},
+			SELECT category, value, entity_id, first_seq, key_hash FROM stitch_bulk_identifiers`, nil},
+		{"stage events", evSeqs.n, `INSERT INTO stitch_bulk_events (seq, entity_id) SELECT ` + plainListSQL("$1", "BIGINT") + `, ` + plainListSQL("$2", "TEXT"),
+			[]any{evSeqs.String(), evEnts.String()}},
+		{"map events", evSeqs.n, `INSERT INTO entity_events (event_seq, entity_id) SELECT seq, entity_id FROM stitch_bulk_events`, nil},
+		{"clear the staged entities", ids.n, `DELETE FROM stitch_bulk_entities`, nil},
 		{"clear the staged identifiers", cats.n, `DELETE FROM stitch_bulk_identifiers`, nil},
 		{"clear the staged events", evSeqs.n, `DELETE FROM stitch_bulk_events`, nil},
 	}
@@ -239,6 +232,7 @@ func (e *Engine) finishBulk(ctx context.Context) error {
 	exec := txExec(ctx, tx, s.lo, s.hi)
 	var ids, seqs, modified, counts, into plainList
 	var losers, roots plainList
+	minSeq := int64(math.MaxInt64) // the smallest created_seq of a loser
 	for slot := range s.created {
 		if s.modified[slot] == s.created[slot] {
 			continue // as its pass wrote it
@@ -252,6 +246,7 @@ func (e *Engine) finishBulk(ctx context.Context) error {
 			into.add(hex.EncodeToString(x.ents[m].id[:]))
 			losers.add(hex.EncodeToString(ent.id[:]))
 			roots.add(hex.EncodeToString(x.ents[x.root(int32(slot))].id[:]))
+			minSeq = min(minSeq, ent.createdSeq)
 		} else {
 			counts.add(e.countsJSON(x.counts[slot*x.cats : (slot+1)*x.cats]))
 			into.add("-")
@@ -264,17 +259,19 @@ func (e *Engine) finishBulk(ctx context.Context) error {
 		WHERE entities.id = t.id`, ids.String(), seqs.String(), modified.String(), counts.String(), into.String()); err != nil {
 		return err
 	}
-	for _, table := range []string{"entity_events", "identifiers"} {
-		if err := exec("move merged "+table, losers.n, `UPDATE `+table+` SET entity_id = m.survivor
+	// As a pass moves them (write): an entity's rows all have seqs from
+	// its created_seq on, a bound DuckDB checks against its zone maps.
+	for _, t := range []struct{ table, seq string }{{"entity_events", "event_seq"}, {"identifiers", "first_seq"}} {
+		if err := exec("move merged "+t.table, losers.n, `UPDATE `+t.table+` SET entity_id = m.survivor
 			FROM (SELECT `+plainListSQL("$1", "TEXT")+` AS loser, `+plainListSQL("$2", "TEXT")+` AS survivor) m
-			WHERE `+table+`.entity_id = m.loser`, losers.String(), roots.String()); err != nil {
+			WHERE `+t.table+`.entity_id = m.loser AND `+t.table+`.`+t.seq+` >= $3`, losers.String(), roots.String(), minSeq); err != nil {
 			return err
 		}
 	}
 	if err := e.bulkHistory(s, x, exec); err != nil {
 		return err
 	}
-	for _, t := range []string{"stitch_bulk_ids", "stitch_bulk_entities", "stitch_bulk_events", "stitch_bulk_identifiers"} {
+	for _, t := range []string{"stitch_bulk_entities", "stitch_bulk_events", "stitch_bulk_identifiers"} {
 		if err := exec("drop the rebuild's staging", 1, "DROP TABLE "+t); err != nil {
 			return err
 		}
