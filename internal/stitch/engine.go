@@ -325,7 +325,11 @@ type readResult struct {
 func (e *Engine) readAhead(ctx context.Context, lo int64, size int) <-chan readResult {
 	ch := make(chan readResult, 1)
 	go func() {
+		start := time.Now()
 		b, err := e.read(ctx, lo, size)
+		if trace && b != nil {
+			traceSince(start, "read (ahead of its pass)", len(b.seqs))
+		}
 		ch <- readResult{b, err}
 	}()
 	return ch
@@ -376,6 +380,9 @@ func (e *Engine) Rebuild(ctx context.Context, batchSize int) (*Result, error) {
 const reclusterChunk = 50_000
 
 func (e *Engine) reset(ctx context.Context) error {
+	if trace {
+		defer traceSince(time.Now(), "reset", 0)
+	}
 	e.idx = nil
 	unlock, err := e.db.LockStitching(ctx, false)
 	if err != nil {
