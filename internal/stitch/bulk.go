@@ -266,7 +266,7 @@ func (e *Engine) finishBulk(ctx context.Context) error {
 		{"add identifiers", `INSERT INTO identifiers (category, value, entity_id, first_seq, key_hash)
 			SELECT i.category, i.value, s.id, i.first_seq, i.key_hash FROM stitch_bulk_identifiers i JOIN stitch_bulk_ids s ON s.slot = i.slot`},
 		{"map events", `INSERT INTO entity_events (event_seq, entity_id)
-			SELECT v.seq, s.id FROM stitch_bulk_events v JOIN stitch_bulk_ids s ON s.slot = v.slot ORDER BY v.seq`},
+			SELECT v.seq, s.id FROM stitch_bulk_events v JOIN stitch_bulk_ids s ON s.slot = v.slot`},
 	}
 	for i, st := range steps {
 		var args []any
