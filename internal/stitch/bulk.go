@@ -13,14 +13,13 @@ import (
 // A rebuild does not commit pass by pass. Its passes resolve against the
 // resident index as Run's do, and write into one transaction that stays
 // open until the last (bulkState.tx), which then also moves the watermark
-// and commits. Each pass inserts its new entities (staged in a temporary
-// table through the packed lists, then moved with one INSERT ... SELECT)
-// and stages its event mappings and identifiers by entity slot; at the
-// end (finishBulk) those go into their tables in one INSERT ... SELECT
-// each, to the entity that each slot's entity merged into meanwhile, and
-// the entities later passes touched or merged get their last state. The
-// tables end up holding exactly what the passes would have written one by
-// one (the same rows, the same clock readings;
+// and commits. Each pass stages its rows in temporary tables through the
+// packed lists and moves them into the stitching tables with one INSERT
+// ... SELECT each; what later passes change of earlier rows (an entity
+// touched or merged away, the events and identifiers of an entity that
+// merged) is not rewritten pass by pass but set once before the commit
+// (finishBulk). The tables end up holding exactly what the passes would
+// have written one by one (the same rows, the same clock readings;
 // TestBulkRebuildEqualsPassByPass compares them), and the final
 // re-clustering of the cut components (Rebuild) then reads and writes them
 // as before.
@@ -28,21 +27,25 @@ import (
 // Why: written pass by pass, a 10M-event rebuild spent three quarters of
 // its passes in their inserts and commits (inserting 200,000 entities from
 // the packed lists took 1.3 s a pass on DuckDB, the 10M event mappings
-// 4.8 s in all, the commits and the moves of merged rows most of the
-// rest). Into a temporary table the same rows go about five times faster,
-// and from there into the table about ten (one INSERT ... SELECT of 10M
-// event mappings: under a second), inside one transaction that commits
-// once. The staging still overlaps the reading of the next batch.
+// 4.8 s in all, the commits and the moves of merged rows most of the rest).
+// Into a temporary table the same rows go about five times faster, and
+// from there into the table about ten (one INSERT ... SELECT of 1M event
+// mappings: 0.15 s), inside one transaction that moves nothing until it
+// ends. The passes' writes still overlap the reading of the next batch.
 //
-// What it holds, beyond the index: 12 bytes per entity in Go, the merges,
-// refused links and audit rows of the passes; 12 bytes per event and an
-// identifier's row per identifier in DuckDB's temporary tables (which
-// spill to its temporary directory past its memory_limit).
+// What it holds, beyond the index, is small: 12 bytes per entity, and the
+// merges, refused links and audit rows of the passes.
 //
 // A crash before the commit leaves the empty state that the rebuild's
 // reset committed: a stitching pass from there gives the same partition,
 // and the pipeline starts the rebuild again (the reset clears the rules
 // it records as built).
+//
+// The merged entities' rows are moved by an UPDATE at the end, bounded by
+// seq as a pass's are. Staged by entity slot instead and inserted once at
+// the end with their survivors, the 10M event mappings and 3M identifiers
+// added a serial 5.5 s to the end of a rebuild whose passes, written while
+// the next batch is read, cost it no time.
 type bulkState struct {
 	tx     *store.Tx
 	lo, hi int64       // the watermark before the first pass and after the last
@@ -93,14 +96,12 @@ func (e *Engine) dropBulk() {
 	}
 }
 
-// bulkStagingDDL are the temporary tables a rebuild stages its rows in:
-// one pass's entities; every pass's event mappings and identifiers, by
-// entity slot; at the end, the id each slot's rows go to.
+// bulkStagingDDL are the temporary tables a rebuild's passes stage their
+// rows in, one pass's at a time.
 var bulkStagingDDL = []string{
 	`CREATE TEMP TABLE stitch_bulk_entities (id TEXT NOT NULL, created_seq BIGINT NOT NULL, counts TEXT NOT NULL, first_us BIGINT NOT NULL)`,
-	`CREATE TEMP TABLE stitch_bulk_events (seq BIGINT NOT NULL, slot INTEGER NOT NULL)`,
-	`CREATE TEMP TABLE stitch_bulk_identifiers (category TEXT NOT NULL, value TEXT NOT NULL, slot INTEGER NOT NULL, first_seq BIGINT NOT NULL, key_hash BIGINT NOT NULL)`,
-	`CREATE TEMP TABLE stitch_bulk_ids (slot INTEGER NOT NULL, id TEXT NOT NULL)`,
+	`CREATE TEMP TABLE stitch_bulk_events (seq BIGINT NOT NULL, entity_id TEXT NOT NULL)`,
+	`CREATE TEMP TABLE stitch_bulk_identifiers (category TEXT NOT NULL, value TEXT NOT NULL, entity_id TEXT NOT NULL, first_seq BIGINT NOT NULL, key_hash BIGINT NOT NULL)`,
 }
 
 // bulkOK reports whether the index can take the plan's identifiers
@@ -157,15 +158,12 @@ func (e *Engine) bulkPass(ctx context.Context, s *bulkState, b *batch, p *plan, 
 		s.refused = append(s.refused, bulkRefused{slot: slotOf(p.eventRef[l.ev]), seq: b.seqs[l.ev], key: b.keys[l.key]})
 	}
 	s.audit = append(s.audit, b.audit)
-	return e.bulkWrite(ctx, s, b, p, slotOf, now)
+	return e.bulkWrite(ctx, s, b, p, now)
 }
 
-// bulkWrite writes the pass's new entities, and stages its identifiers
-// and event mappings by their entity's slot: they go into their tables
-// at the end (finishBulk), each to the entity its entity merged into
-// meanwhile, if it did. (Moved afterwards by an UPDATE, the mappings of a
-// few hundred merged entities took from 0.3 s to 35 s at 10M events.)
-func (e *Engine) bulkWrite(ctx context.Context, s *bulkState, b *batch, p *plan, slotOf func(int32) int32, now time.Time) error {
+// bulkWrite writes the pass's new entities, identifiers and event
+// mappings, each to its entity as the pass left it.
+func (e *Engine) bulkWrite(ctx context.Context, s *bulkState, b *batch, p *plan, now time.Time) error {
 	var ids, seqs, counts, ats plainList
 	for _, n := range p.newEntities {
 		ids.add(n.id)
@@ -173,18 +171,18 @@ func (e *Engine) bulkWrite(ctx context.Context, s *bulkState, b *batch, p *plan,
 		counts.add(e.countsJSON(n.counts))
 		ats.addInt(n.firstAt)
 	}
-	var cats, kSlots, kSeqs, hashes plainList
+	var cats, kEnts, kSeqs, hashes plainList
 	for _, id := range p.identifiers {
 		cats.add(e.cats[id.key.cat])
-		kSlots.addInt(int64(slotOf(id.ref)))
+		kEnts.add(id.entity)
 		kSeqs.addInt(id.firstSeq)
 		hashes.addInt(id.hash)
 	}
 	vals, valsSQL := packTexts(len(p.identifiers), func(i int) string { return p.identifiers[i].key.value })
-	var evSeqs, evSlots plainList
+	var evSeqs, evEnts plainList
 	for ev, seq := range b.seqs {
 		evSeqs.addInt(seq)
-		evSlots.addInt(int64(slotOf(p.eventRef[ev])))
+		evEnts.add(p.eventEntity[ev])
 	}
 	steps := []struct {
 		what  string
@@ -197,12 +195,17 @@ func (e *Engine) bulkWrite(ctx context.Context, s *bulkState, b *batch, p *plan,
 			[]any{ids.String(), seqs.String(), counts.String(), ats.String()}},
 		{"create entities", ids.n, `INSERT INTO entities (id, created_seq, created_at, modified_at, identifier_counts, first_event_us)
 			SELECT id, created_seq, CAST($1 AS TIMESTAMPTZ), CAST($1 AS TIMESTAMPTZ), counts, first_us FROM stitch_bulk_entities`, []any{now}},
+		{"stage identifiers", cats.n, `INSERT INTO stitch_bulk_identifiers (category, value, entity_id, first_seq, key_hash)
+			SELECT ` + plainListSQL("$1", "TEXT") + `, ` + valsSQL("$2") + `, ` + plainListSQL("$3", "TEXT") + `, ` + plainListSQL("$4", "BIGINT") + `, ` + plainListSQL("$5", "BIGINT"),
+			[]any{cats.String(), vals, kEnts.String(), kSeqs.String(), hashes.String()}},
+		{"add identifiers", cats.n, `INSERT INTO identifiers (category, value, entity_id, first_seq, key_hash)
+			SELECT category, value, entity_id, first_seq, key_hash FROM stitch_bulk_identifiers`, nil},
+		{"stage events", evSeqs.n, `INSERT INTO stitch_bulk_events (seq, entity_id) SELECT ` + plainListSQL("$1", "BIGINT") + `, ` + plainListSQL("$2", "TEXT"),
+			[]any{evSeqs.String(), evEnts.String()}},
+		{"map events", evSeqs.n, `INSERT INTO entity_events (event_seq, entity_id) SELECT seq, entity_id FROM stitch_bulk_events`, nil},
 		{"clear the staged entities", ids.n, `DELETE FROM stitch_bulk_entities`, nil},
-		{"stage identifiers", cats.n, `INSERT INTO stitch_bulk_identifiers (category, value, slot, first_seq, key_hash)
-			SELECT ` + plainListSQL("$1", "TEXT") + `, ` + valsSQL("$2") + `, ` + plainListSQL("$3", "INTEGER") + `, ` + plainListSQL("$4", "BIGINT") + `, ` + plainListSQL("$5", "BIGINT"),
-			[]any{cats.String(), vals, kSlots.String(), kSeqs.String(), hashes.String()}},
-		{"stage events", evSeqs.n, `INSERT INTO stitch_bulk_events (seq, slot) SELECT ` + plainListSQL("$1", "BIGINT") + `, ` + plainListSQL("$2", "INTEGER"),
-			[]any{evSeqs.String(), evSlots.String()}},
+		{"clear the staged identifiers", cats.n, `DELETE FROM stitch_bulk_identifiers`, nil},
+		{"clear the staged events", evSeqs.n, `DELETE FROM stitch_bulk_events`, nil},
 	}
 	exec := txExec(ctx, s.tx, b.lo, b.hi)
 	for _, st := range steps {
@@ -233,6 +236,8 @@ func (e *Engine) finishBulk(ctx context.Context) error {
 	tx := s.tx
 	exec := txExec(ctx, tx, s.lo, s.hi)
 	var ids, seqs, modified, counts, into plainList
+	var losers, roots plainList
+	minSeq := int64(math.MaxInt64) // the smallest created_seq of a loser
 	for slot := range s.created {
 		if s.modified[slot] == s.created[slot] {
 			continue // as its pass wrote it
@@ -244,6 +249,9 @@ func (e *Engine) finishBulk(ctx context.Context) error {
 		if m := s.mergedInto[slot]; m >= 0 {
 			counts.add("{}") // as a pass writes a loser's
 			into.add(hex.EncodeToString(x.ents[m].id[:]))
+			losers.add(hex.EncodeToString(ent.id[:]))
+			roots.add(hex.EncodeToString(x.ents[x.root(int32(slot))].id[:]))
+			minSeq = min(minSeq, ent.createdSeq)
 		} else {
 			counts.add(e.countsJSON(x.counts[slot*x.cats : (slot+1)*x.cats]))
 			into.add("-")
@@ -256,31 +264,19 @@ func (e *Engine) finishBulk(ctx context.Context) error {
 		WHERE entities.id = t.id`, ids.String(), seqs.String(), modified.String(), counts.String(), into.String()); err != nil {
 		return err
 	}
-	var slots, to plainList
-	for slot := range s.created {
-		slots.addInt(int64(slot))
-		to.add(hex.EncodeToString(x.ents[x.root(int32(slot))].id[:]))
-	}
-	steps := []struct{ what, query string }{
-		{"stage the entities' survivors", `INSERT INTO stitch_bulk_ids (slot, id) SELECT ` + plainListSQL("$1", "INTEGER") + `, ` + plainListSQL("$2", "TEXT")},
-		{"add identifiers", `INSERT INTO identifiers (category, value, entity_id, first_seq, key_hash)
-			SELECT i.category, i.value, s.id, i.first_seq, i.key_hash FROM stitch_bulk_identifiers i JOIN stitch_bulk_ids s ON s.slot = i.slot`},
-		{"map events", `INSERT INTO entity_events (event_seq, entity_id)
-			SELECT v.seq, s.id FROM stitch_bulk_events v JOIN stitch_bulk_ids s ON s.slot = v.slot`},
-	}
-	for i, st := range steps {
-		var args []any
-		if i == 0 {
-			args = []any{slots.String(), to.String()}
-		}
-		if err := exec(st.what, slots.n, st.query, args...); err != nil {
+	// As a pass moves them (write): an entity's rows all have seqs from
+	// its created_seq on, a bound DuckDB checks against its zone maps.
+	for _, t := range []struct{ table, seq string }{{"entity_events", "event_seq"}, {"identifiers", "first_seq"}} {
+		if err := exec("move merged "+t.table, losers.n, `UPDATE `+t.table+` SET entity_id = m.survivor
+			FROM (SELECT `+plainListSQL("$1", "TEXT")+` AS loser, `+plainListSQL("$2", "TEXT")+` AS survivor) m
+			WHERE `+t.table+`.entity_id = m.loser AND `+t.table+`.`+t.seq+` >= $3`, losers.String(), roots.String(), minSeq); err != nil {
 			return err
 		}
 	}
 	if err := e.bulkHistory(s, x, exec); err != nil {
 		return err
 	}
-	for _, t := range []string{"stitch_bulk_entities", "stitch_bulk_events", "stitch_bulk_identifiers", "stitch_bulk_ids"} {
+	for _, t := range []string{"stitch_bulk_entities", "stitch_bulk_events", "stitch_bulk_identifiers"} {
 		if err := exec("drop the rebuild's staging", 1, "DROP TABLE "+t); err != nil {
 			return err
 		}
