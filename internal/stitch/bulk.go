@@ -24,14 +24,13 @@ import (
 // re-clustering of the cut components (Rebuild) then reads and writes them
 // as before.
 //
-// Why: written pass by pass, a 10M-event rebuild spent three quarters of
-// its passes in their inserts and commits (inserting 200,000 entities from
-// the packed lists took 1.3 s a pass on DuckDB, the 10M event mappings
-// 4.8 s in all, the commits and the moves of merged rows most of the rest).
-// Into a temporary table the same rows go about five times faster, and
-// from there into the table about ten (one INSERT ... SELECT of 1M event
-// mappings: 0.15 s), inside one transaction that moves nothing until it
-// ends. The passes' writes still overlap the reading of the next batch.
+// Why: committed pass by pass, a rebuild inserted each pass's rows from
+// the packed lists straight into the tables (about 2 µs of CPU per entity
+// row on DuckDB, against a fifth of that into a temporary table and a
+// tenth from there into the table), committed every pass and moved the
+// merged entities' rows every pass. Written this way, a 10M-event rebuild
+// took 13 to 25% less CPU (BENCHMARKS.md, step 15). The passes' writes
+// still overlap the reading of the next batch, which bounds a rebuild now.
 //
 // What it holds, beyond the index, is small: 12 bytes per entity, and the
 // merges, refused links and audit rows of the passes.
