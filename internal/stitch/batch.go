@@ -61,6 +61,8 @@ type auditRow struct {
 func (b *batch) audit1(k auditKey, seq int64) {
 	if r, ok := b.audit[k]; ok {
 		r.events++
+		// The smallest: the rules' rows come in no fixed order.
+		r.firstSeq = min(r.firstSeq, seq)
 		return
 	}
 	k.value = strings.Clone(k.value) // it may point into a packed row

@@ -8,7 +8,8 @@
 // identifier index, builds the components with a union-find in Go, and
 // writes new entities, event mappings, identifiers, merges and audit rows
 // in one transaction that also moves the watermark: a crash mid-pass leaves
-// the previous state.
+// the previous state. A rebuild's passes share one transaction, committed
+// when the last is done (bulk.go).
 //
 // # Performance
 //

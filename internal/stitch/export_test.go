@@ -13,3 +13,7 @@ func BeforeWrite(e *Engine, f func()) { e.beforeWrite = f }
 // CarriedUsed is how many events' identifiers re-clusterings took from
 // the index instead of reading them from the log again.
 func CarriedUsed(e *Engine) int { return e.carriedUsed }
+
+// PassByPass makes e's rebuilds write each pass as Run does, instead of
+// keeping their state for one write at the end.
+func PassByPass(e *Engine) { e.noBulk = true }

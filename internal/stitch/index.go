@@ -173,6 +173,17 @@ func (x *index) live(slot int32) int32 {
 	return root
 }
 
+// root is live without shortening the paths: what a rebuild's bulk write
+// reads must leave the index as its passes left it (a revived entity
+// would otherwise take over the identifiers of entities that merged into
+// it before).
+func (x *index) root(slot int32) int32 {
+	for x.ents[slot].mergedInto >= 0 {
+		slot = x.ents[slot].mergedInto
+	}
+	return slot
+}
+
 func (x *index) addEntity(id string, createdSeq, firstAt int64, counts []int32) (int32, error) {
 	var ent indexEntity
 	if len(id) != 32 {

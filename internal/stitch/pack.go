@@ -100,6 +100,32 @@ func (l *plainList) addInt(v int64) {
 
 func (l *plainList) String() string { return l.b.String() }
 
+// packTexts packs n strings (at(i)) as a plainList when none is empty or
+// holds a separator or the escape byte (identifier values almost never
+// do: unpacking then costs DuckDB no substr and replaces per element),
+// else as a textList, and returns the SQL that unnests parameter p.
+func packTexts(n int, at func(int) string) (string, func(p string) string) {
+	plain := true
+	for i := range n {
+		if v := at(i); v == "" || strings.ContainsAny(v, "\x1d\x1f") {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		var l plainList
+		for i := range n {
+			l.add(at(i))
+		}
+		return l.String(), func(p string) string { return plainListSQL(p, "TEXT") }
+	}
+	var l textList
+	for i := range n {
+		l.add(at(i))
+	}
+	return l.String(), textListSQL
+}
+
 // textListSQL unnests the textList in parameter p, one row per element.
 func textListSQL(p string) string {
 	return "replace(replace(substr(unnest(string_to_array(" + p + ", chr(31))), 2), chr(29) || '?', chr(31)), chr(29) || '=', chr(29))"

@@ -32,6 +32,10 @@ func (a *existingEntity) before(b *existingEntity) bool {
 type plan struct {
 	existing    []existingEntity // the existing entities the batch touches
 	eventEntity []string         // per batch event; "" for those of the region
+	// eventRef is the entity of each batch event not in the region, as
+	// plan.existing[ref] or plan.newEntities[-ref-1] (a rebuild's bulk
+	// state keeps it, bulk.go).
+	eventRef    []int32
 	newEntities []newEntity
 	merges      []merge
 	touched     []touchedEntity // existing entities that got events, identifiers or merges
@@ -252,9 +256,10 @@ func (e *Engine) join(b *batch, uf *unionFind, owner []int32, slow map[int32]boo
 		return p.newEntities[-r-1].id
 	}
 	p.eventEntity = make([]string, nEv)
+	p.eventRef = make([]int32, nEv)
 	for ev := range nEv {
 		if root := uf.find(int32(ev)); !slow[root] {
-			p.eventEntity[ev] = idOf(ref[root])
+			p.eventEntity[ev], p.eventRef[ev] = idOf(ref[root]), ref[root]
 		}
 	}
 	// The losers, each with the first event and identifier that joined it.

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"time"
+
+	"github.com/weftdata/weft/internal/store"
 )
 
 // write applies a plan in one transaction that also moves the watermark
@@ -26,18 +28,7 @@ func (e *Engine) write(ctx context.Context, b *batch, p *plan, token int64) erro
 	if n, err := res.RowsAffected(); err != nil || n != 1 {
 		return ErrConcurrentPass
 	}
-	exec := func(what string, n int, query string, args ...any) error {
-		if n == 0 {
-			return nil
-		}
-		if trace {
-			defer traceSince(time.Now(), what, n)
-		}
-		if _, err := tx.ExecContext(ctx, query, args...); err != nil {
-			return fmt.Errorf("stitch %d..%d: %s: %w", b.lo+1, b.hi, what, err)
-		}
-		return nil
-	}
+	exec := txExec(ctx, tx, b.lo, b.hi)
 	var ids, seqs, counts, ats plainList
 	for _, n := range p.newEntities {
 		ids.add(n.id)
@@ -116,23 +107,8 @@ func (e *Engine) write(ctx context.Context, b *batch, p *plan, token int64) erro
 	if err := e.writeRefused(b, p, exec); err != nil {
 		return err
 	}
-	{
-		var cats, reasons, events, seqs plainList
-		var vals textList
-		for k, r := range b.audit {
-			cats.add(e.cats[k.cat])
-			vals.add(k.value)
-			reasons.add(k.reason)
-			events.addInt(r.events)
-			seqs.addInt(r.firstSeq)
-		}
-		err := exec("audit", len(b.audit), `INSERT INTO stitch_audit (category, value, reason, events, first_event_seq, recorded_at)
-			SELECT `+plainListSQL("$1", "TEXT")+`, `+textListSQL("$2")+`, `+plainListSQL("$3", "TEXT")+`,
-			       `+plainListSQL("$4", "BIGINT")+`, `+plainListSQL("$5", "BIGINT")+`, CAST($6 AS TIMESTAMPTZ)`,
-			cats.String(), vals.String(), reasons.String(), events.String(), seqs.String(), now)
-		if err != nil {
-			return err
-		}
+	if err := e.logAudit(b.audit, now, exec); err != nil {
+		return err
 	}
 	// The losers' events and identifiers go to their survivors. An
 	// entity's events and identifiers all have seqs from its created_seq
@@ -160,19 +136,68 @@ func (e *Engine) write(ctx context.Context, b *batch, p *plan, token int64) erro
 // writeRefused records the links of the batch's events refused as
 // ambiguous outside the region.
 func (e *Engine) writeRefused(b *batch, p *plan, exec execFunc) error {
+	rows := make([]refusedRow, len(p.refused))
+	for i, l := range p.refused {
+		rows[i] = refusedRow{entity: p.eventEntity[l.ev], seq: b.seqs[l.ev], key: b.keys[l.key]}
+	}
+	return e.logRefused(rows, exec)
+}
+
+// refusedRow is a link refused as ambiguous: the event's seq and entity,
+// and the identifier.
+type refusedRow struct {
+	entity string
+	seq    int64
+	key    identKey
+}
+
+// logRefused records links refused as ambiguous in stitch_refused.
+func (e *Engine) logRefused(rows []refusedRow, exec execFunc) error {
 	var ents, seqs, cats, hashes plainList
 	var vals textList
-	for _, l := range p.refused {
-		key := b.keys[l.key]
-		ents.add(p.eventEntity[l.ev])
-		seqs.addInt(b.seqs[l.ev])
-		cats.add(e.cats[key.cat])
-		vals.add(key.value)
-		hashes.addInt(e.keyHash(key))
+	for _, r := range rows {
+		ents.add(r.entity)
+		seqs.addInt(r.seq)
+		cats.add(e.cats[r.key.cat])
+		vals.add(r.key.value)
+		hashes.addInt(e.keyHash(r.key))
 	}
 	return exec("record refused links", ents.n, `INSERT INTO stitch_refused (entity_id, event_seq, category, value, reason, key_hash)
 		SELECT `+plainListSQL("$1", "TEXT")+`, `+plainListSQL("$2", "BIGINT")+`, `+plainListSQL("$3", "TEXT")+`, `+textListSQL("$4")+`, '`+reasonAmbiguous+`', `+
 		plainListSQL("$5", "BIGINT"), ents.String(), seqs.String(), cats.String(), vals.String(), hashes.String())
+}
+
+// logAudit records a pass's audit rows.
+func (e *Engine) logAudit(audit map[auditKey]*auditRow, now time.Time, exec execFunc) error {
+	var cats, reasons, events, seqs plainList
+	var vals textList
+	for k, r := range audit {
+		cats.add(e.cats[k.cat])
+		vals.add(k.value)
+		reasons.add(k.reason)
+		events.addInt(r.events)
+		seqs.addInt(r.firstSeq)
+	}
+	return exec("audit", len(audit), `INSERT INTO stitch_audit (category, value, reason, events, first_event_seq, recorded_at)
+		SELECT `+plainListSQL("$1", "TEXT")+`, `+textListSQL("$2")+`, `+plainListSQL("$3", "TEXT")+`,
+		       `+plainListSQL("$4", "BIGINT")+`, `+plainListSQL("$5", "BIGINT")+`, CAST($6 AS TIMESTAMPTZ)`,
+		cats.String(), vals.String(), reasons.String(), events.String(), seqs.String(), now)
+}
+
+// txExec is the execFunc of a transaction writing the events lo+1..hi.
+func txExec(ctx context.Context, tx *store.Tx, lo, hi int64) execFunc {
+	return func(what string, n int, query string, args ...any) error {
+		if n == 0 {
+			return nil
+		}
+		if trace {
+			defer traceSince(time.Now(), what, n)
+		}
+		if _, err := tx.ExecContext(ctx, query, args...); err != nil {
+			return fmt.Errorf("stitch %d..%d: %s: %w", lo+1, hi, what, err)
+		}
+		return nil
+	}
 }
 
 // trace, set by the environment variable WEFT_STITCH_TRACE, prints the

@@ -12,7 +12,10 @@ UPDATE stitch_state SET watermark = $1, updated_at = CAST($3 AS TIMESTAMPTZ), pa
 		WHERE id = 1 AND watermark = $2
 
 -- name: StitchStateReset
-UPDATE stitch_state SET watermark = 0, updated_at = NULL, pass_token = $1 WHERE id = 1
+-- A rebuild starts: until it has ended and the pipeline records the rules
+-- it ran with, the entities are built under no rules, so that a rebuild a
+-- crash interrupted is started again.
+UPDATE stitch_state SET watermark = 0, updated_at = NULL, pass_token = $1, rules_hash = NULL WHERE id = 1
 
 -- name: StitchBatchBounds
 SELECT count(*), max(seq) FROM event_log WHERE seq > $1 AND seq <= $2
