@@ -128,21 +128,11 @@ func (s *Service) status(ctx context.Context, d *Definition, runs int) (*Status,
 
 func (s *Service) deadCounts(ctx context.Context) (map[string]int64, error) {
 	db := s.deps.DB
-	rows, err := db.QueryContext(ctx, db.Query("DestinationDeadLetterCounts"))
+	out, err := store.Counts(ctx, db, db.Query("DestinationDeadLetterCounts"))
 	if err != nil {
 		return nil, fmt.Errorf("count dead letters: %w", err)
 	}
-	defer rows.Close()
-	out := map[string]int64{}
-	for rows.Next() {
-		var id string
-		var n int64
-		if err := rows.Scan(&id, &n); err != nil {
-			return nil, fmt.Errorf("count dead letters: %w", err)
-		}
-		out[id] = n
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // DeadLettersLimitMax bounds one page of DeadLetters.

@@ -666,21 +666,11 @@ func (r *run) sizes(ctx context.Context, tx store.ExecutorTx, ps []*plan) (map[s
 	for i, p := range ps {
 		ids[i] = p.d.ID
 	}
-	rows, err := tx.QueryContext(ctx, tx.Query("SegmentMembersCounts"), ids)
+	out, err := store.Counts(ctx, tx, tx.Query("SegmentMembersCounts"), ids)
 	if err != nil {
 		return nil, fmt.Errorf("count members: %w", err)
 	}
-	defer rows.Close()
-	out := map[string]int64{}
-	for rows.Next() {
-		var id string
-		var n int64
-		if err := rows.Scan(&id, &n); err != nil {
-			return nil, fmt.Errorf("count members: %w", err)
-		}
-		out[id] = n
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // identAllFrom is the number of changes of a run from which it looks up

@@ -29,7 +29,7 @@ import (
 // row on DuckDB, against a fifth of that into a temporary table and a
 // tenth from there into the table), committed every pass and moved the
 // merged entities' rows every pass. Written this way, a 10M-event rebuild
-// took 13 to 25% less CPU (BENCHMARKS.md, step 15). The passes' writes
+// took 13 to 25% less CPU (BENCHMARKS.md, "a rebuild commits once"). The passes' writes
 // still overlap the reading of the next batch, which bounds a rebuild now.
 //
 // What it holds, beyond the index, is small: 12 bytes per entity, and the
@@ -163,13 +163,7 @@ func (e *Engine) bulkPass(ctx context.Context, s *bulkState, b *batch, p *plan, 
 // bulkWrite writes the pass's new entities, identifiers and event
 // mappings, each to its entity as the pass left it.
 func (e *Engine) bulkWrite(ctx context.Context, s *bulkState, b *batch, p *plan, now time.Time) error {
-	var ids, seqs, counts, ats plainList
-	for _, n := range p.newEntities {
-		ids.add(n.id)
-		seqs.addInt(n.createdSeq)
-		counts.add(e.countsJSON(n.counts))
-		ats.addInt(n.firstAt)
-	}
+	ids, seqs, counts, ats := e.newEntityLists(p)
 	var cats, kEnts, kSeqs, hashes plainList
 	for _, id := range p.identifiers {
 		cats.add(e.cats[id.key.cat])

@@ -29,13 +29,7 @@ func (e *Engine) write(ctx context.Context, b *batch, p *plan, token int64) erro
 		return ErrConcurrentPass
 	}
 	exec := txExec(ctx, tx, b.lo, b.hi)
-	var ids, seqs, counts, ats plainList
-	for _, n := range p.newEntities {
-		ids.add(n.id)
-		seqs.addInt(n.createdSeq)
-		counts.add(e.countsJSON(n.counts))
-		ats.addInt(n.firstAt)
-	}
+	ids, seqs, counts, ats := e.newEntityLists(p)
 	err = exec("create entities", len(p.newEntities), `INSERT INTO entities (id, created_seq, created_at, modified_at, identifier_counts, first_event_us)
 		SELECT `+plainListSQL("$1", "TEXT")+`, `+plainListSQL("$2", "BIGINT")+`, CAST($3 AS TIMESTAMPTZ), CAST($3 AS TIMESTAMPTZ), `+plainListSQL("$4", "TEXT")+`,
 		       `+plainListSQL("$5", "BIGINT"),
@@ -131,6 +125,18 @@ func (e *Engine) write(ctx context.Context, b *batch, p *plan, token int64) erro
 		}
 	}
 	return tx.Commit()
+}
+
+// newEntityLists packs a plan's new entities: their ids, created seqs,
+// identifier counts and first event times.
+func (e *Engine) newEntityLists(p *plan) (ids, seqs, counts, ats plainList) {
+	for _, n := range p.newEntities {
+		ids.add(n.id)
+		seqs.addInt(n.createdSeq)
+		counts.add(e.countsJSON(n.counts))
+		ats.addInt(n.firstAt)
+	}
+	return ids, seqs, counts, ats
 }
 
 // writeRefused records the links of the batch's events refused as

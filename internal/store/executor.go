@@ -129,3 +129,23 @@ func ignoreDone(err error) error {
 	}
 	return err
 }
+
+// Counts runs a query of (key, count) rows, such as a GROUP BY's, on e
+// and returns the counts by key.
+func Counts(ctx context.Context, e Executor, query string, args ...any) (map[string]int64, error) {
+	rows, err := e.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var key string
+		var n int64
+		if err := rows.Scan(&key, &n); err != nil {
+			return nil, err
+		}
+		out[key] = n
+	}
+	return out, rows.Err()
+}
