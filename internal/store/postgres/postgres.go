@@ -63,9 +63,12 @@ func (b *backend) Migrations() fs.FS     { return migrations }
 func (b *backend) QueryOverrides() fs.FS { return overrides }
 func (b *backend) Close() error          { return b.db.Close() }
 
+// ord is each event's position in its request: the insert into the log
+// orders by it, so that seq follows the request whatever order a scan of
+// the table gives (PostgreSQL promises none).
 const stagingDDL = `CREATE TEMP TABLE IF NOT EXISTS event_staging (
     id TEXT, source_id TEXT, type TEXT, version TEXT,
-    event_time TIMESTAMPTZ, payload JSONB) ON COMMIT DELETE ROWS`
+    event_time TIMESTAMPTZ, payload JSONB, ord INT) ON COMMIT DELETE ROWS`
 
 // staging is the statement that makes the session's staging table if it
 // has none. The stitching rules that find suppressed events in it are
@@ -121,7 +124,7 @@ func (b bulkTx) Int(ctx context.Context, query string, args ...any) (int64, erro
 	return *n, nil
 }
 
-var stagingColumns = []string{"id", "source_id", "type", "version", "event_time", "payload"}
+var stagingColumns = []string{"id", "source_id", "type", "version", "event_time", "payload", "ord"}
 
 func (b bulkTx) LoadEvents(ctx context.Context, events []store.EventInsert) error {
 	i := 0
@@ -131,7 +134,7 @@ func (b bulkTx) LoadEvents(ctx context.Context, events []store.EventInsert) erro
 		}
 		e := &events[i]
 		i++
-		return []any{e.ID, e.SourceID, e.Type, e.Version, e.EventTime, string(e.Payload)}, nil
+		return []any{e.ID, e.SourceID, e.Type, e.Version, e.EventTime, string(e.Payload), i}, nil
 	})
 	_, err := b.tx.CopyFrom(ctx, pgx.Identifier{"event_staging"}, stagingColumns, src)
 	return err

@@ -17,8 +17,10 @@ FROM event_staging
 ON CONFLICT (id) DO NOTHING
 
 -- name: EventInsertFromStaging
--- Rows are inserted in staging (scan) order, which is the input order, so
--- seq follows the order of the request; the conformance suite checks it.
+-- Rows are inserted in staging (scan) order, which on DuckDB is the input
+-- order (it keeps insertion order), so seq follows the order of the
+-- request; the conformance suite checks it. PostgreSQL's scans promise no
+-- order: its override orders by the request position (ord).
 -- The DuckDB backend leaves ids already in the log out of the staging table
 -- (it has no unique index; see its package doc); PostgreSQL overrides this
 -- with ON CONFLICT on its primary key.
