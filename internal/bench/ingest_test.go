@@ -26,11 +26,11 @@ func benchEvents() int {
 }
 
 func startServer(tb testing.TB, backend string) *server.Server {
-	cfg := server.Config{Addr: "127.0.0.1:0", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	// The data directory holds the server's key and export folders on
+	// PostgreSQL too: never the package's own folder.
+	cfg := server.Config{Addr: "127.0.0.1:0", DataDir: tb.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	if backend == "postgres" {
 		cfg.DB = pgtest.URL(tb)
-	} else {
-		cfg.DataDir = tb.TempDir()
 	}
 	s, err := server.Start(context.Background(), cfg)
 	if err != nil {
