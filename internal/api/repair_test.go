@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"encoding/json"
 	"slices"
 	"strings"
@@ -355,6 +356,7 @@ func TestRepairHonoured(t *testing.T) {
 			apart(when, "cookie:c2", "cookie:c1")
 			together(when, "cookie:c1", "cookie:c3")
 			apart(when, "cookie:c6", "cookie:c7")
+			s.checkKeys(t, when)
 		}
 		check("after the repairs")
 		if r := s.do(t, "POST", "/v1/events", withKey("boot"), []byte(form("e20", 20000, `"cookie":"c2","email":"ann@x.io"`))); r.status != 200 {
@@ -371,5 +373,25 @@ func TestRepairHonoured(t *testing.T) {
 		together("without the split", "cookie:c2", "cookie:c1")
 		apart("without the merge", "cookie:c1", "cookie:c3")
 		together("without the block", "cookie:c6", "cookie:c7")
+		s.checkKeys(t, "without the constraints")
 	})
+}
+
+// checkKeys fails if a row of entity_events or identifiers does not hold
+// the entity key of its entity_id, on a backend with keys: readers narrow
+// by it (store.Capabilities.EntityKey), so a writer (a pass, a merge, a
+// re-clustering, a rebuild) that left it NULL or stale would hide rows.
+func (s *repairServer) checkKeys(t *testing.T, when string) {
+	t.Helper()
+	key := s.store.Capabilities().EntityKey()
+	if key == "" {
+		return
+	}
+	for _, table := range []string{"entity_events", "identifiers"} {
+		var rows, wrong int
+		err := s.store.QueryRowContext(context.Background(), "SELECT count(*), count(*) FILTER (WHERE entity_key IS DISTINCT FROM "+key+") FROM "+table).Scan(&rows, &wrong)
+		if err != nil || rows == 0 || wrong != 0 {
+			t.Errorf("%s: %d of the %d rows of %s without their entity key (%v)", when, wrong, rows, table, err)
+		}
+	}
 }

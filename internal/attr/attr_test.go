@@ -629,7 +629,8 @@ func TestEntityKeys(t *testing.T) {
 	f.run(t, attr.RunOptions{})
 	want := f.snapshot(t)
 	f.clock.t = f.clock.t.Add(time.Hour)
-	for _, q := range []string{"UPDATE customer_attributes SET entity_key = 0", "UPDATE attribute_meta SET key_check = 0"} {
+	for _, q := range []string{"UPDATE customer_attributes SET entity_key = 0", "UPDATE entity_events SET entity_key = 0",
+		"UPDATE identifiers SET entity_key = 0", "UPDATE attribute_meta SET key_check = 0"} {
 		if _, err := f.s.ExecContext(ctx, q); err != nil {
 			t.Fatal(err)
 		}
@@ -643,8 +644,10 @@ func TestEntityKeys(t *testing.T) {
 	}
 	sameSnapshots(t, "after the keys were computed again", want, f.snapshot(t), "")
 	f.checkCaches(t)
-	var stale int
-	if err := f.s.QueryRowContext(ctx, "SELECT count(*) FROM customer_attributes WHERE entity_key IS DISTINCT FROM CAST(hash(entity_id) >> 32 AS UINTEGER)").Scan(&stale); err != nil || stale > 0 {
-		t.Errorf("%d values with a stale key (%v)", stale, err)
+	for _, table := range store.EntityKeyTables {
+		var stale int
+		if err := f.s.QueryRowContext(ctx, "SELECT count(*) FROM "+table+" WHERE entity_key IS DISTINCT FROM CAST(hash(entity_id) >> 32 AS UINTEGER)").Scan(&stale); err != nil || stale > 0 {
+			t.Errorf("%s: %d rows with a stale key (%v)", table, stale, err)
+		}
 	}
 }

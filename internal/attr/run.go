@@ -337,7 +337,7 @@ func (r *run) copyEvents(ctx context.Context) error {
 	if _, err := r.exec(ctx, "drop attr_events", r.conn.Query("AttrEventsDrop")); err != nil {
 		return err
 	}
-	if _, err := r.execConfined(ctx, "copy the chunk's events", copyChunkEvents); err != nil {
+	if _, err := r.execConfined(ctx, "copy the chunk's events", copyChunkEvents(r.e.caps.EntityKey())); err != nil {
 		return err
 	}
 	// Custom queries look up each entity's events: an engine that does
@@ -630,32 +630,13 @@ func (r *run) keyValue() string {
 }
 
 // checkKeys computes the entity keys again when DuckDB's hash function is
-// not the one they were computed with (a new DuckDB): key_check holds the
-// hash of a fixed text. Only a backend with entity keys (DuckDB) has them.
+// not the one they were computed with (store.CheckEntityKeys, which the
+// store's open runs too): a run looks its old values up by them.
 func (r *run) checkKeys(ctx context.Context) error {
-	entityKey := r.e.caps.EntityKey()
-	if entityKey == "" {
-		return nil
+	if err := store.CheckEntityKeys(ctx, r.conn, r.e.caps); err != nil {
+		return fmt.Errorf("attributes: %w", err)
 	}
-	var same bool
-	if err := r.conn.QueryRowContext(ctx, r.conn.Query("AttrKeyCheck")).Scan(&same); err != nil {
-		return fmt.Errorf("attributes: check entity keys: %w", err)
-	}
-	if same {
-		return nil
-	}
-	tx, err := r.conn.Begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	for _, q := range []string{"UPDATE customer_attributes SET entity_key = " + entityKey,
-		tx.Query("AttrKeyCheckSet")} {
-		if _, err := tx.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("attributes: compute entity keys: %w", err)
-		}
-	}
-	return tx.Commit()
+	return nil
 }
 
 // saveState records the run of each attribute it calculated; one that

@@ -59,11 +59,20 @@ func (d *Definition) query(src source, argMinMax bool) string {
 	return d.rowsQuery(src) + "\n" + d.aggregate(argMinMax)
 }
 
-// copyChunkEvents fills attr_events with the events of the entities in
-// attr_due.
-const copyChunkEvents = `CREATE TEMP TABLE attr_events AS
+// copyChunkEvents is the statement that fills attr_events with the events
+// of the entities in attr_due. entityKey is the backend's entity key
+// (store.Capabilities.EntityKey), "" for none: with one, the mappings are
+// narrowed by the integer keys of the due entities before their ids are
+// compared (on DuckDB the ids of every mapping were hashed for the join).
+func copyChunkEvents(entityKey string) string {
+	q := `CREATE TEMP TABLE attr_events AS
 SELECT m.entity_id, e.id, e.source_id, e.type, e.version, e.event_time, e.payload
 FROM attr_due due JOIN entity_events m ON m.entity_id = due.entity_id JOIN event_log e ON e.seq = m.event_seq`
+	if entityKey != "" {
+		q += "\nWHERE m.entity_key IN (SELECT " + entityKey + " FROM attr_due)"
+	}
+	return q
+}
 
 // eventsOf is the FROM clause of base: rows with entity_id and the event
 // columns, under the alias e.

@@ -7,6 +7,7 @@ import (
 	"iter"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/weftdata/weft/internal/config"
@@ -56,6 +57,13 @@ type StitchOpts struct {
 	// LoadOnly stops after loading, so that copies of the store can be
 	// stitched several times.
 	LoadOnly bool
+	// SkipRebuild leaves out the rebuild of a store stitched before: an
+	// untimed run loads the engine's index (and stitches what is left),
+	// then the incremental passes are timed as after a rebuild.
+	SkipRebuild bool
+	// Profile, when set, is started just before the timed incremental
+	// passes and stopped just after them (a CPU profile of them alone).
+	Profile func() (stop func(), err error)
 	// Progress, when set, is told what the benchmark is doing.
 	Progress func(string)
 }
@@ -65,6 +73,8 @@ type StitchReport struct {
 	Events   int
 	Loaded   bool // false when the store held the events already
 	LoadTime time.Duration
+	// RebuildSkipped: SkipRebuild, the store was stitched before.
+	RebuildSkipped bool
 
 	Rebuild           stitch.Result
 	RebuildTime       time.Duration
@@ -98,17 +108,20 @@ func (r *StitchReport) String() string {
 	if r.Loaded {
 		load = fmt.Sprintf("loaded in %s", r.LoadTime.Round(time.Millisecond))
 	}
-	if r.RebuildTime == 0 {
+	if r.RebuildTime == 0 && !r.RebuildSkipped {
 		return fmt.Sprintf("%d events (%s)", r.Events, load)
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, `%d events (%s)
-rebuild: %s, %.0f events/s; %d entities, %d merges
-incremental pass of %d events: %s, %.0f events/s; %d new entities, %d merges
+	fmt.Fprintf(&b, "%d events (%s)\n", r.Events, load)
+	if r.RebuildSkipped {
+		fmt.Fprintf(&b, "rebuild: skipped (stitched before); %d entities\n", r.Entities)
+	} else {
+		fmt.Fprintf(&b, "rebuild: %s, %.0f events/s; %d entities, %d merges\n",
+			r.RebuildTime.Round(time.Millisecond), r.RebuildPerSec, r.Entities, r.Rebuild.Merges)
+	}
+	fmt.Fprintf(&b, `incremental pass of %d events: %s, %.0f events/s; %d new entities, %d merges
 first run of a new engine (index load): %s
 peak RSS %d MiB, peak Go heap %d MiB`,
-		r.Events, load,
-		r.RebuildTime.Round(time.Millisecond), r.RebuildPerSec, r.Entities, r.Rebuild.Merges,
 		r.Incremental.EventsProcessed, r.IncrementalTime.Round(time.Microsecond*100), r.IncrementalPerSec,
 		r.Incremental.EntitiesCreated, r.Incremental.Merges,
 		r.RestartTime.Round(time.Millisecond),
@@ -123,7 +136,9 @@ peak RSS %d MiB, peak Go heap %d MiB`,
 		fmt.Fprintf(&b, "\n  rules %s, tables %s, rounds %s, events' labels %s",
 			bl.RulesTime.Round(time.Millisecond), bl.TablesTime.Round(time.Millisecond), bl.RoundsTime.Round(time.Millisecond), bl.ResultTime.Round(time.Millisecond))
 		fmt.Fprintf(&b, "\nbaseline peak RSS %d MiB (%d MiB at its start; this process: DuckDB when embedded, not a PostgreSQL server)", bl.PeakRSSBytes>>20, bl.StartRSSBytes>>20)
-		fmt.Fprintf(&b, "\nWeft's rebuild is %.2fx as fast as the baseline", bl.Time.Seconds()/r.RebuildTime.Seconds())
+		if r.RebuildTime > 0 {
+			fmt.Fprintf(&b, "\nWeft's rebuild is %.2fx as fast as the baseline", bl.Time.Seconds()/r.RebuildTime.Seconds())
+		}
 		if r.IncrementalTime > 0 {
 			fmt.Fprintf(&b, "; its incremental pass %.0fx as fast as the baseline's full recomputation", bl.Time.Seconds()/r.IncrementalTime.Seconds())
 		}
@@ -180,15 +195,9 @@ func Stitch(ctx context.Context, opts StitchOpts) (*StitchReport, error) {
 	}
 	heap := sampleHeap()
 	defer heap.stop()
-	opts.Progress("rebuilding")
-	start := time.Now()
-	res, err := eng.Rebuild(ctx, opts.BatchSize)
-	if err != nil {
-		return nil, fmt.Errorf("rebuild: %w", err)
+	if err := stitchRebuild(ctx, eng, opts, r); err != nil {
+		return nil, err
 	}
-	r.RebuildTime = time.Since(start)
-	r.Rebuild = *res
-	r.RebuildPerSec = float64(res.EventsProcessed) / r.RebuildTime.Seconds()
 	rebuilt, err := eng.Watermark(ctx)
 	if err != nil {
 		return nil, err
@@ -197,6 +206,15 @@ func Stitch(ctx context.Context, opts StitchOpts) (*StitchReport, error) {
 		return nil, err
 	}
 
+	stopProfile := func() {}
+	if opts.Profile != nil {
+		stop, err := opts.Profile()
+		if err != nil {
+			return nil, err
+		}
+		stopProfile = sync.OnceFunc(stop)
+		defer stopProfile()
+	}
 	if opts.Incremental > 0 {
 		opts.Progress(fmt.Sprintf("appending %d events of returning customers", opts.Incremental))
 		if _, err := Load(ctx, opts.DB, demo.Revisits(demoOpts, opts.Incremental)); err != nil {
@@ -217,6 +235,7 @@ func Stitch(ctx context.Context, opts StitchOpts) (*StitchReport, error) {
 			return nil, err
 		}
 	}
+	stopProfile()
 	r.PeakHeapBytes = heap.stop()
 	r.PeakRSSBytes = peakRSS()
 
@@ -225,7 +244,7 @@ func Stitch(ctx context.Context, opts StitchOpts) (*StitchReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	start = time.Now()
+	start := time.Now()
 	if _, err := fresh.Run(ctx, 0); err != nil {
 		return nil, fmt.Errorf("restart: %w", err)
 	}
@@ -238,6 +257,30 @@ func Stitch(ctx context.Context, opts StitchOpts) (*StitchReport, error) {
 		}
 	}
 	return r, nil
+}
+
+// stitchRebuild times the rebuild of the loaded events into r, or with
+// SkipRebuild runs the engine once, untimed, over the store stitched
+// before: the index it loads is what a rebuild leaves in memory.
+func stitchRebuild(ctx context.Context, eng *stitch.Engine, opts StitchOpts, r *StitchReport) error {
+	if opts.SkipRebuild {
+		opts.Progress("loading the index of the stitched store (no rebuild)")
+		if _, err := eng.Run(ctx, 0); err != nil {
+			return fmt.Errorf("first run: %w", err)
+		}
+		r.RebuildSkipped = true
+		return nil
+	}
+	opts.Progress("rebuilding")
+	start := time.Now()
+	res, err := eng.Rebuild(ctx, opts.BatchSize)
+	if err != nil {
+		return fmt.Errorf("rebuild: %w", err)
+	}
+	r.RebuildTime = time.Since(start)
+	r.Rebuild = *res
+	r.RebuildPerSec = float64(res.EventsProcessed) / r.RebuildTime.Seconds()
+	return nil
 }
 
 // ensureLoaded loads n demo events into an empty store, or accepts a store

@@ -142,8 +142,9 @@ func segmentOpts(cmd *cobra.Command, o bench.IngestOpts, writeKey string) bench.
 
 func newBenchStitchCmd() *cobra.Command {
 	var (
-		f    serverFlags
-		opts bench.StitchOpts
+		f       serverFlags
+		opts    bench.StitchOpts
+		profile string
 	)
 	cmd := &cobra.Command{
 		Use:   "stitch",
@@ -162,9 +163,14 @@ identifier edges, then min-label propagation until no label changes, without gua
 prints both times, the rounds, the baseline's peak memory and how many times faster Weft is.
 
 A store that already holds exactly --events events is used as it is, so
---load-only once and copies of the data directory make repeated runs quick.`,
+--load-only once and copies of the data directory make repeated runs quick. With --skip-rebuild
+a copy of a store stitched before is not rebuilt: one untimed run loads the engine's index,
+then the incremental passes are timed as after a rebuild; --cpu-profile profiles those passes.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if profile != "" {
+				opts.Profile = func() (func(), error) { return cpuProfile(profile) }
+			}
 			return runOnStore(cmd, &f, "weft-bench-stitch-", func(db *store.DB, progress func(string)) (fmt.Stringer, error) {
 				opts.DB, opts.Progress = db, progress
 				return bench.Stitch(cmd.Context(), opts)
@@ -180,6 +186,8 @@ A store that already holds exactly --events events is used as it is, so
 	cmd.Flags().StringVar(&opts.Baseline, "baseline", "", "sql: also time the warehouse-native SQL baseline (min-label propagation) on the same store")
 	cmd.Flags().Uint64Var(&opts.Seed, "seed", 1, "seed of the demo data")
 	cmd.Flags().BoolVar(&opts.LoadOnly, "load-only", false, "load the events into --data or --db and stop, to stitch copies of the store later")
+	cmd.Flags().BoolVar(&opts.SkipRebuild, "skip-rebuild", false, "skip the rebuild of a store stitched before: an untimed run loads the engine's index, then the incremental passes are timed")
+	cmd.Flags().StringVar(&profile, "cpu-profile", "", "write the CPU profile of the timed incremental passes (both, when --split-pass runs) to this file")
 	return cmd
 }
 

@@ -191,11 +191,11 @@ func (e *Engine) bulkWrite(ctx context.Context, s *bulkState, b *batch, p *plan,
 		{"stage identifiers", cats.n, `INSERT INTO stitch_bulk_identifiers (category, value, entity_id, first_seq, key_hash)
 			SELECT ` + plainListSQL("$1", "TEXT") + `, ` + valsSQL("$2") + `, ` + plainListSQL("$3", "TEXT") + `, ` + plainListSQL("$4", "BIGINT") + `, ` + plainListSQL("$5", "BIGINT"),
 			[]any{cats.String(), vals, kEnts.String(), kSeqs.String(), hashes.String()}},
-		{"add identifiers", cats.n, `INSERT INTO identifiers (category, value, entity_id, first_seq, key_hash)
-			SELECT category, value, entity_id, first_seq, key_hash FROM stitch_bulk_identifiers`, nil},
+		{"add identifiers", cats.n, e.insertKeyed("identifiers", "category, value, entity_id, first_seq, key_hash",
+			`SELECT category, value, entity_id, first_seq, key_hash FROM stitch_bulk_identifiers`), nil},
 		{"stage events", evSeqs.n, `INSERT INTO stitch_bulk_events (seq, entity_id) SELECT ` + plainListSQL("$1", "BIGINT") + `, ` + plainListSQL("$2", "TEXT"),
 			[]any{evSeqs.String(), evEnts.String()}},
-		{"map events", evSeqs.n, `INSERT INTO entity_events (event_seq, entity_id) SELECT seq, entity_id FROM stitch_bulk_events`, nil},
+		{"map events", evSeqs.n, e.insertKeyed("entity_events", "event_seq, entity_id", `SELECT seq AS event_seq, entity_id FROM stitch_bulk_events`), nil},
 		{"clear the staged entities", ids.n, `DELETE FROM stitch_bulk_entities`, nil},
 		{"clear the staged identifiers", cats.n, `DELETE FROM stitch_bulk_identifiers`, nil},
 		{"clear the staged events", evSeqs.n, `DELETE FROM stitch_bulk_events`, nil},
@@ -259,11 +259,15 @@ func (e *Engine) finishBulk(ctx context.Context) error {
 	}
 	// As a pass moves them (write): an entity's rows all have seqs from
 	// its created_seq on, a bound DuckDB checks against its zone maps.
+	mergeList := `(SELECT ` + plainListSQL("$1", "TEXT") + ` AS loser, ` + plainListSQL("$2", "TEXT") + ` AS survivor) m`
 	for _, t := range []struct{ table, seq string }{{"entity_events", "event_seq"}, {"identifiers", "first_seq"}} {
-		if err := exec("move merged "+t.table, losers.n, `UPDATE `+t.table+` SET entity_id = m.survivor
-			FROM (SELECT `+plainListSQL("$1", "TEXT")+` AS loser, `+plainListSQL("$2", "TEXT")+` AS survivor) m
-			WHERE `+t.table+`.entity_id = m.loser AND `+t.table+`.`+t.seq+` >= $3`, losers.String(), roots.String(), minSeq); err != nil {
+		if err := exec("move merged "+t.table, losers.n, e.moveMergedSQL(t.table, t.seq, mergeList, true), losers.String(), roots.String(), minSeq); err != nil {
 			return err
+		}
+		if e.keyed(t.table) {
+			if err := exec("key the moved "+t.table, losers.n, e.rekeyMovedSQL(t.table, t.seq), roots.String(), minSeq); err != nil {
+				return err
+			}
 		}
 	}
 	if err := e.bulkHistory(s, x, exec); err != nil {

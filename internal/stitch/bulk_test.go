@@ -30,8 +30,18 @@ var stitchTables = map[string]string{
 }
 
 // stitchState is every row of the stitching tables, sorted, per table.
+// Where the backend has entity keys, every row of entity_events and
+// identifiers must hold its entity's: the readers narrow by them.
 func stitchState(t *testing.T, s *store.DB) map[string][]string {
 	t.Helper()
+	if key := s.Capabilities().EntityKey(); key != "" {
+		for _, table := range []string{"entity_events", "identifiers"} {
+			var wrong int
+			if err := s.QueryRowContext(context.Background(), "SELECT count(*) FROM "+table+" WHERE entity_key IS DISTINCT FROM "+key).Scan(&wrong); err != nil || wrong > 0 {
+				t.Errorf("%s: %d rows without their entity key (%v)", table, wrong, err)
+			}
+		}
+	}
 	out := map[string][]string{}
 	for table, q := range stitchTables {
 		rows, err := s.QueryContext(context.Background(), q)

@@ -162,9 +162,13 @@ func (e *Engine) regionEvents(ctx context.Context, rp *regionPlan, r *region, ke
 	}
 	bySeq := map[int64]int32{}
 	var oldOf []int32
+	which := "ee.entity_id IN (SELECT " + plainListSQL("$1", "TEXT") + ")"
+	if e.keyed("entity_events") {
+		which = "ee.entity_key IN (SELECT " + e.db.Capabilities().EntityKeyOf(plainListSQL("$1", "TEXT")) + ") AND " + which
+	}
 	rows, err := e.db.QueryContext(ctx, `SELECT ee.event_seq, ee.entity_id, `+eventTimeSQL+`, ev.id
 		FROM entity_events ee JOIN event_log ev ON ev.seq = ee.event_seq
-		WHERE ee.entity_id IN (SELECT `+plainListSQL("$1", "TEXT")+`) ORDER BY ee.event_seq`, ids.String())
+		WHERE `+which+` ORDER BY ee.event_seq`, ids.String())
 	if err != nil {
 		return nil, fmt.Errorf("read the events of the region: %w", err)
 	}
@@ -188,6 +192,9 @@ func (e *Engine) regionEvents(ctx context.Context, rp *regionPlan, r *region, ke
 	}
 	if len(e.rules) == 0 || seqs.n == 0 || e.carriedKeys(r, keyOf) {
 		return oldOf, nil
+	}
+	if trace {
+		defer traceSince(time.Now(), "region: identifiers from the log", seqs.n)
 	}
 	err = e.confined(ctx, func(x store.Executor) error {
 		return scanPacked(ctx, x, "SELECT string_agg(concat(seq, chr(30), rule, chr(30), "+escapeSQL("v")+"), chr(31)) FROM (\n"+

@@ -48,6 +48,10 @@ func (e *Engine) writeRegion(rp *regionPlan, now time.Time, exec execFunc) error
 		fHashes.addInt(e.keyHash(key))
 	}
 	ids := "(SELECT " + plainListSQL("$1", "TEXT") + ")"
+	oldIdentifiers := "entity_id IN " + ids
+	if e.keyed("identifiers") {
+		oldIdentifiers = "entity_key IN (SELECT " + e.db.Capabilities().EntityKeyOf(plainListSQL("$1", "TEXT")) + ") AND " + oldIdentifiers
+	}
 	steps := []struct {
 		what  string
 		n     int
@@ -55,11 +59,13 @@ func (e *Engine) writeRegion(rp *regionPlan, now time.Time, exec execFunc) error
 		args  []any
 	}{
 		{"re-map events", oldSeqs.n, `DELETE FROM entity_events WHERE event_seq IN (SELECT ` + plainListSQL("$1", "BIGINT") + `)`, []any{oldSeqs.String()}},
-		{"re-map events", evSeqs.n, `INSERT INTO entity_events (event_seq, entity_id) SELECT ` + plainListSQL("$1", "BIGINT") + `, ` + plainListSQL("$2", "TEXT"),
+		{"re-map events", evSeqs.n, e.insertKeyed("entity_events", "event_seq, entity_id",
+			`SELECT `+plainListSQL("$1", "BIGINT")+` AS event_seq, `+plainListSQL("$2", "TEXT")+` AS entity_id`),
 			[]any{evSeqs.String(), evEnts.String()}},
-		{"re-link identifiers", oldIDs.n, `DELETE FROM identifiers WHERE entity_id IN ` + ids, []any{oldIDs.String()}},
-		{"re-link identifiers", kCats.n, `INSERT INTO identifiers (category, value, entity_id, first_seq, key_hash)
-			SELECT ` + plainListSQL("$1", "TEXT") + `, ` + textListSQL("$2") + `, ` + plainListSQL("$3", "TEXT") + `, ` + plainListSQL("$4", "BIGINT") + `, ` + plainListSQL("$5", "BIGINT"),
+		{"re-link identifiers", oldIDs.n, `DELETE FROM identifiers WHERE ` + oldIdentifiers, []any{oldIDs.String()}},
+		{"re-link identifiers", kCats.n, e.insertKeyed("identifiers", "category, value, entity_id, first_seq, key_hash",
+			`SELECT `+plainListSQL("$1", "TEXT")+` AS category, `+textListSQL("$2")+` AS value, `+plainListSQL("$3", "TEXT")+` AS entity_id, `+
+				plainListSQL("$4", "BIGINT")+` AS first_seq, `+plainListSQL("$5", "BIGINT")+` AS key_hash`),
 			[]any{kCats.String(), kVals.String(), kEnts.String(), kSeqs.String(), kHashes.String()}},
 		{"record refused links", oldIDs.n, `DELETE FROM stitch_refused WHERE entity_id IN ` + ids, []any{oldIDs.String()}},
 		{"record refused links", fEnts.n, `INSERT INTO stitch_refused (entity_id, event_seq, category, value, reason, key_hash)

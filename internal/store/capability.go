@@ -13,9 +13,16 @@ type Capabilities interface {
 	SingleWriter() bool
 
 	// EntityKey is the SQL expression over entity_id of the compact
-	// customer_attributes.entity_key column, or "" when the backend's table
-	// has none (migration 015 adds it on DuckDB).
+	// entity_key column of customer_attributes, entity_events and
+	// identifiers (EntityKeyTables), or "" when the backend's tables have
+	// none (migrations 015 and 038 add it on DuckDB). Every writer of those
+	// tables sets it: readers narrow by the integer key first, then
+	// compare the ids.
 	EntityKey() string
+
+	// EntityKeyOf is EntityKey over another expression (a column of
+	// another table, a bound parameter), "" when EntityKey is.
+	EntityKeyOf(expr string) string
 
 	// ChunkValuesReplace returns the statements that read and delete the
 	// customer_attributes rows of the entities of the temporary table

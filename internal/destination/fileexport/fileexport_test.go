@@ -155,7 +155,10 @@ func load(t *testing.T, db *store.DB, ps []person) {
 		if err := exec("INSERT INTO entities (id, created_seq, created_at, modified_at, merged_into) VALUES ('merged', 0, $1, $1, $2)", now, ps[0].id); err != nil {
 			return err
 		}
-		return exec("INSERT INTO customer_attributes (entity_id, attribute_id, value, calculated_at) VALUES ('merged', 'name', 'gone', $1)", now)
+		if err := exec("INSERT INTO customer_attributes (entity_id, attribute_id, value, calculated_at) VALUES ('merged', 'name', 'gone', $1)", now); err != nil {
+			return err
+		}
+		return store.ComputeEntityKeys(ctx, tx, db.Capabilities())
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -10,11 +10,15 @@ import (
 // DuckDB is an embedded database: one process opens the file.
 func (b *backend) SingleWriter() bool { return true }
 
-// entityKey is the compact key of a value's entity (migration 015): the
-// upper half of hash(entity_id).
+// entityKey is the compact key of a row's entity (migrations 015 and
+// 038): the upper half of hash(entity_id).
 const entityKey = "CAST(hash(entity_id) >> 32 AS UINTEGER)"
 
 func (b *backend) EntityKey() string { return entityKey }
+
+func (b *backend) EntityKeyOf(expr string) string {
+	return "CAST(hash(" + expr + ") >> 32 AS UINTEGER)"
+}
 
 // ChunkValuesReplace notes the old rows' rowids while reading them: DuckDB
 // scans the value table for the read and again for the delete, and the

@@ -51,6 +51,12 @@ func OpenWith(ctx context.Context, dataDir string, opts *store.Options, settings
 	if err != nil {
 		return nil, err
 	}
+	// Readers narrow by the entity keys: keys of another DuckDB's hash
+	// function are computed again before anything reads them.
+	if err := store.CheckEntityKeys(ctx, db, db.Capabilities()); err != nil {
+		db.Close()
+		return nil, err
+	}
 	// Load the id set now rather than in the first request.
 	if err := b.ensureIDs(ctx); err != nil {
 		db.Close()

@@ -17,3 +17,41 @@ func TestConformance(t *testing.T) {
 		},
 	})
 }
+
+// TestEntityKeysCheckedAtOpen: keys computed with another hash function
+// (key_check differs, as after a DuckDB upgrade) are computed again when
+// the store opens, on every table that has them, before anything reads
+// by them.
+func TestEntityKeysCheckedAtOpen(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db, err := duckdb.Open(ctx, dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`INSERT INTO entity_events (event_seq, entity_id, entity_key) VALUES (1, 'E1', 7), (2, 'E2', NULL)`,
+		`INSERT INTO identifiers (category, value, entity_id, first_seq, entity_key) VALUES ('email', 'a@x', 'E1', 1, 7)`,
+		`INSERT INTO customer_attributes (entity_id, attribute_id, value, calculated_at, entity_key) VALUES ('E1', 'a', 'v', CAST('2026-01-01 00:00:00+00' AS TIMESTAMPTZ), 7)`,
+		`UPDATE attribute_meta SET key_check = 0`,
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	db.Close()
+	if db, err = duckdb.Open(ctx, dir, nil); err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	key := db.Capabilities().EntityKey()
+	for _, table := range store.EntityKeyTables {
+		var rows, wrong int
+		if err := db.QueryRowContext(ctx, "SELECT count(*), count(*) FILTER (WHERE entity_key IS DISTINCT FROM "+key+") FROM "+table).Scan(&rows, &wrong); err != nil {
+			t.Fatal(err)
+		}
+		if rows == 0 || wrong != 0 {
+			t.Errorf("%s: %d of %d rows with a stale key after the open", table, wrong, rows)
+		}
+	}
+}

@@ -19,6 +19,8 @@ func (b *backend) SingleWriter() bool { return false }
 // index on entity_id finds a chunk's rows.
 func (b *backend) EntityKey() string { return "" }
 
+func (b *backend) EntityKeyOf(string) string { return "" }
+
 func (b *backend) ChunkValuesReplace(attrs string) store.ChunkReplace {
 	which := "entity_id IN (SELECT entity_id FROM attr_due)" + attrs
 	return store.ChunkReplace{

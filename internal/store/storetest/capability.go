@@ -73,6 +73,16 @@ func exec(t *testing.T, e store.Executor, queries ...string) {
 	}
 }
 
+// keyRows gives the rows a test inserted by hand into entity_events,
+// identifiers and customer_attributes their entity keys, as every writer
+// of the store sets them (store.Capabilities.EntityKey).
+func keyRows(t *testing.T, s *store.DB) {
+	t.Helper()
+	if err := store.ComputeEntityKeys(context.Background(), s, s.Capabilities()); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // testSingleWriter: a backend that serves several processes lets a second
 // store open the same database and see the first one's writes.
 func testSingleWriter(t *testing.T, b Backend) {

@@ -30,6 +30,7 @@ func testProfileRefusedAmong(t *testing.T, b Backend) {
 		('email', 'b', 'blocked', 1, 2, CAST('2026-01-01 00:00:00+00' AS TIMESTAMPTZ)),
 		('cookie', 'c', 'max_per_entity', 2, 2, CAST('2026-01-01 00:00:00+00' AS TIMESTAMPTZ)),
 		('email', 'd', 'blocked', 1, 5, CAST('2026-01-01 00:00:00+00' AS TIMESTAMPTZ))`)
+	keyRows(t, s)
 	for _, limit := range []int{1, 2, 10} {
 		want, err := s.ProfileRefusedSeqs(ctx, "E1", limit)
 		if err != nil {
@@ -58,6 +59,7 @@ func testProfileLinkStatesByKeyHash(t *testing.T, b Backend) {
 		('email', 'collides', 'E2', 3, %d)`, h("email", "a@x"), h("cookie", "c1"), h("email", "b@x")),
 		`INSERT INTO stitch_audit (category, value, reason, events, first_event_seq, recorded_at)
 		VALUES ('email', 'shared@x', 'blocked', 4, 5, CAST('2026-01-01 00:00:00+00' AS TIMESTAMPTZ))`)
+	keyRows(t, s)
 	got, err := s.ProfileLinkStates(ctx, []string{"email", "cookie", "email", "email", "cookie"},
 		[]string{"a@x", "c1", "b@x", "shared@x", "a@x"})
 	if err != nil {
@@ -89,6 +91,7 @@ func testProfileIdentifierLinks(t *testing.T, b Backend) {
 		`INSERT INTO identifiers (category, value, entity_id, first_seq, key_hash) VALUES
 		('email', 'b@x', 'E1', 7, 1), ('email', 'a@x', 'E1', 7, 2), ('cookie', 'c2', 'E1', 3, 3),
 		('cookie', 'c1', 'E1', 9, 4), ('email', 'other', 'E2', 1, 5)`)
+	keyRows(t, s)
 	e, err := s.EntityGet(ctx, "E1")
 	if err != nil {
 		t.Fatal(err)

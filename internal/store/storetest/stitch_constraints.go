@@ -116,6 +116,7 @@ func testStitchConstraintLookups(t *testing.T, b Backend) {
 	}
 	exec(`INSERT INTO entity_events (event_seq, entity_id) VALUES (1, 'A'), (2, 'A'), (3, 'B'), (4, 'B')`)
 	exec(`INSERT INTO identifiers (category, value, entity_id, first_seq, key_hash) VALUES ('email', 'x@y', 'A', 1, 1), ('cookie', 'c1', 'B', 3, 2)`)
+	keyRows(t, s)
 	exec(`INSERT INTO stitch_refused (entity_id, event_seq, category, value, reason, key_hash) VALUES ('B', 4, 'email', 'x@y', 'manual_split', 1)`)
 	exec(`INSERT INTO stitch_splits (entity_id, parts, category, value, event_seq, constraint_id, split_at) VALUES ('A', '["A","B"]', NULL, NULL, NULL, 'k1', CAST($1 AS TIMESTAMPTZ))`, fixedNow)
 

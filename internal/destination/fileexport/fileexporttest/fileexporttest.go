@@ -53,5 +53,5 @@ func Seed(ctx context.Context, db *store.DB, n int) error {
 			return fmt.Errorf("seed profiles: %w", err)
 		}
 	}
-	return nil
+	return store.ComputeEntityKeys(ctx, db, db.Capabilities())
 }
