@@ -598,7 +598,16 @@ func (r *run) write(ctx context.Context, ps []*plan, res *RunResult) error {
 		}
 		if entered+exited > 0 {
 			// Without changes the members' table is not touched.
-			if err := step("record changes", "SegmentChangesInsert", r.now, r.runID); err != nil {
+			seqs, err := r.reserveSeqs(ctx, tx)
+			if err != nil {
+				return fmt.Errorf("record changes: %w", err)
+			}
+			if seqs != nil {
+				err = step("record changes", "SegmentChangesInsertNumbered", r.now, r.runID, seqs.changes)
+			} else {
+				err = step("record changes", "SegmentChangesInsert", r.now, r.runID)
+			}
+			if err != nil {
 				return err
 			}
 			if exited > 0 {
@@ -611,7 +620,12 @@ func (r *run) write(ctx context.Context, ps []*plan, res *RunResult) error {
 					return err
 				}
 			}
-			if err := r.appendEvents(ctx, tx, res, maxSeq); err != nil {
+			if seqs != nil {
+				err = step("append events", "SegmentEventsAppendNumbered", r.now, r.runID, seqs.changes, seqs.events, time.Now().UTC())
+			} else {
+				err = step("append events", "SegmentEventsAppend", maxSeq, time.Now().UTC())
+			}
+			if err != nil {
 				return err
 			}
 		}
@@ -697,51 +711,44 @@ func (r *run) lookUpIdentifiers(ctx context.Context, res *RunResult, changes int
 	return nil
 }
 
-// appendEvents appends the run's changes after seq maxSeq as events.
-// Where one writer appends to the log, their seqs are drawn first as one
-// range, so that the insert gives them itself (SegmentEventsAppendReserved).
-func (r *run) appendEvents(ctx context.Context, tx store.ExecutorTx, res *RunResult, maxSeq int64) error {
-	defer res.timer("append events")()
-	now := time.Now().UTC()
-	if r.e.caps.SingleWriter() {
-		offset, ok, err := reserveSeqs(ctx, tx, maxSeq)
-		if err != nil {
-			return fmt.Errorf("append events: %w", err)
-		}
-		if ok {
-			if _, err := tx.ExecContext(ctx, tx.Query("SegmentEventsAppendReserved"), maxSeq, now, offset); err != nil {
-				return fmt.Errorf("append events: %w", err)
-			}
-			return nil
-		}
-	}
-	if _, err := tx.ExecContext(ctx, tx.Query("SegmentEventsAppend"), maxSeq, now); err != nil {
-		return fmt.Errorf("append events: %w", err)
-	}
-	return nil
-}
+// numbered are the first seqs of the ranges a run drew for its changes
+// and their events: a change's seq is changes plus its rowid in seg_diff,
+// its event's events plus it.
+type numbered struct{ changes, events int64 }
 
-// reserveSeqs draws one event seq per change seq after maxSeq, and
-// returns what to add to a change's seq to get its event's; ok is false
-// when the values drawn are not one contiguous range (something else drew
-// meanwhile: the events then take theirs from the sequence one by one).
-func reserveSeqs(ctx context.Context, tx store.ExecutorTx, maxSeq int64) (offset int64, ok bool, err error) {
-	var lo, hi int64
-	if err := tx.QueryRowContext(ctx, tx.Query("SegmentChangesSeqRange"), maxSeq).Scan(&lo, &hi); err != nil {
-		return 0, false, err
+// reserveSeqs draws the seqs of the run's changes and of their events as
+// two ranges, one value per row of seg_diff in each, where one writer
+// appends (store.Capabilities.SingleWriter): the inserts then give the
+// rows their seq themselves (SegmentChangesInsertNumbered,
+// SegmentEventsAppendNumbered). It returns nil elsewhere, or when a range
+// drawn is not contiguous (something else drew meanwhile): the rows then
+// take theirs from the sequences one by one.
+func (r *run) reserveSeqs(ctx context.Context, tx store.ExecutorTx) (*numbered, error) {
+	if !r.e.caps.SingleWriter() {
+		return nil, nil
 	}
-	n := hi - lo + 1
+	var n int64
+	if err := tx.QueryRowContext(ctx, tx.Query("SegmentDiffRowSpan")).Scan(&n); err != nil {
+		return nil, err
+	}
 	if n <= 0 {
-		return 0, false, nil
+		return nil, nil
 	}
-	var first, last, count int64
-	if err := tx.QueryRowContext(ctx, tx.Query("EventSeqReserve"), n).Scan(&first, &last, &count); err != nil {
-		return 0, false, err
+	var out numbered
+	for _, x := range []struct {
+		query string
+		first *int64
+	}{{"SegmentChangesSeqReserve", &out.changes}, {"EventSeqReserve", &out.events}} {
+		var first, last, count int64
+		if err := tx.QueryRowContext(ctx, tx.Query(x.query), n).Scan(&first, &last, &count); err != nil {
+			return nil, err
+		}
+		if count != n || last-first+1 != n {
+			return nil, nil
+		}
+		*x.first = first
 	}
-	if count != n || last-first+1 != n {
-		return 0, false, nil
-	}
-	return first - lo, true, nil
+	return &out, nil
 }
 
 // dependenciesFirst orders the definitions so that each comes after the
