@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/weftdata/weft/internal/plugin"
@@ -181,6 +180,7 @@ func (e *Engine) Run(ctx context.Context, runID string, ro RunOptions) (*RunResu
 		st, ok := states[d.ID]
 		plans = append(plans, r.plan(ctx, d, st, ok && !ro.Full))
 	}
+	r.addMoved(ctx, plans)
 	r.copyCandidates(ctx, plans)
 	var computed []*plan
 	for _, p := range plans {
@@ -270,9 +270,6 @@ type run struct {
 	// changes in seg_diff gives their members now, which the segments
 	// referring to them read instead of computing them again.
 	done map[string]bool
-	// movers numbers the queries of entities a window moved over that the
-	// run has put in seg_moved.
-	movers map[string]int
 	// indexed are the temporary tables statistics made an index on.
 	indexed map[string]bool
 }
@@ -318,6 +315,8 @@ type plan struct {
 	began       time.Time
 	incremental bool
 	sr          SegmentResult
+	// since is when an incremental run looks for changes from.
+	since time.Time
 	// err, when set, fails the segment before it is computed.
 	err error
 }
@@ -345,47 +344,56 @@ func (r *run) plan(ctx context.Context, d *Definition, st state, incremental boo
 		stop := p.sr.timer("candidates")
 		p.err = r.findChanged(ctx, st, since)
 		if p.err == nil {
-			p.err = r.addCandidates(ctx, p, since)
+			if _, err := r.conn.ExecContext(ctx, r.conn.Query("SegmentCandsFromChanged"), p.d.ID); err != nil {
+				p.err = fmt.Errorf("changed entities: %w", err)
+			}
 		}
+		p.since = since
 		stop()
 	}
 	p.planned = time.Since(p.began)
 	return p
 }
 
-// addCandidates adds a segment's candidates to seg_cands.
-func (r *run) addCandidates(ctx context.Context, p *plan, since time.Time) error {
-	if _, err := r.conn.ExecContext(ctx, r.conn.Query("SegmentCandsFromChanged"), p.d.ID); err != nil {
-		return fmt.Errorf("changed entities: %w", err)
-	}
-	if movers := p.comp.movers(&p.d.Condition, since); movers != "" {
-		n, err := r.moved(ctx, movers)
-		if err != nil {
-			return fmt.Errorf("windows moved: %w", err)
+// addMoved adds to the candidates of the plans that run incrementally the
+// entities a relative window or date of their conditions moved over since
+// their last run, found by one query for all of them (each query scans the
+// log): every such plan gets the entities of all the plans' windows, more
+// candidates than its own for some, which changes no result (a candidate
+// is evaluated as in a full run). On failure, those plans fail.
+func (r *run) addMoved(ctx context.Context, plans []*plan) {
+	var m moved
+	var with []*plan
+	for _, p := range plans {
+		if !p.incremental || p.err != nil {
+			continue
 		}
-		if _, err := r.conn.ExecContext(ctx, r.conn.Query("SegmentCandsFromMoved"), p.d.ID, n); err != nil {
-			return fmt.Errorf("windows moved: %w", err)
+		if m.add(p.comp, &p.d.Condition, p.since) {
+			with = append(with, p)
 		}
 	}
-	return nil
-}
-
-// moved runs a query of the entities a window moved over, unless the run
-// has run it already (segments referring to the same segment or window:
-// each query scans the log), and returns its number in seg_moved.
-func (r *run) moved(ctx context.Context, movers string) (int, error) {
-	if n, ok := r.movers[movers]; ok {
-		return n, nil
+	if len(with) == 0 {
+		return
 	}
-	if r.movers == nil {
-		r.movers = map[string]int{}
+	began := time.Now()
+	_, err := r.conn.ExecContext(ctx, "INSERT INTO seg_moved (query_no, entity_id) SELECT 0, entity_id FROM ("+m.query()+") m")
+	for _, p := range with {
+		if err == nil {
+			_, err = r.conn.ExecContext(ctx, r.conn.Query("SegmentCandsFromMoved"), p.d.ID, 0)
+		}
 	}
-	n := len(r.movers)
-	if _, err := r.conn.ExecContext(ctx, "INSERT INTO seg_moved (query_no, entity_id) SELECT "+strconv.Itoa(n)+", entity_id FROM ("+movers+") m"); err != nil {
-		return 0, err
+	if err != nil {
+		for _, p := range with {
+			p.err = fmt.Errorf("windows moved: %w", err)
+		}
 	}
-	r.movers[movers] = n
-	return n, nil
+	// The query is the first such plan's.
+	d := time.Since(began)
+	with[0].planned += d
+	if with[0].sr.PhasesMS == nil {
+		with[0].sr.PhasesMS = map[string]float64{}
+	}
+	with[0].sr.PhasesMS["candidates"] += ms(d)
 }
 
 // segment computes one segment: its changes go to seg_diff.
