@@ -323,7 +323,7 @@ type plan struct {
 
 // plan decides whether a segment runs incrementally and, if so, puts its
 // candidates in seg_cands: the entities whose inputs changed since its
-// last run and those a relative window moved over.
+// last run (run.addMoved adds those a relative window moved over).
 func (r *run) plan(ctx context.Context, d *Definition, st state, incremental bool) *plan {
 	p := &plan{d: d, began: time.Now(), comp: newCompiler(r.e.caps, r.e.env, r.e.defs, r.props, r.now)}
 	p.comp.done = r.done
