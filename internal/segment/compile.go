@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -530,18 +531,34 @@ func holds(op string, a, b float64) bool {
 	return false
 }
 
-// movers is the query of the entities for which a relative bound of the
-// condition moved over one of their events or values between the runs at
-// prev and c.now ("" when the condition has no relative bound): an
-// incremental run evaluates them again.
-func (c *compiler) movers(cond *Condition, prev time.Time) string {
-	var qs []string
+// moved are the parts of the query of the entities for which a relative
+// bound of conditions moved over one of their events or values between
+// two runs: an incremental run evaluates them again.
+type moved struct {
+	// events are the event types' filters on event_log ev, each with the
+	// times a bound of its window moved between.
+	events []movedWindow
+	// values are queries of the entities a relative date of an attribute
+	// condition moved over one of the values of.
+	values []string
+}
+
+type movedWindow struct{ filter, from, to string }
+
+// add adds the parts of a condition (and of the segments it refers to)
+// whose relative bounds moved between the runs at prev and c.now, and
+// reports whether it has any.
+func (m *moved) add(c *compiler, cond *Condition, prev time.Time) bool {
+	found := false
 	visitWithRefs(cond, c.segments, func(x *Condition) {
 		switch {
 		case x.Event != "":
 			for _, off := range eventOffsets(x) {
-				qs = append(qs, "SELECT ee.entity_id FROM "+eventsFrom+" WHERE "+eventFilter(x)+
-					" AND ev.event_time >= "+timestampSQL(prev.Add(off))+" AND ev.event_time <= "+timestampSQL(c.now.Add(off)))
+				found = true
+				w := movedWindow{eventFilter(x), timestampSQL(prev.Add(off)), timestampSQL(c.now.Add(off))}
+				if !slices.Contains(m.events, w) {
+					m.events = append(m.events, w)
+				}
 			}
 		case x.Attribute != "":
 			d := c.env.attrs[x.Attribute]
@@ -553,14 +570,43 @@ func (c *compiler) movers(cond *Condition, prev time.Time) string {
 				return
 			}
 			for _, off := range valueOffsets(x) {
+				found = true
 				// A day either side covers the dates' truncation.
 				lo, hi := prev.Add(off).AddDate(0, 0, -1), c.now.Add(off).AddDate(0, 0, 1)
-				qs = append(qs, "SELECT entity_id FROM customer_attributes WHERE attribute_id = "+quote(x.Attribute)+
-					" AND weft_to_datetime(value) BETWEEN "+timestampSQL(lo)+" AND "+timestampSQL(hi))
+				q := "SELECT entity_id FROM customer_attributes WHERE attribute_id = " + quote(x.Attribute) +
+					" AND weft_to_datetime(value) BETWEEN " + timestampSQL(lo) + " AND " + timestampSQL(hi)
+				if !slices.Contains(m.values, q) {
+					m.values = append(m.values, q)
+				}
 			}
 		}
 	})
-	return strings.Join(qs, "\nUNION\n")
+	return found
+}
+
+// query is the query of the entities of all the parts ("" for none). The
+// windows of events are read in one join of the log to the entities,
+// however many segments and event types they are of: a join per window
+// scanned the event times and the entity ids of the whole log each
+// (10M events, two windows: 0.27 to 0.30 s of CPU, against 0.11 to 0.15 s
+// in one). The windows' times are tested first, alone (a filter on one
+// column, which DuckDB applies in the scan), then with their types.
+func (m *moved) query() string {
+	var qs []string
+	if len(m.events) > 0 {
+		var times, windows []string
+		for _, w := range m.events {
+			t := "ev.event_time >= " + w.from + " AND ev.event_time <= " + w.to
+			if !slices.Contains(times, "("+t+")") {
+				times = append(times, "("+t+")")
+			}
+			windows = append(windows, "("+w.filter+" AND "+t+")")
+		}
+		qs = append(qs, "SELECT ee.entity_id FROM "+eventsFrom+" WHERE ("+strings.Join(times, " OR ")+
+			")\nAND ("+strings.Join(windows, "\nOR ")+")")
+	}
+	qs = append(qs, m.values...)
+	return strings.Join(qs, "\nUNION ALL\n")
 }
 
 // eventOffsets are the relative bounds of an event condition's window.

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/weftdata/weft/internal/plugin"
@@ -181,6 +180,7 @@ func (e *Engine) Run(ctx context.Context, runID string, ro RunOptions) (*RunResu
 		st, ok := states[d.ID]
 		plans = append(plans, r.plan(ctx, d, st, ok && !ro.Full))
 	}
+	r.addMoved(ctx, plans)
 	r.copyCandidates(ctx, plans)
 	var computed []*plan
 	for _, p := range plans {
@@ -270,9 +270,6 @@ type run struct {
 	// changes in seg_diff gives their members now, which the segments
 	// referring to them read instead of computing them again.
 	done map[string]bool
-	// movers numbers the queries of entities a window moved over that the
-	// run has put in seg_moved.
-	movers map[string]int
 	// indexed are the temporary tables statistics made an index on.
 	indexed map[string]bool
 }
@@ -318,13 +315,15 @@ type plan struct {
 	began       time.Time
 	incremental bool
 	sr          SegmentResult
+	// since is when an incremental run looks for changes from.
+	since time.Time
 	// err, when set, fails the segment before it is computed.
 	err error
 }
 
 // plan decides whether a segment runs incrementally and, if so, puts its
 // candidates in seg_cands: the entities whose inputs changed since its
-// last run and those a relative window moved over.
+// last run (run.addMoved adds those a relative window moved over).
 func (r *run) plan(ctx context.Context, d *Definition, st state, incremental bool) *plan {
 	p := &plan{d: d, began: time.Now(), comp: newCompiler(r.e.caps, r.e.env, r.e.defs, r.props, r.now)}
 	p.comp.done = r.done
@@ -345,47 +344,56 @@ func (r *run) plan(ctx context.Context, d *Definition, st state, incremental boo
 		stop := p.sr.timer("candidates")
 		p.err = r.findChanged(ctx, st, since)
 		if p.err == nil {
-			p.err = r.addCandidates(ctx, p, since)
+			if _, err := r.conn.ExecContext(ctx, r.conn.Query("SegmentCandsFromChanged"), p.d.ID); err != nil {
+				p.err = fmt.Errorf("changed entities: %w", err)
+			}
 		}
+		p.since = since
 		stop()
 	}
 	p.planned = time.Since(p.began)
 	return p
 }
 
-// addCandidates adds a segment's candidates to seg_cands.
-func (r *run) addCandidates(ctx context.Context, p *plan, since time.Time) error {
-	if _, err := r.conn.ExecContext(ctx, r.conn.Query("SegmentCandsFromChanged"), p.d.ID); err != nil {
-		return fmt.Errorf("changed entities: %w", err)
-	}
-	if movers := p.comp.movers(&p.d.Condition, since); movers != "" {
-		n, err := r.moved(ctx, movers)
-		if err != nil {
-			return fmt.Errorf("windows moved: %w", err)
+// addMoved adds to the candidates of the plans that run incrementally the
+// entities a relative window or date of their conditions moved over since
+// their last run, found by one query for all of them (each query scans the
+// log): every such plan gets the entities of all the plans' windows, more
+// candidates than its own for some, which changes no result (a candidate
+// is evaluated as in a full run). On failure, those plans fail.
+func (r *run) addMoved(ctx context.Context, plans []*plan) {
+	var m moved
+	var with []*plan
+	for _, p := range plans {
+		if !p.incremental || p.err != nil {
+			continue
 		}
-		if _, err := r.conn.ExecContext(ctx, r.conn.Query("SegmentCandsFromMoved"), p.d.ID, n); err != nil {
-			return fmt.Errorf("windows moved: %w", err)
+		if m.add(p.comp, &p.d.Condition, p.since) {
+			with = append(with, p)
 		}
 	}
-	return nil
-}
-
-// moved runs a query of the entities a window moved over, unless the run
-// has run it already (segments referring to the same segment or window:
-// each query scans the log), and returns its number in seg_moved.
-func (r *run) moved(ctx context.Context, movers string) (int, error) {
-	if n, ok := r.movers[movers]; ok {
-		return n, nil
+	if len(with) == 0 {
+		return
 	}
-	if r.movers == nil {
-		r.movers = map[string]int{}
+	began := time.Now()
+	_, err := r.conn.ExecContext(ctx, "INSERT INTO seg_moved (query_no, entity_id) SELECT 0, entity_id FROM ("+m.query()+") m")
+	for _, p := range with {
+		if err == nil {
+			_, err = r.conn.ExecContext(ctx, r.conn.Query("SegmentCandsFromMoved"), p.d.ID, 0)
+		}
 	}
-	n := len(r.movers)
-	if _, err := r.conn.ExecContext(ctx, "INSERT INTO seg_moved (query_no, entity_id) SELECT "+strconv.Itoa(n)+", entity_id FROM ("+movers+") m"); err != nil {
-		return 0, err
+	if err != nil {
+		for _, p := range with {
+			p.err = fmt.Errorf("windows moved: %w", err)
+		}
 	}
-	r.movers[movers] = n
-	return n, nil
+	// The query is the first such plan's.
+	d := time.Since(began)
+	with[0].planned += d
+	if with[0].sr.PhasesMS == nil {
+		with[0].sr.PhasesMS = map[string]float64{}
+	}
+	with[0].sr.PhasesMS["candidates"] += ms(d)
 }
 
 // segment computes one segment: its changes go to seg_diff.
@@ -598,7 +606,16 @@ func (r *run) write(ctx context.Context, ps []*plan, res *RunResult) error {
 		}
 		if entered+exited > 0 {
 			// Without changes the members' table is not touched.
-			if err := step("record changes", "SegmentChangesInsert", r.now, r.runID); err != nil {
+			seqs, err := r.reserveSeqs(ctx, tx)
+			if err != nil {
+				return fmt.Errorf("record changes: %w", err)
+			}
+			if seqs != nil {
+				err = step("record changes", "SegmentChangesInsertNumbered", r.now, r.runID, seqs.changes)
+			} else {
+				err = step("record changes", "SegmentChangesInsert", r.now, r.runID)
+			}
+			if err != nil {
 				return err
 			}
 			if exited > 0 {
@@ -611,7 +628,12 @@ func (r *run) write(ctx context.Context, ps []*plan, res *RunResult) error {
 					return err
 				}
 			}
-			if err := r.appendEvents(ctx, tx, res, maxSeq); err != nil {
+			if seqs != nil {
+				err = step("append events", "SegmentEventsAppendNumbered", r.now, r.runID, seqs.changes, seqs.events, time.Now().UTC())
+			} else {
+				err = step("append events", "SegmentEventsAppend", maxSeq, time.Now().UTC())
+			}
+			if err != nil {
 				return err
 			}
 		}
@@ -697,51 +719,44 @@ func (r *run) lookUpIdentifiers(ctx context.Context, res *RunResult, changes int
 	return nil
 }
 
-// appendEvents appends the run's changes after seq maxSeq as events.
-// Where one writer appends to the log, their seqs are drawn first as one
-// range, so that the insert gives them itself (SegmentEventsAppendReserved).
-func (r *run) appendEvents(ctx context.Context, tx store.ExecutorTx, res *RunResult, maxSeq int64) error {
-	defer res.timer("append events")()
-	now := time.Now().UTC()
-	if r.e.caps.SingleWriter() {
-		offset, ok, err := reserveSeqs(ctx, tx, maxSeq)
-		if err != nil {
-			return fmt.Errorf("append events: %w", err)
-		}
-		if ok {
-			if _, err := tx.ExecContext(ctx, tx.Query("SegmentEventsAppendReserved"), maxSeq, now, offset); err != nil {
-				return fmt.Errorf("append events: %w", err)
-			}
-			return nil
-		}
-	}
-	if _, err := tx.ExecContext(ctx, tx.Query("SegmentEventsAppend"), maxSeq, now); err != nil {
-		return fmt.Errorf("append events: %w", err)
-	}
-	return nil
-}
+// numbered are the first seqs of the ranges a run drew for its changes
+// and their events: a change's seq is changes plus its rowid in seg_diff,
+// its event's events plus it.
+type numbered struct{ changes, events int64 }
 
-// reserveSeqs draws one event seq per change seq after maxSeq, and
-// returns what to add to a change's seq to get its event's; ok is false
-// when the values drawn are not one contiguous range (something else drew
-// meanwhile: the events then take theirs from the sequence one by one).
-func reserveSeqs(ctx context.Context, tx store.ExecutorTx, maxSeq int64) (offset int64, ok bool, err error) {
-	var lo, hi int64
-	if err := tx.QueryRowContext(ctx, tx.Query("SegmentChangesSeqRange"), maxSeq).Scan(&lo, &hi); err != nil {
-		return 0, false, err
+// reserveSeqs draws the seqs of the run's changes and of their events as
+// two ranges, one value per row of seg_diff in each, where one writer
+// appends (store.Capabilities.SingleWriter): the inserts then give the
+// rows their seq themselves (SegmentChangesInsertNumbered,
+// SegmentEventsAppendNumbered). It returns nil elsewhere, or when a range
+// drawn is not contiguous (something else drew meanwhile): the rows then
+// take theirs from the sequences one by one.
+func (r *run) reserveSeqs(ctx context.Context, tx store.ExecutorTx) (*numbered, error) {
+	if !r.e.caps.SingleWriter() {
+		return nil, nil
 	}
-	n := hi - lo + 1
+	var n int64
+	if err := tx.QueryRowContext(ctx, tx.Query("SegmentDiffRowSpan")).Scan(&n); err != nil {
+		return nil, err
+	}
 	if n <= 0 {
-		return 0, false, nil
+		return nil, nil
 	}
-	var first, last, count int64
-	if err := tx.QueryRowContext(ctx, tx.Query("EventSeqReserve"), n).Scan(&first, &last, &count); err != nil {
-		return 0, false, err
+	var out numbered
+	for _, x := range []struct {
+		query string
+		first *int64
+	}{{"SegmentChangesSeqReserve", &out.changes}, {"EventSeqReserve", &out.events}} {
+		var first, last, count int64
+		if err := tx.QueryRowContext(ctx, tx.Query(x.query), n).Scan(&first, &last, &count); err != nil {
+			return nil, err
+		}
+		if count != n || last-first+1 != n {
+			return nil, nil
+		}
+		*x.first = first
 	}
-	if count != n || last-first+1 != n {
-		return 0, false, nil
-	}
-	return first - lo, true, nil
+	return &out, nil
 }
 
 // dependenciesFirst orders the definitions so that each comes after the

@@ -448,6 +448,7 @@ func (f *fixture) checkChanges() {
 func (f *fixture) checkEvents() {
 	f.t.Helper()
 	ctx := context.Background()
+	f.checkEventsOfChanges()
 	if _, err := f.stitch.Run(ctx, 0); err != nil {
 		f.t.Fatal(err)
 	}
@@ -487,6 +488,30 @@ func (f *fixture) checkEvents() {
 		if e.owner != live || !strings.HasPrefix(e.typ, "segment_") {
 			f.t.Errorf("event %s of %s for %s is the entity %s's (want %s)", e.typ, e.segment, e.entity, e.owner, live)
 		}
+	}
+}
+
+// checkEventsOfChanges: each membership event is the event of the change
+// its id names (weft-segment-<seq>): the same segment, entity, change, run
+// and time, whichever way the run numbered them
+// (SegmentEventsAppendNumbered where one writer appends, else
+// SegmentEventsAppend).
+func (f *fixture) checkEventsOfChanges() {
+	f.t.Helper()
+	var events, matched int64
+	err := f.db.QueryRowContext(context.Background(), `
+		WITH ev AS (
+			SELECT id, type, event_time, payload->>'segment_id' AS segment_id, payload->>'entity_id' AS entity_id,
+				payload->>'run_id' AS run_id
+			FROM event_log WHERE source_id = 'weft')
+		SELECT (SELECT count(*) FROM ev), (SELECT count(*) FROM ev JOIN segment_changes c
+			ON ev.id = 'weft-segment-' || CAST(c.seq AS TEXT) AND ev.type = 'segment_' || c.change AND ev.segment_id = c.segment_id
+				AND ev.entity_id = c.entity_id AND ev.run_id = c.run_id AND ev.event_time = c.changed_at)`).Scan(&events, &matched)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if events == 0 || matched != events {
+		f.t.Errorf("%d membership events, %d of them the events of their changes (want all)", events, matched)
 	}
 }
 

@@ -72,7 +72,7 @@ DELETE FROM identified_rows
 
 -- name: EventSeqReserve
 -- Draws $1 values of the log's sequence (DuckDB: range), for statements
--- that give their rows' seq themselves (segment.run.appendEvents): the
+-- that give their rows' seq themselves (segment.run.reserveSeqs): the
 -- first, the last and how many, a contiguous range when nothing else
 -- draws meanwhile, which the caller checks.
 SELECT coalesce(min(s), 0), coalesce(max(s), -1), count(*) FROM (SELECT nextval('customer_events_seq') AS s FROM range(CAST($1 AS BIGINT))) r

@@ -153,25 +153,41 @@ FROM segment_changes c
 JOIN seg_ident i ON i.entity_id = c.entity_id
 WHERE c.seq > $1 AND c.entity_id NOT IN (SELECT entity_id FROM erasure_pending)
 
--- name: SegmentEventsAppendReserved
--- SegmentEventsAppend with the events' seq given, the change's seq plus
--- $3, in a range of customer_events_seq the run drew (EventSeqReserve)
--- where one writer appends to the log (store.Capabilities.SingleWriter):
--- DuckDB inserts rows whose seq a nextval() default gives on one thread,
--- given ones on all (4.7M membership events at load 3 on 2 cores: 13 s
--- wall vs 4 s, the same CPU).
-INSERT INTO event_log (id, seq, source_id, type, version, event_time, payload, created_at)
-SELECT 'weft-segment-' || CAST(c.seq AS TEXT), c.seq + CAST($3 AS BIGINT), 'weft', 'segment_' || c.change, '1', c.changed_at,
-       json_object('segment_id', c.segment_id, 'entity_id', c.entity_id, 'run_id', c.run_id,
-                   'identifier_category', i.category, 'identifier_value', i.value),
-       CAST($2 AS TIMESTAMPTZ)
-FROM segment_changes c
-JOIN seg_ident i ON i.entity_id = c.entity_id
-WHERE c.seq > $1 AND c.entity_id NOT IN (SELECT entity_id FROM erasure_pending)
+-- name: SegmentDiffRowSpan
+-- One more than the greatest rowid of seg_diff (DuckDB): how many seqs
+-- the changes numbered by their rowid take (SegmentChangesInsertNumbered).
+SELECT coalesce(max(rowid), -1) + 1 FROM seg_diff
 
--- name: SegmentChangesSeqRange
--- The first and last seq of the changes after $1 (0 and -1: none).
-SELECT coalesce(min(seq), 0), coalesce(max(seq), -1) FROM segment_changes WHERE seq > $1
+-- name: SegmentChangesSeqReserve
+-- Draws $1 values of segment_changes_seq (EventSeqReserve's twin): the
+-- first, the last and how many.
+SELECT coalesce(min(s), 0), coalesce(max(s), -1), count(*) FROM (SELECT nextval('segment_changes_seq') AS s FROM range(CAST($1 AS BIGINT))) r
+
+-- name: SegmentChangesInsertNumbered
+-- SegmentChangesInsert where one writer appends (store.Capabilities.
+-- SingleWriter, DuckDB): each change's seq is $3 plus its rowid in
+-- seg_diff, in a range of segment_changes_seq the run drew, so that its
+-- event (SegmentEventsAppendNumbered) is made from seg_diff too. DuckDB
+-- inserts rows whose seq a nextval() default gives on one thread, given
+-- ones on all.
+INSERT INTO segment_changes (seq, segment_id, entity_id, change, changed_at, run_id)
+SELECT CAST($3 AS BIGINT) + rowid, segment_id, entity_id, change, CAST($1 AS TIMESTAMPTZ), $2 FROM seg_diff
+
+-- name: SegmentEventsAppendNumbered
+-- SegmentEventsAppend after SegmentChangesInsertNumbered: the events of
+-- the changes straight from seg_diff, the change's seq being $3 plus its
+-- rowid and the event's $4 plus it (both ranges drawn by the run), rather
+-- than from the change rows just inserted (a scan of millions of rows of
+-- the transaction's own). The same rows, ids and payloads.
+INSERT INTO event_log (id, seq, source_id, type, version, event_time, payload, created_at)
+SELECT 'weft-segment-' || CAST(CAST($3 AS BIGINT) + d.rowid AS TEXT), CAST($4 AS BIGINT) + d.rowid, 'weft', 'segment_' || d.change, '1',
+       CAST($1 AS TIMESTAMPTZ),
+       json_object('segment_id', d.segment_id, 'entity_id', d.entity_id, 'run_id', CAST($2 AS TEXT),
+                   'identifier_category', i.category, 'identifier_value', i.value),
+       CAST($5 AS TIMESTAMPTZ)
+FROM seg_diff d
+JOIN seg_ident i ON i.entity_id = d.entity_id
+WHERE d.entity_id NOT IN (SELECT entity_id FROM erasure_pending)
 
 -- name: SegmentIdentCreate
 CREATE TEMP TABLE IF NOT EXISTS seg_ident (entity_id TEXT NOT NULL, category TEXT NOT NULL, value TEXT NOT NULL)
