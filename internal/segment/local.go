@@ -70,6 +70,13 @@ func (r *run) copyCandidates(ctx context.Context, plans []*plan) {
 // copyStatements are the statements that make the copies.
 func (r *run) copyStatements(inc []*plan) []string {
 	ids := "SELECT entity_id FROM seg_c_ids"
+	// Tables with an entity key are narrowed by the candidates' keys before
+	// their ids are compared: the semi join of the ids alone hashes the
+	// 32-character id of every row of the table.
+	byKey := ""
+	if key := r.e.caps.EntityKey(); key != "" {
+		byKey = "entity_key IN (SELECT " + key + " FROM seg_c_ids) AND "
+	}
 	stmts := make([]string, 0, 2*len(localTables))
 	for _, t := range localTables {
 		stmts = append(stmts, "DROP TABLE IF EXISTS "+t)
@@ -79,13 +86,13 @@ func (r *run) copyStatements(inc []*plan) []string {
 		"CREATE TEMP TABLE seg_c_entities AS SELECT id, merged_into FROM entities WHERE id IN ("+ids+")",
 		// Only the attributes and categories read: the values of an
 		// attribute lie together, so zone maps skip the others' rows.
-		"CREATE TEMP TABLE seg_c_attrs AS SELECT entity_id, attribute_id, value FROM customer_attributes WHERE "+
+		"CREATE TEMP TABLE seg_c_attrs AS SELECT entity_id, attribute_id, value FROM customer_attributes WHERE "+byKey+
 			r.inList("attribute_id", inc, func(n *Condition) string { return n.Attribute })+" AND entity_id IN ("+ids+")",
-		"CREATE TEMP TABLE seg_c_idents AS SELECT DISTINCT entity_id, category FROM identifiers WHERE "+
+		"CREATE TEMP TABLE seg_c_idents AS SELECT DISTINCT entity_id, category FROM identifiers WHERE "+byKey+
 			r.inList("category", inc, func(n *Condition) string { return n.Identifier })+" AND entity_id IN ("+ids+")",
 		"CREATE TEMP TABLE seg_c_members AS SELECT segment_id, entity_id FROM segment_members WHERE entity_id IN ("+ids+")",
 		"CREATE TEMP TABLE seg_c_events AS SELECT ee.entity_id, ev.seq, ev.source_id, ev.type, ev.version, ev.event_time"+
-			" FROM (SELECT entity_id, event_seq FROM entity_events WHERE entity_id IN ("+ids+")) ee JOIN event_log ev ON ev.seq = ee.event_seq"+
+			" FROM (SELECT entity_id, event_seq FROM entity_events WHERE "+byKey+"entity_id IN ("+ids+")) ee JOIN event_log ev ON ev.seq = ee.event_seq"+
 			r.eventsWhere(inc),
 	)
 	// Statistics for the planner, where it needs them (run.statistics).
