@@ -118,15 +118,16 @@ func (r *run) inList(col string, inc []*plan, key func(*Condition) string) strin
 }
 
 // eventsWhere is the WHERE of the copy of the candidates' events: the
-// event types the plans' event conditions read (FALSE for none), tested
-// on the rows of the join, not in the scan of the log. Pushed into the
-// scan, the test runs on every event of the log before the join to the
-// candidates' few, and an OR over two columns (source and type) is
-// evaluated row by row: 0.55 to 0.61 s of CPU for the copy, against 0.36
-// to 0.38 s (10M events, 11k candidates). The OR's last term never holds
-// (entity_events.event_seq is never NULL); naming the join's other side,
-// it keeps the planners (DuckDB's, PostgreSQL's) from moving the test
-// below the join, and the copy holds the same rows.
+// event types the plans' event conditions read (FALSE for none). Where
+// filters cost less on a selective join's rows than in the scan
+// (store.Capabilities.FiltersAfterSelectiveJoin, DuckDB), the types are
+// tested on the rows of the join, not in the scan of the log: there the
+// test, an OR over two columns (source and type), ran on every event of
+// the log before the join to the candidates' few (0.55 to 0.61 s of CPU
+// for the copy, against 0.36 to 0.38 s; 10M events, 11k candidates). The
+// OR's last term then never holds (entity_events.event_seq is never
+// NULL): naming the join's other side, it keeps the planner from moving
+// the test below the join; the copy holds the same rows.
 func (r *run) eventsWhere(inc []*plan) string {
 	var filters []string
 	for _, p := range inc {
@@ -142,5 +143,9 @@ func (r *run) eventsWhere(inc []*plan) string {
 		return " WHERE FALSE"
 	}
 	slices.Sort(filters)
-	return " WHERE " + strings.Join(filters, " OR ") + " OR ee.event_seq IS NULL"
+	where := " WHERE " + strings.Join(filters, " OR ")
+	if r.e.caps.FiltersAfterSelectiveJoin() {
+		where += " OR ee.event_seq IS NULL"
+	}
+	return where
 }
