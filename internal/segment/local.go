@@ -22,7 +22,7 @@ import (
 //	seg_c_attrs     their values of the attributes conditions read
 //	seg_c_idents    their identifier categories conditions read
 //	seg_c_members   their memberships as the run began
-//	seg_c_events    their events (of every type: run.eventsWhere),
+//	seg_c_events    their events of the types event conditions read,
 //	                without payloads (fetching those of a few events
 //	                costs as much as a scan of the log's payloads: the
 //	                conditions that read them join the log instead)
@@ -124,22 +124,35 @@ func (r *run) inList(col string, inc []*plan, key func(*Condition) string) strin
 	return col + " IN (" + strings.Join(names, ", ") + ")"
 }
 
-// eventsWhere is the WHERE of the copy of the candidates' events: none
-// when the plans have an event condition, WHERE FALSE when they have none.
-// The copy holds the candidates' events of every type, not only of those
-// the conditions read, which the segments' queries pick themselves: a
-// filter on the types runs in the scan of the log, before the join to the
-// candidates' few events, and testing the source and type of every event
-// of the log (an OR over two columns, which DuckDB evaluates row by row
-// above the scan) cost more than the whole copy without it (10M events,
-// 11k candidates: 0.55 to 0.61 s of CPU against 0.34 to 0.37 s).
+// eventsWhere is the WHERE of the copy of the candidates' events: the
+// event types the plans' event conditions read (FALSE for none). Where
+// filters cost less on a selective join's rows than in the scan
+// (store.Capabilities.FiltersAfterSelectiveJoin, DuckDB), the types are
+// tested on the rows of the join, not in the scan of the log: there the
+// test, an OR over two columns (source and type), ran on every event of
+// the log before the join to the candidates' few (0.55 to 0.61 s of CPU
+// for the copy, against 0.36 to 0.38 s; 10M events, 11k candidates). The
+// OR's last term then never holds (entity_events.event_seq is never
+// NULL): naming the join's other side, it keeps the planner from moving
+// the test below the join; the copy holds the same rows.
 func (r *run) eventsWhere(inc []*plan) string {
+	var filters []string
 	for _, p := range inc {
-		found := false
-		visitWithRefs(&p.d.Condition, p.comp.segments, func(n *Condition) { found = found || n.Event != "" })
-		if found {
-			return ""
-		}
+		visitWithRefs(&p.d.Condition, p.comp.segments, func(n *Condition) {
+			if n.Event != "" {
+				if f := "(" + eventFilter(n) + ")"; !slices.Contains(filters, f) {
+					filters = append(filters, f)
+				}
+			}
+		})
 	}
-	return " WHERE FALSE"
+	if len(filters) == 0 {
+		return " WHERE FALSE"
+	}
+	slices.Sort(filters)
+	where := " WHERE " + strings.Join(filters, " OR ")
+	if r.e.caps.FiltersAfterSelectiveJoin() {
+		where += " OR ee.event_seq IS NULL"
+	}
+	return where
 }

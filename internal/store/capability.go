@@ -65,6 +65,14 @@ type Capabilities interface {
 	// a hashed set operation costs the same whatever the estimates.
 	SetsByJoins() bool
 
+	// FiltersAfterSelectiveJoin reports that a filter over several columns
+	// of a large table joined to a few rows costs less on the join's rows
+	// than in the table's scan: DuckDB applies in a scan only the filters
+	// of one column and evaluates an OR across columns row by row above
+	// it, on every row of the table. PostgreSQL filters in its scan as
+	// cheaply (and copied more rows, more slowly, with the test moved).
+	FiltersAfterSelectiveJoin() bool
+
 	// SafeCast is the form of a cast of operand to typ that gives NULL for
 	// a value that does not convert (sqlrewrite.SafeCasts), or false for a
 	// type it leaves as written (sqlrewrite.CastFamily names those it

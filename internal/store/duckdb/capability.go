@@ -63,6 +63,10 @@ func (b *backend) ArgMinMax() bool { return true }
 // EXCEPT (and than the delim join of a correlated NOT EXISTS).
 func (b *backend) SetsByJoins() bool { return true }
 
+// FiltersAfterSelectiveJoin: a scan applies filters of one column only
+// (see the interface).
+func (b *backend) FiltersAfterSelectiveJoin() bool { return true }
+
 // SafeCast is TRY_CAST.
 func (b *backend) SafeCast(operand, typ string) (string, bool) {
 	if sqlrewrite.CastFamily(typ) == "" {

@@ -48,6 +48,10 @@ func (b *backend) ArgMinMax() bool { return false }
 // SetsByJoins: PostgreSQL keeps set operations (see the interface).
 func (b *backend) SetsByJoins() bool { return false }
 
+// FiltersAfterSelectiveJoin: PostgreSQL filters in the scan (see the
+// interface).
+func (b *backend) FiltersAfterSelectiveJoin() bool { return false }
+
 // SafeCast calls weft_try_cast (migration 020): PostgreSQL has no
 // TRY_CAST. A type modifier (numeric(10,2)) is applied by a cast after it.
 func (b *backend) SafeCast(operand, typ string) (string, bool) {
