@@ -148,8 +148,8 @@ func (e *Engine) keyed(table string) bool {
 // in mergeList, named m) from seq column seq $3 on to the survivors. With
 // entity keys, the rows are narrowed by the losers' keys before their ids
 // are compared (a pass: 30 to 17 ms at 10M events), and get their
-// survivor's key. A rebuild moves them with plain instead, and their keys
-// after (rekeyMovedSQL).
+// survivor's key. A rebuild's rows have no keys until it commits: plain
+// moves them by their ids alone (keyRebuilt).
 func (e *Engine) moveMergedSQL(table, seq, mergeList string, plain bool) string {
 	set, where := "entity_id = m.survivor", table+".entity_id = m.loser AND "+table+"."+seq+" >= $3"
 	if e.keyed(table) && !plain {
@@ -158,18 +158,6 @@ func (e *Engine) moveMergedSQL(table, seq, mergeList string, plain bool) string 
 		where = table + ".entity_key IN (SELECT " + caps.EntityKeyOf(plainListSQL("$1", "TEXT")) + ") AND " + where
 	}
 	return `UPDATE ` + table + ` SET ` + set + ` FROM ` + mergeList + ` WHERE ` + where
-}
-
-// rekeyMovedSQL gives the rows of table that a rebuild moved to the
-// survivors $1 (from seq column seq $2 on) their survivor's key. Over the
-// 10M rows a rebuild's transaction wrote, updating entity_id and
-// entity_key in one statement took 16 s in three runs of four at 10M
-// events (0.25 s for entity_id alone): two one-column updates instead.
-func (e *Engine) rekeyMovedSQL(table, seq string) string {
-	key := e.db.Capabilities().EntityKeyOf("m.survivor")
-	return `UPDATE ` + table + ` SET entity_key = ` + key + `
-		FROM (SELECT DISTINCT ` + plainListSQL("$1", "TEXT") + ` AS survivor) m
-		WHERE ` + table + `.entity_id = m.survivor AND ` + table + `.` + seq + ` >= $2 AND ` + table + `.entity_key <> ` + key
 }
 
 // newEntityLists packs a plan's new entities: their ids, created seqs,

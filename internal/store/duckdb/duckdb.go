@@ -52,10 +52,13 @@ func OpenWith(ctx context.Context, dataDir string, opts *store.Options, settings
 		return nil, err
 	}
 	// Readers narrow by the entity keys: keys of another DuckDB's hash
-	// function are computed again before anything reads them.
-	if err := store.CheckEntityKeys(ctx, db, db.Capabilities()); err != nil {
-		db.Close()
-		return nil, err
+	// function are computed again before anything reads them, and those a
+	// stitching rebuild stopped before setting (after its commit) are set.
+	for _, check := range []func(context.Context, store.EntityKeyWriter, store.Capabilities) error{store.CheckEntityKeys, store.FillEntityKeys} {
+		if err := check(ctx, db, db.Capabilities()); err != nil {
+			db.Close()
+			return nil, err
+		}
 	}
 	// Load the id set now rather than in the first request.
 	if err := b.ensureIDs(ctx); err != nil {
