@@ -191,11 +191,11 @@ func (e *Engine) bulkWrite(ctx context.Context, s *bulkState, b *batch, p *plan,
 		{"stage identifiers", cats.n, `INSERT INTO stitch_bulk_identifiers (category, value, entity_id, first_seq, key_hash)
 			SELECT ` + plainListSQL("$1", "TEXT") + `, ` + valsSQL("$2") + `, ` + plainListSQL("$3", "TEXT") + `, ` + plainListSQL("$4", "BIGINT") + `, ` + plainListSQL("$5", "BIGINT"),
 			[]any{cats.String(), vals, kEnts.String(), kSeqs.String(), hashes.String()}},
-		{"add identifiers", cats.n, `INSERT INTO identifiers (category, value, entity_id, first_seq, key_hash)
-			SELECT category, value, entity_id, first_seq, key_hash FROM stitch_bulk_identifiers`, nil},
+		{"add identifiers", cats.n, e.insertKeyed("identifiers", "category, value, entity_id, first_seq, key_hash",
+			`SELECT category, value, entity_id, first_seq, key_hash FROM stitch_bulk_identifiers`), nil},
 		{"stage events", evSeqs.n, `INSERT INTO stitch_bulk_events (seq, entity_id) SELECT ` + plainListSQL("$1", "BIGINT") + `, ` + plainListSQL("$2", "TEXT"),
 			[]any{evSeqs.String(), evEnts.String()}},
-		{"map events", evSeqs.n, `INSERT INTO entity_events (event_seq, entity_id) SELECT seq, entity_id FROM stitch_bulk_events`, nil},
+		{"map events", evSeqs.n, e.insertKeyed("entity_events", "event_seq, entity_id", `SELECT seq AS event_seq, entity_id FROM stitch_bulk_events`), nil},
 		{"clear the staged entities", ids.n, `DELETE FROM stitch_bulk_entities`, nil},
 		{"clear the staged identifiers", cats.n, `DELETE FROM stitch_bulk_identifiers`, nil},
 		{"clear the staged events", evSeqs.n, `DELETE FROM stitch_bulk_events`, nil},
@@ -261,7 +261,7 @@ func (e *Engine) finishBulk(ctx context.Context) error {
 	// its created_seq on, a bound DuckDB checks against its zone maps.
 	mergeList := `(SELECT ` + plainListSQL("$1", "TEXT") + ` AS loser, ` + plainListSQL("$2", "TEXT") + ` AS survivor) m`
 	for _, t := range []struct{ table, seq string }{{"entity_events", "event_seq"}, {"identifiers", "first_seq"}} {
-		if err := exec("move merged "+t.table, losers.n, e.moveMergedSQL(t.table, t.seq, mergeList, true), losers.String(), roots.String(), minSeq); err != nil {
+		if err := exec("move merged "+t.table, losers.n, e.moveMergedSQL(t.table, t.seq, mergeList), losers.String(), roots.String(), minSeq); err != nil {
 			return err
 		}
 	}
@@ -281,35 +281,7 @@ func (e *Engine) finishBulk(ctx context.Context) error {
 	if n, err := res.RowsAffected(); err != nil || n != 1 {
 		return ErrConcurrentPass
 	}
-	if err := tx.Commit(); err != nil {
-		return err
-	}
-	return e.keyRebuilt(ctx)
-}
-
-// keyRebuilt gives the rows a rebuild wrote their entity keys, after its
-// commit. The rebuild's passes write entity_events and identifiers
-// without them: on DuckDB, with the keys in its transaction, the final
-// move of the merged entities' rows (an update scanning the 10M rows it
-// wrote) took 9 to 46 s in four runs of five at 10M events, against 0.25
-// to 0.5 s without (it spilled, the machine loaded). The keys are then
-// set in one update of the committed tables (about 1 s at 10M). Until it
-// commits, and should it fail or the process stop before, reads by key
-// miss the rebuild's rows: the next pass sets them first (keysPending),
-// and the store's open sets every key left NULL (store.CheckEntityKeys).
-func (e *Engine) keyRebuilt(ctx context.Context) error {
-	if e.db.Capabilities().EntityKey() == "" {
-		return nil
-	}
-	if trace {
-		defer traceSince(time.Now(), "key the rebuilt rows", 0)
-	}
-	e.keysPending = true
-	if err := store.FillEntityKeys(ctx, e.db, e.db.Capabilities()); err != nil {
-		return fmt.Errorf("stitching: key the rebuilt rows: %w", err)
-	}
-	e.keysPending = false
-	return nil
+	return tx.Commit()
 }
 
 // bulkHistory writes the rebuild's merges, refused links and audit rows,

@@ -77,9 +77,6 @@ type Engine struct {
 	// makes rebuilds write pass by pass.
 	bulk   *bulkState
 	noBulk bool
-	// keysPending: a rebuild committed rows without their entity keys and
-	// keyRebuilt did not finish; the next Run sets them first.
-	keysPending bool
 	// carriedUsed counts the events whose identifiers a re-clustering
 	// took from the index (carried.go) rather than the log (tests).
 	carriedUsed int
@@ -280,11 +277,6 @@ func (e *Engine) Run(ctx context.Context, batchSize int) (*Result, error) {
 	}
 	if e.cons, err = e.loadConstraints(ctx); err != nil {
 		return total, err
-	}
-	if e.keysPending {
-		if err := e.keyRebuilt(ctx); err != nil {
-			return total, err
-		}
 	}
 	if err := e.ensureIndex(ctx, wm, token); err != nil {
 		return total, err

@@ -45,27 +45,6 @@ func CheckEntityKeys(ctx context.Context, db EntityKeyWriter, caps Capabilities)
 	return tx.Commit()
 }
 
-// FillEntityKeys sets the entity key of the rows of EntityKeyTables that
-// have none (a stitching rebuild writes its rows without, and keys them
-// after its commit); nothing where the backend has no keys.
-func FillEntityKeys(ctx context.Context, db EntityKeyWriter, caps Capabilities) error {
-	key := caps.EntityKey()
-	if key == "" {
-		return nil
-	}
-	tx, err := db.Begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	for _, t := range EntityKeyTables {
-		if _, err := tx.ExecContext(ctx, "UPDATE "+t+" SET entity_key = "+key+" WHERE entity_key IS NULL"); err != nil {
-			return fmt.Errorf("fill entity keys of %s: %w", t, err)
-		}
-	}
-	return tx.Commit()
-}
-
 // ComputeEntityKeys sets the entity key of every row of EntityKeyTables
 // from its entity_id; nothing where the backend has no keys. Tests that
 // insert rows by hand call it after.
