@@ -261,13 +261,8 @@ func (e *Engine) finishBulk(ctx context.Context) error {
 	// its created_seq on, a bound DuckDB checks against its zone maps.
 	mergeList := `(SELECT ` + plainListSQL("$1", "TEXT") + ` AS loser, ` + plainListSQL("$2", "TEXT") + ` AS survivor) m`
 	for _, t := range []struct{ table, seq string }{{"entity_events", "event_seq"}, {"identifiers", "first_seq"}} {
-		if err := exec("move merged "+t.table, losers.n, e.moveMergedSQL(t.table, t.seq, mergeList, true), losers.String(), roots.String(), minSeq); err != nil {
+		if err := exec("move merged "+t.table, losers.n, e.moveMergedSQL(t.table, t.seq, mergeList), losers.String(), roots.String(), minSeq); err != nil {
 			return err
-		}
-		if e.keyed(t.table) {
-			if err := exec("key the moved "+t.table, losers.n, e.rekeyMovedSQL(t.table, t.seq), roots.String(), minSeq); err != nil {
-				return err
-			}
 		}
 	}
 	if err := e.bulkHistory(s, x, exec); err != nil {

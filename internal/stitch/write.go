@@ -115,7 +115,7 @@ func (e *Engine) write(ctx context.Context, b *batch, p *plan, token int64) erro
 		}
 	}
 	for _, t := range []struct{ table, seq string }{{"entity_events", "event_seq"}, {"identifiers", "first_seq"}, {"stitch_refused", "event_seq"}} {
-		if err := exec("move merged "+t.table, len(p.merges), e.moveMergedSQL(t.table, t.seq, mergeList, false), losers.String(), survivors.String(), minSeq); err != nil {
+		if err := exec("move merged "+t.table, len(p.merges), e.moveMergedSQL(t.table, t.seq, mergeList), losers.String(), survivors.String(), minSeq); err != nil {
 			return err
 		}
 	}
@@ -148,28 +148,15 @@ func (e *Engine) keyed(table string) bool {
 // in mergeList, named m) from seq column seq $3 on to the survivors. With
 // entity keys, the rows are narrowed by the losers' keys before their ids
 // are compared (a pass: 30 to 17 ms at 10M events), and get their
-// survivor's key. A rebuild moves them with plain instead, and their keys
-// after (rekeyMovedSQL).
-func (e *Engine) moveMergedSQL(table, seq, mergeList string, plain bool) string {
+// survivor's key.
+func (e *Engine) moveMergedSQL(table, seq, mergeList string) string {
 	set, where := "entity_id = m.survivor", table+".entity_id = m.loser AND "+table+"."+seq+" >= $3"
-	if e.keyed(table) && !plain {
+	if e.keyed(table) {
 		caps := e.db.Capabilities()
 		set += ", entity_key = " + caps.EntityKeyOf("m.survivor")
 		where = table + ".entity_key IN (SELECT " + caps.EntityKeyOf(plainListSQL("$1", "TEXT")) + ") AND " + where
 	}
 	return `UPDATE ` + table + ` SET ` + set + ` FROM ` + mergeList + ` WHERE ` + where
-}
-
-// rekeyMovedSQL gives the rows of table that a rebuild moved to the
-// survivors $1 (from seq column seq $2 on) their survivor's key. Over the
-// 10M rows a rebuild's transaction wrote, updating entity_id and
-// entity_key in one statement took 16 s in three runs of four at 10M
-// events (0.25 s for entity_id alone): two one-column updates instead.
-func (e *Engine) rekeyMovedSQL(table, seq string) string {
-	key := e.db.Capabilities().EntityKeyOf("m.survivor")
-	return `UPDATE ` + table + ` SET entity_key = ` + key + `
-		FROM (SELECT DISTINCT ` + plainListSQL("$1", "TEXT") + ` AS survivor) m
-		WHERE ` + table + `.entity_id = m.survivor AND ` + table + `.` + seq + ` >= $2 AND ` + table + `.entity_key <> ` + key
 }
 
 // newEntityLists packs a plan's new entities: their ids, created seqs,
