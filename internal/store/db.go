@@ -48,6 +48,7 @@ func open(ctx context.Context, b Backend, opts *Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load %s queries: %w", b.Name(), err)
 	}
+	q.narrowByKeys(b.EntityKeyOf)
 	db := &DB{executor: executor{b.SQL(), q}, sql: b.SQL(), backend: b, now: time.Now, knownTypes: map[EventTypeKey]struct{}{}}
 	if opts != nil && opts.Now != nil {
 		db.now = opts.Now

@@ -6,6 +6,7 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"regexp"
 	"strings"
 )
 
@@ -88,6 +89,32 @@ func parseQueries(data []byte) (map[string]string, error) {
 	}
 	flush()
 	return out, sc.Err()
+}
+
+// keyMark is the mark of a narrowing by entity key in a shared query:
+// /*key COLUMN = $N*/ before a comparison of the entity id with one id,
+// /*key COLUMN IN $N[]*/ before one with the ids of an array.
+var keyMark = regexp.MustCompile(`/\*key (\S+) (=|IN) \$(\d+)(\[\])?\*/`)
+
+// narrowByKeys writes the marks out where the backend has entity keys
+// (Capabilities.EntityKeyOf): the key column compared with the keys of the
+// ids, and AND, so that a scan compares integers before it compares the
+// 32-character ids of every row. Where it has none the marks are left as
+// the comments they are.
+func (q queries) narrowByKeys(keyOf func(expr string) string) {
+	if keyOf("x") == "" {
+		return
+	}
+	for name, sql := range q {
+		q[name] = keyMark.ReplaceAllStringFunc(sql, func(m string) string {
+			p := keyMark.FindStringSubmatch(m)
+			col, param := p[1], "$"+p[3]
+			if p[4] == "" {
+				return col + " = " + keyOf("CAST("+param+" AS TEXT)") + " AND"
+			}
+			return col + " IN (SELECT " + keyOf("x") + " FROM unnest(CAST(" + param + " AS TEXT[])) AS ids(x)) AND"
+		})
+	}
 }
 
 // get returns the named query; a missing one is a programming error.

@@ -56,3 +56,38 @@ func TestReadMigrations(t *testing.T) {
 		t.Error("a badly named migration was accepted")
 	}
 }
+
+// TestNarrowByKeys: the marks of the shared queries become comparisons of
+// the key column where the backend has entity keys, and stay comments
+// where it has none; every query that reads entity_events or identifiers
+// by one entity's id carries one.
+func TestNarrowByKeys(t *testing.T) {
+	keyOf := func(expr string) string { return "k(" + expr + ")" }
+	q := queries{
+		"One":  "SELECT 1 FROM t m WHERE /*key m.entity_key = $1*/ m.entity_id = $1",
+		"Many": "SELECT 1 FROM t WHERE /*key entity_key IN $2[]*/ entity_id IN (SELECT unnest(CAST($2 AS TEXT[])))",
+	}
+	none := queries{"One": q["One"]}
+	q.narrowByKeys(keyOf)
+	if want := "SELECT 1 FROM t m WHERE m.entity_key = k(CAST($1 AS TEXT)) AND m.entity_id = $1"; q["One"] != want {
+		t.Errorf("one id:\n got %s\nwant %s", q["One"], want)
+	}
+	if want := "SELECT 1 FROM t WHERE entity_key IN (SELECT k(x) FROM unnest(CAST($2 AS TEXT[])) AS ids(x)) AND entity_id IN (SELECT unnest(CAST($2 AS TEXT[])))"; q["Many"] != want {
+		t.Errorf("ids:\n got %s\nwant %s", q["Many"], want)
+	}
+	none.narrowByKeys(func(string) string { return "" })
+	if none["One"] != "SELECT 1 FROM t m WHERE /*key m.entity_key = $1*/ m.entity_id = $1" {
+		t.Errorf("without keys the mark stays a comment: %s", none["One"])
+	}
+
+	shared, err := loadQueries(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"EntityIdentifiers", "EntityEventStats", "EntityEvents", "ProfileTimeline", "ProfileIdentifierLinks",
+		"ProfileRefusedSeqs", "GraphEvents", "CustomerEventsNewest", "StitchConstraintFirstEvents"} {
+		if !keyMark.MatchString(shared.get(name)) {
+			t.Errorf("%s reads by entity id without a key mark", name)
+		}
+	}
+}

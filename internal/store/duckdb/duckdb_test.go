@@ -2,6 +2,7 @@ package duckdb_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/weftdata/weft/internal/store"
@@ -52,6 +53,24 @@ func TestEntityKeysCheckedAtOpen(t *testing.T) {
 		}
 		if rows == 0 || wrong != 0 {
 			t.Errorf("%s: %d of %d rows with a stale key after the open", table, wrong, rows)
+		}
+	}
+}
+
+// TestReadsNarrowByKey: the reads of one entity's rows compare the integer
+// entity keys first on DuckDB (the shared queries' marks, written out).
+func TestReadsNarrowByKey(t *testing.T) {
+	db, err := duckdb.Open(context.Background(), t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for name, want := range map[string]string{
+		"EntityEvents":      "m.entity_key = CAST(hash(CAST($1 AS TEXT)) >> 32 AS UINTEGER) AND m.entity_id = $1",
+		"EntityIdentifiers": "entity_key IN (SELECT CAST(hash(x) >> 32 AS UINTEGER) FROM unnest(CAST($1 AS TEXT[])) AS ids(x)) AND entity_id IN",
+	} {
+		if got := db.Query(name); !strings.Contains(got, want) {
+			t.Errorf("%s does not narrow by key:\n%s", name, got)
 		}
 	}
 }

@@ -26,14 +26,14 @@ LIMIT $3
 -- One entity's events newest first, before a seq (keyset paging).
 SELECT e.seq, e.id, e.source_id, e.type, e.version, e.event_time, CAST(e.payload AS TEXT), e.created_at
 FROM entity_events m JOIN event_log e ON e.seq = m.event_seq
-WHERE m.entity_id = $1 AND m.event_seq < $2
+WHERE /*key m.entity_key = $1*/ m.entity_id = $1 AND m.event_seq < $2
 ORDER BY m.event_seq DESC
 LIMIT $3
 
 -- name: ProfileIdentifierLinks
 -- An entity's identifiers with the event that linked each first.
 SELECT category, value, first_seq FROM identifiers
-WHERE entity_id = $1
+WHERE /*key entity_key = $1*/ entity_id = $1
 ORDER BY first_seq, category, value
 LIMIT $2
 
@@ -41,7 +41,7 @@ LIMIT $2
 -- The entity's events that first carried a value the guard rails refused.
 SELECT DISTINCT a.first_event_seq FROM stitch_audit a
 JOIN entity_events m ON m.event_seq = a.first_event_seq
-WHERE m.entity_id = $1
+WHERE /*key m.entity_key = $1*/ m.entity_id = $1
 ORDER BY a.first_event_seq
 LIMIT $2
 

@@ -29,7 +29,7 @@ FROM (
            CAST(e.payload AS TEXT) AS payload, e.created_at,
            row_number() OVER (PARTITION BY m.entity_id ORDER BY m.event_seq DESC) AS n
     FROM entity_events m JOIN event_log e ON e.seq = m.event_seq
-    WHERE m.entity_id IN (SELECT unnest(CAST($1 AS TEXT[]))) AND m.event_seq < $2
+    WHERE /*key m.entity_key IN $1[]*/ m.entity_id IN (SELECT unnest(CAST($1 AS TEXT[]))) AND m.event_seq < $2
 ) x
 WHERE n <= $3
 ORDER BY entity_id, seq DESC

@@ -8,7 +8,7 @@
 -- against 0.3 ms through the entity index).
 -- name: GraphEvents
 (SELECT * FROM event_log
- WHERE seq IN (SELECT event_seq FROM entity_events WHERE entity_id = $1 ORDER BY event_seq LIMIT $2))
+ WHERE seq IN (SELECT event_seq FROM entity_events WHERE /*key entity_key = $1*/ entity_id = $1 ORDER BY event_seq LIMIT $2))
 
 -- name: GraphRefused
 -- The links the engine refused in an entity's events (stitch_refused),

@@ -21,19 +21,19 @@ LIMIT $2
 
 -- name: EntityIdentifiers
 SELECT entity_id, category, value, first_seq FROM identifiers
-WHERE entity_id IN (SELECT unnest(CAST($1 AS TEXT[])))
+WHERE /*key entity_key IN $1[]*/ entity_id IN (SELECT unnest(CAST($1 AS TEXT[])))
 ORDER BY entity_id, category, first_seq, value
 
 -- name: EntityEventStats
 SELECT m.entity_id, count(*), min(e.event_time), max(e.event_time)
 FROM entity_events m JOIN event_log e ON e.seq = m.event_seq
-WHERE m.entity_id IN (SELECT unnest(CAST($1 AS TEXT[])))
+WHERE /*key m.entity_key IN $1[]*/ m.entity_id IN (SELECT unnest(CAST($1 AS TEXT[])))
 GROUP BY m.entity_id
 
 -- name: EntityEvents
 SELECT e.seq, e.id, e.source_id, e.type, e.version, e.event_time, CAST(e.payload AS TEXT), e.created_at
 FROM entity_events m JOIN event_log e ON e.seq = m.event_seq
-WHERE m.entity_id = $1 AND m.event_seq > $2
+WHERE /*key m.entity_key = $1*/ m.entity_id = $1 AND m.event_seq > $2
 ORDER BY e.seq
 LIMIT $3
 

@@ -25,7 +25,7 @@ SELECT entity_id, id, event_time FROM (
     SELECT m.entity_id, e.id, e.event_time,
            row_number() OVER (PARTITION BY m.entity_id ORDER BY e.event_time, e.id) AS n
     FROM entity_events m JOIN event_log e ON e.seq = m.event_seq
-    WHERE m.entity_id IN (SELECT unnest(CAST($1 AS TEXT[])))
+    WHERE /*key m.entity_key IN $1[]*/ m.entity_id IN (SELECT unnest(CAST($1 AS TEXT[])))
 ) f
 WHERE n = 1
 
