@@ -182,7 +182,7 @@ func (e *Engine) read(ctx context.Context, lo int64, size int) (*batch, error) {
 	}
 	err = e.confined(ctx, func(x store.Executor) error {
 		return scanPacked(ctx, x, "SELECT string_agg(concat(seq, chr(30), rule, chr(30), "+escapeSQL("v")+"), chr(31)) FROM (\n"+
-			e.extractSQL(seqRange)+"\n) x GROUP BY seq - seq % 65536", []any{b.lo, b.hi}, 3, pair)
+			e.extractSQL(logWhere(seqRange))+"\n) x GROUP BY seq - seq % 65536", []any{b.lo, b.hi}, 3, pair)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("evaluate stitching rules: %w", err)

@@ -80,6 +80,9 @@ type Engine struct {
 	// carriedUsed counts the events whose identifiers a re-clustering
 	// took from the index (carried.go) rather than the log (tests).
 	carriedUsed int
+	// loggedUsed counts the events whose identifiers a re-clustering
+	// read from the log (tests).
+	loggedUsed int
 }
 
 type compiledRule struct {
@@ -144,11 +147,53 @@ func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'
 // seqRange selects the events of a batch: seq in ($1, $2].
 const seqRange = "seq > $1 AND seq <= $2"
 
+// logRows are the events the rules are evaluated on: from (a table of the
+// log's columns) where where holds. keep, when set, names a column of
+// from's that is never NULL: the test that a rule gave a value is written
+// so that it reads it too, which keeps the planner from moving the test
+// (a parse of the payload) below a join that selects the events.
+type logRows struct{ from, where, keep string }
+
+// logWhere is the log's events where cond holds.
+func logWhere(cond string) logRows { return logRows{from: "event_log", where: cond} }
+
+// regionRows are the log's events whose seqs the packed list $1 holds. On
+// a backend that filters after a selective join (DuckDB), they are the
+// join of those seqs to the log, and the rules' test stays above it:
+// pushed into the log's scan, it parsed the payload of every event of
+// the type (an engine started on a stitched store re-clustered a region
+// of 516 events in 8.7 to 10.2 s on 10M events, the page views' rule
+// alone 1.5 s of CPU against 0.6 s above the join).
+func (e *Engine) regionRows() logRows {
+	list := plainListSQL("$1", "BIGINT")
+	if !e.db.Capabilities().FiltersAfterSelectiveJoin() {
+		return logWhere("seq IN (SELECT " + list + ")")
+	}
+	return logRows{from: "(SELECT ev.*, q.region_seq FROM (SELECT " + list + " AS region_seq) q JOIN event_log ev ON ev.seq = q.region_seq) region_events",
+		where: "TRUE", keep: "region_seq"}
+}
+
+// columns and valueTest are the inner query's extra column and the outer
+// query's test that a value was given (see keep).
+func (l logRows) columns() string {
+	if l.keep == "" {
+		return ""
+	}
+	return ", " + l.keep
+}
+
+func (l logRows) valueTest() string {
+	if l.keep == "" {
+		return "v IS NOT NULL"
+	}
+	return "(v IS NOT NULL OR " + l.keep + " IS NULL)"
+}
+
 // ruleSQL is one rule's part of the extraction query: every non-NULL value
-// its expression yields for the events of its type that seqs selects.
-func (r compiledRule) sql(i int, seqs string) string {
-	return fmt.Sprintf("SELECT seq, %d AS rule, CAST(v AS TEXT) AS v FROM (SELECT seq, (%s) AS v FROM event_log WHERE %s AND %s) r%d WHERE v IS NOT NULL",
-		i, r.expr, seqs, r.event.condition(), i)
+// its expression yields for the events of its type among rows.
+func (r compiledRule) sql(i int, rows logRows) string {
+	return fmt.Sprintf("SELECT seq, %d AS rule, CAST(v AS TEXT) AS v FROM (SELECT seq, (%s) AS v%s FROM %s WHERE %s AND %s) r%d WHERE %s",
+		i, r.expr, rows.columns(), rows.from, rows.where, r.event.condition(), i, rows.valueTest())
 }
 
 // extractSQL is the query of every rule's values for the events seqs
@@ -171,7 +216,7 @@ func plainValue(expr string) bool {
 	return plainValueRest.MatchString(rest) && plainValueKey.MatchString(expr)
 }
 
-func (e *Engine) extractSQL(seqs string) string {
+func (e *Engine) extractSQL(rows logRows) string {
 	var conds []string
 	groups := map[string][]int{}
 	for i, r := range e.rules {
@@ -190,7 +235,7 @@ func (e *Engine) extractSQL(seqs string) string {
 	for j, c := range conds {
 		rules := groups[c]
 		if len(rules) == 1 {
-			parts[j] = e.rules[rules[0]].sql(rules[0], seqs)
+			parts[j] = e.rules[rules[0]].sql(rules[0], rows)
 			continue
 		}
 		nums, vals := make([]string, len(rules)), make([]string, len(rules))
@@ -198,8 +243,8 @@ func (e *Engine) extractSQL(seqs string) string {
 			nums[k] = strconv.Itoa(i)
 			vals[k] = "CAST((" + e.rules[i].expr + ") AS TEXT)"
 		}
-		parts[j] = fmt.Sprintf("SELECT seq, rule, v FROM (SELECT seq, unnest(ARRAY[%s]) AS rule, unnest(ARRAY[%s]) AS v FROM event_log WHERE %s AND %s) g%d WHERE v IS NOT NULL",
-			strings.Join(nums, ", "), strings.Join(vals, ", "), seqs, c, j)
+		parts[j] = fmt.Sprintf("SELECT seq, rule, v FROM (SELECT seq, unnest(ARRAY[%s]) AS rule, unnest(ARRAY[%s]) AS v%s FROM %s WHERE %s AND %s) g%d WHERE %s",
+			strings.Join(nums, ", "), strings.Join(vals, ", "), rows.columns(), rows.from, rows.where, c, j, rows.valueTest())
 	}
 	return strings.Join(parts, "\nUNION ALL\n")
 }
@@ -213,7 +258,7 @@ func (e *Engine) ValidateSQL(ctx context.Context) error {
 		err := store.CheckConfigSQL(r.expr)
 		if err == nil {
 			err = e.confined(ctx, func(x store.Executor) error {
-				rows, err := x.QueryContext(ctx, r.sql(i, seqRange), 0, 0)
+				rows, err := x.QueryContext(ctx, r.sql(i, logWhere(seqRange)), 0, 0)
 				if err == nil {
 					err = rows.Close()
 				}
@@ -663,7 +708,7 @@ func (e *Engine) Carriers(ctx context.Context, category, value string) ([]string
 	var parts []string
 	for i, r := range e.rules {
 		if r.cat == c {
-			parts = append(parts, r.sql(i, "TRUE"))
+			parts = append(parts, r.sql(i, logWhere("TRUE")))
 		}
 	}
 	var out []string

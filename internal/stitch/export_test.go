@@ -14,6 +14,10 @@ func BeforeWrite(e *Engine, f func()) { e.beforeWrite = f }
 // the index instead of reading them from the log again.
 func CarriedUsed(e *Engine) int { return e.carriedUsed }
 
+// LoggedUsed is how many events' identifiers re-clusterings read from the
+// log.
+func LoggedUsed(e *Engine) int { return e.loggedUsed }
+
 // PassByPass makes e's rebuilds write each pass as Run does, instead of
 // keeping their state for one write at the end.
 func PassByPass(e *Engine) { e.noBulk = true }

@@ -29,7 +29,7 @@ func TestPlainValue(t *testing.T) {
 		{expr: "json_array_elements_text(payload->'c')", event: eventRef{source: "web", typ: "form"}},
 		{expr: "payload->>'a'", event: eventRef{source: "web", typ: "view"}},
 	}}
-	q := e.extractSQL(seqRange)
+	q := e.extractSQL(logWhere(seqRange))
 	if n := strings.Count(q, "FROM event_log"); n != 3 {
 		t.Errorf("%d scans of the log, want 3 (the two plain rules of forms in one):\n%s", n, q)
 	}

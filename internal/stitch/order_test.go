@@ -139,3 +139,44 @@ func TestOrderIndependence(t *testing.T) {
 		})
 	}
 }
+
+// TestRestartedEngineReclusters: an engine started on a stitched store
+// has no identifiers of the events earlier engines read, and re-clusters
+// from the log (on DuckDB through the join of the region's seqs to the
+// log); a new engine for every batch gives the entities one engine gives.
+func TestRestartedEngineReclusters(t *testing.T) {
+	lines, _ := householdLines(60, 3)
+	for _, backend := range backends {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			one, fresh := openStore(t, backend), openStore(t, backend)
+			eng := newEngine(t, one, householdConfig)
+			r := rand.New(rand.NewPCG(5, 5))
+			order := append([]string(nil), lines...)
+			r.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+			logged := 0
+			for len(order) > 0 {
+				n := min(len(order), 1+r.IntN(80))
+				ingest(t, one, order[:n]...)
+				ingest(t, fresh, order[:n]...)
+				order = order[n:]
+				if _, err := eng.Run(ctx, 0); err != nil {
+					t.Fatal(err)
+				}
+				restarted := newEngine(t, fresh, householdConfig)
+				if _, err := restarted.Run(ctx, 0); err != nil {
+					t.Fatal(err)
+				}
+				logged += stitch.LoggedUsed(restarted)
+			}
+			if logged == 0 {
+				t.Fatal("no re-clustering read its events' identifiers from the log")
+			}
+			t.Logf("%d events' identifiers read from the log", logged)
+			if a, b := assignment(t, one), assignment(t, fresh); a != b {
+				t.Errorf("engines restarted for every batch gave other entities than one engine")
+			}
+		})
+	}
+}

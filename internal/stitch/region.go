@@ -196,9 +196,10 @@ func (e *Engine) regionEvents(ctx context.Context, rp *regionPlan, r *region, ke
 	if trace {
 		defer traceSince(time.Now(), "region: identifiers from the log", seqs.n)
 	}
+	e.loggedUsed += seqs.n
 	err = e.confined(ctx, func(x store.Executor) error {
 		return scanPacked(ctx, x, "SELECT string_agg(concat(seq, chr(30), rule, chr(30), "+escapeSQL("v")+"), chr(31)) FROM (\n"+
-			e.extractSQL("seq IN (SELECT "+plainListSQL("$1", "BIGINT")+")")+"\n) x GROUP BY seq - seq % 65536", []any{seqs.String()}, 3,
+			e.extractSQL(e.regionRows())+"\n) x GROUP BY seq - seq % 65536", []any{seqs.String()}, 3,
 			func(f []string) error {
 				seq, err := strconv.ParseInt(f[0], 10, 64)
 				if err != nil {
