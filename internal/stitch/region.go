@@ -162,10 +162,7 @@ func (e *Engine) regionEvents(ctx context.Context, rp *regionPlan, r *region, ke
 	}
 	bySeq := map[int64]int32{}
 	var oldOf []int32
-	which := "ee.entity_id IN (SELECT " + plainListSQL("$1", "TEXT") + ")"
-	if e.keyed("entity_events") {
-		which = "ee.entity_key IN (SELECT " + e.db.Capabilities().EntityKeyOf(plainListSQL("$1", "TEXT")) + ") AND " + which
-	}
+	which := e.byKeys("entity_events", "ee.entity_key") + "ee.entity_id IN (SELECT " + plainListSQL("$1", "TEXT") + ")"
 	rows, err := e.db.QueryContext(ctx, `SELECT ee.event_seq, ee.entity_id, `+eventTimeSQL+`, ev.id
 		FROM entity_events ee JOIN event_log ev ON ev.seq = ee.event_seq
 		WHERE `+which+` ORDER BY ee.event_seq`, ids.String())

@@ -48,10 +48,7 @@ func (e *Engine) writeRegion(rp *regionPlan, now time.Time, exec execFunc) error
 		fHashes.addInt(e.keyHash(key))
 	}
 	ids := "(SELECT " + plainListSQL("$1", "TEXT") + ")"
-	oldIdentifiers := "entity_id IN " + ids
-	if e.keyed("identifiers") {
-		oldIdentifiers = "entity_key IN (SELECT " + e.db.Capabilities().EntityKeyOf(plainListSQL("$1", "TEXT")) + ") AND " + oldIdentifiers
-	}
+	oldIdentifiers := e.byKeys("identifiers", "entity_key") + "entity_id IN " + ids
 	steps := []struct {
 		what  string
 		n     int
