@@ -442,7 +442,14 @@ func (r *run) calculateOne(ctx context.Context, d *Definition, res *AttributeRes
 	}
 }
 
-// replaceOne is calculateOne with statement q.
+// replaceOne is calculateOne with statement q. Where config SQL runs
+// unconfined by the database (DuckDB, or PostgreSQL without a restricted
+// role), the statement's rows go straight into the value table and
+// attr_res, which the caches count, is a view of them; with a role, whose
+// rights are reading, the rows go through attr_res as a temporary table.
+// The straight insert runs on all cores where an insert from a temporary
+// table ran on one (DuckDB at 2M events: 134 against 184 ms per attribute,
+// statement and insert).
 func (r *run) replaceOne(ctx context.Context, d *Definition, res *AttributeResult, entities int64, src source, q string) error {
 	tx, err := r.conn.Begin(ctx)
 	if err != nil {
@@ -453,57 +460,51 @@ func (r *run) replaceOne(ctx context.Context, d *Definition, res *AttributeResul
 	if src == allEntities {
 		del = "DELETE FROM customer_attributes WHERE attribute_id = $1"
 	}
-	now := r.e.opts.Now().UTC().Truncate(time.Microsecond)
-	customers := "AttrCustomersFromEntities"
-	if !d.Multiple() {
-		customers = "AttrCustomersFromRows" // one value per entity
-	}
 	if err := r.changing(ctx); err != nil {
 		return err
 	}
-	steps := []struct {
-		q    string
-		args []any
-	}{
-		{"DROP TABLE IF EXISTS attr_res", nil},
-		{"CREATE TEMP TABLE attr_res AS SELECT entity_id, value FROM (" + q + ") r", nil},
-		{del, []any{d.ID}},
-		{"INSERT INTO customer_attributes (entity_id, attribute_id, value, calculated_at" + r.keyColumn() + ") SELECT entity_id, $1, value, CAST($2 AS TIMESTAMPTZ)" + r.keyValue() + " FROM attr_res", []any{d.ID, r.start}},
-	}
-	counted := src == allEntities
-	if counted {
-		steps = append(steps, []struct {
-			q    string
-			args []any
-		}{
-			{r.conn.Query(customers), []any{d.ID, now}},
-			{r.conn.Query("AttrValueCountsClear"), []any{d.ID}},
-			{r.conn.Query("AttrValueCountsFromRes"), []any{d.ID, now}},
-		}...)
-	}
-	var n int64
-	for i, s := range steps {
+	insert := "INSERT INTO customer_attributes (entity_id, attribute_id, value, calculated_at" + r.keyColumn() + ") SELECT entity_id, $1, value, CAST($2 AS TIMESTAMPTZ)" + r.keyValue() + " FROM "
+	configSQL := func(stmt string, args ...any) (sql.Result, error) {
 		var sr sql.Result
-		if i == 1 {
-			// The statement with the definition's SQL.
-			err = store.RunConfigSQLIn(ctx, tx, r.e.caps, func() error {
-				sr, err = tx.ExecContext(ctx, s.q, s.args...)
-				return err
-			})
-		} else {
-			sr, err = tx.ExecContext(ctx, s.q, s.args...)
-		}
-		if err != nil {
-			break
-		}
-		if i == 3 {
-			n, _ = sr.RowsAffected()
-		}
+		err := store.RunConfigSQLIn(ctx, tx, r.e.caps, func() error {
+			var err error
+			sr, err = tx.ExecContext(ctx, stmt, args...)
+			return err
+		})
+		return sr, err
 	}
-	if err == nil {
-		err = tx.Commit()
+	var sr sql.Result
+	if len(r.e.caps.ConfineConfigSQL(false)) == 0 {
+		if _, err = tx.ExecContext(ctx, del, d.ID); err == nil {
+			sr, err = configSQL(insert+"("+q+") r", d.ID, r.start)
+		}
+		if err == nil {
+			// What the caches count (AttrValueCountsFromRes).
+			_, err = tx.ExecContext(ctx, "CREATE OR REPLACE TEMP VIEW attr_res AS SELECT entity_id, value FROM customer_attributes WHERE attribute_id = "+quoteList([]string{d.ID}))
+		}
+	} else {
+		_, err = tx.ExecContext(ctx, "DROP TABLE IF EXISTS attr_res")
+		if err == nil {
+			_, err = configSQL("CREATE TEMP TABLE attr_res AS SELECT entity_id, value FROM (" + q + ") r")
+		}
+		if err == nil {
+			_, err = tx.ExecContext(ctx, del, d.ID)
+		}
+		if err == nil {
+			sr, err = tx.ExecContext(ctx, insert+"attr_res", d.ID, r.start)
+		}
 	}
 	if err != nil {
+		return err
+	}
+	n, _ := sr.RowsAffected()
+	counted := src == allEntities
+	if counted {
+		if err := r.countAll(ctx, tx, d); err != nil {
+			return err
+		}
+	}
+	if err = tx.Commit(); err != nil {
 		return err
 	}
 	res.Rows += n
@@ -513,6 +514,25 @@ func (r *run) replaceOne(ctx context.Context, d *Definition, res *AttributeResul
 	} else if !slices.Contains(r.recount, d.ID) {
 		// Counted again at the end of the run.
 		r.recount = append(r.recount, d.ID)
+	}
+	return nil
+}
+
+// countAll sets the caches of attribute d from its values, all of which
+// the transaction tx has just written.
+func (r *run) countAll(ctx context.Context, tx store.ExecutorTx, d *Definition) error {
+	now := r.e.opts.Now().UTC().Truncate(time.Microsecond)
+	customers := "AttrCustomersFromEntities"
+	if !d.Multiple() {
+		customers = "AttrCustomersFromRows" // one value per entity
+	}
+	for _, s := range []struct {
+		name string
+		args []any
+	}{{customers, []any{d.ID, now}}, {"AttrValueCountsClear", []any{d.ID}}, {"AttrValueCountsFromRes", []any{d.ID, now}}} {
+		if _, err := tx.ExecContext(ctx, r.conn.Query(s.name), s.args...); err != nil {
+			return err
+		}
 	}
 	return nil
 }
