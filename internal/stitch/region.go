@@ -163,8 +163,10 @@ func (e *Engine) regionEvents(ctx context.Context, rp *regionPlan, r *region, ke
 	bySeq := map[int64]int32{}
 	var oldOf []int32
 	which := e.byKeys("entity_events", "ee.entity_key") + "ee.entity_id IN (SELECT " + plainListSQL("$1", "TEXT") + ")"
+	// The event time is the mapping's copy of the log's (eventTimeSQL
+	// names it unqualified): only the id comes from the log.
 	rows, err := e.db.QueryContext(ctx, `SELECT ee.event_seq, ee.entity_id, `+eventTimeSQL+`, ev.id
-		FROM entity_events ee JOIN event_log ev ON ev.seq = ee.event_seq
+		FROM entity_events ee JOIN (SELECT seq, id FROM event_log) ev ON ev.seq = ee.event_seq
 		WHERE `+which+` ORDER BY ee.event_seq`, ids.String())
 	if err != nil {
 		return nil, fmt.Errorf("read the events of the region: %w", err)

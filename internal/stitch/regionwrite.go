@@ -2,6 +2,7 @@ package stitch
 
 import (
 	"encoding/json"
+	"math"
 	"time"
 )
 
@@ -21,9 +22,11 @@ func (e *Engine) writeRegion(rp *regionPlan, now time.Time, exec execFunc) error
 		oldSeqs.addInt(seq)
 	}
 	var evSeqs, evEnts plainList
+	evLo, evHi := int64(math.MaxInt64), int64(math.MinInt64)
 	for ev := range r.events {
 		evSeqs.addInt(r.events[ev].seq)
 		evEnts.add(rp.ids[c.cluster[ev]])
+		evLo, evHi = min(evLo, r.events[ev].seq), max(evHi, r.events[ev].seq)
 	}
 	var kCats, kEnts, kSeqs, kHashes plainList
 	var kVals textList
@@ -56,9 +59,8 @@ func (e *Engine) writeRegion(rp *regionPlan, now time.Time, exec execFunc) error
 		args  []any
 	}{
 		{"re-map events", oldSeqs.n, `DELETE FROM entity_events WHERE event_seq IN (SELECT ` + plainListSQL("$1", "BIGINT") + `)`, []any{oldSeqs.String()}},
-		{"re-map events", evSeqs.n, e.insertKeyed("entity_events", "event_seq, entity_id",
-			`SELECT `+plainListSQL("$1", "BIGINT")+` AS event_seq, `+plainListSQL("$2", "TEXT")+` AS entity_id`),
-			[]any{evSeqs.String(), evEnts.String()}},
+		{"re-map events", evSeqs.n, e.mapEventsSQL(`SELECT `+plainListSQL("$1", "BIGINT")+` AS event_seq, `+plainListSQL("$2", "TEXT")+` AS entity_id`, "$3", "$4"),
+			[]any{evSeqs.String(), evEnts.String(), evLo - 1, evHi}},
 		{"re-link identifiers", oldIDs.n, `DELETE FROM identifiers WHERE ` + oldIdentifiers, []any{oldIDs.String()}},
 		{"re-link identifiers", kCats.n, e.insertKeyed("identifiers", "category, value, entity_id, first_seq, key_hash",
 			`SELECT `+plainListSQL("$1", "TEXT")+` AS category, `+textListSQL("$2")+` AS value, `+plainListSQL("$3", "TEXT")+` AS entity_id, `+
