@@ -129,11 +129,24 @@ func (r *run) inList(col string, inc []*plan, key func(*Condition) string) strin
 // When none of those names a version (mapped), entity_events alone holds
 // what the copy keeps, and the log is not read (version is NULL then, and
 // no condition tests it).
+//
+// Where filters cost less on a selective join's rows than in the scan
+// (store.Capabilities.FiltersAfterSelectiveJoin, DuckDB), the candidates
+// are joined (seg_c_ids holds each once, so the join keeps the rows a
+// semi join keeps) and the types tested with a last term naming the
+// join's other side, which never holds: pushed into the scan, the test
+// ran on all 10M mappings (1.1 to 1.5 s at load 5, against 0.23 to 0.40 s;
+// the copy from the log 0.30 to 1.07 s).
 func (r *run) copyEvents(inc []*plan, byKey, ids string) string {
 	filters, all := r.eventFilters(inc)
 	if all && len(filters) > 0 {
-		return "CREATE TEMP TABLE seg_c_events AS SELECT ev.entity_id, ev.event_seq AS seq, ev.source_id, ev.type, CAST(NULL AS TEXT) AS version, ev.event_time" +
-			" FROM entity_events ev WHERE " + byKey + "entity_id IN (" + ids + ") AND (" + strings.Join(filters, " OR ") + ")"
+		sel := "CREATE TEMP TABLE seg_c_events AS SELECT ev.entity_id, ev.event_seq AS seq, ev.source_id, ev.type, CAST(NULL AS TEXT) AS version, ev.event_time" +
+			" FROM entity_events ev"
+		types := strings.Join(filters, " OR ")
+		if r.e.caps.FiltersAfterSelectiveJoin() {
+			return sel + " JOIN seg_c_ids c ON c.entity_id = ev.entity_id WHERE " + byKey + "(" + types + " OR c.entity_id IS NULL)"
+		}
+		return sel + " WHERE " + byKey + "ev.entity_id IN (" + ids + ") AND (" + types + ")"
 	}
 	return "CREATE TEMP TABLE seg_c_events AS SELECT ee.entity_id, ev.seq, ev.source_id, ev.type, ev.version, ev.event_time" +
 		" FROM (SELECT entity_id, event_seq FROM entity_events WHERE " + byKey + "entity_id IN (" + ids + ")) ee JOIN event_log ev ON ev.seq = ee.event_seq" +
