@@ -83,6 +83,15 @@ func newCompiler(caps store.Capabilities, env *Env, defs []Definition, props []p
 // query is the query of the entity ids of the live entities (of c.cand,
 // when set) for which the condition holds, each once.
 func (c *compiler) query(cond *Condition) (string, error) {
+	if c.liveEvents(cond) {
+		// Live entities already, each once.
+		return c.event(cond)
+	}
+	if cond.kind() == "all" {
+		if i := slices.IndexFunc(cond.All, func(n Condition) bool { return c.liveEvents(&n) }); i >= 0 {
+			return c.allFrom(&cond.All[i], slices.Delete(slices.Clone(cond.All), i, i+1))
+		}
+	}
 	if c.joins && cond.kind() == "all" {
 		// Its conditions filter the live entities directly.
 		pos, neg, err := c.operands(cond.All)
@@ -99,6 +108,51 @@ func (c *compiler) query(cond *Condition) (string, error) {
 		return c.setOp("INTERSECT", c.universe(), tree), nil
 	}
 	return c.filter(c.universe(), []string{tree}, nil), nil
+}
+
+// liveEvents reports whether n is an event condition over all entities
+// that holds only for entities with a matching event (its count or sum
+// does not hold for 0). Its query then lists live entities, each once
+// (entity_events maps events to live entities only: merges move the
+// mappings to the survivor, erasure deletes them), and a tree that is it,
+// or an all of it and others, needs no filter by the live entities: on
+// 10M events, the semi join of the live entities to the 669,077 buyers of
+// 400 days doubled the count's time (0.31-0.37 s alone, 0.64-0.86 s with
+// it, DuckDB at load 4).
+func (c *compiler) liveEvents(n *Condition) bool {
+	if c.cand != "" || n.kind() != "event" {
+		return false
+	}
+	cmp, dataType := n.Count.comparison(), attr.DataInt
+	if n.Sum != nil {
+		cmp, dataType = n.Sum, attr.DataFloat
+	}
+	if cmp == nil {
+		return false
+	}
+	_, zero, err := counted(cmp, dataType, "x", c.now)
+	return err == nil && !zero
+}
+
+// allFrom is the entities of the live event condition base (liveEvents)
+// for which every condition of rest holds.
+func (c *compiler) allFrom(base *Condition, rest []Condition) (string, error) {
+	q, err := c.event(base)
+	if err != nil || len(rest) == 0 {
+		return q, err
+	}
+	if !c.joins {
+		qs, err := c.nodes(rest)
+		if err != nil {
+			return "", err
+		}
+		return c.setOp("INTERSECT", append([]string{q}, qs...)...), nil
+	}
+	pos, neg, err := c.operands(rest)
+	if err != nil {
+		return "", err
+	}
+	return c.filter(q, pos, neg), nil
 }
 
 // restrict limits a column to the candidates, if any.

@@ -172,8 +172,8 @@ func (r *run) eventFilters(inc []*plan) (filters []string, all bool) {
 }
 
 // eventsWhere is the WHERE of the copy of the candidates' events from the
-// log: the event types filters (FALSE for none). Where
-// filters cost less on a selective join's rows than in the scan
+// log: any of the event types' filters (FALSE for none). Where filters
+// cost less on a selective join's rows than in the scan
 // (store.Capabilities.FiltersAfterSelectiveJoin, DuckDB), the types are
 // tested on the rows of the join, not in the scan of the log: there the
 // test, an OR over two columns (source and type), ran on every event of
