@@ -14,12 +14,11 @@ import (
 // regionPlan is what a pass writes for the components it re-clustered
 // from their events.
 type regionPlan struct {
-	old     []existingEntity // the live entities of the region before
-	oldSeqs []int64          // the seqs of their events
-	r       *region
-	c       *clustering
-	batch   []int32  // the region's events that are the batch's: index in the batch (-1 for the old ones)
-	ids     []string // per cluster: its entity id
+	old   []existingEntity // the live entities of the region before
+	r     *region
+	c     *clustering
+	batch []int32  // the region's events that are the batch's: index in the batch (-1 for the old ones)
+	ids   []string // per cluster: its entity id
 	// kept[c] is the old entity (index in old) cluster c keeps the id of,
 	// or -1; revived[c] tells that its id names an entity merged away
 	// before, which lives again.
@@ -182,7 +181,6 @@ func (e *Engine) regionEvents(ctx context.Context, rp *regionPlan, r *region, ke
 		bySeq[re.seq] = int32(len(r.events))
 		r.events = append(r.events, re)
 		oldOf = append(oldOf, oldIx[ent])
-		rp.oldSeqs = append(rp.oldSeqs, re.seq)
 		seqs.addInt(re.seq)
 	}
 	rows.Close()
