@@ -381,8 +381,15 @@ func TestRepairHonoured(t *testing.T) {
 // the entity key of its entity_id, on a backend with keys: readers narrow
 // by it (store.Capabilities.EntityKey), so a writer (a pass, a merge, a
 // re-clustering, a rebuild) that left it NULL or stale would hide rows.
+// On both backends, it fails if a row of entity_events does not carry its
+// event's source_id, type and event_time (the segments' event conditions
+// read them there).
 func (s *repairServer) checkKeys(t *testing.T, when string) {
 	t.Helper()
+	var unlike int
+	if err := s.store.QueryRowContext(context.Background(), s.store.Query("StitchMappingsUnlikeLog")).Scan(&unlike); err != nil || unlike != 0 {
+		t.Errorf("%s: %d event mappings without their event's source, type and time (%v)", when, unlike, err)
+	}
 	key := s.store.Capabilities().EntityKey()
 	if key == "" {
 		return

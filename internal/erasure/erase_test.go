@@ -326,6 +326,12 @@ func TestErase(t *testing.T) {
 			if found := traces(t, f.db, f.bob, "ck-bob"); len(found) < 5 {
 				t.Errorf("bob's traces: %v", found)
 			}
+			// The mappings left carry their events' source, type and time
+			// (the segments' event conditions read them there).
+			var unlike int
+			if err := f.db.QueryRowContext(ctx, f.db.Query("StitchMappingsUnlikeLog")).Scan(&unlike); err != nil || unlike != 0 {
+				t.Errorf("%d event mappings unlike the log after the erasure (%v)", unlike, err)
+			}
 
 			// Later events carrying her identifiers are dropped at ingest,
 			// however the e-mail is written; bob's are kept.

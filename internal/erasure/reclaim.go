@@ -21,7 +21,8 @@ var reclaimedTables = []string{
 }
 
 // The erasure also deletes from tables whose rows hold only Weft's own
-// ids, counts and times: entity_events (event seqs and entity ids),
+// ids, counts and times: entity_events (event seqs, entity ids, and the
+// events' sources, types and times, copies of the log's: no payload),
 // entities (entity ids, seqs, times, counts of identifiers per category),
 // attribute_customers_cache and plugin_properties (counts),
 // attribute_state (an event id), segment_members and segment_changes

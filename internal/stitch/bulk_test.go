@@ -20,7 +20,7 @@ var stitchTables = map[string]string{
 	"entities": `SELECT id, CAST(created_seq AS TEXT), CAST(created_at AS TEXT), CAST(modified_at AS TEXT), identifier_counts,
 		CAST(first_event_us AS TEXT), merged_into, component FROM entities`,
 	"identifiers":    `SELECT category, value, entity_id, CAST(first_seq AS TEXT), CAST(key_hash AS TEXT) FROM identifiers`,
-	"entity_events":  `SELECT CAST(event_seq AS TEXT), entity_id FROM entity_events`,
+	"entity_events":  `SELECT CAST(event_seq AS TEXT), entity_id, source_id, type, CAST(event_time AS TEXT) FROM entity_events`,
 	"stitch_merges":  `SELECT survivor, loser, CAST(event_seq AS TEXT), category, value, CAST(merged_at AS TEXT) FROM stitch_merges`,
 	"stitch_audit":   `SELECT category, value, reason, CAST(events AS TEXT), CAST(first_event_seq AS TEXT), CAST(recorded_at AS TEXT) FROM stitch_audit`,
 	"stitch_refused": `SELECT entity_id, CAST(event_seq AS TEXT), category, value, reason, CAST(key_hash AS TEXT) FROM stitch_refused`,
@@ -31,9 +31,12 @@ var stitchTables = map[string]string{
 
 // stitchState is every row of the stitching tables, sorted, per table.
 // Where the backend has entity keys, every row of entity_events and
-// identifiers must hold its entity's: the readers narrow by them.
+// identifiers must hold its entity's: the readers narrow by them. Every
+// row of entity_events must hold its event's source, type and time, as
+// the log has them: the segments' event conditions read them there.
 func stitchState(t *testing.T, s *store.DB) map[string][]string {
 	t.Helper()
+	checkMappings(t, s, "")
 	if key := s.Capabilities().EntityKey(); key != "" {
 		for _, table := range []string{"entity_events", "identifiers"} {
 			var wrong int
@@ -74,6 +77,18 @@ func stitchState(t *testing.T, s *store.DB) map[string][]string {
 		sort.Strings(out[table])
 	}
 	return out
+}
+
+// checkMappings fails if a row of entity_events does not carry its
+// event's source_id, type and event_time (or its event is gone from the
+// log): a writer that left them NULL or wrong would hide events from the
+// segments' event conditions.
+func checkMappings(t *testing.T, s *store.DB, when string) {
+	t.Helper()
+	var wrong int
+	if err := s.QueryRowContext(context.Background(), s.Query("StitchMappingsUnlikeLog")).Scan(&wrong); err != nil || wrong > 0 {
+		t.Errorf("%s: %d event mappings without their event's source, type and time (%v)", when, wrong, err)
+	}
 }
 
 // tickingClock reads one second later at each call, from a fixed time:

@@ -14,12 +14,11 @@ import (
 // regionPlan is what a pass writes for the components it re-clustered
 // from their events.
 type regionPlan struct {
-	old     []existingEntity // the live entities of the region before
-	oldSeqs []int64          // the seqs of their events
-	r       *region
-	c       *clustering
-	batch   []int32  // the region's events that are the batch's: index in the batch (-1 for the old ones)
-	ids     []string // per cluster: its entity id
+	old   []existingEntity // the live entities of the region before
+	r     *region
+	c     *clustering
+	batch []int32  // the region's events that are the batch's: index in the batch (-1 for the old ones)
+	ids   []string // per cluster: its entity id
 	// kept[c] is the old entity (index in old) cluster c keeps the id of,
 	// or -1; revived[c] tells that its id names an entity merged away
 	// before, which lives again.
@@ -163,8 +162,10 @@ func (e *Engine) regionEvents(ctx context.Context, rp *regionPlan, r *region, ke
 	bySeq := map[int64]int32{}
 	var oldOf []int32
 	which := e.byKeys("entity_events", "ee.entity_key") + "ee.entity_id IN (SELECT " + plainListSQL("$1", "TEXT") + ")"
+	// The event time is the mapping's copy of the log's (eventTimeSQL
+	// names it unqualified): only the id comes from the log.
 	rows, err := e.db.QueryContext(ctx, `SELECT ee.event_seq, ee.entity_id, `+eventTimeSQL+`, ev.id
-		FROM entity_events ee JOIN event_log ev ON ev.seq = ee.event_seq
+		FROM entity_events ee JOIN (SELECT seq, id FROM event_log) ev ON ev.seq = ee.event_seq
 		WHERE `+which+` ORDER BY ee.event_seq`, ids.String())
 	if err != nil {
 		return nil, fmt.Errorf("read the events of the region: %w", err)
@@ -180,7 +181,6 @@ func (e *Engine) regionEvents(ctx context.Context, rp *regionPlan, r *region, ke
 		bySeq[re.seq] = int32(len(r.events))
 		r.events = append(r.events, re)
 		oldOf = append(oldOf, oldIx[ent])
-		rp.oldSeqs = append(rp.oldSeqs, re.seq)
 		seqs.addInt(re.seq)
 	}
 	rows.Close()

@@ -91,8 +91,8 @@ func (e *Engine) write(ctx context.Context, b *batch, p *plan, token int64) erro
 				ents.add(p.eventEntity[i])
 			}
 		}
-		err := exec("map events", seqs.n, e.insertKeyed("entity_events", "event_seq, entity_id",
-			`SELECT `+plainListSQL("$1", "BIGINT")+` AS event_seq, `+plainListSQL("$2", "TEXT")+` AS entity_id`), seqs.String(), ents.String())
+		err := exec("map events", seqs.n, e.mapEventsSQL(`SELECT `+plainListSQL("$1", "BIGINT")+` AS event_seq, `+plainListSQL("$2", "TEXT")+` AS entity_id`, "$3", "$4"),
+			seqs.String(), ents.String(), b.lo, b.hi)
 		if err != nil {
 			return err
 		}
@@ -138,6 +138,20 @@ func (e *Engine) insertKeyed(table, cols, sel string) string {
 		return "INSERT INTO " + table + " (" + cols + ") " + sel
 	}
 	return "INSERT INTO " + table + " (" + cols + ", entity_key) SELECT " + cols + ", " + e.db.Capabilities().EntityKey() + " FROM (" + sel + ") keyed"
+}
+
+// mapEventsSQL is the insert into entity_events of the mappings sel, a
+// query of event_seq and entity_id, each with its event's source_id, type
+// and event_time, which every writer must give (the segments' event
+// conditions read them there rather than join the log). They are taken
+// from the log in the same statement, the log's rows bounded by seq to lo
+// < seq <= hi (SQL expressions, the range of the mapped seqs): DuckDB
+// checks the bound against its zone maps and reads only the batch's part
+// of the log (a rebuild's 10M mappings: see BENCHMARKS.md).
+func (e *Engine) mapEventsSQL(sel, lo, hi string) string {
+	return e.insertKeyed("entity_events", "event_seq, entity_id, source_id, type, event_time",
+		`SELECT m.event_seq, m.entity_id, ev.source_id, ev.type, ev.event_time FROM (`+sel+`) m
+		JOIN event_log ev ON ev.seq = m.event_seq AND ev.seq > `+lo+` AND ev.seq <= `+hi)
 }
 
 // keyed tells whether table has entity keys on this backend.

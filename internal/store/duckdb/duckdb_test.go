@@ -31,7 +31,7 @@ func TestEntityKeysCheckedAtOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, q := range []string{
-		`INSERT INTO entity_events (event_seq, entity_id, entity_key) VALUES (1, 'E1', 7), (2, 'E2', NULL)`,
+		`INSERT INTO entity_events (event_seq, entity_id, entity_key, source_id, type, event_time) VALUES (1, 'E1', 7, 'web', 'page_view', CAST('2026-01-01 00:00:00+00' AS TIMESTAMPTZ)), (2, 'E2', NULL, 'web', 'page_view', CAST('2026-01-01 00:00:00+00' AS TIMESTAMPTZ))`,
 		`INSERT INTO identifiers (category, value, entity_id, first_seq, entity_key) VALUES ('email', 'a@x', 'E1', 1, 7)`,
 		`INSERT INTO customer_attributes (entity_id, attribute_id, value, calculated_at, entity_key) VALUES ('E1', 'a', 'v', CAST('2026-01-01 00:00:00+00' AS TIMESTAMPTZ), 7)`,
 		`UPDATE attribute_meta SET key_check = 0`,

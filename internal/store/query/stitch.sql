@@ -58,3 +58,11 @@ SELECT 1
 
 -- name: StitchingUnlock
 SELECT 1
+
+-- name: StitchMappingsUnlikeLog
+-- The event mappings whose source_id, type or event_time differ from
+-- their event's in the log, or whose event is gone: none, as every writer
+-- of entity_events takes them from the log (tests check it).
+SELECT count(*) FROM entity_events m LEFT JOIN event_log e ON e.seq = m.event_seq
+WHERE e.seq IS NULL OR m.source_id IS DISTINCT FROM e.source_id OR m.type IS DISTINCT FROM e.type
+   OR m.event_time IS DISTINCT FROM e.event_time

@@ -73,6 +73,16 @@ func exec(t *testing.T, e store.Executor, queries ...string) {
 	}
 }
 
+// mapRows maps events of the log to entities by hand, as the stitcher
+// writes entity_events: each row with its event's source_id, type and
+// event_time. values are (seq, entity id) rows in VALUES form.
+func mapRows(t *testing.T, s *store.DB, values string) {
+	t.Helper()
+	exec(t, s, `INSERT INTO entity_events (event_seq, entity_id, source_id, type, event_time)
+		SELECT m.event_seq, m.entity_id, e.source_id, e.type, e.event_time
+		FROM (VALUES `+values+`) AS m (event_seq, entity_id) JOIN event_log e ON e.seq = m.event_seq`)
+}
+
 // keyRows gives the rows a test inserted by hand into entity_events,
 // identifiers and customer_attributes their entity keys, as every writer
 // of the store sets them (store.Capabilities.EntityKey).

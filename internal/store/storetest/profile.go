@@ -24,7 +24,10 @@ var profileTests = []test{
 func testProfileRefusedAmong(t *testing.T, b Backend) {
 	ctx := context.Background()
 	s := openDB(t, b)
-	exec(t, s, `INSERT INTO entity_events (event_seq, entity_id) VALUES (1, 'E1'), (2, 'E1'), (3, 'E1'), (4, 'E1'), (5, 'E2')`,
+	appendEvents(t, s, Ev("p1", "web", "page_view", t0, `{}`), Ev("p2", "web", "page_view", t0, `{}`), Ev("p3", "web", "page_view", t0, `{}`),
+		Ev("p4", "web", "page_view", t0, `{}`), Ev("p5", "web", "page_view", t0, `{}`))
+	mapRows(t, s, `(1, 'E1'), (2, 'E1'), (3, 'E1'), (4, 'E1'), (5, 'E2')`)
+	exec(t, s,
 		`INSERT INTO stitch_audit (category, value, reason, events, first_event_seq, recorded_at) VALUES
 		('email', 'a', 'blocked', 1, 4, CAST('2026-01-01 00:00:00+00' AS TIMESTAMPTZ)),
 		('email', 'b', 'blocked', 1, 2, CAST('2026-01-01 00:00:00+00' AS TIMESTAMPTZ)),

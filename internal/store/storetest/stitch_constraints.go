@@ -114,7 +114,7 @@ func testStitchConstraintLookups(t *testing.T, b Backend) {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
-	exec(`INSERT INTO entity_events (event_seq, entity_id) VALUES (1, 'A'), (2, 'A'), (3, 'B'), (4, 'B')`)
+	mapRows(t, s, `(1, 'A'), (2, 'A'), (3, 'B'), (4, 'B')`)
 	exec(`INSERT INTO identifiers (category, value, entity_id, first_seq, key_hash) VALUES ('email', 'x@y', 'A', 1, 1), ('cookie', 'c1', 'B', 3, 2)`)
 	keyRows(t, s)
 	exec(`INSERT INTO stitch_refused (entity_id, event_seq, category, value, reason, key_hash) VALUES ('B', 4, 'email', 'x@y', 'manual_split', 1)`)
