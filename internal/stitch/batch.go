@@ -2,9 +2,9 @@ package stitch
 
 import (
 	"context"
-	"math"
 	"database/sql"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -30,7 +30,7 @@ type batch struct {
 	// grow to four times.
 	idBytes        []byte
 	idStart, idEnd []uint32
-	dense  bool     // seqs are lo+1..hi
+	dense          bool // seqs are lo+1..hi
 	// keys are the batch's identifiers (blocked ones left out), numbered
 	// by keyIx.
 	keys  []identKey
