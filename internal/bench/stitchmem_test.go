@@ -2,8 +2,8 @@ package bench_test
 
 import (
 	"context"
-	"os"
 	"fmt"
+	"os"
 	"os/exec"
 	"runtime"
 	"runtime/debug"
