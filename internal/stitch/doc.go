@@ -15,7 +15,7 @@
 //
 // The union-find only ever holds one batch (plus the entities it touches),
 // so its memory is bounded by the batch size: Run takes 50,000 events a
-// pass by default, Rebuild 1,000,000. What grows with the history is the
+// pass by default, Rebuild 250,000. What grows with the history is the
 // engine's resident index (index.go): every identifier with its entity and
 // every entity's id, created_seq and identifier counts, about 30 bytes
 // per event, so that a pass does not scan the identifier and entity tables.
