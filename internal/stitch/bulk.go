@@ -281,6 +281,9 @@ func (e *Engine) finishBulk(ctx context.Context) error {
 	if n, err := res.RowsAffected(); err != nil || n != 1 {
 		return ErrConcurrentPass
 	}
+	if trace {
+		defer traceSince(time.Now(), "commit the rebuild's passes", len(s.times))
+	}
 	return tx.Commit()
 }
 

@@ -1,6 +1,10 @@
 package stitch
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+
+	"github.com/weftdata/weft/internal/offheap"
+)
 
 // carriedKeys holds the identifiers of every event the passes of an index
 // read, as references into its arena (where every one of them is by the
@@ -12,6 +16,7 @@ import "encoding/binary"
 // incremental pass). It costs 4 bytes per seq and 4 per identifier of an
 // event: 120 MB at 10M demo events. An index loaded from tables that
 // hold entities has none (the events before it are read from the log).
+// Its arrays are the index's (index.mem), outside the Go heap.
 type carriedKeys struct {
 	first int64    // the seq of off[0]
 	off   []int32  // per seq from first: its identifiers are refs[off[i]:off[i+1]]
@@ -30,12 +35,15 @@ func (k *carriedKeys) keep(x *index, b *batch) bool {
 	}
 	if len(k.off) == 0 {
 		k.first = b.seqs[0]
-		k.off = append(k.off, 0)
+		k.off = append(offheap.Grow(x.mem, k.off, 1), 0)
 	}
 	last := k.first + int64(len(k.off)) - 1 // the next seq to add
 	if b.seqs[0] < last || b.hi-last-int64(len(b.seqs)) > maxCarriedGap {
 		return false
 	}
+	// Room for an offset per seq up to the batch's last, and its keys.
+	k.off = offheap.Grow(x.mem, k.off, int(b.seqs[len(b.seqs)-1]-last)+1)
+	k.refs = offheap.Grow(x.mem, k.refs, len(b.evKeys))
 	for ev, seq := range b.seqs {
 		for ; last < seq; last++ {
 			k.off = append(k.off, int32(len(k.refs))) // a seq without event

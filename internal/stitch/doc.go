@@ -15,12 +15,14 @@
 //
 // The union-find only ever holds one batch (plus the entities it touches),
 // so its memory is bounded by the batch size: Run takes 50,000 events a
-// pass by default, Rebuild 1,000,000. What grows with the history is the
+// pass by default, Rebuild 250,000. What grows with the history is the
 // engine's resident index (index.go): every identifier with its entity and
 // every entity's id, created_seq and identifier counts, about 30 bytes
 // per event, so that a pass does not scan the identifier and entity tables.
 // It is loaded from the tables on an engine's first pass and reloaded when
-// stitch_state's pass_token shows that someone else wrote a pass.
+// stitch_state's pass_token shows that someone else wrote a pass. Its
+// arrays are mapped outside the Go heap (package offheap), so that the
+// collector lets the heap grow by --gc-percent of the batches' data only.
 //
 // Lists travel between Go and the database packed into one text value
 // each (pack.go): DuckDB binds a Go slice element by element and hands rows

@@ -21,3 +21,15 @@ func LoggedUsed(e *Engine) int { return e.loggedUsed }
 // PassByPass makes e's rebuilds write each pass as Run does, instead of
 // keeping their state for one write at the end.
 func PassByPass(e *Engine) { e.noBulk = true }
+
+// IndexMappedBytes is how much the engine's index has mapped outside the
+// Go heap (0 without an index).
+func IndexMappedBytes(e *Engine) int64 {
+	if e.idx == nil {
+		return 0
+	}
+	return e.idx.mem.Bytes()
+}
+
+// DropIndex forgets the engine's index, as a failed pass does.
+func DropIndex(e *Engine) { e.idx = nil }

@@ -10,6 +10,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"strconv"
+
+	"github.com/weftdata/weft/internal/offheap"
 )
 
 // index is the engine's memory of the stitching state, so that a pass
@@ -19,6 +21,10 @@ import (
 // entity's id, created_seq, identifier counts and merge. It costs about 70
 // bytes per identifier (its value included) and 45 per entity: 30 bytes
 // per event on the demo data, 300 MB at 10M events.
+//
+// Its arrays live outside the Go heap (package offheap, mem): at 10M
+// events they were most of the live heap, and the collector let the heap
+// grow to four times that before a collection (--gc-percent 300).
 //
 // It reflects the state of one pass: stitch_state's watermark and
 // pass_token, a random number every pass and reset writes. Run compares
@@ -44,9 +50,14 @@ type index struct {
 	ents   []indexEntity
 	counts []int32 // counts[slot*cats+c]
 	cats   int
-	// byID finds an entity's slot by its id; built on first use (a pass
-	// that re-clusters), then kept up to date.
-	byID map[[16]byte]int32
+	// byID finds an entity's slot by its id: an open-addressing table of
+	// slot+1 (0 is empty) by the hash of the id; built on first use (a
+	// pass that re-clusters), then kept up to date. byIDn counts its slots
+	// in use.
+	byID  []int32
+	byIDn int
+	// mem holds the arrays above and carried's.
+	mem *offheap.Block
 	// amb holds the ambiguous identifiers (ambiguous.go); one whose links
 	// all were refused has slot -1 in the table.
 	amb map[identKey]bool
@@ -68,8 +79,11 @@ var errIndexFull = errors.New("stitching index full")
 
 func newIndex(cats int, mask uint64) *index {
 	const size = 1 << 16
-	return &index{cats: cats, seed: maphash.MakeSeed(), mask: mask, amb: map[identKey]bool{},
-		hashes: make([]uint64, size), refs: make([]uint32, size), slots: make([]int32, size)}
+	mem := offheap.NewBlock()
+	x := &index{cats: cats, seed: maphash.MakeSeed(), mask: mask, amb: map[identKey]bool{}, mem: mem,
+		hashes: offheap.Make[uint64](mem, size, size), refs: offheap.Make[uint32](mem, size, size), slots: offheap.Make[int32](mem, size, size)}
+	offheap.FreeWith(x, mem)
+	return x
 }
 
 func (x *index) hash(k identKey) uint64 {
@@ -131,6 +145,7 @@ func (x *index) put(k identKey, slot int32) error {
 				return errIndexFull
 			}
 			x.hashes[i], x.refs[i], x.slots[i] = u, uint32(len(x.arena)), slot
+			x.arena = offheap.Grow(x.mem, x.arena, 2*binary.MaxVarintLen64+len(k.value))
 			x.arena = binary.AppendUvarint(x.arena, uint64(k.cat))
 			x.arena = binary.AppendUvarint(x.arena, uint64(len(k.value)))
 			x.arena = append(x.arena, k.value...)
@@ -147,7 +162,13 @@ func (x *index) put(k identKey, slot int32) error {
 
 func (x *index) grow() {
 	hashes, refs, slots := x.hashes, x.refs, x.slots
-	x.hashes, x.refs, x.slots = make([]uint64, 2*len(hashes)), make([]uint32, 2*len(hashes)), make([]int32, 2*len(hashes))
+	n := 2 * len(hashes)
+	x.hashes, x.refs, x.slots = offheap.Make[uint64](x.mem, n, n), offheap.Make[uint32](x.mem, n, n), offheap.Make[int32](x.mem, n, n)
+	defer func() {
+		offheap.Release(x.mem, hashes)
+		offheap.Release(x.mem, refs)
+		offheap.Release(x.mem, slots)
+	}()
 	mask := uint64(len(x.hashes) - 1)
 	for j, u := range hashes {
 		if u == 0 {
@@ -193,13 +214,74 @@ func (x *index) addEntity(id string, createdSeq, firstAt int64, counts []int32) 
 		return 0, fmt.Errorf("entity id %q is not an md5: %w", id, err)
 	}
 	ent.createdSeq, ent.firstAt, ent.mergedInto = createdSeq, firstAt, -1
-	x.ents = append(x.ents, ent)
-	x.counts = append(x.counts, counts...)
+	x.ents = append(offheap.Grow(x.mem, x.ents, 1), ent)
+	x.counts = append(offheap.Grow(x.mem, x.counts, len(counts)), counts...)
 	slot := int32(len(x.ents) - 1)
 	if x.byID != nil {
-		x.byID[ent.id] = slot
+		x.putID(ent.id, slot)
 	}
 	return slot, nil
+}
+
+// idHash is where byID's probing for id starts.
+func (x *index) idHash(id *[16]byte) uint64 { return maphash.Bytes(x.seed, id[:]) }
+
+// findID is the slot of the entity with this id (the last added), or -1;
+// byID must be built.
+func (x *index) findID(id *[16]byte) int32 {
+	mask := uint64(len(x.byID) - 1)
+	for i := x.idHash(id) & mask; ; i = (i + 1) & mask {
+		s := x.byID[i]
+		if s == 0 {
+			return -1
+		}
+		if x.ents[s-1].id == *id {
+			return s - 1
+		}
+	}
+}
+
+// putID records that slot holds the entity with this id.
+func (x *index) putID(id [16]byte, slot int32) {
+	if 4*(x.byIDn+1) > 3*len(x.byID) {
+		old := x.byID
+		n := max(1<<16, 2*len(old))
+		x.byID, x.byIDn = offheap.Make[int32](x.mem, n, n), 0
+		for _, s := range old {
+			if s != 0 {
+				x.putID(x.ents[s-1].id, s-1)
+			}
+		}
+		offheap.Release(x.mem, old)
+	}
+	mask := uint64(len(x.byID) - 1)
+	for i := x.idHash(&id) & mask; ; i = (i + 1) & mask {
+		s := x.byID[i]
+		if s == 0 {
+			x.byID[i] = slot + 1
+			x.byIDn++
+			return
+		}
+		if x.ents[s-1].id == id {
+			x.byID[i] = slot + 1
+			return
+		}
+	}
+}
+
+// buildByID makes byID, if not made yet.
+func (x *index) buildByID() {
+	if x.byID != nil {
+		return
+	}
+	n := 1 << 16
+	for 3*n < 4*(len(x.ents)+1) {
+		n *= 2
+	}
+	x.byID = offheap.Make[int32](x.mem, n, n)
+	for slot := range x.ents {
+		x.putID(x.ents[slot].id, int32(slot))
+	}
 }
 
 // slotOf is the slot of the entity with this id, or -1.
@@ -211,16 +293,8 @@ func (x *index) slotOf(id string) int32 {
 	if _, err := hex.Decode(key[:], []byte(id)); err != nil {
 		return -1
 	}
-	if x.byID == nil {
-		x.byID = make(map[[16]byte]int32, len(x.ents))
-		for slot, ent := range x.ents {
-			x.byID[ent.id] = int32(slot)
-		}
-	}
-	if slot, ok := x.byID[key]; ok {
-		return slot
-	}
-	return -1
+	x.buildByID()
+	return x.findID(&key)
 }
 
 // set records what a pass wrote of the live entity in slot.
@@ -277,7 +351,7 @@ func (e *Engine) ensureIndex(ctx context.Context, wm, token int64) error {
 // they hold what it cannot represent.
 func (e *Engine) loadIndex(ctx context.Context) (*index, error) {
 	idx := newIndex(len(e.cats), e.hashMask)
-	byID := map[[16]byte]int32{}
+	idx.buildByID()
 	var merged []struct {
 		slot int32
 		into [16]byte
@@ -305,7 +379,6 @@ func (e *Engine) loadIndex(ctx context.Context) (*index, error) {
 			return nil
 		}
 		idx.ents[slot].labeled = f[2] == "1"
-		byID[idx.ents[slot].id] = slot
 		if f[4] != "" {
 			m := struct {
 				slot int32
@@ -322,8 +395,8 @@ func (e *Engine) loadIndex(ctx context.Context) (*index, error) {
 		return nil, fmt.Errorf("load stitching index: entities: %w", err)
 	}
 	for _, m := range merged {
-		into, ok := byID[m.into]
-		if !ok {
+		into := idx.findID(&m.into)
+		if into < 0 {
 			bad = true
 			break
 		}
@@ -340,9 +413,9 @@ func (e *Engine) loadIndex(ctx context.Context) (*index, error) {
 			bad = true
 			return nil
 		}
-		slot, ok := byID[id]
+		slot := idx.findID(&id)
 		c, known := e.catIx[f[1]]
-		if !ok {
+		if slot < 0 {
 			bad = true
 			return nil
 		}

@@ -85,7 +85,7 @@ func (e *Engine) recluster(ctx context.Context, b *batch, evs []int32, start []e
 		rp.batch = append(rp.batch, -1)
 	}
 	for _, ev := range evs {
-		re := regionEvent{seq: b.seqs[ev], at: b.ats[ev], id: b.ids[ev]}
+		re := regionEvent{seq: b.seqs[ev], at: b.ats[ev], id: b.id(int(ev))}
 		for _, k := range b.eventKeys(int(ev)) {
 			re.keys = append(re.keys, keyOf(b.keys[k]))
 		}

@@ -185,8 +185,8 @@ func (e *Engine) slowRoots(b *batch, uf *unionFind, owner []int32, entities []ex
 		}
 	}
 	if len(e.cons.anchors) > 0 {
-		for ev, id := range b.ids {
-			if e.cons.anchors[id] {
+		for ev := range b.seqs {
+			if e.cons.anchors[string(b.idBytes[b.idStart[ev]:b.idEnd[ev]])] {
 				slow[uf.find(int32(ev))] = true
 			}
 		}
@@ -246,7 +246,7 @@ func (e *Engine) join(b *batch, uf *unionFind, owner []int32, slow map[int32]boo
 		}
 		// A new entity: every existing one of the component merges into it.
 		ref[root] = int32(-len(p.newEntities) - 1)
-		p.newEntities = append(p.newEntities, newEntity{id: entityID(b.ids[f]), createdSeq: minSeq[root], firstAt: b.ats[f],
+		p.newEntities = append(p.newEntities, newEntity{id: entityID(b.id(int(f))), createdSeq: minSeq[root], firstAt: b.ats[f],
 			counts: slices.Clone(uf.rootCounts(root))})
 	}
 	idOf := func(r int32) string {
@@ -319,7 +319,7 @@ func (b *batch) eventBefore(i, j int) bool {
 	if b.ats[i] != b.ats[j] {
 		return b.ats[i] < b.ats[j]
 	}
-	return entityID(b.ids[i]) < entityID(b.ids[j])
+	return entityID(b.id(i)) < entityID(b.id(j))
 }
 
 // newBefore reports whether the batch's event i comes before the first
@@ -328,7 +328,7 @@ func (b *batch) newBefore(i int, x *existingEntity) bool {
 	if b.ats[i] != x.firstAt {
 		return b.ats[i] < x.firstAt
 	}
-	return entityID(b.ids[i]) < x.id
+	return entityID(b.id(i)) < x.id
 }
 
 // lookup finds which of the batch's identifiers are in the identifier
