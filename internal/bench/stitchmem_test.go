@@ -91,13 +91,17 @@ func rebuildPeakRSS(t *testing.T, dir, duckLimit string, goLimit int64) (rss, li
 }
 
 // TestRebuildMemoryBound rebuilds the stitching of 2M demo events in a
-// child process twice: as Weft ran before step 14 (no bound: DuckDB's own
-// memory_limit, 80% of the machine, and the Go heap free to grow to four
+// child process twice: with no bound (DuckDB's memory_limit as Weft had it
+// before step 14, 80% of the machine, and the Go heap free to grow to four
 // times its live size) and with the settings that bound it
 // (--duckdb-memory-limit 1GB, --go-memory-limit 700MiB), and checks that
-// the bound holds the peak under what the unbounded run exceeds. At 2M
-// events the unbounded rebuild peaked at 2.1 GiB (Go heap 1.5 GiB, its
-// live part 0.4 GiB), the bounded one at 1.4 GiB.
+// both peak under a bound the rebuild exceeded before: at 2M events the
+// rebuild without a bound peaked at 2.1 GiB before step 14 and at 2.3 GiB
+// on main before the index moved off the Go heap and the rebuild's passes
+// shrank to 250,000 events (2026-12-07), 1.5 GiB since; bounded, 1.3 to
+// 1.6 GiB. (Until then the test required the run without a bound to
+// exceed the bound, to show that the settings bound something; now the
+// rebuild stays under it without them, which is the stronger check.)
 //
 // It also checks what the Go heap holds after a rebuild with the engine's
 // index resident: the index and DuckDB's event id set are mapped outside
@@ -137,8 +141,8 @@ func TestRebuildMemoryBound(t *testing.T) {
 	if live > liveBound {
 		t.Errorf("after the rebuild the Go heap holds %d MiB, over %d MiB: is the index on the heap again?", live>>20, liveBound>>20)
 	}
-	if unbounded <= bound {
-		t.Errorf("the unbounded rebuild stays under the bound (%d MiB): the test shows nothing at this size", unbounded>>20)
+	if unbounded > bound {
+		t.Errorf("without --duckdb-memory-limit and --go-memory-limit the rebuild reached %d MiB, over %d MiB (1.5 GiB on 2026-12-07): is the index on the Go heap again, or are the passes larger?", unbounded>>20, bound>>20)
 	}
 	if bounded > bound {
 		t.Errorf("with --duckdb-memory-limit 1GB and --go-memory-limit 700MiB the rebuild reached %d MiB, over %d MiB", bounded>>20, bound>>20)
