@@ -18,6 +18,7 @@ import (
 	"github.com/weftdata/weft/internal/stitch"
 	"github.com/weftdata/weft/internal/store"
 	"github.com/weftdata/weft/internal/store/dbtest"
+	"github.com/weftdata/weft/internal/store/duckdb"
 	"github.com/weftdata/weft/internal/store/pgtest"
 	"github.com/weftdata/weft/internal/worked"
 )
@@ -40,12 +41,17 @@ func (c *clock) now() time.Time { return c.t }
 
 func newFixture(t *testing.T, backend, yaml string) *fixture {
 	t.Helper()
+	return fixtureOn(t, dbtest.Open(t, backend), yaml, &clock{time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)})
+}
+
+// fixtureOn is newFixture over store s, at the time of c.
+func fixtureOn(t *testing.T, s *store.DB, yaml string, c *clock) *fixture {
+	t.Helper()
 	cfg, err := config.Parse([]byte(yaml))
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := dbtest.Open(t, backend)
-	f := &fixture{s: s, clock: &clock{time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}}
+	f := &fixture{s: s, clock: c}
 	if f.stitch, err = stitch.New(s, cfg.Stitching, &stitch.Opts{Now: f.clock.now}); err != nil {
 		t.Fatal(err)
 	}
@@ -621,10 +627,16 @@ func (f *fixture) checkCaches(t *testing.T) {
 
 // TestEntityKeys: on DuckDB an incremental run finds the old values by
 // their entity_key; keys of another hash function (key_check differs, as
-// after a DuckDB upgrade) are computed again first.
+// after a DuckDB upgrade) are computed again when the store opens, before
+// the run reads by them.
 func TestEntityKeys(t *testing.T) {
 	ctx := context.Background()
-	f := newFixture(t, "duckdb", worked.Config)
+	dir := t.TempDir()
+	s, err := duckdb.Open(ctx, dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := fixtureOn(t, s, worked.Config, &clock{time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)})
 	ingest(t, f.s, worked.Events...)
 	f.run(t, attr.RunOptions{})
 	want := f.snapshot(t)
@@ -638,6 +650,12 @@ func TestEntityKeys(t *testing.T) {
 	if _, err := f.s.ExecContext(ctx, "UPDATE entities SET modified_at = $1", f.clock.t); err != nil {
 		t.Fatal(err)
 	}
+	f.s.Close()
+	if s, err = duckdb.Open(ctx, dir, nil); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	f = fixtureOn(t, s, worked.Config, f.clock)
 	f.clock.t = f.clock.t.Add(time.Minute)
 	if res := f.run(t, attr.RunOptions{}); res.DueEntities == 0 {
 		t.Fatal("no entity was due")

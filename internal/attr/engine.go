@@ -221,9 +221,6 @@ func (e *Engine) Run(ctx context.Context, ro RunOptions) (*RunResult, error) {
 	if err := r.prepare(ctx, defs, ro); err != nil {
 		return nil, err
 	}
-	if err := r.checkKeys(ctx); err != nil {
-		return nil, err
-	}
 	rebuilt, err := r.rebuilt(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("attributes: %w", err)

@@ -649,16 +649,6 @@ func (r *run) keyValue() string {
 	return ""
 }
 
-// checkKeys computes the entity keys again when DuckDB's hash function is
-// not the one they were computed with (store.CheckEntityKeys, which the
-// store's open runs too): a run looks its old values up by them.
-func (r *run) checkKeys(ctx context.Context) error {
-	if err := store.CheckEntityKeys(ctx, r.conn, r.e.caps); err != nil {
-		return fmt.Errorf("attributes: %w", err)
-	}
-	return nil
-}
-
 // saveState records the run of each attribute it calculated; one that
 // succeeded stores the definition's hash, so the next runs are
 // incremental, and one that failed forgets it, so the next is full again.
