@@ -100,14 +100,23 @@ func (c *compiler) query(cond *Condition) (string, error) {
 		}
 		return c.filter(c.universe(), pos, neg), nil
 	}
+	if c.joins {
+		// The live entities filtered once, by a semi join on the tree or
+		// an anti join on its complement (signed).
+		q, negated, err := c.signed(cond)
+		if err != nil {
+			return "", err
+		}
+		if negated {
+			return c.filter(c.universe(), nil, []string{q}), nil
+		}
+		return c.filter(c.universe(), []string{q}, nil), nil
+	}
 	tree, err := c.node(cond)
 	if err != nil {
 		return "", err
 	}
-	if !c.joins {
-		return c.setOp("INTERSECT", c.universe(), tree), nil
-	}
-	return c.filter(c.universe(), []string{tree}, nil), nil
+	return c.setOp("INTERSECT", c.universe(), tree), nil
 }
 
 // liveEvents reports whether n is an event condition over all entities
@@ -209,20 +218,69 @@ func (c *compiler) minus(a, b string) string {
 }
 
 // operands compiles the conditions of an all: the queries they hold for
-// and, for those under not, the queries they must not.
+// and the queries they must not (signed: those under not, and those that
+// hold for the live entities outside a query).
 func (c *compiler) operands(list []Condition) (pos, neg []string, err error) {
 	for i := range list {
-		n, target := &list[i], &pos
-		if n.kind() == "not" {
-			n, target = n.Not, &neg
-		}
-		q, err := c.node(n)
+		q, negated, err := c.signed(&list[i])
 		if err != nil {
 			return nil, nil, err
 		}
-		*target = append(*target, q)
+		if negated {
+			neg = append(neg, q)
+		} else {
+			pos = append(pos, q)
+		}
 	}
 	return pos, neg, nil
+}
+
+// signed compiles a condition for the semi and anti joins of an all (or of
+// the whole tree): a query it holds for (negated false), or one whose
+// complement among the live entities it holds for (negated true). The
+// conditions that node compiles to the live entities less a query (not;
+// is_not_set; an event condition that holds for 0) are given as that
+// query, negated, so that the filter reading them makes one anti join
+// rather than a semi join on the live entities anti-joined to the query:
+// a scan of the live entities and a hash table of their ids fewer. Under
+// not, the sign flips: not is_not_set is the query of is_set. Measured on
+// 10M events (DuckDB, CPU of the query): an all of an attribute and page
+// views under 3 in a window (the bench's quiet_visitors) 1.13-1.41 s
+// before, 0.82-0.95 s after; the bench's engaged, with not is_not_set,
+// 0.51-0.72 s before, 0.27-0.29 s after; a lone count < 3, 0.92-1.11 s
+// before, 0.71-0.72 s after.
+func (c *compiler) signed(n *Condition) (string, bool, error) {
+	switch n.kind() {
+	case "not":
+		q, negated, err := c.signed(n.Not)
+		return q, !negated, err
+	case "attribute", "property":
+		if n.Op == OpIsNotSet {
+			n := *n
+			n.Op = OpIsSet
+			q, err := c.node(&n)
+			return q, true, err
+		}
+	case "event":
+		groups, test, zero, err := c.eventTest(n)
+		if err != nil {
+			return "", false, err
+		}
+		if zero {
+			return groups + "NOT (" + test + ")", true, nil
+		}
+		return groups + test, false, nil
+	case "segment":
+		if d := c.segments[n.Segment]; d != nil && !c.done[n.Segment] {
+			return c.signed(&d.Condition)
+		}
+	case "all":
+		if len(n.All) == 1 {
+			return c.signed(&n.All[0])
+		}
+	}
+	q, err := c.node(n)
+	return q, false, err
 }
 
 // all is the entities for which every condition holds.
@@ -484,22 +542,29 @@ func mapped(n *Condition) bool {
 }
 
 func (c *compiler) event(n *Condition) (string, error) {
-	groups, v := c.eventGroups(n)
-	cmp, dataType, agg := n.Count.comparison(), attr.DataInt, "count("+v+")"
-	if n.Sum != nil {
-		cmp, dataType, agg = n.Sum, attr.DataFloat, "coalesce(sum("+v+"), 0)"
-	}
-	test, zero, err := counted(cmp, dataType, agg, c.now)
+	q, test, zero, err := c.eventTest(n)
 	if err != nil {
 		return "", err
 	}
-	q := groups + " HAVING "
 	if zero {
 		// Entities without a matching event count (or sum) 0, which
 		// holds: all but those whose events make it fail.
 		return c.minus(c.universe(), q+"NOT ("+test+")"), nil
 	}
 	return q + test, nil
+}
+
+// eventTest is an event condition's grouping of the entities' events up
+// to its HAVING, the test that follows it, and whether the condition holds
+// for 0 (an entity without a matching event).
+func (c *compiler) eventTest(n *Condition) (groups, test string, zero bool, err error) {
+	groups, v := c.eventGroups(n)
+	cmp, dataType, agg := n.Count.comparison(), attr.DataInt, "count("+v+")"
+	if n.Sum != nil {
+		cmp, dataType, agg = n.Sum, attr.DataFloat, "coalesce(sum("+v+"), 0)"
+	}
+	test, zero, err = counted(cmp, dataType, agg, c.now)
+	return groups + " HAVING ", test, zero, err
 }
 
 // eventGroups is the grouping by entity of the events an event condition

@@ -77,6 +77,10 @@ segments:
   - {id: s_tree, condition: {all: [{segment: s_eq}, {any: [{segment: s_count}, {not: {segment: s_bool}}]}, {identifier: email}]}}
   - {id: s_not_segment, condition: {not: {segment: s_tree}}}
   - {id: s_any, condition: {any: [{attribute: orders, op: ">=", value: 3}, {event: web/page_view, last: 10d, count: {op: ">=", value: 1}}]}}
+  - {id: s_all_zero, condition: {all: [{identifier: email}, {event: shop/purchase, last: 14d, count: {op: "<", value: 1}}, {not: {attribute: plan, op: is_not_set}}]}}
+  - {id: s_not_zero, condition: {not: {event: web/page_view, last: 60d, count: {op: "<", value: 2}}}}
+  - {id: s_not_not, condition: {all: [{attribute: orders, op: ">=", value: 1}, {not: {not: {property: scorer/flag, op: is_not_set}}}, {not: {segment: s_count_zero}}]}}
+  - {id: s_neg_only, condition: {all: [{attribute: plan, op: is_not_set}, {not: {identifier: cookie}}]}}
 `
 
 // fixture is a stitched store with attributes and the segment engine.
