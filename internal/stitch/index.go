@@ -72,6 +72,11 @@ type indexEntity struct {
 	firstAt    int64 // its first event's event_time, in microseconds
 	mergedInto int32 // -1 if live
 	labeled    bool  // its component was cut
+	// nameSeq is the seq of the event that names it (whose id's MD5 is
+	// its id), 0 if unknown (an index loaded from the tables): a
+	// re-clustering then needs no event ids from the log to know it
+	// (regionIDs).
+	nameSeq int64
 }
 
 // errIndexFull: the arena would pass 4 GiB; the engine turns the index off.
@@ -205,7 +210,7 @@ func (x *index) root(slot int32) int32 {
 	return slot
 }
 
-func (x *index) addEntity(id string, createdSeq, firstAt int64, counts []int32) (int32, error) {
+func (x *index) addEntity(id string, createdSeq, firstAt, nameSeq int64, counts []int32) (int32, error) {
 	var ent indexEntity
 	if len(id) != 32 {
 		return 0, fmt.Errorf("entity id %q is not an md5", id)
@@ -213,7 +218,7 @@ func (x *index) addEntity(id string, createdSeq, firstAt int64, counts []int32) 
 	if _, err := hex.Decode(ent.id[:], []byte(id)); err != nil {
 		return 0, fmt.Errorf("entity id %q is not an md5: %w", id, err)
 	}
-	ent.createdSeq, ent.firstAt, ent.mergedInto = createdSeq, firstAt, -1
+	ent.createdSeq, ent.firstAt, ent.nameSeq, ent.mergedInto = createdSeq, firstAt, nameSeq, -1
 	x.ents = append(offheap.Grow(x.mem, x.ents, 1), ent)
 	x.counts = append(offheap.Grow(x.mem, x.counts, len(counts)), counts...)
 	slot := int32(len(x.ents) - 1)
@@ -298,9 +303,9 @@ func (x *index) slotOf(id string) int32 {
 }
 
 // set records what a pass wrote of the live entity in slot.
-func (x *index) set(slot int32, createdSeq, firstAt int64, counts []int32, labeled bool) {
+func (x *index) set(slot int32, createdSeq, firstAt, nameSeq int64, counts []int32, labeled bool) {
 	ent := &x.ents[slot]
-	ent.createdSeq, ent.firstAt, ent.labeled, ent.mergedInto = createdSeq, firstAt, labeled, -1
+	ent.createdSeq, ent.firstAt, ent.nameSeq, ent.labeled, ent.mergedInto = createdSeq, firstAt, nameSeq, labeled, -1
 	copy(x.counts[int(slot)*x.cats:], counts)
 }
 
@@ -309,6 +314,7 @@ func (x *index) entity(slot int32) existingEntity {
 		id:         hex.EncodeToString(x.ents[slot].id[:]),
 		createdSeq: x.ents[slot].createdSeq,
 		firstAt:    x.ents[slot].firstAt,
+		nameSeq:    x.ents[slot].nameSeq,
 		labeled:    x.ents[slot].labeled,
 		counts:     append([]int32(nil), x.counts[int(slot)*x.cats:int(slot+1)*x.cats]...),
 		slot:       slot,
@@ -373,7 +379,7 @@ func (e *Engine) loadIndex(ctx context.Context) (*index, error) {
 		if err := e.parseCounts(f[5], counts); err != nil {
 			return err
 		}
-		slot, err := idx.addEntity(f[3], seq, firstAt, counts)
+		slot, err := idx.addEntity(f[3], seq, firstAt, 0, counts)
 		if err != nil {
 			bad = true
 			return nil
@@ -492,7 +498,7 @@ func (e *Engine) lookupIndex(b *batch, owner []int32) []existingEntity {
 func (x *index) apply(b *batch, p *plan, token int64) error {
 	newSlots := make([]int32, len(p.newEntities))
 	for j, n := range p.newEntities {
-		slot, err := x.addEntity(n.id, n.createdSeq, n.firstAt, n.counts)
+		slot, err := x.addEntity(n.id, n.createdSeq, n.firstAt, n.nameSeq, n.counts)
 		if err != nil {
 			return err
 		}
@@ -540,7 +546,7 @@ func (x *index) applyRegion(rp *regionPlan) error {
 		case rp.revived[i]:
 			slot = x.slotOf(rp.ids[i])
 		default:
-			s, err := x.addEntity(rp.ids[i], cl.minSeq, first.at, cl.counts)
+			s, err := x.addEntity(rp.ids[i], cl.minSeq, first.at, first.seq, cl.counts)
 			if err != nil {
 				return err
 			}
@@ -549,7 +555,7 @@ func (x *index) applyRegion(rp *regionPlan) error {
 		if slot < 0 {
 			return fmt.Errorf("entity %s is not in the index", rp.ids[i])
 		}
-		x.set(slot, cl.minSeq, first.at, cl.counts, cl.cut)
+		x.set(slot, cl.minSeq, first.at, first.seq, cl.counts, cl.cut)
 		slots[i] = slot
 	}
 	for _, g := range rp.gone {

@@ -14,6 +14,7 @@ type existingEntity struct {
 	id         string
 	createdSeq int64
 	firstAt    int64   // its first event's event_time, in microseconds
+	nameSeq    int64   // the seq of the event that names it, 0 if unknown (index.go)
 	counts     []int32 // identifier values per category
 	labeled    bool    // its component was cut: it is re-clustered with it
 	slot       int32   // in the engine's index, -1 without it
@@ -52,6 +53,7 @@ type newEntity struct {
 	id         string
 	createdSeq int64
 	firstAt    int64
+	nameSeq    int64   // the seq of the event that names it
 	counts     []int32 // identifier values per category
 }
 
@@ -246,7 +248,7 @@ func (e *Engine) join(b *batch, uf *unionFind, owner []int32, slow map[int32]boo
 		}
 		// A new entity: every existing one of the component merges into it.
 		ref[root] = int32(-len(p.newEntities) - 1)
-		p.newEntities = append(p.newEntities, newEntity{id: entityID(b.id(int(f))), createdSeq: minSeq[root], firstAt: b.ats[f],
+		p.newEntities = append(p.newEntities, newEntity{id: entityID(b.id(int(f))), createdSeq: minSeq[root], firstAt: b.ats[f], nameSeq: b.seqs[f],
 			counts: slices.Clone(uf.rootCounts(root))})
 	}
 	idOf := func(r int32) string {
