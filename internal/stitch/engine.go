@@ -89,6 +89,9 @@ type Engine struct {
 	// loggedUsed counts the events whose identifiers a re-clustering
 	// read from the log (tests).
 	loggedUsed int
+	// idsRead counts the events whose ids a re-clustering read from the
+	// log (tests).
+	idsRead int
 }
 
 type compiledRule struct {

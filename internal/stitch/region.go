@@ -139,7 +139,7 @@ func (e *Engine) regionEntities(ctx context.Context, rp *regionPlan) error {
 			labeled.add(o.id)
 		}
 	}
-	if labeled.n == 0 {
+	if labeled.n == 0 || e.regionEntitiesIndexed(rp, have) {
 		return nil
 	}
 	rows, err := e.db.QueryContext(ctx, `SELECT id, created_seq, `+firstAtSQL+` FROM entities
@@ -161,6 +161,43 @@ func (e *Engine) regionEntities(ctx context.Context, rp *regionPlan) error {
 		rp.old = append(rp.old, x)
 	}
 	return rows.Err()
+}
+
+// regionEntitiesIndexed is regionEntities from the index; false (and
+// nothing added) when the index cannot tell.
+func (e *Engine) regionEntitiesIndexed(rp *regionPlan, have map[string]bool) bool {
+	x := e.idx
+	if x == nil {
+		return false
+	}
+	var comps []int32
+	for _, o := range rp.old {
+		if !o.labeled {
+			continue
+		}
+		if o.slot < 0 {
+			return false
+		}
+		// An entity labeled but in no component (a rebuild's, before its
+		// re-clustering) adds none: NULL matches nothing in the query.
+		if n := x.ents[o.slot].component; n >= 0 && !slices.Contains(comps, n) {
+			comps = append(comps, n)
+		}
+	}
+	slices.Sort(comps)
+	for _, n := range comps {
+		x.componentMembers(n, func(slot int32) {
+			ent := x.entity(slot)
+			if have[ent.id] {
+				return
+			}
+			have[ent.id] = true
+			ent.labeled = true
+			ent.counts = nil
+			rp.old = append(rp.old, ent)
+		})
+	}
+	return true
 }
 
 // regionEvents reads the events of rp.old, with their identifiers, into
@@ -295,6 +332,7 @@ func (e *Engine) eventIDs(ctx context.Context, r *region, evs []int32) error {
 	if len(evs) == 0 {
 		return nil
 	}
+	e.idsRead += len(evs)
 	bySeq := make(map[int64]int32, len(evs))
 	var list plainList
 	var lit strings.Builder
