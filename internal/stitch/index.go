@@ -80,6 +80,9 @@ type indexEntity struct {
 	firstAt    int64 // its first event's event_time, in microseconds
 	mergedInto int32 // -1 if live
 	labeled    bool  // its component was cut
+	// staleCounts: see existingEntity; only an index loaded from the
+	// tables has any.
+	staleCounts bool
 	// component numbers its cut component (the table's component, by
 	// index.comps), -1 if none.
 	component int32
@@ -355,18 +358,20 @@ func (x *index) slotOf(id string) int32 {
 func (x *index) set(slot int32, createdSeq, firstAt, nameSeq int64, counts []int32, labeled bool) {
 	ent := &x.ents[slot]
 	ent.createdSeq, ent.firstAt, ent.nameSeq, ent.labeled, ent.mergedInto = createdSeq, firstAt, nameSeq, labeled, -1
+	ent.staleCounts = false
 	copy(x.counts[int(slot)*x.cats:], counts)
 }
 
 func (x *index) entity(slot int32) existingEntity {
 	return existingEntity{
-		id:         hex.EncodeToString(x.ents[slot].id[:]),
-		createdSeq: x.ents[slot].createdSeq,
-		firstAt:    x.ents[slot].firstAt,
-		nameSeq:    x.ents[slot].nameSeq,
-		labeled:    x.ents[slot].labeled,
-		counts:     append([]int32(nil), x.counts[int(slot)*x.cats:int(slot+1)*x.cats]...),
-		slot:       slot,
+		id:          hex.EncodeToString(x.ents[slot].id[:]),
+		createdSeq:  x.ents[slot].createdSeq,
+		firstAt:     x.ents[slot].firstAt,
+		nameSeq:     x.ents[slot].nameSeq,
+		staleCounts: x.ents[slot].staleCounts,
+		labeled:     x.ents[slot].labeled,
+		counts:      append([]int32(nil), x.counts[int(slot)*x.cats:int(slot+1)*x.cats]...),
+		slot:        slot,
 	}
 }
 
@@ -434,6 +439,7 @@ func (e *Engine) loadIndex(ctx context.Context) (*index, error) {
 			return nil
 		}
 		idx.ents[slot].labeled = f[2] == "1"
+		idx.ents[slot].staleCounts = e.countsJSON(counts) != f[5]
 		idx.setComponent(slot, f[6])
 		if f[4] != "" {
 			m := struct {
@@ -568,6 +574,7 @@ func (x *index) apply(b *batch, p *plan, token int64) error {
 		}
 		copy(x.counts[int(slot)*x.cats:], t.counts)
 		x.ents[slot].createdSeq = t.newSeq
+		x.ents[slot].staleCounts = false
 	}
 	for _, id := range p.identifiers {
 		if err := x.put(id.key, slotOf(id.ref)); err != nil {

@@ -105,6 +105,10 @@ func (e *Engine) writeRegion(rp *regionPlan, now time.Time, exec execFunc) error
 func (e *Engine) writeRegionEntities(rp *regionPlan, now time.Time, exec execFunc) error {
 	r, c := rp.r, rp.c
 	var nIDs, nSeqs, nCounts, nAts, nComps, uIDs, uSeqs, uCounts, uAts, uComps plainList
+	// The created_seqs the rows to update have now narrow DuckDB's scans
+	// (seqsIn): those of the entities kept; a revived one's is not read.
+	var uNarrow, gNarrow []int64
+	narrowU := true
 	for i, cl := range c.clusters {
 		comp := ""
 		if cl.cut {
@@ -119,6 +123,11 @@ func (e *Engine) writeRegionEntities(rp *regionPlan, now time.Time, exec execFun
 			nComps.add(comp)
 			continue
 		}
+		if rp.kept[i] >= 0 {
+			uNarrow = append(uNarrow, rp.old[rp.kept[i]].createdSeq)
+		} else {
+			narrowU = false
+		}
 		uIDs.add(rp.ids[i])
 		uSeqs.addInt(cl.minSeq)
 		uCounts.add(e.countsJSON(cl.counts))
@@ -129,6 +138,10 @@ func (e *Engine) writeRegionEntities(rp *regionPlan, now time.Time, exec execFun
 	for _, g := range rp.gone {
 		gIDs.add(rp.old[g.old].id)
 		gInto.add(rp.ids[g.into])
+		gNarrow = append(gNarrow, rp.old[g.old].createdSeq)
+	}
+	if !narrowU {
+		uNarrow = nil
 	}
 	if err := exec("create entities", nIDs.n, `INSERT INTO entities (id, created_seq, created_at, modified_at, identifier_counts, first_event_us, component)
 		SELECT `+plainListSQL("$1", "TEXT")+`, `+plainListSQL("$2", "BIGINT")+`, CAST($3 AS TIMESTAMPTZ), CAST($3 AS TIMESTAMPTZ), `+plainListSQL("$4", "TEXT")+`,
@@ -140,12 +153,12 @@ func (e *Engine) writeRegionEntities(rp *regionPlan, now time.Time, exec execFun
 		    identifier_counts = t.counts, first_event_us = t.first_us, component = nullif(t.component, '')
 		FROM (SELECT `+plainListSQL("$1", "TEXT")+` AS id, `+plainListSQL("$2", "BIGINT")+` AS created_seq, `+plainListSQL("$4", "TEXT")+` AS counts,
 		             `+plainListSQL("$5", "BIGINT")+` AS first_us, `+plainListSQL("$6", "TEXT")+` AS component) t
-		WHERE entities.id = t.id`,
+		WHERE entities.id = t.id`+seqsIn("entities.created_seq", uNarrow),
 		uIDs.String(), uSeqs.String(), now, uCounts.String(), uAts.String(), uComps.String()); err != nil {
 		return err
 	}
 	return exec("retire entities", gIDs.n, `UPDATE entities SET merged_into = t.target, modified_at = CAST($3 AS TIMESTAMPTZ), component = NULL
-		FROM (SELECT `+plainListSQL("$1", "TEXT")+` AS id, `+plainListSQL("$2", "TEXT")+` AS target) t WHERE entities.id = t.id`,
+		FROM (SELECT `+plainListSQL("$1", "TEXT")+` AS id, `+plainListSQL("$2", "TEXT")+` AS target) t WHERE entities.id = t.id`+seqsIn("entities.created_seq", gNarrow),
 		gIDs.String(), gInto.String(), now)
 }
 

@@ -16,8 +16,12 @@ type existingEntity struct {
 	firstAt    int64   // its first event's event_time, in microseconds
 	nameSeq    int64   // the seq of the event that names it, 0 if unknown (index.go)
 	counts     []int32 // identifier values per category
-	labeled    bool    // its component was cut: it is re-clustered with it
-	slot       int32   // in the engine's index, -1 without it
+	// staleCounts: its identifier_counts is not the text countsJSON
+	// writes of counts (another config's categories, another format), so
+	// a pass that touches it writes it again.
+	staleCounts bool
+	labeled     bool  // its component was cut: it is re-clustered with it
+	slot        int32 // in the engine's index, -1 without it
 }
 
 // before reports whether a survives a merge with b: the entity whose
@@ -380,6 +384,7 @@ func (e *Engine) lookup(ctx context.Context, b *batch) (owner []int32, entities 
 		if err := e.parseCounts(counts, x.counts); err != nil {
 			return nil, nil, fmt.Errorf("entity %s: identifier_counts: %w", x.id, err)
 		}
+		x.staleCounts = e.countsJSON(x.counts) != counts
 		index[x.id] = int32(len(entities))
 		entities = append(entities, x)
 	}
