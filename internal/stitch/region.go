@@ -333,6 +333,9 @@ func (e *Engine) eventIDs(ctx context.Context, r *region, evs []int32) error {
 		return nil
 	}
 	e.idsRead += len(evs)
+	if trace {
+		defer traceSince(time.Now(), "region: event ids from the log", len(evs))
+	}
 	bySeq := make(map[int64]int32, len(evs))
 	var list plainList
 	var lit strings.Builder
