@@ -10,6 +10,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 
 	"github.com/weftdata/weft/internal/offheap"
 )
@@ -313,7 +314,7 @@ func (x *index) setComponent(slot int32, comp string) {
 	n, ok := x.comps[comp]
 	if !ok {
 		n = int32(len(x.comps))
-		x.comps[comp] = n
+		x.comps[strings.Clone(comp)] = n // it may point into a packed row
 	}
 	if x.ents[slot].component != n {
 		x.ents[slot].component = n
