@@ -431,7 +431,8 @@ func (e *Engine) loadIndex(ctx context.Context) (*index, error) {
 			return err
 		}
 		clear(counts)
-		if err := e.parseCounts(f[5], counts); err != nil {
+		stale, err := e.parseCounts(f[5], counts)
+		if err != nil {
 			return err
 		}
 		slot, err := idx.addEntity(f[3], seq, firstAt, 0, counts)
@@ -440,7 +441,7 @@ func (e *Engine) loadIndex(ctx context.Context) (*index, error) {
 			return nil
 		}
 		idx.ents[slot].labeled = f[2] == "1"
-		idx.ents[slot].staleCounts = e.countsJSON(counts) != f[5]
+		idx.ents[slot].staleCounts = stale
 		idx.setComponent(slot, f[6])
 		if f[4] != "" {
 			m := struct {

@@ -259,3 +259,36 @@ func TestTiedEventsNameSplitParts(t *testing.T) {
 		})
 	}
 }
+
+// TestCountsOfDroppedCategoryRewritten: an entity a pass touches only with
+// events gets modified_at alone, unless its stored identifier_counts names
+// a category the config no longer has (a forward-only change): then the
+// counts are written again, as the engine writes them.
+func TestCountsOfDroppedCategoryRewritten(t *testing.T) {
+	noLogin := stitch.Config{Rules: householdConfig.Rules[1:], Identifiers: map[string]stitch.Identifier{
+		"cookie": householdConfig.Identifiers["cookie"], "email": householdConfig.Identifiers["email"]}}
+	for _, backend := range backends {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			s := openStore(t, backend)
+			ingest(t, s, worked.Record("dc-1", "web/form_submit", "2024-01-01T08:00", `{"cookie":"c1","login":"u1"}`))
+			if _, err := newEngine(t, s, householdConfig).Run(ctx, 0); err != nil {
+				t.Fatal(err)
+			}
+			for _, id := range []string{"dc-2", "dc-3"} {
+				ingest(t, s, worked.Record(id, "web/form_submit", "2024-01-02T08:00", `{"cookie":"c1"}`))
+				if _, err := newEngine(t, s, noLogin).Run(ctx, 0); err != nil {
+					t.Fatal(err)
+				}
+				var counts string
+				if err := s.QueryRowContext(ctx, `SELECT identifier_counts FROM entities WHERE merged_into IS NULL`).Scan(&counts); err != nil {
+					t.Fatal(err)
+				}
+				if counts != `{"cookie":1}` {
+					t.Errorf("after %s: identifier_counts %s, want {\"cookie\":1}", id, counts)
+				}
+			}
+		})
+	}
+}

@@ -381,10 +381,9 @@ func (e *Engine) lookup(ctx context.Context, b *batch) (owner []int32, entities 
 		if err := rows.Scan(&x.id, &x.createdSeq, &counts, &x.firstAt, &x.labeled); err != nil {
 			return nil, nil, err
 		}
-		if err := e.parseCounts(counts, x.counts); err != nil {
+		if x.staleCounts, err = e.parseCounts(counts, x.counts); err != nil {
 			return nil, nil, fmt.Errorf("entity %s: identifier_counts: %w", x.id, err)
 		}
-		x.staleCounts = e.countsJSON(x.counts) != counts
 		index[x.id] = int32(len(entities))
 		entities = append(entities, x)
 	}
@@ -468,16 +467,21 @@ func (e *Engine) countsJSON(counts []int32) string {
 }
 
 // parseCounts reads identifier_counts into counts; categories the config
-// does not have are left out.
-func (e *Engine) parseCounts(s string, counts []int32) error {
+// does not have are left out, and stale says there were some: the text is
+// then not what countsJSON writes of counts (the engine writes every
+// identifier_counts, the migration that added the column '{}'), and a
+// write of the entity must write it again.
+func (e *Engine) parseCounts(s string, counts []int32) (stale bool, err error) {
 	var m map[string]int32
 	if err := json.Unmarshal([]byte(s), &m); err != nil {
-		return err
+		return false, err
 	}
 	for cat, n := range m {
 		if c, ok := e.catIx[cat]; ok {
 			counts[c] = n
+		} else {
+			stale = true
 		}
 	}
-	return nil
+	return stale, nil
 }
