@@ -70,6 +70,10 @@ type index struct {
 	// 20,000 components at 10M demo events.
 	comps   map[string]int32
 	members map[int32][]int32
+	// stale holds the slots of the entities whose stored counts are
+	// stale (existingEntity.staleCounts): only an index loaded from the
+	// tables after a forward-only change has any.
+	stale map[int32]bool
 	// carried holds the identifiers of the events its passes read; nil
 	// when it was loaded from tables that hold entities.
 	carried *carriedKeys
@@ -80,12 +84,9 @@ type indexEntity struct {
 	createdSeq int64
 	firstAt    int64 // its first event's event_time, in microseconds
 	mergedInto int32 // -1 if live
-	labeled    bool  // its component was cut
-	// staleCounts: see existingEntity; only an index loaded from the
-	// tables has any.
-	staleCounts bool
 	// component numbers its cut component (the table's component, by
-	// index.comps), -1 if none.
+	// index.comps), -1 if none: it is labeled (its component was cut)
+	// when it has one. 48 bytes an entity in all.
 	component int32
 	// nameSeq is the seq of the event that names it (whose id's MD5 is
 	// its id), 0 if unknown (an index loaded from the tables): a
@@ -356,10 +357,11 @@ func (x *index) slotOf(id string) int32 {
 }
 
 // set records what a pass wrote of the live entity in slot.
-func (x *index) set(slot int32, createdSeq, firstAt, nameSeq int64, counts []int32, labeled bool) {
+// Its component is set apart (setComponent).
+func (x *index) set(slot int32, createdSeq, firstAt, nameSeq int64, counts []int32) {
 	ent := &x.ents[slot]
-	ent.createdSeq, ent.firstAt, ent.nameSeq, ent.labeled, ent.mergedInto = createdSeq, firstAt, nameSeq, labeled, -1
-	ent.staleCounts = false
+	ent.createdSeq, ent.firstAt, ent.nameSeq, ent.mergedInto = createdSeq, firstAt, nameSeq, -1
+	delete(x.stale, slot)
 	copy(x.counts[int(slot)*x.cats:], counts)
 }
 
@@ -369,8 +371,8 @@ func (x *index) entity(slot int32) existingEntity {
 		createdSeq:  x.ents[slot].createdSeq,
 		firstAt:     x.ents[slot].firstAt,
 		nameSeq:     x.ents[slot].nameSeq,
-		staleCounts: x.ents[slot].staleCounts,
-		labeled:     x.ents[slot].labeled,
+		staleCounts: x.stale[slot],
+		labeled:     x.ents[slot].component >= 0,
 		counts:      append([]int32(nil), x.counts[int(slot)*x.cats:int(slot+1)*x.cats]...),
 		slot:        slot,
 	}
@@ -440,8 +442,12 @@ func (e *Engine) loadIndex(ctx context.Context) (*index, error) {
 			bad = true
 			return nil
 		}
-		idx.ents[slot].labeled = f[2] == "1"
-		idx.ents[slot].staleCounts = stale
+		if stale {
+			if idx.stale == nil {
+				idx.stale = map[int32]bool{}
+			}
+			idx.stale[slot] = true
+		}
 		idx.setComponent(slot, f[6])
 		if f[4] != "" {
 			m := struct {
@@ -576,7 +582,7 @@ func (x *index) apply(b *batch, p *plan, token int64) error {
 		}
 		copy(x.counts[int(slot)*x.cats:], t.counts)
 		x.ents[slot].createdSeq = t.newSeq
-		x.ents[slot].staleCounts = false
+		delete(x.stale, slot)
 	}
 	for _, id := range p.identifiers {
 		if err := x.put(id.key, slotOf(id.ref)); err != nil {
@@ -614,7 +620,7 @@ func (x *index) applyRegion(rp *regionPlan) error {
 		if slot < 0 {
 			return fmt.Errorf("entity %s is not in the index", rp.ids[i])
 		}
-		x.set(slot, cl.minSeq, first.at, first.seq, cl.counts, cl.cut)
+		x.set(slot, cl.minSeq, first.at, first.seq, cl.counts)
 		slots[i] = slot
 	}
 	for i, cl := range c.clusters {
@@ -630,7 +636,6 @@ func (x *index) applyRegion(rp *regionPlan) error {
 			return fmt.Errorf("entity %s is not in the index", rp.old[g.old].id)
 		}
 		x.ents[slot].mergedInto = slots[g.into]
-		x.ents[slot].labeled = false
 		x.setComponent(slot, "")
 	}
 	// An identifier every link of which was refused points at an entity
