@@ -27,10 +27,14 @@ type region struct {
 }
 
 type regionEvent struct {
-	seq  int64
-	at   int64  // event_time in microseconds
-	id   string // the event's id
-	keys []int32
+	seq int64
+	at  int64 // event_time in microseconds
+	// id is the event's id and eid its MD5, the id of the entity it
+	// names: "" until known. An old event gets them only when something
+	// needs them (regionIDs): ties of event_time, the naming of the
+	// clusters, manual merges.
+	id, eid string
+	keys    []int32
 }
 
 // splitSide puts a key on one side of a split constraint: the keys of
@@ -68,7 +72,7 @@ func eventBefore(a, b *regionEvent) bool {
 	if a.at != b.at {
 		return a.at < b.at
 	}
-	return entityID(a.id) < entityID(b.id)
+	return a.eid < b.eid
 }
 
 // cluster partitions the region. Each component of the link graph whose

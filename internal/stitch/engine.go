@@ -89,6 +89,9 @@ type Engine struct {
 	// loggedUsed counts the events whose identifiers a re-clustering
 	// read from the log (tests).
 	loggedUsed int
+	// idsRead counts the events whose ids a re-clustering read from the
+	// log (tests).
+	idsRead int
 }
 
 type compiledRule struct {
@@ -616,10 +619,8 @@ func (e *Engine) recluster1(ctx context.Context, ids []string, constraint string
 	if err != nil {
 		return nil, err
 	}
-	if e.idx != nil {
-		for i := range ents {
-			ents[i].slot = e.idx.slotOf(ents[i].id)
-		}
+	for i := range ents {
+		e.inIndex(&ents[i])
 	}
 	b := &batch{lo: wm, hi: wm, audit: map[auditKey]*auditRow{}, keyIx: map[identKey]int32{}, evOff: []int32{0}}
 	all := make([]int32, len(ents))

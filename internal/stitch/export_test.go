@@ -33,3 +33,6 @@ func IndexMappedBytes(e *Engine) int64 {
 
 // DropIndex forgets the engine's index, as a failed pass does.
 func DropIndex(e *Engine) { e.idx = nil }
+
+// IDsRead is how many events' ids re-clusterings read from the log.
+func IDsRead(e *Engine) int { return e.idsRead }

@@ -10,6 +10,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 
 	"github.com/weftdata/weft/internal/offheap"
 )
@@ -19,7 +20,7 @@ import (
 // them, and scanning their text columns costs 0.1 s at 10M events): every
 // identifier (category and value) with the entity that holds it, and every
 // entity's id, created_seq, identifier counts and merge. It costs about 70
-// bytes per identifier (its value included) and 45 per entity: 30 bytes
+// bytes per identifier (its value included) and 60 per entity (48 and its counts): 30 bytes
 // per event on the demo data, 300 MB at 10M events.
 //
 // Its arrays live outside the Go heap (package offheap, mem): at 10M
@@ -61,6 +62,18 @@ type index struct {
 	// amb holds the ambiguous identifiers (ambiguous.go); one whose links
 	// all were refused has slot -1 in the table.
 	amb map[identKey]bool
+	// comps numbers the cut components by their ids (entities.component)
+	// and members lists the entity slots given each number, stale ones
+	// included (componentMembers checks them): a re-clustering finds the
+	// entities cut from the same components here rather than by two scans
+	// of the entity table (60 to 120 ms at 10M events). Go maps: about
+	// 20,000 components at 10M demo events.
+	comps   map[string]int32
+	members map[int32][]int32
+	// stale holds the slots of the entities whose stored counts are
+	// stale (existingEntity.staleCounts): only an index loaded from the
+	// tables after a forward-only change has any.
+	stale map[int32]bool
 	// carried holds the identifiers of the events its passes read; nil
 	// when it was loaded from tables that hold entities.
 	carried *carriedKeys
@@ -71,7 +84,15 @@ type indexEntity struct {
 	createdSeq int64
 	firstAt    int64 // its first event's event_time, in microseconds
 	mergedInto int32 // -1 if live
-	labeled    bool  // its component was cut
+	// component numbers its cut component (the table's component, by
+	// index.comps), -1 if none: it is labeled (its component was cut)
+	// when it has one. 48 bytes an entity in all.
+	component int32
+	// nameSeq is the seq of the event that names it (whose id's MD5 is
+	// its id), 0 if unknown (an index loaded from the tables): a
+	// re-clustering then needs no event ids from the log to know it
+	// (regionIDs).
+	nameSeq int64
 }
 
 // errIndexFull: the arena would pass 4 GiB; the engine turns the index off.
@@ -80,7 +101,7 @@ var errIndexFull = errors.New("stitching index full")
 func newIndex(cats int, mask uint64) *index {
 	const size = 1 << 16
 	mem := offheap.NewBlock()
-	x := &index{cats: cats, seed: maphash.MakeSeed(), mask: mask, amb: map[identKey]bool{}, mem: mem,
+	x := &index{cats: cats, seed: maphash.MakeSeed(), mask: mask, amb: map[identKey]bool{}, mem: mem, comps: map[string]int32{}, members: map[int32][]int32{},
 		hashes: offheap.Make[uint64](mem, size, size), refs: offheap.Make[uint32](mem, size, size), slots: offheap.Make[int32](mem, size, size)}
 	offheap.FreeWith(x, mem)
 	return x
@@ -205,7 +226,7 @@ func (x *index) root(slot int32) int32 {
 	return slot
 }
 
-func (x *index) addEntity(id string, createdSeq, firstAt int64, counts []int32) (int32, error) {
+func (x *index) addEntity(id string, createdSeq, firstAt, nameSeq int64, counts []int32) (int32, error) {
 	var ent indexEntity
 	if len(id) != 32 {
 		return 0, fmt.Errorf("entity id %q is not an md5", id)
@@ -213,7 +234,7 @@ func (x *index) addEntity(id string, createdSeq, firstAt int64, counts []int32) 
 	if _, err := hex.Decode(ent.id[:], []byte(id)); err != nil {
 		return 0, fmt.Errorf("entity id %q is not an md5: %w", id, err)
 	}
-	ent.createdSeq, ent.firstAt, ent.mergedInto = createdSeq, firstAt, -1
+	ent.createdSeq, ent.firstAt, ent.nameSeq, ent.mergedInto, ent.component = createdSeq, firstAt, nameSeq, -1, -1
 	x.ents = append(offheap.Grow(x.mem, x.ents, 1), ent)
 	x.counts = append(offheap.Grow(x.mem, x.counts, len(counts)), counts...)
 	slot := int32(len(x.ents) - 1)
@@ -284,6 +305,44 @@ func (x *index) buildByID() {
 	}
 }
 
+// setComponent records that the entity in slot is in the cut component
+// comp ("": none).
+func (x *index) setComponent(slot int32, comp string) {
+	if comp == "" {
+		x.ents[slot].component = -1
+		return
+	}
+	n, ok := x.comps[comp]
+	if !ok {
+		n = int32(len(x.comps))
+		x.comps[strings.Clone(comp)] = n // it may point into a packed row
+	}
+	if x.ents[slot].component != n {
+		x.ents[slot].component = n
+		x.members[n] = append(x.members[n], slot)
+	}
+}
+
+// componentMembers calls fn with the slot of each live entity of cut
+// component n, once each.
+func (x *index) componentMembers(n int32, fn func(slot int32)) {
+	list := x.members[n]
+	live := list[:0]
+	seen := make(map[int32]bool, len(list))
+	for _, slot := range list {
+		if x.ents[slot].component == n && !seen[slot] {
+			seen[slot] = true
+			live = append(live, slot)
+		}
+	}
+	x.members[n] = live // the stale ones dropped
+	for _, slot := range live {
+		if x.ents[slot].mergedInto < 0 {
+			fn(slot)
+		}
+	}
+}
+
 // slotOf is the slot of the entity with this id, or -1.
 func (x *index) slotOf(id string) int32 {
 	var key [16]byte
@@ -298,20 +357,24 @@ func (x *index) slotOf(id string) int32 {
 }
 
 // set records what a pass wrote of the live entity in slot.
-func (x *index) set(slot int32, createdSeq, firstAt int64, counts []int32, labeled bool) {
+// Its component is set apart (setComponent).
+func (x *index) set(slot int32, createdSeq, firstAt, nameSeq int64, counts []int32) {
 	ent := &x.ents[slot]
-	ent.createdSeq, ent.firstAt, ent.labeled, ent.mergedInto = createdSeq, firstAt, labeled, -1
+	ent.createdSeq, ent.firstAt, ent.nameSeq, ent.mergedInto = createdSeq, firstAt, nameSeq, -1
+	delete(x.stale, slot)
 	copy(x.counts[int(slot)*x.cats:], counts)
 }
 
 func (x *index) entity(slot int32) existingEntity {
 	return existingEntity{
-		id:         hex.EncodeToString(x.ents[slot].id[:]),
-		createdSeq: x.ents[slot].createdSeq,
-		firstAt:    x.ents[slot].firstAt,
-		labeled:    x.ents[slot].labeled,
-		counts:     append([]int32(nil), x.counts[int(slot)*x.cats:int(slot+1)*x.cats]...),
-		slot:       slot,
+		id:          hex.EncodeToString(x.ents[slot].id[:]),
+		createdSeq:  x.ents[slot].createdSeq,
+		firstAt:     x.ents[slot].firstAt,
+		nameSeq:     x.ents[slot].nameSeq,
+		staleCounts: x.stale[slot],
+		labeled:     x.ents[slot].component >= 0,
+		counts:      append([]int32(nil), x.counts[int(slot)*x.cats:int(slot+1)*x.cats]...),
+		slot:        slot,
 	}
 }
 
@@ -359,8 +422,8 @@ func (e *Engine) loadIndex(ctx context.Context) (*index, error) {
 	counts := make([]int32, len(e.cats))
 	bad := false
 	err := scanPacked(ctx, e.db, `SELECT string_agg(concat(created_seq, chr(30), `+firstAtSQL+`, chr(30), CASE WHEN component IS NULL THEN 0 ELSE 1 END, chr(30),
-		    id, chr(30), coalesce(merged_into, ''), chr(30), identifier_counts), chr(31))
-		FROM entities GROUP BY created_seq - created_seq % 65536`, nil, 6, func(f []string) error {
+		    id, chr(30), coalesce(merged_into, ''), chr(30), identifier_counts, chr(30), coalesce(component, '')), chr(31))
+		FROM entities GROUP BY created_seq - created_seq % 65536`, nil, 7, func(f []string) error {
 		seq, err := strconv.ParseInt(f[0], 10, 64)
 		if err != nil {
 			return err
@@ -370,15 +433,22 @@ func (e *Engine) loadIndex(ctx context.Context) (*index, error) {
 			return err
 		}
 		clear(counts)
-		if err := e.parseCounts(f[5], counts); err != nil {
+		stale, err := e.parseCounts(f[5], counts)
+		if err != nil {
 			return err
 		}
-		slot, err := idx.addEntity(f[3], seq, firstAt, counts)
+		slot, err := idx.addEntity(f[3], seq, firstAt, 0, counts)
 		if err != nil {
 			bad = true
 			return nil
 		}
-		idx.ents[slot].labeled = f[2] == "1"
+		if stale {
+			if idx.stale == nil {
+				idx.stale = map[int32]bool{}
+			}
+			idx.stale[slot] = true
+		}
+		idx.setComponent(slot, f[6])
 		if f[4] != "" {
 			m := struct {
 				slot int32
@@ -492,7 +562,7 @@ func (e *Engine) lookupIndex(b *batch, owner []int32) []existingEntity {
 func (x *index) apply(b *batch, p *plan, token int64) error {
 	newSlots := make([]int32, len(p.newEntities))
 	for j, n := range p.newEntities {
-		slot, err := x.addEntity(n.id, n.createdSeq, n.firstAt, n.counts)
+		slot, err := x.addEntity(n.id, n.createdSeq, n.firstAt, n.nameSeq, n.counts)
 		if err != nil {
 			return err
 		}
@@ -512,6 +582,7 @@ func (x *index) apply(b *batch, p *plan, token int64) error {
 		}
 		copy(x.counts[int(slot)*x.cats:], t.counts)
 		x.ents[slot].createdSeq = t.newSeq
+		delete(x.stale, slot)
 	}
 	for _, id := range p.identifiers {
 		if err := x.put(id.key, slotOf(id.ref)); err != nil {
@@ -540,7 +611,7 @@ func (x *index) applyRegion(rp *regionPlan) error {
 		case rp.revived[i]:
 			slot = x.slotOf(rp.ids[i])
 		default:
-			s, err := x.addEntity(rp.ids[i], cl.minSeq, first.at, cl.counts)
+			s, err := x.addEntity(rp.ids[i], cl.minSeq, first.at, first.seq, cl.counts)
 			if err != nil {
 				return err
 			}
@@ -549,8 +620,15 @@ func (x *index) applyRegion(rp *regionPlan) error {
 		if slot < 0 {
 			return fmt.Errorf("entity %s is not in the index", rp.ids[i])
 		}
-		x.set(slot, cl.minSeq, first.at, cl.counts, cl.cut)
+		x.set(slot, cl.minSeq, first.at, first.seq, cl.counts)
 		slots[i] = slot
+	}
+	for i, cl := range c.clusters {
+		comp := "" // as writeRegionEntities writes it
+		if cl.cut {
+			comp = rp.ids[cl.component]
+		}
+		x.setComponent(slots[i], comp)
 	}
 	for _, g := range rp.gone {
 		slot := rp.old[g.old].slot
@@ -558,7 +636,7 @@ func (x *index) applyRegion(rp *regionPlan) error {
 			return fmt.Errorf("entity %s is not in the index", rp.old[g.old].id)
 		}
 		x.ents[slot].mergedInto = slots[g.into]
-		x.ents[slot].labeled = false
+		x.setComponent(slot, "")
 	}
 	// An identifier every link of which was refused points at an entity
 	// whose event carries it: a pass that meets it again re-clusters that

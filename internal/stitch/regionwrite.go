@@ -104,39 +104,58 @@ func (e *Engine) writeRegion(rp *regionPlan, now time.Time, exec execFunc) error
 // entities.
 func (e *Engine) writeRegionEntities(rp *regionPlan, now time.Time, exec execFunc) error {
 	r, c := rp.r, rp.c
+	// Kept entities are live: found by the created_seq they have now
+	// (unique among live entities; kSeqs), without reading the ids, and
+	// updated before any other row of the region's can take their
+	// created_seq (a revived or new entity). Revived ones are tombstones,
+	// found by id. At 10M events, 114 entities: 44 ms by id.
 	var nIDs, nSeqs, nCounts, nAts, nComps, uIDs, uSeqs, uCounts, uAts, uComps plainList
+	var kSeqs, kNew, kCounts, kAts, kComps plainList
+	var kNarrow, gNarrow []int64
 	for i, cl := range c.clusters {
 		comp := ""
 		if cl.cut {
 			comp = rp.ids[cl.component]
 		}
 		first := r.events[cl.first]
-		if rp.kept[i] < 0 && !rp.revived[i] {
+		switch {
+		case rp.kept[i] >= 0:
+			old := rp.old[rp.kept[i]].createdSeq
+			kSeqs.addInt(old)
+			kNarrow = append(kNarrow, old)
+			kNew.addInt(cl.minSeq)
+			kCounts.add(e.countsJSON(cl.counts))
+			kAts.addInt(first.at)
+			kComps.add(comp)
+		case rp.revived[i]:
+			uIDs.add(rp.ids[i])
+			uSeqs.addInt(cl.minSeq)
+			uCounts.add(e.countsJSON(cl.counts))
+			uAts.addInt(first.at)
+			uComps.add(comp)
+		default:
 			nIDs.add(rp.ids[i])
 			nSeqs.addInt(cl.minSeq)
 			nCounts.add(e.countsJSON(cl.counts))
 			nAts.addInt(first.at)
 			nComps.add(comp)
-			continue
 		}
-		uIDs.add(rp.ids[i])
-		uSeqs.addInt(cl.minSeq)
-		uCounts.add(e.countsJSON(cl.counts))
-		uAts.addInt(first.at)
-		uComps.add(comp)
 	}
 	var gIDs, gInto plainList
 	for _, g := range rp.gone {
 		gIDs.add(rp.old[g.old].id)
 		gInto.add(rp.ids[g.into])
+		gNarrow = append(gNarrow, rp.old[g.old].createdSeq)
 	}
-	if err := exec("create entities", nIDs.n, `INSERT INTO entities (id, created_seq, created_at, modified_at, identifier_counts, first_event_us, component)
-		SELECT `+plainListSQL("$1", "TEXT")+`, `+plainListSQL("$2", "BIGINT")+`, CAST($3 AS TIMESTAMPTZ), CAST($3 AS TIMESTAMPTZ), `+plainListSQL("$4", "TEXT")+`,
-		       `+plainListSQL("$5", "BIGINT")+`, nullif(`+plainListSQL("$6", "TEXT")+`, '')`,
-		nIDs.String(), nSeqs.String(), now, nCounts.String(), nAts.String(), nComps.String()); err != nil {
+	if err := exec("update entities", kSeqs.n, `UPDATE entities SET created_seq = t.created_seq, modified_at = CAST($3 AS TIMESTAMPTZ),
+		    identifier_counts = t.counts, first_event_us = t.first_us, component = nullif(t.component, '')
+		FROM (SELECT `+plainListSQL("$1", "BIGINT")+` AS old_seq, `+plainListSQL("$2", "BIGINT")+` AS created_seq, `+plainListSQL("$4", "TEXT")+` AS counts,
+		             `+plainListSQL("$5", "BIGINT")+` AS first_us, `+plainListSQL("$6", "TEXT")+` AS component) t
+		WHERE entities.created_seq = t.old_seq AND entities.merged_into IS NULL`+seqsIn("entities.created_seq", kNarrow),
+		kSeqs.String(), kNew.String(), now, kCounts.String(), kAts.String(), kComps.String()); err != nil {
 		return err
 	}
-	if err := exec("update entities", uIDs.n, `UPDATE entities SET merged_into = NULL, created_seq = t.created_seq, modified_at = CAST($3 AS TIMESTAMPTZ),
+	if err := exec("revive entities", uIDs.n, `UPDATE entities SET merged_into = NULL, created_seq = t.created_seq, modified_at = CAST($3 AS TIMESTAMPTZ),
 		    identifier_counts = t.counts, first_event_us = t.first_us, component = nullif(t.component, '')
 		FROM (SELECT `+plainListSQL("$1", "TEXT")+` AS id, `+plainListSQL("$2", "BIGINT")+` AS created_seq, `+plainListSQL("$4", "TEXT")+` AS counts,
 		             `+plainListSQL("$5", "BIGINT")+` AS first_us, `+plainListSQL("$6", "TEXT")+` AS component) t
@@ -144,8 +163,14 @@ func (e *Engine) writeRegionEntities(rp *regionPlan, now time.Time, exec execFun
 		uIDs.String(), uSeqs.String(), now, uCounts.String(), uAts.String(), uComps.String()); err != nil {
 		return err
 	}
+	if err := exec("create entities", nIDs.n, `INSERT INTO entities (id, created_seq, created_at, modified_at, identifier_counts, first_event_us, component)
+		SELECT `+plainListSQL("$1", "TEXT")+`, `+plainListSQL("$2", "BIGINT")+`, CAST($3 AS TIMESTAMPTZ), CAST($3 AS TIMESTAMPTZ), `+plainListSQL("$4", "TEXT")+`,
+		       `+plainListSQL("$5", "BIGINT")+`, nullif(`+plainListSQL("$6", "TEXT")+`, '')`,
+		nIDs.String(), nSeqs.String(), now, nCounts.String(), nAts.String(), nComps.String()); err != nil {
+		return err
+	}
 	return exec("retire entities", gIDs.n, `UPDATE entities SET merged_into = t.target, modified_at = CAST($3 AS TIMESTAMPTZ), component = NULL
-		FROM (SELECT `+plainListSQL("$1", "TEXT")+` AS id, `+plainListSQL("$2", "TEXT")+` AS target) t WHERE entities.id = t.id`,
+		FROM (SELECT `+plainListSQL("$1", "TEXT")+` AS id, `+plainListSQL("$2", "TEXT")+` AS target) t WHERE entities.id = t.id`+seqsIn("entities.created_seq", gNarrow),
 		gIDs.String(), gInto.String(), now)
 }
 

@@ -14,9 +14,14 @@ type existingEntity struct {
 	id         string
 	createdSeq int64
 	firstAt    int64   // its first event's event_time, in microseconds
+	nameSeq    int64   // the seq of the event that names it, 0 if unknown (index.go)
 	counts     []int32 // identifier values per category
-	labeled    bool    // its component was cut: it is re-clustered with it
-	slot       int32   // in the engine's index, -1 without it
+	// staleCounts: its identifier_counts is not the text countsJSON
+	// writes of counts (another config's categories, another format), so
+	// a pass that touches it writes it again.
+	staleCounts bool
+	labeled     bool  // its component was cut: it is re-clustered with it
+	slot        int32 // in the engine's index, -1 without it
 }
 
 // before reports whether a survives a merge with b: the entity whose
@@ -52,6 +57,7 @@ type newEntity struct {
 	id         string
 	createdSeq int64
 	firstAt    int64
+	nameSeq    int64   // the seq of the event that names it
 	counts     []int32 // identifier values per category
 }
 
@@ -246,7 +252,7 @@ func (e *Engine) join(b *batch, uf *unionFind, owner []int32, slow map[int32]boo
 		}
 		// A new entity: every existing one of the component merges into it.
 		ref[root] = int32(-len(p.newEntities) - 1)
-		p.newEntities = append(p.newEntities, newEntity{id: entityID(b.id(int(f))), createdSeq: minSeq[root], firstAt: b.ats[f],
+		p.newEntities = append(p.newEntities, newEntity{id: entityID(b.id(int(f))), createdSeq: minSeq[root], firstAt: b.ats[f], nameSeq: b.seqs[f],
 			counts: slices.Clone(uf.rootCounts(root))})
 	}
 	idOf := func(r int32) string {
@@ -375,7 +381,7 @@ func (e *Engine) lookup(ctx context.Context, b *batch) (owner []int32, entities 
 		if err := rows.Scan(&x.id, &x.createdSeq, &counts, &x.firstAt, &x.labeled); err != nil {
 			return nil, nil, err
 		}
-		if err := e.parseCounts(counts, x.counts); err != nil {
+		if x.staleCounts, err = e.parseCounts(counts, x.counts); err != nil {
 			return nil, nil, fmt.Errorf("entity %s: identifier_counts: %w", x.id, err)
 		}
 		index[x.id] = int32(len(entities))
@@ -461,16 +467,21 @@ func (e *Engine) countsJSON(counts []int32) string {
 }
 
 // parseCounts reads identifier_counts into counts; categories the config
-// does not have are left out.
-func (e *Engine) parseCounts(s string, counts []int32) error {
+// does not have are left out, and stale says there were some: the text is
+// then not what countsJSON writes of counts (the engine writes every
+// identifier_counts, the migration that added the column '{}'), and a
+// write of the entity must write it again.
+func (e *Engine) parseCounts(s string, counts []int32) (stale bool, err error) {
 	var m map[string]int32
 	if err := json.Unmarshal([]byte(s), &m); err != nil {
-		return err
+		return false, err
 	}
 	for cat, n := range m {
 		if c, ok := e.catIx[cat]; ok {
 			counts[c] = n
+		} else {
+			stale = true
 		}
 	}
-	return nil
+	return stale, nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/weftdata/weft/internal/store"
@@ -44,24 +45,38 @@ func (e *Engine) write(ctx context.Context, b *batch, p *plan, token int64) erro
 		survivors.add(m.survivor)
 	}
 	mergeList := `(SELECT ` + plainListSQL("$1", "TEXT") + ` AS loser, ` + plainListSQL("$2", "TEXT") + ` AS survivor) m`
-	// One statement (one scan of entities on DuckDB) for the merged and the
-	// modified: an empty merged_into element leaves the column as it is.
-	// created_seq is unique among live entities (a tombstone may share
-	// it), and an integer column is far cheaper for DuckDB to scan than
-	// the ids: it narrows, the id decides.
-	var touched, touchedIDs, touchedCounts, mergedInto, newSeqs plainList
+	// Most entities a pass touches only got events (returning customers
+	// with known identifiers): their modified_at moves, nothing else.
+	// Those are found by created_seq alone, unique among live entities
+	// (a tombstone may share it), an integer column DuckDB scans far
+	// faster than the ids; setting one column costs it a quarter of
+	// setting four (4,349 entities at 10M events: 37 against 150 ms).
+	var bumped, touched, touchedIDs, touchedCounts, mergedInto, newSeqs plainList
+	var narrow []int64
 	for _, t := range p.touched {
+		if x := &p.existing[t.ix]; t.mergedInto == "" && t.newSeq == t.createdSeq && !x.staleCounts && slices.Equal(t.counts, x.counts) {
+			bumped.addInt(t.createdSeq)
+			continue
+		}
 		touched.addInt(t.createdSeq)
+		narrow = append(narrow, t.createdSeq)
 		newSeqs.addInt(t.newSeq)
 		touchedIDs.add(t.id)
 		touchedCounts.add(e.countsJSON(t.counts))
 		mergedInto.add(t.mergedInto)
 	}
-	if err := exec("update entities", len(p.touched), `UPDATE entities SET modified_at = CAST($4 AS TIMESTAMPTZ), identifier_counts = t.counts,
+	if err := exec("update entities (events only)", bumped.n, `UPDATE entities SET modified_at = CAST($2 AS TIMESTAMPTZ)
+		WHERE created_seq IN (SELECT `+plainListSQL("$1", "BIGINT")+`) AND merged_into IS NULL`, bumped.String(), now); err != nil {
+		return err
+	}
+	// The others, merged and modified, in one statement: an empty
+	// merged_into element leaves the column as it is. The created_seq
+	// narrows, the id decides.
+	if err := exec("update entities", touched.n, `UPDATE entities SET modified_at = CAST($4 AS TIMESTAMPTZ), identifier_counts = t.counts,
 		    merged_into = coalesce(nullif(t.merged_into, ''), entities.merged_into), created_seq = t.new_seq
 		FROM (SELECT `+plainListSQL("$1", "BIGINT")+` AS created_seq, `+plainListSQL("$2", "TEXT")+` AS counts, `+plainListSQL("$3", "TEXT")+` AS merged_into,
 		             `+plainListSQL("$5", "TEXT")+` AS id, `+plainListSQL("$6", "BIGINT")+` AS new_seq) t
-		WHERE entities.created_seq = t.created_seq AND entities.id = t.id AND entities.merged_into IS NULL`,
+		WHERE entities.created_seq = t.created_seq AND entities.id = t.id AND entities.merged_into IS NULL`+seqsIn("entities.created_seq", narrow),
 		touched.String(), touchedCounts.String(), mergedInto.String(), now, touchedIDs.String(), newSeqs.String()); err != nil {
 		return err
 	}
@@ -126,6 +141,31 @@ func (e *Engine) write(ctx context.Context, b *batch, p *plan, token int64) erro
 		}
 	}
 	return tx.Commit()
+}
+
+// seqsInMax is the most values seqsIn writes into a statement: DuckDB
+// compares each row with each constant, and at 10M events the list paid
+// off for 5 entities (50 to 11 ms) and no longer for 114.
+const seqsInMax = 100
+
+// seqsIn is a test that col is one of seqs, as a list of constants, to
+// AND to a statement that finds rows by a join on col (of a table
+// stored about in the order of col, entities by created_seq), or "" for
+// more than seqsInMax. DuckDB checks constants in the scan, against its
+// zone maps and then row by row, and reads the table's other columns
+// (the ids) only where some row passed; a join reads them for every row.
+func seqsIn(col string, seqs []int64) string {
+	if len(seqs) == 0 || len(seqs) > seqsInMax {
+		return ""
+	}
+	b := []byte(" AND " + col + " IN (")
+	for i, s := range seqs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, s, 10)
+	}
+	return string(append(b, ')'))
 }
 
 // insertKeyed is the insert of the rows of sel, a query of the columns
