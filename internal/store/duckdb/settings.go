@@ -11,7 +11,13 @@ import (
 // calculation of the demo attributes over 10M events reach 8.8 GB of
 // resident memory on a 24 GiB machine (issue 20); with a limit DuckDB
 // spills its hash tables and sorts to the temporary directory instead.
-const MemoryLimitDefault = "2GB"
+// At 2GB a stitching rebuild of 10M events peaked at 3.6 GiB (DuckDB
+// fills its pool with the log's blocks and the passes' staging tables,
+// which stay until the rebuild commits); at 1100MB it peaks at 2.7 GiB
+// (2,743-2,813 MiB) in the same time, and the attributes' full calculation over 10M events
+// takes 10% longer (28.1-28.5 s against 31.1-31.5 s; at 1GB its staging
+// spills and it takes 38% longer). See docs/operations.md, Memory.
+const MemoryLimitDefault = "1100MB"
 
 // Settings bound the memory of the embedded engine. They are fixed when the
 // store opens (the configuration is locked after that, see lockSettings).

@@ -20,7 +20,7 @@ func TestSettings(t *testing.T) {
 		settings       *duckdb.Settings
 		limit, tempDir string // want; tempDir relative to the data folder
 	}{
-		{"defaults", nil, "1.8 GiB", duckdb.FileName + ".tmp"},
+		{"defaults", nil, "1.0 GiB", duckdb.FileName + ".tmp"}, // 1100MB
 		{"set", &duckdb.Settings{MemoryLimit: "64MB", TempDirectory: "spill"}, "61.0 MiB", "spill"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
