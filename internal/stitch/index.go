@@ -421,9 +421,9 @@ func (e *Engine) loadIndex(ctx context.Context) (*index, error) {
 	}
 	counts := make([]int32, len(e.cats))
 	bad := false
-	err := scanPacked(ctx, e.db, `SELECT string_agg(concat(created_seq, chr(30), `+firstAtSQL+`, chr(30), CASE WHEN component IS NULL THEN 0 ELSE 1 END, chr(30),
+	err := scanPacked(ctx, e.db, `SELECT string_agg(concat(created_seq, chr(30), `+firstAtSQL+`, chr(30),
 		    id, chr(30), coalesce(merged_into, ''), chr(30), identifier_counts, chr(30), coalesce(component, '')), chr(31))
-		FROM entities GROUP BY created_seq - created_seq % 65536`, nil, 7, func(f []string) error {
+		FROM entities GROUP BY created_seq - created_seq % 65536`, nil, 6, func(f []string) error {
 		seq, err := strconv.ParseInt(f[0], 10, 64)
 		if err != nil {
 			return err
@@ -433,11 +433,11 @@ func (e *Engine) loadIndex(ctx context.Context) (*index, error) {
 			return err
 		}
 		clear(counts)
-		stale, err := e.parseCounts(f[5], counts)
+		stale, err := e.parseCounts(f[4], counts)
 		if err != nil {
 			return err
 		}
-		slot, err := idx.addEntity(f[3], seq, firstAt, 0, counts)
+		slot, err := idx.addEntity(f[2], seq, firstAt, 0, counts)
 		if err != nil {
 			bad = true
 			return nil
@@ -448,13 +448,13 @@ func (e *Engine) loadIndex(ctx context.Context) (*index, error) {
 			}
 			idx.stale[slot] = true
 		}
-		idx.setComponent(slot, f[6])
-		if f[4] != "" {
+		idx.setComponent(slot, f[5])
+		if f[3] != "" {
 			m := struct {
 				slot int32
 				into [16]byte
 			}{slot: slot}
-			if _, err := hex.Decode(m.into[:], []byte(f[4])); err != nil || len(f[4]) != 32 {
+			if _, err := hex.Decode(m.into[:], []byte(f[3])); err != nil || len(f[3]) != 32 {
 				bad = true
 			}
 			merged = append(merged, m)
