@@ -110,6 +110,7 @@ func retainWindow(ctx context.Context, conn *store.Conn, args []any) (events, en
 		{"RetentionMarkEntities", []any{now()}, &entities, ""},
 		{"RetentionCastFailures", nil, &ignored, ""},
 		{"RetentionEntityEvents", nil, &ignored, ""},
+		{"RetentionSegmentEventValues", nil, &ignored, ""},
 		{"RetentionEvents", nil, &events, ""},
 	}, map[string]bool{})
 	if err != nil {

@@ -34,6 +34,10 @@ func TestRetain(t *testing.T) {
 				`{"id": "recent-shop", "source_id": "shop", "type": "purchase", "version": "1", "event_time": "2026-03-01T00:00:00Z", "payload": {"email": "`+f.bob+`"}}`,
 			)
 			f.stitchAndCalculate(t)
+			// Per-event values a segment condition kept, of every event.
+			if _, err := f.db.ExecContext(ctx, "INSERT INTO segment_event_values (key, seq, v) SELECT 7, seq, 1 FROM event_log"); err != nil {
+				t.Fatal(err)
+			}
 			total := countRows(t, f, "SELECT count(*) FROM event_log")
 			web := countRows(t, f, "SELECT count(*) FROM event_log WHERE source_id = 'web' AND event_time < '2026-02-01'")
 			now := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
@@ -57,6 +61,12 @@ func TestRetain(t *testing.T) {
 			}
 			if n := countRows(t, f, "SELECT count(*) FROM entity_events WHERE event_seq NOT IN (SELECT seq FROM event_log)"); n != 0 {
 				t.Errorf("%d mappings of deleted events left", n)
+			}
+			if n := countRows(t, f, "SELECT count(*) FROM segment_event_values WHERE seq NOT IN (SELECT seq FROM event_log)"); n != 0 {
+				t.Errorf("%d per-event values of deleted events left", n)
+			}
+			if n := countRows(t, f, "SELECT count(*) FROM segment_event_values"); n != total-web {
+				t.Errorf("%d per-event values left, want those of the %d events kept", n, total-web)
 			}
 			if n := countRows(t, f, "SELECT count(*) FROM entities WHERE modified_at > attributes_calculated_at"); n < 2 {
 				t.Errorf("%d entities due, want at least 2", n)

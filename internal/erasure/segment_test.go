@@ -31,6 +31,8 @@ func TestEraseSegments(t *testing.T) {
 					('vips', '` + f.aliceID + `', 'entered', CURRENT_TIMESTAMP, 'r2'),
 					('buyers', '` + f.bobID + `', 'entered', CURRENT_TIMESTAMP, 'r2')`,
 				`INSERT INTO segment_runs VALUES ('buyers', 'r2', false, 2, 2, 1, 'ok', NULL, 1.5, CURRENT_TIMESTAMP)`,
+				// Per-event values a segment condition kept, of every event.
+				`INSERT INTO segment_event_values (key, seq, v) SELECT 7, seq, 1 FROM event_log`,
 			} {
 				if _, err := f.db.ExecContext(ctx, q); err != nil {
 					t.Fatalf("%s: %v", q, err)
@@ -54,6 +56,12 @@ func TestEraseSegments(t *testing.T) {
 				if got := column(t, f, q); got != want {
 					t.Errorf("%s: %s, want %s", q, got, want)
 				}
+			}
+			if got := column(t, f, "SELECT CAST(count(*) AS TEXT) FROM segment_event_values WHERE seq NOT IN (SELECT seq FROM event_log)"); got != "0" {
+				t.Errorf("%s per-event values of erased events left", got)
+			}
+			if got := column(t, f, "SELECT CAST(count(*) AS TEXT) FROM segment_event_values"); got == "0" {
+				t.Error("the erasure deleted the per-event values of the events it kept")
 			}
 			of, err := f.db.SegmentsOf(ctx, []string{f.aliceID, f.bobID})
 			if err != nil {

@@ -61,7 +61,10 @@ type compiler struct {
 	// local reads the copies of the candidates' rows (local.go) instead
 	// of the whole tables.
 	local bool
-	n     int
+	// values are, by valueKey, the seqs up to which the per-event values
+	// of event conditions are kept (eventvalues.go).
+	values map[int64]int64
+	n      int
 }
 
 // table is the table a query reads: the candidates' copy in local mode.
@@ -581,13 +584,13 @@ func (c *compiler) eventTest(n *Condition) (groups, test string, zero bool, err 
 // aggregate, not WHERE, since a filter would run in the log's scan,
 // before the join.
 func (c *compiler) eventGroups(n *Condition) (string, string) {
-	v := "1"
-	if n.Sum != nil {
-		v = "CAST((" + n.Sum.Field + ") AS DOUBLE PRECISION)"
-	}
+	v := eventValue(n)
 	filter := eventFilter(n) + " AND " + c.window(n)
 	if c.cand == "" && n.Where == "" && n.Sum == nil && mapped(n) {
 		return "SELECT ev.entity_id FROM entity_events ev WHERE " + filter + " GROUP BY ev.entity_id", v
+	}
+	if key, _, ok := valueKey(n); ok && c.values[key] > 0 && (c.cand == "" || c.local) {
+		return c.keptGroups(n, key, c.values[key]), "x.v"
 	}
 	if c.cand == "" {
 		if n.Where != "" {
@@ -609,6 +612,23 @@ func (c *compiler) eventGroups(n *Condition) (string, string) {
 	}
 	return "SELECT ce.entity_id FROM (" + ce + c.restrict("entity_id") + ") ce JOIN event_log ev ON ev.seq = ce.event_seq WHERE " + filter +
 		" GROUP BY ce.entity_id", v
+}
+
+// keptGroups is eventGroups of a condition whose per-event values are
+// kept up to upto (eventvalues.go): the entities' events of its type in
+// its window, which entity_events carries (or the candidates' copy of
+// it), joined to the values by seq. The values are of the condition's
+// version alone, if it names one.
+func (c *compiler) keptGroups(n *Condition, key, upto int64) string {
+	r, _ := parseEventRef(n.Event)
+	events, seq := "entity_events", "event_seq"
+	if c.local {
+		events, seq = "seg_c_events", "seq"
+	}
+	window := c.window(n)
+	me := "SELECT ev.entity_id, ev." + seq + " AS seq FROM " + events + " ev WHERE ev.source_id = " + quote(r.source) +
+		" AND ev.type = " + quote(r.typ) + " AND " + window + c.restrict("ev.entity_id")
+	return "SELECT me.entity_id FROM (" + me + ") me JOIN (" + keptValues(n, key, upto, window) + ") x ON x.seq = me.seq GROUP BY me.entity_id"
 }
 
 // counted is the test of an aggregate against a comparison, and whether it

@@ -1,6 +1,7 @@
 package segment
 
 import (
+	"context"
 	"time"
 
 	"github.com/weftdata/weft/internal/attr"
@@ -41,4 +42,29 @@ func SetIdentAllFrom(t interface{ Cleanup(func()) }, n int64) {
 	old := identAllFrom
 	identAllFrom = n
 	t.Cleanup(func() { identAllFrom = old })
+}
+
+// ValueKey is the key of a condition's per-event values (0 for none).
+func ValueKey(n *Condition) int64 {
+	k, _, _ := valueKey(n)
+	return k
+}
+
+// ConfigKeys are the keys of the per-event values of e's segments.
+func (e *Engine) ConfigKeys() []int64 { return e.configKeys() }
+
+// ErrRaced is the error of a fill that another fill went ahead of.
+var ErrRaced = errRaced
+
+// FillKey keeps the per-event values of the events in (from, to] of a
+// condition, as a run at now does.
+func (e *Engine) FillKey(ctx context.Context, cond *Condition, from, to int64, now time.Time) error {
+	conn, err := e.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	r := &run{e: e, conn: conn, now: now}
+	k, _, _ := valueKey(cond)
+	return r.fillKey(ctx, k, cond, from, to)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"time"
 
 	"github.com/weftdata/weft/internal/store"
 )
@@ -34,11 +35,13 @@ func (e *Engine) Preview(ctx context.Context, cond *Condition) (*Preview, error)
 		return nil, err
 	}
 	defer conn.Close()
-	r := &run{e: e, conn: conn, props: props}
-	comp := newCompiler(e.caps, e.env, e.defs, props, e.opts.Now())
+	now := e.opts.Now().UTC().Truncate(time.Microsecond)
+	r := &run{e: e, conn: conn, props: props, now: now}
+	comp := newCompiler(e.caps, e.env, e.defs, props, now)
 	if err := r.loadProperties(ctx, comp, cond); err != nil {
 		return nil, err
 	}
+	comp.values = r.fillValues(ctx, valueConditions(comp.segments, cond))
 	q, err := comp.query(cond)
 	if err != nil {
 		return nil, &Error{Segment: "preview", Path: "condition", Err: err}

@@ -180,6 +180,7 @@ func (e *Engine) Run(ctx context.Context, runID string, ro RunOptions) (*RunResu
 		st, ok := states[d.ID]
 		plans = append(plans, r.plan(ctx, d, st, ok && !ro.Full))
 	}
+	r.keepValues(ctx, plans, res)
 	r.addMoved(ctx, plans)
 	r.copyCandidates(ctx, plans)
 	var computed []*plan

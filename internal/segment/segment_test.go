@@ -66,6 +66,7 @@ segments:
   - {id: s_count_eq, condition: {event: shop/purchase, last: 8w, count: {op: "=", value: 1}}}
   - {id: s_count_hours, condition: {event: web/page_view, last: 72h, count: {op: ">", value: 0}}}
   - {id: s_sum, condition: {event: shop/purchase, last: 90d, where: "payload->>'channel' = 'app'", sum: {field: "(payload->>'total')::numeric", op: ">=", value: 100}}}
+  - {id: s_where_version, condition: {event: shop/purchase/1, last: 60d, where: "payload->>'channel' = 'web'", count: {op: ">=", value: 1}}}
   - {id: s_sum_ne, condition: {event: shop/purchase, between: ["-60d", "-10d"], sum: {field: "(payload->>'total')::numeric", op: "!=", value: 0}}}
   - {id: s_sum_le, condition: {event: shop/purchase, last: 45d, sum: {field: "(payload->>'n')::int", op: "<=", value: 2}}}
   - {id: s_abs_window, condition: {event: web/page_view, between: ["2026-01-01", "2026-02-15"], count: {op: ">", value: 0}}}

@@ -29,10 +29,10 @@ import (
 
 // configSQLTables are what config SQL may read: the log and its customer
 // view, the stitching result, attributes and their pivoted view, the
-// context values, segment memberships, and the catalog. Weft's own statements around config
+// context values, segment memberships and per-event values, and the catalog. Weft's own statements around config
 // SQL read the same (event_log for stitching rules and base).
 var configSQLTables = []string{"event_log", "customer_events", "entity_events", "entities", "identifiers",
-	"customer_attributes", "pivoted_customer_attributes", "context", "segment_members", "sources", "event_types"}
+	"customer_attributes", "pivoted_customer_attributes", "context", "segment_members", "segment_event_values", "sources", "event_types"}
 
 // roleName is the restricted role of a login: one per login, so that two
 // Weft installations with their own logins in a cluster share no grants.

@@ -168,6 +168,11 @@ WHERE EXISTS (SELECT 1 FROM erase_chunk c WHERE strpos(stitch_constraints.spec, 
    OR EXISTS (SELECT 1 FROM event_log e JOIN entity_events m ON m.event_seq = e.seq
               WHERE m.entity_id IN (SELECT entity_id FROM erase_chunk) AND strpos(stitch_constraints.spec, e.id) > 0)
 
+-- name: ErasureSegmentEventValues
+-- The segments' per-event values of their events (segment_event_values).
+DELETE FROM segment_event_values
+WHERE seq IN (SELECT event_seq FROM entity_events WHERE entity_id IN (SELECT entity_id FROM erase_chunk))
+
 -- name: ErasureEvents
 DELETE FROM event_log
 WHERE seq IN (SELECT event_seq FROM entity_events WHERE entity_id IN (SELECT entity_id FROM erase_chunk))
@@ -227,6 +232,9 @@ WHERE cast_failure_event_id IN (SELECT id FROM event_log WHERE seq IN (SELECT se
 
 -- name: RetentionEntityEvents
 DELETE FROM entity_events WHERE event_seq IN (SELECT seq FROM retain_seqs)
+
+-- name: RetentionSegmentEventValues
+DELETE FROM segment_event_values WHERE seq IN (SELECT seq FROM retain_seqs)
 
 -- name: RetentionEvents
 DELETE FROM event_log WHERE seq IN (SELECT seq FROM retain_seqs)

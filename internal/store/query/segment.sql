@@ -242,3 +242,42 @@ SELECT property_id, entity_id, value FROM plugin_property_values WHERE property_
 INSERT INTO seg_props (property_id, entity_id, value)
 SELECT property_id, entity_id, value FROM plugin_property_values WHERE property_id IN (SELECT unnest(CAST($1 AS TEXT[])))
 AND entity_id IN (SELECT entity_id FROM seg_c_ids)
+
+-- name: SegmentFillCreate
+-- The per-event results of one fill, computed confined (config SQL).
+CREATE TEMP TABLE IF NOT EXISTS seg_fill (seq BIGINT NOT NULL, v DOUBLE PRECISION)
+
+-- name: SegmentFillClear
+DELETE FROM seg_fill
+
+-- name: SegmentLogTop
+SELECT coalesce(max(seq), 0) FROM event_log
+
+-- name: SegmentValueKeys
+SELECT key, filled_to, used_at FROM segment_event_keys
+
+-- name: SegmentValueKeyAdd
+INSERT INTO segment_event_keys (key, spec, filled_to, used_at) VALUES ($1, $2, 0, CAST($3 AS TIMESTAMPTZ))
+ON CONFLICT (key) DO NOTHING
+
+-- name: SegmentValuesAppend
+INSERT INTO segment_event_values (key, seq, v) SELECT CAST($1 AS BIGINT), seq, v FROM seg_fill
+
+-- name: SegmentValueKeyFilled
+-- Only from the filled_to the fill began at: a fill that raced it and
+-- committed first leaves nothing to update, and this one rolls back.
+UPDATE segment_event_keys SET filled_to = $2, used_at = CAST($4 AS TIMESTAMPTZ) WHERE key = $1 AND filled_to = $3
+
+-- name: SegmentValueKeyUsed
+UPDATE segment_event_keys SET used_at = CAST($2 AS TIMESTAMPTZ) WHERE key = $1
+
+-- name: SegmentValueKeysStale
+-- The keys of no segment of the config ($1) beyond the $2 most recently
+-- used: previews' conditions, kept a while for the counts that follow.
+SELECT key FROM segment_event_keys WHERE key NOT IN (SELECT unnest(CAST($1 AS BIGINT[]))) ORDER BY used_at DESC, key OFFSET $2
+
+-- name: SegmentValuesDrop
+DELETE FROM segment_event_values WHERE key IN (SELECT unnest(CAST($1 AS BIGINT[])))
+
+-- name: SegmentValueKeysDrop
+DELETE FROM segment_event_keys WHERE key IN (SELECT unnest(CAST($1 AS BIGINT[])))
