@@ -36,6 +36,8 @@
 //     record of their entering and leaving segments, including changes no
 //     destination has sent yet (an erased person is sent nowhere).
 //     segment_runs holds counts only and stays.
+//   - segment_event_values: the segments' kept per-event values of their
+//     events (a field such as a purchase's total), by seq.
 //
 // Left alone, because they hold nothing about a person: sources,
 // event_types, configs, context (aggregates over everyone), attribute_meta,
@@ -67,8 +69,9 @@
 // # Physically gone
 //
 // After the deletions, the tables an erasure touched whose rows hold
-// personal data (event payloads, identifier values, attribute, property
-// and plugin values: reclaimedTables) are reclaimed
+// personal data (event payloads and the segments' values kept of them,
+// identifier values, attribute, property and plugin values:
+// reclaimedTables) are reclaimed
 // (store.Capabilities.Reclaim), before Erase returns. The tables of
 // Weft's own ids, counts and times (entity_events, entities, the caches'
 // counts, segment memberships) keep their deleted rows' bytes until the
