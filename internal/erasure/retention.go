@@ -25,7 +25,7 @@ type RetentionResult struct {
 }
 
 // retentionTables are the tables retention deletes from.
-var retentionTables = []string{"event_log", "entity_events", "attribute_state"}
+var retentionTables = []string{"event_log", "entity_events", "attribute_state", "segment_event_values"}
 
 // Retain deletes the events older than their source's period (by
 // event_time, as of now) with their stitching mappings, marks their
@@ -60,7 +60,7 @@ func Retain(ctx context.Context, db *store.DB, rules []config.Retention, now tim
 			return res, err
 		}
 		cut := now.Add(-keep).UTC()
-		if err := retainSource(ctx, conn, r.Source, cut, named, &res); err != nil {
+		if err := retainSource(ctx, db, conn, r.Source, cut, named, &res); err != nil {
 			return res, fmt.Errorf("retention of source %s: %w", r.Source, err)
 		}
 	}
@@ -76,7 +76,7 @@ func Retain(ctx context.Context, db *store.DB, rules []config.Retention, now tim
 }
 
 // retainSource deletes one source's (or "*"'s) events older than cut.
-func retainSource(ctx context.Context, conn *store.Conn, source string, cut time.Time, named []string, res *RetentionResult) error {
+func retainSource(ctx context.Context, db *store.DB, conn *store.Conn, source string, cut time.Time, named []string, res *RetentionResult) error {
 	var lo, hi int64
 	if err := conn.QueryRowContext(ctx, conn.Query("RetentionBounds"), cut, source, named).Scan(&lo, &hi); err != nil {
 		return err
@@ -85,7 +85,7 @@ func retainSource(ctx context.Context, conn *store.Conn, source string, cut time
 		return nil
 	}
 	for from := lo - 1; from < hi; from += RetentionWindow {
-		events, entities, err := retainWindow(ctx, conn, []any{cut, source, named, from, min(from+RetentionWindow, hi)})
+		events, entities, err := retainWindow(ctx, db, conn, []any{cut, source, named, from, min(from+RetentionWindow, hi)})
 		if err != nil {
 			return err
 		}
@@ -96,8 +96,16 @@ func retainSource(ctx context.Context, conn *store.Conn, source string, cut time
 	return nil
 }
 
-// retainWindow deletes the window's old events in one transaction.
-func retainWindow(ctx context.Context, conn *store.Conn, args []any) (events, entities int64, err error) {
+// retainWindow deletes the window's old events in one transaction,
+// holding the stitching lock alone as an erasure does: the segments' fill
+// of per-event values (package segment), which holds it shared, then never
+// reads events the window deletes and keeps their values after it.
+func retainWindow(ctx context.Context, db *store.DB, conn *store.Conn, args []any) (events, entities int64, err error) {
+	unlock, err := db.LockStitching(ctx, true)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer unlock()
 	tx, err := conn.Begin(ctx)
 	if err != nil {
 		return 0, 0, err

@@ -201,8 +201,17 @@ func (r *run) fillValues(ctx context.Context, conds map[int64]*Condition) map[in
 var errRaced = errors.New("segments: values filled by another run")
 
 // fillKey keeps the per-event values of the events in (from, to] of one
-// condition, in one transaction that moves the key's filled_to.
+// condition, in one transaction that moves the key's filled_to. It holds
+// the stitching lock shared, as a stitching pass does: an erasure (or a
+// retention window) holds it alone, so a fill never reads events that one
+// is deleting and commits their values after it (a snapshot read before
+// the deletion would keep them, linked to no entity).
 func (r *run) fillKey(ctx context.Context, key int64, n *Condition, from, to int64) error {
+	unlock, err := r.e.db.LockStitching(ctx, false)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	tx, err := r.conn.Begin(ctx)
 	if err != nil {
 		return err

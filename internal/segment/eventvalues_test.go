@@ -158,3 +158,46 @@ func TestPreviewKeysEvicted(t *testing.T) {
 		})
 	}
 }
+
+// TestFillWaitsForErasure: a fill of per-event values holds the stitching
+// lock shared, so it waits while an erasure (or a retention window) holds
+// it alone, and never keeps values of events those are deleting.
+func TestFillWaitsForErasure(t *testing.T) {
+	for _, backend := range dbtest.Backends {
+		t.Run(backend, func(t *testing.T) {
+			ctx := context.Background()
+			f := newFixture(t, backend, testYAML)
+			var lines []string
+			for i := range 5 {
+				lines = append(lines, f.person(i)...)
+			}
+			f.ingest(lines...)
+			f.pipeline()
+			unlock, err := f.db.LockStitching(ctx, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() {
+				_, err := f.seg.Preview(ctx, f.defCondition("s_sum"))
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				unlock()
+				t.Fatalf("the preview filled while an erasure held the lock (%v)", err)
+			case <-time.After(500 * time.Millisecond):
+			}
+			if n := f.count("SELECT count(*) FROM segment_event_values"); n != 0 {
+				t.Errorf("%d values kept while the lock was held", n)
+			}
+			unlock()
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			if n := f.count("SELECT count(*) FROM segment_event_values"); n == 0 {
+				t.Error("no values kept after the lock was released")
+			}
+		})
+	}
+}
