@@ -20,8 +20,7 @@ import (
 //	seg_c_ids       the candidates of all segments
 //	seg_c_entities  their rows of entities
 //	seg_c_attrs     their values of the attributes conditions read
-//	seg_c_idents    their identifiers of the categories conditions read
-//	                and membership events carry
+//	seg_c_idents    their identifier categories conditions read
 //	seg_c_members   their memberships as the run began
 //	seg_c_events    their events of the types event conditions read,
 //	                without payloads (fetching those of a few events
@@ -91,10 +90,8 @@ func (r *run) copyStatements(inc []*plan) []string {
 		// attribute lie together, so zone maps skip the others' rows.
 		"CREATE TEMP TABLE seg_c_attrs AS SELECT entity_id, attribute_id, value FROM customer_attributes WHERE "+byKey+
 			r.inList("attribute_id", inc, func(n *Condition) string { return n.Attribute })+" AND entity_id IN ("+ids+")",
-		// Every identifier of the categories conditions read and of those
-		// membership events carry (run.lookUpIdentifiers reads the copy).
-		"CREATE TEMP TABLE seg_c_idents AS SELECT entity_id, category, value, first_seq FROM identifiers WHERE "+byKey+
-			r.inList("category", inc, func(n *Condition) string { return n.Identifier }, r.e.env.categoryList()...)+" AND entity_id IN ("+ids+")",
+		"CREATE TEMP TABLE seg_c_idents AS SELECT DISTINCT entity_id, category FROM identifiers WHERE "+byKey+
+			r.inList("category", inc, func(n *Condition) string { return n.Identifier })+" AND entity_id IN ("+ids+")",
 		"CREATE TEMP TABLE seg_c_members AS SELECT segment_id, entity_id FROM segment_members WHERE entity_id IN ("+ids+")",
 		r.copyEvents(inc, byKey, ids),
 	)
@@ -107,14 +104,9 @@ func (r *run) copyStatements(inc []*plan) []string {
 }
 
 // inList is the condition that col is one of the names key gives for the
-// nodes of the plans' conditions, or of more (FALSE for none).
-func (r *run) inList(col string, inc []*plan, key func(*Condition) string, more ...string) string {
+// nodes of the plans' conditions (FALSE for none).
+func (r *run) inList(col string, inc []*plan, key func(*Condition) string) string {
 	var names []string
-	for _, k := range more {
-		if !slices.Contains(names, k) {
-			names = append(names, k)
-		}
-	}
 	for _, p := range inc {
 		visitWithRefs(&p.d.Condition, p.comp.segments, func(n *Condition) {
 			if k := key(n); k != "" && !slices.Contains(names, k) {

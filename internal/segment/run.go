@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/weftdata/weft/internal/plugin"
@@ -579,8 +578,7 @@ func (r *run) write(ctx context.Context, ps []*plan, res *RunResult) error {
 		entered, exited = entered+c[0], exited+c[1]
 	}
 	if entered+exited > 0 {
-		copied := !slices.ContainsFunc(ps, func(p *plan) bool { return !p.incremental })
-		if err := r.lookUpIdentifiers(ctx, res, entered+exited, copied); err != nil {
+		if err := r.lookUpIdentifiers(ctx, res, entered+exited); err != nil {
 			return err
 		}
 	}
@@ -706,25 +704,17 @@ var identAllFrom int64 = 20_000
 
 // lookUpIdentifiers fills seg_ident with the oldest identifier of the
 // entities of seg_diff (of every entity, when they are many), which the
-// events of the changes carry. When every segment computed ran
-// incrementally (copied), the changed entities are all candidates, whose
-// identifiers the run copied (seg_c_idents, local.go): the lookup reads
-// the copy rather than scanning identifiers (3M rows at 10M events: about
-// 0.1 s of a 1.5 s incremental run).
-func (r *run) lookUpIdentifiers(ctx context.Context, res *RunResult, changes int64, copied bool) error {
+// events of the changes carry.
+func (r *run) lookUpIdentifiers(ctx context.Context, res *RunResult, changes int64) error {
 	defer res.timer("look up identifiers")()
 	if _, err := r.conn.ExecContext(ctx, r.conn.Query("SegmentIdentClear")); err != nil {
 		return fmt.Errorf("look up identifiers: %w", err)
 	}
-	q := r.conn.Query("SegmentIdentFill")
-	switch {
-	case changes >= identAllFrom:
-		q = r.conn.Query("SegmentIdentFillAll")
-	case copied:
-		// The same statement over the copy, which has the columns it reads.
-		q = strings.Replace(q, "FROM identifiers ", "FROM seg_c_idents ", 1)
+	fill := "SegmentIdentFill"
+	if changes >= identAllFrom {
+		fill = "SegmentIdentFillAll"
 	}
-	if _, err := r.conn.ExecContext(ctx, q, r.e.env.categoryList()); err != nil {
+	if _, err := r.conn.ExecContext(ctx, r.conn.Query(fill), r.e.env.categoryList()); err != nil {
 		return fmt.Errorf("look up identifiers: %w", err)
 	}
 	return nil
