@@ -25,7 +25,8 @@ func newSegmentsPreviewCmd() *cobra.Command {
 		Short: "Count the members a condition tree (YAML or JSON, from -f or stdin) has now, with a sample of profiles",
 		Long: "Preview reads a condition tree, as under segments[].condition in weft.yaml (for example\n" +
 			"{all: [{attribute: orders, op: \">=\", value: 2}, {identifier: email}]}), from the file of -f or\n" +
-			"from stdin, and prints how many live entities it holds for now and a sample of 20. Nothing is saved.",
+			"from stdin, and prints how many live entities it holds for now and a sample of 20. Nothing is saved\n" +
+			"but the per-event values of its conditions with where or sum, kept for the next count (docs/segments.md).",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			in := cmd.InOrStdin()
