@@ -72,7 +72,8 @@ func (c *compiler) table(name string) string {
 	if !c.local {
 		return name
 	}
-	return map[string]string{"entities": "seg_c_entities", "customer_attributes": "seg_c_attrs", "identifiers": "seg_c_idents"}[name]
+	return map[string]string{"entities": "seg_c_entities", "customer_attributes": "seg_c_attrs", "identifiers": "seg_c_idents",
+		"segment_members": "seg_c_members"}[name]
 }
 
 func newCompiler(caps store.Capabilities, env *Env, defs []Definition, props []plugin.Property, now time.Time) *compiler {
@@ -368,12 +369,15 @@ func (c *compiler) node(n *Condition) (string, error) {
 // computedMembers is the query of the members of a segment this run has
 // computed, as the run will leave them: those of segment_members less
 // those that exited, and those that entered (seg_diff holds its changes;
-// the run writes them all at its end).
+// the run writes them all at its end). In local mode the members are the
+// candidates' copy (seg_c_members, made before any segment was computed,
+// and segment_members changes only at the run's end): two scans of the
+// 4.7M members of a 10M store cost lapsed 40-70 ms of an incremental run.
 func (c *compiler) computedMembers(id string) string {
 	diff := func(change string) string {
 		return "SELECT entity_id FROM seg_diff WHERE segment_id = " + quote(id) + " AND change = '" + change + "'" + c.restrict("entity_id")
 	}
-	stayed := c.minus("SELECT entity_id FROM segment_members WHERE segment_id = "+quote(id)+c.restrict("entity_id"), diff("exited"))
+	stayed := c.minus("SELECT entity_id FROM "+c.table("segment_members")+" WHERE segment_id = "+quote(id)+c.restrict("entity_id"), diff("exited"))
 	return "SELECT entity_id FROM (" + stayed + ") " + c.alias() + "\nUNION ALL\n" + diff("entered")
 }
 
