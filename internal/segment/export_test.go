@@ -68,3 +68,6 @@ func (e *Engine) FillKey(ctx context.Context, cond *Condition, from, to int64, n
 	k, _, _ := valueKey(cond)
 	return r.fillKey(ctx, k, cond, from, to)
 }
+
+// IdentFilter is where the lookup of identifiers adds the entity keys.
+const IdentFilter = identFilter

@@ -3,6 +3,7 @@ package segment_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	. "github.com/weftdata/weft/internal/segment"
@@ -11,11 +12,15 @@ import (
 
 // TestMembershipEventIdentifiers: the events of a run's changes carry the
 // entity's oldest identifier (by first_seq, then category and value), in
-// a full run and in incremental ones.
+// a full run and in incremental ones (their few changes' entity keys
+// named as constants, on DuckDB).
 func TestMembershipEventIdentifiers(t *testing.T) {
 	for _, backend := range dbtest.Backends {
 		t.Run(backend, func(t *testing.T) {
 			f := newFixture(t, backend, testYAML)
+			if q := f.db.Query("SegmentIdentFill"); strings.Count(q, IdentFilter) != 1 {
+				t.Fatalf("SegmentIdentFill has not one %q, where the lookup adds the entity keys:\n%s", IdentFilter, q)
+			}
 			var lines []string
 			for i := range 40 {
 				lines = append(lines, f.person(i)...)

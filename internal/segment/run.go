@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/weftdata/weft/internal/plugin"
@@ -710,14 +712,63 @@ func (r *run) lookUpIdentifiers(ctx context.Context, res *RunResult, changes int
 	if _, err := r.conn.ExecContext(ctx, r.conn.Query("SegmentIdentClear")); err != nil {
 		return fmt.Errorf("look up identifiers: %w", err)
 	}
-	fill := "SegmentIdentFill"
-	if changes >= identAllFrom {
-		fill = "SegmentIdentFillAll"
+	q := r.conn.Query("SegmentIdentFill")
+	switch {
+	case changes >= identAllFrom:
+		q = r.conn.Query("SegmentIdentFillAll")
+	case changes <= identKeysUpTo && r.e.caps.EntityKey() != "":
+		keys, err := r.diffKeys(ctx)
+		if err != nil {
+			return fmt.Errorf("look up identifiers: %w", err)
+		}
+		q = withKeys(q, keys)
 	}
-	if _, err := r.conn.ExecContext(ctx, r.conn.Query(fill), r.e.env.categoryList()); err != nil {
+	if _, err := r.conn.ExecContext(ctx, q, r.e.env.categoryList()); err != nil {
 		return fmt.Errorf("look up identifiers: %w", err)
 	}
 	return nil
+}
+
+// identKeysUpTo is the number of changes up to which the lookup of their
+// identifiers names their entity keys as constants (withKeys).
+const identKeysUpTo = 2_000
+
+// identFilter is where withKeys adds the keys to SegmentIdentFill.
+const identFilter = "WHERE category IN"
+
+// withKeys adds to SegmentIdentFill the test of the entity keys of the
+// changed entities, as constants: DuckDB tests a list of constants in the
+// scan of identifiers and reads the other columns of the rows that pass
+// only, where the semi join on seg_diff reads every row's entity id first
+// (3M identifiers at 10M events: 63-88 against 110-131 ms for 130
+// changes).
+func withKeys(q string, keys []int64) string {
+	if len(keys) == 0 {
+		return q
+	}
+	list := make([]string, len(keys))
+	for i, k := range keys {
+		list[i] = strconv.FormatInt(k, 10)
+	}
+	return strings.Replace(q, identFilter, "WHERE entity_key IN ("+strings.Join(list, ", ")+") AND category IN", 1)
+}
+
+// diffKeys are the entity keys of the entities of seg_diff.
+func (r *run) diffKeys(ctx context.Context) ([]int64, error) {
+	rows, err := r.conn.QueryContext(ctx, "SELECT DISTINCT "+r.e.caps.EntityKey()+" FROM seg_diff")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var keys []int64
+	for rows.Next() {
+		var k int64
+		if err := rows.Scan(&k); err != nil {
+			return nil, err
+		}
+		keys = append(keys, k)
+	}
+	return keys, rows.Err()
 }
 
 // numbered are the first seqs of the ranges a run drew for its changes
