@@ -586,7 +586,9 @@ func (c *compiler) eventTest(n *Condition) (groups, test string, zero bool, err 
 // costs more than the condition. Over candidates (an incremental run), on
 // the candidates' events only, found first through entity_events: in the
 // aggregate, not WHERE, since a filter would run in the log's scan,
-// before the join.
+// before the join. A condition with a where or a sum whose per-event
+// values the run kept (c.values) reads those instead (keptGroups), in
+// either case.
 func (c *compiler) eventGroups(n *Condition) (string, string) {
 	v := eventValue(n)
 	filter := eventFilter(n) + " AND " + c.window(n)
