@@ -44,12 +44,7 @@ func TestKeptEventValues(t *testing.T) {
 		t.Run(backend, func(t *testing.T) {
 			ctx := context.Background()
 			f := newFixture(t, backend, testYAML)
-			var lines []string
-			for i := range 30 {
-				lines = append(lines, f.person(i)...)
-			}
-			f.ingest(lines...)
-			f.pipeline()
+			f.people(30)
 			// The log's last event as the run begins (it appends its
 			// membership events after).
 			top := f.count("SELECT max(seq) FROM event_log")
@@ -126,12 +121,7 @@ func TestPreviewKeysEvicted(t *testing.T) {
 		t.Run(backend, func(t *testing.T) {
 			ctx := context.Background()
 			f := newFixture(t, backend, testYAML)
-			var lines []string
-			for i := range 10 {
-				lines = append(lines, f.person(i)...)
-			}
-			f.ingest(lines...)
-			f.pipeline()
+			f.people(10)
 			f.run("run-1", RunOptions{})
 			config := int64(len(f.seg.ConfigKeys()))
 			for i := range PreviewKeysKept + 4 {
@@ -167,12 +157,7 @@ func TestFillWaitsForErasure(t *testing.T) {
 		t.Run(backend, func(t *testing.T) {
 			ctx := context.Background()
 			f := newFixture(t, backend, testYAML)
-			var lines []string
-			for i := range 5 {
-				lines = append(lines, f.person(i)...)
-			}
-			f.ingest(lines...)
-			f.pipeline()
+			f.people(5)
 			unlock, err := f.db.LockStitching(ctx, true)
 			if err != nil {
 				t.Fatal(err)

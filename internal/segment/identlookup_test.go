@@ -21,12 +21,7 @@ func TestMembershipEventIdentifiers(t *testing.T) {
 			if q := f.db.Query("SegmentIdentFill"); strings.Count(q, IdentFilter) != 1 {
 				t.Fatalf("SegmentIdentFill has not one %q, where the lookup adds the entity keys:\n%s", IdentFilter, q)
 			}
-			var lines []string
-			for i := range 40 {
-				lines = append(lines, f.person(i)...)
-			}
-			f.ingest(lines...)
-			f.pipeline()
+			f.people(40)
 			for round := 1; round <= 3; round++ {
 				var before int64
 				if err := f.db.QueryRowContext(context.Background(), "SELECT coalesce(max(seq), 0) FROM event_log").Scan(&before); err != nil {

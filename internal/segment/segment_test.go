@@ -159,6 +159,17 @@ func (f *fixture) person(i int) []string {
 	return out
 }
 
+// people ingests n people (person) and runs stitching and attributes.
+func (f *fixture) people(n int) {
+	f.t.Helper()
+	var lines []string
+	for i := range n {
+		lines = append(lines, f.person(i)...)
+	}
+	f.ingest(lines...)
+	f.pipeline()
+}
+
 func (f *fixture) purchase(out *[]string, email string, at time.Time) {
 	r := f.rng
 	version := "1"
@@ -661,12 +672,7 @@ func TestMembershipEventSeqs(t *testing.T) {
 	for _, backend := range dbtest.Backends {
 		t.Run(backend, func(t *testing.T) {
 			f := newFixture(t, backend, testYAML)
-			var lines []string
-			for i := range 20 {
-				lines = append(lines, f.person(i)...)
-			}
-			f.ingest(lines...)
-			f.pipeline()
+			f.people(20)
 			f.run("one", RunOptions{})
 			f.ingest(f.person(20)...)
 			f.pipeline()
