@@ -205,9 +205,10 @@ var errRaced = errors.New("segments: values filled by another run")
 // the stitching lock shared, as a stitching pass does: an erasure (or a
 // retention window) holds it alone, so a fill never reads events that one
 // is deleting and commits their values after it (a snapshot read before
-// the deletion would keep them, linked to no entity).
+// the deletion would keep them, linked to no entity). A preview's fill
+// does not wait for it (lockStitching).
 func (r *run) fillKey(ctx context.Context, key int64, n *Condition, from, to int64) error {
-	unlock, err := r.e.db.LockStitching(ctx, false)
+	unlock, err := r.lockStitching(ctx)
 	if err != nil {
 		return err
 	}
@@ -238,6 +239,24 @@ func (r *run) fillKey(ctx context.Context, key int64, n *Condition, from, to int
 		return errRaced
 	}
 	return tx.Commit()
+}
+
+// errErasing is a preview's fill that found the stitching lock held alone.
+var errErasing = errors.New("segments: an erasure or retention holds the stitching lock")
+
+// lockStitching takes the stitching lock shared for a fill: a run waits
+// for it; a preview does not (r.preview), and evaluates the events after
+// what is kept itself, as without kept values, rather than waiting for an
+// erasure to end.
+func (r *run) lockStitching(ctx context.Context) (func(), error) {
+	if !r.preview {
+		return r.e.db.LockStitching(ctx, false)
+	}
+	unlock, ok, err := r.e.db.TryLockStitchingShared(ctx)
+	if err == nil && !ok {
+		err = errErasing
+	}
+	return unlock, err
 }
 
 // readFilled reads every key's filled_to into filled and used_at into

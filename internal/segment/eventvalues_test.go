@@ -150,27 +150,47 @@ func TestPreviewKeysEvicted(t *testing.T) {
 }
 
 // TestFillWaitsForErasure: a fill of per-event values holds the stitching
-// lock shared, so it waits while an erasure (or a retention window) holds
-// it alone, and never keeps values of events those are deleting.
+// lock shared. A run's fill waits while an erasure (or a retention window)
+// holds it alone, so it never keeps values of events those are deleting;
+// a preview does not wait: it counts without keeping values.
 func TestFillWaitsForErasure(t *testing.T) {
 	for _, backend := range dbtest.Backends {
 		t.Run(backend, func(t *testing.T) {
 			ctx := context.Background()
 			f := newFixture(t, backend, testYAML)
-			f.people(5)
+			f.people(30)
 			unlock, err := f.db.LockStitching(ctx, true)
 			if err != nil {
 				t.Fatal(err)
 			}
+			previewed := make(chan *Preview, 1)
+			go func() {
+				p, err := f.seg.Preview(ctx, f.defCondition("s_sum"))
+				if err != nil {
+					t.Error(err)
+				}
+				previewed <- p
+			}()
+			var p *Preview
+			select {
+			case p = <-previewed:
+			case <-time.After(10 * time.Second):
+				unlock()
+				t.Fatal("the preview waited for the erasure's lock")
+			}
+			if p == nil || p.Count == 0 {
+				unlock()
+				t.Fatalf("preview %+v: s_sum should hold for some of 30 people", p)
+			}
 			done := make(chan error, 1)
 			go func() {
-				_, err := f.seg.Preview(ctx, f.defCondition("s_sum"))
+				_, err := f.seg.Run(ctx, "run-1", RunOptions{})
 				done <- err
 			}()
 			select {
 			case err := <-done:
 				unlock()
-				t.Fatalf("the preview filled while an erasure held the lock (%v)", err)
+				t.Fatalf("the run filled while an erasure held the lock (%v)", err)
 			case <-time.After(500 * time.Millisecond):
 			}
 			if n := f.count("SELECT count(*) FROM segment_event_values"); n != 0 {
@@ -182,6 +202,9 @@ func TestFillWaitsForErasure(t *testing.T) {
 			}
 			if n := f.count("SELECT count(*) FROM segment_event_values"); n == 0 {
 				t.Error("no values kept after the lock was released")
+			}
+			if got := f.count("SELECT count(*) FROM segment_members WHERE segment_id = 's_sum'"); got != p.Count {
+				t.Errorf("the preview during the erasure counted %d, the run %d", p.Count, got)
 			}
 		})
 	}

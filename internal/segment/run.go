@@ -275,6 +275,9 @@ type run struct {
 	done map[string]bool
 	// indexed are the temporary tables statistics made an index on.
 	indexed map[string]bool
+	// preview is a preview's run: its fills do not wait for the
+	// stitching lock (run.lockStitching).
+	preview bool
 }
 
 // createTemp makes the temporary tables; seg_cand confined, as the

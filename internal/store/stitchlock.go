@@ -37,10 +37,38 @@ func (db *DB) LockStitching(ctx context.Context, exclusive bool) (unlock func(),
 		conn.Close()
 		return nil, fmt.Errorf("wait for the stitching lock: %w", err)
 	}
+	return db.releaseOn(conn, release), nil
+}
+
+// releaseOn is the unlock of a session lock held on conn: release, then
+// the connection back to the pool.
+func (db *DB) releaseOn(conn *Conn, release string) func() {
 	return func() {
 		// A failed unlock leaves a broken connection, which the pool
 		// discards, and PostgreSQL drops its locks with the session.
 		_, _ = conn.ExecContext(context.Background(), db.q.get(release))
 		conn.Close()
-	}, nil
+	}
+}
+
+// TryLockStitchingShared takes the stitching lock shared if no one holds
+// it alone, without waiting, and reports whether it did: for work that
+// has a way around the lock (a preview evaluates the events itself rather
+// than waiting for an erasure to end). unlock is nil when ok is false.
+func (db *DB) TryLockStitchingShared(ctx context.Context) (unlock func(), ok bool, err error) {
+	if db.backend.SingleWriter() {
+		if !db.stitchMu.TryRLock() {
+			return nil, false, nil
+		}
+		return db.stitchMu.RUnlock, true, nil
+	}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	if err := conn.QueryRowContext(ctx, db.q.get("StitchingTryLockShared")).Scan(&ok); err != nil || !ok {
+		conn.Close()
+		return nil, false, err
+	}
+	return db.releaseOn(conn, "StitchingUnlockShared"), true, nil
 }

@@ -46,12 +46,15 @@ DELETE FROM stitch_audit
 
 -- name: StitchingLockShared
 -- An erasure and stitching passes are serialized in process by
--- DB.LockStitching; PostgreSQL overrides these four to serialize them
+-- DB.LockStitching; PostgreSQL overrides these five to serialize them
 -- across processes too.
 SELECT 1
 
 -- name: StitchingUnlockShared
 SELECT 1
+
+-- name: StitchingTryLockShared
+SELECT TRUE
 
 -- name: StitchingLock
 SELECT 1

@@ -18,6 +18,9 @@ SELECT pg_advisory_lock_shared(7700004)
 -- name: StitchingUnlockShared
 SELECT pg_advisory_unlock_shared(7700004)
 
+-- name: StitchingTryLockShared
+SELECT pg_try_advisory_lock_shared(7700004)
+
 -- name: StitchingLock
 SELECT pg_advisory_lock(7700004)
 
