@@ -71,7 +71,7 @@ func (r *SegmentsReport) String() string {
 	for _, s := range r.FullSegments {
 		fmt.Fprintf(&b, "  %-16s %9d members %8.0f ms  %s; %s\n", s.ID, s.Size, s.DurationMS, s.Status, phases(s.PhasesMS))
 	}
-	fmt.Fprintf(&b, "  written together: %s\n", phases(r.FullPhasesMS))
+	fmt.Fprintf(&b, "  shared by all segments: %s\n", phases(r.FullPhasesMS))
 	if r.IncrementalSegments != nil {
 		var cand int64
 		for _, s := range r.IncrementalSegments {
@@ -82,7 +82,7 @@ func (r *SegmentsReport) String() string {
 		for _, s := range r.IncrementalSegments {
 			fmt.Fprintf(&b, "  %-16s %6d entered %6d exited %8.0f ms  %s; %s\n", s.ID, s.Entered, s.Exited, s.DurationMS, s.Status, phases(s.PhasesMS))
 		}
-		fmt.Fprintf(&b, "  written together: %s\n", phases(r.IncrementalPhasesMS))
+		fmt.Fprintf(&b, "  shared by all segments: %s\n", phases(r.IncrementalPhasesMS))
 	}
 	fmt.Fprintf(&b, "preview of a 3-condition tree: %s (%d members, median of 5)\n", r.Preview.Round(time.Millisecond), r.PreviewCount)
 	fmt.Fprintf(&b, "peak RSS %d MiB", r.PeakRSSBytes>>20)

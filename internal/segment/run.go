@@ -76,7 +76,8 @@ type RunResult struct {
 	Segments   []SegmentResult `json:"segments"`
 	DurationMS float64         `json:"duration_ms"`
 	// PhasesMS adds up the time of the parts of the run that are no one
-	// segment's: the write of every segment's changes, members and events.
+	// segment's: the fill of the kept per-event values ("event values")
+	// and the write of every segment's changes, members and events.
 	PhasesMS map[string]float64 `json:"phases_ms,omitempty"`
 }
 
