@@ -2,12 +2,9 @@ package stitch
 
 import (
 	"context"
-	"crypto/md5"
 	"encoding/hex"
 	"fmt"
 	"math"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/weftdata/weft/internal/store"
@@ -176,14 +173,16 @@ func (e *Engine) bulkWrite(ctx context.Context, s *bulkState, b *batch, p *plan,
 	}
 	vals, valsSQL := packTexts(len(p.identifiers), func(i int) string { return p.identifiers[i].key.value })
 	var evSeqs, evEnts plainList
-	mapped := e.mapDense(b, p)
-	if mapped == nil {
-		for ev, seq := range b.seqs {
-			evSeqs.addInt(seq)
-			evEnts.add(p.eventEntity[ev])
-		}
+	for ev, seq := range b.seqs {
+		evSeqs.addInt(seq)
+		evEnts.add(p.eventEntity[ev])
 	}
-	steps := []bulkStep{
+	steps := []struct {
+		what  string
+		n     int
+		query string
+		args  []any
+	}{
 		{"stage entities", ids.n, `INSERT INTO stitch_bulk_entities (id, created_seq, counts, first_us)
 			SELECT ` + plainListSQL("$1", "TEXT") + `, ` + plainListSQL("$2", "BIGINT") + `, ` + plainListSQL("$3", "TEXT") + `, ` + plainListSQL("$4", "BIGINT"),
 			[]any{ids.String(), seqs.String(), counts.String(), ats.String()}},
@@ -201,10 +200,6 @@ func (e *Engine) bulkWrite(ctx context.Context, s *bulkState, b *batch, p *plan,
 		{"clear the staged identifiers", cats.n, `DELETE FROM stitch_bulk_identifiers`, nil},
 		{"clear the staged events", evSeqs.n, `DELETE FROM stitch_bulk_events`, nil},
 	}
-	if mapped != nil {
-		e.denseMapped++
-		steps = append(steps, bulkStep{"map events (fixed width)", len(b.seqs), e.mapDenseSQL(), []any{mapped.String(), b.lo, b.hi}})
-	}
 	exec := txExec(ctx, s.tx, b.lo, b.hi)
 	for _, st := range steps {
 		if err := exec(st.what, st.n, st.query, st.args...); err != nil {
@@ -212,52 +207,6 @@ func (e *Engine) bulkWrite(ctx context.Context, s *bulkState, b *batch, p *plan,
 		}
 	}
 	return nil
-}
-
-// bulkStep is one statement of a rebuild's pass: n rows, none to write
-// when 0.
-type bulkStep struct {
-	what  string
-	n     int
-	query string
-	args  []any
-}
-
-// entityIDWidth is the length of an entity id: the hex MD5 of an event id.
-const entityIDWidth = 2 * md5.Size
-
-// mapDense packs the entity ids of b's events end to end, in seq order,
-// for mapDenseSQL, when the backend cuts them out by offset
-// (store.Capabilities.SubstrAtOffset) and b holds every seq of its range;
-// nil otherwise. A rebuild's 10M mappings were staged from two packed
-// lists (seqs and ids) in a temporary table, then joined to the log: on
-// DuckDB, unnesting the lists cost about as much as the insert into
-// entity_events. Cut out of one text by each log row's seq, they need
-// neither the lists nor the join (a pass of 250,000 events: 300 to 420
-// ms of CPU -> 170 to 200 ms).
-func (e *Engine) mapDense(b *batch, p *plan) *strings.Builder {
-	if !b.dense || !e.db.Capabilities().SubstrAtOffset() {
-		return nil
-	}
-	var ids strings.Builder
-	ids.Grow(entityIDWidth * len(b.seqs))
-	for _, id := range p.eventEntity {
-		if len(id) != entityIDWidth {
-			return nil
-		}
-		ids.WriteString(id)
-	}
-	return &ids
-}
-
-// mapDenseSQL is the insert into entity_events of the log's events of seq
-// $2 < seq <= $3, each mapped to the entity id at its place in $1
-// (mapDense), with the columns mapEventsSQL gives.
-func (e *Engine) mapDenseSQL() string {
-	return e.insertKeyed("entity_events", "event_seq, entity_id, source_id, type, event_time",
-		`SELECT seq AS event_seq, substr(CAST($1 AS TEXT), CAST((seq - $2 - 1) * `+strconv.Itoa(entityIDWidth)+` + 1 AS BIGINT), `+
-			strconv.Itoa(entityIDWidth)+`) AS entity_id, source_id, type, event_time
-		FROM event_log WHERE seq > $2 AND seq <= $3`)
 }
 
 // finishBulk ends the rebuild's transaction, if any: it gives the entities

@@ -92,9 +92,6 @@ type Engine struct {
 	// idsRead counts the events whose ids a re-clustering read from the
 	// log (tests).
 	idsRead int
-	// denseMapped counts the rebuild passes that mapped their events by
-	// offset (mapDense; tests).
-	denseMapped int
 }
 
 type compiledRule struct {

@@ -36,7 +36,3 @@ func DropIndex(e *Engine) { e.idx = nil }
 
 // IDsRead is how many events' ids re-clusterings read from the log.
 func IDsRead(e *Engine) int { return e.idsRead }
-
-// DenseMapped is how many of a rebuild's passes mapped their events by
-// offset (mapDense).
-func DenseMapped(e *Engine) int { return e.denseMapped }

@@ -73,15 +73,6 @@ type Capabilities interface {
 	// cheaply (and copied more rows, more slowly, with the test moved).
 	FiltersAfterSelectiveJoin() bool
 
-	// SubstrAtOffset reports that substr of a long ASCII text (a bound
-	// parameter of megabytes) at a byte offset costs the same wherever the
-	// offset is, so that a list of fixed-width elements (entity ids) can be
-	// sent as one text without separators and each element cut out of it
-	// where a row needs it, without unnesting the list: DuckDB. PostgreSQL
-	// counts the characters of a multibyte text from its start, so that
-	// each element would cost the length of the text before it.
-	SubstrAtOffset() bool
-
 	// SafeCast is the form of a cast of operand to typ that gives NULL for
 	// a value that does not convert (sqlrewrite.SafeCasts), or false for a
 	// type it leaves as written (sqlrewrite.CastFamily names those it

@@ -67,9 +67,6 @@ func (b *backend) SetsByJoins() bool { return true }
 // (see the interface).
 func (b *backend) FiltersAfterSelectiveJoin() bool { return true }
 
-// SubstrAtOffset: substr of an ASCII text is a slice (see the interface).
-func (b *backend) SubstrAtOffset() bool { return true }
-
 // SafeCast is TRY_CAST.
 func (b *backend) SafeCast(operand, typ string) (string, bool) {
 	if sqlrewrite.CastFamily(typ) == "" {

@@ -52,10 +52,6 @@ func (b *backend) SetsByJoins() bool { return false }
 // interface).
 func (b *backend) FiltersAfterSelectiveJoin() bool { return false }
 
-// SubstrAtOffset: PostgreSQL counts characters from the start of a
-// multibyte text (see the interface).
-func (b *backend) SubstrAtOffset() bool { return false }
-
 // SafeCast calls weft_try_cast (migration 020): PostgreSQL has no
 // TRY_CAST. A type modifier (numeric(10,2)) is applied by a cast after it.
 func (b *backend) SafeCast(operand, typ string) (string, bool) {
