@@ -229,7 +229,7 @@ func (e *Engine) extractSQL(rows logRows) string {
 	var conds []string
 	groups := map[string][]int{}
 	for i, r := range e.rules {
-		c := r.event.condition()
+		c := e.scanOf(r)
 		if !plainValue(r.expr) {
 			// Perhaps set-returning (json_array_elements_text(...)):
 			// a scan of its own, as it may yield several rows per event.
@@ -247,15 +247,55 @@ func (e *Engine) extractSQL(rows logRows) string {
 			parts[j] = e.rules[rules[0]].sql(rules[0], rows)
 			continue
 		}
-		nums, vals := make([]string, len(rules)), make([]string, len(rules))
+		nums, exprs := make([]string, len(rules)), make([]string, len(rules))
 		for k, i := range rules {
 			nums[k] = strconv.Itoa(i)
-			vals[k] = "CAST((" + e.rules[i].expr + ") AS TEXT)"
+			exprs[k] = e.rules[i].expr
 		}
-		parts[j] = fmt.Sprintf("SELECT seq, rule, v FROM (SELECT seq, unnest(ARRAY[%s]) AS rule, unnest(ARRAY[%s]) AS v%s FROM %s WHERE %s AND %s) g%d WHERE %s",
-			strings.Join(nums, ", "), strings.Join(vals, ", "), rows.columns(), rows.from, rows.where, c, j, rows.valueTest())
+		from, where := rows.from, rows.where+" AND "+c
+		// Each event's payload parsed once for all the keys the group's
+		// rules read, where the engine gains from it (a purchase's email
+		// and crm_id: 85-100 -> 66 ms of CPU a pass of 250,000 events).
+		if x, parsed := e.jsonOnce(exprs); parsed != "" {
+			exprs = x
+			from, where = fmt.Sprintf("(SELECT *, %s FROM %s WHERE %s) p%d", parsed, rows.from, where, j), "TRUE"
+		}
+		vals := make([]string, len(rules))
+		for k, i := range rules {
+			v := "(" + exprs[k] + ")"
+			if r := e.rules[i]; e.scanOf(r) != r.event.condition() {
+				v = "CASE WHEN version = " + quote(r.event.version) + " THEN " + v + " END"
+			}
+			vals[k] = "CAST(" + v + " AS TEXT)"
+		}
+		parts[j] = fmt.Sprintf("SELECT seq, rule, v FROM (SELECT seq, unnest(ARRAY[%s]) AS rule, unnest(ARRAY[%s]) AS v%s FROM %s WHERE %s) g%d WHERE %s",
+			strings.Join(nums, ", "), strings.Join(vals, ", "), rows.columns(), from, where, j, rows.valueTest())
 	}
 	return strings.Join(parts, "\nUNION ALL\n")
+}
+
+// scanOf is the condition of the scan that evaluates rule r beside the
+// other rules of its source and type: the rules of one version of a type
+// share the scan of the type (the demo's email of CRM updates 1-0-0 and
+// crm_id of every version: one scan instead of two) and test the version
+// per row. The rules of every type of a source keep their own.
+func (e *Engine) scanOf(r compiledRule) string {
+	if r.event.typ == anyType || r.event.version == "" {
+		return r.event.condition()
+	}
+	ev := r.event
+	ev.version = ""
+	return ev.condition()
+}
+
+// jsonOnce rewrites exprs to read the payload parsed once
+// (store.Capabilities.JSONExtractOnce); parsed is "" when nothing was
+// rewritten. (Tests build engines without a store: nothing then.)
+func (e *Engine) jsonOnce(exprs []string) (rewritten []string, parsed string) {
+	if e.db == nil {
+		return exprs, ""
+	}
+	return e.db.Capabilities().JSONExtractOnce(exprs, "payload")
 }
 
 // ValidateSQL runs every rule's expression against the engine over no rows,

@@ -33,4 +33,11 @@ func TestPlainValue(t *testing.T) {
 	if n := strings.Count(q, "FROM event_log"); n != 3 {
 		t.Errorf("%d scans of the log, want 3 (the two plain rules of forms in one):\n%s", n, q)
 	}
+	// A rule of one version shares the scan of its type, and tests its
+	// version per row.
+	e.rules = append(e.rules, compiledRule{expr: "payload->>'d'", event: eventRef{source: "web", typ: "view", version: "2-0-0"}})
+	q = e.extractSQL(logWhere(seqRange))
+	if n := strings.Count(q, "FROM event_log"); n != 3 || !strings.Contains(q, "CASE WHEN version = '2-0-0'") {
+		t.Errorf("%d scans of the log, want 3 (the views' two rules in one, the version tested per row):\n%s", n, q)
+	}
 }

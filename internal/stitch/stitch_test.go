@@ -606,3 +606,37 @@ func TestRuleEventAnyType(t *testing.T) {
 		t.Fatalf("source/*/1: %v", err)
 	}
 }
+
+// TestVersionedRulesShareScan: a rule of one version of an event type is
+// evaluated in the scan of the type it shares with a rule of every
+// version (extractSQL), and must still read only the events of its
+// version: an update of version 2-0-0 carrying the same email is no link.
+func TestVersionedRulesShareScan(t *testing.T) {
+	for _, backend := range backends {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			s := openStore(t, backend)
+			cfg := stitch.Config{Rules: []stitch.Rule{
+				{Identifier: "email", Event: "crm/customer_update/1-0-0", ValueExpression: "lower(payload->>'email')"},
+				{Identifier: "crm_id", Event: "crm/customer_update", ValueExpression: "payload->>'crm_id'"},
+			}}
+			var lines []string
+			for i, v := range []string{"1-0-0", "2-0-0"} {
+				lines = append(lines, fmt.Sprintf(`{"id":"ev%d","source_id":"crm","type":"customer_update","version":%q,"event_time":"2024-01-01T10:00:0%dZ","payload":{"email":"A@x.org","crm_id":"C%d"}}`, i, v, i, i))
+			}
+			ingest(t, s, lines...)
+			eng := newEngine(t, s, cfg)
+			if _, err := eng.Rebuild(context.Background(), 0); err != nil {
+				t.Fatal(err)
+			}
+			if got := partition(t, s); len(got) != 2 {
+				t.Fatalf("entities %q, want two: the email of version 2-0-0 is not read", got)
+			}
+			var emails, crmIDs int
+			err := s.QueryRowContext(context.Background(), `SELECT count(*) FILTER (WHERE category = 'email'), count(*) FILTER (WHERE category = 'crm_id') FROM identifiers`).Scan(&emails, &crmIDs)
+			if err != nil || emails != 1 || crmIDs != 2 {
+				t.Fatalf("%d emails and %d crm ids, want 1 and 2 (%v)", emails, crmIDs, err)
+			}
+		})
+	}
+}

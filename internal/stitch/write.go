@@ -140,6 +140,9 @@ func (e *Engine) write(ctx context.Context, b *batch, p *plan, token int64) erro
 			return err
 		}
 	}
+	if trace {
+		defer traceSince(time.Now(), "commit", len(b.seqs))
+	}
 	return tx.Commit()
 }
 
