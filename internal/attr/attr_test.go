@@ -274,6 +274,7 @@ attributes:
   - {id: first_v, type: first, value: "payload->>'v'"}
   - {id: last_v, type: last, value: "payload->>'v'"}
   - {id: last_upper_v, type: last, value: "payload->>'V'"}
+  - {id: last_of_tied, type: last, value: "payload->>'v'", filter: "payload->>'n' IN ('9', '10')"}
   - {id: max_text, type: max, value: "payload->>'n'"}
   - {id: max_int, type: max, data_type: int, value: "payload->>'n'"}
   - {id: min_float, type: min, data_type: float, value: "payload->>'n'"}
@@ -302,6 +303,7 @@ attributes:
 		"first_v":      {"alpha"},
 		"last_v":       {"beta"},          // d, the latest with a value (c's is NULL)
 		"last_upper_v": {"BETA"},          // keys compared with their case
+		"last_of_tied": {"beta"},          // a and b only, at one time: the larger id is last
 		"max_text":     {"x"},             // text order: "x" > "9" > "10" > "-2"
 		"max_int":      {"10"},            // "x" does not convert
 		"min_float":    {"-2"},            //

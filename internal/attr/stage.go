@@ -31,6 +31,10 @@ type stage struct {
 	// ending in outer_rows (entity_id, event_id, event_time, tv, w), as
 	// Definition.rowsQuery does over base.
 	read map[string]string
+	// perEvent holds the attributes whose outer_rows in read have one row
+	// per event, tv never NULL: their first and last pick by (event_time,
+	// event_id) alone, which no two rows share (aggregateOver).
+	perEvent map[string]bool
 	// allEvents says the table holds every event with the columns of base
 	// (id as event_id), payload only if hasPayload: custom queries can
 	// read it.
@@ -124,7 +128,7 @@ func when(cond, filter, expr string) string {
 // With events, the shared table keeps the event columns when it reads
 // every event, for custom queries.
 func (r *run) planStages(ctx context.Context, defs []*Definition, src source, caps store.Capabilities, events bool) []*stage {
-	wide := &stage{name: "attr_stage_0", read: map[string]string{}}
+	wide := &stage{name: "attr_stage_0", read: map[string]string{}, perEvent: map[string]bool{}}
 	colOf := map[string]string{}
 	var cols []string
 	col := func(expr string) string {
@@ -173,6 +177,9 @@ func (r *run) planStages(ctx context.Context, defs []*Definition, src source, ca
 			}
 			tv := col(when(cond, d.Filter, d.stagedTV()))
 			wide.read[d.ID] = fmt.Sprintf("WITH outer_rows AS (\n  SELECT entity_id, event_id, event_time, %s AS tv, %s AS w\n  FROM attr_stage_0 WHERE %s IS NOT NULL\n)", tv, weight, tv)
+			// One row per event of the log (whose ids are unique), and
+			// the WHERE drops NULL values.
+			wide.perEvent[d.ID] = true
 			continue
 		}
 		// A second level reads the value, weight and event columns of the
@@ -307,7 +314,7 @@ func (d *Definition) outerRows() string {
 // stageQuery is the SELECT of (entity_id, value TEXT) rows of a staged
 // definition.
 func (st *stage) query(d *Definition, argMinMax bool) string {
-	return st.read[d.ID] + "\n" + d.aggregate(argMinMax)
+	return st.read[d.ID] + "\n" + d.aggregateOver(argMinMax, st.perEvent[d.ID])
 }
 
 // dropStages drops the staging tables of the run's connection.
