@@ -671,3 +671,34 @@ func TestEntityKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestOnlyEventTime: attributes whose values are the events' times read
+// the staging table's event_time column and add none of their own; with
+// no other, the table has the event columns only.
+func TestOnlyEventTime(t *testing.T) {
+	const yaml = `stitching:
+  rules:
+    - {identifier: user, event: app/e, value_expression: "payload->>'user'"}
+attributes:
+  - {id: first_at, type: min, data_type: datetime, value: "event_time"}
+  - {id: last_at, type: max, data_type: datetime, value: "event_time"}
+  - {id: last_e_at, type: last, data_type: datetime, value: "event_time"}
+`
+	ev := func(id, at string) string {
+		return fmt.Sprintf(`{"id":%q,"source_id":"app","type":"e","version":"1","event_time":%q,"payload":{"user":"u"}}`, id, at)
+	}
+	for _, backend := range dbtest.Backends {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, backend, yaml)
+			ingest(t, f.s, ev("a", "2026-01-02T10:00:00Z"), ev("b", "2026-01-01T10:00:00Z"), ev("c", "2026-01-03T10:00:00Z"))
+			f.run(t, attr.RunOptions{})
+			got := f.values(t, f.entityOf(t, "a"))
+			for id, want := range map[string]string{"first_at": "2026-01-01 10:00:00", "last_at": "2026-01-03 10:00:00", "last_e_at": "2026-01-03 10:00:00"} {
+				if len(got[id]) != 1 || !strings.HasPrefix(got[id][0], want) {
+					t.Errorf("%s = %v, want %s", id, got[id], want)
+				}
+			}
+		})
+	}
+}

@@ -165,6 +165,9 @@ func (r *run) planStages(ctx context.Context, defs []*Definition, src source, ca
 	colOf := map[string]string{}
 	var cols []string
 	col := func(expr string) string {
+		if expr == "event_time" {
+			return expr // a column of the table already (first_seen's value)
+		}
 		if c, ok := colOf[expr]; ok {
 			return c
 		}
@@ -273,8 +276,9 @@ func (r *run) planStages(ctx context.Context, defs []*Definition, src source, ca
 		if cols, parsed = caps.JSONExtractOnce(cols, "payload"); parsed != "" {
 			base = "SELECT *, " + parsed + " FROM (" + base + ") b"
 		}
-		wide.sql = fmt.Sprintf("CREATE TEMP TABLE attr_stage_0 AS\nSELECT %s,\n  %s\nFROM (%s) base%s",
-			strings.Join(sel, ", "), strings.Join(cols, ",\n  "), base, where)
+		// cols may be empty: every value is event_time (col).
+		wide.sql = fmt.Sprintf("CREATE TEMP TABLE attr_stage_0 AS\nSELECT %s\nFROM (%s) base%s",
+			strings.Join(append(sel, cols...), ",\n  "), base, where)
 		out = append(out, wide)
 	}
 	for _, st := range separate {
