@@ -321,7 +321,14 @@ func (r *run) calculate(ctx context.Context, defs []*Definition, results map[str
 		// them due for the others.
 		if !r.only {
 			done := r.timer("mark_calculated")
-			_, err := r.exec(ctx, "mark calculated", r.conn.Query("AttrMarkCalculated"), r.start)
+			mark := r.conn.Query("AttrMarkCalculated")
+			if src == allEntities {
+				// The chunk is every live entity: no join with attr_due.
+				// One that turned live after attr_due was filled changed
+				// after r.start, so it stays due.
+				mark = "UPDATE entities SET attributes_calculated_at = $1 WHERE merged_into IS NULL"
+			}
+			_, err := r.exec(ctx, "mark calculated", mark, r.start)
 			done()
 			if err != nil {
 				return total, err
