@@ -628,7 +628,8 @@ func (r *run) calculateChunk(ctx context.Context, defs []*Definition, results ma
 // fixed cost of each statement (planning, its pipelines) is most of its
 // time: the 23 demo attributes over 10k entities of the 2M-event store took
 // 81 ms of wall time as one INSERT against 190-220 ms as 23 (DuckDB). Over
-// many, one statement of all of them held more at once and was slower.
+// many it does not pay: a full calculation's 23 inserts of the 2M-event
+// store as one took 4.9 s of CPU against 3.0 s (BENCHMARKS.md, fifth session).
 const togetherUpTo = 100_000
 
 // newValuesTogether inserts the new values of every attribute of the chunk
