@@ -274,6 +274,7 @@ attributes:
   - {id: first_v, type: first, value: "payload->>'v'"}
   - {id: last_v, type: last, value: "payload->>'v'"}
   - {id: last_upper_v, type: last, value: "payload->>'V'"}
+  - {id: last_of_tied, type: last, value: "payload->>'v'", filter: "payload->>'n' IN ('9', '10')"}
   - {id: max_text, type: max, value: "payload->>'n'"}
   - {id: max_int, type: max, data_type: int, value: "payload->>'n'"}
   - {id: min_float, type: min, data_type: float, value: "payload->>'n'"}
@@ -302,6 +303,7 @@ attributes:
 		"first_v":      {"alpha"},
 		"last_v":       {"beta"},          // d, the latest with a value (c's is NULL)
 		"last_upper_v": {"BETA"},          // keys compared with their case
+		"last_of_tied": {"beta"},          // a and b only, at one time: the larger id is last
 		"max_text":     {"x"},             // text order: "x" > "9" > "10" > "-2"
 		"max_int":      {"10"},            // "x" does not convert
 		"min_float":    {"-2"},            //
@@ -667,5 +669,36 @@ func TestEntityKeys(t *testing.T) {
 		if err := f.s.QueryRowContext(ctx, "SELECT count(*) FROM "+table+" WHERE entity_key IS DISTINCT FROM CAST(hash(entity_id) >> 32 AS UINTEGER)").Scan(&stale); err != nil || stale > 0 {
 			t.Errorf("%s: %d rows with a stale key (%v)", table, stale, err)
 		}
+	}
+}
+
+// TestOnlyEventTime: attributes whose values are the events' times read
+// the staging table's event_time column and add none of their own; with
+// no other, the table has the event columns only.
+func TestOnlyEventTime(t *testing.T) {
+	const yaml = `stitching:
+  rules:
+    - {identifier: user, event: app/e, value_expression: "payload->>'user'"}
+attributes:
+  - {id: first_at, type: min, data_type: datetime, value: "event_time"}
+  - {id: last_at, type: max, data_type: datetime, value: "event_time"}
+  - {id: last_e_at, type: last, data_type: datetime, value: "event_time"}
+`
+	ev := func(id, at string) string {
+		return fmt.Sprintf(`{"id":%q,"source_id":"app","type":"e","version":"1","event_time":%q,"payload":{"user":"u"}}`, id, at)
+	}
+	for _, backend := range dbtest.Backends {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, backend, yaml)
+			ingest(t, f.s, ev("a", "2026-01-02T10:00:00Z"), ev("b", "2026-01-01T10:00:00Z"), ev("c", "2026-01-03T10:00:00Z"))
+			f.run(t, attr.RunOptions{})
+			got := f.values(t, f.entityOf(t, "a"))
+			for id, want := range map[string]string{"first_at": "2026-01-01 10:00:00", "last_at": "2026-01-03 10:00:00", "last_e_at": "2026-01-03 10:00:00"} {
+				if len(got[id]) != 1 || !strings.HasPrefix(got[id][0], want) {
+					t.Errorf("%s = %v, want %s", id, got[id], want)
+				}
+			}
+		})
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/weftdata/weft/internal/store"
@@ -320,7 +321,14 @@ func (r *run) calculate(ctx context.Context, defs []*Definition, results map[str
 		// them due for the others.
 		if !r.only {
 			done := r.timer("mark_calculated")
-			_, err := r.exec(ctx, "mark calculated", r.conn.Query("AttrMarkCalculated"), r.start)
+			mark := r.conn.Query("AttrMarkCalculated")
+			if src == allEntities {
+				// The chunk is every live entity: no join with attr_due.
+				// One that turned live after attr_due was filled changed
+				// after r.start, so it stays due.
+				mark = "UPDATE entities SET attributes_calculated_at = $1 WHERE merged_into IS NULL"
+			}
+			_, err := r.exec(ctx, "mark calculated", mark, r.start)
 			done()
 			if err != nil {
 				return total, err
@@ -550,28 +558,11 @@ func (r *run) calculateChunk(ctx context.Context, defs []*Definition, results ma
 		return err
 	}
 	var ok []*Definition
-	for _, d := range defs {
-		res := results[d.ID]
-		if res.Status != "ok" {
-			continue
-		}
-		began := time.Now()
-		insert := "INSERT INTO attr_new SELECT entity_id, $1, value FROM (%s) r"
-		_, err := r.execConfined(ctx, "", fmt.Sprintf(insert, queries[d.ID]), d.ID)
-		// One that fails on a value that does not convert runs again with
-		// safe casts (safecast.go).
-		if safe, ok := r.retrySafe(d, chunkEntities, queries[d.ID], err); ok {
-			if _, err = r.execConfined(ctx, "", fmt.Sprintf(insert, safe), d.ID); err == nil {
-				r.countCastFailures(ctx, d, res, chunkEntities)
-			}
-		}
-		res.DurationMS += float64(time.Since(began).Microseconds()) / 1000
-		if err != nil {
-			res.Status, res.Error = "error", err.Error()
-			continue
-		}
-		res.Entities += entities
-		ok = append(ok, d)
+	if entities <= togetherUpTo {
+		ok = r.newValuesTogether(ctx, defs, results, entities, queries)
+	}
+	if ok == nil {
+		ok = r.newValuesEach(ctx, defs, results, entities, queries)
 	}
 	if len(ok) == 0 {
 		return nil
@@ -630,6 +621,75 @@ func (r *run) calculateChunk(ctx context.Context, defs []*Definition, results ma
 		results[id].Rows += n
 	}
 	return nil
+}
+
+// togetherUpTo is the largest chunk whose attributes' new values go to
+// attr_new in one statement (newValuesTogether). Over a few entities the
+// fixed cost of each statement (planning, its pipelines) is most of its
+// time: the 23 demo attributes over 10k entities of the 2M-event store took
+// 81 ms of wall time as one INSERT against 190-220 ms as 23 (DuckDB). Over
+// many it does not pay: a full calculation's 23 inserts of the 2M-event
+// store as one took 4.9 s of CPU against 3.0 s (BENCHMARKS.md, fifth session).
+const togetherUpTo = 100_000
+
+// newValuesTogether inserts the new values of every attribute of the chunk
+// that has not failed into attr_new in one statement, and returns those
+// attributes, each with an equal share of the statement's time. On any
+// error it inserts nothing and returns nil: newValuesEach then runs them
+// one by one, so that a failing attribute fails alone.
+func (r *run) newValuesTogether(ctx context.Context, defs []*Definition, results map[string]*AttributeResult, entities int64, queries map[string]string) []*Definition {
+	var ok []*Definition
+	var parts []string
+	for _, d := range defs {
+		if results[d.ID].Status == "ok" {
+			ok = append(ok, d)
+			parts = append(parts, fmt.Sprintf("SELECT entity_id, %s, value FROM (%s) r", quoteList([]string{d.ID}), queries[d.ID]))
+		}
+	}
+	if len(ok) < 2 {
+		return nil
+	}
+	began := time.Now()
+	if _, err := r.execConfined(ctx, "", "INSERT INTO attr_new\n"+strings.Join(parts, "\nUNION ALL\n")); err != nil {
+		return nil
+	}
+	share := float64(time.Since(began).Microseconds()) / 1000 / float64(len(ok))
+	for _, d := range ok {
+		results[d.ID].DurationMS += share
+		results[d.ID].Entities += entities
+	}
+	return ok
+}
+
+// newValuesEach inserts the new values of each attribute of the chunk that
+// has not failed into attr_new by a statement of its own, and returns those
+// that succeeded; a failing one is recorded.
+func (r *run) newValuesEach(ctx context.Context, defs []*Definition, results map[string]*AttributeResult, entities int64, queries map[string]string) []*Definition {
+	var ok []*Definition
+	for _, d := range defs {
+		res := results[d.ID]
+		if res.Status != "ok" {
+			continue
+		}
+		began := time.Now()
+		insert := "INSERT INTO attr_new SELECT entity_id, $1, value FROM (%s) r"
+		_, err := r.execConfined(ctx, "", fmt.Sprintf(insert, queries[d.ID]), d.ID)
+		// One that fails on a value that does not convert runs again with
+		// safe casts (safecast.go).
+		if safe, ok := r.retrySafe(d, chunkEntities, queries[d.ID], err); ok {
+			if _, err = r.execConfined(ctx, "", fmt.Sprintf(insert, safe), d.ID); err == nil {
+				r.countCastFailures(ctx, d, res, chunkEntities)
+			}
+		}
+		res.DurationMS += float64(time.Since(began).Microseconds()) / 1000
+		if err != nil {
+			res.Status, res.Error = "error", err.Error()
+			continue
+		}
+		res.Entities += entities
+		ok = append(ok, d)
+	}
+	return ok
 }
 
 // keyColumn and keyValue add entity_key to an insert into

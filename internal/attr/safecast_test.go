@@ -197,3 +197,39 @@ func TestCastFailuresWorked(t *testing.T) {
 		})
 	}
 }
+
+// TestErrorInChunk: an attribute that fails on new activity in an
+// incremental run fails alone; the others of the chunk, whose statements
+// may have run with its own in one (newValuesTogether), get their values.
+func TestErrorInChunk(t *testing.T) {
+	// A runtime error, no conversion, for the event flagged fail only.
+	failing := map[string]string{
+		"duckdb":   `CASE WHEN payload->>'fail' = 'yes' THEN error('boom') ELSE payload->>'total' END`,
+		"postgres": `CAST(1 / (CASE WHEN payload->>'fail' = 'yes' THEN 0 ELSE 1 END) AS TEXT)`,
+	}
+	message := map[string]string{"duckdb": "boom", "postgres": "division by zero"}
+	for _, backend := range dbtest.Backends {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, backend, castYAML+`  - {id: broken, type: list, value: "`+failing[backend]+`"}
+`)
+			ingest(t, f.s, purchase("a1", "a@x", "10.5", 1), purchase("b1", "b@x", "7", 2))
+			f.run(t, attr.RunOptions{})
+			ingest(t, f.s, `{"id":"a2","source_id":"shop","type":"purchase","version":"1","event_time":"2026-02-01T10:03:00Z","payload":{"email":"a@x","total":"2","n":"1","fail":"yes"}}`)
+			f.clock.t = f.clock.t.Add(time.Hour)
+			res := f.runWithErrors(t, attr.RunOptions{})
+			if res.DueEntities != 1 {
+				t.Errorf("due entities %d, want 1", res.DueEntities)
+			}
+			for _, a := range res.Attributes {
+				if (a.ID == "broken") != (a.Status == "error") || a.ID == "broken" && !strings.Contains(a.Error, message[backend]) {
+					t.Errorf("%s: %s %s", a.ID, a.Status, a.Error)
+				}
+			}
+			got := f.values(t, f.entityOf(t, "a1"))
+			if !reflect.DeepEqual(got["spent"], []string{"12.5"}) || !reflect.DeepEqual(got["orders"], []string{"2"}) {
+				t.Errorf("values beside a failing attribute: %v", got)
+			}
+		})
+	}
+}

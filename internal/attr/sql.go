@@ -130,6 +130,19 @@ func (d *Definition) rowsQueryFrom(from, entity string) string {
 // aggregate is the final SELECT of a predefined type over outer_rows. Rows
 // whose tv is NULL never count: every kind drops them.
 func (d *Definition) aggregate(argMinMax bool) string {
+	return d.aggregateOver(argMinMax, false)
+}
+
+// aggregateOver is aggregate; perEvent says outer_rows holds one row per
+// event and no NULL tv (a simple definition's rows in the shared staging
+// table). There, with arg_min and arg_max, first and last order by
+// (event_time, event_id) only: that pair is unique (event ids are), so the
+// null flag and tv that break the remaining ties elsewhere (several rows of
+// one event, NULL values) change nothing, and the smaller struct key costs
+// about a quarter less (DuckDB, 1.2M page views of the 2M-event store:
+// 177-193 against 230-246 ms of CPU). A plain arg_min(tv, event_time) would
+// be cheaper still but picks an arbitrary row among events of one time.
+func (d *Definition) aggregateOver(argMinMax, perEvent bool) string {
 	// DISTINCT ON keeps the first row of each entity in the order given;
 	// both engines run it as a hash aggregate, not a sort of every row.
 	// NULLs sort last and are dropped from the result.
@@ -171,11 +184,17 @@ func (d *Definition) aggregate(argMinMax bool) string {
 	}
 	switch d.Type {
 	case TypeFirst:
+		if argMinMax && perEvent {
+			return pick("arg_min(tv, (event_time, event_id))")
+		}
 		if argMinMax {
 			return pick("arg_min(tv, (tv IS NULL, event_time, event_id, tv))")
 		}
 		return pick("event_time, event_id, tv")
 	case TypeLast:
+		if argMinMax && perEvent {
+			return pick("arg_max(tv, (event_time, event_id))")
+		}
 		if argMinMax {
 			return pick("arg_max(tv, (tv IS NOT NULL, event_time, event_id, tv))")
 		}

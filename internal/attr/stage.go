@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -31,6 +32,10 @@ type stage struct {
 	// ending in outer_rows (entity_id, event_id, event_time, tv, w), as
 	// Definition.rowsQuery does over base.
 	read map[string]string
+	// perEvent holds the attributes whose outer_rows in read have one row
+	// per event, tv never NULL: their first and last pick by (event_time,
+	// event_id) alone, which no two rows share (aggregateOver).
+	perEvent map[string]bool
 	// allEvents says the table holds every event with the columns of base
 	// (id as event_id), payload only if hasPayload: custom queries can
 	// read it.
@@ -54,6 +59,38 @@ func needs(sql, column string) bool {
 func baseSelect(src source) string {
 	from, entity := eventsOf(src)
 	return "SELECT " + entity + " AS entity_id, e.id, e.source_id, e.type, e.version, e.event_time, e.payload FROM " + from
+}
+
+// baseSelectWhere is baseSelect narrowed, on the full read only, by the
+// definitions' conditions on the mappings (mappingCondition), any of which
+// may hold; "" among them (a definition the mappings cannot narrow) leaves
+// every event. The events' own conditions still apply over base: these
+// only let the join skip mappings that could not pass them.
+func baseSelectWhere(src source, conds []string) string {
+	q := baseSelect(src)
+	if src != allEntities || len(conds) == 0 || slices.Contains(conds, "") {
+		return q
+	}
+	conds = slices.Clone(conds)
+	sort.Strings(conds)
+	return q + " WHERE (" + strings.Join(slices.Compact(conds), ") OR (") + ")"
+}
+
+// mappingCondition is the part of the definition's event condition that
+// the mappings answer ("" for none): entity_events holds each event's
+// source_id and type as the log does (migration 039). Filtering both sides
+// of the join, the engine hashes the mappings of those events only, not
+// every one (DuckDB, the purchases' products of the 2M-event store:
+// 380-405 against 460-540 ms, 730-780 against 895-1,046 ms of CPU).
+func (d *Definition) mappingCondition() string {
+	var where []string
+	if len(d.Sources) > 0 {
+		where = append(where, "m.source_id IN ("+quoteList(d.Sources)+")")
+	}
+	if len(d.Types) > 0 {
+		where = append(where, "m.type IN ("+quoteList(d.Types)+")")
+	}
+	return strings.Join(where, " AND ")
 }
 
 // eventCondition is the WHERE of a definition's sources, types and
@@ -124,10 +161,13 @@ func when(cond, filter, expr string) string {
 // With events, the shared table keeps the event columns when it reads
 // every event, for custom queries.
 func (r *run) planStages(ctx context.Context, defs []*Definition, src source, caps store.Capabilities, events bool) []*stage {
-	wide := &stage{name: "attr_stage_0", read: map[string]string{}}
+	wide := &stage{name: "attr_stage_0", read: map[string]string{}, perEvent: map[string]bool{}}
 	colOf := map[string]string{}
 	var cols []string
 	col := func(expr string) string {
+		if expr == "event_time" {
+			return expr // a column of the table already (first_seen's value)
+		}
 		if c, ok := colOf[expr]; ok {
 			return c
 		}
@@ -137,6 +177,7 @@ func (r *run) planStages(ctx context.Context, defs []*Definition, src source, ca
 		return c
 	}
 	conds := map[string]bool{}
+	var mapped []string // the wide table's definitions' mappingCondition
 	everyEvent, eventID := false, false
 	extra := map[string]bool{}
 	var separate []*stage
@@ -162,6 +203,7 @@ func (r *run) planStages(ctx context.Context, defs []*Definition, src source, ca
 			everyEvent = true
 		} else {
 			conds["("+cond+")"] = true
+			mapped = append(mapped, d.mappingCondition())
 		}
 		weight := "CAST(1 AS DOUBLE PRECISION)"
 		if d.simple() {
@@ -173,6 +215,9 @@ func (r *run) planStages(ctx context.Context, defs []*Definition, src source, ca
 			}
 			tv := col(when(cond, d.Filter, d.stagedTV()))
 			wide.read[d.ID] = fmt.Sprintf("WITH outer_rows AS (\n  SELECT entity_id, event_id, event_time, %s AS tv, %s AS w\n  FROM attr_stage_0 WHERE %s IS NOT NULL\n)", tv, weight, tv)
+			// One row per event of the log (whose ids are unique), and
+			// the WHERE drops NULL values.
+			wide.perEvent[d.ID] = true
 			continue
 		}
 		// A second level reads the value, weight and event columns of the
@@ -224,12 +269,16 @@ func (r *run) planStages(ctx context.Context, defs []*Definition, src source, ca
 			where = "\nWHERE " + strings.Join(list, " OR ")
 		}
 		base := baseSelect(src)
+		if !everyEvent {
+			base = baseSelectWhere(src, mapped)
+		}
 		var parsed string
 		if cols, parsed = caps.JSONExtractOnce(cols, "payload"); parsed != "" {
 			base = "SELECT *, " + parsed + " FROM (" + base + ") b"
 		}
-		wide.sql = fmt.Sprintf("CREATE TEMP TABLE attr_stage_0 AS\nSELECT %s,\n  %s\nFROM (%s) base%s",
-			strings.Join(sel, ", "), strings.Join(cols, ",\n  "), base, where)
+		// cols may be empty: every value is event_time (col).
+		wide.sql = fmt.Sprintf("CREATE TEMP TABLE attr_stage_0 AS\nSELECT %s\nFROM (%s) base%s",
+			strings.Join(append(sel, cols...), ",\n  "), base, where)
 		out = append(out, wide)
 	}
 	for _, st := range separate {
@@ -254,7 +303,7 @@ func (r *run) planStages(ctx context.Context, defs []*Definition, src source, ca
 		value := caps.JSONArrayElementsOnce(d.Value)
 		inner := fmt.Sprintf(`SELECT entity_id, id AS event_id, event_time, %s(%s) AS value, CAST((%s) AS DOUBLE PRECISION) AS weight
 FROM (SELECT * FROM (%s) b%s) base WHERE (%s)`,
-			joinComma(sel), value, or(d.Weight, "1"), baseSelect(src), cond, or(d.Filter, "true"))
+			joinComma(sel), value, or(d.Weight, "1"), baseSelectWhere(src, []string{d.mappingCondition()}), cond, or(d.Filter, "true"))
 		colOf := map[string]string{}
 		var cols []string
 		col := func(expr string) string {
@@ -307,7 +356,7 @@ func (d *Definition) outerRows() string {
 // stageQuery is the SELECT of (entity_id, value TEXT) rows of a staged
 // definition.
 func (st *stage) query(d *Definition, argMinMax bool) string {
-	return st.read[d.ID] + "\n" + d.aggregate(argMinMax)
+	return st.read[d.ID] + "\n" + d.aggregateOver(argMinMax, st.perEvent[d.ID])
 }
 
 // dropStages drops the staging tables of the run's connection.
