@@ -279,6 +279,10 @@ type run struct {
 	// preview is a preview's run: its fills do not wait for the
 	// stitching lock (run.lockStitching).
 	preview bool
+	// candsIn names the candidates seg_cand holds ("" for none known),
+	// candsCount how many (run.fillCands).
+	candsIn    string
+	candsCount int64
 }
 
 // createTemp makes the temporary tables; seg_cand confined, as the
@@ -324,6 +328,10 @@ type plan struct {
 	sr          SegmentResult
 	// since is when an incremental run looks for changes from.
 	since time.Time
+	// cands names the source of an incremental plan's candidates (the
+	// changes since a state, and the moved windows): plans of one name
+	// have the same candidates, which seg_cand then holds once for them.
+	cands string
 	// err, when set, fails the segment before it is computed.
 	err error
 }
@@ -356,6 +364,7 @@ func (r *run) plan(ctx context.Context, d *Definition, st state, incremental boo
 			}
 		}
 		p.since = since
+		p.cands = fmt.Sprint(st.at.UnixNano(), "/", st.snap.count, "/", st.snap.maxSeq)
 		stop()
 	}
 	p.planned = time.Since(p.began)
@@ -388,6 +397,7 @@ func (r *run) addMoved(ctx context.Context, plans []*plan) {
 		if err == nil {
 			_, err = r.conn.ExecContext(ctx, r.conn.Query("SegmentCandsFromMoved"), p.d.ID, 0)
 		}
+		p.cands += "+moved"
 	}
 	if err != nil {
 		for _, p := range with {
@@ -409,7 +419,7 @@ func (r *run) segment(ctx context.Context, p *plan) {
 	p.began = time.Now().Add(-p.planned - time.Duration(p.sr.PhasesMS["copy candidates"]*float64(time.Millisecond)))
 	err := p.err
 	if err == nil {
-		err = r.compute(ctx, p.comp, p.d, &p.sr)
+		err = r.compute(ctx, p.comp, p.d, &p.sr, p.cands)
 	}
 	p.sr.DurationMS = ms(time.Since(p.began))
 	if err != nil {
@@ -436,27 +446,28 @@ func (r *run) fail(ctx context.Context, p *plan, err error) {
 // compute fills seg_new with the members (of the candidates, in an
 // incremental run) and seg_diff with the changes; a full run of a segment
 // without members puts them in seg_diff directly.
-func (r *run) compute(ctx context.Context, comp *compiler, d *Definition, sr *SegmentResult) error {
+func (r *run) compute(ctx context.Context, comp *compiler, d *Definition, sr *SegmentResult, cands string) error {
 	exec := func(what, q string, args ...any) error {
 		if _, err := r.conn.ExecContext(ctx, q, args...); err != nil {
 			return fmt.Errorf("%s: %w", what, err)
 		}
 		return nil
 	}
-	if err := exec("clear candidates", r.conn.Query("SegmentCandClear")); err != nil {
-		return err
-	}
 	stop := sr.timer("candidates")
+	if sr.Full || cands != r.candsIn {
+		r.candsIn = ""
+		if err := exec("clear candidates", r.conn.Query("SegmentCandClear")); err != nil {
+			return err
+		}
+	}
 	if !sr.Full {
-		if err := exec("candidates", r.conn.Query("SegmentCandFromCands"), d.ID); err != nil {
-			return err
+		if r.candsIn == "" {
+			if err := r.fillCands(ctx, d.ID); err != nil {
+				return err
+			}
+			r.candsIn = cands
 		}
-		if err := r.statistics(ctx, "seg_cand"); err != nil {
-			return err
-		}
-		if err := r.conn.QueryRowContext(ctx, r.conn.Query("SegmentCandidatesCount")).Scan(&sr.Candidates); err != nil {
-			return fmt.Errorf("count candidates: %w", err)
-		}
+		sr.Candidates = r.candsCount
 		comp.cand, comp.local = "seg_cand", true
 	}
 	if err := r.loadProperties(ctx, comp, &d.Condition); err != nil {
@@ -500,14 +511,30 @@ func (r *run) compute(ctx context.Context, comp *compiler, d *Definition, sr *Se
 		return fmt.Errorf("members: %w", err)
 	}
 	defer sr.timer("diff")()
-	entered, exited := "SegmentDiffEntered", "SegmentDiffExitedAll"
 	if !sr.Full {
-		entered, exited = "SegmentDiffEnteredCandidates", "SegmentDiffExitedCandidates"
+		return exec("changes", r.conn.Query("SegmentDiffCandidates"), d.ID)
 	}
-	if err := exec("entered", r.conn.Query(entered), d.ID); err != nil {
+	if err := exec("entered", r.conn.Query("SegmentDiffEntered"), d.ID); err != nil {
 		return err
 	}
-	return exec("exited", r.conn.Query(exited), d.ID)
+	return exec("exited", r.conn.Query("SegmentDiffExitedAll"), d.ID)
+}
+
+// fillCands puts a segment's candidates in seg_cand, with their count in
+// r.candsCount. The plans that follow with the same candidates (plan.cands)
+// use them as they are: most segments of a run have the same, and filling
+// them again cost 3-4 ms a segment.
+func (r *run) fillCands(ctx context.Context, id string) error {
+	if _, err := r.conn.ExecContext(ctx, r.conn.Query("SegmentCandFromCands"), id); err != nil {
+		return fmt.Errorf("candidates: %w", err)
+	}
+	if err := r.statistics(ctx, "seg_cand"); err != nil {
+		return err
+	}
+	if err := r.conn.QueryRowContext(ctx, r.conn.Query("SegmentCandidatesCount")).Scan(&r.candsCount); err != nil {
+		return fmt.Errorf("count candidates: %w", err)
+	}
+	return nil
 }
 
 // statistics gives the planner the statistics of a temporary table just

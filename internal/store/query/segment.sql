@@ -89,16 +89,14 @@ WHERE m.segment_id = $1 AND NOT EXISTS (SELECT 1 FROM seg_new n WHERE n.entity_i
 -- name: SegmentMembersAny
 SELECT EXISTS (SELECT 1 FROM segment_members WHERE segment_id = $1)
 
--- name: SegmentDiffEnteredCandidates
--- SegmentDiffEntered of an incremental run, over seg_c_members: the
--- memberships of all candidates as the run began (segment_members
--- changes only at the end of the run).
+-- name: SegmentDiffCandidates
+-- A segment's changes in an incremental run, entered and exited in one
+-- statement, over seg_c_members: the memberships of all candidates as the
+-- run began (segment_members changes only at the end of the run).
 INSERT INTO seg_diff (segment_id, entity_id, change)
 SELECT DISTINCT CAST($1 AS TEXT), n.entity_id, 'entered' FROM seg_new n
 WHERE NOT EXISTS (SELECT 1 FROM seg_c_members m WHERE m.segment_id = $1 AND m.entity_id = n.entity_id)
-
--- name: SegmentDiffExitedCandidates
-INSERT INTO seg_diff (segment_id, entity_id, change)
+UNION ALL
 SELECT CAST($1 AS TEXT), m.entity_id, 'exited' FROM seg_c_members m
 WHERE m.segment_id = $1 AND m.entity_id IN (SELECT entity_id FROM seg_cand)
 AND NOT EXISTS (SELECT 1 FROM seg_new n WHERE n.entity_id = m.entity_id)
