@@ -146,11 +146,18 @@ func (r *run) fillValues(ctx context.Context, conds map[int64]*Condition) map[in
 	if err := r.conn.QueryRowContext(ctx, r.conn.Query("SegmentLogTop")).Scan(&top); err != nil {
 		return filled
 	}
+	keys := make([]int64, 0, len(conds))
+	for k := range conds {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	// Before reading what is kept: a key dropped after would be read as
+	// filled, with no values.
+	r.evictValues(ctx, keys)
 	used := map[int64]time.Time{}
 	if err := r.readFilled(ctx, filled, used); err != nil {
 		return map[int64]int64{}
 	}
-	r.evictValues(ctx)
 	err := store.RunConfigSQL(ctx, r.conn, r.e.caps, false, func(x store.Executor) error {
 		_, err := x.ExecContext(ctx, x.Query("SegmentFillCreate"))
 		return err
@@ -158,11 +165,6 @@ func (r *run) fillValues(ctx context.Context, conds map[int64]*Condition) map[in
 	if err != nil {
 		return filled
 	}
-	keys := make([]int64, 0, len(conds))
-	for k := range conds {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
 	for _, k := range keys {
 		from, known := filled[k]
 		if !known {
@@ -278,11 +280,12 @@ func (r *run) readFilled(ctx context.Context, filled map[int64]int64, used map[i
 	return rows.Err()
 }
 
-// evictValues drops the values of the keys that no segment of the config
-// holds beyond the PreviewKeysKept most recently used. It is best
-// effort: what stays is only disk.
-func (r *run) evictValues(ctx context.Context) {
-	rows, err := r.conn.QueryContext(ctx, r.conn.Query("SegmentValueKeysStale"), r.e.configKeys(), PreviewKeysKept)
+// evictValues drops the values of the keys that neither a segment of the
+// config nor the work at hand (using) holds, beyond the PreviewKeysKept
+// most recently used. It is best effort: what stays is only disk.
+func (r *run) evictValues(ctx context.Context, using []int64) {
+	keep := append(r.e.configKeys(), using...)
+	rows, err := r.conn.QueryContext(ctx, r.conn.Query("SegmentValueKeysStale"), keep, PreviewKeysKept)
 	if err != nil {
 		return
 	}

@@ -124,21 +124,39 @@ func TestPreviewKeysEvicted(t *testing.T) {
 			f.people(10)
 			f.run("run-1", RunOptions{})
 			config := int64(len(f.seg.ConfigKeys()))
+			cond := func(i int) *Condition {
+				return &Condition{Event: "shop/purchase", Last: "365d", Where: fmt.Sprintf("(payload->>'n')::int >= %d", i%3),
+					Sum: &Comparison{Field: fmt.Sprintf("(payload->>'n')::int + %d", i), Op: OpGe, Value: 1}}
+			}
+			counts := map[int]int64{}
 			for i := range PreviewKeysKept + 4 {
 				f.now = f.now.Add(2 * time.Hour)
-				cond := &Condition{Event: "shop/purchase", Last: "365d", Where: fmt.Sprintf("(payload->>'n')::int >= %d", i),
-					Count: &Count{Op: OpGe, Value: 1}}
-				if _, err := f.seg.Preview(ctx, cond); err != nil {
+				p, err := f.seg.Preview(ctx, cond(i))
+				if err != nil {
 					t.Fatal(err)
 				}
+				counts[i] = p.Count
 			}
 			// The last preview evicted before it added its own.
 			if got, want := f.count("SELECT count(*) FROM segment_event_keys"), config+PreviewKeysKept+1; got != want {
 				t.Errorf("%d keys kept, want the config's %d and %d of previews", got, config, PreviewKeysKept+1)
 			}
-			first := ValueKey(&Condition{Event: "shop/purchase", Where: "(payload->>'n')::int >= 0"})
-			if n := f.count("SELECT count(*) FROM segment_event_values WHERE key = $1", first); n != 0 {
+			if n := f.count("SELECT count(*) FROM segment_event_values WHERE key = $1", ValueKey(cond(0))); n != 0 {
 				t.Errorf("the oldest preview's condition still has %d values", n)
+			}
+			// The oldest condition still kept, counted again: its own
+			// preview keeps its values, and counts as before.
+			oldest := PreviewKeysKept + 4 - (PreviewKeysKept + 1) // of 20 previews, the last 17 are kept
+			if n := f.count("SELECT count(*) FROM segment_event_keys WHERE key = $1", ValueKey(cond(oldest))); n != 1 {
+				t.Fatalf("condition %d is not kept", oldest)
+			}
+			f.now = f.now.Add(2 * time.Hour)
+			p, err := f.seg.Preview(ctx, cond(oldest))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Count != counts[oldest] || p.Count == 0 {
+				t.Errorf("condition %d counted again: %d, first %d", oldest, p.Count, counts[oldest])
 			}
 			for _, k := range f.seg.ConfigKeys() {
 				if n := f.count("SELECT count(*) FROM segment_event_keys WHERE key = $1", k); n != 1 {

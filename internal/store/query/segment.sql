@@ -270,8 +270,9 @@ UPDATE segment_event_keys SET filled_to = $2, used_at = CAST($4 AS TIMESTAMPTZ) 
 UPDATE segment_event_keys SET used_at = CAST($2 AS TIMESTAMPTZ) WHERE key = $1
 
 -- name: SegmentValueKeysStale
--- The keys of no segment of the config ($1) beyond the $2 most recently
--- used: previews' conditions, kept a while for the counts that follow.
+-- The keys of no segment of the config nor of the run or preview at hand
+-- ($1) beyond the $2 most recently used: previews' conditions, kept a
+-- while for the counts that follow.
 SELECT key FROM segment_event_keys WHERE key NOT IN (SELECT unnest(CAST($1 AS BIGINT[]))) ORDER BY used_at DESC, key OFFSET $2
 
 -- name: SegmentValuesDrop
