@@ -285,19 +285,8 @@ func (r *run) readFilled(ctx context.Context, filled map[int64]int64, used map[i
 // most recently used. It is best effort: what stays is only disk.
 func (r *run) evictValues(ctx context.Context, using []int64) {
 	keep := append(r.e.configKeys(), using...)
-	rows, err := r.conn.QueryContext(ctx, r.conn.Query("SegmentValueKeysStale"), keep, PreviewKeysKept)
-	if err != nil {
-		return
-	}
-	var stale []int64
-	for rows.Next() {
-		var k int64
-		if rows.Scan(&k) == nil {
-			stale = append(stale, k)
-		}
-	}
-	rows.Close()
-	if len(stale) == 0 {
+	stale, err := int64s(ctx, r.conn, r.conn.Query("SegmentValueKeysStale"), keep, PreviewKeysKept)
+	if err != nil || len(stale) == 0 {
 		return
 	}
 	tx, err := r.conn.Begin(ctx)

@@ -786,20 +786,25 @@ func withKeys(q string, keys []int64) string {
 
 // diffKeys are the entity keys of the entities of seg_diff.
 func (r *run) diffKeys(ctx context.Context) ([]int64, error) {
-	rows, err := r.conn.QueryContext(ctx, "SELECT DISTINCT "+r.e.caps.EntityKey()+" FROM seg_diff")
+	return int64s(ctx, r.conn, "SELECT DISTINCT "+r.e.caps.EntityKey()+" FROM seg_diff")
+}
+
+// int64s reads a query's one integer column.
+func int64s(ctx context.Context, x store.Executor, q string, args ...any) ([]int64, error) {
+	rows, err := x.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var keys []int64
+	var out []int64
 	for rows.Next() {
-		var k int64
-		if err := rows.Scan(&k); err != nil {
+		var v int64
+		if err := rows.Scan(&v); err != nil {
 			return nil, err
 		}
-		keys = append(keys, k)
+		out = append(out, v)
 	}
-	return keys, rows.Err()
+	return out, rows.Err()
 }
 
 // numbered are the first seqs of the ranges a run drew for its changes
