@@ -527,12 +527,18 @@ func (c *compiler) window(n *Condition) string {
 // eventFilter is the condition on event_log ev of an event condition's
 // event type.
 func eventFilter(n *Condition) string {
-	r, _ := parseEventRef(n.Event)
-	f := "ev.source_id = " + quote(r.source) + " AND ev.type = " + quote(r.typ)
-	if r.version != "" {
+	f := typeFilter(n)
+	if r, _ := parseEventRef(n.Event); r.version != "" {
 		f += " AND ev.version = " + quote(r.version)
 	}
 	return f
+}
+
+// typeFilter is eventFilter without the version, which entity_events
+// does not carry.
+func typeFilter(n *Condition) string {
+	r, _ := parseEventRef(n.Event)
+	return "ev.source_id = " + quote(r.source) + " AND ev.type = " + quote(r.typ)
 }
 
 // eventsFrom is the join of the entities' events.
@@ -626,14 +632,12 @@ func (c *compiler) eventGroups(n *Condition) (string, string) {
 // it), joined to the values by seq. The values are of the condition's
 // version alone, if it names one.
 func (c *compiler) keptGroups(n *Condition, key, upto int64) string {
-	r, _ := parseEventRef(n.Event)
 	events, seq := "entity_events", "event_seq"
 	if c.local {
 		events, seq = "seg_c_events", "seq"
 	}
 	window := c.window(n)
-	me := "SELECT ev.entity_id, ev." + seq + " AS seq FROM " + events + " ev WHERE ev.source_id = " + quote(r.source) +
-		" AND ev.type = " + quote(r.typ) + " AND " + window + c.restrict("ev.entity_id")
+	me := "SELECT ev.entity_id, ev." + seq + " AS seq FROM " + events + " ev WHERE " + typeFilter(n) + " AND " + window + c.restrict("ev.entity_id")
 	return "SELECT me.entity_id FROM (" + me + ") me JOIN (" + keptValues(n, key, upto, window) + ") x ON x.seq = me.seq GROUP BY me.entity_id"
 }
 
