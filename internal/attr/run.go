@@ -321,14 +321,11 @@ func (r *run) calculate(ctx context.Context, defs []*Definition, results map[str
 		// them due for the others.
 		if !r.only {
 			done := r.timer("mark_calculated")
-			mark := r.conn.Query("AttrMarkCalculated")
+			mark := "AttrMarkCalculated"
 			if src == allEntities {
-				// The chunk is every live entity: no join with attr_due.
-				// One that turned live after attr_due was filled changed
-				// after r.start, so it stays due.
-				mark = "UPDATE entities SET attributes_calculated_at = $1 WHERE merged_into IS NULL"
+				mark = "AttrMarkCalculatedAll"
 			}
-			_, err := r.exec(ctx, "mark calculated", mark, r.start)
+			_, err := r.exec(ctx, "mark calculated", r.conn.Query(mark), r.start)
 			done()
 			if err != nil {
 				return total, err

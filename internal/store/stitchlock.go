@@ -13,9 +13,10 @@ import (
 // take the lock shared (they already exclude each other through the
 // watermark), an erasure exclusive. The segments' fills of per-event
 // values take it shared too, and retention windows exclusive, for the same
-// reason (a fill must not keep values of events being deleted). In one process (DuckDB) it is a
-// read-write mutex; on PostgreSQL, whose processes share the database, a
-// session advisory lock on a connection held until unlock.
+// reason (a fill must not keep values of events being deleted). In one
+// process (DuckDB) it is a read-write mutex; on PostgreSQL, whose
+// processes share the database, a session advisory lock on a connection
+// held until unlock.
 func (db *DB) LockStitching(ctx context.Context, exclusive bool) (unlock func(), err error) {
 	if db.backend.SingleWriter() {
 		if exclusive {

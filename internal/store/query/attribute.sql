@@ -48,6 +48,12 @@ SELECT max(entity_id) FROM attr_due
 -- name: AttrMarkCalculated
 UPDATE entities SET attributes_calculated_at = $1 WHERE id IN (SELECT entity_id FROM attr_due)
 
+-- name: AttrMarkCalculatedAll
+-- AttrMarkCalculated of a chunk that is every live entity: no join with
+-- attr_due. One that turned live after attr_due was filled changed after
+-- $1, so it stays due.
+UPDATE entities SET attributes_calculated_at = $1 WHERE merged_into IS NULL
+
 -- name: AttrAnyCalculated
 SELECT 1 FROM entities WHERE attributes_calculated_at IS NOT NULL LIMIT 1
 
