@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/weftdata/weft/internal/attr"
+	"github.com/weftdata/weft/internal/store"
 )
 
 // What the external tests (package segment_test, which imports config)
@@ -65,6 +66,14 @@ func (e *Engine) FillKey(ctx context.Context, cond *Condition, from, to int64, n
 	}
 	defer conn.Close()
 	r := &run{e: e, conn: conn, now: now}
+	// A run makes seg_fill before its fills, and drops it at its end.
+	err = store.RunConfigSQL(ctx, conn, e.caps, false, func(x store.Executor) error {
+		_, err := x.ExecContext(ctx, x.Query("SegmentFillCreate"))
+		return err
+	})
+	if err != nil {
+		return err
+	}
 	k, _, _ := valueKey(cond)
 	return r.fillKey(ctx, k, cond, from, to)
 }

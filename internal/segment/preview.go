@@ -37,6 +37,7 @@ func (e *Engine) Preview(ctx context.Context, cond *Condition) (*Preview, error)
 	defer conn.Close()
 	now := e.opts.Now().UTC().Truncate(time.Microsecond)
 	r := &run{e: e, conn: conn, props: props, now: now, preview: true}
+	defer r.dropTemp(ctx)
 	comp := newCompiler(e.caps, e.env, e.defs, props, now)
 	if err := r.loadProperties(ctx, comp, cond); err != nil {
 		return nil, err

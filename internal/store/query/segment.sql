@@ -63,9 +63,15 @@ DELETE FROM seg_diff WHERE segment_id = $1
 
 -- name: SegmentCandidatesChanged
 -- Entities whose inputs changed since $1: events, merges (losers
--- included: their memberships end) and attribute calculations.
+-- included: their memberships end) and attribute calculations. A union
+-- of two tests rather than one OR: DuckDB tests each in its scan and
+-- reads the ids of the rows that pass only; the OR of two columns is
+-- tested after the scan, which read every entity's id (65 to 88 ms of
+-- CPU at 2M entities, against 13 to 37).
 INSERT INTO seg_changed (entity_id)
-SELECT id FROM entities WHERE modified_at >= CAST($1 AS TIMESTAMPTZ) OR attributes_calculated_at >= CAST($1 AS TIMESTAMPTZ)
+SELECT id FROM entities WHERE modified_at >= CAST($1 AS TIMESTAMPTZ)
+UNION
+SELECT id FROM entities WHERE attributes_calculated_at >= CAST($1 AS TIMESTAMPTZ)
 
 -- name: SegmentCandidatesGone
 -- Members whose entity is gone (erased).
@@ -117,7 +123,8 @@ SELECT segment_id, entity_id, change, CAST($1 AS TIMESTAMPTZ), $2 FROM seg_diff
 -- The entity test first: on DuckDB a hash semi join over the few exited
 -- ids keeps 1 of 10,000 rows for the pair test, which alone, as a join on
 -- both columns, scanned every member row (1.3 s of CPU for 100 exits of
--- 4.7M members, 0.15 s with the entity test first).
+-- 4.7M members, 0.15 s with the entity test first). The run appends a
+-- test of the segments with exits, as constants (run.exitStatement).
 DELETE FROM segment_members
 WHERE entity_id IN (SELECT entity_id FROM seg_diff WHERE change = 'exited')
 AND EXISTS (SELECT 1 FROM seg_diff d WHERE d.change = 'exited'
@@ -128,9 +135,11 @@ INSERT INTO segment_members (segment_id, entity_id, entered_at)
 SELECT segment_id, entity_id, CAST($1 AS TIMESTAMPTZ) FROM seg_diff WHERE change = 'entered'
 
 -- name: SegmentMembersCounts
--- The sizes of the segments of $1 (those without a member are missing).
-SELECT segment_id, count(*) FROM segment_members
-WHERE segment_id IN (SELECT unnest(CAST($1 AS TEXT[]))) GROUP BY segment_id
+-- The size of every segment with a member; the run keeps those it
+-- computed. Counting them all is cheaper than testing each row's segment
+-- against a list (on DuckDB 12 to 14 ms of CPU for 4.7M members, against
+-- 65 to 100 ms with the list a semi join).
+SELECT segment_id, count(*) FROM segment_members GROUP BY segment_id
 
 -- name: SegmentEventsAppend
 -- The changes of the run after seq $1 as events of source weft, for the
