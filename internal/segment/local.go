@@ -88,10 +88,9 @@ func (r *run) copyStatements(inc []*plan) []string {
 		"CREATE TEMP TABLE seg_c_entities AS SELECT id, merged_into FROM entities WHERE id IN ("+ids+")",
 		// Only the attributes and categories read: the values of an
 		// attribute lie together, so zone maps skip the others' rows.
-		"CREATE TEMP TABLE seg_c_attrs AS SELECT entity_id, attribute_id, value FROM customer_attributes WHERE "+byKey+
-			r.inList("attribute_id", inc, func(n *Condition) string { return n.Attribute })+" AND entity_id IN ("+ids+")",
+		r.copyAttrs(inc, byKey, ids),
 		"CREATE TEMP TABLE seg_c_idents AS SELECT DISTINCT entity_id, category FROM identifiers WHERE "+byKey+
-			r.inList("category", inc, func(n *Condition) string { return n.Identifier })+" AND entity_id IN ("+ids+")",
+			inList("category", quotedNames(inc, func(n *Condition) string { return n.Identifier }))+" AND entity_id IN ("+ids+")",
 		"CREATE TEMP TABLE seg_c_members AS SELECT segment_id, entity_id FROM segment_members WHERE entity_id IN ("+ids+")",
 		r.copyEvents(inc, byKey, ids),
 	)
@@ -103,9 +102,30 @@ func (r *run) copyStatements(inc []*plan) []string {
 	return stmts
 }
 
-// inList is the condition that col is one of the names key gives for the
-// nodes of the plans' conditions (FALSE for none).
-func (r *run) inList(col string, inc []*plan, key func(*Condition) string) string {
+// copyAttrs is the statement that copies the candidates' values (ids,
+// narrowed first by byKey) of the attributes the plans' conditions read.
+// Where a scan per attribute costs less than one testing the list
+// (store.Capabilities.ScanPerConstant), each attribute is a scan of its
+// own: the values of an attribute lie together, so each skips the others'
+// row groups and tests its constant in the scan (10M events, 11k
+// candidates, 8 of 23 attributes: 0.31-0.37 s of CPU against 0.40-0.45 s).
+func (r *run) copyAttrs(inc []*plan, byKey, ids string) string {
+	names := quotedNames(inc, func(n *Condition) string { return n.Attribute })
+	sel := "SELECT entity_id, attribute_id, value FROM customer_attributes WHERE " + byKey
+	cand := " AND entity_id IN (" + ids + ")"
+	if len(names) < 2 || !r.e.caps.ScanPerConstant() {
+		return "CREATE TEMP TABLE seg_c_attrs AS " + sel + inList("attribute_id", names) + cand
+	}
+	scans := make([]string, len(names))
+	for i, k := range names {
+		scans[i] = sel + "attribute_id = " + k + cand
+	}
+	return "CREATE TEMP TABLE seg_c_attrs AS " + strings.Join(scans, " UNION ALL ")
+}
+
+// quotedNames are the names key gives for the nodes of the plans'
+// conditions, sorted and quoted as SQL strings.
+func quotedNames(inc []*plan, key func(*Condition) string) []string {
 	var names []string
 	for _, p := range inc {
 		visitWithRefs(&p.d.Condition, p.comp.segments, func(n *Condition) {
@@ -114,12 +134,18 @@ func (r *run) inList(col string, inc []*plan, key func(*Condition) string) strin
 			}
 		})
 	}
-	if len(names) == 0 {
-		return "FALSE"
-	}
 	slices.Sort(names)
 	for i, k := range names {
 		names[i] = quote(k)
+	}
+	return names
+}
+
+// inList is the condition that col is one of the quoted names (FALSE for
+// none).
+func inList(col string, names []string) string {
+	if len(names) == 0 {
+		return "FALSE"
 	}
 	return col + " IN (" + strings.Join(names, ", ") + ")"
 }

@@ -73,6 +73,15 @@ type Capabilities interface {
 	// cheaply (and copied more rows, more slowly, with the test moved).
 	FiltersAfterSelectiveJoin() bool
 
+	// ScanPerConstant reports that rows of a large table whose column is
+	// one of a few constants are read faster by one scan per constant
+	// (UNION ALL) than by one scan testing the list: DuckDB tests a single
+	// constant in its scan, and skips the row groups whose zone maps
+	// exclude it, but tests a list of more than a few above the scan, as a
+	// join, on every row. PostgreSQL tests a list as cheaply, and each more
+	// scan reads its indexes again.
+	ScanPerConstant() bool
+
 	// SafeCast is the form of a cast of operand to typ that gives NULL for
 	// a value that does not convert (sqlrewrite.SafeCasts), or false for a
 	// type it leaves as written (sqlrewrite.CastFamily names those it

@@ -67,6 +67,10 @@ func (b *backend) SetsByJoins() bool { return true }
 // (see the interface).
 func (b *backend) FiltersAfterSelectiveJoin() bool { return true }
 
+// ScanPerConstant: a scan tests one constant, a list above it (see the
+// interface).
+func (b *backend) ScanPerConstant() bool { return true }
+
 // SafeCast is TRY_CAST.
 func (b *backend) SafeCast(operand, typ string) (string, bool) {
 	if sqlrewrite.CastFamily(typ) == "" {

@@ -52,6 +52,10 @@ func (b *backend) SetsByJoins() bool { return false }
 // interface).
 func (b *backend) FiltersAfterSelectiveJoin() bool { return false }
 
+// ScanPerConstant: PostgreSQL tests a list in its scan (see the
+// interface).
+func (b *backend) ScanPerConstant() bool { return false }
+
 // SafeCast calls weft_try_cast (migration 020): PostgreSQL has no
 // TRY_CAST. A type modifier (numeric(10,2)) is applied by a cast after it.
 func (b *backend) SafeCast(operand, typ string) (string, bool) {
