@@ -2,7 +2,6 @@ package segment
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"slices"
 	"strconv"
@@ -699,19 +698,34 @@ func (r *run) write(ctx context.Context, ps []*plan, res *RunResult) error {
 			return err
 		}
 		defer res.timer("record runs")()
-		for _, p := range ps {
-			sr := &p.sr
-			sr.Entered, sr.Exited, sr.Size = counts[p.d.ID][0], counts[p.d.ID][1], sizes[p.d.ID]
-			if _, err := tx.ExecContext(ctx, tx.Query("SegmentRunInsert"), p.d.ID, r.runID, sr.Full, sr.Size, sr.Entered, sr.Exited, "ok",
-				sql.NullString{}, sr.DurationMS, time.Now().UTC()); err != nil {
-				return fmt.Errorf("record run of %s: %w", p.d.ID, err)
-			}
-			if _, err := tx.ExecContext(ctx, tx.Query("SegmentStateSave"), p.d.ID, p.hash, r.now, r.runID, r.snap.count, r.snap.maxSeq); err != nil {
-				return fmt.Errorf("save state of %s: %w", p.d.ID, err)
-			}
-		}
-		return nil
+		return r.recordRuns(ctx, tx, ps, counts, sizes)
 	})
+}
+
+// recordRuns writes the run rows and the states of the segments written,
+// a statement for all of each rather than two per segment.
+func (r *run) recordRuns(ctx context.Context, tx store.ExecutorTx, ps []*plan, counts map[string][2]int64, sizes map[string]int64) error {
+	var (
+		ids, hashes           []string
+		full                  []bool
+		size, entered, exited []int64
+		durations             []float64
+	)
+	for _, p := range ps {
+		sr := &p.sr
+		sr.Entered, sr.Exited, sr.Size = counts[p.d.ID][0], counts[p.d.ID][1], sizes[p.d.ID]
+		ids, hashes, full = append(ids, p.d.ID), append(hashes, p.hash), append(full, sr.Full)
+		size, entered, exited = append(size, sr.Size), append(entered, sr.Entered), append(exited, sr.Exited)
+		durations = append(durations, sr.DurationMS)
+	}
+	if _, err := tx.ExecContext(ctx, tx.Query("SegmentRunsInsertOK"), ids, r.runID, full, size, entered, exited, durations,
+		time.Now().UTC()); err != nil {
+		return fmt.Errorf("record runs: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, tx.Query("SegmentStateSave"), ids, hashes, r.now, r.runID, r.snap.count, r.snap.maxSeq); err != nil {
+		return fmt.Errorf("save states: %w", err)
+	}
+	return nil
 }
 
 // exitStatement is the statement that ends the exited memberships (q):

@@ -374,8 +374,47 @@ func testReference(t *testing.T, yaml string) {
 				f.check(fmt.Sprintf("round %d (incremental)", round))
 			}
 			f.checkChanges()
+			f.checkRuns(4)
 			f.checkEvents()
 		})
+	}
+}
+
+// checkRuns holds each segment's run rows to the changes each run
+// recorded and its last size to its members: rounds runs, the first full.
+func (f *fixture) checkRuns(rounds int) {
+	f.t.Helper()
+	ctx := context.Background()
+	for _, d := range f.seg.Defs() {
+		rows, err := f.db.QueryContext(ctx, `SELECT r.run_id, r.full_run, r.size, r.entered, r.exited, r.status,
+			(SELECT count(*) FROM segment_changes c WHERE c.segment_id = r.segment_id AND c.run_id = r.run_id AND c.change = 'entered'),
+			(SELECT count(*) FROM segment_changes c WHERE c.segment_id = r.segment_id AND c.run_id = r.run_id AND c.change = 'exited')
+			FROM segment_runs r WHERE r.segment_id = $1 ORDER BY r.finished_at, r.run_id`, d.ID)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		var n int
+		var size int64
+		for rows.Next() {
+			var run, status string
+			var full bool
+			var entered, exited, changedIn, changedOut int64
+			if err := rows.Scan(&run, &full, &size, &entered, &exited, &status, &changedIn, &changedOut); err != nil {
+				f.t.Fatal(err)
+			}
+			n++
+			if full != (n == 1) || status != "ok" || entered != changedIn || exited != changedOut {
+				f.t.Errorf("segment %s, %s: full %v, status %s, entered %d, exited %d; the changes: %d entered, %d exited",
+					d.ID, run, full, status, entered, exited, changedIn, changedOut)
+			}
+		}
+		if err := rows.Close(); err != nil {
+			f.t.Fatal(err)
+		}
+		members := int64(len(f.ids("SELECT entity_id FROM segment_members WHERE segment_id = $1", d.ID)))
+		if n != rounds || size != members {
+			f.t.Errorf("segment %s: %d runs recorded, want %d; last size %d, members %d", d.ID, n, rounds, size, members)
+		}
 	}
 }
 

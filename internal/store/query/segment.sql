@@ -9,8 +9,10 @@
 SELECT segment_id, hash, evaluated_at, entity_count, max_created_seq FROM segment_state
 
 -- name: SegmentStateSave
+-- The states of the segments a run wrote ($1 and $2 arrays, a segment
+-- each), one statement for all.
 INSERT INTO segment_state (segment_id, hash, evaluated_at, run_id, entity_count, max_created_seq)
-VALUES ($1, $2, CAST($3 AS TIMESTAMPTZ), $4, $5, $6)
+SELECT unnest(CAST($1 AS TEXT[])), unnest(CAST($2 AS TEXT[])), CAST($3 AS TIMESTAMPTZ), $4, $5, $6
 ON CONFLICT (segment_id) DO UPDATE SET hash = excluded.hash, evaluated_at = excluded.evaluated_at, run_id = excluded.run_id,
     entity_count = excluded.entity_count, max_created_seq = excluded.max_created_seq
 
@@ -231,6 +233,14 @@ SELECT count(*) FROM seg_diff
 -- name: SegmentRunInsert
 INSERT INTO segment_runs (segment_id, run_id, full_run, size, entered, exited, status, error, duration_ms, finished_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, CAST($10 AS TIMESTAMPTZ))
+
+-- name: SegmentRunsInsertOK
+-- The run rows of the segments a run wrote, one statement for all (the
+-- arrays $1 and $3 to $7 hold a segment each, in the same order).
+INSERT INTO segment_runs (segment_id, run_id, full_run, size, entered, exited, status, error, duration_ms, finished_at)
+SELECT unnest(CAST($1 AS TEXT[])), $2, unnest(CAST($3 AS BOOLEAN[])), unnest(CAST($4 AS BIGINT[])),
+       unnest(CAST($5 AS BIGINT[])), unnest(CAST($6 AS BIGINT[])), 'ok', NULL, unnest(CAST($7 AS DOUBLE PRECISION[])),
+       CAST($8 AS TIMESTAMPTZ)
 
 -- name: SegmentPropsCreate
 CREATE TEMP TABLE IF NOT EXISTS seg_props (property_id TEXT NOT NULL, entity_id TEXT NOT NULL, value TEXT NOT NULL)
