@@ -278,32 +278,42 @@ func (r *run) calculate(ctx context.Context, defs []*Definition, results map[str
 		if _, err := r.exec(ctx, "clear attr_due", r.conn.Query("AttrDueClear")); err != nil {
 			return total, err
 		}
-		n := len(args)
-		fill := fmt.Sprintf("INSERT INTO attr_due SELECT id FROM entities WHERE %s AND id > $%d ORDER BY id LIMIT %d", cond, n+1, r.e.opts.ChunkSize)
-		got, err := r.exec(ctx, "choose due entities", fill, append(args, after)...)
-		if err != nil || got == 0 {
-			return total, err
-		}
-		if _, err := r.exec(ctx, "analyze due entities", r.conn.Query("AttrDueAnalyze")); err != nil {
-			return total, err
-		}
 		// A full pass whose first chunk holds every live entity reads the
-		// log directly; other chunks copy their events once.
+		// log directly, and nothing reads attr_due; other chunks copy their
+		// events once.
 		src := chunkEntities
-		if all && after == "" && got < int64(r.e.opts.ChunkSize) {
-			src = allEntities
-		} else {
+		var got int64
+		if all && after == "" {
+			live, err := r.liveEntities(ctx)
+			if err != nil || live == 0 {
+				return total, err
+			}
+			if live < int64(r.e.opts.ChunkSize) {
+				src, got = allEntities, live
+			}
+		}
+		if src == chunkEntities {
+			var err error
+			n := len(args)
+			fill := fmt.Sprintf("INSERT INTO attr_due SELECT id FROM entities WHERE %s AND id > $%d ORDER BY id LIMIT %d", cond, n+1, r.e.opts.ChunkSize)
+			got, err = r.exec(ctx, "choose due entities", fill, append(args, after)...)
+			if err != nil || got == 0 {
+				return total, err
+			}
+			if _, err := r.exec(ctx, "analyze due entities", r.conn.Query("AttrDueAnalyze")); err != nil {
+				return total, err
+			}
 			done := r.timer("copy_events")
-			err := r.copyEvents(ctx)
+			err = r.copyEvents(ctx)
 			done()
 			if err != nil {
 				return total, err
 			}
+			if err := r.conn.QueryRowContext(ctx, r.conn.Query("AttrDueMax")).Scan(&after); err != nil {
+				return total, fmt.Errorf("attributes: %w", err)
+			}
 		}
 		total += got
-		if err := r.conn.QueryRowContext(ctx, r.conn.Query("AttrDueMax")).Scan(&after); err != nil {
-			return total, fmt.Errorf("attributes: %w", err)
-		}
 		queries, stages := r.stage(ctx, defs, results, src)
 		if all {
 			for _, d := range defs {
@@ -337,6 +347,18 @@ func (r *run) calculate(ctx context.Context, defs []*Definition, results map[str
 	}
 }
 
+// liveEntities counts the live entities. A full pass over fewer than a
+// chunk of them needs no list of them: filling attr_due (a sort of every
+// live entity's id, 0.1 s for the 400k entities of the 2M-event store)
+// would be its only use.
+func (r *run) liveEntities(ctx context.Context) (int64, error) {
+	var n int64
+	if err := r.conn.QueryRowContext(ctx, "SELECT count(*) FROM entities WHERE merged_into IS NULL").Scan(&n); err != nil {
+		return 0, fmt.Errorf("attributes: count live entities: %w", err)
+	}
+	return n, nil
+}
+
 // copyEvents copies the events of the chunk's entities into attr_events.
 func (r *run) copyEvents(ctx context.Context) error {
 	if _, err := r.exec(ctx, "drop attr_events", r.conn.Query("AttrEventsDrop")); err != nil {
@@ -366,7 +388,7 @@ func (r *run) stage(ctx context.Context, defs []*Definition, results map[string]
 	for _, d := range defs {
 		if results[d.ID].Status == "ok" {
 			ok = append(ok, d)
-			queries[d.ID] = d.query(src, caps.ArgMinMax())
+			queries[d.ID] = d.query(src, caps)
 		}
 	}
 	var made []*stage
@@ -391,7 +413,7 @@ func (r *run) stage(ctx context.Context, defs []*Definition, results map[string]
 		}
 		made = append(made, st)
 		for _, d := range st.defs {
-			queries[d.ID] = st.query(d, caps.ArgMinMax())
+			queries[d.ID] = st.query(d, caps)
 		}
 		if st.allEvents {
 			wide = st
