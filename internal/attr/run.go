@@ -357,7 +357,7 @@ func (r *run) calculate(ctx context.Context, defs []*Definition, results map[str
 // would be its only use.
 func (r *run) liveEntities(ctx context.Context) (int64, error) {
 	var n int64
-	if err := r.conn.QueryRowContext(ctx, "SELECT count(*) FROM entities WHERE merged_into IS NULL").Scan(&n); err != nil {
+	if err := r.conn.QueryRowContext(ctx, r.conn.Query("AttrLiveCount")).Scan(&n); err != nil {
 		return 0, fmt.Errorf("attributes: count live entities: %w", err)
 	}
 	return n, nil
