@@ -128,7 +128,7 @@ func (e *Engine) ValidateSQL(ctx context.Context) error {
 		if !d.IsEnabled() {
 			continue
 		}
-		if err := check(d.query(allEntities, e.caps.ArgMinMax())); err != nil {
+		if err := check(d.query(allEntities, e.caps)); err != nil {
 			return &DefinitionError{ID: d.ID, Err: err}
 		}
 	}

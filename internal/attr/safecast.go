@@ -67,7 +67,7 @@ func (r *run) retrySafe(d *Definition, src source, q string, err error) (string,
 	if !ok {
 		return "", false
 	}
-	safe := s.query(src, r.e.caps.ArgMinMax())
+	safe := s.query(src, r.e.caps)
 	return safe, safe != q
 }
 

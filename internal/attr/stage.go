@@ -355,8 +355,8 @@ func (d *Definition) outerRows() string {
 
 // stageQuery is the SELECT of (entity_id, value TEXT) rows of a staged
 // definition.
-func (st *stage) query(d *Definition, argMinMax bool) string {
-	return st.read[d.ID] + "\n" + d.aggregateOver(argMinMax, st.perEvent[d.ID])
+func (st *stage) query(d *Definition, caps store.Capabilities) string {
+	return st.read[d.ID] + "\n" + d.aggregateOver(caps, st.perEvent[d.ID])
 }
 
 // dropStages drops the staging tables of the run's connection.

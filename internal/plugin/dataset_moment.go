@@ -153,7 +153,7 @@ WHERE NOT ($8 AND g.t IS NOT NULL AND g.t <= b.base_at + CAST($3 AS INTERVAL))` 
 		if f.Attribute == "" || !d.asOf(f.Attribute, false) {
 			continue
 		}
-		if err := insertValues(ctx, tx, d, i, d.definition(f.Attribute).QueryUpTo(users, s.db.Capabilities().ArgMinMax()), run, d.Key); err != nil {
+		if err := insertValues(ctx, tx, d, i, d.definition(f.Attribute).QueryUpTo(users, s.db.Capabilities()), run, d.Key); err != nil {
 			return err
 		}
 	}
@@ -162,7 +162,7 @@ WHERE NOT ($8 AND g.t IS NOT NULL AND g.t <= b.base_at + CAST($3 AS INTERVAL))` 
 		if d.cutoff() {
 			atNow = "(SELECT entity_id, CAST($3 AS TIMESTAMPTZ) AS moment_at FROM plugin_dataset_users WHERE run_id = $1 AND key = $2)"
 		}
-		return insertValues(ctx, tx, d, goalSlot, d.definition(g.Attribute).QueryUpTo(atNow, s.db.Capabilities().ArgMinMax()), run, d.Key, d.Now)
+		return insertValues(ctx, tx, d, goalSlot, d.definition(g.Attribute).QueryUpTo(atNow, s.db.Capabilities()), run, d.Key, d.Now)
 	}
 	return nil
 }

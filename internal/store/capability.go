@@ -54,6 +54,15 @@ type Capabilities interface {
 	// DISTINCT ON costs.
 	ArgMinMax() bool
 
+	// SortedSum is the aggregate fn ("sum" or "avg") of the DOUBLE
+	// PRECISION expr that adds the values in ascending order, NULLs
+	// ignored: a sum of floating-point numbers depends on the order it
+	// adds them in, and a parallel aggregation's order changes from run to
+	// run, so the last digits of a plain sum did too (an attribute's value
+	// changed with nothing changed, and its caches with it). Sorted, the
+	// same values give the same result whatever the order of the rows.
+	SortedSum(fn, expr string) string
+
 	// SetsByJoins reports that the engine evaluates a condition tree of
 	// sets of entity ids (package segment) faster as semi and anti joins
 	// (IN and NOT IN over subqueries) than as set operations (INTERSECT,

@@ -33,9 +33,12 @@ func readMigrations(backend fs.FS) ([]migration, error) {
 		out = append(out, ms...)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
+	// Versions may skip numbers: branches developed side by side are given
+	// ranges of their own, and the numbers of one that is not merged stay
+	// unused. The schema version is the highest applied.
 	for i, m := range out {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("migration versions must be 1..n once each without gaps, found %03d_%s at position %d", m.version, m.name, i+1)
+		if i > 0 && m.version == out[i-1].version {
+			return nil, fmt.Errorf("migration version %03d used twice (%s and %s)", m.version, out[i-1].name, m.name)
 		}
 	}
 	return out, nil
@@ -77,10 +80,13 @@ func (db *DB) migrate(ctx context.Context, fsys fs.FS) error {
 	if err != nil {
 		return err
 	}
-	if current > len(ms) {
-		return fmt.Errorf("%w: database is at version %d, this binary knows %d", ErrSchemaTooNew, current, len(ms))
+	if known := ms[len(ms)-1].version; current > known {
+		return fmt.Errorf("%w: database is at version %d, this binary knows %d", ErrSchemaTooNew, current, known)
 	}
-	for _, m := range ms[current:] {
+	for _, m := range ms {
+		if m.version <= current {
+			continue
+		}
 		if err := db.applyMigration(ctx, m); err != nil {
 			return &MigrationError{Version: m.version, Name: m.name, Err: err}
 		}

@@ -59,6 +59,13 @@ func (b *backend) JSONArrayElementsOnce(expr string) string {
 
 func (b *backend) ArgMinMax() bool { return true }
 
+// SortedSum sorts each group's values as a list and adds them in list
+// order: at 2M events about 35 ms more per attribute, where an ordered
+// aggregate (sum(x ORDER BY x)) costs 110-120 ms more.
+func (b *backend) SortedSum(fn, expr string) string {
+	return "list_" + fn + "(list_sort(list(" + expr + ")))"
+}
+
 // SetsByJoins: NOT IN over a subquery is a hash mark join, cheaper than
 // EXCEPT (and than the delim join of a correlated NOT EXISTS).
 func (b *backend) SetsByJoins() bool { return true }

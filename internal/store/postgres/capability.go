@@ -45,6 +45,11 @@ func (b *backend) JSONArrayElementsOnce(expr string) string { return expr }
 // ArgMinMax: PostgreSQL has no arg_min/arg_max; DISTINCT ON picks the row.
 func (b *backend) ArgMinMax() bool { return false }
 
+// SortedSum is an ordered aggregate.
+func (b *backend) SortedSum(fn, expr string) string {
+	return fn + "(" + expr + " ORDER BY " + expr + ")"
+}
+
 // SetsByJoins: PostgreSQL keeps set operations (see the interface).
 func (b *backend) SetsByJoins() bool { return false }
 

@@ -50,9 +50,14 @@ UPDATE entities SET attributes_calculated_at = $1 WHERE id IN (SELECT entity_id 
 
 -- name: AttrMarkCalculatedAll
 -- AttrMarkCalculated of a chunk that is every live entity: no join with
--- attr_due. One that turned live after attr_due was filled changed after
--- $1, so it stays due.
+-- attr_due (which such a pass leaves empty). One that turned live after
+-- the pass counted them changed after $1, so it stays due.
 UPDATE entities SET attributes_calculated_at = $1 WHERE merged_into IS NULL
+
+-- name: AttrLiveCount
+-- The live entities, counted by a full pass to know whether one chunk
+-- holds them all.
+SELECT count(*) FROM entities WHERE merged_into IS NULL
 
 -- name: AttrAnyCalculated
 SELECT 1 FROM entities WHERE attributes_calculated_at IS NOT NULL LIMIT 1

@@ -17,6 +17,7 @@ var capabilityTests = []test{
 	{"JSONExtractOnce", testJSONExtractOnce},
 	{"JSONArrayElementsOnce", testJSONArrayElementsOnce},
 	{"ArgMinMax", testArgMinMax},
+	{"SortedSum", testSortedSum},
 	{"SafeCast", testSafeCast},
 	{"SetsByJoins", testSetsByJoins},
 }
@@ -245,6 +246,24 @@ func testArgMinMax(t *testing.T, b Backend) {
 		FROM (SELECT 'x' AS v, 2 AS k UNION ALL SELECT 'y', 1 UNION ALL SELECT 'z', NULL) t`)
 	if !reflect.DeepEqual(got, []string{"y x"}) {
 		t.Fatalf("got %v", got)
+	}
+}
+
+// testSortedSum: the sum and average of values whose plain sum depends on
+// their order are those of the values in ascending order, whatever the
+// order of the rows; NULLs are ignored.
+func testSortedSum(t *testing.T, b Backend) {
+	s := openDB(t, b)
+	caps := s.Capabilities()
+	// In ascending order: -1e16 + 1 + 1 + 1e16 = 0 (each 1 is lost next to
+	// -1e16); in the order of k, a plain sum gives 1.
+	for _, order := range []string{"k", "k DESC", "v", "v DESC"} {
+		rows := `(SELECT * FROM (SELECT CAST(v AS DOUBLE PRECISION) AS v, k FROM (
+			SELECT 1e16 AS v, 1 AS k UNION ALL SELECT 1, 2 UNION ALL SELECT NULL, 3 UNION ALL SELECT -1e16, 4 UNION ALL SELECT 1, 5) x) y ORDER BY ` + order + `) t`
+		got := column(t, s, "SELECT CAST("+caps.SortedSum("sum", "v")+" = 0 AS TEXT) || ' ' || CAST("+caps.SortedSum("avg", "v")+" = 0 AS TEXT) FROM "+rows)
+		if !reflect.DeepEqual(got, []string{"true true"}) {
+			t.Fatalf("rows by %s: got %v", order, got)
+		}
 	}
 }
 
