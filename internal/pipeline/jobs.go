@@ -38,7 +38,8 @@ const pluginCleanupEvery = time.Minute
 func (p *Pipeline) Jobs() *jobrunner.Runner { return p.jobs }
 
 // Run runs the job runtime until ctx ends, and triggers a stitching run
-// about StitchInterval after events arrive (unless it is negative).
+// about StitchInterval after events arrive (unless it is negative), when
+// it also keeps the copy of the payload fields segments read.
 func (p *Pipeline) Run(ctx context.Context) {
 	done := make(chan struct{})
 	go func() {
@@ -57,6 +58,12 @@ func (p *Pipeline) Run(ctx context.Context) {
 	if p.opts.StitchInterval < 0 {
 		return
 	}
+	kept := make(chan struct{})
+	go func() {
+		defer close(kept)
+		p.keepSegmentFields(ctx)
+	}()
+	defer func() { <-kept }()
 	p.dirty.Store(true) // catch up on what arrived while we were down
 	tick := time.NewTicker(p.opts.StitchInterval)
 	defer tick.Stop()

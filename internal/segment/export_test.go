@@ -66,7 +66,7 @@ func (e *Engine) FillKey(ctx context.Context, cond *Condition, from, to int64, n
 	defer conn.Close()
 	r := &run{e: e, conn: conn, now: now}
 	k, _, _ := valueKey(cond)
-	return r.fillKey(ctx, k, cond, from, to)
+	return r.fillKey(ctx, k, cond, from, to, nil)
 }
 
 // IdentFilter is where the lookup of identifiers adds the entity keys.
