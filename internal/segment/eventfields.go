@@ -46,7 +46,7 @@ const fieldColumns = 24
 // fieldWindow is how many of the log's seqs one transaction of a type's
 // copy covers: a first copy of a large log is resumable, and its memory
 // bounded.
-const fieldWindow = 2_000_000
+const fieldWindow = 1_000_000
 
 // fieldType is the copy of one event type's payload fields.
 type fieldType struct {
