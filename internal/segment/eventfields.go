@@ -239,7 +239,9 @@ func (r *run) payloadFields(ctx context.Context, conds map[int64]*Condition, tai
 		if err := r.conn.QueryRowContext(ctx, r.conn.Query("SegmentLogTop")).Scan(&top); err == nil {
 			for _, n := range conds {
 				if ref, err := parseEventRef(n.Event); err == nil {
-					if ft := types[fieldTypeKey(ref.source, ref.typ)]; ft != nil && ft.filledTo > 0 && ft.filledTo < top {
+					// A tail of more than a window is the server's first
+					// copy under way: the log answers for it meanwhile.
+					if ft := types[fieldTypeKey(ref.source, ref.typ)]; ft != nil && ft.filledTo > 0 && ft.filledTo < top && top-ft.filledTo <= fieldWindow {
 						// A failed copy leaves filled_to where it was.
 						r.copyFields(ctx, ft, top) //nolint:errcheck // the log answers for what is not copied
 					}
