@@ -38,6 +38,10 @@
 //     segment_runs holds counts only and stays.
 //   - segment_event_values: the segments' kept per-event values of their
 //     events (a field such as a purchase's total), by seq.
+//   - segment_event_fields: the copy of their events' top-level payload
+//     fields that segment conditions read (an e-mail, a total), by seq.
+//     segment_field_types and segment_field_keys (event types, key names
+//     and seqs) stay.
 //
 // Left alone, because they hold nothing about a person: sources,
 // event_types, configs, context (aggregates over everyone), attribute_meta,

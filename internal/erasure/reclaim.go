@@ -9,7 +9,7 @@ import (
 
 // reclaimedTables are the tables an erasure deletes from whose rows hold
 // what a person gave or what was learnt about them (event payloads and
-// the segments' values kept of them, identifier values, attribute,
+// the segments' values and copies of payload fields kept of them, identifier values, attribute,
 // property and plugin values): the bytes of
 // their deleted rows are made physically gone. The package doc lists every
 // table and why the others are left alone.
@@ -19,6 +19,7 @@ var reclaimedTables = []string{
 	"customer_attributes", "attribute_values_counts",
 	"plugin_property_values", "plugin_property_staging",
 	"plugin_dataset_users", "plugin_dataset_values", "segment_event_values",
+	"segment_event_fields",
 }
 
 // The erasure also deletes from tables whose rows hold only Weft's own

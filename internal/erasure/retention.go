@@ -25,7 +25,7 @@ type RetentionResult struct {
 }
 
 // retentionTables are the tables retention deletes from.
-var retentionTables = []string{"event_log", "entity_events", "attribute_state", "segment_event_values"}
+var retentionTables = []string{"event_log", "entity_events", "attribute_state", "segment_event_values", "segment_event_fields"}
 
 // Retain deletes the events older than their source's period (by
 // event_time, as of now) with their stitching mappings, marks their
@@ -119,6 +119,7 @@ func retainWindow(ctx context.Context, db *store.DB, conn *store.Conn, args []an
 		{"RetentionCastFailures", nil, &ignored, ""},
 		{"RetentionEntityEvents", nil, &ignored, ""},
 		{"RetentionSegmentEventValues", nil, &ignored, ""},
+		{"RetentionSegmentEventFields", nil, &ignored, ""},
 		{"RetentionEvents", nil, &events, ""},
 	}, map[string]bool{})
 	if err != nil {

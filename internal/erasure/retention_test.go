@@ -7,6 +7,7 @@ import (
 
 	"github.com/weftdata/weft/internal/config"
 	"github.com/weftdata/weft/internal/erasure"
+	"github.com/weftdata/weft/internal/segment"
 	"github.com/weftdata/weft/internal/store/dbtest"
 )
 
@@ -38,6 +39,14 @@ func TestRetain(t *testing.T) {
 			if _, err := f.db.ExecContext(ctx, "INSERT INTO segment_event_values (key, seq, v) SELECT 7, seq, 1 FROM event_log"); err != nil {
 				t.Fatal(err)
 			}
+			// And a copy of their payload fields: raw rows, and the
+			// engine's own where the backend keeps one.
+			if _, err := f.db.ExecContext(ctx, "INSERT INTO segment_event_fields (tkey, seq, c1) SELECT 7, seq, 'x' FROM event_log"); err != nil {
+				t.Fatal(err)
+			}
+			if err := segment.New(f.db, nil, nil, nil).KeepFields(ctx); err != nil {
+				t.Fatal(err)
+			}
 			total := countRows(t, f, "SELECT count(*) FROM event_log")
 			web := countRows(t, f, "SELECT count(*) FROM event_log WHERE source_id = 'web' AND event_time < '2026-02-01'")
 			now := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
@@ -67,6 +76,15 @@ func TestRetain(t *testing.T) {
 			}
 			if n := countRows(t, f, "SELECT count(*) FROM segment_event_values"); n != total-web {
 				t.Errorf("%d per-event values left, want those of the %d events kept", n, total-web)
+			}
+			if n := countRows(t, f, "SELECT count(*) FROM segment_event_fields WHERE seq NOT IN (SELECT seq FROM event_log)"); n != 0 {
+				t.Errorf("%d copied fields of deleted events left", n)
+			}
+			if n := countRows(t, f, "SELECT count(*) FROM segment_event_fields WHERE tkey = 7"); n != total-web {
+				t.Errorf("%d copied fields left, want those of the %d events kept", n, total-web)
+			}
+			if n, copied := countRows(t, f, "SELECT count(*) FROM segment_event_fields WHERE tkey <> 7"), f.db.Capabilities().PayloadFields(); copied && n != total-web || !copied && n != 0 {
+				t.Errorf("%d fields the engine copied left, want those of the %d events kept (copies: %v)", n, total-web, copied)
 			}
 			if n := countRows(t, f, "SELECT count(*) FROM entities WHERE modified_at > attributes_calculated_at"); n < 2 {
 				t.Errorf("%d entities due, want at least 2", n)

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/weftdata/weft/internal/erasure"
+	"github.com/weftdata/weft/internal/segment"
 	"github.com/weftdata/weft/internal/store/dbtest"
 )
 
@@ -33,10 +34,21 @@ func TestEraseSegments(t *testing.T) {
 				`INSERT INTO segment_runs VALUES ('buyers', 'r2', false, 2, 2, 1, 'ok', NULL, 1.5, CURRENT_TIMESTAMP)`,
 				// Per-event values a segment condition kept, of every event.
 				`INSERT INTO segment_event_values (key, seq, v) SELECT 7, seq, 1 FROM event_log`,
+				// A copy of payload fields, of every event, holding what
+				// the payload holds (a backend that keeps the copy adds
+				// its own below).
+				`INSERT INTO segment_event_fields (tkey, seq, c1) SELECT 7, seq, CAST(payload AS TEXT) FROM event_log`,
 			} {
 				if _, err := f.db.ExecContext(ctx, q); err != nil {
 					t.Fatalf("%s: %v", q, err)
 				}
+			}
+			if err := segment.New(f.db, nil, nil, nil).KeepFields(ctx); err != nil {
+				t.Fatal(err)
+			}
+			copied := column(t, f, "SELECT CAST(count(*) AS TEXT) FROM segment_event_fields WHERE tkey <> 7")
+			if f.db.Capabilities().PayloadFields() == (copied == "0") {
+				t.Fatalf("%s rows of the payload fields copied", copied)
 			}
 			if found := traces(t, f.db, f.aliceIDs...); !strings.Contains(strings.Join(found, "\n"), "segment_changes") {
 				t.Fatalf("the fixture holds no segment change of alice: %v", found)
@@ -62,6 +74,14 @@ func TestEraseSegments(t *testing.T) {
 			}
 			if got := column(t, f, "SELECT CAST(count(*) AS TEXT) FROM segment_event_values"); got == "0" {
 				t.Error("the erasure deleted the per-event values of the events it kept")
+			}
+			for _, tkeys := range []string{"tkey = 7", "tkey <> 7"} {
+				if got := column(t, f, "SELECT CAST(count(*) AS TEXT) FROM segment_event_fields WHERE "+tkeys+" AND seq NOT IN (SELECT seq FROM event_log)"); got != "0" {
+					t.Errorf("%s copied fields of erased events left (%s)", got, tkeys)
+				}
+			}
+			if got := column(t, f, "SELECT CAST(count(*) AS TEXT) FROM segment_event_fields WHERE tkey = 7"); got == "0" {
+				t.Error("the erasure deleted the copied fields of the events it kept")
 			}
 			of, err := f.db.SegmentsOf(ctx, []string{f.aliceID, f.bobID})
 			if err != nil {

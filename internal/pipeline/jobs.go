@@ -37,8 +37,9 @@ const pluginCleanupEvery = time.Minute
 // Jobs is the job runtime.
 func (p *Pipeline) Jobs() *jobrunner.Runner { return p.jobs }
 
-// Run runs the job runtime until ctx ends, and triggers a stitching run
-// about StitchInterval after events arrive (unless it is negative).
+// Run runs the job runtime until ctx ends, keeps the copy of the payload
+// fields segments read, and triggers a stitching run about StitchInterval
+// after events arrive (unless it is negative).
 func (p *Pipeline) Run(ctx context.Context) {
 	done := make(chan struct{})
 	go func() {
@@ -54,6 +55,12 @@ func (p *Pipeline) Run(ctx context.Context) {
 		}()
 		defer func() { <-cleaned }()
 	}
+	kept := make(chan struct{})
+	go func() {
+		defer close(kept)
+		p.keepSegmentFields(ctx)
+	}()
+	defer func() { <-kept }()
 	if p.opts.StitchInterval < 0 {
 		return
 	}

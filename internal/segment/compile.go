@@ -64,6 +64,10 @@ type compiler struct {
 	// values are, by valueKey, the seqs up to which the per-event values
 	// of event conditions are kept (eventvalues.go).
 	values map[int64]int64
+	// fields are, by valueKey, the conditions that read their values
+	// beyond those kept from the copy of their type's payload fields
+	// (eventfields.go).
+	fields map[int64]*fieldSource
 	n      int
 }
 
@@ -601,7 +605,7 @@ func (c *compiler) eventGroups(n *Condition) (string, string) {
 	if c.cand == "" && n.Where == "" && n.Sum == nil && mapped(n) {
 		return "SELECT ev.entity_id FROM entity_events ev WHERE " + filter + " GROUP BY ev.entity_id", v
 	}
-	if key, _, ok := valueKey(n); ok && c.values[key] > 0 && (c.cand == "" || c.local) {
+	if key, _, ok := valueKey(n); ok && (c.values[key] > 0 || c.fields[key] != nil) && (c.cand == "" || c.local) {
 		return c.keptGroups(n, key, c.values[key]), "x.v"
 	}
 	if c.cand == "" {
@@ -638,7 +642,7 @@ func (c *compiler) keptGroups(n *Condition, key, upto int64) string {
 	}
 	window := c.window(n)
 	me := "SELECT ev.entity_id, ev." + seq + " AS seq FROM " + events + " ev WHERE " + typeFilter(n) + " AND " + window + c.restrict("ev.entity_id")
-	return "SELECT me.entity_id FROM (" + me + ") me JOIN (" + keptValues(n, key, upto, window) + ") x ON x.seq = me.seq GROUP BY me.entity_id"
+	return "SELECT me.entity_id FROM (" + me + ") me JOIN (" + keptValues(n, key, upto, c.fields[key], window) + ") x ON x.seq = me.seq GROUP BY me.entity_id"
 }
 
 // counted is the test of an aggregate against a comparison, and whether it

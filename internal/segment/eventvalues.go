@@ -78,11 +78,20 @@ func liveValues(n *Condition, after int64, more string) string {
 }
 
 // keptValues is the query of the per-event values of an event condition
-// whose values are kept up to upto: those, and the log's later events
+// whose values are kept up to upto: those, the copy of its type's fields
+// after them if fs is set (eventfields.go), and the log's later events
 // evaluated (more, if set, narrows those).
-func keptValues(n *Condition, key, upto int64, more string) string {
-	return "SELECT seq, v FROM segment_event_values WHERE key = " + strconv.FormatInt(key, 10) +
-		" AND seq <= " + strconv.FormatInt(upto, 10) + "\nUNION ALL " + liveValues(n, upto, more)
+func keptValues(n *Condition, key, upto int64, fs *fieldSource, more string) string {
+	q := ""
+	if upto > 0 {
+		q = "SELECT seq, v FROM segment_event_values WHERE key = " + strconv.FormatInt(key, 10) +
+			" AND seq <= " + strconv.FormatInt(upto, 10) + "\nUNION ALL "
+	}
+	if fs != nil && fs.upto > upto {
+		q += fs.values(upto, fs.upto) + "\nUNION ALL "
+		upto = fs.upto
+	}
+	return q + liveValues(n, upto, more)
 }
 
 // valueConditions are the event conditions with per-event values of the
@@ -124,7 +133,8 @@ func (r *run) keepValues(ctx context.Context, plans []*plan, res *RunResult) {
 		conds[i] = &p.d.Condition
 	}
 	stop := res.timer("event values")
-	values := r.fillValues(ctx, valueConditions(plans[0].comp.segments, conds...))
+	vc := valueConditions(plans[0].comp.segments, conds...)
+	values := r.fillValues(ctx, vc, r.payloadFields(ctx, vc, false))
 	stop()
 	for _, p := range plans {
 		p.comp.values = values
@@ -136,8 +146,10 @@ func (r *run) keepValues(ctx context.Context, plans []*plan, res *RunResult) {
 // kept. A key that cannot be filled (its SQL fails on an event, a fill
 // that raced it) is left out or kept at what was filled before: the query
 // then evaluates the events after that, as without values, and a failing
-// condition fails its segment alone.
-func (r *run) fillValues(ctx context.Context, conds map[int64]*Condition) map[int64]int64 {
+// condition fails its segment alone. A fill reads the copy of the payload
+// fields where fields has the key; a preview's does not fill such a key
+// at all (eventfields.go), its query reads the copy.
+func (r *run) fillValues(ctx context.Context, conds map[int64]*Condition, fields map[int64]*fieldSource) map[int64]int64 {
 	filled := map[int64]int64{}
 	if len(conds) == 0 {
 		return filled
@@ -167,6 +179,9 @@ func (r *run) fillValues(ctx context.Context, conds map[int64]*Condition) map[in
 	}
 	for _, k := range keys {
 		from, known := filled[k]
+		if r.preview && fields[k] != nil && from < top {
+			continue
+		}
 		if !known {
 			_, spec, _ := valueKey(conds[k])
 			if _, err := r.conn.ExecContext(ctx, r.conn.Query("SegmentValueKeyAdd"), k, spec, r.now); err != nil {
@@ -181,7 +196,7 @@ func (r *run) fillValues(ctx context.Context, conds map[int64]*Condition) map[in
 			}
 			continue
 		}
-		if err := r.fillKey(ctx, k, conds[k], from, top); err != nil {
+		if err := r.fillKey(ctx, k, conds[k], from, top, fields[k]); err != nil {
 			// Another fill may have gone further: what it kept is used.
 			again := map[int64]int64{}
 			if r.readFilled(ctx, again, used) == nil {
@@ -209,7 +224,7 @@ var errRaced = errors.New("segments: values filled by another run")
 // is deleting and commits their values after it (a snapshot read before
 // the deletion would keep them, linked to no entity). A preview's fill
 // does not wait for it (lockStitching).
-func (r *run) fillKey(ctx context.Context, key int64, n *Condition, from, to int64) error {
+func (r *run) fillKey(ctx context.Context, key int64, n *Condition, from, to int64, fs *fieldSource) error {
 	unlock, err := r.lockStitching(ctx)
 	if err != nil {
 		return err
@@ -224,7 +239,13 @@ func (r *run) fillKey(ctx context.Context, key int64, n *Condition, from, to int
 		if _, err := tx.ExecContext(ctx, tx.Query("SegmentFillClear")); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, "INSERT INTO seg_fill (seq, v) "+liveValues(n, from, "ev.seq <= "+strconv.FormatInt(to, 10)))
+		src := liveValues(n, from, "ev.seq <= "+strconv.FormatInt(to, 10))
+		if fs != nil && fs.upto > from {
+			// The copy of the fields up to its filled_to, the log after.
+			upto := min(fs.upto, to)
+			src = fs.values(from, upto) + "\nUNION ALL " + liveValues(n, upto, "ev.seq <= "+strconv.FormatInt(to, 10))
+		}
+		_, err := tx.ExecContext(ctx, "INSERT INTO seg_fill (seq, v) "+src)
 		return err
 	})
 	if err != nil {

@@ -75,7 +75,7 @@ func (e *Engine) FillKey(ctx context.Context, cond *Condition, from, to int64, n
 		return err
 	}
 	k, _, _ := valueKey(cond)
-	return r.fillKey(ctx, k, cond, from, to)
+	return r.fillKey(ctx, k, cond, from, to, nil)
 }
 
 // IdentFilter is where the lookup of identifiers adds the entity keys.

@@ -42,7 +42,9 @@ func (e *Engine) Preview(ctx context.Context, cond *Condition) (*Preview, error)
 	if err := r.loadProperties(ctx, comp, cond); err != nil {
 		return nil, err
 	}
-	comp.values = r.fillValues(ctx, valueConditions(comp.segments, cond))
+	vc := valueConditions(comp.segments, cond)
+	comp.fields = r.payloadFields(ctx, vc, true)
+	comp.values = r.fillValues(ctx, vc, comp.fields)
 	q, err := comp.query(cond)
 	if err != nil {
 		return nil, &Error{Segment: "preview", Path: "condition", Err: err}

@@ -9,19 +9,38 @@ import (
 // ExtractOnce rewrites column->>'key' in expr (a key of letters, digits
 // and _) as a field of weft_json, which the rows read compute with
 // ParseOnce: DuckDB then parses each document once instead of once per
-// key. keys collects the keys. Only an occurrence that is a whole
+// key. keys collects the keys. Which occurrences it rewrites is
+// ExtractKeys'.
+func ExtractOnce(expr, column string, keys *[]string) string {
+	out, _ := ExtractKeys(expr, column, func(key, _ string) (string, bool) {
+		n := slices.Index(*keys, key)
+		if n < 0 {
+			*keys = append(*keys, key)
+			n = len(*keys) - 1
+		}
+		return fmt.Sprintf("(struct_extract_at(weft_json, %d))", n+1), true
+	})
+	return out
+}
+
+// ExtractKeys rewrites each occurrence of column->>'key' in expr (a key of
+// letters, digits and _) as what operand returns for its key and the text
+// of expr before the occurrence, and reports
+// whether operand took every one (false: the first it refused stays as
+// written, and so does the rest). Only an occurrence that is a whole
 // operand is rewritten: preceded by the start, an opening parenthesis, a
 // comma, a comparison or a keyword, and followed by the end, a closing
 // parenthesis, a comma, a comparison, || or a keyword; in any other place
 // operator precedence might bind it differently, and it stays as written.
-func ExtractOnce(expr, column string, keys *[]string) string {
+// operand's text should be one parenthesised operand for the same reason.
+func ExtractKeys(expr, column string, operand func(key, before string) (string, bool)) (string, bool) {
 	var b strings.Builder
 	i := 0
 	for {
 		j := strings.Index(expr[i:], column)
 		if j < 0 {
 			b.WriteString(expr[i:])
-			return b.String()
+			return b.String(), true
 		}
 		start := i + j
 		end, key, ok := jsonKeyAt(expr, start, column)
@@ -30,13 +49,13 @@ func ExtractOnce(expr, column string, keys *[]string) string {
 			i = start + len(column)
 			continue
 		}
-		n := slices.Index(*keys, key)
-		if n < 0 {
-			*keys = append(*keys, key)
-			n = len(*keys) - 1
+		op, ok := operand(key, expr[:start])
+		if !ok {
+			b.WriteString(expr[i:])
+			return b.String(), false
 		}
 		b.WriteString(expr[i:start])
-		fmt.Fprintf(&b, "(struct_extract_at(weft_json, %d))", n+1)
+		b.WriteString(op)
 		i = end
 	}
 }

@@ -74,6 +74,15 @@ type Capabilities interface {
 	// a hashed set operation costs the same whatever the estimates.
 	SetsByJoins() bool
 
+	// PayloadFields reports that segment conditions may read the payload
+	// fields of events from segment_event_fields, a copy of the top-level
+	// fields of each event type's payloads as text that package segment
+	// keeps (eventfields.go), rather than from the payloads: DuckDB, where
+	// evaluating a new condition decompresses and parses every payload of
+	// its type (0.7 to 1.2 s of 2M purchases at 10M events). PostgreSQL
+	// reads the log as before and keeps no such copy.
+	PayloadFields() bool
+
 	// FiltersAfterSelectiveJoin reports that a filter over several columns
 	// of a large table joined to a few rows costs less on the join's rows
 	// than in the table's scan: DuckDB applies in a scan only the filters

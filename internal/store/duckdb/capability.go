@@ -103,3 +103,7 @@ func (b *backend) GrantConfigSQLRead(table string) []string { return nil }
 // ExportFolder is the engine-exports folder of the data directory, the one
 // folder the sandbox lets statements touch (newBackend).
 func (b *backend) ExportFolder() string { return b.exportDir }
+
+// PayloadFields: a first count of a payload condition reads narrow
+// columns instead of decompressing every payload of its type.
+func (b *backend) PayloadFields() bool { return true }

@@ -115,3 +115,5 @@ func (b *backend) Reclaim(ctx context.Context, conn store.Executor, tables []str
 	}
 	return nil
 }
+
+func (b *backend) PayloadFields() bool { return false }

@@ -173,6 +173,11 @@ WHERE EXISTS (SELECT 1 FROM erase_chunk c WHERE strpos(stitch_constraints.spec, 
 DELETE FROM segment_event_values
 WHERE seq IN (SELECT event_seq FROM entity_events WHERE entity_id IN (SELECT entity_id FROM erase_chunk))
 
+-- name: ErasureSegmentEventFields
+-- The copy of their events' payload fields (segment_event_fields).
+DELETE FROM segment_event_fields
+WHERE seq IN (SELECT event_seq FROM entity_events WHERE entity_id IN (SELECT entity_id FROM erase_chunk))
+
 -- name: ErasureEvents
 DELETE FROM event_log
 WHERE seq IN (SELECT event_seq FROM entity_events WHERE entity_id IN (SELECT entity_id FROM erase_chunk))
@@ -235,6 +240,9 @@ DELETE FROM entity_events WHERE event_seq IN (SELECT seq FROM retain_seqs)
 
 -- name: RetentionSegmentEventValues
 DELETE FROM segment_event_values WHERE seq IN (SELECT seq FROM retain_seqs)
+
+-- name: RetentionSegmentEventFields
+DELETE FROM segment_event_fields WHERE seq IN (SELECT seq FROM retain_seqs)
 
 -- name: RetentionEvents
 DELETE FROM event_log WHERE seq IN (SELECT seq FROM retain_seqs)
