@@ -29,6 +29,10 @@ type Options struct {
 	// StitchInterval is the pause between background stitching passes;
 	// negative turns the background loop off (on demand only).
 	StitchInterval time.Duration
+	// SegmentFieldsInterval is the pause between the background catch-ups
+	// of the copy of payload fields (keepSegmentFields); negative turns
+	// the loop off, and previews then copy what they read themselves.
+	SegmentFieldsInterval time.Duration
 	// StitchBatch is the events per pass (0: stitch.BatchSizeDefault).
 	StitchBatch int
 	// Attributes tune the attribute engine (chunk size, the 48-hour and
@@ -130,6 +134,9 @@ func (p *Pipeline) newEngines(ctx context.Context, cfg *config.Config, check boo
 func New(ctx context.Context, db *store.DB, opts Options) (*Pipeline, error) {
 	if opts.StitchInterval == 0 {
 		opts.StitchInterval = StitchIntervalDefault
+	}
+	if opts.SegmentFieldsInterval == 0 {
+		opts.SegmentFieldsInterval = SegmentFieldsIntervalDefault
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()

@@ -91,6 +91,10 @@ type Config struct {
 	// StitchInterval is how soon after events arrive stitching runs;
 	// negative means only on demand. Default pipeline.StitchIntervalDefault.
 	StitchInterval time.Duration
+	// SegmentFieldsInterval is how often the copy of the payload fields
+	// segment conditions read catches up with the log (DuckDB); negative
+	// turns it off. Default pipeline.SegmentFieldsIntervalDefault.
+	SegmentFieldsInterval time.Duration
 	// StitchBatch is how many events a stitching pass takes (one
 	// transaction). Default stitch.BatchSizeDefault.
 	StitchBatch int
@@ -628,7 +632,8 @@ func (c configSource) Plugins(ctx context.Context) ([]plugin.Definition, error) 
 // startPipeline loads the configuration in force and applies ConfigFile.
 func startPipeline(ctx context.Context, st *store.DB, cfg Config, plugins *plugin.Service) (*pipeline.Pipeline, error) {
 	pipe, err := pipeline.New(ctx, st, pipeline.Options{
-		StitchInterval: cfg.StitchInterval, StitchBatch: cfg.StitchBatch, Attributes: cfg.Attributes, Jobs: cfg.Jobs,
+		StitchInterval: cfg.StitchInterval, SegmentFieldsInterval: cfg.SegmentFieldsInterval,
+		StitchBatch: cfg.StitchBatch, Attributes: cfg.Attributes, Jobs: cfg.Jobs,
 		Plugins: plugins, StrictCatalog: cfg.StrictCatalog, Logger: cfg.Logger, ExportFolders: cfg.exportFolders})
 	if err != nil {
 		return nil, err
