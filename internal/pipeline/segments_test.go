@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/weftdata/weft/internal/segment"
 	"github.com/weftdata/weft/internal/store/dbtest"
@@ -73,6 +74,47 @@ destinations:
 			}
 			if _, err := s.prepare(`{"segments": "buyers"}`, nil); err == nil {
 				t.Error("bad parameters accepted")
+			}
+		})
+	}
+}
+
+// TestSegmentFieldsLoop: the background copy of payload fields runs at
+// start, and a negative interval turns it off.
+func TestSegmentFieldsLoop(t *testing.T) {
+	for _, backend := range dbtest.Backends {
+		t.Run(backend, func(t *testing.T) {
+			p, db := newPipeline(t, backend)
+			if !db.Capabilities().PayloadFields() {
+				t.Skip("no copy of payload fields on this backend")
+			}
+			copied := func() int {
+				var n int
+				if err := db.QueryRowContext(context.Background(), "SELECT count(*) FROM segment_event_fields").Scan(&n); err != nil {
+					t.Fatal(err)
+				}
+				return n
+			}
+			p.opts.SegmentFieldsInterval = -1
+			p.keepSegmentFields(context.Background()) // returns at once
+			if n := copied(); n != 0 {
+				t.Fatalf("%d events copied with the loop off", n)
+			}
+			p.opts.SegmentFieldsInterval = time.Hour
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				p.keepSegmentFields(ctx)
+			}()
+			deadline := time.Now().Add(30 * time.Second)
+			for copied() == 0 && time.Now().Before(deadline) {
+				time.Sleep(50 * time.Millisecond)
+			}
+			cancel()
+			<-done
+			if copied() == 0 {
+				t.Error("no event copied by the loop's first pass")
 			}
 		})
 	}
