@@ -36,6 +36,10 @@ type SegmentsReport struct {
 	LoadTime       time.Duration // 0 when the store was loaded already
 	StitchTime     time.Duration // 0 when it was stitched already
 	AttributesTime time.Duration // 0 when the attributes were calculated already
+	// FieldsTime is the copy of the payload fields that weft serve keeps
+	// in the background (segment.Engine.KeepFields), made before the runs
+	// as a running server has it; 0 where the backend keeps none.
+	FieldsTime time.Duration
 
 	Full         time.Duration
 	FullCPU      time.Duration // the process's CPU time (user+sys) during the run
@@ -62,7 +66,8 @@ func (r *SegmentsReport) String() string {
 	for _, x := range []struct {
 		what string
 		d    time.Duration
-	}{{"loaded", r.LoadTime}, {"stitched", r.StitchTime}, {"attributes calculated", r.AttributesTime}} {
+	}{{"loaded", r.LoadTime}, {"stitched", r.StitchTime}, {"attributes calculated", r.AttributesTime},
+		{"payload fields copied, as weft serve keeps them,", r.FieldsTime}} {
 		if x.d > 0 {
 			fmt.Fprintf(&b, "%s in %s\n", x.what, x.d.Round(time.Millisecond))
 		}
@@ -167,6 +172,17 @@ func Segments(ctx context.Context, opts SegmentsOpts) (*SegmentsReport, error) {
 		}
 	}
 	eng := segment.New(opts.DB, cfg.Segments, cfg.SegmentEnv(), &segment.Options{Now: func() time.Time { return now }})
+	// A server keeps the copy of the payload fields up to date in the
+	// background, so its runs find it: the first fill of a condition's
+	// values reads it rather than every payload.
+	opts.Progress("copying the payload fields")
+	start := time.Now()
+	if err := eng.KeepFields(ctx); err != nil {
+		return nil, fmt.Errorf("copy the payload fields: %w", err)
+	}
+	if db := opts.DB; db.Capabilities().PayloadFields() {
+		r.FieldsTime = time.Since(start)
+	}
 	var cpu time.Duration // of the last run
 	run := func(id string, ro segment.RunOptions) (*segment.RunResult, time.Duration, error) {
 		start, cpu0 := time.Now(), processCPU()

@@ -21,7 +21,8 @@ func newBenchSegmentsCmd() *cobra.Command {
 		Short: "Time 10 segments over a loaded, stitched store: full computation, incremental run, preview",
 		Long: `bench segments loads --events demo events of --customers customers into a fresh embedded
 store (or --data, or --db), stitches them and calculates the demo attributes, unless the store
-holds all that; then it times a full computation of 10 segments of mixed conditions
+holds all that, and (on DuckDB) brings the copy of the payload fields up to date, as weft serve
+keeps it in the background (timed apart); then it times a full computation of 10 segments of mixed conditions
 (attributes, events in windows with SQL filters and sums, identifiers, other segments), an
 incremental run after --changed entities changed, and the preview of a 3-condition tree; and,
 before them, the delivery of --webhook-changes membership changes to a local webhook receiver.`,

@@ -379,16 +379,11 @@ func (r *run) copyFields(ctx context.Context, ft *fieldType, to int64) error {
 // the window take the next columns; the rows copied before hold NULL in
 // them, rightly: no payload before held the key.
 func (r *run) copyFieldWindow(ctx context.Context, ft *fieldType, to int64) error {
-	unlock, err := r.lockStitching(ctx)
+	tx, done, err := r.lockedTx(ctx)
 	if err != nil {
 		return err
 	}
-	defer unlock()
-	tx, err := r.conn.Begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	defer done()
 	from := ft.filledTo
 	args := []any{ft.source, ft.typ, from, to}
 	// json_keys is DuckDB's; only a backend with PayloadFields runs this.

@@ -225,16 +225,11 @@ var errRaced = errors.New("segments: values filled by another run")
 // the deletion would keep them, linked to no entity). A preview's fill
 // does not wait for it (lockStitching).
 func (r *run) fillKey(ctx context.Context, key int64, n *Condition, from, to int64, fs *fieldSource) error {
-	unlock, err := r.lockStitching(ctx)
+	tx, done, err := r.lockedTx(ctx)
 	if err != nil {
 		return err
 	}
-	defer unlock()
-	tx, err := r.conn.Begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	defer done()
 	err = store.RunConfigSQLIn(ctx, tx, r.e.caps, func() error {
 		if _, err := tx.ExecContext(ctx, tx.Query("SegmentFillClear")); err != nil {
 			return err
@@ -262,6 +257,25 @@ func (r *run) fillKey(ctx context.Context, key int64, n *Condition, from, to int
 		return errRaced
 	}
 	return tx.Commit()
+}
+
+// lockedTx begins a transaction on the run's connection holding the
+// stitching lock shared (lockStitching); done rolls back what was not
+// committed, then releases the lock.
+func (r *run) lockedTx(ctx context.Context) (tx *store.Tx, done func(), err error) {
+	unlock, err := r.lockStitching(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	tx, err = r.conn.Begin(ctx)
+	if err != nil {
+		unlock()
+		return nil, nil, err
+	}
+	return tx, func() {
+		tx.Rollback() //nolint:errcheck // a no-op after Commit
+		unlock()
+	}, nil
 }
 
 // errErasing is a preview's fill that found the stitching lock held alone.
