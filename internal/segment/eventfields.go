@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -344,13 +345,8 @@ func (e *Engine) KeepFields(ctx context.Context) error {
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	keys := make([]int64, 0, len(types))
-	for k := range types {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
 	var errs []error
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(types)) {
 		if err := r.copyFields(ctx, types[k], top); err != nil {
 			errs = append(errs, err)
 		}
