@@ -66,21 +66,6 @@ func fieldTypeKey(source, typ string) int64 {
 	return int64(binary.BigEndian.Uint64(h[:8]) >> 1)
 }
 
-// fieldKey reports whether a payload key can be copied and read: letters,
-// digits and _, as sqlrewrite.ExtractKeys recognises.
-func fieldKey(k string) bool {
-	if k == "" {
-		return false
-	}
-	for i := 0; i < len(k); i++ {
-		c := k[i]
-		if !(c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
-			return false
-		}
-	}
-	return true
-}
-
 // fieldSource is how an event condition reads its per-event values from
 // the copy of its type's fields: up to upto, the value expression over
 // the copy's columns, for the rows where holds.
@@ -404,7 +389,7 @@ func (r *run) copyFieldWindow(ctx context.Context, ft *fieldType, to int64) erro
 	keys, overflow := slices.Clone(ft.keys), ft.overflow
 	for _, k := range met {
 		switch {
-		case !fieldKey(k) || slices.Contains(keys, k):
+		case !sqlrewrite.IsKey(k) || slices.Contains(keys, k):
 			// A key ExtractKeys never reads, or one copied already.
 		case len(keys) < fieldColumns:
 			keys = append(keys, k)

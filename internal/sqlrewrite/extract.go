@@ -76,6 +76,20 @@ func ParseOnce(column string, keys []string) string {
 	return "json_transform(" + column + ", '{" + strings.Join(fields, ",") + "}') AS weft_json"
 }
 
+// IsKey reports whether k is a key ExtractKeys reads in column->>'k':
+// letters, digits and _.
+func IsKey(k string) bool {
+	if k == "" {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		if !isIdent(k[i]) {
+			return false
+		}
+	}
+	return true
+}
+
 func isIdent(c byte) bool {
 	return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }
