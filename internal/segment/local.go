@@ -20,7 +20,9 @@ import (
 //	seg_c_ids       the candidates of all segments
 //	seg_c_entities  their rows of entities
 //	seg_c_attrs     their values of the attributes conditions read
-//	seg_c_idents    their identifier categories conditions read
+//	seg_c_idents    their identifiers of the categories conditions read
+//	                and of the stitching's (the events of their changes
+//	                carry the oldest: run.lookUpIdentifiers reads it here)
 //	seg_c_members   their memberships as the run began
 //	seg_c_events    their events of the types event conditions read,
 //	                without payloads (fetching those of a few events
@@ -59,6 +61,7 @@ func (r *run) copyCandidates(ctx context.Context, plans []*plan) {
 	if err != nil {
 		err = fmt.Errorf("copy the candidates' rows: %w", err)
 	}
+	r.copied = err == nil
 	for _, p := range inc {
 		p.err = err
 	}
@@ -89,8 +92,8 @@ func (r *run) copyStatements(inc []*plan) []string {
 		// Only the attributes and categories read: the values of an
 		// attribute lie together, so zone maps skip the others' rows.
 		r.copyAttrs(inc, byKey, ids),
-		"CREATE TEMP TABLE seg_c_idents AS SELECT DISTINCT entity_id, category FROM identifiers WHERE "+byKey+
-			inList("category", quotedNames(inc, func(n *Condition) string { return n.Identifier }))+" AND entity_id IN ("+ids+")",
+		"CREATE TEMP TABLE seg_c_idents AS SELECT entity_id, category, value, first_seq FROM identifiers WHERE "+byKey+
+			inList("category", r.identCategories(inc))+" AND entity_id IN ("+ids+")",
 		"CREATE TEMP TABLE seg_c_members AS SELECT segment_id, entity_id FROM segment_members WHERE entity_id IN ("+ids+")",
 		r.copyEvents(inc, byKey, ids),
 	)
@@ -121,6 +124,22 @@ func (r *run) copyAttrs(inc []*plan, byKey, ids string) string {
 		scans[i] = sel + "attribute_id = " + k + cand
 	}
 	return "CREATE TEMP TABLE seg_c_attrs AS " + strings.Join(scans, " UNION ALL ")
+}
+
+// identCategories are the identifier categories the copy keeps, quoted:
+// those the plans' conditions read and the stitching's, whose oldest
+// identifier the events of the changes carry (run.lookUpIdentifiers).
+// Copying the values of all of them costs about what the conditions'
+// categories alone did, and spares the lookup its scan of identifiers.
+func (r *run) identCategories(inc []*plan) []string {
+	names := quotedNames(inc, func(n *Condition) string { return n.Identifier })
+	for _, c := range r.e.env.categoryList() {
+		if k := quote(c); !slices.Contains(names, k) {
+			names = append(names, k)
+		}
+	}
+	slices.Sort(names)
+	return names
 }
 
 // quotedNames are the names key gives for the nodes of the plans'

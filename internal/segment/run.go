@@ -283,6 +283,8 @@ type run struct {
 	// candsCount how many (run.fillCands).
 	candsIn    string
 	candsCount int64
+	// copied is whether the candidates' rows were copied (local.go).
+	copied bool
 }
 
 // createTemp makes the temporary tables; seg_cand confined, as the
@@ -630,7 +632,7 @@ func (r *run) write(ctx context.Context, ps []*plan, res *RunResult) error {
 		entered, exited = entered+c[0], exited+c[1]
 	}
 	if entered+exited > 0 {
-		if err := r.lookUpIdentifiers(ctx, res, entered+exited); err != nil {
+		if err := r.lookUpIdentifiers(ctx, res, entered+exited, r.copied && allIncremental(ps)); err != nil {
 			return err
 		}
 	}
@@ -790,14 +792,17 @@ var identAllFrom int64 = 20_000
 
 // lookUpIdentifiers fills seg_ident with the oldest identifier of the
 // entities of seg_diff (of every entity, when they are many), which the
-// events of the changes carry.
-func (r *run) lookUpIdentifiers(ctx context.Context, res *RunResult, changes int64) error {
+// events of the changes carry. With fromCopy, every change is a
+// candidate's, whose identifiers the run copied (seg_c_idents).
+func (r *run) lookUpIdentifiers(ctx context.Context, res *RunResult, changes int64, fromCopy bool) error {
 	defer res.timer("look up identifiers")()
 	if _, err := r.conn.ExecContext(ctx, r.conn.Query("SegmentIdentClear")); err != nil {
 		return fmt.Errorf("look up identifiers: %w", err)
 	}
 	q := r.conn.Query("SegmentIdentFill")
 	switch {
+	case fromCopy:
+		q = r.conn.Query("SegmentIdentFillCopied")
 	case changes >= identAllFrom:
 		q = r.conn.Query("SegmentIdentFillAll")
 	case changes <= identKeysUpTo && r.e.caps.EntityKey() != "":
@@ -811,6 +816,12 @@ func (r *run) lookUpIdentifiers(ctx context.Context, res *RunResult, changes int
 		return fmt.Errorf("look up identifiers: %w", err)
 	}
 	return nil
+}
+
+// allIncremental is whether every plan ran incrementally: its changes
+// are then all of its candidates.
+func allIncremental(ps []*plan) bool {
+	return !slices.ContainsFunc(ps, func(p *plan) bool { return p.sr.Full })
 }
 
 // identKeysUpTo is the number of changes up to which the lookup of their

@@ -215,6 +215,18 @@ SELECT entity_id, o.c, o.v FROM (
       AND entity_id IN (SELECT entity_id FROM seg_diff)
     GROUP BY entity_id) x
 
+-- name: SegmentIdentFillCopied
+-- SegmentIdentFill from the copy of the candidates' identifiers
+-- (seg_c_idents) when every change is a candidate's (an incremental run):
+-- the copy holds them already, and the lookup then reads a few thousand rows
+-- rather than scanning identifiers again (10M events: 88-95 ms).
+INSERT INTO seg_ident (entity_id, category, value)
+SELECT entity_id, o.c, o.v FROM (
+    SELECT entity_id, arg_min({'c': category, 'v': value}, (first_seq, category, value)) AS o
+    FROM seg_c_idents WHERE category IN (SELECT unnest(CAST($1 AS TEXT[])))
+      AND entity_id IN (SELECT entity_id FROM seg_diff)
+    GROUP BY entity_id) x
+
 -- name: SegmentIdentFillAll
 -- SegmentIdentFill of every entity: one aggregate over identifiers, when
 -- the changes are many. A statement of its own, not SegmentIdentFill with

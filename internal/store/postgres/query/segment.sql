@@ -9,6 +9,13 @@ FROM identifiers WHERE category IN (SELECT unnest(CAST($1 AS TEXT[])))
   AND entity_id IN (SELECT entity_id FROM seg_diff)
 ORDER BY entity_id, first_seq, category, value
 
+-- name: SegmentIdentFillCopied
+INSERT INTO seg_ident (entity_id, category, value)
+SELECT DISTINCT ON (entity_id) entity_id, category, value
+FROM seg_c_idents WHERE category IN (SELECT unnest(CAST($1 AS TEXT[])))
+  AND entity_id IN (SELECT entity_id FROM seg_diff)
+ORDER BY entity_id, first_seq, category, value
+
 -- name: SegmentIdentFillAll
 INSERT INTO seg_ident (entity_id, category, value)
 SELECT DISTINCT ON (entity_id) entity_id, category, value
