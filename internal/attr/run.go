@@ -754,23 +754,29 @@ func (r *run) saveState(ctx context.Context, defs []*Definition, results map[str
 		return fmt.Errorf("attributes: save state: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	var ids, hashes, statuses, errs, failureEvents []string
+	var entities, rows, failures []int64
+	var durations []float64
 	for _, d := range defs {
 		res := results[d.ID]
 		if !res.Full && res.Entities == 0 && res.Status == "ok" {
 			continue // not calculated by this run: its last run stays on record
 		}
-		var hash, errText any
+		hash, errText := "", res.Error // '' is NULL (AttrStateSave)
 		if res.Status == "ok" {
-			hash = d.hash()
-		} else {
-			errText = res.Error
+			hash, errText = d.hash(), ""
 		}
-		var failures, failureEvent any
+		failureEvent := ""
 		if res.CastFailures > 0 {
-			failures, failureEvent = res.CastFailures, res.CastFailureEventID
+			failureEvent = res.CastFailureEventID
 		}
-		if _, err := tx.ExecContext(ctx, tx.Query("AttrStateSave"), d.ID, hash, res.Status, errText, res.Entities, res.Rows,
-			res.DurationMS, r.e.opts.Now().UTC(), failures, failureEvent); err != nil {
+		ids, hashes, statuses, errs = append(ids, d.ID), append(hashes, hash), append(statuses, res.Status), append(errs, errText)
+		entities, rows, durations = append(entities, res.Entities), append(rows, res.Rows), append(durations, res.DurationMS)
+		failures, failureEvents = append(failures, max(res.CastFailures, 0)), append(failureEvents, failureEvent)
+	}
+	if len(ids) > 0 {
+		if _, err := tx.ExecContext(ctx, tx.Query("AttrStateSave"), ids, hashes, statuses, errs, entities, rows,
+			durations, failures, failureEvents, r.e.opts.Now().UTC()); err != nil {
 			return fmt.Errorf("attributes: save state: %w", err)
 		}
 	}
