@@ -599,17 +599,11 @@ func (r *run) calculateChunk(ctx context.Context, defs []*Definition, results ma
 	}
 	done := r.timer("replace_values")
 	defer done()
-	if err := r.changing(ctx); err != nil {
-		return err
-	}
 	tx, err := r.conn.Begin(ctx)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	// The old and new values are compared before the delete and the
-	// insert: DuckDB's RETURNING costs four times the statement.
-	changes := deltas{}
 	attrs := ""
 	if r.only || len(ok) < r.e.enabled() {
 		// Other attributes' values of these entities stay.
@@ -628,29 +622,63 @@ func (r *run) calculateChunk(ctx context.Context, defs []*Definition, results ma
 			return fmt.Errorf("attributes: replace values: %w", err)
 		}
 	}
-	del, read := rep.Delete, rep.Read
-	var inserted map[string]int64
-	if err == nil {
-		inserted, err = countChanges(ctx, tx, "("+read+")", changes)
+	inserted, err := store.Counts(ctx, tx, "SELECT attribute_id, count(*) FROM attr_new GROUP BY attribute_id")
+	if err != nil {
+		return fmt.Errorf("attributes: replace values: %w", err)
 	}
-	if err == nil {
-		_, err = tx.ExecContext(ctx, del)
-	}
-	if err == nil {
-		_, err = tx.ExecContext(ctx, `INSERT INTO customer_attributes (entity_id, attribute_id, value, calculated_at`+r.keyColumn()+`)
-			SELECT entity_id, attribute_id, value, CAST($1 AS TIMESTAMPTZ)`+r.keyValue()+` FROM attr_new`, r.start)
-	}
+	changes, stale, err := r.replaceChanged(ctx, tx, rep)
 	if err == nil {
 		err = tx.Commit()
 	}
 	if err != nil {
 		return fmt.Errorf("attributes: replace values: %w", err)
 	}
+	r.stale = r.stale || stale
 	r.deltas.add(changes) // only once the transaction committed
 	for id, n := range inserted {
 		results[id].Rows += n
 	}
 	return nil
+}
+
+// replaceChanged replaces, in tx, the old rows (rep.Read) of the pairs
+// whose values changed with their rows of attr_new, and returns the
+// changes of the caches, and whether it marked them stale. The old and
+// new values are compared before the delete and the insert: DuckDB's
+// RETURNING costs four times the statement.
+func (r *run) replaceChanged(ctx context.Context, tx store.ExecutorTx, rep store.ChunkReplace) (deltas, bool, error) {
+	changes := deltas{}
+	if _, err := tx.ExecContext(ctx, "DROP TABLE IF EXISTS attr_changed"); err != nil {
+		return nil, false, err
+	}
+	if _, err := tx.ExecContext(ctx, changedPairs("("+rep.Read+")")); err != nil {
+		return nil, false, err
+	}
+	var n int64
+	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM attr_changed").Scan(&n); err != nil {
+		return nil, false, err
+	}
+	if n == 0 {
+		return changes, false, nil
+	}
+	// The caches do not count the changes until saveState: marked in
+	// the transaction of the changes (see changing).
+	stale := false
+	if !r.stale {
+		if _, err := tx.ExecContext(ctx, tx.Query("AttrCachesStaleSet"), true); err != nil {
+			return nil, false, err
+		}
+		stale = true
+	}
+	if err := countChanges(ctx, tx, "("+rep.Read+")", changes); err != nil {
+		return nil, false, err
+	}
+	if _, err := tx.ExecContext(ctx, rep.Delete); err != nil {
+		return nil, false, err
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO customer_attributes (entity_id, attribute_id, value, calculated_at`+r.keyColumn()+`)
+		SELECT entity_id, attribute_id, value, CAST($1 AS TIMESTAMPTZ)`+r.keyValue()+` FROM `+ofChanged("attr_new")+` n`, r.start)
+	return changes, stale, err
 }
 
 // togetherUpTo is the largest chunk whose attributes' new values go to
