@@ -113,15 +113,16 @@ ON CONFLICT (attribute_id) DO UPDATE SET hash = excluded.hash, status = excluded
     finished_at = excluded.finished_at, cast_failures = excluded.cast_failures,
     cast_failure_event_id = excluded.cast_failure_event_id
 
--- name: AttrCustomersFromRows
--- The customers of attribute $1 from attr_res, the new values of every
--- entity, of an attribute with one value per entity (a row is a customer).
-INSERT INTO attribute_customers_cache (attribute_id, customers_count, modified)
-SELECT $1, count(*), CAST($2 AS TIMESTAMPTZ) FROM attr_res
+-- name: AttrCustomersSet
+-- The customers of attribute $1, $2, counted by the caller: the rows it has
+-- just inserted for every entity, of an attribute with one value per entity
+-- (a row is a customer).
+INSERT INTO attribute_customers_cache (attribute_id, customers_count, modified) VALUES ($1, $2, CAST($3 AS TIMESTAMPTZ))
 ON CONFLICT (attribute_id) DO UPDATE SET customers_count = excluded.customers_count, modified = excluded.modified
 
 -- name: AttrCustomersFromEntities
--- AttrCustomersFromRows for an attribute that may hold several values.
+-- The customers of attribute $1 from attr_res, the new values of every
+-- entity, of an attribute that may hold several values.
 INSERT INTO attribute_customers_cache (attribute_id, customers_count, modified)
 SELECT $1, count(DISTINCT entity_id), CAST($2 AS TIMESTAMPTZ) FROM attr_res
 ON CONFLICT (attribute_id) DO UPDATE SET customers_count = excluded.customers_count, modified = excluded.modified
