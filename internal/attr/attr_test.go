@@ -459,11 +459,15 @@ func TestEngineEqualsReference(t *testing.T) {
 			incremental := f.snapshot(t)
 			f.run(t, attr.RunOptions{FromScratch: true})
 			sameSnapshots(t, "from scratch", incremental, f.snapshot(t), "engagement")
+			// Full passes count the caches from each attribute's new values
+			// (the first run recounted them all).
+			f.checkCaches(t)
 			res := f.run(t, attr.RunOptions{RecalculateAll: true})
 			if !res.Attributes[0].Full {
 				t.Fatalf("recalculate_all was not full: %+v", res.Attributes[0])
 			}
 			sameSnapshots(t, "recalculate_all", incremental, f.snapshot(t), "engagement")
+			f.checkCaches(t)
 		})
 	}
 }

@@ -68,54 +68,72 @@ func collectByAttribute(rows *sql.Rows, ds deltas, sign int64) (map[string]int64
 	return counts, rows.Err()
 }
 
+// changedPairs is the statement that lists in attr_changed the (attribute,
+// entity) pairs whose values in old (a subquery of attribute_id,
+// entity_id, value rows) and in attr_new differ as multisets (a custom
+// query may give a value twice): those with a value whose count differs.
+// Only these pairs' rows are replaced: an incremental run over entities
+// whose values did not change writes nothing (10k entities of the
+// 2M-event store: deleting and inserting their 120k unchanged rows, and
+// the commit, took about 150 ms), and the caches' deltas are those of
+// these pairs alone. Grouping by value first and keeping the few rows
+// that differ costs about half of grouping every pair again above it
+// (52-72 against 87-97 ms of CPU for 120k rows a side, DuckDB).
+func changedPairs(old string) string {
+	return `CREATE TEMP TABLE attr_changed AS
+SELECT DISTINCT attribute_id, entity_id FROM (
+  SELECT attribute_id, entity_id, value FROM (
+    SELECT attribute_id, entity_id, value, 1 AS c FROM ` + old + ` r
+    UNION ALL SELECT attribute_id, entity_id, value, -1 AS c FROM attr_new
+  ) v GROUP BY attribute_id, entity_id, value HAVING sum(c) <> 0
+) x`
+}
+
+// ofChanged restricts rows (a subquery of attribute_id, entity_id, value)
+// to the pairs in attr_changed.
+func ofChanged(rows string) string {
+	return `(SELECT r.attribute_id, r.entity_id, r.value FROM ` + rows + ` r
+  JOIN attr_changed c ON c.attribute_id = r.attribute_id AND c.entity_id = r.entity_id)`
+}
+
 // countChanges adds to ds the changes of the caches when the values of
-// old (a subquery of attribute_id, entity_id, value rows) are replaced by
-// those of attr_new, and returns how many rows attr_new has per
-// attribute. The database compares them: only the counts that change are
-// read.
-func countChanges(ctx context.Context, tx store.Executor, old string, ds deltas) (map[string]int64, error) {
+// the pairs in attr_changed are replaced: old holds their old rows
+// (attribute_id, entity_id, value). The database compares them: only the
+// counts that change are read.
+func countChanges(ctx context.Context, tx store.Executor, old string, ds deltas) error {
 	rows, err := tx.QueryContext(ctx, `SELECT attribute_id, value, CAST(sum(c) AS BIGINT) FROM (
-		SELECT attribute_id, value, -1 AS c FROM `+old+` o
-		UNION ALL SELECT attribute_id, value, 1 AS c FROM attr_new
+		SELECT attribute_id, value, -1 AS c FROM `+ofChanged(old)+` o
+		UNION ALL SELECT attribute_id, value, 1 AS c FROM `+ofChanged("attr_new")+` n
 	) v GROUP BY attribute_id, value HAVING sum(c) <> 0`)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var id, v string
 		var n int64
 		if err := rows.Scan(&id, &v, &n); err != nil {
-			return nil, err
+			return err
 		}
 		ds.of(id).values[v] += n
 	}
 	if err := rows.Err(); err != nil {
-		return nil, err
+		return err
 	}
-	rows, err = tx.QueryContext(ctx, `SELECT attribute_id, CAST(sum(n) AS BIGINT), CAST(sum(e) AS BIGINT) FROM (
-		SELECT attribute_id, 0 AS n, -count(DISTINCT entity_id) AS e FROM `+old+` o GROUP BY attribute_id
-		UNION ALL SELECT attribute_id, count(*) AS n, count(DISTINCT entity_id) AS e FROM attr_new GROUP BY attribute_id
-	) c GROUP BY attribute_id`)
+	// An entity counts for an attribute while it has a value of it.
+	customers, err := store.Counts(ctx, tx, `SELECT attribute_id, CAST(sum(c) AS BIGINT) FROM (
+		SELECT attribute_id, -1 AS c FROM (SELECT DISTINCT attribute_id, entity_id FROM `+ofChanged(old)+` o) had
+		UNION ALL SELECT attribute_id, 1 AS c FROM (SELECT DISTINCT attribute_id, entity_id FROM `+ofChanged("attr_new")+` n) has
+	) e GROUP BY attribute_id`)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	defer rows.Close()
-	counts := map[string]int64{}
-	for rows.Next() {
-		var id string
-		var n, e int64
-		if err := rows.Scan(&id, &n, &e); err != nil {
-			return nil, err
-		}
-		if n > 0 {
-			counts[id] = n
-		}
-		if e != 0 {
-			ds.of(id).customers += e
+	for id, n := range customers {
+		if n != 0 {
+			ds.of(id).customers += n
 		}
 	}
-	return counts, rows.Err()
+	return nil
 }
 
 // updateCaches recounts the attributes in recount and applies the deltas

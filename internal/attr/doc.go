@@ -12,8 +12,10 @@
 // entity's events. The events are read, and their JSON parsed, once per run
 // for all attributes: staging tables hold every attribute's first level
 // (stage.go), and the attributes' statements aggregate them. Results go to a long table (customer_attributes: entity,
-// attribute, value as text, calculated_at); list attributes and custom
-// queries returning several rows hold several values.
+// attribute, value as text, calculated_at: the run that wrote the value); list
+// attributes and custom queries returning several rows hold several values.
+// An incremental run rewrites only the (attribute, entity) pairs whose values
+// changed (run.replaceChanged).
 //
 // Due entities are those with activity since their last calculation (new
 // events, merges: entities.modified_at), those not calculated for 48 hours,

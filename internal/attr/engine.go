@@ -51,6 +51,9 @@ type Engine struct {
 	contexts []Context
 	opts     Options
 	mu       sync.Mutex // one run at a time in this process
+	// scalars holds, by attribute id, whether the definition's value and
+	// weight are one value per event (run.scalar); guarded by mu.
+	scalars map[string]bool
 }
 
 // New validates the definitions and returns an engine over db.
@@ -58,7 +61,7 @@ func New(db DB, defs []Definition, contexts []Context, opts *Options) (*Engine, 
 	if err := Validate(defs, contexts); err != nil {
 		return nil, err
 	}
-	e := &Engine{db: db, caps: db.Capabilities(), defs: defs, contexts: contexts}
+	e := &Engine{db: db, caps: db.Capabilities(), defs: defs, contexts: contexts, scalars: map[string]bool{}}
 	if opts != nil {
 		e.opts = *opts
 	}

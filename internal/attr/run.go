@@ -538,7 +538,7 @@ func (r *run) replaceOne(ctx context.Context, d *Definition, res *AttributeResul
 	n, _ := sr.RowsAffected()
 	counted := src == allEntities
 	if counted {
-		if err := r.countAll(ctx, tx, d); err != nil {
+		if err := r.countAll(ctx, tx, d, n); err != nil {
 			return err
 		}
 	}
@@ -557,17 +557,22 @@ func (r *run) replaceOne(ctx context.Context, d *Definition, res *AttributeResul
 }
 
 // countAll sets the caches of attribute d from its values, all of which
-// the transaction tx has just written.
-func (r *run) countAll(ctx context.Context, tx store.ExecutorTx, d *Definition) error {
+// the transaction tx has just written, rows of them. An attribute with one
+// value per entity has as many customers as rows: they are not counted
+// again (a scan of the value table per attribute, 18 of the demo's 23).
+func (r *run) countAll(ctx context.Context, tx store.ExecutorTx, d *Definition, rows int64) error {
 	now := r.e.opts.Now().UTC().Truncate(time.Microsecond)
-	customers := "AttrCustomersFromEntities"
+	customers := struct {
+		name string
+		args []any
+	}{"AttrCustomersFromEntities", []any{d.ID, now}}
 	if !d.Multiple() {
-		customers = "AttrCustomersFromRows" // one value per entity
+		customers.name, customers.args = "AttrCustomersSet", []any{d.ID, rows, now}
 	}
 	for _, s := range []struct {
 		name string
 		args []any
-	}{{customers, []any{d.ID, now}}, {"AttrValueCountsClear", []any{d.ID}}, {"AttrValueCountsFromRes", []any{d.ID, now}}} {
+	}{customers, {"AttrValueCountsClear", []any{d.ID}}, {"AttrValueCountsFromRes", []any{d.ID, now}}} {
 		if _, err := tx.ExecContext(ctx, r.conn.Query(s.name), s.args...); err != nil {
 			return err
 		}
@@ -599,17 +604,11 @@ func (r *run) calculateChunk(ctx context.Context, defs []*Definition, results ma
 	}
 	done := r.timer("replace_values")
 	defer done()
-	if err := r.changing(ctx); err != nil {
-		return err
-	}
 	tx, err := r.conn.Begin(ctx)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	// The old and new values are compared before the delete and the
-	// insert: DuckDB's RETURNING costs four times the statement.
-	changes := deltas{}
 	attrs := ""
 	if r.only || len(ok) < r.e.enabled() {
 		// Other attributes' values of these entities stay.
@@ -628,29 +627,63 @@ func (r *run) calculateChunk(ctx context.Context, defs []*Definition, results ma
 			return fmt.Errorf("attributes: replace values: %w", err)
 		}
 	}
-	del, read := rep.Delete, rep.Read
-	var inserted map[string]int64
-	if err == nil {
-		inserted, err = countChanges(ctx, tx, "("+read+")", changes)
+	inserted, err := store.Counts(ctx, tx, "SELECT attribute_id, count(*) FROM attr_new GROUP BY attribute_id")
+	if err != nil {
+		return fmt.Errorf("attributes: replace values: %w", err)
 	}
-	if err == nil {
-		_, err = tx.ExecContext(ctx, del)
-	}
-	if err == nil {
-		_, err = tx.ExecContext(ctx, `INSERT INTO customer_attributes (entity_id, attribute_id, value, calculated_at`+r.keyColumn()+`)
-			SELECT entity_id, attribute_id, value, CAST($1 AS TIMESTAMPTZ)`+r.keyValue()+` FROM attr_new`, r.start)
-	}
+	changes, stale, err := r.replaceChanged(ctx, tx, rep)
 	if err == nil {
 		err = tx.Commit()
 	}
 	if err != nil {
 		return fmt.Errorf("attributes: replace values: %w", err)
 	}
+	r.stale = r.stale || stale
 	r.deltas.add(changes) // only once the transaction committed
 	for id, n := range inserted {
 		results[id].Rows += n
 	}
 	return nil
+}
+
+// replaceChanged replaces, in tx, the old rows (rep.Read) of the pairs
+// whose values changed with their rows of attr_new, and returns the
+// changes of the caches, and whether it marked them stale. The old and
+// new values are compared before the delete and the insert: DuckDB's
+// RETURNING costs four times the statement.
+func (r *run) replaceChanged(ctx context.Context, tx store.ExecutorTx, rep store.ChunkReplace) (deltas, bool, error) {
+	changes := deltas{}
+	if _, err := tx.ExecContext(ctx, "DROP TABLE IF EXISTS attr_changed"); err != nil {
+		return nil, false, err
+	}
+	if _, err := tx.ExecContext(ctx, changedPairs("("+rep.Read+")")); err != nil {
+		return nil, false, err
+	}
+	var n int64
+	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM attr_changed").Scan(&n); err != nil {
+		return nil, false, err
+	}
+	if n == 0 {
+		return changes, false, nil
+	}
+	// The caches do not count the changes until saveState: marked in
+	// the transaction of the changes (see changing).
+	stale := false
+	if !r.stale {
+		if _, err := tx.ExecContext(ctx, tx.Query("AttrCachesStaleSet"), true); err != nil {
+			return nil, false, err
+		}
+		stale = true
+	}
+	if err := countChanges(ctx, tx, "("+rep.Read+")", changes); err != nil {
+		return nil, false, err
+	}
+	if _, err := tx.ExecContext(ctx, rep.Delete); err != nil {
+		return nil, false, err
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO customer_attributes (entity_id, attribute_id, value, calculated_at`+r.keyColumn()+`)
+		SELECT entity_id, attribute_id, value, CAST($1 AS TIMESTAMPTZ)`+r.keyValue()+` FROM `+ofChanged("attr_new")+` n`, r.start)
+	return changes, stale, err
 }
 
 // togetherUpTo is the largest chunk whose attributes' new values go to
@@ -754,23 +787,29 @@ func (r *run) saveState(ctx context.Context, defs []*Definition, results map[str
 		return fmt.Errorf("attributes: save state: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	var ids, hashes, statuses, errs, failureEvents []string
+	var entities, rows, failures []int64
+	var durations []float64
 	for _, d := range defs {
 		res := results[d.ID]
 		if !res.Full && res.Entities == 0 && res.Status == "ok" {
 			continue // not calculated by this run: its last run stays on record
 		}
-		var hash, errText any
+		hash, errText := "", res.Error // '' is NULL (AttrStateSave)
 		if res.Status == "ok" {
-			hash = d.hash()
-		} else {
-			errText = res.Error
+			hash, errText = d.hash(), ""
 		}
-		var failures, failureEvent any
+		failureEvent := ""
 		if res.CastFailures > 0 {
-			failures, failureEvent = res.CastFailures, res.CastFailureEventID
+			failureEvent = res.CastFailureEventID
 		}
-		if _, err := tx.ExecContext(ctx, tx.Query("AttrStateSave"), d.ID, hash, res.Status, errText, res.Entities, res.Rows,
-			res.DurationMS, r.e.opts.Now().UTC(), failures, failureEvent); err != nil {
+		ids, hashes, statuses, errs = append(ids, d.ID), append(hashes, hash), append(statuses, res.Status), append(errs, errText)
+		entities, rows, durations = append(entities, res.Entities), append(rows, res.Rows), append(durations, res.DurationMS)
+		failures, failureEvents = append(failures, max(res.CastFailures, 0)), append(failureEvents, failureEvent)
+	}
+	if len(ids) > 0 {
+		if _, err := tx.ExecContext(ctx, tx.Query("AttrStateSave"), ids, hashes, statuses, errs, entities, rows,
+			durations, failures, failureEvents, r.e.opts.Now().UTC()); err != nil {
 			return fmt.Errorf("attributes: save state: %w", err)
 		}
 	}

@@ -122,7 +122,23 @@ func (d *Definition) weighted() bool {
 // attributes' columns. Both engines refuse set-returning functions (and
 // aggregates and window functions, which would see other rows there) in a
 // WHERE clause: the probe binds them there over no rows.
+//
+// The answer depends on the definition alone (the events' columns are the
+// same whatever src is), so the engine keeps it: an incremental run of the
+// demo's 23 attributes asked 20 probes, 8-11 ms, each time.
 func (r *run) scalar(ctx context.Context, d *Definition, src source) bool {
+	if ok, known := r.e.scalars[d.ID]; known {
+		return ok
+	}
+	ok := r.probeScalar(ctx, d, src)
+	if ctx.Err() == nil { // a canceled probe says nothing of the definition
+		r.e.scalars[d.ID] = ok
+	}
+	return ok
+}
+
+// probeScalar is scalar, asked of the database.
+func (r *run) probeScalar(ctx context.Context, d *Definition, src source) bool {
 	q := "SELECT 1 FROM (" + baseSelect(src) + ") base WHERE ((" + d.Value + ") IS NULL OR CAST((" + or(d.Weight, "1") + ") AS DOUBLE PRECISION) IS NULL) AND 1 = 0 LIMIT 0"
 	err := store.RunConfigSQL(ctx, r.conn, r.e.caps, true, func(x store.Executor) error {
 		rows, err := x.QueryContext(ctx, q)

@@ -24,11 +24,12 @@ type Capabilities interface {
 	// another table, a bound parameter), "" when EntityKey is.
 	EntityKeyOf(expr string) string
 
-	// ChunkValuesReplace returns the statements that read and delete the
+	// ChunkValuesReplace returns the statements that read the
 	// customer_attributes rows of the entities of the temporary table
 	// attr_due, of the attributes whose condition attrs is (empty for
-	// all, else " AND attribute_id IN (...)"), before the new values are
-	// inserted, all in one transaction.
+	// all, else " AND attribute_id IN (...)"), and delete those of them
+	// whose values changed, before the new values are inserted, all in
+	// one transaction.
 	ChunkValuesReplace(attrs string) ChunkReplace
 
 	// IndexAfterCopy returns the statements that make a freshly copied
@@ -142,7 +143,9 @@ type ChunkReplace struct {
 	Prepare []string
 	// Read selects the old rows (attribute_id, entity_id, value).
 	Read string
-	// Delete deletes them.
+	// Delete deletes the rows of Read whose (attribute_id, entity_id)
+	// pair is in the temporary table attr_changed (columns attribute_id
+	// and entity_id): the pairs whose values changed.
 	Delete string
 }
 

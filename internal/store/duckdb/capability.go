@@ -31,8 +31,9 @@ func (b *backend) ChunkValuesReplace(attrs string) store.ChunkReplace {
 		Prepare: []string{"DROP TABLE IF EXISTS attr_old",
 			"CREATE TEMP TABLE attr_old AS SELECT rowid AS rid, attribute_id, entity_id, value FROM customer_attributes WHERE entity_key IN (SELECT " + entityKey + " FROM attr_due)" + attrs,
 			"DELETE FROM attr_old WHERE entity_id NOT IN (SELECT entity_id FROM attr_due)"},
-		Read:   "SELECT attribute_id, entity_id, value FROM attr_old",
-		Delete: "DELETE FROM customer_attributes WHERE rowid IN (SELECT rid FROM attr_old)",
+		Read: "SELECT attribute_id, entity_id, value FROM attr_old",
+		Delete: `DELETE FROM customer_attributes WHERE rowid IN (SELECT o.rid FROM attr_old o
+			JOIN attr_changed c ON c.attribute_id = o.attribute_id AND c.entity_id = o.entity_id)`,
 	}
 }
 

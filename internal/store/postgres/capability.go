@@ -24,8 +24,9 @@ func (b *backend) EntityKeyOf(string) string { return "" }
 func (b *backend) ChunkValuesReplace(attrs string) store.ChunkReplace {
 	which := "entity_id IN (SELECT entity_id FROM attr_due)" + attrs
 	return store.ChunkReplace{
-		Read:   "SELECT attribute_id, entity_id, value FROM customer_attributes WHERE " + which,
-		Delete: "DELETE FROM customer_attributes WHERE " + which,
+		Read: "SELECT attribute_id, entity_id, value FROM customer_attributes WHERE " + which,
+		Delete: `DELETE FROM customer_attributes a USING attr_changed c
+			WHERE a.entity_id = c.entity_id AND a.attribute_id = c.attribute_id`,
 	}
 }
 

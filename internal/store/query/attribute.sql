@@ -99,22 +99,30 @@ DROP VIEW IF EXISTS pivoted_customer_attributes
 -- the rows that must go (removed attributes) are deleted.
 
 -- name: AttrStateSave
+-- The states of the attributes a run calculated, one statement for all
+-- (one upsert each cost 2-5 ms on DuckDB, 45-64 ms for the demo's 23): $1
+-- to $9 are arrays, an attribute each; '' stands for a NULL hash, error and
+-- failure event, 0 for no cast failures. $10 is the time they finished.
 INSERT INTO attribute_state (attribute_id, hash, status, error, entities, value_rows, duration_ms, finished_at, cast_failures, cast_failure_event_id)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+SELECT id, NULLIF(h, ''), st, NULLIF(err, ''), n, nr, ms, CAST($10 AS TIMESTAMPTZ), NULLIF(cf, 0), NULLIF(cfe, '')
+FROM (SELECT unnest(CAST($1 AS TEXT[])) AS id, unnest(CAST($2 AS TEXT[])) AS h, unnest(CAST($3 AS TEXT[])) AS st,
+             unnest(CAST($4 AS TEXT[])) AS err, unnest(CAST($5 AS BIGINT[])) AS n, unnest(CAST($6 AS BIGINT[])) AS nr,
+             unnest(CAST($7 AS DOUBLE PRECISION[])) AS ms, unnest(CAST($8 AS BIGINT[])) AS cf, unnest(CAST($9 AS TEXT[])) AS cfe) s
 ON CONFLICT (attribute_id) DO UPDATE SET hash = excluded.hash, status = excluded.status, error = excluded.error,
     entities = excluded.entities, value_rows = excluded.value_rows, duration_ms = excluded.duration_ms,
     finished_at = excluded.finished_at, cast_failures = excluded.cast_failures,
     cast_failure_event_id = excluded.cast_failure_event_id
 
--- name: AttrCustomersFromRows
--- The customers of attribute $1 from attr_res, the new values of every
--- entity, of an attribute with one value per entity (a row is a customer).
-INSERT INTO attribute_customers_cache (attribute_id, customers_count, modified)
-SELECT $1, count(*), CAST($2 AS TIMESTAMPTZ) FROM attr_res
+-- name: AttrCustomersSet
+-- The customers of attribute $1, $2, counted by the caller: the rows it has
+-- just inserted for every entity, of an attribute with one value per entity
+-- (a row is a customer).
+INSERT INTO attribute_customers_cache (attribute_id, customers_count, modified) VALUES ($1, $2, CAST($3 AS TIMESTAMPTZ))
 ON CONFLICT (attribute_id) DO UPDATE SET customers_count = excluded.customers_count, modified = excluded.modified
 
 -- name: AttrCustomersFromEntities
--- AttrCustomersFromRows for an attribute that may hold several values.
+-- The customers of attribute $1 from attr_res, the new values of every
+-- entity, of an attribute that may hold several values.
 INSERT INTO attribute_customers_cache (attribute_id, customers_count, modified)
 SELECT $1, count(DISTINCT entity_id), CAST($2 AS TIMESTAMPTZ) FROM attr_res
 ON CONFLICT (attribute_id) DO UPDATE SET customers_count = excluded.customers_count, modified = excluded.modified

@@ -126,9 +126,9 @@ func testEntityKey(t *testing.T, b Backend) {
 	}
 }
 
-// testChunkValuesReplace: the statements read and delete exactly the rows
-// of the entities in attr_due (of the attributes named, when named), in a
-// transaction on one connection.
+// testChunkValuesReplace: the statements read exactly the rows of the
+// entities in attr_due (of the attributes named, when named) and delete
+// those of the pairs in attr_changed, in a transaction on one connection.
 func testChunkValuesReplace(t *testing.T, b Backend) {
 	ctx := context.Background()
 	s := openDB(t, b)
@@ -137,10 +137,14 @@ func testChunkValuesReplace(t *testing.T, b Backend) {
 		UNION ALL SELECT 'e2', 'a', '3' UNION ALL SELECT 'e3', 'b', '4'`)
 	for _, c := range []struct {
 		name, attrs string
-		read, left  []string
+		// changed are the pairs attr_changed lists (one may have no old
+		// rows: its entity had no value before).
+		changed    string
+		read, left []string
 	}{
-		{"all attributes", "", []string{"a e1 1", "b e1 2"}, []string{"e2 a 3", "e3 b 4"}},
-		{"some attributes", " AND attribute_id IN ('b')", []string{"b e1 2"}, []string{"e1 a 1", "e2 a 3", "e3 b 4"}},
+		{"all attributes", "", "('a', 'e1'), ('b', 'e1')", []string{"a e1 1", "b e1 2"}, []string{"e2 a 3", "e3 b 4"}},
+		{"some attributes", " AND attribute_id IN ('b')", "('b', 'e1')", []string{"b e1 2"}, []string{"e1 a 1", "e2 a 3", "e3 b 4"}},
+		{"some pairs", "", "('a', 'e1'), ('c', 'e1')", []string{"a e1 1", "b e1 2"}, []string{"e1 b 2", "e2 a 3", "e3 b 4"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			conn := openConn(t, s)
@@ -157,6 +161,7 @@ func testChunkValuesReplace(t *testing.T, b Backend) {
 			if !reflect.DeepEqual(read, c.read) {
 				t.Errorf("read %v, want %v", read, c.read)
 			}
+			exec(t, tx, "CREATE TEMP TABLE attr_changed AS SELECT * FROM (VALUES "+c.changed+") c (attribute_id, entity_id)")
 			exec(t, tx, rep.Delete)
 			left := column(t, tx, "SELECT entity_id || ' ' || attribute_id || ' ' || value FROM customer_attributes ORDER BY 1")
 			if !reflect.DeepEqual(left, c.left) {
