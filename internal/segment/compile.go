@@ -68,6 +68,9 @@ type compiler struct {
 	// beyond those kept from the copy of their type's payload fields
 	// (eventfields.go).
 	fields map[int64]*fieldSource
+	// seqParts joins per-event values to events in ranges of seqs
+	// (store.Capabilities.JoinsInSeqParts, eventjoin.go).
+	seqParts bool
 	// snapshot, when set (a preview), is the log's last seq when the
 	// work began: events after it need not be evaluated (eventjoin.go).
 	snapshot int64
@@ -84,7 +87,7 @@ func (c *compiler) table(name string) string {
 }
 
 func newCompiler(caps store.Capabilities, env *Env, defs []Definition, props []plugin.Property, now time.Time) *compiler {
-	c := &compiler{joins: caps.SetsByJoins(), env: env, segments: map[string]*Definition{}, now: now.UTC(), props: props, propValues: "plugin_property_values"}
+	c := &compiler{joins: caps.SetsByJoins(), seqParts: caps.JoinsInSeqParts(), env: env, segments: map[string]*Definition{}, now: now.UTC(), props: props, propValues: "plugin_property_values"}
 	for i := range defs {
 		c.segments[defs[i].ID] = &defs[i]
 	}

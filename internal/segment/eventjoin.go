@@ -7,15 +7,18 @@ import "strconv"
 // builder's count of a where over 6M page views, or of a sum over 2M
 // purchases, was mostly this join by seq and the grouping after it
 // (BENCHMARKS.md): the scans and the where cost a fifth.
-//   - The values are joined to the events in parts of joinPart seqs, one
-//     join per part, all in one UNION ALL: each hash table then holds a
-//     part's values (a few hundred thousand rows) and stays in the
+//   - Where the backend says so (store.Capabilities.JoinsInSeqParts:
+//     DuckDB), the values are joined to the events in parts of joinPart
+//     seqs, one join per part, all in one UNION ALL: each hash table then
+//     holds a part's values (a few hundred thousand rows) and stays in the
 //     processor's caches, where one of millions was probed at a cache
-//     miss per row. Both tables are stored in about seq order (the log's
+//     miss per row. Both tables are stored in about seq order (the
 //     mappings by stitching batches, the copy and the values by window),
 //     so each part's scans skip the other parts' row groups by their zone
-//     maps. Measured at 10M events (CPU of the count, machine loaded): a
-//     sum over 2M purchases 0.58 s in one join, 0.45 s in five parts.
+//     maps. Measured at 10M events (CPU of the whole count, medians of
+//     four, loaded machine): a sum over 2M purchases 0.63 s in one join,
+//     0.49 s in ten parts (0.59 s in five, 0.56 s in twenty); a where
+//     over 6.2M page views 0.63 s, 0.43 s (0.53 s, 0.63 s).
 //   - A preview (compiler.snapshot) whose values or copy reach the log's
 //     last seq as it began evaluates no later events: the query reads no
 //     part of the log. Besides the scan, that part's estimate (a filter
@@ -60,12 +63,13 @@ func (c *compiler) keptGroups(n *Condition, key, upto int64) string {
 		return "SELECT me.entity_id, x.v FROM (" + me(after, to) + ") me JOIN (" + values + ") x ON x.seq = me.seq"
 	}
 	var parts []string
-	if c.cand == "" {
+	if c.cand == "" && c.seqParts {
 		for _, p := range seqParts(covered) {
 			parts = append(parts, join(p[0], p[1], storedValues(key, upto, fs, p[0], p[1])))
 		}
 	} else {
-		// An incremental run's candidates: a few events, one join.
+		// An incremental run's candidates (a few events), or a backend
+		// that joins once.
 		parts = append(parts, join(0, covered, storedValues(key, upto, fs, 0, covered)))
 	}
 	if c.snapshot == 0 || covered < c.snapshot {
