@@ -416,8 +416,12 @@ func (r *run) copyFieldWindow(ctx context.Context, ft *fieldType, to int64) erro
 			if numeric[i] {
 				// TRY_CAST converts as CAST does, or gives NULL where
 				// CAST would fail: the check below then marks the key.
+				// It fails slowly (a url: about 0.6 µs, 0.36 s of CPU
+				// per 620k page views), so a text that cannot start a
+				// number is not tried: NULL marks its key all the same.
+				v := "struct_extract_at(weft_json, " + n + ")"
 				cols += ", n" + n
-				vals += ", TRY_CAST(struct_extract_at(weft_json, " + n + ") AS DECIMAL(18,3))"
+				vals += ", CASE WHEN regexp_matches(" + v + ", '^\\s*[-+.0-9]') THEN TRY_CAST(" + v + " AS DECIMAL(18,3)) END"
 			}
 		}
 		// What payload->>'key' gives for every key, one parse per event.
