@@ -28,7 +28,10 @@ import (
 // its payloads (exactly what payload->>'key' gives) in a column of its
 // own. A condition that reads only such fields (fieldRewrite) is evaluated
 // over these columns, the kept keys' columns in place of payload->>'key'
-// and NULL for a key that no payload of the type holds.
+// and NULL for a key that no payload of the type holds. A key whose every
+// copied value converts to DuckDB's ::numeric keeps that number too
+// (column nN, migration 057), which a cast of the key to numeric reads
+// instead of converting its text (numericCasts).
 //
 // The copy is kept up to date as the kept values are: KeepFields (the
 // server calls it in the background) copies each type's events after
