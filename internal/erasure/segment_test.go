@@ -50,6 +50,13 @@ func TestEraseSegments(t *testing.T) {
 			if f.db.Capabilities().PayloadFields() == (copied == "0") {
 				t.Fatalf("%s rows of the payload fields copied", copied)
 			}
+			// The copy holds numbers too (migration 057), in the same rows:
+			// alice's totals among them.
+			numbers := "SELECT CAST(count(*) AS TEXT) FROM segment_event_fields WHERE tkey <> 7 AND coalesce(" +
+				"n1, n2, n3, n4, n5, n6, n7, n8, n9, n10, n11, n12, n13, n14, n15, n16, n17, n18, n19, n20, n21, n22, n23, n24) IS NOT NULL"
+			if got := column(t, f, numbers+" AND seq IN (SELECT event_seq FROM entity_events WHERE entity_id = '"+f.aliceID+"')"); f.db.Capabilities().PayloadFields() == (got == "0") {
+				t.Fatalf("%s rows of alice's events with copied numbers", got)
+			}
 			if found := traces(t, f.db, f.aliceIDs...); !strings.Contains(strings.Join(found, "\n"), "segment_changes") {
 				t.Fatalf("the fixture holds no segment change of alice: %v", found)
 			}
@@ -82,6 +89,9 @@ func TestEraseSegments(t *testing.T) {
 			}
 			if got := column(t, f, "SELECT CAST(count(*) AS TEXT) FROM segment_event_fields WHERE tkey = 7"); got == "0" {
 				t.Error("the erasure deleted the copied fields of the events it kept")
+			}
+			if got := column(t, f, numbers+" AND seq NOT IN (SELECT seq FROM event_log)"); got != "0" {
+				t.Errorf("%s rows of copied numbers of erased events left", got)
 			}
 			of, err := f.db.SegmentsOf(ctx, []string{f.aliceID, f.bobID})
 			if err != nil {

@@ -68,7 +68,13 @@ type compiler struct {
 	// beyond those kept from the copy of their type's payload fields
 	// (eventfields.go).
 	fields map[int64]*fieldSource
-	n      int
+	// seqParts joins per-event values to events in ranges of seqs
+	// (store.Capabilities.JoinsInSeqParts, eventjoin.go).
+	seqParts bool
+	// snapshot, when set (a preview), is the log's last seq when the
+	// work began: events after it need not be evaluated (eventjoin.go).
+	snapshot int64
+	n        int
 }
 
 // table is the table a query reads: the candidates' copy in local mode.
@@ -81,7 +87,7 @@ func (c *compiler) table(name string) string {
 }
 
 func newCompiler(caps store.Capabilities, env *Env, defs []Definition, props []plugin.Property, now time.Time) *compiler {
-	c := &compiler{joins: caps.SetsByJoins(), env: env, segments: map[string]*Definition{}, now: now.UTC(), props: props, propValues: "plugin_property_values"}
+	c := &compiler{joins: caps.SetsByJoins(), seqParts: caps.JoinsInSeqParts(), env: env, segments: map[string]*Definition{}, now: now.UTC(), props: props, propValues: "plugin_property_values"}
 	for i := range defs {
 		c.segments[defs[i].ID] = &defs[i]
 	}
@@ -628,21 +634,6 @@ func (c *compiler) eventGroups(n *Condition) (string, string) {
 	}
 	return "SELECT ce.entity_id FROM (" + ce + c.restrict("entity_id") + ") ce JOIN event_log ev ON ev.seq = ce.event_seq WHERE " + filter +
 		" GROUP BY ce.entity_id", v
-}
-
-// keptGroups is eventGroups of a condition whose per-event values are
-// kept up to upto (eventvalues.go): the entities' events of its type in
-// its window, which entity_events carries (or the candidates' copy of
-// it), joined to the values by seq. The values are of the condition's
-// version alone, if it names one.
-func (c *compiler) keptGroups(n *Condition, key, upto int64) string {
-	events, seq := "entity_events", "event_seq"
-	if c.local {
-		events, seq = "seg_c_events", "seq"
-	}
-	window := c.window(n)
-	me := "SELECT ev.entity_id, ev." + seq + " AS seq FROM " + events + " ev WHERE " + typeFilter(n) + " AND " + window + c.restrict("ev.entity_id")
-	return "SELECT me.entity_id FROM (" + me + ") me JOIN (" + keptValues(n, key, upto, c.fields[key], window) + ") x ON x.seq = me.seq GROUP BY me.entity_id"
 }
 
 // counted is the test of an aggregate against a comparison, and whether it

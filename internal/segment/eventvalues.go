@@ -77,23 +77,6 @@ func liveValues(n *Condition, after int64, more string) string {
 	return q
 }
 
-// keptValues is the query of the per-event values of an event condition
-// whose values are kept up to upto: those, the copy of its type's fields
-// after them if fs is set (eventfields.go), and the log's later events
-// evaluated (more, if set, narrows those).
-func keptValues(n *Condition, key, upto int64, fs *fieldSource, more string) string {
-	q := ""
-	if upto > 0 {
-		q = "SELECT seq, v FROM segment_event_values WHERE key = " + strconv.FormatInt(key, 10) +
-			" AND seq <= " + strconv.FormatInt(upto, 10) + "\nUNION ALL "
-	}
-	if fs != nil && fs.upto > upto {
-		q += fs.values(upto, fs.upto) + "\nUNION ALL "
-		upto = fs.upto
-	}
-	return q + liveValues(n, upto, more)
-}
-
 // valueConditions are the event conditions with per-event values of the
 // conditions (and of the segments they refer to), by key.
 func valueConditions(segments map[string]*Definition, conds ...*Condition) map[int64]*Condition {
@@ -134,7 +117,7 @@ func (r *run) keepValues(ctx context.Context, plans []*plan, res *RunResult) {
 	}
 	stop := res.timer("event values")
 	vc := valueConditions(plans[0].comp.segments, conds...)
-	values := r.fillValues(ctx, vc, r.payloadFields(ctx, vc, false))
+	values := r.fillValues(ctx, vc, r.payloadFields(ctx, vc, 0), 0)
 	stop()
 	for _, p := range plans {
 		p.comp.values = values
@@ -148,15 +131,17 @@ func (r *run) keepValues(ctx context.Context, plans []*plan, res *RunResult) {
 // then evaluates the events after that, as without values, and a failing
 // condition fails its segment alone. A fill reads the copy of the payload
 // fields where fields has the key; a preview's does not fill such a key
-// at all (eventfields.go), its query reads the copy.
-func (r *run) fillValues(ctx context.Context, conds map[int64]*Condition, fields map[int64]*fieldSource) map[int64]int64 {
+// at all (eventfields.go), its query reads the copy. top is the log's
+// last seq if the caller read it (a preview), else 0.
+func (r *run) fillValues(ctx context.Context, conds map[int64]*Condition, fields map[int64]*fieldSource, top int64) map[int64]int64 {
 	filled := map[int64]int64{}
 	if len(conds) == 0 {
 		return filled
 	}
-	var top int64
-	if err := r.conn.QueryRowContext(ctx, r.conn.Query("SegmentLogTop")).Scan(&top); err != nil {
-		return filled
+	if top == 0 {
+		if err := r.conn.QueryRowContext(ctx, r.conn.Query("SegmentLogTop")).Scan(&top); err != nil {
+			return filled
+		}
 	}
 	keys := make([]int64, 0, len(conds))
 	for k := range conds {

@@ -80,3 +80,11 @@ func (e *Engine) FillKey(ctx context.Context, cond *Condition, from, to int64, n
 
 // IdentFilter is where the lookup of identifiers adds the entity keys.
 const IdentFilter = identFilter
+
+// SetJoinParts sets how many seqs a part of a join of kept or copied
+// values covers, and the most parts, until the test ends.
+func SetJoinParts(t interface{ Cleanup(func()) }, part, parts int64) {
+	oldPart, oldParts := joinPart, joinParts
+	joinPart, joinParts = part, parts
+	t.Cleanup(func() { joinPart, joinParts = oldPart, oldParts })
+}

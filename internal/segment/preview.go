@@ -43,8 +43,16 @@ func (e *Engine) Preview(ctx context.Context, cond *Condition) (*Preview, error)
 		return nil, err
 	}
 	vc := valueConditions(comp.segments, cond)
-	comp.fields = r.payloadFields(ctx, vc, true)
-	comp.values = r.fillValues(ctx, vc, comp.fields)
+	if len(vc) > 0 {
+		// The log as the preview begins: the copy is brought up to it,
+		// values are kept up to it, and they answer for every event
+		// (eventjoin.go).
+		if err := conn.QueryRowContext(ctx, conn.Query("SegmentLogTop")).Scan(&comp.snapshot); err != nil {
+			comp.snapshot = 0
+		}
+		comp.fields = r.payloadFields(ctx, vc, comp.snapshot)
+		comp.values = r.fillValues(ctx, vc, comp.fields, comp.snapshot)
+	}
 	q, err := comp.query(cond)
 	if err != nil {
 		return nil, &Error{Segment: "preview", Path: "condition", Err: err}

@@ -84,6 +84,15 @@ type Capabilities interface {
 	// reads the log as before and keeps no such copy.
 	PayloadFields() bool
 
+	// JoinsInSeqParts reports that a join by seq of millions of events
+	// (package segment: kept or copied per-event values to the entities'
+	// events) is faster as a UNION ALL of joins of ranges of seqs: DuckDB,
+	// whose hash table of a range stays in the processor's caches where
+	// one of millions of rows is probed at a cache miss a row, and whose
+	// zone maps skip the other ranges' row groups of tables stored in
+	// about seq order. PostgreSQL joins once, as planned.
+	JoinsInSeqParts() bool
+
 	// FiltersAfterSelectiveJoin reports that a filter over several columns
 	// of a large table joined to a few rows costs less on the join's rows
 	// than in the table's scan: DuckDB applies in a scan only the filters

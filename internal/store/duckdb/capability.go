@@ -108,3 +108,8 @@ func (b *backend) ExportFolder() string { return b.exportDir }
 // PayloadFields: a first count of a payload condition reads narrow
 // columns instead of decompressing every payload of its type.
 func (b *backend) PayloadFields() bool { return true }
+
+// JoinsInSeqParts: a builder's count over 6M page views joined in ten
+// parts cost 0.43 s of CPU against 0.63 s in one join (10M events, loaded
+// machine; package segment, eventjoin.go).
+func (b *backend) JoinsInSeqParts() bool { return true }

@@ -118,3 +118,5 @@ func (b *backend) Reclaim(ctx context.Context, conn store.Executor, tables []str
 }
 
 func (b *backend) PayloadFields() bool { return false }
+
+func (b *backend) JoinsInSeqParts() bool { return false }
