@@ -161,46 +161,28 @@ func (e *Engine) bulkPass(ctx context.Context, s *bulkState, b *batch, p *plan, 
 }
 
 // bulkWrite writes the pass's new entities, identifiers and event
-// mappings, each to its entity as the pass left it, bulkChunk rows a
-// statement.
+// mappings, each to its entity as the pass left it: one statement a table.
+//
+// The statements are a pass's whole, not chunks under DuckDB's row group
+// (122,880 rows), which branch s20-stitch tried so that every inserted row
+// went to the database file as inserted (none through the write-ahead
+// log): DuckDB then compressed the row groups on the pass's own thread,
+// and the passes, which bound a rebuild, took 5 s longer at 10M events
+// (BENCHMARKS.md, seventh session). A statement of 250,000 mappings is
+// inserted in parallel, with the row groups compressed on DuckDB's worker
+// threads too; what the write-ahead log costs the commit is less than
+// that (2M events: passes as main's, the commit 0.8 to 2.7 s against 1 to
+// 3.6 s, loaded).
 func (e *Engine) bulkWrite(ctx context.Context, s *bulkState, b *batch, p *plan, now time.Time) error {
 	exec := txExec(ctx, s.tx, b.lo, b.hi)
-	for i := 0; i < len(p.newEntities); i += bulkChunk {
-		if err := e.bulkEntities(exec, p.newEntities[i:min(i+bulkChunk, len(p.newEntities))], now); err != nil {
-			return err
-		}
+	if err := e.bulkEntities(exec, p.newEntities, now); err != nil {
+		return err
 	}
-	for i := 0; i < len(p.identifiers); i += bulkChunk {
-		if err := e.bulkIdentifiers(exec, p.identifiers[i:min(i+bulkChunk, len(p.identifiers))]); err != nil {
-			return err
-		}
+	if err := e.bulkIdentifiers(exec, p.identifiers); err != nil {
+		return err
 	}
-	for i := 0; i < len(b.seqs); i += bulkChunk {
-		j := min(i+bulkChunk, len(b.seqs))
-		// The log's rows of the chunk: from the seq before its first.
-		lo := b.lo
-		if i > 0 {
-			lo = b.seqs[i-1]
-		}
-		if err := e.bulkEvents(exec, b.seqs[i:j], p.eventEntity[i:j], lo, b.seqs[j-1]); err != nil {
-			return err
-		}
-	}
-	return nil
+	return e.bulkEvents(exec, b.seqs, p.eventEntity, b.lo, b.hi)
 }
-
-// bulkChunk is the most rows a rebuild inserts into a stitching table with
-// one statement: fewer than DuckDB's row group (122,880 rows). DuckDB
-// writes a transaction's inserted rows to the database file as each row
-// group fills, and its commit then only links them, if the transaction
-// inserted them all the same way: a statement of a row group or more
-// writes its own row groups, and when some rows were inserted otherwise
-// (a smaller statement before it) the commit writes every row the
-// transaction inserted into the table to the write-ahead log instead,
-// and the next checkpoint writes them again (bulkFixups, where else it
-// does). Statements under a row group append to one row group after the
-// other, full ones, which also leaves a checkpoint nothing to merge.
-const bulkChunk = 100_000
 
 // bulkEntities stages new entities and inserts them.
 func (e *Engine) bulkEntities(exec execFunc, ents []newEntity, now time.Time) error {
@@ -304,7 +286,7 @@ func (e *Engine) finishBulk(ctx context.Context) error {
 // to their survivors.
 //
 // Why after: DuckDB writes the rows a transaction inserts into the
-// database file as they come (its optimistic writes; see bulkChunk) and
+// database file as they come (its optimistic writes) and
 // its commit then only links them, unless the transaction also updates or
 // deletes any of the rows it inserted into that table: then the commit
 // writes every row it inserted into the table to the write-ahead log
