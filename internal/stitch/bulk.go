@@ -165,14 +165,16 @@ func (e *Engine) bulkPass(ctx context.Context, s *bulkState, b *batch, p *plan, 
 //
 // The statements are a pass's whole, not chunks under DuckDB's row group
 // (122,880 rows), which branch s20-stitch tried so that every inserted row
-// went to the database file as inserted (none through the write-ahead
-// log): DuckDB then compressed the row groups on the pass's own thread,
-// and the passes, which bound a rebuild, took 5 s longer at 10M events
+// went to the database file as inserted, none through the write-ahead
+// log: DuckDB then compressed the row groups on the pass's own thread, and
+// the passes, which bound a rebuild, took 5 s longer at 10M events
 // (BENCHMARKS.md, seventh session). A statement of 250,000 mappings is
-// inserted in parallel, with the row groups compressed on DuckDB's worker
-// threads too; what the write-ahead log costs the commit is less than
-// that (2M events: passes as main's, the commit 0.8 to 2.7 s against 1 to
-// 3.6 s, loaded).
+// inserted in parallel, its row groups compressed on DuckDB's worker
+// threads too, and the passes take as long as when they also made their
+// later changes in the transaction. The commit still copies the
+// mappings into the log (about 5 s at 10M events, loaded), but no
+// longer rewrites them in the final re-clustering's checkpoint (see
+// bulkFixups and moveByCopy).
 func (e *Engine) bulkWrite(ctx context.Context, s *bulkState, b *batch, p *plan, now time.Time) error {
 	exec := txExec(ctx, s.tx, b.lo, b.hi)
 	if err := e.bulkEntities(exec, p.newEntities, now); err != nil {
@@ -293,8 +295,9 @@ func (e *Engine) finishBulk(ctx context.Context) error {
 // instead, and a checkpoint writes them again. Updated in the passes'
 // transaction, a 2M-event rebuild's log grew by 216 MiB (23 to 239 MiB),
 // and the checkpoint in the commit of the final re-clustering took 1.1 to
-// 1.3 s of CPU more; at 10M events the end of the rebuild took 23 s of
-// CPU against 6 s this way (loaded machine; BENCHMARKS.md).
+// 1.3 s of CPU more. At 10M events the end of the rebuild (the commit,
+// these changes and the final re-clustering's commit) took 14 to 59 s
+// against 8 s this way (loaded machine; BENCHMARKS.md, eighth session).
 //
 // A crash between the two commits leaves a partition that is neither the
 // old nor the new one, as one before the final re-clustering does: the
