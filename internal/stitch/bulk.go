@@ -161,59 +161,92 @@ func (e *Engine) bulkPass(ctx context.Context, s *bulkState, b *batch, p *plan, 
 }
 
 // bulkWrite writes the pass's new entities, identifiers and event
-// mappings, each to its entity as the pass left it.
+// mappings, each to its entity as the pass left it: one statement a table.
+//
+// The statements are a pass's whole, not chunks under DuckDB's row group
+// (122,880 rows), which branch s20-stitch tried so that every inserted row
+// went to the database file as inserted, none through the write-ahead
+// log: DuckDB then compressed the row groups on the pass's own thread, and
+// the passes, which bound a rebuild, took 5 s longer at 10M events
+// (BENCHMARKS.md, seventh session). A statement of 250,000 mappings is
+// inserted in parallel, its row groups compressed on DuckDB's worker
+// threads too, and the passes take as long as when they also made their
+// later changes in the transaction. The commit still copies the
+// mappings into the log (about 5 s at 10M events, loaded), but no
+// longer rewrites them in the final re-clustering's checkpoint (see
+// bulkFixups and moveByCopy).
 func (e *Engine) bulkWrite(ctx context.Context, s *bulkState, b *batch, p *plan, now time.Time) error {
-	ids, seqs, counts, ats := e.newEntityLists(p)
+	exec := txExec(ctx, s.tx, b.lo, b.hi)
+	if err := e.bulkEntities(exec, p.newEntities, now); err != nil {
+		return err
+	}
+	if err := e.bulkIdentifiers(exec, p.identifiers); err != nil {
+		return err
+	}
+	return e.bulkEvents(exec, b.seqs, p.eventEntity, b.lo, b.hi)
+}
+
+// bulkEntities stages new entities and inserts them.
+func (e *Engine) bulkEntities(exec execFunc, ents []newEntity, now time.Time) error {
+	ids, seqs, counts, ats := e.newEntityLists(ents)
+	if err := exec("stage entities", ids.n, `INSERT INTO stitch_bulk_entities (id, created_seq, counts, first_us)
+		SELECT `+plainListSQL("$1", "TEXT")+`, `+plainListSQL("$2", "BIGINT")+`, `+plainListSQL("$3", "TEXT")+`, `+plainListSQL("$4", "BIGINT"),
+		ids.String(), seqs.String(), counts.String(), ats.String()); err != nil {
+		return err
+	}
+	if err := exec("create entities", ids.n, `INSERT INTO entities (id, created_seq, created_at, modified_at, identifier_counts, first_event_us)
+		SELECT id, created_seq, CAST($1 AS TIMESTAMPTZ), CAST($1 AS TIMESTAMPTZ), counts, first_us FROM stitch_bulk_entities`, now); err != nil {
+		return err
+	}
+	return exec("clear the staged entities", ids.n, `DELETE FROM stitch_bulk_entities`)
+}
+
+// bulkIdentifiers stages new identifiers and inserts them.
+func (e *Engine) bulkIdentifiers(exec execFunc, ids []newIdentifier) error {
 	var cats, kEnts, kSeqs, hashes plainList
-	for _, id := range p.identifiers {
+	for _, id := range ids {
 		cats.add(e.cats[id.key.cat])
 		kEnts.add(id.entity)
 		kSeqs.addInt(id.firstSeq)
 		hashes.addInt(id.hash)
 	}
-	vals, valsSQL := packTexts(len(p.identifiers), func(i int) string { return p.identifiers[i].key.value })
-	var evSeqs, evEnts plainList
-	for ev, seq := range b.seqs {
-		evSeqs.addInt(seq)
-		evEnts.add(p.eventEntity[ev])
+	vals, valsSQL := packTexts(len(ids), func(i int) string { return ids[i].key.value })
+	if err := exec("stage identifiers", cats.n, `INSERT INTO stitch_bulk_identifiers (category, value, entity_id, first_seq, key_hash)
+		SELECT `+plainListSQL("$1", "TEXT")+`, `+valsSQL("$2")+`, `+plainListSQL("$3", "TEXT")+`, `+plainListSQL("$4", "BIGINT")+`, `+plainListSQL("$5", "BIGINT"),
+		cats.String(), vals, kEnts.String(), kSeqs.String(), hashes.String()); err != nil {
+		return err
 	}
-	steps := []struct {
-		what  string
-		n     int
-		query string
-		args  []any
-	}{
-		{"stage entities", ids.n, `INSERT INTO stitch_bulk_entities (id, created_seq, counts, first_us)
-			SELECT ` + plainListSQL("$1", "TEXT") + `, ` + plainListSQL("$2", "BIGINT") + `, ` + plainListSQL("$3", "TEXT") + `, ` + plainListSQL("$4", "BIGINT"),
-			[]any{ids.String(), seqs.String(), counts.String(), ats.String()}},
-		{"create entities", ids.n, `INSERT INTO entities (id, created_seq, created_at, modified_at, identifier_counts, first_event_us)
-			SELECT id, created_seq, CAST($1 AS TIMESTAMPTZ), CAST($1 AS TIMESTAMPTZ), counts, first_us FROM stitch_bulk_entities`, []any{now}},
-		{"stage identifiers", cats.n, `INSERT INTO stitch_bulk_identifiers (category, value, entity_id, first_seq, key_hash)
-			SELECT ` + plainListSQL("$1", "TEXT") + `, ` + valsSQL("$2") + `, ` + plainListSQL("$3", "TEXT") + `, ` + plainListSQL("$4", "BIGINT") + `, ` + plainListSQL("$5", "BIGINT"),
-			[]any{cats.String(), vals, kEnts.String(), kSeqs.String(), hashes.String()}},
-		{"add identifiers", cats.n, e.insertKeyed("identifiers", "category, value, entity_id, first_seq, key_hash",
-			`SELECT category, value, entity_id, first_seq, key_hash FROM stitch_bulk_identifiers`), nil},
-		{"stage events", evSeqs.n, `INSERT INTO stitch_bulk_events (seq, entity_id) SELECT ` + plainListSQL("$1", "BIGINT") + `, ` + plainListSQL("$2", "TEXT"),
-			[]any{evSeqs.String(), evEnts.String()}},
-		{"map events", evSeqs.n, e.mapEventsSQL(`SELECT seq AS event_seq, entity_id FROM stitch_bulk_events`, "$1", "$2"), []any{b.lo, b.hi}},
-		{"clear the staged entities", ids.n, `DELETE FROM stitch_bulk_entities`, nil},
-		{"clear the staged identifiers", cats.n, `DELETE FROM stitch_bulk_identifiers`, nil},
-		{"clear the staged events", evSeqs.n, `DELETE FROM stitch_bulk_events`, nil},
+	if err := exec("add identifiers", cats.n, e.insertKeyed("identifiers", "category, value, entity_id, first_seq, key_hash",
+		`SELECT category, value, entity_id, first_seq, key_hash FROM stitch_bulk_identifiers`)); err != nil {
+		return err
 	}
-	exec := txExec(ctx, s.tx, b.lo, b.hi)
-	for _, st := range steps {
-		if err := exec(st.what, st.n, st.query, st.args...); err != nil {
-			return err
-		}
-	}
-	return nil
+	return exec("clear the staged identifiers", cats.n, `DELETE FROM stitch_bulk_identifiers`)
 }
 
-// finishBulk ends the rebuild's transaction, if any: it gives the entities
-// that later passes touched or merged their last state, moves the events
-// and identifiers of the merged to their survivors, records the merges,
-// refused links and audit rows, and commits with the watermark moved from
-// the reset's to the last pass's.
+// bulkEvents maps events (seqs, each to its entity in ents), whose seqs
+// are in lo+1..hi.
+func (e *Engine) bulkEvents(exec execFunc, seqs []int64, ents []string, lo, hi int64) error {
+	var evSeqs, evEnts plainList
+	for i, seq := range seqs {
+		evSeqs.addInt(seq)
+		evEnts.add(ents[i])
+	}
+	if err := exec("stage events", evSeqs.n, `INSERT INTO stitch_bulk_events (seq, entity_id) SELECT `+plainListSQL("$1", "BIGINT")+`, `+plainListSQL("$2", "TEXT"),
+		evSeqs.String(), evEnts.String()); err != nil {
+		return err
+	}
+	if err := exec("map events", evSeqs.n, e.mapEventsSQL(`SELECT seq AS event_seq, entity_id FROM stitch_bulk_events`, "$1", "$2"), lo, hi); err != nil {
+		return err
+	}
+	return exec("clear the staged events", evSeqs.n, `DELETE FROM stitch_bulk_events`)
+}
+
+// finishBulk ends the rebuild's transaction, if any: it records the
+// merges, refused links and audit rows and commits with the watermark
+// moved from the reset's to the last pass's; then, in a transaction of
+// their own (bulkFixups), it gives the entities that later passes touched
+// or merged their last state and moves the events and identifiers of the
+// merged to their survivors.
 func (e *Engine) finishBulk(ctx context.Context) error {
 	s, x := e.bulk, e.idx
 	if s == nil {
@@ -228,6 +261,49 @@ func (e *Engine) finishBulk(ctx context.Context) error {
 	}
 	tx := s.tx
 	exec := txExec(ctx, tx, s.lo, s.hi)
+	if err := e.bulkHistory(s, x, exec); err != nil {
+		return err
+	}
+	for _, t := range []string{"stitch_bulk_entities", "stitch_bulk_events", "stitch_bulk_identifiers"} {
+		if err := exec("drop the rebuild's staging", 1, "DROP TABLE "+t); err != nil {
+			return err
+		}
+	}
+	if err := moveWatermark(ctx, tx, s.lo, s.hi, s.times[len(s.times)-1], s.token); err != nil {
+		return err
+	}
+	start := time.Now()
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	if trace {
+		traceSince(start, "commit the rebuild's passes", len(s.times))
+	}
+	return e.bulkFixups(ctx, s, x)
+}
+
+// bulkFixups writes, in a transaction after the passes' commit, what later
+// passes changed of the rows earlier passes inserted: the entities they
+// touched or merged, and the events and identifiers of the merged, moved
+// to their survivors.
+//
+// Why after: DuckDB writes the rows a transaction inserts into the
+// database file as they come (its optimistic writes) and
+// its commit then only links them, unless the transaction also updates or
+// deletes any of the rows it inserted into that table: then the commit
+// writes every row it inserted into the table to the write-ahead log
+// instead, and a checkpoint writes them again. Updated in the passes'
+// transaction, a 2M-event rebuild's log grew by 216 MiB (23 to 239 MiB),
+// and the checkpoint in the commit of the final re-clustering took 1.1 to
+// 1.3 s of CPU more. At 10M events the end of the rebuild (the commit,
+// these changes and the final re-clustering's commit) took 14 to 59 s
+// against 8 s this way (loaded machine; BENCHMARKS.md, eighth session).
+//
+// A crash between the two commits leaves a partition that is neither the
+// old nor the new one, as one before the final re-clustering does: the
+// reset cleared the rules recorded as built, and the pipeline rebuilds
+// (pipeline.Stitch).
+func (e *Engine) bulkFixups(ctx context.Context, s *bulkState, x *index) error {
 	var ids, seqs, modified, counts, into plainList
 	var losers, roots plainList
 	minSeq := int64(math.MaxInt64) // the smallest created_seq of a loser
@@ -250,6 +326,20 @@ func (e *Engine) finishBulk(ctx context.Context) error {
 			into.add("-")
 		}
 	}
+	if ids.n == 0 {
+		return nil
+	}
+	tx, err := e.db.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	// The watermark stays where the passes left it: a pass of another
+	// process that moved it since fails this.
+	if err := moveWatermark(ctx, tx, s.hi, s.hi, s.times[len(s.times)-1], s.token); err != nil {
+		return err
+	}
+	exec := txExec(ctx, tx, s.lo, s.hi)
 	if err := exec("update entities", ids.n, `UPDATE entities SET created_seq = t.created_seq, modified_at = CAST(t.modified_at AS TIMESTAMPTZ),
 		    identifier_counts = t.counts, merged_into = nullif(t.merged_into, '-')
 		FROM (SELECT `+plainListSQL("$1", "TEXT")+` AS id, `+plainListSQL("$2", "BIGINT")+` AS created_seq, `+plainListSQL("$3", "TEXT")+` AS modified_at,
@@ -257,34 +347,41 @@ func (e *Engine) finishBulk(ctx context.Context) error {
 		WHERE entities.id = t.id`, ids.String(), seqs.String(), modified.String(), counts.String(), into.String()); err != nil {
 		return err
 	}
-	// As a pass moves them (write): an entity's rows all have seqs from
-	// its created_seq on, a bound DuckDB checks against its zone maps.
+	// Copied, deleted and inserted again (moveByCopy): the losers' rows
+	// are spread over the tables. As a pass moves them (write), an
+	// entity's rows all have seqs from its created_seq on, a bound DuckDB
+	// checks against its zone maps.
 	mergeList := `(SELECT ` + plainListSQL("$1", "TEXT") + ` AS loser, ` + plainListSQL("$2", "TEXT") + ` AS survivor) m`
-	for _, t := range []struct{ table, seq string }{{"entity_events", "event_seq"}, {"identifiers", "first_seq"}} {
-		if err := exec("move merged "+t.table, losers.n, e.moveMergedSQL(t.table, t.seq, mergeList), losers.String(), roots.String(), minSeq); err != nil {
+	args := []any{losers.String(), roots.String(), minSeq}
+	for _, t := range []struct{ table, cols, seq, copied string }{
+		{"entity_events", "event_seq, entity_id, source_id, type, event_time", "event_seq", "t.event_seq, m.survivor, t.source_id, t.type, t.event_time"},
+		{"identifiers", "category, value, entity_id, first_seq, key_hash", "first_seq", "t.category, t.value, m.survivor, t.first_seq, t.key_hash"},
+	} {
+		fill := statement{`SELECT ` + t.copied + ` FROM ` + t.table + ` t JOIN ` + mergeList + ` ON t.entity_id = m.loser
+			WHERE ` + e.byKeys(t.table, "t.entity_key") + `t.` + t.seq + ` >= $3`, args}
+		del := statement{`DELETE FROM ` + t.table + ` WHERE ` + e.byKeys(t.table, "entity_key") + `entity_id IN (SELECT m.loser FROM ` + mergeList + `)
+			AND ` + t.seq + ` >= $3`, args}
+		if err := e.moveByCopy(exec, "move merged "+t.table, losers.n, t.table, t.cols, fill, del); err != nil {
 			return err
 		}
 	}
-	if err := e.bulkHistory(s, x, exec); err != nil {
-		return err
+	if trace {
+		defer traceSince(time.Now(), "commit the rebuild's last states", ids.n)
 	}
-	for _, t := range []string{"stitch_bulk_entities", "stitch_bulk_events", "stitch_bulk_identifiers"} {
-		if err := exec("drop the rebuild's staging", 1, "DROP TABLE "+t); err != nil {
-			return err
-		}
-	}
-	last := s.times[len(s.times)-1]
-	res, err := tx.ExecContext(ctx, tx.Query("StitchWatermarkMove"), s.hi, s.lo, last, s.token)
+	return tx.Commit()
+}
+
+// moveWatermark moves the watermark from lo to hi in tx, setting the
+// pass_token, or fails with ErrConcurrentPass if it is not at lo.
+func moveWatermark(ctx context.Context, tx *store.Tx, lo, hi int64, at time.Time, token int64) error {
+	res, err := tx.ExecContext(ctx, tx.Query("StitchWatermarkMove"), hi, lo, at, token)
 	if err != nil {
 		return fmt.Errorf("move watermark: %w", err)
 	}
 	if n, err := res.RowsAffected(); err != nil || n != 1 {
 		return ErrConcurrentPass
 	}
-	if trace {
-		defer traceSince(time.Now(), "commit the rebuild's passes", len(s.times))
-	}
-	return tx.Commit()
+	return nil
 }
 
 // bulkHistory writes the rebuild's merges, refused links and audit rows,

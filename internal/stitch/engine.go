@@ -83,6 +83,9 @@ type Engine struct {
 	// makes rebuilds write pass by pass.
 	bulk   *bulkState
 	noBulk bool
+	// copyMoves (tests) makes every re-clustering move its old mappings
+	// by copying them (moveByCopy), as a large one does.
+	copyMoves bool
 	// carriedUsed counts the events whose identifiers a re-clustering
 	// took from the index (carried.go) rather than the log (tests).
 	carriedUsed int

@@ -36,3 +36,7 @@ func DropIndex(e *Engine) { e.idx = nil }
 
 // IDsRead is how many events' ids re-clusterings read from the log.
 func IDsRead(e *Engine) int { return e.idsRead }
+
+// CopyMoves makes every re-clustering of e move its old event mappings by
+// copying them, as one of copyMoveMin or more does.
+func CopyMoves(e *Engine) { e.copyMoves = true }

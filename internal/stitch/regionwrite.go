@@ -89,6 +89,19 @@ func (e *Engine) writeRegion(rp *regionPlan, now time.Time, exec execFunc) error
 			plainListSQL("$5", "TEXT") + `, ` + plainListSQL("$6", "BIGINT"),
 			[]any{fEnts.String(), fSeqs.String(), fCats.String(), fVals.String(), fReasons.String(), fHashes.String()}},
 	}
+	if oldEvSeqs.n >= copyMoveMin || (e.copyMoves && oldEvSeqs.n > 0) {
+		// Many, spread over the table (a rebuild's final re-clustering):
+		// copied, and those whose entity changes deleted and inserted again.
+		args := []any{oldEvSeqs.String(), oldEvEnts.String(), oldLo, oldHi}
+		fill := statement{`SELECT ee.event_seq, t.entity_id, ee.source_id, ee.type, ee.event_time FROM entity_events ee
+			JOIN (SELECT ` + plainListSQL("$1", "BIGINT") + ` AS event_seq, ` + plainListSQL("$2", "TEXT") + ` AS entity_id) t
+			ON ee.event_seq = t.event_seq AND ee.entity_id <> t.entity_id WHERE ee.event_seq BETWEEN $3 AND $4`, args}
+		del := statement{`DELETE FROM entity_events WHERE event_seq IN (SELECT event_seq FROM stitch_moved) AND event_seq BETWEEN $1 AND $2`, []any{oldLo, oldHi}}
+		if err := e.moveByCopy(exec, "re-map events", oldEvSeqs.n, "entity_events", "event_seq, entity_id, source_id, type, event_time", fill, del); err != nil {
+			return err
+		}
+		steps[0].n = 0 // the UPDATE: nothing left to do
+	}
 	for _, s := range steps {
 		if err := exec(s.what, s.n, s.query, s.args...); err != nil {
 			return err
