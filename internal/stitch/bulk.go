@@ -371,19 +371,6 @@ func (e *Engine) bulkFixups(ctx context.Context, s *bulkState, x *index) error {
 	return tx.Commit()
 }
 
-// moveWatermark moves the watermark from lo to hi in tx, setting the
-// pass_token, or fails with ErrConcurrentPass if it is not at lo.
-func moveWatermark(ctx context.Context, tx *store.Tx, lo, hi int64, at time.Time, token int64) error {
-	res, err := tx.ExecContext(ctx, tx.Query("StitchWatermarkMove"), hi, lo, at, token)
-	if err != nil {
-		return fmt.Errorf("move watermark: %w", err)
-	}
-	if n, err := res.RowsAffected(); err != nil || n != 1 {
-		return ErrConcurrentPass
-	}
-	return nil
-}
-
 // bulkHistory writes the rebuild's merges, refused links and audit rows,
 // each pass's with its clock reading.
 func (e *Engine) bulkHistory(s *bulkState, x *index, exec execFunc) error {

@@ -23,12 +23,8 @@ func (e *Engine) write(ctx context.Context, b *batch, p *plan, token int64) erro
 	// The watermark moves first: a pass that another one overtook fails
 	// before writing anything, and on PostgreSQL the row lock makes a
 	// concurrent pass wait for this one, then find the watermark moved.
-	res, err := tx.ExecContext(ctx, tx.Query("StitchWatermarkMove"), b.hi, b.lo, now, token)
-	if err != nil {
-		return fmt.Errorf("move watermark: %w", err)
-	}
-	if n, err := res.RowsAffected(); err != nil || n != 1 {
-		return ErrConcurrentPass
+	if err := moveWatermark(ctx, tx, b.lo, b.hi, now, token); err != nil {
+		return err
 	}
 	exec := txExec(ctx, tx, b.lo, b.hi)
 	ids, seqs, counts, ats := e.newEntityLists(p.newEntities)
@@ -144,6 +140,19 @@ func (e *Engine) write(ctx context.Context, b *batch, p *plan, token int64) erro
 		defer traceSince(time.Now(), "commit", len(b.seqs))
 	}
 	return tx.Commit()
+}
+
+// moveWatermark moves the watermark from lo to hi in tx, setting the
+// pass_token, or fails with ErrConcurrentPass if it is not at lo.
+func moveWatermark(ctx context.Context, tx *store.Tx, lo, hi int64, at time.Time, token int64) error {
+	res, err := tx.ExecContext(ctx, tx.Query("StitchWatermarkMove"), hi, lo, at, token)
+	if err != nil {
+		return fmt.Errorf("move watermark: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return ErrConcurrentPass
+	}
+	return nil
 }
 
 // seqsInMax is the most values seqsIn writes into a statement: DuckDB
