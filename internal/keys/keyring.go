@@ -15,6 +15,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/weftdata/weft/internal/store"
 )
@@ -104,8 +105,13 @@ func New(db store.Executor, opts *Options) *Keyring {
 	return r
 }
 
-// Hash is what a key is stored and compared as.
-func Hash(key string) [sha256.Size]byte { return sha256.Sum256([]byte(key)) }
+// Hash is what a key is stored and compared as. It hashes the string's own
+// bytes: converting it with []byte(key) copies it to the heap when it is
+// longer than 32 bytes and to the stack otherwise, and that allocation made
+// refusing a key measurably slower for long keys, which told their length.
+func Hash(key string) [sha256.Size]byte {
+	return sha256.Sum256(unsafe.Slice(unsafe.StringData(key), len(key)))
+}
 
 // MatchAny reports whether key is one of candidates, comparing their
 // hashes in constant time: the time taken depends on neither the length
