@@ -48,6 +48,8 @@ type AttrBaselineReport struct {
 	// StartRSSBytes is this process's resident memory when the baseline
 	// started, PeakRSSBytes its peak during the run (DuckDB included).
 	StartRSSBytes, PeakRSSBytes int64
+	// MemoryLimit is DuckDB's memory_limit during the run.
+	MemoryLimit string
 }
 
 // ErrAttrBaselineUnsupported is returned on a backend without DuckDB's
@@ -105,7 +107,7 @@ func SQLAttributesBaseline(ctx context.Context, opts AttrBaselineOpts) (*AttrBas
 	dropAttrBaseline(conn) // left over by a run that was cut short
 
 	debug.FreeOSMemory()
-	r := &AttrBaselineReport{StartRSSBytes: currentRSS()}
+	r := &AttrBaselineReport{StartRSSBytes: currentRSS(), MemoryLimit: memoryLimit(ctx, opts.DB)}
 	resetPeakRSS()
 	start := time.Now()
 	if _, err := conn.ExecContext(ctx, "CREATE TABLE bl_attribute_values (entity_id TEXT, attribute_id TEXT, value TEXT)"); err != nil {
@@ -174,6 +176,6 @@ func (r *AttrBaselineReport) String() string {
 	for _, m := range r.Models {
 		fmt.Fprintf(&b, "\n  %-28s %8.0f ms  %d rows", m.ID, float64(m.Time.Microseconds())/1000, m.Rows)
 	}
-	fmt.Fprintf(&b, "\nbaseline peak RSS %d MiB (%d MiB at its start)", r.PeakRSSBytes>>20, r.StartRSSBytes>>20)
+	fmt.Fprintf(&b, "\nbaseline peak RSS %d MiB (%d MiB at its start), DuckDB memory_limit %s", r.PeakRSSBytes>>20, r.StartRSSBytes>>20, r.MemoryLimit)
 	return b.String()
 }

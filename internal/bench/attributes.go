@@ -40,7 +40,11 @@ type AttributesOpts struct {
 	// Baseline, "sql", also calculates the demo attributes the warehouse
 	// way (SQLAttributesBaseline) on the same store, last.
 	Baseline string
-	Progress func(string)
+	// BaselineDB, when set, gives the store the baseline runs in, called
+	// after Weft's part: the same store opened again with the baseline's
+	// own settings (cmd weft: DuckDB's default memory_limit). Nil: DB.
+	BaselineDB func(context.Context) (*store.DB, error)
+	Progress   func(string)
 }
 
 // AttributesReport is what an attribute benchmark measured.
@@ -228,7 +232,11 @@ func Attributes(ctx context.Context, opts AttributesOpts) (*AttributesReport, er
 	r.PeakRSSBytes = peakRSS()
 	if opts.Baseline == "sql" {
 		opts.Progress("SQL baseline")
-		if r.Baseline, err = SQLAttributesBaseline(ctx, AttrBaselineOpts{DB: opts.DB}); err != nil {
+		db, err := baselineDB(ctx, opts.DB, opts.BaselineDB)
+		if err != nil {
+			return nil, err
+		}
+		if r.Baseline, err = SQLAttributesBaseline(ctx, AttrBaselineOpts{DB: db}); err != nil {
 			return nil, err
 		}
 	}

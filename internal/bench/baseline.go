@@ -44,6 +44,9 @@ type BaselineReport struct {
 	// started, PeakRSSBytes its peak during the run. They include DuckDB
 	// when embedded, not a PostgreSQL server.
 	StartRSSBytes, PeakRSSBytes int64
+	// MemoryLimit is the embedded DuckDB's memory_limit during the run,
+	// empty on PostgreSQL.
+	MemoryLimit string
 }
 
 // baselineTables are the temporary tables of the baseline, dropped at the end.
@@ -85,7 +88,7 @@ func SQLBaseline(ctx context.Context, opts BaselineOpts) (*BaselineReport, error
 	dropBaselineTables(conn) // left over by a run that was cut short
 
 	debug.FreeOSMemory()
-	r := &BaselineReport{StartRSSBytes: currentRSS()}
+	r := &BaselineReport{StartRSSBytes: currentRSS(), MemoryLimit: memoryLimit(ctx, opts.DB)}
 	resetPeakRSS()
 	start := time.Now()
 	if _, err := conn.ExecContext(ctx, identSQL, maxSeq); err != nil {
@@ -243,6 +246,27 @@ func dropBaselineTables(conn *store.Conn) {
 
 // lapper returns a function that returns the time since start, or since
 // its last call.
+// memoryLimit is the embedded DuckDB's memory_limit as it reads it, empty
+// on PostgreSQL or when it cannot be read.
+func memoryLimit(ctx context.Context, db *store.DB) string {
+	var limit string
+	if db.Dialect() != "duckdb" {
+		return ""
+	}
+	if err := db.QueryRowContext(ctx, "SELECT current_setting('memory_limit')").Scan(&limit); err != nil {
+		return ""
+	}
+	return limit
+}
+
+// baselineDB is the store a SQL baseline runs in: open's, or db without it.
+func baselineDB(ctx context.Context, db *store.DB, open func(context.Context) (*store.DB, error)) (*store.DB, error) {
+	if open == nil {
+		return db, nil
+	}
+	return open(ctx)
+}
+
 func lapper(start time.Time) func() time.Duration {
 	return func() time.Duration {
 		now := time.Now()

@@ -54,6 +54,9 @@ type StitchOpts struct {
 	// warehouse-native way (SQLBaseline) on the same store, after Weft's
 	// passes, for comparison; "" skips it.
 	Baseline string
+	// BaselineDB, when set, gives the store the baseline runs in, called
+	// after Weft's part (see AttributesOpts.BaselineDB). Nil: DB.
+	BaselineDB func(context.Context) (*store.DB, error)
 	// LoadOnly stops after loading, so that copies of the store can be
 	// stitched several times.
 	LoadOnly bool
@@ -140,6 +143,9 @@ peak RSS %d MiB, peak Go heap %d MiB`,
 		fmt.Fprintf(&b, "\n  rules %s, tables %s, rounds %s, events' labels %s",
 			bl.RulesTime.Round(time.Millisecond), bl.TablesTime.Round(time.Millisecond), bl.RoundsTime.Round(time.Millisecond), bl.ResultTime.Round(time.Millisecond))
 		fmt.Fprintf(&b, "\nbaseline peak RSS %d MiB (%d MiB at its start; this process: DuckDB when embedded, not a PostgreSQL server)", bl.PeakRSSBytes>>20, bl.StartRSSBytes>>20)
+		if bl.MemoryLimit != "" {
+			fmt.Fprintf(&b, ", DuckDB memory_limit %s", bl.MemoryLimit)
+		}
 		if r.RebuildTime > 0 {
 			fmt.Fprintf(&b, "\nWeft's rebuild is %.2fx as fast as the baseline", bl.Time.Seconds()/r.RebuildTime.Seconds())
 		}
@@ -256,7 +262,11 @@ func Stitch(ctx context.Context, opts StitchOpts) (*StitchReport, error) {
 
 	if opts.Baseline == "sql" {
 		opts.Progress("SQL baseline")
-		if r.Baseline, err = SQLBaseline(ctx, BaselineOpts{DB: opts.DB, Config: StitchConfig, MaxSeq: rebuilt}); err != nil {
+		db, err := baselineDB(ctx, opts.DB, opts.BaselineDB)
+		if err != nil {
+			return nil, err
+		}
+		if r.Baseline, err = SQLBaseline(ctx, BaselineOpts{DB: db, Config: StitchConfig, MaxSeq: rebuilt}); err != nil {
 			return nil, err
 		}
 	}

@@ -1,14 +1,17 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"os"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
 	"github.com/weftdata/weft/internal/bench"
 	"github.com/weftdata/weft/internal/server"
 	"github.com/weftdata/weft/internal/store"
+	"github.com/weftdata/weft/internal/store/duckdb"
 )
 
 func newBenchCmd() *cobra.Command {
@@ -142,9 +145,10 @@ func segmentOpts(cmd *cobra.Command, o bench.IngestOpts, writeKey string) bench.
 
 func newBenchStitchCmd() *cobra.Command {
 	var (
-		f       serverFlags
-		opts    bench.StitchOpts
-		profile string
+		f              serverFlags
+		opts           bench.StitchOpts
+		profile        string
+		baselineMemory string
 	)
 	cmd := &cobra.Command{
 		Use:   "stitch",
@@ -161,6 +165,9 @@ With --baseline sql it also stitches the rebuild's events the warehouse-native w
 identity packages and SQL-only CDPs do, in the same engine on the same store: the rules as
 identifier edges, then min-label propagation until no label changes, without guard rails. It
 prints both times, the rounds, the baseline's peak memory and how many times faster Weft is.
+The baseline runs after Weft's part, in the store opened again with --baseline-memory-limit
+(default: DuckDB's own, 80% of the machine's memory, as a dbt project on DuckDB would run), not
+under Weft's --duckdb-memory-limit.
 
 A store that already holds exactly --events events is used as it is, so
 --load-only once and copies of the data directory make repeated runs quick. With --skip-rebuild
@@ -171,8 +178,9 @@ then the incremental passes are timed as after a rebuild; --cpu-profile profiles
 			if profile != "" {
 				opts.Profile = func() (func(), error) { return cpuProfile(profile) }
 			}
-			return runOnStore(cmd, &f, "weft-bench-stitch-", func(db *store.DB, progress func(string)) (fmt.Stringer, error) {
-				opts.DB, opts.Progress = db, progress
+			return runOnStore(cmd, &f, "weft-bench-stitch-", func(bs *benchStore, progress func(string)) (fmt.Stringer, error) {
+				opts.DB, opts.Progress = bs.DB, progress
+				opts.BaselineDB = func(ctx context.Context) (*store.DB, error) { return bs.BaselineDB(ctx, baselineMemory) }
 				return bench.Stitch(cmd.Context(), opts)
 			})
 		},
@@ -184,6 +192,7 @@ then the incremental passes are timed as after a rebuild; --cpu-profile profiles
 	cmd.Flags().IntVar(&opts.BatchSize, "batch-size", 0, "events a rebuild pass takes; 0 is the engine's default")
 	cmd.Flags().IntVar(&opts.SplitPass, "split-pass", 10_000, "events of the timed incremental pass with splits (1% of them split an entity); -1 skips it")
 	cmd.Flags().StringVar(&opts.Baseline, "baseline", "", "sql: also time the warehouse-native SQL baseline (min-label propagation) on the same store")
+	cmd.Flags().StringVar(&baselineMemory, "baseline-memory-limit", "", baselineMemoryUsage)
 	cmd.Flags().Uint64Var(&opts.Seed, "seed", 1, "seed of the demo data")
 	cmd.Flags().BoolVar(&opts.LoadOnly, "load-only", false, "load the events into --data or --db and stop, to stitch copies of the store later")
 	cmd.Flags().BoolVar(&opts.SkipRebuild, "skip-rebuild", false, "skip the rebuild of a store stitched before: an untimed run loads the engine's index, then the incremental passes are timed")
@@ -193,8 +202,9 @@ then the incremental passes are timed as after a rebuild; --cpu-profile profiles
 
 func newBenchAttributesCmd() *cobra.Command {
 	var (
-		f    serverFlags
-		opts bench.AttributesOpts
+		f              serverFlags
+		opts           bench.AttributesOpts
+		baselineMemory string
 	)
 	cmd := &cobra.Command{
 		Use:   "attributes",
@@ -210,11 +220,15 @@ warehouse way, as a dbt project on DuckDB would, in the same engine on the same 
 view of the stitched events, the purchases' products unnested once into a table, and one plain
 GROUP BY model per attribute (arg_min/arg_max, mode, count(DISTINCT ...), list) written to a long
 table, recomputed in full. It prints both times, each model's time, the baseline's peak memory
-and how many times faster Weft's full calculation and incremental run are.`,
+and how many times faster Weft's full calculation and incremental run are. The baseline runs
+after Weft's part, in the store opened again with --baseline-memory-limit (default: DuckDB's own,
+80% of the machine's memory, as a dbt project on DuckDB would run), not under Weft's
+--duckdb-memory-limit, which made it run out of memory at 10M events.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runOnStore(cmd, &f, "weft-bench-attributes-", func(db *store.DB, progress func(string)) (fmt.Stringer, error) {
-				opts.DB, opts.Progress = db, progress
+			return runOnStore(cmd, &f, "weft-bench-attributes-", func(bs *benchStore, progress func(string)) (fmt.Stringer, error) {
+				opts.DB, opts.Progress = bs.DB, progress
+				opts.BaselineDB = func(ctx context.Context) (*store.DB, error) { return bs.BaselineDB(ctx, baselineMemory) }
 				return bench.Attributes(cmd.Context(), opts)
 			})
 		},
@@ -227,14 +241,60 @@ and how many times faster Weft's full calculation and incremental run are.`,
 	cmd.Flags().IntVar(&opts.Sample, "sample", 100, "entities the reference path is timed on")
 	cmd.Flags().BoolVar(&opts.SkipFull, "skip-full", false, "skip the calculation from scratch (the store was calculated by an earlier run)")
 	cmd.Flags().StringVar(&opts.Baseline, "baseline", "", "sql: also time the warehouse-native SQL baseline (one GROUP BY model per attribute) on the same store")
+	cmd.Flags().StringVar(&baselineMemory, "baseline-memory-limit", "", baselineMemoryUsage)
 	cmd.Flags().Uint64Var(&opts.Seed, "seed", 1, "seed of the demo data")
 	return cmd
+}
+
+// baselineMemoryUsage is the help of --baseline-memory-limit.
+const baselineMemoryUsage = "memory_limit of the DuckDB the SQL baseline runs in, the store opened again after Weft's part; empty: DuckDB's own default (80% of the machine's memory), as a dbt project on DuckDB would run"
+
+// benchStore is the store a benchmark runs on, as runOnStore opened it.
+type benchStore struct {
+	DB  *store.DB
+	cfg server.Config
+}
+
+// BaselineDB closes the store and opens it again for a SQL baseline, with
+// DuckDB's memory_limit set to limit, or without Weft's bound (DuckDB's own
+// default, 80% of the machine's memory) when limit is empty: the warehouse
+// way runs with the settings a dbt project on DuckDB would have, in an
+// engine that holds nothing of Weft's run. Opened again, the configuration
+// can differ; the store's own is locked once it is open.
+func (s *benchStore) BaselineDB(ctx context.Context, limit string) (*store.DB, error) {
+	if s.cfg.DB != "" {
+		return s.DB, nil // PostgreSQL: the baselines refuse it themselves
+	}
+	if limit == "" {
+		limit = duckDBOwnMemoryLimit()
+	}
+	if err := s.DB.Close(); err != nil {
+		return nil, err
+	}
+	cfg := s.cfg
+	cfg.DuckDB.MemoryLimit = limit
+	db, err := server.OpenStore(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("opening the store again for the baseline: %w", err)
+	}
+	s.DB = db
+	return db, nil
+}
+
+// duckDBOwnMemoryLimit is DuckDB's default memory_limit, 80% of the
+// machine's memory, written as Weft passes a limit.
+func duckDBOwnMemoryLimit() string {
+	var si syscall.Sysinfo_t
+	if err := syscall.Sysinfo(&si); err != nil || si.Totalram == 0 {
+		return duckdb.MemoryLimitDefault
+	}
+	return fmt.Sprintf("%dMB", uint64(si.Totalram)*uint64(si.Unit)*8/10/1_000_000)
 }
 
 // runOnStore opens the store of the serve flags (a fresh temporary embedded
 // one unless --data or --db says otherwise), runs a benchmark on it with
 // progress on stderr, and prints its report.
-func runOnStore(cmd *cobra.Command, f *serverFlags, prefix string, run func(*store.DB, func(string)) (fmt.Stringer, error)) error {
+func runOnStore(cmd *cobra.Command, f *serverFlags, prefix string, run func(*benchStore, func(string)) (fmt.Stringer, error)) error {
 	out := cmd.OutOrStdout()
 	dir, err := f.useTempDataDir(cmd, prefix)
 	if err != nil {
@@ -251,9 +311,10 @@ func runOnStore(cmd *cobra.Command, f *serverFlags, prefix string, run func(*sto
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	s := &benchStore{DB: db, cfg: cfg}
+	defer func() { s.DB.Close() }()
 	fmt.Fprintf(out, "store: %s\n", db.Dialect())
-	r, err := run(db, func(s string) { fmt.Fprintf(cmd.ErrOrStderr(), "%s...\n", s) })
+	r, err := run(s, func(s string) { fmt.Fprintf(cmd.ErrOrStderr(), "%s...\n", s) })
 	if err != nil {
 		return err
 	}

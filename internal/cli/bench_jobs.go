@@ -6,7 +6,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/weftdata/weft/internal/bench"
-	"github.com/weftdata/weft/internal/store"
 )
 
 func newBenchJobsCmd() *cobra.Command {
@@ -26,14 +25,14 @@ directory (or --blob-dir) and times the blob_import job importing them into a fr
 Perform, every event durable at the end.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runOnStore(cmd, &f, "weft-bench-jobs-", func(db *store.DB, progress func(string)) (fmt.Stringer, error) {
-				sched.DB = db
+			return runOnStore(cmd, &f, "weft-bench-jobs-", func(bs *benchStore, progress func(string)) (fmt.Stringer, error) {
+				sched.DB = bs.DB
 				progress("timing the job runtime")
 				s, err := bench.Scheduler(cmd.Context(), sched)
 				if err != nil {
 					return nil, err
 				}
-				blob.DB, blob.Progress = db, progress
+				blob.DB, blob.Progress = bs.DB, progress
 				b, err := bench.BlobImport(cmd.Context(), blob)
 				if err != nil {
 					return nil, err

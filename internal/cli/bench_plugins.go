@@ -6,7 +6,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/weftdata/weft/internal/bench"
-	"github.com/weftdata/weft/internal/store"
 )
 
 func newBenchPluginsCmd() *cobra.Command {
@@ -23,8 +22,8 @@ them as a plugin's data URL does, then times one property for every customer goi
 data.json validation, staging in batches of --batch-size users and publishing.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runOnStore(cmd, &f, "weft-bench-plugins-", func(db *store.DB, progress func(string)) (fmt.Stringer, error) {
-				opts.DB, opts.Progress = db, progress
+			return runOnStore(cmd, &f, "weft-bench-plugins-", func(bs *benchStore, progress func(string)) (fmt.Stringer, error) {
+				opts.DB, opts.Progress = bs.DB, progress
 				return bench.Plugins(cmd.Context(), opts)
 			})
 		},

@@ -6,7 +6,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/weftdata/weft/internal/bench"
-	"github.com/weftdata/weft/internal/store"
 )
 
 func newBenchPrivacyCmd() *cobra.Command {
@@ -26,8 +25,8 @@ of --suppressed identifiers. A store that already holds exactly --events events 
 is, so --prepare once and copies of the data directory make repeated runs quick.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runOnStore(cmd, &f, "weft-bench-privacy-", func(db *store.DB, progress func(string)) (fmt.Stringer, error) {
-				opts.DB, opts.Progress = db, progress
+			return runOnStore(cmd, &f, "weft-bench-privacy-", func(bs *benchStore, progress func(string)) (fmt.Stringer, error) {
+				opts.DB, opts.Progress = bs.DB, progress
 				return bench.Privacy(cmd.Context(), opts)
 			})
 		},

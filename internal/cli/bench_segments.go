@@ -7,7 +7,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/weftdata/weft/internal/bench"
-	"github.com/weftdata/weft/internal/store"
 )
 
 func newBenchSegmentsCmd() *cobra.Command {
@@ -28,12 +27,12 @@ incremental run after --changed entities changed, and the preview of a 3-conditi
 before them, the delivery of --webhook-changes membership changes to a local webhook receiver.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runOnStore(cmd, &f, "weft-bench-segments-", func(db *store.DB, progress func(string)) (fmt.Stringer, error) {
+			return runOnStore(cmd, &f, "weft-bench-segments-", func(bs *benchStore, progress func(string)) (fmt.Stringer, error) {
 				var out reports
 				if webhook.Changes > 0 {
 					// First: the webhook benchmark wants the demo log as
 					// loaded, and segments append their events to it.
-					webhook.DB, webhook.Progress = db, progress
+					webhook.DB, webhook.Progress = bs.DB, progress
 					webhook.Events, webhook.Customers, webhook.Seed = opts.Events, opts.Customers, opts.Seed
 					hook, err := bench.Webhook(cmd.Context(), webhook)
 					if err != nil {
@@ -41,7 +40,7 @@ before them, the delivery of --webhook-changes membership changes to a local web
 					}
 					out = append(out, hook)
 				}
-				opts.DB, opts.Progress = db, progress
+				opts.DB, opts.Progress = bs.DB, progress
 				segs, err := bench.Segments(cmd.Context(), opts)
 				if err != nil {
 					return nil, err
