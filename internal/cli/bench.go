@@ -2,8 +2,12 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -149,6 +153,7 @@ func newBenchStitchCmd() *cobra.Command {
 		opts           bench.StitchOpts
 		profile        string
 		baselineMemory string
+		runs           int
 	)
 	cmd := &cobra.Command{
 		Use:   "stitch",
@@ -169,6 +174,11 @@ The baseline runs after Weft's part, in the store opened again with --baseline-m
 (default: DuckDB's own, 80% of the machine's memory, as a dbt project on DuckDB would run), not
 under Weft's --duckdb-memory-limit.
 
+With --runs N it does all that N times, each on a store of its own (with --data, a copy of it
+made beside it and removed after, so that every run starts from the same store), and then prints
+the median, minimum and maximum of each figure: the rebuild, its CPU, the incremental passes, the
+peak RSS, the baseline and the ratios (what BENCHMARKS.md reports).
+
 A store that already holds exactly --events events is used as it is, so
 --load-only once and copies of the data directory make repeated runs quick. With --skip-rebuild
 a copy of a store stitched before is not rebuilt: one untimed run loads the engine's index,
@@ -178,11 +188,19 @@ then the incremental passes are timed as after a rebuild; --cpu-profile profiles
 			if profile != "" {
 				opts.Profile = func() (func(), error) { return cpuProfile(profile) }
 			}
-			return runOnStore(cmd, &f, "weft-bench-stitch-", func(bs *benchStore, progress func(string)) (fmt.Stringer, error) {
+			if runs > 1 && opts.LoadOnly {
+				return &exitError{code: 2, err: fmt.Errorf("--runs %d with --load-only: load once, then time runs on copies of the store", runs)}
+			}
+			var reports []*bench.StitchReport
+			return runEach(cmd, &f, "weft-bench-stitch-", runs, func(bs *benchStore, progress func(string)) (fmt.Stringer, error) {
 				opts.DB, opts.Progress = bs.DB, progress
 				opts.BaselineDB = func(ctx context.Context) (*store.DB, error) { return bs.BaselineDB(ctx, baselineMemory) }
-				return bench.Stitch(cmd.Context(), opts)
-			})
+				r, err := bench.Stitch(cmd.Context(), opts)
+				if err == nil {
+					reports = append(reports, r)
+				}
+				return r, err
+			}, func() fmt.Stringer { return bench.SummarizeStitch(reports) })
 		},
 	}
 	f.register(cmd.Flags())
@@ -193,6 +211,7 @@ then the incremental passes are timed as after a rebuild; --cpu-profile profiles
 	cmd.Flags().IntVar(&opts.SplitPass, "split-pass", 10_000, "events of the timed incremental pass with splits (1% of them split an entity); -1 skips it")
 	cmd.Flags().StringVar(&opts.Baseline, "baseline", "", "sql: also time the warehouse-native SQL baseline (min-label propagation) on the same store")
 	cmd.Flags().StringVar(&baselineMemory, "baseline-memory-limit", "", baselineMemoryUsage)
+	cmd.Flags().IntVar(&runs, "runs", 1, runsUsage)
 	cmd.Flags().Uint64Var(&opts.Seed, "seed", 1, "seed of the demo data")
 	cmd.Flags().BoolVar(&opts.LoadOnly, "load-only", false, "load the events into --data or --db and stop, to stitch copies of the store later")
 	cmd.Flags().BoolVar(&opts.SkipRebuild, "skip-rebuild", false, "skip the rebuild of a store stitched before: an untimed run loads the engine's index, then the incremental passes are timed")
@@ -205,6 +224,7 @@ func newBenchAttributesCmd() *cobra.Command {
 		f              serverFlags
 		opts           bench.AttributesOpts
 		baselineMemory string
+		runs           int
 	)
 	cmd := &cobra.Command{
 		Use:   "attributes",
@@ -223,14 +243,24 @@ table, recomputed in full. It prints both times, each model's time, the baseline
 and how many times faster Weft's full calculation and incremental run are. The baseline runs
 after Weft's part, in the store opened again with --baseline-memory-limit (default: DuckDB's own,
 80% of the machine's memory, as a dbt project on DuckDB would run), not under Weft's
---duckdb-memory-limit, which made it run out of memory at 10M events.`,
+--duckdb-memory-limit, which made it run out of memory at 10M events.
+
+With --runs N it does all that N times, each on a store of its own (with --data, a copy of it
+made beside it and removed after, so that every run starts from the same store), and then prints
+the median, minimum and maximum of each figure: the full calculation, the incremental run, the
+peak RSS, the baseline and the ratios (what BENCHMARKS.md reports).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runOnStore(cmd, &f, "weft-bench-attributes-", func(bs *benchStore, progress func(string)) (fmt.Stringer, error) {
+			var reports []*bench.AttributesReport
+			return runEach(cmd, &f, "weft-bench-attributes-", runs, func(bs *benchStore, progress func(string)) (fmt.Stringer, error) {
 				opts.DB, opts.Progress = bs.DB, progress
 				opts.BaselineDB = func(ctx context.Context) (*store.DB, error) { return bs.BaselineDB(ctx, baselineMemory) }
-				return bench.Attributes(cmd.Context(), opts)
-			})
+				r, err := bench.Attributes(cmd.Context(), opts)
+				if err == nil {
+					reports = append(reports, r)
+				}
+				return r, err
+			}, func() fmt.Stringer { return bench.SummarizeAttributes(reports) })
 		},
 	}
 	f.register(cmd.Flags())
@@ -242,12 +272,16 @@ after Weft's part, in the store opened again with --baseline-memory-limit (defau
 	cmd.Flags().BoolVar(&opts.SkipFull, "skip-full", false, "skip the calculation from scratch (the store was calculated by an earlier run)")
 	cmd.Flags().StringVar(&opts.Baseline, "baseline", "", "sql: also time the warehouse-native SQL baseline (one GROUP BY model per attribute) on the same store")
 	cmd.Flags().StringVar(&baselineMemory, "baseline-memory-limit", "", baselineMemoryUsage)
+	cmd.Flags().IntVar(&runs, "runs", 1, runsUsage)
 	cmd.Flags().Uint64Var(&opts.Seed, "seed", 1, "seed of the demo data")
 	return cmd
 }
 
 // baselineMemoryUsage is the help of --baseline-memory-limit.
 const baselineMemoryUsage = "memory_limit of the DuckDB the SQL baseline runs in, the store opened again after Weft's part; empty: DuckDB's own default (80% of the machine's memory), as a dbt project on DuckDB would run"
+
+// runsUsage is the help of --runs.
+const runsUsage = "run the benchmark this many times, each on a store of its own (with --data, a copy of it made beside it and removed after), and print the median, min and max of each figure"
 
 // benchStore is the store a benchmark runs on, as runOnStore opened it.
 type benchStore struct {
@@ -320,6 +354,95 @@ func runOnStore(cmd *cobra.Command, f *serverFlags, prefix string, run func(*ben
 	}
 	fmt.Fprintln(out, r)
 	return nil
+}
+
+// runEach runs a benchmark runs times, each on a store of its own, printing
+// each run's report, then summary's when there were several. With --data
+// each run works on a copy of that store made beside it (removed after),
+// so that every run starts from the same state; without it each run loads
+// a fresh temporary store. PostgreSQL (--db) has no copy to make.
+func runEach(cmd *cobra.Command, f *serverFlags, prefix string, runs int, run func(*benchStore, func(string)) (fmt.Stringer, error), summary func() fmt.Stringer) error {
+	if runs < 1 {
+		return &exitError{code: 2, err: fmt.Errorf("--runs %d: want 1 or more", runs)}
+	}
+	if runs == 1 {
+		return runOnStore(cmd, f, prefix, run)
+	}
+	if f.cfg.DB != "" {
+		return &exitError{code: 2, err: fmt.Errorf("--runs %d: runs on copies of the store need the embedded store (--data), not --db", runs)}
+	}
+	src, copies := f.cfg.DataDir, f.storeGiven(cmd)
+	out := cmd.OutOrStdout()
+	for i := range runs {
+		fmt.Fprintf(out, "run %d of %d\n", i+1, runs)
+		if !copies {
+			if err := runOnStore(cmd, f, prefix, run); err != nil {
+				return err
+			}
+			continue
+		}
+		dir := fmt.Sprintf("%s.run-%d", filepath.Clean(src), i+1)
+		if err := copyStore(src, dir); err != nil {
+			os.RemoveAll(dir)
+			return fmt.Errorf("copy the store for run %d: %w", i+1, err)
+		}
+		f.cfg.DataDir = dir
+		err := runOnStore(cmd, f, prefix, run)
+		f.cfg.DataDir = src
+		os.RemoveAll(dir)
+		if err != nil {
+			return err
+		}
+	}
+	fmt.Fprintln(out, summary())
+	return nil
+}
+
+// copyStore copies the data directory src to dst, a new folder, leaving
+// out DuckDB's spill folder; a missing src gives an empty dst.
+func copyStore(src, dst string) error {
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		return err
+	}
+	if _, err := os.Stat(src); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, path)
+		if err != nil || rel == "." {
+			return err
+		}
+		target := filepath.Join(dst, rel)
+		switch {
+		case d.IsDir() && d.Name() == duckdb.FileName+".tmp":
+			return filepath.SkipDir
+		case d.IsDir():
+			return os.MkdirAll(target, 0o755)
+		case !d.Type().IsRegular():
+			return nil
+		}
+		return copyFile(path, target)
+	})
+}
+
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }
 
 // startBench starts the platform in process for a benchmark: on a fresh

@@ -2,7 +2,11 @@ package cli_test
 
 import (
 	"bytes"
+	"fmt"
+	"io/fs"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -47,4 +51,78 @@ func TestBenchBaselineMemoryLimit(t *testing.T) {
 			}
 		})
 	}
+}
+
+// weft bench attributes --runs N with --data runs N times on copies of
+// the store made beside it, removes them, leaves the store as it was, and
+// prints the median, min and max of each figure; --runs 0 is refused.
+func TestBenchRunsOnCopies(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "store")
+	main := func(args ...string) string {
+		t.Helper()
+		var out, errOut bytes.Buffer
+		if code := cli.Main(append(args, "--data", dir), &out, &errOut); code != 0 {
+			t.Fatalf("%v: exit %d:\n%s%s", args, code, out.String(), errOut.String())
+		}
+		return out.String()
+	}
+	main("bench", "stitch", "--events", "3000", "--customers", "300", "--load-only")
+	before := storeFiles(t, dir)
+	out := main("bench", "attributes", "--events", "3000", "--customers", "300", "--dirty", "200", "--compared", "-1", "--baseline", "sql", "--runs", "3")
+	for _, want := range []string{"run 1 of 3", "run 2 of 3", "run 3 of 3", "median of 3 runs (min, max; each run's value):",
+		"full calculation ", "incremental run ", "peak RSS ", "SQL baseline ", "full calculation vs baseline ", "incremental run vs baseline "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %q in:\n%s", want, out)
+		}
+	}
+	// Every run found the loaded events in its copy (none loaded or
+	// stitched them again into the store itself).
+	if n := strings.Count(out, "loaded in"); n != 0 {
+		t.Errorf("%d runs loaded events; the copies held them:\n%s", n, out)
+	}
+	if n := strings.Count(out, "stitched in"); n != 3 {
+		t.Errorf("%d runs of 3 stitched their copy:\n%s", n, out)
+	}
+	line := regexp.MustCompile(`full calculation +(\d+\.\d{3}) s \(min (\d+\.\d{3}) s, max (\d+\.\d{3}) s; (\S+ s), (\S+ s), (\S+ s)\)`).FindStringSubmatch(out)
+	if line == nil {
+		t.Fatalf("no full calculation figure in:\n%s", out)
+	}
+	if !(line[2] <= line[1] && line[1] <= line[3]) {
+		t.Errorf("median %s not between min %s and max %s", line[1], line[2], line[3])
+	}
+	if after := storeFiles(t, dir); !slices.Equal(before, after) {
+		t.Errorf("the store changed: files %v, then %v", before, after)
+	}
+	if left, _ := filepath.Glob(dir + ".run-*"); len(left) != 0 {
+		t.Errorf("copies left behind: %v", left)
+	}
+	var o, e bytes.Buffer
+	if code := cli.Main([]string{"bench", "attributes", "--runs", "0", "--data", dir}, &o, &e); code != 2 {
+		t.Errorf("--runs 0: exit %d, want 2", code)
+	}
+	if code := cli.Main([]string{"bench", "stitch", "--runs", "2", "--load-only", "--data", dir}, &o, &e); code != 2 {
+		t.Errorf("--runs 2 --load-only: exit %d, want 2", code)
+	}
+}
+
+// storeFiles lists the files of a data directory with their sizes and
+// times, to tell whether a run wrote to it.
+func storeFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	var files []string
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		files = append(files, fmt.Sprintf("%s %d %s", path, info.Size(), info.ModTime()))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
 }
