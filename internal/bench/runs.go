@@ -113,3 +113,15 @@ func SummarizeAttributes(runs []*AttributesReport) *RunsSummary {
 	s.add("incremental run vs baseline", "x", n, func(i int) (float64, bool) { return ratio(baseline(i), runs[i].IncrementalTime) })
 	return s
 }
+
+// SummarizeSegments sums up runs of the segments benchmark (at least one).
+func SummarizeSegments(runs []*SegmentsReport) *RunsSummary {
+	s, n := &RunsSummary{Runs: len(runs)}, len(runs)
+	s.add("full computation", "s", n, func(i int) (float64, bool) { return secs(runs[i].Full) })
+	s.add("full computation, process CPU", "s", n, func(i int) (float64, bool) { return secs(runs[i].FullCPU) })
+	s.add("incremental run", "s", n, func(i int) (float64, bool) { return secs(runs[i].Incremental) })
+	s.add("incremental run, process CPU", "s", n, func(i int) (float64, bool) { return secs(runs[i].IncrementalCPU) })
+	s.add("preview (each run's median of 5)", "s", n, func(i int) (float64, bool) { return secs(runs[i].Preview) })
+	s.add("peak RSS", "MiB", n, func(i int) (float64, bool) { return float64(runs[i].PeakRSSBytes >> 20), runs[i].PeakRSSBytes > 0 })
+	return s
+}

@@ -14,6 +14,7 @@ func newBenchSegmentsCmd() *cobra.Command {
 		f       serverFlags
 		opts    bench.SegmentsOpts
 		webhook bench.WebhookOpts
+		runs    int
 	)
 	cmd := &cobra.Command{
 		Use:   "segments",
@@ -24,10 +25,16 @@ holds all that, and (on DuckDB) brings the copy of the payload fields up to date
 keeps it in the background (timed apart); then it times a full computation of 10 segments of mixed conditions
 (attributes, events in windows with SQL filters and sums, identifiers, other segments), an
 incremental run after --changed entities changed, and the preview of a 3-condition tree; and,
-before them, the delivery of --webhook-changes membership changes to a local webhook receiver.`,
+before them, the delivery of --webhook-changes membership changes to a local webhook receiver.
+
+With --runs N it does all that N times, each on a store of its own (with --data, a copy of it
+made beside it and removed after, so that every run starts from the same store), and then prints
+the median, minimum and maximum of the full and incremental runs (wall and CPU), the preview and
+the peak RSS.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runOnStore(cmd, &f, "weft-bench-segments-", func(bs *benchStore, progress func(string)) (fmt.Stringer, error) {
+			var runReports []*bench.SegmentsReport
+			return runEach(cmd, &f, "weft-bench-segments-", runs, func(bs *benchStore, progress func(string)) (fmt.Stringer, error) {
 				var out reports
 				if webhook.Changes > 0 {
 					// First: the webhook benchmark wants the demo log as
@@ -45,8 +52,9 @@ before them, the delivery of --webhook-changes membership changes to a local web
 				if err != nil {
 					return nil, err
 				}
+				runReports = append(runReports, segs)
 				return append(reports{segs}, out...), nil
-			})
+			}, func() fmt.Stringer { return bench.SummarizeSegments(runReports) })
 		},
 	}
 	f.register(cmd.Flags())
@@ -56,6 +64,7 @@ before them, the delivery of --webhook-changes membership changes to a local web
 	cmd.Flags().Uint64Var(&opts.Seed, "seed", 1, "seed of the demo data")
 	cmd.Flags().IntVar(&webhook.Changes, "webhook-changes", 100_000, "membership changes delivered to a local webhook receiver; 0 skips it")
 	cmd.Flags().IntVar(&webhook.BatchSize, "webhook-batch-size", 500, "changes per webhook request")
+	cmd.Flags().IntVar(&runs, "runs", 1, runsUsage)
 	return cmd
 }
 
