@@ -7,8 +7,8 @@ import (
 )
 
 // A Figure is one figure of a benchmark over several runs of it, each on
-// a store of its own (weft bench stitch|attributes --runs): the runs'
-// values in run order, and their median, minimum and maximum.
+// a store of its own (weft bench stitch|attributes|segments --runs): the
+// runs' values in run order, and their median, minimum and maximum.
 type Figure struct {
 	Name   string
 	Unit   string // s, x or MiB: how the values print
@@ -36,20 +36,6 @@ type RunsSummary struct {
 	Figures []Figure
 }
 
-// add appends a figure, got from every run, unless a run lacks it
-// (value reports false).
-func (s *RunsSummary) add(name, unit string, n int, value func(i int) (float64, bool)) {
-	f := Figure{Name: name, Unit: unit}
-	for i := range n {
-		v, ok := value(i)
-		if !ok {
-			return
-		}
-		f.Values = append(f.Values, v)
-	}
-	s.Figures = append(s.Figures, f)
-}
-
 func (s *RunsSummary) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "median of %d runs (min, max; each run's value):", s.Runs)
@@ -64,64 +50,107 @@ func (s *RunsSummary) String() string {
 	return b.String()
 }
 
-// secs is d in seconds, and whether it was measured (not zero).
-func secs(d time.Duration) (float64, bool) { return d.Seconds(), d > 0 }
+// value is one figure of one run; ok is false when the run did not
+// measure it.
+type value struct {
+	name, unit string
+	v          float64
+	ok         bool
+}
 
-// ratio is how many times faster took is than baseline, when both ran.
-func ratio(baseline, took time.Duration) (float64, bool) {
-	if baseline <= 0 || took <= 0 {
-		return 0, false
+// measured is a report whose figures a summary of runs gives: the same
+// names in the same order for every run.
+type measured interface{ figures() []value }
+
+// summarize sums up runs (at least one) of one benchmark, leaving out a
+// figure that any run lacks.
+func summarize[R measured](runs []R) *RunsSummary {
+	s := &RunsSummary{Runs: len(runs)}
+	per := make([][]value, len(runs))
+	for i, r := range runs {
+		per[i] = r.figures()
 	}
-	return baseline.Seconds() / took.Seconds(), true
+next:
+	for j, first := range per[0] {
+		f := Figure{Name: first.name, Unit: first.unit}
+		for _, vs := range per {
+			if !vs[j].ok {
+				continue next
+			}
+			f.Values = append(f.Values, vs[j].v)
+		}
+		s.Figures = append(s.Figures, f)
+	}
+	return s
+}
+
+// seconds is d as a figure, measured when not zero.
+func seconds(name string, d time.Duration) value {
+	return value{name: name, unit: "s", v: d.Seconds(), ok: d > 0}
+}
+
+// mib is b bytes as a figure in MiB, measured when not zero.
+func mib(name string, b int64) value {
+	return value{name: name, unit: "MiB", v: float64(b >> 20), ok: b > 0}
+}
+
+// times is how many times faster took is than baseline, when both ran.
+func times(name string, baseline, took time.Duration) value {
+	if baseline <= 0 || took <= 0 {
+		return value{name: name, unit: "x"}
+	}
+	return value{name: name, unit: "x", v: baseline.Seconds() / took.Seconds(), ok: true}
 }
 
 // SummarizeStitch sums up runs of the stitching benchmark (at least one).
-func SummarizeStitch(runs []*StitchReport) *RunsSummary {
-	s, n := &RunsSummary{Runs: len(runs)}, len(runs)
-	s.add("rebuild", "s", n, func(i int) (float64, bool) { return secs(runs[i].RebuildTime) })
-	s.add("rebuild, process CPU", "s", n, func(i int) (float64, bool) { return secs(runs[i].RebuildCPU) })
-	s.add("incremental pass", "s", n, func(i int) (float64, bool) { return secs(runs[i].IncrementalTime) })
-	s.add("incremental pass with splits", "s", n, func(i int) (float64, bool) { return secs(runs[i].SplitPassTime) })
-	s.add("peak RSS", "MiB", n, func(i int) (float64, bool) { return float64(runs[i].PeakRSSBytes >> 20), runs[i].PeakRSSBytes > 0 })
-	baseline := func(i int) time.Duration {
-		if runs[i].Baseline == nil {
-			return 0
-		}
-		return runs[i].Baseline.Time
+func SummarizeStitch(runs []*StitchReport) *RunsSummary { return summarize(runs) }
+
+func (r *StitchReport) figures() []value {
+	var baseline time.Duration
+	if r.Baseline != nil {
+		baseline = r.Baseline.Time
 	}
-	s.add("SQL baseline", "s", n, func(i int) (float64, bool) { return secs(baseline(i)) })
-	s.add("rebuild vs baseline", "x", n, func(i int) (float64, bool) { return ratio(baseline(i), runs[i].RebuildTime) })
-	s.add("incremental pass vs baseline", "x", n, func(i int) (float64, bool) { return ratio(baseline(i), runs[i].IncrementalTime) })
-	return s
+	return []value{
+		seconds("rebuild", r.RebuildTime),
+		seconds("rebuild, process CPU", r.RebuildCPU),
+		seconds("incremental pass", r.IncrementalTime),
+		seconds("incremental pass with splits", r.SplitPassTime),
+		mib("peak RSS", r.PeakRSSBytes),
+		seconds("SQL baseline", baseline),
+		times("rebuild vs baseline", baseline, r.RebuildTime),
+		times("incremental pass vs baseline", baseline, r.IncrementalTime),
+	}
 }
 
 // SummarizeAttributes sums up runs of the attributes benchmark (at least
 // one).
-func SummarizeAttributes(runs []*AttributesReport) *RunsSummary {
-	s, n := &RunsSummary{Runs: len(runs)}, len(runs)
-	s.add("full calculation", "s", n, func(i int) (float64, bool) { return secs(runs[i].Full) })
-	s.add("incremental run", "s", n, func(i int) (float64, bool) { return secs(runs[i].IncrementalTime) })
-	s.add("peak RSS", "MiB", n, func(i int) (float64, bool) { return float64(runs[i].PeakRSSBytes >> 20), runs[i].PeakRSSBytes > 0 })
-	baseline := func(i int) time.Duration {
-		if runs[i].Baseline == nil {
-			return 0
-		}
-		return runs[i].Baseline.Time
+func SummarizeAttributes(runs []*AttributesReport) *RunsSummary { return summarize(runs) }
+
+func (r *AttributesReport) figures() []value {
+	var baseline time.Duration
+	if r.Baseline != nil {
+		baseline = r.Baseline.Time
 	}
-	s.add("SQL baseline", "s", n, func(i int) (float64, bool) { return secs(baseline(i)) })
-	s.add("full calculation vs baseline", "x", n, func(i int) (float64, bool) { return ratio(baseline(i), runs[i].Full) })
-	s.add("incremental run vs baseline", "x", n, func(i int) (float64, bool) { return ratio(baseline(i), runs[i].IncrementalTime) })
-	return s
+	return []value{
+		seconds("full calculation", r.Full),
+		seconds("incremental run", r.IncrementalTime),
+		mib("peak RSS", r.PeakRSSBytes),
+		seconds("SQL baseline", baseline),
+		times("full calculation vs baseline", baseline, r.Full),
+		times("incremental run vs baseline", baseline, r.IncrementalTime),
+	}
 }
 
 // SummarizeSegments sums up runs of the segments benchmark (at least one).
-func SummarizeSegments(runs []*SegmentsReport) *RunsSummary {
-	s, n := &RunsSummary{Runs: len(runs)}, len(runs)
-	s.add("full computation", "s", n, func(i int) (float64, bool) { return secs(runs[i].Full) })
-	s.add("full computation, process CPU", "s", n, func(i int) (float64, bool) { return secs(runs[i].FullCPU) })
-	s.add("incremental run", "s", n, func(i int) (float64, bool) { return secs(runs[i].Incremental) })
-	s.add("incremental run, process CPU", "s", n, func(i int) (float64, bool) { return secs(runs[i].IncrementalCPU) })
-	s.add("preview (each run's median of 5)", "s", n, func(i int) (float64, bool) { return secs(runs[i].Preview) })
-	s.add("peak RSS", "MiB", n, func(i int) (float64, bool) { return float64(runs[i].PeakRSSBytes >> 20), runs[i].PeakRSSBytes > 0 })
-	return s
+func SummarizeSegments(runs []*SegmentsReport) *RunsSummary { return summarize(runs) }
+
+func (r *SegmentsReport) figures() []value {
+	return []value{
+		seconds("full computation", r.Full),
+		seconds("full computation, process CPU", r.FullCPU),
+		seconds("incremental run", r.Incremental),
+		seconds("incremental run, process CPU", r.IncrementalCPU),
+		seconds("preview (each run's median of 5)", r.Preview),
+		mib("peak RSS", r.PeakRSSBytes),
+	}
 }

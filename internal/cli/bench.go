@@ -195,11 +195,7 @@ then the incremental passes are timed as after a rebuild; --cpu-profile profiles
 			return runEach(cmd, &f, "weft-bench-stitch-", runs, func(bs *benchStore, progress func(string)) (fmt.Stringer, error) {
 				opts.DB, opts.Progress = bs.DB, progress
 				opts.BaselineDB = func(ctx context.Context) (*store.DB, error) { return bs.BaselineDB(ctx, baselineMemory) }
-				r, err := bench.Stitch(cmd.Context(), opts)
-				if err == nil {
-					reports = append(reports, r)
-				}
-				return r, err
+				return keep(&reports)(bench.Stitch(cmd.Context(), opts))
 			}, func() fmt.Stringer { return bench.SummarizeStitch(reports) })
 		},
 	}
@@ -255,11 +251,7 @@ peak RSS, the baseline and the ratios (what BENCHMARKS.md reports).`,
 			return runEach(cmd, &f, "weft-bench-attributes-", runs, func(bs *benchStore, progress func(string)) (fmt.Stringer, error) {
 				opts.DB, opts.Progress = bs.DB, progress
 				opts.BaselineDB = func(ctx context.Context) (*store.DB, error) { return bs.BaselineDB(ctx, baselineMemory) }
-				r, err := bench.Attributes(cmd.Context(), opts)
-				if err == nil {
-					reports = append(reports, r)
-				}
-				return r, err
+				return keep(&reports)(bench.Attributes(cmd.Context(), opts))
 			}, func() fmt.Stringer { return bench.SummarizeAttributes(reports) })
 		},
 	}
@@ -396,6 +388,18 @@ func runEach(cmd *cobra.Command, f *serverFlags, prefix string, runs int, run fu
 	}
 	fmt.Fprintln(out, summary())
 	return nil
+}
+
+// keep returns what a run of runEach returns, keeping each report of a
+// run that succeeded in all for the summary.
+func keep[R fmt.Stringer](all *[]R) func(R, error) (fmt.Stringer, error) {
+	return func(r R, err error) (fmt.Stringer, error) {
+		if err != nil {
+			return nil, err
+		}
+		*all = append(*all, r)
+		return r, nil
+	}
 }
 
 // copyStore copies the data directory src to dst, a new folder, leaving
