@@ -244,8 +244,6 @@ func dropBaselineTables(conn *store.Conn) {
 	}
 }
 
-// lapper returns a function that returns the time since start, or since
-// its last call.
 // memoryLimit is the embedded DuckDB's memory_limit as it reads it, empty
 // on PostgreSQL or when it cannot be read.
 func memoryLimit(ctx context.Context, db *store.DB) string {
@@ -267,6 +265,8 @@ func baselineDB(ctx context.Context, db *store.DB, open func(context.Context) (*
 	return open(ctx)
 }
 
+// lapper returns a function that returns the time since start, or since
+// its last call.
 func lapper(start time.Time) func() time.Duration {
 	return func() time.Duration {
 		now := time.Now()

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -87,7 +88,8 @@ func TestBenchRunsOnCopies(t *testing.T) {
 	if line == nil {
 		t.Fatalf("no full calculation figure in:\n%s", out)
 	}
-	if !(line[2] <= line[1] && line[1] <= line[3]) {
+	med, lo, hi := seconds(t, line[1]), seconds(t, line[2]), seconds(t, line[3])
+	if !(lo <= med && med <= hi) {
 		t.Errorf("median %s not between min %s and max %s", line[1], line[2], line[3])
 	}
 	if after := storeFiles(t, dir); !slices.Equal(before, after) {
@@ -103,6 +105,16 @@ func TestBenchRunsOnCopies(t *testing.T) {
 	if code := cli.Main([]string{"bench", "stitch", "--runs", "2", "--load-only", "--data", dir}, &o, &e); code != 2 {
 		t.Errorf("--runs 2 --load-only: exit %d, want 2", code)
 	}
+}
+
+// seconds reads a figure printed as seconds.
+func seconds(t *testing.T, s string) float64 {
+	t.Helper()
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }
 
 // storeFiles lists the files of a data directory with their sizes and
