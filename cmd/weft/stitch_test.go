@@ -111,11 +111,12 @@ func TestStitchingCommands(t *testing.T) {
 
 // TestCrashDuringStitching kills the server with SIGKILL in the middle of a
 // rebuild, restarts it, lets stitching finish, and checks that the result
-// is what an uninterrupted rebuild gives. A rebuild commits its passes
-// together at their end (package stitch, bulk.go), so the middle is not
-// visible from outside: the kill comes at a fraction of the time an
-// uninterrupted rebuild took, and the state after the restart shows that
-// it interrupted one (the reset committed, the passes not).
+// is what an uninterrupted rebuild gives. A rebuild commits its reset
+// first and its passes together at their end (package stitch, bulk.go), so
+// the middle shows from outside as a committed watermark below the log's
+// end: the test watches the stats while the rebuild runs and kills the
+// server as soon as it sees that, and the state after the restart shows
+// that it interrupted one (the reset committed, the passes not).
 func TestCrashDuringStitching(t *testing.T) {
 	for _, backend := range []string{"duckdb", "postgres"} {
 		t.Run(backend, func(t *testing.T) {
@@ -130,26 +131,22 @@ func TestCrashDuringStitching(t *testing.T) {
 			ingestFile(t, base, eventsPath, 120*time.Second)
 			c := client.New(base, "")
 			ctx := context.Background()
-			began := time.Now()
 			if _, err := c.Stitch(ctx, true); err != nil {
 				t.Fatal(err)
 			}
-			took := time.Since(began)
 			clean, err := c.Stats(ctx)
 			if err != nil {
 				t.Fatal(err)
 			}
 			interrupted := false
-			for _, frac := range []float64{0.5, 0.3, 0.7, 0.2, 0.4} {
+			for try := 0; try < 5 && !interrupted; try++ {
 				done := make(chan struct{})
 				go func() {
 					c.Stitch(ctx, true) //nolint:errcheck // the server dies under it
 					close(done)
 				}()
-				select {
-				case <-done:
-					continue // too quick this time; try again
-				case <-time.After(time.Duration(float64(took) * frac)):
+				if !inRebuild(ctx, c, done) {
+					continue // it ended before the stats showed its middle; try again
 				}
 				srv.kill()
 				<-done
@@ -159,10 +156,7 @@ func TestCrashDuringStitching(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if st.StitchedSeq < st.MaxSeq {
-					interrupted = true
-					break
-				}
+				interrupted = st.StitchedSeq < st.MaxSeq
 			}
 			if !interrupted {
 				t.Fatal("never caught a rebuild in the middle")
@@ -184,6 +178,23 @@ func TestCrashDuringStitching(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// inRebuild polls the stats until they show a rebuild's reset committed
+// and its passes not (a watermark below the log's end), and reports
+// whether they did before done closed.
+func inRebuild(ctx context.Context, c *client.Client, done <-chan struct{}) bool {
+	for {
+		select {
+		case <-done:
+			return false
+		default:
+		}
+		if st, err := c.Stats(ctx); err == nil && st.StitchedSeq < st.MaxSeq {
+			return true
+		}
+		time.Sleep(2 * time.Millisecond)
 	}
 }
 

@@ -116,7 +116,7 @@ func TestDestinationsAPI(t *testing.T) {
 			}
 			d := list.Destinations[0]
 			if d.ID != "crm" || d.Type != "webhook" || d.Job != "destination:crm" || d.Cursor != last || d.Pending != 0 || d.DeadLetters != 1 ||
-				len(d.LastRuns) != 1 || d.LastRuns[0].ID != run.ID || d.Definition.URL != recv.URL {
+				!onlyScheduledBeside(d.LastRuns, run.ID) || d.Definition.URL != recv.URL {
 				t.Fatalf("destination %+v", d)
 			}
 			if len(recv.Changes()) != 15 {
@@ -162,4 +162,22 @@ func TestDestinationsAPI(t *testing.T) {
 			}
 		})
 	}
+}
+
+// onlyScheduledBeside reports whether runs holds the run id and no run
+// but it and those the job's schedule started. The destination's cron
+// fires at every minute's start, so a test that crosses one sees a
+// scheduled run beside the one it asked for; runs never overlap, so the
+// deliveries are the same either way.
+func onlyScheduledBeside(runs []*store.JobRun, id string) bool {
+	found := false
+	for _, r := range runs {
+		switch {
+		case r.ID == id:
+			found = true
+		case r.Trigger != "schedule":
+			return false
+		}
+	}
+	return found
 }
