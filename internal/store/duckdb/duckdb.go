@@ -51,6 +51,15 @@ func OpenWith(ctx context.Context, dataDir string, opts *store.Options, settings
 	if err != nil {
 		return nil, err
 	}
+	// The configuration is locked once the migrations ran: DuckDB 1.5
+	// refuses ALTER TABLE ... ADD COLUMN ... DEFAULT inside a transaction
+	// under a locked configuration (it sets an option of the transaction
+	// itself), and the migrations that add columns with defaults run in
+	// one. Only Weft's own statements run before it.
+	if _, err := b.bulk.ExecContext(ctx, "SET GLOBAL lock_configuration = true"); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("lock the engine's configuration: %w", err)
+	}
 	// Readers narrow by the entity keys: keys of another DuckDB's hash
 	// function are computed again before anything reads them.
 	if err := store.CheckEntityKeys(ctx, db, db.Capabilities()); err != nil {
@@ -145,8 +154,7 @@ func newBackend(path string, settings Settings) (*backend, error) {
 func lockSettings(conn *sql.Conn, exportDir string) error {
 	for _, q := range []string{"SET GLOBAL TimeZone = 'UTC'",
 		"SET GLOBAL allowed_directories = ['" + strings.ReplaceAll(exportDir, "'", "''") + "']",
-		"SET GLOBAL enable_external_access = false",
-		"SET GLOBAL lock_configuration = true"} {
+		"SET GLOBAL enable_external_access = false"} {
 		if _, err := conn.ExecContext(context.Background(), q); err != nil {
 			return fmt.Errorf("%s: %w", q, err)
 		}
