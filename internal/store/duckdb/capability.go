@@ -93,7 +93,8 @@ func (b *backend) ConversionError(err error) bool {
 }
 
 // ConfineConfigSQL needs nothing per statement: the database is opened
-// with external access off and its configuration locked (newBackend), and
+// with external access off (restrict) and its configuration locked
+// (lockConfiguration), and
 // DuckDB has no roles to switch to.
 func (b *backend) ConfineConfigSQL(readOnly bool) []string { return nil }
 
@@ -102,7 +103,7 @@ func (b *backend) UnconfineConfigSQL() []string { return nil }
 func (b *backend) GrantConfigSQLRead(table string) []string { return nil }
 
 // ExportFolder is the engine-exports folder of the data directory, the one
-// folder the sandbox lets statements touch (newBackend).
+// folder the sandbox lets statements touch (restrict).
 func (b *backend) ExportFolder() string { return b.exportDir }
 
 // PayloadFields: a first count of a payload condition reads narrow

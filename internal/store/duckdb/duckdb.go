@@ -56,9 +56,9 @@ func OpenWith(ctx context.Context, dataDir string, opts *store.Options, settings
 	// under a locked configuration (it sets an option of the transaction
 	// itself), and the migrations that add columns with defaults run in
 	// one. Only Weft's own statements run before it.
-	if _, err := b.bulk.ExecContext(ctx, "SET GLOBAL lock_configuration = true"); err != nil {
+	if err := lockConfiguration(ctx, b.bulk); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("lock the engine's configuration: %w", err)
+		return nil, err
 	}
 	// Readers narrow by the entity keys: keys of another DuckDB's hash
 	// function are computed again before anything reads them.
@@ -129,7 +129,7 @@ func newBackend(path string, settings Settings) (*backend, error) {
 	db := sql.OpenDB(connector)
 	bulk, err := db.Conn(context.Background())
 	if err == nil {
-		err = lockSettings(bulk, exportDir)
+		err = restrict(bulk, exportDir)
 	}
 	if err != nil {
 		db.Close()
@@ -138,9 +138,10 @@ func newBackend(path string, settings Settings) (*backend, error) {
 	return &backend{connector: connector, db: db, bulk: bulk, exportDir: exportDir}, nil
 }
 
-// lockSettings makes Weft's settings for every connection and then locks
-// the configuration, so that no statement (SQL from the config included)
-// can SET external access back on, or change anything else.
+// restrict makes Weft's settings for every connection: UTC, no access
+// outside the export folder. lockConfiguration then locks them, so that no
+// statement (SQL from the config included) can SET external access back
+// on, or change anything else.
 //
 // SQL from the config reads customer data only (store.CheckConfigSQL): no
 // file, network or extension access for any statement. Weft's own need
@@ -151,7 +152,7 @@ func newBackend(path string, settings Settings) (*backend, error) {
 // cannot name COPY or read_parquet. DuckDB takes allowed_directories only
 // by SET, before external access is turned off; nothing but Weft runs on
 // the connection until then.
-func lockSettings(conn *sql.Conn, exportDir string) error {
+func restrict(conn *sql.Conn, exportDir string) error {
 	for _, q := range []string{"SET GLOBAL TimeZone = 'UTC'",
 		"SET GLOBAL allowed_directories = ['" + strings.ReplaceAll(exportDir, "'", "''") + "']",
 		"SET GLOBAL enable_external_access = false"} {
@@ -162,12 +163,21 @@ func lockSettings(conn *sql.Conn, exportDir string) error {
 	return nil
 }
 
+// lockConfiguration locks the engine's configuration (lock_configuration):
+// from then on every SET is refused, Weft's own included.
+func lockConfiguration(ctx context.Context, conn *sql.Conn) error {
+	if _, err := conn.ExecContext(ctx, "SET GLOBAL lock_configuration = true"); err != nil {
+		return fmt.Errorf("lock the engine's configuration: %w", err)
+	}
+	return nil
+}
+
 //go:embed macros.sql
 var macros string
 
 // initConn prepares every new connection: the macros that stand in for
 // PostgreSQL's JSON functions. The time zone, UTC, is set for all of them
-// once (lockSettings).
+// once (restrict).
 func initConn(execer driver.ExecerContext) error {
 	if _, err := execer.ExecContext(context.Background(), macros, nil); err != nil {
 		return fmt.Errorf("install macros: %w", err)

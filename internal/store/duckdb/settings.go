@@ -20,7 +20,7 @@ import (
 const MemoryLimitDefault = "1100MB"
 
 // Settings bound the memory of the embedded engine. They are fixed when the
-// store opens (the configuration is locked after that, see lockSettings).
+// store opens (the configuration is locked after that, see lockConfiguration).
 type Settings struct {
 	// MemoryLimit is DuckDB's memory_limit: how much memory its buffer
 	// manager may hold (hash tables, sorts, temporary tables, cached
