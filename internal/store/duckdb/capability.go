@@ -94,8 +94,7 @@ func (b *backend) ConversionError(err error) bool {
 
 // ConfineConfigSQL needs nothing per statement: the database is opened
 // with external access off (restrict) and its configuration locked
-// (lockConfiguration), and
-// DuckDB has no roles to switch to.
+// (lockConfiguration), and DuckDB has no roles to switch to.
 func (b *backend) ConfineConfigSQL(readOnly bool) []string { return nil }
 
 func (b *backend) UnconfineConfigSQL() []string { return nil }
