@@ -31,6 +31,10 @@ type IngestOpts struct {
 	// Config, when set, is a weft.yaml applied (PUT /v1/config) before
 	// the events are sent: a tracking plan, say (DemoTrackingPlan).
 	Config []byte
+	// StitchWait, when positive, is how long to wait after the last batch
+	// for the server's background stitching to catch up with the log
+	// (IngestReport.StitchLag); zero does not wait.
+	StitchWait time.Duration
 }
 
 // IngestReport is what an ingest benchmark measured.
@@ -53,6 +57,15 @@ type IngestReport struct {
 	// and, when in process, server): steadier than the wall clock on a
 	// machine that other work shares.
 	CPU time.Duration
+	// StitchLag is how long after the last batch was answered stitching
+	// had every event (IngestOpts.StitchWait; to within stitchPoll): the
+	// delay before profiles show the load. Zero when not waited for;
+	// Unstitched is set when the wait ran out first.
+	StitchLag  time.Duration
+	Unstitched bool
+	// StitchCPU is this process's CPU time while it waited for stitching
+	// (the server's, when in process).
+	StitchCPU time.Duration
 }
 
 func (r *IngestReport) String() string {
@@ -60,10 +73,17 @@ func (r *IngestReport) String() string {
 	if unit == "" {
 		unit = "events"
 	}
-	return fmt.Sprintf("%d %s in %s: %.0f %s/s durable (accepted %d, duplicates %d, rejected %d); batch latency p50 %s p95 %s p99 %s max %s; peak RSS %d MiB; CPU %s",
+	out := fmt.Sprintf("%d %s in %s: %.0f %s/s durable (accepted %d, duplicates %d, rejected %d); batch latency p50 %s p95 %s p99 %s max %s; peak RSS %d MiB; CPU %s",
 		r.Events, unit, r.Elapsed.Round(time.Millisecond), r.EventsPerSec, unit, r.Accepted, r.Duplicates, r.Rejected,
 		r.P50.Round(time.Millisecond), r.P95.Round(time.Millisecond), r.P99.Round(time.Millisecond), r.Max.Round(time.Millisecond),
 		r.PeakRSSBytes>>20, r.CPU.Round(10*time.Millisecond))
+	switch {
+	case r.Unstitched:
+		out += fmt.Sprintf("; not all stitched %s after the last batch (CPU %s)", r.StitchLag.Round(time.Millisecond), r.StitchCPU.Round(10*time.Millisecond))
+	case r.StitchLag > 0:
+		out += fmt.Sprintf("; all stitched %s after the last batch (CPU %s)", r.StitchLag.Round(time.Millisecond), r.StitchCPU.Round(10*time.Millisecond))
+	}
+	return out
 }
 
 // IngestSummary is the median, minimum and maximum of several runs of
@@ -75,6 +95,9 @@ type IngestSummary struct {
 	// runs, taken separately.
 	EventsPerSec [3]float64
 	P99, CPU     [3]time.Duration
+	// StitchLag is the median, min and max of the runs' StitchLag when
+	// every run waited for stitching and saw it catch up; zero otherwise.
+	StitchLag [3]time.Duration
 }
 
 // SummarizeIngest sums up runs (at least one).
@@ -86,6 +109,15 @@ func SummarizeIngest(runs []*IngestReport) *IngestSummary {
 		rates[i], p99s[i], cpus[i] = r.EventsPerSec, r.P99, r.CPU
 	}
 	s.EventsPerSec, s.P99, s.CPU = spread(rates), spread(p99s), spread(cpus)
+	lags := make([]time.Duration, 0, len(runs))
+	for _, r := range runs {
+		if r.StitchLag > 0 && !r.Unstitched {
+			lags = append(lags, r.StitchLag)
+		}
+	}
+	if len(lags) == len(runs) {
+		s.StitchLag = spread(lags)
+	}
 	return s
 }
 
@@ -103,10 +135,14 @@ func (s *IngestSummary) String() string {
 		unit = "events"
 	}
 	ms := func(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
-	return fmt.Sprintf("median of %d runs: %.0f %s/s durable (min %.0f, max %.0f); batch latency p99 %s (min %s, max %s); CPU %s (min %s, max %s)",
+	out := fmt.Sprintf("median of %d runs: %.0f %s/s durable (min %.0f, max %.0f); batch latency p99 %s (min %s, max %s); CPU %s (min %s, max %s)",
 		s.Runs, s.EventsPerSec[0], unit, s.EventsPerSec[1], s.EventsPerSec[2],
 		ms(s.P99[0]), ms(s.P99[1]), ms(s.P99[2]),
 		s.CPU[0].Round(10*time.Millisecond), s.CPU[1].Round(10*time.Millisecond), s.CPU[2].Round(10*time.Millisecond))
+	if s.StitchLag[0] > 0 {
+		out += fmt.Sprintf("; all stitched %s after the last batch (min %s, max %s)", ms(s.StitchLag[0]), ms(s.StitchLag[1]), ms(s.StitchLag[2]))
+	}
+	return out
 }
 
 // Ingest sends demo events to the server over HTTP, generating them on the
@@ -145,7 +181,43 @@ func Ingest(ctx context.Context, opts IngestOpts) (*IngestReport, error) {
 		CPU:          processCPU() - cpu,
 	}
 	r.setPercentiles(latencies)
+	if opts.StitchWait > 0 {
+		cpu := processCPU()
+		if r.StitchLag, r.Unstitched, err = waitStitched(ctx, c, opts.StitchWait); err != nil {
+			return nil, err
+		}
+		r.StitchCPU = processCPU() - cpu
+	}
 	return r, nil
+}
+
+// stitchPoll is how often waitStitched asks: often enough for the figure,
+// seldom enough that the counting (/v1/stats, about 0.1 s at 1M events)
+// takes little from the stitching it waits for.
+const stitchPoll = 250 * time.Millisecond
+
+// waitStitched waits until the server has stitched its whole log, at most
+// wait, and says how long that took and whether it ran out.
+func waitStitched(ctx context.Context, c *client.Client, wait time.Duration) (time.Duration, bool, error) {
+	start := time.Now()
+	for {
+		st, err := c.Stats(ctx)
+		if err != nil {
+			return 0, false, fmt.Errorf("wait for stitching: %w", err)
+		}
+		lag := time.Since(start)
+		if st.StitchedSeq >= st.MaxSeq {
+			return max(lag, time.Millisecond), false, nil
+		}
+		if lag >= wait {
+			return lag, true, nil
+		}
+		select {
+		case <-ctx.Done():
+			return 0, false, ctx.Err()
+		case <-time.After(stitchPoll):
+		}
+	}
 }
 
 // DemoRecords turns demo events into records to send.

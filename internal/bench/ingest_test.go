@@ -7,7 +7,9 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/weftdata/weft/internal/bench"
 	"github.com/weftdata/weft/internal/server"
@@ -71,15 +73,19 @@ func TestIngestSmoke(t *testing.T) {
 	for _, backend := range []string{"duckdb", "postgres"} {
 		t.Run(backend, func(t *testing.T) {
 			s := startServer(t, backend)
-			r, err := bench.Ingest(context.Background(), bench.IngestOpts{URL: s.URL(), Events: 20_000, BatchSize: 2000})
+			r, err := bench.Ingest(context.Background(), bench.IngestOpts{URL: s.URL(), Events: 20_000, BatchSize: 2000, StitchWait: time.Minute})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if r.Events != 20_000 || r.Accepted != 20_000 || r.EventsPerSec <= 0 || r.P50 <= 0 || r.Max < r.P99 {
 				t.Fatalf("report %s", r)
 			}
+			// It waited for the background stitching to have every event.
+			if r.StitchLag <= 0 || r.Unstitched || !strings.Contains(r.String(), "all stitched") {
+				t.Fatalf("stitching not waited for: %s", r)
+			}
 			st, err := s.Store.Stats(context.Background())
-			if err != nil || st.Events != 20_000 {
+			if err != nil || st.Events != 20_000 || st.StitchedSeq != st.MaxSeq {
 				t.Fatalf("store holds %+v, %v", st, err)
 			}
 			// The same events again are all duplicates.
@@ -88,5 +94,25 @@ func TestIngestSmoke(t *testing.T) {
 				t.Fatalf("resend: %v %v", r, err)
 			}
 		})
+	}
+}
+
+func TestSummarizeIngestStitchLag(t *testing.T) {
+	runs := []*bench.IngestReport{
+		{EventsPerSec: 100, StitchLag: 3 * time.Second},
+		{EventsPerSec: 120, StitchLag: 5 * time.Second},
+		{EventsPerSec: 110, StitchLag: 4 * time.Second},
+	}
+	s := bench.SummarizeIngest(runs)
+	if s.EventsPerSec != [3]float64{110, 100, 120} || s.StitchLag != [3]time.Duration{4 * time.Second, 3 * time.Second, 5 * time.Second} {
+		t.Fatalf("summary %+v", s)
+	}
+	if !strings.Contains(s.String(), "all stitched 4s after the last batch (min 3s, max 5s)") {
+		t.Fatalf("summary reads %q", s)
+	}
+	// A run that did not wait, or ran out of time, leaves the delay out.
+	runs[1].Unstitched = true
+	if s := bench.SummarizeIngest(runs); s.StitchLag != [3]time.Duration{} || strings.Contains(s.String(), "stitched") {
+		t.Fatalf("summary with an unstitched run: %s", s)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -51,9 +52,14 @@ properties of a realistic size), to POST /v1/batch with --write-key, in batches 
 clients at once unless --batch-size or --parallel say otherwise, and reports durable messages/s
 and the batch latencies.
 
+After the last batch it waits, up to --stitch-wait, for the server's background stitching to
+have every event (with --server, only when --stitch-wait is given), and reports how long after the last batch that was and the CPU it took: a
+server gives way to a load that keeps ingestion busy and stitches it after (weft serve
+--stitch-max-delay), so the events/s are durable events, stitched this much later.
+
 With --runs N it does all that N times, each on a fresh platform and store, and then prints the
-median, minimum and maximum of the events/s, of the p99 batch latency and of the process's CPU time
-(client and server): what BENCHMARKS.md reports.`,
+median, minimum and maximum of the events/s, of the p99 batch latency, of the process's CPU time
+(client and server) and of the stitching delay: what BENCHMARKS.md reports.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			out := cmd.OutOrStdout()
@@ -81,6 +87,12 @@ median, minimum and maximum of the events/s, of the p99 batch latency and of the
 			var reports []*bench.IngestReport
 			for i := range runs {
 				o := opts
+				switch {
+				case target == "" && f.cfg.StitchInterval < 0:
+					o.StitchWait = 0 // nothing stitches in the background
+				case target != "" && !cmd.Flags().Changed("stitch-wait"):
+					o.StitchWait = 0 // whether --server stitches is its own flag
+				}
 				if kept {
 					o.Seed += uint64(i)
 				}
@@ -107,6 +119,7 @@ median, minimum and maximum of the events/s, of the p99 batch latency and of the
 	cmd.Flags().IntVar(&opts.BatchSize, "batch-size", 5000, "events per request")
 	cmd.Flags().IntVar(&opts.Parallel, "parallel", 2, "requests in flight")
 	cmd.Flags().Uint64Var(&opts.Seed, "seed", 1, "seed of the demo data")
+	cmd.Flags().DurationVar(&opts.StitchWait, "stitch-wait", 5*time.Minute, "after the last batch, wait at most this long for background stitching to have every event and report when it did; 0: do not wait (nor with --stitch-interval negative; with --server only when given)")
 	cmd.Flags().StringVar(&protocol, "protocol", "weft", "what to send: weft (records to POST /v1/events) or segment (analytics-node batches to POST /v1/batch)")
 	cmd.Flags().StringVar(&profile, "cpu-profile", "", "write the CPU profile of this process (the client, and the server unless --server) while it sends to this file")
 	cmd.Flags().StringVar(&writeKey, "write-key", "web", "the write key of --protocol segment; a server without keys takes it as the source of the events")

@@ -1,10 +1,13 @@
 package cli_test
 
 import (
+	"bytes"
 	"context"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/weftdata/weft/internal/cli"
 )
 
 // weft bench ingest --runs N prints each run and then the median, min and
@@ -34,5 +37,21 @@ func TestBenchIngestRuns(t *testing.T) {
 	}
 	if _, code := weft(t, s, "bench", "ingest", "--events", "10", "--runs", "0"); code != 2 {
 		t.Errorf("--runs 0: exit %d, want 2", code)
+	}
+}
+
+// bench ingest waits for background stitching after the last batch: in
+// process by default, and on --server when --stitch-wait says so; a
+// server that does not stitch is reported as such when the wait runs out.
+func TestBenchIngestStitchWait(t *testing.T) {
+	var out, errOut bytes.Buffer
+	code := cli.Main([]string{"bench", "ingest", "--events", "3000", "--batch-size", "1000", "--data", t.TempDir(), "--addr", "127.0.0.1:0"}, &out, &errOut)
+	if code != 0 || !regexp.MustCompile(`; all stitched \S+ after the last batch \(CPU \S+\)`).MatchString(out.String()) {
+		t.Fatalf("in process: exit %d:\n%s%s", code, out.String(), errOut.String())
+	}
+	s := startServer(t) // its stitching runs only on demand
+	got, code := weft(t, s, "bench", "ingest", "--events", "2000", "--batch-size", "1000", "--stitch-wait", "300ms")
+	if code != 0 || !strings.Contains(got, "; not all stitched ") {
+		t.Fatalf("--server --stitch-wait 300ms: exit %d:\n%s", code, got)
 	}
 }

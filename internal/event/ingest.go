@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/weftdata/weft/internal/store"
@@ -20,6 +21,8 @@ type Ingester struct {
 
 	mu    sync.RWMutex
 	known map[string]bool // event type ids known to be in the catalog
+
+	busy busyClock // time spent in Ingest
 }
 
 // IngesterOpts configure an Ingester.
@@ -63,6 +66,7 @@ type Result struct {
 // Repeated ids within the batch and ids already in the log count as
 // duplicates. An error means nothing of the batch was appended.
 func (in *Ingester) Ingest(ctx context.Context, b *Batch) (*Result, error) {
+	defer in.busy.enter(time.Now())()
 	res := &Result{Rejected: b.Rejected}
 	events, index := storable(b, res)
 	if in.strict {
@@ -99,6 +103,45 @@ func (in *Ingester) Ingest(ctx context.Context, b *Batch) (*Result, error) {
 	}
 	sort.Slice(res.Rejected, func(i, j int) bool { return res.Rejected[i].Index < res.Rejected[j].Index })
 	return res, nil
+}
+
+// Busy is how long Ingest calls have run since the Ingester was made,
+// summed over the calls (two calls at once for a second count two): how
+// hard ingestion is pressing on the store. Background stitching reads it
+// to give way to a saturating load.
+func (in *Ingester) Busy() time.Duration { return in.busy.read(time.Now()) }
+
+// busyClock sums the time calls spend inside, the calls still running
+// included up to now: a reading taken during a long call (a checkpoint
+// in its commit) counts it as far as it has gone.
+type busyClock struct {
+	mu     sync.Mutex
+	done   time.Duration // of the calls that returned
+	starts int64         // sum of the running calls' start times (UnixNano)
+	open   int64         // running calls
+}
+
+// enter starts counting a call begun at start; the function it returns
+// ends it.
+func (c *busyClock) enter(start time.Time) func() {
+	c.mu.Lock()
+	c.starts += start.UnixNano()
+	c.open++
+	c.mu.Unlock()
+	return func() {
+		end := time.Now()
+		c.mu.Lock()
+		c.starts -= start.UnixNano()
+		c.open--
+		c.done += end.Sub(start)
+		c.mu.Unlock()
+	}
+}
+
+func (c *busyClock) read(now time.Time) time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.done + time.Duration(c.open*now.UnixNano()-c.starts)
 }
 
 // dedupe drops events whose id appeared earlier in the batch.

@@ -39,7 +39,8 @@ func (p *Pipeline) Jobs() *jobrunner.Runner { return p.jobs }
 
 // Run runs the job runtime until ctx ends, keeps the copy of the payload
 // fields segments read, and triggers a stitching run about StitchInterval
-// after events arrive (unless it is negative).
+// after events arrive (unless it is negative), or up to StitchMaxDelay
+// later while ingestion is saturated (stitchPacer).
 func (p *Pipeline) Run(ctx context.Context) {
 	done := make(chan struct{})
 	go func() {
@@ -67,13 +68,15 @@ func (p *Pipeline) Run(ctx context.Context) {
 	p.dirty.Store(true) // catch up on what arrived while we were down
 	tick := time.NewTicker(p.opts.StitchInterval)
 	defer tick.Stop()
+	pacer := newStitchPacer(p.opts.IngestBusy, p.opts.StitchMaxDelay, time.Now())
 	for {
+		var now time.Time
 		select {
 		case <-ctx.Done():
 			return
-		case <-tick.C:
+		case now = <-tick.C:
 		}
-		if !p.dirty.Swap(false) {
+		if !pacer.due(now, p.dirty.Load()) || !p.dirty.Swap(false) {
 			continue
 		}
 		if err := p.jobs.Ensure(ctx, StitchingJob, "events"); err != nil && ctx.Err() == nil {

@@ -29,6 +29,13 @@ type Options struct {
 	// StitchInterval is the pause between background stitching passes;
 	// negative turns the background loop off (on demand only).
 	StitchInterval time.Duration
+	// StitchMaxDelay is the longest the background loop puts stitching off
+	// while ingestion is saturated (IngestBusy); 0 takes
+	// StitchMaxDelayDefault, negative never puts it off.
+	StitchMaxDelay time.Duration
+	// IngestBusy, when set, is the ingester's event.Ingester.Busy: how long
+	// ingest calls have run in all. Without it stitching never waits.
+	IngestBusy func() time.Duration
 	// SegmentFieldsInterval is the pause between the background catch-ups
 	// of the copy of payload fields (keepSegmentFields); negative turns
 	// the loop off, and previews then copy what they read themselves.
@@ -134,6 +141,9 @@ func (p *Pipeline) newEngines(ctx context.Context, cfg *config.Config, check boo
 func New(ctx context.Context, db *store.DB, opts Options) (*Pipeline, error) {
 	if opts.StitchInterval == 0 {
 		opts.StitchInterval = StitchIntervalDefault
+	}
+	if opts.StitchMaxDelay == 0 {
+		opts.StitchMaxDelay = StitchMaxDelayDefault
 	}
 	if opts.SegmentFieldsInterval == 0 {
 		opts.SegmentFieldsInterval = SegmentFieldsIntervalDefault
@@ -386,7 +396,8 @@ func (p *Pipeline) Objects() *object.Store { return p.objects }
 // EventsArrived tells the background loop that there is work.
 func (p *Pipeline) EventsArrived() { p.dirty.Store(true) }
 
-// Stitch runs stitching up to the end of the log: incrementally, or from
+// Stitch runs stitching up to the end of the log as it stands (events appended
+// meanwhile are left to the next run): incrementally, or from
 // scratch when asked or when the rules changed since the entities were built.
 func (p *Pipeline) Stitch(ctx context.Context, fromScratch bool) (*StitchResult, error) {
 	p.runMu.Lock()

@@ -91,6 +91,10 @@ type Config struct {
 	// StitchInterval is how soon after events arrive stitching runs;
 	// negative means only on demand. Default pipeline.StitchIntervalDefault.
 	StitchInterval time.Duration
+	// StitchMaxDelay is the longest background stitching gives way to
+	// ingestion that keeps the store busy; negative: never. Default
+	// pipeline.StitchMaxDelayDefault.
+	StitchMaxDelay time.Duration
 	// SegmentFieldsInterval is how often the copy of the payload fields
 	// segment conditions read catches up with the log (DuckDB); negative
 	// turns it off. Default pipeline.SegmentFieldsIntervalDefault.
@@ -345,7 +349,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	cfg.Jobs.Env.Events = &event.Writer{In: ingester, Appended: func(int) { pipe.EventsArrived() }}
 	cfg.Jobs.Env.KV, cfg.Jobs.Env.Settings, cfg.Jobs.Env.Secrets = kvStore, settings, secrets
 	cfg.Jobs.Env.SharedKV, cfg.Jobs.JobKV = kvStore, func(name string) job.KV { return kvStore.ForJob(name) }
-	pipe, err = startPipeline(ctx, st, cfg, plugins)
+	pipe, err = startPipeline(ctx, st, cfg, plugins, ingester.Busy)
 	if err != nil {
 		return nil, err
 	}
@@ -630,10 +634,11 @@ func (c configSource) Plugins(ctx context.Context) ([]plugin.Definition, error) 
 }
 
 // startPipeline loads the configuration in force and applies ConfigFile.
-func startPipeline(ctx context.Context, st *store.DB, cfg Config, plugins *plugin.Service) (*pipeline.Pipeline, error) {
+func startPipeline(ctx context.Context, st *store.DB, cfg Config, plugins *plugin.Service, ingestBusy func() time.Duration) (*pipeline.Pipeline, error) {
 	pipe, err := pipeline.New(ctx, st, pipeline.Options{
-		StitchInterval: cfg.StitchInterval, SegmentFieldsInterval: cfg.SegmentFieldsInterval,
-		StitchBatch: cfg.StitchBatch, Attributes: cfg.Attributes, Jobs: cfg.Jobs,
+		StitchInterval: cfg.StitchInterval, StitchMaxDelay: cfg.StitchMaxDelay, IngestBusy: ingestBusy,
+		SegmentFieldsInterval: cfg.SegmentFieldsInterval,
+		StitchBatch:           cfg.StitchBatch, Attributes: cfg.Attributes, Jobs: cfg.Jobs,
 		Plugins: plugins, StrictCatalog: cfg.StrictCatalog, Logger: cfg.Logger, ExportFolders: cfg.exportFolders})
 	if err != nil {
 		return nil, err

@@ -346,8 +346,11 @@ func (r *Result) add(o Result) {
 	r.Splits += o.Splits
 }
 
-// Run stitches every event after the watermark, batchSize events a pass
-// (0 means BatchSizeDefault).
+// Run stitches the events after the watermark that the log held when it
+// started (and the rest of its last batch), batchSize events a pass (0
+// means BatchSizeDefault). Events appended meanwhile are left to the next
+// run: a run ends while a load goes on, and whoever asks for runs (the
+// pipeline's background loop) decides when the next one starts.
 func (e *Engine) Run(ctx context.Context, batchSize int) (*Result, error) {
 	if batchSize <= 0 {
 		batchSize = BatchSizeDefault
@@ -378,6 +381,10 @@ func (e *Engine) Run(ctx context.Context, batchSize int) (*Result, error) {
 	if err := e.ensureIndex(ctx, wm, token); err != nil {
 		return total, err
 	}
+	var end int64
+	if err := e.db.QueryRowContext(ctx, e.db.Query("StitchLogEnd")).Scan(&end); err != nil {
+		return total, fmt.Errorf("read the log's end: %w", err)
+	}
 	// Each pass's batch is read while the pass before it is resolved and
 	// written: reading needs only the log, and a pass that fails stops the
 	// loop before the batch read ahead is used.
@@ -394,23 +401,38 @@ func (e *Engine) Run(ctx context.Context, batchSize int) (*Result, error) {
 			return total, r.err
 		}
 		if r.b == nil {
-			if err := e.finishBulk(ctx); err != nil {
-				e.idx = nil // the commit may or may not have happened
-				return total, err
-			}
-			return total, nil
+			return total, e.finishRun(ctx)
 		}
 		var actx context.Context
 		actx, stop = context.WithCancel(ctx)
-		next = e.readAhead(actx, r.b.hi, batchSize)
+		next = nil
+		if r.b.hi < end {
+			next = e.readAhead(actx, r.b.hi, batchSize)
+		}
 		res, err := e.pass(ctx, r.b)
 		if err != nil {
 			stop()
-			<-next
+			if next != nil {
+				<-next
+			}
 			return total, err
 		}
 		total.add(*res)
+		if next == nil { // the log's end as the run started
+			stop()
+			return total, e.finishRun(ctx)
+		}
 	}
+}
+
+// finishRun commits a rebuild's passes (nothing for a run's own passes,
+// each committed already).
+func (e *Engine) finishRun(ctx context.Context) error {
+	if err := e.finishBulk(ctx); err != nil {
+		e.idx = nil // the commit may or may not have happened
+		return err
+	}
+	return nil
 }
 
 type readResult struct {

@@ -17,6 +17,10 @@ UPDATE stitch_state SET watermark = $1, updated_at = CAST($3 AS TIMESTAMPTZ), pa
 -- crash interrupted is started again.
 UPDATE stitch_state SET watermark = 0, updated_at = NULL, pass_token = $1, rules_hash = NULL WHERE id = 1
 
+-- name: StitchLogEnd
+-- The last seq of the log when a run starts: the run stitches up to it.
+SELECT coalesce(max(seq), 0) FROM event_log
+
 -- name: StitchBatchBounds
 SELECT count(*), max(seq) FROM event_log WHERE seq > $1 AND seq <= $2
 
