@@ -54,6 +54,9 @@ type Invocation struct {
 	Parameters json.RawMessage
 	// Attempt counts from 1; a failed run is retried once as attempt 2.
 	Attempt int
+	// Trigger says what asked for the run: "schedule" for a cron tick,
+	// "manual" for a person or a call, or the name of what else did.
+	Trigger string
 	*Env
 }
 

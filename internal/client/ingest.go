@@ -151,12 +151,15 @@ func produce(ctx context.Context, records iter.Seq2[Record, error], size int, ou
 		if len(b.origins) == 0 {
 			return true
 		}
+		// The next batch is about as large: sized up front, its body is
+		// not copied again and again as it grows.
+		hint := len(b.body) + len(b.body)/8
 		select {
 		case out <- b:
 		case <-ctx.Done():
 			return false
 		}
-		b = batch{first: seq}
+		b = batch{first: seq, body: make([]byte, 0, hint), origins: make([]Origin, 0, size)}
 		return true
 	}
 	for rec, err := range records {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/md5"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"sort"
 	"unicode/utf8"
@@ -46,7 +45,7 @@ func Canonical(buf *bytes.Buffer, raw []byte) error { return canonical(buf, raw,
 // canonical is Canonical, which checks raw's syntax unless valid says it
 // is known to be valid JSON.
 func canonical(buf *bytes.Buffer, raw []byte, valid bool) error {
-	if !valid && !json.Valid(raw) {
+	if !valid && !validJSON(raw) {
 		return errors.New("invalid JSON")
 	}
 	i := skipSpace(raw, 0)

@@ -22,7 +22,7 @@ var _ job.Events = (*Writer)(nil)
 func (w *Writer) Append(ctx context.Context, records []json.RawMessage) ([]job.Rejection, error) {
 	b := &Batch{}
 	for i, raw := range records {
-		if json.Valid(raw) {
+		if validJSON(raw) {
 			b.addRaw(i, raw)
 			continue
 		}

@@ -92,7 +92,7 @@ func (a *attempt) drive(ctx context.Context) error {
 		env.KV = r.opts.JobKV(run.Job)
 	}
 	env.Jobs = &control{r: r, parent: run}
-	inv := &job.Invocation{RunID: run.ID, Job: run.Job, ScheduledAt: run.ScheduledAt, Parameters: params, Attempt: run.Attempts, Env: &env}
+	inv := &job.Invocation{RunID: run.ID, Job: run.Job, ScheduledAt: run.ScheduledAt, Parameters: params, Attempt: run.Attempts, Trigger: run.Trigger, Env: &env}
 
 	if run.Checkpoint != nil {
 		a.last = &job.Status{}

@@ -76,7 +76,9 @@ func (p *Pipeline) Run(ctx context.Context) {
 			return
 		case now = <-tick.C:
 		}
-		if !pacer.due(now, p.dirty.Load()) || !p.dirty.Swap(false) {
+		due := pacer.due(now, p.dirty.Load())
+		p.givingWay.Store(!pacer.waiting.IsZero())
+		if !due || !p.dirty.Swap(false) {
 			continue
 		}
 		if err := p.jobs.Ensure(ctx, StitchingJob, "events"); err != nil && ctx.Err() == nil {
@@ -213,18 +215,27 @@ type stitchingParams struct {
 // when entities changed. Its state is empty after Prepare and the pass's
 // result once complete.
 type stitchingJob struct {
-	p      *Pipeline
-	params stitchingParams
-	log    func(msg string, args ...any)
+	p       *Pipeline
+	params  stitchingParams
+	log     func(msg string, args ...any)
+	trigger string
 }
 
 func (j *stitchingJob) Prepare(ctx context.Context, inv *job.Invocation, params stitchingParams, st **StitchResult, _ bool) (bool, error) {
-	j.log, j.params = inv.Log.Info, params
+	j.log, j.params, j.trigger = inv.Log.Info, params, inv.Trigger
 	*st = nil // a resumed run stitches again
 	return false, nil
 }
 
 func (j *stitchingJob) Perform(ctx context.Context, st **StitchResult) (bool, error) {
+	// The minute's run catches appends by other processes; while this
+	// one's loop gives way to a bulk load, the run the loop asks for
+	// within --stitch-max-delay catches them too.
+	if j.trigger == "schedule" && !j.params.FromScratch && j.p.givingWay.Load() {
+		j.log("skipped: ingestion is saturated, stitching waits for the load (--stitch-max-delay)")
+		*st = &StitchResult{}
+		return true, nil
+	}
 	res, err := j.p.Stitch(ctx, j.params.FromScratch)
 	if err != nil {
 		return false, err

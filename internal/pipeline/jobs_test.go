@@ -193,3 +193,34 @@ func TestAttributesJobStates(t *testing.T) {
 		})
 	}
 }
+
+// While the background loop gives way to a saturating load, the minute's
+// scheduled stitching run steps aside; a run asked for otherwise stitches.
+func TestScheduledStitchingStepsAsideForALoad(t *testing.T) {
+	p, db := newPipeline(t, "duckdb")
+	p.givingWay.Store(true)
+	run := func(trigger string) StitchResult {
+		s := p.start(t, StitchingJob)
+		inv := &job.Invocation{RunID: "run-" + trigger, Job: StitchingJob, Parameters: json.RawMessage(`{}`), Attempt: 1,
+			Trigger: trigger, Env: &job.Env{Log: slog.New(slog.DiscardHandler)}}
+		st, err := s.j.Prepare(context.Background(), inv, nil, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st = s.mustPerform(st)
+		res, err := job.StateOf[StitchResult](st)
+		if err != nil || !st.Complete {
+			t.Fatalf("%s run: %s (%v)", trigger, st.State, err)
+		}
+		return res
+	}
+	if res := run("schedule"); res.EventsProcessed != 0 {
+		t.Fatalf("a scheduled run stitched %d events while the loop gave way", res.EventsProcessed)
+	}
+	if st, err := db.Stats(context.Background()); err != nil || st.StitchedSeq != 0 {
+		t.Fatalf("stitched up to %d (%v) after the scheduled run", st.StitchedSeq, err)
+	}
+	if res := run("manual"); res.EventsProcessed != len(worked.Events) {
+		t.Fatalf("a manual run stitched %d events, want %d", res.EventsProcessed, len(worked.Events))
+	}
+}

@@ -78,6 +78,9 @@ type Pipeline struct {
 	// and DuckDB refuses concurrent writes to the same rows.
 	runMu sync.Mutex
 	dirty atomic.Bool // events arrived since the last pass
+	// givingWay is set while the background loop puts stitching off for a
+	// saturating load (stitchPacer): scheduled runs step aside too.
+	givingWay atomic.Bool
 
 	jobs    *jobrunner.Runner
 	objects *object.Store // of the object types in force

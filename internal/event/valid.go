@@ -1,0 +1,184 @@
+package event
+
+import "bytes"
+
+// maxNesting is how deep arrays and objects may nest: encoding/json's
+// limit, so that validJSON and json.Valid agree.
+const maxNesting = 10000
+
+// validJSON reports whether data is exactly one JSON value with blanks
+// around it: json.Valid's answer for every input (FuzzValidJSON holds it
+// to that), in a third of its time. Each NDJSON line is checked before
+// it is parsed, and encoding/json's scanner, a function call per byte,
+// was the largest part of decoding a batch. Like json.Valid it does not
+// check that strings are UTF-8; the parser does (ValidateUTF8 fields).
+func validJSON(data []byte) bool {
+	var open [32]byte // the containers around i, '{' or '['
+	stack := open[:0]
+	i := skipSpace(data, 0)
+	for {
+		// A value starts at i.
+		if i >= len(data) {
+			return false
+		}
+		switch c := data[i]; c {
+		case '{', '[':
+			if len(stack) >= maxNesting {
+				return false
+			}
+			if i = skipSpace(data, i+1); i < len(data) && data[i] == c+2 { // '}' and ']'
+				i++
+				break
+			}
+			stack = append(stack, c)
+			if c == '{' {
+				i = validKey(data, i)
+			}
+			if i < 0 {
+				return false
+			}
+			continue
+		case '"':
+			i = validString(data, i)
+		case 't':
+			i = validLiteral(data, i, "true")
+		case 'f':
+			i = validLiteral(data, i, "false")
+		case 'n':
+			i = validLiteral(data, i, "null")
+		default:
+			i = validNumber(data, i)
+		}
+		if i < 0 {
+			return false
+		}
+		// After a value: close the containers that end here, then find
+		// the next element or member.
+		for {
+			i = skipSpace(data, i)
+			if len(stack) == 0 {
+				return i == len(data)
+			}
+			if i >= len(data) {
+				return false
+			}
+			top := stack[len(stack)-1]
+			if data[i] == top+2 {
+				stack = stack[:len(stack)-1]
+				i++
+				continue
+			}
+			if data[i] != ',' {
+				return false
+			}
+			if i = skipSpace(data, i+1); top == '{' {
+				if i = validKey(data, i); i < 0 {
+					return false
+				}
+			}
+			break
+		}
+	}
+}
+
+// validKey checks `"key" :` at i and returns where the member's value may
+// start, or -1.
+func validKey(data []byte, i int) int {
+	if i >= len(data) || data[i] != '"' {
+		return -1
+	}
+	if i = validString(data, i); i < 0 {
+		return -1
+	}
+	if i = skipSpace(data, i); i >= len(data) || data[i] != ':' {
+		return -1
+	}
+	return skipSpace(data, i+1)
+}
+
+// validString checks the string literal at i (data[i] is '"') and returns
+// the index just past it, or -1.
+func validString(data []byte, i int) int {
+	for i++; i < len(data); i++ {
+		switch c := data[i]; {
+		case c == '"':
+			return i + 1
+		case c == '\\':
+			i++
+			if i >= len(data) {
+				return -1
+			}
+			switch data[i] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			case 'u':
+				if i+4 >= len(data) {
+					return -1
+				}
+				for _, h := range data[i+1 : i+5] {
+					if !isHex(h) {
+						return -1
+					}
+				}
+				i += 4
+			default:
+				return -1
+			}
+		case c < 0x20:
+			return -1
+		}
+	}
+	return -1
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+// validNumber checks the number at i and returns the index just past it,
+// or -1: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func validNumber(data []byte, i int) int {
+	if i < len(data) && data[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(data) && data[i] == '0':
+		i++
+	case i < len(data) && '1' <= data[i] && data[i] <= '9':
+		i = skipDigits(data, i+1)
+	default:
+		return -1
+	}
+	if i < len(data) && data[i] == '.' {
+		j := skipDigits(data, i+1)
+		if j == i+1 {
+			return -1
+		}
+		i = j
+	}
+	if i < len(data) && (data[i] == 'e' || data[i] == 'E') {
+		i++
+		if i < len(data) && (data[i] == '+' || data[i] == '-') {
+			i++
+		}
+		j := skipDigits(data, i)
+		if j == i {
+			return -1
+		}
+		i = j
+	}
+	return i
+}
+
+func skipDigits(data []byte, i int) int {
+	for i < len(data) && '0' <= data[i] && data[i] <= '9' {
+		i++
+	}
+	return i
+}
+
+func validLiteral(data []byte, i int, lit string) int {
+	if !bytes.HasPrefix(data[i:], []byte(lit)) {
+		return -1
+	}
+	return i + len(lit)
+}
