@@ -3,11 +3,13 @@ package deliveryjson
 import (
 	"math"
 	"strconv"
+
+	"github.com/weftdata/weft/internal/jsonsyntax"
 )
 
 // number reads a JSON number and returns its text.
 func (d *decoder) number() ([]byte, error) {
-	end := numberEnd(d.data, d.pos)
+	end := jsonsyntax.NumberEnd(d.data, d.pos)
 	if end < 0 {
 		d.pos = -end - 1
 		return nil, d.syntaxError()
@@ -15,48 +17,6 @@ func (d *decoder) number() ([]byte, error) {
 	raw := d.data[d.pos:end]
 	d.pos = end
 	return raw, nil
-}
-
-// numberEnd returns the index just past the JSON number starting at i, or
-// -(j+1) where j is the first byte that breaks the grammar.
-func numberEnd(b []byte, i int) int {
-	if i < len(b) && b[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(b) && b[i] == '0':
-		i++
-	case i < len(b) && '1' <= b[i] && b[i] <= '9':
-		i = digitsEnd(b, i)
-	default:
-		return -i - 1
-	}
-	if i < len(b) && b[i] == '.' {
-		j := digitsEnd(b, i+1)
-		if j == i+1 {
-			return -j - 1
-		}
-		i = j
-	}
-	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
-		i++
-		if i < len(b) && (b[i] == '+' || b[i] == '-') {
-			i++
-		}
-		j := digitsEnd(b, i)
-		if j == i {
-			return -j - 1
-		}
-		i = j
-	}
-	return i
-}
-
-func digitsEnd(b []byte, i int) int {
-	for i < len(b) && '0' <= b[i] && b[i] <= '9' {
-		i++
-	}
-	return i
 }
 
 // numeric reads a number or a string holding exactly one JSON number, as
@@ -80,7 +40,7 @@ func (d *decoder) numeric() (raw, token []byte, err error) {
 
 // isNumber reports whether s is exactly one JSON number.
 func isNumber(s []byte) bool {
-	return len(s) > 0 && numberEnd(s, 0) == len(s)
+	return len(s) > 0 && jsonsyntax.NumberEnd(s, 0) == len(s)
 }
 
 func notNumeric(token []byte) error {
@@ -156,14 +116,14 @@ func integer(raw []byte) (uint64, bool, intResult) {
 	if neg {
 		raw = raw[1:]
 	}
-	i := digitsEnd(raw, 0)
+	i := jsonsyntax.DigitsEnd(raw, 0)
 	intp := raw[:i]
 	if len(intp) == 1 && intp[0] == '0' {
 		intp = nil
 	}
 	var frac []byte
 	if i < len(raw) && raw[i] == '.' {
-		j := digitsEnd(raw, i+1)
+		j := jsonsyntax.DigitsEnd(raw, i+1)
 		frac = trimZeros(raw[i+1 : j])
 		i = j
 	}

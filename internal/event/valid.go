@@ -1,6 +1,10 @@
 package event
 
-import "bytes"
+import (
+	"bytes"
+
+	"github.com/weftdata/weft/internal/jsonsyntax"
+)
 
 // maxNesting is how deep arrays and objects may nest: encoding/json's
 // limit, so that validJSON and json.Valid agree.
@@ -47,7 +51,7 @@ func validJSON(data []byte) bool {
 		case 'n':
 			i = validLiteral(data, i, "null")
 		default:
-			i = validNumber(data, i)
+			i = max(jsonsyntax.NumberEnd(data, i), -1)
 		}
 		if i < 0 {
 			return false
@@ -132,48 +136,6 @@ func validString(data []byte, i int) int {
 
 func isHex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
-// validNumber checks the number at i and returns the index just past it,
-// or -1: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
-func validNumber(data []byte, i int) int {
-	if i < len(data) && data[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(data) && data[i] == '0':
-		i++
-	case i < len(data) && '1' <= data[i] && data[i] <= '9':
-		i = skipDigits(data, i+1)
-	default:
-		return -1
-	}
-	if i < len(data) && data[i] == '.' {
-		j := skipDigits(data, i+1)
-		if j == i+1 {
-			return -1
-		}
-		i = j
-	}
-	if i < len(data) && (data[i] == 'e' || data[i] == 'E') {
-		i++
-		if i < len(data) && (data[i] == '+' || data[i] == '-') {
-			i++
-		}
-		j := skipDigits(data, i)
-		if j == i {
-			return -1
-		}
-		i = j
-	}
-	return i
-}
-
-func skipDigits(data []byte, i int) int {
-	for i < len(data) && '0' <= data[i] && data[i] <= '9' {
-		i++
-	}
-	return i
 }
 
 func validLiteral(data []byte, i int, lit string) int {

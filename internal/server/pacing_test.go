@@ -112,6 +112,17 @@ func stats(t *testing.T, url string) store.Stats {
 	return st
 }
 
+// stitchedWithin reports whether the server stitched anything within d.
+func stitchedWithin(t *testing.T, url string, d time.Duration) bool {
+	t.Helper()
+	for deadline := time.Now().Add(d); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if stats(t, url).StitchedSeq > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // TestStitchingGivesWayToABulkLoad: while clients keep ingestion busy,
 // background stitching waits (up to --stitch-max-delay) instead of taking
 // passes from under them, and stitches everything once the load ends; a
@@ -148,10 +159,7 @@ func TestStitchingGivesWayToABulkLoad(t *testing.T) {
 				time.Sleep(500 * time.Millisecond)
 				stop := make(chan struct{})
 				done := sendLoad(t, url, 4, 500, 0, stop)
-				stitched := false
-				for deadline := time.Now().Add(6 * time.Second); time.Now().Before(deadline) && !stitched; time.Sleep(100 * time.Millisecond) {
-					stitched = stats(t, url).StitchedSeq > 0
-				}
+				stitched := stitchedWithin(t, url, 6*time.Second)
 				close(stop)
 				done()
 				if !stitched {
@@ -163,10 +171,7 @@ func TestStitchingGivesWayToABulkLoad(t *testing.T) {
 				url := s.URL()
 				stop := make(chan struct{})
 				done := sendLoad(t, url, 1, 2, 200*time.Millisecond, stop)
-				stitched := false
-				for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && !stitched; time.Sleep(100 * time.Millisecond) {
-					stitched = stats(t, url).StitchedSeq > 0
-				}
+				stitched := stitchedWithin(t, url, 10*time.Second)
 				close(stop)
 				done()
 				if !stitched {
