@@ -165,3 +165,39 @@ func TestDecodedIDIsDeriveID(t *testing.T) {
 		t.Fatalf("only %d of %d records had no id", derived, len(b.Events))
 	}
 }
+
+// Lines the validator refuses (nesting past encoding/json's 10,000 levels,
+// a raw control byte in a string, a bad escape, a number cut short) are
+// rejected with the reason encoding/json gives, and the good lines beside
+// them are kept.
+func TestDecodeNDJSONHostileLines(t *testing.T) {
+	good := func(ms int) string {
+		return fmt.Sprintf(`{"source_id":"web","type":"page_view","version":"1-0-0","event_time":%d,"payload":{"deep":%s}}`,
+			1767323045000+ms, strings.Repeat("[", 9990)+strings.Repeat("]", 9990))
+	}
+	lines := []string{
+		good(1),
+		`{"source_id":"web","payload":` + strings.Repeat("[", 10001) + strings.Repeat("]", 10001) + `}`,
+		"{\"source_id\":\"web\",\"payload\":{\"a\":\"x\x01y\"}}",
+		`{"source_id":"web","payload":{"a":"\q"}}`,
+		`{"source_id":"web","payload":{"a":1.}}`,
+		good(2),
+	}
+	b, err := Decode(strings.NewReader(strings.Join(lines, "\n")), FormatNDJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Records != 6 || len(b.Events) != 2 || b.Index[0] != 0 || b.Index[1] != 5 {
+		t.Fatalf("records %d, events at %v, rejected %v", b.Records, b.Index, b.Rejected)
+	}
+	want := []string{"exceeded max depth", "invalid character '\\x01' in string literal",
+		"invalid character 'q' in string escape code", "invalid character '}' after decimal point"}
+	if len(b.Rejected) != len(want) {
+		t.Fatalf("rejections %v", b.Rejected)
+	}
+	for i, r := range b.Rejected {
+		if r.Index != i+1 || !strings.Contains(r.Error(), want[i]) {
+			t.Errorf("rejection %d: %v, want record %d with %q", i, r, i+1, want[i])
+		}
+	}
+}
