@@ -165,7 +165,7 @@ func decodeNDJSON(r *bufio.Reader) (*Batch, error) {
 			return nil, err
 		}
 		if trimmed := bytes.TrimSpace(line); len(trimmed) > 0 {
-			if validJSON(trimmed) {
+			if ValidJSON(trimmed) {
 				syntaxOnly = false
 				b.addRaw(index, trimmed)
 			} else {

@@ -45,7 +45,7 @@ func Canonical(buf *bytes.Buffer, raw []byte) error { return canonical(buf, raw,
 // canonical is Canonical, which checks raw's syntax unless valid says it
 // is known to be valid JSON.
 func canonical(buf *bytes.Buffer, raw []byte, valid bool) error {
-	if !valid && !validJSON(raw) {
+	if !valid && !ValidJSON(raw) {
 		return errors.New("invalid JSON")
 	}
 	i := skipSpace(raw, 0)

@@ -155,7 +155,7 @@ func skipString(data []byte, i int) int {
 
 // Members calls f with each member of the JSON object data, in order: the
 // key, unescaped, and the value's bytes. data must be valid JSON (checked
-// with json.Valid or validJSON) holding an object; f's error stops the walk. The key
+// with json.Valid or ValidJSON) holding an object; f's error stops the walk. The key
 // is only valid during the call. Tracking calls (package tracking) read
 // their messages with it, without building maps.
 func Members(data []byte, f func(key []byte, value []byte) error) error {

@@ -7,16 +7,17 @@ import (
 )
 
 // maxNesting is how deep arrays and objects may nest: encoding/json's
-// limit, so that validJSON and json.Valid agree.
+// limit, so that ValidJSON and json.Valid agree.
 const maxNesting = 10000
 
-// validJSON reports whether data is exactly one JSON value with blanks
+// ValidJSON reports whether data is exactly one JSON value with blanks
 // around it: json.Valid's answer for every input (FuzzValidJSON holds it
 // to that), in a third of its time. Each NDJSON line is checked before
 // it is parsed, and encoding/json's scanner, a function call per byte,
 // was the largest part of decoding a batch. Like json.Valid it does not
-// check that strings are UTF-8; the parser does (ValidateUTF8 fields).
-func validJSON(data []byte) bool {
+// check that strings are UTF-8: storableJSON refuses a payload that is
+// not.
+func ValidJSON(data []byte) bool {
 	var open [32]byte // the containers around i, '{' or '['
 	stack := open[:0]
 	i := skipSpace(data, 0)

@@ -26,31 +26,31 @@ var validCases = []string{
 
 func TestValidJSONAgreesWithEncodingJSON(t *testing.T) {
 	for _, c := range validCases {
-		if got, want := validJSON([]byte(c)), json.Valid([]byte(c)); got != want {
-			t.Errorf("validJSON(%.60q) = %v, json.Valid says %v", c, got, want)
+		if got, want := ValidJSON([]byte(c)), json.Valid([]byte(c)); got != want {
+			t.Errorf("ValidJSON(%.60q) = %v, json.Valid says %v", c, got, want)
 		}
 	}
 }
 
-// FuzzValidJSON holds validJSON to json.Valid's answer on any input
+// FuzzValidJSON holds ValidJSON to json.Valid's answer on any input
 // (go test -fuzz FuzzValidJSON ./internal/event).
 func FuzzValidJSON(f *testing.F) {
 	for _, c := range validCases {
 		f.Add([]byte(c))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		if got, want := validJSON(data), json.Valid(data); got != want {
-			t.Fatalf("validJSON(%q) = %v, json.Valid says %v", data, got, want)
+		if got, want := ValidJSON(data), json.Valid(data); got != want {
+			t.Fatalf("ValidJSON(%q) = %v, json.Valid says %v", data, got, want)
 		}
 	})
 }
 
 func BenchmarkValidJSON(b *testing.B) {
 	line := []byte(`{"id":"5f1c0c3e-8c1a-4a4e-9d8f-0f6b2c1d3e4f","source":"web","type":"page_view","version":"1-0-0","event_time":"2026-03-01T10:11:12Z","payload":{"url":"https://shop.example.com/products/42?utm_source=mail","title":"A product \u00e9 page","cookie_id":"c-8c1a4a4e","referrer":null,"duration_ms":12345,"scroll":0.75,"tags":["a","b","c"]}}`)
-	b.Run("validJSON", func(b *testing.B) {
+	b.Run("ValidJSON", func(b *testing.B) {
 		b.SetBytes(int64(len(line)))
 		for b.Loop() {
-			validJSON(line)
+			ValidJSON(line)
 		}
 	})
 	b.Run("json.Valid", func(b *testing.B) {

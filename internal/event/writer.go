@@ -22,7 +22,7 @@ var _ job.Events = (*Writer)(nil)
 func (w *Writer) Append(ctx context.Context, records []json.RawMessage) ([]job.Rejection, error) {
 	b := &Batch{}
 	for i, raw := range records {
-		if validJSON(raw) {
+		if ValidJSON(raw) {
 			b.addRaw(i, raw)
 			continue
 		}

@@ -62,7 +62,7 @@ func Parse(data []byte, kind Kind) (*Body, error) {
 	if len(data) > BatchMax {
 		return nil, fmt.Errorf("%w: the body is %d bytes, over the %d of a batch: send fewer messages at once", ErrTooLarge, len(data), BatchMax)
 	}
-	if !json.Valid(data) {
+	if !event.ValidJSON(data) {
 		err := json.Unmarshal(data, new(json.RawMessage))
 		return nil, fmt.Errorf("%w: invalid JSON: %v", ErrMalformed, err)
 	}
