@@ -77,7 +77,7 @@ func (p *Pipeline) Run(ctx context.Context) {
 		case now = <-tick.C:
 		}
 		due := pacer.due(now, p.dirty.Load())
-		p.givingWay.Store(!pacer.waiting.IsZero())
+		p.givingWay.Store(pacer.givingWay())
 		if !due || !p.dirty.Swap(false) {
 			continue
 		}

@@ -57,6 +57,9 @@ func (p *stitchPacer) due(now time.Time, dirty bool) bool {
 	return false
 }
 
+// givingWay reports whether waiting events are being put off.
+func (p *stitchPacer) givingWay() bool { return !p.waiting.IsZero() }
+
 // saturated reports whether ingestion spent at least saturatedShare of the
 // time since the last tick in the store, and starts the next measure.
 func (p *stitchPacer) saturated(now time.Time) bool {
