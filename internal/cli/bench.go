@@ -53,9 +53,10 @@ clients at once unless --batch-size or --parallel say otherwise, and reports dur
 and the batch latencies.
 
 After the last batch it waits, up to --stitch-wait, for the server's background stitching to
-have every event (with --server, only when --stitch-wait is given), and reports how long after the last batch that was and the CPU it took: a
-server gives way to a load that keeps ingestion busy and stitches it after (weft serve
---stitch-max-delay), so the events/s are durable events, stitched this much later.
+have every event (with --server, only when --stitch-wait is given), and reports how long after
+the last batch that was and the CPU it took: a server gives way to a load that keeps ingestion
+busy and stitches it after (weft serve --stitch-max-delay), so the events/s are durable events,
+stitched this much later.
 
 With --runs N it does all that N times, each on a fresh platform and store, and then prints the
 median, minimum and maximum of the events/s, of the p99 batch latency, of the process's CPU time

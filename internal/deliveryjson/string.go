@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/weftdata/weft/internal/jsonsyntax"
 )
 
 // plain marks the bytes a string scan can pass over without a second look:
@@ -142,7 +144,7 @@ func (d *decoder) escape(out []byte, i int) ([]byte, int, error) {
 // unicodeEscape decodes \uXXXX at i, pairing surrogates. A lone surrogate
 // is an error, as in protojson: it cannot be valid UTF-8.
 func (d *decoder) unicodeEscape(out []byte, i int) ([]byte, int, error) {
-	r, ok := d.hex4(i + 2)
+	r, ok := jsonsyntax.Hex4(d.data, i+2)
 	if !ok {
 		return nil, 0, d.badEscape(i)
 	}
@@ -150,7 +152,7 @@ func (d *decoder) unicodeEscape(out []byte, i int) ([]byte, int, error) {
 	if utf16.IsSurrogate(r) {
 		lo, ok := rune(0), false
 		if i+1 < len(d.data) && d.data[i] == '\\' && d.data[i+1] == 'u' {
-			lo, ok = d.hex4(i + 2)
+			lo, ok = jsonsyntax.Hex4(d.data, i+2)
 		}
 		if r = utf16.DecodeRune(r, lo); !ok || r == utf8.RuneError {
 			return nil, 0, d.badEscape(i - 6)
@@ -167,26 +169,4 @@ func (d *decoder) badEscape(i int) error {
 	}
 	return &Error{Msg: "invalid escape " + strconv.Quote(string(d.data[i:i+6])) +
 		" at byte " + strconv.Itoa(i)}
-}
-
-// hex4 reads four hex digits at i.
-func (d *decoder) hex4(i int) (rune, bool) {
-	if i+4 > len(d.data) {
-		return 0, false
-	}
-	var r rune
-	for _, c := range d.data[i : i+4] {
-		switch {
-		case '0' <= c && c <= '9':
-			c -= '0'
-		case 'a' <= c && c <= 'f':
-			c -= 'a' - 10
-		case 'A' <= c && c <= 'F':
-			c -= 'A' - 10
-		default:
-			return 0, false
-		}
-		r = r<<4 | rune(c)
-	}
-	return r, true
 }

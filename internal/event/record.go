@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/weftdata/weft/internal/clip"
+	"github.com/weftdata/weft/internal/jsonsyntax"
 	"github.com/weftdata/weft/internal/store"
 )
 
@@ -364,14 +365,14 @@ func checkEscapes(raw []byte) error {
 		step := 2
 		if raw[i+1] == 'u' {
 			step = 6
-			r, _ := hex4(raw, i+2)
+			r, _ := jsonsyntax.Hex4(raw, i+2)
 			switch {
 			case r == 0:
 				return errors.New(`contains \u0000, which cannot be stored`)
 			case r >= 0xDC00 && r <= 0xDFFF:
 				return loneSurrogate(raw[i : i+6])
 			case r >= 0xD800 && r <= 0xDBFF:
-				if lo, ok := hex4(raw, i+8); !ok || raw[i+6] != '\\' || raw[i+7] != 'u' || lo < 0xDC00 || lo > 0xDFFF {
+				if lo, ok := jsonsyntax.Hex4(raw, i+8); !ok || raw[i+6] != '\\' || raw[i+7] != 'u' || lo < 0xDC00 || lo > 0xDFFF {
 					return loneSurrogate(raw[i : i+6])
 				}
 				step = 12
@@ -391,28 +392,6 @@ func checkEscapes(raw []byte) error {
 
 func loneSurrogate(esc []byte) error {
 	return fmt.Errorf(`contains %s, half of a UTF-16 surrogate pair without the other half, which cannot be stored`, esc)
-}
-
-// hex4 reads the 4 hex digits at raw[i:]; ok is false when there are
-// none (-1 is returned then, which no check matches).
-func hex4(raw []byte, i int) (rune, bool) {
-	if i+4 > len(raw) {
-		return -1, false
-	}
-	var r rune
-	for _, c := range raw[i : i+4] {
-		switch {
-		case c >= '0' && c <= '9':
-			r = r<<4 | rune(c-'0')
-		case c >= 'a' && c <= 'f':
-			r = r<<4 | rune(c-'a'+10)
-		case c >= 'A' && c <= 'F':
-			r = r<<4 | rune(c-'A'+10)
-		default:
-			return -1, false
-		}
-	}
-	return r, true
 }
 
 func jsonKind(raw []byte) string {

@@ -116,13 +116,8 @@ func validString(data []byte, i int) int {
 			switch data[i] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 			case 'u':
-				if i+4 >= len(data) {
+				if _, ok := jsonsyntax.Hex4(data, i+1); !ok {
 					return -1
-				}
-				for _, h := range data[i+1 : i+5] {
-					if !isHex(h) {
-						return -1
-					}
 				}
 				i += 4
 			default:
@@ -133,10 +128,6 @@ func validString(data []byte, i int) int {
 		}
 	}
 	return -1
-}
-
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
 func validLiteral(data []byte, i int, lit string) int {

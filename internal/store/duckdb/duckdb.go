@@ -52,7 +52,8 @@ func OpenWith(ctx context.Context, dataDir string, opts *store.Options, settings
 		return nil, err
 	}
 	// The configuration is locked once the migrations ran: DuckDB 1.5
-	// (measured, not embedded yet: BENCHMARKS.md, "Tenth session") refuses ALTER TABLE ... ADD COLUMN ... DEFAULT inside a transaction
+	// (measured, not embedded yet: BENCHMARKS.md, "Tenth session")
+	// refuses ALTER TABLE ... ADD COLUMN ... DEFAULT inside a transaction
 	// under a locked configuration (it sets an option of the transaction
 	// itself), and the migrations that add columns with defaults run in
 	// one. Only Weft's own statements run before it.

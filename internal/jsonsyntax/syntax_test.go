@@ -15,3 +15,19 @@ func TestNumberEnd(t *testing.T) {
 		}
 	}
 }
+
+func TestHex4(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		i    int
+		want rune
+		ok   bool
+	}{
+		{"00e9", 0, 0xe9, true}, {`\uD83D`, 2, 0xd83d, true}, {"aBcD", 0, 0xabcd, true},
+		{"00e", 0, -1, false}, {"00g9", 0, -1, false}, {"0000", 1, -1, false}, {"", 0, -1, false},
+	} {
+		if r, ok := Hex4([]byte(c.in), c.i); r != c.want || ok != c.ok {
+			t.Errorf("Hex4(%q, %d) = %x, %v; want %x, %v", c.in, c.i, r, ok, c.want, c.ok)
+		}
+	}
+}

@@ -43,3 +43,24 @@ func DigitsEnd(b []byte, i int) int {
 	}
 	return i
 }
+
+// Hex4 reads the four hex digits of a \u escape at b[i:]; ok is false
+// when there are not four (-1 is returned then, which no code point is).
+func Hex4(b []byte, i int) (r rune, ok bool) {
+	if i < 0 || i+4 > len(b) {
+		return -1, false
+	}
+	for _, c := range b[i : i+4] {
+		switch {
+		case '0' <= c && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case 'a' <= c && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case 'A' <= c && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return -1, false
+		}
+	}
+	return r, true
+}
